@@ -1,0 +1,142 @@
+/*
+ * config.h - strict YAML experiment configs and their sweeps (libyaml).
+ *
+ * A program describes the keys it accepts with a static schema tree; the
+ * loader parses a YAML file, checks it against the schema, fills defaults,
+ * and expands its `sweep:` section into points.
+ *
+ *     static const gp_cfg_schema bench_keys[] = {
+ *         { "repetitions", GP_CFG_INT, "21", .min = 20, .max = 1e6,
+ *           .help = "timed repetitions per row" },
+ *         { "mode", GP_CFG_ENUM, "hot", .choices = (const char *[]){"hot", "cold", NULL} },
+ *         { NULL }
+ *     };
+ *     static const gp_cfg_schema root[] = {
+ *         { "name",  GP_CFG_STRING, NULL },                 // required
+ *         { "bench", GP_CFG_MAP, "{}", .items = bench_keys },
+ *         { NULL }
+ *     };
+ *     char err[512];
+ *     gp_cfg *cfg = gp_cfg_load("configs/kernels.yaml", root, err, sizeof err);
+ *     if (!cfg) { fprintf(stderr, "%s\n", err); return 1; }  // "file:3:5: ..."
+ *     for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
+ *         const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
+ *         long long reps = gp_cfg_int(pt, "bench.repetitions");
+ *         ...
+ *     }
+ *     gp_cfg_free(cfg);
+ *
+ * Rules:
+ *   - Every key must be in the schema: an unknown key is an error that names
+ *     the closest known key at that level ("did you mean ...").
+ *   - Types are checked (an int where a float is expected is fine, not the
+ *     reverse); INT/FLOAT values must lie in [min, max] when min <= max; ENUM
+ *     values must be one of choices; duplicate keys in one map are errors.
+ *   - A missing key with a default takes the default (parsed as YAML text) and
+ *     is recorded in gp_cfg_defaults(); a missing key without one is an error.
+ *   - `sweep:` (if the root schema has no key of that name it is still
+ *     accepted at the root) maps dotted key paths ("bench.threads") to
+ *     non-empty lists; each path must name a schema key that is not itself
+ *     under a list; each list element is checked as a value of that key.
+ *   - Points are the cartesian product of the sweep lists; the first sweep
+ *     key (in file order) varies slowest. Without a sweep there is one point.
+ *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its canonical
+ *     resolved config text (all keys in schema order, defaults included),
+ *     so it is stable across runs, machines and key order in the file.
+ *   - Lists outside `sweep:` are plain values (a list of shapes, of layers).
+ * Errors are "FILE:LINE:COLUMN: MESSAGE" (1-based) in the caller's buffer.
+ * Misuse by the program (asking for a path the schema lacks, or with the
+ * wrong type) is a bug: it prints the path and aborts.
+ */
+#ifndef GPOOL_EXPERIMENTS_CONFIG_H
+#define GPOOL_EXPERIMENTS_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum {
+    GP_CFG_INT,     /* 64-bit integer */
+    GP_CFG_FLOAT,   /* double; an integer literal is accepted */
+    GP_CFG_BOOL,    /* true / false */
+    GP_CFG_STRING,  /* any scalar kept as text */
+    GP_CFG_ENUM,    /* one of choices */
+    GP_CFG_LIST,    /* sequence; items[0] is the element schema (key unused) */
+    GP_CFG_MAP      /* mapping; items is the key table ended by { NULL } */
+} gp_cfg_type;
+
+typedef struct gp_cfg_schema gp_cfg_schema;
+struct gp_cfg_schema {
+    const char          *key;        /* NULL ends a key table */
+    gp_cfg_type          type;
+    const char          *def;        /* default as YAML text; NULL = required */
+    double               min, max;   /* INT/FLOAT range, or LIST length; unchecked when min > max */
+    const char *const   *choices;    /* ENUM: NULL-terminated */
+    const gp_cfg_schema *items;      /* MAP: key table; LIST: element schema */
+    const char          *help;       /* one line, for --help and messages */
+};
+
+/* A resolved value (every value of a loaded config has all its keys). */
+typedef struct gp_cfg_value gp_cfg_value;
+struct gp_cfg_value {
+    gp_cfg_type          type;
+    const gp_cfg_schema *schema;
+    int                  line, col;  /* where it was written; 0 for a default */
+    long long            i;          /* INT, BOOL */
+    double               f;          /* FLOAT */
+    const char          *s;          /* STRING, ENUM; and the source text of every scalar */
+    size_t               n;          /* LIST: items; MAP: keys (schema order) */
+    gp_cfg_value        *items;      /* LIST / MAP children */
+};
+
+typedef struct gp_cfg       gp_cfg;
+typedef struct gp_cfg_point gp_cfg_point;
+
+/* Parse, validate and expand path against root; NULL and err on failure. */
+gp_cfg             *gp_cfg_load        (const char *path, const gp_cfg_schema *root,
+                                        char *err, size_t errlen);
+
+/* Same, from a string; name is used in error messages in place of a path. */
+gp_cfg             *gp_cfg_load_string (const char *name, const char *yaml,
+                                        const gp_cfg_schema *root, char *err, size_t errlen);
+
+/* Free everything the config owns (points and values included). */
+void                gp_cfg_free        (gp_cfg *cfg);
+
+/* Number of sweep points (1 without a sweep). */
+size_t              gp_cfg_npoints     (const gp_cfg *cfg);
+
+/* Point i, 0 <= i < gp_cfg_npoints(). */
+const gp_cfg_point *gp_cfg_point_at    (const gp_cfg *cfg, size_t i);
+
+/* Stable id of a point: 16 lowercase hex digits. */
+const char         *gp_cfg_point_id    (const gp_cfg_point *pt);
+
+/* Number of swept paths and the k-th one ("bench.threads"), in file order. */
+size_t              gp_cfg_nswept      (const gp_cfg *cfg);
+const char         *gp_cfg_swept_path  (const gp_cfg *cfg, size_t k);
+
+/* The value at a dotted path of a point (aborts if the schema lacks it). */
+const gp_cfg_value *gp_cfg_get         (const gp_cfg_point *pt, const char *path);
+long long           gp_cfg_int         (const gp_cfg_point *pt, const char *path);
+double              gp_cfg_float       (const gp_cfg_point *pt, const char *path);
+int                 gp_cfg_bool        (const gp_cfg_point *pt, const char *path);
+const char         *gp_cfg_str         (const gp_cfg_point *pt, const char *path);
+
+/* A value as canonical one-line YAML flow text (caller frees). */
+char               *gp_cfg_value_text  (const gp_cfg_value *v);
+
+/* Number of defaults that were used, and the k-th as path and value text. */
+size_t              gp_cfg_ndefaults   (const gp_cfg *cfg);
+const char         *gp_cfg_default_path(const gp_cfg *cfg, size_t k);
+const char         *gp_cfg_default_text(const gp_cfg *cfg, size_t k);
+
+/* Write the resolved config (before sweep expansion, defaults filled and
+ * marked "# default", the sweep section as given) as YAML. */
+int                 gp_cfg_write_resolved(const gp_cfg *cfg, FILE *out);
+
+/* The source file's path and the name of the config (root key "name" if the
+ * schema has one, else the file's base name without extension). */
+const char         *gp_cfg_path        (const gp_cfg *cfg);
+const char         *gp_cfg_name        (const gp_cfg *cfg);
+
+#endif /* GPOOL_EXPERIMENTS_CONFIG_H */

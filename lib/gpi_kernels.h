@@ -1,0 +1,60 @@
+/*
+ * gpi_kernels.h - internal contract between the dispatcher (variants.c) and
+ * the per-ISA kernel files (pool_scalar.c, pool_avx2.c, pool_avx512.c).
+ *
+ * Every ISA file defines the same eight single-threaded kernels. They work on
+ * a slice of the tensor so that the OpenMP driver in variants.c can split
+ * the work between threads without any ISA-specific threading code.
+ *
+ * NCHW kernels see `rows` contiguous planes of hw floats each: plane r is
+ * x[r*hw .. r*hw+hw-1], its result y[r] / gradient dy[r].
+ *
+ * NHWC kernels see `n` images, each hw rows of `ldc` floats, and reduce the
+ * first `c` channels of every row (c <= ldc; the driver passes x, y, dy, dx
+ * already offset to the first channel of its slice):
+ *     x[(b*hw + p)*ldc + j],  y[b*ldc + j],  0 <= j < c.
+ *
+ * Semantics every variant must match exactly as documented in gpool.h:
+ *   - avg forward: float partial sums of at most 16 terms per lane, flushed
+ *     into double; result = (float)(sum_double / hw).
+ *   - avg backward: dx = dy[r] / (float)hw, written to every element.
+ *   - max forward: NaN if any element is NaN; else the maximum; a zero result
+ *     carries the sign of the first zero in scan order.
+ *   - max backward: dx = 0 except at the first NaN (if any) or else the first
+ *     maximum in scan order, which receives dy.
+ * Names are gpi_ so the library's export filter (^gp_) hides them.
+ */
+#ifndef GPI_KERNELS_H
+#define GPI_KERNELS_H
+
+#include <stddef.h>
+
+typedef void (*gpi_nchw_fwd_fn)(const float *x, float *y, size_t rows, size_t hw);
+typedef void (*gpi_nchw_bwd_fn)(const float *x, const float *dy, float *dx,
+                                size_t rows, size_t hw);
+typedef void (*gpi_nhwc_fwd_fn)(const float *x, float *y, size_t n, size_t c,
+                                size_t hw, size_t ldc);
+typedef void (*gpi_nhwc_bwd_fn)(const float *x, const float *dy, float *dx, size_t n,
+                                size_t c, size_t hw, size_t ldc);
+
+/* The eight kernels of one instruction set. */
+typedef struct {
+    gpi_nchw_fwd_fn nchw_avg_fwd, nchw_max_fwd;
+    gpi_nchw_bwd_fn nchw_avg_bwd, nchw_max_bwd;
+    gpi_nhwc_fwd_fn nhwc_avg_fwd, nhwc_max_fwd;
+    gpi_nhwc_bwd_fn nhwc_avg_bwd, nhwc_max_bwd;
+} gpi_kernel_set;
+
+extern const gpi_kernel_set gpi_kernels_scalar;
+#ifdef GPOOL_HAVE_AVX2_KERNELS
+extern const gpi_kernel_set gpi_kernels_avx2;
+#endif
+#ifdef GPOOL_HAVE_AVX512_KERNELS
+extern const gpi_kernel_set gpi_kernels_avx512;
+#endif
+
+/* Most terms one float lane may accumulate before it is flushed to double;
+ * with at most 16 terms the float rounding error stays below 1e-6 relative. */
+#define GPI_AVG_BLOCK 8
+
+#endif /* GPI_KERNELS_H */

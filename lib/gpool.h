@@ -1,0 +1,180 @@
+/*
+ * gpool.h - global pooling kernels for CNN heads (public API of libgpool).
+ *
+ * Overview
+ * --------
+ * libgpool computes global average and global max pooling over the H x W
+ * plane of float32 tensors, forward and backward, in NCHW or NHWC layout.
+ * Each (op, layout) has several implementations ("variants"): portable
+ * scalar C, AVX2+FMA and AVX-512, each single-threaded or OpenMP-parallel.
+ * One table of variants drives everything: automatic dispatch, forcing a
+ * variant by name, the tests and the benchmark.
+ *
+ * Dispatch rule (variant = NULL or "auto"):
+ *   1. the widest instruction set this CPU has and GPOOL_CPU_MASK leaves
+ *      visible: avx512, else avx2, else scalar;
+ *   2. the "_omp" form of it only when OpenMP may use more than one thread
+ *      (omp_get_max_threads() > 1) and the tensor the pass streams through
+ *      (x for forward, dx for backward) holds at least GP_THREAD_MIN_BYTES.
+ *
+ * Environment:
+ *   GPOOL_VARIANT=NAME   force variant NAME (e.g. "avx2_omp") for every call
+ *                        that asks for "auto"; gp_force_variant() overrides.
+ *   GPOOL_CPU_MASK=LIST  behave as if the CPU lacked the listed instruction
+ *                        sets (comma separated: "avx512", "avx2"; hiding
+ *                        avx2 hides avx512 too). gp_set_cpu_mask() overrides.
+ *
+ * Semantics:
+ *   avg: the mean, accumulated in float blocks of at most 16 terms per lane
+ *        and summed in double, so the error is below 1e-6 x mean(|x|).
+ *   max: NaN propagates (as in PyTorch). Ties, including -0.0 against 0.0,
+ *        go to the first element in scan order (p = h * W + w ascending);
+ *        backward sends the whole gradient to that element (to the first
+ *        NaN when there is one).
+ *
+ * Errors: every function that can fail returns a gp_status; on failure
+ * gp_last_error() describes what went wrong (thread-local). The library
+ * never prints and never exits.
+ *
+ * Example
+ * -------
+ *     #include <gpool.h>
+ *
+ *     float x[2 * 3 * 4 * 4];               // N=2, C=3, H=W=4, NCHW
+ *     float y[2 * 3];
+ *     for (int i = 0; i < 96; i++) x[i] = (float)i;
+ *
+ *     gp_pool_desc d = { .n = 2, .c = 3, .h = 4, .w = 4,
+ *                        .layout = GP_LAYOUT_NCHW, .op = GP_POOL_AVG };
+ *     if (gp_global_pool_forward(&d, NULL, x, y) != GP_OK)
+ *         fprintf(stderr, "gpool: %s\n", gp_last_error());
+ *     // y[0] == 7.5f: the mean of 0..15
+ *
+ *     gp_variant_info v;
+ *     gp_select_variant(&d, GP_PASS_FORWARD, &v);  // which one "auto" ran
+ *     printf("%s (%s)\n", v.name, gp_isa_name(v.isa));
+ *
+ * Build against an installed copy with `pkg-config --cflags --libs gpool`.
+ */
+#ifndef GPOOL_H
+#define GPOOL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes; GP_OK is 0 and every error is negative. */
+typedef enum {
+    GP_OK              =  0,
+    GP_ERR_ARG         = -1,  /* invalid argument (NULL pointer, zero size, ...) */
+    GP_ERR_NOMEM       = -2,  /* allocation failed */
+    GP_ERR_UNSUPPORTED = -3,  /* variant needs an instruction set this CPU lacks */
+    GP_ERR_NOTFOUND    = -4,  /* no variant of that name for this op and layout */
+    GP_ERR_ENV         = -5,  /* bad GPOOL_VARIANT or GPOOL_CPU_MASK value */
+    GP_ERR_IO          = -6,  /* file could not be read or written */
+    GP_ERR_PARSE       = -7   /* malformed input (config, data file) */
+} gp_status;
+
+/* Memory layout of a 4-D activation tensor. */
+typedef enum { GP_LAYOUT_NCHW = 0, GP_LAYOUT_NHWC = 1 } gp_layout;
+
+/* Global pooling reduction. */
+typedef enum { GP_POOL_AVG = 0, GP_POOL_MAX = 1 } gp_pool_op;
+
+/* Direction of a kernel call. */
+typedef enum { GP_PASS_FORWARD = 0, GP_PASS_BACKWARD = 1 } gp_pass;
+
+/* Instruction sets, narrowest first. */
+typedef enum { GP_ISA_SCALAR = 0, GP_ISA_AVX2 = 1, GP_ISA_AVX512 = 2 } gp_isa;
+
+/* Bit mask of instruction sets for gp_set_cpu_mask(). */
+#define GP_CPU_MASK_AVX2   (1u << GP_ISA_AVX2)
+#define GP_CPU_MASK_AVX512 (1u << GP_ISA_AVX512)
+
+/* Inputs smaller than this (bytes of x for forward, of dx for backward)
+ * run single-threaded under automatic dispatch: below it the fork-join
+ * cost of a parallel region outweighs the second thread's bandwidth. */
+#define GP_THREAD_MIN_BYTES ((size_t)1 << 20)
+
+/* Shape and kind of one global pooling call. x is n x c x h x w (NCHW) or
+ * n x h x w x c (NHWC); y and dy are n x c in both layouts. */
+typedef struct {
+    size_t     n, c, h, w;
+    gp_layout  layout;
+    gp_pool_op op;
+} gp_pool_desc;
+
+/* One entry of the variant table. */
+typedef struct {
+    const char *name;       /* e.g. "avx512_omp"; unique per (op, layout) */
+    gp_pool_op  op;
+    gp_layout   layout;
+    gp_isa      isa;        /* instruction set the variant needs */
+    int         threaded;   /* 1 when it runs an OpenMP parallel region */
+    int         available;  /* 1 when this CPU (after the mask) and build can run it */
+} gp_variant_info;
+
+/* Message describing the last failure in this thread ("" if none). */
+const char *gp_last_error      (void);
+
+/* Library version string, e.g. "0.1.0". */
+const char *gp_version         (void);
+
+/* y = global pool of x. variant: a name from the table, or NULL/"auto". */
+gp_status   gp_global_pool_forward (const gp_pool_desc *d, const char *variant,
+                                    const float *x, float *y);
+
+/* dx = gradient of the pooling w.r.t. x given dy. x is read only by max
+ * (to locate the first maximum) and may be NULL for avg. dx is overwritten. */
+gp_status   gp_global_pool_backward(const gp_pool_desc *d, const char *variant,
+                                    const float *x, const float *dy, float *dx);
+
+/* Fill *out with the variant that d and pass would run under "auto". */
+gp_status   gp_select_variant  (const gp_pool_desc *d, gp_pass pass,
+                                gp_variant_info *out);
+
+/* Number of entries in the variant table (all ops and layouts). */
+size_t      gp_variant_count   (void);
+
+/* Entry i of the variant table, 0 <= i < gp_variant_count(). */
+gp_status   gp_variant_get     (size_t i, gp_variant_info *out);
+
+/* Force variant name for "auto" calls (NULL clears; overrides GPOOL_VARIANT).
+ * Fails when no entry has that name or this CPU cannot run it. */
+gp_status   gp_force_variant   (const char *name);
+
+/* Hide instruction sets (GP_CPU_MASK_* bits) from dispatch and availability;
+ * overrides GPOOL_CPU_MASK. 0 hides nothing. */
+gp_status   gp_set_cpu_mask    (unsigned mask);
+
+/* 1 when the CPU has isa and the mask does not hide it. */
+int         gp_cpu_has         (gp_isa isa);
+
+/* 1 when the CPU itself has isa, whatever the mask says. */
+int         gp_cpu_has_native  (gp_isa isa);
+
+/* "scalar", "avx2" or "avx512". */
+const char *gp_isa_name        (gp_isa isa);
+
+/* "avg" or "max". */
+const char *gp_pool_op_name    (gp_pool_op op);
+
+/* "nchw" or "nhwc". */
+const char *gp_layout_name     (gp_layout layout);
+
+/* "fwd" or "bwd". */
+const char *gp_pass_name       (gp_pass pass);
+
+/* 1 when the library was built with OpenMP. */
+int         gp_have_openmp     (void);
+
+/* Threads an OpenMP variant would use now (1 without OpenMP). */
+int         gp_max_threads     (void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GPOOL_H */

@@ -1,0 +1,432 @@
+/*
+ * variants.c - the one table of global pooling variants, and everything that
+ * reads it: availability, run-time dispatch, forcing by name, and the OpenMP
+ * driver that splits a call into slices for the single-threaded kernels.
+ */
+#include "autoconfig.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "gpi.h"
+#include "gpi_kernels.h"
+
+typedef struct {
+    const char           *name;
+    gp_pool_op            op;
+    gp_layout             layout;
+    gp_isa                isa;
+    int                   threaded;
+    const gpi_kernel_set *kernels;
+} gpi_variant;
+
+/* Eight entries per instruction set: {avg, max} x {nchw, nhwc} x {1, N threads}. */
+#define GPI_VARIANTS_OF(NAME, ISA, SET)                                   \
+    { NAME, GP_POOL_AVG, GP_LAYOUT_NCHW, ISA, 0, SET },                   \
+    { NAME, GP_POOL_MAX, GP_LAYOUT_NCHW, ISA, 0, SET },                   \
+    { NAME, GP_POOL_AVG, GP_LAYOUT_NHWC, ISA, 0, SET },                   \
+    { NAME, GP_POOL_MAX, GP_LAYOUT_NHWC, ISA, 0, SET },                   \
+    { NAME "_omp", GP_POOL_AVG, GP_LAYOUT_NCHW, ISA, 1, SET },            \
+    { NAME "_omp", GP_POOL_MAX, GP_LAYOUT_NCHW, ISA, 1, SET },            \
+    { NAME "_omp", GP_POOL_AVG, GP_LAYOUT_NHWC, ISA, 1, SET },            \
+    { NAME "_omp", GP_POOL_MAX, GP_LAYOUT_NHWC, ISA, 1, SET }
+
+#ifdef GPOOL_HAVE_AVX2_KERNELS
+#define GPI_AVX2_SET (&gpi_kernels_avx2)
+#else
+#define GPI_AVX2_SET NULL
+#endif
+#ifdef GPOOL_HAVE_AVX512_KERNELS
+#define GPI_AVX512_SET (&gpi_kernels_avx512)
+#else
+#define GPI_AVX512_SET NULL
+#endif
+
+/* Narrowest first; dispatch walks it backwards to find the widest. */
+static const gpi_variant gpi_variants[] = {
+    GPI_VARIANTS_OF("scalar", GP_ISA_SCALAR, &gpi_kernels_scalar),
+    GPI_VARIANTS_OF("avx2", GP_ISA_AVX2, GPI_AVX2_SET),
+    GPI_VARIANTS_OF("avx512", GP_ISA_AVX512, GPI_AVX512_SET),
+};
+#define GPI_NVARIANTS (sizeof gpi_variants / sizeof gpi_variants[0])
+
+/* ------------------------------------------------------------ names */
+
+const char *gp_isa_name(gp_isa isa)
+{
+    switch (isa) {
+    case GP_ISA_SCALAR: return "scalar";
+    case GP_ISA_AVX2:   return "avx2";
+    case GP_ISA_AVX512: return "avx512";
+    }
+    return "?";
+}
+
+const char *gp_pool_op_name(gp_pool_op op)
+{
+    return op == GP_POOL_AVG ? "avg" : op == GP_POOL_MAX ? "max" : "?";
+}
+
+const char *gp_layout_name(gp_layout layout)
+{
+    return layout == GP_LAYOUT_NCHW ? "nchw" : layout == GP_LAYOUT_NHWC ? "nhwc" : "?";
+}
+
+const char *gp_pass_name(gp_pass pass)
+{
+    return pass == GP_PASS_FORWARD ? "fwd" : pass == GP_PASS_BACKWARD ? "bwd" : "?";
+}
+
+int gp_have_openmp(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int gp_max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* ------------------------------------------------------- availability */
+
+static int variant_available(const gpi_variant *v)
+{
+    if (!v->kernels || !gp_cpu_has(v->isa))
+        return 0;
+    return !v->threaded || gp_have_openmp();
+}
+
+size_t gp_variant_count(void)
+{
+    return GPI_NVARIANTS;
+}
+
+static void fill_info(const gpi_variant *v, gp_variant_info *out)
+{
+    out->name = v->name;
+    out->op = v->op;
+    out->layout = v->layout;
+    out->isa = v->isa;
+    out->threaded = v->threaded;
+    out->available = variant_available(v);
+}
+
+gp_status gp_variant_get(size_t i, gp_variant_info *out)
+{
+    if (!out || i >= GPI_NVARIANTS)
+        return gpi_fail(GP_ERR_ARG, "gp_variant_get: index %zu out of range (0..%zu)", i,
+                        (size_t)GPI_NVARIANTS - 1);
+    fill_info(&gpi_variants[i], out);
+    return GP_OK;
+}
+
+static const gpi_variant *find_variant(const char *name, gp_pool_op op, gp_layout layout)
+{
+    for (size_t i = 0; i < GPI_NVARIANTS; i++) {
+        const gpi_variant *v = &gpi_variants[i];
+        if (v->op == op && v->layout == layout && !strcmp(v->name, name))
+            return v;
+    }
+    return NULL;
+}
+
+static int name_exists(const char *name)
+{
+    for (size_t i = 0; i < GPI_NVARIANTS; i++)
+        if (!strcmp(gpi_variants[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* A name can be forced only when this CPU runs it for every op and layout
+ * (all entries of one name share an instruction set and threading). */
+static gp_status check_forcible(const char *name, const char *origin)
+{
+    if (!name_exists(name))
+        return gpi_fail(GP_ERR_NOTFOUND, "%s: no variant named '%s' (see gpool bench --list-variants)",
+                        origin, name);
+    const gpi_variant *v = find_variant(name, GP_POOL_AVG, GP_LAYOUT_NCHW);
+    if (!variant_available(v))
+        return gpi_fail(GP_ERR_UNSUPPORTED,
+                        "%s: variant '%s' needs %s%s, which this CPU or build lacks%s", origin,
+                        name, gp_isa_name(v->isa), v->threaded ? " and OpenMP" : "",
+                        gp_cpu_has_native(v->isa) ? " (hidden by GPOOL_CPU_MASK)" : "");
+    return GP_OK;
+}
+
+/* ------------------------------------------------------------ forcing */
+
+static pthread_mutex_t gpi_force_lock = PTHREAD_MUTEX_INITIALIZER;
+static char gpi_forced_name[32];
+static int gpi_forced_by_api;              /* 1: API decides, even "none" */
+
+gp_status gp_force_variant(const char *name)
+{
+    if (name && strlen(name) >= sizeof gpi_forced_name)
+        return gpi_fail(GP_ERR_NOTFOUND, "gp_force_variant: no variant named '%s'", name);
+    if (name && strcmp(name, "auto")) {
+        gp_status st = check_forcible(name, "gp_force_variant");
+        if (st != GP_OK)
+            return st;
+    }
+    pthread_mutex_lock(&gpi_force_lock);
+    gpi_forced_by_api = 1;
+    snprintf(gpi_forced_name, sizeof gpi_forced_name, "%s", name && strcmp(name, "auto") ? name : "");
+    pthread_mutex_unlock(&gpi_force_lock);
+    return GP_OK;
+}
+
+/* Copy the forced name (API first, then GPOOL_VARIANT) into buf; "" if none. */
+static void forced_name(char *buf, size_t len)
+{
+    pthread_mutex_lock(&gpi_force_lock);
+    if (gpi_forced_by_api) {
+        snprintf(buf, len, "%s", gpi_forced_name);
+    } else {
+        const char *env = getenv("GPOOL_VARIANT");
+        snprintf(buf, len, "%s", env && strcmp(env, "auto") ? env : "");
+    }
+    pthread_mutex_unlock(&gpi_force_lock);
+}
+
+/* ----------------------------------------------------------- dispatch */
+
+static size_t streamed_bytes(const gp_pool_desc *d)
+{
+    return d->n * d->c * d->h * d->w * sizeof(float);
+}
+
+static int want_threads(const gp_pool_desc *d)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads() > 1 && !omp_in_parallel() &&
+           streamed_bytes(d) >= GP_THREAD_MIN_BYTES;
+#else
+    (void)d;
+    return 0;
+#endif
+}
+
+static const gpi_variant *auto_variant(const gp_pool_desc *d)
+{
+    int threaded = want_threads(d);
+    for (size_t i = GPI_NVARIANTS; i-- > 0;) {
+        const gpi_variant *v = &gpi_variants[i];
+        if (v->op == d->op && v->layout == d->layout && v->threaded == threaded &&
+            variant_available(v))
+            return v;
+    }
+    return NULL; /* unreachable: the scalar entries are always available */
+}
+
+static gp_status resolve(const gp_pool_desc *d, const char *name, const gpi_variant **out)
+{
+    unsigned hidden;
+    gp_status st = gpi_cpu_hidden(&hidden);
+    if (st != GP_OK)
+        return st;
+    char forced[32];
+    const char *origin = "variant";
+    if (!name || !strcmp(name, "auto")) {
+        forced_name(forced, sizeof forced);
+        if (!forced[0]) {
+            *out = auto_variant(d);
+            return GP_OK;
+        }
+        name = forced;
+        origin = gpi_forced_by_api ? "gp_force_variant" : "GPOOL_VARIANT";
+        st = check_forcible(name, origin);
+        if (st != GP_OK)
+            return st == GP_ERR_NOTFOUND ? gpi_fail(GP_ERR_ENV, "%s", gp_last_error()) : st;
+    }
+    const gpi_variant *v = find_variant(name, d->op, d->layout);
+    if (!v)
+        return gpi_fail(GP_ERR_NOTFOUND, "%s: no variant named '%s' for %s %s (see gpool bench --list-variants)",
+                        origin, name, gp_pool_op_name(d->op), gp_layout_name(d->layout));
+    if (!variant_available(v))
+        return check_forcible(name, origin);
+    *out = v;
+    return GP_OK;
+}
+
+static gp_status check_desc(const gp_pool_desc *d, const char *fn)
+{
+    if (!d)
+        return gpi_fail(GP_ERR_ARG, "%s: descriptor is NULL", fn);
+    if (d->n == 0 || d->c == 0 || d->h == 0 || d->w == 0)
+        return gpi_fail(GP_ERR_ARG, "%s: empty shape n=%zu c=%zu h=%zu w=%zu", fn, d->n, d->c,
+                        d->h, d->w);
+    if ((unsigned)d->layout > GP_LAYOUT_NHWC || (unsigned)d->op > GP_POOL_MAX)
+        return gpi_fail(GP_ERR_ARG, "%s: unknown layout %d or op %d", fn, (int)d->layout, (int)d->op);
+    size_t limit = SIZE_MAX / sizeof(float);
+    if (d->c > limit / d->n || d->h > limit / (d->n * d->c) ||
+        d->w > limit / (d->n * d->c * d->h))
+        return gpi_fail(GP_ERR_ARG, "%s: shape %zux%zux%zux%zu overflows size_t", fn, d->n, d->c,
+                        d->h, d->w);
+    return GP_OK;
+}
+
+gp_status gp_select_variant(const gp_pool_desc *d, gp_pass pass, gp_variant_info *out)
+{
+    gp_status st = check_desc(d, "gp_select_variant");
+    if (st != GP_OK)
+        return st;
+    if (!out)
+        return gpi_fail(GP_ERR_ARG, "gp_select_variant: out is NULL");
+    (void)pass; /* forward and backward follow the same rule today */
+    const gpi_variant *v;
+    st = resolve(d, NULL, &v);
+    if (st != GP_OK)
+        return st;
+    fill_info(v, out);
+    return GP_OK;
+}
+
+/* ------------------------------------------------- threading driver */
+
+/* How a call is cut between threads: contiguous blocks of whole NCHW planes,
+ * of whole NHWC images, or of 16-channel-aligned NHWC channel slices. */
+typedef struct {
+    size_t begin, end;
+} gpi_range;
+
+static gpi_range share_of(size_t total, size_t align, int tid, int nthreads)
+{
+    size_t units = (total + align - 1) / align;
+    size_t per = units / (size_t)nthreads, extra = units % (size_t)nthreads;
+    size_t b = (size_t)tid * per + ((size_t)tid < extra ? (size_t)tid : extra);
+    size_t e = b + per + ((size_t)tid < extra);
+    gpi_range r = { b * align, e * align };
+    if (r.begin > total) r.begin = total;
+    if (r.end > total) r.end = total;
+    return r;
+}
+
+/* Split NHWC work by images when that balances, else by channel slices. */
+static int nhwc_split_channels(size_t n, size_t c, int nthreads)
+{
+    size_t nt = (size_t)nthreads;
+    if (n % nt == 0 || n >= 4 * nt)
+        return 0;
+    return c >= 16 * nt;
+}
+
+typedef struct {
+    const gpi_variant *v;
+    gp_pass            pass;
+    const float       *x, *dy;
+    float             *y, *dx;
+    size_t             n, c, hw;
+} gpi_call;
+
+static void run_nchw(const gpi_call *k, size_t r0, size_t r1)
+{
+    const gpi_kernel_set *ks = k->v->kernels;
+    size_t rows = r1 - r0, hw = k->hw;
+    if (rows == 0)
+        return;
+    int avg = k->v->op == GP_POOL_AVG;
+    if (k->pass == GP_PASS_FORWARD) {
+        (avg ? ks->nchw_avg_fwd : ks->nchw_max_fwd)(k->x + r0 * hw, k->y + r0, rows, hw);
+    } else {
+        const float *x = k->x ? k->x + r0 * hw : NULL;
+        (avg ? ks->nchw_avg_bwd : ks->nchw_max_bwd)(x, k->dy + r0, k->dx + r0 * hw, rows, hw);
+    }
+}
+
+/* Images [b0, b1), channels [j0, j1). */
+static void run_nhwc(const gpi_call *k, size_t b0, size_t b1, size_t j0, size_t j1)
+{
+    const gpi_kernel_set *ks = k->v->kernels;
+    size_t n = b1 - b0, c = j1 - j0, ldc = k->c, hw = k->hw;
+    if (n == 0 || c == 0)
+        return;
+    size_t xoff = b0 * hw * ldc + j0, yoff = b0 * ldc + j0;
+    int avg = k->v->op == GP_POOL_AVG;
+    if (k->pass == GP_PASS_FORWARD) {
+        (avg ? ks->nhwc_avg_fwd : ks->nhwc_max_fwd)(k->x + xoff, k->y + yoff, n, c, hw, ldc);
+    } else {
+        const float *x = k->x ? k->x + xoff : NULL;
+        (avg ? ks->nhwc_avg_bwd : ks->nhwc_max_bwd)(x, k->dy + yoff, k->dx + xoff, n, c, hw, ldc);
+    }
+}
+
+static void run_share(const gpi_call *k, int tid, int nthreads)
+{
+    if (k->v->layout == GP_LAYOUT_NCHW) {
+        gpi_range r = share_of(k->n * k->c, 1, tid, nthreads);
+        run_nchw(k, r.begin, r.end);
+    } else if (nhwc_split_channels(k->n, k->c, nthreads)) {
+        gpi_range r = share_of(k->c, 16, tid, nthreads);
+        run_nhwc(k, 0, k->n, r.begin, r.end);
+    } else {
+        gpi_range r = share_of(k->n, 1, tid, nthreads);
+        run_nhwc(k, r.begin, r.end, 0, k->c);
+    }
+}
+
+static void run_call(const gpi_call *k)
+{
+#ifdef _OPENMP
+    if (k->v->threaded && omp_get_max_threads() > 1) {
+#pragma omp parallel
+        run_share(k, omp_get_thread_num(), omp_get_num_threads());
+        return;
+    }
+#endif
+    run_share(k, 0, 1);
+}
+
+/* --------------------------------------------------------- entry points */
+
+gp_status gp_global_pool_forward(const gp_pool_desc *d, const char *variant, const float *x,
+                                 float *y)
+{
+    gp_status st = check_desc(d, "gp_global_pool_forward");
+    if (st != GP_OK)
+        return st;
+    if (!x || !y)
+        return gpi_fail(GP_ERR_ARG, "gp_global_pool_forward: %s is NULL", !x ? "x" : "y");
+    gpi_call k = { .pass = GP_PASS_FORWARD, .x = x, .y = y, .n = d->n, .c = d->c,
+                   .hw = d->h * d->w };
+    st = resolve(d, variant, &k.v);
+    if (st != GP_OK)
+        return st;
+    run_call(&k);
+    gpi_clear_error();
+    return GP_OK;
+}
+
+gp_status gp_global_pool_backward(const gp_pool_desc *d, const char *variant, const float *x,
+                                  const float *dy, float *dx)
+{
+    gp_status st = check_desc(d, "gp_global_pool_backward");
+    if (st != GP_OK)
+        return st;
+    if (!dy || !dx || (d->op == GP_POOL_MAX && !x))
+        return gpi_fail(GP_ERR_ARG, "gp_global_pool_backward: %s is NULL",
+                        !dy ? "dy" : !dx ? "dx" : "x (max needs the input)");
+    gpi_call k = { .pass = GP_PASS_BACKWARD, .x = d->op == GP_POOL_MAX ? x : NULL, .dy = dy,
+                   .dx = dx, .n = d->n, .c = d->c, .hw = d->h * d->w };
+    st = resolve(d, variant, &k.v);
+    if (st != GP_OK)
+        return st;
+    run_call(&k);
+    gpi_clear_error();
+    return GP_OK;
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# setup.sh - install gpool's Debian 12 build dependencies, then configure and
+# build in the source tree. Run from the top of the checkout, as root or as a
+# user with sudo. Extra arguments go to ./configure.
+set -eu
+
+PACKAGES="build-essential autoconf automake libtool pkg-config autoconf-archive \
+libyaml-dev zlib1g-dev libopenblas-openmp-dev libcmocka-dev gnuplot-nox \
+binutils python3 dataset-fashion-mnist"
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+  as_root="sudo"
+else
+  echo "setup.sh: need root or sudo to install: $PACKAGES" >&2
+  exit 1
+fi
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup.sh: installing:$missing"
+  $as_root apt-get update -q
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends $missing
+fi
+
+autoreconf -fi
+./configure "$@"
+make -j"$(nproc)"
