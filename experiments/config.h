@@ -12,7 +12,7 @@
  *         { NULL }
  *     };
  *     static const gp_cfg_schema root[] = {
- *         { "name",  GP_CFG_STRING, NULL },                 // required
+ *         { "name",  GP_CFG_STRING, NULL, .help = "run name" },   // required
  *         { "bench", GP_CFG_MAP, "{}", .items = bench_keys },
  *         { NULL }
  *     };
@@ -26,25 +26,47 @@
  *     }
  *     gp_cfg_free(cfg);
  *
+ * (Give every entry at least one designated field, such as .help: a purely
+ * positional { "key", TYPE, "def" } draws -Wmissing-field-initializers.)
+ *
  * Rules:
  *   - Every key must be in the schema: an unknown key is an error that names
  *     the closest known key at that level ("did you mean ...").
  *   - Types are checked (an int where a float is expected is fine, not the
- *     reverse); INT/FLOAT values must lie in [min, max] when min <= max; ENUM
+ *     reverse); INT/FLOAT values must lie in [min, max] when min <= max
+ *     (min = max = 0, what an entry without .min/.max gets, means no range); ENUM
  *     values must be one of choices; duplicate keys in one map are errors.
- *   - A missing key with a default takes the default (parsed as YAML text) and
- *     is recorded in gp_cfg_defaults(); a missing key without one is an error.
- *   - `sweep:` (if the root schema has no key of that name it is still
- *     accepted at the root) maps dotted key paths ("bench.threads") to
- *     non-empty lists; each path must name a schema key that is not itself
- *     under a list; each list element is checked as a value of that key.
+ *   - Scalars are strict: INT is decimal only (no 1.5, 12abc, 1e3, 0x10, or
+ *     leading zeros, which YAML 1.1 reads as octal); FLOAT is a finite decimal
+ *     number (no .inf/.nan); BOOL is true or false (also True/TRUE/False/FALSE;
+ *     yes/no/on/off are refused: they are booleans only in YAML 1.1). A quoted
+ *     value is a string, so "21" is no INT. An empty value (key: with nothing)
+ *     is refused for every type; write {} or [] or "".
+ *   - A missing key with a default takes the default (parsed as YAML text);
+ *     a missing MAP with default "{}" gets its keys' own defaults. A missing
+ *     key without one is an error, unless the sweep gives it. The defaults
+ *     used are listed by gp_cfg_default_path/text in schema order: each value
+ *     the file did not write, mappings (and written lists of mappings)
+ *     entered key by key ("bench.threads", "layers[0].stride"), anything else
+ *     whole ("bench.shapes"); swept keys are never listed.
+ *   - `sweep:` at the root is always the sweep section (a root schema must
+ *     not declare a key of that name). It maps dotted key paths
+ *     ("bench.threads") to non-empty lists; each path must name a schema key
+ *     that is not itself under a list, and two paths must not overlap; each
+ *     list element is checked as a whole value of that key (sweeping a MAP
+ *     replaces all of it).
  *   - Points are the cartesian product of the sweep lists; the first sweep
  *     key (in file order) varies slowest. Without a sweep there is one point.
  *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its canonical
  *     resolved config text (all keys in schema order, defaults included),
  *     so it is stable across runs, machines and key order in the file.
  *   - Lists outside `sweep:` are plain values (a list of shapes, of layers).
- * Errors are "FILE:LINE:COLUMN: MESSAGE" (1-based) in the caller's buffer.
+ *   - Anchors, aliases, tags and a second document are refused: a config
+ *     says what ran in plain values.
+ * Errors are "FILE:LINE:COLUMN: MESSAGE" (1-based) in the caller's buffer;
+ * the first error found is reported (YAML syntax errors before any other,
+ * and the sweep section is checked before the rest). An error in a schema
+ * default is reported as the program's, where the default would have gone.
  * Misuse by the program (asking for a path the schema lacks, or with the
  * wrong type) is a bug: it prints the path and aborts.
  */
@@ -69,18 +91,19 @@ struct gp_cfg_schema {
     const char          *key;        /* NULL ends a key table */
     gp_cfg_type          type;
     const char          *def;        /* default as YAML text; NULL = required */
-    double               min, max;   /* INT/FLOAT range, or LIST length; unchecked when min > max */
+    double               min, max;   /* INT/FLOAT range, LIST length: checked if min <= max, not both 0 */
     const char *const   *choices;    /* ENUM: NULL-terminated */
     const gp_cfg_schema *items;      /* MAP: key table; LIST: element schema */
     const char          *help;       /* one line, for --help and messages */
 };
 
-/* A resolved value (every value of a loaded config has all its keys). */
+/* A resolved value (every value of a loaded config has all its keys).
+ * Read-only: points share the subtrees a sweep does not change. */
 typedef struct gp_cfg_value gp_cfg_value;
 struct gp_cfg_value {
     gp_cfg_type          type;
     const gp_cfg_schema *schema;
-    int                  line, col;  /* where it was written; 0 for a default */
+    int                  line, col;  /* where it was written (in the sweep, if swept); 0 for a default */
     long long            i;          /* INT, BOOL */
     double               f;          /* FLOAT */
     const char          *s;          /* STRING, ENUM; and the source text of every scalar */
@@ -115,12 +138,20 @@ const char         *gp_cfg_point_id    (const gp_cfg_point *pt);
 size_t              gp_cfg_nswept      (const gp_cfg *cfg);
 const char         *gp_cfg_swept_path  (const gp_cfg *cfg, size_t k);
 
-/* The value at a dotted path of a point (aborts if the schema lacks it). */
+/* The resolved value tree of a point (a MAP in root schema order). */
+const gp_cfg_value *gp_cfg_point_root  (const gp_cfg_point *pt);
+
+/* The value at a dotted path of a point (aborts if the schema lacks it);
+ * the typed forms also abort on another type (gp_cfg_str takes STRING and
+ * ENUM, gp_cfg_float only FLOAT). */
 const gp_cfg_value *gp_cfg_get         (const gp_cfg_point *pt, const char *path);
 long long           gp_cfg_int         (const gp_cfg_point *pt, const char *path);
 double              gp_cfg_float       (const gp_cfg_point *pt, const char *path);
 int                 gp_cfg_bool        (const gp_cfg_point *pt, const char *path);
 const char         *gp_cfg_str         (const gp_cfg_point *pt, const char *path);
+
+/* Same as gp_cfg_get below any MAP value, e.g. one element of a list of layers. */
+const gp_cfg_value *gp_cfg_value_get   (const gp_cfg_value *map, const char *path);
 
 /* A value as canonical one-line YAML flow text (caller frees). */
 char               *gp_cfg_value_text  (const gp_cfg_value *v);
@@ -131,8 +162,14 @@ const char         *gp_cfg_default_path(const gp_cfg *cfg, size_t k);
 const char         *gp_cfg_default_text(const gp_cfg *cfg, size_t k);
 
 /* Write the resolved config (before sweep expansion, defaults filled and
- * marked "# default", the sweep section as given) as YAML. */
+ * marked "# default", swept keys marked "# swept", the sweep section with
+ * its values in canonical form) as YAML that loads to the same point ids;
+ * 0, or -1 on a write error. */
 int                 gp_cfg_write_resolved(const gp_cfg *cfg, FILE *out);
+
+/* Check a schema on its own (every default valid, ENUMs with choices, LIST
+ * and MAP with items, no key twice, no root `sweep`): for a program's tests. */
+int                 gp_cfg_check_schema(const gp_cfg_schema *root, char *err, size_t errlen);
 
 /* The source file's path and the name of the config (root key "name" if the
  * schema has one, else the file's base name without extension). */

@@ -1,0 +1,856 @@
+/*
+ * test_config.c - the YAML config loader and sweep engine (experiments/config.h):
+ * every kind of bad config gives "name:LINE:COL: message" at the right
+ * place; good configs get their defaults, types and sweep points; point ids
+ * ignore how the file is written but not what it says; the resolved output
+ * loads again to the same points; the shipped configs load against the
+ * schema of the program that reads them.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "testutil.h"
+
+#if defined(__has_include)
+#if __has_include("commands.h")
+#include "commands.h"
+#define HAVE_COMMANDS_H 1
+#endif
+#endif
+#ifndef HAVE_COMMANDS_H
+/* Declared in experiments/commands.h once the bench exists (bench.c). */
+const gp_cfg_schema *gpx_bench_schema(void);
+#endif
+/* Weak, so that this test links whether or not bench.c is linked into it;
+ * test_shipped_configs says what to do when it is not. */
+#pragma weak gpx_bench_schema
+
+#ifndef CONFIG_DIR
+#define CONFIG_DIR "configs"
+#endif
+#ifndef BAD_CONFIG_DIR
+#define BAD_CONFIG_DIR "tests/bad-configs"
+#endif
+
+/* ------------------------------------------------------- test schema */
+
+static const char *const modes[]   = { "hot", "cold", NULL };
+static const char *const formats[] = { "csv", "json", NULL };
+static const char *const layouts[] = { "nchw", "nhwc", NULL };
+static const char *const ltypes[]  = { "conv", "pool", "fc", NULL };
+
+static const gp_cfg_schema dim_schema[]   = { { "dim", GP_CFG_INT, NULL, .min = 1, .max = 1 << 20 } };
+static const gp_cfg_schema shape_schema[] = {
+    { "shape", GP_CFG_LIST, NULL, .min = 4, .max = 4, .items = dim_schema }
+};
+
+static const gp_cfg_schema bench_keys[] = {
+    { "repetitions", GP_CFG_INT,   "21",   .min = 20, .max = 1e6, .help = "timed repetitions per row" },
+    { "mode",        GP_CFG_ENUM,  "hot",  .choices = modes },
+    { "threads",     GP_CFG_INT,   "1",    .min = 1, .max = 1024 },
+    { "warmup",      GP_CFG_FLOAT, "0.5",  .min = 0, .max = 60 },
+    { "verify",      GP_CFG_BOOL,  "true", .help = "compare with the reference" },
+    { "layout",      GP_CFG_ENUM,  "nchw", .choices = layouts },
+    { "shapes",      GP_CFG_LIST,  "[[1, 64, 56, 56]]", .min = 1, .max = 64, .items = shape_schema },
+    { NULL }
+};
+
+static const gp_cfg_schema output_keys[] = {
+    { "dir",    GP_CFG_STRING, "results", .help = "where results go" },
+    { "format", GP_CFG_ENUM,   "csv", .choices = formats },
+    { NULL }
+};
+
+static const gp_cfg_schema layer_keys[] = {
+    { "type",     GP_CFG_ENUM, NULL, .choices = ltypes },
+    { "channels", GP_CFG_INT,  "0",  .min = 0, .max = 65536 },
+    { NULL }
+};
+static const gp_cfg_schema layer_schema[] = { { "layer", GP_CFG_MAP, NULL, .items = layer_keys } };
+
+static const gp_cfg_schema root_schema[] = {
+    { "name",   GP_CFG_STRING, NULL, .help = "what the experiment is called" },
+    { "seed",   GP_CFG_INT,    "42", .help = "random seed" },
+    { "bench",  GP_CFG_MAP,    "{}", .items = bench_keys },
+    { "output", GP_CFG_MAP,    "{}", .items = output_keys },
+    { "layers", GP_CFG_LIST,   "[]", .items = layer_schema },
+    { NULL }
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static gp_cfg *load_ok(const char *yaml)
+{
+    char err[1024] = "";
+    gp_cfg *cfg = gp_cfg_load_string("t", yaml, root_schema, err, sizeof err);
+    if (!cfg)
+        fail_msg("config did not load: %s\n---\n%s", err, yaml);
+    return cfg;
+}
+
+/* The ids of all points, joined by spaces (caller frees). */
+static char *point_ids(const gp_cfg *cfg)
+{
+    size_t n = gp_cfg_npoints(cfg);
+    char *ids = calloc(n, 17);
+    assert_non_null(ids);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(ids, " ");
+        strcat(ids, gp_cfg_point_id(gp_cfg_point_at(cfg, i)));
+    }
+    return ids;
+}
+
+static char *ids_of(const char *yaml)
+{
+    gp_cfg *cfg = load_ok(yaml);
+    char *ids = point_ids(cfg);
+    gp_cfg_free(cfg);
+    return ids;
+}
+
+static char *resolved_text(const gp_cfg *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(gp_cfg_write_resolved(cfg, f), 0);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+static int find_default(const gp_cfg *cfg, const char *path, const char *text)
+{
+    for (size_t k = 0; k < gp_cfg_ndefaults(cfg); k++)
+        if (strcmp(gp_cfg_default_path(cfg, k), path) == 0)
+            return strcmp(gp_cfg_default_text(cfg, k), text) == 0;
+    return 0;
+}
+
+/* ----------------------------------------------------- bad configs */
+
+typedef struct {
+    const char *yaml;
+    int         line, col;
+    const char *needle;     /* a key part of the message; a final '$' anchors it at the end */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    /* unknown keys, with and without a close one */
+    { "name: x\nbench:\n  repetitons: 30\n", 3, 3,
+      "unknown key 'repetitons' in 'bench', did you mean 'repetitions'?" },
+    { "name: x\nbench:\n  thraeds: 3\n", 3, 3, "did you mean 'threads'?" },
+    { "name: x\nnaem: y\n", 2, 1, "unknown key 'naem' at the top level, did you mean 'name'?" },
+    { "name: x\nbench:\n  foo: 30\n", 3, 3, "unknown key 'foo' in 'bench'$" },
+    { "name: x\nsweeps:\n  seed: [1, 2]\n", 2, 1, "unknown key 'sweeps' at the top level, did you mean 'sweep'?" },
+    { "name: x\nlayers:\n  - {type: conv, channels: 3}\n  - {typo: pool}\n", 4, 6,
+      "unknown key 'typo' in 'layers[1]', did you mean 'type'?" },
+    /* wrong types */
+    { "name: x\nbench:\n  repetitions: abc\n", 3, 16,
+      "expected an integer for 'bench.repetitions', got 'abc'" },
+    { "name: x\nbench:\n  repetitions: 1.5\n", 3, 16, "expected an integer for 'bench.repetitions', got '1.5'" },
+    { "name: x\nbench:\n  repetitions: 12abc\n", 3, 16, "got '12abc'" },
+    { "name: x\nbench:\n  repetitions: \"30\"\n", 3, 16, "got the quoted string \"30\" (remove the quotes)" },
+    { "name: x\nbench:\n  threads: 010\n", 3, 12, "without leading zeros" },
+    { "name: x\nbench:\n  threads: 99999999999999999999\n", 3, 12, "must fit in a 64-bit integer" },
+    { "name: x\nbench:\n  warmup: fast\n", 3, 11, "expected a number for 'bench.warmup', got 'fast'" },
+    { "name: x\nbench:\n  warmup: 0x10\n", 3, 11, "expected a number for 'bench.warmup'" },
+    { "name: x\nbench:\n  warmup: .nan\n", 3, 11, "'bench.warmup' must be a finite number" },
+    { "name: x\nbench:\n  warmup: -.inf\n", 3, 11, "must be a finite number" },
+    { "name: x\nbench:\n  warmup: 1e999\n", 3, 11, "too large for a double" },
+    { "name: x\nbench:\n  verify: yes\n", 3, 11, "expected true or false for 'bench.verify', got 'yes'" },
+    { "name: x\nbench:\n  verify: 1\n", 3, 11, "expected true or false" },
+    { "name: [x]\n", 1, 7, "expected a string for 'name', got a list" },
+    { "name:\n", 1, 6, "expected a string for 'name', got an empty value" },
+    { "name: x\nbench:\n", 2, 7, "expected a mapping for 'bench', got an empty value" },
+    { "name: x\nbench: 3\n", 2, 8, "expected a mapping for 'bench', got '3'" },
+    { "name: x\nbench:\n  shapes: 1\n", 3, 11, "expected a list for 'bench.shapes'" },
+    /* ranges and list lengths */
+    { "name: x\nbench:\n  repetitions: 5\n", 3, 16, "'bench.repetitions' must be in [20, 1000000], got 5" },
+    { "name: x\nbench: {repetitions: 20, threads: 0}\n", 2, 35, "'bench.threads' must be in [1, 1024], got 0" },
+    { "name: x\nbench:\n  warmup: 60.5\n", 3, 11, "must be in [0, 60]" },
+    { "name: x\nbench:\n  shapes: [[1, 2, 3]]\n", 3, 12, "'bench.shapes[0]' must have exactly 4 items, got 3" },
+    { "name: x\nbench:\n  shapes: []\n", 3, 11, "'bench.shapes' must have 1 to 64 items, got 0" },
+    { "name: x\nbench:\n  shapes: [[1, 2, 3, 0]]\n", 3, 22, "'bench.shapes[0][3]' must be in [1, 1048576]" },
+    /* enums */
+    { "name: x\nbench: {mode: warm}\n", 2, 15, "'bench.mode' must be one of hot, cold; got 'warm'$" },
+    { "name: x\nbench:\n  mode: hott\n", 3, 9, "got 'hott', did you mean 'hot'?" },
+    /* duplicates and missing keys */
+    { "name: x\nseed: 1\nseed: 2\n", 3, 1, "duplicate key 'seed' (first written at line 2, column 1)" },
+    { "name: x\nbench: {threads: 2, threads: 3}\n", 2, 21, "duplicate key 'threads'" },
+    { "seed: 1\nbench: {}\n", 1, 1, "missing required key 'name' (what the experiment is called)" },
+    { "# comment\n\nseed: 1\n", 3, 1, "missing required key 'name'" },
+    { "name: x\nlayers:\n  - type: conv\n    channels: 3\n  - channels: 4\n", 5, 5,
+      "missing required key 'layers[1].type'" },
+    /* sweeps */
+    { "name: x\nsweep:\n  bench.threads: []\n", 3, 18, "the sweep list for 'bench.threads' is empty" },
+    { "name: x\nsweep:\n  bench.thraeds: [1, 2]\n", 3, 3,
+      "sweep path 'bench.thraeds' names no key: there is no 'thraeds' in 'bench', did you mean 'threads'?" },
+    { "name: x\nsweep:\n  bogus: [1, 2]\n", 3, 3, "there is no 'bogus' at the top level$" },
+    { "name: x\nsweep:\n  layers.type: [conv]\n", 3, 3, "goes into the list 'layers'" },
+    { "name: x\nsweep:\n  bench.repetitions.x: [1]\n", 3, 3, "'bench.repetitions' is an integer, not a mapping" },
+    { "name: x\nsweep:\n  .seed: [1]\n", 3, 3, "sweep path '.seed' is malformed" },
+    { "name: x\nsweep:\n  bench.threads: [1, two, 4]\n", 3, 22, "expected an integer for 'bench.threads', got 'two'" },
+    { "name: x\nsweep:\n  bench.threads: [1, 2000]\n", 3, 22, "must be in [1, 1024], got 2000" },
+    { "name: x\nsweep:\n  bench.threads: 4\n", 3, 18, "expected a list of values for 'bench.threads'" },
+    { "name: x\nsweep: [1, 2]\n", 2, 8, "expected a mapping of key paths to lists for 'sweep'" },
+    { "name: x\nsweep: {}\n", 2, 8, "the sweep section is empty" },
+    { "name: x\nsweep:\n  seed: [1]\n  seed: [2]\n", 4, 3, "duplicate key 'seed'" },
+    { "name: x\nsweep:\n  seed: [1]\nsweep:\n  seed: [2]\n", 4, 1, "duplicate key 'sweep'" },
+    { "name: x\nsweep:\n  bench: [{threads: 2}]\n  bench.threads: [1]\n", 4, 3,
+      "sweep paths 'bench' and 'bench.threads' overlap" },
+    { "name: x\nsweep:\n  bench.shapes: [[[1, 2, 3, 4]], [[1, 2, 3]]]\n", 3, 35, "must have exactly 4 items" },
+    /* YAML itself */
+    { "name: x\nbench: [1, 2\n", 3, 1, "YAML syntax error: did not find expected ',' or ']'" },
+    { "name: x\n\tbench: {}\n", 2, 1, "YAML syntax error: found a tab character" },
+    { "name: x\n---\nname: y\n", 2, 1, "a second YAML document starts here" },
+    { "- a\n- b\n", 1, 1, "the top level must be a mapping of settings" },
+    { "just text\n", 1, 1, "the top level must be a mapping of settings ('key: value' lines), got 'just text'" },
+    { "", 1, 1, "the config is empty" },
+    { "# only a comment\n", 1, 1, "the config is empty" },
+    { "---\n", 1, 1, "the config is empty" },
+    { "name: &n x\n", 1, 7, "anchors (&n) are not supported" },
+    { "name: x\nseed: *n\n", 2, 7, "aliases (*n) are not supported" },
+    { "name: !!str x\n", 1, 7, "tags (!!str) are not supported" },
+    { "name: x\nbench: !custom {}\n", 2, 8, "tags (!custom) are not supported" },
+    { "name: x\n? [a]\n: 1\n", 2, 3, "a key must be a name, not a list" },
+};
+
+static int has_needle(const char *err, const char *needle)
+{
+    size_t ln = strlen(needle), le = strlen(err);
+    if (ln && needle[ln - 1] == '$')
+        return le >= ln - 1 && strncmp(err + le - (ln - 1), needle, ln - 1) == 0;
+    return strstr(err, needle) != NULL;
+}
+
+static void check_error(const char *err, const char *name, int line, int col, const char *needle,
+                        const char *what)
+{
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "%s:%d:%d: ", name, line, col);
+    if (strncmp(err, prefix, strlen(prefix)) != 0 || !has_needle(err, needle))
+        fail_msg("%s\n  want: %s...%s\n  got:  %s", what, prefix, needle, err);
+}
+
+static void test_bad_configs_inline(void **state)
+{
+    for (size_t k = 0; k < sizeof bad_cases / sizeof bad_cases[0]; k++) {
+        const bad_case *c = &bad_cases[k];
+        char err[1024] = "";
+        gp_cfg *cfg = gp_cfg_load_string("t", c->yaml, root_schema, err, sizeof err);
+        if (cfg) {
+            gp_cfg_free(cfg);
+            fail_msg("bad case %zu loaded:\n%s", k, c->yaml);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "bad case %zu", k);
+        check_error(err, "t", c->line, c->col, c->needle, what);
+    }
+}
+
+/* Each file's first line says what it must give: "# expect: LINE:COL: text". */
+static void check_bad_file(const char *path)
+{
+    char first[512] = "", needle[512];
+    int line = 0, col = 0;
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    if (!fgets(first, sizeof first, f))
+        first[0] = '\0';
+    fclose(f);
+    first[strcspn(first, "\n")] = '\0';
+    if (sscanf(first, "# expect: %d:%d: %511[^\n]", &line, &col, needle) != 3)
+        fail_msg("%s: the first line must be '# expect: LINE:COL: text'", path);
+    char err[1024] = "";
+    gp_cfg *cfg = gp_cfg_load(path, root_schema, err, sizeof err);
+    if (cfg) {
+        gp_cfg_free(cfg);
+        fail_msg("%s loaded, but it is a bad config", path);
+    }
+    check_error(err, path, line, col, needle, path);
+}
+
+static int is_yaml_name(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 5 && strcmp(name + len - 5, ".yaml") == 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* The *.yaml names in dir that start with prefix (or all), sorted. */
+static size_t list_yaml(const char *dir, const char *prefix, char names[][256], size_t max)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) && n < max; )
+        if (is_yaml_name(e->d_name) && strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            snprintf(names[n++], 256, "%s", e->d_name);
+    closedir(d);
+    qsort(names, n, 256, compare_names);
+    return n;
+}
+
+static void test_bad_config_files(void **state)
+{
+    static char names[256][256];
+    size_t n = list_yaml(BAD_CONFIG_DIR, "", names, 256);
+    assert_true(n >= 5);
+    for (size_t k = 0; k < n; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", BAD_CONFIG_DIR, names[k]);
+        check_bad_file(path);
+    }
+}
+
+static void test_file_errors(void **state)
+{
+    char err[512] = "", path[] = "/tmp/test_config_empty_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_null(gp_cfg_load(path, root_schema, err, sizeof err));
+    unlink(path);
+    check_error(err, path, 1, 1, "the config is empty", "empty file");
+
+    assert_null(gp_cfg_load("/nonexistent/gpool.yaml", root_schema, err, sizeof err));
+    assert_string_equal(err, "/nonexistent/gpool.yaml: No such file or directory");
+    assert_null(gp_cfg_load(BAD_CONFIG_DIR, root_schema, err, sizeof err));
+    assert_non_null(strstr(err, ": Is a directory"));
+}
+
+/* A program's default that does not parse is the program's bug, said so. */
+static void test_bad_default_is_named(void **state)
+{
+    static const gp_cfg_schema keys[] = {
+        { "n", GP_CFG_INT, "abc", .help = "a default that is not an integer" },
+        { NULL }
+    };
+    static const gp_cfg_schema with_bad_map[] = {
+        { "sub", GP_CFG_MAP, "{}", .items = keys },
+        { NULL }
+    };
+    char err[1024] = "";
+    assert_null(gp_cfg_load_string("t", "sub: {}\n", with_bad_map, err, sizeof err));
+    check_error(err, "t", 1, 6, "the program's default for 'sub.n' (abc) is invalid: expected an integer",
+                "bad default");
+    assert_int_equal(gp_cfg_check_schema(with_bad_map, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'sub.n' (abc) is invalid"));
+    assert_int_equal(gp_cfg_check_schema(root_schema, err, sizeof err), 0);
+
+    static const gp_cfg_schema no_choices[] = { { "m", GP_CFG_ENUM, NULL, .help = "no choices" }, { NULL } };
+    assert_int_equal(gp_cfg_check_schema(no_choices, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'m' is an ENUM without choices"));
+}
+
+static void test_limits(void **state)
+{
+    char yaml[4096], err[512] = "";
+    /* 100 x 100 x 100 x 2 points: over the limit */
+    strcpy(yaml, "name: x\nsweep:\n");
+    const char *axes[] = { "seed", "bench.threads", "bench.repetitions", "bench.verify" };
+    for (int a = 0; a < 4; a++) {
+        strcat(yaml, "  ");
+        strcat(yaml, axes[a]);
+        strcat(yaml, ": [");
+        for (int v = 0; v < (a == 3 ? 2 : 100); v++) {
+            char num[16];
+            snprintf(num, sizeof num, "%s%s", v ? ", " : "", a == 3 ? (v ? "true" : "false") : "");
+            strcat(yaml, num);
+            if (a != 3) {
+                snprintf(num, sizeof num, "%d", a == 2 ? 20 + v : 1 + v);
+                strcat(yaml, num);
+            }
+        }
+        strcat(yaml, "]\n");
+    }
+    assert_null(gp_cfg_load_string("t", yaml, root_schema, err, sizeof err));
+    check_error(err, "t", 3, 3, "the sweep expands to more than 1000000 points", "limit");
+
+    /* nesting past the depth limit */
+    char deep[512] = "name: x\nlayers: ";
+    for (int k = 0; k < 70; k++)
+        strcat(deep, "[");
+    assert_null(gp_cfg_load_string("t", deep, root_schema, err, sizeof err));
+    assert_non_null(strstr(err, "nested deeper than"));
+}
+
+/* ----------------------------------------------------- good configs */
+
+static void test_defaults_filled_and_recorded(void **state)
+{
+    gp_cfg *cfg = load_ok("name: plain\nbench:\n  threads: 4\n");
+    const gp_cfg_point *pt = gp_cfg_point_at(cfg, 0);
+    assert_int_equal(gp_cfg_npoints(cfg), 1);
+    assert_int_equal(gp_cfg_nswept(cfg), 0);
+    assert_int_equal(gp_cfg_int(pt, "bench.threads"), 4);
+    assert_int_equal(gp_cfg_int(pt, "bench.repetitions"), 21);
+    assert_int_equal(gp_cfg_int(pt, "seed"), 42);
+    assert_string_equal(gp_cfg_str(pt, "output.dir"), "results");
+
+    /* every value not written is listed once, in schema order; the written
+     * one and the maps themselves are not */
+    static const char *const want[][2] = {
+        { "seed", "42" }, { "bench.repetitions", "21" }, { "bench.mode", "hot" },
+        { "bench.warmup", "0.5" }, { "bench.verify", "true" }, { "bench.layout", "nchw" },
+        { "bench.shapes", "[[1, 64, 56, 56]]" }, { "output.dir", "results" },
+        { "output.format", "csv" }, { "layers", "[]" },
+    };
+    assert_int_equal(gp_cfg_ndefaults(cfg), sizeof want / sizeof want[0]);
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        assert_string_equal(gp_cfg_default_path(cfg, k), want[k][0]);
+        assert_string_equal(gp_cfg_default_text(cfg, k), want[k][1]);
+    }
+    /* a default value says it was not written */
+    assert_int_equal(gp_cfg_get(pt, "bench.repetitions")->line, 0);
+    assert_int_equal(gp_cfg_get(pt, "bench.threads")->line, 3);
+    assert_int_equal(gp_cfg_get(pt, "bench.threads")->col, 12);
+    gp_cfg_free(cfg);
+
+    /* inside a written list of maps, each element's defaults are listed */
+    cfg = load_ok("name: net\nlayers:\n  - type: conv\n  - {type: fc, channels: 3}\n");
+    assert_true(find_default(cfg, "layers[0].channels", "0"));
+    assert_false(find_default(cfg, "layers[1].channels", "3"));
+    assert_false(find_default(cfg, "layers", "[]"));
+    gp_cfg_free(cfg);
+
+    /* all written: nothing recorded */
+    cfg = load_ok("name: full\nseed: 1\nbench: {repetitions: 30, mode: cold, threads: 2, warmup: 0,"
+                  " verify: false, layout: nhwc, shapes: [[1, 1, 1, 1]]}\n"
+                  "output: {dir: out, format: json}\nlayers: []\n");
+    assert_int_equal(gp_cfg_ndefaults(cfg), 0);
+    gp_cfg_free(cfg);
+}
+
+static void test_types(void **state)
+{
+    gp_cfg *cfg = load_ok("name: types\nseed: -9223372036854775808\n"
+                          "bench:\n  warmup: 2\n  verify: false\n  mode: cold\n"
+                          "  shapes:\n    - [1, 3, 224, 224]\n    - [8, 64, 7, 7]\n"
+                          "output:\n  dir: 'results/a b'\n"
+                          "layers:\n  - {type: conv, channels: 64}\n  - type: pool\n");
+    const gp_cfg_point *pt = gp_cfg_point_at(cfg, 0);
+    assert_true(gp_cfg_int(pt, "seed") == INT64_MIN);
+    assert_true(gp_cfg_float(pt, "bench.warmup") == 2.0);            /* int literal as float */
+    assert_int_equal(gp_cfg_get(pt, "bench.warmup")->type, GP_CFG_FLOAT);
+    assert_int_equal(gp_cfg_bool(pt, "bench.verify"), 0);
+    assert_string_equal(gp_cfg_str(pt, "bench.mode"), "cold");
+    assert_string_equal(gp_cfg_str(pt, "output.dir"), "results/a b");
+    assert_string_equal(gp_cfg_name(cfg), "types");
+    assert_int_equal(gp_cfg_point_root(pt)->type, GP_CFG_MAP);
+    assert_ptr_equal(gp_cfg_point_root(pt)->schema->items, root_schema);
+
+    /* a plain list of [N, C, H, W] shapes, outside any sweep */
+    const gp_cfg_value *shapes = gp_cfg_get(pt, "bench.shapes");
+    assert_int_equal(shapes->type, GP_CFG_LIST);
+    assert_int_equal(shapes->n, 2);
+    assert_int_equal(shapes->items[1].n, 4);
+    assert_int_equal(shapes->items[0].items[2].i, 224);
+    assert_int_equal(shapes->items[1].items[1].i, 64);
+    assert_int_equal(shapes->items[1].line, 9);
+
+    /* a list of maps: each element has all its keys */
+    const gp_cfg_value *layers = gp_cfg_get(pt, "layers");
+    assert_int_equal(layers->n, 2);
+    assert_string_equal(gp_cfg_value_get(&layers->items[0], "type")->s, "conv");
+    assert_int_equal(gp_cfg_value_get(&layers->items[0], "channels")->i, 64);
+    assert_string_equal(gp_cfg_value_get(&layers->items[1], "type")->s, "pool");
+    assert_int_equal(gp_cfg_value_get(&layers->items[1], "channels")->i, 0);
+
+    char *text = gp_cfg_value_text(gp_cfg_get(pt, "layers"));
+    assert_string_equal(text, "[{type: conv, channels: 64}, {type: pool, channels: 0}]");
+    free(text);
+    text = gp_cfg_value_text(gp_cfg_get(pt, "bench"));
+    assert_string_equal(text, "{repetitions: 21, mode: cold, threads: 1, warmup: 2.0, verify: false,"
+                              " layout: nchw, shapes: [[1, 3, 224, 224], [8, 64, 7, 7]]}");
+    free(text);
+    gp_cfg_free(cfg);
+
+    /* booleans and floats in their other accepted spellings */
+    cfg = load_ok("name: t\nbench: {verify: True, warmup: 1.5e1}\n");
+    assert_int_equal(gp_cfg_bool(gp_cfg_point_at(cfg, 0), "bench.verify"), 1);
+    assert_true(gp_cfg_float(gp_cfg_point_at(cfg, 0), "bench.warmup") == 15.0);
+    gp_cfg_free(cfg);
+}
+
+static void test_sweep_order(void **state)
+{
+    gp_cfg *cfg = load_ok("name: sw\n"
+                          "sweep:\n"
+                          "  bench.threads: [1, 2, 4]\n"
+                          "  bench.mode: [hot, cold]\n"
+                          "  bench.shapes: [[[1, 2, 3, 4]], [[5, 6, 7, 8], [1, 1, 1, 1]]]\n"
+                          "bench:\n  threads: 8\n");
+    assert_int_equal(gp_cfg_npoints(cfg), 12);
+    assert_int_equal(gp_cfg_nswept(cfg), 3);
+    assert_string_equal(gp_cfg_swept_path(cfg, 0), "bench.threads");
+    assert_string_equal(gp_cfg_swept_path(cfg, 1), "bench.mode");
+    assert_string_equal(gp_cfg_swept_path(cfg, 2), "bench.shapes");
+    static const int threads[] = { 1, 2, 4 };
+    for (size_t i = 0; i < 12; i++) {
+        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
+        assert_int_equal(gp_cfg_int(pt, "bench.threads"), threads[i / 4]);     /* slowest */
+        assert_string_equal(gp_cfg_str(pt, "bench.mode"), (i / 2) % 2 ? "cold" : "hot");
+        assert_int_equal(gp_cfg_get(pt, "bench.shapes")->n, i % 2 + 1);        /* fastest */
+        assert_int_equal(gp_cfg_int(pt, "bench.repetitions"), 21);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(gp_cfg_point_id(pt), gp_cfg_point_id(gp_cfg_point_at(cfg, j)));
+    }
+    /* swept keys are not defaults, even where the base took one */
+    assert_false(find_default(cfg, "bench.mode", "hot"));
+    assert_false(find_default(cfg, "bench.shapes", "[[1, 64, 56, 56]]"));
+    assert_true(find_default(cfg, "bench.warmup", "0.5"));
+    gp_cfg_free(cfg);
+
+    cfg = load_ok("name: one\n");
+    assert_int_equal(gp_cfg_npoints(cfg), 1);
+    assert_int_equal(strlen(gp_cfg_point_id(gp_cfg_point_at(cfg, 0))), 16);
+    gp_cfg_free(cfg);
+}
+
+/* A required key may be given by the sweep alone. */
+static void test_sweep_fills_required(void **state)
+{
+    gp_cfg *cfg = load_ok("sweep:\n  name: [a, b]\n  layers: [[{type: fc}], []]\n");
+    assert_int_equal(gp_cfg_npoints(cfg), 4);
+    assert_string_equal(gp_cfg_str(gp_cfg_point_at(cfg, 0), "name"), "a");
+    assert_string_equal(gp_cfg_str(gp_cfg_point_at(cfg, 3), "name"), "b");
+    assert_int_equal(gp_cfg_get(gp_cfg_point_at(cfg, 0), "layers")->n, 1);
+    assert_int_equal(gp_cfg_get(gp_cfg_point_at(cfg, 1), "layers")->n, 0);
+    gp_cfg_free(cfg);
+}
+
+/* Two spellings of one experiment: keys shuffled, flow against block style,
+ * defaults written out or left to the schema, 2 against 2.0. */
+static void test_ids_ignore_spelling(void **state)
+{
+    char *a = ids_of("name: same\nbench:\n  threads: 4\n  warmup: 2\n"
+                     "sweep:\n  seed: [1, 2]\n  bench.mode: [hot, cold]\n");
+    char *b = ids_of("sweep: {seed: [1, 2], bench.mode: [hot, cold]}\n"
+                     "output: {format: csv}\n"
+                     "bench: {warmup: 2.0, repetitions: 21, threads: 4}\n"
+                     "name: \"same\"\n");
+    assert_string_equal(a, b);
+    free(b);
+
+    /* the order of the sweep keys changes the order of the points only */
+    b = ids_of("name: same\nbench:\n  threads: 4\n  warmup: 2\n"
+               "sweep:\n  bench.mode: [hot, cold]\n  seed: [1, 2]\n");
+    assert_string_not_equal(a, b);
+    assert_int_equal(strlen(a), strlen(b));
+    for (const char *id = a; *id; id += id[16] ? 17 : 16) {
+        char one[17] = "";
+        memcpy(one, id, 16);
+        assert_non_null(strstr(b, one));
+    }
+    free(a);
+    free(b);
+}
+
+static void test_ids_change_with_values(void **state)
+{
+    static const char *const variants[] = {
+        "name: v\n",
+        "name: w\n",
+        "name: v\nseed: 43\n",
+        "name: v\nbench: {threads: 2}\n",
+        "name: v\nbench: {warmup: 0.25}\n",
+        "name: v\nbench: {verify: false}\n",
+        "name: v\nbench: {shapes: [[1, 64, 56, 57]]}\n",
+        "name: v\nlayers: [{type: fc}]\n",
+        "name: v\noutput: {dir: \"results \"}\n",
+    };
+    size_t n = sizeof variants / sizeof variants[0];
+    char *ids[sizeof variants / sizeof variants[0]];
+    for (size_t k = 0; k < n; k++)
+        ids[k] = ids_of(variants[k]);
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(ids[k], ids[j]) == 0)
+                fail_msg("same id for\n%s---\n%s", variants[j], variants[k]);
+    for (size_t k = 0; k < n; k++)
+        free(ids[k]);
+}
+
+/* ---------------------------------------------- random key orders */
+
+typedef struct {
+    const char *key;
+    const char *lines[3];   /* the value's lines, block style, NULL-ended */
+} entry;
+
+static void shuffle(entry *e, size_t n)
+{
+    for (size_t k = n; k > 1; k--) {
+        size_t j = (size_t)(tu_next() % k);
+        entry t = e[k - 1];
+        e[k - 1] = e[j];
+        e[j] = t;
+    }
+}
+
+static void emit(char *buf, const entry *e, size_t n, const char *indent)
+{
+    for (size_t k = 0; k < n; k++) {
+        strcat(buf, indent);
+        strcat(buf, e[k].key);
+        strcat(buf, ":");
+        for (size_t l = 0; l < 3 && e[k].lines[l]; l++) {
+            strcat(buf, l == 0 && e[k].lines[0][0] != ' ' ? " " : "\n");
+            strcat(buf, e[k].lines[l]);
+        }
+        strcat(buf, "\n");
+    }
+}
+
+static void test_ids_stable_under_random_orders(void **state)
+{
+    uint64_t seed = tu_seed();
+    entry bench[] = {
+        { "repetitions", { "25" } }, { "threads", { "3" } }, { "mode", { "cold" } },
+        { "warmup", { "0.125" } }, { "shapes", { "[[2, 3, 4, 5]]" } }, { "layout", { "nhwc" } },
+    };
+    entry sweep[] = { { "seed", { "[7, 8, 9]" } }, { "output.format", { "[csv, json]" } } };
+    char *want = NULL;
+    for (int round = 0; round < 20; round++) {
+        char yaml[2048] = "";
+        entry root[] = {
+            { "name", { "shuffled" } }, { "layers", { "[{channels: 3, type: conv}]" } },
+            { "bench", { NULL } }, { "sweep", { NULL } },
+        };
+        shuffle(bench, sizeof bench / sizeof bench[0]);
+        shuffle(root, sizeof root / sizeof root[0]);
+        for (size_t k = 0; k < sizeof root / sizeof root[0]; k++) {
+            entry one = root[k];
+            emit(yaml, &one, 1, "");
+            if (strcmp(one.key, "bench") == 0)
+                emit(yaml, bench, sizeof bench / sizeof bench[0], "  ");
+            if (strcmp(one.key, "sweep") == 0)
+                emit(yaml, sweep, sizeof sweep / sizeof sweep[0], "  ");
+        }
+        char err[512] = "";
+        gp_cfg *cfg = gp_cfg_load_string("t", yaml, root_schema, err, sizeof err);
+        if (!cfg)
+            fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, err, yaml);
+        char *ids = point_ids(cfg);
+        gp_cfg_free(cfg);
+        if (!want)
+            want = ids;
+        else if (strcmp(want, ids) != 0)
+            fail_msg("ids depend on key order (rerun with GPOOL_TEST_SEED=%llu):\n%s",
+                     (unsigned long long)seed, yaml);
+        if (want != ids)
+            free(ids);
+    }
+    free(want);
+}
+
+/* --------------------------------------------------------- round trip */
+
+static void check_round_trip(const char *yaml)
+{
+    gp_cfg *cfg = load_ok(yaml);
+    char *text = resolved_text(cfg);
+    char err[1024] = "";
+    gp_cfg *again = gp_cfg_load_string("resolved", text, root_schema, err, sizeof err);
+    if (!again)
+        fail_msg("the resolved config does not load: %s\n%s", err, text);
+    char *ids1 = point_ids(cfg), *ids2 = point_ids(again);
+    if (strcmp(ids1, ids2) != 0)
+        fail_msg("round trip changed the points:\n%s\n---\n%s", yaml, text);
+    assert_int_equal(gp_cfg_nswept(again), gp_cfg_nswept(cfg));
+    assert_int_equal(gp_cfg_ndefaults(again), 0);               /* all written now */
+    char *text2 = resolved_text(again);
+    char *body1 = strchr(text, '\n'), *body2 = strchr(text2, '\n');
+    assert_non_null(body1);
+    assert_non_null(body2);
+    /* the second pass differs only in the "# default" notes */
+    assert_int_equal(strlen(body2) + 11 * gp_cfg_ndefaults(cfg), strlen(body1));
+    free(ids1);
+    free(ids2);
+    free(text);
+    free(text2);
+    gp_cfg_free(again);
+    gp_cfg_free(cfg);
+}
+
+static void test_round_trip(void **state)
+{
+    check_round_trip("name: rt\n");
+    check_round_trip("name: rt\nbench:\n  warmup: 0.1\n  shapes: [[1, 2, 3, 4], [5, 6, 7, 8]]\n"
+                     "sweep:\n  bench.threads: [1, 2]\n  bench.warmup: [0.3, 1e-7, 59.999999999999993]\n");
+    check_round_trip("sweep:\n  name: [a, 'b c']\n  layers: [[{type: fc}], []]\n");
+    check_round_trip("name: net\nlayers:\n  - type: conv\n  - {type: fc, channels: 3}\n"
+                     "sweep:\n  bench: [{threads: 2}, {mode: cold}]\n");
+    /* strings that must be quoted to stay strings */
+    check_round_trip("name: \"yes\"\noutput:\n  dir: \"12\"\n");
+    check_round_trip("name: 'a: b, [c] #d'\noutput:\n  dir: \"tab\\there\\nnew \\\"q\\\" \\\\ \\x01\"\n");
+    check_round_trip("name: \"caf\xc3\xa9 \xe2\x86\x92 .inf ~ null\"\n");
+    check_round_trip("name: x\nsweep:\n  output.dir: [\"true\", \"0.5\", \"-\", \"\", plain/path_1.x]\n");
+
+    gp_cfg *cfg = load_ok("name: \"yes\"\nsweep:\n  seed: [1, 2]\n");
+    char *text = resolved_text(cfg);
+    assert_non_null(strstr(text, "name: \"yes\"\n"));
+    assert_non_null(strstr(text, "  repetitions: 21  # default\n"));
+    assert_non_null(strstr(text, "seed: 1  # swept\n"));
+    assert_non_null(strstr(text, "sweep:\n  seed: [1, 2]\n"));
+    free(text);
+    gp_cfg_free(cfg);
+}
+
+static void test_name(void **state)
+{
+    static const gp_cfg_schema nameless[] = { { "n", GP_CFG_INT, "1", .help = "a number" }, { NULL } };
+    char err[512] = "";
+    gp_cfg *cfg = gp_cfg_load_string("configs/kernels-avx2.yaml", "n: 2\n", nameless, err, sizeof err);
+    assert_non_null(cfg);
+    assert_string_equal(gp_cfg_name(cfg), "kernels-avx2");
+    assert_string_equal(gp_cfg_path(cfg), "configs/kernels-avx2.yaml");
+    gp_cfg_free(cfg);
+    cfg = load_ok("name: given\n");
+    assert_string_equal(gp_cfg_name(cfg), "given");
+    gp_cfg_free(cfg);
+}
+
+/* ------------------------------------------------------------ misuse */
+
+typedef void (*misuse_fn)(const gp_cfg_point *pt);
+static void ask_unknown(const gp_cfg_point *pt)   { gp_cfg_int(pt, "bench.nope"); }
+static void ask_wrong_type(const gp_cfg_point *pt) { gp_cfg_int(pt, "bench.warmup"); }
+static void ask_through_leaf(const gp_cfg_point *pt) { gp_cfg_get(pt, "seed.x"); }
+
+/* The child aborts and says which path; stderr is caught through a pipe. */
+static void expect_abort(misuse_fn fn, const char *needle)
+{
+    gp_cfg *cfg = load_ok("name: m\n");
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        signal(SIGABRT, SIG_DFL);
+        fn(gp_cfg_point_at(cfg, 0));
+        _exit(0);
+    }
+    close(fds[1]);
+    char msg[1024] = "";
+    size_t len = 0;
+    for (ssize_t got; (got = read(fds[0], msg + len, sizeof msg - 1 - len)) > 0; )
+        len += (size_t)got;
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    gp_cfg_free(cfg);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    if (!strstr(msg, needle))
+        fail_msg("abort message '%s' lacks '%s'", msg, needle);
+}
+
+static void test_misuse_aborts(void **state)
+{
+    expect_abort(ask_unknown, "'bench.nope' is not a key of the config schema");
+    expect_abort(ask_wrong_type, "'bench.warmup' is a number, asked for as an integer");
+    expect_abort(ask_through_leaf, "'seed.x' is not a key");
+}
+
+/* ---------------------------------------------------- shipped configs */
+
+typedef struct {
+    const char          *prefix;                /* configs/PREFIX*.yaml */
+    const gp_cfg_schema *(*schema)(void);       /* NULL when not linked in */
+    const char          *source;                /* where the schema lives */
+} program;
+
+static void load_shipped(const program *p, const char *name)
+{
+    char path[1024], err[1024] = "";
+    snprintf(path, sizeof path, "%s/%s", CONFIG_DIR, name);
+    gp_cfg *cfg = gp_cfg_load(path, p->schema(), err, sizeof err);
+    if (!cfg)
+        fail_msg("shipped config does not load: %s", err);
+    assert_true(gp_cfg_npoints(cfg) >= 1);
+    gp_cfg_free(cfg);
+}
+
+static void test_shipped_configs(void **state)
+{
+    const program programs[] = {
+        { "kernels", gpx_bench_schema, "experiments/bench.c (gpx_bench_schema)" },
+    };
+    static char names[256][256];
+    size_t all = list_yaml(CONFIG_DIR, "", names, 256), claimed = 0, skipped = 0;
+    for (size_t p = 0; p < sizeof programs / sizeof programs[0]; p++) {
+        size_t n = list_yaml(CONFIG_DIR, programs[p].prefix, names, 256);
+        claimed += n;
+        if (!programs[p].schema) {
+            /* A weak reference stays NULL unless bench.o is linked as an
+             * object: from a static library it is never pulled in. */
+            if (n)
+                fail_msg("%zu %s*.yaml configs, but %s is not linked into test_config: "
+                         "add it to tests_test_config_SOURCES", n, programs[p].prefix,
+                         programs[p].source);
+            skipped++;
+            continue;
+        }
+        char err[1024] = "";
+        if (gp_cfg_check_schema(programs[p].schema(), err, sizeof err))
+            fail_msg("%s: %s", programs[p].source, err);
+        if (n == 0)
+            fail_msg("no %s/%s*.yaml: the bench ships its configs there", CONFIG_DIR, programs[p].prefix);
+        for (size_t k = 0; k < n; k++)
+            load_shipped(&programs[p], names[k]);
+    }
+    if (claimed != all)
+        fail_msg("%zu of the %zu configs in %s belong to no program known to test_config: "
+                 "add their program to programs[]", all - claimed, all, CONFIG_DIR);
+    /* cmocka's skip() is "not ok # SKIP", which automake counts as a
+     * failure, so nothing to check is a pass with a TAP comment. */
+    if (skipped)
+        printf("# test_shipped_configs: %zu program schema(s) not linked, no configs of theirs yet\n",
+               skipped);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_configs_inline),
+        cmocka_unit_test(test_bad_config_files),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_bad_default_is_named),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_defaults_filled_and_recorded),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_sweep_order),
+        cmocka_unit_test(test_sweep_fills_required),
+        cmocka_unit_test(test_ids_ignore_spelling),
+        cmocka_unit_test(test_ids_change_with_values),
+        cmocka_unit_test(test_ids_stable_under_random_orders),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_name),
+        cmocka_unit_test(test_misuse_aborts),
+        cmocka_unit_test(test_shipped_configs),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
