@@ -251,8 +251,10 @@ static gp_status resolve(const gp_pool_desc *d, const char *name, const gpi_vari
         name = forced;
         origin = gpi_forced_by_api ? "gp_force_variant" : "GPOOL_VARIANT";
         st = check_forcible(name, origin);
+        if (st == GP_ERR_NOTFOUND)
+            return GP_ERR_ENV; /* only GPOOL_VARIANT can name nothing; message already set */
         if (st != GP_OK)
-            return st == GP_ERR_NOTFOUND ? gpi_fail(GP_ERR_ENV, "%s", gp_last_error()) : st;
+            return st;
     }
     const gpi_variant *v = find_variant(name, d->op, d->layout);
     if (!v)

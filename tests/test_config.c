@@ -22,19 +22,7 @@
 #include "config.h"
 #include "testutil.h"
 
-#if defined(__has_include)
-#if __has_include("commands.h")
 #include "commands.h"
-#define HAVE_COMMANDS_H 1
-#endif
-#endif
-#ifndef HAVE_COMMANDS_H
-/* Declared in experiments/commands.h once the bench exists (bench.c). */
-const gp_cfg_schema *gpx_bench_schema(void);
-#endif
-/* Weak, so that this test links whether or not bench.c is linked into it;
- * test_shipped_configs says what to do when it is not. */
-#pragma weak gpx_bench_schema
 
 #ifndef CONFIG_DIR
 #define CONFIG_DIR "configs"

@@ -1,0 +1,1955 @@
+/*
+ * bench.c - `gpool bench`: time every pooling variant on the shapes of a
+ * YAML config and set each timing against the read bandwidth this machine
+ * attains on the same buffers at the same moment.
+ *
+ * For every row (sweep point x shape x variant):
+ *   1. check: run the variant once on buffer 0 and compare with the scalar
+ *      variant (max exactly, avg within 2e-6 x mean|x| of the plane); the
+ *      scalar variant itself is checked against a double-precision reference.
+ *      A mismatch becomes an error row and is never timed.
+ *   2. probe: the read bandwidth of the row's own buffers with the row's
+ *      thread count (probe.h) - the x set, or the dx set for avg backward
+ *      (whose largest input, dy, is 1/(H*W) of what the call streams).
+ *   3. time: samples of k back-to-back calls (k so that a sample lasts
+ *      min_sample_ms), calibration and warm-up first, then `repetitions`
+ *      samples; per-call time = sample / k; median and minimum.
+ * Cold rows rotate call by call through buffer sets that total more than
+ * three L3s (allocated and filled once per shape; the probe and the timing
+ * share one rotation cursor, so every buffer was last touched a whole
+ * rotation ago). Hot rows use buffer 0 of each set.
+ *
+ * Everything is written at the end, each file atomically (util.h), so an
+ * interrupted run leaves the previous results untouched.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "commands.h"
+#include "config.h"
+#include "gpool.h"
+#include "probe.h"
+#include "util.h"
+
+extern char **environ;
+
+/* Where `make install` puts bench.gp (and configs, if installed); the build
+ * passes it, other users of this file (the config test) need not. */
+#ifndef GPOOL_DATADIR
+#define GPOOL_DATADIR "/usr/local/share/gpool"
+#endif
+
+#define DEFAULT_CONFIG "configs/kernels.yaml"
+#define DEFAULT_SHAPES                                                                  \
+    "[[64, 512, 7, 7], [32, 256, 14, 14], [16, 64, 56, 56], [8, 2048, 7, 7], "          \
+    "[256, 64, 7, 7], [128, 10, 7, 7], [1, 3, 224, 224], [1, 2048, 7, 7], "             \
+    "[32, 128, 64, 64]]"
+#define MAX_VARIANT_NAMES 64
+
+/* ================================================================ schema */
+
+static const char *const op_choices[] = { "avg", "max", NULL };
+static const char *const pass_choices[] = { "fwd", "bwd", NULL };
+static const char *const layout_choices[] = { "nchw", "nhwc", NULL };
+static const char *const mode_choices[] = { "hot", "cold", NULL };
+
+/* Variant names come from the library's table (filled on first use), so a
+ * typo in a config is caught at its line and column with a suggestion. */
+static const char *variant_choices[MAX_VARIANT_NAMES + 3];
+
+static const gp_cfg_schema dim_schema[] = {
+    { NULL, GP_CFG_INT, NULL, .min = 1, .max = 1e9, .help = "a dimension" },
+};
+static const gp_cfg_schema shape_schema[] = {
+    { NULL, GP_CFG_LIST, NULL, .min = 4, .max = 4, .items = dim_schema,
+      .help = "[N, C, H, W]" },
+};
+static const gp_cfg_schema variant_schema[] = {
+    { NULL, GP_CFG_ENUM, NULL, .choices = variant_choices,
+      .help = "a variant name, 'all' or 'auto'" },
+};
+
+static const gp_cfg_schema bench_keys[] = {
+    { "shapes", GP_CFG_LIST, DEFAULT_SHAPES, .min = 1, .max = 10000, .items = shape_schema,
+      .help = "tensor shapes [N, C, H, W]" },
+    { "variants", GP_CFG_LIST, "[all]", .min = 1, .max = 1000, .items = variant_schema,
+      .help = "variants to time ('all' = every one of the op and layout); auto is always timed" },
+    { "op", GP_CFG_ENUM, "avg", .choices = op_choices, .help = "pooling: avg or max" },
+    { "pass", GP_CFG_ENUM, "fwd", .choices = pass_choices, .help = "fwd or bwd" },
+    { "layout", GP_CFG_ENUM, "nchw", .choices = layout_choices, .help = "nchw or nhwc" },
+    { "threads", GP_CFG_INT, "1", .min = 1, .max = 4096,
+      .help = "OpenMP threads (omp_set_num_threads before each row)" },
+    { "mode", GP_CFG_ENUM, "hot", .choices = mode_choices,
+      .help = "hot: one buffer again and again; cold: rotate through > 3 x L3 of buffers" },
+    { "repetitions", GP_CFG_INT, "21", .min = 20, .max = 1e6,
+      .help = "timed samples per row (median and min are reported)" },
+    { "warmup", GP_CFG_INT, "3", .min = 1, .max = 1e6,
+      .help = "untimed samples after calibration" },
+    { "min_sample_ms", GP_CFG_FLOAT, "1.0", .min = 0.01, .max = 10000,
+      .help = "a sample is k back-to-back calls lasting at least this long" },
+    { "probe_sample_ms", GP_CFG_FLOAT, "2.0", .min = 0.01, .max = 10000,
+      .help = "a bandwidth-probe sample reads buffers for at least this long" },
+    { "check", GP_CFG_BOOL, "true",
+      .help = "compare every variant with the scalar one before timing it" },
+    { "cold_mib", GP_CFG_INT, "0", .min = 0, .max = 1 << 30,
+      .help = "MiB of x buffers a cold row rotates through; 0 = just over 3 x L3" },
+    { NULL },
+};
+
+static const gp_cfg_schema chart_keys[] = {
+    { "op", GP_CFG_ENUM, "avg", .choices = op_choices, .help = "op shown in the chart" },
+    { "pass", GP_CFG_ENUM, "fwd", .choices = pass_choices, .help = "pass shown in the chart" },
+    { "layout", GP_CFG_ENUM, "nchw", .choices = layout_choices,
+      .help = "layout shown in the chart (one panel per mode and thread count)" },
+    { NULL },
+};
+
+static const gp_cfg_schema root_keys[] = {
+    { "name", GP_CFG_STRING, "kernels", .help = "name of this benchmark" },
+    { "output", GP_CFG_STRING, "results/kernels",
+      .help = "output directory, relative to the working directory (--out overrides)" },
+    { "bench", GP_CFG_MAP, "{}", .items = bench_keys, .help = "what to time and how" },
+    { "chart", GP_CFG_MAP, "{}", .items = chart_keys, .help = "which results the chart shows" },
+    { NULL },
+};
+
+const gp_cfg_schema *gpx_bench_schema(void)
+{
+    if (!variant_choices[0]) {
+        size_t n = 0;
+        for (size_t i = 0; i < gp_variant_count() && n < MAX_VARIANT_NAMES; i++) {
+            gp_variant_info v;
+            if (gp_variant_get(i, &v) != GP_OK)
+                continue;
+            int seen = 0;
+            for (size_t j = 0; j < n; j++)
+                seen |= !strcmp(variant_choices[j], v.name);
+            if (!seen)
+                variant_choices[n++] = v.name;
+        }
+        variant_choices[n++] = "all";
+        variant_choices[n++] = "auto";
+        variant_choices[n] = NULL;
+    }
+    return root_keys;
+}
+
+/* ========================================================= small helpers */
+
+static int bench_quiet;
+static volatile sig_atomic_t bench_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    bench_interrupted = 1;
+}
+
+static void report_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void report_error(const char *fmt, ...)
+{
+    gpx_progress_clear();
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpool bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void note(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void note(const char *fmt, ...)
+{
+    if (bench_quiet)
+        return;
+    gpx_progress_clear();
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpool bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        report_error("out of memory (%zu x %zu bytes)", n, size);
+        abort();
+    }
+    return p;
+}
+
+static void set_threads(int threads)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+}
+
+static int enum_index(const char *s, const char *const *choices)
+{
+    for (int i = 0; choices[i]; i++)
+        if (!strcmp(s, choices[i]))
+            return i;
+    return 0;
+}
+
+/* ================================================================ options */
+
+typedef struct {
+    const char *config;
+    const char *out;
+    const char *probe_sizes;
+    int list_variants, help, quiet, no_chart;
+} bench_options;
+
+static void print_schema_keys(FILE *out, const gp_cfg_schema *table, const char *prefix)
+{
+    for (const gp_cfg_schema *k = table; k->key; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s%s", prefix, k->key);
+        if (k->type == GP_CFG_MAP) {
+            char sub[sizeof path + 1];
+            snprintf(sub, sizeof sub, "%s.", path);
+            print_schema_keys(out, k->items, sub);
+            continue;
+        }
+        fprintf(out, "  %-20s %s\n", path, k->help ? k->help : "");
+        if (k->def)
+            fprintf(out, "  %-20s   default: %s\n", "", k->def);
+    }
+}
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "Usage: gpool bench [OPTIONS]\n"
+            "\n"
+            "Time every global pooling variant on the shapes of a YAML config. Before each\n"
+            "row, check the variant against the scalar one and probe the read bandwidth of\n"
+            "the row's own buffers with the row's thread count; then report the median and\n"
+            "minimum per-call time of at least 20 samples, GB/s (bytes read + written) and\n"
+            "frac = GB/s / probe GB/s.\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE   config to run (default: %s in the working\n"
+            "                      directory, else %s/%s)\n"
+            "  -o, --out DIR       output directory (default: the config's 'output',\n"
+            "                      results/kernels)\n"
+            "      --list-variants print every variant (name, op, layout, isa, threaded,\n"
+            "                      available on this CPU) and exit\n"
+            "      --probe SIZES   only measure read bandwidth: buffers of SIZES bytes\n"
+            "                      (comma separated, K/M/G suffixes), hot and cold, 1..nproc\n"
+            "                      threads, every probe kernel; CSV on stdout\n"
+            "      --no-chart      do not run gnuplot\n"
+            "  -q, --quiet         no progress line or notes (errors still print)\n"
+            "  -h, --help          show this help and exit\n"
+            "\n"
+            "Writes to DIR: bench.csv (one row per sweep point x shape x variant),\n"
+            "bench.png and bench.svg (chart, when gnuplot is found: $GNUPLOT, else\n"
+            "gnuplot; GNUPLOT set but empty disables it), bench-chart.dat (the chart's\n"
+            "data), config.yaml (the resolved config, defaults marked) and manifest.yaml\n"
+            "(command line, date, CPU, L3, versions, environment). Every file is written\n"
+            "atomically at the end; an interrupted run (Ctrl-C) writes nothing.\n"
+            "\n"
+            "Config keys (any of them may be swept: sweep: {bench.threads: [1, 2]}):\n",
+            DEFAULT_CONFIG, GPOOL_DATADIR, DEFAULT_CONFIG);
+    print_schema_keys(out, gpx_bench_schema(), "");
+    fprintf(out,
+            "\n"
+            "CSV columns: point_id, variant, impl (the variant that ran; for auto the\n"
+            "dispatcher's choice), isa, threaded, op, pass, layout, n, c, h, w, threads,\n"
+            "mode, buffers (rotation length; 1 = hot), bytes (read + written per call),\n"
+            "reps, calls (per sample), median_s, min_s (per call), gbps (bytes / median),\n"
+            "probe_gbps, frac, probe_set (x, or dx for avg backward), probe_kernel,\n"
+            "status (ok, mismatch, error), note.\n"
+            "\n"
+            "Environment: GPOOL_VARIANT and GPOOL_CPU_MASK act on the library as usual\n"
+            "and are recorded in the manifest; GPOOL_BENCH_GP names the gnuplot template\n"
+            "(default: experiments/bench.gp in the working directory, else %s/bench.gp).\n"
+            "Exit status: 0 success, 1 error or mismatch, 2 bad command line, 130 interrupted.\n",
+            GPOOL_DATADIR);
+}
+
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpool bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\nTry 'gpool bench --help'.\n", stderr);
+    va_end(ap);
+    return 2;
+}
+
+/* Matches option "-s"/"--long" with a value ("--long V", "--long=V", "-s V").
+ * Returns 1 (and *value) on a match, 0 if arg is another option, -1 when the
+ * value is missing. */
+static int option_with_value(int argc, char **argv, int *i, const char *shortopt,
+                             const char *longopt, const char **value)
+{
+    const char *arg = argv[*i];
+    size_t ll = strlen(longopt);
+    if (!strncmp(arg, longopt, ll) && arg[ll] == '=') {
+        *value = arg + ll + 1;
+        return 1;
+    }
+    if (strcmp(arg, longopt) && (!shortopt || strcmp(arg, shortopt)))
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+static int parse_options(int argc, char **argv, bench_options *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        static const struct {
+            const char *s, *l;
+            size_t      offset;
+        } valued[] = {
+            { "-c", "--config", offsetof(bench_options, config) },
+            { "-o", "--out", offsetof(bench_options, out) },
+            { NULL, "--probe", offsetof(bench_options, probe_sizes) },
+        };
+        int matched = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
+            const char *value;
+            int r = option_with_value(argc, argv, &i, valued[k].s, valued[k].l, &value);
+            if (r < 0)
+                return usage_error("option '%s' needs a value", arg);
+            if (r > 0) {
+                *(const char **)((char *)o + valued[k].offset) = value;
+                matched = 1;
+            }
+        }
+        if (matched)
+            continue;
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
+            o->help = 1;
+        else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet"))
+            o->quiet = 1;
+        else if (!strcmp(arg, "--list-variants"))
+            o->list_variants = 1;
+        else if (!strcmp(arg, "--no-chart"))
+            o->no_chart = 1;
+        else if (arg[0] == '-')
+            return usage_error("unknown option '%s'", arg);
+        else
+            return usage_error("unexpected argument '%s' (the config is given with --config)",
+                               arg);
+    }
+    return 0;
+}
+
+/* ========================================================= list variants */
+
+static int list_variants(FILE *out)
+{
+    fprintf(out, "%-12s %-4s %-6s %-7s %-9s %s\n", "variant", "op", "layout", "isa",
+            "threaded", "available");
+    for (size_t i = 0; i < gp_variant_count(); i++) {
+        gp_variant_info v;
+        if (gp_variant_get(i, &v) != GP_OK) {
+            report_error("%s", gp_last_error());
+            return 1;
+        }
+        fprintf(out, "%-12s %-4s %-6s %-7s %-9s %s\n", v.name, gp_pool_op_name(v.op),
+                gp_layout_name(v.layout), gp_isa_name(v.isa), v.threaded ? "yes" : "no",
+                v.available ? "yes" : "no");
+    }
+    return 0;
+}
+
+/* ================================================================ data */
+
+typedef struct {
+    size_t n, c, h, w;
+} shape_dims;
+
+static size_t shape_elems(const shape_dims *s) { return s->n * s->c * s->h * s->w; }
+
+static void shape_label(char *buf, size_t len, const shape_dims *s)
+{
+    snprintf(buf, len, "%zux%zux%zux%zu", s->n, s->c, s->h, s->w);
+}
+
+/* One sweep point, decoded. */
+typedef struct {
+    const gp_cfg_point *pt;
+    const char         *id;
+    gp_pool_op          op;
+    gp_pass             pass;
+    gp_layout           layout;
+    int                 threads;
+    int                 cold;
+    int                 reps, warmup;
+    double              min_sample_s;
+    double              probe_sample_s;
+    int                 check;
+    size_t              cold_bytes;
+    shape_dims         *shapes;
+    size_t              nshapes;
+    const char        **variants;  /* names to time, "auto" last */
+    size_t              nvariants;
+} bench_point;
+
+/* A set of nbufs equal buffers carved from one allocation. */
+typedef struct {
+    float  *slab;
+    float **ptr;
+    size_t  nbufs, n;
+} buffer_set;
+
+/* Reference outputs (scalar variant) for one shape, per [op][layout][pass],
+ * and the per-plane mean |x| the avg tolerance scales with, per layout. */
+typedef struct {
+    float  *out[2][2][2];
+    int     bad[2][2][2];      /* scalar disagreed with the double reference */
+    char    bad_note[2][2][2][160];
+    double *meanabs[2];
+    double *mean[2];
+    float  *max[2];
+} shape_refs;
+
+typedef struct {
+    shape_dims dims;
+    size_t     nbufs;           /* rotation length (1 without cold rows) */
+    size_t     cursor;          /* rotation position, shared by probe and timing */
+    int        need_cold, need_fwd, need_bwd;
+    size_t     cold_bytes;
+    buffer_set x, y, dy, dx;
+    shape_refs refs;
+} shape_data;
+
+typedef struct {
+    const bench_point *point;
+    shape_dims         shape;
+    const char        *variant;
+    char               impl[32];
+    const char        *isa;
+    int                threaded;
+    size_t             buffers, bytes, calls;
+    int                reps;
+    double             median_s, min_s, gbps, probe_gbps, frac;
+    const char        *probe_set, *probe_kernel;
+    const char        *status;
+    char               note[256];
+} bench_row;
+
+typedef struct {
+    bench_row *rows;
+    size_t     count, cap;
+} row_list;
+
+static bench_row *new_row(row_list *l)
+{
+    if (l->count == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        bench_row *r = realloc(l->rows, l->cap * sizeof *r);
+        if (!r) {
+            report_error("out of memory for %zu result rows", l->cap);
+            abort();
+        }
+        l->rows = r;
+    }
+    bench_row *row = &l->rows[l->count++];
+    memset(row, 0, sizeof *row);
+    return row;
+}
+
+/* ============================================================ plan rows */
+
+static int find_variant(const char *name, gp_pool_op op, gp_layout layout,
+                        gp_variant_info *out)
+{
+    for (size_t i = 0; i < gp_variant_count(); i++) {
+        gp_variant_info v;
+        if (gp_variant_get(i, &v) == GP_OK && v.op == op && v.layout == layout &&
+            !strcmp(v.name, name)) {
+            *out = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int add_name(const char **names, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(names[i], name))
+            return 0;
+    names[(*n)++] = name;
+    return 1;
+}
+
+/* The variant names a point times: the listed ones ('all' expands to the
+ * table's entries for the op and layout) that this CPU can run, then auto.
+ * Unknown names are config errors; unavailable ones are skipped with a note. */
+static int resolve_variants(const gp_cfg *cfg, bench_point *p, char *skipped, size_t skiplen)
+{
+    const gp_cfg_value *list = gp_cfg_get(p->pt, "bench.variants");
+    p->variants = xcalloc(gp_variant_count() + 2, sizeof *p->variants);
+    p->nvariants = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        const gp_cfg_value *item = &list->items[i];
+        const char *name = item->s;
+        if (!strcmp(name, "auto"))
+            continue;
+        if (!strcmp(name, "all")) {
+            for (size_t k = 0; k < gp_variant_count(); k++) {
+                gp_variant_info v;
+                if (gp_variant_get(k, &v) != GP_OK || v.op != p->op || v.layout != p->layout)
+                    continue;
+                if (v.available)
+                    add_name(p->variants, &p->nvariants, v.name);
+                else if (!strstr(skipped, v.name) && strlen(skipped) + strlen(v.name) + 3 < skiplen)
+                    snprintf(skipped + strlen(skipped), skiplen - strlen(skipped), "%s%s",
+                             skipped[0] ? ", " : "", v.name);
+            }
+            continue;
+        }
+        gp_variant_info v;
+        if (!find_variant(name, p->op, p->layout, &v)) {
+            report_error("%s:%d:%d: no variant '%s' for %s %s (see gpool bench --list-variants)",
+                         gp_cfg_path(cfg), item->line, item->col, name, gp_pool_op_name(p->op),
+                         gp_layout_name(p->layout));
+            return -1;
+        }
+        if (!v.available) {
+            note("skipping variant %s: this CPU or build cannot run it (%s%s)", name,
+                 gp_isa_name(v.isa), v.threaded ? ", OpenMP" : "");
+            if (!strstr(skipped, name) && strlen(skipped) + strlen(name) + 3 < skiplen)
+                snprintf(skipped + strlen(skipped), skiplen - strlen(skipped), "%s%s",
+                         skipped[0] ? ", " : "", name);
+            continue;
+        }
+        add_name(p->variants, &p->nvariants, name);
+    }
+    add_name(p->variants, &p->nvariants, "auto");
+    return 0;
+}
+
+static size_t default_cold_bytes(void)
+{
+    /* "More than three times the L3": three L3s; the rotation adds a buffer. */
+    return 3 * gpx_l3_bytes(NULL);
+}
+
+static int decode_point(const gp_cfg *cfg, size_t i, bench_point *p, char *skipped,
+                        size_t skiplen)
+{
+    memset(p, 0, sizeof *p);
+    p->pt = gp_cfg_point_at(cfg, i);
+    p->id = gp_cfg_point_id(p->pt);
+    p->op = (gp_pool_op)enum_index(gp_cfg_str(p->pt, "bench.op"), op_choices);
+    p->pass = (gp_pass)enum_index(gp_cfg_str(p->pt, "bench.pass"), pass_choices);
+    p->layout = (gp_layout)enum_index(gp_cfg_str(p->pt, "bench.layout"), layout_choices);
+    p->threads = (int)gp_cfg_int(p->pt, "bench.threads");
+    p->cold = !strcmp(gp_cfg_str(p->pt, "bench.mode"), "cold");
+    p->reps = (int)gp_cfg_int(p->pt, "bench.repetitions");
+    p->warmup = (int)gp_cfg_int(p->pt, "bench.warmup");
+    p->min_sample_s = gp_cfg_float(p->pt, "bench.min_sample_ms") * 1e-3;
+    p->probe_sample_s = gp_cfg_float(p->pt, "bench.probe_sample_ms") * 1e-3;
+    p->check = gp_cfg_bool(p->pt, "bench.check");
+    long long mib = gp_cfg_int(p->pt, "bench.cold_mib");
+    p->cold_bytes = mib > 0 ? (size_t)mib << 20 : default_cold_bytes();
+
+    const gp_cfg_value *shapes = gp_cfg_get(p->pt, "bench.shapes");
+    p->shapes = xcalloc(shapes->n, sizeof *p->shapes);
+    for (size_t k = 0; k < shapes->n; k++) {
+        const gp_cfg_value *s = &shapes->items[k];
+        shape_dims d = { (size_t)s->items[0].i, (size_t)s->items[1].i, (size_t)s->items[2].i,
+                         (size_t)s->items[3].i };
+        double elems = (double)d.n * (double)d.c * (double)d.h * (double)d.w;
+        if (elems * sizeof(float) > 64.0 * (1ull << 30)) {
+            report_error("%s:%d:%d: shape %zux%zux%zux%zu needs more than 64 GiB", gp_cfg_path(cfg),
+                         s->line, s->col, d.n, d.c, d.h, d.w);
+            return -1;
+        }
+        int dup = 0;
+        for (size_t j = 0; j < p->nshapes; j++)
+            dup |= !memcmp(&p->shapes[j], &d, sizeof d);
+        if (!dup)
+            p->shapes[p->nshapes++] = d;
+    }
+    return resolve_variants(cfg, p, skipped, skiplen);
+}
+
+static void free_points(bench_point *points, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(points[i].shapes);
+        free(points[i].variants);
+    }
+    free(points);
+}
+
+/* ========================================================= buffer sets */
+
+static void free_set(buffer_set *s)
+{
+    free(s->slab);
+    free(s->ptr);
+    memset(s, 0, sizeof *s);
+}
+
+/* nbufs buffers of n floats; page-aligned strides for big buffers (so the
+ * thread shares are 64-byte aligned), cache-line strides for small ones. */
+static int alloc_set(buffer_set *s, size_t nbufs, size_t n)
+{
+    size_t bytes = n * sizeof(float);
+    size_t align = bytes >= 4096 ? 4096 : 64;
+    size_t stride = (bytes + align - 1) / align * align;
+    memset(s, 0, sizeof *s);
+    void *slab = NULL;
+    if (posix_memalign(&slab, 4096, stride * nbufs) != 0)
+        return -1;
+    s->slab = slab;
+    s->ptr = calloc(nbufs, sizeof *s->ptr);
+    if (!s->ptr) {
+        free_set(s);
+        return -1;
+    }
+    for (size_t k = 0; k < nbufs; k++)
+        s->ptr[k] = (float *)((char *)slab + k * stride);
+    s->nbufs = nbufs;
+    s->n = n;
+    return 0;
+}
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [-1, 1], never zero (an odd integer times 2^-31), no denormals. */
+static float nonzero_uniform(uint64_t *state)
+{
+    int32_t r = (int32_t)(splitmix64(state) >> 32) | 1;
+    return (float)r * 0x1p-31f;
+}
+
+static int fill_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_procs();
+#else
+    return 1;
+#endif
+}
+
+/* Random data, or zeros (outputs: touching them now keeps page faults out
+ * of the timing). Parallel over buffers; each buffer has its own seed. */
+static void fill_set(buffer_set *s, uint64_t seed, int random)
+{
+    long nbufs = (long)s->nbufs;
+    int nt = fill_threads();
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#endif
+    for (long k = 0; k < nbufs; k++) {
+        float *p = s->ptr[k];
+        if (!random) {
+            memset(p, 0, s->n * sizeof *p);
+            continue;
+        }
+        uint64_t state = seed * 0x100000001b3ull + (uint64_t)k;
+        for (size_t i = 0; i < s->n; i++)
+            p[i] = nonzero_uniform(&state);
+    }
+}
+
+static void free_refs(shape_refs *r)
+{
+    for (int a = 0; a < 2; a++) {
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 2; c++)
+                free(r->out[a][b][c]);
+        free(r->meanabs[a]);
+        free(r->mean[a]);
+        free(r->max[a]);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+static void free_shape(shape_data *sd)
+{
+    free_set(&sd->x);
+    free_set(&sd->y);
+    free_set(&sd->dy);
+    free_set(&sd->dx);
+    free_refs(&sd->refs);
+}
+
+/* Allocate and fill the buffer sets a shape's rows need. */
+static int prepare_shape(shape_data *sd)
+{
+    size_t elems = shape_elems(&sd->dims), outs = sd->dims.n * sd->dims.c;
+    size_t xbytes = elems * sizeof(float);
+    sd->nbufs = 1;
+    if (sd->need_cold) {
+        sd->nbufs = sd->cold_bytes / xbytes + 1;
+        if (sd->nbufs < 2)
+            sd->nbufs = 2;
+    }
+    sd->cursor = 0;
+    size_t nb = sd->nbufs;
+    int failed = alloc_set(&sd->x, nb, elems) != 0;
+    if (!failed && sd->need_fwd)
+        failed = alloc_set(&sd->y, nb, outs) != 0;
+    if (!failed && sd->need_bwd)
+        failed = alloc_set(&sd->dy, nb, outs) != 0 || alloc_set(&sd->dx, nb, elems) != 0;
+    if (failed) {
+        char sz[32], lbl[64];
+        shape_label(lbl, sizeof lbl, &sd->dims);
+        report_error("cannot allocate %s of buffers for shape %s (%zu rotating buffers)",
+                     gpx_format_bytes(sz, sizeof sz, (double)xbytes * (double)nb *
+                                                         (sd->need_bwd ? 2.0 : 1.0)),
+                     lbl, nb);
+        free_shape(sd);
+        return -1;
+    }
+    uint64_t seed = 0x5eed0000ull ^ (uint64_t)(sd->dims.n * 1000003 + sd->dims.c * 1009 +
+                                               sd->dims.h * 31 + sd->dims.w);
+    fill_set(&sd->x, seed, 1);
+    if (sd->need_fwd)
+        fill_set(&sd->y, 0, 0);
+    if (sd->need_bwd) {
+        fill_set(&sd->dy, seed + 7, 1);
+        fill_set(&sd->dx, 0, 0);
+    }
+    return 0;
+}
+
+/* ============================================================ checking */
+
+/* Per-plane double mean, mean |x| and max of x buffer 0 in one layout. */
+static void plane_stats(shape_data *sd, gp_layout layout)
+{
+    shape_refs *r = &sd->refs;
+    if (r->meanabs[layout])
+        return;
+    size_t n = sd->dims.n, c = sd->dims.c, hw = sd->dims.h * sd->dims.w, outs = n * c;
+    double *mean = xcalloc(outs, sizeof *mean), *meanabs = xcalloc(outs, sizeof *meanabs);
+    float *mx = xcalloc(outs, sizeof *mx);
+    const float *x = sd->x.ptr[0];
+    for (size_t b = 0; b < n; b++)
+        for (size_t j = 0; j < c; j++) {
+            double s = 0, sa = 0;
+            float m = -INFINITY;
+            for (size_t p = 0; p < hw; p++) {
+                float v = layout == GP_LAYOUT_NCHW ? x[(b * c + j) * hw + p] : x[(b * hw + p) * c + j];
+                s += v;
+                sa += fabs(v);
+                if (v > m)
+                    m = v;
+            }
+            mean[b * c + j] = s / (double)hw;
+            meanabs[b * c + j] = sa / (double)hw;
+            mx[b * c + j] = m;
+        }
+    r->mean[layout] = mean;
+    r->meanabs[layout] = meanabs;
+    r->max[layout] = mx;
+}
+
+static void poison(float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = NAN;
+}
+
+static gp_status call_variant(const gp_pool_desc *d, gp_pass pass, const char *variant,
+                              shape_data *sd, size_t k)
+{
+    if (pass == GP_PASS_FORWARD)
+        return gp_global_pool_forward(d, variant, sd->x.ptr[k], sd->y.ptr[k]);
+    return gp_global_pool_backward(d, variant, sd->x.ptr[k], sd->dy.ptr[k], sd->dx.ptr[k]);
+}
+
+/* Compare got with want; avg forward scales its tolerance with the plane's
+ * mean |x| (both sides are within 1e-6 x mean|x| of the exact mean), avg
+ * backward is relative, max is exact. Returns the number of mismatches and
+ * describes the worst one. */
+static size_t compare_outputs(const float *got, const float *want, size_t count,
+                              gp_pool_op op, gp_pass pass, const double *meanabs, char *why,
+                              size_t whylen)
+{
+    size_t bad = 0, worst_i = 0;
+    double worst = -1, worst_tol = 0;
+    for (size_t i = 0; i < count; i++) {
+        double tol = 0;
+        if (op == GP_POOL_AVG)
+            tol = pass == GP_PASS_FORWARD ? 2e-6 * meanabs[i] + 1e-30
+                                          : 2e-6 * fabs((double)want[i]) + 1e-30;
+        double diff = fabs((double)got[i] - (double)want[i]);
+        int ok = op == GP_POOL_MAX ? got[i] == want[i] : diff <= tol;
+        if (ok)
+            continue;
+        bad++;
+        double score = isnan(diff) ? INFINITY : diff;
+        if (score > worst) {
+            worst = score;
+            worst_i = i;
+            worst_tol = tol;
+        }
+    }
+    if (bad)
+        snprintf(why, whylen, "%zu of %zu outputs differ from scalar; worst at %zu: %.9g vs %.9g (tol %.2g)",
+                 bad, count, worst_i, (double)got[worst_i], (double)want[worst_i], worst_tol);
+    return bad;
+}
+
+/* The scalar variant's output for (op, layout, pass) on buffer 0, checked
+ * once against the double-precision reference (forward) so that a broken
+ * scalar kernel cannot make every other variant "agree". */
+static const float *reference_output(shape_data *sd, const gp_pool_desc *d, gp_pass pass,
+                                     char *why, size_t whylen)
+{
+    shape_refs *r = &sd->refs;
+    float **slot = &r->out[d->op][d->layout][pass];
+    if (r->bad[d->op][d->layout][pass]) {
+        snprintf(why, whylen, "%s", r->bad_note[d->op][d->layout][pass]);
+        return NULL;
+    }
+    if (*slot)
+        return *slot;
+    size_t count = pass == GP_PASS_FORWARD ? sd->y.n : sd->dx.n;
+    float *out = pass == GP_PASS_FORWARD ? sd->y.ptr[0] : sd->dx.ptr[0];
+    poison(out, count);
+    gp_status st = call_variant(d, pass, "scalar", sd, 0);
+    char *note_buf = r->bad_note[d->op][d->layout][pass];
+    size_t note_len = sizeof r->bad_note[0][0][0];
+    if (st != GP_OK) {
+        snprintf(note_buf, note_len, "scalar reference failed: %s", gp_last_error());
+        r->bad[d->op][d->layout][pass] = 1;
+        snprintf(why, whylen, "%s", note_buf);
+        return NULL;
+    }
+    if (pass == GP_PASS_FORWARD) {
+        plane_stats(sd, d->layout);
+        size_t bad = 0, at = 0;
+        for (size_t i = 0; i < count; i++) {
+            int ok = d->op == GP_POOL_MAX
+                         ? out[i] == r->max[d->layout][i]
+                         : fabs(out[i] - r->mean[d->layout][i]) <= 1e-6 * r->meanabs[d->layout][i] + 1e-30;
+            if (!ok && bad++ == 0)
+                at = i;
+        }
+        if (bad) {
+            snprintf(note_buf, note_len,
+                     "scalar variant disagrees with the double reference at %zu of %zu outputs (first %zu)",
+                     bad, count, at);
+            r->bad[d->op][d->layout][pass] = 1;
+            snprintf(why, whylen, "%s", note_buf);
+            return NULL;
+        }
+    }
+    *slot = malloc(count * sizeof(float));
+    if (!*slot) {
+        snprintf(why, whylen, "out of memory for the reference output");
+        return NULL;
+    }
+    memcpy(*slot, out, count * sizeof(float));
+    return *slot;
+}
+
+/* 0 when variant's output on buffer 0 matches the scalar reference. */
+static int check_row(shape_data *sd, const gp_pool_desc *d, gp_pass pass, const char *variant,
+                     char *why, size_t whylen)
+{
+    const float *want = reference_output(sd, d, pass, why, whylen);
+    if (!want)
+        return -1;
+    size_t count = pass == GP_PASS_FORWARD ? sd->y.n : sd->dx.n;
+    float *out = pass == GP_PASS_FORWARD ? sd->y.ptr[0] : sd->dx.ptr[0];
+    poison(out, count);
+    gp_status st = call_variant(d, pass, variant, sd, 0);
+    if (st != GP_OK) {
+        snprintf(why, whylen, "%s", gp_last_error());
+        return -1;
+    }
+    if (d->op == GP_POOL_AVG && pass == GP_PASS_FORWARD)
+        plane_stats(sd, d->layout);
+    return compare_outputs(out, want, count, d->op, pass, sd->refs.meanabs[d->layout], why,
+                           whylen) ? -1 : 0;
+}
+
+/* ============================================================== timing */
+
+typedef struct {
+    gp_pool_desc d;
+    gp_pass      pass;
+    const char  *variant;  /* NULL: auto */
+    shape_data  *sd;
+    int          cold;
+} row_call;
+
+/* count back-to-back calls; cold calls rotate through the buffer sets. */
+static gp_status run_calls(row_call *rc, size_t count)
+{
+    shape_data *sd = rc->sd;
+    size_t nbufs = rc->cold ? sd->nbufs : 1, k = rc->cold ? sd->cursor : 0;
+    for (size_t i = 0; i < count; i++) {
+        gp_status st = call_variant(&rc->d, rc->pass, rc->variant, sd, k);
+        if (st != GP_OK)
+            return st;
+        if (++k == nbufs)
+            k = 0;
+    }
+    if (rc->cold)
+        sd->cursor = k;
+    return GP_OK;
+}
+
+typedef struct {
+    double median_s, min_s;
+    size_t calls;
+    int    reps;
+} row_timing;
+
+/* 0, -1 on a library error (why filled), 1 when interrupted. */
+static int time_row(row_call *rc, const bench_point *p, row_timing *out, char *why,
+                    size_t whylen)
+{
+    double target = p->min_sample_s, best_call = INFINITY;
+    size_t k = 1;
+    gp_status st = GP_OK;
+    /* Calibrate k from the fastest per-call time seen, so one sample that
+     * lost the CPU to another process cannot leave k too small; these
+     * samples double as the first warm-up (the very first call may fault
+     * in pages or wake threads, so it does not count). */
+    for (int it = 0; it < 40; it++) {
+        double t0 = gpx_now();
+        st = run_calls(rc, k);
+        double dt = gpx_now() - t0;
+        if (st != GP_OK || bench_interrupted)
+            break;
+        if (it > 0 && dt / (double)k < best_call)
+            best_call = dt / (double)k;
+        if (it > 0 && (double)k * best_call >= target)
+            break;
+        double want = isfinite(best_call) && best_call > 0 ? 1.2 * target / best_call
+                                                           : (double)k * 4;
+        if (want > (double)k * 1000)
+            want = (double)k * 1000;
+        k = want > (double)k ? (size_t)ceil(want) : k + 1;
+    }
+    for (int w = 0; w < p->warmup && st == GP_OK && !bench_interrupted; w++)
+        st = run_calls(rc, k);
+    double *v = xcalloc((size_t)p->reps, sizeof *v);
+    for (int s = 0; s < p->reps && st == GP_OK && !bench_interrupted; s++) {
+        double t0 = gpx_now();
+        st = run_calls(rc, k);
+        v[s] = (gpx_now() - t0) / (double)k;
+    }
+    if (st != GP_OK) {
+        snprintf(why, whylen, "%s", gp_last_error());
+        free(v);
+        return -1;
+    }
+    if (bench_interrupted) {
+        free(v);
+        return 1;
+    }
+    out->min_s = gpx_min(v, (size_t)p->reps);
+    out->median_s = gpx_median(v, (size_t)p->reps);
+    out->calls = k;
+    out->reps = p->reps;
+    free(v);
+    return 0;
+}
+
+/* ============================================================ one row */
+
+static size_t row_bytes(const shape_dims *s, gp_pool_op op, gp_pass pass)
+{
+    size_t big = shape_elems(s) * sizeof(float), small = s->n * s->c * sizeof(float);
+    if (pass == GP_PASS_FORWARD)
+        return big + small;                  /* x read, y written */
+    if (op == GP_POOL_AVG)
+        return small + big;                  /* dy read, dx written */
+    return big + small + big;                /* x and dy read, dx written */
+}
+
+static void run_row(shape_data *sd, const bench_point *p, const char *variant, bench_row *row)
+{
+    row->point = p;
+    row->shape = sd->dims;
+    row->variant = variant;
+    row->status = "ok";
+    row->bytes = row_bytes(&sd->dims, p->op, p->pass);
+    row->buffers = p->cold ? sd->nbufs : 1;
+    row->median_s = row->min_s = row->gbps = row->probe_gbps = row->frac = NAN;
+    row->probe_set = p->pass == GP_PASS_BACKWARD && p->op == GP_POOL_AVG ? "dx" : "x";
+    row->probe_kernel = "";
+    row->isa = "";
+
+    set_threads(p->threads);
+    row_call rc = { .d = { .n = sd->dims.n, .c = sd->dims.c, .h = sd->dims.h, .w = sd->dims.w,
+                           .layout = p->layout, .op = p->op },
+                    .pass = p->pass, .sd = sd, .cold = p->cold,
+                    .variant = strcmp(variant, "auto") ? variant : NULL };
+
+    /* Which variant runs (for auto: the dispatcher's choice right now). */
+    gp_variant_info info;
+    int known = rc.variant ? find_variant(variant, p->op, p->layout, &info)
+                           : gp_select_variant(&rc.d, p->pass, &info) == GP_OK;
+    if (!known) {
+        row->status = "error";
+        snprintf(row->note, sizeof row->note, "%s", gp_last_error());
+        return;
+    }
+    snprintf(row->impl, sizeof row->impl, "%s", info.name);
+    row->isa = gp_isa_name(info.isa);
+    row->threaded = info.threaded;
+    if (p->threads > 1 && !gp_have_openmp())
+        snprintf(row->note, sizeof row->note, "library built without OpenMP: 1 thread");
+
+    if (p->check && check_row(sd, &rc.d, p->pass, variant, row->note, sizeof row->note) != 0) {
+        row->status = "mismatch";
+        return;
+    }
+
+    const buffer_set *set = !strcmp(row->probe_set, "dx") ? &sd->dx : &sd->x;
+    gpx_probe_result pr;
+    if (p->cold)
+        gpx_probe_read((const float *const *)set->ptr, set->nbufs, set->n, &sd->cursor,
+                       p->threads, p->probe_sample_s, &pr);
+    else
+        gpx_probe_read((const float *const *)set->ptr, 1, set->n, NULL, p->threads,
+                       p->probe_sample_s, &pr);
+    row->probe_gbps = pr.gbps;
+    row->probe_kernel = pr.kernel;
+
+    row_timing t;
+    char why[256] = "";
+    int r = time_row(&rc, p, &t, why, sizeof why);
+    if (r > 0) {
+        row->status = "interrupted";
+        return;
+    }
+    if (r < 0) {
+        row->status = "error";
+        snprintf(row->note, sizeof row->note, "%s", why);
+        return;
+    }
+    row->median_s = t.median_s;
+    row->min_s = t.min_s;
+    row->calls = t.calls;
+    row->reps = t.reps;
+    row->gbps = (double)row->bytes / t.median_s / 1e9;
+    row->frac = row->gbps / row->probe_gbps;
+}
+
+/* ========================================================== the run */
+
+typedef struct {
+    shape_dims *shapes;
+    size_t      nshapes;
+} shape_list;
+
+static size_t add_shape(shape_list *l, const shape_dims *d)
+{
+    for (size_t i = 0; i < l->nshapes; i++)
+        if (!memcmp(&l->shapes[i], d, sizeof *d))
+            return i;
+    l->shapes = realloc(l->shapes, (l->nshapes + 1) * sizeof *l->shapes);
+    if (!l->shapes) {
+        report_error("out of memory");
+        abort();
+    }
+    l->shapes[l->nshapes] = *d;
+    return l->nshapes++;
+}
+
+static int point_has_shape(const bench_point *p, const shape_dims *d)
+{
+    for (size_t i = 0; i < p->nshapes; i++)
+        if (!memcmp(&p->shapes[i], d, sizeof *d))
+            return 1;
+    return 0;
+}
+
+static void format_duration(char *buf, size_t len, double s)
+{
+    if (s < 0 || !isfinite(s))
+        snprintf(buf, len, "?");
+    else if (s < 90)
+        snprintf(buf, len, "%.0fs", s);
+    else if (s < 5400)
+        snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else
+        snprintf(buf, len, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
+}
+
+/* Runs every row, shape by shape (each shape's buffers are allocated and
+ * filled once). Returns 0, -1 on a fatal error, 1 when interrupted. */
+static int run_all(bench_point *points, size_t npoints, row_list *rows, size_t *planned)
+{
+    shape_list shapes = { 0 };
+    *planned = 0;
+    for (size_t i = 0; i < npoints; i++)
+        for (size_t s = 0; s < points[i].nshapes; s++) {
+            add_shape(&shapes, &points[i].shapes[s]);
+            *planned += points[i].nvariants;
+        }
+
+    double t_start = gpx_now();
+    size_t done = 0;
+    int rc = 0;
+    for (size_t s = 0; s < shapes.nshapes && rc == 0; s++) {
+        shape_data sd;
+        memset(&sd, 0, sizeof sd);
+        sd.dims = shapes.shapes[s];
+        for (size_t i = 0; i < npoints; i++) {
+            if (!point_has_shape(&points[i], &sd.dims))
+                continue;
+            sd.need_cold |= points[i].cold;
+            sd.need_fwd |= points[i].pass == GP_PASS_FORWARD;
+            sd.need_bwd |= points[i].pass == GP_PASS_BACKWARD;
+            if (points[i].cold && points[i].cold_bytes > sd.cold_bytes)
+                sd.cold_bytes = points[i].cold_bytes;
+        }
+        char lbl[64];
+        shape_label(lbl, sizeof lbl, &sd.dims);
+        gpx_progress("[%zu/%zu] %s: filling buffers...", done, *planned, lbl);
+        if (prepare_shape(&sd) != 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < npoints && rc == 0; i++) {
+            const bench_point *p = &points[i];
+            if (!point_has_shape(p, &sd.dims))
+                continue;
+            for (size_t v = 0; v < p->nvariants; v++) {
+                if (bench_interrupted) {
+                    rc = 1;
+                    break;
+                }
+                double elapsed = gpx_now() - t_start;
+                char eta[32];
+                format_duration(eta, sizeof eta,
+                                done ? elapsed / (double)done * (double)(*planned - done) : -1);
+                gpx_progress("[%zu/%zu] %s %s %s %s %dT %s %-11s ETA %s", done + 1, *planned, lbl,
+                             gp_pool_op_name(p->op), gp_pass_name(p->pass),
+                             gp_layout_name(p->layout), p->threads, p->cold ? "cold" : "hot",
+                             p->variants[v], eta);
+                bench_row *row = new_row(rows);
+                run_row(&sd, p, p->variants[v], row);
+                if (!strcmp(row->status, "interrupted")) {
+                    rows->count--;
+                    rc = 1;
+                    break;
+                }
+                if (strcmp(row->status, "ok"))
+                    report_error("%s %s %s %s, %d thread(s), %s, variant %s: %s: %s", lbl,
+                                 gp_pool_op_name(p->op), gp_pass_name(p->pass),
+                                 gp_layout_name(p->layout), p->threads,
+                                 p->cold ? "cold" : "hot", row->variant, row->status, row->note);
+                done++;
+            }
+        }
+        free_shape(&sd);
+    }
+    gpx_progress_clear();
+    free(shapes.shapes);
+    return rc;
+}
+
+/* ============================================================== output */
+
+static void csv_text(FILE *fp, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s == '\n' ? ' ' : *s, fp);
+    }
+    fputc('"', fp);
+}
+
+static void csv_number(FILE *fp, const char *fmt, double v)
+{
+    if (isfinite(v))
+        fprintf(fp, fmt, v);
+}
+
+#define CSV_HEADER                                                                          \
+    "point_id,variant,impl,isa,threaded,op,pass,layout,n,c,h,w,threads,mode,buffers,bytes," \
+    "reps,calls,median_s,min_s,gbps,probe_gbps,frac,probe_set,probe_kernel,status,note"
+
+static void write_csv(FILE *fp, const row_list *rows)
+{
+    fputs(CSV_HEADER "\n", fp);
+    for (size_t i = 0; i < rows->count; i++) {
+        const bench_row *r = &rows->rows[i];
+        const bench_point *p = r->point;
+        fprintf(fp, "%s,%s,%s,%s,%d,%s,%s,%s,%zu,%zu,%zu,%zu,%d,%s,%zu,%zu,", p->id, r->variant,
+                r->impl, r->isa, r->threaded, gp_pool_op_name(p->op), gp_pass_name(p->pass),
+                gp_layout_name(p->layout), r->shape.n, r->shape.c, r->shape.h, r->shape.w,
+                p->threads, p->cold ? "cold" : "hot", r->buffers, r->bytes);
+        if (r->reps)
+            fprintf(fp, "%d,%zu", r->reps, r->calls);
+        else
+            fputs(",", fp);
+        fputc(',', fp);
+        csv_number(fp, "%.6e", r->median_s);
+        fputc(',', fp);
+        csv_number(fp, "%.6e", r->min_s);
+        fputc(',', fp);
+        /* significant digits, not decimals: a 2-thread row that lost the CPU
+         * to another process can run at 1e-4 GB/s and must not print as 0 */
+        csv_number(fp, "%.5g", r->gbps);
+        fputc(',', fp);
+        csv_number(fp, "%.5g", r->probe_gbps);
+        fputc(',', fp);
+        csv_number(fp, "%.4g", r->frac);
+        fprintf(fp, ",%s,%s,%s,", r->probe_set, r->probe_kernel, r->status);
+        csv_text(fp, r->note);
+        fputc('\n', fp);
+    }
+}
+
+/* YAML double-quoted scalar. */
+static void yaml_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(fp, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(fp, "\\x%02x", ch);
+        else
+            fputc(ch, fp);
+    }
+    fputc('"', fp);
+}
+
+typedef struct {
+    int         argc;
+    char      **argv;
+    const char *config_path;
+    const char *out_dir;
+    char        started[64];
+    double      wall_s;
+    size_t      planned;
+    const char *skipped;
+    const char *chart_status;
+} run_info;
+
+static void write_env(FILE *fp, const char *name)
+{
+    const char *v = getenv(name);
+    fprintf(fp, "  %s: ", name);
+    if (v)
+        yaml_string(fp, v);
+    else
+        fputs("null", fp);
+    fputc('\n', fp);
+}
+
+static void write_manifest(FILE *fp, const run_info *ri, const gp_cfg *cfg,
+                           const bench_point *points, size_t npoints, const row_list *rows)
+{
+    char buf[256], finished[64];
+    fputs("# gpool bench manifest: how and where bench.csv was measured\n", fp);
+    fputs("command: ", fp);
+    char cmd[4096] = "gpool";
+    for (int i = 0; i < ri->argc; i++)
+        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", ri->argv[i]);
+    yaml_string(fp, cmd);
+    fputs("\ncwd: ", fp);
+    yaml_string(fp, getcwd(buf, sizeof buf) ? buf : "?");
+    fprintf(fp, "\nstarted: \"%s\"\nfinished: \"%s\"\nwall_seconds: %.1f\n", ri->started,
+            gpx_iso_time(finished, sizeof finished), ri->wall_s);
+    fprintf(fp, "gpool_version: \"%s\"\nlibgpool_version: \"%s\"\n", PACKAGE_VERSION,
+            gp_version());
+#ifdef __VERSION__
+    fputs("compiler: ", fp);
+    yaml_string(fp, __VERSION__);
+    fputc('\n', fp);
+#endif
+    struct utsname u;
+    if (uname(&u) == 0) {
+        fputs("host: ", fp);
+        yaml_string(fp, u.nodename);
+        fputs("\nkernel: ", fp);
+        snprintf(buf, sizeof buf, "%s %s %s", u.sysname, u.release, u.machine);
+        yaml_string(fp, buf);
+        fputc('\n', fp);
+    }
+    fputs("cpu_model: ", fp);
+    yaml_string(fp, gpx_cpu_model(buf, sizeof buf));
+    fprintf(fp, "\ncpus_online: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+    fprintf(fp, "cpu_isa: {avx2: %s, avx512: %s, avx2_visible: %s, avx512_visible: %s}\n",
+            gp_cpu_has_native(GP_ISA_AVX2) ? "true" : "false",
+            gp_cpu_has_native(GP_ISA_AVX512) ? "true" : "false",
+            gp_cpu_has(GP_ISA_AVX2) ? "true" : "false",
+            gp_cpu_has(GP_ISA_AVX512) ? "true" : "false");
+    const char *l3src;
+    size_t l3 = gpx_l3_bytes(&l3src);
+    fprintf(fp, "l3_bytes: %zu\nl3_source: %s\n", l3, l3src);
+    fprintf(fp, "openmp: %s\n", gp_have_openmp() ? "true" : "false");
+
+    fputs("threads: [", fp);
+    int printed[64], nprinted = 0;
+    for (size_t i = 0; i < npoints; i++) {
+        int seen = 0;
+        for (int k = 0; k < nprinted; k++)
+            seen |= printed[k] == points[i].threads;
+        if (!seen && nprinted < 64) {
+            fprintf(fp, "%s%d", nprinted ? ", " : "", points[i].threads);
+            printed[nprinted++] = points[i].threads;
+        }
+    }
+    fputs("]\n", fp);
+    fputs("environment:\n", fp);
+    static const char *const env_names[] = { "GPOOL_VARIANT", "GPOOL_CPU_MASK", "OMP_NUM_THREADS",
+                                             "OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES",
+                                             "GOMP_SPINCOUNT", "OMP_DYNAMIC" };
+    for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++)
+        write_env(fp, env_names[i]);
+
+    fputs("config:\n  path: ", fp);
+    yaml_string(fp, ri->config_path);
+    fputs("\n  name: ", fp);
+    yaml_string(fp, gp_cfg_name(cfg));
+    fputs("\n  resolved: config.yaml\n  defaults_used:\n", fp);
+    for (size_t k = 0; k < gp_cfg_ndefaults(cfg); k++) {
+        fputs("    ", fp);
+        yaml_string(fp, gp_cfg_default_path(cfg, k));
+        fputs(": ", fp);
+        yaml_string(fp, gp_cfg_default_text(cfg, k));
+        fputc('\n', fp);
+    }
+    if (gp_cfg_ndefaults(cfg) == 0)
+        fputs("    {}\n", fp);
+    fputs("  swept: [", fp);
+    for (size_t k = 0; k < gp_cfg_nswept(cfg); k++)
+        fprintf(fp, "%s%s", k ? ", " : "", gp_cfg_swept_path(cfg, k));
+    fputs("]\n", fp);
+    fputs("points:\n", fp);
+    for (size_t i = 0; i < npoints; i++) {
+        const bench_point *p = &points[i];
+        fprintf(fp, "  - {id: \"%s\", op: %s, pass: %s, layout: %s, threads: %d, mode: %s, "
+                    "shapes: %zu, variants: %zu}\n",
+                p->id, gp_pool_op_name(p->op), gp_pass_name(p->pass), gp_layout_name(p->layout),
+                p->threads, p->cold ? "cold" : "hot", p->nshapes, p->nvariants);
+    }
+    fputs("skipped_variants: ", fp);
+    yaml_string(fp, ri->skipped);
+    size_t ok = 0, mismatch = 0, error = 0;
+    for (size_t i = 0; i < rows->count; i++) {
+        const char *st = rows->rows[i].status;
+        ok += !strcmp(st, "ok");
+        mismatch += !strcmp(st, "mismatch");
+        error += !strcmp(st, "error");
+    }
+    fprintf(fp, "\nrows: {planned: %zu, written: %zu, ok: %zu, mismatch: %zu, error: %zu}\n",
+            ri->planned, rows->count, ok, mismatch, error);
+    fputs("timing: \"a sample is k back-to-back calls lasting >= min_sample_ms after calibration "
+          "and warm-up; median_s and min_s are per call over the samples; cold calls rotate "
+          "through the buffers call by call\"\n", fp);
+    fputs("gbps: \"bytes read + written per call / median_s / 1e9 (fwd: x + y; bwd avg: dy + dx; "
+          "bwd max: x + dy + dx)\"\n", fp);
+    fprintf(fp, "probe: \"just before each row, the read bandwidth of the row's own buffers "
+                "(probe_set: x, or dx for avg backward) with the row's thread count: %d samples "
+                "of at least probe_sample_ms each, median, best of the SIMD loops "
+                "(probe_kernel); cold probes continue the row's rotation\"\n",
+            GPX_PROBE_SAMPLES);
+    fprintf(fp, "cold_rotation: \"buffer sets of more than cold_mib MiB (default 3 x L3 = %zu "
+                "bytes) per shape, filled once\"\n",
+            default_cold_bytes());
+    fputs("chart: ", fp);
+    yaml_string(fp, ri->chart_status);
+    fputs("\nfiles: [bench.csv, config.yaml, manifest.yaml", fp);
+    if (!strcmp(ri->chart_status, "written"))
+        fputs(", bench-chart.dat, bench.png, bench.svg", fp);
+    fputs("]\n", fp);
+}
+
+/* =============================================================== chart */
+
+typedef struct {
+    int threads, cold;
+} panel_key;
+
+/* The chart's data: one block per (mode, threads) panel of the chosen
+ * op/pass/layout; rows are shapes, columns the probe and each variant. */
+static int write_chart_data(FILE *fp, const row_list *rows, gp_pool_op op, gp_pass pass,
+                            gp_layout layout, panel_key *panels, int *npanels,
+                            const char **series, int *nseries, int *nmodes, int *nthreads)
+{
+    *npanels = *nseries = 0;
+    int threads[16], nt = 0, modes_seen[2] = { 0, 0 };
+    for (size_t i = 0; i < rows->count; i++) {
+        const bench_row *r = &rows->rows[i];
+        if (r->point->op != op || r->point->pass != pass || r->point->layout != layout ||
+            strcmp(r->status, "ok"))
+            continue;
+        modes_seen[r->point->cold] = 1;
+        int seen = 0;
+        for (int k = 0; k < nt; k++)
+            seen |= threads[k] == r->point->threads;
+        if (!seen && nt < 16)
+            threads[nt++] = r->point->threads;
+        seen = 0;
+        for (int k = 0; k < *nseries; k++)
+            seen |= !strcmp(series[k], r->variant);
+        if (!seen && *nseries < MAX_VARIANT_NAMES)
+            series[(*nseries)++] = r->variant;
+    }
+    if (*nseries == 0)
+        return 0;
+    /* thread counts ascending: columns of the multiplot */
+    for (int a = 0; a < nt; a++)
+        for (int b = a + 1; b < nt; b++)
+            if (threads[b] < threads[a]) {
+                int t = threads[a];
+                threads[a] = threads[b];
+                threads[b] = t;
+            }
+    *nmodes = modes_seen[0] + modes_seen[1];
+    *nthreads = nt;
+    for (int m = 0; m < 2; m++) {
+        if (!modes_seen[m])
+            continue;
+        for (int t = 0; t < nt; t++)
+            panels[(*npanels)++] = (panel_key){ threads[t], m };
+    }
+
+    fprintf(fp, "# gpool bench chart data: %s %s %s; GB/s (bytes read + written / median time)\n",
+            gp_pool_op_name(op), gp_pass_name(pass), gp_layout_name(layout));
+    for (int pi = 0; pi < *npanels; pi++) {
+        const panel_key *pk = &panels[pi];
+        fprintf(fp, "%s# panel %d: %s, %d thread(s)\nshape probe", pi ? "\n\n" : "", pi,
+                pk->cold ? "cold" : "hot", pk->threads);
+        for (int s = 0; s < *nseries; s++)
+            fprintf(fp, " %s", series[s]);
+        fputc('\n', fp);
+        /* shapes in order of appearance */
+        shape_dims seen_shapes[256];
+        int nshapes = 0;
+        for (size_t i = 0; i < rows->count; i++) {
+            const bench_row *r = &rows->rows[i];
+            if (r->point->op != op || r->point->pass != pass || r->point->layout != layout ||
+                r->point->threads != pk->threads || r->point->cold != pk->cold ||
+                strcmp(r->status, "ok"))
+                continue;
+            int seen = 0;
+            for (int k = 0; k < nshapes; k++)
+                seen |= !memcmp(&seen_shapes[k], &r->shape, sizeof r->shape);
+            if (seen || nshapes >= 256)
+                continue;
+            seen_shapes[nshapes++] = r->shape;
+            double probes[MAX_VARIANT_NAMES], gbps[MAX_VARIANT_NAMES];
+            int nprobes = 0;
+            for (int s = 0; s < *nseries; s++)
+                gbps[s] = NAN;
+            for (size_t j = i; j < rows->count; j++) {
+                const bench_row *q = &rows->rows[j];
+                if (q->point->op != op || q->point->pass != pass || q->point->layout != layout ||
+                    q->point->threads != pk->threads || q->point->cold != pk->cold ||
+                    strcmp(q->status, "ok") || memcmp(&q->shape, &r->shape, sizeof r->shape))
+                    continue;
+                for (int s = 0; s < *nseries; s++)
+                    if (!strcmp(series[s], q->variant) && isnan(gbps[s]))
+                        gbps[s] = q->gbps;
+                if (nprobes < MAX_VARIANT_NAMES)
+                    probes[nprobes++] = q->probe_gbps;
+            }
+            char lbl[64];
+            shape_label(lbl, sizeof lbl, &r->shape);
+            fprintf(fp, "%s %.3f", lbl, gpx_median(probes, (size_t)nprobes));
+            for (int s = 0; s < *nseries; s++)
+                if (isnan(gbps[s]))
+                    fputs(" NaN", fp);
+                else
+                    fprintf(fp, " %.3f", gbps[s]);
+            fputc('\n', fp);
+        }
+    }
+    return *npanels;
+}
+
+static const char *chart_template(void)
+{
+    static char path[4096];
+    const char *env = getenv("GPOOL_BENCH_GP");
+    if (env && *env)
+        return env;
+    if (gpx_readable("experiments/bench.gp"))
+        return "experiments/bench.gp";
+    snprintf(path, sizeof path, "%s/bench.gp", GPOOL_DATADIR);
+    return gpx_readable(path) ? path : NULL;
+}
+
+static const char *gnuplot_program(void)
+{
+    const char *env = getenv("GNUPLOT");
+    if (env)
+        return env; /* set but empty: no gnuplot */
+#ifdef GPOOL_GNUPLOT
+    if (access(GPOOL_GNUPLOT, X_OK) == 0)
+        return GPOOL_GNUPLOT;
+#endif
+    return "gnuplot";
+}
+
+/* gnuplot string literal in single quotes (a quote is doubled). */
+static void gp_quote(char *buf, size_t len, const char *s)
+{
+    size_t o = 0;
+    if (o < len)
+        buf[o++] = '\'';
+    for (; *s && o + 3 < len; s++) {
+        if (*s == '\'')
+            buf[o++] = '\'';
+        buf[o++] = *s;
+    }
+    if (o + 1 < len)
+        buf[o++] = '\'';
+    buf[o < len ? o : len - 1] = '\0';
+}
+
+/* Run gnuplot on the template; 0 ok, 1 no gnuplot (skipped), -1 failed. */
+static int run_gnuplot(const char *program, const char *tmpl, const char *settings)
+{
+    char *args[] = { (char *)program, "-e", (char *)settings, (char *)tmpl, NULL };
+    pid_t pid;
+    int err = posix_spawnp(&pid, program, NULL, NULL, args, environ);
+    if (err == ENOENT)
+        return 1;
+    if (err) {
+        report_error("cannot run %s: %s", program, strerror(err));
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            report_error("waiting for %s: %s", program, strerror(errno));
+            return -1;
+        }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return 1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        report_error("%s %s failed (%s %d)", program, tmpl,
+                     WIFEXITED(status) ? "exit status" : "signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes bench-chart.dat, bench.png and bench.svg; sets *status for the
+ * manifest. 0 written or skipped, -1 on failure. */
+static int write_chart(const char *dir, const gp_cfg *cfg, const row_list *rows,
+                       const char **status)
+{
+    const gp_cfg_point *pt0 = gp_cfg_point_at(cfg, 0);
+    gp_pool_op op = (gp_pool_op)enum_index(gp_cfg_str(pt0, "chart.op"), op_choices);
+    gp_pass pass = (gp_pass)enum_index(gp_cfg_str(pt0, "chart.pass"), pass_choices);
+    gp_layout layout = (gp_layout)enum_index(gp_cfg_str(pt0, "chart.layout"), layout_choices);
+    const char *program = gnuplot_program();
+    if (!*program) {
+        *status = "skipped: GNUPLOT is empty (configure found no gnuplot)";
+        note("no gnuplot: chart skipped");
+        return 0;
+    }
+    const char *tmpl = chart_template();
+    if (!tmpl) {
+        report_error("chart template bench.gp not found (set GPOOL_BENCH_GP, or run from the "
+                     "source tree, or install gpool)");
+        *status = "failed: no template";
+        return -1;
+    }
+    /* Without rows for the chosen panel, chart what the first ok row ran. */
+    int has = 0;
+    const bench_row *first_ok = NULL;
+    for (size_t i = 0; i < rows->count; i++) {
+        const bench_row *r = &rows->rows[i];
+        if (strcmp(r->status, "ok"))
+            continue;
+        if (!first_ok)
+            first_ok = r;
+        has |= r->point->op == op && r->point->pass == pass && r->point->layout == layout;
+    }
+    if (!first_ok) {
+        *status = "skipped: no successful rows";
+        return 0;
+    }
+    if (!has) {
+        op = first_ok->point->op;
+        pass = first_ok->point->pass;
+        layout = first_ok->point->layout;
+    }
+
+    char err[512], dat[4096], png[4096], svg[4096], png_tmp[4096], svg_tmp[4096];
+    gpx_join(dat, sizeof dat, dir, "bench-chart.dat");
+    gpx_join(png, sizeof png, dir, "bench.png");
+    gpx_join(svg, sizeof svg, dir, "bench.svg");
+    gpx_tmp_name(png_tmp, sizeof png_tmp, png);
+    gpx_tmp_name(svg_tmp, sizeof svg_tmp, svg);
+
+    gpx_atomic_file f;
+    if (gpx_atomic_open(&f, dat, err, sizeof err) != 0) {
+        report_error("%s", err);
+        *status = "failed";
+        return -1;
+    }
+    panel_key panels[2 * 16];
+    const char *series[MAX_VARIANT_NAMES];
+    int npanels, nseries, nmodes = 0, nthreads = 0;
+    write_chart_data(f.fp, rows, op, pass, layout, panels, &npanels, series, &nseries, &nmodes,
+                     &nthreads);
+    /* gnuplot reads the data under its final name: commit it first. */
+    if (gpx_atomic_commit(&f, err, sizeof err) != 0) {
+        report_error("%s", err);
+        *status = "failed";
+        return -1;
+    }
+
+    char modes[256] = "", threads[256] = "", q_dat[4200], q_png[4200], q_svg[4200];
+    for (int i = 0; i < npanels; i++) {
+        snprintf(modes + strlen(modes), sizeof modes - strlen(modes), "%s%s", i ? " " : "",
+                 panels[i].cold ? "cold" : "hot");
+        snprintf(threads + strlen(threads), sizeof threads - strlen(threads), "%s%d",
+                 i ? " " : "", panels[i].threads);
+    }
+    gp_quote(q_dat, sizeof q_dat, dat);
+    gp_quote(q_png, sizeof q_png, png_tmp);
+    gp_quote(q_svg, sizeof q_svg, svg_tmp);
+    char settings[16384];
+    snprintf(settings, sizeof settings,
+             "datafile=%s; png_out=%s; svg_out=%s; maintitle='gpool bench: %s %s %s (%s)'; "
+             "npanels=%d; nrows=%d; ncols=%d; nseries=%d; panel_modes='%s'; panel_threads='%s'",
+             q_dat, q_png, q_svg, gp_pool_op_name(op), gp_pass_name(pass), gp_layout_name(layout),
+             gp_cfg_name(cfg), npanels, nmodes, nthreads, nseries, modes, threads);
+    int r = run_gnuplot(program, tmpl, settings);
+    if (r == 1) {
+        *status = "skipped: gnuplot not found";
+        note("gnuplot not found (%s): chart skipped", program);
+        unlink(png_tmp);
+        unlink(svg_tmp);
+        return 0;
+    }
+    if (r == 0 && (gpx_publish(png_tmp, png, err, sizeof err) != 0 ||
+                   gpx_publish(svg_tmp, svg, err, sizeof err) != 0)) {
+        report_error("%s", err);
+        r = -1;
+    }
+    if (r != 0) {
+        unlink(png_tmp);
+        unlink(svg_tmp);
+        *status = "failed";
+        return -1;
+    }
+    *status = "written";
+    return 0;
+}
+
+/* ======================================================== write results */
+
+static int write_file(const char *dir, const char *name, void (*body)(FILE *, const void *),
+                      const void *ctx)
+{
+    char path[4096], err[512];
+    gpx_join(path, sizeof path, dir, name);
+    gpx_atomic_file f;
+    if (gpx_atomic_open(&f, path, err, sizeof err) != 0) {
+        report_error("%s", err);
+        return -1;
+    }
+    body(f.fp, ctx);
+    if (gpx_atomic_commit(&f, err, sizeof err) != 0) {
+        report_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const run_info    *ri;
+    const gp_cfg      *cfg;
+    const bench_point *points;
+    size_t             npoints;
+    const row_list    *rows;
+} output_ctx;
+
+static void csv_body(FILE *fp, const void *ctx)
+{
+    write_csv(fp, ((const output_ctx *)ctx)->rows);
+}
+
+static void config_body(FILE *fp, const void *ctx)
+{
+    gp_cfg_write_resolved(((const output_ctx *)ctx)->cfg, fp);
+}
+
+static void manifest_body(FILE *fp, const void *ctx)
+{
+    const output_ctx *o = ctx;
+    write_manifest(fp, o->ri, o->cfg, o->points, o->npoints, o->rows);
+}
+
+/* ============================================================== probe only */
+
+static int probe_only(const char *sizes_text)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s", sizes_text);
+    int maxthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (maxthreads < 1)
+        maxthreads = 1;
+    size_t cold_total = default_cold_bytes();
+    printf("mode,bytes,threads,kernel,median_gbps,best_gbps,buffers\n");
+    for (char *save = NULL, *tok = strtok_r(text, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        size_t bytes;
+        if (gpx_parse_bytes(tok, &bytes) != 0 || bytes < 64) {
+            report_error("--probe: bad size '%s' (bytes, at least 64; K/M/G suffixes)", tok);
+            return 2;
+        }
+        size_t n = bytes / sizeof(float) / 16 * 16;
+        for (int cold = 0; cold < 2; cold++) {
+            size_t nbufs = cold ? cold_total / (n * sizeof(float)) + 1 : 1;
+            if (nbufs < 2 && cold)
+                nbufs = 2;
+            buffer_set set;
+            if (alloc_set(&set, nbufs, n) != 0) {
+                report_error("cannot allocate %zu buffers of %zu bytes", nbufs, bytes);
+                return 1;
+            }
+            fill_set(&set, 1, 1);
+            size_t cursor = 0;
+            for (int t = 1; t <= maxthreads; t++) {
+                const gpx_probe_kernel *kernels;
+                size_t nk = gpx_probe_kernels(&kernels);
+                gpx_probe_result best = { 0 };
+                for (size_t k = 0; k < nk; k++) {
+                    gpx_probe_result r;
+                    gpx_probe_read_with(kernels[k].name, (const float *const *)set.ptr, nbufs, n,
+                                        &cursor, t, 0, &r);
+                    printf("%s,%zu,%d,%s,%.2f,%.2f,%zu\n", cold ? "cold" : "hot",
+                           n * sizeof(float), r.threads, r.kernel, r.gbps, r.best_gbps, nbufs);
+                    if (r.gbps > best.gbps)
+                        best = r;
+                }
+                printf("%s,%zu,%d,best:%s,%.2f,%.2f,%zu\n", cold ? "cold" : "hot",
+                       n * sizeof(float), best.threads, best.kernel, best.gbps, best.best_gbps,
+                       nbufs);
+                fflush(stdout);
+            }
+            free_set(&set);
+        }
+    }
+    return 0;
+}
+
+/* =============================================================== main */
+
+static const char *find_config(const char *given)
+{
+    static char installed[4096];
+    if (given)
+        return given;
+    if (gpx_readable(DEFAULT_CONFIG))
+        return DEFAULT_CONFIG;
+    snprintf(installed, sizeof installed, "%s/%s", GPOOL_DATADIR, DEFAULT_CONFIG);
+    return gpx_readable(installed) ? installed : DEFAULT_CONFIG;
+}
+
+/* Fail before an hour of measuring, not after: can we write into dir? */
+static int check_output_dir(const char *dir)
+{
+    char err[512], path[4096];
+    if (gpx_mkdir_p(dir, err, sizeof err) != 0) {
+        report_error("%s", err);
+        return -1;
+    }
+    gpx_join(path, sizeof path, dir, "bench.csv");
+    gpx_atomic_file f;
+    if (gpx_atomic_open(&f, path, err, sizeof err) != 0) {
+        report_error("%s", err);
+        return -1;
+    }
+    gpx_atomic_abort(&f);
+    return 0;
+}
+
+typedef struct {
+    struct sigaction old_int, old_term;
+} signal_state;
+
+static void catch_interrupts(signal_state *s)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
+}
+
+static void restore_signals(const signal_state *s)
+{
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+}
+
+static int write_outputs(const char *dir, run_info *ri, const gp_cfg *cfg,
+                         const bench_point *points, size_t npoints, const row_list *rows,
+                         int no_chart)
+{
+    output_ctx ctx = { ri, cfg, points, npoints, rows };
+    if (write_file(dir, "bench.csv", csv_body, &ctx) != 0 ||
+        write_file(dir, "config.yaml", config_body, &ctx) != 0)
+        return -1;
+    int rc = 0;
+    ri->chart_status = "skipped: --no-chart";
+    if (!no_chart && !bench_interrupted)
+        rc = write_chart(dir, cfg, rows, &ri->chart_status);
+    if (write_file(dir, "manifest.yaml", manifest_body, &ctx) != 0)
+        rc = -1;
+    return rc;
+}
+
+int gpx_cmd_bench(int argc, char **argv)
+{
+    bench_options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        print_help(stdout);
+        return 0;
+    }
+    if (o.list_variants)
+        return list_variants(stdout);
+    bench_quiet = o.quiet;
+    if (o.probe_sizes)
+        return probe_only(o.probe_sizes);
+
+    run_info ri = { .argc = argc, .argv = argv };
+    gpx_iso_time(ri.started, sizeof ri.started);
+    ri.config_path = find_config(o.config);
+    if (!gpx_readable(ri.config_path)) {
+        report_error("cannot read config %s: %s", ri.config_path, strerror(errno));
+        return 1;
+    }
+    char err[1024];
+    gp_cfg *cfg = gp_cfg_load(ri.config_path, gpx_bench_schema(), err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "gpool bench: invalid config %s (keys: gpool bench --help)\n",
+                ri.config_path);
+        return 1;
+    }
+
+    size_t npoints = gp_cfg_npoints(cfg);
+    bench_point *points = xcalloc(npoints, sizeof *points);
+    char skipped[1024] = "";
+    for (size_t i = 0; i < npoints; i++)
+        if (decode_point(cfg, i, &points[i], skipped, sizeof skipped) != 0) {
+            free_points(points, npoints);
+            gp_cfg_free(cfg);
+            return 1;
+        }
+    ri.skipped = skipped;
+    ri.out_dir = o.out ? o.out : gp_cfg_str(gp_cfg_point_at(cfg, 0), "output");
+    if (check_output_dir(ri.out_dir) != 0) {
+        free_points(points, npoints);
+        gp_cfg_free(cfg);
+        return 1;
+    }
+
+    gpx_progress_enable(!o.quiet);
+    signal_state sigs;
+    bench_interrupted = 0;
+    catch_interrupts(&sigs);
+    row_list rows = { 0 };
+    double t0 = gpx_now();
+    int run = run_all(points, npoints, &rows, &ri.planned);
+    ri.wall_s = gpx_now() - t0;
+
+    if (run == 1 || bench_interrupted) {
+        report_error("interrupted after %zu of %zu rows; nothing written to %s", rows.count,
+                     ri.planned, ri.out_dir);
+        rc = 130;
+    } else if (run < 0) {
+        rc = 1;
+    } else {
+        rc = write_outputs(ri.out_dir, &ri, cfg, points, npoints, &rows, o.no_chart) ? 1 : 0;
+        if (bench_interrupted) {
+            report_error("interrupted while writing results to %s", ri.out_dir);
+            rc = 130;
+        }
+        size_t failed = 0;
+        for (size_t i = 0; i < rows.count; i++)
+            failed += strcmp(rows.rows[i].status, "ok") != 0;
+        if (failed) {
+            report_error("%zu of %zu rows failed their check or errored (status column of %s/bench.csv)",
+                         failed, rows.count, ri.out_dir);
+            if (rc == 0)
+                rc = 1;
+        }
+        if (rc == 0)
+            note("%zu rows in %.0f s -> %s/bench.csv", rows.count, ri.wall_s, ri.out_dir);
+    }
+    restore_signals(&sigs);
+    gpx_remove_temps();
+    free(rows.rows);
+    free_points(points, npoints);
+    gp_cfg_free(cfg);
+    return rc;
+}

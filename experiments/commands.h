@@ -1,0 +1,21 @@
+/*
+ * commands.h - entry points of the gpool subcommands (experiments/gpool.c
+ * dispatches to them).
+ *
+ * A subcommand gets the command line from its own name on: argv[0] is the
+ * subcommand's name ("bench") and its options follow. It returns the exit
+ * status: 0 success, 1 failure (the message already printed), 2 a bad
+ * command line, 130 interrupted.
+ */
+#ifndef GPOOL_EXPERIMENTS_COMMANDS_H
+#define GPOOL_EXPERIMENTS_COMMANDS_H
+
+#include "config.h"
+
+/* gpool bench: time every pooling variant against the read bandwidth. */
+int gpx_cmd_bench(int argc, char **argv);
+
+/* The schema configs/kernels*.yaml are checked against (root table). */
+const gp_cfg_schema *gpx_bench_schema(void);
+
+#endif /* GPOOL_EXPERIMENTS_COMMANDS_H */

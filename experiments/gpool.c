@@ -1,0 +1,112 @@
+/*
+ * gpool.c - the gpool command: a table of subcommands and the dispatch to
+ * them. Adding a subcommand is one line in gpx_commands[] (plus its entry
+ * point in commands.h).
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "gpool.h"
+
+typedef struct {
+    const char *name;
+    const char *summary;  /* one line for `gpool --help` */
+    int (*run)(int argc, char **argv);
+} gpx_command;
+
+static int cmd_help(int argc, char **argv);
+
+static const gpx_command gpx_commands[] = {
+    { "bench", "time every pooling variant against this machine's read bandwidth", gpx_cmd_bench },
+    { "help",  "show this help, or a command's: gpool help COMMAND", cmd_help },
+};
+#define GPX_NCOMMANDS (sizeof gpx_commands / sizeof gpx_commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: gpool COMMAND [OPTIONS]\n"
+            "       gpool --help | --version\n"
+            "\n"
+            "Global pooling kernels (libgpool %s) and their experiments.\n"
+            "\n"
+            "Commands:\n",
+            gp_version());
+    for (size_t i = 0; i < GPX_NCOMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", gpx_commands[i].name, gpx_commands[i].summary);
+    fprintf(out,
+            "\n"
+            "Options:\n"
+            "  -h, --help     show this help and exit\n"
+            "  -V, --version  show the version and exit\n"
+            "\n"
+            "Run 'gpool COMMAND --help' for a command's options.\n"
+            "Environment: GPOOL_VARIANT=NAME forces the variant that \"auto\" runs;\n"
+            "GPOOL_CPU_MASK=avx512,avx2 hides instruction sets from the library.\n");
+}
+
+static const gpx_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < GPX_NCOMMANDS; i++)
+        if (!strcmp(gpx_commands[i].name, name))
+            return &gpx_commands[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    fprintf(stderr, "gpool: unknown command '%s'\n", name);
+    fprintf(stderr, "Try 'gpool --help' for the list of commands.\n");
+    return 2;
+}
+
+/* gpool help [COMMAND]: the same text as --help. */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 2) {
+        fprintf(stderr, "gpool help: too many arguments\nUsage: gpool help [COMMAND]\n");
+        return 2;
+    }
+    const gpx_command *c = find_command(argv[1]);
+    if (!c)
+        return unknown_command(argv[1]);
+    if (c->run == cmd_help) {
+        usage(stdout);
+        return 0;
+    }
+    char *help_argv[] = { argv[1], "--help", NULL };
+    return c->run(2, help_argv);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *first = argv[1];
+    if (!strcmp(first, "-h") || !strcmp(first, "--help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(first, "-V") || !strcmp(first, "--version")) {
+        printf("gpool %s (libgpool %s)\n", PACKAGE_VERSION, gp_version());
+        return 0;
+    }
+    if (first[0] == '-') {
+        fprintf(stderr, "gpool: unknown option '%s'\n", first);
+        fprintf(stderr, "Try 'gpool --help'.\n");
+        return 2;
+    }
+    const gpx_command *c = find_command(first);
+    if (!c)
+        return unknown_command(first);
+    return c->run(argc - 1, argv + 1);
+}

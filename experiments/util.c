@@ -1,0 +1,414 @@
+/*
+ * util.c - helpers shared by the gpool experiment commands (see util.h).
+ */
+#include "autoconfig.h"
+
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ time */
+
+double gpx_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* --------------------------------------------------------- statistics */
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double gpx_median(double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double gpx_min(const double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    double m = v[0];
+    for (size_t i = 1; i < n; i++)
+        if (v[i] < m)
+            m = v[i];
+    return m;
+}
+
+/* ------------------------------------------------------------- files */
+
+int gpx_join(char *buf, size_t len, const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] != '/';
+    int n = snprintf(buf, len, "%s%s%s", dir, slash ? "/" : "", name);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int gpx_mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    if (dir[0] == '\0') {
+        snprintf(err, errlen, "empty directory name");
+        return -1;
+    }
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    /* Create each prefix in turn; an existing prefix is fine as long as the
+     * whole path ends up a directory. */
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create directory %s: %s", path, strerror(errno));
+            return -1;
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s exists and is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Temp files not yet committed or aborted, for gpx_remove_temps(). The
+ * pointers reference the callers' gpx_atomic_file structs. */
+#define GPX_MAX_TEMPS 32
+static const char *volatile gpx_live_temps[GPX_MAX_TEMPS];
+
+static void register_temp(const char *tmp)
+{
+    for (int i = 0; i < GPX_MAX_TEMPS; i++)
+        if (!gpx_live_temps[i]) {
+            gpx_live_temps[i] = tmp;
+            return;
+        }
+}
+
+static void unregister_temp(const char *tmp)
+{
+    for (int i = 0; i < GPX_MAX_TEMPS; i++)
+        if (gpx_live_temps[i] == tmp)
+            gpx_live_temps[i] = NULL;
+}
+
+void gpx_remove_temps(void)
+{
+    for (int i = 0; i < GPX_MAX_TEMPS; i++) {
+        const char *t = gpx_live_temps[i];
+        if (t)
+            unlink(t);
+    }
+}
+
+void gpx_tmp_name(char *buf, size_t len, const char *path)
+{
+    snprintf(buf, len, "%s.tmp.%ld", path, (long)getpid());
+}
+
+int gpx_atomic_open(gpx_atomic_file *f, const char *path, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    if (snprintf(f->path, sizeof f->path, "%s", path) >= (int)sizeof f->path) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    gpx_tmp_name(f->tmp, sizeof f->tmp, path);
+    f->fp = fopen(f->tmp, "w");
+    if (!f->fp) {
+        snprintf(err, errlen, "cannot write %s: %s", f->tmp, strerror(errno));
+        f->tmp[0] = '\0';
+        return -1;
+    }
+    register_temp(f->tmp);
+    return 0;
+}
+
+/* Make a rename durable: the directory entry lives in the parent. */
+static void sync_parent_dir(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        (void)fsync(fd); /* best effort: some file systems refuse it */
+        close(fd);
+    }
+}
+
+int gpx_atomic_commit(gpx_atomic_file *f, char *err, size_t errlen)
+{
+    if (!f->fp) {
+        snprintf(err, errlen, "%s: not open", f->path);
+        return -1;
+    }
+    int failed = ferror(f->fp) || fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0;
+    int saved = errno;
+    if (fclose(f->fp) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    f->fp = NULL;
+    if (failed) {
+        snprintf(err, errlen, "cannot write %s: %s", f->tmp, strerror(saved ? saved : EIO));
+        gpx_atomic_abort(f);
+        return -1;
+    }
+    if (rename(f->tmp, f->path) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", f->tmp, f->path, strerror(errno));
+        gpx_atomic_abort(f);
+        return -1;
+    }
+    unregister_temp(f->tmp);
+    f->tmp[0] = '\0';
+    sync_parent_dir(f->path);
+    return 0;
+}
+
+void gpx_atomic_abort(gpx_atomic_file *f)
+{
+    if (f->fp) {
+        fclose(f->fp);
+        f->fp = NULL;
+    }
+    if (f->tmp[0]) {
+        unregister_temp(f->tmp);
+        unlink(f->tmp);
+        f->tmp[0] = '\0';
+    }
+}
+
+int gpx_publish(const char *tmp, const char *path, char *err, size_t errlen)
+{
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int failed = fsync(fd) != 0;
+    int saved = errno;
+    close(fd);
+    if (failed) {
+        snprintf(err, errlen, "cannot sync %s: %s", tmp, strerror(saved));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    sync_parent_dir(path);
+    return 0;
+}
+
+int gpx_readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* ---------------------------------------------------------- progress */
+
+static int gpx_progress_on;
+static int gpx_progress_shown;
+
+void gpx_progress_enable(int on)
+{
+    gpx_progress_on = on && isatty(STDERR_FILENO);
+}
+
+int gpx_progress_enabled(void)
+{
+    return gpx_progress_on;
+}
+
+void gpx_progress(const char *fmt, ...)
+{
+    if (!gpx_progress_on)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* \r + erase-line keeps a single line that updates in place. */
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+    gpx_progress_shown = 1;
+}
+
+void gpx_progress_clear(void)
+{
+    if (gpx_progress_on && gpx_progress_shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    gpx_progress_shown = 0;
+}
+
+/* ----------------------------------------------------------- machine */
+
+const char *gpx_cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp)
+        return buf;
+    char line[1024];
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "model name", 10) != 0)
+            continue;
+        const char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        colon++;
+        while (*colon == ' ' || *colon == '\t')
+            colon++;
+        snprintf(buf, len, "%s", colon);
+        buf[strcspn(buf, "\n")] = '\0';
+        break;
+    }
+    fclose(fp);
+    return buf;
+}
+
+/* Read a small sysfs file into buf (newline stripped); 0 on success. */
+static int read_small_file(const char *path, char *buf, size_t len)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    int ok = fgets(buf, (int)len, fp) != NULL;
+    fclose(fp);
+    if (!ok)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+/* The level-3 entry among cpu0's cache indexes (usually index3). */
+static size_t l3_from_sysfs(void)
+{
+    for (int i = 0; i < 16; i++) {
+        char path[128], text[64];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        if (read_small_file(path, text, sizeof text) != 0)
+            continue;
+        if (atoi(text) != 3)
+            continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        size_t bytes;
+        if (read_small_file(path, text, sizeof text) == 0 && gpx_parse_bytes(text, &bytes) == 0)
+            return bytes;
+    }
+    return 0;
+}
+
+size_t gpx_l3_bytes(const char **source)
+{
+    const char *src = "sysconf";
+    size_t bytes = 0;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    long sc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (sc > 0)
+        bytes = (size_t)sc;
+#endif
+    if (bytes == 0) {
+        src = "sysfs";
+        bytes = l3_from_sysfs();
+    }
+    if (bytes == 0) {
+        src = "fallback";
+        bytes = (size_t)32 << 20;
+    }
+    if (source)
+        *source = src;
+    return bytes;
+}
+
+const char *gpx_format_bytes(char *buf, size_t len, double bytes)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    int u = 0;
+    while (bytes >= 1024.0 && u < 4) {
+        bytes /= 1024.0;
+        u++;
+    }
+    if (u == 0 || bytes == floor(bytes))
+        snprintf(buf, len, "%.0f %s", bytes, units[u]);
+    else
+        snprintf(buf, len, "%.2f %s", bytes, units[u]);
+    return buf;
+}
+
+int gpx_parse_bytes(const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || errno != 0 || !(v >= 0))
+        return -1;
+    while (*end == ' ')
+        end++;
+    double scale = 1;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': scale = 1024.0; end++; break;
+    case 'M': scale = 1024.0 * 1024; end++; break;
+    case 'G': scale = 1024.0 * 1024 * 1024; end++; break;
+    case 'T': scale = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (scale > 1 && (*end == 'i' || *end == 'I'))
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end != '\0')
+        return -1;
+    v *= scale;
+    if (v > 1e18)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+const char *gpx_iso_time(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+        snprintf(buf, len, "unknown");
+    return buf;
+}

@@ -1,0 +1,99 @@
+/*
+ * util.h - small helpers shared by the gpool experiment commands: atomic
+ * file output, mkdir -p, a monotonic clock, order statistics, a progress
+ * line, and what the machine is (CPU model, L3 size).
+ *
+ * Errors are reported into a caller buffer as "what: path: reason" so the
+ * command can print them with its own prefix; nothing here prints except the
+ * progress line, and nothing exits.
+ */
+#ifndef GPOOL_EXPERIMENTS_UTIL_H
+#define GPOOL_EXPERIMENTS_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* ------------------------------------------------------------ time */
+
+/* Seconds on CLOCK_MONOTONIC (arbitrary origin). */
+double gpx_now(void);
+
+/* --------------------------------------------------------- statistics */
+
+/* Median of v[0..n-1] (mean of the two middle values for even n). Sorts v. */
+double gpx_median(double *v, size_t n);
+
+/* Smallest of v[0..n-1]; NaN for n == 0. */
+double gpx_min(const double *v, size_t n);
+
+/* ------------------------------------------------------------- files */
+
+/* Create dir and its missing parents (like mkdir -p). 0 or -1 with err. */
+int gpx_mkdir_p(const char *dir, char *err, size_t errlen);
+
+/* dir + "/" + name into buf: gpx_join(buf, len, "a/b", "c") -> "a/b/c".
+ * 0, or -1 when it does not fit. */
+int gpx_join(char *buf, size_t len, const char *dir, const char *name);
+
+/* A file written under a temporary name in its final directory and renamed
+ * into place only when complete, so readers (and an interrupted run) never
+ * see a half-written file: open -> write to fp -> commit (or abort). */
+typedef struct {
+    FILE *fp;
+    char  path[4096];  /* final name */
+    char  tmp[4096];   /* "path.tmp.PID" */
+} gpx_atomic_file;
+
+int  gpx_atomic_open  (gpx_atomic_file *f, const char *path, char *err, size_t errlen);
+/* Flush, fsync, close and rename onto path; on failure the temp is removed. */
+int  gpx_atomic_commit(gpx_atomic_file *f, char *err, size_t errlen);
+/* Close and remove the temp file (safe to call twice, or after commit). */
+void gpx_atomic_abort (gpx_atomic_file *f);
+
+/* Name "path.tmp.PID" for a file another program writes (gnuplot), and
+ * publish it: fsync it and rename it onto path. */
+void gpx_tmp_name     (char *buf, size_t len, const char *path);
+int  gpx_publish      (const char *tmp, const char *path, char *err, size_t errlen);
+
+/* Remove every temp file opened with gpx_atomic_open and not yet committed
+ * or aborted. Async-signal-safe (only unlink), for a fatal-signal path. */
+void gpx_remove_temps (void);
+
+/* 1 when a file exists and is readable. */
+int  gpx_readable     (const char *path);
+
+/* ---------------------------------------------------------- progress */
+
+/* Progress goes to stderr, only when it is a terminal and on is set. */
+void gpx_progress_enable(int on);
+int  gpx_progress_enabled(void);
+/* Replace the current progress line with a printf-style message. */
+void gpx_progress(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Erase the progress line (before ordinary output, and at the end). */
+void gpx_progress_clear(void);
+
+/* ----------------------------------------------------------- machine */
+
+/* "model name" from /proc/cpuinfo, or "unknown". Returns buf. */
+const char *gpx_cpu_model(char *buf, size_t len);
+
+/* Size of the L3 cache in bytes: sysconf(_SC_LEVEL3_CACHE_SIZE), else the
+ * level-3 entry of /sys/devices/system/cpu/cpu0/cache, else 32 MiB. *source
+ * (if not NULL) says which: "sysconf", "sysfs" or "fallback". */
+size_t gpx_l3_bytes(const char **source);
+
+/* Human-readable byte count in binary units ("1.50 GiB", "48 KiB"). Returns buf. */
+const char *gpx_format_bytes(char *buf, size_t len, double bytes);
+
+/* Parse a byte count with an optional binary suffix: "4096", "64K", "16MiB",
+ * "1.5G". 0 on success, -1 when malformed. */
+int gpx_parse_bytes(const char *text, size_t *out);
+
+/* Current local time as ISO 8601 with offset ("2024-05-01T12:00:00+0200"). */
+const char *gpx_iso_time(char *buf, size_t len);
+
+#endif /* GPOOL_EXPERIMENTS_UTIL_H */

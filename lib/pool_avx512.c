@@ -1,0 +1,1256 @@
+/*
+ * pool_avx512.c - AVX-512F kernels for global average and max pooling
+ * (contract and slice layout: gpi_kernels.h). Only AVX-512F intrinsics are
+ * used (plus AVX/AVX2 on 256-bit halves), so "avx512f" is the whole
+ * run-time requirement.
+ *
+ * Average: every float that reaches a double accumulator went through at
+ * most 12 float additions (at most GPI_AVG_BLOCK sequential terms per lane,
+ * then a fixed tree of at most 5 levels), so its rounding error is below
+ * 12 * 2^-24 * sum|x| < 7.2e-7 * sum|x|; the double sums and the final
+ * (float)(sum / hw) add less than 0.7e-7 * mean|x|.
+ *
+ * Max: vmaxps ignores a NaN in one operand, so NaN is tracked separately
+ * (ordered-compare masks over pairs of vectors). A plane or image that holds
+ * a NaN, and a result that compares equal to zero (whose sign must be that
+ * of the first zero), is redone by the scalar kernel, which defines the
+ * exact semantics; neither happens on ordinary data except for dead
+ * (all-zero) channels, which the scalar scan settles at their first element.
+ */
+#include "autoconfig.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpi_kernels.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* Channels per block of the NHWC row kernels: 4 KiB of double sums, L1-resident. */
+#define NHWC_CB 512
+/* Rows per call of the forward kernel inside NCHW max backward (stack buffer). */
+#define BWD_ROWS 256
+/* Longest plane handled by the 16-plane batches (see seg_vsum). */
+#define SHORT_HW 240
+
+#define NEG_INF _mm512_set1_ps(-__builtin_inff())
+
+INLINE __mmask16 lanes16(size_t n) /* first min(n, 16) lanes */
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+INLINE __mmask8 lanes8(size_t n)
+{
+    return n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << n) - 1u);
+}
+
+INLINE __m512d lo_pd(__m512 v)
+{
+    return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+}
+
+INLINE __m512d hi_pd(__m512 v)
+{
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+/* s / hw, correctly rounded, without a divide (vdivpd is far slower than
+ * the data stream): q = s * (1/hw) is within an ulp, the residual s - q*hw
+ * is exact in an FMA, and one correction step rounds to nearest (Markstein).
+ * Infinite and NaN sums keep q, which is then exact as well. */
+typedef struct {
+    __m512d d, r; /* hw and 1.0 / hw */
+} divisor;
+
+INLINE divisor divisor_of(size_t hw)
+{
+    divisor v = { _mm512_set1_pd((double)hw), _mm512_set1_pd(1.0 / (double)hw) };
+    return v;
+}
+
+INLINE __m512d div_hw(__m512d s, divisor v)
+{
+    __m512d q = _mm512_mul_pd(s, v.r);
+    __m512d c = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, v.d, s), v.r, q);
+    /* an infinite s makes the residual NaN: keep q = s * (1/hw) there */
+    return _mm512_mask_mov_pd(c, _mm512_cmp_pd_mask(c, c, _CMP_UNORD_Q), q);
+}
+
+/* (float)(sum / hw) for 16 sums held in two double vectors, stored to y under m. */
+INLINE void store_mean16(float *y, __m512d lo, __m512d hi, divisor v, __mmask16 m)
+{
+    __m256 fl = _mm512_cvtpd_ps(div_hw(lo, v));
+    __m256 fh = _mm512_cvtpd_ps(div_hw(hi, v));
+    __m512 f = _mm512_castpd_ps(_mm512_insertf64x4(
+        _mm512_castpd256_pd512(_mm256_castps_pd(fl)), _mm256_castps_pd(fh), 1));
+    _mm512_mask_storeu_ps(y, m, f);
+}
+
+/* v / hw for float sums v with one flush (hw < 2^24, exact in float): for
+ * a float v, (float)((double)v / hw) == v / (float)hw, as a quotient rounded
+ * to double and then to float is rounded once (53 >= 2 * 24 + 2). The
+ * quotient comes from the same Markstein step in float, exact whenever it
+ * is a normal number; a vector with a non-finite v or a tiny one (|v| <
+ * 2^-102, where the quotient may be subnormal) takes vdivps instead. */
+typedef struct {
+    __m512 d, r; /* (float)hw and 1.0f / hw */
+} fdivisor;
+
+INLINE fdivisor fdivisor_of(size_t hw)
+{
+    fdivisor v = { _mm512_set1_ps((float)hw), _mm512_set1_ps(1.0f / (float)hw) };
+    return v;
+}
+
+INLINE __m512 fdiv_hw(__m512 v, fdivisor f)
+{
+    __m512 q = _mm512_mul_ps(v, f.r);
+    __m512 c = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, f.d, v), f.r, q);
+    __m512i t = _mm512_and_epi32(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF));
+    __mmask16 odd = _mm512_mask_cmp_epu32_mask(   /* v != 0 and outside [2^-102, inf) */
+        _mm512_test_epi32_mask(t, t), _mm512_sub_epi32(t, _mm512_set1_epi32(0x0C800000)),
+        _mm512_set1_epi32(0x7F800000 - 0x0C800000), _MM_CMPINT_NLT);
+    return __builtin_expect(odd != 0, 0) ? _mm512_div_ps(v, f.d) : c;
+}
+
+/* ---------------------------------------------------------------------------
+ * Transpose-reduce: lane L of the result combines all 16 lanes of argument
+ * number TSLOT(L) (a 4x4 transpose of the lane index; an involution), so
+ * callers pass plane TSLOT(s) as argument s to get plane r's result in lane r.
+ * Four levels of OP. Arguments by value so that nothing goes through memory.
+ */
+#define TSLOT(r) ((((r) & 3) << 2) | ((r) >> 2))
+
+#define DEFINE_TREE16(NAME, OP)                                                 \
+    INLINE __m512 NAME##_2(__m512 a, __m512 b) /* halves of 256 bits */         \
+    {                                                                           \
+        return OP(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE)); \
+    }                                                                           \
+    INLINE __m512 NAME##_4(__m512 a, __m512 b) /* 128-bit blocks */             \
+    {                                                                           \
+        return OP(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD)); \
+    }                                                                           \
+    INLINE __m512 NAME##_8(__m512 a, __m512 b) /* pairs of lanes */             \
+    {                                                                           \
+        return OP(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE)); \
+    }                                                                           \
+    INLINE __m512 NAME##_16(__m512 a, __m512 b) /* single lanes */              \
+    {                                                                           \
+        return OP(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD)); \
+    }                                                                           \
+    INLINE __m512 NAME(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 v4,   \
+                       __m512 v5, __m512 v6, __m512 v7, __m512 v8, __m512 v9,   \
+                       __m512 v10, __m512 v11, __m512 v12, __m512 v13,          \
+                       __m512 v14, __m512 v15)                                  \
+    {                                                                           \
+        __m512 s0 = NAME##_4(NAME##_2(v0, v1), NAME##_2(v2, v3));               \
+        __m512 s1 = NAME##_4(NAME##_2(v4, v5), NAME##_2(v6, v7));               \
+        __m512 s2 = NAME##_4(NAME##_2(v8, v9), NAME##_2(v10, v11));             \
+        __m512 s3 = NAME##_4(NAME##_2(v12, v13), NAME##_2(v14, v15));           \
+        return NAME##_16(NAME##_8(s0, s1), NAME##_8(s2, s3));                   \
+    }
+
+DEFINE_TREE16(tree16_add, _mm512_add_ps)
+DEFINE_TREE16(tree16_max, _mm512_max_ps)
+
+/* Apply TREE to F(TSLOT(0)), ..., F(TSLOT(15)): lane r gets plane r. */
+#define TREE_OF_PLANES(TREE, F)                                                 \
+    TREE(F(0), F(4), F(8), F(12), F(1), F(5), F(9), F(13),                      \
+         F(2), F(6), F(10), F(14), F(3), F(7), F(11), F(15))
+
+/* ===========================================================================
+ * NCHW forward
+ * ======================================================================== */
+
+/* Short planes (hw <= SHORT_HW) are handled 16 at a time: the 16 planes are
+ * 16 * hw consecutive floats, i.e. hw vectors V[0..hw-1] counted from the
+ * batch start. Plane r covers floats [r*hw, (r+1)*hw): the tail lanes of
+ * V[v0], the whole vectors after it and the head lanes of V[v1]. Its lane
+ * sums come from those vectors (zero-masked at both ends), so every load is
+ * a whole vector at a multiple of 64 bytes from the batch start, and no
+ * horizontal reduction is needed per plane. */
+typedef struct {
+    size_t    v0, v1;  /* first and last vector of the plane */
+    __mmask16 m0, m1;  /* lanes of V[v0] and V[v1] that belong to it */
+} seg;
+
+INLINE seg seg_of(size_t hw, size_t r)
+{
+    size_t s = r * hw, e = s + hw;
+    seg g = { s / 16, (e - 1) / 16, (__mmask16)(0xFFFFu << (s % 16)), 0 };
+    g.m1 = lanes16(e - 16 * g.v1);
+    if (g.v0 == g.v1)
+        g.m0 = g.m1 = (__mmask16)(g.m0 & g.m1);
+    return g;
+}
+
+/* Lane sums of plane r: two accumulators taking alternate vectors. A plane
+ * of hw <= SHORT_HW floats spans at most 16 vectors, so each accumulator
+ * lane adds at most 8 terms (7 additions); with the final a + b and the
+ * 4-level transpose-reduce a term passes through at most 12 float additions. */
+INLINE __m512 seg_vsum(const float *B, size_t hw, size_t r)
+{
+    seg g = seg_of(hw, r);
+    __m512 e0 = _mm512_loadu_ps(B + 16 * g.v0); /* whole vectors, masked add: */
+    if (g.v1 == g.v0)                           /* cheaper than masked loads */
+        return _mm512_maskz_mov_ps(g.m0, e0);
+    __m512 e1 = _mm512_loadu_ps(B + 16 * g.v1);
+    if (g.v1 == g.v0 + 1)
+        return _mm512_mask_add_ps(_mm512_maskz_mov_ps(g.m0, e0), g.m1, e1,
+                                  _mm512_maskz_mov_ps(g.m0, e0));
+    size_t v = g.v0 + 1;
+    __m512 a = _mm512_loadu_ps(B + 16 * v), b;
+    if (v + 1 < g.v1) {
+        b = _mm512_loadu_ps(B + 16 * v + 16);
+        for (v += 2; v + 2 <= g.v1; v += 2) {
+            a = _mm512_add_ps(a, _mm512_loadu_ps(B + 16 * v));
+            b = _mm512_add_ps(b, _mm512_loadu_ps(B + 16 * v + 16));
+        }
+        if (v < g.v1)
+            a = _mm512_add_ps(a, _mm512_loadu_ps(B + 16 * v));
+        b = _mm512_mask_add_ps(b, g.m1, b, e1);
+    } else {
+        b = _mm512_maskz_mov_ps(g.m1, e1);
+    }
+    a = _mm512_mask_add_ps(a, g.m0, a, e0);
+    return _mm512_add_ps(a, b);
+}
+
+/* Lane maxima of plane r (NaN ignored; the caller checks NaN per batch). */
+INLINE __m512 seg_vmax(const float *B, size_t hw, size_t r)
+{
+    seg g = seg_of(hw, r);
+    __m512 e0 = _mm512_loadu_ps(B + 16 * g.v0);
+    __m512 a = _mm512_mask_mov_ps(NEG_INF, g.m0, e0);
+    if (g.v1 == g.v0)
+        return a;
+    __m512 e1 = _mm512_loadu_ps(B + 16 * g.v1);
+    for (size_t v = g.v0 + 1; v < g.v1; v++)
+        a = _mm512_max_ps(_mm512_loadu_ps(B + 16 * v), a);
+    return _mm512_mask_max_ps(a, g.m1, e1, a);
+}
+
+/* 1 when none of the nv vectors at B holds a NaN. */
+INLINE int batch_ordered(const float *B, size_t nv)
+{
+    __mmask16 k0 = 0xFFFF, k1 = 0xFFFF;
+    size_t v = 0;
+    for (; v + 4 <= nv; v += 4) {
+        k0 = _mm512_mask_cmp_ps_mask(k0, _mm512_loadu_ps(B + 16 * v),
+                                     _mm512_loadu_ps(B + 16 * v + 16), _CMP_ORD_Q);
+        k1 = _mm512_mask_cmp_ps_mask(k1, _mm512_loadu_ps(B + 16 * v + 32),
+                                     _mm512_loadu_ps(B + 16 * v + 48), _CMP_ORD_Q);
+    }
+    for (; v < nv; v++) {
+        __m512 t = _mm512_loadu_ps(B + 16 * v);
+        k0 = _mm512_mask_cmp_ps_mask(k0, t, t, _CMP_ORD_Q);
+    }
+    return (__mmask16)(k0 & k1) == 0xFFFF;
+}
+
+/* 16 consecutive short planes: per-plane lane sums, one transpose-reduce,
+ * one conversion to double. */
+INLINE void avg_batch16(const float *p, float *y, size_t hw)
+{
+#define PLANE(r) seg_vsum(p, hw, r)
+    __m512 s = TREE_OF_PLANES(tree16_add, PLANE);
+#undef PLANE
+    /* one flush: the double sum is s itself (see fdiv_hw) */
+    _mm512_storeu_ps(y, fdiv_hw(s, fdivisor_of(hw)));
+}
+
+INLINE void max_batch16(const float *p, float *y, size_t hw)
+{
+    if (!batch_ordered(p, hw)) { /* a NaN somewhere: the scalar kernel finds the first one */
+        gpi_kernels_scalar.nchw_max_fwd(p, y, 16, hw);
+        return;
+    }
+#define PLANE(r) seg_vmax(p, hw, r)
+    __m512 m = TREE_OF_PLANES(tree16_max, PLANE);
+#undef PLANE
+    _mm512_storeu_ps(y, m);
+    unsigned z = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    while (z) { /* zero maximum: the sign of the first zero */
+        unsigned r = (unsigned)__builtin_ctz(z);
+        gpi_kernels_scalar.nchw_max_fwd(p + r * hw, y + r, 1, hw);
+        z &= z - 1;
+    }
+}
+
+/* Batches for common plane sizes get their own unrolled copy. */
+#define BATCH_CASES(FN, p, y, nb, hw)                                           \
+    switch (hw) {                                                               \
+    case 49:  for (size_t b_ = 0; b_ < nb; b_++) FN(p + b_ * 16 * 49, y + b_ * 16, 49); break;   \
+    case 196: for (size_t b_ = 0; b_ < nb; b_++) FN(p + b_ * 16 * 196, y + b_ * 16, 196); break; \
+    default:  for (size_t b_ = 0; b_ < nb; b_++) FN(p + b_ * 16 * hw, y + b_ * 16, hw); break;   \
+    }
+
+static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
+{
+    BATCH_CASES(avg_batch16, p, y, nb, hw)
+}
+
+static void max_batches(const float *p, float *y, size_t nb, size_t hw)
+{
+    BATCH_CASES(max_batch16, p, y, nb, hw)
+}
+
+/* Sum of a plane of any length: 8 accumulators, flushed to double after 8
+ * vectors each (tree of 3 levels). */
+static double plane_sum(const float *p, size_t n)
+{
+    __m512d d0 = _mm512_setzero_pd(), d1 = d0;
+    __m512 a0, a1, a2, a3, a4, a5, a6, a7;
+    size_t i = 0;
+#define FLUSH8()                                                                \
+    do {                                                                        \
+        __m512 s_ = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)), \
+                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))); \
+        d0 = _mm512_add_pd(d0, lo_pd(s_));                                      \
+        d1 = _mm512_add_pd(d1, hi_pd(s_));                                      \
+    } while (0)
+    for (; n - i >= 1024; i += 1024) {
+        const float *q = p + i;
+        a0 = _mm512_loadu_ps(q);       a1 = _mm512_loadu_ps(q + 16);
+        a2 = _mm512_loadu_ps(q + 32);  a3 = _mm512_loadu_ps(q + 48);
+        a4 = _mm512_loadu_ps(q + 64);  a5 = _mm512_loadu_ps(q + 80);
+        a6 = _mm512_loadu_ps(q + 96);  a7 = _mm512_loadu_ps(q + 112);
+        for (size_t k = 128; k < 1024; k += 128) {
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(q + k));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(q + k + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(q + k + 32));
+            a3 = _mm512_add_ps(a3, _mm512_loadu_ps(q + k + 48));
+            a4 = _mm512_add_ps(a4, _mm512_loadu_ps(q + k + 64));
+            a5 = _mm512_add_ps(a5, _mm512_loadu_ps(q + k + 80));
+            a6 = _mm512_add_ps(a6, _mm512_loadu_ps(q + k + 96));
+            a7 = _mm512_add_ps(a7, _mm512_loadu_ps(q + k + 112));
+        }
+        FLUSH8();
+    }
+    if (i < n) {
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm512_setzero_ps();
+        for (; n - i >= 128; i += 128) { /* at most 7 rounds */
+            const float *q = p + i;
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(q));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(q + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(q + 32));
+            a3 = _mm512_add_ps(a3, _mm512_loadu_ps(q + 48));
+            a4 = _mm512_add_ps(a4, _mm512_loadu_ps(q + 64));
+            a5 = _mm512_add_ps(a5, _mm512_loadu_ps(q + 80));
+            a6 = _mm512_add_ps(a6, _mm512_loadu_ps(q + 96));
+            a7 = _mm512_add_ps(a7, _mm512_loadu_ps(q + 112));
+        }
+        size_t r = n - i; /* < 128: one more term for some accumulators */
+        const float *q = p + i;
+#define TAIL_ADD(A, J)                                                          \
+        if (r > 16 * (J)) A = _mm512_add_ps(A, _mm512_maskz_loadu_ps(lanes16(r - 16 * (J)), q + 16 * (J)))
+        TAIL_ADD(a0, 0); TAIL_ADD(a1, 1); TAIL_ADD(a2, 2); TAIL_ADD(a3, 3);
+        TAIL_ADD(a4, 4); TAIL_ADD(a5, 5); TAIL_ADD(a6, 6); TAIL_ADD(a7, 7);
+#undef TAIL_ADD
+        FLUSH8();
+    }
+#undef FLUSH8
+    return _mm512_reduce_add_pd(_mm512_add_pd(d0, d1));
+}
+
+/* Maximum of a plane of any length with NaN ignored; *nan set when one was seen. */
+static float plane_max_raw(const float *p, size_t n, int *nan)
+{
+    __m512 a0 = NEG_INF, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __mmask16 k0 = 0xFFFF, k1 = k0, k2 = k0, k3 = k0;
+    size_t i = 0;
+#define MAX8(x0, x1, x2, x3, x4, x5, x6, x7)                                    \
+    do {                                                                        \
+        k0 = _mm512_mask_cmp_ps_mask(k0, x0, x1, _CMP_ORD_Q);                   \
+        k1 = _mm512_mask_cmp_ps_mask(k1, x2, x3, _CMP_ORD_Q);                   \
+        k2 = _mm512_mask_cmp_ps_mask(k2, x4, x5, _CMP_ORD_Q);                   \
+        k3 = _mm512_mask_cmp_ps_mask(k3, x6, x7, _CMP_ORD_Q);                   \
+        a0 = _mm512_max_ps(x0, a0); a1 = _mm512_max_ps(x1, a1);                 \
+        a2 = _mm512_max_ps(x2, a2); a3 = _mm512_max_ps(x3, a3);                 \
+        a4 = _mm512_max_ps(x4, a4); a5 = _mm512_max_ps(x5, a5);                 \
+        a6 = _mm512_max_ps(x6, a6); a7 = _mm512_max_ps(x7, a7);                 \
+    } while (0)
+    for (; n - i >= 128; i += 128) {
+        const float *q = p + i;
+        __m512 x0 = _mm512_loadu_ps(q), x1 = _mm512_loadu_ps(q + 16);
+        __m512 x2 = _mm512_loadu_ps(q + 32), x3 = _mm512_loadu_ps(q + 48);
+        __m512 x4 = _mm512_loadu_ps(q + 64), x5 = _mm512_loadu_ps(q + 80);
+        __m512 x6 = _mm512_loadu_ps(q + 96), x7 = _mm512_loadu_ps(q + 112);
+        MAX8(x0, x1, x2, x3, x4, x5, x6, x7);
+    }
+    if (i < n) {
+        size_t r = n - i;
+        const float *q = p + i;
+#define TAIL_LD(J) (r > 16 * (J) ? _mm512_mask_loadu_ps(NEG_INF, lanes16(r - 16 * (J)), q + 16 * (J)) : NEG_INF)
+        __m512 x0 = TAIL_LD(0), x1 = TAIL_LD(1), x2 = TAIL_LD(2), x3 = TAIL_LD(3);
+        __m512 x4 = TAIL_LD(4), x5 = TAIL_LD(5), x6 = TAIL_LD(6), x7 = TAIL_LD(7);
+#undef TAIL_LD
+        MAX8(x0, x1, x2, x3, x4, x5, x6, x7);
+    }
+#undef MAX8
+    *nan = (__mmask16)(k0 & k1 & k2 & k3) != 0xFFFF;
+    __m512 m = _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3)),
+                             _mm512_max_ps(_mm512_max_ps(a4, a5), _mm512_max_ps(a6, a7)));
+    return _mm512_reduce_max_ps(m);
+}
+
+static void nchw_avg_fwd(const float *x, float *y, size_t rows, size_t hw)
+{
+    size_t r = 0;
+    if (hw <= SHORT_HW) {
+        size_t nb = rows / 16;
+        avg_batches(x, y, nb, hw);
+        r = nb * 16;
+    }
+    for (; r < rows; r++)
+        y[r] = (float)(plane_sum(x + r * hw, hw) / (double)hw);
+}
+
+static void nchw_max_fwd(const float *x, float *y, size_t rows, size_t hw)
+{
+    size_t r = 0;
+    if (hw <= SHORT_HW) {
+        size_t nb = rows / 16;
+        max_batches(x, y, nb, hw);
+        r = nb * 16;
+    }
+    for (; r < rows; r++) {
+        int nan;
+        float m = plane_max_raw(x + r * hw, hw, &nan);
+        if (nan || m == 0.0f)
+            gpi_kernels_scalar.nchw_max_fwd(x + r * hw, &m, 1, hw);
+        y[r] = m;
+    }
+}
+
+/* ===========================================================================
+ * NCHW backward
+ * ======================================================================== */
+
+static void fill_span(float *d, size_t n, __m512 v)
+{
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        _mm512_storeu_ps(d + i, v);      _mm512_storeu_ps(d + i + 16, v);
+        _mm512_storeu_ps(d + i + 32, v); _mm512_storeu_ps(d + i + 48, v);
+    }
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(d + i, v);
+    if (i < n)
+        _mm512_mask_storeu_ps(d + i, lanes16(n - i), v);
+}
+
+static void nchw_avg_bwd(const float *x, const float *dy, float *dx, size_t rows, size_t hw)
+{
+    (void)x;
+    const float fhw = (float)hw;
+    for (size_t r = 0; r < rows; r++)
+        fill_span(dx + r * hw, hw, _mm512_set1_ps(dy[r] / fhw));
+}
+
+/* Index of the first element equal to m, or of the first NaN (m is NaN
+ * exactly when the plane holds one). */
+static size_t first_match(const float *p, size_t n, float m)
+{
+    __m512 mv = _mm512_set1_ps(m);
+    size_t i = 0;
+    for (; i < n; i += 16) {
+        __mmask16 t = lanes16(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(t, p + i);
+        __mmask16 k = _mm512_mask_cmp_ps_mask(t, v, mv, _CMP_EQ_OQ) |
+                      _mm512_mask_cmp_ps_mask(t, v, v, _CMP_UNORD_Q);
+        if (k)
+            return i + (size_t)__builtin_ctz(k);
+    }
+    return 0; /* not reached: m is one of the elements */
+}
+
+static void nchw_max_bwd(const float *x, const float *dy, float *dx, size_t rows, size_t hw)
+{
+    float m[BWD_ROWS];
+    for (size_t r0 = 0; r0 < rows; r0 += BWD_ROWS) {
+        size_t nr = rows - r0 < BWD_ROWS ? rows - r0 : BWD_ROWS;
+        nchw_max_fwd(x + r0 * hw, m, nr, hw);
+        for (size_t r = 0; r < nr; r++) {
+            const float *p = x + (r0 + r) * hw;
+            float *d = dx + (r0 + r) * hw;
+            fill_span(d, hw, _mm512_setzero_ps());
+            d[first_match(p, hw, m[r])] = dy[r0 + r];
+        }
+    }
+}
+
+/* ===========================================================================
+ * NHWC forward, one image at a time.
+ *
+ * Small ldc == c (ldc / gcd(ldc, 16) <= 8): the image is a flat stream with
+ * period 16 * R floats (R = lcm(c, 16) / 16) held in U = R * M >= 8 registers;
+ * lane i of the period belongs to channel i mod c. Else rows: 8 rows at a
+ * time per 16-channel vector, accumulated per channel in an L1 buffer.
+ * ======================================================================== */
+
+static size_t flat_period(size_t c) /* R, or 0 when the flat kernel does not apply */
+{
+    size_t g = 16;
+    while (c % g)
+        g /= 2;
+    size_t r = c / g;
+    return r <= 8 ? r : 0;
+}
+
+/* The flat kernels keep U = R * M accumulators in named registers (arrays
+ * of vectors would live on the stack at -O2): accumulator k holds period
+ * position k mod R. ACC8 expands X(k) for k = 0..7; with U a compile-time
+ * constant the unused ones vanish. */
+#define ACC8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define PICK8(v, i)                                                             \
+    ((i) == 0 ? v##0 : (i) == 1 ? v##1 : (i) == 2 ? v##2 : (i) == 3 ? v##3 :    \
+     (i) == 4 ? v##4 : (i) == 5 ? v##5 : (i) == 6 ? v##6 : v##7)
+#define FLAT_M(R) ((R) >= 4 ? 1 : (R) == 1 ? 4 : 2) /* register sets: U >= 4 */
+
+/* Channels [j, j+16) of the 16R lane values at fb (period c): the sum of
+ * the per = 16R / c values of each channel (per is a power of two), as a
+ * tree of log2(per) levels. */
+INLINE __m512 fold_sum(const float *fb, size_t c, size_t j, size_t per, __mmask16 m)
+{
+#define FLD(k) _mm512_maskz_loadu_ps(m, fb + (k) * c + j)
+#define ADD2(a, b) _mm512_add_ps(a, b)
+    switch (per) {
+    case 1: return FLD(0);
+    case 2: return ADD2(FLD(0), FLD(1));
+    case 4: return ADD2(ADD2(FLD(0), FLD(1)), ADD2(FLD(2), FLD(3)));
+    case 8:
+        return ADD2(ADD2(ADD2(FLD(0), FLD(1)), ADD2(FLD(2), FLD(3))),
+                    ADD2(ADD2(FLD(4), FLD(5)), ADD2(FLD(6), FLD(7))));
+    default:
+        return ADD2(ADD2(ADD2(ADD2(FLD(0), FLD(1)), ADD2(FLD(2), FLD(3))),
+                         ADD2(ADD2(FLD(4), FLD(5)), ADD2(FLD(6), FLD(7)))),
+                    ADD2(ADD2(ADD2(FLD(8), FLD(9)), ADD2(FLD(10), FLD(11))),
+                         ADD2(ADD2(FLD(12), FLD(13)), ADD2(FLD(14), FLD(15)))));
+    }
+#undef FLD
+#undef ADD2
+}
+
+/* Channel maxima from the 16R lane maxima at fb. */
+INLINE __m512 fold_max(const float *fb, size_t c, size_t j, size_t per, __mmask16 m)
+{
+    __m512 s = _mm512_maskz_loadu_ps(m, fb + j);
+    for (size_t k = 1; k < per; k++)
+        s = _mm512_max_ps(_mm512_maskz_loadu_ps(m, fb + k * c + j), s);
+    return s;
+}
+
+/* The small-image kernel uses more register sets (U = R * MS up to 16), so
+ * that an image is only a few super-periods long and the dependency chains
+ * through the accumulators stay short. */
+#define FLAT_MS(R) ((R) == 1 ? 8 : (R) <= 3 ? 4 : 2)
+#define ACC16(X) ACC8(X) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define PICK16(v, i)                                                            \
+    ((i) < 8 ? PICK8(v, i) : (i) == 8 ? v##8 : (i) == 9 ? v##9 : (i) == 10 ? v##10 : \
+     (i) == 11 ? v##11 : (i) == 12 ? v##12 : (i) == 13 ? v##13 : (i) == 14 ? v##14 : v##15)
+
+static int ceil_log2(size_t v)
+{
+    int l = 0;
+    while (((size_t)1 << l) < v)
+        l++;
+    return l;
+}
+
+/* Super-periods one flush of the small-image kernel may hold: every float
+ * passes (it - 1) sequential additions, log2(MS) for the register sets and
+ * log2(per) for the fold into channels, at most 12 in all. */
+static size_t flat_it_max(size_t c, size_t R)
+{
+    int lim = 13 - ceil_log2((size_t)FLAT_MS(R)) - ceil_log2(16 * R / c);
+    return lim < GPI_AVG_BLOCK ? (size_t)lim : GPI_AVG_BLOCK;
+}
+
+/* 1 when each image fits one flush of the small-image kernel. */
+static int flat_small(size_t c, size_t hw, size_t R)
+{
+    size_t step = 16 * R * (size_t)FLAT_MS(R);
+    return (hw * c + step - 1) / step <= flat_it_max(c, R);
+}
+
+/* Lane partial sums or maxima of one whole image of at most it_max
+ * super-periods (the last one masked), register sets already combined,
+ * stored to fb[0 .. 16R). For max, returns 0 when a NaN was seen. */
+INLINE int flat_image_lanes(const float *q, size_t N, float *fb, const int R, const int is_max)
+{
+    const int M = FLAT_MS(R), U = R * M;
+    const size_t step = 16 * (size_t)U;
+    const __m512 e = is_max ? NEG_INF : _mm512_setzero_ps();
+    __m512 a0 = e, a1 = e, a2 = e, a3 = e, a4 = e, a5 = e, a6 = e, a7 = e;
+    __m512 a8 = e, a9 = e, a10 = e, a11 = e, a12 = e, a13 = e, a14 = e, a15 = e;
+    __mmask16 k0 = 0xFFFF, k1 = 0xFFFF;
+    size_t left = N;
+    for (; left >= step; left -= step, q += step) {
+        if (is_max) {
+#define FS_MAX(k)                                                               \
+            if ((k) < U) {                                                      \
+                __m512 u_ = _mm512_loadu_ps(q + 16 * (k));                      \
+                a##k = _mm512_max_ps(u_, a##k);                                 \
+                if ((k) % 2 == 0) { /* ordered check of the pair (k, k+1) */    \
+                    __m512 w_ = (k) + 1 < U ? _mm512_loadu_ps(q + 16 * (k) + 16) : u_; \
+                    if ((k) % 4 == 0) k0 = _mm512_mask_cmp_ps_mask(k0, u_, w_, _CMP_ORD_Q); \
+                    else k1 = _mm512_mask_cmp_ps_mask(k1, u_, w_, _CMP_ORD_Q);  \
+                }                                                               \
+            }
+            ACC16(FS_MAX)
+        } else {
+#define FS_ADD(k) if ((k) < U) a##k = _mm512_add_ps(a##k, _mm512_loadu_ps(q + 16 * (k)));
+            ACC16(FS_ADD)
+        }
+    }
+    if (left) { /* the masked end */
+#define FS_TAIL(k)                                                              \
+        if ((k) < U && left > 16 * (size_t)(k)) {                               \
+            __m512 t_ = _mm512_mask_loadu_ps(e, lanes16(left - 16 * (size_t)(k)), q + 16 * (k)); \
+            if (is_max) {                                                       \
+                k0 = _mm512_mask_cmp_ps_mask(k0, t_, t_, _CMP_ORD_Q);           \
+                a##k = _mm512_max_ps(t_, a##k);                                 \
+            } else {                                                            \
+                a##k = _mm512_add_ps(a##k, t_);                                 \
+            }                                                                   \
+        }
+        ACC16(FS_TAIL)
+    }
+#define FS_OP(x, y) (is_max ? _mm512_max_ps(x, y) : _mm512_add_ps(x, y))
+#define FS_STORE(r)                                                             \
+    if ((r) < R) {                                                              \
+        __m512 s_ = PICK16(a, r);                                               \
+        if (M == 2) {                                                           \
+            s_ = FS_OP(s_, PICK16(a, (r) + R));                                 \
+        } else if (M == 4) {                                                    \
+            s_ = FS_OP(FS_OP(s_, PICK16(a, (r) + R)),                           \
+                       FS_OP(PICK16(a, (r) + 2 * R), PICK16(a, (r) + 3 * R)));  \
+        } else if (M == 8) {                                                    \
+            s_ = FS_OP(FS_OP(FS_OP(a0, a1), FS_OP(a2, a3)),                     \
+                       FS_OP(FS_OP(a4, a5), FS_OP(a6, a7)));                    \
+        }                                                                       \
+        _mm512_store_ps(fb + 16 * (r), s_);                                     \
+    }
+    ACC8(FS_STORE)
+#undef FS_OP
+    return (__mmask16)(k0 & k1) == 0xFFFF;
+}
+
+/* Channel results of one image from its lane values (see flat_small_impl). */
+INLINE void flat_fold(const float *fb, float *yb, const float *xb, size_t c, size_t hw,
+                      size_t R, int is_max, int ok)
+{
+    const size_t per = 16 * R / c;
+    if (!is_max) { /* one flush: divide in float (see fdiv_hw) */
+        const fdivisor f = fdivisor_of(hw);
+        for (size_t j = 0; j < c; j += 16) {
+            __mmask16 t = lanes16(c - j);
+            _mm512_mask_storeu_ps(yb + j, t, fdiv_hw(fold_sum(fb, c, j, per, t), f));
+        }
+        return;
+    }
+    if (!ok) { /* a NaN: the scalar kernel finds the first one */
+        gpi_kernels_scalar.nhwc_max_fwd(xb, yb, 1, c, hw, c);
+        return;
+    }
+    for (size_t j = 0; j < c; j += 16) {
+        __mmask16 t = lanes16(c - j);
+        __m512 m = fold_max(fb, c, j, per, t);
+        _mm512_mask_storeu_ps(yb + j, t, m);
+        unsigned z = _mm512_mask_cmp_ps_mask(t, m, _mm512_setzero_ps(), _CMP_EQ_OQ);
+        while (z) { /* zero maximum: the sign of the first zero */
+            size_t l = j + (size_t)__builtin_ctz(z);
+            gpi_kernels_scalar.nhwc_max_fwd(xb + l, yb + l, 1, 1, hw, c);
+            z &= z - 1;
+        }
+    }
+}
+
+/* Many small images (ldc == c, one flush each): image b's lane values go to
+ * a slot and are folded LAG - 1 images later, so that the fold's loads (which
+ * straddle the stores) do not stall on stores still in flight. */
+INLINE void flat_small_impl(const float *x, float *y, size_t n, size_t c, size_t hw,
+                            const int R, const int is_max)
+{
+    enum { LAG = 4 }; /* images between the stores of lane values and their fold */
+    float fb[LAG][128] __attribute__((aligned(64)));
+    int ok[LAG];
+    const size_t N = hw * c;
+    for (size_t b = 0; b < n + LAG - 1; b++) {
+        if (b < n)
+            ok[b % LAG] = flat_image_lanes(x + b * N, N, fb[b % LAG], R, is_max);
+        if (b >= LAG - 1) {
+            size_t f = b - (LAG - 1);
+            flat_fold(fb[f % LAG], y + f * c, x + f * N, c, hw, (size_t)R, is_max, ok[f % LAG]);
+        }
+    }
+}
+
+static void flat_small_kernel(const float *x, float *y, size_t n, size_t c, size_t hw,
+                              size_t R, int is_max)
+{
+#define FS_CASE(r)                                                              \
+    case r:                                                                     \
+        if (is_max) flat_small_impl(x, y, n, c, hw, r, 1);                      \
+        else flat_small_impl(x, y, n, c, hw, r, 0);                             \
+        break;
+    switch (R) {
+    FS_CASE(1) FS_CASE(2) FS_CASE(3) FS_CASE(4) FS_CASE(5) FS_CASE(6) FS_CASE(7)
+    default: FS_CASE(8)
+    }
+#undef FS_CASE
+}
+
+/* Sums of the 16R lanes (double), folded into c channels and divided by hw. */
+static void fold_mean(const double *buf, float *yb, size_t c, size_t hw, size_t R)
+{
+    const size_t per = 16 * R / c;
+    const divisor dv = divisor_of(hw);
+    for (size_t j = 0; j < c; j += 8) {
+        __mmask8 m = lanes8(c - j);
+        __m512d s = _mm512_maskz_loadu_pd(m, buf + j);
+        for (size_t k = 1; k < per; k++)
+            s = _mm512_add_pd(s, _mm512_maskz_loadu_pd(m, buf + k * c + j));
+        __m256 f = _mm512_cvtpd_ps(div_hw(s, dv));
+        _mm512_mask_storeu_ps(yb + j, (__mmask16)m, _mm512_castps256_ps512(f));
+    }
+}
+
+/* Flat kernel for avg on a large image: flushes of GPI_AVG_BLOCK
+ * super-periods into double sums per lane (M sets combined by a tree of at
+ * most 2 levels first), folded into channels in double at the end. */
+INLINE void flat_avg_impl(const float *xb, float *yb, size_t c, size_t hw, const int R)
+{
+    const int M = FLAT_M(R), U = R * M;
+    const size_t N = hw * c, step = 16 * (size_t)U;
+    const __m512 z = _mm512_setzero_ps();
+    __m512 a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+    const __m512d zd = _mm512_setzero_pd();
+    __m512d l0 = zd, l1 = zd, l2 = zd, l3 = zd, l4 = zd, l5 = zd, l6 = zd, l7 = zd;
+    __m512d h0 = zd, h1 = zd, h2 = zd, h3 = zd, h4 = zd, h5 = zd, h6 = zd, h7 = zd;
+    size_t i = 0;
+    while (i < N) {
+        size_t left = N - i;
+        const float *q = xb + i;
+        if (left >= step) { /* up to GPI_AVG_BLOCK whole super-periods */
+            size_t it = left / step < GPI_AVG_BLOCK ? left / step : GPI_AVG_BLOCK;
+#define FL_LOAD(k) if ((k) < U) a##k = _mm512_loadu_ps(q + 16 * (k));
+#define FL_ADD(k) if ((k) < U) a##k = _mm512_add_ps(a##k, _mm512_loadu_ps(q + 16 * (k)));
+            ACC8(FL_LOAD)
+            for (size_t t = 1; t < it; t++) {
+                q += step;
+                ACC8(FL_ADD)
+            }
+            i += it * step;
+        } else { /* last partial super-period: one masked term per lane */
+#define FL_TAIL(k)                                                              \
+            if ((k) < U)                                                        \
+                a##k = left > 16 * (size_t)(k)                                  \
+                    ? _mm512_maskz_loadu_ps(lanes16(left - 16 * (size_t)(k)), q + 16 * (k)) : z;
+            ACC8(FL_TAIL)
+            i = N;
+        }
+#define FL_FLUSH(r)                                                             \
+        if ((r) < R) {                                                          \
+            __m512 s_ = PICK8(a, r);                                            \
+            if (M == 2)                                                         \
+                s_ = _mm512_add_ps(s_, PICK8(a, (r) + R));                      \
+            else if (M == 4)                                                    \
+                s_ = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)); \
+            l##r = _mm512_add_pd(l##r, lo_pd(s_));                              \
+            h##r = _mm512_add_pd(h##r, hi_pd(s_));                              \
+        }
+        ACC8(FL_FLUSH)
+    }
+    double buf[128] __attribute__((aligned(64)));
+#define FL_STORE(r)                                                             \
+    if ((r) < R) {                                                              \
+        _mm512_store_pd(buf + 16 * (r), l##r);                                  \
+        _mm512_store_pd(buf + 16 * (r) + 8, h##r);                              \
+    }
+    ACC8(FL_STORE)
+    fold_mean(buf, yb, c, hw, (size_t)R);
+}
+
+static void flat_avg(const float *xb, float *yb, size_t c, size_t hw, size_t R)
+{
+    switch (R) {
+    case 1: flat_avg_impl(xb, yb, c, hw, 1); break;
+    case 2: flat_avg_impl(xb, yb, c, hw, 2); break;
+    case 3: flat_avg_impl(xb, yb, c, hw, 3); break;
+    case 4: flat_avg_impl(xb, yb, c, hw, 4); break;
+    case 5: flat_avg_impl(xb, yb, c, hw, 5); break;
+    case 6: flat_avg_impl(xb, yb, c, hw, 6); break;
+    case 7: flat_avg_impl(xb, yb, c, hw, 7); break;
+    default: flat_avg_impl(xb, yb, c, hw, 8); break;
+    }
+}
+
+/* Maxima (NaN ignored) of the flat stream; returns 0 when a NaN was seen. */
+INLINE int flat_max_impl(const float *xb, float *yb, size_t c, size_t hw, const int R)
+{
+    const int M = FLAT_M(R), U = R * M;
+    const size_t N = hw * c, step = 16 * (size_t)U;
+    const __m512 ni = NEG_INF;
+    __m512 a0 = ni, a1 = ni, a2 = ni, a3 = ni, a4 = ni, a5 = ni, a6 = ni, a7 = ni;
+    __m512 x0 = ni, x1 = ni, x2 = ni, x3 = ni, x4 = ni, x5 = ni, x6 = ni, x7 = ni;
+    __mmask16 k0 = 0xFFFF, k1 = 0xFFFF, k2 = 0xFFFF, k3 = 0xFFFF;
+    size_t i = 0;
+    while (i < N) {
+        size_t left = N - i;
+        const float *q = xb + i;
+        if (left >= step) {
+#define FX_LOAD(k) if ((k) < U) x##k = _mm512_loadu_ps(q + 16 * (k));
+            ACC8(FX_LOAD)
+            i += step;
+        } else {
+#define FX_TAIL(k)                                                              \
+            if ((k) < U)                                                        \
+                x##k = left > 16 * (size_t)(k)                                  \
+                    ? _mm512_mask_loadu_ps(ni, lanes16(left - 16 * (size_t)(k)), q + 16 * (k)) : ni;
+            ACC8(FX_TAIL)
+            i = N;
+        }
+        /* ordered checks on pairs (x0,x1) (x2,x3) ...; an odd last one alone */
+        k0 = _mm512_mask_cmp_ps_mask(k0, x0, U > 1 ? x1 : x0, _CMP_ORD_Q);
+        if (U > 2) k1 = _mm512_mask_cmp_ps_mask(k1, x2, U > 3 ? x3 : x2, _CMP_ORD_Q);
+        if (U > 4) k2 = _mm512_mask_cmp_ps_mask(k2, x4, U > 5 ? x5 : x4, _CMP_ORD_Q);
+        if (U > 6) k3 = _mm512_mask_cmp_ps_mask(k3, x6, U > 7 ? x7 : x6, _CMP_ORD_Q);
+#define FX_MAX(k) if ((k) < U) a##k = _mm512_max_ps(x##k, a##k);
+        ACC8(FX_MAX)
+    }
+    if ((__mmask16)(k0 & k1 & k2 & k3) != 0xFFFF)
+        return 0;
+    float buf[128] __attribute__((aligned(64)));
+#define FX_STORE(r)                                                             \
+    if ((r) < R) {                                                              \
+        __m512 s_ = PICK8(a, r);                                                \
+        if (M == 2)                                                             \
+            s_ = _mm512_max_ps(s_, PICK8(a, (r) + R));                          \
+        else if (M == 4)                                                        \
+            s_ = _mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3));   \
+        _mm512_store_ps(buf + 16 * (r), s_);                                    \
+    }
+    ACC8(FX_STORE)
+    const size_t per = 16 * (size_t)R / c;
+    for (size_t j = 0; j < c; j += 16) {
+        __mmask16 m = lanes16(c - j);
+        __m512 s = _mm512_maskz_loadu_ps(m, buf + j);
+        for (size_t k = 1; k < per; k++)
+            s = _mm512_max_ps(_mm512_maskz_loadu_ps(m, buf + k * c + j), s);
+        _mm512_mask_storeu_ps(yb + j, m, s);
+    }
+    return 1;
+}
+
+static int flat_max(const float *xb, float *yb, size_t c, size_t hw, size_t R)
+{
+    switch (R) {
+    case 1: return flat_max_impl(xb, yb, c, hw, 1);
+    case 2: return flat_max_impl(xb, yb, c, hw, 2);
+    case 3: return flat_max_impl(xb, yb, c, hw, 3);
+    case 4: return flat_max_impl(xb, yb, c, hw, 4);
+    case 5: return flat_max_impl(xb, yb, c, hw, 5);
+    case 6: return flat_max_impl(xb, yb, c, hw, 6);
+    case 7: return flat_max_impl(xb, yb, c, hw, 7);
+    default: return flat_max_impl(xb, yb, c, hw, 8);
+    }
+}
+
+/* Rows kernels (any c and ldc): per block of at most NHWC_CB channels, the
+ * image's rows are swept in chunks of 8 (8 row pointers, one index: every
+ * load is base + index), each chunk reduced per 16-channel vector by a
+ * 3-level tree. Two chunks (16 rows) meet in a float buffer before their
+ * sum goes into the double sums; a remainder of fewer than 8 rows joins the
+ * last group. Every float passes through at most 3 + 1 + 1 additions (or 6 +
+ * 1 in a remainder chunk) before reaching double. */
+enum { OUT_TMP, OUT_TMP_ADD, OUT_ACC_FIRST, OUT_ACC_ADD };
+
+INLINE __m512 tree8_at(const float *const *r, size_t j, __mmask16 t)
+{
+    __m512 x0 = _mm512_maskz_loadu_ps(t, r[0] + j), x1 = _mm512_maskz_loadu_ps(t, r[1] + j);
+    __m512 x2 = _mm512_maskz_loadu_ps(t, r[2] + j), x3 = _mm512_maskz_loadu_ps(t, r[3] + j);
+    __m512 x4 = _mm512_maskz_loadu_ps(t, r[4] + j), x5 = _mm512_maskz_loadu_ps(t, r[5] + j);
+    __m512 x6 = _mm512_maskz_loadu_ps(t, r[6] + j), x7 = _mm512_maskz_loadu_ps(t, r[7] + j);
+    return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)),
+                         _mm512_add_ps(_mm512_add_ps(x4, x5), _mm512_add_ps(x6, x7)));
+}
+
+INLINE __m512 tree8_full(const float *r0, const float *r1, const float *r2, const float *r3,
+                         const float *r4, const float *r5, const float *r6, const float *r7,
+                         size_t j)
+{
+    return _mm512_add_ps(
+        _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(r0 + j), _mm512_loadu_ps(r1 + j)),
+                      _mm512_add_ps(_mm512_loadu_ps(r2 + j), _mm512_loadu_ps(r3 + j))),
+        _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(r4 + j), _mm512_loadu_ps(r5 + j)),
+                      _mm512_add_ps(_mm512_loadu_ps(r6 + j), _mm512_loadu_ps(r7 + j))));
+}
+
+/* Deliver the chunk sum s of channels [j, j+16) (lanes t) as `out` says. */
+INLINE void chunk_out(__m512 s, float *tmp, double *acc, size_t j, __mmask16 t, const int out)
+{
+    if (out == OUT_TMP) {
+        _mm512_store_ps(tmp + j, s);
+        return;
+    }
+    if (out != OUT_TMP_ADD && tmp)
+        s = _mm512_add_ps(s, _mm512_load_ps(tmp + j));
+    if (out == OUT_TMP_ADD) {
+        _mm512_store_ps(tmp + j, _mm512_add_ps(_mm512_load_ps(tmp + j), s));
+        return;
+    }
+    (void)t;
+    __m512d l = lo_pd(s), h = hi_pd(s);
+    if (out == OUT_ACC_ADD) {
+        l = _mm512_add_pd(l, _mm512_load_pd(acc + j));
+        h = _mm512_add_pd(h, _mm512_load_pd(acc + j + 8));
+    }
+    _mm512_store_pd(acc + j, l);
+    _mm512_store_pd(acc + j + 8, h);
+}
+
+/* One chunk of 8 rows starting at q over c channels. tmp is NULL when the
+ * accumulator outputs take the chunk sum alone. */
+INLINE void chunk8(const float *q, size_t ldc, size_t c, float *tmp, double *acc, const int out)
+{
+    const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
+    const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
+    const size_t cf = c - c % 16;
+    size_t j = 0;
+    for (; j + 32 <= cf; j += 32) {
+        __m512 s0 = tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j);
+        __m512 s1 = tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j + 16);
+        chunk_out(s0, tmp, acc, j, 0xFFFF, out);
+        chunk_out(s1, tmp, acc, j + 16, 0xFFFF, out);
+    }
+    if (j < cf) {
+        chunk_out(tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j), tmp, acc, j, 0xFFFF, out);
+        j += 16;
+    }
+    if (j < c) {
+        const float *r[8] = { r0, r1, r2, r3, r4, r5, r6, r7 };
+        chunk_out(tree8_at(r, j, lanes16(c - j)), tmp, acc, j, lanes16(c - j), out);
+    }
+}
+
+/* A chunk of k < 8 rows (the end of an image): rows added in sequence. */
+static void chunk_k(const float *q, size_t ldc, size_t k, size_t c, float *tmp, double *acc,
+                    int out)
+{
+    for (size_t j = 0; j < c; j += 16) {
+        __mmask16 t = lanes16(c - j);
+        __m512 s = _mm512_maskz_loadu_ps(t, q + j);
+        for (size_t i = 1; i < k; i++)
+            s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(t, q + i * ldc + j));
+        switch (out) {
+        case OUT_TMP: chunk_out(s, tmp, acc, j, t, OUT_TMP); break;
+        case OUT_TMP_ADD: chunk_out(s, tmp, acc, j, t, OUT_TMP_ADD); break;
+        case OUT_ACC_FIRST: chunk_out(s, tmp, acc, j, t, OUT_ACC_FIRST); break;
+        default: chunk_out(s, tmp, acc, j, t, OUT_ACC_ADD); break;
+        }
+    }
+}
+
+/* Size of the group of rows that starts at row p: 16, or everything left
+ * (< 24 rows) at the end. */
+INLINE size_t row_group(size_t p, size_t hw)
+{
+    size_t left = hw - p;
+    return left >= 24 || left == 16 ? 16 : left;
+}
+
+/* Rows kernel for c <= NHWC_CB channels of one image. */
+static void rows_avg(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
+{
+    double acc[NHWC_CB] __attribute__((aligned(64)));
+    float tmp[NHWC_CB] __attribute__((aligned(64)));
+    for (size_t p = 0, g; p < hw; p += g) {
+        g = row_group(p, hw);
+        const float *q = xb + p * ldc;
+        const int first = p == 0;
+        size_t done = 0;
+        /* all chunks but the last go to tmp */
+        while (g - done > 8) {
+            if (done == 0)
+                chunk8(q, ldc, c, tmp, acc, OUT_TMP);
+            else
+                chunk8(q + done * ldc, ldc, c, tmp, acc, OUT_TMP_ADD);
+            done += 8;
+        }
+        float *t = done ? tmp : NULL;
+        const float *ql = q + done * ldc;
+        if (g - done == 8) {
+            if (first) {
+                if (t) chunk8(ql, ldc, c, t, acc, OUT_ACC_FIRST);
+                else chunk8(ql, ldc, c, NULL, acc, OUT_ACC_FIRST);
+            } else {
+                if (t) chunk8(ql, ldc, c, t, acc, OUT_ACC_ADD);
+                else chunk8(ql, ldc, c, NULL, acc, OUT_ACC_ADD);
+            }
+        } else {
+            chunk_k(ql, ldc, g - done, c, t, acc, first ? OUT_ACC_FIRST : OUT_ACC_ADD);
+        }
+    }
+    const divisor dv = divisor_of(hw);
+    for (size_t j = 0; j < c; j += 16)
+        store_mean16(yb + j, _mm512_load_pd(acc + j), _mm512_load_pd(acc + j + 8), dv,
+                     lanes16(c - j));
+}
+
+/* Max over 8 rows per 16-channel vector into the running maximum at yb
+ * (first: no previous value), with ordered checks of the pairs in *ok. */
+INLINE __m512 max8_at(const float *r0, const float *r1, const float *r2, const float *r3,
+                      const float *r4, const float *r5, const float *r6, const float *r7,
+                      size_t j, __mmask16 t, __mmask16 *k0, __mmask16 *k1)
+{
+    const __m512 ni = NEG_INF;
+    __m512 x0 = _mm512_mask_loadu_ps(ni, t, r0 + j), x1 = _mm512_mask_loadu_ps(ni, t, r1 + j);
+    __m512 x2 = _mm512_mask_loadu_ps(ni, t, r2 + j), x3 = _mm512_mask_loadu_ps(ni, t, r3 + j);
+    __m512 x4 = _mm512_mask_loadu_ps(ni, t, r4 + j), x5 = _mm512_mask_loadu_ps(ni, t, r5 + j);
+    __m512 x6 = _mm512_mask_loadu_ps(ni, t, r6 + j), x7 = _mm512_mask_loadu_ps(ni, t, r7 + j);
+    *k0 = _mm512_mask_cmp_ps_mask(*k0, x0, x1, _CMP_ORD_Q);
+    *k1 = _mm512_mask_cmp_ps_mask(*k1, x2, x3, _CMP_ORD_Q);
+    *k0 = _mm512_mask_cmp_ps_mask(*k0, x4, x5, _CMP_ORD_Q);
+    *k1 = _mm512_mask_cmp_ps_mask(*k1, x6, x7, _CMP_ORD_Q);
+    return _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(x0, x1), _mm512_max_ps(x2, x3)),
+                         _mm512_max_ps(_mm512_max_ps(x4, x5), _mm512_max_ps(x6, x7)));
+}
+
+INLINE void max_chunk8(const float *q, size_t ldc, size_t c, float *yb, const int first,
+                       __mmask16 *ok)
+{
+    const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
+    const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
+    const size_t cf = c - c % 16;
+    __mmask16 k0 = *ok, k1 = 0xFFFF, k2 = 0xFFFF, k3 = 0xFFFF;
+    size_t j = 0;
+    for (; j + 32 <= cf; j += 32) {
+        __m512 m0 = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j, 0xFFFF, &k0, &k1);
+        __m512 m1 = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j + 16, 0xFFFF, &k2, &k3);
+        if (!first) {
+            m0 = _mm512_max_ps(m0, _mm512_loadu_ps(yb + j));
+            m1 = _mm512_max_ps(m1, _mm512_loadu_ps(yb + j + 16));
+        }
+        _mm512_storeu_ps(yb + j, m0);
+        _mm512_storeu_ps(yb + j + 16, m1);
+    }
+    for (; j < c; j += 16) {
+        __mmask16 t = lanes16(c - j);
+        __m512 m = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j, t, &k0, &k1);
+        if (!first)
+            m = _mm512_max_ps(m, _mm512_maskz_loadu_ps(t, yb + j));
+        _mm512_mask_storeu_ps(yb + j, t, m);
+    }
+    *ok = (__mmask16)(k0 & k1 & k2 & k3);
+}
+
+/* Rows kernel for max: yb is the running maximum; returns 0 on a NaN. */
+static int rows_max(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
+{
+    __mmask16 ok = 0xFFFF;
+    size_t p = 0;
+    for (; p + 8 <= hw; p += 8) {
+        if (p == 0)
+            max_chunk8(xb, ldc, c, yb, 1, &ok);
+        else
+            max_chunk8(xb + p * ldc, ldc, c, yb, 0, &ok);
+    }
+    for (; p < hw; p++) { /* fewer than 8 rows left */
+        const float *q = xb + p * ldc;
+        for (size_t j = 0; j < c; j += 16) {
+            __mmask16 t = lanes16(c - j);
+            __m512 v = _mm512_mask_loadu_ps(NEG_INF, t, q + j);
+            ok = _mm512_mask_cmp_ps_mask(ok, v, v, _CMP_ORD_Q);
+            if (p)
+                v = _mm512_max_ps(v, _mm512_maskz_loadu_ps(t, yb + j));
+            _mm512_mask_storeu_ps(yb + j, t, v);
+        }
+    }
+    return ok == 0xFFFF;
+}
+
+static void nhwc_avg_image(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
+{
+    size_t R = ldc == c ? flat_period(c) : 0;
+    if (R) {
+        flat_avg(xb, yb, c, hw, R);
+        return;
+    }
+    for (size_t j = 0; j < c; j += NHWC_CB)
+        rows_avg(xb + j, yb + j, c - j < NHWC_CB ? c - j : NHWC_CB, hw, ldc);
+}
+
+/* Channel maxima of one image (first NaN where there is one). With
+ * fix_zero, zero maxima get the sign of the first zero (forward); backward
+ * compares with ==, where the sign does not matter. */
+static void nhwc_max_image(const float *xb, float *yb, size_t c, size_t hw, size_t ldc,
+                           int fix_zero)
+{
+    size_t R = ldc == c ? flat_period(c) : 0;
+    int ok = 1;
+    if (R) {
+        ok = flat_max(xb, yb, c, hw, R);
+    } else {
+        for (size_t j = 0; j < c && ok; j += NHWC_CB)
+            ok = rows_max(xb + j, yb + j, c - j < NHWC_CB ? c - j : NHWC_CB, hw, ldc);
+    }
+    if (!ok) {
+        gpi_kernels_scalar.nhwc_max_fwd(xb, yb, 1, c, hw, ldc);
+        return;
+    }
+    if (!fix_zero)
+        return;
+    for (size_t j = 0; j < c; j += 16) {
+        __mmask16 t = lanes16(c - j);
+        unsigned z = _mm512_mask_cmp_ps_mask(t, _mm512_maskz_loadu_ps(t, yb + j),
+                                             _mm512_setzero_ps(), _CMP_EQ_OQ);
+        while (z) {
+            size_t l = j + (size_t)__builtin_ctz(z);
+            gpi_kernels_scalar.nhwc_max_fwd(xb + l, yb + l, 1, 1, hw, ldc);
+            z &= z - 1;
+        }
+    }
+}
+
+static void nhwc_avg_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc)
+{
+    size_t R = ldc == c ? flat_period(c) : 0;
+    if (R && flat_small(c, hw, R)) {
+        flat_small_kernel(x, y, n, c, hw, R, 0);
+        return;
+    }
+    for (size_t b = 0; b < n; b++)
+        nhwc_avg_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc);
+}
+
+static void nhwc_max_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc)
+{
+    size_t R = ldc == c ? flat_period(c) : 0;
+    if (R && flat_small(c, hw, R)) {
+        flat_small_kernel(x, y, n, c, hw, R, 1);
+        return;
+    }
+    for (size_t b = 0; b < n; b++)
+        nhwc_max_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc, 1);
+}
+
+/* ===========================================================================
+ * NHWC backward
+ * ======================================================================== */
+
+/* Smallest multiple of c that is also a multiple of 16 (lcm(c, 16)). */
+static size_t lcm16(size_t c)
+{
+    size_t g = 16;
+    while (c % g)
+        g /= 2;
+    return c * (16 / g);
+}
+
+/* Write the c-float row pattern g to every one of hw rows of stride ldc. */
+static void fill_rows(float *d, const float *g, size_t c, size_t hw, size_t ldc)
+{
+    size_t period = lcm16(c);
+    if (ldc == c && period <= 256) { /* flat: the image repeats g with period c */
+        float pat[256 + 16];
+        for (size_t i = 0; i < period + 16; i++)
+            pat[i] = g[i % c];
+        size_t n = hw * c, i = 0, o = 0;
+        for (; i + 16 <= n; i += 16) {
+            _mm512_storeu_ps(d + i, _mm512_loadu_ps(pat + o));
+            o += 16;
+            if (o == period)
+                o = 0;
+        }
+        if (i < n)
+            _mm512_mask_storeu_ps(d + i, lanes16(n - i), _mm512_loadu_ps(pat + o));
+        return;
+    }
+    for (size_t p = 0; p < hw; p++) {
+        float *r = d + p * ldc;
+        size_t j = 0;
+        for (; j + 16 <= c; j += 16)
+            _mm512_storeu_ps(r + j, _mm512_loadu_ps(g + j));
+        if (j < c)
+            _mm512_mask_storeu_ps(r + j, lanes16(c - j), _mm512_maskz_loadu_ps(lanes16(c - j), g + j));
+    }
+}
+
+static void nhwc_avg_bwd(const float *x, const float *dy, float *dx, size_t n, size_t c,
+                         size_t hw, size_t ldc)
+{
+    (void)x;
+    float g[NHWC_CB + 16];
+    const __m512 fhw = _mm512_set1_ps((float)hw);
+    for (size_t b = 0; b < n; b++) {
+        for (size_t j0 = 0; j0 < c; j0 += NHWC_CB) {
+            size_t cb = c - j0 < NHWC_CB ? c - j0 : NHWC_CB;
+            const float *dyb = dy + b * ldc + j0;
+            for (size_t j = 0; j < cb; j += 16) {
+                __mmask16 t = lanes16(cb - j);
+                _mm512_storeu_ps(g + j, _mm512_div_ps(_mm512_maskz_loadu_ps(t, dyb + j), fhw));
+            }
+            fill_rows(dx + b * hw * ldc + j0, g, cb, hw, ldc);
+        }
+    }
+}
+
+static void nhwc_max_bwd(const float *x, const float *dy, float *dx, size_t n, size_t c,
+                         size_t hw, size_t ldc)
+{
+    float m[NHWC_CB + 16];
+    float zero[NHWC_CB + 16];
+    __mmask16 found[NHWC_CB / 16];
+    for (size_t j = 0; j < NHWC_CB; j += 16)
+        _mm512_storeu_ps(zero + j, _mm512_setzero_ps());
+    for (size_t b = 0; b < n; b++) {
+        if (ldc == c) /* the image is contiguous: zero it in one sweep */
+            fill_span(dx + b * hw * ldc, hw * c, _mm512_setzero_ps());
+        for (size_t j0 = 0; j0 < c; j0 += NHWC_CB) {
+            size_t cb = c - j0 < NHWC_CB ? c - j0 : NHWC_CB, nv = (cb + 15) / 16;
+            const float *xb = x + b * hw * ldc + j0;
+            float *db = dx + b * hw * ldc + j0;
+            const float *dyb = dy + b * ldc + j0;
+            if (ldc != c)
+                fill_rows(db, zero, cb, hw, ldc);
+            nhwc_max_image(xb, m, cb, hw, ldc, 0);
+            size_t left = cb;
+            for (size_t v = 0; v < nv; v++)
+                found[v] = (__mmask16)~lanes16(cb - 16 * v);
+            for (size_t p = 0; p < hw && left; p++) {
+                const float *r = xb + p * ldc;
+                for (size_t v = 0; v < nv; v++) {
+                    __mmask16 want = (__mmask16)~found[v];
+                    if (!want)
+                        continue;
+                    __m512 xv = _mm512_maskz_loadu_ps(want, r + 16 * v);
+                    __m512 mv = _mm512_loadu_ps(m + 16 * v);
+                    unsigned hit = _mm512_mask_cmp_ps_mask(want, xv, mv, _CMP_EQ_OQ) |
+                                   _mm512_mask_cmp_ps_mask(want, xv, xv, _CMP_UNORD_Q);
+                    found[v] |= (__mmask16)hit;
+                    while (hit) {
+                        size_t l = 16 * v + (size_t)__builtin_ctz(hit);
+                        db[p * ldc + l] = dyb[l];
+                        left--;
+                        hit &= hit - 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+const gpi_kernel_set gpi_kernels_avx512 = {
+    .nchw_avg_fwd = nchw_avg_fwd,
+    .nchw_max_fwd = nchw_max_fwd,
+    .nchw_avg_bwd = nchw_avg_bwd,
+    .nchw_max_bwd = nchw_max_bwd,
+    .nhwc_avg_fwd = nhwc_avg_fwd,
+    .nhwc_max_fwd = nhwc_max_fwd,
+    .nhwc_avg_bwd = nhwc_avg_bwd,
+    .nhwc_max_bwd = nhwc_max_bwd,
+};

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""compare-peers.py - gpool's global pooling kernels against PyTorch, oneDNN
+and XNNPACK, from two CSVs measured in one sitting on the same machine.
+
+usage: compare-peers.py GPOOL_BENCH_CSV PEERS_RESULTS_CSV [OUT.md]
+
+GPOOL_BENCH_CSV   results/kernels/bench.csv written by `gpool bench`
+PEERS_RESULTS_CSV results.csv written by the peers harness (shared/peers/run.sh)
+
+Only forward rows are compared (the peers measure forward only). Both sides
+are put on the peers' footing: GB/s = input bytes / median time, and frac =
+that GB/s / the same-moment probe of the row's own input buffers (gpool's
+probe_gbps, the peers' probe_now_GBps). For every (shape, op, layout,
+threads, mode) the table gives gpool's `auto` row, the best implementation of
+each peer library, and the ratio best-peer time / gpool time (> 1: gpool is
+faster). A second table gives gpool against PyTorch's max on NCHW.
+"""
+import csv
+import sys
+from collections import defaultdict
+
+LIBS = (("PyTorch", "torch."), ("oneDNN", "onednn_"), ("XNNPACK", "xnnpack_"))
+
+
+def library_of(impl):
+    for name, prefix in LIBS:
+        if impl.startswith(prefix):
+            return name
+    return None
+
+
+def shape_key(r, n="n", c="c", h="h", w="w"):
+    return tuple(int(r[k]) for k in (n, c, h, w))
+
+
+def load_gpool(path):
+    rows = {}
+    for r in csv.DictReader(open(path)):
+        if r["variant"] != "auto" or r["pass"] != "fwd":
+            continue
+        key = (shape_key(r), r["op"], r["layout"], int(r["threads"]), r["mode"])
+        nbytes = 4 * key[0][0] * key[0][1] * key[0][2] * key[0][3]
+        sec = float(r["median_s"])
+        gbps = nbytes / sec / 1e9
+        rows[key] = {"us": sec * 1e6, "gbps": gbps, "frac": gbps / float(r["probe_gbps"]),
+                     "impl": r.get("impl", r.get("auto_variant", "auto"))}
+    return rows
+
+
+def load_peers(path):
+    best = defaultdict(dict)   # key -> library -> row
+    amax = {}                  # key -> best PyTorch max row on NCHW
+    for r in csv.DictReader(open(path)):
+        lib = library_of(r["impl"])
+        if lib is None or r.get("ok", "1") not in ("1", "True", "true", "ok", "yes"):
+            continue
+        key = ((int(r["N"]), int(r["C"]), int(r["H"]), int(r["W"])), r["op"], r["layout"],
+               int(r["threads"]), r["mode"])
+        us = float(r["med_us"])
+        probe = float(r.get("probe_now_GBps") or "nan")
+        row = {"us": us, "gbps": float(r["GBps"]), "frac": float(r["GBps"]) / probe,
+               "impl": r["impl"]}
+        if lib not in best[key] or us < best[key][lib]["us"]:
+            best[key][lib] = row
+        if lib == "PyTorch" and r["op"] == "max" and r["layout"] == "nchw":
+            if key not in amax or us < amax[key]["us"]:
+                amax[key] = row
+    return best, amax
+
+
+def fmt_shape(s):
+    return "%dx%dx%dx%d" % s
+
+
+def main_table(gpool, best):
+    out = ["| shape (NCHW dims) | op | layout | threads | mode | gpool GB/s (frac) | "
+           + " | ".join(f"{lib} GB/s (frac)" for lib, _ in LIBS)
+           + " | best peer | best peer time / gpool time |",
+           "|---|---|---|---|---|---|" + "---|" * len(LIBS) + "---|---|"]
+    ratios = []
+    for key in sorted(gpool, key=lambda k: (k[3], k[4], k[1], k[2], k[0])):
+        if key not in best:
+            continue
+        g = gpool[key]
+        cells = []
+        for lib, _ in LIBS:
+            p = best[key].get(lib)
+            cells.append("%.1f (%.2f)" % (p["gbps"], p["frac"]) if p else "-")
+        top = min(best[key].values(), key=lambda p: p["us"])
+        ratio = top["us"] / g["us"]
+        ratios.append((ratio, key))
+        out.append("| %s | %s | %s | %d | %s | %.1f (%.2f) | %s | %s | %.2f |" % (
+            fmt_shape(key[0]), key[1], key[2], key[3], key[4], g["gbps"], g["frac"],
+            " | ".join(cells), top["impl"], ratio))
+    return out, ratios
+
+
+def amax_table(gpool, amax):
+    out = ["| shape | threads | mode | gpool GB/s | best PyTorch max (impl) GB/s | PyTorch time / gpool time |",
+           "|---|---|---|---|---|---|"]
+    ratios = []
+    for key in sorted(amax, key=lambda k: (k[3], k[4], k[0])):
+        if key not in gpool:
+            continue
+        g, p = gpool[key], amax[key]
+        ratio = p["us"] / g["us"]
+        ratios.append((ratio, key))
+        out.append("| %s | %d | %s | %.1f | %.1f (%s) | %.1f |" % (
+            fmt_shape(key[0]), key[3], key[4], g["gbps"], p["gbps"], p["impl"], ratio))
+    return out, ratios
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        sys.exit(__doc__.strip().split("\n\n")[1])
+    gpool = load_gpool(sys.argv[1])
+    best, amax = load_peers(sys.argv[2])
+    table, ratios = main_table(gpool, best)
+    atable, aratios = amax_table(gpool, amax)
+    if not ratios:
+        sys.exit("compare-peers.py: no forward rows in common between the two CSVs")
+    worst = min(ratios)
+    lines = ["# gpool against PyTorch, oneDNN and XNNPACK: global pooling forward", "",
+             f"Rows compared: {len(ratios)}. Slowest gpool row relative to the best peer: "
+             f"{worst[0]:.2f}x ({fmt_shape(worst[1][0])} {worst[1][1]} {worst[1][2]}, "
+             f"{worst[1][3]} thread(s), {worst[1][4]}). Rows where a peer is faster: "
+             f"{sum(1 for r, _ in ratios if r < 1.0)}.", ""]
+    if aratios:
+        lines += [f"Against PyTorch's max on NCHW (x.amax((2,3)) / adaptive_max_pool2d): "
+                  f"{min(aratios)[0]:.1f}x to {max(aratios)[0]:.1f}x faster.", ""]
+    lines += ["GB/s = input bytes / median time; frac = GB/s / the same-moment read-bandwidth "
+              "probe of the row's own input buffers (same threads, same hot/cold rotation).", ""]
+    lines += table + ["", "## Max on NCHW against PyTorch", ""] + atable + [""]
+    text = "\n".join(lines)
+    if len(sys.argv) == 4:
+        with open(sys.argv[3] + ".tmp", "w") as f:
+            f.write(text)
+        import os
+        os.replace(sys.argv[3] + ".tmp", sys.argv[3])
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

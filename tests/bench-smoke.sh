@@ -1,0 +1,179 @@
+#!/bin/sh
+# bench-smoke.sh - run `gpool bench` on a tiny config and check what it
+# writes: CSV columns and row count, auto rows, numeric frac, one point id
+# per sweep point, the chart (when gnuplot is there), resolved config and
+# manifest, no temp files; that Ctrl-C leaves nothing behind; and that
+# --list-variants lists every variant. Emits TAP. Writes only under a
+# mktemp -d directory (the source tree may be read-only).
+set -u
+
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+abs_dir() { (cd "$1" && pwd); }
+builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
+srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
+gpool="$builddir/experiments/gpool"
+[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-bench-smoke.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+export GPOOL_BENCH_GP="$srcdir/experiments/bench.gp"
+cd "$tmp" || exit 1
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { # check DESCRIPTION COMMAND...
+    desc=$1; shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# 2 ops x 2 passes x 2 layouts x 2 modes x 2 thread counts = 32 points, on
+# two small shapes; cold rotates through only 4 MiB to stay quick.
+cat > tiny.yaml <<'EOF'
+name: smoke
+output: not-here          # --out overrides it
+bench:
+  shapes: [[2, 16, 7, 7], [1, 3, 9, 11]]
+  variants: [all]
+  repetitions: 20
+  warmup: 1
+  min_sample_ms: 0.05
+  probe_sample_ms: 0.05
+  cold_mib: 4
+sweep:
+  bench.op: [avg, max]
+  bench.pass: [fwd, bwd]
+  bench.layout: [nchw, nhwc]
+  bench.mode: [hot, cold]
+  bench.threads: [1, 2]
+EOF
+points=32
+shapes=2
+
+"$gpool" bench --config tiny.yaml --out "$tmp/out" --quiet >bench.out 2>bench.err
+status=$?
+check "gpool bench exits 0" test "$status" -eq 0
+[ "$status" -eq 0 ] || sed 's/^/# /' bench.err
+csv=out/bench.csv
+
+check "bench.csv written" test -s "$csv"
+header=$(head -n 1 "$csv" 2>/dev/null)
+missing=
+for col in variant op pass layout n c h w threads mode median_s min_s gbps probe_gbps frac \
+           point_id impl bytes reps status; do
+    case ",$header," in *",$col,"*) ;; *) missing="$missing $col" ;; esac
+done
+check "CSV header has the required columns${missing:+ (missing:$missing)}" test -z "$missing"
+
+# The expected rows: for every point, one per variant this CPU can run for
+# its op and layout, plus auto; for every shape.
+"$gpool" bench --list-variants >variants.txt 2>&1
+expected=0
+for op in avg max; do
+    for layout in nchw nhwc; do
+        avail=$(awk -v op=$op -v lay=$layout '$2 == op && $3 == lay && $6 == "yes"' variants.txt | wc -l)
+        # each (op, layout) appears in 2 passes x 2 modes x 2 thread counts
+        expected=$((expected + 8 * shapes * (avail + 1)))
+    done
+done
+rows=$(($(wc -l <"$csv" 2>/dev/null || echo 1) - 1))
+check "row count $rows = $expected" test "$rows" -eq "$expected"
+
+col() { # col NAME: index of a CSV column in the header
+    echo "$header" | tr ',' '\n' | grep -n -x "$1" | cut -d: -f1
+}
+c_variant=$(col variant); c_frac=$(col frac); c_status=$(col status); c_point=$(col point_id)
+c_impl=$(col impl); c_median=$(col median_s)
+
+autos=$(awk -F, -v c="$c_variant" 'NR > 1 && $c == "auto"' "$csv" | wc -l)
+check "one auto row per point and shape ($autos)" test "$autos" -eq $((points * shapes))
+
+bad_impl=$(awk -F, -v c="$c_variant" -v i="$c_impl" 'NR > 1 && $c == "auto" && ($i == "" || $i == "auto")' "$csv" | wc -l)
+check "auto rows name the variant the dispatcher chose" test "$bad_impl" -eq 0
+
+not_ok_rows=$(awk -F, -v c="$c_status" 'NR > 1 && $c != "ok"' "$csv" | wc -l)
+check "every row checked and timed (status ok)" test "$not_ok_rows" -eq 0
+
+awk -F, -v c="$c_frac" -v m="$c_median" 'NR > 1 && ($c !~ /^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ || $c + 0 <= 0 || $m + 0 <= 0)' "$csv" >bad-frac.txt
+check "frac and median_s are positive numbers" test ! -s bad-frac.txt
+head -n 3 bad-frac.txt | sed 's/^/# /'
+
+ids=$(awk -F, -v c="$c_point" 'NR > 1 { print $c }' "$csv" | sort -u | wc -l)
+check "every sweep point id appears ($ids of $points)" test "$ids" -eq "$points"
+
+check "config.yaml (resolved config) written" grep -q 'repetitions' out/config.yaml
+check "manifest.yaml records CPU, L3 and the command" \
+    sh -c 'grep -q "^cpu_model:" out/manifest.yaml && grep -q "^l3_bytes:" out/manifest.yaml && grep -q "^command:.*bench" out/manifest.yaml'
+check "the config's own output directory was not used" test ! -e not-here
+
+have_gnuplot=yes
+if [ "${GNUPLOT+set}" = set ]; then
+    [ -n "$GNUPLOT" ] || have_gnuplot=no
+elif ! command -v gnuplot >/dev/null 2>&1; then
+    have_gnuplot=no
+fi
+if [ "$have_gnuplot" = yes ]; then
+    check "bench.png is a PNG" sh -c 'test -s out/bench.png && head -c 4 out/bench.png | od -c | grep -q "P   N   G"'
+    if command -v python3 >/dev/null 2>&1; then
+        check "bench.svg parses as XML" python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if r.tag.endswith("svg") else 1)' out/bench.svg
+    else
+        check "bench.svg is SVG" grep -q '<svg' out/bench.svg
+    fi
+else
+    skip "bench.png is a PNG" "no gnuplot"
+    skip "bench.svg parses as XML" "no gnuplot"
+fi
+
+leftovers=$(find out -name '*.tmp.*' | wc -l)
+check "no temp files left in the output directory" test "$leftovers" -eq 0
+
+# --list-variants: every documented variant name, in all four (op, layout).
+missing=
+for name in scalar scalar_omp avx2 avx2_omp avx512 avx512_omp; do
+    count=$(awk -v v=$name '$1 == v' variants.txt | wc -l)
+    [ "$count" -eq 4 ] || missing="$missing $name"
+done
+check "--list-variants lists every variant${missing:+ (missing:$missing)}" test -z "$missing"
+check "--list-variants has the availability column" grep -q 'available' variants.txt
+
+# Ctrl-C: exit 130, and nothing (not even a temp file) in the output dir.
+cat > slow.yaml <<'EOF'
+name: interrupted
+bench:
+  shapes: [[4, 64, 7, 7]]
+  repetitions: 1000
+  min_sample_ms: 5
+sweep:
+  bench.threads: [1, 2]
+EOF
+"$gpool" bench --config slow.yaml --out "$tmp/int" --quiet >int.out 2>int.err &
+pid=$!
+sleep 1
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+check "SIGINT ends the run with status 130 (got $status)" test "$status" -eq 130
+check "an interrupted run writes nothing" test -z "$(ls -A "$tmp/int" 2>/dev/null)"
+check "an interrupted run says so" grep -q 'interrupted' int.err
+
+# A row that cannot run is an error row and a non-zero exit, never silently
+# dropped: force auto onto a variant name the library rejects.
+cat > one.yaml <<'EOF'
+name: one
+bench:
+  shapes: [[1, 8, 3, 3]]
+  variants: [scalar]
+  min_sample_ms: 0.05
+  probe_sample_ms: 0.05
+EOF
+GPOOL_VARIANT=no_such_variant "$gpool" bench --config one.yaml --out "$tmp/bad" --quiet --no-chart >bad.out 2>bad.err
+status=$?
+errs=$(awk -F, -v c="$c_status" 'NR > 1 && $c == "error"' "$tmp/bad/bench.csv" 2>/dev/null | wc -l)
+check "a failing row is an error row and a non-zero exit (status $status, $errs error rows)" \
+    test "$status" -ne 0 -a "$errs" -ge 1
+
+echo "1..$n"
+exit 0

@@ -1,0 +1,127 @@
+#!/bin/sh
+# cli.sh - bad command lines and bad configs make `gpool` say what and where
+# and exit non-zero; --help and --version exit 0. Emits TAP. Writes only
+# under a mktemp -d directory.
+set -u
+
+: "${top_builddir:=.}"
+abs_dir() { (cd "$1" && pwd); }
+builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
+gpool="$builddir/experiments/gpool"
+[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-cli.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+cd "$tmp" || exit 1
+
+n=0
+result() { # result OK DESCRIPTION
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
+        echo "not ok $n - $2"
+        sed 's/^/#   stderr: /' err 2>/dev/null | head -n 5
+    fi
+}
+
+# expect STATUS PATTERN DESCRIPTION -- ARGS...: run gpool ARGS; the exit
+# status must be STATUS ("nonzero" for any failure) and PATTERN (an
+# extended regex, "" for none) must match stdout + stderr.
+expect() {
+    want=$1 pattern=$2 desc=$3
+    shift 4
+    "$gpool" "$@" >out 2>err
+    got=$?
+    ok=0
+    case $want in
+        nonzero) [ "$got" -ne 0 ] || ok=1 ;;
+        *) [ "$got" -eq "$want" ] || ok=1 ;;
+    esac
+    if [ -n "$pattern" ] && ! cat out err | grep -E -q -- "$pattern"; then ok=1; fi
+    result $ok "$desc (exit $got)"
+}
+
+# ---- the gpool command itself
+expect 2 'Usage: gpool' "no command: usage, exit 2" --
+expect 0 'Usage: gpool COMMAND' "--help exits 0" -- --help
+expect 0 'bench' "--help lists the bench command" -- -h
+expect 0 '^gpool [0-9]' "--version exits 0" -- --version
+expect 2 "unknown command 'frobnicate'" "unknown command: message, exit 2" -- frobnicate
+expect 2 "gpool --help" "unknown command: usage hint" -- frobnicate
+expect 2 "unknown option '--frob'" "unknown global option: exit 2" -- --frob
+expect 0 'Usage: gpool bench' "help bench exits 0" -- help bench
+expect 2 "unknown command 'nope'" "help for an unknown command: exit 2" -- help nope
+
+# ---- gpool bench options
+expect 0 '--config FILE' "bench --help documents --config" -- bench --help
+expect 0 'default' "bench --help shows defaults" -- bench --help
+expect 0 '--list-variants' "bench --help documents --list-variants" -- bench --help
+expect 2 "unknown option '--frob'" "bench: unknown option, exit 2" -- bench --frob
+expect 2 "gpool bench --help" "bench: unknown option, usage hint" -- bench --frob
+expect 2 "needs a value" "bench: --config without a file, exit 2" -- bench --config
+expect 2 "unexpected argument" "bench: stray argument, exit 2" -- bench extra.yaml
+expect 0 'avx512_omp' "bench --list-variants exits 0" -- bench --list-variants
+
+# ---- configs that cannot run
+expect 1 "missing\.yaml" "missing config file: names it, exit 1" -- bench --config missing.yaml
+
+bad() { # bad NAME REGEX DESCRIPTION: a config from stdin must fail with REGEX
+    cat >"$1"
+    expect nonzero "$2" "$3" -- bench --config "$1" --out "$tmp/out-$1" --quiet
+    if [ -e "$tmp/out-$1/bench.csv" ]; then result 1 "$1: no results written"; fi
+}
+
+bad typo.yaml '^typo\.yaml:3:3: .*repetitons.*did you mean' "misspelt key: file:line:col and a suggestion" <<'EOF'
+name: typo
+bench:
+  repetitons: 21
+EOF
+
+bad range.yaml '^range\.yaml:3:16: .*repetitions' "too few repetitions: file:line:col" <<'EOF'
+name: range
+bench:
+  repetitions: 5
+EOF
+
+bad variant.yaml '^variant\.yaml:3:[0-9]+: .*avx1024' "unknown variant: file:line:col" <<'EOF'
+name: variant
+bench:
+  variants: [scalar, avx1024]
+EOF
+
+bad shape.yaml '^shape\.yaml:3:[0-9]+: .*4 items' "shape without 4 dimensions: file:line:col" <<'EOF'
+name: shape
+bench:
+  shapes: [[64, 512, 7]]
+EOF
+
+bad zero.yaml '^zero\.yaml:3:[0-9]+: ' "zero dimension: file:line:col" <<'EOF'
+name: zero
+bench:
+  shapes: [[0, 512, 7, 7]]
+EOF
+
+bad mode.yaml '^mode\.yaml:3:[0-9]+: .*warm' "unknown mode: file:line:col" <<'EOF'
+name: mode
+sweep:
+  bench.mode: [hot, warm]
+EOF
+
+bad sweep.yaml '^sweep\.yaml:3:[0-9]+: .*threadz' "sweep of an unknown key: file:line:col" <<'EOF'
+name: sweep
+sweep:
+  bench.threadz: [1, 2]
+EOF
+
+bad syntax.yaml '^syntax\.yaml:[0-9]+:[0-9]+: ' "YAML syntax error: file:line:col" <<'EOF'
+name: syntax
+bench: [
+EOF
+
+# an output directory that cannot be created fails before any measuring
+printf 'name: ok\nbench:\n  shapes: [[1, 8, 3, 3]]\n' >good.yaml
+: >afile
+expect 1 "cannot create directory" "unwritable --out: says why, exit 1" -- bench --config good.yaml --out afile/sub --quiet
+
+echo "1..$n"
+exit 0
