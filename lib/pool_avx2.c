@@ -193,38 +193,28 @@ INLINE __m256 seg_vsum(const float *B, size_t hw, size_t r)
     return _mm256_add_ps(a, b);
 }
 
-/* Lane maxima of plane r (NaN ignored; the caller checks NaN per batch). */
-INLINE __m256 seg_vmax(const float *B, size_t hw, size_t r)
+/* Lane maxima of plane r (hw >= 8 here): whole vectors from the plane start
+ * and one more ending at its last element, overlapping the one before (max
+ * does not mind seeing an element twice), so no masks are needed. NaN
+ * lanes are or-ed into *u. */
+INLINE __m256 plane_vmax8(const float *q, size_t hw, __m256 *u)
 {
-    seg g = seg_of(hw, r);
-    __m256 head = _mm256_andnot_ps(mask_ps(first_n(g.o)), mask_ps(first_n(8)));
-    if (g.v0 == g.v1)
-        head = _mm256_and_ps(head, mask_ps(first_n(g.e)));
-    __m256 a = _mm256_blendv_ps(NEG_INF, _mm256_loadu_ps(B + 8 * g.v0), head);
-    if (g.v1 == g.v0)
-        return a;
-    for (size_t v = g.v0 + 1; v < g.v1; v++)
-        a = _mm256_max_ps(_mm256_loadu_ps(B + 8 * v), a);
-    __m256 t = _mm256_blendv_ps(NEG_INF, _mm256_loadu_ps(B + 8 * g.v1), mask_ps(first_n(g.e)));
-    return _mm256_max_ps(t, a);
-}
-
-/* 1 when none of the nv vectors at B holds a NaN. */
-INLINE int batch_ordered(const float *B, size_t nv)
-{
-    __m256 u0 = _mm256_setzero_ps(), u1 = u0;
-    size_t v = 0;
-    for (; v + 4 <= nv; v += 4) {
-        u0 = _mm256_or_ps(u0, _mm256_cmp_ps(_mm256_loadu_ps(B + 8 * v),
-                                            _mm256_loadu_ps(B + 8 * v + 8), _CMP_UNORD_Q));
-        u1 = _mm256_or_ps(u1, _mm256_cmp_ps(_mm256_loadu_ps(B + 8 * v + 16),
-                                            _mm256_loadu_ps(B + 8 * v + 24), _CMP_UNORD_Q));
+    __m256 a = _mm256_loadu_ps(q), b = _mm256_loadu_ps(q + hw - 8);
+    __m256 n = _mm256_cmp_ps(a, b, _CMP_UNORD_Q);
+    size_t k = 8;
+    for (; k + 16 <= hw; k += 16) {
+        __m256 v = _mm256_loadu_ps(q + k), w = _mm256_loadu_ps(q + k + 8);
+        n = _mm256_or_ps(n, _mm256_cmp_ps(v, w, _CMP_UNORD_Q));
+        a = _mm256_max_ps(v, a);
+        b = _mm256_max_ps(w, b);
     }
-    for (; v < nv; v++) {
-        __m256 t = _mm256_loadu_ps(B + 8 * v);
-        u0 = _mm256_or_ps(u0, _mm256_cmp_ps(t, t, _CMP_UNORD_Q));
+    if (k + 8 <= hw) {
+        __m256 v = _mm256_loadu_ps(q + k);
+        n = _mm256_or_ps(n, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        a = _mm256_max_ps(v, a);
     }
-    return !any_set(_mm256_or_ps(u0, u1));
+    *u = _mm256_or_ps(*u, n);
+    return _mm256_max_ps(a, b);
 }
 
 INLINE void avg_batch8(const float *p, float *y, size_t hw)
@@ -237,13 +227,18 @@ INLINE void avg_batch8(const float *p, float *y, size_t hw)
 
 INLINE void max_batch8(const float *p, float *y, size_t hw)
 {
-    if (!batch_ordered(p, hw)) { /* a NaN somewhere: the scalar kernel finds the first */
+    if (hw < 8) { /* tiny planes: the scalar kernel */
         gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
         return;
     }
-#define PLANE(r) seg_vmax(p, hw, r)
+    __m256 u = _mm256_setzero_ps();
+#define PLANE(r) plane_vmax8(p + (r) * hw, hw, &u)
     __m256 m = TREE_OF_PLANES(tree8_max, PLANE);
 #undef PLANE
+    if (any_set(u)) { /* a NaN somewhere: the scalar kernel finds the first */
+        gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
+        return;
+    }
     _mm256_storeu_ps(y, m);
     unsigned z = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(m, _mm256_setzero_ps(), _CMP_EQ_OQ));
     while (z) { /* zero maximum: the sign of the first zero */
@@ -718,19 +713,16 @@ static int flat_large(const float *xb, float *yb, size_t c, size_t hw, size_t R,
 
 /* Rows kernels (any c and ldc), per block of at most NHWC_CB channels: the
  * rows are swept in chunks of 8 (8 row pointers, one index), reduced per
- * 8-channel vector by a 3-level tree; two chunks meet in a float buffer
- * before going into the double sums (at most 3 + 1 + 1 additions, or 6 + 1
- * in a chunk of fewer than 8 rows at the end of the image). */
-enum { OUT_TMP, OUT_TMP_ADD, OUT_ACC_FIRST, OUT_ACC_ADD };
+ * 8-channel vector by a 3-level tree. Two chunks (16 rows) meet in a float
+ * buffer before going into the double sums; a remainder of fewer than 8
+ * rows joins the last chunk, added in sequence. Every float passes through
+ * at most 3 + 1 + 1 additions (6 + 1 + 1 for the remainder rows). */
+enum { OUT_TMP, OUT_ACC_FIRST, OUT_ACC_ADD };
 
 INLINE void chunk_out(__m256 s, float *tmp, double *acc, size_t j, const int out)
 {
     if (out == OUT_TMP) {
         _mm256_storeu_ps(tmp + j, s);
-        return;
-    }
-    if (out == OUT_TMP_ADD) {
-        _mm256_storeu_ps(tmp + j, _mm256_add_ps(_mm256_loadu_ps(tmp + j), s));
         return;
     }
     if (tmp)
@@ -754,36 +746,38 @@ INLINE __m256 tree8_rows(const float *r0, const float *r1, const float *r2, cons
 #undef LD
 }
 
-INLINE void chunk8(const float *q, size_t ldc, size_t c, float *tmp, double *acc, const int out)
+/* Rows r8 .. r8 + (extra - 1) * ldc of one 8-channel vector, in sequence. */
+INLINE __m256 extra_rows(const float *r8, size_t ldc, size_t extra, size_t j, size_t n)
+{
+    __m256 e = load_n(r8 + j, n);
+    for (size_t k = 1; k < extra; k++)
+        e = _mm256_add_ps(e, load_n(r8 + k * ldc + j, n));
+    return e;
+}
+
+/* One chunk of 8 + extra rows (extra < 8 only at the end of an image). */
+INLINE void chunk8(const float *q, size_t ldc, size_t c, size_t extra, float *tmp, double *acc,
+                   const int out)
 {
     const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
     const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
+    const float *r8 = q + 8 * ldc;
     const size_t cf = c - c % 8;
     size_t j = 0;
-    for (; j + 16 <= cf; j += 16) {
-        __m256 s0 = tree8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j, 8);
-        __m256 s1 = tree8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j + 8, 8);
-        chunk_out(s0, tmp, acc, j, out);
-        chunk_out(s1, tmp, acc, j + 8, out);
-    }
-    for (; j < c; j += 8)
-        chunk_out(tree8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j, c - j), tmp, acc, j, out);
-}
-
-static void chunk_k(const float *q, size_t ldc, size_t k, size_t c, float *tmp, double *acc,
-                    int out)
-{
-    for (size_t j = 0; j < c; j += 8) {
-        size_t n = c - j < 8 ? c - j : 8;
-        __m256 s = load_n(q + j, n);
-        for (size_t i = 1; i < k; i++)
-            s = _mm256_add_ps(s, load_n(q + i * ldc + j, n));
-        switch (out) {
-        case OUT_TMP: chunk_out(s, tmp, acc, j, OUT_TMP); break;
-        case OUT_TMP_ADD: chunk_out(s, tmp, acc, j, OUT_TMP_ADD); break;
-        case OUT_ACC_FIRST: chunk_out(s, tmp, acc, j, OUT_ACC_FIRST); break;
-        default: chunk_out(s, tmp, acc, j, OUT_ACC_ADD); break;
+    if (!extra) {
+        for (; j + 16 <= cf; j += 16) {
+            __m256 s0 = tree8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j, 8);
+            __m256 s1 = tree8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j + 8, 8);
+            chunk_out(s0, tmp, acc, j, out);
+            chunk_out(s1, tmp, acc, j + 8, out);
         }
+    }
+    for (; j < c; j += 8) {
+        size_t n = c - j < 8 ? c - j : 8;
+        __m256 s = tree8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j, n);
+        if (extra)
+            s = _mm256_add_ps(s, extra_rows(r8, ldc, extra, j, n));
+        chunk_out(s, tmp, acc, j, out);
     }
 }
 
@@ -793,34 +787,28 @@ INLINE size_t row_group(size_t p, size_t hw)
     return left >= 24 || left == 16 ? 16 : left;
 }
 
+/* Rows kernel for c <= NHWC_CB channels of one image (see pool_avx512.c). */
 static void rows_avg(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
 {
     double acc[NHWC_CB + 8];
     float tmp[NHWC_CB + 8];
-    for (size_t p = 0, g; p < hw; p += g) {
+    if (hw < 8) /* one short chunk */
+        for (size_t j = 0; j < c; j += 8)
+            chunk_out(extra_rows(xb, ldc, hw, j, c - j < 8 ? c - j : 8), NULL, acc, j,
+                      OUT_ACC_FIRST);
+    for (size_t p = 0, g; hw >= 8 && p < hw; p += g) {
         g = row_group(p, hw);
         const float *q = xb + p * ldc;
-        const int first = p == 0;
-        size_t done = 0;
-        while (g - done > 8) {
-            if (done == 0)
-                chunk8(q, ldc, c, tmp, acc, OUT_TMP);
+        if (g >= 16) {
+            chunk8(q, ldc, c, 0, tmp, acc, OUT_TMP);
+            if (p == 0)
+                chunk8(q + 8 * ldc, ldc, c, g - 16, tmp, acc, OUT_ACC_FIRST);
             else
-                chunk8(q + done * ldc, ldc, c, tmp, acc, OUT_TMP_ADD);
-            done += 8;
-        }
-        float *t = done ? tmp : NULL;
-        const float *ql = q + done * ldc;
-        if (g - done == 8) {
-            if (first) {
-                if (t) chunk8(ql, ldc, c, t, acc, OUT_ACC_FIRST);
-                else chunk8(ql, ldc, c, NULL, acc, OUT_ACC_FIRST);
-            } else {
-                if (t) chunk8(ql, ldc, c, t, acc, OUT_ACC_ADD);
-                else chunk8(ql, ldc, c, NULL, acc, OUT_ACC_ADD);
-            }
+                chunk8(q + 8 * ldc, ldc, c, g - 16, tmp, acc, OUT_ACC_ADD);
+        } else if (p == 0) {
+            chunk8(q, ldc, c, g - 8, NULL, acc, OUT_ACC_FIRST);
         } else {
-            chunk_k(ql, ldc, g - done, c, t, acc, first ? OUT_ACC_FIRST : OUT_ACC_ADD);
+            chunk8(q, ldc, c, g - 8, NULL, acc, OUT_ACC_ADD);
         }
     }
     const divisor dv = divisor_of(hw);
@@ -843,25 +831,43 @@ INLINE __m256 max8_rows(const float *r0, const float *r1, const float *r2, const
                          _mm256_max_ps(_mm256_max_ps(x4, x5), _mm256_max_ps(x6, x7)));
 }
 
-INLINE void max_chunk8(const float *q, size_t ldc, size_t c, float *yb, const int first, __m256 *u)
+/* Rows r8 .. of one 8-channel vector: maximum in sequence, NaN lanes in *u. */
+INLINE __m256 extra_max(const float *r8, size_t ldc, size_t extra, size_t j, size_t n, __m256 *u)
+{
+    __m256 m = NEG_INF;
+    for (size_t i = 0; i < extra; i++) {
+        __m256 v = load_n_max(r8 + i * ldc + j, n);
+        *u = _mm256_or_ps(*u, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        m = _mm256_max_ps(v, m);
+    }
+    return m;
+}
+
+INLINE void max_chunk8(const float *q, size_t ldc, size_t c, size_t extra, float *yb,
+                       const int first, __m256 *u)
 {
     const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
     const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
+    const float *r8 = q + 8 * ldc;
     __m256 u0 = *u, u1 = _mm256_setzero_ps();
     size_t j = 0;
-    for (; j + 16 <= c; j += 16) {
-        __m256 m0 = max8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j, 8, &u0);
-        __m256 m1 = max8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j + 8, 8, &u1);
-        if (!first) {
-            m0 = _mm256_max_ps(m0, _mm256_loadu_ps(yb + j));
-            m1 = _mm256_max_ps(m1, _mm256_loadu_ps(yb + j + 8));
+    if (!extra) {
+        for (; j + 16 <= c; j += 16) {
+            __m256 m0 = max8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j, 8, &u0);
+            __m256 m1 = max8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j + 8, 8, &u1);
+            if (!first) {
+                m0 = _mm256_max_ps(m0, _mm256_loadu_ps(yb + j));
+                m1 = _mm256_max_ps(m1, _mm256_loadu_ps(yb + j + 8));
+            }
+            _mm256_storeu_ps(yb + j, m0);
+            _mm256_storeu_ps(yb + j + 8, m1);
         }
-        _mm256_storeu_ps(yb + j, m0);
-        _mm256_storeu_ps(yb + j + 8, m1);
     }
     for (; j < c; j += 8) {
         size_t n = c - j < 8 ? c - j : 8;
         __m256 m = max8_rows(r0, r1, r2, r3, r4, r5, r6, r7, j, n, &u0);
+        if (extra)
+            m = _mm256_max_ps(extra_max(r8, ldc, extra, j, n, &u1), m);
         if (!first)
             m = _mm256_max_ps(m, load_n(yb + j, n));
         store_n(yb + j, n, m);
@@ -869,27 +875,25 @@ INLINE void max_chunk8(const float *q, size_t ldc, size_t c, float *yb, const in
     *u = _mm256_or_ps(u0, u1);
 }
 
-/* Rows kernel for max: yb is the running maximum; returns 0 on a NaN. */
+/* Rows kernel for max: yb is the running maximum; returns 0 on a NaN.
+ * Chunks of 8 rows, the last one taking the remainder (< 8 rows). */
 static int rows_max(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
 {
     __m256 u = _mm256_setzero_ps();
-    size_t p = 0;
-    for (; p + 8 <= hw; p += 8) {
-        if (p == 0)
-            max_chunk8(xb, ldc, c, yb, 1, &u);
-        else
-            max_chunk8(xb + p * ldc, ldc, c, yb, 0, &u);
-    }
-    for (; p < hw; p++) { /* fewer than 8 rows left */
-        const float *q = xb + p * ldc;
+    if (hw < 8) {
         for (size_t j = 0; j < c; j += 8) {
             size_t n = c - j < 8 ? c - j : 8;
-            __m256 v = load_n_max(q + j, n);
-            u = _mm256_or_ps(u, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-            if (p)
-                v = _mm256_max_ps(v, load_n(yb + j, n));
-            store_n(yb + j, n, v);
+            store_n(yb + j, n, extra_max(xb, ldc, hw, j, n, &u));
         }
+        return !any_set(u);
+    }
+    for (size_t p = 0; p + 8 <= hw; p += 8) {
+        size_t extra = hw - p < 16 ? hw - p - 8 : 0;
+        if (p == 0)
+            max_chunk8(xb, ldc, c, extra, yb, 1, &u);
+        else
+            max_chunk8(xb + p * ldc, ldc, c, extra, yb, 0, &u);
+        p += extra;
     }
     return !any_set(u);
 }

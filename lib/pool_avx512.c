@@ -4,11 +4,13 @@
  * used (plus AVX/AVX2 on 256-bit halves), so "avx512f" is the whole
  * run-time requirement.
  *
- * Average: every float that reaches a double accumulator went through at
- * most 12 float additions (at most GPI_AVG_BLOCK sequential terms per lane,
- * then a fixed tree of at most 5 levels), so its rounding error is below
- * 12 * 2^-24 * sum|x| < 7.2e-7 * sum|x|; the double sums and the final
- * (float)(sum / hw) add less than 0.7e-7 * mean|x|.
+ * Average: float lane sums of at most GPI_AVG_BLOCK sequential terms, then
+ * a small fixed tree of float additions, then double. Every element passes
+ * through at most 12 float additions on its way to double (each path below
+ * states its count), so the float rounding error is below 12 * 2^-24 *
+ * sum|x| < 7.2e-7 * sum|x|; the double sums and the final (float)(sum / hw)
+ * add less than 0.7e-7 * mean|x|. Where one flush makes the whole sum, the
+ * double sum is that float, and the mean is computed in float (fdiv_hw).
  *
  * Max: vmaxps ignores a NaN in one operand, so NaN is tracked separately
  * (ordered-compare masks over pairs of vectors). A plane or image that holds
@@ -168,9 +170,9 @@ DEFINE_TREE16(tree16_max, _mm512_max_ps)
  * 16 * hw consecutive floats, i.e. hw vectors V[0..hw-1] counted from the
  * batch start. Plane r covers floats [r*hw, (r+1)*hw): the tail lanes of
  * V[v0], the whole vectors after it and the head lanes of V[v1]. Its lane
- * sums come from those vectors (zero-masked at both ends), so every load is
- * a whole vector at a multiple of 64 bytes from the batch start, and no
- * horizontal reduction is needed per plane. */
+ * sums come from those vectors (the partial ones through masked adds), so
+ * every load is a whole vector at a multiple of 64 bytes from the batch
+ * start, and one transpose-reduce serves 16 planes. */
 typedef struct {
     size_t    v0, v1;  /* first and last vector of the plane */
     __mmask16 m0, m1;  /* lanes of V[v0] and V[v1] that belong to it */
@@ -218,36 +220,49 @@ INLINE __m512 seg_vsum(const float *B, size_t hw, size_t r)
     return _mm512_add_ps(a, b);
 }
 
-/* Lane maxima of plane r (NaN ignored; the caller checks NaN per batch). */
-INLINE __m512 seg_vmax(const float *B, size_t hw, size_t r)
+/* Lane maxima of plane r (NaN ignored), shaped like seg_vsum: the whole
+ * vectors first, the partial ones merged in last under their masks. *ok
+ * gets the lanes where all the vectors the plane touches are ordered (a
+ * NaN in a neighbour's part of a shared vector also clears it: the batch
+ * then goes to the scalar kernel, which is exact either way). */
+INLINE __m512 seg_vmax(const float *B, size_t hw, size_t r, __mmask16 *ok)
 {
     seg g = seg_of(hw, r);
     __m512 e0 = _mm512_loadu_ps(B + 16 * g.v0);
-    __m512 a = _mm512_mask_mov_ps(NEG_INF, g.m0, e0);
-    if (g.v1 == g.v0)
-        return a;
+    if (g.v1 == g.v0) {
+        *ok = _mm512_cmp_ps_mask(e0, e0, _CMP_ORD_Q);
+        return _mm512_mask_mov_ps(NEG_INF, g.m0, e0);
+    }
     __m512 e1 = _mm512_loadu_ps(B + 16 * g.v1);
-    for (size_t v = g.v0 + 1; v < g.v1; v++)
-        a = _mm512_max_ps(_mm512_loadu_ps(B + 16 * v), a);
-    return _mm512_mask_max_ps(a, g.m1, e1, a);
-}
-
-/* 1 when none of the nv vectors at B holds a NaN. */
-INLINE int batch_ordered(const float *B, size_t nv)
-{
-    __mmask16 k0 = 0xFFFF, k1 = 0xFFFF;
-    size_t v = 0;
-    for (; v + 4 <= nv; v += 4) {
-        k0 = _mm512_mask_cmp_ps_mask(k0, _mm512_loadu_ps(B + 16 * v),
-                                     _mm512_loadu_ps(B + 16 * v + 16), _CMP_ORD_Q);
-        k1 = _mm512_mask_cmp_ps_mask(k1, _mm512_loadu_ps(B + 16 * v + 32),
-                                     _mm512_loadu_ps(B + 16 * v + 48), _CMP_ORD_Q);
+    __mmask16 k = _mm512_cmp_ps_mask(e0, e1, _CMP_ORD_Q);
+    if (g.v1 == g.v0 + 1) {
+        *ok = k;
+        return _mm512_mask_max_ps(_mm512_mask_mov_ps(NEG_INF, g.m0, e0), g.m1, e1,
+                                  _mm512_mask_mov_ps(NEG_INF, g.m0, e0));
     }
-    for (; v < nv; v++) {
-        __m512 t = _mm512_loadu_ps(B + 16 * v);
-        k0 = _mm512_mask_cmp_ps_mask(k0, t, t, _CMP_ORD_Q);
+    size_t v = g.v0 + 1;
+    __m512 a = _mm512_loadu_ps(B + 16 * v), b = a;
+    if (v + 1 < g.v1) {
+        b = _mm512_loadu_ps(B + 16 * v + 16);
+        k = _mm512_mask_cmp_ps_mask(k, a, b, _CMP_ORD_Q);
+        for (v += 2; v + 2 <= g.v1; v += 2) {
+            __m512 u = _mm512_loadu_ps(B + 16 * v), w = _mm512_loadu_ps(B + 16 * v + 16);
+            k = _mm512_mask_cmp_ps_mask(k, u, w, _CMP_ORD_Q);
+            a = _mm512_max_ps(u, a);
+            b = _mm512_max_ps(w, b);
+        }
+        if (v < g.v1) {
+            __m512 u = _mm512_loadu_ps(B + 16 * v);
+            k = _mm512_mask_cmp_ps_mask(k, u, u, _CMP_ORD_Q);
+            a = _mm512_max_ps(u, a);
+        }
+    } else {
+        k = _mm512_mask_cmp_ps_mask(k, a, a, _CMP_ORD_Q);
     }
-    return (__mmask16)(k0 & k1) == 0xFFFF;
+    *ok = k;
+    a = _mm512_mask_max_ps(a, g.m0, e0, a);
+    b = _mm512_mask_max_ps(b, g.m1, e1, b);
+    return _mm512_max_ps(a, b);
 }
 
 /* 16 consecutive short planes: per-plane lane sums, one transpose-reduce,
@@ -263,13 +278,16 @@ INLINE void avg_batch16(const float *p, float *y, size_t hw)
 
 INLINE void max_batch16(const float *p, float *y, size_t hw)
 {
-    if (!batch_ordered(p, hw)) { /* a NaN somewhere: the scalar kernel finds the first one */
+    __mmask16 k[16];
+#define PLANE(r) seg_vmax(p, hw, r, &k[r])
+    __m512 m = TREE_OF_PLANES(tree16_max, PLANE);
+#undef PLANE
+    __mmask16 ok = (__mmask16)(((k[0] & k[1]) & (k[2] & k[3])) & ((k[4] & k[5]) & (k[6] & k[7])) &
+                               ((k[8] & k[9]) & (k[10] & k[11])) & ((k[12] & k[13]) & (k[14] & k[15])));
+    if (ok != 0xFFFF) { /* a NaN somewhere: the scalar kernel finds the first one */
         gpi_kernels_scalar.nchw_max_fwd(p, y, 16, hw);
         return;
     }
-#define PLANE(r) seg_vmax(p, hw, r)
-    __m512 m = TREE_OF_PLANES(tree16_max, PLANE);
-#undef PLANE
     _mm512_storeu_ps(y, m);
     unsigned z = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_EQ_OQ);
     while (z) { /* zero maximum: the sign of the first zero */
@@ -483,12 +501,15 @@ static void nchw_max_bwd(const float *x, const float *dy, float *dx, size_t rows
 }
 
 /* ===========================================================================
- * NHWC forward, one image at a time.
+ * NHWC forward.
  *
- * Small ldc == c (ldc / gcd(ldc, 16) <= 8): the image is a flat stream with
- * period 16 * R floats (R = lcm(c, 16) / 16) held in U = R * M >= 8 registers;
- * lane i of the period belongs to channel i mod c. Else rows: 8 rows at a
- * time per 16-channel vector, accumulated per channel in an L1 buffer.
+ * ldc == c with c / gcd(c, 16) <= 8 (c = 3, 10, 64, 128, ...): an image is a
+ * flat stream with period 16R floats (R = lcm(c, 16) / 16) held in registers;
+ * lane i of the period belongs to channel i mod c and is folded into its
+ * channel at the end. Images of one flush (the small-image kernel) fold in
+ * float; larger ones flush lane sums into double and fold once.
+ * Otherwise (large c, or a channel slice with ldc > c): rows, in chunks of 8
+ * per 16-channel vector, accumulated per channel in L1 buffers.
  * ======================================================================== */
 
 static size_t flat_period(size_t c) /* R, or 0 when the flat kernel does not apply */
@@ -641,11 +662,9 @@ INLINE int flat_image_lanes(const float *q, size_t N, float *fb, const int R, co
 
 /* Channel results of one image from its lane values (see flat_small_impl). */
 INLINE void flat_fold(const float *fb, float *yb, const float *xb, size_t c, size_t hw,
-                      size_t R, int is_max, int ok)
+                      size_t per, fdivisor f, int is_max, int ok)
 {
-    const size_t per = 16 * R / c;
     if (!is_max) { /* one flush: divide in float (see fdiv_hw) */
-        const fdivisor f = fdivisor_of(hw);
         for (size_t j = 0; j < c; j += 16) {
             __mmask16 t = lanes16(c - j);
             _mm512_mask_storeu_ps(yb + j, t, fdiv_hw(fold_sum(fb, c, j, per, t), f));
@@ -678,13 +697,14 @@ INLINE void flat_small_impl(const float *x, float *y, size_t n, size_t c, size_t
     enum { LAG = 4 }; /* images between the stores of lane values and their fold */
     float fb[LAG][128] __attribute__((aligned(64)));
     int ok[LAG];
-    const size_t N = hw * c;
+    const size_t N = hw * c, per = 16 * (size_t)R / c;
+    const fdivisor f = fdivisor_of(hw);
     for (size_t b = 0; b < n + LAG - 1; b++) {
         if (b < n)
             ok[b % LAG] = flat_image_lanes(x + b * N, N, fb[b % LAG], R, is_max);
         if (b >= LAG - 1) {
-            size_t f = b - (LAG - 1);
-            flat_fold(fb[f % LAG], y + f * c, x + f * N, c, hw, (size_t)R, is_max, ok[f % LAG]);
+            size_t i = b - (LAG - 1);
+            flat_fold(fb[i % LAG], y + i * c, x + i * N, c, hw, per, f, is_max, ok[i % LAG]);
         }
     }
 }
@@ -865,9 +885,9 @@ static int flat_max(const float *xb, float *yb, size_t c, size_t hw, size_t R)
  * load is base + index), each chunk reduced per 16-channel vector by a
  * 3-level tree. Two chunks (16 rows) meet in a float buffer before their
  * sum goes into the double sums; a remainder of fewer than 8 rows joins the
- * last group. Every float passes through at most 3 + 1 + 1 additions (or 6 +
- * 1 in a remainder chunk) before reaching double. */
-enum { OUT_TMP, OUT_TMP_ADD, OUT_ACC_FIRST, OUT_ACC_ADD };
+ * last chunk, added in sequence. Every float passes through at most 3 + 1 +
+ * 1 additions (6 + 1 + 1 for the remainder rows) before reaching double. */
+enum { OUT_TMP, OUT_ACC_FIRST, OUT_ACC_ADD };
 
 INLINE __m512 tree8_at(const float *const *r, size_t j, __mmask16 t)
 {
@@ -897,12 +917,8 @@ INLINE void chunk_out(__m512 s, float *tmp, double *acc, size_t j, __mmask16 t, 
         _mm512_store_ps(tmp + j, s);
         return;
     }
-    if (out != OUT_TMP_ADD && tmp)
+    if (tmp)
         s = _mm512_add_ps(s, _mm512_load_ps(tmp + j));
-    if (out == OUT_TMP_ADD) {
-        _mm512_store_ps(tmp + j, _mm512_add_ps(_mm512_load_ps(tmp + j), s));
-        return;
-    }
     (void)t;
     __m512d l = lo_pd(s), h = hi_pd(s);
     if (out == OUT_ACC_ADD) {
@@ -913,45 +929,58 @@ INLINE void chunk_out(__m512 s, float *tmp, double *acc, size_t j, __mmask16 t, 
     _mm512_store_pd(acc + j + 8, h);
 }
 
-/* One chunk of 8 rows starting at q over c channels. tmp is NULL when the
- * accumulator outputs take the chunk sum alone. */
-INLINE void chunk8(const float *q, size_t ldc, size_t c, float *tmp, double *acc, const int out)
+/* Rows 8 .. 8 + extra - 1 after a chunk's first 8 (the end of an image),
+ * added in sequence. */
+INLINE __m512 extra_rows(const float *r8, size_t ldc, size_t extra, size_t j, __mmask16 t)
+{
+    __m512 e = _mm512_maskz_loadu_ps(t, r8 + j);
+    for (size_t k = 1; k < extra; k++)
+        e = _mm512_add_ps(e, _mm512_maskz_loadu_ps(t, r8 + k * ldc + j));
+    return e;
+}
+
+/* One chunk of 8 + extra rows (extra < 8, only at the end of an image)
+ * starting at q over c channels. tmp is NULL when the accumulator outputs
+ * take the chunk sum alone. */
+INLINE void chunk8(const float *q, size_t ldc, size_t c, size_t extra, float *tmp, double *acc,
+                   const int out)
 {
     const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
     const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
+    const float *r8 = q + 8 * ldc;
     const size_t cf = c - c % 16;
     size_t j = 0;
-    for (; j + 32 <= cf; j += 32) {
-        __m512 s0 = tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j);
-        __m512 s1 = tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j + 16);
-        chunk_out(s0, tmp, acc, j, 0xFFFF, out);
-        chunk_out(s1, tmp, acc, j + 16, 0xFFFF, out);
+    if (!extra) {
+        for (; j + 32 <= cf; j += 32) {
+            __m512 s0 = tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j);
+            __m512 s1 = tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j + 16);
+            chunk_out(s0, tmp, acc, j, 0xFFFF, out);
+            chunk_out(s1, tmp, acc, j + 16, 0xFFFF, out);
+        }
     }
-    if (j < cf) {
-        chunk_out(tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j), tmp, acc, j, 0xFFFF, out);
-        j += 16;
+    for (; j < cf; j += 16) {
+        __m512 s = tree8_full(r0, r1, r2, r3, r4, r5, r6, r7, j);
+        if (extra)
+            s = _mm512_add_ps(s, extra_rows(r8, ldc, extra, j, 0xFFFF));
+        chunk_out(s, tmp, acc, j, 0xFFFF, out);
     }
     if (j < c) {
         const float *r[8] = { r0, r1, r2, r3, r4, r5, r6, r7 };
-        chunk_out(tree8_at(r, j, lanes16(c - j)), tmp, acc, j, lanes16(c - j), out);
+        __mmask16 t = lanes16(c - j);
+        __m512 s = tree8_at(r, j, t);
+        if (extra)
+            s = _mm512_add_ps(s, extra_rows(r8, ldc, extra, j, t));
+        chunk_out(s, tmp, acc, j, t, out);
     }
 }
 
-/* A chunk of k < 8 rows (the end of an image): rows added in sequence. */
-static void chunk_k(const float *q, size_t ldc, size_t k, size_t c, float *tmp, double *acc,
-                    int out)
+/* A chunk of k < 8 rows (a whole image of fewer than 8 rows): rows added
+ * in sequence. */
+static void chunk_k(const float *q, size_t ldc, size_t k, size_t c, double *acc)
 {
     for (size_t j = 0; j < c; j += 16) {
         __mmask16 t = lanes16(c - j);
-        __m512 s = _mm512_maskz_loadu_ps(t, q + j);
-        for (size_t i = 1; i < k; i++)
-            s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(t, q + i * ldc + j));
-        switch (out) {
-        case OUT_TMP: chunk_out(s, tmp, acc, j, t, OUT_TMP); break;
-        case OUT_TMP_ADD: chunk_out(s, tmp, acc, j, t, OUT_TMP_ADD); break;
-        case OUT_ACC_FIRST: chunk_out(s, tmp, acc, j, t, OUT_ACC_FIRST); break;
-        default: chunk_out(s, tmp, acc, j, t, OUT_ACC_ADD); break;
-        }
+        chunk_out(extra_rows(q, ldc, k, j, t), NULL, acc, j, t, OUT_ACC_FIRST);
     }
 }
 
@@ -963,36 +992,28 @@ INLINE size_t row_group(size_t p, size_t hw)
     return left >= 24 || left == 16 ? 16 : left;
 }
 
-/* Rows kernel for c <= NHWC_CB channels of one image. */
+/* Rows kernel for c <= NHWC_CB channels of one image. A group of 16 + e
+ * rows is two chunks: 8 rows into tmp, then 8 + e rows plus tmp into the
+ * double sums; a group of 8 + e rows is one chunk. */
 static void rows_avg(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
 {
     double acc[NHWC_CB] __attribute__((aligned(64)));
     float tmp[NHWC_CB] __attribute__((aligned(64)));
-    for (size_t p = 0, g; p < hw; p += g) {
+    if (hw < 8)
+        chunk_k(xb, ldc, hw, c, acc);
+    for (size_t p = 0, g; hw >= 8 && p < hw; p += g) {
         g = row_group(p, hw);
         const float *q = xb + p * ldc;
-        const int first = p == 0;
-        size_t done = 0;
-        /* all chunks but the last go to tmp */
-        while (g - done > 8) {
-            if (done == 0)
-                chunk8(q, ldc, c, tmp, acc, OUT_TMP);
+        if (g >= 16) {
+            chunk8(q, ldc, c, 0, tmp, acc, OUT_TMP);
+            if (p == 0)
+                chunk8(q + 8 * ldc, ldc, c, g - 16, tmp, acc, OUT_ACC_FIRST);
             else
-                chunk8(q + done * ldc, ldc, c, tmp, acc, OUT_TMP_ADD);
-            done += 8;
-        }
-        float *t = done ? tmp : NULL;
-        const float *ql = q + done * ldc;
-        if (g - done == 8) {
-            if (first) {
-                if (t) chunk8(ql, ldc, c, t, acc, OUT_ACC_FIRST);
-                else chunk8(ql, ldc, c, NULL, acc, OUT_ACC_FIRST);
-            } else {
-                if (t) chunk8(ql, ldc, c, t, acc, OUT_ACC_ADD);
-                else chunk8(ql, ldc, c, NULL, acc, OUT_ACC_ADD);
-            }
+                chunk8(q + 8 * ldc, ldc, c, g - 16, tmp, acc, OUT_ACC_ADD);
+        } else if (p == 0) { /* 8 <= g < 16: one chunk */
+            chunk8(q, ldc, c, g - 8, NULL, acc, OUT_ACC_FIRST);
         } else {
-            chunk_k(ql, ldc, g - done, c, t, acc, first ? OUT_ACC_FIRST : OUT_ACC_ADD);
+            chunk8(q, ldc, c, g - 8, NULL, acc, OUT_ACC_ADD);
         }
     }
     const divisor dv = divisor_of(hw);
@@ -1020,27 +1041,48 @@ INLINE __m512 max8_at(const float *r0, const float *r1, const float *r2, const f
                          _mm512_max_ps(_mm512_max_ps(x4, x5), _mm512_max_ps(x6, x7)));
 }
 
-INLINE void max_chunk8(const float *q, size_t ldc, size_t c, float *yb, const int first,
-                       __mmask16 *ok)
+/* Rows 8 .. 8 + extra - 1 of a chunk (the end of an image): maximum in
+ * sequence, each row checked for NaN. */
+INLINE __m512 extra_max(const float *r8, size_t ldc, size_t extra, size_t j, __mmask16 t,
+                        __mmask16 *k)
+{
+    __m512 m = NEG_INF;
+    for (size_t i = 0; i < extra; i++) {
+        __m512 v = _mm512_mask_loadu_ps(NEG_INF, t, r8 + i * ldc + j);
+        *k = _mm512_mask_cmp_ps_mask(*k, v, v, _CMP_ORD_Q);
+        m = _mm512_max_ps(v, m);
+    }
+    return m;
+}
+
+/* Max over a chunk of 8 + extra rows (extra < 8) into yb (first: yb has no
+ * previous value). */
+INLINE void max_chunk8(const float *q, size_t ldc, size_t c, size_t extra, float *yb,
+                       const int first, __mmask16 *ok)
 {
     const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
     const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
+    const float *r8 = q + 8 * ldc;
     const size_t cf = c - c % 16;
     __mmask16 k0 = *ok, k1 = 0xFFFF, k2 = 0xFFFF, k3 = 0xFFFF;
     size_t j = 0;
-    for (; j + 32 <= cf; j += 32) {
-        __m512 m0 = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j, 0xFFFF, &k0, &k1);
-        __m512 m1 = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j + 16, 0xFFFF, &k2, &k3);
-        if (!first) {
-            m0 = _mm512_max_ps(m0, _mm512_loadu_ps(yb + j));
-            m1 = _mm512_max_ps(m1, _mm512_loadu_ps(yb + j + 16));
+    if (!extra) {
+        for (; j + 32 <= cf; j += 32) {
+            __m512 m0 = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j, 0xFFFF, &k0, &k1);
+            __m512 m1 = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j + 16, 0xFFFF, &k2, &k3);
+            if (!first) {
+                m0 = _mm512_max_ps(m0, _mm512_loadu_ps(yb + j));
+                m1 = _mm512_max_ps(m1, _mm512_loadu_ps(yb + j + 16));
+            }
+            _mm512_storeu_ps(yb + j, m0);
+            _mm512_storeu_ps(yb + j + 16, m1);
         }
-        _mm512_storeu_ps(yb + j, m0);
-        _mm512_storeu_ps(yb + j + 16, m1);
     }
     for (; j < c; j += 16) {
         __mmask16 t = lanes16(c - j);
         __m512 m = max8_at(r0, r1, r2, r3, r4, r5, r6, r7, j, t, &k0, &k1);
+        if (extra)
+            m = _mm512_max_ps(extra_max(r8, ldc, extra, j, t, &k2), m);
         if (!first)
             m = _mm512_max_ps(m, _mm512_maskz_loadu_ps(t, yb + j));
         _mm512_mask_storeu_ps(yb + j, t, m);
@@ -1048,27 +1090,25 @@ INLINE void max_chunk8(const float *q, size_t ldc, size_t c, float *yb, const in
     *ok = (__mmask16)(k0 & k1 & k2 & k3);
 }
 
-/* Rows kernel for max: yb is the running maximum; returns 0 on a NaN. */
+/* Rows kernel for max: yb is the running maximum; returns 0 on a NaN.
+ * Chunks of 8 rows, the last one taking the remainder (< 8 rows). */
 static int rows_max(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
 {
     __mmask16 ok = 0xFFFF;
-    size_t p = 0;
-    for (; p + 8 <= hw; p += 8) {
-        if (p == 0)
-            max_chunk8(xb, ldc, c, yb, 1, &ok);
-        else
-            max_chunk8(xb + p * ldc, ldc, c, yb, 0, &ok);
-    }
-    for (; p < hw; p++) { /* fewer than 8 rows left */
-        const float *q = xb + p * ldc;
+    if (hw < 8) { /* one short chunk */
         for (size_t j = 0; j < c; j += 16) {
             __mmask16 t = lanes16(c - j);
-            __m512 v = _mm512_mask_loadu_ps(NEG_INF, t, q + j);
-            ok = _mm512_mask_cmp_ps_mask(ok, v, v, _CMP_ORD_Q);
-            if (p)
-                v = _mm512_max_ps(v, _mm512_maskz_loadu_ps(t, yb + j));
-            _mm512_mask_storeu_ps(yb + j, t, v);
+            _mm512_mask_storeu_ps(yb + j, t, extra_max(xb, ldc, hw, j, t, &ok));
         }
+        return ok == 0xFFFF;
+    }
+    for (size_t p = 0; p + 8 <= hw; p += 8) {
+        size_t extra = hw - p < 16 ? hw - p - 8 : 0;
+        if (p == 0)
+            max_chunk8(xb, ldc, c, extra, yb, 1, &ok);
+        else
+            max_chunk8(xb + p * ldc, ldc, c, extra, yb, 0, &ok);
+        p += extra;
     }
     return ok == 0xFFFF;
 }
