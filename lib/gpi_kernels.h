@@ -14,11 +14,14 @@
  * already offset to the first channel of its slice):
  *     x[(b*hw + p)*ldc + j],  y[b*ldc + j],  0 <= j < c.
  *
- * Semantics every variant must match exactly as documented in gpool.h:
- *   - avg forward: float partial sums of at most 16 terms per lane, flushed
- *     into double; result = (float)(sum_double / hw).
+ * Semantics every variant must match as documented in gpool.h:
+ *   - avg forward: float lane sums of at most GPI_AVG_BLOCK sequential terms
+ *     (plus a fixed tree: at most 12 float additions per element), flushed
+ *     into double; result = the double sum / hw rounded once to float.
+ *     Variants differ in summation order, so they agree within the bound,
+ *     not bit for bit.
  *   - avg backward: dx = dy[r] / (float)hw, written to every element.
- *   - max forward: NaN if any element is NaN; else the maximum; a zero result
+ *   - max forward: the first NaN if any element is NaN; else the maximum; a zero result
  *     carries the sign of the first zero in scan order.
  *   - max backward: dx = 0 except at the first NaN (if any) or else the first
  *     maximum in scan order, which receives dy.
@@ -53,8 +56,9 @@ extern const gpi_kernel_set gpi_kernels_avx2;
 extern const gpi_kernel_set gpi_kernels_avx512;
 #endif
 
-/* Most terms one float lane may accumulate before it is flushed to double;
- * with at most 16 terms the float rounding error stays below 1e-6 relative. */
+/* Most sequential terms one float lane may accumulate before it is flushed
+ * to double: with the fixed tree after it, at most 12 float additions per
+ * element, an error bound of 12 x 2^-24 x sum|x| < 1e-6 x sum|x|. */
 #define GPI_AVG_BLOCK 8
 
 #endif /* GPI_KERNELS_H */

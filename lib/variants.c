@@ -173,7 +173,19 @@ static gp_status check_forcible(const char *name, const char *origin)
 
 static pthread_mutex_t gpi_force_lock = PTHREAD_MUTEX_INITIALIZER;
 static char gpi_forced_name[32];
-static int gpi_forced_by_api;              /* 1: API decides, even "none" */
+static atomic_int gpi_forced_by_api;       /* 1: the API decides, even "none" */
+
+/* GPOOL_VARIANT is read once: a hot path of small calls must not pay for
+ * getenv and a lock on every call. */
+static pthread_once_t gpi_env_once = PTHREAD_ONCE_INIT;
+static char gpi_env_variant[32];
+
+static void read_env_variant(void)
+{
+    const char *env = getenv("GPOOL_VARIANT");
+    if (env && strcmp(env, "auto"))
+        snprintf(gpi_env_variant, sizeof gpi_env_variant, "%s", env);
+}
 
 gp_status gp_force_variant(const char *name)
 {
@@ -185,8 +197,8 @@ gp_status gp_force_variant(const char *name)
             return st;
     }
     pthread_mutex_lock(&gpi_force_lock);
-    gpi_forced_by_api = 1;
     snprintf(gpi_forced_name, sizeof gpi_forced_name, "%s", name && strcmp(name, "auto") ? name : "");
+    atomic_store(&gpi_forced_by_api, 1);
     pthread_mutex_unlock(&gpi_force_lock);
     return GP_OK;
 }
@@ -194,14 +206,14 @@ gp_status gp_force_variant(const char *name)
 /* Copy the forced name (API first, then GPOOL_VARIANT) into buf; "" if none. */
 static void forced_name(char *buf, size_t len)
 {
-    pthread_mutex_lock(&gpi_force_lock);
-    if (gpi_forced_by_api) {
+    if (atomic_load(&gpi_forced_by_api)) {
+        pthread_mutex_lock(&gpi_force_lock);
         snprintf(buf, len, "%s", gpi_forced_name);
-    } else {
-        const char *env = getenv("GPOOL_VARIANT");
-        snprintf(buf, len, "%s", env && strcmp(env, "auto") ? env : "");
+        pthread_mutex_unlock(&gpi_force_lock);
+        return;
     }
-    pthread_mutex_unlock(&gpi_force_lock);
+    pthread_once(&gpi_env_once, read_env_variant);
+    snprintf(buf, len, "%s", gpi_env_variant);
 }
 
 /* ----------------------------------------------------------- dispatch */
@@ -249,7 +261,7 @@ static gp_status resolve(const gp_pool_desc *d, const char *name, const gpi_vari
             return GP_OK;
         }
         name = forced;
-        origin = gpi_forced_by_api ? "gp_force_variant" : "GPOOL_VARIANT";
+        origin = atomic_load(&gpi_forced_by_api) ? "gp_force_variant" : "GPOOL_VARIANT";
         st = check_forcible(name, origin);
         if (st == GP_ERR_NOTFOUND)
             return GP_ERR_ENV; /* only GPOOL_VARIANT can name nothing; message already set */
