@@ -56,19 +56,24 @@ float gpx_probe_sum_generic(const float *p, size_t n)
 
 typedef struct {
     gpx_probe_kernel k;
-    gp_isa           isa;
+    gp_isa           isa;         /* needs it */
+    int              redundant;   /* left out when AVX-512 is there (see below) */
 } kernel_entry;
 
+/* Every kernel costs probe time before every row, so only the ones that
+ * can win compete: with AVX-512, the 4-stream loop uses zmm loads (the one
+ * bw.c has); the ymm 4-stream loop is for AVX2-only machines, and the
+ * generic loop only runs where no SIMD loop can. */
 static const kernel_entry all_kernels[] = {
 #ifdef GPOOL_HAVE_AVX512_KERNELS
-    { { "zmm8", gpx_probe_sum_zmm8 }, GP_ISA_AVX512 },
-    { { "zmm4x2", gpx_probe_sum_zmm4x2 }, GP_ISA_AVX512 },
+    { { "zmm8", gpx_probe_sum_zmm8 }, GP_ISA_AVX512, 0 },
+    { { "zmm4x2", gpx_probe_sum_zmm4x2 }, GP_ISA_AVX512, 0 },
 #endif
 #ifdef GPOOL_HAVE_AVX2_KERNELS
-    { { "ymm8", gpx_probe_sum_ymm8 }, GP_ISA_AVX2 },
-    { { "ymm4x2", gpx_probe_sum_ymm4x2 }, GP_ISA_AVX2 },
+    { { "ymm8", gpx_probe_sum_ymm8 }, GP_ISA_AVX2, 0 },
+    { { "ymm4x2", gpx_probe_sum_ymm4x2 }, GP_ISA_AVX2, 1 },
 #endif
-    { { "generic", gpx_probe_sum_generic }, GP_ISA_SCALAR },
+    { { "generic", gpx_probe_sum_generic }, GP_ISA_SCALAR, 0 },
 };
 #define N_ALL_KERNELS (sizeof all_kernels / sizeof all_kernels[0])
 
@@ -77,16 +82,15 @@ size_t gpx_probe_kernels(const gpx_probe_kernel **out)
     /* Rebuilt per call: the CPU mask can change at run time. */
     static gpx_probe_kernel usable[N_ALL_KERNELS];
     size_t count = 0;
-    int have_simd = 0;
+    int have_simd = 0, have_avx512 = 0;
     for (size_t i = 0; i < N_ALL_KERNELS; i++) {
         const kernel_entry *e = &all_kernels[i];
         if (e->isa != GP_ISA_SCALAR && !gp_cpu_has(e->isa))
             continue;
-        /* The generic loop only competes when no SIMD loop can run: it is
-         * never faster, and each kernel costs probe time. */
-        if (e->isa == GP_ISA_SCALAR && have_simd)
+        if ((e->isa == GP_ISA_SCALAR && have_simd) || (e->redundant && have_avx512))
             continue;
         have_simd |= e->isa != GP_ISA_SCALAR;
+        have_avx512 |= e->isa == GP_ISA_AVX512;
         usable[count++] = e->k;
     }
     *out = usable;
