@@ -104,11 +104,17 @@ int gp_max_threads(void)
 
 /* ------------------------------------------------------- availability */
 
-static int variant_available(const gpi_variant *v)
+/* visible: bit i set when ISA i may run (the CPU has it, the mask allows it). */
+static int variant_runnable(const gpi_variant *v, unsigned visible)
 {
-    if (!v->kernels || !gp_cpu_has(v->isa))
+    if (!v->kernels || !(visible & (1u << v->isa)))
         return 0;
     return !v->threaded || gp_have_openmp();
+}
+
+static int variant_available(const gpi_variant *v)
+{
+    return variant_runnable(v, gp_cpu_has(v->isa) ? 1u << v->isa : 0);
 }
 
 size_t gp_variant_count(void)
@@ -234,13 +240,13 @@ static int want_threads(const gp_pool_desc *d)
 #endif
 }
 
-static const gpi_variant *auto_variant(const gp_pool_desc *d)
+static const gpi_variant *auto_variant(const gp_pool_desc *d, unsigned visible)
 {
     int threaded = want_threads(d);
     for (size_t i = GPI_NVARIANTS; i-- > 0;) {
         const gpi_variant *v = &gpi_variants[i];
         if (v->op == d->op && v->layout == d->layout && v->threaded == threaded &&
-            variant_available(v))
+            variant_runnable(v, visible))
             return v;
     }
     return NULL; /* unreachable: the scalar entries are always available */
@@ -257,7 +263,9 @@ static gp_status resolve(const gp_pool_desc *d, const char *name, const gpi_vari
     if (!name || !strcmp(name, "auto")) {
         forced_name(forced, sizeof forced);
         if (!forced[0]) {
-            *out = auto_variant(d);
+            /* one mask read per call, not one per table entry scanned */
+            unsigned visible = (gpi_cpu_native() & ~hidden) | (1u << GP_ISA_SCALAR);
+            *out = auto_variant(d, visible);
             return GP_OK;
         }
         name = forced;

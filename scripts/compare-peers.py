@@ -16,6 +16,7 @@ each peer library, and the ratio best-peer time / gpool time (> 1: gpool is
 faster). A second table gives gpool against PyTorch's max on NCHW.
 """
 import csv
+import os
 import sys
 from collections import defaultdict
 
@@ -135,7 +136,6 @@ def main():
     if len(sys.argv) == 4:
         with open(sys.argv[3] + ".tmp", "w") as f:
             f.write(text)
-        import os
         os.replace(sys.argv[3] + ".tmp", sys.argv[3])
     else:
         sys.stdout.write(text)
