@@ -1,0 +1,3 @@
+/* checkpoint.c - placeholder while it is written */
+#include "autoconfig.h"
+typedef int gpi_placeholder_checkpoint;

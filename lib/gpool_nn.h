@@ -1,0 +1,389 @@
+/*
+ * gpool_nn.h - CNN layers, networks, optimizers, checkpoints and data files
+ * of libgpool (public API, part two; gpool.h holds the pooling kernels).
+ *
+ * Overview
+ * --------
+ * Tensors are float32, NCHW, batch first. A layer is made for a maximum
+ * batch (gp_shape.n of its input); every forward/backward call passes the
+ * actual batch n <= that maximum, so the last partial batch of an epoch runs
+ * without reallocating. Layers own their parameters, gradients and scratch;
+ * a gp_net owns its layers and the activations between them. Nothing is
+ * allocated inside a training step.
+ *
+ * Every layer kind implements the same verbs through a small table of
+ * function pointers (gp_layer_ops): forward, backward, destroy. backward
+ * OVERWRITES the gradients of the layer's parameters (one backward per step,
+ * so there is nothing to zero) and writes dx unless dx is NULL (the first
+ * layer of a network needs no input gradient).
+ *
+ * Threading: layers split work with OpenMP over images or channels with a
+ * static schedule, and sgemm runs on OpenBLAS's OpenMP build, so one thread
+ * pool serves both. For a fixed thread count results are bit-identical from
+ * run to run.
+ *
+ * FLOPs are forward FLOPs per image, counted as 2 x multiply-adds (plus one
+ * per elementwise operation where a layer has no multiply-adds).
+ *
+ * Example: a tiny net trained for one step with Adam
+ * --------------------------------------------------
+ *     gp_shape in = { .n = 64, .c = 1, .h = 28, .w = 28 };
+ *     gp_net *net;
+ *     gp_layer *l;
+ *     gp_net_create(&net, in);
+ *     gp_conv2d_make(&l, gp_net_out_shape(net), 8, 3, 3, 1, 1, 1);
+ *     gp_net_add(net, l);
+ *     gp_relu_make(&l, gp_net_out_shape(net));             gp_net_add(net, l);
+ *     gp_conv2d_make(&l, gp_net_out_shape(net), 10, 1, 1, 1, 0, 1);
+ *     gp_net_add(net, l);
+ *     gp_head_pool_make(&l, gp_net_out_shape(net), GP_HEAD_AVG);
+ *     gp_net_add(net, l);                                  // output 10 x 1 x 1
+ *     gp_net_finalize(net);
+ *
+ *     gp_rng rng;
+ *     gp_rng_seed(&rng, 0);
+ *     gp_net_init(net, GP_INIT_TORCH_DEFAULT, 0.0f, &rng);
+ *
+ *     gp_optim_desc od = gp_optim_defaults(GP_OPTIM_ADAM);
+ *     od.lr = 3e-4f;
+ *     gp_optim *opt;
+ *     gp_optim_create(&opt, &od, net);
+ *
+ *     const float *logits;
+ *     float loss, dlogits[64 * 10];
+ *     gp_net_forward(net, 64, x, GP_TRAIN, &logits);
+ *     gp_softmax_xent(64, 10, logits, labels, 0, &loss, dlogits, NULL);
+ *     gp_net_backward(net, 64, dlogits);
+ *     gp_optim_step(opt, od.lr);
+ *
+ * Errors follow gpool.h: a gp_status, and gp_last_error() for the message.
+ */
+#ifndef GPOOL_NN_H
+#define GPOOL_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ================================================================ basics */
+
+/* Shape of a batch: n images of c x h x w. A feature vector is c x 1 x 1. */
+typedef struct {
+    int n, c, h, w;
+} gp_shape;
+
+/* Floats in one image of shape s (c * h * w). */
+size_t      gp_shape_image_size (gp_shape s);
+
+/* Training or inference: batchnorm and dropout behave differently. */
+typedef enum { GP_EVAL = 0, GP_TRAIN = 1 } gp_mode;
+
+/* Deterministic generator (xoshiro256**), seeded by splitmix64. */
+typedef struct {
+    uint64_t s[4];
+} gp_rng;
+
+/* Seed rng; the same seed always gives the same stream. */
+void        gp_rng_seed         (gp_rng *rng, uint64_t seed);
+
+/* Next 64 random bits. */
+uint64_t    gp_rng_next         (gp_rng *rng);
+
+/* Uniform float in [lo, hi). */
+float       gp_rng_uniform      (gp_rng *rng, float lo, float hi);
+
+/* Standard normal (Box-Muller in double). */
+double      gp_rng_normal       (gp_rng *rng);
+
+/* Uniform integer in [0, bound), without modulo bias. */
+uint64_t    gp_rng_below        (gp_rng *rng, uint64_t bound);
+
+/* Fisher-Yates shuffle of idx[0..count). */
+void        gp_rng_shuffle      (gp_rng *rng, int *idx, size_t count);
+
+/* ============================================================ layers */
+
+/* A learnable tensor with its gradient (both owned by the layer). */
+typedef struct {
+    const char *name;       /* "weight", "bias", "p", "r", "alpha" ... */
+    float      *value;
+    float      *grad;
+    size_t      count;
+    int         fan_in;     /* for initializers; 0 for scalars */
+    int         fan_out;
+    int         is_bias;    /* initialized by the bias rule, not the weight rule */
+    int         fixed_init; /* 1: keep the layer's own initial value (gem p, bn gamma) */
+} gp_param;
+
+/* Non-learned state that checkpoints carry (batchnorm running statistics). */
+typedef struct {
+    const char *name;       /* "running_mean", "running_var" */
+    float      *value;
+    size_t      count;
+} gp_buffer;
+
+#define GP_LAYER_MAX_PARAMS  4
+#define GP_LAYER_MAX_BUFFERS 4
+
+typedef struct gp_layer gp_layer;
+
+/* The verbs every layer kind implements. */
+typedef struct {
+    const char *kind;   /* "conv2d", "relu", ... */
+    /* y = f(x) for n images (n <= in.n). GP_TRAIN keeps what backward needs. */
+    gp_status (*forward) (gp_layer *l, int n, const float *x, float *y, gp_mode mode);
+    /* Given dy, overwrite the parameter gradients and (unless dx is NULL)
+     * write dx. x and y are the forward call's input and output. */
+    gp_status (*backward)(gp_layer *l, int n, const float *x, const float *y,
+                          const float *dy, float *dx);
+    /* Free everything the layer owns, including l. */
+    void      (*destroy) (gp_layer *l);
+} gp_layer_ops;
+
+/* One layer: its verbs, shapes, parameters and costs. */
+struct gp_layer {
+    const gp_layer_ops *ops;
+    gp_shape   in, out;             /* n = maximum batch */
+    gp_param   params[GP_LAYER_MAX_PARAMS];
+    int        nparams;
+    gp_buffer  buffers[GP_LAYER_MAX_BUFFERS];
+    int        nbuffers;
+    double     flops;               /* forward FLOPs per image */
+    size_t     workspace_bytes;     /* scratch and saved state at maximum batch */
+    char       desc[64];            /* e.g. "3x3/1 pad 1, bias" for the build log */
+    void      *priv;                /* kind-specific state */
+};
+
+/* Run a layer's verbs (they check n against the layer's maximum batch). */
+gp_status   gp_layer_forward    (gp_layer *l, int n, const float *x, float *y, gp_mode mode);
+gp_status   gp_layer_backward   (gp_layer *l, int n, const float *x, const float *y,
+                                 const float *dy, float *dx);
+void        gp_layer_destroy    (gp_layer *l);
+
+/* Learnable floats in the layer. */
+size_t      gp_layer_param_count(const gp_layer *l);
+
+/* 2-D convolution, cross-correlation as in PyTorch; weight cout x cin x kh x kw.
+ * im2col + sgemm over the batch; 1x1 stride-1 unpadded skips im2col. */
+gp_status   gp_conv2d_make      (gp_layer **out, gp_shape in, int cout, int kh, int kw,
+                                 int stride, int pad, int bias);
+
+/* max(x, 0); the gradient at exactly 0 is 0 (as PyTorch). */
+gp_status   gp_relu_make        (gp_layer **out, gp_shape in);
+
+/* 1 / (1 + exp(-x)). */
+gp_status   gp_sigmoid_make     (gp_layer **out, gp_shape in);
+
+/* Local pooling kinds. */
+typedef enum { GP_POOL2D_MAX = 0, GP_POOL2D_AVG = 1 } gp_pool2d_kind;
+
+/* Local max or average pooling, PyTorch semantics: padding counts as -inf
+ * for max and as zeros in the divisor for avg (count_include_pad = 1);
+ * ceil_mode keeps a last window that starts inside the input or left pad.
+ * Max ties and backward go to the first maximum in the window. */
+gp_status   gp_pool2d_make      (gp_layer **out, gp_shape in, gp_pool2d_kind kind,
+                                 int k, int stride, int pad, int ceil_mode);
+
+/* Batch normalization over N, H, W per channel. Train: batch statistics,
+ * running stats updated with momentum and the unbiased variance; eval: the
+ * running stats. PyTorch defaults: momentum 0.1, eps 1e-5. gamma = 1, beta = 0. */
+gp_status   gp_batchnorm2d_make (gp_layer **out, gp_shape in, float momentum, float eps);
+
+/* Fully connected: y = W x + b over the c*h*w features of each image;
+ * weight is out_features x (c*h*w), output out_features x 1 x 1. */
+gp_status   gp_dense_make       (gp_layer **out, gp_shape in, int out_features, int bias);
+
+/* Inverted dropout with probability p in training; identity in eval. The
+ * mask stream is seeded here and advances on every training forward. */
+gp_status   gp_dropout_make     (gp_layer **out, gp_shape in, float p, uint64_t seed);
+
+/* c x h x w -> (c*h*w) x 1 x 1 (a copy; the memory order is unchanged). */
+gp_status   gp_flatten_make     (gp_layer **out, gp_shape in);
+
+/* Pooling ops for heads: a reduction over H x W per channel. */
+typedef enum {
+    GP_HEAD_AVG = 0,     /* mean (the dispatched global pooling kernels) */
+    GP_HEAD_MAX,         /* max (the dispatched kernels) */
+    GP_HEAD_GEM,         /* ((1/N) sum max(x,eps)^p)^(1/p), learnable p (init 3), eps 1e-6 */
+    GP_HEAD_LSE,         /* (1/r) log((1/N) sum exp(r x)), max-subtracted, learnable r (init 10) */
+    GP_HEAD_MIXED,       /* a max + (1-a) avg, a = sigmoid(learnable scalar, init 0 so a = 0.5) */
+    GP_HEAD_AVGMAX,      /* (avg + max) / 2 */
+    GP_HEAD_CATAVGMAX    /* [avg, max]: 2C features */
+} gp_head_op;
+
+/* "avg", "max", "gem", "lse", "mixed", "avgmax", "catavgmax". */
+const char *gp_head_op_name     (gp_head_op op);
+
+/* Parse a name from gp_head_op_name(); GP_ERR_NOTFOUND if unknown. */
+gp_status   gp_head_op_parse    (const char *name, gp_head_op *op);
+
+/* Global pooling layer for heads: c x h x w -> c x 1 x 1 (2c for catavgmax). */
+gp_status   gp_head_pool_make   (gp_layer **out, gp_shape in, gp_head_op op);
+
+/* Softmax cross-entropy, mean over the batch, log-sum-exp stabilised.
+ * sigmoid_inputs = 1 applies a sigmoid to the logits first (the tutorial's
+ * loss on sigmoid outputs); dlogits (may be NULL) is then the gradient with
+ * respect to the raw logits. *correct (may be NULL) counts argmax hits;
+ * labels are class indices in [0, classes). */
+gp_status   gp_softmax_xent     (int n, int classes, const float *logits, const int *labels,
+                                 int sigmoid_inputs, float *loss, float *dlogits, int *correct);
+
+/* ========================================================== networks */
+
+typedef struct gp_net gp_net;
+
+/* A sequential network for inputs of shape in (in.n = maximum batch). */
+gp_status   gp_net_create       (gp_net **out, gp_shape in);
+
+/* Append l (the net takes ownership, also on failure). l->in must equal
+ * the current output shape. */
+gp_status   gp_net_add          (gp_net *net, gp_layer *l);
+
+/* Shape the next layer must accept (the input shape while empty). */
+gp_shape    gp_net_out_shape    (const gp_net *net);
+
+/* Allocate activations and their gradients; no layers may be added after. */
+gp_status   gp_net_finalize     (gp_net *net);
+
+/* Free the net, its layers and its activations. */
+void        gp_net_destroy      (gp_net *net);
+
+/* Number of layers, and layer i. */
+int         gp_net_layer_count  (const gp_net *net);
+gp_layer   *gp_net_layer        (gp_net *net, int i);
+
+/* All parameters in layer order: the count, and parameter i. */
+int         gp_net_param_count  (const gp_net *net);
+gp_param   *gp_net_param        (gp_net *net, int i);
+
+/* Learnable floats, forward FLOPs per image. */
+size_t      gp_net_num_params   (const gp_net *net);
+double      gp_net_flops        (const gp_net *net);
+
+/* Analytic memory of one training step at the maximum batch, in bytes. */
+typedef struct {
+    size_t params, grads, optim_state, activations, workspace, total;
+} gp_mem_report;
+gp_mem_report gp_net_memory     (const gp_net *net, size_t optim_floats_per_param);
+
+/* Forward n images; *y points at the net's output (valid until the next call). */
+gp_status   gp_net_forward      (gp_net *net, int n, const float *x, gp_mode mode,
+                                 const float **y);
+
+/* Backward from dy (the loss gradient w.r.t. the output of the last forward). */
+gp_status   gp_net_backward     (gp_net *net, int n, const float *dy);
+
+/* Weight initializers. */
+typedef enum {
+    GP_INIT_TORCH_DEFAULT = 0, /* kaiming_uniform(a = sqrt(5)); bias U(+-1/sqrt(fan_in)) */
+    GP_INIT_XAVIER_UNIFORM,    /* U(+-sqrt(6 / (fan_in + fan_out))); bias = bias_value */
+    GP_INIT_XAVIER_NORMAL,     /* N(0, 2 / (fan_in + fan_out)); bias = bias_value */
+    GP_INIT_KAIMING_UNIFORM,   /* U(+-sqrt(6 / fan_in)) (relu gain); bias = bias_value */
+    GP_INIT_KAIMING_NORMAL     /* N(0, 2 / fan_in); bias = bias_value */
+} gp_init_kind;
+
+/* Initialize every weight and bias of the net in layer order from rng.
+ * bias_value is the constant for biases under every kind but the default.
+ * Parameters marked fixed_init (batchnorm gamma/beta, gem p, lse r, mixed
+ * alpha) keep their layer-defined values. */
+gp_status   gp_net_init         (gp_net *net, gp_init_kind kind, float bias_value, gp_rng *rng);
+
+/* "torch_default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal". */
+const char *gp_init_name        (gp_init_kind kind);
+gp_status   gp_init_parse       (const char *name, gp_init_kind *kind);
+
+/* ======================================================== optimizers */
+
+typedef enum { GP_OPTIM_SGD = 0, GP_OPTIM_ADAM = 1, GP_OPTIM_ADAMW = 2 } gp_optim_kind;
+
+/* Hyper-parameters, with PyTorch's meaning and defaults (gp_optim_defaults). */
+typedef struct {
+    gp_optim_kind kind;
+    float lr;              /* SGD 0.01 (PyTorch requires one), Adam/AdamW 1e-3 */
+    float momentum;        /* SGD: 0 */
+    float dampening;       /* SGD: 0 */
+    int   nesterov;        /* SGD: 0 */
+    float beta1, beta2;    /* Adam: 0.9, 0.999 */
+    float eps;             /* Adam: 1e-8 */
+    float weight_decay;    /* SGD/Adam: 0 (L2 added to the gradient); AdamW: 1e-2 (decoupled) */
+} gp_optim_desc;
+
+typedef struct gp_optim gp_optim;
+
+/* PyTorch's defaults for kind. */
+gp_optim_desc gp_optim_defaults (gp_optim_kind kind);
+
+/* "sgd", "adam", "adamw". */
+const char *gp_optim_name       (gp_optim_kind kind);
+gp_status   gp_optim_parse      (const char *name, gp_optim_kind *kind);
+
+/* An optimizer over every parameter of net. */
+gp_status   gp_optim_create     (gp_optim **out, const gp_optim_desc *d, gp_net *net);
+
+/* One update of every parameter with learning rate lr, PyTorch's rule:
+ *   SGD:   g += wd p; b = mu b + (1 - damp) g (b = g at the first step);
+ *          g = nesterov ? g + mu b : b; p -= lr g
+ *   Adam:  g += wd p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+ *          p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ *   AdamW: p *= 1 - lr wd, then the Adam update without the L2 term. */
+gp_status   gp_optim_step       (gp_optim *o, float lr);
+
+/* Floats of state per parameter float (SGD 0 or 1, Adam 2). */
+size_t      gp_optim_state_per_param(const gp_optim *o);
+
+/* Steps taken so far (t in the Adam update). */
+int64_t     gp_optim_steps      (const gp_optim *o);
+
+void        gp_optim_destroy    (gp_optim *o);
+
+/* ======================================================= checkpoints */
+
+/* Save the net's parameters, buffers and (unless o is NULL) optimizer state
+ * to directory dir (created if missing), one .npy file per tensor:
+ *   L<ii>_<kind>.<name>.npy           parameters and buffers (layer ii, two digits)
+ *   L<ii>_<kind>.<name>.<state>.npy   optimizer state ("momentum", "exp_avg", "exp_avg_sq")
+ *   optim.txt                         "kind", "steps" and hyper-parameters, one per line
+ * Each .npy is little-endian float32 ('<f4'), C order, with the tensor's
+ * natural shape, so numpy.load reads it without gpool. The directory is
+ * written under a temporary name and renamed into place. */
+gp_status   gp_checkpoint_save  (const char *dir, gp_net *net, const gp_optim *o);
+
+/* Load what gp_checkpoint_save wrote into a net of the same architecture
+ * (and o, unless NULL). Every tensor's shape must match. */
+gp_status   gp_checkpoint_load  (const char *dir, gp_net *net, gp_optim *o);
+
+/* Write count floats with shape dims[0..ndims) to path as a float32 .npy. */
+gp_status   gp_npy_write        (const char *path, const float *data,
+                                 const size_t *dims, int ndims);
+
+/* Read a float32 .npy of exactly count floats into data; dims/ndims
+ * (may be NULL) receive its shape (up to 8 dims). */
+gp_status   gp_npy_read         (const char *path, float *data, size_t count,
+                                 size_t *dims, int *ndims);
+
+/* ============================================================== data */
+
+/* An IDX file's contents (unsigned byte data only, as MNIST-style sets use). */
+typedef struct {
+    int      ndims;
+    size_t   dims[4];
+    uint8_t *data;          /* dims[0] x ... in C order; free with gp_idx_free */
+} gp_idx;
+
+/* Read an IDX file, raw or gzip-compressed (detected from its first bytes).
+ * Checks the magic, the type byte (0x08), the dimension count, and that the
+ * payload holds exactly the product of the dimensions. */
+gp_status   gp_idx_read         (const char *path, gp_idx *out);
+
+void        gp_idx_free         (gp_idx *idx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GPOOL_NN_H */

@@ -1,0 +1,3 @@
+/* init.c - placeholder while it is written */
+#include "autoconfig.h"
+typedef int gpi_placeholder_init;

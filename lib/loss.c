@@ -1,0 +1,3 @@
+/* loss.c - placeholder while it is written */
+#include "autoconfig.h"
+typedef int gpi_placeholder_loss;

@@ -1,0 +1,3 @@
+/* npy.c - placeholder while it is written */
+#include "autoconfig.h"
+typedef int gpi_placeholder_npy;

@@ -1,0 +1,3 @@
+/* optim.c - placeholder while it is written */
+#include "autoconfig.h"
+typedef int gpi_placeholder_optim;

@@ -1,0 +1,3 @@
+/* pool2d.c - placeholder while it is written */
+#include "autoconfig.h"
+typedef int gpi_placeholder_pool2d;
