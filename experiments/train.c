@@ -1,0 +1,3 @@
+/* placeholder while it is written */
+#include "autoconfig.h"
+typedef int gpx_placeholder_train;
