@@ -316,26 +316,6 @@ static int usage_error(const char *fmt, ...)
     return 2;
 }
 
-/* Matches option "-s"/"--long" with a value ("--long V", "--long=V", "-s V").
- * Returns 1 (and *value) on a match, 0 if arg is another option, -1 when the
- * value is missing. */
-static int option_with_value(int argc, char **argv, int *i, const char *shortopt,
-                             const char *longopt, const char **value)
-{
-    const char *arg = argv[*i];
-    size_t ll = strlen(longopt);
-    if (!strncmp(arg, longopt, ll) && arg[ll] == '=') {
-        *value = arg + ll + 1;
-        return 1;
-    }
-    if (strcmp(arg, longopt) && (!shortopt || strcmp(arg, shortopt)))
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
-}
-
 static int parse_options(int argc, char **argv, bench_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -352,7 +332,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
         int matched = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
             const char *value;
-            int r = option_with_value(argc, argv, &i, valued[k].s, valued[k].l, &value);
+            int r = gpx_option_value(argc, argv, &i, valued[k].s, valued[k].l, &value);
             if (r < 0)
                 return usage_error("option '%s' needs a value", arg);
             if (r > 0) {
@@ -1201,27 +1181,6 @@ static int run_all(bench_point *points, size_t npoints, row_list *rows, size_t *
 
 /* ============================================================== output */
 
-static void csv_text(FILE *fp, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', fp);
-        fputc(*s == '\n' ? ' ' : *s, fp);
-    }
-    fputc('"', fp);
-}
-
-static void csv_number(FILE *fp, const char *fmt, double v)
-{
-    if (isfinite(v))
-        fprintf(fp, fmt, v);
-}
-
 #define CSV_HEADER                                                                          \
     "point_id,variant,impl,isa,threaded,op,pass,layout,n,c,h,w,threads,mode,buffers,bytes," \
     "reps,calls,median_s,min_s,gbps,probe_gbps,frac,probe_set,probe_kernel,status,note"
@@ -1241,37 +1200,21 @@ static void write_csv(FILE *fp, const row_list *rows)
         else
             fputs(",", fp);
         fputc(',', fp);
-        csv_number(fp, "%.6e", r->median_s);
+        gpx_csv_number(fp, "%.6e", r->median_s);
         fputc(',', fp);
-        csv_number(fp, "%.6e", r->min_s);
+        gpx_csv_number(fp, "%.6e", r->min_s);
         fputc(',', fp);
         /* significant digits, not decimals: a 2-thread row that lost the CPU
          * to another process can run at 1e-4 GB/s and must not print as 0 */
-        csv_number(fp, "%.5g", r->gbps);
+        gpx_csv_number(fp, "%.5g", r->gbps);
         fputc(',', fp);
-        csv_number(fp, "%.5g", r->probe_gbps);
+        gpx_csv_number(fp, "%.5g", r->probe_gbps);
         fputc(',', fp);
-        csv_number(fp, "%.4g", r->frac);
+        gpx_csv_number(fp, "%.4g", r->frac);
         fprintf(fp, ",%s,%s,%s,", r->probe_set, r->probe_kernel, r->status);
-        csv_text(fp, r->note);
+        gpx_csv_text(fp, r->note);
         fputc('\n', fp);
     }
-}
-
-/* YAML double-quoted scalar. */
-static void yaml_string(FILE *fp, const char *s)
-{
-    fputc('"', fp);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(fp, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(fp, "\\x%02x", ch);
-        else
-            fputc(ch, fp);
-    }
-    fputc('"', fp);
 }
 
 typedef struct {
@@ -1291,7 +1234,7 @@ static void write_env(FILE *fp, const char *name)
     const char *v = getenv(name);
     fprintf(fp, "  %s: ", name);
     if (v)
-        yaml_string(fp, v);
+        gpx_yaml_string(fp, v);
     else
         fputs("null", fp);
     fputc('\n', fp);
@@ -1306,29 +1249,29 @@ static void write_manifest(FILE *fp, const run_info *ri, const gp_cfg *cfg,
     char cmd[4096] = "gpool";
     for (int i = 0; i < ri->argc; i++)
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", ri->argv[i]);
-    yaml_string(fp, cmd);
+    gpx_yaml_string(fp, cmd);
     fputs("\ncwd: ", fp);
-    yaml_string(fp, getcwd(buf, sizeof buf) ? buf : "?");
+    gpx_yaml_string(fp, getcwd(buf, sizeof buf) ? buf : "?");
     fprintf(fp, "\nstarted: \"%s\"\nfinished: \"%s\"\nwall_seconds: %.1f\n", ri->started,
             gpx_iso_time(finished, sizeof finished), ri->wall_s);
     fprintf(fp, "gpool_version: \"%s\"\nlibgpool_version: \"%s\"\n", PACKAGE_VERSION,
             gp_version());
 #ifdef __VERSION__
     fputs("compiler: ", fp);
-    yaml_string(fp, __VERSION__);
+    gpx_yaml_string(fp, __VERSION__);
     fputc('\n', fp);
 #endif
     struct utsname u;
     if (uname(&u) == 0) {
         fputs("host: ", fp);
-        yaml_string(fp, u.nodename);
+        gpx_yaml_string(fp, u.nodename);
         fputs("\nkernel: ", fp);
         snprintf(buf, sizeof buf, "%s %s %s", u.sysname, u.release, u.machine);
-        yaml_string(fp, buf);
+        gpx_yaml_string(fp, buf);
         fputc('\n', fp);
     }
     fputs("cpu_model: ", fp);
-    yaml_string(fp, gpx_cpu_model(buf, sizeof buf));
+    gpx_yaml_string(fp, gpx_cpu_model(buf, sizeof buf));
     fprintf(fp, "\ncpus_online: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
     fprintf(fp, "cpu_isa: {avx2: %s, avx512: %s, avx2_visible: %s, avx512_visible: %s}\n",
             gp_cpu_has_native(GP_ISA_AVX2) ? "true" : "false",
@@ -1360,15 +1303,15 @@ static void write_manifest(FILE *fp, const run_info *ri, const gp_cfg *cfg,
         write_env(fp, env_names[i]);
 
     fputs("config:\n  path: ", fp);
-    yaml_string(fp, ri->config_path);
+    gpx_yaml_string(fp, ri->config_path);
     fputs("\n  name: ", fp);
-    yaml_string(fp, gp_cfg_name(cfg));
+    gpx_yaml_string(fp, gp_cfg_name(cfg));
     fputs("\n  resolved: config.yaml\n  defaults_used:\n", fp);
     for (size_t k = 0; k < gp_cfg_ndefaults(cfg); k++) {
         fputs("    ", fp);
-        yaml_string(fp, gp_cfg_default_path(cfg, k));
+        gpx_yaml_string(fp, gp_cfg_default_path(cfg, k));
         fputs(": ", fp);
-        yaml_string(fp, gp_cfg_default_text(cfg, k));
+        gpx_yaml_string(fp, gp_cfg_default_text(cfg, k));
         fputc('\n', fp);
     }
     if (gp_cfg_ndefaults(cfg) == 0)
@@ -1386,7 +1329,7 @@ static void write_manifest(FILE *fp, const run_info *ri, const gp_cfg *cfg,
                 p->threads, p->cold ? "cold" : "hot", p->nshapes, p->nvariants);
     }
     fputs("skipped_variants: ", fp);
-    yaml_string(fp, ri->skipped);
+    gpx_yaml_string(fp, ri->skipped);
     size_t ok = 0, mismatch = 0, error = 0;
     for (size_t i = 0; i < rows->count; i++) {
         const char *st = rows->rows[i].status;
@@ -1410,7 +1353,7 @@ static void write_manifest(FILE *fp, const run_info *ri, const gp_cfg *cfg,
                 "bytes) per shape, filled once\"\n",
             default_cold_bytes());
     fputs("chart: ", fp);
-    yaml_string(fp, ri->chart_status);
+    gpx_yaml_string(fp, ri->chart_status);
     fputs("\nfiles: [bench.csv, config.yaml, manifest.yaml", fp);
     if (!strcmp(ri->chart_status, "written"))
         fputs(", bench-chart.dat, bench.png, bench.svg", fp);
@@ -1533,61 +1476,14 @@ static const char *chart_template(void)
     return gpx_readable(path) ? path : NULL;
 }
 
-static const char *gnuplot_program(void)
-{
-    const char *env = getenv("GNUPLOT");
-    if (env)
-        return env; /* set but empty: no gnuplot */
-#ifdef GPOOL_GNUPLOT
-    if (access(GPOOL_GNUPLOT, X_OK) == 0)
-        return GPOOL_GNUPLOT;
-#endif
-    return "gnuplot";
-}
-
-/* gnuplot string literal in single quotes (a quote is doubled). */
-static void gp_quote(char *buf, size_t len, const char *s)
-{
-    size_t o = 0;
-    if (o < len)
-        buf[o++] = '\'';
-    for (; *s && o + 3 < len; s++) {
-        if (*s == '\'')
-            buf[o++] = '\'';
-        buf[o++] = *s;
-    }
-    if (o + 1 < len)
-        buf[o++] = '\'';
-    buf[o < len ? o : len - 1] = '\0';
-}
-
 /* Run gnuplot on the template; 0 ok, 1 no gnuplot (skipped), -1 failed. */
 static int run_gnuplot(const char *program, const char *tmpl, const char *settings)
 {
-    char *args[] = { (char *)program, "-e", (char *)settings, (char *)tmpl, NULL };
-    pid_t pid;
-    int err = posix_spawnp(&pid, program, NULL, NULL, args, environ);
-    if (err == ENOENT)
-        return 1;
-    if (err) {
-        report_error("cannot run %s: %s", program, strerror(err));
-        return -1;
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            report_error("waiting for %s: %s", program, strerror(errno));
-            return -1;
-        }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return 1;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        report_error("%s %s failed (%s %d)", program, tmpl,
-                     WIFEXITED(status) ? "exit status" : "signal",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        return -1;
-    }
-    return 0;
+    char err[512];
+    int r = gpx_run_gnuplot(program, tmpl, settings, err, sizeof err);
+    if (r < 0)
+        report_error("%s", err);
+    return r;
 }
 
 /* Writes bench-chart.dat, bench.png and bench.svg; sets *status for the
@@ -1599,7 +1495,7 @@ static int write_chart(const char *dir, const gp_cfg *cfg, const row_list *rows,
     gp_pool_op op = (gp_pool_op)enum_index(gp_cfg_str(pt0, "chart.op"), op_choices);
     gp_pass pass = (gp_pass)enum_index(gp_cfg_str(pt0, "chart.pass"), pass_choices);
     gp_layout layout = (gp_layout)enum_index(gp_cfg_str(pt0, "chart.layout"), layout_choices);
-    const char *program = gnuplot_program();
+    const char *program = gpx_gnuplot_program();
     if (!*program) {
         *status = "skipped: GNUPLOT is empty (configure found no gnuplot)";
         note("no gnuplot: chart skipped");
@@ -1665,9 +1561,9 @@ static int write_chart(const char *dir, const gp_cfg *cfg, const row_list *rows,
         snprintf(threads + strlen(threads), sizeof threads - strlen(threads), "%s%d",
                  i ? " " : "", panels[i].threads);
     }
-    gp_quote(q_dat, sizeof q_dat, dat);
-    gp_quote(q_png, sizeof q_png, png_tmp);
-    gp_quote(q_svg, sizeof q_svg, svg_tmp);
+    gpx_gnuplot_quote(q_dat, sizeof q_dat, dat);
+    gpx_gnuplot_quote(q_png, sizeof q_png, png_tmp);
+    gpx_gnuplot_quote(q_svg, sizeof q_svg, svg_tmp);
     char settings[16384];
     snprintf(settings, sizeof settings,
              "datafile=%s; png_out=%s; svg_out=%s; maintitle='gpool bench: %s %s %s (%s)'; "

@@ -18,4 +18,10 @@ int gpx_cmd_bench(int argc, char **argv);
 /* The schema configs/kernels*.yaml are checked against (root table). */
 const gp_cfg_schema *gpx_bench_schema(void);
 
+/* gpool run: train every point of an experiment config. */
+int gpx_cmd_run(int argc, char **argv);
+
+/* The schema experiment configs (configs/tutorial.yaml, ...) are checked against. */
+const gp_cfg_schema *gpx_run_schema(void);
+
 #endif /* GPOOL_EXPERIMENTS_COMMANDS_H */

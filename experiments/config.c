@@ -372,6 +372,7 @@ static void put_value(strbuf *sb, const gp_cfg_value *v)
         sb_putc(sb, ']');
         break;
     case GP_CFG_MAP:
+    case GP_CFG_TAGGED:         /* its tag is items[0]: written first */
         sb_putc(sb, '{');
         for (size_t k = 0; k < v->n; k++) {
             if (k)
@@ -495,26 +496,75 @@ static _Noreturn void program_bug(const char *path, const char *what)
     abort();
 }
 
-/* Why a schema entry cannot be used, or NULL when it is well formed. */
-static const char *schema_entry_problem(const gp_cfg_schema *e)
+static long find_key(const gp_cfg_schema *table, const char *key);
+
+/* Why one variant of a TAGGED entry cannot be used, into why; false when
+ * it is well formed. A variant's default could never be used (the tag
+ * picks the variant, not the absence of a value), so it is refused. */
+static bool variant_problem(const gp_cfg_schema *e, long k, char *why, size_t size)
 {
+    const gp_cfg_schema *v = &e->items[k];
+    if (find_key(e->items, v->key) != k)
+        snprintf(why, size, "has the variant '%s' twice", v->key);
+    else if (v->type != GP_CFG_MAP)
+        snprintf(why, size, "has a variant '%s' that is not a MAP", v->key);
+    else if (!v->items)
+        snprintf(why, size, "has a variant '%s' without a key table (items; "
+                 "{ { NULL } } for none)", v->key);
+    else if (find_key(v->items, e->tag) >= 0)
+        snprintf(why, size, "has a variant '%s' that declares the tag key '%s' again",
+                 v->key, e->tag);
+    else if (v->def)
+        snprintf(why, size, "has a variant '%s' with a default: variants take none", v->key);
+    else
+        return false;
+    return true;
+}
+
+static bool tagged_problem(const gp_cfg_schema *e, char *why, size_t size)
+{
+    if (!e->tag || !*e->tag) {
+        snprintf(why, size, "is TAGGED without a tag key (.tag)");
+        return true;
+    }
+    if (!e->items || !e->items[0].key) {
+        snprintf(why, size, "is TAGGED without variants (items)");
+        return true;
+    }
+    for (long k = 0; e->items[k].key; k++)
+        if (variant_problem(e, k, why, size))
+            return true;
+    return false;
+}
+
+/* Why a schema entry cannot be used, into why; false when it is well formed. */
+static bool schema_entry_problem(const gp_cfg_schema *e, char *why, size_t size)
+{
+    const char *fixed = "has an unknown type";
     switch (e->type) {
     case GP_CFG_ENUM:
-        return e->choices && e->choices[0] ? NULL : "is an ENUM without choices";
+        fixed = e->choices && e->choices[0] ? NULL : "is an ENUM without choices";
+        break;
     case GP_CFG_LIST:
-        return e->items ? NULL : "is a LIST without an element schema (items)";
+        fixed = e->items ? NULL : "is a LIST without an element schema (items)";
+        break;
     case GP_CFG_MAP:
-        return e->items ? NULL : "is a MAP without a key table (items)";
+        fixed = e->items ? NULL : "is a MAP without a key table (items)";
+        break;
+    case GP_CFG_TAGGED:
+        return tagged_problem(e, why, size);
     case GP_CFG_INT: case GP_CFG_FLOAT: case GP_CFG_BOOL: case GP_CFG_STRING:
-        return NULL;
+        return false;
     }
-    return "has an unknown type";
+    if (fixed)
+        snprintf(why, size, "%s", fixed);
+    return fixed != NULL;
 }
 
 static void require_sound_entry(const gp_cfg_schema *e, const char *path)
 {
-    const char *why = schema_entry_problem(e);
-    if (why)
+    char why[256];
+    if (schema_entry_problem(e, why, sizeof why))
         program_bug(path, why);
 }
 
@@ -1080,18 +1130,53 @@ static int check_key_node(load_ctx *ctx, const raw_node *key)
     return 0;
 }
 
-/* At the root, "sweep" is a key too ("sweeps:" is a likely typo). */
-static int fail_unknown_key(load_ctx *ctx, const raw_node *key, const gp_cfg_schema *table,
-                            const char *path, bool is_root)
+static const raw_node *find_raw_key(const raw_node *map, const char *key);
+
+/* How a mapping is checked, besides its key table. */
+typedef struct {
+    const gp_cfg_schema *table;     /* the keys it may have */
+    const char          *path;      /* its path, for messages and its children's */
+    /* A key validated on its own (the root's `sweep`, a tagged map's tag):
+     * skipped here but for duplicates, and offered by "did you mean". */
+    const char          *own_key;
+    const char          *variant;   /* a tagged map's "type: conv" for messages, or NULL */
+} map_rules;
+
+/* The keys of a table as "out, k, stride". */
+static void list_keys(char *buf, size_t size, const gp_cfg_schema *table)
 {
-    char where[PATH_LEN + 8], hint[SUGGEST_LEN + 24];
-    const char *near = closest_key(table, key->text);
-    size_t d = edit_distance(key->text, "sweep");
-    if (is_root && is_close(key->text, "sweep", d) && (!near || d < edit_distance(key->text, near)))
-        near = "sweep";
-    describe_level(where, sizeof where, path);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const gp_cfg_schema *e = table; e->key && used < size; e++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", e == table ? "" : ", ", e->key);
+}
+
+/* The closest key of the table, or the map's own key ("sweeps:" at the
+ * root, "tpye:" in a tagged map), is suggested. In a tagged map without a
+ * close key, the keys of its variant are listed instead: the key may well
+ * belong to another variant. */
+static int fail_unknown_key(load_ctx *ctx, const raw_node *key, const map_rules *m)
+{
+    char where[PATH_LEN + 8], note[SUGGEST_LEN * 2 + 8] = "", hint[600];
+    const char *near = closest_key(m->table, key->text);
+    if (m->own_key) {
+        size_t d = edit_distance(key->text, m->own_key);
+        if (is_close(key->text, m->own_key, d) && (!near || d < edit_distance(key->text, near)))
+            near = m->own_key;
+    }
+    describe_level(where, sizeof where, m->path);
     suggest(hint, sizeof hint, near);
-    return fail_at(ctx, key->line, key->col, "unknown key '%s' %s%s", key->text, where, hint);
+    if (m->variant) {
+        snprintf(note, sizeof note, " (%s)", m->variant);
+        if (!near && m->table[0].key) {
+            char keys[512];
+            list_keys(keys, sizeof keys, m->table);
+            snprintf(hint, sizeof hint, ", which takes only %s", keys);
+        } else if (!near) {
+            snprintf(hint, sizeof hint, ", which takes no other keys");
+        }
+    }
+    return fail_at(ctx, key->line, key->col, "unknown key '%s' %s%s%s", key->text, where, note, hint);
 }
 
 static int fail_duplicate_key(load_ctx *ctx, const raw_node *key, const raw_node *first)
@@ -1101,81 +1186,175 @@ static int fail_duplicate_key(load_ctx *ctx, const raw_node *key, const raw_node
                    key->text, first->line, first->col);
 }
 
-/* Validate a mapping against a key table (the table is a parameter, not
- * taken from a schema entry, so that a tagged map can pick its table from
- * a discriminator key). At the root, `sweep` is skipped: it was validated
- * on its own. */
-static int validate_map_keys(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *table,
-                             const char *path, bool is_root, const raw_node **first_key,
-                             gp_cfg_value *out)
+/* Validate the keys a mapping writes into items (one per key of m->table,
+ * in table order), recording where each was first written. */
+static int validate_map_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
+                             const raw_node **first_key, gp_cfg_value *items)
 {
-    const raw_node *first_sweep = NULL;
+    const raw_node *first_own = NULL;
     for (size_t p = 0; p < raw->n; p++) {
         const raw_node *key = &raw->items[2 * p], *val = &raw->items[2 * p + 1];
         if (check_key_node(ctx, key))
             return -1;
-        if (is_root && strcmp(key->text, "sweep") == 0) {
-            if (first_sweep)
-                return fail_duplicate_key(ctx, key, first_sweep);
-            first_sweep = key;
+        if (m->own_key && strcmp(key->text, m->own_key) == 0) {
+            if (first_own)
+                return fail_duplicate_key(ctx, key, first_own);
+            first_own = key;
             continue;
         }
-        long k = find_key(table, key->text);
+        long k = find_key(m->table, key->text);
         if (k < 0)
-            return fail_unknown_key(ctx, key, table, path, is_root);
+            return fail_unknown_key(ctx, key, m);
         if (first_key[k])
             return fail_duplicate_key(ctx, key, first_key[k]);
         first_key[k] = key;
         char child[PATH_LEN];
-        join_key(child, path, table[k].key);
-        if (validate_value(ctx, val, &table[k], child, &out->items[k]))
+        join_key(child, m->path, m->table[k].key);
+        if (validate_value(ctx, val, &m->table[k], child, &items[k]))
             return -1;
     }
     return 0;
 }
 
-static int fill_missing_keys(load_ctx *ctx, const gp_cfg_schema *table, const char *path,
-                             const raw_node **first_key, gp_cfg_value *out)
+static int fill_missing_keys(load_ctx *ctx, const map_rules *m, const raw_node **first_key,
+                             gp_cfg_value *items, size_t n)
 {
-    for (size_t k = 0; k < out->n; k++) {
+    for (size_t k = 0; k < n; k++) {
         if (first_key[k])
             continue;
         char child[PATH_LEN];
-        join_key(child, path, table[k].key);
-        require_sound_entry(&table[k], child);
-        out->items[k].type   = table[k].type;
-        out->items[k].schema = &table[k];
-        if (fill_missing_key(ctx, &table[k], child, &out->items[k]))
+        join_key(child, m->path, m->table[k].key);
+        require_sound_entry(&m->table[k], child);
+        items[k].type   = m->table[k].type;
+        items[k].schema = &m->table[k];
+        if (fill_missing_key(ctx, &m->table[k], child, &items[k]))
             return -1;
     }
     return 0;
 }
 
+/* The n = count_keys(m->table) values of a written mapping into items:
+ * those it writes, then the others from the sweep or defaults. */
+static int validate_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
+                         gp_cfg_value *items, size_t n)
+{
+    int saved_line = ctx->anchor_line, saved_col = ctx->anchor_col;
+    if (!ctx->default_path) {
+        ctx->anchor_line = raw->line;
+        ctx->anchor_col  = raw->col;
+    }
+    const raw_node **first_key = calloc(n + 1, sizeof *first_key);
+    int rc = first_key ? validate_map_keys(ctx, raw, m, first_key, items) : fail_oom(ctx);
+    if (!rc)
+        rc = fill_missing_keys(ctx, m, first_key, items, n);
+    free(first_key);
+    ctx->anchor_line = saved_line;
+    ctx->anchor_col  = saved_col;
+    return rc;
+}
+
+/* At the root, `sweep` is skipped: it was validated on its own. */
 static int validate_map(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *table,
                         const char *path, bool is_root, gp_cfg_value *out)
 {
     if (raw->kind != RAW_MAP)
         return fail_type(ctx, raw, "a mapping", path,
                          raw_is_null(raw) ? " (write {} to take every default)" : NULL);
-    int saved_line = ctx->anchor_line, saved_col = ctx->anchor_col;
-    if (!ctx->default_path) {
-        ctx->anchor_line = raw->line;
-        ctx->anchor_col  = raw->col;
-    }
+    map_rules m = { .table = table, .path = path, .own_key = is_root ? "sweep" : NULL };
     out->n = count_keys(table);
     out->items = arena_array(ctx->mem, out->n, sizeof *out->items);
-    const raw_node **first_key = calloc(out->n + 1, sizeof *first_key);
-    int rc;
-    if ((out->n && !out->items) || !first_key)
-        rc = fail_oom(ctx);
-    else
-        rc = validate_map_keys(ctx, raw, table, path, is_root, first_key, out);
-    if (!rc)
-        rc = fill_missing_keys(ctx, table, path, first_key, out);
-    free(first_key);
-    ctx->anchor_line = saved_line;
-    ctx->anchor_col  = saved_col;
-    return rc;
+    if (out->n && !out->items)
+        return fail_oom(ctx);
+    return validate_keys(ctx, raw, &m, out->items, out->n);
+}
+
+/* ----------------------------------------------------- tagged mappings */
+
+/* The tag of a tagged map as an ENUM entry whose choices are the variant
+ * names, so that its value is checked (and reads, and prints) as an ENUM. */
+static const gp_cfg_schema *make_tag_entry(arena *mem, const gp_cfg_schema *sch)
+{
+    size_t n = count_keys(sch->items);
+    const char **names = arena_array(mem, n + 1, sizeof *names);
+    gp_cfg_schema *e = arena_alloc(mem, sizeof *e);
+    if (!names || !e)
+        return NULL;
+    for (size_t k = 0; k < n; k++)
+        names[k] = sch->items[k].key;
+    *e = (gp_cfg_schema){ .key = sch->tag, .type = GP_CFG_ENUM, .choices = names,
+                          .help = sch->help };
+    return e;
+}
+
+static bool is_variant_key(const gp_cfg_schema *sch, const char *key)
+{
+    for (const gp_cfg_schema *v = sch->items; v->key; v++)
+        if (find_key(v->items, key) >= 0)
+            return true;
+    return false;
+}
+
+/* A tagged map without its tag: a key close to the tag's name that no
+ * variant knows is taken for the tag misspelt; else the tag is missing. */
+static int fail_missing_tag(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
+                            const char *path, const gp_cfg_schema *tag_entry)
+{
+    char where[PATH_LEN + 8], choices[512], tag_path[PATH_LEN];
+    for (size_t p = 0; p < raw->n; p++) {
+        const raw_node *key = &raw->items[2 * p];
+        if (key->kind != RAW_SCALAR || raw_is_null(key) || is_variant_key(sch, key->text)
+            || !is_close(key->text, sch->tag, edit_distance(key->text, sch->tag)))
+            continue;
+        describe_level(where, sizeof where, path);
+        return fail_at(ctx, key->line, key->col, "unknown key '%s' %s, did you mean '%s'?",
+                       key->text, where, sch->tag);
+    }
+    list_choices(choices, sizeof choices, tag_entry->choices);
+    join_key(tag_path, path, sch->tag);
+    return fail_at(ctx, raw->line, raw->col, "missing required key '%s' (one of %s)",
+                   tag_path, choices);
+}
+
+/* "conv" where {type: conv} belongs is a likely slip: say how to write it. */
+static int fail_not_tagged_map(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
+                               const char *path)
+{
+    char hint[2 * SUGGEST_LEN + 24] = "";
+    if (raw->kind == RAW_SCALAR && find_key(sch->items, raw->text) >= 0)
+        snprintf(hint, sizeof hint, " (write {%s: %s})", sch->tag, raw->text);
+    else if (raw_is_null(raw))
+        snprintf(hint, sizeof hint, " (write {%s: ...})", sch->tag);
+    return fail_type(ctx, raw, "a mapping", path, hint);
+}
+
+/* The tag first (it picks the key table), then the chosen variant's keys,
+ * the tag skipped; out->items[0] is the tag, then the variant's keys. */
+static int validate_tagged(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
+                           const char *path, gp_cfg_value *out)
+{
+    if (raw->kind != RAW_MAP)
+        return fail_not_tagged_map(ctx, raw, sch, path);
+    const gp_cfg_schema *tag_entry = make_tag_entry(ctx->mem, sch);
+    if (!tag_entry)
+        return fail_oom(ctx);
+    const raw_node *tag_key = find_raw_key(raw, sch->tag);
+    if (!tag_key)
+        return fail_missing_tag(ctx, raw, sch, path, tag_entry);
+    gp_cfg_value tag = {0};
+    char tag_path[PATH_LEN], note[2 * SUGGEST_LEN + 8];
+    join_key(tag_path, path, sch->tag);
+    if (validate_value(ctx, tag_key + 1, tag_entry, tag_path, &tag))
+        return -1;
+    const gp_cfg_schema *variant = &sch->items[find_key(sch->items, tag.s)];
+    snprintf(note, sizeof note, "%.*s: %.*s", SUGGEST_LEN, sch->tag, SUGGEST_LEN, variant->key);
+    map_rules m = { .table = variant->items, .path = path, .own_key = sch->tag, .variant = note };
+    size_t n = count_keys(variant->items);
+    out->n = n + 1;
+    out->items = arena_array(ctx->mem, n + 1, sizeof *out->items);
+    if (!out->items)
+        return fail_oom(ctx);
+    out->items[0] = tag;
+    return validate_keys(ctx, raw, &m, out->items + 1, n);
 }
 
 static int validate_value(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
@@ -1200,6 +1379,7 @@ static int validate_value(load_ctx *ctx, const raw_node *raw, const gp_cfg_schem
     case GP_CFG_ENUM:   rc = validate_enum(ctx, raw, sch, path, out);   break;
     case GP_CFG_LIST:   rc = validate_list(ctx, raw, sch, path, out);   break;
     case GP_CFG_MAP:    rc = validate_map(ctx, raw, sch->items, path, false, out); break;
+    case GP_CFG_TAGGED: rc = validate_tagged(ctx, raw, sch, path, out); break;
     }
     ctx->depth--;
     return rc;
@@ -1217,6 +1397,7 @@ static const char *type_noun(gp_cfg_type t)
     case GP_CFG_ENUM:   return "a choice";
     case GP_CFG_LIST:   return "a list";
     case GP_CFG_MAP:    return "a mapping";
+    case GP_CFG_TAGGED: return "a tagged mapping";
     }
     return "a value";
 }
@@ -1259,6 +1440,11 @@ static int resolve_sweep_path(load_ctx *ctx, const raw_node *key, const gp_cfg_s
                            "sweep path '%s' goes into the list '%s': keys inside a list "
                            "cannot be swept (sweep the whole list '%s' instead)",
                            path, walked, walked);
+        if (entry->type == GP_CFG_TAGGED)
+            return fail_at(ctx, key->line, key->col,
+                           "sweep path '%s' goes into the tagged mapping '%s': its keys depend "
+                           "on its '%s' (sweep the whole '%s' instead)",
+                           path, walked, entry->tag, walked);
         if (entry->type != GP_CFG_MAP)
             return fail_at(ctx, key->line, key->col,
                            "sweep path '%s' names no key: '%s' is %s, not a mapping",
@@ -1365,7 +1551,7 @@ static int copy_value(arena *mem, const gp_cfg_value *src, gp_cfg_value *dst)
 
 static gp_cfg_value *map_child(const gp_cfg_value *map, const char *key, size_t keylen)
 {
-    if (map->type != GP_CFG_MAP)
+    if (map->type != GP_CFG_MAP && map->type != GP_CFG_TAGGED)
         return NULL;
     for (size_t k = 0; k < map->n; k++) {
         const char *name = map->items[k].schema->key;
@@ -1469,20 +1655,31 @@ static int add_default(gp_cfg *cfg, const char *path, const gp_cfg_value *v)
     return 0;
 }
 
-/* Every value the file did not write, in schema order: mappings and written
- * lists of mappings are entered (their keys are listed one by one), any
- * other value is listed whole. Swept keys are not defaults, whatever the
- * base tree holds. */
+static bool is_mapping(const gp_cfg_value *v)
+{
+    return v->type == GP_CFG_MAP || v->type == GP_CFG_TAGGED;
+}
+
+static bool is_list_of_maps(const gp_cfg_value *v)
+{
+    return v->type == GP_CFG_LIST && (v->schema->items[0].type == GP_CFG_MAP
+                                      || v->schema->items[0].type == GP_CFG_TAGGED);
+}
+
+/* Every value the file did not write, in schema order: mappings (tagged
+ * ones too, their tag first) and written lists of mappings are entered
+ * (their keys are listed one by one), any other value is listed whole.
+ * Swept keys are not defaults, whatever the base tree holds. */
 static int record_defaults(gp_cfg *cfg, const gp_cfg_value *v, const char *path)
 {
     if (*path && is_swept_or_under(cfg, path))
         return 0;
-    if (v->line == 0 && v->type != GP_CFG_MAP)
+    if (v->line == 0 && !is_mapping(v))
         return add_default(cfg, path, v);
-    bool enter = v->type == GP_CFG_MAP || (v->type == GP_CFG_LIST && v->schema->items[0].type == GP_CFG_MAP);
+    bool enter = is_mapping(v) || is_list_of_maps(v);
     for (size_t k = 0; k < v->n && enter; k++) {
         char child[PATH_LEN];
-        if (v->type == GP_CFG_MAP)
+        if (is_mapping(v))
             join_key(child, path, v->items[k].schema->key);
         else
             join_index(child, path, k);
@@ -1653,10 +1850,24 @@ void gp_cfg_free(gp_cfg *cfg)
 
 static int check_table(load_ctx *ctx, const gp_cfg_schema *table, const char *path);
 
+/* Each variant's key table, under a path that names the variant
+ * ("layers[0](type: conv).k"): no value has that path, but the message
+ * must say which of the variants' k is wrong. */
+static int check_variants(load_ctx *ctx, const gp_cfg_schema *e, const char *path)
+{
+    for (const gp_cfg_schema *v = e->items; v->key; v++) {
+        char child[PATH_LEN];
+        mark_if_truncated(child, snprintf(child, PATH_LEN, "%s(%s: %s)", path, e->tag, v->key));
+        if (check_table(ctx, v->items, child))
+            return -1;
+    }
+    return 0;
+}
+
 static int check_entry(load_ctx *ctx, const gp_cfg_schema *e, const char *path)
 {
-    const char *why = schema_entry_problem(e);
-    if (why)
+    char why[256];
+    if (schema_entry_problem(e, why, sizeof why))
         return fail_at(ctx, 0, 0, "'%s' %s", path, why);
     if (e->def) {
         gp_cfg_value v = {0};
@@ -1665,6 +1876,8 @@ static int check_entry(load_ctx *ctx, const gp_cfg_schema *e, const char *path)
     }
     if (e->type == GP_CFG_MAP)
         return check_table(ctx, e->items, path);
+    if (e->type == GP_CFG_TAGGED)
+        return check_variants(ctx, e, path);
     if (e->type == GP_CFG_LIST) {
         char child[PATH_LEN];
         join_index(child, path, 0);
@@ -1812,16 +2025,11 @@ static int write_flow(FILE *out, const gp_cfg_value *v)
     return 0;
 }
 
-static bool is_list_of_maps(const gp_cfg_value *v)
-{
-    return v->type == GP_CFG_LIST && v->schema->items[0].type == GP_CFG_MAP;
-}
-
 static void write_note(const gp_cfg *cfg, FILE *out, const gp_cfg_value *v, bool swept)
 {
     if (swept)
         fputs("  # swept", out);
-    else if (v->line == 0 && v->type != GP_CFG_MAP)
+    else if (v->line == 0 && !is_mapping(v))
         fputs("  # default", out);
 }
 
@@ -1860,7 +2068,7 @@ static int write_map(const gp_cfg *cfg, FILE *out, const gp_cfg_value *map, cons
         write_indent(out, k == 0 && list_item ? indent - 2 : indent);
         fprintf(out, "%s%s:", k == 0 && list_item ? "- " : "", v->schema->key);
         int rc = 0;
-        if (!swept && v->type == GP_CFG_MAP && v->n > 0) {
+        if (!swept && is_mapping(v) && v->n > 0) {
             fputc('\n', out);
             rc = write_map(cfg, out, v, child, indent + 2, false);
         } else if (!swept && is_list_of_maps(v) && v->n > 0 && v->line != 0) {

@@ -29,6 +29,28 @@
  * (Give every entry at least one designated field, such as .help: a purely
  * positional { "key", TYPE, "def" } draws -Wmissing-field-initializers.)
  *
+ * A tagged mapping is one whose keys depend on the value of its tag key, as
+ * a network's layers do on their type:
+ *
+ *     static const gp_cfg_schema conv_keys[] = {
+ *         { "out", GP_CFG_INT, NULL, .min = 1, .max = 65536, .help = "output channels" },
+ *         { "k",   GP_CFG_INT, "3",  .min = 1, .max = 64, .help = "kernel size" },
+ *         { NULL }
+ *     };
+ *     static const gp_cfg_schema no_keys[] = { { NULL } };
+ *     static const gp_cfg_schema variants[] = {
+ *         { "conv", GP_CFG_MAP, NULL, .items = conv_keys, .help = "2-D convolution" },
+ *         { "relu", GP_CFG_MAP, NULL, .items = no_keys, .help = "max(x, 0)" },
+ *         { NULL }
+ *     };
+ *     static const gp_cfg_schema layer[] = {
+ *         { "layer", GP_CFG_TAGGED, NULL, .tag = "type", .items = variants, .help = "a layer" }
+ *     };
+ *     ... { "trunk", GP_CFG_LIST, NULL, .min = 1, .max = 100, .items = layer } ...
+ *
+ * so that "trunk: [{type: conv, out: 8}, {type: relu}]" is valid and
+ * gp_cfg_value_get(&trunk->items[0], "k")->i is 3.
+ *
  * Rules:
  *   - Every key must be in the schema: an unknown key is an error that names
  *     the closest known key at that level ("did you mean ...").
@@ -61,7 +83,21 @@
  *     resolved config text (all keys in schema order, defaults included),
  *     so it is stable across runs, machines and key order in the file.
  *   - Lists outside `sweep:` are plain values (a list of shapes, of layers).
- *   - Anchors, aliases, tags and a second document are refused: a config
+ *   - TAGGED: the tag key is required and its value must name one of the
+ *     variants (items: each a MAP without a default, whose key table may be
+ *     empty; an error at the value lists them, with "did you mean" for a
+ *     near miss). The tag is checked before the other
+ *     keys, which follow every rule above against the chosen variant's key
+ *     table (an unknown key suggests the closest of that variant's keys and
+ *     the tag). The resolved value has type GP_CFG_TAGGED and reads like a
+ *     MAP: items[0] is the tag (an ENUM whose ->s is the variant name, and
+ *     whose schema's choices are the variant names), then the variant's keys
+ *     in schema order; its canonical text is "{type: conv, out: 8, k: 3}".
+ *     Defaults inside it are listed as for a MAP ("trunk[2].k"). A TAGGED
+ *     value can be a list element, a map value or a swept value (a sweep
+ *     element is checked as a whole value); a sweep path cannot go into one,
+ *     since its keys depend on its tag.
+ *   - Anchors, aliases, YAML tags (!!str) and a second document are refused: a config
  *     says what ran in plain values.
  * Errors are "FILE:LINE:COLUMN: MESSAGE" (1-based) in the caller's buffer;
  * the first error found is reported (YAML syntax errors before any other,
@@ -83,7 +119,9 @@ typedef enum {
     GP_CFG_STRING,  /* any scalar kept as text */
     GP_CFG_ENUM,    /* one of choices */
     GP_CFG_LIST,    /* sequence; items[0] is the element schema (key unused) */
-    GP_CFG_MAP      /* mapping; items is the key table ended by { NULL } */
+    GP_CFG_MAP,     /* mapping; items is the key table ended by { NULL } */
+    GP_CFG_TAGGED   /* mapping whose keys depend on its tag key's value; items =
+                       variants, each a MAP with its key table, ended by { NULL } */
 } gp_cfg_type;
 
 typedef struct gp_cfg_schema gp_cfg_schema;
@@ -93,8 +131,9 @@ struct gp_cfg_schema {
     const char          *def;        /* default as YAML text; NULL = required */
     double               min, max;   /* INT/FLOAT range, LIST length: checked if min <= max, not both 0 */
     const char *const   *choices;    /* ENUM: NULL-terminated */
-    const gp_cfg_schema *items;      /* MAP: key table; LIST: element schema */
+    const gp_cfg_schema *items;      /* MAP: key table; LIST: element schema; TAGGED: variants */
     const char          *help;       /* one line, for --help and messages */
+    const char          *tag;        /* TAGGED: the key whose value picks the variant */
 };
 
 /* A resolved value (every value of a loaded config has all its keys).
@@ -107,8 +146,8 @@ struct gp_cfg_value {
     long long            i;          /* INT, BOOL */
     double               f;          /* FLOAT */
     const char          *s;          /* STRING, ENUM; and the source text of every scalar */
-    size_t               n;          /* LIST: items; MAP: keys (schema order) */
-    gp_cfg_value        *items;      /* LIST / MAP children */
+    size_t               n;          /* LIST: items; MAP: keys (schema order); TAGGED: tag + keys */
+    gp_cfg_value        *items;      /* LIST / MAP / TAGGED children */
 };
 
 typedef struct gp_cfg       gp_cfg;
@@ -150,7 +189,8 @@ double              gp_cfg_float       (const gp_cfg_point *pt, const char *path
 int                 gp_cfg_bool        (const gp_cfg_point *pt, const char *path);
 const char         *gp_cfg_str         (const gp_cfg_point *pt, const char *path);
 
-/* Same as gp_cfg_get below any MAP value, e.g. one element of a list of layers. */
+/* Same as gp_cfg_get below any MAP or TAGGED value, e.g. one element of a
+ * list of layers (its tag key included: gp_cfg_value_get(layer, "type")->s). */
 const gp_cfg_value *gp_cfg_value_get   (const gp_cfg_value *map, const char *path);
 
 /* A value as canonical one-line YAML flow text (caller frees). */
@@ -168,7 +208,9 @@ const char         *gp_cfg_default_text(const gp_cfg *cfg, size_t k);
 int                 gp_cfg_write_resolved(const gp_cfg *cfg, FILE *out);
 
 /* Check a schema on its own (every default valid, ENUMs with choices, LIST
- * and MAP with items, no key twice, no root `sweep`): for a program's tests. */
+ * and MAP with items, TAGGED with a tag and variants that are MAPs with
+ * items, without defaults and without the tag among their keys, no key or
+ * variant twice, no root `sweep`): for a program's tests. */
 int                 gp_cfg_check_schema(const gp_cfg_schema *root, char *err, size_t errlen);
 
 /* The source file's path and the name of the config (root key "name" if the

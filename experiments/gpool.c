@@ -20,6 +20,7 @@ typedef struct {
 static int cmd_help(int argc, char **argv);
 
 static const gpx_command gpx_commands[] = {
+    { "run",   "train every point of an experiment config (configs/*.yaml)", gpx_cmd_run },
     { "bench", "time every pooling variant against this machine's read bandwidth", gpx_cmd_bench },
     { "help",  "show this help, or a command's: gpool help COMMAND", cmd_help },
 };

@@ -1,3 +1,1095 @@
-/* placeholder while it is written */
+/*
+ * run.c - `gpool run CONFIG`: train every point of an experiment's sweep and
+ * write results/<name>/ (runs.csv, epochs.csv, the resolved config, a
+ * manifest and a chart of test accuracy per epoch).
+ *
+ * Each run trains in a forked child so that its peak RSS (wait4's
+ * ru_maxrss) belongs to that run alone and a crash cannot take the sweep
+ * down. The parent never enters an OpenMP region before forking (libgomp's
+ * thread pool does not survive fork); the child reports over a pipe.
+ */
 #include "autoconfig.h"
-typedef int gpx_placeholder_run;
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <cblas.h>
+
+#include "commands.h"
+#include "data.h"
+#include "model.h"
+#include "sha256.h"
+#include "train.h"
+#include "util.h"
+
+/* ============================================================ schema */
+
+static const char *const source_choices[] = { "fashion-mnist", "idx", "synthetic", NULL };
+static const char *const optim_choices[] = { "sgd", "adam", "adamw", NULL };
+static const char *const schedule_choices[] = { "constant", "step", "cosine", NULL };
+static const char *const train_acc_choices[] = { "running", "eval_pass", NULL };
+
+static const gp_cfg_schema synthetic_keys[] = {
+    { "train", GP_CFG_INT, "2000", .min = 1, .max = 1e7, .help = "training images" },
+    { "test", GP_CFG_INT, "500", .min = 1, .max = 1e7, .help = "test images" },
+    { "size", GP_CFG_INT, "12", .min = 8, .max = 1024, .help = "image height and width" },
+    { "classes", GP_CFG_INT, "4", .min = 2, .max = 10, .help = "classes" },
+    { "seed", GP_CFG_INT, "1", .min = 0, .max = 1e15, .help = "generator seed" },
+    { NULL }
+};
+
+static const gp_cfg_schema data_keys[] = {
+    { "source", GP_CFG_ENUM, "fashion-mnist", .choices = source_choices,
+      .help = "fashion-mnist (searched), idx (files below) or synthetic" },
+    { "dir", GP_CFG_STRING, "\"\"", .help = "fashion-mnist directory (default: search)" },
+    { "train_images", GP_CFG_STRING, "\"\"", .help = "idx: training images file" },
+    { "train_labels", GP_CFG_STRING, "\"\"", .help = "idx: training labels file" },
+    { "test_images", GP_CFG_STRING, "\"\"", .help = "idx: test images file" },
+    { "test_labels", GP_CFG_STRING, "\"\"", .help = "idx: test labels file" },
+    { "normalize", GP_CFG_BOOL, "false",
+      .help = "after pixel/255, subtract mean and divide by std" },
+    { "mean", GP_CFG_FLOAT, "0", .help = "normalize: mean (with std 0: computed)" },
+    { "std", GP_CFG_FLOAT, "0", .min = 0, .max = 1e9, .help = "normalize: std; 0 computes both" },
+    { "validation", GP_CFG_INT, "0", .min = 0, .max = 1e8,
+      .help = "hold out the last N training images for validation" },
+    { "train_limit", GP_CFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
+    { "test_limit", GP_CFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
+    { "synthetic", GP_CFG_MAP, "{}", .items = synthetic_keys, .help = "the synthetic set" },
+    { NULL }
+};
+
+static const gp_cfg_schema train_keys[] = {
+    { "epochs", GP_CFG_INT, "3", .min = 1, .max = 1e5, .help = "passes over the training set" },
+    { "batch", GP_CFG_INT, "64", .min = 1, .max = 65536, .help = "images per step" },
+    { "shuffle", GP_CFG_BOOL, "true", .help = "reshuffle the training set every epoch" },
+    { "seed", GP_CFG_INT, "0", .min = 0, .max = 1e15, .help = "weights and shuffling" },
+    { "threads", GP_CFG_INT, "0", .min = 0, .max = 1024, .help = "OpenMP threads; 0: all CPUs" },
+    { "optimizer", GP_CFG_ENUM, "adam", .choices = optim_choices, .help = "sgd, adam, adamw" },
+    { "lr", GP_CFG_FLOAT, "1e-3", .min = 0, .max = 1e3, .help = "learning rate" },
+    { "momentum", GP_CFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd momentum" },
+    { "dampening", GP_CFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd dampening" },
+    { "nesterov", GP_CFG_BOOL, "false", .help = "sgd Nesterov momentum" },
+    { "weight_decay", GP_CFG_FLOAT, "0", .min = 0, .max = 10,
+      .help = "L2 (sgd, adam) or decoupled (adamw) weight decay" },
+    { "beta1", GP_CFG_FLOAT, "0.9", .min = 0, .max = 1, .help = "adam first-moment decay" },
+    { "beta2", GP_CFG_FLOAT, "0.999", .min = 0, .max = 1, .help = "adam second-moment decay" },
+    { "eps", GP_CFG_FLOAT, "1e-8", .min = 0, .max = 1, .help = "adam epsilon" },
+    { "schedule", GP_CFG_ENUM, "constant", .choices = schedule_choices,
+      .help = "lr schedule per epoch" },
+    { "step_size", GP_CFG_INT, "1", .min = 1, .max = 1e5, .help = "step: epochs per decay" },
+    { "gamma", GP_CFG_FLOAT, "0.1", .min = 0, .max = 1, .help = "step: decay factor" },
+    { "min_lr", GP_CFG_FLOAT, "0", .min = 0, .max = 1e3, .help = "cosine: final lr" },
+    { "loss_on_sigmoid", GP_CFG_BOOL, "false",
+      .help = "softmax cross-entropy on sigmoid(outputs) (the tutorial's loss)" },
+    { "train_accuracy", GP_CFG_ENUM, "running", .choices = train_acc_choices,
+      .help = "running (during the epoch) or eval_pass (no-grad pass after it)" },
+    { "checkpoint", GP_CFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
+    { NULL }
+};
+
+static const gp_cfg_schema root_keys[] = {
+    { "name", GP_CFG_STRING, NULL, .help = "experiment name: results/<name>/" },
+    { "description", GP_CFG_STRING, "\"\"", .help = "one line for the manifest" },
+    { "data", GP_CFG_MAP, "{}", .items = data_keys, .help = "data set" },
+    { "model", GP_CFG_MAP, NULL, .items = gpx_model_schema, .help = "trunk and head" },
+    { "train", GP_CFG_MAP, "{}", .items = train_keys, .help = "training protocol" },
+    { NULL }
+};
+
+const gp_cfg_schema *gpx_run_schema(void)
+{
+    return root_keys;
+}
+
+/* ========================================================== options */
+
+typedef struct {
+    const char *config;
+    const char *out_dir;
+    int         quiet;
+    int         force;
+    int         list;
+} run_options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: gpool run [OPTIONS] CONFIG\n"
+            "\n"
+            "Train every point of CONFIG's sweep and write results/<name>/:\n"
+            "  runs.csv      one row per run: run_id, swept values, head, seed, params,\n"
+            "                FLOPs, analytic training memory (bytes), final train/val/test\n"
+            "                accuracy, best test accuracy and its epoch (chosen on the\n"
+            "                validation split when there is one), train time, images/s,\n"
+            "                peak RSS, status (ok, diverged, failed, interrupted), reason\n"
+            "  epochs.csv    one row per run and epoch\n"
+            "  accuracy.png, accuracy.svg   test accuracy per epoch per run\n"
+            "  config.yaml   the resolved config (defaults marked)\n"
+            "  manifest.yaml what ran where: versions, CPU, data files and their sha256\n"
+            "  runs/<id>/checkpoint/        weights + optimizer state as .npy files\n"
+            "\n"
+            "Options:\n"
+            "  -o, --out DIR   write there instead of results/<name>\n"
+            "  -f, --force     overwrite an existing runs.csv\n"
+            "  -l, --list      print the points of the sweep and exit\n"
+            "  -q, --quiet     no build log and no progress line\n"
+            "  -h, --help      show this help\n"
+            "\n"
+            "Heads (model.head): gap gmp gem lse mixed avgmax (1x1 conv to the classes, then\n"
+            "the pooling op), <op>_dense for gap gmp gem lse mixed avgmax catavgmax (pooling,\n"
+            "then dense), flatten_dense. Each run runs in its own process; a diverged run\n"
+            "(NaN or inf loss) is recorded and the sweep goes on.\n"
+            "Exit status: 0 all runs finished (ok or diverged), 1 a run failed or an error,\n"
+            "2 bad command line or config, 130 interrupted.\n");
+}
+
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpool run: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\nTry 'gpool run --help'.\n", stderr);
+    va_end(ap);
+    return 2;
+}
+
+/* 0 ok, 1 help printed, 2 error printed. */
+static int parse_options(int argc, char **argv, run_options *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int m;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 1;
+        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
+            if (m < 0 || !*v)
+                return usage_error("%s needs a directory", a);
+            o->out_dir = v;
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
+            o->force = 1;
+        } else if (!strcmp(a, "-l") || !strcmp(a, "--list")) {
+            o->list = 1;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o->quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else if (o->config) {
+            return usage_error("one CONFIG only ('%s' and '%s')", o->config, a);
+        } else {
+            o->config = a;
+        }
+    }
+    if (!o->config)
+        return usage_error("missing CONFIG (for example configs/tutorial.yaml)");
+    return 0;
+}
+
+/* ======================================================= run records */
+
+/* What a child reports, message by message, over its pipe. */
+typedef enum { MSG_BUILT = 1, MSG_DATA, MSG_EPOCH, MSG_DONE } msg_kind;
+
+typedef struct {
+    double        params, flops;
+    gp_mem_report mem;
+    int           threads;
+    char          variant[32];   /* global pooling variant "auto" picks for the head */
+} built_info;
+
+typedef struct {
+    int    nfiles;
+    char   files[4][512];
+    char   sha256[4][65];
+    double mean, std;
+    int    train_count, val_count, test_count;
+} data_info;
+
+typedef struct {
+    msg_kind kind;
+    union {
+        built_info       built;
+        data_info        data;
+        gpx_epoch_row    epoch;
+        gpx_train_result done;
+    } u;
+} child_msg;
+
+typedef struct {
+    const gp_cfg_point *pt;
+    const char         *id;
+    int                 have_built, have_done;
+    built_info          built;
+    gpx_train_result    result;
+    gpx_epoch_row      *epochs;
+    int                 nepochs;
+    double              peak_rss_mib;
+    const char         *status;    /* ok, diverged, failed, interrupted */
+    char                reason[256];
+} run_record;
+
+typedef struct {
+    const run_options *opt;
+    const gp_cfg      *cfg;
+    char               out_dir[2048];
+    run_record        *runs;
+    size_t             nruns;      /* finished so far */
+    data_info          data;       /* from the first run that loaded data */
+    int                have_data;
+    char               started[64];
+    volatile sig_atomic_t *interrupted;
+} sweep;
+
+/* ============================================================ child */
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static void send_msg(int fd, const child_msg *m)
+{
+    /* the parent notices a short message as a failed run */
+    (void)write_all(fd, m, sizeof *m);
+}
+
+static void child_fail(int fd, const char *fmt, ...)
+{
+    child_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = MSG_DONE;
+    m.u.done.status = GPX_RUN_FAILED;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m.u.done.reason, sizeof m.u.done.reason, fmt, ap);
+    va_end(ap);
+    send_msg(fd, &m);
+}
+
+static void set_threads(int threads)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    openblas_set_num_threads(threads);
+}
+
+static int point_threads(const gp_cfg_point *pt)
+{
+    long long t = gp_cfg_int(pt, "train.threads");
+    if (t > 0)
+        return (int)t;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static gpx_data_spec data_spec(const gp_cfg_point *pt)
+{
+    gpx_data_spec s;
+    memset(&s, 0, sizeof s);
+    s.source = gp_cfg_str(pt, "data.source");
+    s.dir = *gp_cfg_str(pt, "data.dir") ? gp_cfg_str(pt, "data.dir") : NULL;
+    s.train_images = gp_cfg_str(pt, "data.train_images");
+    s.train_labels = gp_cfg_str(pt, "data.train_labels");
+    s.test_images = gp_cfg_str(pt, "data.test_images");
+    s.test_labels = gp_cfg_str(pt, "data.test_labels");
+    s.normalize = gp_cfg_bool(pt, "data.normalize");
+    s.mean = gp_cfg_float(pt, "data.mean");
+    s.std = gp_cfg_float(pt, "data.std");
+    s.validation = (int)gp_cfg_int(pt, "data.validation");
+    s.train_limit = (int)gp_cfg_int(pt, "data.train_limit");
+    s.test_limit = (int)gp_cfg_int(pt, "data.test_limit");
+    s.synthetic_train = (int)gp_cfg_int(pt, "data.synthetic.train");
+    s.synthetic_test = (int)gp_cfg_int(pt, "data.synthetic.test");
+    s.synthetic_size = (int)gp_cfg_int(pt, "data.synthetic.size");
+    s.synthetic_classes = (int)gp_cfg_int(pt, "data.synthetic.classes");
+    s.synthetic_seed = (uint64_t)gp_cfg_int(pt, "data.synthetic.seed");
+    return s;
+}
+
+static int enum_index(const char *value, const char *const *choices)
+{
+    for (int i = 0; choices[i]; i++)
+        if (!strcmp(value, choices[i]))
+            return i;
+    return 0;
+}
+
+static gpx_train_opts train_opts(const gp_cfg_point *pt)
+{
+    gpx_train_opts o = gpx_train_defaults();
+    o.epochs = (int)gp_cfg_int(pt, "train.epochs");
+    o.batch = (int)gp_cfg_int(pt, "train.batch");
+    o.shuffle = gp_cfg_bool(pt, "train.shuffle");
+    o.seed = (uint64_t)gp_cfg_int(pt, "train.seed");
+    gp_init_parse(gp_cfg_str(pt, "model.init"), &o.init);
+    o.bias_init = (float)gp_cfg_float(pt, "model.bias_init");
+    gp_optim_kind kind = (gp_optim_kind)enum_index(gp_cfg_str(pt, "train.optimizer"),
+                                                   optim_choices);
+    o.optim = gp_optim_defaults(kind);
+    o.optim.lr = (float)gp_cfg_float(pt, "train.lr");
+    o.optim.momentum = (float)gp_cfg_float(pt, "train.momentum");
+    o.optim.dampening = (float)gp_cfg_float(pt, "train.dampening");
+    o.optim.nesterov = gp_cfg_bool(pt, "train.nesterov");
+    o.optim.weight_decay = (float)gp_cfg_float(pt, "train.weight_decay");
+    o.optim.beta1 = (float)gp_cfg_float(pt, "train.beta1");
+    o.optim.beta2 = (float)gp_cfg_float(pt, "train.beta2");
+    o.optim.eps = (float)gp_cfg_float(pt, "train.eps");
+    o.schedule = (gpx_lr_schedule)enum_index(gp_cfg_str(pt, "train.schedule"), schedule_choices);
+    o.step_size = (int)gp_cfg_int(pt, "train.step_size");
+    o.gamma = gp_cfg_float(pt, "train.gamma");
+    o.min_lr = gp_cfg_float(pt, "train.min_lr");
+    o.sigmoid_loss = gp_cfg_bool(pt, "train.loss_on_sigmoid");
+    o.train_eval_pass = !strcmp(gp_cfg_str(pt, "train.train_accuracy"), "eval_pass");
+    return o;
+}
+
+static void report_data(int fd, const gpx_data *d)
+{
+    child_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = MSG_DATA;
+    m.u.data.nfiles = d->nfiles < 4 ? d->nfiles : 4;
+    for (int i = 0; i < m.u.data.nfiles; i++) {
+        snprintf(m.u.data.files[i], sizeof m.u.data.files[i], "%s", d->files[i]);
+        snprintf(m.u.data.sha256[i], sizeof m.u.data.sha256[i], "%s", d->sha256[i]);
+    }
+    m.u.data.mean = d->mean;
+    m.u.data.std = d->std;
+    m.u.data.train_count = d->train.count;
+    m.u.data.val_count = d->val.count;
+    m.u.data.test_count = d->test.count;
+    send_msg(fd, &m);
+}
+
+/* The global pooling kernel variant the head's pooling layer dispatches to. */
+static void head_variant(gp_net *net, char *buf, size_t len)
+{
+    snprintf(buf, len, "none");
+    for (int i = 0; i < gp_net_layer_count(net); i++) {
+        gp_layer *l = gp_net_layer(net, i);
+        if (strcmp(l->ops->kind, "head_pool"))
+            continue;
+        gp_pool_desc d = { (size_t)l->in.n, (size_t)l->in.c, (size_t)l->in.h, (size_t)l->in.w,
+                           GP_LAYOUT_NCHW, GP_POOL_AVG };
+        gp_variant_info v;
+        if (gp_select_variant(&d, GP_PASS_FORWARD, &v) == GP_OK)
+            snprintf(buf, len, "%s", v.name);
+    }
+}
+
+static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threads)
+{
+    child_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = MSG_BUILT;
+    m.u.built.params = (double)gp_net_num_params(net);
+    m.u.built.flops = gp_net_flops(net);
+    m.u.built.mem = gp_net_memory(net, o->optim.kind == GP_OPTIM_SGD
+                                           ? (o->optim.momentum > 0 ? 1 : 0) : 2);
+    m.u.built.threads = threads;
+    head_variant(net, m.u.built.variant, sizeof m.u.built.variant);
+    send_msg(fd, &m);
+}
+
+static int send_epoch(const gpx_epoch_row *row, void *ctx)
+{
+    child_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = MSG_EPOCH;
+    m.u.epoch = *row;
+    return write_all(*(int *)ctx, &m, sizeof m);
+}
+
+typedef struct {
+    const sweep        *sw;
+    size_t              index;
+    int                 show_build;
+} child_job;
+
+static int child_main(const child_job *job, int fd)
+{
+    const gp_cfg_point *pt = gp_cfg_point_at(job->sw->cfg, job->index);
+    const char *id = gp_cfg_point_id(pt);
+    int threads = point_threads(pt);
+    char err[1024], label[96], ckpt[8192];
+    set_threads(threads);
+
+    gpx_data_spec spec = data_spec(pt);
+    gpx_data data;
+    if (gpx_data_load(&spec, &data, err, sizeof err)) {
+        child_fail(fd, "%s", err);
+        return 1;
+    }
+    report_data(fd, &data);
+
+    gpx_train_opts o = train_opts(pt);
+    gp_shape in = { o.batch, data.train.c, data.train.h, data.train.w };
+    gp_net *net;
+    if (job->show_build)
+        fprintf(stderr, "network of run %s (%s):\n", id, gp_cfg_str(pt, "model.head"));
+    if (gpx_model_build(gp_cfg_get(pt, "model"), gp_cfg_path(job->sw->cfg), in,
+                        data.train.classes, o.seed, job->show_build ? stderr : NULL, &net, err,
+                        sizeof err)) {
+        child_fail(fd, "%s", err);
+        gpx_data_free(&data);
+        return 1;
+    }
+    report_built(fd, net, &o, threads);
+
+    snprintf(label, sizeof label, "[%zu/%zu] %s", job->index + 1,
+             gp_cfg_npoints(job->sw->cfg), gp_cfg_str(pt, "model.head"));
+    o.label = label;
+    o.progress = gpx_progress_enabled();
+    if (gp_cfg_bool(pt, "train.checkpoint")) {
+        snprintf(ckpt, sizeof ckpt, "%s/runs/%s", job->sw->out_dir, id);
+        if (gpx_mkdir_p(ckpt, err, sizeof err)) {
+            child_fail(fd, "%s", err);
+            gp_net_destroy(net);
+            gpx_data_free(&data);
+            return 1;
+        }
+        strcat(ckpt, "/checkpoint");
+        o.checkpoint_dir = ckpt;
+    }
+    gpx_train_result res;
+    gpx_train(net, &data, &o, send_epoch, &fd, &res);
+    child_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = MSG_DONE;
+    m.u.done = res;
+    send_msg(fd, &m);
+    gp_net_destroy(net);
+    gpx_data_free(&data);
+    return res.status == GPX_RUN_FAILED ? 1 : 0;
+}
+
+/* ============================================================ parent */
+
+static int read_msg(int fd, child_msg *m)
+{
+    char *p = (char *)m;
+    size_t got = 0;
+    while (got < sizeof *m) {
+        ssize_t r = read(fd, p + got, sizeof *m - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return got ? -1 : 0;
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+static int take_msg(sweep *sw, run_record *rec, const child_msg *m)
+{
+    switch (m->kind) {
+    case MSG_BUILT:
+        rec->built = m->u.built;
+        rec->have_built = 1;
+        return 0;
+    case MSG_DATA:
+        if (!sw->have_data) {
+            sw->data = m->u.data;
+            sw->have_data = 1;
+        }
+        return 0;
+    case MSG_EPOCH: {
+        gpx_epoch_row *grown = realloc(rec->epochs, (size_t)(rec->nepochs + 1) * sizeof *grown);
+        if (!grown)
+            return -1;
+        rec->epochs = grown;
+        rec->epochs[rec->nepochs++] = m->u.epoch;
+        return 0;
+    }
+    case MSG_DONE:
+        rec->result = m->u.done;
+        rec->have_done = 1;
+        return 0;
+    }
+    return -1;
+}
+
+static void settle_status(run_record *rec, int wstatus, int read_error)
+{
+    if (WIFSIGNALED(wstatus) && (WTERMSIG(wstatus) == SIGINT || WTERMSIG(wstatus) == SIGTERM)) {
+        rec->status = "interrupted";
+        snprintf(rec->reason, sizeof rec->reason, "signal %d after %d epochs",
+                 WTERMSIG(wstatus), rec->nepochs);
+    } else if (WIFSIGNALED(wstatus)) {
+        rec->status = "failed";
+        snprintf(rec->reason, sizeof rec->reason, "run died of signal %d (%s)", WTERMSIG(wstatus),
+                 strsignal(WTERMSIG(wstatus)));
+    } else if (!rec->have_done || read_error) {
+        rec->status = "failed";
+        snprintf(rec->reason, sizeof rec->reason, "run ended without a result (exit %d)",
+                 WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+    } else {
+        rec->status = rec->result.status == GPX_RUN_OK        ? "ok"
+                      : rec->result.status == GPX_RUN_DIVERGED ? "diverged"
+                                                               : "failed";
+        snprintf(rec->reason, sizeof rec->reason, "%s", rec->result.reason);
+    }
+}
+
+static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
+{
+    int fds[2];
+    memset(rec, 0, sizeof *rec);
+    rec->pt = gp_cfg_point_at(sw->cfg, index);
+    rec->id = gp_cfg_point_id(rec->pt);
+    fflush(NULL);
+    if (pipe(fds)) {
+        fprintf(stderr, "gpool run: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "gpool run: fork: %s\n", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        child_job job = { sw, index, show_build };
+        int rc = child_main(&job, fds[1]);
+        fflush(NULL);
+        _exit(rc);
+    }
+    close(fds[1]);
+    child_msg m;
+    int r, read_error = 0;
+    while ((r = read_msg(fds[0], &m)) > 0)
+        if (take_msg(sw, rec, &m))
+            read_error = 1;
+    if (r < 0)
+        read_error = 1;
+    close(fds[0]);
+    int wstatus = 0;
+    struct rusage ru;
+    while (wait4(pid, &wstatus, 0, &ru) < 0)
+        if (errno != EINTR) {
+            fprintf(stderr, "gpool run: wait: %s\n", strerror(errno));
+            return -1;
+        }
+    rec->peak_rss_mib = (double)ru.ru_maxrss / 1024.0;   /* KiB on Linux */
+    settle_status(rec, wstatus, read_error);
+    return 0;
+}
+
+/* ============================================================ output */
+
+static void csv_swept_header(FILE *fp, const gp_cfg *cfg)
+{
+    for (size_t k = 0; k < gp_cfg_nswept(cfg); k++) {
+        gpx_csv_text(fp, gp_cfg_swept_path(cfg, k));
+        fputc(',', fp);
+    }
+}
+
+static void csv_swept_values(FILE *fp, const gp_cfg *cfg, const gp_cfg_point *pt)
+{
+    for (size_t k = 0; k < gp_cfg_nswept(cfg); k++) {
+        char *text = gp_cfg_value_text(gp_cfg_get(pt, gp_cfg_swept_path(cfg, k)));
+        gpx_csv_text(fp, text ? text : "");
+        free(text);
+        fputc(',', fp);
+    }
+}
+
+static void write_runs_csv(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    fputs("run_id,experiment,", fp);
+    csv_swept_header(fp, sw->cfg);
+    fputs("head,seed,threads,batch,epochs,params,flops,mem_params,mem_grads,mem_optim,"
+          "mem_activations,mem_workspace,mem_total,final_train_loss,final_train_acc,"
+          "final_val_acc,final_test_loss,final_test_acc,best_test_acc,best_epoch,train_s,"
+          "img_per_s,peak_rss_mib,variant,status,reason\n",
+          fp);
+    for (size_t i = 0; i < sw->nruns; i++) {
+        const run_record *r = &sw->runs[i];
+        const gpx_epoch_row *last = r->nepochs ? &r->epochs[r->nepochs - 1] : NULL;
+        fprintf(fp, "%s,", r->id);
+        gpx_csv_text(fp, gp_cfg_name(sw->cfg));
+        fputc(',', fp);
+        csv_swept_values(fp, sw->cfg, r->pt);
+        fprintf(fp, "%s,%lld,%d,%lld,%d,", gp_cfg_str(r->pt, "model.head"),
+                gp_cfg_int(r->pt, "train.seed"), r->have_built ? r->built.threads : 0,
+                gp_cfg_int(r->pt, "train.batch"), r->nepochs);
+        if (r->have_built)
+            fprintf(fp, "%.0f,%.0f,%zu,%zu,%zu,%zu,%zu,%zu,", r->built.params, r->built.flops,
+                    r->built.mem.params, r->built.mem.grads, r->built.mem.optim_state,
+                    r->built.mem.activations, r->built.mem.workspace, r->built.mem.total);
+        else
+            fputs(",,,,,,,,", fp);
+        double nan = NAN;
+        gpx_csv_number(fp, "%.6f", last ? last->train_loss : nan);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.5f", last ? last->train_acc : nan);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.5f", last ? last->val_acc : nan);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.6f", last ? last->test_loss : nan);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.5f", last ? last->test_acc : nan);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.5f", r->result.best_epoch ? r->result.best_test_acc : nan);
+        fputc(',', fp);
+        if (r->result.best_epoch)
+            fprintf(fp, "%d", r->result.best_epoch);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.3f", r->nepochs ? r->result.train_s : nan);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.1f", r->nepochs ? r->result.images_per_s : nan);
+        fputc(',', fp);
+        gpx_csv_number(fp, "%.1f", r->peak_rss_mib);
+        fprintf(fp, ",%s,%s,", r->have_built ? r->built.variant : "", r->status);
+        gpx_csv_text(fp, r->reason);
+        fputc('\n', fp);
+    }
+}
+
+static void write_epochs_csv(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    fputs("run_id,", fp);
+    csv_swept_header(fp, sw->cfg);
+    fputs("head,seed,epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,"
+          "epoch_s,eval_s,img_per_s\n",
+          fp);
+    for (size_t i = 0; i < sw->nruns; i++) {
+        const run_record *r = &sw->runs[i];
+        for (int e = 0; e < r->nepochs; e++) {
+            const gpx_epoch_row *row = &r->epochs[e];
+            fprintf(fp, "%s,", r->id);
+            csv_swept_values(fp, sw->cfg, r->pt);
+            fprintf(fp, "%s,%lld,%d,%.6g,", gp_cfg_str(r->pt, "model.head"),
+                    gp_cfg_int(r->pt, "train.seed"), row->epoch, row->lr);
+            const double v[] = { row->train_loss, row->train_acc, row->val_loss, row->val_acc,
+                                 row->test_loss, row->test_acc };
+            const char *fmt[] = { "%.6f", "%.5f", "%.6f", "%.5f", "%.6f", "%.5f" };
+            for (int k = 0; k < 6; k++) {
+                gpx_csv_number(fp, fmt[k], v[k]);
+                fputc(',', fp);
+            }
+            fprintf(fp, "%.3f,%.3f,%.1f\n", row->epoch_s, row->eval_s, row->img_per_s);
+        }
+    }
+}
+
+static void write_config_yaml(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    gp_cfg_write_resolved(sw->cfg, fp);
+}
+
+/* Output of a command (first line), or "unknown". */
+static void command_line_output(const char *cmd, char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    if (fgets(buf, (int)len, p))
+        buf[strcspn(buf, "\n")] = '\0';
+    else
+        snprintf(buf, len, "unknown");
+    if (pclose(p) != 0)
+        snprintf(buf, len, "unknown");
+}
+
+static void write_manifest(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    char buf[1024], sha[65] = "unknown", finished[64];
+    fputs("# gpool run manifest: what ran, where, on which data\n", fp);
+    fputs("experiment: ", fp);
+    gpx_yaml_string(fp, gp_cfg_name(sw->cfg));
+    fputs("\nconfig: ", fp);
+    gpx_yaml_string(fp, gp_cfg_path(sw->cfg));
+    gpx_sha256_file(gp_cfg_path(sw->cfg), sha);
+    fprintf(fp, "\nconfig_sha256: %s\n", sha);
+    fprintf(fp, "gpool_version: %s\n", gp_version());
+    command_line_output("git rev-parse HEAD 2>/dev/null", buf, sizeof buf);
+    fprintf(fp, "git_commit: %s\n", buf);
+    command_line_output("git status --porcelain --untracked-files=no 2>/dev/null | wc -l", buf,
+                        sizeof buf);
+    fprintf(fp, "git_dirty: %s\n", !strcmp(buf, "unknown") ? "unknown"
+                                   : atoi(buf) > 0         ? "true" : "false");
+#ifdef __VERSION__
+    fputs("compiler: ", fp);
+    gpx_yaml_string(fp, __VERSION__);
+    fputc('\n', fp);
+#endif
+    fputs("cpu: ", fp);
+    gpx_yaml_string(fp, gpx_cpu_model(buf, sizeof buf));
+    fprintf(fp, "\nonline_cpus: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+    fputs("openblas: ", fp);
+    gpx_yaml_string(fp, openblas_get_config());
+    fputc('\n', fp);
+    const char *env[] = { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GPOOL_VARIANT",
+                          "GPOOL_CPU_MASK", "GPOOL_DATA" };
+    fputs("environment:\n", fp);
+    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
+        const char *v = getenv(env[i]);
+        fprintf(fp, "  %s: ", env[i]);
+        if (v)
+            gpx_yaml_string(fp, v);
+        else
+            fputs("null", fp);
+        fputc('\n', fp);
+    }
+    fprintf(fp, "started: %s\nfinished: %s\n", sw->started,
+            gpx_iso_time(finished, sizeof finished));
+    if (sw->have_data) {
+        fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  mean: %.6g\n  std: %.6g\n"
+                    "  files:\n",
+                sw->data.train_count, sw->data.val_count, sw->data.test_count, sw->data.mean,
+                sw->data.std);
+        for (int i = 0; i < sw->data.nfiles; i++) {
+            fputs("    - path: ", fp);
+            gpx_yaml_string(fp, sw->data.files[i]);
+            fprintf(fp, "\n      sha256: %s\n", sw->data.sha256[i]);
+        }
+    }
+    fputs("defaults_used:\n", fp);
+    for (size_t k = 0; k < gp_cfg_ndefaults(sw->cfg); k++) {
+        fprintf(fp, "  %s: ", gp_cfg_default_path(sw->cfg, k));
+        gpx_yaml_string(fp, gp_cfg_default_text(sw->cfg, k));
+        fputc('\n', fp);
+    }
+    fprintf(fp, "points: %zu\nruns:\n", gp_cfg_npoints(sw->cfg));
+    for (size_t i = 0; i < sw->nruns; i++) {
+        const run_record *r = &sw->runs[i];
+        fprintf(fp, "  - {run_id: %s, head: %s, seed: %lld, status: %s, variant: %s}\n", r->id,
+                gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"), r->status,
+                r->have_built ? r->built.variant : "none");
+    }
+}
+
+static int write_out(const sweep *sw, const char *name, void (*body)(FILE *, const void *))
+{
+    char path[4096], err[512];
+    gpx_atomic_file f;
+    if (gpx_join(path, sizeof path, sw->out_dir, name) ||
+        gpx_atomic_open(&f, path, err, sizeof err)) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    body(f.fp, sw);
+    if (gpx_atomic_commit(&f, err, sizeof err)) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* accuracy.dat: one block per run (two blank lines apart), epoch and test accuracy. */
+static void write_chart_data(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    for (size_t i = 0; i < sw->nruns; i++) {
+        const run_record *r = &sw->runs[i];
+        fprintf(fp, "# run %s\n", r->id);
+        for (int e = 0; e < r->nepochs; e++)
+            if (isfinite(r->epochs[e].test_acc))
+                fprintf(fp, "%d %.5f\n", r->epochs[e].epoch, 100 * r->epochs[e].test_acc);
+        fputs("\n\n", fp);
+    }
+}
+
+/* A run's legend entry: its swept values other than the default-looking ones. */
+static void run_title(const sweep *sw, const run_record *r, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < gp_cfg_nswept(sw->cfg) && o + 1 < len; k++) {
+        const char *path = gp_cfg_swept_path(sw->cfg, k);
+        const char *leaf = strrchr(path, '.') ? strrchr(path, '.') + 1 : path;
+        char *text = gp_cfg_value_text(gp_cfg_get(r->pt, path));
+        o += (size_t)snprintf(buf + o, len - o, "%s%s%s%s", o ? " " : "",
+                              strcmp(leaf, "head") ? leaf : "", strcmp(leaf, "head") ? "=" : "",
+                              text ? text : "?");
+        free(text);
+    }
+    if (!buf[0])
+        snprintf(buf, len, "%s", gp_cfg_str(r->pt, "model.head"));
+}
+
+static void write_chart_script(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    char quoted[512], title[256];
+    gpx_gnuplot_quote(quoted, sizeof quoted, gp_cfg_name(sw->cfg));
+    fprintf(fp,
+            "# test accuracy per epoch, one line per run (written by gpool run)\n"
+            "set title sprintf('%%s: test accuracy per epoch', %s) noenhanced\n"
+            "set xlabel 'epoch'\nset ylabel 'test accuracy (%%)'\n"
+            "set key outside right top noenhanced\nset grid\n",
+            quoted);
+    fputs("titles = \"", fp);
+    for (size_t i = 0; i < sw->nruns; i++) {
+        run_title(sw, &sw->runs[i], title, sizeof title);
+        for (char *c = title; *c; c++)
+            if (*c == ' ' || *c == '"')
+                *c = '_';
+        fprintf(fp, "%s%s", i ? " " : "", title);
+    }
+    fprintf(fp, "\"\n"
+                "do for [fmt in 'png svg'] {\n"
+                "  if (fmt eq 'png') { set terminal pngcairo size 1100,650 } "
+                "else { set terminal svg size 1100,650 dynamic }\n"
+                "  set output outbase.'.'.fmt\n"
+                "  plot for [i=0:%zu] datafile index i using 1:2 with linespoints pt 7 ps 0.5 "
+                "title word(titles, i+1)\n"
+                "  unset output\n"
+                "}\n",
+                sw->nruns ? sw->nruns - 1 : 0);
+}
+
+/* Charts go through temporary names and are renamed into place; a missing
+ * gnuplot skips them with a note. 0 ok or skipped, -1 failed. */
+static int write_chart(const sweep *sw)
+{
+    char dat[4096], script[4096], base[4096], settings[8600], q1[4200], q2[4200], err[512];
+    int finished = 0;
+    for (size_t i = 0; i < sw->nruns; i++)
+        finished += sw->runs[i].nepochs > 0;
+    if (!finished)
+        return 0;
+    const char *program = gpx_gnuplot_program();
+    if (!*program) {
+        fprintf(stderr, "gpool run: no gnuplot: chart skipped\n");
+        return 0;
+    }
+    if (write_out(sw, "accuracy.dat", write_chart_data) ||
+        write_out(sw, "accuracy.gp", write_chart_script))
+        return -1;
+    gpx_join(dat, sizeof dat, sw->out_dir, "accuracy.dat");
+    gpx_join(script, sizeof script, sw->out_dir, "accuracy.gp");
+    char final_base[4096];
+    gpx_join(final_base, sizeof final_base, sw->out_dir, "accuracy");
+    gpx_tmp_name(base, sizeof base, final_base);
+    gpx_gnuplot_quote(q1, sizeof q1, dat);
+    gpx_gnuplot_quote(q2, sizeof q2, base);
+    snprintf(settings, sizeof settings, "datafile=%s; outbase=%s", q1, q2);
+    int r = gpx_run_gnuplot(program, script, settings, err, sizeof err);
+    if (r == 1) {
+        fprintf(stderr, "gpool run: %s not found: chart skipped\n", program);
+        return 0;
+    }
+    if (r < 0) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    const char *ext[] = { "png", "svg" };
+    for (int k = 0; k < 2; k++) {
+        char tmp[4200], dst[4200];
+        snprintf(tmp, sizeof tmp, "%s.%s", base, ext[k]);
+        snprintf(dst, sizeof dst, "%s.%s", final_base, ext[k]);
+        if (gpx_publish(tmp, dst, err, sizeof err)) {
+            fprintf(stderr, "gpool run: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int write_tables(const sweep *sw)
+{
+    int bad = write_out(sw, "runs.csv", write_runs_csv);
+    bad |= write_out(sw, "epochs.csv", write_epochs_csv);
+    bad |= write_out(sw, "manifest.yaml", write_manifest);
+    return bad ? -1 : 0;
+}
+
+/* ============================================================ driver */
+
+static void print_run_line(const sweep *sw, size_t i, const run_record *r)
+{
+    gpx_progress_clear();
+    char title[256];
+    run_title(sw, r, title, sizeof title);
+    printf("[%zu/%zu] %s %-28s %-11s", i + 1, gp_cfg_npoints(sw->cfg), r->id, title, r->status);
+    if (r->nepochs) {
+        const gpx_epoch_row *last = &r->epochs[r->nepochs - 1];
+        printf(" test %.4f (best %.4f @%d)  %d epochs %.1f s  %.0f img/s  %.0f MiB",
+               last->test_acc, r->result.best_test_acc, r->result.best_epoch, r->nepochs,
+               r->result.train_s, r->result.images_per_s, r->peak_rss_mib);
+    }
+    if (strcmp(r->status, "ok"))
+        printf("  (%s)", r->reason);
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* Print the points and exit (--list). */
+static void list_points(const gp_cfg *cfg)
+{
+    for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
+        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
+        printf("%s", gp_cfg_point_id(pt));
+        for (size_t k = 0; k < gp_cfg_nswept(cfg); k++) {
+            char *text = gp_cfg_value_text(gp_cfg_get(pt, gp_cfg_swept_path(cfg, k)));
+            printf("  %s=%s", gp_cfg_swept_path(cfg, k), text ? text : "?");
+            free(text);
+        }
+        putchar('\n');
+    }
+}
+
+static void log_defaults(const gp_cfg *cfg)
+{
+    size_t n = gp_cfg_ndefaults(cfg);
+    if (!n)
+        return;
+    fprintf(stderr, "defaults used:");
+    for (size_t k = 0; k < n; k++)
+        fprintf(stderr, "%s %s=%s", k ? "," : "", gp_cfg_default_path(cfg, k),
+                gp_cfg_default_text(cfg, k));
+    fputc('\n', stderr);
+}
+
+static volatile sig_atomic_t run_interrupted;
+
+static void on_signal(int sig)
+{
+    run_interrupted = sig;
+}
+
+/* A model whose text has been printed already is not printed again. */
+static int first_of_its_model(const gp_cfg *cfg, size_t index)
+{
+    char *mine = gp_cfg_value_text(gp_cfg_get(gp_cfg_point_at(cfg, index), "model"));
+    int first = 1;
+    for (size_t j = 0; j < index && first; j++) {
+        char *other = gp_cfg_value_text(gp_cfg_get(gp_cfg_point_at(cfg, j), "model"));
+        first = !(mine && other && !strcmp(mine, other));
+        free(other);
+    }
+    free(mine);
+    return first;
+}
+
+static int prepare_out_dir(sweep *sw, const run_options *o)
+{
+    char err[512], runs_csv[4096];
+    if (o->out_dir)
+        snprintf(sw->out_dir, sizeof sw->out_dir, "%s", o->out_dir);
+    else
+        snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s", gp_cfg_name(sw->cfg));
+    gpx_join(runs_csv, sizeof runs_csv, sw->out_dir, "runs.csv");
+    if (!o->force && access(runs_csv, F_OK) == 0) {
+        fprintf(stderr, "gpool run: %s exists; use --force to overwrite it or --out DIR\n",
+                runs_csv);
+        return -1;
+    }
+    if (gpx_mkdir_p(sw->out_dir, err, sizeof err)) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_sweep(sweep *sw)
+{
+    size_t n = gp_cfg_npoints(sw->cfg);
+    int failed = 0;
+    for (size_t i = 0; i < n && !run_interrupted; i++) {
+        run_record *rec = &sw->runs[sw->nruns];
+        if (run_point(sw, i, !sw->opt->quiet && first_of_its_model(sw->cfg, i), rec))
+            return 1;
+        sw->nruns++;
+        print_run_line(sw, i, rec);
+        failed |= !strcmp(rec->status, "failed");
+        if (write_tables(sw))
+            return 1;
+    }
+    if (write_chart(sw))
+        failed = 1;
+    if (run_interrupted) {
+        fprintf(stderr, "gpool run: interrupted; %zu of %zu runs recorded in %s\n", sw->nruns, n,
+                sw->out_dir);
+        return 130;
+    }
+    return failed;
+}
+
+int gpx_cmd_run(int argc, char **argv)
+{
+    run_options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    char err[1024];
+    gp_cfg *cfg = gp_cfg_load(o.config, root_keys, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return 2;
+    }
+    if (o.list) {
+        list_points(cfg);
+        gp_cfg_free(cfg);
+        return 0;
+    }
+    sweep sw;
+    memset(&sw, 0, sizeof sw);
+    sw.opt = &o;
+    sw.cfg = cfg;
+    sw.runs = calloc(gp_cfg_npoints(cfg), sizeof *sw.runs);
+    gpx_iso_time(sw.started, sizeof sw.started);
+    if (!sw.runs || prepare_out_dir(&sw, &o) || write_out(&sw, "config.yaml", write_config_yaml)) {
+        free(sw.runs);
+        gp_cfg_free(cfg);
+        return 1;
+    }
+    if (!o.quiet)
+        log_defaults(cfg);
+    gpx_progress_enable(!o.quiet);
+    printf("gpool run: %s: %zu runs -> %s\n", gp_cfg_name(cfg), gp_cfg_npoints(cfg), sw.out_dir);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    rc = run_sweep(&sw);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    for (size_t i = 0; i < sw.nruns; i++)
+        free(sw.runs[i].epochs);
+    free(sw.runs);
+    gp_cfg_free(cfg);
+    return rc;
+}

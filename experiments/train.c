@@ -1,3 +1,288 @@
-/* placeholder while it is written */
+/* train.c - mini-batch training with per-epoch evaluation. */
 #include "autoconfig.h"
-typedef int gpx_placeholder_train;
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+#include "util.h"
+
+gpx_train_opts gpx_train_defaults(void)
+{
+    gpx_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 1;
+    o.batch = 64;
+    o.shuffle = 1;
+    o.init = GP_INIT_TORCH_DEFAULT;
+    o.optim = gp_optim_defaults(GP_OPTIM_ADAM);
+    o.schedule = GPX_LR_CONSTANT;
+    o.step_size = 1;
+    o.gamma = 0.1;
+    return o;
+}
+
+double gpx_lr_at(const gpx_train_opts *o, int epoch)
+{
+    double lr0 = o->optim.lr;
+    switch (o->schedule) {
+    case GPX_LR_STEP:
+        return lr0 * pow(o->gamma, (epoch - 1) / (o->step_size > 0 ? o->step_size : 1));
+    case GPX_LR_COSINE:
+        /* torch CosineAnnealingLR with T_max = epochs, stepped once per epoch */
+        return o->min_lr + (lr0 - o->min_lr) *
+               (1 + cos(M_PI * (epoch - 1) / (o->epochs > 0 ? o->epochs : 1))) / 2;
+    case GPX_LR_CONSTANT:
+        break;
+    }
+    return lr0;
+}
+
+gp_status gpx_train_step(gp_net *net, gp_optim *opt, float lr, const float *x,
+                         const int *y, int n, int sigmoid_loss, float *dlogits,
+                         float *loss, int *correct)
+{
+    const float *logits;
+    gp_shape out = gp_net_out_shape(net);
+    gp_status st = gp_net_forward(net, n, x, GP_TRAIN, &logits);
+    if (st == GP_OK)
+        st = gp_softmax_xent(n, out.c, logits, y, sigmoid_loss, loss, dlogits, correct);
+    if (st == GP_OK && !isfinite(*loss))
+        return GP_OK;   /* the caller stops the run; stepping would spread the NaN */
+    if (st == GP_OK)
+        st = gp_net_backward(net, n, dlogits);
+    if (st == GP_OK)
+        st = gp_optim_step(opt, lr);
+    return st;
+}
+
+gp_status gpx_evaluate(gp_net *net, const gpx_split *s, int sigmoid_loss,
+                       double *loss, double *acc)
+{
+    gp_shape out = gp_net_out_shape(net);
+    int batch = gp_net_layer(net, 0)->in.n;
+    size_t img = (size_t)s->c * s->h * s->w;
+    double loss_sum = 0;
+    long hits = 0;
+    for (int i = 0; i < s->count; i += batch) {
+        int n = s->count - i < batch ? s->count - i : batch;
+        const float *logits;
+        float l;
+        int c;
+        gp_status st = gp_net_forward(net, n, s->x + (size_t)i * img, GP_EVAL, &logits);
+        if (st == GP_OK)
+            st = gp_softmax_xent(n, out.c, logits, s->y + i, sigmoid_loss, &l, NULL, &c);
+        if (st != GP_OK)
+            return st;
+        loss_sum += (double)l * n;
+        hits += c;
+    }
+    *loss = s->count ? loss_sum / s->count : NAN;
+    *acc = s->count ? (double)hits / s->count : NAN;
+    return GP_OK;
+}
+
+/* ------------------------------------------------------------- loop */
+
+typedef struct {
+    gp_net         *net;
+    gp_optim       *opt;
+    const gpx_data *data;
+    const gpx_train_opts *o;
+    int            *order;     /* training image indices, reshuffled per epoch */
+    float          *xb;        /* gathered batch */
+    int            *yb;
+    float          *dlogits;
+    size_t          img;       /* floats per image */
+} loop_state;
+
+static int fail(gpx_train_result *res, const char *what)
+{
+    res->status = GPX_RUN_FAILED;
+    snprintf(res->reason, sizeof res->reason, "%s: %s", what, gp_last_error());
+    return -1;
+}
+
+/* The permutation of an epoch depends only on (seed, epoch), so a run
+ * continued from a checkpoint sees the same order as one never stopped. */
+static void epoch_order(loop_state *s, int epoch)
+{
+    int n = s->data->train.count;
+    for (int i = 0; i < n; i++)
+        s->order[i] = i;
+    if (!s->o->shuffle)
+        return;
+    gp_rng rng;
+    gp_rng_seed(&rng, s->o->seed * 0x9e3779b97f4a7c15ull + (uint64_t)epoch);
+    gp_rng_shuffle(&rng, s->order, (size_t)n);
+}
+
+static void gather(loop_state *s, int start, int n)
+{
+    const gpx_split *t = &s->data->train;
+    for (int i = 0; i < n; i++) {
+        int k = s->order[start + i];
+        memcpy(s->xb + (size_t)i * s->img, t->x + (size_t)k * s->img, s->img * sizeof(float));
+        s->yb[i] = t->y[k];
+    }
+}
+
+/* Train one epoch; returns 1 when the loss went NaN/inf, -1 on error. */
+static int train_epoch(loop_state *s, int epoch, gpx_epoch_row *row, gpx_train_result *res)
+{
+    const gpx_split *t = &s->data->train;
+    int batch = s->o->batch;
+    float lr = (float)gpx_lr_at(s->o, epoch);
+    double loss_sum = 0, t0 = gpx_now(), shown = t0;
+    long hits = 0;
+    epoch_order(s, epoch);
+    for (int i = 0; i < t->count; i += batch) {
+        int n = t->count - i < batch ? t->count - i : batch, c = 0;
+        float loss;
+        gather(s, i, n);
+        if (gpx_train_step(s->net, s->opt, lr, s->xb, s->yb, n, s->o->sigmoid_loss,
+                           s->dlogits, &loss, &c) != GP_OK)
+            return fail(res, "training step");
+        if (!isfinite(loss)) {
+            res->status = GPX_RUN_DIVERGED;
+            snprintf(res->reason, sizeof res->reason, "loss %g at epoch %d, image %d", loss,
+                     epoch, i);
+            return 1;
+        }
+        loss_sum += (double)loss * n;
+        hits += c;
+        if (s->o->progress && gpx_now() - shown > 0.25) {
+            shown = gpx_now();
+            gpx_progress("%s epoch %d/%d  %5.1f%%  loss %.4f", s->o->label ? s->o->label : "",
+                         epoch, s->o->epochs, 100.0 * (i + n) / t->count, loss_sum / (i + n));
+        }
+    }
+    row->epoch = epoch;
+    row->lr = lr;
+    row->epoch_s = gpx_now() - t0;
+    row->img_per_s = t->count / row->epoch_s;
+    row->train_loss = loss_sum / t->count;
+    row->train_acc = (double)hits / t->count;
+    return 0;
+}
+
+static int evaluate_epoch(loop_state *s, gpx_epoch_row *row, gpx_train_result *res)
+{
+    double t0 = gpx_now(), pass_loss;
+    row->val_loss = row->val_acc = NAN;
+    /* train_loss stays the running mean of the epoch's batch losses (as the
+     * tutorial and train.py report it); only the accuracy comes from the pass */
+    if (s->o->train_eval_pass &&
+        gpx_evaluate(s->net, &s->data->train, s->o->sigmoid_loss, &pass_loss,
+                     &row->train_acc) != GP_OK)
+        return fail(res, "train evaluation");
+    if (s->data->val.count > 0 &&
+        gpx_evaluate(s->net, &s->data->val, s->o->sigmoid_loss, &row->val_loss,
+                     &row->val_acc) != GP_OK)
+        return fail(res, "validation");
+    if (gpx_evaluate(s->net, &s->data->test, s->o->sigmoid_loss, &row->test_loss,
+                     &row->test_acc) != GP_OK)
+        return fail(res, "test evaluation");
+    row->eval_s = gpx_now() - t0;
+    return 0;
+}
+
+/* Best epoch: by validation accuracy when there is a validation split
+ * (choosing by test accuracy would report an optimistic number), else by
+ * test accuracy; the first of equals wins. */
+static void track_best(gpx_train_result *res, const gpx_epoch_row *row, double *best_key)
+{
+    double key = isnan(row->val_acc) ? row->test_acc : row->val_acc;
+    if (res->best_epoch == 0 || key > *best_key) {
+        *best_key = key;
+        res->best_epoch = row->epoch;
+        res->best_test_acc = row->test_acc;
+    }
+}
+
+static int setup(loop_state *s, gp_net *net, const gpx_data *data, const gpx_train_opts *o,
+                 gpx_train_result *res)
+{
+    gp_shape in = gp_net_layer(net, 0)->in;
+    memset(s, 0, sizeof *s);
+    s->net = net;
+    s->data = data;
+    s->o = o;
+    s->img = gp_shape_image_size(in);
+    if (o->batch != in.n) {
+        snprintf(res->reason, sizeof res->reason, "batch %d but the net was built for %d",
+                 o->batch, in.n);
+        return -1;
+    }
+    if ((size_t)data->train.c * data->train.h * data->train.w != s->img) {
+        snprintf(res->reason, sizeof res->reason, "images are %dx%dx%d but the net takes %dx%dx%d",
+                 data->train.c, data->train.h, data->train.w, in.c, in.h, in.w);
+        return -1;
+    }
+    s->order = malloc((size_t)data->train.count * sizeof *s->order);
+    s->xb = malloc((size_t)o->batch * s->img * sizeof *s->xb);
+    s->yb = malloc((size_t)o->batch * sizeof *s->yb);
+    s->dlogits = malloc((size_t)o->batch * gp_net_out_shape(net).c * sizeof *s->dlogits);
+    if (!s->order || !s->xb || !s->yb || !s->dlogits) {
+        snprintf(res->reason, sizeof res->reason, "out of memory");
+        return -1;
+    }
+    gp_rng rng;
+    gp_rng_seed(&rng, o->seed);
+    if (gp_net_init(net, o->init, o->bias_init, &rng) != GP_OK)
+        return fail(res, "init");
+    if (gp_optim_create(&s->opt, &o->optim, net) != GP_OK)
+        return fail(res, "optimizer");
+    return 0;
+}
+
+static void teardown(loop_state *s)
+{
+    gp_optim_destroy(s->opt);
+    free(s->order);
+    free(s->xb);
+    free(s->yb);
+    free(s->dlogits);
+}
+
+int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
+              gpx_epoch_fn on_epoch, void *ctx, gpx_train_result *res)
+{
+    loop_state s;
+    double best_key = 0;
+    memset(res, 0, sizeof *res);
+    res->status = GPX_RUN_FAILED;
+    if (setup(&s, net, data, o, res)) {
+        teardown(&s);
+        return -1;
+    }
+    res->status = GPX_RUN_OK;
+    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+        gpx_epoch_row row;
+        memset(&row, 0, sizeof row);
+        int r = train_epoch(&s, epoch, &row, res);
+        if (r == 0)
+            r = evaluate_epoch(&s, &row, res);
+        if (r == 0 && o->checkpoint_dir && gp_checkpoint_save(o->checkpoint_dir, net, s.opt))
+            r = fail(res, "checkpoint");
+        if (r != 0)
+            break;
+        res->epochs_done = epoch;
+        res->train_s += row.epoch_s;
+        res->last = row;
+        track_best(res, &row, &best_key);
+        if (on_epoch && on_epoch(&row, ctx)) {
+            res->status = GPX_RUN_FAILED;
+            snprintf(res->reason, sizeof res->reason, "stopped after epoch %d", epoch);
+            break;
+        }
+    }
+    if (o->progress)
+        gpx_progress_clear();
+    if (res->train_s > 0)
+        res->images_per_s = (double)data->train.count * res->epochs_done / res->train_s;
+    teardown(&s);
+    return res->status == GPX_RUN_FAILED ? -1 : 0;
+}

@@ -1,1 +1,87 @@
-/* placeholder */
+/*
+ * train.h - the training loop behind `gpool run`: mini-batch steps, the
+ * learning-rate schedule, per-epoch evaluation and divergence handling.
+ * Independent of configs, so tests and the parity driver call it directly.
+ */
+#ifndef GPOOL_EXPERIMENTS_TRAIN_H
+#define GPOOL_EXPERIMENTS_TRAIN_H
+
+#include <stdint.h>
+
+#include "data.h"
+#include "gpool_nn.h"
+
+typedef enum { GPX_LR_CONSTANT = 0, GPX_LR_STEP, GPX_LR_COSINE } gpx_lr_schedule;
+
+typedef struct {
+    int             epochs;
+    int             batch;
+    int             shuffle;          /* reshuffle the training set every epoch */
+    uint64_t        seed;             /* init and shuffling streams derive from it */
+    gp_init_kind    init;
+    float           bias_init;
+    gp_optim_desc   optim;
+    gpx_lr_schedule schedule;
+    int             step_size;        /* step: epochs between decays */
+    double          gamma;            /* step: decay factor */
+    double          min_lr;           /* cosine: the floor */
+    int             sigmoid_loss;     /* softmax cross-entropy on sigmoid(logits) */
+    int             train_eval_pass;  /* train accuracy from a no-grad pass after the epoch */
+    int             progress;         /* progress line on a terminal */
+    const char     *label;            /* shown in the progress line */
+    const char     *checkpoint_dir;   /* saved after every epoch when not NULL */
+} gpx_train_opts;
+
+/* One epoch's measurements. Accuracies are fractions; NaN where absent. */
+typedef struct {
+    int    epoch;
+    double lr;
+    double train_loss, train_acc;
+    double val_loss, val_acc;
+    double test_loss, test_acc;
+    double epoch_s;        /* wall time of the training steps */
+    double eval_s;         /* wall time of the evaluation passes */
+    double img_per_s;      /* training images / epoch_s */
+} gpx_epoch_row;
+
+typedef enum { GPX_RUN_OK = 0, GPX_RUN_DIVERGED, GPX_RUN_FAILED } gpx_run_status;
+
+typedef struct {
+    gpx_run_status status;
+    char           reason[256];
+    int            epochs_done;
+    double         train_s;           /* sum of epoch_s */
+    double         images_per_s;      /* over all epochs */
+    gpx_epoch_row  last;
+    double         best_test_acc;     /* at the epoch chosen by validation when there is one */
+    int            best_epoch;
+} gpx_train_result;
+
+/* Called after every epoch; a non-zero return stops training (status FAILED). */
+typedef int (*gpx_epoch_fn)(const gpx_epoch_row *row, void *ctx);
+
+/* Defaults: 1 epoch, batch 64, shuffle, seed 0, torch_default init, Adam
+ * with PyTorch's defaults, constant lr. */
+gpx_train_opts gpx_train_defaults(void);
+
+/* Learning rate for epoch (1-based) under the schedule. */
+double gpx_lr_at(const gpx_train_opts *o, int epoch);
+
+/* Initialize net's weights from the seed, then train it on data. Returns 0
+ * when the loop ran (the run may still have diverged: see res->status), -1
+ * on an error (res->reason says which). */
+int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
+              gpx_epoch_fn on_epoch, void *ctx, gpx_train_result *res);
+
+/* One optimizer step on n images (x: n images, y: n labels). *loss and
+ * *correct (may be NULL) receive the batch's mean loss and argmax hits. */
+gp_status gpx_train_step(gp_net *net, gp_optim *opt, float lr, const float *x,
+                         const int *y, int n, int sigmoid_loss, float *dlogits,
+                         float *loss, int *correct);
+
+/* Mean loss and accuracy over a split in eval mode (batches of the net's
+ * maximum batch). */
+gp_status gpx_evaluate(gp_net *net, const gpx_split *s, int sigmoid_loss,
+                       double *loss, double *acc);
+
+#endif /* GPOOL_EXPERIMENTS_TRAIN_H */

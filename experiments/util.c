@@ -15,7 +15,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* ------------------------------------------------------------ time */
 
@@ -411,4 +415,119 @@ const char *gpx_iso_time(char *buf, size_t len)
     if (!localtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
         snprintf(buf, len, "unknown");
     return buf;
+}
+
+/* ------------------------------------------------------ text output */
+
+void gpx_csv_text(FILE *fp, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s == '\n' ? ' ' : *s, fp);
+    }
+    fputc('"', fp);
+}
+
+void gpx_csv_number(FILE *fp, const char *fmt, double v)
+{
+    if (isfinite(v))
+        fprintf(fp, fmt, v);
+}
+
+void gpx_yaml_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(fp, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(fp, "\\x%02x", ch);
+        else
+            fputc(ch, fp);
+    }
+    fputc('"', fp);
+}
+
+/* ----------------------------------------------------------- gnuplot */
+
+const char *gpx_gnuplot_program(void)
+{
+    const char *env = getenv("GNUPLOT");
+    if (env)
+        return env; /* set but empty: no gnuplot */
+#ifdef GPOOL_GNUPLOT
+    if (access(GPOOL_GNUPLOT, X_OK) == 0)
+        return GPOOL_GNUPLOT;
+#endif
+    return "gnuplot";
+}
+
+void gpx_gnuplot_quote(char *buf, size_t len, const char *s)
+{
+    size_t o = 0;
+    if (o < len)
+        buf[o++] = '\'';
+    for (; *s && o + 3 < len; s++) {
+        if (*s == '\'')
+            buf[o++] = '\'';
+        buf[o++] = *s;
+    }
+    if (o + 1 < len)
+        buf[o++] = '\'';
+    buf[o < len ? o : len - 1] = '\0';
+}
+
+int gpx_run_gnuplot(const char *program, const char *script, const char *settings,
+                    char *err, size_t errlen)
+{
+    char *args[] = { (char *)program, "-e", (char *)settings, (char *)script, NULL };
+    pid_t pid;
+    int rc = posix_spawnp(&pid, program, NULL, NULL, args, environ);
+    if (rc == ENOENT)
+        return 1;
+    if (rc) {
+        snprintf(err, errlen, "cannot run %s: %s", program, strerror(rc));
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            snprintf(err, errlen, "waiting for %s: %s", program, strerror(errno));
+            return -1;
+        }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return 1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "%s %s failed (%s %d)", program, script,
+                 WIFEXITED(status) ? "exit status" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ command line */
+
+int gpx_option_value(int argc, char **argv, int *i, const char *shortopt,
+                     const char *longopt, const char **value)
+{
+    const char *arg = argv[*i];
+    size_t ll = strlen(longopt);
+    if (!strncmp(arg, longopt, ll) && arg[ll] == '=') {
+        *value = arg + ll + 1;
+        return 1;
+    }
+    if (strcmp(arg, longopt) && (!shortopt || strcmp(arg, shortopt)))
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
 }

@@ -96,4 +96,36 @@ int gpx_parse_bytes(const char *text, size_t *out);
 /* Current local time as ISO 8601 with offset ("2024-05-01T12:00:00+0200"). */
 const char *gpx_iso_time(char *buf, size_t len);
 
+/* ------------------------------------------------------ text output */
+
+/* A CSV field: quoted (quotes doubled, newlines to spaces) when it needs it. */
+void gpx_csv_text(FILE *fp, const char *s);
+
+/* A number with fmt, or nothing (an empty field) when it is NaN or infinite. */
+void gpx_csv_number(FILE *fp, const char *fmt, double v);
+
+/* A YAML double-quoted scalar (NULL prints ""). */
+void gpx_yaml_string(FILE *fp, const char *s);
+
+/* ----------------------------------------------------------- gnuplot */
+
+/* The gnuplot to run: $GNUPLOT if set (empty = none), else the one found by
+ * configure, else "gnuplot" on PATH. */
+const char *gpx_gnuplot_program(void);
+
+/* s as a gnuplot single-quoted string literal (a quote is doubled). */
+void gpx_gnuplot_quote(char *buf, size_t len, const char *s);
+
+/* Run `program -e settings script`: 0 ok, 1 no gnuplot (skipped), -1 failed (err). */
+int gpx_run_gnuplot(const char *program, const char *script, const char *settings,
+                    char *err, size_t errlen);
+
+/* ------------------------------------------------------ command line */
+
+/* Matches option "-s"/"--long" with a value ("--long V", "--long=V", "-s V")
+ * at argv[*i]. Returns 1 (and *value, advancing *i past a separate value) on
+ * a match, 0 if argv[*i] is another option, -1 when the value is missing. */
+int gpx_option_value(int argc, char **argv, int *i, const char *shortopt,
+                     const char *longopt, const char **value);
+
 #endif /* GPOOL_EXPERIMENTS_UTIL_H */
