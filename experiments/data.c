@@ -1,3 +1,576 @@
-/* placeholder while it is written */
+/*
+ * data.c - data sets for the experiments (see data.h).
+ *
+ * Every source is first read as bytes (pixels 0..255 and labels), then cut
+ * by the limits and the validation split, and only then turned into floats,
+ * so the normalisation statistics come from exactly the images trained on.
+ */
 #include "autoconfig.h"
-typedef int gpx_placeholder_data;
+
+#include "data.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpool_nn.h"
+#include "sha256.h"
+
+/* A split before scaling: count images of h x w bytes, and their labels. */
+typedef struct {
+    int      count, h, w;
+    uint8_t *pix;
+    int     *y;
+} raw_split;
+
+static const char *const fmnist_names[GPX_DATA_MAX_FILES] = {
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",  "t10k-labels-idx1-ubyte",
+};
+
+#define FMNIST_CLASSES 10
+#define FMNIST_INSTALL_HINT \
+    "install it with `apt-get install dataset-fashion-mnist`, or put the four files " \
+    "(raw or .gz) in ./data or in the directory named by GPOOL_DATA"
+
+#define SYNTH_DEFAULT_TRAIN   2000
+#define SYNTH_DEFAULT_TEST    500
+#define SYNTH_DEFAULT_SIZE    12
+#define SYNTH_DEFAULT_CLASSES 4
+#define SYNTH_MIN_SIZE        8
+#define SYNTH_MAX_SIZE        64
+#define SYNTH_MAX_CLASSES     10
+/* xor'ed into the seed so the test images are a separate draw, not a
+ * continuation that could repeat training images */
+#define SYNTH_TEST_STREAM     0x7465737473657421ull
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int data_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static void raw_free(raw_split *r)
+{
+    free(r->pix);
+    free(r->y);
+    memset(r, 0, sizeof *r);
+}
+
+static int raw_alloc(raw_split *r, int count, int h, int w, char *err, size_t errlen)
+{
+    r->count = count;
+    r->h = h;
+    r->w = w;
+    r->pix = malloc((size_t)count * (size_t)h * (size_t)w);
+    r->y = malloc((size_t)count * sizeof *r->y);
+    if (!r->pix || !r->y) {
+        raw_free(r);
+        return data_fail(err, errlen, "out of memory for %d images of %d x %d", count, h, w);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ IDX files */
+
+static int read_idx(const char *path, gp_idx *idx, char *err, size_t errlen)
+{
+    if (gp_idx_read(path, idx) != GP_OK)
+        return data_fail(err, errlen, "%s", gp_last_error());
+    return 0;
+}
+
+/* Read an images file (count x h x w) and its labels file (count) into r. */
+static int load_idx_pair(const char *images, const char *labels, raw_split *r,
+                         char *err, size_t errlen)
+{
+    gp_idx im, lb;
+    if (read_idx(images, &im, err, errlen) != 0)
+        return -1;
+    if (im.ndims != 3 || im.dims[0] > INT_MAX || im.dims[1] > INT_MAX || im.dims[2] > INT_MAX) {
+        int nd = im.ndims;
+        gp_idx_free(&im);
+        return data_fail(err, errlen, "%s: images must have 3 dimensions (count x height x "
+                         "width), this file has %d", images, nd);
+    }
+    if (read_idx(labels, &lb, err, errlen) != 0) {
+        gp_idx_free(&im);
+        return -1;
+    }
+    int bad = 0;
+    if (lb.ndims != 1)
+        bad = data_fail(err, errlen, "%s: labels must have 1 dimension, this file has %d",
+                        labels, lb.ndims);
+    else if (lb.dims[0] != im.dims[0])
+        bad = data_fail(err, errlen, "%s: %zu labels for %zu images in %s", labels,
+                        lb.dims[0], im.dims[0], images);
+    if (bad) {
+        gp_idx_free(&im);
+        gp_idx_free(&lb);
+        return -1;
+    }
+    r->count = (int)im.dims[0];
+    r->h = (int)im.dims[1];
+    r->w = (int)im.dims[2];
+    r->pix = im.data;   /* taken over: the bytes are already in the layout we keep */
+    r->y = malloc((size_t)r->count * sizeof *r->y);
+    if (!r->y) {
+        gp_idx_free(&lb);
+        raw_free(r);
+        return data_fail(err, errlen, "out of memory for %d labels", r->count);
+    }
+    for (int i = 0; i < r->count; i++)
+        r->y[i] = lb.data[i];
+    gp_idx_free(&lb);
+    return 0;
+}
+
+/* Remember path and the sha256 of its bytes as stored. */
+static int record_file(gpx_data *out, const char *path, char *err, size_t errlen)
+{
+    int i = out->nfiles;
+    if ((size_t)snprintf(out->files[i], sizeof out->files[i], "%s", path) >=
+        sizeof out->files[i])
+        return data_fail(err, errlen, "%s: path too long", path);
+    if (gpx_sha256_file(path, out->sha256[i]) != 0)
+        return data_fail(err, errlen, "%s: cannot read for sha256: %s", path, strerror(errno));
+    out->nfiles = i + 1;
+    return 0;
+}
+
+static int check_labels(const raw_split *r, int classes, const char *path,
+                        char *err, size_t errlen)
+{
+    for (int i = 0; i < r->count; i++)
+        if (r->y[i] >= classes)
+            return data_fail(err, errlen, "%s: label %d of image %d is not below %d classes",
+                             path, r->y[i], i, classes);
+    return 0;
+}
+
+static int max_label(const raw_split *r)
+{
+    int m = 0;
+    for (int i = 0; i < r->count; i++)
+        if (r->y[i] > m)
+            m = r->y[i];
+    return m;
+}
+
+/* Read the four files (train images, train labels, test images, test
+ * labels). classes > 0 is checked; classes == 0 takes the largest label + 1. */
+static int load_files(const char *const paths[GPX_DATA_MAX_FILES], int classes, gpx_data *out,
+                      raw_split *train, raw_split *test, int *classes_out,
+                      char *err, size_t errlen)
+{
+    for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
+        if (!paths[i] || !paths[i][0])
+            return data_fail(err, errlen, "source idx needs train_images, train_labels, "
+                             "test_images and test_labels");
+    if (load_idx_pair(paths[0], paths[1], train, err, errlen) != 0)
+        return -1;
+    if (load_idx_pair(paths[2], paths[3], test, err, errlen) != 0)
+        return -1;
+    if (test->h != train->h || test->w != train->w)
+        return data_fail(err, errlen, "%s: test images are %d x %d but training images "
+                         "(%s) are %d x %d", paths[2], test->h, test->w, paths[0],
+                         train->h, train->w);
+    if (classes == 0) {
+        int m = max_label(train), mt = max_label(test);
+        classes = (m > mt ? m : mt) + 1;
+    }
+    if (check_labels(train, classes, paths[1], err, errlen) != 0 ||
+        check_labels(test, classes, paths[3], err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
+        if (record_file(out, paths[i], err, errlen) != 0)
+            return -1;
+    *classes_out = classes;
+    return 0;
+}
+
+/* ---------------------------------------------------------- FashionMNIST */
+
+/* dir/name.gz, else dir/name, into path: 0 when one is readable. */
+static int fmnist_file(const char *dir, const char *name, char *path, size_t len)
+{
+    static const char *const suffixes[] = { ".gz", "" };
+    for (int s = 0; s < 2; s++) {
+        int n = snprintf(path, len, "%s%s%s%s", dir,
+                         dir[0] && dir[strlen(dir) - 1] != '/' ? "/" : "", name, suffixes[s]);
+        if (n >= 0 && (size_t)n < len && access(path, R_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+static int fmnist_dir_complete(const char *dir)
+{
+    char path[4096];
+    for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
+        if (fmnist_file(dir, fmnist_names[i], path, sizeof path) != 0)
+            return 0;
+    return 1;
+}
+
+/* The directories searched, in order; n is set to how many. */
+static void fmnist_candidates(const char *cand[4], int *n)
+{
+    const char *env = getenv("GPOOL_DATA");
+    *n = 0;
+    if (env && env[0])
+        cand[(*n)++] = env;
+    cand[(*n)++] = "./data";
+    cand[(*n)++] = "./data/fashion-mnist";
+    cand[(*n)++] = "/usr/share/datasets/fashion-mnist";
+}
+
+int gpx_data_find_fashion_mnist(char *dir, size_t len)
+{
+    const char *cand[4];
+    int n;
+    fmnist_candidates(cand, &n);
+    for (int i = 0; i < n; i++)
+        if (fmnist_dir_complete(cand[i])) {
+            int w = snprintf(dir, len, "%s", cand[i]);
+            return w >= 0 && (size_t)w < len ? 0 : -1;
+        }
+    return -1;
+}
+
+static int fmnist_not_found(char *err, size_t errlen)
+{
+    const char *cand[4];
+    int n;
+    fmnist_candidates(cand, &n);
+    char list[1024] = "";
+    for (int i = 0; i < n; i++) {
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cand[i]);
+    }
+    return data_fail(err, errlen, "FashionMNIST not found: no directory holds all of %s, %s, "
+                     "%s and %s (raw or .gz); searched %s%s; %s", fmnist_names[0],
+                     fmnist_names[1], fmnist_names[2], fmnist_names[3], list,
+                     getenv("GPOOL_DATA") && getenv("GPOOL_DATA")[0] ? ""
+                                                                     : " (GPOOL_DATA is unset)",
+                     FMNIST_INSTALL_HINT);
+}
+
+static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_split *train,
+                              raw_split *test, int *classes, char *err, size_t errlen)
+{
+    char dir[4096];
+    if (spec->dir && spec->dir[0]) {
+        if (snprintf(dir, sizeof dir, "%s", spec->dir) >= (int)sizeof dir)
+            return data_fail(err, errlen, "%s: directory name too long", spec->dir);
+    } else if (gpx_data_find_fashion_mnist(dir, sizeof dir) != 0) {
+        return fmnist_not_found(err, errlen);
+    }
+    char paths[GPX_DATA_MAX_FILES][4096];
+    const char *p[GPX_DATA_MAX_FILES];
+    for (int i = 0; i < GPX_DATA_MAX_FILES; i++) {
+        if (fmnist_file(dir, fmnist_names[i], paths[i], sizeof paths[i]) != 0)
+            return data_fail(err, errlen, "%s: no readable %s or %s.gz in this directory; %s",
+                             dir, fmnist_names[i], fmnist_names[i], FMNIST_INSTALL_HINT);
+        p[i] = paths[i];
+    }
+    return load_files(p, FMNIST_CLASSES, out, train, test, classes, err, errlen);
+}
+
+/* ------------------------------------------------------------- synthetic */
+
+/* Ink a pixel; overlapping strokes keep the brighter value. */
+static void synth_put(uint8_t *img, int s, int r, int c, int ink)
+{
+    if (r >= 0 && r < s && c >= 0 && c < s && img[r * s + c] < ink)
+        img[r * s + c] = (uint8_t)ink;
+}
+
+static void synth_hline(uint8_t *img, int s, int r, int c, int len, int ink)
+{
+    for (int i = 0; i < len; i++)
+        synth_put(img, s, r, c + i, ink);
+}
+
+static void synth_vline(uint8_t *img, int s, int r, int c, int len, int ink)
+{
+    for (int i = 0; i < len; i++)
+        synth_put(img, s, r + i, c, ink);
+}
+
+static int synth_below(gp_rng *rng, int bound)
+{
+    return bound > 0 ? (int)gp_rng_below(rng, (uint64_t)bound) : 0;
+}
+
+/* Draw class cls's shape, of a random size at a random place, on img (s x s).
+ * Shapes: 0 horizontal bar, 1 vertical bar, 2 plus, 3 filled square,
+ * 4 diagonal, 5 anti-diagonal, 6 hollow square, 7 X, 8 corner, 9 two bars. */
+static void synth_shape(gp_rng *rng, int cls, int s, uint8_t *img)
+{
+    int ink = 160 + synth_below(rng, 96);
+    int len = s / 2 + synth_below(rng, s - 1 - s / 2);       /* s/2 .. s-2 */
+    int thick = 1 + synth_below(rng, 2);
+    int side = cls == 3 ? 3 + synth_below(rng, 3)             /* blob: 3..5 */
+             : cls == 6 ? 5 + synth_below(rng, (len > 5 ? len : 5) - 4)
+             : len;
+    int gap = 2 + synth_below(rng, 3);
+    /* extent of the shape, so that it always fits */
+    int eh = cls == 0 ? thick : cls == 9 ? gap + 1 : side;
+    int ew = cls == 1 ? thick : side;
+    int r0 = synth_below(rng, s - eh + 1), c0 = synth_below(rng, s - ew + 1);
+    switch (cls) {
+    case 0:
+        for (int t = 0; t < thick; t++)
+            synth_hline(img, s, r0 + t, c0, len, ink);
+        break;
+    case 1:
+        for (int t = 0; t < thick; t++)
+            synth_vline(img, s, r0, c0 + t, len, ink);
+        break;
+    case 2:
+        synth_hline(img, s, r0 + side / 2, c0, side, ink);
+        synth_vline(img, s, r0, c0 + side / 2, side, ink);
+        break;
+    case 3:
+        for (int r = 0; r < side; r++)
+            synth_hline(img, s, r0 + r, c0, side, ink);
+        break;
+    case 4: case 5: case 7:
+        for (int i = 0; i < side; i++) {
+            if (cls != 5)
+                synth_put(img, s, r0 + i, c0 + i, ink);
+            if (cls != 4)
+                synth_put(img, s, r0 + i, c0 + side - 1 - i, ink);
+        }
+        break;
+    case 6:
+        synth_hline(img, s, r0, c0, side, ink);
+        synth_hline(img, s, r0 + side - 1, c0, side, ink);
+        synth_vline(img, s, r0, c0, side, ink);
+        synth_vline(img, s, r0, c0 + side - 1, side, ink);
+        break;
+    case 8:
+        synth_vline(img, s, r0, c0, side, ink);
+        synth_hline(img, s, r0 + side - 1, c0, side, ink);
+        break;
+    default:
+        synth_hline(img, s, r0, c0, len, ink);
+        synth_hline(img, s, r0 + gap, c0, len, ink);
+        break;
+    }
+}
+
+/* count images; label i % classes, so every contiguous range (a limit, the
+ * validation tail) is balanced to within one image per class. */
+static void synth_fill(raw_split *r, int classes, uint64_t seed)
+{
+    gp_rng rng;
+    gp_rng_seed(&rng, seed);
+    int s = r->h;
+    for (int i = 0; i < r->count; i++) {
+        uint8_t *img = r->pix + (size_t)i * (size_t)s * (size_t)s;
+        for (int p = 0; p < s * s; p++)
+            img[p] = (uint8_t)synth_below(&rng, 48);     /* background noise */
+        r->y[i] = i % classes;
+        synth_shape(&rng, r->y[i], s, img);
+    }
+}
+
+static int load_synthetic(const gpx_data_spec *spec, raw_split *train, raw_split *test,
+                          int *classes, char *err, size_t errlen)
+{
+    int ntrain = spec->synthetic_train ? spec->synthetic_train : SYNTH_DEFAULT_TRAIN;
+    int ntest = spec->synthetic_test ? spec->synthetic_test : SYNTH_DEFAULT_TEST;
+    int size = spec->synthetic_size ? spec->synthetic_size : SYNTH_DEFAULT_SIZE;
+    int ncls = spec->synthetic_classes ? spec->synthetic_classes : SYNTH_DEFAULT_CLASSES;
+    if (ntrain < 1 || ntest < 1)
+        return data_fail(err, errlen, "synthetic: image counts must be positive (train %d, "
+                         "test %d)", ntrain, ntest);
+    if (size < SYNTH_MIN_SIZE || size > SYNTH_MAX_SIZE)
+        return data_fail(err, errlen, "synthetic: size %d outside %d..%d", size,
+                         SYNTH_MIN_SIZE, SYNTH_MAX_SIZE);
+    if (ncls < 2 || ncls > SYNTH_MAX_CLASSES)
+        return data_fail(err, errlen, "synthetic: %d classes outside 2..%d", ncls,
+                         SYNTH_MAX_CLASSES);
+    if (raw_alloc(train, ntrain, size, size, err, errlen) != 0 ||
+        raw_alloc(test, ntest, size, size, err, errlen) != 0)
+        return -1;
+    synth_fill(train, ncls, spec->synthetic_seed);
+    synth_fill(test, ncls, spec->synthetic_seed ^ SYNTH_TEST_STREAM);
+    *classes = ncls;
+    return 0;
+}
+
+/* --------------------------------------------------------- scaling, splits */
+
+/* Population mean and std of pixel / 255 over images [0, count) of r,
+ * exact up to double rounding because the pixels are bytes. */
+static void pixel_stats(const raw_split *r, int count, double *mean, double *std)
+{
+    uint64_t hist[256] = { 0 };
+    size_t n = (size_t)count * (size_t)r->h * (size_t)r->w;
+    for (size_t i = 0; i < n; i++)
+        hist[r->pix[i]]++;
+    double sum = 0.0;
+    for (int v = 0; v < 256; v++)
+        sum += (double)hist[v] * (v / 255.0);
+    double m = sum / (double)n, var = 0.0;
+    for (int v = 0; v < 256; v++)
+        var += (double)hist[v] * (v / 255.0 - m) * (v / 255.0 - m);
+    *mean = m;
+    *std = sqrt(var / (double)n);
+}
+
+/* The float each byte becomes, computed as torchvision does it in float32:
+ * ToTensor (p / 255), then Normalize ((x - mean) / std). */
+static void scale_table(float lut[256], int normalize, double mean, double std)
+{
+    for (int p = 0; p < 256; p++) {
+        float x = (float)p / 255.0f;
+        lut[p] = normalize ? (x - (float)mean) / (float)std : x;
+    }
+}
+
+/* Images [first, first + count) of r as a float split. */
+static int make_split(const raw_split *r, int first, int count, int classes,
+                      const float lut[256], gpx_split *out, char *err, size_t errlen)
+{
+    *out = (gpx_split){ .count = count, .c = 1, .h = r->h, .w = r->w, .classes = classes };
+    if (count == 0)
+        return 0;
+    size_t img = (size_t)r->h * (size_t)r->w, n = (size_t)count * img;
+    out->x = malloc(n * sizeof *out->x);
+    out->y = malloc((size_t)count * sizeof *out->y);
+    if (!out->x || !out->y)
+        return data_fail(err, errlen, "out of memory for %d images of %d x %d", count,
+                         r->h, r->w);
+    const uint8_t *src = r->pix + (size_t)first * img;
+    for (size_t i = 0; i < n; i++)
+        out->x[i] = lut[src[i]];
+    memcpy(out->y, r->y + first, (size_t)count * sizeof *out->y);
+    return 0;
+}
+
+static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
+{
+    if (spec->validation < 0 || spec->train_limit < 0 || spec->test_limit < 0)
+        return data_fail(err, errlen, "validation (%d), train_limit (%d) and test_limit (%d) "
+                         "must not be negative", spec->validation, spec->train_limit,
+                         spec->test_limit);
+    if (spec->normalize && (spec->std < 0 || !isfinite(spec->std) || !isfinite(spec->mean)))
+        return data_fail(err, errlen, "normalisation needs a finite mean and std >= 0 (0: "
+                         "compute them), got mean %g std %g", spec->mean, spec->std);
+    return 0;
+}
+
+/* Apply limits, the validation split and the scaling; fills out's splits. */
+static int build_splits(const gpx_data_spec *spec, const raw_split *train,
+                        const raw_split *test, int classes, gpx_data *out,
+                        char *err, size_t errlen)
+{
+    int ntrain = spec->train_limit > 0 && spec->train_limit < train->count ? spec->train_limit
+                                                                            : train->count;
+    int ntest = spec->test_limit > 0 && spec->test_limit < test->count ? spec->test_limit
+                                                                        : test->count;
+    if (spec->validation >= ntrain)
+        return data_fail(err, errlen, "validation split of %d images leaves no training "
+                         "images (only %d to split)", spec->validation, ntrain);
+    int nfit = ntrain - spec->validation;
+    out->mean = 0.0;
+    out->std = 1.0;
+    if (spec->normalize) {
+        if (spec->std > 0) {
+            out->mean = spec->mean;
+            out->std = spec->std;
+        } else {
+            pixel_stats(train, nfit, &out->mean, &out->std);
+            if (!(out->std > 0))
+                return data_fail(err, errlen, "cannot normalise: the %d training images are "
+                                 "all one value (std 0)", nfit);
+        }
+    }
+    float lut[256];
+    scale_table(lut, spec->normalize, out->mean, out->std);
+    if (make_split(train, 0, nfit, classes, lut, &out->train, err, errlen) != 0 ||
+        make_split(train, nfit, spec->validation, classes, lut, &out->val, err, errlen) != 0 ||
+        make_split(test, 0, ntest, classes, lut, &out->test, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ public */
+
+static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out,
+                    raw_split *train, raw_split *test, int *classes, char *err, size_t errlen)
+{
+    if (strcmp(source, "fashion-mnist") == 0)
+        return load_fashion_mnist(spec, out, train, test, classes, err, errlen);
+    if (strcmp(source, "idx") == 0) {
+        const char *const paths[GPX_DATA_MAX_FILES] = {
+            spec->train_images, spec->train_labels, spec->test_images, spec->test_labels,
+        };
+        return load_files(paths, 0, out, train, test, classes, err, errlen);
+    }
+    if (strcmp(source, "synthetic") == 0)
+        return load_synthetic(spec, train, test, classes, err, errlen);
+    return data_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
+                     "synthetic)", source);
+}
+
+int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t errlen)
+{
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if (!out)
+        return data_fail(err, errlen, "gpx_data_load: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!spec)
+        return data_fail(err, errlen, "gpx_data_load: spec is NULL");
+    const char *source = spec->source ? spec->source : "fashion-mnist";
+    if (check_spec(spec, err, errlen) != 0)
+        return -1;
+    if (snprintf(out->source, sizeof out->source, "%s", source) >= (int)sizeof out->source)
+        return data_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
+                         "synthetic)", source);
+    raw_split train = { 0 }, test = { 0 };
+    int classes = 0;
+    int rc = load_raw(spec, source, out, &train, &test, &classes, err, errlen);
+    if (rc == 0)
+        rc = build_splits(spec, &train, &test, classes, out, err, errlen);
+    raw_free(&train);
+    raw_free(&test);
+    if (rc != 0)
+        gpx_data_free(out);
+    return rc;
+}
+
+static void split_free(gpx_split *s)
+{
+    free(s->x);
+    free(s->y);
+    memset(s, 0, sizeof *s);
+}
+
+void gpx_data_free(gpx_data *d)
+{
+    if (!d)
+        return;
+    split_free(&d->train);
+    split_free(&d->val);
+    split_free(&d->test);
+    memset(d, 0, sizeof *d);
+}

@@ -311,7 +311,7 @@ static int point_threads(const gp_cfg_point *pt)
     return n > 0 ? (int)n : 1;
 }
 
-static gpx_data_spec data_spec(const gp_cfg_point *pt)
+gpx_data_spec gpx_run_data_spec(const gp_cfg_point *pt)
 {
     gpx_data_spec s;
     memset(&s, 0, sizeof s);
@@ -343,7 +343,7 @@ static int enum_index(const char *value, const char *const *choices)
     return 0;
 }
 
-static gpx_train_opts train_opts(const gp_cfg_point *pt)
+gpx_train_opts gpx_run_train_opts(const gp_cfg_point *pt)
 {
     gpx_train_opts o = gpx_train_defaults();
     o.epochs = (int)gp_cfg_int(pt, "train.epochs");
@@ -443,7 +443,7 @@ static int child_main(const child_job *job, int fd)
     char err[1024], label[96], ckpt[8192];
     set_threads(threads);
 
-    gpx_data_spec spec = data_spec(pt);
+    gpx_data_spec spec = gpx_run_data_spec(pt);
     gpx_data data;
     if (gpx_data_load(&spec, &data, err, sizeof err)) {
         child_fail(fd, "%s", err);
@@ -451,7 +451,7 @@ static int child_main(const child_job *job, int fd)
     }
     report_data(fd, &data);
 
-    gpx_train_opts o = train_opts(pt);
+    gpx_train_opts o = gpx_run_train_opts(pt);
     gp_shape in = { o.batch, data.train.c, data.train.h, data.train.w };
     gp_net *net;
     if (job->show_build)
@@ -857,7 +857,7 @@ static void write_chart_script(FILE *fp, const void *ctx)
             "# test accuracy per epoch, one line per run (written by gpool run)\n"
             "set title sprintf('%%s: test accuracy per epoch', %s) noenhanced\n"
             "set xlabel 'epoch'\nset ylabel 'test accuracy (%%)'\n"
-            "set key outside right top noenhanced\nset grid\n",
+            "set key outside right top noenhanced\nset grid\nset xrange [0:*]\nset yrange [0:100]\n",
             quoted);
     fputs("titles = \"", fp);
     for (size_t i = 0; i < sw->nruns; i++) {

@@ -1,0 +1,55 @@
+#!/bin/sh
+# run-fashion.sh - `gpool run` on a small slice of FashionMNIST (1000 training
+# and 500 test images, one epoch): the data is found by name, its files and
+# sha256 go into the manifest, and the run learns something. Skipped when the
+# data set is not installed (Debian package dataset-fashion-mnist). Emits TAP.
+set -u
+
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+abs_dir() { (cd "$1" && pwd); }
+builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
+srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
+gpool="$builddir/experiments/gpool"
+[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+
+found=
+for d in ${GPOOL_DATA:+"$GPOOL_DATA"} ./data ./data/fashion-mnist /usr/share/datasets/fashion-mnist; do
+    if [ -e "$d/train-images-idx3-ubyte.gz" ] || [ -e "$d/train-images-idx3-ubyte" ]; then
+        found=$d; break
+    fi
+done
+if [ -z "$found" ]; then
+    echo "1..0 # SKIP FashionMNIST is not installed (apt-get install dataset-fashion-mnist)"
+    exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-run-fashion.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
+
+"$gpool" run -q "$srcdir/tests/configs/fashion-slice.yaml" --out "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+check "gpool run on a FashionMNIST slice exits 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+runs="$tmp/out/runs.csv"
+acc=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "final_test_acc") c = i; next }
+               { print $c }' "$runs")
+echo "# test accuracy after one epoch on 1000 images: $acc"
+check "one epoch on 1000 images beats chance (0.1) by far (> 0.5)" \
+    awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }'
+check "train accuracy comes from the eval pass (train_accuracy: eval_pass)" \
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "final_train_acc") c = i; next }
+             { exit !($c > 0 && $c <= 1) }' "$runs"
+m="$tmp/out/manifest.yaml"
+check "the manifest lists the four data files" [ "$(grep -c '^      sha256: [0-9a-f]\{64\}' "$m")" -eq 4 ]
+want=$(sha256sum "$found/train-images-idx3-ubyte.gz" 2>/dev/null | cut -c1-64)
+if [ -n "$want" ]; then
+    check "the recorded sha256 is the file's" grep -q "$want" "$m"
+fi
+check "the normalisation used is recorded" grep -q '^  mean: 0.28' "$m"
+echo "1..$n"

@@ -1,0 +1,107 @@
+#!/bin/sh
+# run-smoke.sh - `gpool run` end to end on the synthetic set (seconds): the
+# files it writes and their shape, the build log, checkpoints numpy can read,
+# refusing to overwrite results, and bad command lines and configs. Emits
+# TAP; writes only under a mktemp -d directory.
+set -u
+
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+abs_dir() { (cd "$1" && pwd); }
+builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
+srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
+gpool="$builddir/experiments/gpool"
+[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-run-smoke.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
+
+cfg="$srcdir/tests/configs/synthetic.yaml"
+out="$tmp/out"
+"$gpool" run "$cfg" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+check "gpool run exits 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+
+rows() { tail -n +2 "$1" | wc -l; }
+col() { # col FILE NAME: the values of column NAME (no quoting in these files)
+    awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
+                          { print $c }' "$1"
+}
+check "runs.csv has one row per point (3)" [ "$(rows "$out/runs.csv")" -eq 3 ]
+check "epochs.csv has one row per run and epoch (6)" [ "$(rows "$out/epochs.csv")" -eq 6 ]
+check "every run is ok" [ "$(col "$out/runs.csv" status | sort -u)" = ok ]
+check "run ids are 16 hex digits and distinct" \
+    [ "$(col "$out/runs.csv" run_id | grep -cE '^[0-9a-f]{16}$')" -eq 3 -a \
+      "$(col "$out/runs.csv" run_id | sort -u | wc -l)" -eq 3 ]
+check "the swept column lists the heads" \
+    [ "$(col "$out/runs.csv" model.head | tr '\n' ' ')" = "gap gem_dense flatten_dense " ]
+check "parameters are counted (flatten_dense has the most)" \
+    [ "$(awk -F, 'NR > 1 { print $0 }' "$out/runs.csv" | sort -t, -k9 -n | tail -1 | cut -d, -f3)" \
+      = flatten_dense ]
+check "accuracies are fractions in [0, 1]" \
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "final_test_acc") c = i; next }
+             { if ($c == "" || $c < 0 || $c > 1) exit 1 }' "$out/runs.csv"
+check "validation accuracy is recorded (validation: 100)" \
+    [ -n "$(col "$out/runs.csv" final_val_acc | head -1)" ]
+check "peak RSS is recorded per run" \
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "peak_rss_mib") c = i; next }
+             { if ($c <= 0) exit 1 }' "$out/runs.csv"
+check "config.yaml and manifest.yaml are written" [ -s "$out/config.yaml" -a -s "$out/manifest.yaml" ]
+check "the manifest records the defaults used" grep -q '^  train.optimizer: "adam"' "$out/manifest.yaml"
+check "the build log prints one line per layer" \
+    [ "$(grep -cE '^  [0-9]+ +(conv2d|batchnorm2d|relu|maxpool2d|head_pool|dense|flatten) ' "$tmp/stderr")" -ge 8 ]
+check "the build log prints the totals" grep -q 'parameters' "$tmp/stderr"
+if [ -n "${GNUPLOT-x}" ] && command -v "${GNUPLOT:-gnuplot}" >/dev/null 2>&1; then
+    check "accuracy.png is a PNG" sh -c "head -c 8 '$out/accuracy.png' | od -An -c | grep -q 'P   N   G'"
+    check "accuracy.svg is an SVG" grep -q '<svg' "$out/accuracy.svg"
+else
+    skip "accuracy.png is a PNG" "no gnuplot"
+    skip "accuracy.svg is an SVG" "no gnuplot"
+fi
+check "no temporary files are left" [ -z "$(find "$out" -name '*.tmp*')" ]
+
+ck=$(find "$out/runs" -type d -name checkpoint | head -1)
+check "a checkpoint directory per run" [ "$(find "$out/runs" -type d -name checkpoint | wc -l)" -eq 3 ]
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    check "numpy reads the checkpoint's weights" /usr/bin/python3 -c "
+import glob, numpy as np, sys
+files = sorted(glob.glob('$ck/L*_conv2d.weight.npy'))
+a = np.load(files[0])
+sys.exit(0 if a.dtype == np.float32 and a.ndim == 4 and np.isfinite(a).all() and a.std() > 0 else 1)"
+else
+    skip "numpy reads the checkpoint's weights" "no numpy"
+fi
+
+"$gpool" run "$cfg" --out "$out" >/dev/null 2>"$tmp/err2"
+rc=$?
+check "an existing runs.csv is not overwritten without --force (exit 1)" \
+    [ "$rc" -eq 1 ] && grep -q -- '--force' "$tmp/err2"
+
+"$gpool" run --list "$cfg" >"$tmp/list"
+check "--list prints one line per point" [ "$(wc -l <"$tmp/list")" -eq 3 ]
+
+"$gpool" run >/dev/null 2>&1
+check "a missing CONFIG is a usage error (exit 2)" [ $? -eq 2 ]
+"$gpool" run --bogus "$cfg" >/dev/null 2>&1
+check "an unknown option is a usage error (exit 2)" [ $? -eq 2 ]
+"$gpool" run --help | grep -q 'Usage: gpool run'
+check "--help shows the usage" [ $? -eq 0 ]
+
+sed 's/type: maxpool, k: 2/type: maxpol, k: 2/' "$cfg" >"$tmp/bad.yaml"
+"$gpool" run "$tmp/bad.yaml" --out "$tmp/bad" >/dev/null 2>"$tmp/err3"
+rc=$?
+check "a misspelt layer type is a config error (exit 2)" [ "$rc" -eq 2 ]
+check "... that names file:line:column and the closest type" \
+    grep -qE "bad.yaml:[0-9]+:[0-9]+: .*maxpool" "$tmp/err3"
+sed 's/head: gap/head: gapp/' "$cfg" >"$tmp/bad2.yaml"
+"$gpool" run "$tmp/bad2.yaml" --out "$tmp/bad2" >/dev/null 2>"$tmp/err4"
+check "an unknown head is a config error naming the closest head" grep -q "gap" "$tmp/err4"
+
+echo "1..$n"
