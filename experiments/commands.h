@@ -11,6 +11,8 @@
 #define GPOOL_EXPERIMENTS_COMMANDS_H
 
 #include "config.h"
+#include "data.h"
+#include "train.h"
 
 /* gpool bench: time every pooling variant against the read bandwidth. */
 int gpx_cmd_bench(int argc, char **argv);
@@ -23,5 +25,18 @@ int gpx_cmd_run(int argc, char **argv);
 
 /* The schema experiment configs (configs/tutorial.yaml, ...) are checked against. */
 const gp_cfg_schema *gpx_run_schema(void);
+
+/* What one point of an experiment config asks for, as `gpool run` reads it:
+ * the data set, and the training options (epochs, batch, seed, init,
+ * optimizer, schedule, loss; no progress line, label or checkpoint). For
+ * programs that reproduce a run step by step (tests/parity_driver.c). */
+gpx_data_spec  gpx_run_data_spec(const gp_cfg_point *pt);
+gpx_train_opts gpx_run_train_opts(const gp_cfg_point *pt);
+
+/* OpenMP threads a point runs with: train.threads, or every online CPU for 0. */
+int            gpx_run_threads(const gp_cfg_point *pt);
+
+/* gpool throughput: training-step and inference images/s of a config's net. */
+int gpx_cmd_throughput(int argc, char **argv);
 
 #endif /* GPOOL_EXPERIMENTS_COMMANDS_H */

@@ -21,6 +21,8 @@ static int cmd_help(int argc, char **argv);
 
 static const gpx_command gpx_commands[] = {
     { "run",   "train every point of an experiment config (configs/*.yaml)", gpx_cmd_run },
+    { "throughput", "training-step and inference images/s of a config's network",
+      gpx_cmd_throughput },
     { "bench", "time every pooling variant against this machine's read bandwidth", gpx_cmd_bench },
     { "help",  "show this help, or a command's: gpool help COMMAND", cmd_help },
 };
@@ -37,7 +39,7 @@ static void usage(FILE *out)
             "Commands:\n",
             gp_version());
     for (size_t i = 0; i < GPX_NCOMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", gpx_commands[i].name, gpx_commands[i].summary);
+        fprintf(out, "  %-11s %s\n", gpx_commands[i].name, gpx_commands[i].summary);
     fprintf(out,
             "\n"
             "Options:\n"

@@ -302,7 +302,7 @@ static void set_threads(int threads)
     openblas_set_num_threads(threads);
 }
 
-static int point_threads(const gp_cfg_point *pt)
+int gpx_run_threads(const gp_cfg_point *pt)
 {
     long long t = gp_cfg_int(pt, "train.threads");
     if (t > 0)
@@ -439,7 +439,7 @@ static int child_main(const child_job *job, int fd)
 {
     const gp_cfg_point *pt = gp_cfg_point_at(job->sw->cfg, job->index);
     const char *id = gp_cfg_point_id(pt);
-    int threads = point_threads(pt);
+    int threads = gpx_run_threads(pt);
     char err[1024], label[96], ckpt[8192];
     set_threads(threads);
 

@@ -247,7 +247,8 @@ gp_status   gp_net_add          (gp_net *net, gp_layer *l);
 /* Shape the next layer must accept (the input shape while empty). */
 gp_shape    gp_net_out_shape    (const gp_net *net);
 
-/* Allocate activations and their gradients; no layers may be added after. */
+/* Allocate activations and their gradients; no layers may be added after.
+ * A net needs at least one layer. */
 gp_status   gp_net_finalize     (gp_net *net);
 
 /* Free the net, its layers and its activations. */
@@ -265,17 +266,27 @@ gp_param   *gp_net_param        (gp_net *net, int i);
 size_t      gp_net_num_params   (const gp_net *net);
 double      gp_net_flops        (const gp_net *net);
 
-/* Analytic memory of one training step at the maximum batch, in bytes. */
+/* Analytic memory of one training step at the maximum batch, in bytes:
+ *   params       4 x learnable floats (gp_net_num_params)
+ *   grads        the same (one gradient per parameter)
+ *   optim_state  params x optim_floats_per_param (gp_optim_state_per_param)
+ *   activations  every layer's output at the maximum batch, plus the two
+ *                ping-pong gradient buffers of the largest output that
+ *                backward uses (the input belongs to the caller)
+ *   workspace    the sum of the layers' workspace_bytes
+ *   total        the sum of the above. Allocator overhead is not counted. */
 typedef struct {
     size_t params, grads, optim_state, activations, workspace, total;
 } gp_mem_report;
 gp_mem_report gp_net_memory     (const gp_net *net, size_t optim_floats_per_param);
 
-/* Forward n images; *y points at the net's output (valid until the next call). */
+/* Forward n images; *y points at the net's output (valid until the next call).
+ * x is read in place, not copied: keep it unchanged until backward is done. */
 gp_status   gp_net_forward      (gp_net *net, int n, const float *x, gp_mode mode,
                                  const float **y);
 
-/* Backward from dy (the loss gradient w.r.t. the output of the last forward). */
+/* Backward from dy (the loss gradient w.r.t. the output of the last forward,
+ * which must have run the same n). Layer 0 gets dx = NULL. */
 gp_status   gp_net_backward     (gp_net *net, int n, const float *dy);
 
 /* Weight initializers. */
@@ -322,7 +333,9 @@ gp_optim_desc gp_optim_defaults (gp_optim_kind kind);
 const char *gp_optim_name       (gp_optim_kind kind);
 gp_status   gp_optim_parse      (const char *name, gp_optim_kind *kind);
 
-/* An optimizer over every parameter of net. */
+/* An optimizer over every parameter of net (the net must outlive it).
+ * Rejects what torch.optim rejects: negative lr, weight_decay, momentum or
+ * eps, betas outside [0, 1), nesterov without momentum or with dampening. */
 gp_status   gp_optim_create     (gp_optim **out, const gp_optim_desc *d, gp_net *net);
 
 /* One update of every parameter with learning rate lr, PyTorch's rule:
@@ -330,7 +343,11 @@ gp_status   gp_optim_create     (gp_optim **out, const gp_optim_desc *d, gp_net 
  *          g = nesterov ? g + mu b : b; p -= lr g
  *   Adam:  g += wd p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  *          p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
- *   AdamW: p *= 1 - lr wd, then the Adam update without the L2 term. */
+ *   AdamW: p *= 1 - lr wd, then the Adam update without the L2 term.
+ * The float32 operations and their order are those of torch.optim 1.13's
+ * CPU single-tensor code (foreach=False), so results match it bit for bit;
+ * float hyper-parameters are taken as the shortest decimal that gives them
+ * (0.9f as Python's 0.9), as PyTorch computes its scalars in double. */
 gp_status   gp_optim_step       (gp_optim *o, float lr);
 
 /* Floats of state per parameter float (SGD 0 or 1, Adam 2). */
@@ -338,6 +355,23 @@ size_t      gp_optim_state_per_param(const gp_optim *o);
 
 /* Steps taken so far (t in the Adam update). */
 int64_t     gp_optim_steps      (const gp_optim *o);
+
+/* Set the step count (restoring a checkpoint). SGD's momentum buffer is
+ * taken from the gradient at the step after steps = 0, as in PyTorch. */
+gp_status   gp_optim_set_steps  (gp_optim *o, int64_t steps);
+
+/* The hyper-parameters o was created with. */
+gp_optim_desc gp_optim_get_desc (const gp_optim *o);
+
+/* State tensor k (0 <= k < gp_optim_state_per_param(o)) of parameter i (in
+ * gp_net_param order): as many floats as the parameter, owned by o. *name
+ * (may be NULL) gets its checkpoint name: "momentum" (SGD), "exp_avg" or
+ * "exp_avg_sq" (Adam, AdamW). NULL when i or k is out of range. */
+float      *gp_optim_state      (const gp_optim *o, int i, int k, const char **name);
+
+/* The parameter the optimizer updates as its i-th (gp_net_param(net, i) of
+ * the net it was created over); NULL when i is out of range. */
+gp_param   *gp_optim_param      (const gp_optim *o, int i);
 
 void        gp_optim_destroy    (gp_optim *o);
 
@@ -349,20 +383,34 @@ void        gp_optim_destroy    (gp_optim *o);
  *   L<ii>_<kind>.<name>.<state>.npy   optimizer state ("momentum", "exp_avg", "exp_avg_sq")
  *   optim.txt                         "kind", "steps" and hyper-parameters, one per line
  * Each .npy is little-endian float32 ('<f4'), C order, with the tensor's
- * natural shape, so numpy.load reads it without gpool. The directory is
- * written under a temporary name and renamed into place. */
+ * natural shape (PyTorch's: [fan-out rows, fan_in] for weights, [cout, cin,
+ * kh, kw] for conv2d weights, one dimension for biases, buffers and
+ * scalars), so numpy.load reads it without gpool. optim.txt lines are
+ * "key value": kind, steps, nesterov, lr, momentum, dampening, beta1, beta2,
+ * eps, weight_decay. The directory is written as "dir.tmp-XXXXXX", synced
+ * and renamed into place, so dir never holds a half-written checkpoint; an
+ * existing dir is replaced only if it holds nothing but checkpoint files
+ * (L*.npy, optim.txt). Missing parent directories are created. */
 gp_status   gp_checkpoint_save  (const char *dir, gp_net *net, const gp_optim *o);
 
 /* Load what gp_checkpoint_save wrote into a net of the same architecture
- * (and o, unless NULL). Every tensor's shape must match. */
+ * (and o, unless NULL: the kind must match; steps and state are restored,
+ * the hyper-parameters o was created with are kept). Every tensor's shape
+ * must match and the checkpoint must hold no tensor the net lacks. On
+ * failure nothing is changed. */
 gp_status   gp_checkpoint_load  (const char *dir, gp_net *net, gp_optim *o);
 
-/* Write count floats with shape dims[0..ndims) to path as a float32 .npy. */
+/* Write count floats with shape dims[0..ndims) (ndims 0..8) to path as a
+ * float32 .npy: format 1.0, '<f4', C order, header padded with spaces so
+ * the data starts at a multiple of 64 bytes (as numpy.save does). */
 gp_status   gp_npy_write        (const char *path, const float *data,
                                  const size_t *dims, int ndims);
 
 /* Read a float32 .npy of exactly count floats into data; dims/ndims
- * (may be NULL) receive its shape (up to 8 dims). */
+ * (may be NULL) receive its shape (up to 8 dims). Accepts format versions
+ * 1.0 and 2.0, dtype '<f4' and C order only; GP_ERR_PARSE for anything
+ * else, a shape that does not hold count floats, or a truncated file or
+ * trailing bytes (data may then be partly overwritten). */
 gp_status   gp_npy_read         (const char *path, float *data, size_t count,
                                  size_t *dims, int *ndims);
 

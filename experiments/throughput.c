@@ -1,0 +1,322 @@
+/*
+ * throughput.c - `gpool throughput CONFIG`: training-step and inference
+ * images/s of a config's network, measured the way
+ * ../shared/reference/train.py --bench measures PyTorch (consecutive
+ * batches of the training set, warm-up, then repeats of timed steps), so the
+ * two can be run side by side and compared as a ratio.
+ */
+#include "autoconfig.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <cblas.h>
+
+#include "commands.h"
+#include "data.h"
+#include "model.h"
+#include "train.h"
+#include "util.h"
+
+typedef struct {
+    const char *config;
+    const char *head;
+    const char *out;
+    int         batches[8];
+    int         nbatches;
+    int         infer_batch;
+    int         steps, warmup, repeats, threads;
+} tp_options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: gpool throughput [OPTIONS] CONFIG\n"
+            "\n"
+            "Images per second of CONFIG's network: training steps (forward, loss,\n"
+            "backward, optimizer step) on consecutive batches of the training set, and\n"
+            "inference (eval mode, no gradients) on the test set. Each measurement is\n"
+            "WARMUP untimed steps, then REPEATS timed runs of STEPS steps.\n"
+            "\n"
+            "Options:\n"
+            "  --head NAME        the sweep point with this model.head (default: the first)\n"
+            "  --batch LIST       training batch sizes, comma separated (default 64,256)\n"
+            "  --infer-batch N    inference batch size (default 256; 0 skips inference)\n"
+            "  --steps N          timed steps per repeat (default 200)\n"
+            "  --warmup N         untimed steps first (default 20)\n"
+            "  --repeats N        timed repeats (default 3)\n"
+            "  --threads N        OpenMP threads (default: the config's train.threads)\n"
+            "  -o, --out FILE     also write the rows as CSV to FILE\n"
+            "  -h, --help         show this help\n"
+            "\n"
+            "Output: one CSV row per repeat: kind (train_step, inference), head, batch,\n"
+            "rep, steps, seconds, img_per_s, ms_per_step, threads. Exit status: 0 ok,\n"
+            "1 error, 2 bad command line or config.\n");
+}
+
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpool throughput: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\nTry 'gpool throughput --help'.\n", stderr);
+    va_end(ap);
+    return 2;
+}
+
+static int parse_int(const char *text, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_batches(const char *text, tp_options *o)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    o->nbatches = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (o->nbatches == 8 || parse_int(tok, 1, 65536, &o->batches[o->nbatches]))
+            return -1;
+        o->nbatches++;
+    }
+    return o->nbatches ? 0 : -1;
+}
+
+/* 0 ok, 1 help shown, 2 error shown. */
+static int parse_options(int argc, char **argv, tp_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batches[0] = 64;
+    o->batches[1] = 256;
+    o->nbatches = 2;
+    o->infer_batch = 256;
+    o->steps = 200;
+    o->warmup = 20;
+    o->repeats = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int m;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 1;
+        } else if ((m = gpx_option_value(argc, argv, &i, NULL, "--head", &v)) != 0) {
+            if (m < 0)
+                return usage_error("--head needs a name");
+            o->head = v;
+        } else if ((m = gpx_option_value(argc, argv, &i, NULL, "--batch", &v)) != 0) {
+            if (m < 0 || parse_batches(v, o))
+                return usage_error("--batch needs a list of sizes such as 64,256");
+        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
+            if (m < 0)
+                return usage_error("--out needs a file");
+            o->out = v;
+        } else {
+            static const struct { const char *name; int lo, hi; size_t off; } ints[] = {
+                { "--infer-batch", 0, 65536, offsetof(tp_options, infer_batch) },
+                { "--steps", 1, 1000000, offsetof(tp_options, steps) },
+                { "--warmup", 0, 1000000, offsetof(tp_options, warmup) },
+                { "--repeats", 1, 1000, offsetof(tp_options, repeats) },
+                { "--threads", 1, 1024, offsetof(tp_options, threads) },
+            };
+            size_t k;
+            for (k = 0; k < sizeof ints / sizeof ints[0]; k++) {
+                m = gpx_option_value(argc, argv, &i, NULL, ints[k].name, &v);
+                if (!m)
+                    continue;
+                if (m < 0 || parse_int(v, ints[k].lo, ints[k].hi, (int *)((char *)o + ints[k].off)))
+                    return usage_error("%s needs an integer in %d..%d", ints[k].name, ints[k].lo,
+                                       ints[k].hi);
+                break;
+            }
+            if (k < sizeof ints / sizeof ints[0])
+                continue;
+            if (a[0] == '-' && a[1])
+                return usage_error("unknown option '%s'", a);
+            if (o->config)
+                return usage_error("one CONFIG only");
+            o->config = a;
+        }
+    }
+    if (!o->config)
+        return usage_error("missing CONFIG (for example configs/heads.yaml)");
+    return 0;
+}
+
+static const gp_cfg_point *pick_point(const gp_cfg *cfg, const char *head)
+{
+    for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
+        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
+        if (!head || !strcmp(gp_cfg_str(pt, "model.head"), head))
+            return pt;
+    }
+    return NULL;
+}
+
+static void emit(FILE *csv, const char *kind, const char *head, int batch, int rep, int steps,
+                 double seconds, int threads)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s,%s,%d,%d,%d,%.4f,%.1f,%.4f,%d\n", kind, head, batch, rep,
+             steps, seconds, (double)steps * batch / seconds, 1000 * seconds / steps, threads);
+    fputs(line, stdout);
+    if (csv)
+        fputs(line, csv);
+    fflush(stdout);
+}
+
+/* Build the point's net for batch, initialized from its seed. */
+static gp_net *build(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *d, int batch)
+{
+    gp_shape in = { batch, d->train.c, d->train.h, d->train.w };
+    gp_net *net;
+    char err[1024];
+    if (gpx_model_build(gp_cfg_get(pt, "model"), gp_cfg_path(cfg), in, d->train.classes,
+                        (uint64_t)gp_cfg_int(pt, "train.seed"), NULL, &net, err, sizeof err)) {
+        fprintf(stderr, "gpool throughput: %s\n", err);
+        return NULL;
+    }
+    gpx_train_opts o = gpx_run_train_opts(pt);
+    gp_rng rng;
+    gp_rng_seed(&rng, o.seed);
+    gp_net_init(net, o.init, o.bias_init, &rng);
+    return net;
+}
+
+static int bench_train(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *d,
+                       const tp_options *o, int batch, int threads, FILE *csv)
+{
+    gp_net *net = build(cfg, pt, d, batch);
+    if (!net)
+        return -1;
+    gpx_train_opts to = gpx_run_train_opts(pt);
+    gp_optim *opt;
+    if (gp_optim_create(&opt, &to.optim, net) != GP_OK) {
+        fprintf(stderr, "gpool throughput: %s\n", gp_last_error());
+        gp_net_destroy(net);
+        return -1;
+    }
+    size_t img = (size_t)d->train.c * d->train.h * d->train.w;
+    int nb = d->train.count / batch;
+    float *dlogits = malloc((size_t)batch * gp_net_out_shape(net).c * sizeof *dlogits);
+    int rc = nb > 0 && dlogits ? 0 : -1;
+    for (int k = 0, rep = 0; rc == 0 && rep <= o->repeats; rep++) {
+        int steps = rep == 0 ? o->warmup : o->steps;
+        double t0 = gpx_now();
+        for (int s = 0; s < steps; s++, k++) {
+            size_t j = (size_t)(k % nb) * batch;
+            float loss;
+            if (gpx_train_step(net, opt, to.optim.lr, d->train.x + j * img, d->train.y + j, batch,
+                               to.sigmoid_loss, dlogits, &loss, NULL) != GP_OK) {
+                fprintf(stderr, "gpool throughput: %s\n", gp_last_error());
+                rc = -1;
+                break;
+            }
+        }
+        if (rc == 0 && rep > 0)
+            emit(csv, "train_step", gp_cfg_str(pt, "model.head"), batch, rep, steps,
+                 gpx_now() - t0, threads);
+    }
+    free(dlogits);
+    gp_optim_destroy(opt);
+    gp_net_destroy(net);
+    return rc;
+}
+
+static int bench_inference(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *d,
+                           const tp_options *o, int threads, FILE *csv)
+{
+    int batch = o->infer_batch;
+    gp_net *net = build(cfg, pt, d, batch);
+    if (!net)
+        return -1;
+    size_t img = (size_t)d->test.c * d->test.h * d->test.w;
+    int nb = d->test.count / batch, rc = nb > 0 ? 0 : -1;
+    for (int k = 0, rep = 0; rc == 0 && rep <= o->repeats; rep++) {
+        int steps = rep == 0 ? o->warmup : o->steps;
+        double t0 = gpx_now();
+        for (int s = 0; s < steps; s++, k++) {
+            const float *y;
+            if (gp_net_forward(net, batch, d->test.x + (size_t)(k % nb) * batch * img, GP_EVAL,
+                               &y) != GP_OK) {
+                fprintf(stderr, "gpool throughput: %s\n", gp_last_error());
+                rc = -1;
+                break;
+            }
+        }
+        if (rc == 0 && rep > 0)
+            emit(csv, "inference", gp_cfg_str(pt, "model.head"), batch, rep, steps,
+                 gpx_now() - t0, threads);
+    }
+    gp_net_destroy(net);
+    return rc;
+}
+
+int gpx_cmd_throughput(int argc, char **argv)
+{
+    tp_options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    char err[1024];
+    gp_cfg *cfg = gp_cfg_load(o.config, gpx_run_schema(), err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gpool throughput: %s\n", err);
+        return 2;
+    }
+    const gp_cfg_point *pt = pick_point(cfg, o.head);
+    if (!pt) {
+        fprintf(stderr, "gpool throughput: %s has no point with model.head %s\n", o.config,
+                o.head);
+        gp_cfg_free(cfg);
+        return 2;
+    }
+    int threads = o.threads ? o.threads : gpx_run_threads(pt);
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    openblas_set_num_threads(threads);
+    gpx_data_spec spec = gpx_run_data_spec(pt);
+    gpx_data d;
+    if (gpx_data_load(&spec, &d, err, sizeof err)) {
+        fprintf(stderr, "gpool throughput: %s\n", err);
+        gp_cfg_free(cfg);
+        return 1;
+    }
+    FILE *csv = NULL;
+    if (o.out && !(csv = fopen(o.out, "w"))) {
+        fprintf(stderr, "gpool throughput: %s: cannot write\n", o.out);
+        gpx_data_free(&d);
+        gp_cfg_free(cfg);
+        return 1;
+    }
+    const char *header = "kind,head,batch,rep,steps,seconds,img_per_s,ms_per_step,threads\n";
+    fputs(header, stdout);
+    if (csv)
+        fputs(header, csv);
+    rc = 0;
+    for (int b = 0; b < o.nbatches && rc == 0; b++)
+        rc = bench_train(cfg, pt, &d, &o, o.batches[b], threads, csv);
+    if (rc == 0 && o.infer_batch > 0)
+        rc = bench_inference(cfg, pt, &d, &o, threads, csv);
+    if (csv && fclose(csv))
+        rc = -1;
+    gpx_data_free(&d);
+    gp_cfg_free(cfg);
+    return rc ? 1 : 0;
+}
