@@ -1,3 +1,54 @@
-/* sigmoid.c - placeholder while it is written */
+/* sigmoid.c - 1 / (1 + exp(-x)); backward needs only the output. */
 #include "autoconfig.h"
-typedef int gpi_placeholder_sigmoid;
+
+#include <math.h>
+#include <stdio.h>
+
+#include "gpi_layer.h"
+
+/* Below this many floats a parallel region costs more than it saves. */
+#define GPI_SIGMOID_PAR_MIN ((ptrdiff_t)1 << 14)
+
+static gp_status gpi_sigmoid_forward(gp_layer *l, int n, const float *x, float *y,
+                                     gp_mode mode)
+{
+    (void)mode;
+    ptrdiff_t count = (ptrdiff_t)n * (ptrdiff_t)gp_shape_image_size(l->in);
+#ifdef _OPENMP
+#pragma omp parallel for simd schedule(static) if (count >= GPI_SIGMOID_PAR_MIN)
+#endif
+    for (ptrdiff_t i = 0; i < count; i++)
+        y[i] = 1.0f / (1.0f + expf(-x[i]));
+    return GP_OK;
+}
+
+/* PyTorch's sigmoid_backward: dy * (1 - y) * y, in that order. */
+static gp_status gpi_sigmoid_backward(gp_layer *l, int n, const float *x, const float *y,
+                                      const float *dy, float *dx)
+{
+    (void)x;
+    if (!dx)
+        return GP_OK;
+    ptrdiff_t count = (ptrdiff_t)n * (ptrdiff_t)gp_shape_image_size(l->in);
+#ifdef _OPENMP
+#pragma omp parallel for simd schedule(static) if (count >= GPI_SIGMOID_PAR_MIN)
+#endif
+    for (ptrdiff_t i = 0; i < count; i++)
+        dx[i] = dy[i] * (1.0f - y[i]) * y[i];
+    return GP_OK;
+}
+
+static const gp_layer_ops gpi_sigmoid_ops = {
+    "sigmoid", gpi_sigmoid_forward, gpi_sigmoid_backward, gpi_layer_destroy_plain
+};
+
+gp_status gp_sigmoid_make(gp_layer **out, gp_shape in)
+{
+    gp_status st = gpi_layer_new(out, &gpi_sigmoid_ops, in, in, 0);
+    if (st)
+        return st;
+    /* negate, exp, add, divide: four elementwise operations */
+    (*out)->flops = 4.0 * (double)gp_shape_image_size(in);
+    snprintf((*out)->desc, sizeof (*out)->desc, "1 / (1 + exp(-x))");
+    return GP_OK;
+}
