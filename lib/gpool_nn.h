@@ -169,7 +169,8 @@ void        gp_layer_destroy    (gp_layer *l);
 size_t      gp_layer_param_count(const gp_layer *l);
 
 /* 2-D convolution, cross-correlation as in PyTorch; weight cout x cin x kh x kw.
- * im2col + sgemm over the batch; 1x1 stride-1 unpadded skips im2col. */
+ * im2col + sgemm over chunks of images, one thread per image range;
+ * 1x1 stride-1 unpadded skips im2col. */
 gp_status   gp_conv2d_make      (gp_layer **out, gp_shape in, int cout, int kh, int kw,
                                  int stride, int pad, int bias);
 

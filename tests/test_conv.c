@@ -1,3 +1,659 @@
-/* placeholder */
+/*
+ * test_conv.c - conv2d and dense layers against double-precision references,
+ * finite-difference gradient checks, the backward contract (dx may be NULL,
+ * gradients are overwritten) and argument errors.
+ *
+ * Reference tolerance: a float sum of k rounded products, in any order or
+ * blocking (as sgemm and the per-thread gradient sums use), is within
+ * (k + 1) u sum|terms| of the exact sum (u = 2^-24, the unit roundoff), so
+ * each output is checked against
+ *     |got - ref| <= (k + 2) u sum|terms| + 1e-30,
+ * which a wrong term (|term| ~ 0.1 on U(-1, 1) data) cannot pass: sum|terms|
+ * is at most a few hundred here, times k u < 1e-4. Outputs are prefilled with
+ * NaN, so an element a layer forgets to write fails too.
+ *
+ * Data are random with a fresh seed per run (testutil.h); failures print it.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-int main(void) { puts("1..0 # SKIP not written yet"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "gpool_nn.h"
+#include "gradcheck.h"
+#include "testutil.h"
+
+static uint64_t seed;
+
+#define FAILF(fmt, ...)                                                         \
+    fail_msg(fmt " (seed %llu: rerun with GPOOL_TEST_SEED=%llu)", __VA_ARGS__,  \
+             (unsigned long long)seed, (unsigned long long)seed)
+
+/* ------------------------------------------------------------ helpers */
+
+typedef struct {
+    int n, cin, h, w, cout, kh, kw, stride, pad, bias;
+} conv_cfg;
+
+static int out_dim(int in, int pad, int k, int stride)
+{
+    return (in + 2 * pad - k) / stride + 1;
+}
+
+static float *falloc_nan(size_t count)
+{
+    float *p = malloc((count ? count : 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < count; i++)
+        p[i] = NAN;
+    return p;
+}
+
+static float *falloc_uniform(size_t count)
+{
+    float *p = falloc_nan(count);
+    gc_uniform(p, count, -1.0f, 1.0f);
+    return p;
+}
+
+static gp_layer *make_conv(const conv_cfg *c)
+{
+    gp_layer *l = NULL;
+    gp_shape in = { c->n, c->cin, c->h, c->w };
+    gp_status st = gp_conv2d_make(&l, in, c->cout, c->kh, c->kw, c->stride, c->pad, c->bias);
+    if (st != GP_OK)
+        FAILF("conv2d_make %d->%d %dx%d/%d pad %d: %s", c->cin, c->cout, c->kh, c->kw,
+              c->stride, c->pad, gp_last_error());
+    for (int p = 0; p < l->nparams; p++)
+        gc_uniform(l->params[p].value, l->params[p].count, -1.0f, 1.0f);
+    return l;
+}
+
+static const char *describe(const conv_cfg *c)
+{
+    static char text[160];
+    snprintf(text, sizeof text, "n %d, %d->%d, %dx%d input, kernel %dx%d/%d pad %d%s", c->n,
+             c->cin, c->cout, c->h, c->w, c->kh, c->kw, c->stride, c->pad,
+             c->bias ? ", bias" : "");
+    return text;
+}
+
+/* got against ref with the summation bound above (terms summed values);
+ * ctx names the layer in the message. */
+static void check_close(const char *what, const char *ctx, size_t i, float got, double ref,
+                        double abs_sum, double terms)
+{
+    double tol = (terms + 2.0) * ldexp(1.0, -24) * abs_sum + 1e-30;
+    if (!(fabs((double)got - ref) <= tol))
+        FAILF("%s[%zu] = %.9g, reference %.9g (error %.3g > %.3g) for %s", what, i,
+              (double)got, ref, fabs((double)got - ref), tol, ctx);
+}
+
+/* ------------------------------------------------ conv reference (double) */
+
+typedef struct {
+    int ho, wo;
+    size_t in_size, out_size;
+} conv_dims;
+
+static conv_dims dims_of(const conv_cfg *c)
+{
+    conv_dims d;
+    d.ho = out_dim(c->h, c->pad, c->kh, c->stride);
+    d.wo = out_dim(c->w, c->pad, c->kw, c->stride);
+    d.in_size = (size_t)c->cin * c->h * c->w;
+    d.out_size = (size_t)c->cout * d.ho * d.wo;
+    return d;
+}
+
+/* Input pixel under output (oy, ox) and kernel tap (ky, kx), or -1 in padding. */
+static long tap(const conv_cfg *c, int ch, int oy, int ox, int ky, int kx)
+{
+    int iy = oy * c->stride - c->pad + ky, ix = ox * c->stride - c->pad + kx;
+    if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w)
+        return -1;
+    return ((long)ch * c->h + iy) * c->w + ix;
+}
+
+static size_t widx(const conv_cfg *c, int o, int ch, int ky, int kx)
+{
+    return (((size_t)o * c->cin + ch) * c->kh + ky) * c->kw + kx;
+}
+
+/* The direct 7-loop forward for n images, checked element by element. */
+static void check_forward_ref(const conv_cfg *c, int n, const float *x, const float *wt,
+                              const float *b, const float *y)
+{
+    conv_dims d = dims_of(c);
+    double terms = (double)c->cin * c->kh * c->kw + (c->bias ? 1 : 0);
+    const char *ctx = describe(c);
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < c->cout; o++)
+            for (int oy = 0; oy < d.ho; oy++)
+                for (int ox = 0; ox < d.wo; ox++) {
+                    double s = b ? b[o] : 0.0, a = b ? fabs(b[o]) : 0.0;
+                    for (int ch = 0; ch < c->cin; ch++)
+                        for (int ky = 0; ky < c->kh; ky++)
+                            for (int kx = 0; kx < c->kw; kx++) {
+                                long t = tap(c, ch, oy, ox, ky, kx);
+                                if (t < 0)
+                                    continue;
+                                double v = (double)wt[widx(c, o, ch, ky, kx)] *
+                                           x[(size_t)i * d.in_size + (size_t)t];
+                                s += v;
+                                a += fabs(v);
+                            }
+                    size_t yi = (size_t)i * d.out_size + ((size_t)o * d.ho + oy) * d.wo + ox;
+                    check_close("y", ctx, yi, y[yi], s, a, terms);
+                }
+}
+
+/* Gradients in double: dw, db (may be NULL), dx; and |term| sums for each. */
+typedef struct {
+    double *dw, *dw_abs, *db, *db_abs, *dx, *dx_abs;
+} conv_grads;
+
+static conv_grads reference_grads(const conv_cfg *c, int n, const float *x, const float *wt,
+                                  const float *dy)
+{
+    conv_dims d = dims_of(c);
+    size_t wcount = (size_t)c->cout * c->cin * c->kh * c->kw;
+    conv_grads g = { calloc(wcount, 8), calloc(wcount, 8), calloc(c->cout, 8),
+                     calloc(c->cout, 8), calloc(n * d.in_size, 8), calloc(n * d.in_size, 8) };
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < c->cout; o++)
+            for (int oy = 0; oy < d.ho; oy++)
+                for (int ox = 0; ox < d.wo; ox++) {
+                    double gy = dy[(size_t)i * d.out_size + ((size_t)o * d.ho + oy) * d.wo + ox];
+                    g.db[o] += gy;
+                    g.db_abs[o] += fabs(gy);
+                    for (int ch = 0; ch < c->cin; ch++)
+                        for (int ky = 0; ky < c->kh; ky++)
+                            for (int kx = 0; kx < c->kw; kx++) {
+                                long t = tap(c, ch, oy, ox, ky, kx);
+                                if (t < 0)
+                                    continue;
+                                size_t wi = widx(c, o, ch, ky, kx);
+                                size_t xi = (size_t)i * d.in_size + (size_t)t;
+                                g.dw[wi] += gy * x[xi];
+                                g.dw_abs[wi] += fabs(gy * x[xi]);
+                                g.dx[xi] += gy * wt[wi];
+                                g.dx_abs[xi] += fabs(gy * wt[wi]);
+                            }
+                }
+    return g;
+}
+
+static void free_grads(conv_grads *g)
+{
+    free(g->dw); free(g->dw_abs); free(g->db); free(g->db_abs); free(g->dx); free(g->dx_abs);
+}
+
+/* ------------------------------------------------------ random configs */
+
+static int rand_int(int lo, int hi)
+{
+    return lo + (int)(tu_next() % (uint64_t)(hi - lo + 1));
+}
+
+/* A random valid configuration: kernels 1x1, 3x3, 5x5, 2x3, 3x2, strides
+ * 1-3, pads 0-2, odd and even sizes and channel counts, batch 1-5. */
+static conv_cfg random_cfg(void)
+{
+    static const int kernels[][2] = { { 1, 1 }, { 3, 3 }, { 5, 5 }, { 2, 3 }, { 3, 2 } };
+    const int *k = kernels[tu_next() % 5];
+    conv_cfg c = { .n = rand_int(1, 5), .cin = rand_int(1, 6), .cout = rand_int(1, 7),
+                   .kh = k[0], .kw = k[1], .stride = rand_int(1, 3), .pad = rand_int(0, 2),
+                   .bias = (int)(tu_next() & 1) };
+    /* sizes from just inside the padded kernel up to 13 */
+    c.h = rand_int(c.kh - 2 * c.pad > 1 ? c.kh - 2 * c.pad : 1, 13);
+    c.w = rand_int(c.kw - 2 * c.pad > 1 ? c.kw - 2 * c.pad : 1, 13);
+    return c;
+}
+
+/* Shapes of the benchmark CNN (batch trimmed so the double reference stays
+ * quick), where several images share one gemm, plus a 1x1 stride-1 conv
+ * that skips im2col, and an uneven batch. */
+static const conv_cfg net_cfgs[] = {
+    { 6, 1, 28, 28, 8, 3, 3, 1, 1, 1 },
+    { 5, 8, 14, 14, 32, 3, 3, 1, 1, 1 },
+    { 13, 32, 7, 7, 64, 3, 3, 1, 1, 0 },
+    { 9, 64, 7, 7, 10, 1, 1, 1, 0, 1 },
+    { 7, 16, 9, 9, 24, 3, 3, 2, 1, 1 },
+};
+#define N_NET_CFGS (sizeof net_cfgs / sizeof net_cfgs[0])
+
+/* Forward n <= c->n images and check them; images n.. stay untouched. */
+static void run_forward_check(const conv_cfg *c, int n)
+{
+    conv_dims d = dims_of(c);
+    gp_layer *l = make_conv(c);
+    assert_int_equal(l->out.n, c->n);
+    assert_int_equal(l->out.c, c->cout);
+    assert_int_equal(l->out.h, d.ho);
+    assert_int_equal(l->out.w, d.wo);
+    float *x = falloc_uniform((size_t)c->n * d.in_size);
+    float *y = falloc_nan((size_t)c->n * d.out_size);
+    if (gp_layer_forward(l, n, x, y, GP_TRAIN) != GP_OK)
+        FAILF("forward failed for %s: %s", describe(c), gp_last_error());
+    check_forward_ref(c, n, x, l->params[0].value, c->bias ? l->params[1].value : NULL, y);
+    for (size_t i = (size_t)n * d.out_size; i < (size_t)c->n * d.out_size; i++)
+        if (!isnan(y[i]))
+            FAILF("forward of %d images wrote y[%zu] of image %zu for %s", n, i,
+                  i / d.out_size, describe(c));
+    free(x);
+    free(y);
+    gp_layer_destroy(l);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void conv_make_fields(void **state)
+{
+    (void)state;
+    conv_cfg c = { 4, 3, 11, 9, 5, 3, 2, 2, 1, 1 };
+    gp_layer *l = make_conv(&c);
+    assert_string_equal(l->ops->kind, "conv2d");
+    assert_int_equal(l->out.h, 6);   /* floor((11 + 2 - 3) / 2) + 1 */
+    assert_int_equal(l->out.w, 5);   /* floor((9 + 2 - 2) / 2) + 1 */
+    assert_int_equal(l->nparams, 2);
+    gp_param *w = &l->params[0], *b = &l->params[1];
+    assert_string_equal(w->name, "weight");
+    assert_int_equal(w->count, 5 * 3 * 3 * 2);
+    assert_int_equal(w->fan_in, 3 * 3 * 2);
+    assert_int_equal(w->fan_out, 5 * 3 * 2);
+    assert_int_equal(w->is_bias, 0);
+    assert_string_equal(b->name, "bias");
+    assert_int_equal(b->count, 5);
+    assert_int_equal(b->fan_in, 3 * 3 * 2);
+    assert_int_equal(b->is_bias, 1);
+    /* 2 x MACs + one add per output for the bias */
+    assert_true(l->flops == 2.0 * 5 * 18 * 30 + 5 * 30);
+    assert_string_equal(l->desc, "3x2/2 pad 1, bias");
+    assert_true(l->workspace_bytes > 0);
+    assert_int_equal(gp_layer_param_count(l), 5 * 18 + 5);
+    gp_layer_destroy(l);
+
+    c.bias = 0;
+    l = make_conv(&c);
+    assert_int_equal(l->nparams, 1);
+    assert_true(l->flops == 2.0 * 5 * 18 * 30);
+    assert_string_equal(l->desc, "3x2/2 pad 1");
+    gp_layer_destroy(l);
+}
+
+static void conv_forward_random(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 60; t++) {
+        conv_cfg c = random_cfg();
+        run_forward_check(&c, c.n);
+    }
+}
+
+static void conv_forward_partial_batch(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 20; t++) {
+        conv_cfg c = random_cfg();
+        c.n += 2;   /* maximum 3..7, run 1..max-1 */
+        run_forward_check(&c, rand_int(1, c.n - 1));
+    }
+    for (size_t i = 0; i < N_NET_CFGS; i++)
+        run_forward_check(&net_cfgs[i], net_cfgs[i].n - 1 - (int)(i % 3));
+}
+
+static void conv_forward_net_shapes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_NET_CFGS; i++)
+        run_forward_check(&net_cfgs[i], net_cfgs[i].n);
+}
+
+/* Backward against the double reference; dx NULL gives the same weights. */
+static void run_backward_check(const conv_cfg *c, int n)
+{
+    conv_dims d = dims_of(c);
+    gp_layer *l = make_conv(c);
+    float *x = falloc_uniform((size_t)c->n * d.in_size);
+    float *y = falloc_nan((size_t)c->n * d.out_size);
+    float *dy = falloc_uniform((size_t)c->n * d.out_size);
+    float *dx = falloc_nan((size_t)c->n * d.in_size);
+    assert_int_equal(gp_layer_forward(l, n, x, y, GP_TRAIN), GP_OK);
+    for (int p = 0; p < l->nparams; p++)
+        for (size_t i = 0; i < l->params[p].count; i++)
+            l->params[p].grad[i] = NAN;
+    if (gp_layer_backward(l, n, x, y, dy, dx) != GP_OK)
+        FAILF("backward failed for %s: %s", describe(c), gp_last_error());
+    conv_grads g = reference_grads(c, n, x, l->params[0].value, dy);
+    double per_out = (double)n * d.ho * d.wo;
+    const char *ctx = describe(c);
+    for (size_t i = 0; i < l->params[0].count; i++)
+        check_close("dweight", ctx, i, l->params[0].grad[i], g.dw[i], g.dw_abs[i], per_out);
+    if (c->bias)
+        for (int o = 0; o < c->cout; o++)
+            check_close("dbias", ctx, o, l->params[1].grad[o], g.db[o], g.db_abs[o], per_out);
+    for (size_t i = 0; i < (size_t)n * d.in_size; i++)
+        check_close("dx", ctx, i, dx[i], g.dx[i], g.dx_abs[i], (double)c->cout * c->kh * c->kw);
+    for (size_t i = (size_t)n * d.in_size; i < (size_t)c->n * d.in_size; i++)
+        if (!isnan(dx[i]))
+            FAILF("backward of %d images wrote dx[%zu] for %s", n, i, describe(c));
+    free_grads(&g);
+    free(x); free(y); free(dy); free(dx);
+    gp_layer_destroy(l);
+}
+
+static void conv_backward_reference(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 30; t++) {
+        conv_cfg c = random_cfg();
+        run_backward_check(&c, c.n);
+    }
+    for (size_t i = 0; i < N_NET_CFGS; i++)
+        run_backward_check(&net_cfgs[i], net_cfgs[i].n - (int)(i % 2));
+}
+
+static void run_gradcheck(gp_layer *l, int n, const char *what)
+{
+    size_t xs = (size_t)n * gp_shape_image_size(l->in);
+    float *x = falloc_uniform(xs);
+    gc_opts o = gc_defaults();
+    int bad = gc_check_layer(l, n, x, &o);
+    if (bad)
+        FAILF("%s: %d gradient elements differ from finite differences", what, bad);
+    free(x);
+}
+
+static void conv_gradcheck(void **state)
+{
+    (void)state;
+    /* conv is bilinear, so central differences are exact up to rounding and
+     * gradcheck.h's default tolerances apply as they are */
+    static const conv_cfg cfgs[] = {
+        { 2, 3, 7, 6, 4, 3, 3, 1, 1, 1 },   /* 3x3 same padding */
+        { 3, 5, 5, 4, 3, 1, 1, 1, 0, 1 },   /* 1x1 stride 1: no im2col */
+        { 2, 2, 9, 8, 3, 3, 3, 2, 1, 1 },   /* stride 2 */
+        { 2, 3, 8, 9, 2, 2, 3, 3, 2, 0 },   /* 2x3 kernel, stride 3, pad 2, no bias */
+        { 6, 3, 5, 5, 4, 3, 3, 1, 1, 1 },   /* several images per gemm, split over threads */
+        { 4, 4, 6, 6, 3, 1, 1, 2, 0, 1 },   /* 1x1 stride 2: im2col after all */
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        gp_layer *l = make_conv(&cfgs[i]);
+        run_gradcheck(l, cfgs[i].n, describe(&cfgs[i]));
+        gp_layer_destroy(l);
+    }
+}
+
+/* dx NULL changes nothing else, and a second backward overwrites the
+ * gradients (same bits) instead of adding to them. */
+static void backward_contract(gp_layer *l, int n)
+{
+    size_t xs = (size_t)n * gp_shape_image_size(l->in);
+    size_t ys = (size_t)n * gp_shape_image_size(l->out);
+    float *x = falloc_uniform(xs), *y = falloc_nan(ys), *dy = falloc_uniform(ys);
+    float *dx = falloc_nan(xs), *dx2 = falloc_nan(xs);
+    float *first[GP_LAYER_MAX_PARAMS] = { 0 };
+    assert_int_equal(gp_layer_forward(l, n, x, y, GP_TRAIN), GP_OK);
+    assert_int_equal(gp_layer_backward(l, n, x, y, dy, NULL), GP_OK);
+    for (int p = 0; p < l->nparams; p++) {
+        first[p] = malloc(l->params[p].count * sizeof(float));
+        memcpy(first[p], l->params[p].grad, l->params[p].count * sizeof(float));
+        double norm = 0;
+        for (size_t i = 0; i < l->params[p].count; i++)
+            norm += fabs(first[p][i]);
+        assert_true(norm > 0);   /* there is something to accumulate */
+    }
+    for (int rep = 0; rep < 2; rep++) {
+        assert_int_equal(gp_layer_backward(l, n, x, y, dy, rep ? dx2 : dx), GP_OK);
+        for (int p = 0; p < l->nparams; p++)
+            if (memcmp(first[p], l->params[p].grad, l->params[p].count * sizeof(float)))
+                FAILF("%s %s: gradient of %s differs between backward calls", l->ops->kind,
+                      l->desc, l->params[p].name);
+    }
+    assert_memory_equal(dx, dx2, xs * sizeof(float));
+    for (int p = 0; p < l->nparams; p++)
+        free(first[p]);
+    free(x); free(y); free(dy); free(dx); free(dx2);
+}
+
+static void conv_backward_contract(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_NET_CFGS; i++) {
+        gp_layer *l = make_conv(&net_cfgs[i]);
+        backward_contract(l, net_cfgs[i].n);
+        gp_layer_destroy(l);
+    }
+}
+
+static void expect_conv_error(gp_shape in, int cout, int kh, int kw, int stride, int pad)
+{
+    static gp_layer dummy;
+    gp_layer *l = &dummy;   /* must be cleared */
+    if (gp_conv2d_make(&l, in, cout, kh, kw, stride, pad, 1) != GP_ERR_ARG)
+        FAILF("conv2d %dx%dx%dx%d -> %d, %dx%d/%d pad %d was accepted", in.n, in.c, in.h, in.w,
+              cout, kh, kw, stride, pad);
+    assert_null(l);
+    assert_true(strstr(gp_last_error(), "conv2d") != NULL);
+}
+
+static void conv_errors(void **state)
+{
+    (void)state;
+    gp_shape in = { 2, 3, 5, 6 };
+    expect_conv_error(in, 4, 8, 3, 1, 1);     /* kernel taller than 5 + 2 */
+    expect_conv_error(in, 4, 3, 7, 1, 0);     /* kernel wider than 6 */
+    expect_conv_error(in, 0, 3, 3, 1, 1);     /* zero output channels */
+    expect_conv_error(in, 4, 0, 3, 1, 1);
+    expect_conv_error(in, 4, 3, 3, 0, 1);     /* stride 0 */
+    expect_conv_error(in, 4, 3, 3, 1, -1);    /* negative pad */
+    gp_shape no_channels = { 2, 0, 5, 6 }, no_batch = { 0, 3, 5, 6 }, no_rows = { 2, 3, 0, 6 };
+    expect_conv_error(no_channels, 4, 3, 3, 1, 1);
+    expect_conv_error(no_batch, 4, 3, 3, 1, 1);
+    expect_conv_error(no_rows, 4, 1, 1, 1, 0);
+    assert_int_equal(gp_conv2d_make(NULL, in, 4, 3, 3, 1, 1, 1), GP_ERR_ARG);
+
+    /* a kernel exactly the padded input is fine: a 1x1 output */
+    gp_layer *l = NULL;
+    assert_int_equal(gp_conv2d_make(&l, in, 4, 7, 8, 1, 1, 0), GP_OK);
+    assert_int_equal(l->out.h, 1);
+    assert_int_equal(l->out.w, 1);
+    gp_layer_destroy(l);
+
+    /* batches outside 1..maximum are refused by the checked verbs */
+    conv_cfg c = { 2, 3, 5, 6, 4, 3, 3, 1, 1, 1 };
+    l = make_conv(&c);
+    float x[3 * 3 * 30] = { 1 }, y[3 * 4 * 30];
+    assert_int_equal(gp_layer_forward(l, 3, x, y, GP_TRAIN), GP_ERR_ARG);
+    assert_int_equal(gp_layer_forward(l, 0, x, y, GP_TRAIN), GP_ERR_ARG);
+    gp_layer_destroy(l);
+}
+
+/* ---------------------------------------------------------------- dense */
+
+static gp_layer *make_dense(gp_shape in, int out, int bias)
+{
+    gp_layer *l = NULL;
+    if (gp_dense_make(&l, in, out, bias) != GP_OK)
+        FAILF("dense_make %dx%dx%d -> %d: %s", in.c, in.h, in.w, out, gp_last_error());
+    for (int p = 0; p < l->nparams; p++)
+        gc_uniform(l->params[p].value, l->params[p].count, -1.0f, 1.0f);
+    return l;
+}
+
+static void dense_make_fields(void **state)
+{
+    (void)state;
+    gp_shape in = { 8, 3, 4, 5 };
+    gp_layer *l = make_dense(in, 7, 1);
+    assert_string_equal(l->ops->kind, "dense");
+    assert_int_equal(l->out.n, 8);
+    assert_int_equal(l->out.c, 7);
+    assert_int_equal(l->out.h, 1);
+    assert_int_equal(l->out.w, 1);
+    assert_int_equal(l->nparams, 2);
+    assert_string_equal(l->params[0].name, "weight");
+    assert_int_equal(l->params[0].count, 7 * 60);
+    assert_int_equal(l->params[0].fan_in, 60);
+    assert_int_equal(l->params[0].fan_out, 7);
+    assert_int_equal(l->params[0].is_bias, 0);
+    assert_string_equal(l->params[1].name, "bias");
+    assert_int_equal(l->params[1].count, 7);
+    assert_int_equal(l->params[1].fan_in, 60);
+    assert_int_equal(l->params[1].is_bias, 1);
+    assert_true(l->flops == 2.0 * 7 * 60 + 7);
+    gp_layer_destroy(l);
+    l = make_dense(in, 7, 0);
+    assert_int_equal(l->nparams, 1);
+    assert_true(l->flops == 2.0 * 7 * 60);
+    gp_layer_destroy(l);
+}
+
+static void dense_reference(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 12; t++) {
+        gp_shape in = { rand_int(2, 9), rand_int(1, 9), rand_int(1, 4), rand_int(1, 4) };
+        int fo = rand_int(1, 12), bias = t & 1, n = rand_int(1, in.n);
+        size_t fi = gp_shape_image_size(in);
+        char what[96];
+        snprintf(what, sizeof what, "dense %zu -> %d%s, %d of %d images", fi, fo,
+                 bias ? ", bias" : "", n, in.n);
+        gp_layer *l = make_dense(in, fo, bias);
+        const float *wt = l->params[0].value, *b = bias ? l->params[1].value : NULL;
+        float *x = falloc_uniform((size_t)in.n * fi), *y = falloc_nan((size_t)in.n * fo);
+        float *dy = falloc_uniform((size_t)in.n * fo), *dx = falloc_nan((size_t)in.n * fi);
+        assert_int_equal(gp_layer_forward(l, n, x, y, GP_TRAIN), GP_OK);
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < fo; o++) {
+                double s = b ? b[o] : 0, a = b ? fabs(b[o]) : 0;
+                for (size_t k = 0; k < fi; k++) {
+                    double v = (double)wt[(size_t)o * fi + k] * x[(size_t)i * fi + k];
+                    s += v;
+                    a += fabs(v);
+                }
+                check_close("dense y", what, (size_t)i * fo + o, y[(size_t)i * fo + o], s, a,
+                            (double)fi + 1);
+            }
+        for (size_t i = (size_t)n * fo; i < (size_t)in.n * fo; i++)
+            assert_true(isnan(y[i]));
+        assert_int_equal(gp_layer_backward(l, n, x, y, dy, dx), GP_OK);
+        for (int o = 0; o < fo; o++) {
+            double sb = 0, ab = 0;
+            for (int i = 0; i < n; i++) {
+                sb += dy[(size_t)i * fo + o];
+                ab += fabs(dy[(size_t)i * fo + o]);
+            }
+            if (bias)
+                check_close("dense dbias", what, o, l->params[1].grad[o], sb, ab, n);
+            for (size_t k = 0; k < fi; k++) {
+                double s = 0, a = 0;
+                for (int i = 0; i < n; i++) {
+                    double v = (double)dy[(size_t)i * fo + o] * x[(size_t)i * fi + k];
+                    s += v;
+                    a += fabs(v);
+                }
+                check_close("dense dweight", what, (size_t)o * fi + k,
+                            l->params[0].grad[(size_t)o * fi + k], s, a, n);
+            }
+        }
+        for (int i = 0; i < n; i++)
+            for (size_t k = 0; k < fi; k++) {
+                double s = 0, a = 0;
+                for (int o = 0; o < fo; o++) {
+                    double v = (double)dy[(size_t)i * fo + o] * wt[(size_t)o * fi + k];
+                    s += v;
+                    a += fabs(v);
+                }
+                check_close("dense dx", what, (size_t)i * fi + k, dx[(size_t)i * fi + k], s, a,
+                            fo);
+            }
+        for (size_t i = (size_t)n * fi; i < (size_t)in.n * fi; i++)
+            assert_true(isnan(dx[i]));
+        free(x); free(y); free(dy); free(dx);
+        gp_layer_destroy(l);
+    }
+}
+
+static void dense_gradcheck(void **state)
+{
+    (void)state;
+    gp_shape in = { 4, 3, 2, 2 };
+    for (int bias = 0; bias <= 1; bias++) {
+        gp_layer *l = make_dense(in, 5, bias);
+        run_gradcheck(l, 4, bias ? "dense 12 -> 5, bias" : "dense 12 -> 5");
+        gp_layer_destroy(l);
+    }
+    gp_shape wide = { 3, 40, 1, 1 };
+    gp_layer *l = make_dense(wide, 10, 1);
+    run_gradcheck(l, 2, "dense 40 -> 10, 2 of 3 images");
+    gp_layer_destroy(l);
+}
+
+static void dense_backward_contract(void **state)
+{
+    (void)state;
+    gp_shape in = { 6, 4, 3, 3 };
+    gp_layer *l = make_dense(in, 9, 1);
+    backward_contract(l, 6);
+    gp_layer_destroy(l);
+}
+
+static void dense_errors(void **state)
+{
+    (void)state;
+    gp_shape in = { 2, 3, 4, 4 }, no_channels = { 2, 0, 4, 4 }, no_batch = { 0, 3, 4, 4 };
+    static gp_layer dummy;
+    gp_layer *l = &dummy;
+    assert_int_equal(gp_dense_make(&l, in, 0, 1), GP_ERR_ARG);
+    assert_null(l);
+    assert_true(strstr(gp_last_error(), "dense") != NULL);
+    assert_int_equal(gp_dense_make(&l, no_channels, 4, 1), GP_ERR_ARG);
+    assert_null(l);
+    assert_int_equal(gp_dense_make(&l, no_batch, 4, 1), GP_ERR_ARG);
+    assert_null(l);
+    assert_int_equal(gp_dense_make(NULL, in, 4, 1), GP_ERR_ARG);
+}
+
+/* ----------------------------------------------------------------- main */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    seed = tu_seed();
+    fprintf(stderr, "# test_conv seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
+            (unsigned long long)seed, (unsigned long long)seed);
+#ifdef _OPENMP
+    omp_set_num_threads(2);   /* the per-thread split and gradient sums are exercised */
+#endif
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_make_fields),
+        cmocka_unit_test(conv_forward_random),
+        cmocka_unit_test(conv_forward_partial_batch),
+        cmocka_unit_test(conv_forward_net_shapes),
+        cmocka_unit_test(conv_backward_reference),
+        cmocka_unit_test(conv_gradcheck),
+        cmocka_unit_test(conv_backward_contract),
+        cmocka_unit_test(conv_errors),
+        cmocka_unit_test(dense_make_fields),
+        cmocka_unit_test(dense_reference),
+        cmocka_unit_test(dense_gradcheck),
+        cmocka_unit_test(dense_backward_contract),
+        cmocka_unit_test(dense_errors),
+    };
+    return cmocka_run_group_tests_name("conv", tests, group_setup, NULL);
+}
