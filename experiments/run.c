@@ -119,6 +119,7 @@ typedef struct {
     const char *out_dir;
     int         quiet;
     int         force;
+    int         resume;
     int         list;
 } run_options;
 
@@ -142,6 +143,8 @@ static void usage(FILE *out)
             "Options:\n"
             "  -o, --out DIR   write there instead of results/<name>\n"
             "  -f, --force     overwrite an existing runs.csv\n"
+            "  -r, --resume    keep the finished runs (ok or diverged) of an existing\n"
+            "                  runs.csv, matched by run id, and run the rest\n"
             "  -l, --list      print the points of the sweep and exit\n"
             "  -q, --quiet     no build log and no progress line\n"
             "  -h, --help      show this help\n"
@@ -186,6 +189,8 @@ static int parse_options(int argc, char **argv, run_options *o)
             o->out_dir = v;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
             o->force = 1;
+        } else if (!strcmp(a, "-r") || !strcmp(a, "--resume")) {
+            o->resume = 1;
         } else if (!strcmp(a, "-l") || !strcmp(a, "--list")) {
             o->list = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -200,6 +205,8 @@ static int parse_options(int argc, char **argv, run_options *o)
     }
     if (!o->config)
         return usage_error("missing CONFIG (for example configs/tutorial.yaml)");
+    if (o->force && o->resume)
+        return usage_error("--force and --resume exclude each other");
     return 0;
 }
 
@@ -244,6 +251,8 @@ typedef struct {
     double              peak_rss_mib;
     const char         *status;    /* ok, diverged, failed, interrupted */
     char                reason[256];
+    char               *raw_run;    /* --resume: the run's runs.csv line, kept verbatim */
+    char               *raw_epochs; /* ... and its epochs.csv lines */
 } run_record;
 
 typedef struct {
@@ -252,6 +261,8 @@ typedef struct {
     char               out_dir[2048];
     run_record        *runs;
     size_t             nruns;      /* finished so far */
+    run_record        *prior;      /* --resume: finished runs read back */
+    size_t             nprior;
     data_info          data;       /* from the first run that loaded data */
     int                have_data;
     char               started[64];
@@ -628,19 +639,37 @@ static void csv_swept_values(FILE *fp, const gp_cfg *cfg, const gp_cfg_point *pt
     }
 }
 
-static void write_runs_csv(FILE *fp, const void *ctx)
+static void runs_header(FILE *fp, const gp_cfg *cfg)
 {
-    const sweep *sw = ctx;
     fputs("run_id,experiment,", fp);
-    csv_swept_header(fp, sw->cfg);
+    csv_swept_header(fp, cfg);
     fputs("head,seed,threads,batch,epochs,params,flops,mem_params,mem_grads,mem_optim,"
           "mem_activations,mem_workspace,mem_total,final_train_loss,final_train_acc,"
           "final_val_acc,final_test_loss,final_test_acc,best_test_acc,best_epoch,train_s,"
           "img_per_s,peak_rss_mib,variant,status,reason\n",
           fp);
+}
+
+static void epochs_header(FILE *fp, const gp_cfg *cfg)
+{
+    fputs("run_id,", fp);
+    csv_swept_header(fp, cfg);
+    fputs("head,seed,epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,"
+          "epoch_s,eval_s,img_per_s\n",
+          fp);
+}
+
+static void write_runs_csv(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    runs_header(fp, sw->cfg);
     for (size_t i = 0; i < sw->nruns; i++) {
         const run_record *r = &sw->runs[i];
         const gpx_epoch_row *last = r->nepochs ? &r->epochs[r->nepochs - 1] : NULL;
+        if (r->raw_run) {
+            fputs(r->raw_run, fp);
+            continue;
+        }
         fprintf(fp, "%s,", r->id);
         gpx_csv_text(fp, gp_cfg_name(sw->cfg));
         fputc(',', fp);
@@ -684,13 +713,13 @@ static void write_runs_csv(FILE *fp, const void *ctx)
 static void write_epochs_csv(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
-    fputs("run_id,", fp);
-    csv_swept_header(fp, sw->cfg);
-    fputs("head,seed,epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,"
-          "epoch_s,eval_s,img_per_s\n",
-          fp);
+    epochs_header(fp, sw->cfg);
     for (size_t i = 0; i < sw->nruns; i++) {
         const run_record *r = &sw->runs[i];
+        if (r->raw_run) {
+            fputs(r->raw_epochs ? r->raw_epochs : "", fp);
+            continue;
+        }
         for (int e = 0; e < r->nepochs; e++) {
             const gpx_epoch_row *row = &r->epochs[e];
             fprintf(fp, "%s,", r->id);
@@ -935,6 +964,194 @@ static int write_tables(const sweep *sw)
     return bad ? -1 : 0;
 }
 
+
+/* ============================================================ resume */
+
+/* The text a header function writes, as a string (caller frees). */
+static char *header_text(void (*header)(FILE *, const gp_cfg *), const gp_cfg *cfg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return NULL;
+    header(mem, cfg);
+    fclose(mem);
+    return buf;
+}
+
+/* Field k (0-based) of one CSV line of ours into buf: quotes undone. */
+static void csv_field(const char *line, int k, char *buf, size_t len)
+{
+    size_t o = 0;
+    int field = 0, quoted = 0;
+    for (const char *c = line; *c && *c != '\n'; c++) {
+        if (quoted) {
+            if (*c == '"' && c[1] == '"')
+                c++;
+            else if (*c == '"') {
+                quoted = 0;
+                continue;
+            }
+        } else if (*c == '"') {
+            quoted = 1;
+            continue;
+        } else if (*c == ',') {
+            if (field++ == k)
+                break;
+            continue;
+        }
+        if (field == k && o + 1 < len)
+            buf[o++] = *c;
+    }
+    buf[o] = '\0';
+}
+
+/* Index of column name in a header line, or -1. */
+static int csv_column(const char *header, const char *name)
+{
+    char f[128];
+    int columns = 1;
+    for (const char *c = header; *c && *c != '\n'; c++)
+        columns += *c == ',';
+    for (int k = 0; k < columns; k++) {
+        csv_field(header, k, f, sizeof f);
+        if (!strcmp(f, name))
+            return k;
+    }
+    return -1;
+}
+
+/* Whole file into a string (caller frees); NULL when it cannot be read. */
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    int ch;
+    while (mem && (ch = fgetc(fp)) != EOF)
+        fputc(ch, mem);
+    fclose(fp);
+    if (mem)
+        fclose(mem);
+    return buf;
+}
+
+static char *append(char *dst, const char *line, size_t len)
+{
+    size_t have = dst ? strlen(dst) : 0;
+    char *grown = realloc(dst, have + len + 1);
+    if (!grown)
+        return dst;
+    memcpy(grown + have, line, len);
+    grown[have + len] = '\0';
+    return grown;
+}
+
+static run_record *find_prior(sweep *sw, const char *id)
+{
+    for (size_t i = 0; i < sw->nprior; i++)
+        if (sw->prior[i].id && !strcmp(sw->prior[i].id, id))
+            return &sw->prior[i];
+    return NULL;
+}
+
+static int prior_fail(const char *path, const char *why)
+{
+    fprintf(stderr, "gpool run: --resume: %s: %s\n", path, why);
+    return -1;
+}
+
+/* Read the finished runs of an earlier `gpool run` of the same config. */
+static int load_prior_runs(sweep *sw, const char *runs_path)
+{
+    char *text = slurp(runs_path), *want = header_text(runs_header, sw->cfg);
+    char *line, *next, field[512];
+    int rc = -1;
+    if (!text || !want) {
+        rc = prior_fail(runs_path, "cannot be read");
+        goto out;
+    }
+    next = strchr(text, '\n');
+    if (!next || strncmp(text, want, strlen(want))) {
+        rc = prior_fail(runs_path, "its columns differ from what this config writes "
+                                   "(another config?); use --out DIR or --force");
+        goto out;
+    }
+    int status_col = csv_column(want, "status");
+    sw->prior = calloc(gp_cfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
+    for (line = next + 1; sw->prior && *line; line = next) {
+        next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        csv_field(line, 0, field, sizeof field);
+        size_t k;
+        for (k = 0; k < gp_cfg_npoints(sw->cfg); k++)
+            if (!strcmp(gp_cfg_point_id(gp_cfg_point_at(sw->cfg, k)), field))
+                break;
+        if (k == gp_cfg_npoints(sw->cfg)) {
+            rc = prior_fail(runs_path, "it holds runs that are not points of this config; "
+                                       "use --out DIR or --force");
+            goto out;
+        }
+        char status[32];
+        csv_field(line, status_col, status, sizeof status);
+        if (strcmp(status, "ok") && strcmp(status, "diverged"))
+            continue;   /* failed or interrupted: run it again */
+        if (find_prior(sw, field))
+            continue;
+        run_record *r = &sw->prior[sw->nprior++];
+        r->pt = gp_cfg_point_at(sw->cfg, k);
+        r->id = gp_cfg_point_id(r->pt);
+        r->status = status[0] == 'o' ? "ok" : "diverged";
+        r->raw_run = append(NULL, line, (size_t)(next - line));
+    }
+    rc = sw->prior ? 0 : -1;
+out:
+    free(text);
+    free(want);
+    return rc;
+}
+
+/* Attach each prior run's epochs.csv lines, and its test accuracy per epoch for the chart. */
+static int load_prior_epochs(sweep *sw, const char *epochs_path)
+{
+    char *text = slurp(epochs_path), *want = header_text(epochs_header, sw->cfg);
+    char *line, *next, field[64];
+    int rc = -1;
+    if (!text || !want || strncmp(text, want, strlen(want))) {
+        rc = prior_fail(epochs_path, "missing, unreadable or with other columns");
+        goto out;
+    }
+    int epoch_col = csv_column(want, "epoch"), acc_col = csv_column(want, "test_acc");
+    for (line = strchr(text, '\n') + 1; *line; line = next) {
+        next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        csv_field(line, 0, field, sizeof field);
+        run_record *r = find_prior(sw, field);
+        if (!r)
+            continue;
+        r->raw_epochs = append(r->raw_epochs, line, (size_t)(next - line));
+        gpx_epoch_row *grown = realloc(r->epochs, (size_t)(r->nepochs + 1) * sizeof *grown);
+        if (!grown)
+            goto out;
+        r->epochs = grown;
+        gpx_epoch_row *row = &r->epochs[r->nepochs++];
+        memset(row, 0, sizeof *row);
+        csv_field(line, epoch_col, field, sizeof field);
+        row->epoch = atoi(field);
+        csv_field(line, acc_col, field, sizeof field);
+        row->test_acc = *field ? atof(field) : NAN;
+    }
+    rc = 0;
+out:
+    free(text);
+    free(want);
+    return rc;
+}
+
 /* ============================================================ driver */
 
 static void print_run_line(const sweep *sw, size_t i, const run_record *r)
@@ -1011,8 +1228,15 @@ static int prepare_out_dir(sweep *sw, const run_options *o)
     else
         snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s", gp_cfg_name(sw->cfg));
     gpx_join(runs_csv, sizeof runs_csv, sw->out_dir, "runs.csv");
-    if (!o->force && access(runs_csv, F_OK) == 0) {
-        fprintf(stderr, "gpool run: %s exists; use --force to overwrite it or --out DIR\n",
+    if (o->resume && access(runs_csv, F_OK) == 0) {
+        char epochs_csv[4096];
+        gpx_join(epochs_csv, sizeof epochs_csv, sw->out_dir, "epochs.csv");
+        if (load_prior_runs(sw, runs_csv) || load_prior_epochs(sw, epochs_csv))
+            return -1;
+        printf("gpool run: resuming: %zu finished runs kept from %s\n", sw->nprior, runs_csv);
+    } else if (!o->force && access(runs_csv, F_OK) == 0) {
+        fprintf(stderr, "gpool run: %s exists; use --resume to finish it, --force to overwrite "
+                        "it, or --out DIR\n",
                 runs_csv);
         return -1;
     }
@@ -1029,6 +1253,13 @@ static int run_sweep(sweep *sw)
     int failed = 0;
     for (size_t i = 0; i < n && !run_interrupted; i++) {
         run_record *rec = &sw->runs[sw->nruns];
+        run_record *prior = find_prior(sw, gp_cfg_point_id(gp_cfg_point_at(sw->cfg, i)));
+        if (prior) {
+            *rec = *prior;
+            memset(prior, 0, sizeof *prior);   /* ownership moves to the sweep */
+            sw->nruns++;
+            continue;
+        }
         if (run_point(sw, i, !sw->opt->quiet && first_of_its_model(sw->cfg, i), rec))
             return 1;
         sw->nruns++;
@@ -1087,8 +1318,17 @@ int gpx_cmd_run(int argc, char **argv)
     rc = run_sweep(&sw);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    for (size_t i = 0; i < sw.nruns; i++)
+    for (size_t i = 0; i < sw.nruns; i++) {
         free(sw.runs[i].epochs);
+        free(sw.runs[i].raw_run);
+        free(sw.runs[i].raw_epochs);
+    }
+    for (size_t i = 0; i < sw.nprior; i++) {
+        free(sw.prior[i].epochs);
+        free(sw.prior[i].raw_run);
+        free(sw.prior[i].raw_epochs);
+    }
+    free(sw.prior);
     free(sw.runs);
     gp_cfg_free(cfg);
     return rc;

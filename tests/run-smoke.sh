@@ -84,6 +84,22 @@ rc=$?
 check "an existing runs.csv is not overwritten without --force (exit 1)" \
     [ "$rc" -eq 1 ] && grep -q -- '--force' "$tmp/err2"
 
+# --resume keeps finished runs and redoes the rest: drop the last row, resume,
+# and the table is the same up to the timing columns (train_s, img_per_s, peak_rss_mib)
+untimed() { awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^(train_s|img_per_s|peak_rss_mib)$/) t[i] = 1 }
+                     { s = ""; for (i = 1; i <= NF; i++) if (!(i in t)) s = s $i ","; print s }' "$1"; }
+untimed "$out/runs.csv" >"$tmp/full"
+head -n 3 "$out/runs.csv" >"$tmp/cut" && mv "$tmp/cut" "$out/runs.csv"
+"$gpool" run -q --resume "$cfg" --out "$out" >"$tmp/resume.out" 2>&1
+rc=$?
+check "--resume exits 0" [ "$rc" -eq 0 ]
+check "--resume reran only the missing run" [ "$(grep -c '^\[' "$tmp/resume.out")" -eq 1 ]
+untimed "$out/runs.csv" >"$tmp/resumed"
+check "--resume gives the same runs.csv up to timing columns" cmp -s "$tmp/full" "$tmp/resumed"
+check "epochs.csv has every epoch once after --resume" [ "$(rows "$out/epochs.csv")" -eq 6 ]
+"$gpool" run -q --resume --force "$cfg" --out "$out" >/dev/null 2>&1
+check "--resume with --force is a usage error (exit 2)" [ $? -eq 2 ]
+
 "$gpool" run --list "$cfg" >"$tmp/list"
 check "--list prints one line per point" [ "$(wc -l <"$tmp/list")" -eq 3 ]
 
