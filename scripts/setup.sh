@@ -1,12 +1,19 @@
 #!/bin/sh
 # setup.sh - install gpool's Debian 12 build dependencies, then configure and
 # build in the source tree. Run from the top of the checkout, as root or as a
-# user with sudo. Extra arguments go to ./configure.
+# user with sudo.
+#   sh scripts/setup.sh [--tests] [CONFIGURE-ARGUMENTS...]
+# --tests also installs what only the tests use: PyTorch and numpy, for the
+# step-by-step parity test against PyTorch (tests/parity.sh).
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config autoconf-archive \
 libyaml-dev zlib1g-dev libopenblas-openmp-dev libcmocka-dev gnuplot-nox \
 binutils python3 dataset-fashion-mnist"
+if [ "${1-}" = "--tests" ]; then
+  shift
+  PACKAGES="$PACKAGES python3-torch python3-numpy"
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
   as_root=""
