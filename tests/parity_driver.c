@@ -1,0 +1,410 @@
+/*
+ * parity_driver.c - the gpool half of the PyTorch parity test (tests/parity.sh).
+ *
+ *   parity_driver CONFIG OUTDIR --head NAME [--steps 50] [--batch 64]
+ *                 [--data fashion|synthetic]
+ *
+ * Takes the first point of CONFIG (an experiment config, `gpool run`'s
+ * schema) whose model.head is NAME, builds and initializes its network the
+ * way `gpool run` does, and trains it for --steps steps on the first
+ * steps x batch training images in order. It writes everything PyTorch needs
+ * to repeat those steps and compare (tests/parity.py):
+ *   init/       the initial weights (gp_checkpoint_save)
+ *   arch.txt    one line per layer: its kind, then key=value pairs
+ *   opts.txt    optimizer, hyper-parameters and loss, "key value" per line
+ *   x.npy y.npy the batches in step order (labels as float32)
+ *   losses.txt  the loss of every step (%.9g)
+ *   prev/       the same before the last step
+ *   final/      weights, batchnorm running statistics and optimizer state
+ * The data is FashionMNIST when it is installed (the synthetic set, drawn at
+ * 28 x 28 with ten classes, otherwise), normalized as CONFIG says.
+ * Exit status: 0 done, 1 failure, 2 bad command line or config.
+ */
+#include "autoconfig.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "data.h"
+#include "model.h"
+#include "train.h"
+#include "util.h"
+
+typedef struct {
+    const char *config, *out_dir, *head, *data;
+    int         steps, batch;
+} drv_options;
+
+/* What the driver shares between its stages. */
+typedef struct {
+    const drv_options  *opt;
+    const gp_cfg       *cfg;
+    const gp_cfg_point *pt;
+    gpx_train_opts      train;
+    gpx_data            data;
+    gp_net             *net;
+    gp_optim           *optim;
+} drv_state;
+
+static int drv_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int drv_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("parity_driver: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("parity_driver: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nUsage: parity_driver CONFIG OUTDIR --head NAME [--steps N] [--batch N] "
+          "[--data fashion|synthetic]\n", stderr);
+    return 2;
+}
+
+/* A positive int option value, or -1. */
+static int positive(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v > 0 && v <= 1000000 ? (int)v : -1;
+}
+
+static int parse_options(int argc, char **argv, drv_options *o)
+{
+    const char *pos[2] = { NULL, NULL };
+    int npos = 0;
+    memset(o, 0, sizeof *o);
+    o->steps = 50;
+    o->batch = 64;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && i + 1 >= argc)
+            return usage_error("%s lacks its value", a);
+        if (!strcmp(a, "--head"))
+            o->head = argv[++i];
+        else if (!strcmp(a, "--steps"))
+            o->steps = positive(argv[++i]);
+        else if (!strcmp(a, "--batch"))
+            o->batch = positive(argv[++i]);
+        else if (!strcmp(a, "--data"))
+            o->data = argv[++i];
+        else if (a[0] == '-')
+            return usage_error("unknown option '%s'", a);
+        else if (npos < 2)
+            pos[npos++] = a;
+        else
+            return usage_error("too many arguments");
+    }
+    o->config = pos[0];
+    o->out_dir = pos[1];
+    if (!o->config || !o->out_dir || !o->head)
+        return usage_error("CONFIG, OUTDIR and --head are required");
+    if (o->steps < 0 || o->batch < 0 || (long)o->steps * o->batch > 60000)
+        return usage_error("--steps and --batch take positive integers, steps x batch "
+                           "at most 60000 (one pass over FashionMNIST)");
+    if (o->data && strcmp(o->data, "fashion") && strcmp(o->data, "synthetic"))
+        return usage_error("--data is fashion or synthetic");
+    return 0;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int pick_point(drv_state *s)
+{
+    for (size_t i = 0; i < gp_cfg_npoints(s->cfg); i++) {
+        const gp_cfg_point *pt = gp_cfg_point_at(s->cfg, i);
+        if (!strcmp(gp_cfg_str(pt, "model.head"), s->opt->head)) {
+            s->pt = pt;
+            return 0;
+        }
+    }
+    return drv_fail("%s: no point has model.head %s", s->opt->config, s->opt->head);
+}
+
+/* The config's data set cut to the first steps x batch training images in
+ * order, with no validation split and a token test set (never used). */
+static int load_data(drv_state *s)
+{
+    char dir[4096], err[1024];
+    const drv_options *o = s->opt;
+    int want = o->steps * o->batch;
+    int fashion = o->data ? !strcmp(o->data, "fashion")
+                          : gpx_data_find_fashion_mnist(dir, sizeof dir) == 0;
+    gpx_data_spec spec = gpx_run_data_spec(s->pt);
+    spec.validation = 0;
+    spec.train_limit = want;
+    spec.test_limit = 1;
+    if (fashion) {
+        spec.source = "fashion-mnist";
+    } else {
+        /* the tutorial trunk pools 28 -> 3: it needs FashionMNIST's size */
+        spec.source = "synthetic";
+        spec.synthetic_train = want;
+        spec.synthetic_test = 1;
+        spec.synthetic_size = 28;
+        spec.synthetic_classes = 10;
+    }
+    if (gpx_data_load(&spec, &s->data, err, sizeof err))
+        return drv_fail("%s", err);
+    if (s->data.train.count != want)
+        return drv_fail("%d training images, %d wanted", s->data.train.count, want);
+    return 0;
+}
+
+static int build_net(drv_state *s)
+{
+    char err[1024];
+    s->train = gpx_run_train_opts(s->pt);
+    s->train.batch = s->opt->batch;
+    gp_shape in = { s->opt->batch, s->data.train.c, s->data.train.h, s->data.train.w };
+    if (gpx_model_build(gp_cfg_get(s->pt, "model"), gp_cfg_path(s->cfg), in,
+                        s->data.train.classes, s->train.seed, NULL, &s->net, err, sizeof err))
+        return drv_fail("%s", err);
+    /* as gpx_train initializes a run, so init/ holds what `gpool run` starts from */
+    gp_rng rng;
+    gp_rng_seed(&rng, s->train.seed);
+    if (gp_net_init(s->net, s->train.init, s->train.bias_init, &rng) != GP_OK ||
+        gp_optim_create(&s->optim, &s->train.optim, s->net) != GP_OK)
+        return drv_fail("%s", gp_last_error());
+    return 0;
+}
+
+/* ------------------------------------------------------------ arch.txt */
+
+/* The layer kind a trunk entry of type `type` builds. */
+static const char *kind_of_type(const char *type)
+{
+    static const char *const map[][2] = {
+        { "conv", "conv2d" }, { "batchnorm", "batchnorm2d" }, { "relu", "relu" },
+        { "sigmoid", "sigmoid" }, { "maxpool", "maxpool2d" }, { "avgpool", "avgpool2d" },
+        { "dropout", "dropout" }, { "flatten", "flatten" }, { "dense", "dense" },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(type, map[i][0]))
+            return map[i][1];
+    return "?";
+}
+
+static long long item_int(const gp_cfg_value *v, const char *key)
+{
+    return gp_cfg_value_get(v, key)->i;
+}
+
+/* Layer l's line of arch.txt. Shapes and biases come from the layer itself;
+ * what a layer record does not carry (kernel, stride, padding, momentum)
+ * comes from its config entry (item; NULL for the head's layers, whose
+ * conv is 1x1/1 unpadded). parity.py checks every output shape, so a
+ * mismatch between the two cannot go unnoticed. */
+static void write_layer(FILE *fp, const gp_layer *l, const gp_cfg_value *item, gp_head_op op)
+{
+    const char *kind = l->ops->kind;
+    if (!strcmp(kind, "conv2d")) {
+        fprintf(fp, "conv cin=%d cout=%d k=%lld stride=%lld pad=%lld bias=%d", l->in.c,
+                l->out.c, item ? item_int(item, "k") : 1, item ? item_int(item, "stride") : 1,
+                item ? item_int(item, "pad") : 0, l->nparams > 1);
+    } else if (!strcmp(kind, "batchnorm2d")) {
+        fprintf(fp, "batchnorm c=%d momentum=%.17g eps=%.17g", l->in.c,
+                gp_cfg_value_get(item, "momentum")->f, gp_cfg_value_get(item, "eps")->f);
+    } else if (!strcmp(kind, "maxpool2d") || !strcmp(kind, "avgpool2d")) {
+        long long k = item_int(item, "k"), stride = item_int(item, "stride");
+        fprintf(fp, "%.7s k=%lld stride=%lld pad=%lld ceil=%lld", kind, k, stride ? stride : k,
+                item_int(item, "pad"), item_int(item, "ceil"));
+    } else if (!strcmp(kind, "dense")) {
+        fprintf(fp, "dense in=%zu out=%d bias=%d", gp_shape_image_size(l->in), l->out.c,
+                l->nparams > 1);
+    } else if (!strcmp(kind, "head_pool")) {
+        fprintf(fp, "head_pool op=%s", gp_head_op_name(op));
+    } else if (!strcmp(kind, "dropout")) {
+        fprintf(fp, "dropout p=%.17g", gp_cfg_value_get(item, "p")->f);
+    } else {
+        fprintf(fp, "%s", kind);
+    }
+    fprintf(fp, " shape=%dx%dx%d\n", l->out.c, l->out.h, l->out.w);
+}
+
+static int write_arch(FILE *fp, const drv_state *s)
+{
+    const gp_cfg_value *model = gp_cfg_get(s->pt, "model");
+    const gp_cfg_value *trunk = gp_cfg_value_get(model, "trunk");
+    gpx_head_design design;
+    gp_head_op op;
+    if (gpx_head_parse(s->opt->head, &design, &op))
+        return drv_fail("unknown head %s", s->opt->head);
+    for (int i = 0; i < gp_net_layer_count(s->net); i++) {
+        const gp_layer *l = gp_net_layer(s->net, i);
+        const gp_cfg_value *item = (size_t)i < trunk->n ? &trunk->items[i] : NULL;
+        if (item && strcmp(l->ops->kind, kind_of_type(gp_cfg_value_get(item, "type")->s)))
+            return drv_fail("layer %d is a %s, but trunk[%d] is a %s", i, l->ops->kind, i,
+                            gp_cfg_value_get(item, "type")->s);
+        write_layer(fp, l, item, op);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ opts.txt */
+
+/* Hyper-parameters as the config's decimals (what PyTorch is given), not
+ * their float roundings. */
+static void write_opts(FILE *fp, const drv_state *s)
+{
+    const gp_cfg_point *pt = s->pt;
+    fprintf(fp, "head %s\n", s->opt->head);
+    fprintf(fp, "data %s\n", s->data.source);
+    fprintf(fp, "steps %d\nbatch %d\n", s->opt->steps, s->opt->batch);
+    fprintf(fp, "optimizer %s\n", gp_optim_name(s->train.optim.kind));
+    static const char *const keys[] = { "lr", "momentum", "dampening", "beta1", "beta2", "eps",
+                                        "weight_decay" };
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "train.%s", keys[k]);
+        fprintf(fp, "%s %.17g\n", keys[k], gp_cfg_float(pt, path));
+    }
+    fprintf(fp, "nesterov %d\n", s->train.optim.nesterov);
+    fprintf(fp, "loss_on_sigmoid %d\n", s->train.sigmoid_loss);
+    fprintf(fp, "schedule %s\n", gp_cfg_str(pt, "train.schedule"));
+}
+
+/* Write body(fp, s) to OUTDIR/name; 0 or 1. */
+static int write_text(const drv_state *s, const char *name,
+                      int (*body)(FILE *, const drv_state *))
+{
+    char path[4096];
+    FILE *fp = NULL;
+    if (gpx_join(path, sizeof path, s->opt->out_dir, name) || !(fp = fopen(path, "w")))
+        return drv_fail("%s/%s: cannot write", s->opt->out_dir, name);
+    int rc = body(fp, s);
+    if (fclose(fp) != 0 && !rc)
+        rc = drv_fail("%s: write error", path);
+    return rc;
+}
+
+static int opts_body(FILE *fp, const drv_state *s)
+{
+    write_opts(fp, s);
+    return 0;
+}
+
+/* ------------------------------------------------------------ batches */
+
+static int write_batches(const drv_state *s)
+{
+    char path[4096];
+    const gpx_split *t = &s->data.train;
+    size_t count = (size_t)t->count;
+    size_t xdims[4] = { count, (size_t)t->c, (size_t)t->h, (size_t)t->w };
+    float *labels = malloc(count * sizeof *labels);
+    if (!labels)
+        return drv_fail("out of memory");
+    for (size_t i = 0; i < count; i++)
+        labels[i] = (float)t->y[i];
+    int bad = gpx_join(path, sizeof path, s->opt->out_dir, "x.npy") ||
+              gp_npy_write(path, t->x, xdims, 4) != GP_OK ||
+              gpx_join(path, sizeof path, s->opt->out_dir, "y.npy") ||
+              gp_npy_write(path, labels, &count, 1) != GP_OK;
+    free(labels);
+    return bad ? drv_fail("%s: %s", path, gp_last_error()) : 0;
+}
+
+static int save_checkpoint(const drv_state *s, const char *name, const gp_optim *o)
+{
+    char path[4096];
+    if (gpx_join(path, sizeof path, s->opt->out_dir, name) ||
+        gp_checkpoint_save(path, s->net, o) != GP_OK)
+        return drv_fail("%s: %s", path, gp_last_error());
+    return 0;
+}
+
+/* ------------------------------------------------------------ steps */
+
+/* Train steps x batch images in order; the losses go to OUTDIR/losses.txt,
+ * and the state before the last step to OUTDIR/prev, from which parity.py
+ * replays that step alone (a comparison free of the drift of the others). */
+static int losses_body(FILE *fp, const drv_state *s)
+{
+    const gpx_split *t = &s->data.train;
+    int batch = s->opt->batch;
+    size_t img = (size_t)t->c * t->h * t->w;
+    float lr = (float)gpx_lr_at(&s->train, 1);
+    float *dlogits = malloc((size_t)batch * (size_t)t->classes * sizeof *dlogits);
+    if (!dlogits)
+        return drv_fail("out of memory");
+    int rc = 0;
+    for (int step = 0; step < s->opt->steps && !rc; step++) {
+        float loss;
+        size_t first = (size_t)step * (size_t)batch;
+        if (step == s->opt->steps - 1 && (rc = save_checkpoint(s, "prev", s->optim)) != 0)
+            break;
+        if (gpx_train_step(s->net, s->optim, lr, t->x + first * img, t->y + first, batch,
+                           s->train.sigmoid_loss, dlogits, &loss, NULL) != GP_OK)
+            rc = drv_fail("step %d: %s", step, gp_last_error());
+        else if (!isfinite(loss))
+            rc = drv_fail("step %d: loss %g", step, (double)loss);
+        else
+            fprintf(fp, "%.9g\n", (double)loss);
+    }
+    free(dlogits);
+    return rc;
+}
+
+/* ------------------------------------------------------------ main */
+
+static int run(drv_state *s)
+{
+    char err[1024];
+    if (pick_point(s) || load_data(s) || build_net(s))
+        return 1;
+    if (gpx_mkdir_p(s->opt->out_dir, err, sizeof err))
+        return drv_fail("%s", err);
+    if (save_checkpoint(s, "init", NULL) || write_text(s, "arch.txt", write_arch) ||
+        write_text(s, "opts.txt", opts_body) || write_batches(s))
+        return 1;
+    if (write_text(s, "losses.txt", losses_body))
+        return 1;
+    return save_checkpoint(s, "final", s->optim);
+}
+
+int main(int argc, char **argv)
+{
+    drv_options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc;
+    char err[1024];
+    gp_cfg *cfg = gp_cfg_load(o.config, gpx_run_schema(), err, sizeof err);
+    if (!cfg) {
+        drv_fail("%s", err);
+        return 2;
+    }
+    drv_state s;
+    memset(&s, 0, sizeof s);
+    s.opt = &o;
+    s.cfg = cfg;
+    rc = run(&s);
+    gp_optim_destroy(s.optim);
+    gp_net_destroy(s.net);
+    gpx_data_free(&s.data);
+    gp_cfg_free(cfg);
+    return rc;
+}
