@@ -39,4 +39,10 @@ int            gpx_run_threads(const gp_cfg_point *pt);
 /* gpool throughput: training-step and inference images/s of a config's net. */
 int gpx_cmd_throughput(int argc, char **argv);
 
+/* gpool table: markdown and LaTeX tables and charts from results/<experiment>/ CSVs. */
+int gpx_cmd_table(int argc, char **argv);
+
+/* gpool profile: per-layer forward/backward time of a config's network. */
+int gpx_cmd_profile(int argc, char **argv);
+
 #endif /* GPOOL_EXPERIMENTS_COMMANDS_H */
