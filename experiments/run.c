@@ -431,13 +431,140 @@ static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threa
     send_msg(fd, &m);
 }
 
+/* ---- per-run progress, for continuing an interrupted run ----
+ * After every epoch the child saves the checkpoint, then rewrites
+ * runs/<id>/progress.csv (every epoch row so far, exact to the bit) and only
+ * then reports the epoch. --resume continues a run whose progress rows match
+ * its checkpoint (the optimizer has taken rows x steps-per-epoch steps). */
+
+#define PROGRESS_HEADER \
+    "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,epoch_s,eval_s,img_per_s\n"
+
+static void write_progress_rows(FILE *fp, const void *ctx);
+
+typedef struct {
+    int            fd;
+    gpx_epoch_row *rows;
+    int            nrows, cap;
+    char           path[8300];    /* progress.csv; "" without checkpoints */
+    int            fault_epoch;   /* GPOOL_FAULT: kill the sweep after this epoch (0: never) */
+} epoch_sink;
+
+static void write_progress_rows(FILE *fp, const void *ctx)
+{
+    const epoch_sink *k = ctx;
+    fputs(PROGRESS_HEADER, fp);
+    for (int i = 0; i < k->nrows; i++) {
+        const gpx_epoch_row *r = &k->rows[i];
+        fprintf(fp, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", r->epoch,
+                r->lr, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->test_loss,
+                r->test_acc, r->epoch_s, r->eval_s, r->img_per_s);
+    }
+}
+
+static int keep_row(epoch_sink *k, const gpx_epoch_row *row)
+{
+    if (k->nrows == k->cap) {
+        int cap = k->cap ? 2 * k->cap : 64;
+        gpx_epoch_row *grown = realloc(k->rows, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        k->rows = grown;
+        k->cap = cap;
+    }
+    k->rows[k->nrows++] = *row;
+    return 0;
+}
+
+/* Rows of a progress.csv; 0 rows when it is missing or malformed. */
+static int read_progress(epoch_sink *k)
+{
+    FILE *fp = fopen(k->path, "r");
+    char line[1024];
+    k->nrows = 0;
+    if (!fp)
+        return 0;
+    if (!fgets(line, sizeof line, fp) || strcmp(line, PROGRESS_HEADER)) {
+        fclose(fp);
+        return 0;
+    }
+    while (fgets(line, sizeof line, fp)) {
+        gpx_epoch_row r;
+        memset(&r, 0, sizeof r);
+        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.lr,
+                   &r.train_loss, &r.train_acc, &r.val_loss, &r.val_acc, &r.test_loss,
+                   &r.test_acc, &r.epoch_s, &r.eval_s, &r.img_per_s) != 11 ||
+            r.epoch != k->nrows + 1 || keep_row(k, &r)) {
+            k->nrows = 0;
+            break;
+        }
+    }
+    fclose(fp);
+    return k->nrows;
+}
+
+/* "steps N" from a checkpoint's optim.txt; -1 when absent. */
+static long long checkpoint_steps(const char *ckpt)
+{
+    char path[8400], line[256];
+    long long steps = -1;
+    snprintf(path, sizeof path, "%s/optim.txt", ckpt);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "steps %lld", &steps) == 1)
+            break;
+    fclose(fp);
+    return steps;
+}
+
 static int send_epoch(const gpx_epoch_row *row, void *ctx)
 {
+    epoch_sink *k = ctx;
     child_msg m;
+    if (keep_row(k, row))
+        return -1;
+    if (k->path[0]) {
+        char err[512];
+        gpx_atomic_file f;
+        if (gpx_atomic_open(&f, k->path, err, sizeof err))
+            return -1;
+        write_progress_rows(f.fp, k);
+        if (gpx_atomic_commit(&f, err, sizeof err))
+            return -1;
+    }
     memset(&m, 0, sizeof m);
     m.kind = MSG_EPOCH;
     m.u.epoch = *row;
-    return write_all(*(int *)ctx, &m, sizeof m);
+    if (write_all(k->fd, &m, sizeof m))
+        return -1;
+    if (k->fault_epoch && row->epoch == k->fault_epoch) {
+        /* fault injection for the resume tests: die like kill -9 of the whole sweep */
+        kill(getppid(), SIGKILL);
+        raise(SIGKILL);
+    }
+    return 0;
+}
+
+/* GPOOL_FAULT="run:R:epoch:E" kills the sweep (parent and child, SIGKILL)
+ * right after epoch E of point R (0-based) is saved; "after-run:R" kills the
+ * parent once run R's rows are written. For tests of --resume. */
+static int fault_epoch_for(size_t index)
+{
+    const char *f = getenv("GPOOL_FAULT");
+    unsigned long run;
+    int epoch;
+    if (f && sscanf(f, "run:%lu:epoch:%d", &run, &epoch) == 2 && run == index)
+        return epoch;
+    return 0;
+}
+
+static int fault_after_run(size_t index)
+{
+    const char *f = getenv("GPOOL_FAULT");
+    unsigned long run;
+    return f && sscanf(f, "after-run:%lu", &run) == 1 && run == index;
 }
 
 typedef struct {
@@ -445,6 +572,32 @@ typedef struct {
     size_t              index;
     int                 show_build;
 } child_job;
+
+/* With --resume, go on from the run's checkpoint when its progress rows
+ * match it: report those rows first, as if they had just been trained. */
+static void continue_run(const child_job *job, epoch_sink *sink, gpx_train_opts *o,
+                         const gpx_data *data)
+{
+    int rows = job->sw->opt->resume ? read_progress(sink) : 0;
+    long long per_epoch = (data->train.count + o->batch - 1) / o->batch;
+    if (rows > 0 && rows < o->epochs && checkpoint_steps(o->checkpoint_dir) == rows * per_epoch) {
+        o->resume_dir = o->checkpoint_dir;
+        o->resume_epochs = rows;
+        fprintf(stderr, "run %s: continuing after epoch %d from %s\n",
+                gp_cfg_point_id(gp_cfg_point_at(job->sw->cfg, job->index)), rows,
+                o->checkpoint_dir);
+        for (int i = 0; i < rows; i++) {
+            child_msg m;
+            memset(&m, 0, sizeof m);
+            m.kind = MSG_EPOCH;
+            m.u.epoch = sink->rows[i];
+            send_msg(sink->fd, &m);
+        }
+        return;
+    }
+    sink->nrows = 0;
+    unlink(sink->path);   /* a fresh start: stale rows must not be taken for this run's */
+}
 
 static int child_main(const child_job *job, int fd)
 {
@@ -480,6 +633,10 @@ static int child_main(const child_job *job, int fd)
              gp_cfg_npoints(job->sw->cfg), gp_cfg_str(pt, "model.head"));
     o.label = label;
     o.progress = gpx_progress_enabled();
+    epoch_sink sink;
+    memset(&sink, 0, sizeof sink);
+    sink.fd = fd;
+    sink.fault_epoch = fault_epoch_for(job->index);
     if (gp_cfg_bool(pt, "train.checkpoint")) {
         snprintf(ckpt, sizeof ckpt, "%s/runs/%s", job->sw->out_dir, id);
         if (gpx_mkdir_p(ckpt, err, sizeof err)) {
@@ -488,11 +645,14 @@ static int child_main(const child_job *job, int fd)
             gpx_data_free(&data);
             return 1;
         }
+        snprintf(sink.path, sizeof sink.path, "%s/progress.csv", ckpt);
         strcat(ckpt, "/checkpoint");
         o.checkpoint_dir = ckpt;
+        continue_run(job, &sink, &o, &data);
     }
     gpx_train_result res;
-    gpx_train(net, &data, &o, send_epoch, &fd, &res);
+    gpx_train(net, &data, &o, send_epoch, &sink, &res);
+    free(sink.rows);
     child_msg m;
     memset(&m, 0, sizeof m);
     m.kind = MSG_DONE;
@@ -571,6 +731,40 @@ static void settle_status(run_record *rec, int wstatus, int read_error)
     }
 }
 
+static volatile sig_atomic_t run_interrupted;
+static volatile pid_t run_child;   /* the run in progress, to pass a SIGTERM on to */
+
+static void on_signal(int sig)
+{
+    run_interrupted = sig;
+    if (run_child > 0)
+        kill(run_child, sig);
+}
+
+/* Train time, images/s and the best epoch, from every epoch row: a run
+ * continued from a checkpoint reports its earlier epochs as rows too. The
+ * best epoch is chosen by validation accuracy when there is a validation
+ * split (choosing by test accuracy would flatter it), else by test
+ * accuracy; the first of equals wins. */
+static void summarize_epochs(run_record *rec)
+{
+    double train_s = 0, images = 0, best_key = 0;
+    rec->result.best_epoch = 0;
+    for (int e = 0; e < rec->nepochs; e++) {
+        const gpx_epoch_row *r = &rec->epochs[e];
+        double key = isnan(r->val_acc) ? r->test_acc : r->val_acc;
+        train_s += r->epoch_s;
+        images += r->epoch_s * r->img_per_s;
+        if (rec->result.best_epoch == 0 || key > best_key) {
+            best_key = key;
+            rec->result.best_epoch = r->epoch;
+            rec->result.best_test_acc = r->test_acc;
+        }
+    }
+    rec->result.train_s = train_s;
+    rec->result.images_per_s = train_s > 0 ? images / train_s : NAN;
+}
+
 static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
 {
     int fds[2];
@@ -599,6 +793,7 @@ static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
         _exit(rc);
     }
     close(fds[1]);
+    run_child = pid;
     child_msg m;
     int r, read_error = 0;
     while ((r = read_msg(fds[0], &m)) > 0)
@@ -614,8 +809,10 @@ static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
             fprintf(stderr, "gpool run: wait: %s\n", strerror(errno));
             return -1;
         }
+    run_child = 0;
     rec->peak_rss_mib = (double)ru.ru_maxrss / 1024.0;   /* KiB on Linux */
     settle_status(rec, wstatus, read_error);
+    summarize_epochs(rec);
     return 0;
 }
 
@@ -1199,12 +1396,6 @@ static void log_defaults(const gp_cfg *cfg)
     fputc('\n', stderr);
 }
 
-static volatile sig_atomic_t run_interrupted;
-
-static void on_signal(int sig)
-{
-    run_interrupted = sig;
-}
 
 /* A model whose text has been printed already is not printed again. */
 static int first_of_its_model(const gp_cfg *cfg, size_t index)
@@ -1267,6 +1458,8 @@ static int run_sweep(sweep *sw)
         failed |= !strcmp(rec->status, "failed");
         if (write_tables(sw))
             return 1;
+        if (fault_after_run(i))
+            raise(SIGKILL);   /* fault injection: kill -9 between two runs */
     }
     if (write_chart(sw))
         failed = 1;

@@ -258,8 +258,27 @@ int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
         teardown(&s);
         return -1;
     }
+    int first = 1;
+    if (o->resume_dir) {
+        int64_t per_epoch = (data->train.count + o->batch - 1) / o->batch;
+        if (gp_checkpoint_load(o->resume_dir, net, s.opt) != GP_OK) {
+            fail(res, "resume");
+            teardown(&s);
+            return -1;
+        }
+        if (gp_optim_steps(s.opt) != per_epoch * o->resume_epochs) {
+            res->status = GPX_RUN_FAILED;
+            snprintf(res->reason, sizeof res->reason,
+                     "resume: checkpoint after %lld steps is not the end of epoch %d",
+                     (long long)gp_optim_steps(s.opt), o->resume_epochs);
+            teardown(&s);
+            return -1;
+        }
+        first = o->resume_epochs + 1;
+        res->epochs_done = o->resume_epochs;
+    }
     res->status = GPX_RUN_OK;
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+    for (int epoch = first; epoch <= o->epochs; epoch++) {
         gpx_epoch_row row;
         memset(&row, 0, sizeof row);
         int r = train_epoch(&s, epoch, &row, res);
@@ -282,7 +301,8 @@ int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
     if (o->progress)
         gpx_progress_clear();
     if (res->train_s > 0)
-        res->images_per_s = (double)data->train.count * res->epochs_done / res->train_s;
+        res->images_per_s = (double)data->train.count *
+                            (res->epochs_done - (o->resume_dir ? o->resume_epochs : 0)) / res->train_s;
     teardown(&s);
     return res->status == GPX_RUN_FAILED ? -1 : 0;
 }

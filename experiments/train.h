@@ -30,6 +30,9 @@ typedef struct {
     int             progress;         /* progress line on a terminal */
     const char     *label;            /* shown in the progress line */
     const char     *checkpoint_dir;   /* saved after every epoch when not NULL */
+    const char     *resume_dir;       /* continue from this checkpoint (NULL: start fresh) */
+    int             resume_epochs;    /* epochs the checkpoint holds (it must be at
+                                         resume_epochs x steps-per-epoch optimizer steps) */
 } gpx_train_opts;
 
 /* One epoch's measurements. Accuracies are fractions; NaN where absent. */
@@ -67,7 +70,11 @@ gpx_train_opts gpx_train_defaults(void);
 /* Learning rate for epoch (1-based) under the schedule. */
 double gpx_lr_at(const gpx_train_opts *o, int epoch);
 
-/* Initialize net's weights from the seed, then train it on data. Returns 0
+/* Initialize net's weights from the seed (or load o->resume_dir and go on
+ * after epoch o->resume_epochs), then train it on data; epochs are numbered
+ * from 1 either way, so a continued run equals one never stopped (the
+ * shuffle of an epoch depends only on seed and epoch; dropout streams are
+ * not checkpointed). Returns 0
  * when the loop ran (the run may still have diverged: see res->status), -1
  * on an error (res->reason says which). */
 int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
