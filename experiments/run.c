@@ -144,7 +144,8 @@ static void usage(FILE *out)
             "  -o, --out DIR   write there instead of results/<name>\n"
             "  -f, --force     overwrite an existing runs.csv\n"
             "  -r, --resume    keep the finished runs (ok or diverged) of an existing\n"
-            "                  runs.csv, matched by run id, and run the rest\n"
+            "                  runs.csv, matched by run id, and run the rest; a run that\n"
+            "                  was cut short goes on from its last epoch checkpoint\n"
             "  -l, --list      print the points of the sweep and exit\n"
             "  -q, --quiet     no build log and no progress line\n"
             "  -h, --help      show this help\n"
@@ -153,8 +154,12 @@ static void usage(FILE *out)
             "the pooling op), <op>_dense for gap gmp gem lse mixed avgmax catavgmax (pooling,\n"
             "then dense), flatten_dense. Each run runs in its own process; a diverged run\n"
             "(NaN or inf loss) is recorded and the sweep goes on.\n"
+            "SIGINT or SIGTERM stops the current run, records it as interrupted and exits.\n"
             "Exit status: 0 all runs finished (ok or diverged), 1 a run failed or an error,\n"
-            "2 bad command line or config, 130 interrupted.\n");
+            "2 bad command line or config, 130 interrupted.\n"
+            "Testing: GPOOL_FAULT=run:R:epoch:E kills the sweep (SIGKILL) right after\n"
+            "epoch E of point R (from 0) is saved; GPOOL_FAULT=after-run:R once run R is\n"
+            "recorded.\n");
 }
 
 static int usage_error(const char *fmt, ...)
