@@ -39,8 +39,14 @@ int            gpx_run_threads(const gp_cfg_point *pt);
 /* gpool throughput: training-step and inference images/s of a config's net. */
 int gpx_cmd_throughput(int argc, char **argv);
 
+/* gpool merge: join the outputs of `gpool run --shard K/N` into one experiment. */
+int gpx_cmd_merge(int argc, char **argv);
+
 /* gpool table: markdown and LaTeX tables and charts from results/<experiment>/ CSVs. */
 int gpx_cmd_table(int argc, char **argv);
+
+/* The keys of an experiment config's `table:` section (gpx_run_schema's "table"). */
+extern const gp_cfg_schema gpx_table_keys[];
 
 /* gpool profile: per-layer forward/backward time of a config's network. */
 int gpx_cmd_profile(int argc, char **argv);
