@@ -1,16 +1,20 @@
 /*
  * batchnorm2d.c - batch normalization per channel over N, H, W.
  *
- * The forward reproduces PyTorch 1.13's CPU arithmetic bit for bit (checked
- * against torch.native_batch_norm): the mean and the sum of squared
- * deviations are accumulated in double from float terms and stored as float;
- * invstd = 1 / sqrt(var + eps) is taken in double; the output is
- * fma(x, alpha, beta) with alpha = invstd * gamma and
- * beta = fma(-mean, alpha, bias); running_var is updated with an fma.
- * Baseline x86-64 has no FMA instruction, so the per-element fma is done in
- * double: the float product is exact there and only a sum landing exactly on
- * a float rounding boundary could differ. Backward sums run in double,
- * more accurate than PyTorch's float vector sums.
+ * Written to run near memory bandwidth on baseline x86-64 (SSE2), with
+ * float results close to PyTorch's rather than bit-identical:
+ *  - Sums run in 16 independent float partial sums (four quads, below),
+ *    folded and flushed to double once per group of at most about
+ *    GPI_BN_GROUP floats, so each float lane adds only a few hundred terms.
+ *  - The statistics read x from memory once: a group (a few small planes of
+ *    the channel, or a slice of a large one) is summed, and its squared
+ *    deviations from its own mean are taken in a second pass while it is
+ *    still in L1. Groups are merged in double with Chan, Golub and LeVeque's
+ *    update, so the variance has two-pass accuracy even when |mean| >> std.
+ *  - y = (x - mean) * alpha + beta: unlike x * alpha + (beta - mean * alpha)
+ *    it does not cancel when |mean| >> std.
+ * Work is split over channels and each channel runs in a fixed order, so
+ * the results are the same for every thread count.
  */
 #include "autoconfig.h"
 
@@ -23,6 +27,19 @@
 /* Below this many floats a parallel region costs more than it saves. */
 #define GPI_BN_PAR_MIN ((size_t)1 << 15)
 
+/* A quad is one SSE2 register of floats. The kernels handle a block of four
+ * quads per iteration, each through its own fixed 4-iteration loop (a
+ * small inline function): GCC -O2 turns each into one vector instruction
+ * and keeps the four accumulators in registers, whereas a single
+ * 16-iteration loop over an accumulator array leaves them on the stack. */
+#define GPI_BN_Q 4
+#define GPI_BN_BLOCK (4 * GPI_BN_Q)
+
+/* Floats per group of a channel's sums: 8 KiB stays in L1 for the second
+ * pass of the statistics, and a float partial sum adds GPI_BN_GROUP /
+ * GPI_BN_BLOCK = 128 terms, or a few hundred with the tails of odd planes. */
+#define GPI_BN_GROUP ((size_t)2048)
+
 typedef struct {
     float momentum;         /* PyTorch too rounds its double momentum to float */
     double eps;             /* the decimal the caller meant (gpi_bn_decimal) */
@@ -30,82 +47,285 @@ typedef struct {
     float *mean, *invstd;   /* per channel, saved by a training forward for backward */
 } gpi_bn;
 
-/* Channel c's pointer into image i of an NCHW batch. */
+/* Elements [j0, j0 + len) of `planes` consecutive images' planes of one
+ * channel; stride is the distance in floats between two images' planes. */
+typedef struct {
+    size_t stride, len;
+    int planes;
+} gpi_bn_span;
+
+/* Count, mean and sum of squared deviations of the values merged so far. */
+typedef struct {
+    double n, mean, m2;
+} gpi_bn_moments;
+
+static inline void gpi_bn_q_sum(float *restrict acc, const float *restrict p)
+{
+    for (int k = 0; k < GPI_BN_Q; k++)
+        acc[k] += p[k];
+}
+
+/* Deviations d = p - m: acc1 += d, acc2 += d * d. */
+static inline void gpi_bn_q_dev(float *restrict acc1, float *restrict acc2,
+                                const float *restrict p, float m)
+{
+    for (int k = 0; k < GPI_BN_Q; k++) {
+        float d = p[k] - m;
+        acc1[k] += d;
+        acc2[k] += d * d;
+    }
+}
+
+/* acc1 += dy, acc2 += (x - mean) dy. */
+static inline void gpi_bn_q_grad(float *restrict acc1, float *restrict acc2,
+                                 const float *restrict x, const float *restrict dy, float mean)
+{
+    for (int k = 0; k < GPI_BN_Q; k++) {
+        acc1[k] += dy[k];
+        acc2[k] += (x[k] - mean) * dy[k];
+    }
+}
+
+/* The four quads of a block into one float, in a fixed order. */
+static float gpi_bn_fold(float acc[4][GPI_BN_Q])
+{
+    for (int k = 0; k < GPI_BN_Q; k++)
+        acc[0][k] = (acc[0][k] + acc[1][k]) + (acc[2][k] + acc[3][k]);
+    return (acc[0][0] + acc[0][1]) + (acc[0][2] + acc[0][3]);
+}
+
+static float gpi_bn_sum(const float *restrict p, gpi_bn_span s)
+{
+    float acc[4][GPI_BN_Q] = { { 0 } }, tail = 0.0f;
+    for (int i = 0; i < s.planes; i++, p += s.stride) {
+        size_t j = 0;
+        for (; j + GPI_BN_BLOCK <= s.len; j += GPI_BN_BLOCK) {
+            gpi_bn_q_sum(acc[0], p + j);
+            gpi_bn_q_sum(acc[1], p + j + GPI_BN_Q);
+            gpi_bn_q_sum(acc[2], p + j + 2 * GPI_BN_Q);
+            gpi_bn_q_sum(acc[3], p + j + 3 * GPI_BN_Q);
+        }
+        for (; j + GPI_BN_Q <= s.len; j += GPI_BN_Q)
+            gpi_bn_q_sum(acc[0], p + j);
+        for (; j < s.len; j++)
+            tail += p[j];
+    }
+    return gpi_bn_fold(acc) + tail;
+}
+
+/* Sums of d = x - m and of d * d. */
+static void gpi_bn_dev(const float *restrict p, gpi_bn_span s, float m, float *sd, float *sd2)
+{
+    float a1[4][GPI_BN_Q] = { { 0 } }, a2[4][GPI_BN_Q] = { { 0 } }, t1 = 0.0f, t2 = 0.0f;
+    for (int i = 0; i < s.planes; i++, p += s.stride) {
+        size_t j = 0;
+        for (; j + GPI_BN_BLOCK <= s.len; j += GPI_BN_BLOCK) {
+            gpi_bn_q_dev(a1[0], a2[0], p + j, m);
+            gpi_bn_q_dev(a1[1], a2[1], p + j + GPI_BN_Q, m);
+            gpi_bn_q_dev(a1[2], a2[2], p + j + 2 * GPI_BN_Q, m);
+            gpi_bn_q_dev(a1[3], a2[3], p + j + 3 * GPI_BN_Q, m);
+        }
+        for (; j + GPI_BN_Q <= s.len; j += GPI_BN_Q)
+            gpi_bn_q_dev(a1[0], a2[0], p + j, m);
+        for (; j < s.len; j++) {
+            float d = p[j] - m;
+            t1 += d;
+            t2 += d * d;
+        }
+    }
+    *sd = gpi_bn_fold(a1) + t1;
+    *sd2 = gpi_bn_fold(a2) + t2;
+}
+
+/* Sums of dy and of (x - mean) * dy. */
+static void gpi_bn_grad_sums(const float *restrict x, const float *restrict dy, gpi_bn_span s,
+                             float mean, float *sdy, float *sxdy)
+{
+    float a1[4][GPI_BN_Q] = { { 0 } }, a2[4][GPI_BN_Q] = { { 0 } }, t1 = 0.0f, t2 = 0.0f;
+    for (int i = 0; i < s.planes; i++, x += s.stride, dy += s.stride) {
+        size_t j = 0;
+        for (; j + GPI_BN_BLOCK <= s.len; j += GPI_BN_BLOCK) {
+            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, mean);
+            gpi_bn_q_grad(a1[1], a2[1], x + j + GPI_BN_Q, dy + j + GPI_BN_Q, mean);
+            gpi_bn_q_grad(a1[2], a2[2], x + j + 2 * GPI_BN_Q, dy + j + 2 * GPI_BN_Q, mean);
+            gpi_bn_q_grad(a1[3], a2[3], x + j + 3 * GPI_BN_Q, dy + j + 3 * GPI_BN_Q, mean);
+        }
+        for (; j + GPI_BN_Q <= s.len; j += GPI_BN_Q)
+            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, mean);
+        for (; j < s.len; j++) {
+            t1 += dy[j];
+            t2 += (x[j] - mean) * dy[j];
+        }
+    }
+    *sdy = gpi_bn_fold(a1) + t1;
+    *sxdy = gpi_bn_fold(a2) + t2;
+}
+
+/* Chan et al.'s merge of a group's (n, mean, m2) into the running moments. */
+static void gpi_bn_merge(gpi_bn_moments *a, double n, double mean, double m2)
+{
+    double total = a->n + n, delta = mean - a->mean;
+    a->mean += delta * (n / total);
+    a->m2 += m2 + delta * delta * (a->n * n / total);
+    a->n = total;
+}
+
+/* Moments of one group: its mean from a float sum, then deviations from
+ * that (rounded) mean with the exact correction for the rounding. */
+static void gpi_bn_group_moments(const float *p, gpi_bn_span s, gpi_bn_moments *acc)
+{
+    double n = (double)s.planes * (double)s.len;
+    float m = (float)((double)gpi_bn_sum(p, s) / n), sd, sd2;
+    gpi_bn_dev(p, s, m, &sd, &sd2);
+    double shift = (double)sd / n;
+    gpi_bn_merge(acc, n, (double)m + shift, (double)sd2 - (double)sd * shift);
+}
+
+/* How channel sums are cut into groups: `per` whole planes at a time when
+ * planes are small, else slices of `chunk` floats of one plane. */
+static void gpi_bn_grouping(size_t hw, int *per, size_t *chunk)
+{
+    *per = hw < GPI_BN_GROUP ? (int)(GPI_BN_GROUP / hw) : 1;
+    *chunk = hw < GPI_BN_GROUP ? hw : GPI_BN_GROUP;
+}
+
+/* The group of a channel's planes that starts at image i0, element j0. */
+static gpi_bn_span gpi_bn_group(const gp_layer *l, int n, int i0, size_t j0, int per,
+                                size_t chunk)
+{
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    gpi_bn_span s = { (size_t)l->in.c * hw, hw - j0 < chunk ? hw - j0 : chunk,
+                      n - i0 < per ? n - i0 : per };
+    return s;
+}
+
+/* Channel c's plane in image i of an NCHW batch. */
 static inline size_t gpi_bn_plane(const gp_layer *l, int i, int c)
 {
     return ((size_t)i * (size_t)l->in.c + (size_t)c) * (size_t)l->in.h * (size_t)l->in.w;
 }
 
-/* Batch mean and sum of squared deviations of channel c, PyTorch's way. */
-static void gpi_bn_stats(const gp_layer *l, int n, int c, const float *x,
-                         float *mean, float *var_sum)
+/* Batch mean and sum of squared deviations of channel c over n images. */
+static void gpi_bn_stats(const gp_layer *l, int n, int c, const float *x, double *mean,
+                         double *m2)
 {
-    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-    double count = (double)n * (double)hw, sum = 0.0, sq = 0.0;
-    for (int i = 0; i < n; i++) {
-        const float *p = x + gpi_bn_plane(l, i, c);
-        for (size_t j = 0; j < hw; j++)
-            sum += p[j];
-    }
-    float m = (float)(sum / count);
-    for (int i = 0; i < n; i++) {
-        const float *p = x + gpi_bn_plane(l, i, c);
-        for (size_t j = 0; j < hw; j++) {
-            float d = p[j] - m;
-            sq += (double)(d * d);
-        }
-    }
-    *mean = m;
-    *var_sum = (float)sq;
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w, chunk;
+    int per;
+    gpi_bn_grouping(hw, &per, &chunk);
+    gpi_bn_moments acc = { 0.0, 0.0, 0.0 };
+    for (int i0 = 0; i0 < n; i0 += per)
+        for (size_t j0 = 0; j0 < hw; j0 += chunk)
+            gpi_bn_group_moments(x + gpi_bn_plane(l, i0, c) + j0,
+                                 gpi_bn_group(l, n, i0, j0, per, chunk), &acc);
+    *mean = acc.mean;
+    *m2 = acc.m2;
 }
 
-/* Update channel c's running statistics as PyTorch does: momentum rounded
- * to float, a float update for the mean and an fma for the unbiased variance. */
-static void gpi_bn_update_running(gp_layer *l, int c, float mean, float var_sum, int64_t count)
+/* Channel c's sums of dy and (x - mean) dy, in double across groups. */
+static void gpi_bn_channel_grad_sums(const gp_layer *l, int n, int c, const float *x,
+                                     const float *dy, float mean, double *sdy, double *sxdy)
+{
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w, chunk;
+    int per;
+    gpi_bn_grouping(hw, &per, &chunk);
+    *sdy = *sxdy = 0.0;
+    for (int i0 = 0; i0 < n; i0 += per)
+        for (size_t j0 = 0; j0 < hw; j0 += chunk) {
+            size_t off = gpi_bn_plane(l, i0, c) + j0;
+            float a, b;
+            gpi_bn_grad_sums(x + off, dy + off, gpi_bn_group(l, n, i0, j0, per, chunk), mean,
+                             &a, &b);
+            *sdy += a;
+            *sxdy += b;
+        }
+}
+
+static inline void gpi_bn_q_affine(float *restrict y, const float *restrict x, float mean,
+                                   float alpha, float beta)
+{
+    for (int k = 0; k < GPI_BN_Q; k++)
+        y[k] = (x[k] - mean) * alpha + beta;
+}
+
+static void gpi_bn_affine(const float *restrict x, float *restrict y, size_t len, float mean,
+                          float alpha, float beta)
+{
+    size_t j = 0;
+    for (; j + GPI_BN_Q <= len; j += GPI_BN_Q)
+        gpi_bn_q_affine(y + j, x + j, mean, alpha, beta);
+    for (; j < len; j++)
+        y[j] = (x[j] - mean) * alpha + beta;
+}
+
+/* dx of a training forward: (dy - grad_mean - (x - mean) k) scale. */
+static inline void gpi_bn_q_dx_train(float *restrict dx, const float *restrict x,
+                                     const float *restrict dy, float mean, float k,
+                                     float grad_mean, float scale)
+{
+    for (int q = 0; q < GPI_BN_Q; q++)
+        dx[q] = (dy[q] - grad_mean - (x[q] - mean) * k) * scale;
+}
+
+static void gpi_bn_dx_train(const float *restrict x, const float *restrict dy,
+                            float *restrict dx, size_t len, float mean, float k,
+                            float grad_mean, float scale)
+{
+    size_t j = 0;
+    for (; j + GPI_BN_Q <= len; j += GPI_BN_Q)
+        gpi_bn_q_dx_train(dx + j, x + j, dy + j, mean, k, grad_mean, scale);
+    for (; j < len; j++)
+        dx[j] = (dy[j] - grad_mean - (x[j] - mean) * k) * scale;
+}
+
+/* dx of an eval forward: the statistics are constants. */
+static inline void gpi_bn_q_scale(float *restrict dx, const float *restrict dy, float scale)
+{
+    for (int q = 0; q < GPI_BN_Q; q++)
+        dx[q] = dy[q] * scale;
+}
+
+static void gpi_bn_dx_eval(const float *restrict dy, float *restrict dx, size_t len, float scale)
+{
+    size_t j = 0;
+    for (; j + GPI_BN_Q <= len; j += GPI_BN_Q)
+        gpi_bn_q_scale(dx + j, dy + j, scale);
+    for (; j < len; j++)
+        dx[j] = dy[j] * scale;
+}
+
+/* Running statistics with the unbiased variance, PyTorch's update rule. */
+static void gpi_bn_update_running(gp_layer *l, int c, double mean, double m2, double count)
 {
     const gpi_bn *b = l->priv;
     float *rm = l->buffers[0].value, *rv = l->buffers[1].value;
     float m = b->momentum, keep = 1.0f - m;
-    rm[c] = m * mean + keep * rm[c];
-    rv[c] = fmaf(m, var_sum / (float)(count - 1), keep * rv[c]);
-}
-
-/* y = fma(x, alpha, beta) over channel c of n images (see the file comment). */
-static void gpi_bn_apply(const gp_layer *l, int n, int c, float alpha, float beta,
-                         const float *x, float *y)
-{
-    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-    double a = alpha, b = beta;
-    for (int i = 0; i < n; i++) {
-        size_t off = gpi_bn_plane(l, i, c);
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (size_t j = 0; j < hw; j++)
-            y[off + j] = (float)((double)x[off + j] * a + b);
-    }
+    rm[c] = m * (float)mean + keep * rm[c];
+    rv[c] = m * (float)(m2 / (count - 1.0)) + keep * rv[c];
 }
 
 static void gpi_bn_forward_channel(gp_layer *l, int n, int c, const float *x, float *y,
                                    int train)
 {
     gpi_bn *b = l->priv;
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     float mean, invstd;
     if (train) {
-        int64_t count = (int64_t)n * l->in.h * l->in.w;
-        float var_sum;
-        gpi_bn_stats(l, n, c, x, &mean, &var_sum);
-        invstd = (float)(1.0 / sqrt((double)(var_sum / (float)count) + b->eps));
-        gpi_bn_update_running(l, c, mean, var_sum, count);
+        double count = (double)n * (double)hw, dmean, m2;
+        gpi_bn_stats(l, n, c, x, &dmean, &m2);
+        mean = (float)dmean;
+        invstd = (float)(1.0 / sqrt(m2 / count + b->eps));
+        gpi_bn_update_running(l, c, dmean, m2, count);
         b->mean[c] = mean;
         b->invstd[c] = invstd;
     } else {
         mean = l->buffers[0].value[c];
-        invstd = 1.0f / sqrtf(l->buffers[1].value[c] + (float)b->eps);
+        invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
     }
-    float alpha = invstd * l->params[0].value[c];
-    float beta = fmaf(-mean, alpha, l->params[1].value[c]);
-    gpi_bn_apply(l, n, c, alpha, beta, x, y);
+    float alpha = invstd * l->params[0].value[c], beta = l->params[1].value[c];
+    for (int i = 0; i < n; i++) {
+        size_t off = gpi_bn_plane(l, i, c);
+        gpi_bn_affine(x + off, y + off, hw, mean, alpha, beta);
+    }
 }
 
 static gp_status gpi_bn_forward(gp_layer *l, int n, const float *x, float *y, gp_mode mode)
@@ -125,7 +345,6 @@ static gp_status gpi_bn_forward(gp_layer *l, int n, const float *x, float *y, gp
     return GP_OK;
 }
 
-/* Channel c of backward: sums in double, then PyTorch's formulas in float. */
 static void gpi_bn_backward_channel(gp_layer *l, int n, int c, const float *x,
                                     const float *dy, float *dx)
 {
@@ -139,40 +358,21 @@ static void gpi_bn_backward_channel(gp_layer *l, int n, int c, const float *x,
         mean = l->buffers[0].value[c];
         invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
     }
-    double sum = 0.0, dot = 0.0;
-    for (int i = 0; i < n; i++) {
-        size_t off = gpi_bn_plane(l, i, c);
-        /* vector partial sums: a fixed order for a given build, whatever the threads */
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : sum, dot)
-#endif
-        for (size_t j = 0; j < hw; j++) {
-            sum += dy[off + j];
-            dot += (double)(x[off + j] - mean) * dy[off + j];
-        }
-    }
-    float sumf = (float)sum, dotf = (float)dot;
-    l->params[0].grad[c] = dotf * invstd;
-    l->params[1].grad[c] = sumf;
+    double sum, dot;
+    gpi_bn_channel_grad_sums(l, n, c, x, dy, mean, &sum, &dot);
+    l->params[0].grad[c] = (float)(dot * invstd);
+    l->params[1].grad[c] = (float)sum;
     if (!dx)
         return;
-    float count = (float)((double)n * (double)hw);
-    float k = dotf * invstd * invstd / count, grad_mean = sumf / count, scale = invstd * w;
+    double count = (double)n * (double)hw;
+    float k = (float)(dot * invstd * invstd / count), grad_mean = (float)(sum / count);
+    float scale = invstd * w;
     for (int i = 0; i < n; i++) {
         size_t off = gpi_bn_plane(l, i, c);
-        if (b->trained) {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-            for (size_t j = 0; j < hw; j++)
-                dx[off + j] = (dy[off + j] - grad_mean - (x[off + j] - mean) * k) * invstd * w;
-        } else {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-            for (size_t j = 0; j < hw; j++)
-                dx[off + j] = dy[off + j] * scale;
-        }
+        if (b->trained)
+            gpi_bn_dx_train(x + off, dy + off, dx + off, hw, mean, k, grad_mean, scale);
+        else
+            gpi_bn_dx_eval(dy + off, dx + off, hw, scale);
     }
 }
 
@@ -189,9 +389,8 @@ static gp_status gpi_bn_backward(gp_layer *l, int n, const float *x, const float
     return GP_OK;
 }
 
-/* PyTorch adds eps as a double (1e-5, not the float 1e-5f) when it takes
- * invstd in double: recover that double from the shortest decimal that
- * rounds to the given float. */
+/* PyTorch adds eps as a double (1e-5, not the float 1e-5f): recover that
+ * double from the shortest decimal that rounds to the given float. */
 static double gpi_bn_decimal(float v)
 {
     char text[32];

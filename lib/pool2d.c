@@ -113,11 +113,143 @@ static void gpi_maxpool_row(const gpi_pool2d *p, int i, int h, int w, int ow,
         }
 }
 
+/* Every plane of a max layer but 2x2/2 (which has its own path below). */
 static void gpi_maxpool_plane(const gpi_pool2d *p, int h, int w, int oh, int ow,
                               const float *x, float *y, int32_t *arg)
 {
     for (int i = 0; i < oh; i++)
         gpi_maxpool_row(p, i, h, w, ow, x, y + (size_t)i * ow, arg + (size_t)i * ow);
+}
+
+/*
+ * 2x2 windows at stride 2 without padding, the usual downsampling. Output
+ * (i, j) reads rows 2i, 2i + 1 and columns 2j, 2j + 1, all inside the input
+ * for i < h / 2 and j < w / 2: the "full" outputs, computed four at a time
+ * (a quad, one SSE2 register) by one fixed 4-iteration loop of selects
+ * that writes local arrays, copied out after: with nothing the loop
+ * writes able to overlap what it reads, GCC -O2 vectorizes it wherever it
+ * is inlined, whereas written one output at a time the selects become
+ * jumps that mispredict on real data. Rows of at least four full outputs
+ * take quads along the row (deinterleaving loads); narrower planes take
+ * the same output of four planes (strided loads). The clipped last row and
+ * column of ceil_mode go through the general code.
+ */
+static int gpi_pool2d_is_2x2(const gpi_pool2d *p)
+{
+    return p->k == 2 && p->stride == 2 && p->pad == 0;
+}
+
+#define GPI_POOL2D_Q 4
+
+/* One window, elements a, b, c, d in row-major order from plane index
+ * base, with gpi_maxpool_one's rule and order. */
+static inline void gpi_max2_window(float a, float b, float c, float d, int32_t base, int32_t w,
+                                   float *m, int32_t *at)
+{
+    float best = a;
+    int32_t idx = base;
+    int take = (b > best) | (b != b);
+    best = take ? b : best;
+    idx = take ? base + 1 : idx;
+    take = (c > best) | (c != c);
+    best = take ? c : best;
+    idx = take ? base + w : idx;
+    take = (d > best) | (d != d);
+    best = take ? d : best;
+    idx = take ? base + w + 1 : idx;
+    *m = best;
+    *at = idx;
+}
+
+/* Four consecutive full outputs of a row: r0 and r1 point at the first
+ * window's top-left and bottom-left elements, base is r0's plane index. */
+static inline void gpi_max2_row_quad(const float *r0, const float *r1, int32_t base, int32_t w,
+                                     float *y, int32_t *arg)
+{
+    float m[GPI_POOL2D_Q];
+    int32_t at[GPI_POOL2D_Q];
+    for (int k = 0; k < GPI_POOL2D_Q; k++)
+        gpi_max2_window(r0[2 * k], r0[2 * k + 1], r1[2 * k], r1[2 * k + 1], base + 2 * k, w,
+                        m + k, at + k);
+    for (int k = 0; k < GPI_POOL2D_Q; k++) {
+        y[k] = m[k];
+        arg[k] = at[k];
+    }
+}
+
+/* The full outputs [0, full) of row i, full >= 4: the last quad overlaps
+ * the one before rather than leave a scalar tail (it rewrites equal values). */
+static void gpi_max2_row(int i, int w, int full, const float *x, float *y, int32_t *arg)
+{
+    int32_t base = 2 * i * w;
+    const float *r0 = x + base, *r1 = r0 + w;
+    for (int j = 0;; j += GPI_POOL2D_Q) {
+        j = j + GPI_POOL2D_Q <= full ? j : full - GPI_POOL2D_Q;
+        gpi_max2_row_quad(r0 + 2 * j, r1 + 2 * j, base + 2 * j, w, y + j, arg + j);
+        if (j + GPI_POOL2D_Q == full)
+            break;
+    }
+}
+
+/* Full output (i, j) of four consecutive planes, the window at plane index
+ * base (inputs hw floats apart, outputs ohw). */
+static inline void gpi_max2_planes_quad(const float *x, size_t hw, size_t ohw, int32_t base,
+                                        int32_t w, float *y, int32_t *arg)
+{
+    float m[GPI_POOL2D_Q];
+    int32_t at[GPI_POOL2D_Q];
+    for (int k = 0; k < GPI_POOL2D_Q; k++) {
+        const float *r = x + (size_t)k * hw + base;
+        gpi_max2_window(r[0], r[1], r[w], r[w + 1], base, w, m + k, at + k);
+    }
+    for (int k = 0; k < GPI_POOL2D_Q; k++) {
+        y[(size_t)k * ohw] = m[k];
+        arg[(size_t)k * ohw] = at[k];
+    }
+}
+
+/* The clipped outputs of one plane (ceil_mode with an odd size). */
+static void gpi_max2_edges(const gpi_pool2d *p, int h, int w, int oh, int ow, int full_h,
+                           int full_w, const float *x, float *y, int32_t *arg)
+{
+    for (int i = 0; i < full_h; i++) {
+        gpi_window r = gpi_pool2d_window(i, 2, 2, 0, h);
+        for (int j = full_w; j < ow; j++)
+            gpi_maxpool_one(p, r, j, w, x, y + (size_t)i * ow + j, arg + (size_t)i * ow + j);
+    }
+    for (int i = full_h; i < oh; i++)
+        gpi_maxpool_row(p, i, h, w, ow, x, y + (size_t)i * ow, arg + (size_t)i * ow);
+}
+
+/* Planes [q0, q1) of a 2x2 layer: quads along rows of at least four full
+ * outputs, else quads across four planes (one at a time for the last
+ * planes of a batch that does not divide by four). */
+static void gpi_max2_planes(const gpi_pool2d *p, ptrdiff_t q0, ptrdiff_t q1, int h, int w,
+                            int oh, int ow, const float *x, float *y, int32_t *arg)
+{
+    int full_h = h / 2 < oh ? h / 2 : oh, full_w = w / 2 < ow ? w / 2 : ow;
+    size_t hw = (size_t)h * (size_t)w, ohw = (size_t)oh * (size_t)ow;
+    if (full_w >= GPI_POOL2D_Q) {
+        for (ptrdiff_t q = q0; q < q1; q++)
+            for (int i = 0; i < full_h; i++)
+                gpi_max2_row(i, w, full_w, x + q * hw, y + q * ohw + (size_t)i * ow,
+                             arg + q * ohw + (size_t)i * ow);
+    } else if (q1 - q0 == GPI_POOL2D_Q) {
+        for (int i = 0; i < full_h; i++)
+            for (int j = 0; j < full_w; j++) {
+                size_t o = q0 * ohw + (size_t)i * ow + j;
+                gpi_max2_planes_quad(x + q0 * hw, hw, ohw, 2 * i * w + 2 * j, w, y + o,
+                                     arg + o);
+            }
+    } else {
+        for (ptrdiff_t q = q0; q < q1; q++)
+            gpi_maxpool_plane(p, h, w, oh, ow, x + q * hw, y + q * ohw, arg + q * ohw);
+        return;
+    }
+    if (full_h < oh || full_w < ow)
+        for (ptrdiff_t q = q0; q < q1; q++)
+            gpi_max2_edges(p, h, w, oh, ow, full_h, full_w, x + q * hw, y + q * ohw,
+                           arg + q * ohw);
 }
 
 /* Output (i, j) of an avg plane: a float sum in row-major window order
@@ -167,12 +299,20 @@ static void gpi_avgpool_plane(const gpi_pool2d *p, int h, int w, int oh, int ow,
         gpi_avgpool_row(p, i, h, w, ow, x, y + (size_t)i * ow);
 }
 
-static void gpi_maxpool_plane_backward(int hw, int ohw, const int32_t *arg,
-                                       const float *dy, float *dx)
+/* With k <= stride the windows do not overlap and each input takes at most
+ * one gradient: a store, without the load and add (and their dependency
+ * through dx) of the general case. */
+static void gpi_maxpool_plane_backward(const gpi_pool2d *p, int hw, int ohw,
+                                       const int32_t *arg, const float *dy, float *dx)
 {
     memset(dx, 0, (size_t)hw * sizeof *dx);
-    for (int o = 0; o < ohw; o++)
-        dx[arg[o]] += dy[o];
+    if (p->k <= p->stride) {
+        for (int o = 0; o < ohw; o++)
+            dx[arg[o]] = dy[o];
+    } else {
+        for (int o = 0; o < ohw; o++)
+            dx[arg[o]] += dy[o];
+    }
 }
 
 static void gpi_avgpool_plane_backward(const gpi_pool2d *p, int h, int w, int oh, int ow,
@@ -201,6 +341,18 @@ static gp_status gpi_pool2d_forward(gp_layer *l, int n, const float *x, float *y
     size_t hw = (size_t)h * (size_t)w, ohw = (size_t)oh * (size_t)ow;
     int parallel = planes * (ptrdiff_t)hw >= GPI_POOL2D_PAR_MIN;
     (void)parallel;
+    if (p->kind == GP_POOL2D_MAX && gpi_pool2d_is_2x2(p)) {
+        ptrdiff_t quads = (planes + GPI_POOL2D_Q - 1) / GPI_POOL2D_Q;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+        for (ptrdiff_t t = 0; t < quads; t++) {
+            ptrdiff_t q0 = t * GPI_POOL2D_Q;
+            ptrdiff_t q1 = q0 + GPI_POOL2D_Q < planes ? q0 + GPI_POOL2D_Q : planes;
+            gpi_max2_planes(p, q0, q1, h, w, oh, ow, x, y, p->argmax);
+        }
+        return GP_OK;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
 #endif
@@ -230,7 +382,7 @@ static gp_status gpi_pool2d_backward(gp_layer *l, int n, const float *x, const f
 #endif
     for (ptrdiff_t q = 0; q < planes; q++) {
         if (p->kind == GP_POOL2D_MAX)
-            gpi_maxpool_plane_backward((int)hw, (int)ohw, p->argmax + q * ohw,
+            gpi_maxpool_plane_backward(p, (int)hw, (int)ohw, p->argmax + q * ohw,
                                        dy + q * ohw, dx + q * hw);
         else
             gpi_avgpool_plane_backward(p, h, w, oh, ow, dy + q * ohw, dx + q * hw);

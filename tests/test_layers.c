@@ -251,6 +251,12 @@ static const pool_cfg pool_cfgs[] = {
     { 1, 2, 10, 10, 4, 3, 2, 1,  4,  4 },
     { 2, 2, 14, 13, 3, 2, 1, 1,  8,  7 },
     { 3, 1,  4,  4, 3, 2, 0, 1,  2,  2 },
+    /* 2x2/2 has its own paths: quads along rows of >= 4 outputs (11 ceil:
+     * an overlapping last quad and clipped edges), else across four planes
+     * (7 floor: uncovered last row and column; 9 planes: one left over) */
+    { 1, 2, 11, 11, 2, 2, 0, 1,  6,  6 },
+    { 2, 3,  7,  7, 2, 2, 0, 0,  3,  3 },
+    { 3, 3,  6,  5, 2, 2, 0, 1,  3,  3 },
 };
 
 static gp_layer *make_pool(const pool_cfg *c, gp_pool2d_kind kind)
@@ -433,6 +439,75 @@ static void maxpool_ties_and_nan(void **state)
     gp_layer_destroy(l);
 }
 
+/* PyTorch's max_pool2d rule on one output: from -inf and the window's first
+ * element, `v > max || isnan(v)` in row-major order takes over. */
+static void ref_max_window(const float *x, int w, int y0, int y1, int x0, int x1, float *m,
+                           int *at)
+{
+    *m = -INFINITY;
+    *at = y0 * w + x0;
+    for (int a = y0; a < y1; a++)
+        for (int b = x0; b < x1; b++) {
+            float v = x[a * w + b];
+            if (v > *m || isnan(v)) {
+                *m = v;
+                *at = a * w + b;
+            }
+        }
+}
+
+/* The 2x2/2 fast paths on data full of ties, NaNs and infinities: y and the
+ * element each gradient goes to must follow ref_max_window exactly. */
+static void maxpool_2x2_ties_and_nan(void **state)
+{
+    (void)state;
+    static const float pick[] = { -1.0f, 0.5f, 0.5f, 0.5f, 2.0f, NAN, -INFINITY, INFINITY };
+    static const int shapes[][4] = { { 2, 3, 8, 10 }, { 3, 3, 5, 7 }, { 2, 2, 9, 9 } };
+    for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++)
+        for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
+            gp_shape in = { shapes[t][0], shapes[t][1], shapes[t][2], shapes[t][3] };
+            gp_layer *l;
+            must(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 2, 2, 0, ceil_mode), "pool2d_make");
+            int h = in.h, w = in.w, oh = l->out.h, ow = l->out.w, n = in.n;
+            size_t xs = in_count(l, n), ys = out_count(l, n);
+            float *x = falloc_nan(xs), *y = falloc_nan(ys), *dy = falloc_nan(ys);
+            float *dx = falloc_nan(xs);
+            for (size_t i = 0; i < xs; i++)
+                x[i] = pick[tu_next() % (sizeof pick / sizeof *pick)];
+            for (size_t o = 0; o < ys; o++)
+                dy[o] = (float)(o + 1);
+            must(gp_layer_forward(l, n, x, y, GP_TRAIN), "maxpool 2x2 forward");
+            must(gp_layer_backward(l, n, x, y, dy, dx), "maxpool 2x2 backward");
+            for (size_t q = 0; q < (size_t)n * in.c; q++) {
+                const float *xq = x + q * h * w, *dxq = dx + q * h * w;
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++) {
+                        size_t o = q * oh * ow + (size_t)i * ow + j;
+                        float m;
+                        int at;
+                        ref_max_window(xq, w, 2 * i, 2 * i + 2 < h ? 2 * i + 2 : h, 2 * j,
+                                       2 * j + 2 < w ? 2 * j + 2 : w, &m, &at);
+                        if (!(y[o] == m || (isnan(y[o]) && isnan(m))) || dxq[at] != dy[o])
+                            FAILF("maxpool 2x2 %dx%d ceil %d plane %zu output (%d, %d): y %g "
+                                  "dx[%d] %g, expected %g and %g", h, w, ceil_mode, q, i, j,
+                                  (double)y[o], at, (double)dxq[at], (double)m,
+                                  (double)dy[o]);
+                    }
+            }
+            /* every other input gets exactly zero: the dx entries sum to the dy ones */
+            double sdx = 0, sdy = 0;
+            for (size_t i = 0; i < xs; i++)
+                sdx += dx[i];
+            for (size_t o = 0; o < ys; o++)
+                sdy += dy[o];
+            if (sdx != sdy)
+                FAILF("maxpool 2x2 %dx%d ceil %d: dx sums to %g, dy to %g", h, w, ceil_mode,
+                      sdx, sdy);
+            free(x); free(y); free(dy); free(dx);
+            gp_layer_destroy(l);
+        }
+}
+
 static void pool2d_gradcheck(void **state)
 {
     (void)state;
@@ -596,6 +671,53 @@ static void batchnorm_running_stats(void **state)
                 64 * U * (fabs(rm[0]) + 1));
     free(x); free(y);
     gp_layer_destroy(l);
+}
+
+/* Data far from zero (|mean| / std ~ 2000) must not lose the variance to
+ * cancellation. Momentum 1 makes the running statistics the batch ones.
+ * The mean is a float: within 2 u |mean| of the double one. The variance
+ * comes from float partial sums of at most about 130 positive squared
+ * deviations each for these shapes, so within 256 u relative.
+ * y = (x - mean) alpha + beta inherits the mean's rounding times invstd,
+ * plus a few u of |y| terms: 8 u |mean| invstd |g| + 32 u (2 |g| + |b|)
+ * (|xhat| < 2 here). Shapes: small planes grouped several at a time, and
+ * a plane larger than one statistics group. */
+static void batchnorm_offset_data(void **state)
+{
+    (void)state;
+    static const gp_shape shapes[] = { { 4, 2, 30, 30 }, { 2, 2, 50, 50 } };
+    static const float offset[2] = { 1000.0f, -500.0f };
+    for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++) {
+        gp_layer *l = make_bn(shapes[t], 1.0f);
+        int n = shapes[t].n;
+        size_t count = in_count(l, n), hw = (size_t)shapes[t].h * shapes[t].w;
+        float *x = falloc_nan(count), *y = falloc_nan(count);
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 2; c++)
+                gc_uniform(x + ((size_t)i * 2 + c) * hw, hw, offset[c] - 1.0f, offset[c] + 1.0f);
+        gc_uniform(l->params[0].value, 2, 0.5f, 2.0f);
+        gc_uniform(l->params[1].value, 2, -1.0f, 1.0f);
+        must(gp_layer_forward(l, n, x, y, GP_TRAIN), "batchnorm forward, offset data");
+        for (int c = 0; c < 2; c++) {
+            double mean, var, unb;
+            ref_bn_stats(l, n, x, c, &mean, &var, &unb);
+            check_close("offset running_mean", (size_t)c, l->buffers[0].value[c], mean,
+                        2 * U * fabs(mean));
+            check_close("offset running_var", (size_t)c, l->buffers[1].value[c], unb,
+                        256 * U * unb);
+            double g = l->params[0].value[c], b = l->params[1].value[c];
+            double invstd = 1.0 / sqrt(var + 1e-5);
+            double tol = 8 * U * fabs(mean) * invstd * fabs(g) + 32 * U * (2 * fabs(g) + fabs(b));
+            for (int i = 0; i < n; i++)
+                for (size_t j = 0; j < hw; j++) {
+                    size_t at = ((size_t)i * 2 + c) * hw + j;
+                    check_close("offset batchnorm y", at, y[at], (x[at] - mean) * invstd * g + b,
+                                tol);
+                }
+        }
+        free(x); free(y);
+        gp_layer_destroy(l);
+    }
 }
 
 static void batchnorm_gradcheck(void **state)
@@ -913,14 +1035,16 @@ static void layers_thread_invariant(void **state)
     skip();
 #else
     gp_shape in = { 8, 16, 16, 16 };   /* above every parallel threshold */
-    gp_layer *ls[3];
+    gp_layer *ls[5];
     must(gp_pool2d_make(&ls[0], in, GP_POOL2D_MAX, 3, 2, 1, 1), "pool2d_make");
     must(gp_pool2d_make(&ls[1], in, GP_POOL2D_AVG, 3, 2, 1, 1), "pool2d_make");
     must(gp_batchnorm2d_make(&ls[2], in, 0.1f, 1e-5f), "batchnorm2d_make");
+    must(gp_pool2d_make(&ls[3], in, GP_POOL2D_MAX, 2, 2, 0, 0), "pool2d_make 2x2");
+    must(gp_relu_make(&ls[4], in), "relu_make");
     size_t xs = in_count(ls[0], 8);
     float *x = falloc_uniform(xs, -1, 1), *dx1 = falloc_nan(xs), *dx2 = falloc_nan(xs);
     float *y1 = falloc_nan(xs), *y2 = falloc_nan(xs), *dy = falloc_uniform(xs, -1, 1);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 5; k++) {
         size_t ys = out_count(ls[k], 8);
         omp_set_num_threads(1);
         must(gp_layer_forward(ls[k], 8, x, y1, GP_TRAIN), "forward, 1 thread");
@@ -964,9 +1088,11 @@ int main(void)
         cmocka_unit_test(pool2d_reference),
         cmocka_unit_test(avgpool_ceil_divisor),
         cmocka_unit_test(maxpool_ties_and_nan),
+        cmocka_unit_test(maxpool_2x2_ties_and_nan),
         cmocka_unit_test(pool2d_gradcheck),
         cmocka_unit_test(batchnorm_fields),
         cmocka_unit_test(batchnorm_running_stats),
+        cmocka_unit_test(batchnorm_offset_data),
         cmocka_unit_test(batchnorm_gradcheck),
         cmocka_unit_test(batchnorm_contract),
         cmocka_unit_test(dropout_train),
