@@ -42,6 +42,9 @@ int gpx_cmd_throughput(int argc, char **argv);
 /* gpool merge: join the outputs of `gpool run --shard K/N` into one experiment. */
 int gpx_cmd_merge(int argc, char **argv);
 
+/* gpool rerun: run one recorded row again from its manifest and compare. */
+int gpx_cmd_rerun(int argc, char **argv);
+
 /* gpool table: markdown and LaTeX tables and charts from results/<experiment>/ CSVs. */
 int gpx_cmd_table(int argc, char **argv);
 

@@ -344,7 +344,7 @@ static void put_string(strbuf *sb, const char *s)
 /* The canonical flow text of a value: map keys in schema order, floats in
  * their shortest exact form, strings plain when unambiguous. It is what a
  * point's id hashes, so changing it changes every id. */
-static void put_value(strbuf *sb, const gp_cfg_value *v)
+static void put_value(strbuf *sb, const gp_cfg_value *v, bool for_id)
 {
     char num[48];
     switch (v->type) {
@@ -367,19 +367,21 @@ static void put_value(strbuf *sb, const gp_cfg_value *v)
         for (size_t k = 0; k < v->n; k++) {
             if (k)
                 sb_puts(sb, ", ");
-            put_value(sb, &v->items[k]);
+            put_value(sb, &v->items[k], for_id);
         }
         sb_putc(sb, ']');
         break;
     case GP_CFG_MAP:
     case GP_CFG_TAGGED:         /* its tag is items[0]: written first */
         sb_putc(sb, '{');
-        for (size_t k = 0; k < v->n; k++) {
-            if (k)
+        for (size_t k = 0, written = 0; k < v->n; k++) {
+            if (for_id && v->items[k].schema->id_exempt)
+                continue;
+            if (written++)
                 sb_puts(sb, ", ");
             sb_puts(sb, v->items[k].schema->key);
             sb_puts(sb, ": ");
-            put_value(sb, &v->items[k]);
+            put_value(sb, &v->items[k], for_id);
         }
         sb_putc(sb, '}');
         break;
@@ -389,7 +391,7 @@ static void put_value(strbuf *sb, const gp_cfg_value *v)
 char *gp_cfg_value_text(const gp_cfg_value *v)
 {
     strbuf sb = {0};
-    put_value(&sb, v);
+    put_value(&sb, v, false);
     return sb_take(&sb);
 }
 
@@ -1433,6 +1435,10 @@ static int resolve_sweep_path(load_ctx *ctx, const raw_node *key, const gp_cfg_s
         join_key(next, walked, entry->key);
         memcpy(walked, next, sizeof walked);
         require_sound_entry(entry, walked);
+        if (entry->id_exempt)
+            return fail_at(ctx, key->line, key->col,
+                           "sweep path '%s' cannot be swept: '%s' says how results are "
+                           "presented, not what runs", path, walked);
         if (!dot)
             break;
         if (entry->type == GP_CFG_LIST)
@@ -1586,7 +1592,9 @@ static int substitute(arena *mem, gp_cfg_value *root, const char *path, const gp
 
 static int make_point_id(gp_cfg_point *pt)
 {
-    char *text = gp_cfg_value_text(&pt->root);
+    strbuf sb = {0};
+    put_value(&sb, &pt->root, true);
+    char *text = sb_take(&sb);
     if (!text)
         return -1;
     snprintf(pt->id, sizeof pt->id, "%016llx", (unsigned long long)fnv1a64(text));

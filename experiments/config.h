@@ -82,6 +82,9 @@
  *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its canonical
  *     resolved config text (all keys in schema order, defaults included),
  *     so it is stable across runs, machines and key order in the file.
+ *     Keys marked .id_exempt (and everything below them) are left out of
+ *     that text, so they can be added or changed without changing ids;
+ *     such a key cannot be swept.
  *   - Lists outside `sweep:` are plain values (a list of shapes, of layers).
  *   - TAGGED: the tag key is required and its value must name one of the
  *     variants (items: each a MAP without a default, whose key table may be
@@ -134,6 +137,9 @@ struct gp_cfg_schema {
     const gp_cfg_schema *items;      /* MAP: key table; LIST: element schema; TAGGED: variants */
     const char          *help;       /* one line, for --help and messages */
     const char          *tag;        /* TAGGED: the key whose value picks the variant */
+    int                  id_exempt;  /* a map key (and all below it) that does not enter
+                                        point ids and cannot be swept: how results are
+                                        presented, not what runs */
 };
 
 /* A resolved value (every value of a loaded config has all its keys).

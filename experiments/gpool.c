@@ -22,6 +22,7 @@ static int cmd_help(int argc, char **argv);
 static const gpx_command gpx_commands[] = {
     { "run",   "train every point of an experiment config (configs/*.yaml)", gpx_cmd_run },
     { "merge",   "join the outputs of `gpool run --shard K/N` into one directory", gpx_cmd_merge },
+    { "rerun",   "run one row of a results directory again and compare", gpx_cmd_rerun },
     { "table",   "tables (markdown, LaTeX) and charts from a results directory", gpx_cmd_table },
     { "profile", "per-layer time of a training step of a config's network", gpx_cmd_profile },
     { "throughput", "training-step and inference images/s of a config's network",

@@ -104,6 +104,8 @@ static const gp_cfg_schema root_keys[] = {
     { "data", GP_CFG_MAP, "{}", .items = data_keys, .help = "data set" },
     { "model", GP_CFG_MAP, NULL, .items = gpx_model_schema, .help = "trunk and head" },
     { "train", GP_CFG_MAP, "{}", .items = train_keys, .help = "training protocol" },
+    { "table", GP_CFG_MAP, "{}", .items = gpx_table_keys, .id_exempt = 1,
+      .help = "gpool table: grouping, columns and order (not part of run ids)" },
     { NULL }
 };
 
@@ -121,6 +123,7 @@ typedef struct {
     int         force;
     int         resume;
     int         list;
+    int         shard_k, shard_n;   /* --shard K/N: points i with i % N == K - 1 */
 } run_options;
 
 static void usage(FILE *out)
@@ -146,6 +149,9 @@ static void usage(FILE *out)
             "  -r, --resume    keep the finished runs (ok or diverged) of an existing\n"
             "                  runs.csv, matched by run id, and run the rest; a run that\n"
             "                  was cut short goes on from its last epoch checkpoint\n"
+            "  -s, --shard K/N run only the points i (from 0) with i %% N == K - 1, into\n"
+            "                  results/<name>/shard-K-of-N unless --out says otherwise;\n"
+            "                  `gpool merge` joins the shards' outputs\n"
             "  -l, --list      print the points of the sweep and exit\n"
             "  -q, --quiet     no build log and no progress line\n"
             "  -h, --help      show this help\n"
@@ -194,6 +200,11 @@ static int parse_options(int argc, char **argv, run_options *o)
             o->out_dir = v;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
             o->force = 1;
+        } else if ((m = gpx_option_value(argc, argv, &i, "-s", "--shard", &v)) != 0) {
+            char extra;
+            if (m < 0 || sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &extra) != 2 ||
+                o->shard_n < 1 || o->shard_k < 1 || o->shard_k > o->shard_n)
+                return usage_error("--shard needs K/N with 1 <= K <= N, such as 2/3");
         } else if (!strcmp(a, "-r") || !strcmp(a, "--resume")) {
             o->resume = 1;
         } else if (!strcmp(a, "-l") || !strcmp(a, "--list")) {
@@ -256,6 +267,10 @@ typedef struct {
     double              peak_rss_mib;
     const char         *status;    /* ok, diverged, failed, interrupted */
     char                reason[256];
+    char                started[64], finished[64];
+    char                exit_text[48];  /* how the run's process ended */
+    data_info           data;
+    int                 have_data;
     char               *raw_run;    /* --resume: the run's runs.csv line, kept verbatim */
     char               *raw_epochs; /* ... and its epochs.csv lines */
 } run_record;
@@ -268,6 +283,8 @@ typedef struct {
     size_t             nruns;      /* finished so far */
     run_record        *prior;      /* --resume: finished runs read back */
     size_t             nprior;
+    char             **merged_from; /* gpool merge: the shard directories */
+    int                nmerged;
     data_info          data;       /* from the first run that loaded data */
     int                have_data;
     char               started[64];
@@ -693,6 +710,8 @@ static int take_msg(sweep *sw, run_record *rec, const child_msg *m)
         rec->have_built = 1;
         return 0;
     case MSG_DATA:
+        rec->data = m->u.data;
+        rec->have_data = 1;
         if (!sw->have_data) {
             sw->data = m->u.data;
             sw->have_data = 1;
@@ -776,6 +795,7 @@ static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
     memset(rec, 0, sizeof *rec);
     rec->pt = gp_cfg_point_at(sw->cfg, index);
     rec->id = gp_cfg_point_id(rec->pt);
+    gpx_iso_time(rec->started, sizeof rec->started);
     fflush(NULL);
     if (pipe(fds)) {
         fprintf(stderr, "gpool run: pipe: %s\n", strerror(errno));
@@ -815,6 +835,11 @@ static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
             return -1;
         }
     run_child = 0;
+    gpx_iso_time(rec->finished, sizeof rec->finished);
+    if (WIFSIGNALED(wstatus))
+        snprintf(rec->exit_text, sizeof rec->exit_text, "signal %d", WTERMSIG(wstatus));
+    else
+        snprintf(rec->exit_text, sizeof rec->exit_text, "exit %d", WEXITSTATUS(wstatus));
     rec->peak_rss_mib = (double)ru.ru_maxrss / 1024.0;   /* KiB on Linux */
     settle_status(rec, wstatus, read_error);
     summarize_epochs(rec);
@@ -961,37 +986,47 @@ static void command_line_output(const char *cmd, char *buf, size_t len)
         snprintf(buf, len, "unknown");
 }
 
-static void write_manifest(FILE *fp, const void *ctx)
+/* Where and with what a result was made: versions, commit, compiler, CPU,
+ * OpenBLAS and the environment variables that steer threads and kernels. */
+static void write_machine(FILE *fp)
 {
-    const sweep *sw = ctx;
-    char buf[1024], sha[65] = "unknown", finished[64];
-    fputs("# gpool run manifest: what ran, where, on which data\n", fp);
-    fputs("experiment: ", fp);
-    gpx_yaml_string(fp, gp_cfg_name(sw->cfg));
-    fputs("\nconfig: ", fp);
-    gpx_yaml_string(fp, gp_cfg_path(sw->cfg));
-    gpx_sha256_file(gp_cfg_path(sw->cfg), sha);
-    fprintf(fp, "\nconfig_sha256: %s\n", sha);
+    char buf[1024];
     fprintf(fp, "gpool_version: %s\n", gp_version());
-    command_line_output("git rev-parse HEAD 2>/dev/null", buf, sizeof buf);
+    /* the checkout the command runs in, else the one it was built from */
+    const char *git = "{ git rev-parse --is-inside-work-tree >/dev/null 2>&1 || cd '" GPOOL_SRCDIR
+                      "'; } && git";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s rev-parse HEAD 2>/dev/null", git);
+    command_line_output(cmd, buf, sizeof buf);
     fprintf(fp, "git_commit: %s\n", buf);
-    command_line_output("git status --porcelain --untracked-files=no 2>/dev/null | wc -l", buf,
-                        sizeof buf);
-    fprintf(fp, "git_dirty: %s\n", !strcmp(buf, "unknown") ? "unknown"
-                                   : atoi(buf) > 0         ? "true" : "false");
+    int have_commit = strcmp(buf, "unknown") != 0;
+    snprintf(cmd, sizeof cmd, "%s status --porcelain --untracked-files=no 2>/dev/null | wc -l", git);
+    command_line_output(cmd, buf, sizeof buf);
+    fprintf(fp, "git_dirty: %s\n", !have_commit || !strcmp(buf, "unknown") ? "unknown"
+                                   : atoi(buf) > 0                         ? "true" : "false");
 #ifdef __VERSION__
     fputs("compiler: ", fp);
     gpx_yaml_string(fp, __VERSION__);
     fputc('\n', fp);
 #endif
+#ifdef GPOOL_BUILD_CFLAGS
+    fputs("cflags: ", fp);
+    gpx_yaml_string(fp, GPOOL_BUILD_CFLAGS);
+    fputc('\n', fp);
+#endif
     fputs("cpu: ", fp);
     gpx_yaml_string(fp, gpx_cpu_model(buf, sizeof buf));
-    fprintf(fp, "\nonline_cpus: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+    fputs("\ncpu_flags: [", fp);
+    static const gp_isa isas[] = { GP_ISA_AVX2, GP_ISA_AVX512 };
+    for (size_t i = 0, n = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (gp_cpu_has_native(isas[i]))
+            fprintf(fp, "%s%s", n++ ? ", " : "", gp_isa_name(isas[i]));
+    fprintf(fp, "]\nonline_cpus: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
     fputs("openblas: ", fp);
     gpx_yaml_string(fp, openblas_get_config());
     fputc('\n', fp);
-    const char *env[] = { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GPOOL_VARIANT",
-                          "GPOOL_CPU_MASK", "GPOOL_DATA" };
+    const char *env[] = { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY",
+                          "GPOOL_VARIANT", "GPOOL_CPU_MASK", "GPOOL_DATA" };
     fputs("environment:\n", fp);
     for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
         const char *v = getenv(env[i]);
@@ -1002,24 +1037,49 @@ static void write_manifest(FILE *fp, const void *ctx)
             fputs("null", fp);
         fputc('\n', fp);
     }
+}
+
+static void write_data_info(FILE *fp, const data_info *d)
+{
+    fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  mean: %.6g\n  std: %.6g\n"
+                "  files:\n",
+            d->train_count, d->val_count, d->test_count, d->mean, d->std);
+    for (int i = 0; i < d->nfiles; i++) {
+        fputs("    - path: ", fp);
+        gpx_yaml_string(fp, d->files[i]);
+        fprintf(fp, "\n      sha256: %s\n", d->sha256[i]);
+    }
+}
+
+static void write_manifest(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    char sha[65] = "unknown", finished[64];
+    fputs("# gpool run manifest: what ran, where, on which data\n", fp);
+    fputs("experiment: ", fp);
+    gpx_yaml_string(fp, gp_cfg_name(sw->cfg));
+    fputs("\nconfig: ", fp);
+    gpx_yaml_string(fp, gp_cfg_path(sw->cfg));
+    gpx_sha256_file(gp_cfg_path(sw->cfg), sha);
+    fprintf(fp, "\nconfig_sha256: %s\n", sha);
+    write_machine(fp);
     fprintf(fp, "started: %s\nfinished: %s\n", sw->started,
             gpx_iso_time(finished, sizeof finished));
-    if (sw->have_data) {
-        fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  mean: %.6g\n  std: %.6g\n"
-                    "  files:\n",
-                sw->data.train_count, sw->data.val_count, sw->data.test_count, sw->data.mean,
-                sw->data.std);
-        for (int i = 0; i < sw->data.nfiles; i++) {
-            fputs("    - path: ", fp);
-            gpx_yaml_string(fp, sw->data.files[i]);
-            fprintf(fp, "\n      sha256: %s\n", sw->data.sha256[i]);
-        }
-    }
+    if (sw->have_data)
+        write_data_info(fp, &sw->data);
     fputs("defaults_used:\n", fp);
     for (size_t k = 0; k < gp_cfg_ndefaults(sw->cfg); k++) {
         fprintf(fp, "  %s: ", gp_cfg_default_path(sw->cfg, k));
         gpx_yaml_string(fp, gp_cfg_default_text(sw->cfg, k));
         fputc('\n', fp);
+    }
+    if (sw->nmerged) {
+        fputs("merged_from:\n", fp);
+        for (int i = 0; i < sw->nmerged; i++) {
+            fputs("  - ", fp);
+            gpx_yaml_string(fp, sw->merged_from[i]);
+            fputc('\n', fp);
+        }
     }
     fprintf(fp, "points: %zu\nruns:\n", gp_cfg_npoints(sw->cfg));
     for (size_t i = 0; i < sw->nruns; i++) {
@@ -1028,6 +1088,91 @@ static void write_manifest(FILE *fp, const void *ctx)
                 gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"), r->status,
                 r->have_built ? r->built.variant : "none");
     }
+}
+
+
+typedef struct {
+    const sweep      *sw;
+    const run_record *rec;
+    const char       *config_sha;
+} run_manifest_ctx;
+
+/* One run's manifest: its own resolved config (runs/<id>/config.yaml, which
+ * `gpool rerun` loads), seed, what it ran on and how it ended. */
+static void write_run_manifest(FILE *fp, const void *ctx)
+{
+    const run_manifest_ctx *c = ctx;
+    const run_record *r = c->rec;
+    fputs("# gpool run manifest of one run (gpool rerun DIR RUN_ID runs it again)\n", fp);
+    fputs("experiment: ", fp);
+    gpx_yaml_string(fp, gp_cfg_name(c->sw->cfg));
+    fprintf(fp, "\nrun_id: %s\nconfig: config.yaml\nconfig_sha256: %s\n", r->id, c->config_sha);
+    fprintf(fp, "head: %s\nseed: %lld\nthreads: %d\nvariant: %s\n",
+            gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"),
+            r->have_built ? r->built.threads : 0, r->have_built ? r->built.variant : "none");
+    fprintf(fp, "status: %s\nreason: ", r->status);
+    gpx_yaml_string(fp, r->reason);
+    fprintf(fp, "\nstarted: %s\nfinished: %s\nexit: %s\n", r->started, r->finished, r->exit_text);
+    write_machine(fp);
+    if (r->have_data)
+        write_data_info(fp, &r->data);
+    fputs("defaults_used:\n", fp);
+    for (size_t k = 0; k < gp_cfg_ndefaults(c->sw->cfg); k++) {
+        fprintf(fp, "  %s: ", gp_cfg_default_path(c->sw->cfg, k));
+        gpx_yaml_string(fp, gp_cfg_default_text(c->sw->cfg, k));
+        fputc('\n', fp);
+    }
+}
+
+static int write_file_at(const char *path, void (*body)(FILE *, const void *), const void *ctx)
+{
+    char err[512];
+    gpx_atomic_file f;
+    if (gpx_atomic_open(&f, path, err, sizeof err)) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    body(f.fp, ctx);
+    if (gpx_atomic_commit(&f, err, sizeof err)) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void write_text(FILE *fp, const void *ctx)
+{
+    fputs((const char *)ctx, fp);
+    fputc('\n', fp);
+}
+
+/* runs/<id>/config.yaml (the point's resolved config, one flow mapping that
+ * loads to the same run id) and runs/<id>/manifest.yaml. */
+static int write_run_files(const sweep *sw, const run_record *rec)
+{
+    char dir[4096], path[4200], err[512], sha[65];
+    snprintf(dir, sizeof dir, "%s/runs/%s", sw->out_dir, rec->id);
+    if (gpx_mkdir_p(dir, err, sizeof err)) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    char *text = gp_cfg_value_text(gp_cfg_point_root(rec->pt));
+    if (!text)
+        return -1;
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    int rc = write_file_at(path, write_text, text);
+    char *with_newline = malloc(strlen(text) + 2);
+    if (with_newline) {
+        sprintf(with_newline, "%s\n", text);
+        gpx_sha256_buffer(with_newline, strlen(with_newline), sha);
+        free(with_newline);
+    } else {
+        snprintf(sha, sizeof sha, "unknown");
+    }
+    free(text);
+    run_manifest_ctx ctx = { sw, rec, sha };
+    snprintf(path, sizeof path, "%s/manifest.yaml", dir);
+    return rc || write_file_at(path, write_run_manifest, &ctx) ? -1 : 0;
 }
 
 static int write_out(const sweep *sw, const char *name, void (*body)(FILE *, const void *))
@@ -1268,7 +1413,7 @@ static int prior_fail(const char *path, const char *why)
 }
 
 /* Read the finished runs of an earlier `gpool run` of the same config. */
-static int load_prior_runs(sweep *sw, const char *runs_path)
+static int load_prior_runs(sweep *sw, const char *runs_path, int keep_all)
 {
     char *text = slurp(runs_path), *want = header_text(runs_header, sw->cfg);
     char *line, *next, field[512];
@@ -1284,7 +1429,8 @@ static int load_prior_runs(sweep *sw, const char *runs_path)
         goto out;
     }
     int status_col = csv_column(want, "status");
-    sw->prior = calloc(gp_cfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
+    if (!sw->prior)
+        sw->prior = calloc(gp_cfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
     for (line = next + 1; sw->prior && *line; line = next) {
         next = strchr(line, '\n');
         next = next ? next + 1 : line + strlen(line);
@@ -1300,14 +1446,24 @@ static int load_prior_runs(sweep *sw, const char *runs_path)
         }
         char status[32];
         csv_field(line, status_col, status, sizeof status);
-        if (strcmp(status, "ok") && strcmp(status, "diverged"))
+        static const char *const statuses[] = { "ok", "diverged", "failed", "interrupted" };
+        size_t st;
+        for (st = 0; st < 4 && strcmp(status, statuses[st]); st++)
+            ;
+        if (st == 4 || (!keep_all && st >= 2))
             continue;   /* failed or interrupted: run it again */
-        if (find_prior(sw, field))
+        if (find_prior(sw, field)) {
+            if (!keep_all)
+                continue;
+            rc = prior_fail(runs_path, "a run appears in two shards; merge each shard once");
+            goto out;
+        }
+        if (sw->nprior >= gp_cfg_npoints(sw->cfg))
             continue;
         run_record *r = &sw->prior[sw->nprior++];
         r->pt = gp_cfg_point_at(sw->cfg, k);
         r->id = gp_cfg_point_id(r->pt);
-        r->status = status[0] == 'o' ? "ok" : "diverged";
+        r->status = statuses[st];
         r->raw_run = append(NULL, line, (size_t)(next - line));
     }
     rc = sw->prior ? 0 : -1;
@@ -1351,6 +1507,338 @@ static int load_prior_epochs(sweep *sw, const char *epochs_path)
 out:
     free(text);
     free(want);
+    return rc;
+}
+
+
+/* ============================================================= merge */
+
+static int prepare_out_dir(sweep *sw, const run_options *o);
+static int run_sweep(sweep *sw);
+
+static void merge_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: gpool merge [-o DIR] SHARD_DIR...\n"
+            "\n"
+            "Join the outputs of `gpool run --shard K/N` (one directory per shard, each with\n"
+            "runs.csv, epochs.csv and config.yaml) into one experiment directory, as if one\n"
+            "process had run the whole sweep: rows in sweep order, the chart and the\n"
+            "manifest redone. Every shard must come from the same config, no run may\n"
+            "appear twice, and every point must be present.\n"
+            "\n"
+            "Options:\n"
+            "  -o, --out DIR   the merged directory (default results/<name>)\n"
+            "  -h, --help      show this help\n"
+            "Exit status: 0 merged, 1 an error, 2 bad command line.\n");
+}
+
+static void free_sweep_records(sweep *sw)
+{
+    for (size_t i = 0; i < sw->nruns; i++) {
+        free(sw->runs[i].epochs);
+        free(sw->runs[i].raw_run);
+        free(sw->runs[i].raw_epochs);
+    }
+    for (size_t i = 0; i < sw->nprior; i++) {
+        free(sw->prior[i].epochs);
+        free(sw->prior[i].raw_run);
+        free(sw->prior[i].raw_epochs);
+    }
+    free(sw->prior);
+    free(sw->runs);
+}
+
+/* 1 when two configs expand to the same points (same ids, same order). */
+static int same_points(const gp_cfg *a, const gp_cfg *b)
+{
+    if (gp_cfg_npoints(a) != gp_cfg_npoints(b))
+        return 0;
+    for (size_t i = 0; i < gp_cfg_npoints(a); i++)
+        if (strcmp(gp_cfg_point_id(gp_cfg_point_at(a, i)), gp_cfg_point_id(gp_cfg_point_at(b, i))))
+            return 0;
+    return 1;
+}
+
+static int merge_shard(sweep *sw, const char *dir)
+{
+    char path[4096], runs[4096], epochs[4096], err[1024];
+    gpx_join(path, sizeof path, dir, "config.yaml");
+    gp_cfg *cfg = gp_cfg_load(path, root_keys, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        return -1;
+    }
+    int same = same_points(cfg, sw->cfg);
+    gp_cfg_free(cfg);
+    if (!same) {
+        fprintf(stderr, "gpool merge: %s: another config than %s's\n", dir, sw->merged_from[0]);
+        return -1;
+    }
+    gpx_join(runs, sizeof runs, dir, "runs.csv");
+    gpx_join(epochs, sizeof epochs, dir, "epochs.csv");
+    return load_prior_runs(sw, runs, 1) || load_prior_epochs(sw, epochs) ? -1 : 0;
+}
+
+/* Move the merged runs into sweep order; -1 (naming one) if a point is missing. */
+static int order_merged(sweep *sw)
+{
+    size_t missing = 0;
+    const char *example = NULL;
+    for (size_t i = 0; i < gp_cfg_npoints(sw->cfg); i++) {
+        run_record *r = find_prior(sw, gp_cfg_point_id(gp_cfg_point_at(sw->cfg, i)));
+        if (!r) {
+            missing++;
+            example = example ? example : gp_cfg_point_id(gp_cfg_point_at(sw->cfg, i));
+            continue;
+        }
+        sw->runs[sw->nruns++] = *r;
+        memset(r, 0, sizeof *r);
+    }
+    if (missing)
+        fprintf(stderr, "gpool merge: %zu of %zu points have no run in the shards (e.g. %s)\n",
+                missing, gp_cfg_npoints(sw->cfg), example);
+    return missing ? -1 : 0;
+}
+
+int gpx_cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    char **dirs = calloc((size_t)argc, sizeof *dirs);
+    int ndirs = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            merge_usage(stdout);
+            free(dirs);
+            return 0;
+        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
+            if (m < 0 || !*v) {
+                fputs("gpool merge: --out needs a directory\nTry 'gpool merge --help'.\n", stderr);
+                free(dirs);
+                return 2;
+            }
+            out = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "gpool merge: unknown option '%s'\nTry 'gpool merge --help'.\n",
+                    argv[i]);
+            free(dirs);
+            return 2;
+        } else {
+            dirs[ndirs++] = argv[i];
+        }
+    }
+    if (!ndirs) {
+        fputs("gpool merge: missing SHARD_DIR\nTry 'gpool merge --help'.\n", stderr);
+        free(dirs);
+        return 2;
+    }
+    char path[4096], err[1024];
+    gpx_join(path, sizeof path, dirs[0], "config.yaml");
+    gp_cfg *cfg = gp_cfg_load(path, root_keys, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        free(dirs);
+        return 1;
+    }
+    run_options o;
+    memset(&o, 0, sizeof o);
+    o.quiet = 1;
+    sweep sw;
+    memset(&sw, 0, sizeof sw);
+    sw.opt = &o;
+    sw.cfg = cfg;
+    sw.merged_from = dirs;
+    sw.nmerged = ndirs;
+    sw.runs = calloc(gp_cfg_npoints(cfg), sizeof *sw.runs);
+    gpx_iso_time(sw.started, sizeof sw.started);
+    if (out)
+        snprintf(sw.out_dir, sizeof sw.out_dir, "%s", out);
+    else
+        snprintf(sw.out_dir, sizeof sw.out_dir, "results/%s", gp_cfg_name(cfg));
+    int rc = sw.runs ? 0 : 1;
+    for (int d = 0; d < ndirs && rc == 0; d++)
+        rc = merge_shard(&sw, dirs[d]) ? 1 : 0;
+    if (rc == 0 && order_merged(&sw))
+        rc = 1;
+    if (rc == 0 && gpx_mkdir_p(sw.out_dir, err, sizeof err)) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        rc = 1;
+    }
+    if (rc == 0 && (write_out(&sw, "config.yaml", write_config_yaml) || write_tables(&sw) ||
+                    write_chart(&sw)))
+        rc = 1;
+    if (rc == 0)
+        printf("gpool merge: %zu runs from %d shards -> %s\n", sw.nruns, ndirs, sw.out_dir);
+    free_sweep_records(&sw);
+    gp_cfg_free(cfg);
+    free(dirs);
+    return rc;
+}
+
+
+/* ============================================================= rerun */
+
+static void rerun_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: gpool rerun [OPTIONS] RESULTS_DIR RUN_ID\n"
+            "\n"
+            "Run one row of an experiment again from its own manifest and config\n"
+            "(RESULTS_DIR/runs/RUN_ID/config.yaml) into another directory, then compare the\n"
+            "new runs.csv row with the recorded one, column by column, leaving out the\n"
+            "timing columns (train_s, img_per_s, peak_rss_mib). Results are bit-identical\n"
+            "for the same thread count and build; the manifest records both.\n"
+            "\n"
+            "Options:\n"
+            "  -o, --out DIR   where the rerun goes (default RESULTS_DIR/rerun-RUN_ID)\n"
+            "  -f, --force     overwrite an earlier rerun there\n"
+            "  -q, --quiet     no build log and no progress line\n"
+            "  -h, --help      show this help\n"
+            "Exit status: 0 equal, 1 different or an error, 2 bad command line.\n");
+}
+
+/* The line of runs.csv whose run_id is id (caller frees), and the header. */
+static char *find_row(const char *runs_csv, const char *id, char **header)
+{
+    char *text = slurp(runs_csv), *line, *next, field[64];
+    *header = NULL;
+    if (!text)
+        return NULL;
+    char *nl = strchr(text, '\n');
+    if (!nl) {
+        free(text);
+        return NULL;
+    }
+    *header = append(NULL, text, (size_t)(nl - text));
+    char *row = NULL;
+    for (line = nl + 1; *line; line = next) {
+        next = strchr(line, '\n');
+        size_t len = next ? (size_t)(next - line) : strlen(line);
+        next = next ? next + 1 : line + len;
+        csv_field(line, 0, field, sizeof field);
+        if (!strcmp(field, id)) {
+            row = append(NULL, line, len);
+            break;
+        }
+    }
+    free(text);
+    return row;
+}
+
+/* Compare two runs.csv rows by column name; prints each difference. Returns the count. */
+static int compare_rows(const char *h1, const char *r1, const char *h2, const char *r2)
+{
+    static const char *const timing[] = { "train_s", "img_per_s", "peak_rss_mib" };
+    char name[256], a[512], b[512];
+    int diffs = 0, columns = 1;
+    for (const char *c = h1; *c; c++)
+        columns += *c == ',';
+    for (int k = 0; k < columns; k++) {
+        csv_field(h1, k, name, sizeof name);
+        int skip = 0;
+        for (size_t t = 0; t < sizeof timing / sizeof timing[0]; t++)
+            skip |= !strcmp(name, timing[t]);
+        int k2 = csv_column(h2, name);
+        if (skip || k2 < 0)
+            continue;   /* swept columns exist only in the sweep's table */
+        csv_field(r1, k, a, sizeof a);
+        csv_field(r2, k2, b, sizeof b);
+        if (strcmp(a, b)) {
+            printf("  %-18s recorded %s, rerun %s\n", name, a, b);
+            diffs++;
+        }
+    }
+    return diffs;
+}
+
+int gpx_cmd_rerun(int argc, char **argv)
+{
+    run_options o;
+    memset(&o, 0, sizeof o);
+    const char *pos[2] = { NULL, NULL };
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            rerun_usage(stdout);
+            return 0;
+        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
+            if (m < 0 || !*v) {
+                fputs("gpool rerun: --out needs a directory\nTry 'gpool rerun --help'.\n", stderr);
+                return 2;
+            }
+            o.out_dir = v;
+        } else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force")) {
+            o.force = 1;
+        } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+            o.quiet = 1;
+        } else if ((argv[i][0] == '-' && argv[i][1]) || npos == 2) {
+            fprintf(stderr, "gpool rerun: unexpected '%s'\nTry 'gpool rerun --help'.\n", argv[i]);
+            return 2;
+        } else {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (npos != 2) {
+        fputs("gpool rerun: need RESULTS_DIR and RUN_ID\nTry 'gpool rerun --help'.\n", stderr);
+        return 2;
+    }
+    char config[4096], runs_csv[4096], out[4096], err[1024];
+    snprintf(config, sizeof config, "%s/runs/%s/config.yaml", pos[0], pos[1]);
+    gpx_join(runs_csv, sizeof runs_csv, pos[0], "runs.csv");
+    char *h1, *r1 = find_row(runs_csv, pos[1], &h1);
+    if (!r1) {
+        fprintf(stderr, "gpool rerun: %s has no run %s\n", runs_csv, pos[1]);
+        free(h1);
+        return 1;
+    }
+    gp_cfg *cfg = gp_cfg_load(config, root_keys, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gpool rerun: %s\n", err);
+        free(h1);
+        free(r1);
+        return 1;
+    }
+    int rc = 1;
+    if (strcmp(gp_cfg_point_id(gp_cfg_point_at(cfg, 0)), pos[1])) {
+        fprintf(stderr, "gpool rerun: %s loads to run id %s, not %s\n", config,
+                gp_cfg_point_id(gp_cfg_point_at(cfg, 0)), pos[1]);
+        goto out;
+    }
+    if (!o.out_dir) {
+        snprintf(out, sizeof out, "%s/rerun-%s", pos[0], pos[1]);
+        o.out_dir = out;
+    }
+    o.config = config;
+    sweep sw;
+    memset(&sw, 0, sizeof sw);
+    sw.opt = &o;
+    sw.cfg = cfg;
+    sw.runs = calloc(1, sizeof *sw.runs);
+    gpx_iso_time(sw.started, sizeof sw.started);
+    gpx_progress_enable(!o.quiet);
+    if (sw.runs && !prepare_out_dir(&sw, &o) && !write_out(&sw, "config.yaml", write_config_yaml) &&
+        run_sweep(&sw) == 0) {
+        char new_csv[4096], *h2, *r2;
+        gpx_join(new_csv, sizeof new_csv, sw.out_dir, "runs.csv");
+        r2 = find_row(new_csv, pos[1], &h2);
+        if (r2) {
+            int diffs = compare_rows(h1, r1, h2, r2);
+            printf("gpool rerun: run %s %s the recorded row%s (timing columns left out)\n", pos[1],
+                   diffs ? "DIFFERS from" : "equals", diffs ? "" : "");
+            rc = diffs ? 1 : 0;
+        }
+        free(h2);
+        free(r2);
+    }
+    free_sweep_records(&sw);
+out:
+    gp_cfg_free(cfg);
+    free(h1);
+    free(r1);
     return rc;
 }
 
@@ -1421,13 +1909,16 @@ static int prepare_out_dir(sweep *sw, const run_options *o)
     char err[512], runs_csv[4096];
     if (o->out_dir)
         snprintf(sw->out_dir, sizeof sw->out_dir, "%s", o->out_dir);
+    else if (o->shard_n)
+        snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s/shard-%d-of-%d",
+                 gp_cfg_name(sw->cfg), o->shard_k, o->shard_n);
     else
         snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s", gp_cfg_name(sw->cfg));
     gpx_join(runs_csv, sizeof runs_csv, sw->out_dir, "runs.csv");
     if (o->resume && access(runs_csv, F_OK) == 0) {
         char epochs_csv[4096];
         gpx_join(epochs_csv, sizeof epochs_csv, sw->out_dir, "epochs.csv");
-        if (load_prior_runs(sw, runs_csv) || load_prior_epochs(sw, epochs_csv))
+        if (load_prior_runs(sw, runs_csv, 0) || load_prior_epochs(sw, epochs_csv))
             return -1;
         printf("gpool run: resuming: %zu finished runs kept from %s\n", sw->nprior, runs_csv);
     } else if (!o->force && access(runs_csv, F_OK) == 0) {
@@ -1448,6 +1939,8 @@ static int run_sweep(sweep *sw)
     size_t n = gp_cfg_npoints(sw->cfg);
     int failed = 0;
     for (size_t i = 0; i < n && !run_interrupted; i++) {
+        if (sw->opt->shard_n && (int)(i % (size_t)sw->opt->shard_n) != sw->opt->shard_k - 1)
+            continue;
         run_record *rec = &sw->runs[sw->nruns];
         run_record *prior = find_prior(sw, gp_cfg_point_id(gp_cfg_point_at(sw->cfg, i)));
         if (prior) {
@@ -1461,7 +1954,7 @@ static int run_sweep(sweep *sw)
         sw->nruns++;
         print_run_line(sw, i, rec);
         failed |= !strcmp(rec->status, "failed");
-        if (write_tables(sw))
+        if (write_run_files(sw, rec) || write_tables(sw))
             return 1;
         if (fault_after_run(i))
             raise(SIGKILL);   /* fault injection: kill -9 between two runs */
@@ -1516,18 +2009,7 @@ int gpx_cmd_run(int argc, char **argv)
     rc = run_sweep(&sw);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    for (size_t i = 0; i < sw.nruns; i++) {
-        free(sw.runs[i].epochs);
-        free(sw.runs[i].raw_run);
-        free(sw.runs[i].raw_epochs);
-    }
-    for (size_t i = 0; i < sw.nprior; i++) {
-        free(sw.prior[i].epochs);
-        free(sw.prior[i].raw_run);
-        free(sw.prior[i].raw_epochs);
-    }
-    free(sw.prior);
-    free(sw.runs);
+    free_sweep_records(&sw);
     gp_cfg_free(cfg);
     return rc;
 }

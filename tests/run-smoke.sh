@@ -67,6 +67,20 @@ else
 fi
 check "no temporary files are left" [ -z "$(find "$out" -name '*.tmp*')" ]
 
+# per-run manifest: everything needed to run one row again
+id=$(col "$out/runs.csv" run_id | head -1)
+rm_="$out/runs/$id/manifest.yaml"
+for key in run_id config_sha256 seed threads variant status started finished exit gpool_version \
+           git_commit git_dirty compiler cflags cpu cpu_flags openblas environment data; do
+    check "the run manifest records $key" grep -q "^$key:" "$rm_"
+done
+check "the run's own config is saved next to its manifest" [ -s "$out/runs/$id/config.yaml" ]
+"$gpool" rerun -q "$out" "$id" -o "$tmp/rerun" >"$tmp/rerun.out" 2>&1
+check "gpool rerun reproduces a recorded row (exit 0)" [ $? -eq 0 ]
+check "... and says so" grep -q 'equals the recorded row' "$tmp/rerun.out"
+"$gpool" rerun -q "$out" 0123456789abcdef >/dev/null 2>&1
+check "gpool rerun of an unknown run id fails (exit 1)" [ $? -eq 1 ]
+
 ck=$(find "$out/runs" -type d -name checkpoint | head -1)
 check "a checkpoint directory per run" [ "$(find "$out/runs" -type d -name checkpoint | wc -l)" -eq 3 ]
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then

@@ -676,6 +676,91 @@ static void test_ids_change_with_values(void **state)
         free(ids[k]);
 }
 
+/* A key marked id_exempt (how results are shown, not what runs) stays out
+ * of point ids: adding it, or changing it, keeps every id; it cannot be
+ * swept; it is still loaded and written out like any other key. */
+static const gp_cfg_schema view_keys[] = {
+    { "digits", GP_CFG_INT, "2", .min = 0, .max = 9, .help = "decimals shown" },
+    { "title", GP_CFG_STRING, "\"\"", .help = "caption" },
+    { NULL }
+};
+static const gp_cfg_schema plain_root[] = {
+    { "name", GP_CFG_STRING, NULL, .help = "what the experiment is called" },
+    { "seed", GP_CFG_INT, "42", .help = "random seed" },
+    { NULL }
+};
+static const gp_cfg_schema exempt_root[] = {
+    { "name", GP_CFG_STRING, NULL, .help = "what the experiment is called" },
+    { "seed", GP_CFG_INT, "42", .help = "random seed" },
+    { "view", GP_CFG_MAP, "{}", .items = view_keys, .id_exempt = 1, .help = "presentation" },
+    { NULL }
+};
+
+static char *ids_with(const gp_cfg_schema *root, const char *yaml)
+{
+    char err[1024] = "";
+    gp_cfg *cfg = gp_cfg_load_string("t", yaml, root, err, sizeof err);
+    if (!cfg)
+        fail_msg("config did not load: %s\n---\n%s", err, yaml);
+    char *ids = point_ids(cfg);
+    gp_cfg_free(cfg);
+    return ids;
+}
+
+static void test_ids_ignore_exempt_keys(void **state)
+{
+    (void)state;
+    char *plain = ids_with(plain_root, "name: e\nsweep: {seed: [1, 2]}\n");
+    char *defaults = ids_with(exempt_root, "name: e\nsweep: {seed: [1, 2]}\n");
+    char *written = ids_with(exempt_root, "name: e\nview: {digits: 5, title: \"x\"}\n"
+                                          "sweep: {seed: [1, 2]}\n");
+    char *other_seed = ids_with(exempt_root, "name: e\nview: {digits: 5}\nsweep: {seed: [1, 3]}\n");
+    assert_string_equal(plain, defaults);      /* adding the exempt key to a schema */
+    assert_string_equal(defaults, written);    /* changing its values */
+    assert_string_not_equal(written, other_seed);   /* the other keys still count */
+    free(plain);
+    free(defaults);
+    free(written);
+    free(other_seed);
+
+    /* it is loaded and written out all the same */
+    char err[1024] = "";
+    gp_cfg *cfg = gp_cfg_load_string("t", "name: e\nview: {digits: 7}\n", exempt_root, err,
+                                     sizeof err);
+    if (!cfg)
+        fail_msg("config did not load: %s", err);
+    assert_int_equal(gp_cfg_int(gp_cfg_point_at(cfg, 0), "view.digits"), 7);
+    char *text = resolved_text(cfg);
+    assert_non_null(strstr(text, "digits: 7"));
+    free(text);
+    gp_cfg_free(cfg);
+
+    /* sweeping it would give points with one id */
+    cfg = gp_cfg_load_string("t", "name: e\nsweep:\n  view.digits: [1, 2]\n", exempt_root, err,
+                             sizeof err);
+    assert_null(cfg);
+    check_error(err, "t", 3, 3, "cannot be swept", "view.digits: [1, 2]");
+    cfg = gp_cfg_load_string("t", "name: e\nsweep:\n  view: [{digits: 1}]\n", exempt_root, err,
+                             sizeof err);
+    assert_null(cfg);
+    check_error(err, "t", 3, 3, "cannot be swept", "view: [{digits: 1}]");
+}
+
+/* gpool run's `table:` section is exempt: results stay resumable after it changes. */
+static void test_run_table_section_is_exempt(void **state)
+{
+    (void)state;
+    const char *base = "name: t\nmodel: {trunk: [{type: relu}], head: gap}\n"
+                       "sweep: {train.seed: [1, 2]}\n";
+    char with_table[512];
+    snprintf(with_table, sizeof with_table, "%stable: {group_by: [head], columns: [n, gap], "
+             "sort: gap, descending: false, precision: 4}\n", base);
+    char *a = ids_with(gpx_run_schema(), base), *b = ids_with(gpx_run_schema(), with_table);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
 /* ---------------------------------------------------- tagged maps */
 
 static void test_tagged_values(void **state)
@@ -1172,6 +1257,8 @@ int main(void)
         cmocka_unit_test(test_tagged_schema),
         cmocka_unit_test(test_ids_ignore_spelling),
         cmocka_unit_test(test_ids_change_with_values),
+        cmocka_unit_test(test_ids_ignore_exempt_keys),
+        cmocka_unit_test(test_run_table_section_is_exempt),
         cmocka_unit_test(test_ids_stable_under_random_orders),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_name),
