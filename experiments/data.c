@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "evalsize.h"
 #include "gpool_nn.h"
 #include "sha256.h"
 
@@ -45,6 +46,9 @@ static const char *const fmnist_names[GPX_DATA_MAX_FILES] = {
 #define SYNTH_MIN_SIZE        8
 #define SYNTH_MAX_SIZE        64
 #define SYNTH_MAX_CLASSES     10
+/* largest side data.resize accepts: 60000 images at 1024 x 1024 would
+ * already need 250 GB */
+#define RESIZE_MAX            1024
 /* xor'ed into the seed so the test images are a separate draw, not a
  * continuation that could repeat training images */
 #define SYNTH_TEST_STREAM     0x7465737473657421ull
@@ -474,6 +478,9 @@ static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
     if (spec->normalize && (spec->std < 0 || !isfinite(spec->std) || !isfinite(spec->mean)))
         return data_fail(err, errlen, "normalisation needs a finite mean and std >= 0 (0: "
                          "compute them), got mean %g std %g", spec->mean, spec->std);
+    if (spec->resize < 0 || spec->resize > RESIZE_MAX)
+        return data_fail(err, errlen, "resize %d outside 0 (keep the size) .. %d",
+                         spec->resize, RESIZE_MAX);
     return 0;
 }
 
@@ -509,6 +516,26 @@ static int build_splits(const gpx_data_spec *spec, const raw_split *train,
         make_split(train, nfit, spec->validation, classes, lut, &out->val, err, errlen) != 0 ||
         make_split(test, 0, ntest, classes, lut, &out->test, err, errlen) != 0)
         return -1;
+    return 0;
+}
+
+/* Replace s's images by their bilinear resize to size x size. */
+static int resize_split(gpx_split *s, int size, char *err, size_t errlen)
+{
+    if (s->count == 0 || (s->h == size && s->w == size)) {
+        s->h = s->w = size;
+        return 0;
+    }
+    size_t n = (size_t)s->count * (size_t)s->c * (size_t)size * (size_t)size;
+    float *x = malloc(n * sizeof *x);
+    if (!x || gpx_resize_bilinear(s->x, s->count, s->c, s->h, s->w, x, size, size) != 0) {
+        free(x);
+        return data_fail(err, errlen, "out of memory resizing %d images to %d x %d",
+                         s->count, size, size);
+    }
+    free(s->x);
+    s->x = x;
+    s->h = s->w = size;
     return 0;
 }
 
@@ -553,6 +580,10 @@ int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t er
         rc = build_splits(spec, &train, &test, classes, out, err, errlen);
     raw_free(&train);
     raw_free(&test);
+    if (rc == 0 && spec->resize > 0)
+        rc = resize_split(&out->train, spec->resize, err, errlen) ||
+             resize_split(&out->val, spec->resize, err, errlen) ||
+             resize_split(&out->test, spec->resize, err, errlen) ? -1 : 0;
     if (rc != 0)
         gpx_data_free(out);
     return rc;

@@ -72,6 +72,12 @@ typedef struct {
      * default (2000, 500, 12, 4). The same seed gives the same set. */
     int         synthetic_train, synthetic_test, synthetic_size, synthetic_classes;
     uint64_t    synthetic_seed;
+    /* 0 = keep the size; else every split is resized to resize x resize
+     * right after loading, bilinearly as gpx_resize_bilinear (PyTorch's
+     * F.interpolate(mode='bilinear', align_corners=False)) does it, applied
+     * to the final floats: the torch equivalent interpolates after Normalize.
+     * The normalisation statistics stay those of the original pixels. */
+    int         resize;
 } gpx_data_spec;
 
 /* Load the data set spec describes into out. 0, or -1 with a message in err

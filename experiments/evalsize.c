@@ -1,0 +1,409 @@
+/*
+ * evalsize.c - input-size transforms and evaluation at other input sizes
+ * (see evalsize.h).
+ */
+#include "autoconfig.h"
+
+#include "evalsize.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "train.h"
+
+static const char *const method_names[GPX_SIZE_NMETHODS] = {
+    "resize", "canvas_center", "canvas_random",
+};
+
+const char *gpx_size_method_name(gpx_size_method m)
+{
+    return (unsigned)m < GPX_SIZE_NMETHODS ? method_names[m] : "?";
+}
+
+int gpx_size_method_parse(const char *name, gpx_size_method *m)
+{
+    for (int i = 0; i < GPX_SIZE_NMETHODS; i++)
+        if (name && !strcmp(name, method_names[i])) {
+            *m = (gpx_size_method)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* ------------------------------------------------------------ bilinear */
+
+/* Below this many output values a resize runs on one thread: starting the
+ * team would cost more than the work. */
+#define RESIZE_PARALLEL_MIN 65536
+
+/* The two source taps of one output row or column, and their weights. */
+typedef struct {
+    int   i0, i1;
+    float l0, l1;
+} lin_tap;
+
+/* PyTorch 1.13's compute_source_index_and_lambda (align_corners=False):
+ * the scale is a float quotient, but the source index is formed in double
+ * from it, and only the fraction is rounded to float (checked against torch
+ * on up- and down-scaling, odd sizes included). The same size copies. */
+static void lin_taps(int in, int out, lin_tap *t)
+{
+    float scale = (float)in / (float)out;
+    for (int d = 0; d < out; d++) {
+        if (in == out) {
+            t[d] = (lin_tap){ d, d, 1.0f, 0.0f };
+            continue;
+        }
+        /* scale has 24 significant bits and d + 0.5 few: the product is
+         * exact in double, so contracting it into an fma changes nothing */
+        double src = (double)scale * (d + 0.5) - 0.5;
+        if (src < 0)
+            src = 0;
+        int i0 = (int)src < in - 1 ? (int)src : in - 1;
+        double frac = src - i0;
+        float l1 = (float)(frac < 0 ? 0 : frac > 1 ? 1 : frac);
+        t[d] = (lin_tap){ i0, i0 + (i0 < in - 1), 1.0f - l1, l1 };
+    }
+}
+
+/* torch takes its channels-last kernel whenever the NCHW tensor is also
+ * channels-last contiguous (one channel, or a 1 x 1 image): the weights are
+ * products of the lambdas rounded to float, and the four terms are summed
+ * in double. Every product of two floats is exact in double, so this does
+ * not depend on fma contraction either. */
+static void resize_plane_cl(const float *x, int w, float *y, int oh, int ow,
+                            const lin_tap *th, const lin_tap *tw)
+{
+    for (int r = 0; r < oh; r++) {
+        const float *row0 = x + (size_t)th[r].i0 * w, *row1 = x + (size_t)th[r].i1 * w;
+        for (int c = 0; c < ow; c++) {
+            float w00 = th[r].l0 * tw[c].l0, w01 = th[r].l0 * tw[c].l1;
+            float w10 = th[r].l1 * tw[c].l0, w11 = th[r].l1 * tw[c].l1;
+            double s = (double)row0[tw[c].i0] * w00 + (double)row0[tw[c].i1] * w01 +
+                       (double)row1[tw[c].i0] * w10 + (double)row1[tw[c].i1] * w11;
+            y[(size_t)r * ow + c] = (float)s;
+        }
+    }
+}
+
+/* torch's generic NCHW kernel: interpolate along the width in each of the
+ * two rows, then between the rows; its build contracts each t0*a + t1*b
+ * into fma(t0, a, t1*b), which fmaf reproduces on any CPU. */
+static void resize_plane_nchw(const float *x, int w, float *y, int oh, int ow,
+                              const lin_tap *th, const lin_tap *tw)
+{
+    for (int r = 0; r < oh; r++) {
+        const float *row0 = x + (size_t)th[r].i0 * w, *row1 = x + (size_t)th[r].i1 * w;
+        for (int c = 0; c < ow; c++) {
+            const lin_tap *t = &tw[c];
+            float t0 = fmaf(row0[t->i0], t->l0, row0[t->i1] * t->l1);
+            float t1 = fmaf(row1[t->i0], t->l0, row1[t->i1] * t->l1);
+            y[(size_t)r * ow + c] = fmaf(t0, th[r].l0, t1 * th[r].l1);
+        }
+    }
+}
+
+int gpx_resize_bilinear(const float *src, int n, int c, int h, int w, float *dst,
+                        int oh, int ow)
+{
+    if (n < 0 || c < 0 || h < 1 || w < 1 || oh < 1 || ow < 1)
+        return -1;
+    lin_tap *th = malloc(((size_t)oh + (size_t)ow) * sizeof *th);
+    if (!th)
+        return -1;
+    lin_tap *tw = th + oh;
+    lin_taps(h, oh, th);
+    lin_taps(w, ow, tw);
+    int channels_last = c == 1 || (h == 1 && w == 1);
+    long planes = (long)n * c;
+    size_t in_plane = (size_t)h * w, out_plane = (size_t)oh * ow;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if ((double)planes * out_plane >= RESIZE_PARALLEL_MIN)
+#endif
+    for (long p = 0; p < planes; p++) {
+        if (channels_last)
+            resize_plane_cl(src + p * in_plane, w, dst + p * out_plane, oh, ow, th, tw);
+        else
+            resize_plane_nchw(src + p * in_plane, w, dst + p * out_plane, oh, ow, th, tw);
+    }
+    free(th);
+    return 0;
+}
+
+/* -------------------------------------------------------------- canvas */
+
+/* Place n images, drawing random offsets from rng (which the caller may
+ * keep across calls, so a split placed in pieces gets the places it would
+ * get in one call). */
+static void place_images(const float *src, int n, int c, int h, int w, float *dst, int size,
+                         float fill, gpx_canvas_mode mode, gp_rng *rng)
+{
+    size_t canvas = (size_t)size * size, plane = (size_t)h * w;
+    for (int i = 0; i < n; i++) {
+        int oy = (size - h) / 2, ox = (size - w) / 2;
+        if (mode == GPX_CANVAS_RANDOM) {
+            oy = (int)gp_rng_below(rng, (uint64_t)(size - h + 1));
+            ox = (int)gp_rng_below(rng, (uint64_t)(size - w + 1));
+        }
+        for (int ch = 0; ch < c; ch++) {
+            size_t p = (size_t)i * c + ch;
+            float *y = dst + p * canvas;
+            const float *x = src + p * plane;
+            for (size_t k = 0; k < canvas; k++)
+                y[k] = fill;
+            for (int r = 0; r < h; r++)
+                memcpy(y + (size_t)(oy + r) * size + ox, x + (size_t)r * w, w * sizeof *x);
+        }
+    }
+}
+
+int gpx_place_on_canvas(const float *src, int n, int c, int h, int w, float *dst,
+                        int size, float fill, gpx_canvas_mode mode, uint64_t seed)
+{
+    if (n < 0 || c < 0 || h < 1 || w < 1 || size < h || size < w ||
+        (mode != GPX_CANVAS_CENTER && mode != GPX_CANVAS_RANDOM))
+        return -1;
+    gp_rng rng;
+    gp_rng_seed(&rng, seed);
+    place_images(src, n, c, h, w, dst, size, fill, mode, &rng);
+    return 0;
+}
+
+/* ---------------------------------------------------- evaluation sweep */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int es_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void row_not_applicable(gpx_size_row *row, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(row->reason, sizeof row->reason, fmt, ap);
+    va_end(ap);
+    row->applicable = 0;
+    row->test_acc = row->test_loss = NAN;
+}
+
+/* Everything a size's rows share. */
+typedef struct {
+    gp_net                    *trained;
+    const gpx_split           *test;
+    const gpx_eval_sizes_opts *o;
+    const char                *head;     /* the model's head name */
+    gpx_head_design            design;
+    float                      fill;     /* a raw zero pixel after normalisation */
+    float                     *buf;      /* one transformed batch at the largest size */
+} sweep;
+
+/* Why built cannot take trained's weights, or "" when it can: the same
+ * layers with the same parameter and buffer sizes. */
+static void structure_mismatch(const sweep *s, gp_net *built, int size, char *why, size_t len)
+{
+    gp_net *t = s->trained;
+    int nl = gp_net_layer_count(t);
+    why[0] = '\0';
+    if (gp_net_layer_count(built) != nl) {
+        snprintf(why, len, "a %dx%d input builds %d layers, the trained net has %d", size,
+                 size, gp_net_layer_count(built), nl);
+        return;
+    }
+    size_t tf = gp_shape_image_size(gp_net_layer(t, nl - 1)->in);
+    size_t bf = gp_shape_image_size(gp_net_layer(built, nl - 1)->in);
+    if (s->design == GPX_HEAD_FLATTEN_DENSE && tf != bf) {
+        snprintf(why, len, "%s's dense layer takes %zu features, a %dx%d input gives %zu",
+                 s->head, tf, size, size, bf);
+        return;
+    }
+    for (int i = 0; i < nl; i++) {
+        const gp_layer *a = gp_net_layer(t, i), *b = gp_net_layer(built, i);
+        int same = !strcmp(a->ops->kind, b->ops->kind) && a->nparams == b->nparams &&
+                   a->nbuffers == b->nbuffers;
+        for (int k = 0; same && k < a->nparams; k++)
+            same = a->params[k].count == b->params[k].count;
+        for (int k = 0; same && k < a->nbuffers; k++)
+            same = a->buffers[k].count == b->buffers[k].count;
+        if (!same) {
+            snprintf(why, len, "layer %d (%s) of a %dx%d input has other parameters than "
+                     "the trained net's (%s)", i, b->ops->kind, size, size, a->ops->kind);
+            return;
+        }
+    }
+}
+
+/* Copy every parameter and buffer of the trained net into built (whose
+ * structure matched). */
+static void copy_state(gp_net *trained, gp_net *built)
+{
+    for (int i = 0; i < gp_net_param_count(trained); i++) {
+        const gp_param *a = gp_net_param(trained, i);
+        memcpy(gp_net_param(built, i)->value, a->value, a->count * sizeof *a->value);
+    }
+    for (int i = 0; i < gp_net_layer_count(trained); i++) {
+        gp_layer *a = gp_net_layer(trained, i), *b = gp_net_layer(built, i);
+        for (int k = 0; k < a->nbuffers; k++)
+            memcpy(b->buffers[k].value, a->buffers[k].value,
+                   a->buffers[k].count * sizeof *a->buffers[k].value);
+    }
+}
+
+/* A network for size x size inputs carrying the trained weights, or NULL
+ * with the reason it cannot be had. */
+static gp_net *net_for_size(const sweep *s, int size, char *why, size_t len)
+{
+    const gpx_split *x = s->test;
+    gp_shape in = { s->o->batch, x->c, size, size };
+    gp_net *built = NULL;
+    /* the builder's message goes straight after this prefix */
+    int pre = snprintf(why, len, "the network cannot take a %dx%d input: ", size, size);
+    if (pre < 0 || (size_t)pre >= len)
+        pre = 0;
+    if (gpx_model_build(s->o->model, s->o->config_path, in, gp_net_out_shape(s->trained).c,
+                        s->o->seed, NULL, &built, why + pre, len - (size_t)pre) != 0)
+        return NULL;
+    structure_mismatch(s, built, size, why, len);
+    if (why[0]) {
+        gp_net_destroy(built);
+        return NULL;
+    }
+    copy_state(s->trained, built);
+    return built;
+}
+
+/* Bring count images (starting at x) to size x size in s->buf. */
+static void transform_batch(const sweep *s, gpx_size_method m, const float *x, int count,
+                            int size, gp_rng *rng)
+{
+    const gpx_split *t = s->test;
+    if (m == GPX_SIZE_RESIZE)
+        gpx_resize_bilinear(x, count, t->c, t->h, t->w, s->buf, size, size);
+    else
+        place_images(x, count, t->c, t->h, t->w, s->buf, size, s->fill,
+                     m == GPX_SIZE_CANVAS_RANDOM ? GPX_CANVAS_RANDOM : GPX_CANVAS_CENTER, rng);
+}
+
+/* Evaluate built on the test split transformed batch by batch. The sums
+ * reproduce gpx_evaluate's over the whole split exactly: per batch it
+ * returns l*n/n with l a float mean and n small, which is l itself, so
+ * loss * n gives back the term gpx_evaluate adds, and acc * n the hits. */
+static int eval_method(const sweep *s, gp_net *built, gpx_size_method m, int size,
+                       gpx_size_row *row, char *err, size_t errlen)
+{
+    const gpx_split *t = s->test;
+    size_t img = (size_t)t->c * t->h * t->w;
+    gp_rng rng;
+    gp_rng_seed(&rng, s->o->seed);
+    double loss_sum = 0;
+    long hits = 0;
+    for (int i = 0; i < t->count; i += s->o->batch) {
+        int nb = t->count - i < s->o->batch ? t->count - i : s->o->batch;
+        transform_batch(s, m, t->x + (size_t)i * img, nb, size, &rng);
+        gpx_split chunk = { .count = nb, .c = t->c, .h = size, .w = size,
+                            .classes = t->classes, .x = s->buf, .y = t->y + i };
+        double l, a;
+        if (gpx_evaluate(built, &chunk, s->o->sigmoid_loss, &l, &a) != GP_OK)
+            return es_fail(err, errlen, "evaluating at %dx%d by %s: %s", size, size,
+                           gpx_size_method_name(m), gp_last_error());
+        loss_sum += l * nb;
+        hits += lround(a * nb);
+    }
+    row->applicable = 1;
+    row->test_loss = t->count ? loss_sum / t->count : NAN;
+    row->test_acc = t->count ? (double)hits / t->count : NAN;
+    return 0;
+}
+
+/* The rows of one size: the network is built once, and only if some
+ * method can run at this size. */
+static int eval_size(const sweep *s, int size, gpx_size_row *rows, char *err, size_t errlen)
+{
+    const gpx_split *t = s->test;
+    gp_net *built = NULL;
+    char why[256] = "";
+    int rc = 0;
+    for (int j = 0; j < s->o->nmethods && rc == 0; j++) {
+        gpx_size_method m = s->o->methods[j];
+        gpx_size_row *row = &rows[j];
+        row->size = size;
+        row->method = m;
+        row->reason[0] = '\0';
+        if (m != GPX_SIZE_RESIZE && (size < t->h || size < t->w)) {
+            row_not_applicable(row, "canvas smaller than the %dx%d image", t->h, t->w);
+            continue;
+        }
+        if (!built && !why[0])
+            built = net_for_size(s, size, why, sizeof why);
+        if (!built) {
+            row_not_applicable(row, "%s", why);
+            continue;
+        }
+        rc = eval_method(s, built, m, size, row, err, errlen);
+    }
+    gp_net_destroy(built);
+    return rc;
+}
+
+static int check_opts(gp_net *net, const gpx_data *data, const gpx_eval_sizes_opts *o,
+                      gpx_size_row *rows, char *err, size_t errlen)
+{
+    if (!net || !data || !o || !rows || !o->model || (o->nsizes > 0 && !o->sizes) ||
+        (o->nmethods > 0 && !o->methods))
+        return es_fail(err, errlen, "gpx_eval_at_sizes: NULL argument");
+    if (o->nsizes < 0 || o->nmethods < 0 || o->batch < 1)
+        return es_fail(err, errlen, "gpx_eval_at_sizes: %d sizes, %d methods, batch %d",
+                       o->nsizes, o->nmethods, o->batch);
+    for (int i = 0; i < o->nsizes; i++)
+        if (o->sizes[i] < 1)
+            return es_fail(err, errlen, "input size %d is not positive", o->sizes[i]);
+    for (int j = 0; j < o->nmethods; j++)
+        if ((unsigned)o->methods[j] >= GPX_SIZE_NMETHODS)
+            return es_fail(err, errlen, "unknown size method %d", (int)o->methods[j]);
+    if (gp_net_layer_count(net) < 1 || gp_net_layer(net, 0)->in.c != data->test.c)
+        return es_fail(err, errlen, "the network takes %d channels, the test images have %d",
+                       gp_net_layer_count(net) > 0 ? gp_net_layer(net, 0)->in.c : 0,
+                       data->test.c);
+    return 0;
+}
+
+int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_opts *o,
+                      gpx_size_row *rows, char *err, size_t errlen)
+{
+    if (check_opts(net, data, o, rows, err, errlen) != 0)
+        return -1;
+    sweep s = { .trained = net, .test = &data->test, .o = o };
+    s.head = gp_cfg_value_get(o->model, "head")->s;
+    gp_head_op op;
+    if (gpx_head_parse(s.head, &s.design, &op) != 0)
+        return es_fail(err, errlen, "unknown head '%s'", s.head);
+    /* as data.c turns a 0 pixel into a float: (0/255 - mean) / std in float */
+    s.fill = data->std > 0 ? (0.0f - (float)data->mean) / (float)data->std : 0.0f;
+    int largest = 0;
+    for (int i = 0; i < o->nsizes; i++)
+        largest = o->sizes[i] > largest ? o->sizes[i] : largest;
+    s.buf = malloc((size_t)o->batch * data->test.c * largest * largest * sizeof *s.buf + 1);
+    if (!s.buf)
+        return es_fail(err, errlen, "out of memory for a batch of %d images of %dx%d",
+                       o->batch, largest, largest);
+    int rc = 0;
+    for (int i = 0; i < o->nsizes && rc == 0; i++)
+        rc = eval_size(&s, o->sizes[i], rows + (size_t)i * o->nmethods, err, errlen);
+    free(s.buf);
+    return rc;
+}

@@ -1,0 +1,112 @@
+/*
+ * evalsize.h - input-size transforms, and evaluating a trained network at
+ * input sizes other than the one it was trained at.
+ *
+ * Two ways to change an image's size: resize it (bilinear, exactly as
+ * PyTorch 1.13's F.interpolate(mode='bilinear', align_corners=False,
+ * antialias=False)), or place it unchanged on a larger canvas (centered, or
+ * at seeded random positions) filled with what a raw zero pixel becomes
+ * after normalisation.
+ *
+ *     static const int sizes[] = { 20, 28, 36, 56 };
+ *     static const gpx_size_method methods[] = {
+ *         GPX_SIZE_RESIZE, GPX_SIZE_CANVAS_CENTER, GPX_SIZE_CANVAS_RANDOM };
+ *     gpx_eval_sizes_opts o = { .model = gp_cfg_get(pt, "model"),
+ *                               .config_path = gp_cfg_path(cfg),
+ *                               .sizes = sizes, .nsizes = 4,
+ *                               .methods = methods, .nmethods = 3,
+ *                               .seed = 1, .batch = 256 };
+ *     gpx_size_row rows[4 * 3];
+ *     if (gpx_eval_at_sizes(net, &data, &o, rows, err, sizeof err) != 0) ...
+ *     for (int i = 0; i < 12; i++)
+ *         rows[i].applicable ? print(rows[i].test_acc) : print(rows[i].reason);
+ *
+ * A size a network cannot take (a flatten_dense head at another size, a
+ * canvas smaller than the image, a trunk that shrinks the input to nothing)
+ * gives a row marked not applicable with the reason; it does not end the
+ * sweep.
+ */
+#ifndef GPOOL_EXPERIMENTS_EVALSIZE_H
+#define GPOOL_EXPERIMENTS_EVALSIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "data.h"
+#include "gpool_nn.h"
+
+/* How an evaluation image is brought to the asked size. */
+typedef enum {
+    GPX_SIZE_RESIZE = 0,      /* bilinear resize */
+    GPX_SIZE_CANVAS_CENTER,   /* unchanged, centered on a larger canvas */
+    GPX_SIZE_CANVAS_RANDOM    /* unchanged, at a seeded random place on it */
+} gpx_size_method;
+
+#define GPX_SIZE_NMETHODS 3
+
+/* "resize", "canvas_center", "canvas_random". */
+const char *gpx_size_method_name(gpx_size_method m);
+
+/* Parse a name from gpx_size_method_name; 0, or -1 if unknown. */
+int gpx_size_method_parse(const char *name, gpx_size_method *m);
+
+/* Where gpx_place_on_canvas puts each image. */
+typedef enum {
+    GPX_CANVAS_CENTER = 0,    /* offset (size - h) / 2, (size - w) / 2, rounded down */
+    GPX_CANVAS_RANDOM         /* uniform over all offsets that keep the image inside */
+} gpx_canvas_mode;
+
+/* Resize n x c images of h x w (NCHW, float32) to oh x ow into dst, with
+ * PyTorch 1.13's bilinear rule on the CPU (align_corners=False, no
+ * antialias) and its rounding, so results equal torch's bit for bit. The
+ * same size is the identity (up to the sign of zero, as in torch). 0, or -1
+ * if a size is below 1 or n, c are negative. */
+int gpx_resize_bilinear(const float *src, int n, int c, int h, int w, float *dst,
+                        int oh, int ow);
+
+/* Copy n x c images of h x w onto size x size canvases in dst (n x c x size
+ * x size) filled with fill (pass -mean/std, the value of a raw zero pixel
+ * after normalisation, or 0 without it). Every channel of an image gets the
+ * same place. Random offsets come from a gp_rng seeded with seed, drawn per
+ * image in order (row, then column): the same seed gives the same places.
+ * 0, or -1 if size < h or size < w or a size is below 1. */
+int gpx_place_on_canvas(const float *src, int n, int c, int h, int w, float *dst,
+                        int size, float fill, gpx_canvas_mode mode, uint64_t seed);
+
+/* One evaluation: test accuracy (a fraction) and mean loss at an input size
+ * by a method; NaN with applicable = 0 and the reason when it cannot run. */
+typedef struct {
+    int             size;
+    gpx_size_method method;
+    double          test_acc, test_loss;
+    int             applicable;
+    char            reason[256];
+} gpx_size_row;
+
+typedef struct {
+    const gp_cfg_value    *model;        /* the `model:` value the net was built from */
+    const char            *config_path;  /* names the config in the builder's messages */
+    const int             *sizes;        /* square input sizes to evaluate at */
+    int                    nsizes;
+    const gpx_size_method *methods;
+    int                    nmethods;
+    uint64_t               seed;         /* canvas_random places (the same for every size) */
+    int                    batch;        /* evaluation batch: the nets' maximum batch */
+    int                    sigmoid_loss; /* as in training (gpx_evaluate) */
+} gpx_eval_sizes_opts;
+
+/* Evaluate net (trained at its input size) on data->test brought to every
+ * size by every method: rows[i * nmethods + j] is sizes[i] by methods[j].
+ * For each size a network is built from the model config for that input and
+ * every parameter and buffer is copied from net. The transforms start from
+ * the test split as given (pass a split at its native resolution to resize
+ * from the originals). Accuracy and loss equal gpx_evaluate's on the whole
+ * transformed split bit for bit (the split is transformed one batch at a
+ * time, so memory stays at one batch). 0 when the sweep ran (rows not
+ * applicable included); -1 with err on bad arguments, out of memory or a
+ * failed forward pass. */
+int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_opts *o,
+                      gpx_size_row *rows, char *err, size_t errlen);
+
+#endif /* GPOOL_EXPERIMENTS_EVALSIZE_H */
