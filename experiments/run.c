@@ -28,6 +28,7 @@
 
 #include "commands.h"
 #include "data.h"
+#include "evalsize.h"
 #include "model.h"
 #include "sha256.h"
 #include "train.h"
@@ -66,6 +67,29 @@ static const gp_cfg_schema data_keys[] = {
     { "train_limit", GP_CFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
     { "test_limit", GP_CFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
     { "synthetic", GP_CFG_MAP, "{}", .items = synthetic_keys, .help = "the synthetic set" },
+    { "resize", GP_CFG_INT, "0", .min = 0, .max = 1024,
+      .help = "train and test at this square size (bilinear); 0 keeps the data's own" },
+    { NULL }
+};
+
+static const char *const size_method_choices[] = { "resize", "canvas_center", "canvas_random",
+                                                   NULL };
+static const gp_cfg_schema eval_size_item[] = {
+    { "size", GP_CFG_INT, NULL, .min = 1, .max = 4096, .help = "square input size" },
+    { NULL }
+};
+static const gp_cfg_schema eval_method_item[] = {
+    { "method", GP_CFG_ENUM, NULL, .choices = size_method_choices, .help = "how to get there" },
+    { NULL }
+};
+static const gp_cfg_schema eval_keys[] = {
+    { "sizes", GP_CFG_LIST, "[]", .items = eval_size_item,
+      .help = "after training, test at these input sizes too (evals.csv)" },
+    { "methods", GP_CFG_LIST, "[resize, canvas_center, canvas_random]", .min = 1, .max = 3,
+      .items = eval_method_item,
+      .help = "resize (bilinear), canvas_center, canvas_random (image on a larger canvas)" },
+    { "seed", GP_CFG_INT, "0", .min = 0, .max = 1e15, .help = "canvas_random positions" },
+    { "batch", GP_CFG_INT, "250", .min = 1, .max = 65536, .help = "evaluation batch" },
     { NULL }
 };
 
@@ -104,6 +128,7 @@ static const gp_cfg_schema root_keys[] = {
     { "data", GP_CFG_MAP, "{}", .items = data_keys, .help = "data set" },
     { "model", GP_CFG_MAP, NULL, .items = gpx_model_schema, .help = "trunk and head" },
     { "train", GP_CFG_MAP, "{}", .items = train_keys, .help = "training protocol" },
+    { "eval", GP_CFG_MAP, "{}", .items = eval_keys, .help = "evaluation at other input sizes" },
     { "table", GP_CFG_MAP, "{}", .items = gpx_table_keys, .id_exempt = 1,
       .help = "gpool table: grouping, columns and order (not part of run ids)" },
     { NULL }
@@ -229,13 +254,14 @@ static int parse_options(int argc, char **argv, run_options *o)
 /* ======================================================= run records */
 
 /* What a child reports, message by message, over its pipe. */
-typedef enum { MSG_BUILT = 1, MSG_DATA, MSG_EPOCH, MSG_DONE } msg_kind;
+typedef enum { MSG_BUILT = 1, MSG_DATA, MSG_EPOCH, MSG_EVAL, MSG_DONE } msg_kind;
 
 typedef struct {
     double        params, flops;
     gp_mem_report mem;
     int           threads;
     char          variant[32];   /* global pooling variant "auto" picks for the head */
+    int           input_size;    /* side of the square images it trained on */
 } built_info;
 
 typedef struct {
@@ -252,6 +278,7 @@ typedef struct {
         built_info       built;
         data_info        data;
         gpx_epoch_row    epoch;
+        gpx_size_row     eval;
         gpx_train_result done;
     } u;
 } child_msg;
@@ -271,8 +298,11 @@ typedef struct {
     char                exit_text[48];  /* how the run's process ended */
     data_info           data;
     int                 have_data;
+    gpx_size_row       *evals;       /* eval.sizes x eval.methods, in that order */
+    int                 nevals;
     char               *raw_run;    /* --resume: the run's runs.csv line, kept verbatim */
     char               *raw_epochs; /* ... and its epochs.csv lines */
+    char               *raw_evals;  /* ... and its evals.csv lines */
 } run_record;
 
 typedef struct {
@@ -365,6 +395,7 @@ gpx_data_spec gpx_run_data_spec(const gp_cfg_point *pt)
     s.synthetic_size = (int)gp_cfg_int(pt, "data.synthetic.size");
     s.synthetic_classes = (int)gp_cfg_int(pt, "data.synthetic.classes");
     s.synthetic_seed = (uint64_t)gp_cfg_int(pt, "data.synthetic.seed");
+    s.resize = (int)gp_cfg_int(pt, "data.resize");
     return s;
 }
 
@@ -449,6 +480,7 @@ static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threa
     m.u.built.mem = gp_net_memory(net, o->optim.kind == GP_OPTIM_SGD
                                            ? (o->optim.momentum > 0 ? 1 : 0) : 2);
     m.u.built.threads = threads;
+    m.u.built.input_size = gp_net_layer(net, 0)->in.h;
     head_variant(net, m.u.built.variant, sizeof m.u.built.variant);
     send_msg(fd, &m);
 }
@@ -595,6 +627,54 @@ typedef struct {
     int                 show_build;
 } child_job;
 
+/* After training: the test set at every eval.sizes x eval.methods, one
+ * MSG_EVAL per pair (not-applicable pairs included, with their reason). The
+ * transforms start from the data set's own images, also when training
+ * resized them (data.resize). 0, or -1 with err. */
+static int evaluate_sizes(int fd, const child_job *job, const gp_cfg_point *pt, gp_net *net,
+                          const gpx_data *data, int sigmoid_loss, char *err, size_t errlen)
+{
+    const gp_cfg_value *sizes = gp_cfg_get(pt, "eval.sizes");
+    const gp_cfg_value *methods = gp_cfg_get(pt, "eval.methods");
+    if (!sizes->n)
+        return 0;
+    int size[64], nsizes = sizes->n < 64 ? (int)sizes->n : 64, nmethods = (int)methods->n;
+    gpx_size_method method[3];
+    for (int i = 0; i < nsizes; i++)
+        size[i] = (int)sizes->items[i].i;
+    for (int j = 0; j < nmethods && j < 3; j++)
+        gpx_size_method_parse(methods->items[j].s, &method[j]);
+    gpx_data original;
+    const gpx_data *source = data;
+    memset(&original, 0, sizeof original);
+    if (data->train.h != 0 && gp_cfg_int(pt, "data.resize") > 0) {
+        gpx_data_spec spec = gpx_run_data_spec(pt);
+        spec.resize = 0;
+        spec.validation = 0;
+        spec.train_limit = 1;   /* only the test split is needed */
+        if (gpx_data_load(&spec, &original, err, errlen))
+            return -1;
+        original.mean = data->mean;
+        original.std = data->std;
+        source = &original;
+    }
+    gpx_eval_sizes_opts eo = { gp_cfg_get(pt, "model"), gp_cfg_path(job->sw->cfg), size, nsizes,
+                               method, nmethods, (uint64_t)gp_cfg_int(pt, "eval.seed"),
+                               (int)gp_cfg_int(pt, "eval.batch"), sigmoid_loss };
+    gpx_size_row *rows = calloc((size_t)nsizes * (size_t)nmethods, sizeof *rows);
+    int rc = rows ? gpx_eval_at_sizes(net, source, &eo, rows, err, errlen) : -1;
+    for (int i = 0; rc == 0 && i < nsizes * nmethods; i++) {
+        child_msg m;
+        memset(&m, 0, sizeof m);
+        m.kind = MSG_EVAL;
+        m.u.eval = rows[i];
+        send_msg(fd, &m);
+    }
+    free(rows);
+    gpx_data_free(&original);
+    return rc;
+}
+
 /* With --resume, go on from the run's checkpoint when its progress rows
  * match it: report those rows first, as if they had just been trained. */
 static void continue_run(const child_job *job, epoch_sink *sink, gpx_train_opts *o,
@@ -602,7 +682,7 @@ static void continue_run(const child_job *job, epoch_sink *sink, gpx_train_opts 
 {
     int rows = job->sw->opt->resume ? read_progress(sink) : 0;
     long long per_epoch = (data->train.count + o->batch - 1) / o->batch;
-    if (rows > 0 && rows < o->epochs && checkpoint_steps(o->checkpoint_dir) == rows * per_epoch) {
+    if (rows > 0 && rows <= o->epochs && checkpoint_steps(o->checkpoint_dir) == rows * per_epoch) {
         o->resume_dir = o->checkpoint_dir;
         o->resume_epochs = rows;
         fprintf(stderr, "run %s: continuing after epoch %d from %s\n",
@@ -675,6 +755,11 @@ static int child_main(const child_job *job, int fd)
     gpx_train_result res;
     gpx_train(net, &data, &o, send_epoch, &sink, &res);
     free(sink.rows);
+    if (res.status == GPX_RUN_OK &&
+        evaluate_sizes(fd, job, pt, net, &data, o.sigmoid_loss, err, sizeof err)) {
+        res.status = GPX_RUN_FAILED;
+        snprintf(res.reason, sizeof res.reason, "evaluation at other sizes: %.200s", err);
+    }
     child_msg m;
     memset(&m, 0, sizeof m);
     m.kind = MSG_DONE;
@@ -723,6 +808,14 @@ static int take_msg(sweep *sw, run_record *rec, const child_msg *m)
             return -1;
         rec->epochs = grown;
         rec->epochs[rec->nepochs++] = m->u.epoch;
+        return 0;
+    }
+    case MSG_EVAL: {
+        gpx_size_row *grown = realloc(rec->evals, (size_t)(rec->nevals + 1) * sizeof *grown);
+        if (!grown)
+            return -1;
+        rec->evals = grown;
+        rec->evals[rec->nevals++] = m->u.eval;
         return 0;
     }
     case MSG_DONE:
@@ -961,6 +1054,45 @@ static void write_epochs_csv(FILE *fp, const void *ctx)
                 fputc(',', fp);
             }
             fprintf(fp, "%.3f,%.3f,%.1f\n", row->epoch_s, row->eval_s, row->img_per_s);
+        }
+    }
+}
+
+static void evals_header(FILE *fp, const gp_cfg *cfg)
+{
+    fputs("run_id,", fp);
+    csv_swept_header(fp, cfg);
+    fputs("head,seed,train_size,eval_size,method,test_acc,test_loss,status,reason\n", fp);
+}
+
+static int sweep_has_evals(const sweep *sw)
+{
+    return gp_cfg_get(gp_cfg_point_at(sw->cfg, 0), "eval.sizes")->n > 0;
+}
+
+static void write_evals_csv(FILE *fp, const void *ctx)
+{
+    const sweep *sw = ctx;
+    evals_header(fp, sw->cfg);
+    for (size_t i = 0; i < sw->nruns; i++) {
+        const run_record *r = &sw->runs[i];
+        if (r->raw_run) {
+            fputs(r->raw_evals ? r->raw_evals : "", fp);
+            continue;
+        }
+        for (int e = 0; e < r->nevals; e++) {
+            const gpx_size_row *row = &r->evals[e];
+            fprintf(fp, "%s,", r->id);
+            csv_swept_values(fp, sw->cfg, r->pt);
+            fprintf(fp, "%s,%lld,%d,%d,%s,", gp_cfg_str(r->pt, "model.head"),
+                    gp_cfg_int(r->pt, "train.seed"), r->have_built ? r->built.input_size : 0,
+                    row->size, gpx_size_method_name(row->method));
+            gpx_csv_number(fp, "%.5f", row->applicable ? row->test_acc : NAN);
+            fputc(',', fp);
+            gpx_csv_number(fp, "%.6f", row->applicable ? row->test_loss : NAN);
+            fprintf(fp, ",%s,", row->applicable ? "ok" : "n/a");
+            gpx_csv_text(fp, row->applicable ? "" : row->reason);
+            fputc('\n', fp);
         }
     }
 }
@@ -1307,6 +1439,8 @@ static int write_tables(const sweep *sw)
 {
     int bad = write_out(sw, "runs.csv", write_runs_csv);
     bad |= write_out(sw, "epochs.csv", write_epochs_csv);
+    if (sweep_has_evals(sw))
+        bad |= write_out(sw, "evals.csv", write_evals_csv);
     bad |= write_out(sw, "manifest.yaml", write_manifest);
     return bad ? -1 : 0;
 }
@@ -1474,6 +1608,33 @@ out:
 }
 
 /* Attach each prior run's epochs.csv lines, and its test accuracy per epoch for the chart. */
+/* Attach each prior run's evals.csv lines (when the config evaluates other sizes). */
+static int load_prior_evals(sweep *sw, const char *evals_path)
+{
+    if (!sweep_has_evals(sw))
+        return 0;
+    char *text = slurp(evals_path), *want = header_text(evals_header, sw->cfg);
+    char *line, *next, field[64];
+    int rc = -1;
+    if (!text || !want || strncmp(text, want, strlen(want))) {
+        rc = prior_fail(evals_path, "missing, unreadable or with other columns");
+        goto out;
+    }
+    for (line = strchr(text, '\n') + 1; *line; line = next) {
+        next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        csv_field(line, 0, field, sizeof field);
+        run_record *r = find_prior(sw, field);
+        if (r)
+            r->raw_evals = append(r->raw_evals, line, (size_t)(next - line));
+    }
+    rc = 0;
+out:
+    free(text);
+    free(want);
+    return rc;
+}
+
 static int load_prior_epochs(sweep *sw, const char *epochs_path)
 {
     char *text = slurp(epochs_path), *want = header_text(epochs_header, sw->cfg);
@@ -1533,18 +1694,21 @@ static void merge_usage(FILE *out)
             "Exit status: 0 merged, 1 an error, 2 bad command line.\n");
 }
 
+static void free_record(run_record *r)
+{
+    free(r->epochs);
+    free(r->evals);
+    free(r->raw_run);
+    free(r->raw_epochs);
+    free(r->raw_evals);
+}
+
 static void free_sweep_records(sweep *sw)
 {
-    for (size_t i = 0; i < sw->nruns; i++) {
-        free(sw->runs[i].epochs);
-        free(sw->runs[i].raw_run);
-        free(sw->runs[i].raw_epochs);
-    }
-    for (size_t i = 0; i < sw->nprior; i++) {
-        free(sw->prior[i].epochs);
-        free(sw->prior[i].raw_run);
-        free(sw->prior[i].raw_epochs);
-    }
+    for (size_t i = 0; i < sw->nruns; i++)
+        free_record(&sw->runs[i]);
+    for (size_t i = 0; i < sw->nprior; i++)
+        free_record(&sw->prior[i]);
     free(sw->prior);
     free(sw->runs);
 }
@@ -1575,9 +1739,12 @@ static int merge_shard(sweep *sw, const char *dir)
         fprintf(stderr, "gpool merge: %s: another config than %s's\n", dir, sw->merged_from[0]);
         return -1;
     }
+    char evals[4096];
     gpx_join(runs, sizeof runs, dir, "runs.csv");
     gpx_join(epochs, sizeof epochs, dir, "epochs.csv");
-    return load_prior_runs(sw, runs, 1) || load_prior_epochs(sw, epochs) ? -1 : 0;
+    gpx_join(evals, sizeof evals, dir, "evals.csv");
+    return load_prior_runs(sw, runs, 1) || load_prior_epochs(sw, epochs) ||
+                   load_prior_evals(sw, evals) ? -1 : 0;
 }
 
 /* Move the merged runs into sweep order; -1 (naming one) if a point is missing. */
@@ -1918,7 +2085,10 @@ static int prepare_out_dir(sweep *sw, const run_options *o)
     if (o->resume && access(runs_csv, F_OK) == 0) {
         char epochs_csv[4096];
         gpx_join(epochs_csv, sizeof epochs_csv, sw->out_dir, "epochs.csv");
-        if (load_prior_runs(sw, runs_csv, 0) || load_prior_epochs(sw, epochs_csv))
+        char evals_csv[4096];
+        gpx_join(evals_csv, sizeof evals_csv, sw->out_dir, "evals.csv");
+        if (load_prior_runs(sw, runs_csv, 0) || load_prior_epochs(sw, epochs_csv) ||
+            load_prior_evals(sw, evals_csv))
             return -1;
         printf("gpool run: resuming: %zu finished runs kept from %s\n", sw->nprior, runs_csv);
     } else if (!o->force && access(runs_csv, F_OK) == 0) {

@@ -124,6 +124,22 @@ check "an unknown option is a usage error (exit 2)" [ $? -eq 2 ]
 "$gpool" run --help | grep -q 'Usage: gpool run'
 check "--help shows the usage" [ $? -eq 0 ]
 
+# evaluation at other input sizes: a head that cannot take them gets rows
+# marked n/a with the reason, and the sweep still succeeds
+"$gpool" run -q "$srcdir/tests/configs/evalsize.yaml" --out "$tmp/ev" >/dev/null 2>&1
+check "a sweep with eval.sizes exits 0" [ $? -eq 0 ]
+ev="$tmp/ev/evals.csv"
+check "evals.csv has a row per run, size and method (2 x 3 x 3)" [ "$(rows "$ev")" -eq 18 ]
+check "flatten_dense at another size is not applicable, with the reason" \
+    grep -q "^[0-9a-f]*,flatten_dense,flatten_dense,0,12,16,resize,,,n/a,\"flatten_dense's dense layer takes 144 features" "$ev"
+check "a canvas smaller than the image is not applicable" \
+    grep -q ',gap,gap,0,12,8,canvas_center,,,n/a,canvas smaller than the 12x12 image' "$ev"
+check "gap is evaluated at 16x16 by resizing and on a canvas" \
+    [ "$(grep -c ',gap,gap,0,12,16,[a-z_]*,0\.[0-9]*,[0-9.]*,ok,$' "$ev")" -eq 3 ]
+check "at the trained size, resize and centered canvas give the test accuracy of training" \
+    [ "$(grep ',gap,gap,0,12,12,resize,' "$ev" | cut -d, -f8)" = \
+      "$(awk -F, 'NR == 2 { print $0 }' "$tmp/ev/runs.csv" | cut -d, -f21)" ]
+
 sed 's/type: maxpool, k: 2/type: maxpol, k: 2/' "$cfg" >"$tmp/bad.yaml"
 "$gpool" run "$tmp/bad.yaml" --out "$tmp/bad" >/dev/null 2>"$tmp/err3"
 rc=$?
