@@ -1,0 +1,163 @@
+#!/bin/sh
+# profile-smoke.sh - run `gpool profile` on the synthetic config and check
+# what it writes: one CSV row per layer and pass (plus the loss and the
+# optimizer) with positive times and the documented columns, shares that sum
+# to 100%, the printed ratio line, summary.yaml, the roofline chart (when
+# gnuplot is there), the default output directory, Ctrl-C, and that bad
+# command lines exit 2. Emits TAP. Writes only under a mktemp -d directory.
+set -u
+
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+abs_dir() { (cd "$1" && pwd); }
+builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
+srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
+gpool="$builddir/experiments/gpool"
+[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+config="$srcdir/tests/configs/synthetic.yaml"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-profile-smoke.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+cd "$tmp" || exit 1
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { # check DESCRIPTION COMMAND...
+    desc=$1; shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# The synthetic net with the gap head: a 6-layer trunk (conv, batchnorm,
+# relu, maxpool, conv, relu), then the 1x1 conv to the classes and the
+# pooling layer.
+layers=8
+# Small and quick: few repeats, a small sgemm and a bandwidth probe over
+# 8 MiB (not DRAM, but this checks the plumbing, not the machine).
+quick="--repeats 5 --warmup 1 --sgemm-n 256 --bw-mib 8"
+
+# shellcheck disable=SC2086
+"$gpool" profile $quick --out "$tmp/out" "$config" >profile.out 2>profile.err
+status=$?
+check "gpool profile exits 0" test "$status" -eq 0
+[ "$status" -eq 0 ] || sed 's/^/# /' profile.err
+csv=out/profile.csv
+check "profile.csv written" test -s "$csv"
+
+# The header is the first line that is not a '#' comment.
+header=$(grep -v '^#' "$csv" 2>/dev/null | head -n 1)
+missing=
+for c in layer kind pass out_shape median_ms min_ms wall_median_ms flops bytes gflop_s gb_s \
+         flop_per_byte share_pct desc; do
+    case ",$header," in *",$c,"*) ;; *) missing="$missing $c" ;; esac
+done
+check "CSV header has the documented columns${missing:+ (missing:$missing)}" test -z "$missing"
+check "desc is the last column (it may hold commas)" sh -c 'case "$1" in *,desc) ;; *) exit 1 ;; esac' sh "$header"
+check "the CSV comments document the FLOP and byte models" \
+    sh -c 'grep -q "^# flops" "$1" && grep -q "^# bytes" "$1" && grep -q "^# machine: peak_gflops" "$1"' sh "$csv"
+
+col() { echo "$header" | tr ',' '\n' | grep -n -x "$1" | cut -d: -f1; }
+c_layer=$(col layer); c_pass=$(col pass); c_med=$(col median_ms); c_min=$(col min_ms)
+c_wall=$(col wall_median_ms); c_share=$(col share_pct); c_flops=$(col flops); c_bytes=$(col bytes)
+grep -v '^#' "$csv" | tail -n +2 >rows.csv
+
+rows=$(wc -l <rows.csv)
+check "one row per layer and pass, plus loss and optimizer ($rows = 2 x $layers + 2)" \
+    test "$rows" -eq $((2 * layers + 2))
+# Every layer 0..layers-1 has exactly one forward and one backward row.
+bad=$(awk -F, -v l="$c_layer" -v p="$c_pass" -v L="$layers" '
+    $l != "" { seen[$l "," $p]++ }
+    END {
+        bad = 0
+        for (i = 0; i < L; i++)
+            if (seen[i ",forward"] != 1 || seen[i ",backward"] != 1) bad++
+        print bad
+    }' rows.csv)
+check "layers 0..$((layers - 1)) each have one forward and one backward row" test "$bad" -eq 0
+others=$(awk -F, -v l="$c_layer" -v p="$c_pass" '$l == "" { print $p }' rows.csv | sort | tr '\n' ' ')
+check "a loss row and an optimizer step row (got: $others)" test "$others" = "loss step "
+
+awk -F, -v a="$c_med" -v b="$c_min" -v c="$c_wall" \
+    '!($a + 0 > 0 && $b + 0 > 0 && $c + 0 > 0 && $b + 0 <= $a + 0)' rows.csv >bad-times.txt
+check "every row has positive times, min <= median" test ! -s bad-times.txt
+head -n 3 bad-times.txt | sed 's/^/# /'
+
+awk -F, -v f="$c_flops" -v b="$c_bytes" -v p="$c_pass" \
+    '$f + 0 < 0 || $b + 0 <= 0 || ($p == "forward" && NR == 1 && $f + 0 <= 0)' rows.csv >bad-cost.txt
+check "FLOPs are non-negative and bytes positive (the first conv has FLOPs)" test ! -s bad-cost.txt
+
+# Shares are rounded to 0.001%: 18 of them sum to 100 within 0.01.
+total=$(awk -F, -v s="$c_share" '{ t += $s } END { printf "%.4f", t }' rows.csv)
+check "shares sum to 100% ($total)" awk -v t="$total" 'BEGIN { exit !(t > 99.99 && t < 100.01) }'
+
+check "the table prints the ratio line" grep -q '^ratio sum/step  *[0-9]' profile.out
+check "the table has a row per layer and pass" \
+    test "$(grep -c -E '^ *[0-9]+  .* (forward|backward) ' profile.out)" -eq $((2 * layers))
+check "summary.yaml records the peaks and the step times" \
+    sh -c 'grep -q "^  peak_gflops: [0-9]" "$1" && grep -q "^  dram_gbps: [0-9]" "$1" &&
+           grep -q "^  uninstrumented_ms: [0-9]" "$1" && grep -q "^  ratio: [0-9]" "$1"' \
+    sh out/summary.yaml
+
+have_gnuplot=yes
+if [ "${GNUPLOT+set}" = set ]; then
+    [ -n "$GNUPLOT" ] || have_gnuplot=no
+elif ! command -v gnuplot >/dev/null 2>&1; then
+    have_gnuplot=no
+fi
+if [ "$have_gnuplot" = yes ]; then
+    # the 8-byte PNG signature: \211 P N G \r \n \032 \n
+    check "roofline.png is a PNG" \
+        sh -c 'head -c 8 out/roofline.png | od -An -c | tr -s " " | grep -q "211 P N G \\\\r \\\\n 032 \\\\n"'
+    check "roofline.svg is SVG" grep -q '<svg' out/roofline.svg
+    check "roofline.gp and roofline.dat (to redraw it) are written" \
+        sh -c 'test -s out/roofline.gp && test -s out/roofline.dat'
+else
+    skip "roofline.png is a PNG" "no gnuplot"
+    skip "roofline.svg is SVG" "no gnuplot"
+    skip "roofline.gp and roofline.dat (to redraw it) are written" "no gnuplot"
+fi
+check "no temp files left in the output directory" test "$(find out -name '*.tmp.*' | wc -l)" -eq 0
+
+# Without --out: results/<name>/profile under the current directory.
+# shellcheck disable=SC2086
+"$gpool" profile $quick --no-chart --head gem_dense "$config" >default.out 2>default.err
+status=$?
+check "--head gem_dense without --out writes results/synthetic-smoke/profile (status $status)" \
+    test "$status" -eq 0 -a -s results/synthetic-smoke/profile/profile.csv
+check "--no-chart draws no chart" test ! -e results/synthetic-smoke/profile/roofline.png
+
+# Bad command lines: exit 2, with a message.
+bad_cli() { # bad_cli DESCRIPTION ARGS...
+    desc=$1; shift
+    "$gpool" profile "$@" >bad.out 2>bad.err
+    status=$?
+    check "$desc exits 2 (got $status)" sh -c 'test "$1" -eq 2 && test -s bad.err' sh "$status"
+}
+bad_cli "an unknown option" --no-such-option "$config"
+bad_cli "--repeats 0" --repeats 0 "$config"
+bad_cli "--batch abc" --batch abc "$config"
+bad_cli "--threads without a value" "$config" --threads
+bad_cli "no CONFIG" --repeats 3
+bad_cli "two CONFIGs" "$config" "$config"
+bad_cli "a head the config does not sweep" --head no_such_head "$config"
+bad_cli "a batch larger than the training set" --batch 60000 "$config"
+bad_cli "a missing config file" "$tmp/no-such.yaml"
+"$gpool" profile --help >help.out 2>&1
+check "--help exits 0 and documents the byte model" \
+    sh -c 'test "$1" -eq 0 && grep -q "backward bytes" help.out' sh "$?"
+
+# Ctrl-C: exit 130 and nothing written.
+"$gpool" profile --repeats 100000 --warmup 0 --sgemm-n 256 --bw-mib 8 --no-chart \
+    --out "$tmp/int" "$config" >int.out 2>int.err &
+pid=$!
+sleep 1
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+check "SIGINT ends the run with status 130 (got $status)" test "$status" -eq 130
+check "an interrupted run writes nothing" test -z "$(ls -A "$tmp/int" 2>/dev/null)"
+
+echo "1..$n"
+exit 0
