@@ -2170,7 +2170,13 @@ int gpx_cmd_run(int argc, char **argv)
     if (!o.quiet)
         log_defaults(cfg);
     gpx_progress_enable(!o.quiet);
-    printf("gpool run: %s: %zu runs -> %s\n", gp_cfg_name(cfg), gp_cfg_npoints(cfg), sw.out_dir);
+    if (o.shard_n)
+        printf("gpool run: %s: shard %d/%d: %zu of %zu runs -> %s\n", gp_cfg_name(cfg), o.shard_k,
+               o.shard_n, (gp_cfg_npoints(cfg) + (size_t)(o.shard_n - o.shard_k)) / (size_t)o.shard_n,
+               gp_cfg_npoints(cfg), sw.out_dir);
+    else
+        printf("gpool run: %s: %zu runs -> %s\n", gp_cfg_name(cfg), gp_cfg_npoints(cfg),
+               sw.out_dir);
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
