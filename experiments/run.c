@@ -2030,9 +2030,11 @@ static void print_run_line(const sweep *sw, size_t i, const run_record *r)
 }
 
 /* Print the points and exit (--list). */
-static void list_points(const gp_cfg *cfg)
+static void list_points(const gp_cfg *cfg, const run_options *o)
 {
     for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
+        if (o->shard_n && (int)(i % (size_t)o->shard_n) != o->shard_k - 1)
+            continue;
         const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
         printf("%s", gp_cfg_point_id(pt));
         for (size_t k = 0; k < gp_cfg_nswept(cfg); k++) {
@@ -2152,7 +2154,7 @@ int gpx_cmd_run(int argc, char **argv)
         return 2;
     }
     if (o.list) {
-        list_points(cfg);
+        list_points(cfg, &o);
         gp_cfg_free(cfg);
         return 0;
     }
