@@ -1,3 +1,263 @@
-/* conv_avx2.c - placeholder while it is written */
+/*
+ * conv_avx2.c - AVX2+FMA direct convolution kernels (contract and data
+ * layout: gpi_conv.h): the scheme of conv_avx512.c on 8-float vectors,
+ * sized for the 16 ymm registers.
+ *
+ * AVX2 has no cheap zero-masking load, so rows are loaded whole and ANDed
+ * with the tap's mask vector, taken from a table with a 32-bit lane per
+ * position (lane_masks = 1) as the AND's memory operand: masking costs one
+ * load and no register. The loads reach whole vectors of masked-out
+ * positions (exact_reads = 0): conv2d.c runs these kernels on copies with
+ * readable margins, never on the caller's tensors.
+ *
+ * mm: a register tile of 4 output channels x 3 vectors of 8 positions
+ * (12 accumulators, 3 input vectors, 1 broadcast weight).
+ *
+ * wgrad: a tile of up to 4 output channels x 3 rows (12 accumulators); each
+ * lane sums every 8th position in order, then one fixed tree of 8 lanes.
+ */
 #include "autoconfig.h"
-typedef int gpi_placeholder_conv_avx2;
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpi_conv.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* Pins a loaded vector to a register: otherwise GCC folds the load into
+ * every FMA that uses it and the wgrad tile loads each dy vector thrice. */
+#define IN_REG(v) __asm__("" : "+x"(v))
+
+#define V 8         /* floats per vector */
+#define COB 4       /* output channels per mm tile (the weight packing block) */
+#define NV 3        /* vectors of positions per mm tile */
+#define WCB 4       /* output channels per wgrad tile */
+#define WRB 3       /* rows per wgrad tile */
+
+/* Lanes [0, n) all ones, n <= 8. */
+INLINE __m256 first_lanes(size_t n)
+{
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), idx));
+}
+
+/* Tap t's mask row of the table (a float per position). */
+INLINE const float *mask_row(const gpi_conv_src *s, int t)
+{
+    return (const float *)s->masks + (size_t)t * s->mld * 16;
+}
+
+/* One mm tile: COB channels (the first nc stored) x nv vectors from q0;
+ * tail (when not NULL) limits the final vector. nv and whether there is a
+ * tail are constants after inlining. */
+INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, int nc,
+                    float *out, size_t ld, size_t q0, int nv, const __m256 *tail)
+{
+    __m256 acc[COB][NV];
+#pragma GCC unroll 4
+    for (int c = 0; c < COB; c++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            acc[c][v] = bias ? _mm256_set1_ps(bias[c]) : _mm256_setzero_ps();
+    const float *base = s->in + q0;
+    for (int r = 0; r < s->K; r++) {
+        const float *p = base + s->off[r];
+        const float *m = mask_row(s, s->tap[r]) + q0;
+        const float *wr = w + (size_t)r * COB;
+        __m256 xv[NV];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            if (v < nv) {
+                xv[v] = _mm256_and_ps(_mm256_loadu_ps(p + v * V), _mm256_load_ps(m + v * V));
+                if (tail && v == nv - 1)
+                    xv[v] = _mm256_and_ps(xv[v], *tail);
+            }
+#pragma GCC unroll 4
+        for (int c = 0; c < COB; c++) {
+            __m256 wv = _mm256_set1_ps(wr[c]);
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++)
+                if (v < nv)
+                    acc[c][v] = _mm256_fmadd_ps(wv, xv[v], acc[c][v]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < COB; c++)
+        if (c < nc)
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++)
+                if (v < nv) {
+                    float *o = out + (size_t)c * ld + q0 + (size_t)v * V;
+                    if (tail && v == nv - 1)
+                        _mm256_maskstore_ps(o, _mm256_castps_si256(*tail), acc[c][v]);
+                    else
+                        _mm256_storeu_ps(o, acc[c][v]);
+                }
+}
+
+static void mm(const gpi_conv_src *s, const float *wpk, const float *bias, int cout,
+               float *out, size_t ld)
+{
+    size_t nq = s->nq;
+    for (int cb = 0; cb < cout; cb += COB) {
+        const float *w = wpk + (size_t)cb * s->K, *b = bias ? bias + cb : NULL;
+        int nc = cout - cb < COB ? cout - cb : COB;
+        float *o = out + (size_t)cb * ld;
+        size_t q0 = 0;
+        for (; q0 + NV * V <= nq; q0 += NV * V)
+            mm_tile(s, w, b, nc, o, ld, q0, NV, NULL);
+        size_t rest = nq - q0;
+        __m256 tail = first_lanes(rest - (rest - 1) / V * V);
+        if (rest > 2 * V)
+            mm_tile(s, w, b, nc, o, ld, q0, 3, &tail);
+        else if (rest > V)
+            mm_tile(s, w, b, nc, o, ld, q0, 2, &tail);
+        else if (rest > 0)
+            mm_tile(s, w, b, nc, o, ld, q0, 1, &tail);
+    }
+}
+
+/* Sum of the 8 lanes in one fixed tree. */
+INLINE float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* One position vector of a wgrad tile: rows xp[] (mask rows mp[]) against
+ * the dy rows d + c * ld, lanes limited to *tail when it is not NULL. */
+INLINE void wg_step(__m256 acc[WCB][WRB], const float *const *xp, const float *const *mp,
+                    const float *d, size_t ld, size_t q, int cb, int rb, const __m256 *tail)
+{
+    __m256 xv[WRB];
+#pragma GCC unroll 3
+    for (int j = 0; j < WRB; j++)
+        if (j < rb) {
+            xv[j] = _mm256_and_ps(_mm256_loadu_ps(xp[j] + q), _mm256_load_ps(mp[j] + q));
+            if (tail)
+                xv[j] = _mm256_and_ps(xv[j], *tail);
+        }
+#pragma GCC unroll 4
+    for (int c = 0; c < WCB; c++)
+        if (c < cb) {
+            __m256 dv = _mm256_loadu_ps(d + (size_t)c * ld + q);
+            if (tail)
+                dv = _mm256_and_ps(dv, *tail);
+            IN_REG(dv);
+#pragma GCC unroll 3
+            for (int j = 0; j < WRB; j++)
+                if (j < rb)
+                    acc[c][j] = _mm256_fmadd_ps(dv, xv[j], acc[c][j]);
+        }
+}
+
+/* One wgrad tile: cb channels x rb rows from row r0, both constants. */
+INLINE void wg_tile(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
+                    size_t dy_stride, int nimg, float *dw, int r0, int cb, int rb)
+{
+    __m256 acc[WCB][WRB];
+    const float *xp[WRB], *mp[WRB];
+#pragma GCC unroll 4
+    for (int c = 0; c < WCB; c++)
+#pragma GCC unroll 3
+        for (int j = 0; j < WRB; j++)
+            acc[c][j] = _mm256_setzero_ps();
+    size_t nq = s->nq, full = nq / V * V;
+    __m256 tail = first_lanes(nq - full);
+    for (int i = 0; i < nimg; i++) {
+#pragma GCC unroll 3
+        for (int j = 0; j < WRB; j++) {
+            int r = j < rb ? r0 + j : r0;
+            xp[j] = s->in + (size_t)i * in_stride + s->off[r];
+            mp[j] = mask_row(s, s->tap[r]);
+        }
+        const float *d = dy + (size_t)i * dy_stride;
+        for (size_t q = 0; q < full; q += V)
+            wg_step(acc, xp, mp, d, ld, q, cb, rb, NULL);
+        if (full < nq)
+            wg_step(acc, xp, mp, d, ld, full, cb, rb, &tail);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < WCB; c++)
+#pragma GCC unroll 3
+        for (int j = 0; j < WRB; j++)
+            if (c < cb && j < rb)
+                dw[(size_t)c * s->K + r0 + j] += hsum(acc[c][j]);
+}
+
+/* All rows for cb channels (a constant: 4, 2 or 1). */
+INLINE void wg_rows(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
+                    size_t dy_stride, int nimg, float *dw, int cb)
+{
+    int r = 0, K = s->K;
+    for (; r + WRB <= K; r += WRB)
+        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, WRB);
+    if (K - r == 2)
+        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 2);
+    else if (K - r == 1)
+        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 1);
+}
+
+static void wgrad(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
+                  size_t dy_stride, int nimg, int cout, float *dw)
+{
+    int co = 0;
+    size_t K = (size_t)s->K;
+#define WG_ROWS(cb) wg_rows(s, in_stride, dy + (size_t)co * ld, ld, dy_stride, nimg, dw + co * K, cb)
+    for (; co + WCB <= cout; co += WCB)
+        WG_ROWS(WCB);
+    if (cout - co >= 2) {
+        WG_ROWS(2);
+        co += 2;
+    }
+    if (cout - co == 1)
+        WG_ROWS(1);
+#undef WG_ROWS
+}
+
+static void dsum(const float *dy, size_t ld, size_t dy_stride, int nimg, size_t nq, int cout,
+                 float *db)
+{
+    size_t full = nq / V * V;
+    __m256 tail = first_lanes(nq - full);
+    for (int co = 0; co < cout; co++) {
+        __m256 a = _mm256_setzero_ps();
+        for (int i = 0; i < nimg; i++) {
+            const float *d = dy + (size_t)i * dy_stride + (size_t)co * ld;
+            for (size_t q = 0; q < full; q += V)
+                a = _mm256_add_ps(a, _mm256_loadu_ps(d + q));
+            if (full < nq)
+                a = _mm256_add_ps(a, _mm256_and_ps(_mm256_loadu_ps(d + full), tail));
+        }
+        db[co] += hsum(a);
+    }
+}
+
+static void copy(const float *src, size_t ss, float *dst, size_t ds, int rows, int w)
+{
+    int full = w / V * V;
+    __m256i tail = _mm256_castps_si256(first_lanes((size_t)(w - full)));
+    for (int i = 0; i < rows; i++) {
+        const float *s = src + (size_t)i * ss;
+        float *d = dst + (size_t)i * ds;
+        for (int j = 0; j < full; j += V)
+            _mm256_storeu_ps(d + j, _mm256_loadu_ps(s + j));
+        if (w > full)
+            _mm256_maskstore_ps(d + full, tail, _mm256_maskload_ps(s + full, tail));
+    }
+}
+
+const gpi_conv_kernels gpi_conv_avx2 = {
+    .name = "avx2",
+    .cob = COB,
+    .exact_reads = 0,
+    .lane_masks = 1,
+    .mm = mm,
+    .wgrad = wgrad,
+    .dsum = dsum,
+    .copy = copy,
+};

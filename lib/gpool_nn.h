@@ -169,8 +169,22 @@ void        gp_layer_destroy    (gp_layer *l);
 size_t      gp_layer_param_count(const gp_layer *l);
 
 /* 2-D convolution, cross-correlation as in PyTorch; weight cout x cin x kh x kw.
- * im2col + sgemm over chunks of images, one thread per image range;
- * 1x1 stride-1 unpadded skips im2col. */
+ * Two execution paths, chosen here once per layer by a fixed rule (never by
+ * timing, so results are reproducible): "same" convolutions (stride 1, odd
+ * square kernel k > 1, pad (k - 1) / 2) with few channels run direct
+ * kernels of the widest instruction set the CPU has and GPOOL_CPU_MASK /
+ * gp_set_cpu_mask leave visible: AVX-512 up to 192 input and output
+ * channels, AVX2+FMA up to 32 in and 64 out (64 and 64 on maps of at most
+ * 64 pixels), where they were measured faster; everything else, and CPUs
+ * without AVX2, runs im2col + sgemm over chunks of images (a 1x1 stride-1
+ * unpadded conv skips im2col). l->desc ends in ", direct avx512" or
+ * ", direct avx2" when a direct path was chosen.
+ * GPOOL_CONV (read here) overrides the rule: "im2col" everywhere, or
+ * "avx2" / "avx512" for every conv the direct kernels handle, 1x1 included
+ * (with the next narrower path where that ISA is unavailable); "auto" or
+ * unset is the rule, anything else fails with GP_ERR_ENV. Paths differ in
+ * summation order only: results agree within float rounding, and each path
+ * is bit-identical from run to run for a fixed thread count. */
 gp_status   gp_conv2d_make      (gp_layer **out, gp_shape in, int cout, int kh, int kw,
                                  int stride, int pad, int bias);
 

@@ -12,6 +12,13 @@
  * is at most a few hundred here, times k u < 1e-4. Outputs are prefilled with
  * NaN, so an element a layer forgets to write fails too.
  *
+ * Every execution path of conv2d (im2col + sgemm, direct AVX2, direct
+ * AVX-512; GPOOL_CONV forces one per layer) runs the same checks on shapes
+ * that reach every tail of the direct kernels: widths 1..33, heights 1..20,
+ * channel counts 1..17, batches 1..5, the "same" kernels 1x1..7x7 the direct
+ * path takes and shapes it must leave to im2col. A path whose instruction
+ * set the CPU lacks (or hides through GPOOL_CPU_MASK) is skipped.
+ *
  * Data are random with a fresh seed per run (testutil.h); failures print it.
  */
 #include <math.h>
@@ -64,14 +71,45 @@ static float *falloc_uniform(size_t count)
     return p;
 }
 
+/* The path make_conv forces through GPOOL_CONV (NULL: the automatic rule). */
+static const char *forced_path;
+
+/* Whether conv c with GPOOL_CONV=path must run the direct kernels of path:
+ * those handle "same" convolutions (stride 1, odd square kernel, pad
+ * (k - 1) / 2). */
+static int expect_direct(const conv_cfg *c, const char *path)
+{
+    return strcmp(path, "im2col") != 0 && c->stride == 1 && c->kh == c->kw && c->kh % 2 == 1 &&
+           c->pad == (c->kh - 1) / 2;
+}
+
+/* The layer must have taken the path it was forced to (desc names it). */
+static void check_path(const gp_layer *l, const conv_cfg *c, const char *path)
+{
+    const char *direct = strstr(l->desc, ", direct ");
+    if (expect_direct(c, path)) {
+        if (!direct || strcmp(direct + strlen(", direct "), path) != 0)
+            FAILF("GPOOL_CONV=%s: %d->%d %dx%d/%d pad %d took \"%s\"", path, c->cin, c->cout,
+                  c->kh, c->kw, c->stride, c->pad, l->desc);
+    } else if (direct) {
+        FAILF("GPOOL_CONV=%s: %d->%d %dx%d/%d pad %d is not for the direct path but took \"%s\"",
+              path, c->cin, c->cout, c->kh, c->kw, c->stride, c->pad, l->desc);
+    }
+}
+
 static gp_layer *make_conv(const conv_cfg *c)
 {
     gp_layer *l = NULL;
     gp_shape in = { c->n, c->cin, c->h, c->w };
+    if (forced_path)
+        setenv("GPOOL_CONV", forced_path, 1);
     gp_status st = gp_conv2d_make(&l, in, c->cout, c->kh, c->kw, c->stride, c->pad, c->bias);
+    unsetenv("GPOOL_CONV");
     if (st != GP_OK)
         FAILF("conv2d_make %d->%d %dx%d/%d pad %d: %s", c->cin, c->cout, c->kh, c->kw,
               c->stride, c->pad, gp_last_error());
+    if (forced_path)
+        check_path(l, c, forced_path);
     for (int p = 0; p < l->nparams; p++)
         gc_uniform(l->params[p].value, l->params[p].count, -1.0f, 1.0f);
     return l;
@@ -79,10 +117,11 @@ static gp_layer *make_conv(const conv_cfg *c)
 
 static const char *describe(const conv_cfg *c)
 {
-    static char text[160];
-    snprintf(text, sizeof text, "n %d, %d->%d, %dx%d input, kernel %dx%d/%d pad %d%s", c->n,
+    static char text[200];
+    snprintf(text, sizeof text, "n %d, %d->%d, %dx%d input, kernel %dx%d/%d pad %d%s%s%s", c->n,
              c->cin, c->cout, c->h, c->w, c->kh, c->kw, c->stride, c->pad,
-             c->bias ? ", bias" : "");
+             c->bias ? ", bias" : "", forced_path ? ", GPOOL_CONV=" : "",
+             forced_path ? forced_path : "");
     return text;
 }
 
@@ -318,11 +357,11 @@ static void conv_forward_net_shapes(void **state)
         run_forward_check(&net_cfgs[i], net_cfgs[i].n);
 }
 
-/* Backward against the double reference; dx NULL gives the same weights. */
-static void run_backward_check(const conv_cfg *c, int n)
+/* Forward and backward of n images through an existing layer l (made for
+ * c), checked against the double reference. */
+static void check_backward_on(gp_layer *l, const conv_cfg *c, int n)
 {
     conv_dims d = dims_of(c);
-    gp_layer *l = make_conv(c);
     float *x = falloc_uniform((size_t)c->n * d.in_size);
     float *y = falloc_nan((size_t)c->n * d.out_size);
     float *dy = falloc_uniform((size_t)c->n * d.out_size);
@@ -348,6 +387,13 @@ static void run_backward_check(const conv_cfg *c, int n)
             FAILF("backward of %d images wrote dx[%zu] for %s", n, i, describe(c));
     free_grads(&g);
     free(x); free(y); free(dy); free(dx);
+}
+
+/* Backward against the double reference. */
+static void run_backward_check(const conv_cfg *c, int n)
+{
+    gp_layer *l = make_conv(c);
+    check_backward_on(l, c, n);
     gp_layer_destroy(l);
 }
 
@@ -377,14 +423,16 @@ static void conv_gradcheck(void **state)
 {
     (void)state;
     /* conv is bilinear, so central differences are exact up to rounding and
-     * gradcheck.h's default tolerances apply as they are */
+     * gradcheck.h's default tolerances apply as they are. One image where
+     * the thread split is not the point: a check is ~1500 forwards, and on
+     * a busy machine two threads spend most of that waiting at barriers. */
     static const conv_cfg cfgs[] = {
-        { 2, 3, 7, 6, 4, 3, 3, 1, 1, 1 },   /* 3x3 same padding */
-        { 3, 5, 5, 4, 3, 1, 1, 1, 0, 1 },   /* 1x1 stride 1: no im2col */
-        { 2, 2, 9, 8, 3, 3, 3, 2, 1, 1 },   /* stride 2 */
-        { 2, 3, 8, 9, 2, 2, 3, 3, 2, 0 },   /* 2x3 kernel, stride 3, pad 2, no bias */
-        { 6, 3, 5, 5, 4, 3, 3, 1, 1, 1 },   /* several images per gemm, split over threads */
-        { 4, 4, 6, 6, 3, 1, 1, 2, 0, 1 },   /* 1x1 stride 2: im2col after all */
+        { 1, 3, 7, 6, 4, 3, 3, 1, 1, 1 },   /* 3x3 same padding */
+        { 1, 5, 5, 4, 3, 1, 1, 1, 0, 1 },   /* 1x1 stride 1: no im2col */
+        { 1, 2, 9, 8, 3, 3, 3, 2, 1, 1 },   /* stride 2 */
+        { 1, 3, 8, 9, 2, 2, 3, 3, 2, 0 },   /* 2x3 kernel, stride 3, pad 2, no bias */
+        { 6, 3, 5, 5, 4, 3, 3, 1, 1, 1 },   /* several images per chunk, split over threads */
+        { 1, 4, 6, 6, 3, 1, 1, 2, 0, 1 },   /* 1x1 stride 2: im2col after all */
     };
     for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
         gp_layer *l = make_conv(&cfgs[i]);
@@ -476,6 +524,237 @@ static void conv_errors(void **state)
     assert_int_equal(gp_layer_forward(l, 3, x, y, GP_TRAIN), GP_ERR_ARG);
     assert_int_equal(gp_layer_forward(l, 0, x, y, GP_TRAIN), GP_ERR_ARG);
     gp_layer_destroy(l);
+}
+
+/* ------------------------------------------------- execution paths */
+
+/* Skip unless path can run here (im2col always can). */
+static void require_path(const char *path)
+{
+    if (!strcmp(path, "avx2") && !gp_cpu_has(GP_ISA_AVX2))
+        skip();
+    if (!strcmp(path, "avx512") && !gp_cpu_has(GP_ISA_AVX512))
+        skip();
+}
+
+/* A random stride-1 3x3 pad-1 configuration (the shape the direct path is
+ * for): channels 1..17 cover every tail of the 4- and 8-channel blocks,
+ * widths 1..33 every tail of the 8- and 16-float vectors. */
+static conv_cfg direct_cfg(void)
+{
+    conv_cfg c = { .n = rand_int(1, 5), .cin = rand_int(1, 17), .h = rand_int(1, 12),
+                   .w = rand_int(1, 33), .cout = rand_int(1, 17), .kh = 3, .kw = 3,
+                   .stride = 1, .pad = 1, .bias = (int)(tu_next() & 1) };
+    return c;
+}
+
+/* Kernels of the direct path (1x1, 3x3, 5x5, 7x7 "same"), plus kernels,
+ * pads and strides that a forced direct path must leave to im2col. */
+static conv_cfg kernel_cfg(int i)
+{
+    static const int k[][4] = {   /* kh, kw, pad, stride */
+        { 1, 1, 0, 1 }, { 5, 5, 2, 1 }, { 7, 7, 3, 1 }, { 3, 3, 1, 1 }, { 5, 5, 2, 1 },
+        { 2, 2, 0, 1 }, { 3, 3, 0, 1 }, { 3, 3, 2, 1 }, { 5, 5, 1, 1 }, { 2, 3, 1, 1 },
+        { 3, 1, 0, 1 }, { 1, 1, 1, 1 }, { 3, 3, 1, 2 }, { 1, 5, 0, 1 }, { 7, 7, 3, 1 },
+        { 1, 1, 0, 1 },
+    };
+    const int *p = k[i % (int)(sizeof k / sizeof k[0])];
+    conv_cfg c = direct_cfg();
+    c.kh = p[0];
+    c.kw = p[1];
+    c.pad = p[2];
+    c.stride = p[3];
+    /* big kernels with fewer channels and images: the double reference
+     * costs n cin cout h w k^2 */
+    if (c.kh * c.kw >= 25) {
+        c.cin = rand_int(1, 9);
+        c.cout = rand_int(1, 9);
+        c.n = rand_int(1, 3);
+    }
+    /* at least one output row and column */
+    if (c.h + 2 * c.pad < c.kh)
+        c.h = c.kh - 2 * c.pad;
+    if (c.w + 2 * c.pad < c.kw)
+        c.w = c.kw - 2 * c.pad;
+    return c;
+}
+
+#define N_KERNEL_CFGS 16
+
+static void path_widths(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    for (int w = 1; w <= 33; w++) {
+        conv_cfg c = direct_cfg();
+        c.w = w;
+        run_forward_check(&c, c.n);
+        run_backward_check(&c, c.n);
+    }
+    forced_path = NULL;
+}
+
+static void path_heights_channels(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    for (int h = 1; h <= 20; h++) {
+        conv_cfg c = direct_cfg();
+        c.h = h;
+        run_backward_check(&c, c.n);
+    }
+    for (int ch = 1; ch <= 17; ch++) {
+        conv_cfg c = direct_cfg();
+        c.cin = ch;
+        c.cout = 18 - ch;
+        run_forward_check(&c, c.n);
+        run_backward_check(&c, c.n);
+    }
+    forced_path = NULL;
+}
+
+static void path_kernels(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    for (int i = 0; i < 2 * N_KERNEL_CFGS; i++) {
+        conv_cfg c = kernel_cfg(i);
+        run_forward_check(&c, c.n);
+        run_backward_check(&c, c.n);
+    }
+    forced_path = NULL;
+}
+
+/* The benchmark nets' shapes, several images per chunk, on two threads. */
+static void path_net_shapes(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    static const conv_cfg nets[] = {
+        { 3, 1, 28, 28, 8, 3, 3, 1, 1, 1 },   { 2, 8, 28, 28, 8, 3, 3, 1, 1, 1 },
+        { 5, 8, 14, 14, 16, 3, 3, 1, 1, 1 },  { 5, 16, 14, 14, 16, 3, 3, 1, 1, 0 },
+        { 9, 16, 7, 7, 32, 3, 3, 1, 1, 1 },   { 7, 32, 7, 7, 32, 3, 3, 1, 1, 1 },
+        { 4, 8, 14, 14, 32, 3, 3, 1, 1, 1 },  { 3, 32, 7, 7, 64, 3, 3, 1, 1, 1 },
+        { 3, 64, 7, 7, 64, 3, 3, 1, 1, 1 },   { 5, 32, 3, 3, 10, 1, 1, 1, 0, 1 },
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        run_forward_check(&nets[i], nets[i].n);
+        run_backward_check(&nets[i], nets[i].n);
+    }
+    forced_path = NULL;
+}
+
+/* One layer run with batches that shrink and grow again: chunks of every
+ * size must give the reference, whatever an earlier, larger call left in
+ * the layer's buffers. 14x14 and 7x7 maps put several images in a chunk. */
+static void path_partial_batches(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    static const conv_cfg cfgs[] = {
+        { 23, 5, 14, 14, 6, 3, 3, 1, 1, 1 },
+        { 37, 7, 7, 7, 9, 3, 3, 1, 1, 1 },
+        { 11, 3, 5, 9, 4, 3, 3, 1, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        const conv_cfg *c = &cfgs[i];
+        gp_layer *l = make_conv(c);
+        int batches[] = { c->n, rand_int(1, c->n / 2), c->n - 1, 1, rand_int(2, c->n), c->n };
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            run_forward_check(c, batches[b]);
+            check_backward_on(l, c, batches[b]);
+        }
+        gp_layer_destroy(l);
+    }
+    forced_path = NULL;
+}
+
+static void path_gradcheck(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    /* bilinear, so gradcheck.h's default tolerances apply as they are; one
+     * image each, so the thousand forwards of a check run on one thread
+     * (thread splits are checked against the reference above, and waiting
+     * at a barrier on a busy machine would dominate the run time) */
+    static const conv_cfg cfgs[] = {
+        { 1, 3, 7, 17, 5, 3, 3, 1, 1, 1 },
+        { 1, 2, 5, 6, 3, 1, 1, 1, 0, 0 },
+        { 1, 9, 6, 5, 2, 5, 5, 1, 2, 1 },
+        { 1, 4, 3, 3, 9, 3, 3, 1, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        gp_layer *l = make_conv(&cfgs[i]);
+        run_gradcheck(l, cfgs[i].n, describe(&cfgs[i]));
+        gp_layer_destroy(l);
+    }
+    forced_path = NULL;
+}
+
+/* Repeated calls give the same bits and dx NULL changes nothing else. */
+static void path_contract(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    for (int i = 0; i < 6; i++) {
+        conv_cfg c = i < 3 ? direct_cfg() : kernel_cfg(rand_int(0, N_KERNEL_CFGS - 1));
+        c.n += 3;   /* two threads with several images each */
+        gp_layer *l = make_conv(&c);
+        backward_contract(l, c.n);
+        gp_layer_destroy(l);
+    }
+    forced_path = NULL;
+}
+
+/* Without GPOOL_CONV a 3x3 conv with few channels takes the widest direct
+ * kernels the CPU mask leaves visible, and im2col when it hides AVX2; a 1x1
+ * conv and a 256-channel 3x3 conv stay on im2col (sgemm measured faster). */
+static void conv_auto_path(void **state)
+{
+    (void)state;
+    unsigned hidden_before = 0;   /* restored at the end (GPOOL_CPU_MASK's effect) */
+    for (gp_isa isa = GP_ISA_AVX2; isa <= GP_ISA_AVX512; isa++)
+        if (gp_cpu_has_native(isa) && !gp_cpu_has(isa))
+            hidden_before |= 1u << isa;
+    static const unsigned masks[] = { 0, GP_CPU_MASK_AVX512, GP_CPU_MASK_AVX2 };
+    conv_cfg c3 = { 2, 3, 9, 11, 5, 3, 3, 1, 1, 1 }, c1 = { 2, 3, 9, 11, 5, 1, 1, 1, 0, 1 };
+    conv_cfg wide = { 1, 256, 4, 4, 256, 3, 3, 1, 1, 0 };
+    for (size_t m = 0; m < sizeof masks / sizeof masks[0]; m++) {
+        assert_int_equal(gp_set_cpu_mask(masks[m] | hidden_before), GP_OK);
+        const char *want = gp_cpu_has(GP_ISA_AVX512) ? "avx512"
+                           : gp_cpu_has(GP_ISA_AVX2) ? "avx2" : "im2col";
+        gp_layer *l = make_conv(&c3);
+        check_path(l, &c3, want);
+        run_forward_check(&c3, c3.n);
+        gp_layer_destroy(l);
+        l = make_conv(&c1);
+        check_path(l, &c1, "im2col");
+        gp_layer_destroy(l);
+        l = make_conv(&wide);
+        check_path(l, &wide, "im2col");
+        gp_layer_destroy(l);
+    }
+    assert_int_equal(gp_set_cpu_mask(hidden_before), GP_OK);
+}
+
+static void conv_bad_env(void **state)
+{
+    (void)state;
+    gp_shape in = { 2, 3, 5, 6 };
+    gp_layer *l = NULL;
+    setenv("GPOOL_CONV", "avx1024", 1);
+    gp_status st = gp_conv2d_make(&l, in, 4, 3, 3, 1, 1, 1);
+    unsetenv("GPOOL_CONV");
+    assert_int_equal(st, GP_ERR_ENV);
+    assert_null(l);
+    assert_non_null(strstr(gp_last_error(), "GPOOL_CONV"));
 }
 
 /* ---------------------------------------------------------------- dense */
@@ -638,6 +917,14 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* The path tests once per path, named e.g. "path_widths/avx2". */
+#define PATH_TEST(f, path) { #f "/" path, f, NULL, NULL, (void *)path }
+#define PATH_TESTS(path)                                                          \
+    PATH_TEST(path_widths, path), PATH_TEST(path_heights_channels, path),         \
+    PATH_TEST(path_kernels, path), PATH_TEST(path_net_shapes, path),              \
+    PATH_TEST(path_partial_batches, path), PATH_TEST(path_gradcheck, path),       \
+    PATH_TEST(path_contract, path)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +936,11 @@ int main(void)
         cmocka_unit_test(conv_gradcheck),
         cmocka_unit_test(conv_backward_contract),
         cmocka_unit_test(conv_errors),
+        cmocka_unit_test(conv_auto_path),
+        cmocka_unit_test(conv_bad_env),
+        PATH_TESTS("im2col"),
+        PATH_TESTS("avx2"),
+        PATH_TESTS("avx512"),
         cmocka_unit_test(dense_make_fields),
         cmocka_unit_test(dense_reference),
         cmocka_unit_test(dense_gradcheck),
