@@ -2,12 +2,15 @@
  * table.c - `gpool table DIR`: paper-style tables (markdown and LaTeX) and
  * gnuplot charts (PNG and SVG) from the CSVs `gpool run` wrote into DIR.
  *
- * Everything is recomputed from DIR/runs.csv, DIR/epochs.csv and the
+ * Everything is recomputed from DIR/runs.csv, epochs.csv, evals.csv and the
  * `table:` section of DIR/config.yaml (or --config FILE): nothing is
  * trained, no data set is opened. One table row per group of runs sharing
  * the values of table.group_by (default: every swept path but the seeds),
  * with mean +- sample sd over the group's runs whose status is ok; the
- * others are listed under the table with their reasons.
+ * others are listed under the table with their reasons. When the config
+ * evaluated other input sizes (DIR/evals.csv), a second table and one chart
+ * per method show the test accuracy at each size, not-applicable sizes
+ * marked with their reason.
  */
 #include "autoconfig.h"
 
@@ -118,6 +121,16 @@ static const char *const run_column_names[NRUNCOLS] = {
 typedef enum { EC_RUN_ID, EC_EPOCH, EC_TEST_ACC, NEPOCHCOLS } epoch_column;
 
 static const char *const epoch_column_names[NEPOCHCOLS] = { "run_id", "epoch", "test_acc" };
+
+/* evals.csv: the test set at other input sizes after training (eval.sizes). */
+typedef enum {
+    VC_RUN_ID, VC_TRAIN_SIZE, VC_EVAL_SIZE, VC_METHOD, VC_TEST_ACC, VC_STATUS, VC_REASON,
+    NEVALCOLS
+} eval_column;
+
+static const char *const eval_column_names[NEVALCOLS] = {
+    "run_id", "train_size", "eval_size", "method", "test_acc", "status", "reason"
+};
 
 /* ============================================================== CSV */
 
@@ -503,15 +516,16 @@ typedef struct {
     char            out_dir[4096];
     char            name[512];
     table_settings  set;
-    csv_table       runs, epochs;
-    int             have_epochs;
-    int             rc[NRUNCOLS], ec[NEPOCHCOLS];
+    csv_table       runs, epochs, evals;
+    int             have_epochs, have_evals;
+    int             rc[NRUNCOLS], ec[NEPOCHCOLS], vc[NEVALCOLS];
     int             key_col[MAX_GROUP_KEYS];
     double        (*value)[NCOLUMNS];   /* per runs.csv row; NaN when unknown */
     run_group      *groups;
     size_t          ngroups;
     size_t          nexcluded;
     int             has_validation;
+    struct size_study *study;           /* from evals.csv; NULL without one */
 } table_job;
 
 static int is_ok(const table_job *j, size_t r)
@@ -919,6 +933,571 @@ static int write_out(const table_job *j, const char *name, void (*body)(FILE *, 
     return 0;
 }
 
+/* ================================================= other input sizes */
+
+/* evals.csv (the test set at other input sizes, written when the config
+ * has eval.sizes) as one row per (method, group) and one column per
+ * evaluation size. The groups are the table's, without the seeds; only
+ * the runs the main table keeps (status ok) count. */
+
+#define CELL_REASONS 4
+
+/* A (method, group, eval size): the accuracies of its ok rows, and why the
+ * others could not be had. */
+typedef struct {
+    double *acc;                   /* test accuracy (%), evals.csv order */
+    size_t  n, cap;
+    size_t  nna;                   /* rows not applicable */
+    int     reason[CELL_REASONS];  /* their distinct reasons: size_study.reason indices */
+    int     nreasons;
+} size_cell;
+
+typedef struct {
+    size_t run;          /* a runs.csv row of the group: its key values */
+    long   train[4];     /* the distinct sizes its runs were trained at */
+    int    ntrain;       /* 5: more than four */
+} size_group;
+
+typedef struct size_study {
+    size_t         nkeys;            /* the table's group keys but the seeds */
+    const char    *key[MAX_GROUP_KEYS];
+    int            key_col[MAX_GROUP_KEYS];
+    size_group    *group;            /* in the order of the main table */
+    size_t         ngroups;
+    int           *group_of_run;     /* per runs.csv row; -1: not ok */
+    size_t        *run_of_eval;      /* per evals.csv row: its runs.csv row */
+    char         **method;           /* in evals.csv order */
+    size_t         nmethods;
+    long          *size;             /* ascending */
+    size_t         nsizes;
+    char         **reason;           /* distinct, in evals.csv order */
+    int           *reason_number;    /* 1-based, in the order the table cites them */
+    size_t         nreasons;
+    size_cell     *cell;             /* [method][group][size] */
+    unsigned char *seen;             /* [run][method]: the run has a row for the method */
+    size_t         nskipped;         /* rows of runs the main table leaves out */
+} size_study;
+
+static size_cell *study_cell(const size_study *st, size_t m, size_t g, size_t z)
+{
+    return &st->cell[(m * st->ngroups + g) * st->nsizes + z];
+}
+
+static int same_values(const table_job *j, const int *cols, size_t n, size_t a, size_t b)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(j->runs.rows[a].field[cols[k]], j->runs.rows[b].field[cols[k]]))
+            return 0;
+    return 1;
+}
+
+static int is_seed_key(const char *path)
+{
+    const char *leaf = strrchr(path, '.') ? strrchr(path, '.') + 1 : path;
+    return !strcmp(leaf, "seed");
+}
+
+/* Index of s in list, appended when absent; -1 out of memory. */
+static int intern(char ***list, size_t *n, const char *s)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*list)[i], s))
+            return (int)i;
+    char **grown = realloc(*list, (*n + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    *list = grown;
+    if (!(grown[*n] = strdup(s)))
+        return -1;
+    return (int)(*n)++;
+}
+
+static void free_study(size_study *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->nmethods; i++)
+        free(st->method[i]);
+    for (size_t i = 0; i < st->nreasons; i++)
+        free(st->reason[i]);
+    for (size_t i = 0; st->cell && i < st->nmethods * st->ngroups * st->nsizes; i++)
+        free(st->cell[i].acc);
+    free(st->method);
+    free(st->reason);
+    free(st->reason_number);
+    free(st->cell);
+    free(st->seen);
+    free(st->size);
+    free(st->group);
+    free(st->group_of_run);
+    free(st->run_of_eval);
+    free(st);
+}
+
+/* The main table's groups (in its order) merged over the seed keys. */
+static int study_groups(const table_job *j, size_study *st)
+{
+    for (size_t k = 0; k < j->set.ngroup; k++)
+        if (!is_seed_key(j->set.group[k])) {
+            st->key[st->nkeys] = j->set.group[k];
+            st->key_col[st->nkeys++] = j->key_col[k];
+        }
+    size_t n = j->runs.nrows ? j->runs.nrows : 1;
+    st->group_of_run = malloc(n * sizeof *st->group_of_run);
+    st->group = calloc(n, sizeof *st->group);
+    if (!st->group_of_run || !st->group)
+        return -1;
+    for (size_t r = 0; r < j->runs.nrows; r++)
+        st->group_of_run[r] = -1;
+    for (size_t g = 0; g < j->ngroups; g++)
+        for (size_t i = 0; i < j->groups[g].nok; i++) {
+            size_t r = j->groups[g].ok[i], s = 0;
+            while (s < st->ngroups && !same_values(j, st->key_col, st->nkeys, st->group[s].run, r))
+                s++;
+            if (s == st->ngroups)
+                st->group[st->ngroups++].run = r;
+            st->group_of_run[r] = (int)s;
+        }
+    return 0;
+}
+
+/* The runs.csv row of an evals.csv row; a run's rows are adjacent, so the
+ * previous answer is tried first. */
+static int find_run(const table_job *j, const char *id, size_t hint, size_t *out)
+{
+    for (size_t i = 0; i < j->runs.nrows; i++) {
+        size_t r = (hint + i) % j->runs.nrows;
+        if (!strcmp(j->runs.rows[r].field[j->rc[RC_RUN_ID]], id)) {
+            *out = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A size in pixels: a whole number from 1 to 100000. */
+static int eval_size_at(const table_job *j, size_t e, eval_column c, long *out, char *err,
+                        size_t errlen)
+{
+    const csv_table *t = &j->evals;
+    const char *s = t->rows[e].field[j->vc[c]];
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < 1 || v > 100000) {
+        snprintf(err, errlen, "%s:%d: column %s: '%s' is not a size in pixels", t->path,
+                 t->rows[e].line, eval_column_names[c], s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int compare_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* First pass: every row's run, the methods and the sizes. */
+static int study_scan(const table_job *j, size_study *st, char *err, size_t errlen)
+{
+    const csv_table *t = &j->evals;
+    size_t hint = 0;
+    st->run_of_eval = calloc(t->nrows ? t->nrows : 1, sizeof *st->run_of_eval);
+    st->size = calloc(t->nrows ? t->nrows : 1, sizeof *st->size);
+    if (!st->run_of_eval || !st->size)
+        goto oom;
+    for (size_t e = 0; e < t->nrows; e++) {
+        const char *id = t->rows[e].field[j->vc[VC_RUN_ID]];
+        long size, train;
+        if (find_run(j, id, hint, &hint)) {
+            snprintf(err, errlen, "%s:%d: run %s is not in %s (files of different sweeps?)",
+                     t->path, t->rows[e].line, id, j->runs.path);
+            return -1;
+        }
+        st->run_of_eval[e] = hint;
+        if (eval_size_at(j, e, VC_EVAL_SIZE, &size, err, errlen) ||
+            eval_size_at(j, e, VC_TRAIN_SIZE, &train, err, errlen))
+            return -1;
+        if (intern(&st->method, &st->nmethods, t->rows[e].field[j->vc[VC_METHOD]]) < 0)
+            goto oom;
+        size_t z = 0;
+        while (z < st->nsizes && st->size[z] != size)
+            z++;
+        if (z == st->nsizes)
+            st->size[st->nsizes++] = size;
+    }
+    qsort(st->size, st->nsizes, sizeof *st->size, compare_long);
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+static void add_train_size(size_group *g, long train)
+{
+    for (int i = 0; i < g->ntrain && i < 4; i++)
+        if (g->train[i] == train)
+            return;
+    if (g->ntrain < 4)
+        g->train[g->ntrain] = train;
+    g->ntrain += g->ntrain < 5;
+}
+
+static int cell_add_reason(size_study *st, size_cell *c, const char *reason)
+{
+    int id = intern(&st->reason, &st->nreasons, *reason ? reason : "no reason recorded");
+    if (id < 0)
+        return -1;
+    for (int i = 0; i < c->nreasons; i++)
+        if (c->reason[i] == id)
+            return 0;
+    if (c->nreasons < CELL_REASONS)
+        c->reason[c->nreasons++] = id;
+    return 0;
+}
+
+static int cell_add_acc(size_cell *c, double acc)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 4;
+        double *grown = realloc(c->acc, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        c->acc = grown;
+        c->cap = cap;
+    }
+    c->acc[c->n++] = acc;
+    return 0;
+}
+
+static size_t index_of_size(const size_study *st, long size)
+{
+    size_t z = 0;
+    while (z + 1 < st->nsizes && st->size[z] != size)
+        z++;
+    return z;
+}
+
+/* Second pass: the rows of ok runs into their cells. */
+static int study_fill(const table_job *j, size_study *st, char *err, size_t errlen)
+{
+    const csv_table *t = &j->evals;
+    size_t ncells = st->nmethods * st->ngroups * st->nsizes;
+    st->cell = calloc(ncells ? ncells : 1, sizeof *st->cell);
+    st->seen = calloc((j->runs.nrows ? j->runs.nrows : 1) * (st->nmethods ? st->nmethods : 1), 1);
+    if (!st->cell || !st->seen)
+        goto oom;
+    for (size_t e = 0; e < t->nrows; e++) {
+        size_t r = st->run_of_eval[e];
+        if (st->group_of_run[r] < 0) {
+            st->nskipped++;
+            continue;
+        }
+        const char *const *f = (const char *const *)t->rows[e].field;
+        size_t g = (size_t)st->group_of_run[r];
+        size_t m = (size_t)intern(&st->method, &st->nmethods, f[j->vc[VC_METHOD]]);
+        long size = 0, train = 0;
+        double acc;
+        /* both were checked by study_scan */
+        eval_size_at(j, e, VC_EVAL_SIZE, &size, err, errlen);
+        eval_size_at(j, e, VC_TRAIN_SIZE, &train, err, errlen);
+        size_cell *c = study_cell(st, m, g, index_of_size(st, size));
+        st->seen[r * st->nmethods + m] = 1;
+        add_train_size(&st->group[g], train);
+        if (strcmp(f[j->vc[VC_STATUS]], "ok")) {
+            c->nna++;
+            if (cell_add_reason(st, c, f[j->vc[VC_REASON]]))
+                goto oom;
+            continue;
+        }
+        if (csv_number(t, e, j->vc[VC_TEST_ACC], &acc, err, errlen))
+            return -1;
+        if (!isfinite(acc)) {
+            snprintf(err, errlen, "%s:%d: status ok but no test_acc", t->path, t->rows[e].line);
+            return -1;
+        }
+        if (cell_add_acc(c, 100 * acc))
+            goto oom;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+/* Runs of a group with rows for a method: the table's n. */
+static size_t study_runs(const table_job *j, const size_study *st, size_t m, size_t g)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < j->runs.nrows; r++)
+        n += st->group_of_run[r] == (int)g && st->seen[r * st->nmethods + m];
+    return n;
+}
+
+/* Reasons are numbered in the order the table cites them, row by row. */
+static int number_reasons(const table_job *j, size_study *st)
+{
+    int next = 1;
+    st->reason_number = calloc(st->nreasons ? st->nreasons : 1, sizeof *st->reason_number);
+    if (!st->reason_number)
+        return -1;
+    for (size_t m = 0; m < st->nmethods; m++)
+        for (size_t g = 0; g < st->ngroups; g++) {
+            if (!study_runs(j, st, m, g))
+                continue;
+            for (size_t z = 0; z < st->nsizes; z++) {
+                const size_cell *c = study_cell(st, m, g, z);
+                for (int i = 0; i < c->nreasons; i++)
+                    if (!st->reason_number[c->reason[i]])
+                        st->reason_number[c->reason[i]] = next++;
+            }
+        }
+    return 0;
+}
+
+/* j->study from evals.csv; 0 (also without one), or -1 with err. */
+static int build_study(table_job *j, char *err, size_t errlen)
+{
+    if (!j->have_evals)
+        return 0;
+    size_study *st = j->study = calloc(1, sizeof *st);
+    if (!st || study_groups(j, st)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (study_scan(j, st, err, errlen) || study_fill(j, st, err, errlen))
+        return -1;
+    if (number_reasons(j, st)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the table */
+
+static const char *method_meaning(const char *method)
+{
+    if (!strcmp(method, "resize"))
+        return "the test images resized to the size (bilinear, as PyTorch's interpolate "
+               "with align_corners=False)";
+    if (!strcmp(method, "canvas_center"))
+        return "the test images unchanged, centred on a larger canvas of zero pixels";
+    if (!strcmp(method, "canvas_random"))
+        return "the test images unchanged, at seeded random places on a larger canvas of "
+               "zero pixels";
+    return NULL;
+}
+
+/* "28", "28/56", or "varies" when a group has more than four. */
+static void train_sizes_text(char *buf, size_t len, const size_group *g)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    if (g->ntrain > 4) {
+        snprintf(buf, len, "varies");
+        return;
+    }
+    for (int i = 0; i < g->ntrain && o + 1 < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%ld", i ? "/" : "", g->train[i]);
+}
+
+/* mean +- sd, then "(n=k)" when fewer runs than the row has, then the
+ * reason numbers of rows that were not applicable; "n/a [k]" when none was,
+ * "-" when the size was not evaluated. */
+static void format_size_cell(char *buf, size_t len, const table_job *j, const size_study *st,
+                             const size_cell *c, size_t nruns, text_format f)
+{
+    size_t o = 0;
+    const char *pm = f == FMT_MD ? " ± " : " $\\pm$ ";
+    buf[0] = '\0';
+    if (c->n) {
+        char mean[64], sd[64] = "-";
+        summary s = summarise(c->acc, c->n);
+        format_number(mean, sizeof mean, s.mean, j->set.precision, NULL);
+        if (c->n > 1)
+            format_number(sd, sizeof sd, s.sd, j->set.precision, NULL);
+        o += (size_t)snprintf(buf, len, "%s%s%s", mean, pm,
+                              c->n > 1 ? sd : f == FMT_MD ? "-" : "--");
+        if (c->n < nruns && o < len)
+            o += (size_t)snprintf(buf + o, len - o, " (n=%zu)", c->n);
+    } else if (c->nna) {
+        o += (size_t)snprintf(buf, len, "n/a");
+    } else {
+        snprintf(buf, len, "%s", f == FMT_MD ? "-" : "--");
+        return;
+    }
+    for (int i = 0; i < c->nreasons && o < len; i++) {
+        int k = st->reason_number[c->reason[i]];
+        if (f == FMT_MD)
+            o += (size_t)snprintf(buf + o, len - o, "%s%d%s", i ? "," : " [", k,
+                                  i + 1 == c->nreasons ? "]" : "");
+        else
+            o += (size_t)snprintf(buf + o, len - o, "%s%d%s", i ? "," : "$^{", k,
+                                  i + 1 == c->nreasons ? "}$" : "");
+    }
+}
+
+/* Whether a printed cell has fewer accuracies than its row has runs
+ * (*partial), or none and no reason either (*missing). */
+static void study_gaps(const table_job *j, const size_study *st, int *partial, int *missing)
+{
+    for (size_t m = 0; m < st->nmethods; m++)
+        for (size_t g = 0; g < st->ngroups; g++) {
+            size_t nruns = study_runs(j, st, m, g);
+            for (size_t z = 0; nruns && z < st->nsizes; z++) {
+                const size_cell *c = study_cell(st, m, g, z);
+                *partial |= c->n && c->n < nruns;
+                *missing |= !c->n && !c->nna;
+            }
+        }
+}
+
+/* The notes under the size table: what a cell is, the methods, the reasons. */
+static void write_size_notes(FILE *fp, const table_job *j, const size_study *st,
+                             text_format f)
+{
+    const char *item = f == FMT_MD ? "- " : "\\item ";
+    const char *pm = f == FMT_MD ? "±" : "$\\pm$";
+    const char *dash = f == FMT_MD ? "\"-\"" : "--";
+    int partial = 0, missing = 0;
+    study_gaps(j, st, &partial, &missing);
+    fprintf(fp, "%sTest accuracy (%s) at each evaluation size (pixels per side): mean %s "
+                "sample sd (n%s1) over the n runs of a row (their seeds); sd %s: one run.\n",
+            item, f == FMT_MD ? "%" : "\\%", pm, f == FMT_MD ? "-" : "$-$", dash);
+    if (partial)
+        fprintf(fp, "%s(n=k): only k of the row's runs have an accuracy there.\n", item);
+    if (missing)
+        fprintf(fp, "%s%s: not evaluated.\n", item, dash);
+    for (size_t m = 0; m < st->nmethods; m++) {
+        const char *meaning = method_meaning(st->method[m]);
+        if (!meaning)
+            continue;
+        fputs(item, fp);
+        put_escaped(fp, st->method[m], f);
+        fputs(": ", fp);
+        put_escaped(fp, meaning, f);
+        fputs(".\n", fp);
+    }
+    if (st->nreasons) {
+        fprintf(fp, "%sn/a: not applicable, the network cannot be evaluated that way; why:\n",
+                item);
+        if (f == FMT_TEX)
+            fputs("  \\begin{itemize}\n", fp);
+        for (int k = 1; k <= (int)st->nreasons; k++)
+            for (size_t i = 0; i < st->nreasons; i++) {
+                if (st->reason_number[i] != k)
+                    continue;
+                fprintf(fp, f == FMT_MD ? "  - [%d] " : "  \\item[$^{%d}$] ", k);
+                put_escaped(fp, st->reason[i], f);
+                fputc('\n', fp);
+            }
+        if (f == FMT_TEX)
+            fputs("  \\end{itemize}\n", fp);
+    }
+    if (j->nexcluded) {
+        fprintf(fp, "%sLeft out, as from the main table: the runs whose status is not ok "
+                    "(%zu)", item, j->nexcluded);
+        if (st->nskipped)
+            fprintf(fp, " (%zu rows of evals.csv)", st->nskipped);
+        fputs(".\n", fp);
+    }
+}
+
+/* The cells of one table row, each followed by sep. */
+static void write_size_cells(FILE *fp, const table_job *j, const size_study *st, size_t m,
+                             size_t g, text_format f)
+{
+    char cell[512], train[64];
+    size_t nruns = study_runs(j, st, m, g);
+    const char *sep = f == FMT_MD ? " | " : " & ";
+    put_escaped(fp, st->method[m], f);
+    for (size_t k = 0; k < st->nkeys; k++) {
+        fputs(sep, fp);
+        put_escaped(fp, j->runs.rows[st->group[g].run].field[st->key_col[k]], f);
+    }
+    train_sizes_text(train, sizeof train, &st->group[g]);
+    fprintf(fp, "%s%s%s%zu", sep, train, sep, nruns);
+    for (size_t z = 0; z < st->nsizes; z++) {
+        format_size_cell(cell, sizeof cell, j, st, study_cell(st, m, g, z), nruns, f);
+        fprintf(fp, "%s%s", sep, cell);
+    }
+}
+
+static void write_size_markdown(FILE *fp, const void *ctx)
+{
+    const table_job *j = ctx;
+    const size_study *st = j->study;
+    fputs("**", fp);
+    put_escaped(fp, j->name, FMT_MD);
+    fputs("**: test accuracy (%) at other input sizes, mean ± sd over seeds\n\n| method |", fp);
+    for (size_t k = 0; k < st->nkeys; k++) {
+        fputc(' ', fp);
+        put_escaped(fp, st->key[k], FMT_MD);
+        fputs(" |", fp);
+    }
+    fputs(" train size (px) | n |", fp);
+    for (size_t z = 0; z < st->nsizes; z++)
+        fprintf(fp, " %ld px |", st->size[z]);
+    fputs("\n| :-- |", fp);
+    for (size_t k = 0; k < st->nkeys; k++)
+        fputs(" :-- |", fp);
+    fputs(" --: | --: |", fp);
+    for (size_t z = 0; z < st->nsizes; z++)
+        fputs(" --: |", fp);
+    fputc('\n', fp);
+    for (size_t m = 0; m < st->nmethods; m++)
+        for (size_t g = 0; g < st->ngroups; g++) {
+            if (!study_runs(j, st, m, g))
+                continue;
+            fputs("| ", fp);
+            write_size_cells(fp, j, st, m, g, FMT_MD);
+            fputs(" |\n", fp);
+        }
+    fputc('\n', fp);
+    write_size_notes(fp, j, st, FMT_MD);
+}
+
+static void write_size_latex(FILE *fp, const void *ctx)
+{
+    const table_job *j = ctx;
+    const size_study *st = j->study;
+    fputs("% written by gpool table from evals.csv; needs \\usepackage{booktabs}\n"
+          "\\begin{table}[t]\n\\centering\n\\caption{", fp);
+    put_escaped(fp, j->name, FMT_TEX);
+    fputs(": test accuracy (\\%) at other input sizes, mean $\\pm$ sd over seeds.}\n"
+          "\\label{tab:", fp);
+    for (const char *c = j->name; *c; c++)
+        fputc(strchr("&%$#_{}\\~^ ", *c) ? '-' : *c, fp);
+    fputs("-sizes}\n\\begin{tabular}{l", fp);
+    for (size_t k = 0; k < st->nkeys; k++)
+        fputc('l', fp);
+    fputs("rr", fp);
+    for (size_t z = 0; z < st->nsizes; z++)
+        fputc('r', fp);
+    fputs("}\n\\toprule\nmethod", fp);
+    for (size_t k = 0; k < st->nkeys; k++) {
+        fputs(" & ", fp);
+        put_escaped(fp, st->key[k], FMT_TEX);
+    }
+    fputs(" & train size (px) & $n$", fp);
+    for (size_t z = 0; z < st->nsizes; z++)
+        fprintf(fp, " & %ld px", st->size[z]);
+    fputs(" \\\\\n\\midrule\n", fp);
+    for (size_t m = 0; m < st->nmethods; m++)
+        for (size_t g = 0; g < st->ngroups; g++) {
+            if (!study_runs(j, st, m, g))
+                continue;
+            write_size_cells(fp, j, st, m, g, FMT_TEX);
+            fputs(" \\\\\n", fp);
+        }
+    fputs("\\bottomrule\n\\end{tabular}\n\n\\footnotesize\n\\begin{itemize}\n", fp);
+    write_size_notes(fp, j, st, FMT_TEX);
+    fputs("\\end{itemize}\n\\end{table}\n", fp);
+}
+
 /* ============================================================= charts */
 
 /* A group's legend entry: its key values ("gap", or "head=gap, batch=32"). */
@@ -1221,146 +1800,6 @@ static void write_throughput_script(FILE *fp, const void *ctx)
                       "title 'mean ± sd over seeds'");
 }
 
-/* ---- accuracy against input size (runs.csv column eval_size): one line
- * per group_by value other than eval_size, mean +-sd per size */
-
-typedef struct {
-    size_t  row;       /* a run of the series: its key values */
-    double *x, *y;     /* eval_size and final test accuracy per ok run */
-    size_t  n;
-} size_series;
-
-typedef struct {
-    const table_job *job;
-    int              size_col;
-    int              key_col[MAX_GROUP_KEYS];
-    size_t           nkeys;
-    size_series     *series;
-    size_t           nseries;
-} size_chart;
-
-static int same_values(const table_job *j, const int *cols, size_t n, size_t a, size_t b)
-{
-    for (size_t k = 0; k < n; k++)
-        if (strcmp(j->runs.rows[a].field[cols[k]], j->runs.rows[b].field[cols[k]]))
-            return 0;
-    return 1;
-}
-
-static void free_size_chart(size_chart *c)
-{
-    for (size_t s = 0; s < c->nseries; s++) {
-        free(c->series[s].x);
-        free(c->series[s].y);
-    }
-    free(c->series);
-}
-
-static int collect_sizes(const table_job *j, size_chart *c, char *err, size_t errlen)
-{
-    size_t n = j->runs.nrows;
-    for (size_t k = 0; k < j->set.ngroup; k++)
-        if (j->key_col[k] != c->size_col)
-            c->key_col[c->nkeys++] = j->key_col[k];
-    c->series = calloc(n ? n : 1, sizeof *c->series);
-    if (!c->series)
-        goto oom;
-    for (size_t r = 0; r < n; r++) {
-        double size;
-        if (!is_ok(j, r) || !isfinite(j->value[r][COL_FINAL]))
-            continue;
-        if (csv_number(&j->runs, r, c->size_col, &size, err, errlen))
-            return -1;
-        if (!isfinite(size))
-            continue;
-        size_t s = 0;
-        while (s < c->nseries && !same_values(j, c->key_col, c->nkeys, c->series[s].row, r))
-            s++;
-        size_series *se = &c->series[s];
-        if (s == c->nseries) {
-            c->nseries++;
-            se->row = r;
-            se->x = calloc(n, sizeof *se->x);
-            se->y = calloc(n, sizeof *se->y);
-            if (!se->x || !se->y)
-                goto oom;
-        }
-        se->x[se->n] = size;
-        se->y[se->n++] = j->value[r][COL_FINAL];
-    }
-    return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-    return -1;
-}
-
-static void size_label(const size_chart *c, size_t s, char *buf, size_t len)
-{
-    size_t o = 0;
-    snprintf(buf, len, "all runs");
-    for (size_t k = 0; k < c->nkeys && o + 1 < len; k++)
-        o += (size_t)snprintf(buf + o, len - o, "%s%s", k ? ", " : "",
-                              c->job->runs.rows[c->series[s].row].field[c->key_col[k]]);
-}
-
-/* One block per series: size, mean and sd of final test accuracy, runs; sizes ascending. */
-static void write_size_data(FILE *fp, const void *ctx)
-{
-    const size_chart *c = ctx;
-    char label[512];
-    for (size_t s = 0; s < c->nseries; s++) {
-        const size_series *se = &c->series[s];
-        double *y = malloc(se->n * sizeof *y);
-        if (!y)
-            return;
-        size_label(c, s, label, sizeof label);
-        fprintf(fp, "# %s: input size, mean and sd of final test accuracy (%%), runs\n", label);
-        double last = -INFINITY;
-        for (;;) {
-            double next = INFINITY;   /* smallest size above the last one written */
-            for (size_t i = 0; i < se->n; i++)
-                if (se->x[i] > last && se->x[i] < next)
-                    next = se->x[i];
-            if (!isfinite(next))
-                break;
-            size_t m = 0;
-            for (size_t i = 0; i < se->n; i++)
-                if (se->x[i] == next)
-                    y[m++] = se->y[i];
-            summary sm = summarise(y, m);
-            fprintf(fp, "%g %.6f %.6f %zu\n", next, sm.mean, m > 1 ? sm.sd : 0.0, m);
-            last = next;
-        }
-        free(y);
-        fputs("\n\n", fp);
-    }
-}
-
-static void write_size_script(FILE *fp, const void *ctx)
-{
-    const size_chart *c = ctx;
-    char label[512], q[1100];
-    chart_preamble(fp, c->job, "final test accuracy against input size (mean ± sd over seeds)");
-    fputs("set xlabel 'input size (pixels per side)'\nset ylabel 'final test accuracy (%)'\n"
-          "set offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\n", fp);
-    char *plot = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&plot, &len);
-    if (!mem)
-        return;
-    fputs("plot", mem);
-    for (size_t s = 0; s < c->nseries; s++) {
-        size_label(c, s, label, sizeof label);
-        gpx_gnuplot_quote(q, sizeof q, label);
-        fprintf(mem, "%s datafile index %zu using 1:2:3 with yerrorlines lc %zu lw 2 pt 7 "
-                     "title %s",
-                s ? "," : "", s, s + 1, q);
-    }
-    fclose(mem);
-    chart_outputs(fp, plot);
-    free(plot);
-}
-
 /* Write NAME.dat and NAME.gp, then have gnuplot draw NAME.png and NAME.svg
  * under temporary names that are renamed into place. 0 ok, 1 no gnuplot,
  * -1 failed. */
@@ -1405,20 +1844,233 @@ static int draw_chart(const table_job *j, const char *name, const void *ctx,
     return r;
 }
 
-static int draw_size_chart(const table_job *j, int size_col)
+/* ---- accuracy against input size: one chart per evals.csv method, one
+ * line per group (mean +- sd over seeds); sizes that were not applicable
+ * are simply absent */
+
+/* Colours apart in print and for the colour-blind (the "tableau" set). */
+static const char *const size_palette[] = {
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"
+};
+#define NPALETTE (sizeof size_palette / sizeof *size_palette)
+
+typedef struct {
+    const table_job *job;
+    size_t           method;
+    double           ylo, yhi;    /* the same in every method's chart, to compare them */
+    double           xlo, xhi;    /* the sizes, padded so no point sits on the border */
+} size_chart;
+
+static const char *study_value(const table_job *j, const size_study *st, size_t g, size_t k)
 {
-    char err[ERR_LEN];
-    size_chart c;
-    memset(&c, 0, sizeof c);
-    c.job = j;
-    c.size_col = size_col;
-    int r = collect_sizes(j, &c, err, sizeof err);
-    if (r)
-        fail(j, "%s", err);
-    else if (c.nseries)
-        r = draw_chart(j, "accuracy-vs-size", &c, write_size_data, write_size_script);
-    free_size_chart(&c);
-    return r;
+    return j->runs.rows[st->group[g].run].field[st->key_col[k]];
+}
+
+/* Distinct values of key k among groups 0 .. g-1: g's colour or dash index
+ * when g brings a new value, else the index of the group that brought it. */
+static size_t value_index(const table_job *j, const size_study *st, size_t k, size_t g)
+{
+    size_t distinct = 0;
+    for (size_t h = 0; h < g; h++) {
+        size_t first = 0;
+        while (strcmp(study_value(j, st, first, k), study_value(j, st, h, k)))
+            first++;
+        if (first < h)
+            continue;
+        if (!strcmp(study_value(j, st, h, k), study_value(j, st, g, k)))
+            return distinct;
+        distinct++;
+    }
+    return distinct;
+}
+
+/* The key with the most distinct values (the head, say) picks the colour;
+ * the other keys together pick the dash type and point shape. */
+static void series_style(const table_job *j, const size_study *st, size_t g, size_t *colour,
+                         size_t *dash)
+{
+    size_t colour_key = 0, most = 0;
+    for (size_t k = 0; k < st->nkeys; k++) {
+        size_t n = st->ngroups ? value_index(j, st, k, st->ngroups - 1) + 1 : 0;
+        /* ties go to the later key: the head comes after the data keys in runs.csv */
+        if (n >= most) {
+            most = n;
+            colour_key = k;
+        }
+    }
+    *colour = st->nkeys ? value_index(j, st, colour_key, g) : g;
+    *dash = 0;
+    for (size_t k = 0; k < st->nkeys; k++) {
+        if (k == colour_key)
+            continue;
+        size_t n = value_index(j, st, k, st->ngroups - 1) + 1;
+        *dash = *dash * n + value_index(j, st, k, g);
+    }
+}
+
+/* A line's legend entry: "gap", or "resize=56, head=gap". */
+static void study_label(const table_job *j, const size_study *st, size_t g, char *buf,
+                        size_t len)
+{
+    size_t o = 0;
+    snprintf(buf, len, "all runs");
+    for (size_t k = 0; k < st->nkeys && o + 1 < len; k++) {
+        const char *leaf = strrchr(st->key[k], '.') ? strrchr(st->key[k], '.') + 1 : st->key[k];
+        if (st->nkeys == 1)
+            o += (size_t)snprintf(buf + o, len - o, "%s", study_value(j, st, g, k));
+        else
+            o += (size_t)snprintf(buf + o, len - o, "%s%s=%s", k ? ", " : "", leaf,
+                                  study_value(j, st, g, k));
+    }
+}
+
+static int series_has_points(const size_study *st, size_t m, size_t g)
+{
+    for (size_t z = 0; z < st->nsizes; z++)
+        if (study_cell(st, m, g, z)->n)
+            return 1;
+    return 0;
+}
+
+/* One block per group with points: size, mean and sd of test accuracy, runs. */
+static void write_study_data(FILE *fp, const void *ctx)
+{
+    const size_chart *c = ctx;
+    const size_study *st = c->job->study;
+    char label[512];
+    for (size_t g = 0; g < st->ngroups; g++) {
+        if (!series_has_points(st, c->method, g))
+            continue;
+        study_label(c->job, st, g, label, sizeof label);
+        fprintf(fp, "# %s, %s: input size (pixels), mean and sd of test accuracy (%%), runs\n",
+                label, st->method[c->method]);
+        for (size_t z = 0; z < st->nsizes; z++) {
+            const size_cell *cell = study_cell(st, c->method, g, z);
+            if (!cell->n)
+                continue;
+            summary s = summarise(cell->acc, cell->n);
+            fprintf(fp, "%ld %.6f %.6f %zu\n", st->size[z], s.mean, cell->n > 1 ? s.sd : 0.0,
+                    cell->n);
+        }
+        fputs("\n\n", fp);
+    }
+}
+
+/* Dotted verticals where the runs were trained: the size every head can take. */
+static void mark_train_sizes(FILE *fp, const size_study *st)
+{
+    long seen[16];
+    size_t nseen = 0;
+    for (size_t g = 0; g < st->ngroups; g++)
+        for (int i = 0; i < st->group[g].ntrain && i < 4; i++) {
+            size_t k = 0;
+            while (k < nseen && seen[k] != st->group[g].train[i])
+                k++;
+            if (k < nseen || nseen == 16)
+                continue;
+            seen[nseen++] = st->group[g].train[i];
+            fprintf(fp, "set arrow from %ld, graph 0 to %ld, graph 1 nohead dt 3 lw 1.5 "
+                        "lc rgb '#555555'\n"
+                        "set label 'trained at %ld' at %ld, graph 0.03 offset 0.5, 0 "
+                        "tc rgb '#555555'\n",
+                    seen[k], seen[k], seen[k], seen[k]);
+        }
+}
+
+static void write_study_script(FILE *fp, const void *ctx)
+{
+    const size_chart *c = ctx;
+    const size_study *st = c->job->study;
+    char what[600], label[512], q[1100];
+    static const int point[] = { 7, 5, 9, 11, 13 };
+    snprintf(what, sizeof what, "test accuracy against input size, method %s "
+                                "(mean ± sd over seeds)", st->method[c->method]);
+    chart_preamble(fp, c->job, what);
+    fprintf(fp, "set xlabel 'evaluation input size (pixels per side)'\n"
+                "set ylabel 'test accuracy (%%)'\nset yrange [%g:%g]\n"
+                "set xrange [%g:%g]\n",
+            c->ylo, c->yhi, c->xlo, c->xhi);
+    if (st->nsizes <= 16) {
+        fputs("set xtics (", fp);
+        for (size_t z = 0; z < st->nsizes; z++)
+            fprintf(fp, "%s%ld", z ? ", " : "", st->size[z]);
+        fputs(")\n", fp);
+    }
+    mark_train_sizes(fp, st);
+    char *plot = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&plot, &len);
+    if (!mem)
+        return;
+    fputs("plot", mem);
+    int index = 0;
+    for (size_t g = 0; g < st->ngroups; g++) {
+        size_t colour, dash;
+        if (!series_has_points(st, c->method, g))
+            continue;
+        series_style(c->job, st, g, &colour, &dash);
+        study_label(c->job, st, g, label, sizeof label);
+        gpx_gnuplot_quote(q, sizeof q, label);
+        fprintf(mem, "%s datafile index %d using 1:2:3 with yerrorlines lc rgb '%s' dt %zu "
+                     "lw 2 pt %d ps 0.9 title %s",
+                index ? "," : "", index, size_palette[colour % NPALETTE], dash % 5 + 1,
+                point[dash % 5], q);
+        index++;
+    }
+    fclose(mem);
+    chart_outputs(fp, plot);
+    free(plot);
+}
+
+/* mean -+ sd over every point of every method, padded, within 0-100 %. */
+static void study_yrange(const size_study *st, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < st->nmethods * st->ngroups * st->nsizes; i++) {
+        const size_cell *c = &st->cell[i];
+        if (!c->n)
+            continue;
+        summary s = summarise(c->acc, c->n);
+        double sd = c->n > 1 ? s.sd : 0;
+        *lo = s.mean - sd < *lo ? s.mean - sd : *lo;
+        *hi = s.mean + sd > *hi ? s.mean + sd : *hi;
+    }
+    double pad = 0.06 * (*hi - *lo) > 1 ? 0.06 * (*hi - *lo) : 1;
+    *lo = *lo - pad > 0 ? *lo - pad : 0;
+    *hi = *hi + pad < 100 ? *hi + pad : 100;
+}
+
+static int draw_study_charts(const table_job *j)
+{
+    const size_study *st = j->study;
+    size_chart c = { j, 0, 0, 0, 0, 0 };
+    double span = (double)(st->size[st->nsizes - 1] - st->size[0]);
+    study_yrange(st, &c.ylo, &c.yhi);
+    c.xlo = (double)st->size[0] - (span > 0 ? 0.04 * span : 1);
+    c.xhi = (double)st->size[st->nsizes - 1] + (span > 0 ? 0.04 * span : 1);
+    for (c.method = 0; c.method < st->nmethods; c.method++) {
+        char name[256];
+        size_t o = (size_t)snprintf(name, sizeof name, "accuracy-vs-size-");
+        /* the method names a file: anything but [A-Za-z0-9_-] becomes '-' */
+        for (const char *s = st->method[c.method]; *s && o + 1 < sizeof name; s++)
+            name[o++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789_-", *s) ? *s : '-';
+        name[o] = '\0';
+        int any = 0;
+        for (size_t g = 0; g < st->ngroups; g++)
+            any |= series_has_points(st, c.method, g);
+        if (!any) {
+            fprintf(stderr, "%s: evals.csv: method %s is not applicable anywhere: %s chart "
+                            "skipped\n", j->prog, st->method[c.method], name);
+            continue;
+        }
+        int r = draw_chart(j, name, &c, write_study_data, write_study_script);
+        if (r)
+            return r;
+    }
+    return 0;
 }
 
 static int draw_charts(const table_job *j)
@@ -1454,12 +2106,8 @@ static int draw_charts(const table_job *j)
         r = draw_chart(j, "accuracy-vs-params", j, write_params_data, write_params_script);
     if (r == 0)
         r = draw_chart(j, "throughput", j, write_throughput_data, write_throughput_script);
-    int size_col = csv_column(&j->runs, "eval_size");
-    if (r == 0 && size_col >= 0)
-        r = draw_size_chart(j, size_col);
-    else if (r == 0)
-        fprintf(stderr, "%s: runs.csv has no eval_size column: accuracy-vs-size chart "
-                        "skipped\n", j->prog);
+    if (r == 0 && j->study)
+        r = draw_study_charts(j);
     if (r == 1) {
         fprintf(stderr, "%s: %s not found: charts skipped\n", j->prog, program);
         return 0;
@@ -1480,7 +2128,7 @@ static void usage(FILE *out)
             "Usage: gpool table [OPTIONS] DIR\n"
             "\n"
             "Tables and charts from what `gpool run` wrote into DIR (runs.csv, epochs.csv,\n"
-            "config.yaml), without running anything:\n"
+            "evals.csv, config.yaml), without running anything:\n"
             "  table.md, table.tex   one row per group of runs (table.group_by; default:\n"
             "                        every swept path but the seeds) with mean +- sample sd\n"
             "                        over the runs whose status is ok; the others are listed\n"
@@ -1488,7 +2136,12 @@ static void usage(FILE *out)
             "  accuracy-mean.png/svg        test accuracy per epoch, mean line and +-sd band\n"
             "  accuracy-vs-params.png/svg   final test accuracy against parameters\n"
             "  throughput.png/svg           training images/s per group\n"
-            "The markdown table is also printed.\n"
+            "With DIR/evals.csv (the config had eval.sizes), also:\n"
+            "  table-sizes.md, .tex  test accuracy at each evaluation size, one row per\n"
+            "                        method and group (the seeds merged), n/a where the\n"
+            "                        network cannot take the size, with the reason\n"
+            "  accuracy-vs-size-METHOD.png/svg   test accuracy against input size\n"
+            "The markdown tables are also printed.\n"
             "\n"
             "Options:\n"
             "  -f, --format md|tex|all  which tables to write (default all; tex prints LaTeX)\n"
@@ -1604,6 +2257,14 @@ static int load_csvs(table_job *j, const char *dir)
     if (j->have_epochs &&
         csv_require(&j->epochs, epoch_column_names, NEPOCHCOLS, j->ec, err, sizeof err))
         return fail(j, "%s", err);
+    missing = 0;
+    gpx_join(path, sizeof path, dir, "evals.csv");
+    if (csv_load(path, &j->evals, &missing, err, sizeof err))
+        return fail(j, "%s", err);
+    j->have_evals = !missing;
+    if (j->have_evals &&
+        csv_require(&j->evals, eval_column_names, NEVALCOLS, j->vc, err, sizeof err))
+        return fail(j, "%s", err);
     return 0;
 }
 
@@ -1624,6 +2285,17 @@ static void name_experiment(table_job *j, const char *dir)
     snprintf(j->name, sizeof j->name, "%s", base);
 }
 
+/* A size table needs a row: some ok run with evals.csv rows. */
+static int study_has_rows(const table_job *j)
+{
+    const size_study *st = j->study;
+    for (size_t m = 0; st && m < st->nmethods; m++)
+        for (size_t g = 0; g < st->ngroups; g++)
+            if (study_runs(j, st, m, g))
+                return 1;
+    return 0;
+}
+
 static int write_all_outputs(table_job *j, const table_options *o)
 {
     char err[ERR_LEN];
@@ -1632,12 +2304,27 @@ static int write_all_outputs(table_job *j, const table_options *o)
     if ((o->md && write_out(j, "table.md", write_markdown)) ||
         (o->tex && write_out(j, "table.tex", write_latex)))
         return -1;
+    if (j->study && !study_has_rows(j)) {
+        fprintf(stderr, "%s: %s has no rows of runs that finished ok: size table and "
+                        "charts skipped\n", j->prog, j->evals.path);
+        free_study(j->study);
+        j->study = NULL;
+    }
+    if (j->study && ((o->md && write_out(j, "table-sizes.md", write_size_markdown)) ||
+                     (o->tex && write_out(j, "table-sizes.tex", write_size_latex))))
+        return -1;
     if (o->charts && draw_charts(j))
         return -1;
-    if (o->md)
-        write_markdown(stdout, j);
-    else
-        write_latex(stdout, j);
+    void (*print[2])(FILE *, const void *) = { write_markdown, write_size_markdown };
+    if (!o->md) {
+        print[0] = write_latex;
+        print[1] = write_size_latex;
+    }
+    print[0](stdout, j);
+    if (j->study) {
+        fputc('\n', stdout);
+        print[1](stdout, j);
+    }
     return fflush(stdout) ? fail(j, "stdout: %s", strerror(errno)) : 0;
 }
 
@@ -1649,6 +2336,8 @@ static void free_job(table_job *j)
     free(j->value);
     csv_free(&j->runs);
     csv_free(&j->epochs);
+    csv_free(&j->evals);
+    free_study(j->study);
 }
 
 int gpx_cmd_table(int argc, char **argv)
@@ -1672,7 +2361,7 @@ int gpx_cmd_table(int argc, char **argv)
         goto out;
     }
     name_experiment(&j, o.dir);
-    if (build_groups(&j, err, sizeof err)) {
+    if (build_groups(&j, err, sizeof err) || build_study(&j, err, sizeof err)) {
         fail(&j, "%s", err);
         goto out;
     }

@@ -5,7 +5,11 @@
 # sds worked out by hand, the excluded note, the LaTeX, grouping, columns,
 # sorting and precision from the config's table: section, config errors
 # with file:line:col, bad command lines, and the charts (each PNG decoded,
-# each SVG parsed as XML). Emits TAP; writes only under a mktemp -d dir.
+# each SVG parsed as XML). Then the input-size table and charts from
+# tests/fixtures/sizes-mini (evals.csv: gap and flatten_dense x 3 seeds, one
+# diverged, tested at 20, 28 and 36 pixels, resized and on a canvas): exact
+# rows, the n/a cells and their reasons, and that a DIR without evals.csv
+# gets neither. Emits TAP; writes only under a mktemp -d dir.
 set -u
 
 : "${top_builddir:=.}"
@@ -16,7 +20,9 @@ srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
 gpool="$builddir/experiments/gpool"
 [ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
 fixture="$srcdir/tests/fixtures/heads-mini"
+sizes_fixture="$srcdir/tests/fixtures/sizes-mini"
 [ -r "$fixture/runs.csv" ] || { echo "Bail out! no $fixture/runs.csv"; exit 1; }
+[ -r "$sizes_fixture/evals.csv" ] || { echo "Bail out! no $sizes_fixture/evals.csv"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-table.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
@@ -28,8 +34,8 @@ skip() { n=$((n + 1)); printf 'ok %d - %s # SKIP %s\n' "$n" "$1" "$2"; }
 check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
 # has_line FILE LINE: FILE holds exactly LINE (a whole line, no regex)
 has_line() { grep -Fqx -- "$2" "$1" || { echo "# missing line in $1: $2"; sed 's/^/#   /' "$1"; return 1; }; }
-# fresh NAME: a writable copy of the fixture
-fresh() { rm -rf "$tmp/$1"; cp -R "$fixture" "$tmp/$1" && chmod -R u+w "$tmp/$1"; }
+# fresh NAME [FIXTURE]: a writable copy of the fixture (default heads-mini)
+fresh() { rm -rf "$tmp/$1"; cp -R "${2:-$fixture}" "$tmp/$1" && chmod -R u+w "$tmp/$1"; }
 # table DIR [OPTIONS]: run gpool table from an empty directory with a bare
 # environment (no data set, no GPOOL_* variables); charts only when
 # charts=1, and with GNUPLOT empty when nognuplot=1; status in $rc, output
@@ -228,8 +234,134 @@ table "$tmp/res" --format tex --out "$tmp/texonly"
 check "--format tex writes only table.tex and prints it" \
     sh -c "[ $rc -eq 0 ] && [ -s '$tmp/texonly/table.tex' ] && [ ! -e '$tmp/texonly/table.md' ] && cmp -s '$tmp/texonly/table.tex' '$tmp/out'"
 
+# ------------------------------------------- other input sizes (evals.csv)
+check "without evals.csv there is no size table" \
+    [ ! -e "$tmp/res/table-sizes.md" -a ! -e "$tmp/res/table-sizes.tex" ]
+check "... and no accuracy-vs-size chart, and no note about it" \
+    sh -c "[ -z \"\$(ls '$tmp/res' | grep accuracy-vs-size)\" ] && ! grep -q -e evals -e accuracy-vs-size '$tmp/first.err'"
+fresh sizes "$sizes_fixture"
+table "$tmp/sizes"
+sz="$tmp/sizes/table-sizes.md"
+check "with evals.csv: gpool table exits 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
+check "table-sizes.md and table-sizes.tex are written beside table.md and table.tex" \
+    [ -s "$sz" -a -s "$tmp/sizes/table-sizes.tex" -a -s "$tmp/sizes/table.md" ]
+check "both markdown tables are printed, the size table second" \
+    sh -c "{ cat '$tmp/sizes/table.md'; echo; cat '$sz'; } | cmp -s - '$tmp/out'"
+check "the size table's title names the experiment" has_line "$sz" \
+    "**sizes-mini**: test accuracy (%) at other input sizes, mean ± sd over seeds"
+# default grouping: model.head (train.seed merged); one column per eval size, ascending
+check "the header: method, the group key, train size, n, one column per size" has_line "$sz" \
+    "| method | model.head | train size (px) | n | 20 px | 28 px | 36 px |"
+# gap, resize (3 seeds): 20: .70 .72 .74 -> 72.00, sd sqrt((4+0+4)/2) = 2.00;
+# 28: .85 .86 .87 -> 86.00 +- 1.00; 36: .78 .80 .85 -> 81.00, deviations -3 -1 4,
+# squares 26, /2 = 13, sd 3.6056 -> 3.61
+check "row resize/gap: mean +- sd over 3 seeds at each size" has_line "$sz" \
+    "| resize | gap | 28 | 3 | 72.00 ± 2.00 | 86.00 ± 1.00 | 81.00 ± 3.61 |"
+# flatten_dense: seed 2 diverged (no evals.csv rows; n = 2); 28: .90 .91 -> 90.50,
+# sd sqrt(2 x .5^2) = 0.71; 20 and 36 cannot be had: reasons numbered as cited
+check "row resize/flatten_dense: n/a at 20 and 36 with reason numbers, n = 2" has_line "$sz" \
+    "| resize | flatten_dense | 28 | 2 | n/a [1] | 90.50 ± 0.71 | n/a [2] |"
+# gap, canvas_center: 20 is smaller than the image; 36: .60 .65 .64 -> 63.00,
+# deviations -3 2 1, squares 14, /2 = 7, sd 2.6458 -> 2.65
+check "row canvas_center/gap: n/a at 20 (canvas smaller than the image)" has_line "$sz" \
+    "| canvas_center | gap | 28 | 3 | n/a [3] | 86.00 ± 1.00 | 63.00 ± 2.65 |"
+check "row canvas_center/flatten_dense: the reasons already cited keep their numbers" has_line "$sz" \
+    "| canvas_center | flatten_dense | 28 | 2 | n/a [3] | 90.50 ± 0.71 | n/a [2] |"
+check "one row per (method, head), methods in evals.csv order" \
+    [ "$(grep -E '^\| (resize|canvas_center) \|' "$sz" | cut -d'|' -f2,3 | tr -d ' ' | tr '\n' ' ')" \
+      = "resize|gap resize|flatten_dense canvas_center|gap canvas_center|flatten_dense " ]
+check "the reasons are listed once each (3, though 14 rows are n/a)" \
+    [ "$(grep -c '^  - \[[0-9]*\] ' "$sz")" -eq 3 ]
+check "... reason 1: flatten_dense at 20 pixels" has_line "$sz" \
+    "  - [1] flatten_dense's dense layer takes 1568 features, a 20x20 input gives 800"
+check "... reason 2: flatten_dense at 36 pixels" has_line "$sz" \
+    "  - [2] flatten_dense's dense layer takes 1568 features, a 36x36 input gives 2592"
+check "... reason 3: the canvas" has_line "$sz" "  - [3] canvas smaller than the 28x28 image"
+check "the methods are explained" \
+    sh -c "grep -q '^- resize: the test images resized' '$sz' && grep -q '^- canvas_center: the test images unchanged, centred' '$sz'"
+check "the diverged run is said to be left out" has_line "$sz" \
+    "- Left out, as from the main table: the runs whose status is not ok (1)."
+check "no (n=k) or not-evaluated note when every cell is whole" \
+    sh -c "! grep -q -e '(n=k)' -e 'not evaluated' '$sz'"
+check "the main table is unchanged by evals.csv (gap: 86.00 +- 1.00 over 3 runs)" \
+    grep -q '^| gap | 3 | 86.00 ± 1.00 | ' "$tmp/sizes/table.md"
+szt="$tmp/sizes/table-sizes.tex"
+check "LaTeX sizes: a tabular with method and key left, train size, n and 3 sizes right" \
+    has_line "$szt" '\begin{tabular}{llrrrrr}'
+check "LaTeX sizes: the header" has_line "$szt" \
+    'method & model.head & train size (px) & $n$ & 20 px & 28 px & 36 px \\'
+check "LaTeX sizes: the flatten_dense resize row, n/a with superscript reason numbers" \
+    has_line "$szt" 'resize & flatten\_dense & 28 & 2 & n/a$^{1}$ & 90.50 $\pm$ 0.71 & n/a$^{2}$ \\'
+check "LaTeX sizes: reason 3 is an item labelled with its number" has_line "$szt" \
+    '  \item[$^{3}$] canvas smaller than the 28x28 image'
+check "LaTeX sizes: no unescaped underscore outside comments" \
+    [ -z "$(grep -v '^%' "$szt" | grep -E '(^|[^\\])_')" ]
+check "LaTeX sizes: every begin has its end" \
+    [ "$(grep -o '\\begin{[a-z]*}' "$szt" | sort | sed 's/begin/x/')" \
+      = "$(grep -o '\\end{[a-z]*}' "$szt" | sort | sed 's/end/x/')" ]
+check "LaTeX sizes: its own label" has_line "$szt" '\label{tab:sizes-mini-sizes}'
+table "$tmp/sizes" --format tex --out "$tmp/sizes-tex"
+check "--format tex prints both LaTeX tables and writes no markdown" \
+    sh -c "[ $rc -eq 0 ] && [ ! -e '$tmp/sizes-tex/table-sizes.md' ] && { cat '$tmp/sizes-tex/table.tex'; echo; cat '$tmp/sizes-tex/table-sizes.tex'; } | cmp -s - '$tmp/out'"
+
+# the seed is merged even when the main table groups by it
+fresh sizes-seed "$sizes_fixture"
+printf 'table:\n  group_by: [model.head, train.seed]\n' >>"$tmp/sizes-seed/config.yaml"
+table "$tmp/sizes-seed"
+check "group_by with train.seed: the main table has a row per seed" \
+    sh -c "[ $rc -eq 0 ] && grep -q '^| gap | 1 | 1 | 86.00 ± - |' '$tmp/sizes-seed/table.md'"
+check "... the size table still merges the seeds (the same table)" \
+    cmp -s "$sz" "$tmp/sizes-seed/table-sizes.md"
+
+# rows of the diverged run (if gpool run wrote any) stay out, like the run
+fresh sizes-div "$sizes_fixture"
+for z in 20 28 36; do
+    printf 'f7119393278b0f61,flatten_dense,2,flatten_dense,2,28,%s,resize,0.10000,2.3,ok,\n' "$z"
+done >>"$tmp/sizes-div/evals.csv"
+table "$tmp/sizes-div"
+# with them, resize/flatten_dense at 28 would be (90 + 91 + 10)/3 = 63.67
+check "evals.csv rows of a diverged run are left out of the means" has_line \
+    "$tmp/sizes-div/table-sizes.md" "| resize | flatten_dense | 28 | 2 | n/a [1] | 90.50 ± 0.71 | n/a [2] |"
+check "... and counted in the note" has_line "$tmp/sizes-div/table-sizes.md" \
+    "- Left out, as from the main table: the runs whose status is not ok (1) (3 rows of evals.csv)."
+
+# a cell where one seed could not be evaluated: the others' mean, (n=k), its reason
+fresh sizes-part "$sizes_fixture"
+sed 's/^74ad8e64a6bd3443,gap,2,gap,2,28,36,resize,.*/74ad8e64a6bd3443,gap,2,gap,2,28,36,resize,,,n\/a,out of memory/' \
+    "$sizes_fixture/evals.csv" >"$tmp/sizes-part/evals.csv"
+table "$tmp/sizes-part"
+# resize/gap at 36 over seeds 0 and 1: .78 .80 -> 79.00, sd sqrt(2) = 1.41; its reason is
+# cited first now, so the others move up one
+check "a partly evaluated cell: mean of the rest, (n=2) and the reason number" has_line \
+    "$tmp/sizes-part/table-sizes.md" "| resize | gap | 28 | 3 | 72.00 ± 2.00 | 86.00 ± 1.00 | 79.00 ± 1.41 (n=2) [1] |"
+check "... the reason listed first, (n=k) explained" \
+    sh -c "grep -qx '  - \[1\] out of memory' '$tmp/sizes-part/table-sizes.md' && grep -qx '  - \[4\] canvas smaller than the 28x28 image' '$tmp/sizes-part/table-sizes.md' && grep -q '^- (n=k): only k' '$tmp/sizes-part/table-sizes.md'"
+
+# broken evals.csv files
+fresh sizes-badid "$sizes_fixture"
+sed '3s/^88632d5fd0b3ab35/0123456789abcdef/' "$sizes_fixture/evals.csv" >"$tmp/sizes-badid/evals.csv"
+table "$tmp/sizes-badid"
+check "an evals.csv run that is not in runs.csv is an error (exit 1) naming evals.csv:3" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'evals.csv:3: run 0123456789abcdef is not in ' '$tmp/err' && [ ! -e '$tmp/sizes-badid/table-sizes.md' ]"
+fresh sizes-badsize "$sizes_fixture"
+sed '4s/,28,28,resize,/,28,2x8,resize,/' "$sizes_fixture/evals.csv" >"$tmp/sizes-badsize/evals.csv"
+table "$tmp/sizes-badsize"
+check "an eval_size that is no size is an error (exit 1) naming evals.csv:4" \
+    sh -c "[ $rc -eq 1 ] && grep -q \"evals.csv:4: column eval_size: '2x8' is not a size\" '$tmp/err'"
+fresh sizes-nocol "$sizes_fixture"
+sed 's/,method,/,how,/' "$sizes_fixture/evals.csv" >"$tmp/sizes-nocol/evals.csv"
+table "$tmp/sizes-nocol"
+check "an evals.csv without a method column is an error (exit 1) naming it" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'evals.csv: missing columns: method' '$tmp/err'"
+fresh sizes-empty "$sizes_fixture"
+head -1 "$sizes_fixture/evals.csv" >"$tmp/sizes-empty/evals.csv"
+table "$tmp/sizes-empty"
+check "an evals.csv with a header only: tables written, the size table skipped with a note" \
+    sh -c "[ $rc -eq 0 ] && [ -s '$tmp/sizes-empty/table.md' ] && [ ! -e '$tmp/sizes-empty/table-sizes.md' ] && grep -q 'evals.csv has no rows' '$tmp/err'"
+
 # ------------------------------------------------------------- charts
-charts="accuracy-mean accuracy-vs-params throughput"
+charts="accuracy-mean accuracy-vs-params throughput accuracy-vs-size-resize accuracy-vs-size-canvas_center"
 if [ -z "${GNUPLOT-x}" ] || ! command -v "${GNUPLOT:-gnuplot}" >/dev/null 2>&1; then
     for c in $charts; do skip "$c.png and $c.svg are drawn" "no gnuplot"; done
 elif [ ! -x /usr/bin/python3 ]; then
@@ -306,12 +438,13 @@ for want in sys.argv[2:]:
     if want not in text:
         sys.exit('%s: no text %r in %r' % (sys.argv[1], want, text[:300]))
 EOF
-    # png_svg NAME TEXT...: both files drawn, the PNG decoded, the SVG parsed
+    # png_svg NAME TEXT...: both files drawn (in $chartdir, default $tmp/res), the
+    # PNG decoded, the SVG parsed
     png_svg() {
         name=$1
         shift
-        if ! /usr/bin/python3 "$tmp/check_png.py" "$tmp/res/$name.png" 1100 650 >"$tmp/py.err" 2>&1 ||
-           ! /usr/bin/python3 "$tmp/check_svg.py" "$tmp/res/$name.svg" "$@" >>"$tmp/py.err" 2>&1; then
+        if ! /usr/bin/python3 "$tmp/check_png.py" "${chartdir:-$tmp/res}/$name.png" 1100 650 >"$tmp/py.err" 2>&1 ||
+           ! /usr/bin/python3 "$tmp/check_svg.py" "${chartdir:-$tmp/res}/$name.svg" "$@" >>"$tmp/py.err" 2>&1; then
             sed 's/^/# /' "$tmp/py.err"
             return 1
         fi
@@ -329,19 +462,41 @@ EOF
     # epoch 3 of gap/32 is the final accuracy: 86 +- 1 over 3 runs (see above)
     check "the per-epoch band data holds mean and sd over the seeds" \
         grep -qx '3 86.000000 1.000000 3' "$tmp/res/accuracy-mean.dat"
-    check "no eval_size column: the accuracy-vs-size chart is skipped, and said so" \
-        sh -c "[ ! -e '$tmp/res/accuracy-vs-size.png' ] && grep -q 'no eval_size column' '$tmp/first.err'"
-    fresh sized
-    awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0, "eval_size"; next }
-             { print $0, ($4 == 32 ? 28 : 56) }' "$fixture/runs.csv" >"$tmp/sized/runs.csv"
-    printf 'table:\n  group_by: [model.head]\n' >>"$tmp/sized/config.yaml"
+    # ---- accuracy against input size, from sizes-mini's evals.csv
+    fresh sizes-charts "$sizes_fixture"
     charts=1
-    table "$tmp/sized"
+    table "$tmp/sizes-charts"
     charts=0
-    # gap at size 28 is the batch-32 runs: 86 +- 1; at 56 the batch-64 ones: 82 +- 2
-    check "with an eval_size column, accuracy-vs-size has mean +- sd per size" \
-        sh -c "[ $rc -eq 0 ] && grep -qx '28 86.000000 1.000000 3' '$tmp/sized/accuracy-vs-size.dat' && grep -qx '56 82.000000 2.000000 3' '$tmp/sized/accuracy-vs-size.dat'"
-    check "... and is drawn" sh -c "[ -s '$tmp/sized/accuracy-vs-size.png' ] && /usr/bin/python3 '$tmp/check_svg.py' '$tmp/sized/accuracy-vs-size.svg' 'input size (pixels per side)' gap flatten_dense"
+    check "with evals.csv and charts: exit 0" [ "$rc" -eq 0 ]
+    [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
+    chartdir="$tmp/sizes-charts"
+    check "accuracy-vs-size-resize.png/svg: 1100x650, not blank; title, axes, legend" \
+        png_svg accuracy-vs-size-resize \
+        "sizes-mini: test accuracy against input size, method resize (mean ± sd over seeds)" \
+        "evaluation input size (pixels per side)" "test accuracy (%)" gap flatten_dense \
+        "trained at 28"
+    check "accuracy-vs-size-canvas_center.png/svg: 1100x650, not blank; title, axes, legend" \
+        png_svg accuracy-vs-size-canvas_center \
+        "sizes-mini: test accuracy against input size, method canvas_center" \
+        "evaluation input size (pixels per side)" "test accuracy (%)" gap flatten_dense
+    chartdir=
+    check "one chart per method in evals.csv, none for canvas_random" \
+        [ "$(cd "$tmp/sizes-charts" && ls accuracy-vs-size-*.png | tr '\n' ' ')" \
+          = "accuracy-vs-size-canvas_center.png accuracy-vs-size-resize.png " ]
+    # block_of FILE LABEL: the data lines of the block whose comment starts with LABEL
+    block_of() { awk -v want="# $2," 'index($0, want) == 1 { on = 1; next } /^#/ || /^$/ { on = 0 } on' "$1" | tr '\n' ';'; }
+    # the table's numbers (see above); sd sqrt(13) = 3.605551, n last
+    check "resize data: gap's mean and sd at each size" \
+        [ "$(block_of "$tmp/sizes-charts/accuracy-vs-size-resize.dat" gap)" \
+          = "20 72.000000 2.000000 3;28 86.000000 1.000000 3;36 81.000000 3.605551 3;" ]
+    # flatten_dense is n/a at 20 and 36: one point, sd sqrt(.5) = 0.707107
+    check "resize data: flatten_dense has its one applicable size only" \
+        [ "$(block_of "$tmp/sizes-charts/accuracy-vs-size-resize.dat" flatten_dense)" \
+          = "28 90.500000 0.707107 2;" ]
+    # canvas at 20 is n/a for both; sd sqrt(7) = 2.645751
+    check "canvas_center data: the n/a size is absent" \
+        [ "$(block_of "$tmp/sizes-charts/accuracy-vs-size-canvas_center.dat" gap)" \
+          = "28 86.000000 1.000000 3;36 63.000000 2.645751 3;" ]
 fi
 charts=1 nognuplot=1
 table "$tmp/res" --out "$tmp/nognuplot"
