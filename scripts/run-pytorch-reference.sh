@@ -2,10 +2,11 @@
 # Runs the PyTorch reference trainings that issue 3's comparisons need and that
 # ../shared/reference/results does not already hold. Resumable: a run whose CSV
 # is complete is skipped; an incomplete one is redone from the start.
-#   sh scripts/run-pytorch-reference.sh [REFERENCE_DIR] [OUT_DIR]
+#   sh scripts/run-pytorch-reference.sh [REFERENCE_DIR] [OUT_DIR] [tutorial|heads|all]
 set -eu
 ref=${1:-../shared/reference}
 out=${2:-results/pytorch}
+what=${3:-all}
 py=/usr/bin/python3
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -18,6 +19,7 @@ complete() {  # FILE EXPECTED_DATA_ROWS
 }
 
 for seed in 0 1 2; do
+    [ "$what" = heads ] && break
     for head in gap gmp; do
         f="$out/tutorial_${head}_s${seed}.csv"
         complete "$f" 60 && continue
@@ -29,6 +31,7 @@ for seed in 0 1 2; do
 done
 
 for seed in 0 1 2 3 4; do
+    [ "$what" = tutorial ] && break
     f="$out/heads_seed${seed}.csv"
     complete "$f" 12 && continue
     echo "train.py seed $seed" >&2
