@@ -13,6 +13,8 @@ ref=${1:-../shared/reference}
 out=${2:-results/throughput}
 rounds=${3:-3}
 threads=2
+steps=${STEPS:-200}      # STEPS=5 WARMUP=1 for a quick check of the script itself
+warmup=${WARMUP:-20}
 gpool=./experiments/gpool
 py=/usr/bin/python3
 [ -x "$gpool" ] || { echo "bench-throughput.sh: build gpool first" >&2; exit 1; }
@@ -28,25 +30,29 @@ add() { # add IMPL MODEL ROUND < csv-with-header
 }
 for r in $(seq 1 "$rounds"); do
     echo "round $r/$rounds: gpool BN trunk" >&2
-    "$gpool" throughput configs/heads.yaml --head gap --threads "$threads" | add gpool bn_trunk "$r"
+    "$gpool" throughput configs/heads.yaml --head gap --threads "$threads" --steps "$steps" \
+        --warmup "$warmup" | add gpool bn_trunk "$r"
     echo "round $r/$rounds: PyTorch BN trunk (train.py --bench)" >&2
-    (cd "$work" && $py train.py --bench --threads "$threads" --bench-out "$work/tb.csv" >/dev/null)
+    (cd "$work" && $py train.py --bench --threads "$threads" --bench-steps "$steps" \
+        --bench-warmup "$warmup" --bench-out "$work/tb.csv" >/dev/null)
     # train.py's columns: kind,model,batch,rep,steps,warmup,seconds,img_per_s,ms_per_step,...,threads
     awk -F, -v r="$r" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
         { printf "torch,bn_trunk,%s,%s,gap,%s,%s,%s,%s,%s,%s,%s\n", r, $c["kind"], $c["batch"],
           $c["rep"], $c["steps"], $c["seconds"], $c["img_per_s"], $c["ms_per_step"], $c["threads"] }' \
         "$work/tb.csv" >>"$raw"
     echo "round $r/$rounds: gpool tutorial net" >&2
-    "$gpool" throughput configs/tutorial.yaml --head gap --threads "$threads" | add gpool tutorial "$r"
+    "$gpool" throughput configs/tutorial.yaml --head gap --threads "$threads" --steps "$steps" \
+        --warmup "$warmup" | add gpool tutorial "$r"
     echo "round $r/$rounds: PyTorch tutorial net" >&2
-    $py scripts/torch-tutorial-bench.py --threads "$threads" | add torch tutorial "$r"
+    $py scripts/torch-tutorial-bench.py --threads "$threads" --steps "$steps" --warmup "$warmup" |
+        add torch tutorial "$r"
 done
 cp "$raw" "$out/raw.csv"
 
 # per (impl, model, kind, batch): median over rounds of the median repeat
-$py - "$raw" "$out/table.md" "$rounds" <<'EOF'
+$py - "$raw" "$out/table.md" "$rounds" "$steps" "$warmup" <<'EOF'
 import csv, statistics, sys, datetime
-raw, dst, rounds = sys.argv[1], sys.argv[2], sys.argv[3]
+raw, dst, rounds, steps, warmup = sys.argv[1:6]
 rows = list(csv.DictReader(open(raw)))
 per = {}
 for r in rows:
@@ -59,8 +65,8 @@ bars = {("bn_trunk", "train_step"): 1.0, ("bn_trunk", "inference"): 1.5,
         ("tutorial", "train_step"): 2.0, ("tutorial", "inference"): 1.5}
 lines = ["# Throughput: gpool against PyTorch 1.13, 2 threads, side by side", "",
          f"Made by `sh scripts/bench-throughput.sh` ({rounds} alternating rounds; each cell is the "
-         "median over rounds of the median of 3 repeats of 200 steps after 20 warm-up steps) on "
-         f"{datetime.date.today().isoformat()}. Raw rows: raw.csv.", "",
+         f"median over rounds of the median of 3 repeats of {steps} steps after {warmup} warm-up "
+         f"steps) on {datetime.date.today().isoformat()}. Raw rows: raw.csv.", "",
          "| model | measurement | batch | gpool img/s | PyTorch img/s | ratio | bar |",
          "|---|---|---|---|---|---|---|"]
 for model in ("bn_trunk", "tutorial"):
