@@ -1768,6 +1768,51 @@ static int order_merged(sweep *sw)
     return missing ? -1 : 0;
 }
 
+/* Copy a small file (a run's manifest or config) into place, atomically. */
+static int copy_small_file(const char *from, const char *to)
+{
+    char *text = slurp(from), err[512];
+    if (!text)
+        return -1;
+    gpx_atomic_file f;
+    int rc = gpx_atomic_open(&f, to, err, sizeof err);
+    if (rc == 0) {
+        fputs(text, f.fp);
+        rc = gpx_atomic_commit(&f, err, sizeof err);
+    }
+    if (rc)
+        fprintf(stderr, "gpool merge: %s\n", err);
+    free(text);
+    return rc;
+}
+
+/* Each run's own config, manifest and progress go along with its rows (the
+ * checkpoints stay in the shards: they are large and only resume needs them). */
+static int merge_run_files(const sweep *sw, char **dirs, int ndirs)
+{
+    static const char *const files[] = { "config.yaml", "manifest.yaml", "progress.csv" };
+    char from[4400], to[4400], dir[4200], err[512];
+    for (size_t i = 0; i < sw->nruns; i++)
+        for (int d = 0; d < ndirs; d++) {
+            snprintf(from, sizeof from, "%s/runs/%s/manifest.yaml", dirs[d], sw->runs[i].id);
+            if (!gpx_readable(from))
+                continue;
+            snprintf(dir, sizeof dir, "%s/runs/%s", sw->out_dir, sw->runs[i].id);
+            if (gpx_mkdir_p(dir, err, sizeof err)) {
+                fprintf(stderr, "gpool merge: %s\n", err);
+                return -1;
+            }
+            for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+                snprintf(from, sizeof from, "%s/runs/%s/%s", dirs[d], sw->runs[i].id, files[k]);
+                snprintf(to, sizeof to, "%s/%s", dir, files[k]);
+                if (gpx_readable(from) && copy_small_file(from, to))
+                    return -1;
+            }
+            break;
+        }
+    return 0;
+}
+
 int gpx_cmd_merge(int argc, char **argv)
 {
     const char *out = NULL;
@@ -1834,7 +1879,7 @@ int gpx_cmd_merge(int argc, char **argv)
         rc = 1;
     }
     if (rc == 0 && (write_out(&sw, "config.yaml", write_config_yaml) || write_tables(&sw) ||
-                    write_chart(&sw)))
+                    merge_run_files(&sw, dirs, ndirs) || write_chart(&sw)))
         rc = 1;
     if (rc == 0)
         printf("gpool merge: %zu runs from %d shards -> %s\n", sw.nruns, ndirs, sw.out_dir);

@@ -58,6 +58,13 @@ untimed_csv "$tmp/single/epochs.csv" >"$tmp/a"
 untimed_csv "$tmp/merged/epochs.csv" >"$tmp/b"
 check "merged epochs.csv equals the single run's up to timing" cmp -s "$tmp/a" "$tmp/b"
 check "the merged manifest names its shards" grep -q 'merged_from:' "$tmp/merged/manifest.yaml"
+check "each run's manifest and config come along" \
+    [ "$(ls "$tmp"/merged/runs/*/manifest.yaml | wc -l)" -eq 4 -a \
+      "$(ls "$tmp"/merged/runs/*/config.yaml | wc -l)" -eq 4 ]
+check "... but not the checkpoints" [ -z "$(find "$tmp/merged" -name checkpoint)" ]
+id=$(awk -F, 'NR == 3 { print $1 }' "$tmp/merged/runs.csv")
+"$gpool" rerun -q "$tmp/merged" "$id" -o "$tmp/rerun" >/dev/null 2>&1
+check "a merged row can be rerun from its manifest" [ $? -eq 0 ]
 
 if "$gpool" table "$tmp/single" >/dev/null 2>&1 && "$gpool" table "$tmp/merged" >/dev/null 2>&1; then
     untimed_md "$tmp/single/table.md" >"$tmp/a"
