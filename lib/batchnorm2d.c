@@ -328,11 +328,70 @@ static void gpi_bn_forward_channel(gp_layer *l, int n, int c, const float *x, fl
     }
 }
 
+/* Eval normalises image by image, so each thread works on the same images
+ * as the layers around it (conv, relu and pooling split the batch by
+ * images) and the activations stay in that core's cache. */
+static void gpi_bn_eval_params(const gp_layer *l, int c, float *mean, float *alpha,
+                               float *beta)
+{
+    const gpi_bn *b = l->priv;
+    float invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
+    *mean = l->buffers[0].value[c];
+    *alpha = invstd * l->params[0].value[c];
+    *beta = l->params[1].value[c];
+}
+
+static void gpi_bn_eval_image_to(const gp_layer *l, const float *x, float *y)
+{
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    for (int c = 0; c < l->in.c; c++) {
+        float mean, alpha, beta;
+        gpi_bn_eval_params(l, c, &mean, &alpha, &beta);
+        gpi_bn_affine(x + (size_t)c * hw, y + (size_t)c * hw, hw, mean, alpha, beta);
+    }
+}
+
+/* gpi_bn_affine's arithmetic in place (its restrict forbids x == y). */
+static inline void gpi_bn_q_affine_inplace(float *v, float mean, float alpha, float beta)
+{
+    for (int k = 0; k < GPI_BN_Q; k++)
+        v[k] = (v[k] - mean) * alpha + beta;
+}
+
+void gpi_bn_eval_image(const gp_layer *l, float *image)
+{
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    for (int c = 0; c < l->in.c; c++) {
+        float mean, alpha, beta, *v = image + (size_t)c * hw;
+        gpi_bn_eval_params(l, c, &mean, &alpha, &beta);
+        size_t j = 0;
+        for (; j + GPI_BN_Q <= hw; j += GPI_BN_Q)
+            gpi_bn_q_affine_inplace(v + j, mean, alpha, beta);
+        for (; j < hw; j++)
+            v[j] = (v[j] - mean) * alpha + beta;
+    }
+}
+
+static void gpi_bn_forward_eval(gp_layer *l, int n, const float *x, float *y)
+{
+    size_t image = gp_shape_image_size(l->in);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if ((size_t)n * image >= GPI_BN_PAR_MIN)
+#endif
+    for (int i = 0; i < n; i++)
+        gpi_bn_eval_image_to(l, x + (size_t)i * image, y + (size_t)i * image);
+}
+
 static gp_status gpi_bn_forward(gp_layer *l, int n, const float *x, float *y, gp_mode mode)
 {
     gpi_bn *b = l->priv;
     int train = mode == GP_TRAIN;
-    if (train && (int64_t)n * l->in.h * l->in.w < 2)
+    if (!train) {
+        gpi_bn_forward_eval(l, n, x, y);
+        b->trained = 0;
+        return GP_OK;
+    }
+    if ((int64_t)n * l->in.h * l->in.w < 2)
         return gpi_fail(GP_ERR_ARG, "batchnorm2d: training needs more than one value "
                         "per channel (batch %d of %dx%d)", n, l->in.h, l->in.w);
     int channels = l->in.c;
@@ -340,8 +399,8 @@ static gp_status gpi_bn_forward(gp_layer *l, int n, const float *x, float *y, gp
 #pragma omp parallel for schedule(static) if ((size_t)n * gp_shape_image_size(l->in) >= GPI_BN_PAR_MIN)
 #endif
     for (int c = 0; c < channels; c++)
-        gpi_bn_forward_channel(l, n, c, x, y, train);
-    b->trained = train;
+        gpi_bn_forward_channel(l, n, c, x, y, 1);
+    b->trained = 1;
     return GP_OK;
 }
 
@@ -459,4 +518,9 @@ gp_status gp_batchnorm2d_make(gp_layer **out, gp_shape in, float momentum, float
     snprintf(l->desc, sizeof l->desc, "momentum %g, eps %g", (double)momentum, (double)eps);
     *out = l;
     return GP_OK;
+}
+
+int gpi_is_batchnorm2d(const gp_layer *l)
+{
+    return l->ops == &gpi_bn_ops;
 }

@@ -562,7 +562,23 @@ static void gpi_backward_chunk(const gpi_conv *c, const float *weight, const flo
 
 /* ------------------------------------------------------------ verbs */
 
-static gp_status gpi_conv_forward(gp_layer *l, int n, const float *x, float *y, gp_mode mode)
+/* Images [i0, i0 + nb) of y through the epilogue, just after the chunk
+ * that wrote them. */
+static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float *y, int i0,
+                               int nb)
+{
+    size_t out_size = (size_t)c->cout * c->P;
+    for (int i = i0; i < i0 + nb; i++) {
+        float *image = y + (size_t)i * out_size;
+        if (epi->bn)
+            gpi_bn_eval_image(epi->bn, image);
+        if (epi->relu)
+            gpi_relu_inplace(image, out_size);
+    }
+}
+
+static gp_status gpi_conv_forward_epi(gp_layer *l, int n, const float *x, float *y,
+                                      const gpi_epilogue *epi)
 {
     gpi_conv *c = l->priv;
     const float *weight = l->params[0].value;
@@ -584,9 +600,25 @@ static gp_status gpi_conv_forward(gp_layer *l, int n, const float *x, float *y, 
                 gpi_direct_forward_chunk(c, c->has_bias, x, y, i0, nb, t);
             else
                 gpi_forward_chunk(c, weight, bias, x, y, i0, nb, slot);
+            if (epi)
+                gpi_apply_epilogue(c, epi, y, i0, nb);
         }
     }
     return GP_OK;
+}
+
+static gp_status gpi_conv_forward(gp_layer *l, int n, const float *x, float *y, gp_mode mode)
+{
+    (void)mode;
+    return gpi_conv_forward_epi(l, n, x, y, NULL);
+}
+
+gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, float *y,
+                                      const gpi_epilogue *epi)
+{
+    if (n < 1 || n > conv->in.n)
+        return gpi_fail(GP_ERR_ARG, "conv2d: batch %d outside 1..%d", n, conv->in.n);
+    return gpi_conv_forward_epi(conv, n, x, y, epi);
 }
 
 /* grad = acc_0 + acc_1 + ... in thread order (deterministic). */
@@ -667,6 +699,11 @@ static const gp_layer_ops gpi_conv_ops = {
     .backward = gpi_conv_backward,
     .destroy = gpi_conv_destroy,
 };
+
+int gpi_is_conv2d(const gp_layer *l)
+{
+    return l->ops == &gpi_conv_ops;
+}
 
 /* ------------------------------------------------------------ making */
 

@@ -41,4 +41,31 @@ void      gpi_layer_free(gp_layer *l);
 /* destroy for kinds with no scratch beyond params, buffers and priv. */
 void      gpi_layer_destroy_plain(gp_layer *l);
 
+/* ------------------------------------------------ eval-mode fusion (net.c)
+ * An eval forward needs nothing saved for backward, so conv2d can apply
+ * the batchnorm2d and relu that follow it to each output image while the
+ * image is still in cache, instead of in two more passes over memory. The
+ * fused result is bit-identical to the layers run one after another. */
+
+/* What conv2d applies to each finished output image, in this order. */
+typedef struct {
+    const gp_layer *bn;     /* a batchnorm2d in eval mode, or NULL */
+    int relu;               /* then max(y, 0) */
+} gpi_epilogue;
+
+/* Kind tests on the layer's ops. */
+int       gpi_is_conv2d(const gp_layer *l);
+int       gpi_is_batchnorm2d(const gp_layer *l);
+int       gpi_is_relu(const gp_layer *l);
+
+/* conv2d's eval forward followed by epi on every output image. */
+gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, float *y,
+                                      const gpi_epilogue *epi);
+
+/* One image (all channels) through a batchnorm2d's eval affine, in place. */
+void      gpi_bn_eval_image(const gp_layer *bn, float *image);
+
+/* max(v, 0) in place, with relu's NaN rule. */
+void      gpi_relu_inplace(float *v, size_t count);
+
 #endif /* GPI_LAYER_H */

@@ -296,12 +296,16 @@ typedef struct {
 gp_mem_report gp_net_memory     (const gp_net *net, size_t optim_floats_per_param);
 
 /* Forward n images; *y points at the net's output (valid until the next call).
- * x is read in place, not copied: keep it unchanged until backward is done. */
+ * x is read in place, not copied: keep it unchanged until backward is done.
+ * GP_EVAL runs the batch in cache-sized slices and folds each batchnorm2d
+ * and relu that follows a conv2d into the conv (the same bits as layer by
+ * layer on the direct conv paths; sgemm may round a slice differently);
+ * the other layers' outputs are then not kept, and backward is refused. */
 gp_status   gp_net_forward      (gp_net *net, int n, const float *x, gp_mode mode,
                                  const float **y);
 
 /* Backward from dy (the loss gradient w.r.t. the output of the last forward,
- * which must have run the same n). Layer 0 gets dx = NULL. */
+ * which must have been GP_TRAIN with the same n). Layer 0 gets dx = NULL. */
 gp_status   gp_net_backward     (gp_net *net, int n, const float *dy);
 
 /* Weight initializers. */

@@ -8,6 +8,12 @@
  * being processed and the one it produces, so two buffers of the largest
  * activation size serve every layer: layer i writes dx into grad[i % 2]
  * while it reads dy from grad[(i + 1) % 2] (or the caller's dy).
+ *
+ * An eval forward saves nothing for backward, which frees it to run the
+ * batch in slices small enough that every activation slice is still in L2
+ * when the next layer reads it, and to fold each batchnorm2d and relu
+ * that follows a conv2d into the conv's output (gpi_epilogue). Both keep
+ * the result bit-identical to the plain layer-by-layer order.
  */
 #include "autoconfig.h"
 
@@ -15,6 +21,10 @@
 #include <string.h>
 
 #include "gpi_layer.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 struct gp_net {
     gp_shape    in;
@@ -26,7 +36,8 @@ struct gp_net {
     float     **out;        /* out[i]: output of layer i */
     float      *grad[2];
     int         finalized;
-    int         last_n;     /* batch of the last forward (0: none yet) */
+    int         last_n;     /* batch of the last training forward (0: none since) */
+    int        *fused;      /* fused[i]: layers after conv i folded into it in eval */
 };
 
 gp_status gp_net_create(gp_net **out, gp_shape in)
@@ -133,6 +144,26 @@ static void net_free_buffers(gp_net *net)
     net->grad[0] = net->grad[1] = NULL;
 }
 
+/* conv2d [batchnorm2d] [relu]: how many layers after each conv its eval
+ * epilogue takes over. */
+static gp_status net_plan_fusion(gp_net *net)
+{
+    net->fused = calloc((size_t)net->nlayers, sizeof *net->fused);
+    if (!net->fused)
+        return GP_ERR_NOMEM;
+    for (int i = 0; i < net->nlayers; i++) {
+        if (!gpi_is_conv2d(net->layers[i]))
+            continue;
+        int j = i + 1;
+        if (j < net->nlayers && gpi_is_batchnorm2d(net->layers[j]))
+            j++;
+        if (j < net->nlayers && gpi_is_relu(net->layers[j]))
+            j++;
+        net->fused[i] = j - i - 1;
+    }
+    return GP_OK;
+}
+
 gp_status gp_net_finalize(gp_net *net)
 {
     if (!net)
@@ -155,6 +186,8 @@ gp_status gp_net_finalize(gp_net *net)
         net_free_buffers(net);
         return gpi_fail(GP_ERR_NOMEM, "gp_net_finalize: out of memory for activations");
     }
+    if (net_plan_fusion(net) != GP_OK)
+        return gpi_fail(GP_ERR_NOMEM, "gp_net_finalize: out of memory");
     net->finalized = 1;
     return GP_OK;
 }
@@ -167,6 +200,7 @@ void gp_net_destroy(gp_net *net)
     for (int i = 0; i < net->nlayers; i++)
         gp_layer_destroy(net->layers[i]);
     free(net->layers);
+    free(net->fused);
     free(net->params);
     free(net);
 }
@@ -241,6 +275,95 @@ static gp_status net_check_pass(const gp_net *net, int n, const char *verb)
     return GP_OK;
 }
 
+/* Images per slice of an eval forward: as many as keep the largest layer's
+ * input and output slices within GPI_EVAL_SLICE_BYTES per thread, so
+ * that each activation slice is still in L2 when the next layer reads it.
+ * Training cannot slice: batchnorm needs the whole batch's statistics. */
+#define GPI_EVAL_SLICE_BYTES ((size_t)512 << 10)
+
+static int net_eval_slice(const gp_net *net, int n)
+{
+    size_t per_image = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const gp_layer *l = net->layers[i];
+        size_t b = sizeof(float) * ((size_t)l->in.c * l->in.h * l->in.w +
+                                    (size_t)l->out.c * l->out.h * l->out.w);
+        if (b > per_image)
+            per_image = b;
+    }
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    size_t slice = GPI_EVAL_SLICE_BYTES * (size_t)threads / per_image;
+    if (slice < 1)
+        slice = 1;
+    return slice < (size_t)n ? (int)slice : n;
+}
+
+/* Layer i's input and output for the images from i0 on. */
+static const float *net_slice_in(const gp_net *net, int i, int i0)
+{
+    return net_input(net, i) + (size_t)i0 * gp_shape_image_size(net->layers[i]->in);
+}
+
+static float *net_slice_out(const gp_net *net, int i, int i0)
+{
+    return net->out[i] + (size_t)i0 * gp_shape_image_size(net->layers[i]->out);
+}
+
+/* Layer i, and the layers its eval epilogue takes over, over images
+ * [i0, i0 + n); returns the index of the last layer it ran. */
+static gp_status net_eval_step(gp_net *net, int i, int i0, int n, int *last)
+{
+    *last = i + net->fused[i];
+    if (!net->fused[i])
+        return gp_layer_forward(net->layers[i], n, net_slice_in(net, i, i0),
+                                net_slice_out(net, i, i0), GP_EVAL);
+    gpi_epilogue epi = { NULL, 0 };
+    for (int j = i + 1; j <= *last; j++) {
+        if (gpi_is_batchnorm2d(net->layers[j]))
+            epi.bn = net->layers[j];
+        else
+            epi.relu = 1;
+    }
+    return gpi_conv_forward_eval_fused(net->layers[i], n, net_slice_in(net, i, i0),
+                                       net_slice_out(net, *last, i0), &epi);
+}
+
+/* Every layer over images [i0, i0 + n) of the batch. */
+static gp_status net_eval_images(gp_net *net, int i0, int n)
+{
+    for (int i = 0, last; i < net->nlayers; i = last + 1) {
+        gp_status st = net_eval_step(net, i, i0, n, &last);
+        if (st != GP_OK)
+            return st;
+    }
+    return GP_OK;
+}
+
+static gp_status net_eval_forward(gp_net *net, int n)
+{
+    int slice = net_eval_slice(net, n);
+    for (int i0 = 0; i0 < n; i0 += slice) {
+        gp_status st = net_eval_images(net, i0, n - i0 < slice ? n - i0 : slice);
+        if (st != GP_OK)
+            return st;
+    }
+    return GP_OK;
+}
+
+static gp_status net_train_forward(gp_net *net, int n)
+{
+    for (int i = 0; i < net->nlayers; i++) {
+        gp_status st = gp_layer_forward(net->layers[i], n, net_input(net, i), net->out[i],
+                                        GP_TRAIN);
+        if (st != GP_OK)
+            return st;
+    }
+    return GP_OK;
+}
+
 gp_status gp_net_forward(gp_net *net, int n, const float *x, gp_mode mode, const float **y)
 {
     if (!net || !x || !y)
@@ -250,12 +373,11 @@ gp_status gp_net_forward(gp_net *net, int n, const float *x, gp_mode mode, const
         return st;
     net->last_n = 0;
     net->x = x;
-    for (int i = 0; i < net->nlayers; i++) {
-        st = gp_layer_forward(net->layers[i], n, net_input(net, i), net->out[i], mode);
-        if (st != GP_OK)
-            return st;
-    }
-    net->last_n = n;
+    st = mode == GP_TRAIN ? net_train_forward(net, n) : net_eval_forward(net, n);
+    if (st != GP_OK)
+        return st;
+    if (mode == GP_TRAIN)
+        net->last_n = n;
     *y = net->out[net->nlayers - 1];
     return GP_OK;
 }
@@ -268,8 +390,8 @@ gp_status gp_net_backward(gp_net *net, int n, const float *dy)
     if (st != GP_OK)
         return st;
     if (net->last_n != n)
-        return gpi_fail(GP_ERR_ARG, "gp_net_backward: batch %d but the last successful "
-                        "forward ran %d", n, net->last_n);
+        return gpi_fail(GP_ERR_ARG, "gp_net_backward: batch %d but the last forward was %s",
+                        n, net->last_n ? "of another batch" : "not a successful GP_TRAIN one");
     const float *g = dy;
     for (int i = net->nlayers - 1; i >= 0; i--) {
         float *dx = i > 0 ? net->grad[i % 2] : NULL;

@@ -44,6 +44,21 @@ static void gpi_relu_forward_range(const float *restrict x, float *restrict y, p
         y[i] = x[i] <= 0.0f ? 0.0f : x[i];
 }
 
+static inline void gpi_relu_q_inplace(float *v)
+{
+    for (int k = 0; k < GPI_RELU_Q; k++)
+        v[k] = v[k] <= 0.0f ? 0.0f : v[k];
+}
+
+void gpi_relu_inplace(float *v, size_t count)
+{
+    size_t i = 0;
+    for (; i + GPI_RELU_Q <= count; i += GPI_RELU_Q)
+        gpi_relu_q_inplace(v + i);
+    for (; i < count; i++)
+        v[i] = v[i] <= 0.0f ? 0.0f : v[i];
+}
+
 static void gpi_relu_backward_range(const float *restrict y, const float *restrict dy,
                                     float *restrict dx, ptrdiff_t count)
 {
@@ -100,4 +115,9 @@ gp_status gp_relu_make(gp_layer **out, gp_shape in)
     (*out)->flops = (double)gp_shape_image_size(in);   /* one compare per element */
     snprintf((*out)->desc, sizeof (*out)->desc, "max(x, 0)");
     return GP_OK;
+}
+
+int gpi_is_relu(const gp_layer *l)
+{
+    return l->ops == &gpi_relu_ops;
 }
