@@ -45,6 +45,7 @@ typedef struct {
     double eps;             /* the decimal the caller meant (gpi_bn_decimal) */
     int trained;            /* the last forward normalised with batch statistics */
     float *mean, *invstd;   /* per channel, saved by a training forward for backward */
+    float *eval_mean, *eval_alpha, *eval_beta;  /* eval's affine, set by gpi_bn_eval_prepare */
 } gpi_bn;
 
 /* Elements [j0, j0 + len) of `planes` consecutive images' planes of one
@@ -330,25 +331,26 @@ static void gpi_bn_forward_channel(gp_layer *l, int n, int c, const float *x, fl
 
 /* Eval normalises image by image, so each thread works on the same images
  * as the layers around it (conv, relu and pooling split the batch by
- * images) and the activations stay in that core's cache. */
-static void gpi_bn_eval_params(const gp_layer *l, int c, float *mean, float *alpha,
-                               float *beta)
+ * images) and the activations stay in that core's cache. The per-channel
+ * affine is worked out once per call, not once per image. */
+void gpi_bn_eval_prepare(gp_layer *l)
 {
-    const gpi_bn *b = l->priv;
-    float invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
-    *mean = l->buffers[0].value[c];
-    *alpha = invstd * l->params[0].value[c];
-    *beta = l->params[1].value[c];
+    gpi_bn *b = l->priv;
+    for (int c = 0; c < l->in.c; c++) {
+        float invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
+        b->eval_mean[c] = l->buffers[0].value[c];
+        b->eval_alpha[c] = invstd * l->params[0].value[c];
+        b->eval_beta[c] = l->params[1].value[c];
+    }
 }
 
 static void gpi_bn_eval_image_to(const gp_layer *l, const float *x, float *y)
 {
+    const gpi_bn *b = l->priv;
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-    for (int c = 0; c < l->in.c; c++) {
-        float mean, alpha, beta;
-        gpi_bn_eval_params(l, c, &mean, &alpha, &beta);
-        gpi_bn_affine(x + (size_t)c * hw, y + (size_t)c * hw, hw, mean, alpha, beta);
-    }
+    for (int c = 0; c < l->in.c; c++)
+        gpi_bn_affine(x + (size_t)c * hw, y + (size_t)c * hw, hw, b->eval_mean[c],
+                      b->eval_alpha[c], b->eval_beta[c]);
 }
 
 /* gpi_bn_affine's arithmetic in place (its restrict forbids x == y). */
@@ -360,10 +362,11 @@ static inline void gpi_bn_q_affine_inplace(float *v, float mean, float alpha, fl
 
 void gpi_bn_eval_image(const gp_layer *l, float *image)
 {
+    const gpi_bn *b = l->priv;
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     for (int c = 0; c < l->in.c; c++) {
-        float mean, alpha, beta, *v = image + (size_t)c * hw;
-        gpi_bn_eval_params(l, c, &mean, &alpha, &beta);
+        float mean = b->eval_mean[c], alpha = b->eval_alpha[c], beta = b->eval_beta[c];
+        float *v = image + (size_t)c * hw;
         size_t j = 0;
         for (; j + GPI_BN_Q <= hw; j += GPI_BN_Q)
             gpi_bn_q_affine_inplace(v + j, mean, alpha, beta);
@@ -374,6 +377,7 @@ void gpi_bn_eval_image(const gp_layer *l, float *image)
 
 static void gpi_bn_forward_eval(gp_layer *l, int n, const float *x, float *y)
 {
+    gpi_bn_eval_prepare(l);
     size_t image = gp_shape_image_size(l->in);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)n * image >= GPI_BN_PAR_MIN)
@@ -467,6 +471,9 @@ static void gpi_bn_destroy(gp_layer *l)
         gpi_bn *b = l->priv;
         gpi_free(b->mean);
         gpi_free(b->invstd);
+        gpi_free(b->eval_mean);
+        gpi_free(b->eval_alpha);
+        gpi_free(b->eval_beta);
     }
     gpi_layer_free(l);
 }
@@ -484,7 +491,9 @@ static gp_status gpi_bn_add_state(gp_layer *l)
     gp_buffer *rm = beta ? gpi_layer_add_buffer(l, "running_mean", c) : NULL;
     gp_buffer *rv = rm ? gpi_layer_add_buffer(l, "running_var", c) : NULL;
     gpi_bn *b = l->priv;
-    if (!rv || !(b->mean = gpi_falloc(c)) || !(b->invstd = gpi_falloc(c)))
+    if (!rv || !(b->mean = gpi_falloc(c)) || !(b->invstd = gpi_falloc(c)) ||
+        !(b->eval_mean = gpi_falloc(c)) || !(b->eval_alpha = gpi_falloc(c)) ||
+        !(b->eval_beta = gpi_falloc(c)))
         return rv ? gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory") : GP_ERR_NOMEM;
     gamma->fixed_init = beta->fixed_init = 1;
     for (size_t i = 0; i < c; i++) {
@@ -513,7 +522,9 @@ gp_status gp_batchnorm2d_make(gp_layer **out, gp_shape in, float momentum, float
         gpi_bn_destroy(l);
         return st;
     }
-    l->workspace_bytes = 2 * (size_t)in.c * sizeof(float);   /* saved mean and invstd */
+    /* a training step's memory: the saved mean and invstd (eval's three
+     * per-channel arrays are not used in training) */
+    l->workspace_bytes = 2 * (size_t)in.c * sizeof(float);
     l->flops = 2.0 * (double)gp_shape_image_size(in);        /* a multiply and an add */
     snprintf(l->desc, sizeof l->desc, "momentum %g, eps %g", (double)momentum, (double)eps);
     *out = l;

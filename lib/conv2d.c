@@ -618,6 +618,8 @@ gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, flo
 {
     if (n < 1 || n > conv->in.n)
         return gpi_fail(GP_ERR_ARG, "conv2d: batch %d outside 1..%d", n, conv->in.n);
+    if (epi->bn)
+        gpi_bn_eval_prepare(epi->bn);
     return gpi_conv_forward_epi(conv, n, x, y, epi);
 }
 

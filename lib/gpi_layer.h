@@ -49,7 +49,7 @@ void      gpi_layer_destroy_plain(gp_layer *l);
 
 /* What conv2d applies to each finished output image, in this order. */
 typedef struct {
-    const gp_layer *bn;     /* a batchnorm2d in eval mode, or NULL */
+    gp_layer *bn;           /* a batchnorm2d in eval mode, or NULL */
     int relu;               /* then max(y, 0) */
 } gpi_epilogue;
 
@@ -62,7 +62,10 @@ int       gpi_is_relu(const gp_layer *l);
 gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, float *y,
                                       const gpi_epilogue *epi);
 
-/* One image (all channels) through a batchnorm2d's eval affine, in place. */
+/* Work out a batchnorm2d's eval affine from its running statistics and
+ * parameters; then gpi_bn_eval_image applies it to one image (all
+ * channels) in place. */
+void      gpi_bn_eval_prepare(gp_layer *bn);
 void      gpi_bn_eval_image(const gp_layer *bn, float *image);
 
 /* max(v, 0) in place, with relu's NaN rule. */
