@@ -300,21 +300,7 @@ static void print_help(FILE *out)
             GPOOL_DATADIR);
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpool bench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\nTry 'gpool bench --help'.\n", stderr);
-    va_end(ap);
-    return 2;
-}
+#define BENCH_CMD "gpool bench"
 
 static int parse_options(int argc, char **argv, bench_options *o)
 {
@@ -334,7 +320,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
             const char *value;
             int r = gpx_option_value(argc, argv, &i, valued[k].s, valued[k].l, &value);
             if (r < 0)
-                return usage_error("option '%s' needs a value", arg);
+                return gpx_usage_error(BENCH_CMD, "option '%s' needs a value", arg);
             if (r > 0) {
                 *(const char **)((char *)o + valued[k].offset) = value;
                 matched = 1;
@@ -342,19 +328,20 @@ static int parse_options(int argc, char **argv, bench_options *o)
         }
         if (matched)
             continue;
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
+        if (gpx_option_flag(arg, "-h", "--help"))
             o->help = 1;
-        else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet"))
+        else if (gpx_option_flag(arg, "-q", "--quiet"))
             o->quiet = 1;
-        else if (!strcmp(arg, "--list-variants"))
+        else if (gpx_option_flag(arg, NULL, "--list-variants"))
             o->list_variants = 1;
-        else if (!strcmp(arg, "--no-chart"))
+        else if (gpx_option_flag(arg, NULL, "--no-chart"))
             o->no_chart = 1;
         else if (arg[0] == '-')
-            return usage_error("unknown option '%s'", arg);
+            return gpx_usage_error(BENCH_CMD, "unknown option '%s'", arg);
         else
-            return usage_error("unexpected argument '%s' (the config is given with --config)",
-                               arg);
+            return gpx_usage_error(BENCH_CMD,
+                                   "unexpected argument '%s' (the config is given with --config)",
+                                   arg);
     }
     return 0;
 }

@@ -36,6 +36,30 @@ gpx_train_opts gpx_run_train_opts(const gp_cfg_point *pt);
 /* OpenMP threads a point runs with: train.threads, or every online CPU for 0. */
 int            gpx_run_threads(const gp_cfg_point *pt);
 
+/* The first point of cfg whose model.head is head (the first point for
+ * NULL), or NULL. */
+const gp_cfg_point *gpx_run_point(const gp_cfg *cfg, const char *head);
+
+/* Load the experiment config at path (gpx_run_schema) and pick its point for
+ * head as gpx_run_point does. The point, *cfg to free with gp_cfg_free; or
+ * NULL with err (a bad config or no such head: a bad command line or
+ * config, not a failure). */
+const gp_cfg_point *gpx_run_load_point(const char *path, const char *head, gp_cfg **cfg,
+                                       char *err, size_t errlen);
+
+/* Set this process up for one point as a `gpool run` child is: OpenMP and
+ * OpenBLAS on threads threads (0: gpx_run_threads), and the point's data
+ * loaded into *data. The thread count, or -1 with err. */
+int gpx_run_prepare(const gp_cfg_point *pt, int threads, gpx_data *data, char *err,
+                    size_t errlen);
+
+/* The point's network for batches of up to batch of data's training images,
+ * with the weights gpx_train starts a run from (train.init, bias_init, seeded
+ * by train.seed), so that what is measured or compared is what `gpool run`
+ * trains. 0, or -1 with err and *net NULL. */
+int gpx_run_build_net(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *data, int batch,
+                      gp_net **net, char *err, size_t errlen);
+
 /* gpool throughput: training-step and inference images/s of a config's net. */
 int gpx_cmd_throughput(int argc, char **argv);
 

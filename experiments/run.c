@@ -141,6 +141,10 @@ const gp_cfg_schema *gpx_run_schema(void)
 
 /* ========================================================== options */
 
+#define RUN_CMD   "gpool run"
+#define MERGE_CMD "gpool merge"
+#define RERUN_CMD "gpool rerun"
+
 typedef struct {
     const char *config;
     const char *out_dir;
@@ -193,22 +197,6 @@ static void usage(FILE *out)
             "recorded.\n");
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpool run: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\nTry 'gpool run --help'.\n", stderr);
-    va_end(ap);
-    return 2;
-}
-
 /* 0 ok, 1 help printed, 2 error printed. */
 static int parse_options(int argc, char **argv, run_options *o)
 {
@@ -216,38 +204,38 @@ static int parse_options(int argc, char **argv, run_options *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int m;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (gpx_option_flag(a, "-h", "--help")) {
             usage(stdout);
             return 1;
         } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
             if (m < 0 || !*v)
-                return usage_error("%s needs a directory", a);
+                return gpx_usage_error(RUN_CMD, "%s needs a directory", a);
             o->out_dir = v;
-        } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
+        } else if (gpx_option_flag(a, "-f", "--force")) {
             o->force = 1;
         } else if ((m = gpx_option_value(argc, argv, &i, "-s", "--shard", &v)) != 0) {
             char extra;
             if (m < 0 || sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &extra) != 2 ||
                 o->shard_n < 1 || o->shard_k < 1 || o->shard_k > o->shard_n)
-                return usage_error("--shard needs K/N with 1 <= K <= N, such as 2/3");
-        } else if (!strcmp(a, "-r") || !strcmp(a, "--resume")) {
+                return gpx_usage_error(RUN_CMD, "--shard needs K/N with 1 <= K <= N, such as 2/3");
+        } else if (gpx_option_flag(a, "-r", "--resume")) {
             o->resume = 1;
-        } else if (!strcmp(a, "-l") || !strcmp(a, "--list")) {
+        } else if (gpx_option_flag(a, "-l", "--list")) {
             o->list = 1;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        } else if (gpx_option_flag(a, "-q", "--quiet")) {
             o->quiet = 1;
         } else if (a[0] == '-' && a[1]) {
-            return usage_error("unknown option '%s'", a);
+            return gpx_usage_error(RUN_CMD, "unknown option '%s'", a);
         } else if (o->config) {
-            return usage_error("one CONFIG only ('%s' and '%s')", o->config, a);
+            return gpx_usage_error(RUN_CMD, "one CONFIG only ('%s' and '%s')", o->config, a);
         } else {
             o->config = a;
         }
     }
     if (!o->config)
-        return usage_error("missing CONFIG (for example configs/tutorial.yaml)");
+        return gpx_usage_error(RUN_CMD, "missing CONFIG (for example configs/tutorial.yaml)");
     if (o->force && o->resume)
-        return usage_error("--force and --resume exclude each other");
+        return gpx_usage_error(RUN_CMD, "--force and --resume exclude each other");
     return 0;
 }
 
@@ -434,6 +422,60 @@ gpx_train_opts gpx_run_train_opts(const gp_cfg_point *pt)
     o.sigmoid_loss = gp_cfg_bool(pt, "train.loss_on_sigmoid");
     o.train_eval_pass = !strcmp(gp_cfg_str(pt, "train.train_accuracy"), "eval_pass");
     return o;
+}
+
+const gp_cfg_point *gpx_run_point(const gp_cfg *cfg, const char *head)
+{
+    for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
+        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
+        if (!head || !strcmp(gp_cfg_str(pt, "model.head"), head))
+            return pt;
+    }
+    return NULL;
+}
+
+const gp_cfg_point *gpx_run_load_point(const char *path, const char *head, gp_cfg **cfg,
+                                       char *err, size_t errlen)
+{
+    *cfg = gp_cfg_load(path, gpx_run_schema(), err, errlen);
+    if (!*cfg)
+        return NULL;
+    const gp_cfg_point *pt = gpx_run_point(*cfg, head);
+    if (!pt) {
+        snprintf(err, errlen, "%s has no point with model.head %s", path, head);
+        gp_cfg_free(*cfg);
+        *cfg = NULL;
+    }
+    return pt;
+}
+
+int gpx_run_prepare(const gp_cfg_point *pt, int threads, gpx_data *data, char *err,
+                    size_t errlen)
+{
+    if (!threads)
+        threads = gpx_run_threads(pt);
+    set_threads(threads);
+    gpx_data_spec spec = gpx_run_data_spec(pt);
+    return gpx_data_load(&spec, data, err, errlen) ? -1 : threads;
+}
+
+int gpx_run_build_net(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *data, int batch,
+                      gp_net **net, char *err, size_t errlen)
+{
+    gpx_train_opts o = gpx_run_train_opts(pt);
+    gp_shape in = { batch, data->train.c, data->train.h, data->train.w };
+    if (gpx_model_build(gp_cfg_get(pt, "model"), gp_cfg_path(cfg), in, data->train.classes,
+                        o.seed, NULL, net, err, errlen))
+        return -1;
+    gp_rng rng;
+    gp_rng_seed(&rng, o.seed);
+    if (gp_net_init(*net, o.init, o.bias_init, &rng) != GP_OK) {
+        snprintf(err, errlen, "%s", gp_last_error());
+        gp_net_destroy(*net);
+        *net = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static void report_data(int fd, const gpx_data *d)
@@ -705,13 +747,10 @@ static int child_main(const child_job *job, int fd)
 {
     const gp_cfg_point *pt = gp_cfg_point_at(job->sw->cfg, job->index);
     const char *id = gp_cfg_point_id(pt);
-    int threads = gpx_run_threads(pt);
     char err[1024], label[96], ckpt[8192];
-    set_threads(threads);
-
-    gpx_data_spec spec = gpx_run_data_spec(pt);
     gpx_data data;
-    if (gpx_data_load(&spec, &data, err, sizeof err)) {
+    int threads = gpx_run_prepare(pt, 0, &data, err, sizeof err);
+    if (threads < 0) {
         child_fail(fd, "%s", err);
         return 1;
     }
@@ -1813,38 +1852,40 @@ static int merge_run_files(const sweep *sw, char **dirs, int ndirs)
     return 0;
 }
 
+/* -1 to go on (*out and dirs[0..*ndirs-1] set), or the exit status: 0 help
+ * printed, 2 usage error printed. */
+static int parse_merge_options(int argc, char **argv, const char **out, char **dirs, int *ndirs)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (gpx_option_flag(argv[i], "-h", "--help")) {
+            merge_usage(stdout);
+            return 0;
+        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
+            if (m < 0 || !*v)
+                return gpx_usage_error(MERGE_CMD, "--out needs a directory");
+            *out = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return gpx_usage_error(MERGE_CMD, "unknown option '%s'", argv[i]);
+        } else {
+            dirs[(*ndirs)++] = argv[i];
+        }
+    }
+    if (!*ndirs)
+        return gpx_usage_error(MERGE_CMD, "missing SHARD_DIR");
+    return -1;
+}
+
 int gpx_cmd_merge(int argc, char **argv)
 {
     const char *out = NULL;
     char **dirs = calloc((size_t)argc, sizeof *dirs);
     int ndirs = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int m;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            merge_usage(stdout);
-            free(dirs);
-            return 0;
-        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
-            if (m < 0 || !*v) {
-                fputs("gpool merge: --out needs a directory\nTry 'gpool merge --help'.\n", stderr);
-                free(dirs);
-                return 2;
-            }
-            out = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "gpool merge: unknown option '%s'\nTry 'gpool merge --help'.\n",
-                    argv[i]);
-            free(dirs);
-            return 2;
-        } else {
-            dirs[ndirs++] = argv[i];
-        }
-    }
-    if (!ndirs) {
-        fputs("gpool merge: missing SHARD_DIR\nTry 'gpool merge --help'.\n", stderr);
+    int status = parse_merge_options(argc, argv, &out, dirs, &ndirs);
+    if (status >= 0) {
         free(dirs);
-        return 2;
+        return status;
     }
     char path[4096], err[1024];
     gpx_join(path, sizeof path, dirs[0], "config.yaml");
@@ -1974,30 +2015,25 @@ int gpx_cmd_rerun(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         int m;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        if (gpx_option_flag(argv[i], "-h", "--help")) {
             rerun_usage(stdout);
             return 0;
         } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
-            if (m < 0 || !*v) {
-                fputs("gpool rerun: --out needs a directory\nTry 'gpool rerun --help'.\n", stderr);
-                return 2;
-            }
+            if (m < 0 || !*v)
+                return gpx_usage_error(RERUN_CMD, "--out needs a directory");
             o.out_dir = v;
-        } else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force")) {
+        } else if (gpx_option_flag(argv[i], "-f", "--force")) {
             o.force = 1;
-        } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+        } else if (gpx_option_flag(argv[i], "-q", "--quiet")) {
             o.quiet = 1;
         } else if ((argv[i][0] == '-' && argv[i][1]) || npos == 2) {
-            fprintf(stderr, "gpool rerun: unexpected '%s'\nTry 'gpool rerun --help'.\n", argv[i]);
-            return 2;
+            return gpx_usage_error(RERUN_CMD, "unexpected '%s'", argv[i]);
         } else {
             pos[npos++] = argv[i];
         }
     }
-    if (npos != 2) {
-        fputs("gpool rerun: need RESULTS_DIR and RUN_ID\nTry 'gpool rerun --help'.\n", stderr);
-        return 2;
-    }
+    if (npos != 2)
+        return gpx_usage_error(RERUN_CMD, "need RESULTS_DIR and RUN_ID");
     char config[4096], runs_csv[4096], out[4096], err[1024];
     snprintf(config, sizeof config, "%s/runs/%s/config.yaml", pos[0], pos[1]);
     gpx_join(runs_csv, sizeof runs_csv, pos[0], "runs.csv");

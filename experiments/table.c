@@ -2104,7 +2104,9 @@ static int draw_charts(const table_job *j)
     }
     if (r == 0)
         r = draw_chart(j, "accuracy-vs-params", j, write_params_data, write_params_script);
-    if (r == 0)
+    /* a config that leaves img/s out of its table (timings taken on a
+     * shared machine, say) does not want them charted either */
+    if (r == 0 && has_column(j, COL_IMG_S))
         r = draw_chart(j, "throughput", j, write_throughput_data, write_throughput_script);
     if (r == 0 && j->study)
         r = draw_study_charts(j);
@@ -2135,7 +2137,8 @@ static void usage(FILE *out)
             "                        under the table with their reasons\n"
             "  accuracy-mean.png/svg        test accuracy per epoch, mean line and +-sd band\n"
             "  accuracy-vs-params.png/svg   final test accuracy against parameters\n"
-            "  throughput.png/svg           training images/s per group\n"
+            "  throughput.png/svg           training images/s per group (when the\n"
+            "                               table's columns include img_per_s)\n"
             "With DIR/evals.csv (the config had eval.sizes), also:\n"
             "  table-sizes.md, .tex  test accuracy at each evaluation size, one row per\n"
             "                        method and group (the seeds merged), n/a where the\n"
@@ -2160,22 +2163,7 @@ static void usage(FILE *out)
             "Exit status: 0 written, 1 an error, 2 bad command line.\n");
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpool table: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n", stderr);
-    va_end(ap);
-    usage(stderr);
-    return 2;
-}
+#define TABLE_CMD "gpool table"
 
 /* 0 ok, 1 help printed, 2 error printed. */
 static int parse_options(int argc, char **argv, table_options *o)
@@ -2185,34 +2173,35 @@ static int parse_options(int argc, char **argv, table_options *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int m;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (gpx_option_flag(a, "-h", "--help")) {
             usage(stdout);
             return 1;
         } else if ((m = gpx_option_value(argc, argv, &i, "-f", "--format", &v)) != 0) {
             if (m < 0 || (strcmp(v, "md") && strcmp(v, "tex") && strcmp(v, "all")))
-                return usage_error("%s needs md, tex or all", a);
+                return gpx_usage_error_full(TABLE_CMD, usage, "%s needs md, tex or all", a);
             o->md = strcmp(v, "tex") != 0;
             o->tex = strcmp(v, "md") != 0;
         } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
             if (m < 0 || !*v)
-                return usage_error("%s needs a directory", a);
+                return gpx_usage_error_full(TABLE_CMD, usage, "%s needs a directory", a);
             o->out = v;
         } else if ((m = gpx_option_value(argc, argv, &i, "-c", "--config", &v)) != 0) {
             if (m < 0 || !*v)
-                return usage_error("%s needs a config file", a);
+                return gpx_usage_error_full(TABLE_CMD, usage, "%s needs a config file", a);
             o->config = v;
-        } else if (!strcmp(a, "-n") || !strcmp(a, "--no-charts")) {
+        } else if (gpx_option_flag(a, "-n", "--no-charts")) {
             o->charts = 0;
         } else if (a[0] == '-' && a[1]) {
-            return usage_error("unknown option '%s'", a);
+            return gpx_usage_error_full(TABLE_CMD, usage, "unknown option '%s'", a);
         } else if (o->dir) {
-            return usage_error("one DIR only ('%s' and '%s')", o->dir, a);
+            return gpx_usage_error_full(TABLE_CMD, usage, "one DIR only ('%s' and '%s')", o->dir,
+                                        a);
         } else {
             o->dir = a;
         }
     }
     if (!o->dir)
-        return usage_error("missing DIR (for example results/heads)");
+        return gpx_usage_error_full(TABLE_CMD, usage, "missing DIR (for example results/heads)");
     return 0;
 }
 

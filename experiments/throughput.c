@@ -7,21 +7,17 @@
  */
 #include "autoconfig.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-#include <cblas.h>
 
 #include "commands.h"
 #include "data.h"
-#include "model.h"
 #include "train.h"
 #include "util.h"
+
+#define TP_CMD "gpool throughput"
 
 typedef struct {
     const char *config;
@@ -59,44 +55,26 @@ static void usage(FILE *out)
             "1 error, 2 bad command line or config.\n");
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpool throughput: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\nTry 'gpool throughput --help'.\n", stderr);
-    va_end(ap);
-    return 2;
-}
-
-static int parse_int(const char *text, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int parse_batches(const char *text, tp_options *o)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", text);
     o->nbatches = 0;
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (o->nbatches == 8 || parse_int(tok, 1, 65536, &o->batches[o->nbatches]))
+        if (o->nbatches == 8 || gpx_parse_int(tok, 1, 65536, &o->batches[o->nbatches]))
             return -1;
         o->nbatches++;
     }
     return o->nbatches ? 0 : -1;
 }
+
+static const gpx_int_option int_options[] = {
+    { "--infer-batch", 0, 65536, offsetof(tp_options, infer_batch) },
+    { "--steps", 1, 1000000, offsetof(tp_options, steps) },
+    { "--warmup", 0, 1000000, offsetof(tp_options, warmup) },
+    { "--repeats", 1, 1000, offsetof(tp_options, repeats) },
+    { "--threads", 1, 1024, offsetof(tp_options, threads) },
+};
 
 /* 0 ok, 1 help shown, 2 error shown. */
 static int parse_options(int argc, char **argv, tp_options *o)
@@ -112,60 +90,36 @@ static int parse_options(int argc, char **argv, tp_options *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int m;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (gpx_option_flag(a, "-h", "--help")) {
             usage(stdout);
             return 1;
         } else if ((m = gpx_option_value(argc, argv, &i, NULL, "--head", &v)) != 0) {
             if (m < 0)
-                return usage_error("--head needs a name");
+                return gpx_usage_error(TP_CMD, "--head needs a name");
             o->head = v;
         } else if ((m = gpx_option_value(argc, argv, &i, NULL, "--batch", &v)) != 0) {
             if (m < 0 || parse_batches(v, o))
-                return usage_error("--batch needs a list of sizes such as 64,256");
+                return gpx_usage_error(TP_CMD, "--batch needs a list of sizes such as 64,256");
         } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
             if (m < 0)
-                return usage_error("--out needs a file");
+                return gpx_usage_error(TP_CMD, "--out needs a file");
             o->out = v;
+        } else if ((m = gpx_int_options(argc, argv, &i, int_options,
+                                        sizeof int_options / sizeof int_options[0], o,
+                                        TP_CMD)) != 0) {
+            if (m < 0)
+                return 2;
+        } else if (a[0] == '-' && a[1]) {
+            return gpx_usage_error(TP_CMD, "unknown option '%s'", a);
+        } else if (o->config) {
+            return gpx_usage_error(TP_CMD, "one CONFIG only");
         } else {
-            static const struct { const char *name; int lo, hi; size_t off; } ints[] = {
-                { "--infer-batch", 0, 65536, offsetof(tp_options, infer_batch) },
-                { "--steps", 1, 1000000, offsetof(tp_options, steps) },
-                { "--warmup", 0, 1000000, offsetof(tp_options, warmup) },
-                { "--repeats", 1, 1000, offsetof(tp_options, repeats) },
-                { "--threads", 1, 1024, offsetof(tp_options, threads) },
-            };
-            size_t k;
-            for (k = 0; k < sizeof ints / sizeof ints[0]; k++) {
-                m = gpx_option_value(argc, argv, &i, NULL, ints[k].name, &v);
-                if (!m)
-                    continue;
-                if (m < 0 || parse_int(v, ints[k].lo, ints[k].hi, (int *)((char *)o + ints[k].off)))
-                    return usage_error("%s needs an integer in %d..%d", ints[k].name, ints[k].lo,
-                                       ints[k].hi);
-                break;
-            }
-            if (k < sizeof ints / sizeof ints[0])
-                continue;
-            if (a[0] == '-' && a[1])
-                return usage_error("unknown option '%s'", a);
-            if (o->config)
-                return usage_error("one CONFIG only");
             o->config = a;
         }
     }
     if (!o->config)
-        return usage_error("missing CONFIG (for example configs/heads.yaml)");
+        return gpx_usage_error(TP_CMD, "missing CONFIG (for example configs/heads.yaml)");
     return 0;
-}
-
-static const gp_cfg_point *pick_point(const gp_cfg *cfg, const char *head)
-{
-    for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
-        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
-        if (!head || !strcmp(gp_cfg_str(pt, "model.head"), head))
-            return pt;
-    }
-    return NULL;
 }
 
 static void emit(FILE *csv, const char *kind, const char *head, int batch, int rep, int steps,
@@ -180,21 +134,12 @@ static void emit(FILE *csv, const char *kind, const char *head, int batch, int r
     fflush(stdout);
 }
 
-/* Build the point's net for batch, initialized from its seed. */
 static gp_net *build(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *d, int batch)
 {
-    gp_shape in = { batch, d->train.c, d->train.h, d->train.w };
     gp_net *net;
     char err[1024];
-    if (gpx_model_build(gp_cfg_get(pt, "model"), gp_cfg_path(cfg), in, d->train.classes,
-                        (uint64_t)gp_cfg_int(pt, "train.seed"), NULL, &net, err, sizeof err)) {
-        fprintf(stderr, "gpool throughput: %s\n", err);
-        return NULL;
-    }
-    gpx_train_opts o = gpx_run_train_opts(pt);
-    gp_rng rng;
-    gp_rng_seed(&rng, o.seed);
-    gp_net_init(net, o.init, o.bias_init, &rng);
+    if (gpx_run_build_net(cfg, pt, d, batch, &net, err, sizeof err))
+        fprintf(stderr, TP_CMD ": %s\n", err);
     return net;
 }
 
@@ -207,7 +152,7 @@ static int bench_train(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data
     gpx_train_opts to = gpx_run_train_opts(pt);
     gp_optim *opt;
     if (gp_optim_create(&opt, &to.optim, net) != GP_OK) {
-        fprintf(stderr, "gpool throughput: %s\n", gp_last_error());
+        fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
         gp_net_destroy(net);
         return -1;
     }
@@ -223,7 +168,7 @@ static int bench_train(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data
             float loss;
             if (gpx_train_step(net, opt, to.optim.lr, d->train.x + j * img, d->train.y + j, batch,
                                to.sigmoid_loss, dlogits, &loss, NULL) != GP_OK) {
-                fprintf(stderr, "gpool throughput: %s\n", gp_last_error());
+                fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
                 rc = -1;
                 break;
             }
@@ -254,7 +199,7 @@ static int bench_inference(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_
             const float *y;
             if (gp_net_forward(net, batch, d->test.x + (size_t)(k % nb) * batch * img, GP_EVAL,
                                &y) != GP_OK) {
-                fprintf(stderr, "gpool throughput: %s\n", gp_last_error());
+                fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
                 rc = -1;
                 break;
             }
@@ -274,33 +219,22 @@ int gpx_cmd_throughput(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     char err[1024];
-    gp_cfg *cfg = gp_cfg_load(o.config, gpx_run_schema(), err, sizeof err);
-    if (!cfg) {
-        fprintf(stderr, "gpool throughput: %s\n", err);
-        return 2;
-    }
-    const gp_cfg_point *pt = pick_point(cfg, o.head);
+    gp_cfg *cfg;
+    const gp_cfg_point *pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
     if (!pt) {
-        fprintf(stderr, "gpool throughput: %s has no point with model.head %s\n", o.config,
-                o.head);
-        gp_cfg_free(cfg);
+        fprintf(stderr, TP_CMD ": %s\n", err);
         return 2;
     }
-    int threads = o.threads ? o.threads : gpx_run_threads(pt);
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    openblas_set_num_threads(threads);
-    gpx_data_spec spec = gpx_run_data_spec(pt);
     gpx_data d;
-    if (gpx_data_load(&spec, &d, err, sizeof err)) {
-        fprintf(stderr, "gpool throughput: %s\n", err);
+    int threads = gpx_run_prepare(pt, o.threads, &d, err, sizeof err);
+    if (threads < 0) {
+        fprintf(stderr, TP_CMD ": %s\n", err);
         gp_cfg_free(cfg);
         return 1;
     }
     FILE *csv = NULL;
     if (o.out && !(csv = fopen(o.out, "w"))) {
-        fprintf(stderr, "gpool throughput: %s: cannot write\n", o.out);
+        fprintf(stderr, TP_CMD ": %s: cannot write\n", o.out);
         gpx_data_free(&d);
         gp_cfg_free(cfg);
         return 1;

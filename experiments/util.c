@@ -531,3 +531,64 @@ int gpx_option_value(int argc, char **argv, int *i, const char *shortopt,
     *value = argv[++*i];
     return 1;
 }
+
+int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt)
+{
+    return !strcmp(arg, longopt) || (shortopt && !strcmp(arg, shortopt));
+}
+
+int gpx_parse_int(const char *text, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int gpx_int_options(int argc, char **argv, int *i, const gpx_int_option *opts, size_t n,
+                    void *opts_struct, const char *cmd)
+{
+    for (size_t k = 0; k < n; k++) {
+        const char *v;
+        int m = gpx_option_value(argc, argv, i, NULL, opts[k].name, &v);
+        if (!m)
+            continue;
+        if (m < 0 ||
+            gpx_parse_int(v, opts[k].lo, opts[k].hi, (int *)((char *)opts_struct + opts[k].offset))) {
+            gpx_usage_error(cmd, "%s needs an integer in %d..%d", opts[k].name, opts[k].lo,
+                            opts[k].hi);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static void command_message(const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int gpx_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    command_message(cmd, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try '%s --help'.\n", cmd);
+    return 2;
+}
+
+int gpx_usage_error_full(const char *cmd, void (*usage)(FILE *out), const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    command_message(cmd, fmt, ap);
+    va_end(ap);
+    usage(stderr);
+    return 2;
+}

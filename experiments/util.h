@@ -128,4 +128,40 @@ int gpx_run_gnuplot(const char *program, const char *script, const char *setting
 int gpx_option_value(int argc, char **argv, int *i, const char *shortopt,
                      const char *longopt, const char **value);
 
+/* 1 when arg is the flag shortopt (NULL for none) or longopt, else 0. */
+int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt);
+
+/* Parse a whole decimal integer in [lo, hi]: 0, or -1 (out untouched). */
+int gpx_parse_int(const char *text, int lo, int hi, int *out);
+
+/* An integer option of a command: "--name N" or "--name=N", N in [lo, hi],
+ * stored in the int at offset (offsetof) in the command's option struct. */
+typedef struct {
+    const char *name;
+    int         lo, hi;
+    size_t      offset;
+} gpx_int_option;
+
+/* Matches argv[*i] against opts[0..n-1] and stores the value in opts_struct.
+ * 1 on a match, 0 when argv[*i] is none of them, -1 when the value is
+ * missing or out of range (the usage error already printed for cmd). */
+int gpx_int_options(int argc, char **argv, int *i, const gpx_int_option *opts, size_t n,
+                    void *opts_struct, const char *cmd);
+
+/* A bad command line of cmd ("gpool run") on stderr: "cmd: MESSAGE", then a
+ * pointer to "cmd --help". Returns 2, the exit status of a bad command line. */
+int gpx_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The same, for commands that follow the message with their usage text
+ * itself (usage(stderr)) instead of the pointer to --help. Returns 2. */
+int gpx_usage_error_full(const char *cmd, void (*usage)(FILE *out), const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 #endif /* GPOOL_EXPERIMENTS_UTIL_H */

@@ -7,28 +7,12 @@
 # mktemp -d directory (the source tree may be read-only).
 set -u
 
-: "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-bench-smoke.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_init bench-smoke
 export GPOOL_BENCH_GP="$srcdir/experiments/bench.gp"
 cd "$tmp" || exit 1
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # check DESCRIPTION COMMAND...
-    desc=$1; shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
 
 # 2 ops x 2 passes x 2 layouts x 2 modes x 2 thread counts = 32 points on
 # one small shape (odd H*W, C not a multiple of 16); cold rotates through

@@ -4,22 +4,15 @@
 # under a mktemp -d directory.
 set -u
 
-: "${top_builddir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-cli.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+: "${top_srcdir:=.}"
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_init cli
 cd "$tmp" || exit 1
 
-n=0
 result() { # result OK DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
+    if [ "$1" -eq 0 ]; then ok "$2"; else
+        not_ok "$2"
         sed 's/^/#   stderr: /' err 2>/dev/null | head -n 5
     fi
 }

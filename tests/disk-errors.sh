@@ -8,13 +8,10 @@
 # skipped, with the reason, where it cannot mount. Emits TAP; mktemp -d only.
 set -u
 
-: "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_locate
 
 if [ -z "${GPOOL_DISK_TEST_NS:-}" ]; then
     if [ "$(id -u)" -ne 0 ]; then
@@ -29,17 +26,11 @@ if [ -z "${GPOOL_DISK_TEST_NS:-}" ]; then
     GPOOL_DISK_TEST_NS=1 exec unshare -m sh "$0" "$@"
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-disk.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+tap_mktemp disk 'umount "${disk:-}" 2>/dev/null'
 disk="$tmp/disk"
 mkdir "$disk"
-trap 'umount "$disk" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
 mount -t tmpfs -o size=8m tmpfs "$disk" || { echo "Bail out! mount tmpfs"; exit 1; }
 
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
 no_temp_files() { [ -z "$(find "$1" -name '*.tmp*')" ]; }
 # every line of file $1 is a line of file $2
 lines_kept() { awk 'NR == FNR { want[$0] = 1; next } ($0 in want) { delete want[$0] }

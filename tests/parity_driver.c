@@ -66,29 +66,20 @@ static int drv_fail(const char *fmt, ...)
     return 1;
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static int usage_error(const char *fmt, ...)
+#define DRV_CMD "parity_driver"
+
+static void usage(FILE *out)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("parity_driver: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nUsage: parity_driver CONFIG OUTDIR --head NAME [--steps N] [--batch N] "
-          "[--data fashion|synthetic]\n", stderr);
-    return 2;
+    fputs("Usage: " DRV_CMD " CONFIG OUTDIR --head NAME [--steps N] [--batch N] "
+          "[--data fashion|synthetic]\n", out);
 }
 
-/* A positive int option value, or -1. */
+/* A positive int option value, or -1 (reported once the steps x batch
+ * bound can be checked too). */
 static int positive(const char *s)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    return *s && !*end && v > 0 && v <= 1000000 ? (int)v : -1;
+    int v;
+    return gpx_parse_int(s, 1, 1000000, &v) ? -1 : v;
 }
 
 static int parse_options(int argc, char **argv, drv_options *o)
@@ -101,7 +92,7 @@ static int parse_options(int argc, char **argv, drv_options *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] == '-' && i + 1 >= argc)
-            return usage_error("%s lacks its value", a);
+            return gpx_usage_error_full(DRV_CMD, usage, "%s lacks its value", a);
         if (!strcmp(a, "--head"))
             o->head = argv[++i];
         else if (!strcmp(a, "--steps"))
@@ -111,21 +102,21 @@ static int parse_options(int argc, char **argv, drv_options *o)
         else if (!strcmp(a, "--data"))
             o->data = argv[++i];
         else if (a[0] == '-')
-            return usage_error("unknown option '%s'", a);
+            return gpx_usage_error_full(DRV_CMD, usage, "unknown option '%s'", a);
         else if (npos < 2)
             pos[npos++] = a;
         else
-            return usage_error("too many arguments");
+            return gpx_usage_error_full(DRV_CMD, usage, "too many arguments");
     }
     o->config = pos[0];
     o->out_dir = pos[1];
     if (!o->config || !o->out_dir || !o->head)
-        return usage_error("CONFIG, OUTDIR and --head are required");
+        return gpx_usage_error_full(DRV_CMD, usage, "CONFIG, OUTDIR and --head are required");
     if (o->steps < 0 || o->batch < 0 || (long)o->steps * o->batch > 60000)
-        return usage_error("--steps and --batch take positive integers, steps x batch "
+        return gpx_usage_error_full(DRV_CMD, usage, "--steps and --batch take positive integers, steps x batch "
                            "at most 60000 (one pass over FashionMNIST)");
     if (o->data && strcmp(o->data, "fashion") && strcmp(o->data, "synthetic"))
-        return usage_error("--data is fashion or synthetic");
+        return gpx_usage_error_full(DRV_CMD, usage, "--data is fashion or synthetic");
     return 0;
 }
 
@@ -133,14 +124,8 @@ static int parse_options(int argc, char **argv, drv_options *o)
 
 static int pick_point(drv_state *s)
 {
-    for (size_t i = 0; i < gp_cfg_npoints(s->cfg); i++) {
-        const gp_cfg_point *pt = gp_cfg_point_at(s->cfg, i);
-        if (!strcmp(gp_cfg_str(pt, "model.head"), s->opt->head)) {
-            s->pt = pt;
-            return 0;
-        }
-    }
-    return drv_fail("%s: no point has model.head %s", s->opt->config, s->opt->head);
+    s->pt = gpx_run_point(s->cfg, s->opt->head);
+    return s->pt ? 0 : drv_fail("%s: no point has model.head %s", s->opt->config, s->opt->head);
 }
 
 /* The config's data set cut to the first steps x batch training images in
@@ -178,15 +163,10 @@ static int build_net(drv_state *s)
     char err[1024];
     s->train = gpx_run_train_opts(s->pt);
     s->train.batch = s->opt->batch;
-    gp_shape in = { s->opt->batch, s->data.train.c, s->data.train.h, s->data.train.w };
-    if (gpx_model_build(gp_cfg_get(s->pt, "model"), gp_cfg_path(s->cfg), in,
-                        s->data.train.classes, s->train.seed, NULL, &s->net, err, sizeof err))
+    /* initialized as gpx_train initializes a run, so init/ holds what `gpool run` starts from */
+    if (gpx_run_build_net(s->cfg, s->pt, &s->data, s->opt->batch, &s->net, err, sizeof err))
         return drv_fail("%s", err);
-    /* as gpx_train initializes a run, so init/ holds what `gpool run` starts from */
-    gp_rng rng;
-    gp_rng_seed(&rng, s->train.seed);
-    if (gp_net_init(s->net, s->train.init, s->train.bias_init, &rng) != GP_OK ||
-        gp_optim_create(&s->optim, &s->train.optim, s->net) != GP_OK)
+    if (gp_optim_create(&s->optim, &s->train.optim, s->net) != GP_OK)
         return drv_fail("%s", gp_last_error());
     return 0;
 }

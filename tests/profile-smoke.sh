@@ -7,28 +7,12 @@
 # command lines exit 2. Emits TAP. Writes only under a mktemp -d directory.
 set -u
 
-: "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_init profile-smoke
 config="$srcdir/tests/configs/synthetic.yaml"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-profile-smoke.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
 cd "$tmp" || exit 1
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # check DESCRIPTION COMMAND...
-    desc=$1; shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
 
 # The synthetic net with the gap head: a 6-layer trunk (conv, batchnorm,
 # relu, maxpool, conv, relu), then the 1x1 conv to the classes and the

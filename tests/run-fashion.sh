@@ -5,13 +5,10 @@
 # data set is not installed (Debian package dataset-fashion-mnist). Emits TAP.
 set -u
 
-: "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_locate
 
 found=
 for d in ${GPOOL_DATA:+"$GPOOL_DATA"} ./data ./data/fashion-mnist /usr/share/datasets/fashion-mnist; do
@@ -24,13 +21,7 @@ if [ -z "$found" ]; then
     exit 0
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-run-fashion.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
+tap_mktemp run-fashion
 
 "$gpool" run -q "$srcdir/tests/configs/fashion-slice.yaml" --out "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?

@@ -5,22 +5,10 @@
 # TAP; writes only under a mktemp -d directory.
 set -u
 
-: "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-run-smoke.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_init run-smoke
 
 cfg="$srcdir/tests/configs/synthetic.yaml"
 out="$tmp/out"
@@ -100,15 +88,13 @@ check "an existing runs.csv is not overwritten without --force (exit 1)" \
 
 # --resume keeps finished runs and redoes the rest: drop the last row, resume,
 # and the table is the same up to the timing columns (train_s, img_per_s, peak_rss_mib)
-untimed() { awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^(train_s|img_per_s|peak_rss_mib)$/) t[i] = 1 }
-                     { s = ""; for (i = 1; i <= NF; i++) if (!(i in t)) s = s $i ","; print s }' "$1"; }
-untimed "$out/runs.csv" >"$tmp/full"
+untimed_csv "$out/runs.csv" >"$tmp/full"
 head -n 3 "$out/runs.csv" >"$tmp/cut" && mv "$tmp/cut" "$out/runs.csv"
 "$gpool" run -q --resume "$cfg" --out "$out" >"$tmp/resume.out" 2>&1
 rc=$?
 check "--resume exits 0" [ "$rc" -eq 0 ]
 check "--resume reran only the missing run" [ "$(grep -c '^\[' "$tmp/resume.out")" -eq 1 ]
-untimed "$out/runs.csv" >"$tmp/resumed"
+untimed_csv "$out/runs.csv" >"$tmp/resumed"
 check "--resume gives the same runs.csv up to timing columns" cmp -s "$tmp/full" "$tmp/resumed"
 check "epochs.csv has every epoch once after --resume" [ "$(rows "$out/epochs.csv")" -eq 6 ]
 "$gpool" run -q --resume --force "$cfg" --out "$out" >/dev/null 2>&1

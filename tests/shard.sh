@@ -5,26 +5,10 @@
 # missing shard, a shard given twice). Emits TAP; mktemp -d only.
 set -u
 
-: "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-shard.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
-untimed_csv() {
-    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++)
-                         if ($i ~ /^(train_s|img_per_s|peak_rss_mib|epoch_s|eval_s)$/) t[i] = 1 }
-             { s = ""; for (i = 1; i <= NF; i++) if (!(i in t)) s = s $i ","; print s }' "$1"
-}
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_init shard
 # a markdown table without the columns whose header mentions time, speed or memory use
 untimed_md() {
     awk -F'|' '/^\|/ && !h { for (i = 1; i <= NF; i++) if ($i ~ /(time|img\/s|RSS|\(s\))/) t[i] = 1; h = 1 }

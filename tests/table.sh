@@ -12,26 +12,16 @@
 # gets neither. Emits TAP; writes only under a mktemp -d dir.
 set -u
 
-: "${top_builddir:=.}"
 : "${top_srcdir:=.}"
-abs_dir() { (cd "$1" && pwd); }
-builddir=$(abs_dir "$top_builddir") || { echo "Bail out! no top_builddir"; exit 1; }
-srcdir=$(abs_dir "$top_srcdir") || { echo "Bail out! no top_srcdir"; exit 1; }
-gpool="$builddir/experiments/gpool"
-[ -x "$gpool" ] || { echo "Bail out! $gpool is not built"; exit 1; }
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_locate
 fixture="$srcdir/tests/fixtures/heads-mini"
 sizes_fixture="$srcdir/tests/fixtures/sizes-mini"
 [ -r "$fixture/runs.csv" ] || { echo "Bail out! no $fixture/runs.csv"; exit 1; }
 [ -r "$sizes_fixture/evals.csv" ] || { echo "Bail out! no $sizes_fixture/evals.csv"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-table.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+tap_mktemp table 'chmod -R u+w "$tmp" 2>/dev/null'
 
-n=0
-ok() { n=$((n + 1)); printf 'ok %d - %s\n' "$n" "$1"; }
-not_ok() { n=$((n + 1)); printf 'not ok %d - %s\n' "$n" "$1"; }
-skip() { n=$((n + 1)); printf 'ok %d - %s # SKIP %s\n' "$n" "$1" "$2"; }
-check() { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
 # has_line FILE LINE: FILE holds exactly LINE (a whole line, no regex)
 has_line() { grep -Fqx -- "$2" "$1" || { echo "# missing line in $1: $2"; sed 's/^/#   /' "$1"; return 1; }; }
 # fresh NAME [FIXTURE]: a writable copy of the fixture (default heads-mini)
@@ -459,6 +449,12 @@ EOF
     check "throughput.png/svg: 1100x650, not blank; title, axes, legend" \
         png_svg throughput "heads-mini: training throughput per head, batch" \
         "training throughput (images/s)" "mean ± sd over seeds"
+    # a table that leaves img/s out leaves its chart out too
+    charts=1
+    table "$tmp/grouped"
+    charts=0
+    check "columns without img_per_s: the other charts drawn, no throughput chart" \
+        sh -c "[ $rc -eq 0 ] && [ -s '$tmp/grouped/accuracy-mean.png' ] && [ ! -e '$tmp/grouped/throughput.png' ] && [ ! -e '$tmp/grouped/throughput.svg' ]"
     # epoch 3 of gap/32 is the final accuracy: 86 +- 1 over 3 runs (see above)
     check "the per-epoch band data holds mean and sd over the seeds" \
         grep -qx '3 86.000000 1.000000 3' "$tmp/res/accuracy-mean.dat"

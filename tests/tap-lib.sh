@@ -1,0 +1,51 @@
+# tap-lib.sh - shared preamble of the shell tests, sourced (not run) as
+#   : "${top_srcdir:=.}"
+#   . "$top_srcdir/tests/tap-lib.sh"
+#   tap_init NAME
+# Sourcing only defines functions and starts the TAP counter $n, so that a
+# test can decide what to do before it has a temporary directory (skip, or
+# re-exec itself: exec would not run the cleanup trap).
+# shellcheck shell=sh disable=SC2034 # its variables are for the test that sources it
+
+n=0
+
+tap_bail() { echo "Bail out! $1"; exit 1; }
+
+abs_dir() { (cd "$1" && pwd); }
+
+# tap_locate: absolute $builddir and $srcdir, and the built command in $gpool.
+# Tests run by hand from the top of a build get "." for both directories.
+tap_locate() {
+    builddir=$(abs_dir "${top_builddir:-.}") || tap_bail "no top_builddir"
+    srcdir=$(abs_dir "${top_srcdir:-.}") || tap_bail "no top_srcdir"
+    gpool="$builddir/experiments/gpool"
+    [ -x "$gpool" ] || tap_bail "$gpool is not built"
+}
+
+# tap_mktemp NAME [CLEANUP]: a fresh directory $tmp, removed on exit after the
+# shell command CLEANUP (for whatever would stop rm -rf: a mount, modes).
+# INT and TERM go through exit so that the EXIT trap still runs.
+tap_mktemp() {
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-$1.XXXXXX") || tap_bail "mktemp"
+    trap "${2:+$2; }"'rm -rf "$tmp"' EXIT
+    trap 'exit 1' INT TERM
+}
+
+tap_init() { tap_locate && tap_mktemp "$@"; }
+
+# printf, not echo: a description may hold a backslash
+ok() { n=$((n + 1)); printf 'ok %d - %s\n' "$n" "$1"; }
+not_ok() { n=$((n + 1)); printf 'not ok %d - %s\n' "$n" "$1"; }
+skip() { n=$((n + 1)); printf 'ok %d - %s # SKIP %s\n' "$n" "$1" "$2"; }
+check() { # check DESCRIPTION COMMAND...
+    desc=$1; shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# untimed_csv FILE: the CSV without its timing columns, whose values differ
+# from one run of the same point to the next
+untimed_csv() {
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++)
+                         if ($i ~ /^(train_s|img_per_s|peak_rss_mib|epoch_s|eval_s)$/) t[i] = 1 }
+             { s = ""; for (i = 1; i <= NF; i++) if (!(i in t)) s = s $i ","; print s }' "$1"
+}
