@@ -1197,7 +1197,8 @@ static void write_machine(FILE *fp)
     gpx_yaml_string(fp, openblas_get_config());
     fputc('\n', fp);
     const char *env[] = { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY",
-                          "GPOOL_VARIANT", "GPOOL_CPU_MASK", "GPOOL_DATA" };
+                          "GOMP_SPINCOUNT", "OMP_PROC_BIND", "OMP_PLACES", "GPOOL_VARIANT",
+                          "GPOOL_CPU_MASK", "GPOOL_CONV", "GPOOL_DATA" };
     fputs("environment:\n", fp);
     for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
         const char *v = getenv(env[i]);

@@ -12,7 +12,7 @@ tap_init run-smoke
 
 cfg="$srcdir/tests/configs/synthetic.yaml"
 out="$tmp/out"
-"$gpool" run "$cfg" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr"
+env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$gpool" run "$cfg" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
 check "gpool run exits 0" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
@@ -63,9 +63,17 @@ for key in run_id config_sha256 seed threads variant status started finished exi
     check "the run manifest records $key" grep -q "^$key:" "$rm_"
 done
 check "the run's own config is saved next to its manifest" [ -s "$out/runs/$id/config.yaml" ]
+# run's default spin for waiting OpenMP threads (gpool.c: short_spin_default)
+if grep -q '^cflags:.*fopenmp' "$rm_"; then spin='"10000"'; else spin=null; fi
+check "with no wait policy set, run's threads spin briefly (GOMP_SPINCOUNT: $spin)" \
+    grep -qx "  GOMP_SPINCOUNT: $spin" "$rm_"
 "$gpool" rerun -q "$out" "$id" -o "$tmp/rerun" >"$tmp/rerun.out" 2>&1
 check "gpool rerun reproduces a recorded row (exit 0)" [ $? -eq 0 ]
 check "... and says so" grep -q 'equals the recorded row' "$tmp/rerun.out"
+OMP_WAIT_POLICY=passive "$gpool" rerun -q "$out" "$id" -o "$tmp/rerun-passive" >/dev/null 2>&1
+check "a wait policy the user sets is kept, with no spin count added" \
+    sh -c "grep -qx '  OMP_WAIT_POLICY: \"passive\"' '$tmp/rerun-passive/runs/$id/manifest.yaml' &&
+           grep -qx '  GOMP_SPINCOUNT: null' '$tmp/rerun-passive/runs/$id/manifest.yaml'"
 "$gpool" rerun -q "$out" 0123456789abcdef >/dev/null 2>&1
 check "gpool rerun of an unknown run id fails (exit 1)" [ $? -eq 1 ]
 
