@@ -12,8 +12,10 @@
  * An eval forward saves nothing for backward, which frees it to run the
  * batch in slices small enough that every activation slice is still in L2
  * when the next layer reads it, and to fold each batchnorm2d and relu
- * that follows a conv2d into the conv's output (gpi_epilogue). Both keep
- * the result bit-identical to the plain layer-by-layer order.
+ * that follows a conv2d into the conv's output (gpi_epilogue). Folding
+ * gives the same bits as the layers one by one; slicing does too where
+ * each image is computed on its own (the direct conv kernels), while
+ * OpenBLAS may round a slice's narrower sgemm differently (tests/test_net).
  */
 #include "autoconfig.h"
 
