@@ -1692,10 +1692,15 @@ static void write_curve_script(FILE *fp, const void *ctx)
         if (!x->curves[g].epochs)
             continue;
         quoted_label(x->job, &x->job->groups[g], q, sizeof q);
+        /* gnuplot cycles through 8 colours: past them, the line is dashed
+         * and the point changes so that two heads never look alike */
+        static const int point[] = { 7, 5, 9, 11 };
+        int cycle = index / 8;
         fprintf(mem, "%s datafile index %d using 1:($2-$3):($2+$3) with filledcurves "
                      "lc %d notitle, datafile index %d using 1:2 with linespoints lc %d lw 2 "
-                     "pt 7 ps 0.6 title %s",
-                index ? "," : "", index, index + 1, index, index + 1, q);
+                     "dt %d pt %d ps 0.6 title %s",
+                index ? "," : "", index, index + 1, index, index + 1, cycle % 4 + 1,
+                point[cycle % 4], q);
         index++;
     }
     fclose(mem);
