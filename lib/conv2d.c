@@ -616,8 +616,9 @@ static gp_status gpi_conv_forward(gp_layer *l, int n, const float *x, float *y, 
 gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, float *y,
                                       const gpi_epilogue *epi)
 {
-    if (n < 1 || n > conv->in.n)
-        return gpi_fail(GP_ERR_ARG, "conv2d: batch %d outside 1..%d", n, conv->in.n);
+    gp_status st = gpi_check_batch(conv, n);
+    if (st != GP_OK)
+        return st;
     if (epi->bn)
         gpi_bn_eval_prepare(epi->bn);
     return gpi_conv_forward_epi(conv, n, x, y, epi);

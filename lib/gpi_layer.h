@@ -38,6 +38,9 @@ gp_buffer *gpi_layer_add_buffer(gp_layer *l, const char *name, size_t count);
  * scratch first, then calls this. */
 void      gpi_layer_free(gp_layer *l);
 
+/* GP_ERR_ARG (with the layer kind in the message) unless 1 <= n <= in.n. */
+gp_status gpi_check_batch(const gp_layer *l, int n);
+
 /* destroy for kinds with no scratch beyond params, buffers and priv. */
 void      gpi_layer_destroy_plain(gp_layer *l);
 

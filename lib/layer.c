@@ -125,7 +125,7 @@ void gpi_layer_destroy_plain(gp_layer *l)
     gpi_layer_free(l);
 }
 
-static gp_status gpi_check_batch(const gp_layer *l, int n)
+gp_status gpi_check_batch(const gp_layer *l, int n)
 {
     if (n < 1 || n > l->in.n)
         return gpi_fail(GP_ERR_ARG, "%s: batch %d outside 1..%d", l->ops->kind, n, l->in.n);

@@ -40,6 +40,7 @@ struct gp_net {
     int         finalized;
     int         last_n;     /* batch of the last training forward (0: none since) */
     int        *fused;      /* fused[i]: layers after conv i folded into it in eval */
+    size_t      eval_image_bytes;   /* the widest layer's input + output of one image */
 };
 
 gp_status gp_net_create(gp_net **out, gp_shape in)
@@ -146,14 +147,19 @@ static void net_free_buffers(gp_net *net)
     net->grad[0] = net->grad[1] = NULL;
 }
 
-/* conv2d [batchnorm2d] [relu]: how many layers after each conv its eval
- * epilogue takes over. */
+/* The eval forward's plan: how many layers after each conv its epilogue
+ * takes over (conv2d [batchnorm2d] [relu]), and the per-image bytes that
+ * size its slices. */
 static gp_status net_plan_fusion(gp_net *net)
 {
     net->fused = calloc((size_t)net->nlayers, sizeof *net->fused);
     if (!net->fused)
         return GP_ERR_NOMEM;
     for (int i = 0; i < net->nlayers; i++) {
+        const gp_layer *l = net->layers[i];
+        size_t bytes = sizeof(float) * (gp_shape_image_size(l->in) + gp_shape_image_size(l->out));
+        if (bytes > net->eval_image_bytes)
+            net->eval_image_bytes = bytes;
         if (!gpi_is_conv2d(net->layers[i]))
             continue;
         int j = i + 1;
@@ -289,19 +295,11 @@ static gp_status net_check_pass(const gp_net *net, int n, const char *verb)
 
 static int net_eval_slice(const gp_net *net, int n)
 {
-    size_t per_image = 0;
-    for (int i = 0; i < net->nlayers; i++) {
-        const gp_layer *l = net->layers[i];
-        size_t b = sizeof(float) * ((size_t)l->in.c * l->in.h * l->in.w +
-                                    (size_t)l->out.c * l->out.h * l->out.w);
-        if (b > per_image)
-            per_image = b;
-    }
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    size_t slice = GPI_EVAL_SLICE_BYTES * (size_t)threads / per_image;
+    size_t slice = GPI_EVAL_SLICE_BYTES * (size_t)threads / net->eval_image_bytes;
     if (slice < 1)
         slice = 1;
     return slice < (size_t)n ? (int)slice : n;
