@@ -141,7 +141,14 @@ INLINE __m256 fdiv_hw(__m256 s, size_t hw)
 DEFINE_TREE8(tree8_add, _mm256_add_ps)
 DEFINE_TREE8(tree8_max, _mm256_max_ps)
 
-#define TREE_OF_PLANES(TREE, F) TREE(F(0), F(4), F(1), F(5), F(2), F(6), F(3), F(7))
+/* The planes are read in memory order first (as call arguments the compiler
+ * would read them in any order, which defeats the hardware prefetcher). */
+#define TREE_OF_PLANES(TREE, F)                                                 \
+    __extension__({                                                             \
+        __m256 t0_ = F(0), t1_ = F(1), t2_ = F(2), t3_ = F(3), t4_ = F(4),      \
+               t5_ = F(5), t6_ = F(6), t7_ = F(7);                              \
+        TREE(t0_, t4_, t1_, t5_, t2_, t6_, t3_, t7_);                           \
+    })
 
 /* ===========================================================================
  * NCHW forward
