@@ -44,7 +44,8 @@ def load_gpool(path):
         sec = float(r["median_s"])
         gbps = nbytes / sec / 1e9
         rows[key] = {"us": sec * 1e6, "gbps": gbps, "frac": gbps / float(r["probe_gbps"]),
-                     "impl": r.get("impl", r.get("auto_variant", "auto"))}
+                     "impl": r.get("impl", r.get("auto_variant", "auto")),
+                     "disturbed": r.get("note", "").startswith("disturbed")}
     return rows
 
 
@@ -89,10 +90,11 @@ def main_table(gpool, best):
             cells.append("%.1f (%.2f)" % (p["gbps"], p["frac"]) if p else "-")
         top = min(best[key].values(), key=lambda p: p["us"])
         ratio = top["us"] / g["us"]
-        ratios.append((ratio, key))
-        out.append("| %s | %s | %s | %d | %s | %.1f (%.2f) | %s | %s | %.2f |" % (
+        ratios.append((ratio, key, g["frac"] >= max(p["frac"] for p in best[key].values()),
+                       g["disturbed"]))
+        out.append("| %s | %s | %s | %d | %s | %.1f (%.2f)%s | %s | %s | %.2f |" % (
             fmt_shape(key[0]), key[1], key[2], key[3], key[4], g["gbps"], g["frac"],
-            " | ".join(cells), top["impl"], ratio))
+            " †" if g["disturbed"] else "", " | ".join(cells), top["impl"], ratio))
     return out, ratios
 
 
@@ -125,7 +127,13 @@ def main():
              f"Rows compared: {len(ratios)}. Slowest gpool row relative to the best peer: "
              f"{worst[0]:.2f}x ({fmt_shape(worst[1][0])} {worst[1][1]} {worst[1][2]}, "
              f"{worst[1][3]} thread(s), {worst[1][4]}). Rows where a peer is faster: "
-             f"{sum(1 for r, _ in ratios if r < 1.0)}.", ""]
+             f"{sum(1 for r in ratios if r[0] < 1.0)}. Rows where a peer's frac is higher "
+             f"(each side set against its own same-moment probe, which discounts the drift "
+             f"of this machine's bandwidth between the two runs): "
+             f"{sum(1 for r in ratios if not r[2])}.", ""]
+    disturbed = sum(1 for r in ratios if r[3])
+    lines += [f"gpool rows marked †: {disturbed} (their threads still waited for a CPU "
+              f"taken by another process after every attempt; bench.csv's cpu_wait).", ""]
     if aratios:
         lines += [f"Against PyTorch's max on NCHW (x.amax((2,3)) / adaptive_max_pool2d): "
                   f"{min(aratios)[0]:.1f}x to {max(aratios)[0]:.1f}x faster.", ""]

@@ -2,7 +2,8 @@
 # bench-smoke.sh - run `gpool bench` on a tiny config and check what it
 # writes: CSV columns and row count, auto rows, numeric frac, one point id
 # per sweep point, the chart (when gnuplot is there), resolved config and
-# manifest, no temp files; that Ctrl-C leaves nothing behind; and that
+# manifest, no temp files; that a row disturbed by another process is
+# measured again and marked; that Ctrl-C leaves nothing behind; and that
 # --list-variants lists every variant. Emits TAP. Writes only under a
 # mktemp -d directory (the source tree may be read-only).
 set -u
@@ -88,6 +89,12 @@ awk -F, -v c="$c_frac" -v m="$c_median" 'NR > 1 && ($c !~ /^[0-9]+(\.[0-9]+)?([e
 check "frac and median_s are positive numbers" test ! -s bad-frac.txt
 head -n 3 bad-frac.txt | sed 's/^/# /'
 
+c_wait=$(col cpu_wait); c_att=$(col attempts)
+check "CSV has the cpu_wait and attempts columns" test -n "$c_wait" -a -n "$c_att"
+awk -F, -v w="${c_wait:-0}" -v a="${c_att:-0}" 'NR > 1 && (($w != "" && $w !~ /^[0-9]+(\.[0-9]+)?$/) || $a !~ /^[123]$/)' "$csv" >bad-wait.txt
+check "cpu_wait is a share >= 0 and attempts is 1 to 3 on every row" test ! -s bad-wait.txt
+head -n 3 bad-wait.txt | sed 's/^/# /'
+
 ids=$(awk -F, -v c="$c_point" 'NR > 1 { print $c }' "$csv" | sort -u | wc -l)
 check "every sweep point id appears ($ids of $points)" test "$ids" -eq "$points"
 
@@ -145,6 +152,40 @@ status=$?
 check "SIGINT ends the run with status 130 (got $status)" test "$status" -eq 130
 check "an interrupted run writes nothing" test -z "$(ls -A "$tmp/int" 2>/dev/null)"
 check "an interrupted run says so" grep -q 'interrupted' int.err
+
+# A disturbed row is measured again and says so: the benchmark and a busy
+# loop pinned to the same CPU share it, so the row's thread waits for the
+# CPU about half of the time, far above max_cpu_wait.
+cat > shared.yaml <<'EOF'
+name: shared
+bench:
+  shapes: [[2, 19, 9, 11], [3, 16, 7, 7]]
+  variants: [auto]
+  repetitions: 20
+  warmup: 1
+  min_sample_ms: 0.5
+  probe_sample_ms: 0.5
+  max_cpu_wait: 0.02
+  attempts: 2
+EOF
+if [ -r /proc/self/schedstat ] && taskset -c 0 true 2>/dev/null; then
+    taskset -c 0 sh -c 'while :; do :; done' &
+    busy=$!
+    taskset -c 0 "$gpool" bench --config shared.yaml --out "$tmp/shared" --quiet --no-chart \
+        >shared.out 2>shared.err
+    status=$?
+    kill "$busy" 2>/dev/null
+    wait "$busy" 2>/dev/null
+    scsv="$tmp/shared/bench.csv"
+    sh_h=$(head -n 1 "$scsv" 2>/dev/null)
+    sc() { echo "$sh_h" | tr ',' '\n' | grep -n -x "$1" | cut -d: -f1; }
+    flagged=$(awk -F, -v a="$(sc attempts)" -v w="$(sc cpu_wait)" \
+        'NR > 1 && $a == 2 && $w > 0.02 && /,disturbed: /' "$scsv" 2>/dev/null | wc -l)
+    check "a row sharing its CPU is measured twice and marked disturbed (status $status, $flagged of 2 rows)" \
+        test "$status" -eq 0 -a "$flagged" -eq 2
+else
+    skip "a row sharing its CPU is measured twice and marked disturbed" "no schedstat or taskset"
+fi
 
 # A row that cannot run is an error row and a non-zero exit, never silently
 # dropped: force auto onto a variant name the library rejects.
