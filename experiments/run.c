@@ -1018,12 +1018,28 @@ static void epochs_header(FILE *fp, const gp_cfg *cfg)
           fp);
 }
 
+/* Every finished run: this sweep's so far, in config order, then the prior
+ * runs (--resume) it has not reached yet. The files rewritten after each
+ * run list them all, so that none of the prior runs drops out of runs.csv
+ * while the sweep re-runs an earlier point. */
+static const run_record *next_record(const sweep *sw, size_t *it)
+{
+    while (*it < sw->nruns + sw->nprior) {
+        size_t i = (*it)++;
+        if (i < sw->nruns)
+            return &sw->runs[i];
+        if (sw->prior[i - sw->nruns].id)
+            return &sw->prior[i - sw->nruns];
+    }
+    return NULL;
+}
+
 static void write_runs_csv(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
     runs_header(fp, sw->cfg);
-    for (size_t i = 0; i < sw->nruns; i++) {
-        const run_record *r = &sw->runs[i];
+    size_t it = 0;
+    for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
         const gpx_epoch_row *last = r->nepochs ? &r->epochs[r->nepochs - 1] : NULL;
         if (r->raw_run) {
             fputs(r->raw_run, fp);
@@ -1073,8 +1089,8 @@ static void write_epochs_csv(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
     epochs_header(fp, sw->cfg);
-    for (size_t i = 0; i < sw->nruns; i++) {
-        const run_record *r = &sw->runs[i];
+    size_t it = 0;
+    for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
         if (r->raw_run) {
             fputs(r->raw_epochs ? r->raw_epochs : "", fp);
             continue;
@@ -1113,8 +1129,8 @@ static void write_evals_csv(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
     evals_header(fp, sw->cfg);
-    for (size_t i = 0; i < sw->nruns; i++) {
-        const run_record *r = &sw->runs[i];
+    size_t it = 0;
+    for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
         if (r->raw_run) {
             fputs(r->raw_evals ? r->raw_evals : "", fp);
             continue;
@@ -1254,8 +1270,8 @@ static void write_manifest(FILE *fp, const void *ctx)
         }
     }
     fprintf(fp, "points: %zu\nruns:\n", gp_cfg_npoints(sw->cfg));
-    for (size_t i = 0; i < sw->nruns; i++) {
-        const run_record *r = &sw->runs[i];
+    size_t it = 0;
+    for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
         fprintf(fp, "  - {run_id: %s, head: %s, seed: %lld, status: %s, variant: %s}\n", r->id,
                 gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"), r->status,
                 r->have_built ? r->built.variant : "none");
@@ -1647,7 +1663,6 @@ out:
     return rc;
 }
 
-/* Attach each prior run's epochs.csv lines, and its test accuracy per epoch for the chart. */
 /* Attach each prior run's evals.csv lines (when the config evaluates other sizes). */
 static int load_prior_evals(sweep *sw, const char *evals_path)
 {
@@ -1675,6 +1690,7 @@ out:
     return rc;
 }
 
+/* Attach each prior run's epochs.csv lines, and its test accuracy per epoch for the chart. */
 static int load_prior_epochs(sweep *sw, const char *epochs_path)
 {
     char *text = slurp(epochs_path), *want = header_text(epochs_header, sw->cfg);

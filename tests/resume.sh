@@ -3,7 +3,8 @@
 # GPOOL_FAULT) and finished with --resume gives the same runs.csv and
 # epochs.csv as an uninterrupted sweep, up to the timing columns: whether it
 # died inside a run (the run goes on from its last epoch checkpoint) or
-# between two runs. Also SIGTERM to the sweep: the current run is recorded as
+# between two runs; and a re-run of an early point keeps every later row.
+# Also SIGTERM to the sweep: the current run is recorded as
 # interrupted and the exit status is non-zero. Emits TAP; mktemp -d only.
 set -u
 
@@ -38,6 +39,20 @@ for fault in run:1:epoch:2 run:2:epoch:1 after-run:0; do
     check "... and epochs.csv too (no epoch lost or repeated)" \
         cmp -s "$tmp/whole.epochs" "$tmp/cut.epochs"
 done
+
+# Re-running an early point (its row and run directory removed) while the
+# later points are kept: every kept row stays in runs.csv and epochs.csv.
+out="$tmp/redo"
+cp -r "$tmp/whole" "$out"
+first=$(awk -F, 'NR == 2 { print $1 }' "$out/runs.csv")
+grep -v "^$first," "$tmp/whole/runs.csv" >"$out/runs.csv"
+rm -rf "$out/runs/$first"
+"$gpool" run -q --resume "$cfg" --out "$out" >/dev/null 2>&1
+check "--resume re-runs a removed first point" [ $? -eq 0 ]
+untimed_csv "$out/runs.csv" >"$tmp/redo.runs"
+untimed_csv "$out/epochs.csv" >"$tmp/redo.epochs"
+check "... and keeps every later run in runs.csv" cmp -s "$tmp/whole.runs" "$tmp/redo.runs"
+check "... and in epochs.csv" cmp -s "$tmp/whole.epochs" "$tmp/redo.epochs"
 
 # SIGTERM: the run in progress is recorded as interrupted, the exit status is 130
 fifo="$tmp/fifo"
