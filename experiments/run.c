@@ -289,6 +289,7 @@ typedef struct {
     gpx_size_row       *evals;       /* eval.sizes x eval.methods, in that order */
     int                 nevals;
     char               *raw_run;    /* --resume: the run's runs.csv line, kept verbatim */
+    char                raw_variant[32]; /* ... and its variant column */
     char               *raw_epochs; /* ... and its epochs.csv lines */
     char               *raw_evals;  /* ... and its evals.csv lines */
 } run_record;
@@ -1239,6 +1240,15 @@ static void write_data_info(FILE *fp, const data_info *d)
     }
 }
 
+/* A run kept from an earlier invocation was not built by this process: its
+ * variant is the one its runs.csv row recorded. */
+static const char *record_variant(const run_record *r)
+{
+    if (r->have_built)
+        return r->built.variant;
+    return r->raw_variant[0] ? r->raw_variant : "none";
+}
+
 static void write_manifest(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
@@ -1274,7 +1284,7 @@ static void write_manifest(FILE *fp, const void *ctx)
     for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
         fprintf(fp, "  - {run_id: %s, head: %s, seed: %lld, status: %s, variant: %s}\n", r->id,
                 gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"), r->status,
-                r->have_built ? r->built.variant : "none");
+                record_variant(r));
     }
 }
 
@@ -1618,7 +1628,7 @@ static int load_prior_runs(sweep *sw, const char *runs_path, int keep_all)
                                    "(another config?); use --out DIR or --force");
         goto out;
     }
-    int status_col = csv_column(want, "status");
+    int status_col = csv_column(want, "status"), variant_col = csv_column(want, "variant");
     if (!sw->prior)
         sw->prior = calloc(gp_cfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
     for (line = next + 1; sw->prior && *line; line = next) {
@@ -1655,6 +1665,7 @@ static int load_prior_runs(sweep *sw, const char *runs_path, int keep_all)
         r->id = gp_cfg_point_id(r->pt);
         r->status = statuses[st];
         r->raw_run = append(NULL, line, (size_t)(next - line));
+        csv_field(line, variant_col, r->raw_variant, sizeof r->raw_variant);
     }
     rc = sw->prior ? 0 : -1;
 out:

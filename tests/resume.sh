@@ -53,6 +53,11 @@ untimed_csv "$out/runs.csv" >"$tmp/redo.runs"
 untimed_csv "$out/epochs.csv" >"$tmp/redo.epochs"
 check "... and keeps every later run in runs.csv" cmp -s "$tmp/whole.runs" "$tmp/redo.runs"
 check "... and in epochs.csv" cmp -s "$tmp/whole.epochs" "$tmp/redo.epochs"
+# the manifest's run list takes a kept run's variant from its runs.csv row
+grep "variant: " "$tmp/whole/manifest.yaml" | grep -v "run_id: $first" >"$tmp/whole.variants"
+grep "variant: " "$out/manifest.yaml" | grep -v "run_id: $first" >"$tmp/redo.variants"
+check "... and the manifest lists the kept runs' variants" \
+    cmp -s "$tmp/whole.variants" "$tmp/redo.variants"
 
 # SIGTERM: the run in progress is recorded as interrupted, the exit status is 130
 fifo="$tmp/fifo"
