@@ -1307,7 +1307,7 @@ static void write_run_manifest(FILE *fp, const void *ctx)
     fprintf(fp, "\nrun_id: %s\nconfig: config.yaml\nconfig_sha256: %s\n", r->id, c->config_sha);
     fprintf(fp, "head: %s\nseed: %lld\nthreads: %d\nvariant: %s\n",
             gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"),
-            r->have_built ? r->built.threads : 0, r->have_built ? r->built.variant : "none");
+            r->have_built ? r->built.threads : 0, record_variant(r));
     fprintf(fp, "status: %s\nreason: ", r->status);
     gpx_yaml_string(fp, r->reason);
     fprintf(fp, "\nstarted: %s\nfinished: %s\nexit: %s\n", r->started, r->finished, r->exit_text);
