@@ -356,12 +356,14 @@ static const size_t special_shapes[][4] = {
 
 /* Specials in a few planes among ordinary ones: a batch of short planes, or
  * a group of batches read together, must settle the odd plane without
- * disturbing its neighbours. The last two are over 2 MiB, where the AVX-512
- * NCHW kernel reads four runs of batches at once (pool_avx512.c,
- * STREAM_MIN_BYTES); their batch counts leave a remainder after those runs. */
+ * disturbing its neighbours. Two are over 2 MiB, where the AVX-512 NCHW
+ * kernel reads four runs of batches at once (pool_avx512.c,
+ * STREAM_MIN_BYTES), and their batch counts leave a remainder after those
+ * runs; the last two are NHWC images long enough for its flat max kernel
+ * to read in four parts. */
 static const size_t sparse_shapes[][4] = {
     { 1, 200, 7, 7 }, { 2, 130, 1, 33 }, { 1, 70, 14, 14 }, { 1, 300, 1, 1 },
-    { 11, 1000, 7, 7 }, { 1, 2750, 14, 14 },
+    { 11, 1000, 7, 7 }, { 1, 2750, 14, 14 }, { 2, 64, 28, 28 }, { 1, 48, 30, 30 },
 };
 #define SPARSE_STRIDE 23 /* one plane in this many is special */
 
