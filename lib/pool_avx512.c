@@ -511,14 +511,19 @@ static float plane_max_raw(const float *p, size_t n, int *nan)
         a4 = _mm512_max_ps(x4, a4); a5 = _mm512_max_ps(x5, a5);                 \
         a6 = _mm512_max_ps(x6, a6); a7 = _mm512_max_ps(x7, a7);                 \
     } while (0)
-    for (; n - i >= 128; i += 128) {
-        const float *q = p + i;
+    /* Four parts of the plane side by side, two vectors of each per step
+     * (the bandwidth probe's best loop): one core reads DRAM faster from
+     * several sequential streams than from one (1T, about 10 % here). The
+     * order of a maximum does not matter (NaN and zero: see nchw_max_fwd). */
+    const size_t part = n / 128 * 32;
+    for (const float *q = p; q < p + part; q += 32) {
         __m512 x0 = _mm512_loadu_ps(q), x1 = _mm512_loadu_ps(q + 16);
-        __m512 x2 = _mm512_loadu_ps(q + 32), x3 = _mm512_loadu_ps(q + 48);
-        __m512 x4 = _mm512_loadu_ps(q + 64), x5 = _mm512_loadu_ps(q + 80);
-        __m512 x6 = _mm512_loadu_ps(q + 96), x7 = _mm512_loadu_ps(q + 112);
+        __m512 x2 = _mm512_loadu_ps(q + part), x3 = _mm512_loadu_ps(q + part + 16);
+        __m512 x4 = _mm512_loadu_ps(q + 2 * part), x5 = _mm512_loadu_ps(q + 2 * part + 16);
+        __m512 x6 = _mm512_loadu_ps(q + 3 * part), x7 = _mm512_loadu_ps(q + 3 * part + 16);
         MAX8(x0, x1, x2, x3, x4, x5, x6, x7);
     }
+    i = 4 * part; /* fewer than 128 left */
     if (i < n) {
         size_t r = n - i;
         const float *q = p + i;
