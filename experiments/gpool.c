@@ -23,15 +23,15 @@ typedef struct {
 static int cmd_help(int argc, char **argv);
 
 static const gpx_command gpx_commands[] = {
-    { "run",   "train every point of an experiment config (configs/*.yaml)", gpx_cmd_run, 1 },
-    { "merge",   "join the outputs of `gpool run --shard K/N` into one directory", gpx_cmd_merge },
+    { "run",     "train every point of an experiment config (configs/*.yaml)", gpx_cmd_run, 1 },
+    { "merge",   "join the outputs of `gpool run --shard K/N` into one directory", gpx_cmd_merge, 0 },
     { "rerun",   "run one row of a results directory again and compare", gpx_cmd_rerun, 1 },
-    { "table",   "tables (markdown, LaTeX) and charts from a results directory", gpx_cmd_table },
-    { "profile", "per-layer time of a training step of a config's network", gpx_cmd_profile },
+    { "table",   "tables (markdown, LaTeX) and charts from a results directory", gpx_cmd_table, 0 },
+    { "profile", "per-layer time of a training step of a config's network", gpx_cmd_profile, 0 },
     { "throughput", "training-step and inference images/s of a config's network",
-      gpx_cmd_throughput },
-    { "bench", "time every pooling variant against this machine's read bandwidth", gpx_cmd_bench },
-    { "help",  "show this help, or a command's: gpool help COMMAND", cmd_help },
+      gpx_cmd_throughput, 0 },
+    { "bench",   "time every pooling variant against this machine's read bandwidth", gpx_cmd_bench, 0 },
+    { "help",    "show this help, or a command's: gpool help COMMAND", cmd_help, 0 },
 };
 #define GPX_NCOMMANDS (sizeof gpx_commands / sizeof gpx_commands[0])
 
