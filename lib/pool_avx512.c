@@ -344,8 +344,8 @@ INLINE void prefetch_ahead(const float *q, int n)
  * B starts in (planes 0..15 together cover the batch's hw vectors once). */
 INLINE void prefetch_plane(const float *B, size_t hw, size_t r)
 {
-    for (size_t v = (r * hw) / 16; v < ((r + 1) * hw) / 16; v++)
-        _mm_prefetch((const char *)(B + 16 * v) + STREAM_AHEAD, _MM_HINT_T0);
+    size_t v0 = (r * hw) / 16, v1 = ((r + 1) * hw) / 16;
+    prefetch_ahead(B + 16 * v0, (int)(v1 - v0));
 }
 
 /* STREAMS batches, batch s at p + s * ld (and its results at y + s * ldy),
