@@ -13,10 +13,15 @@ that GB/s / the same-moment probe of the row's own input buffers (gpool's
 probe_gbps, the peers' probe_now_GBps). For every (shape, op, layout,
 threads, mode) the table gives gpool's `auto` row, the best implementation of
 each peer library, and the ratio best-peer time / gpool time (> 1: gpool is
-faster). A second table gives gpool against PyTorch's max on NCHW.
+faster). A second table gives gpool against PyTorch's max on NCHW. First, a
+summary of gpool's `auto` rows against its own probe (bench.csv's frac, which
+counts bytes read and written), inputs of 1 MiB or more, and the rows short of
+the kernel bar (1 thread: cold >= 0.9, hot >= 0.85; 2 threads cold >= 0.9 from
+4 MiB).
 """
 import csv
 import os
+import statistics
 import sys
 from collections import defaultdict
 
@@ -47,6 +52,49 @@ def load_gpool(path):
                      "impl": r.get("impl", r.get("auto_variant", "auto")),
                      "disturbed": r.get("note", "").startswith("disturbed")}
     return rows
+
+
+def auto_fracs(path):
+    """(threads, mode, shape, op, layout, input MiB, frac) of gpool's auto forward rows."""
+    out = []
+    for r in csv.DictReader(open(path)):
+        if r["variant"] != "auto" or r["pass"] != "fwd":
+            continue
+        shape = shape_key(r)
+        mib = 4 * shape[0] * shape[1] * shape[2] * shape[3] / 2**20
+        out.append((int(r["threads"]), r["mode"], shape, r["op"], r["layout"], mib,
+                    float(r["frac"])))
+    return out
+
+
+def bar_target(threads, mode, mib):
+    """The bar's frac target for a row, or None where it sets none."""
+    if threads == 1 and mib >= 1:
+        return 0.9 if mode == "cold" else 0.85
+    if threads == 2 and mode == "cold" and mib >= 4:
+        return 0.9
+    return None
+
+
+def frac_summary(rows):
+    out = ["## gpool `auto` against its own probe (inputs of 1 MiB or more)", "",
+           "| | 1 thread hot | 1 thread cold | 2 threads hot | 2 threads cold |",
+           "|---|---|---|---|---|"]
+    cells = []
+    for threads, mode in ((1, "hot"), (1, "cold"), (2, "hot"), (2, "cold")):
+        f = [r[6] for r in rows if r[0] == threads and r[1] == mode and r[5] >= 1]
+        cells.append("%.2f [%.2f-%.2f] (%d rows)" % (statistics.median(f), min(f), max(f), len(f))
+                     if f else "-")
+    out += ["| median frac [min-max] | " + " | ".join(cells) + " |", ""]
+    targeted = [(r, bar_target(r[0], r[1], r[5])) for r in rows]
+    targeted = [(r, t) for r, t in targeted if t is not None]
+    short = sorted((r for r, t in targeted if r[6] < t), key=lambda r: r[6])
+    out.append(f"Rows short of the bar's frac target: {len(short)} of {len(targeted)}.")
+    out.append("")
+    for r in short:
+        out.append("- %s %s %s, %d thread(s), %s, %.1f MiB: %.2f" % (
+            fmt_shape(r[2]), r[3], r[4], r[0], r[1], r[5], r[6]))
+    return out + [""]
 
 
 def load_peers(path):
@@ -139,7 +187,8 @@ def main():
                   f"{min(aratios)[0]:.1f}x to {max(aratios)[0]:.1f}x faster.", ""]
     lines += ["GB/s = input bytes / median time; frac = GB/s / the same-moment read-bandwidth "
               "probe of the row's own input buffers (same threads, same hot/cold rotation).", ""]
-    lines += table + ["", "## Max on NCHW against PyTorch", ""] + atable + [""]
+    lines += frac_summary(auto_fracs(sys.argv[1]))
+    lines += ["## Side by side", ""] + table + ["", "## Max on NCHW against PyTorch", ""] + atable + [""]
     text = "\n".join(lines)
     if len(sys.argv) == 4:
         with open(sys.argv[3] + ".tmp", "w") as f:
