@@ -339,14 +339,16 @@ static float plane_max_raw(const float *p, size_t n, int *nan)
         a4 = _mm256_max_ps(x4, a4); a5 = _mm256_max_ps(x5, a5);                 \
         a6 = _mm256_max_ps(x6, a6); a7 = _mm256_max_ps(x7, a7);                 \
     } while (0)
-    for (; n - i >= 64; i += 64) {
-        const float *q = p + i;
+    /* Four parts of the plane side by side, as in pool_avx512.c. */
+    const size_t part = n / 64 * 16;
+    for (const float *q = p; q < p + part; q += 16) {
         __m256 x0 = _mm256_loadu_ps(q), x1 = _mm256_loadu_ps(q + 8);
-        __m256 x2 = _mm256_loadu_ps(q + 16), x3 = _mm256_loadu_ps(q + 24);
-        __m256 x4 = _mm256_loadu_ps(q + 32), x5 = _mm256_loadu_ps(q + 40);
-        __m256 x6 = _mm256_loadu_ps(q + 48), x7 = _mm256_loadu_ps(q + 56);
+        __m256 x2 = _mm256_loadu_ps(q + part), x3 = _mm256_loadu_ps(q + part + 8);
+        __m256 x4 = _mm256_loadu_ps(q + 2 * part), x5 = _mm256_loadu_ps(q + 2 * part + 8);
+        __m256 x6 = _mm256_loadu_ps(q + 3 * part), x7 = _mm256_loadu_ps(q + 3 * part + 8);
         MAX8(x0, x1, x2, x3, x4, x5, x6, x7);
     }
+    i = 4 * part; /* fewer than 64 left */
     if (i < n) {
         size_t r = n - i;
         const float *q = p + i;
@@ -762,13 +764,14 @@ INLINE __m256 extra_rows(const float *r8, size_t ldc, size_t extra, size_t j, si
     return e;
 }
 
-/* One chunk of 8 + extra rows (extra < 8 only at the end of an image). */
-INLINE void chunk8(const float *q, size_t ldc, size_t c, size_t extra, float *tmp, double *acc,
-                   const int out)
+/* One chunk: rows q + i * rs (i < 8), then extra rows from r8, ldc apart
+ * (extra < 8, only at the end of an image). Which rows: see pool_avx512.c,
+ * rows kernels (chunk k takes rows k, k + hw/8, ..., k + 7 hw/8). */
+INLINE void chunk8(const float *q, size_t rs, const float *r8, size_t ldc, size_t c,
+                   size_t extra, float *tmp, double *acc, const int out)
 {
-    const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
-    const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
-    const float *r8 = q + 8 * ldc;
+    const float *r0 = q, *r1 = q + rs, *r2 = q + 2 * rs, *r3 = q + 3 * rs;
+    const float *r4 = q + 4 * rs, *r5 = q + 5 * rs, *r6 = q + 6 * rs, *r7 = q + 7 * rs;
     const size_t cf = c - c % 8;
     size_t j = 0;
     if (!extra) {
@@ -803,19 +806,21 @@ static void rows_avg(const float *xb, float *yb, size_t c, size_t hw, size_t ldc
         for (size_t j = 0; j < c; j += 8)
             chunk_out(extra_rows(xb, ldc, hw, j, c - j < 8 ? c - j : 8), NULL, acc, j,
                       OUT_ACC_FIRST);
+    const size_t rs = hw / 8 * ldc;
+    const float *const r8 = xb + 8 * rs;
     for (size_t p = 0, g; hw >= 8 && p < hw; p += g) {
         g = row_group(p, hw);
-        const float *q = xb + p * ldc;
+        const float *q = xb + (p / 8) * ldc, *q2 = q + ldc;
         if (g >= 16) {
-            chunk8(q, ldc, c, 0, tmp, acc, OUT_TMP);
+            chunk8(q, rs, NULL, ldc, c, 0, tmp, acc, OUT_TMP);
             if (p == 0)
-                chunk8(q + 8 * ldc, ldc, c, g - 16, tmp, acc, OUT_ACC_FIRST);
+                chunk8(q2, rs, r8, ldc, c, g - 16, tmp, acc, OUT_ACC_FIRST);
             else
-                chunk8(q + 8 * ldc, ldc, c, g - 16, tmp, acc, OUT_ACC_ADD);
+                chunk8(q2, rs, r8, ldc, c, g - 16, tmp, acc, OUT_ACC_ADD);
         } else if (p == 0) {
-            chunk8(q, ldc, c, g - 8, NULL, acc, OUT_ACC_FIRST);
+            chunk8(q, rs, r8, ldc, c, g - 8, NULL, acc, OUT_ACC_FIRST);
         } else {
-            chunk8(q, ldc, c, g - 8, NULL, acc, OUT_ACC_ADD);
+            chunk8(q, rs, r8, ldc, c, g - 8, NULL, acc, OUT_ACC_ADD);
         }
     }
     const divisor dv = divisor_of(hw);
@@ -850,12 +855,11 @@ INLINE __m256 extra_max(const float *r8, size_t ldc, size_t extra, size_t j, siz
     return m;
 }
 
-INLINE void max_chunk8(const float *q, size_t ldc, size_t c, size_t extra, float *yb,
-                       const int first, __m256 *u)
+INLINE void max_chunk8(const float *q, size_t rs, const float *r8, size_t ldc, size_t c,
+                       size_t extra, float *yb, const int first, __m256 *u)
 {
-    const float *r0 = q, *r1 = q + ldc, *r2 = q + 2 * ldc, *r3 = q + 3 * ldc;
-    const float *r4 = q + 4 * ldc, *r5 = q + 5 * ldc, *r6 = q + 6 * ldc, *r7 = q + 7 * ldc;
-    const float *r8 = q + 8 * ldc;
+    const float *r0 = q, *r1 = q + rs, *r2 = q + 2 * rs, *r3 = q + 3 * rs;
+    const float *r4 = q + 4 * rs, *r5 = q + 5 * rs, *r6 = q + 6 * rs, *r7 = q + 7 * rs;
     __m256 u0 = *u, u1 = _mm256_setzero_ps();
     size_t j = 0;
     if (!extra) {
@@ -894,12 +898,14 @@ static int rows_max(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
         }
         return !any_set(u);
     }
+    const size_t rs = hw / 8 * ldc;
+    const float *const r8 = xb + 8 * rs;
     for (size_t p = 0; p + 8 <= hw; p += 8) {
         size_t extra = hw - p < 16 ? hw - p - 8 : 0;
         if (p == 0)
-            max_chunk8(xb, ldc, c, extra, yb, 1, &u);
+            max_chunk8(xb, rs, r8, ldc, c, extra, yb, 1, &u);
         else
-            max_chunk8(xb + p * ldc, ldc, c, extra, yb, 0, &u);
+            max_chunk8(xb + (p / 8) * ldc, rs, r8, ldc, c, extra, yb, 0, &u);
         p += extra;
     }
     return !any_set(u);
