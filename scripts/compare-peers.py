@@ -49,22 +49,10 @@ def load_gpool(path):
         sec = float(r["median_s"])
         gbps = nbytes / sec / 1e9
         rows[key] = {"us": sec * 1e6, "gbps": gbps, "frac": gbps / float(r["probe_gbps"]),
+                     "bench_frac": float(r["frac"]), "mib": nbytes / 2**20,
                      "impl": r.get("impl", r.get("auto_variant", "auto")),
                      "disturbed": r.get("note", "").startswith("disturbed")}
     return rows
-
-
-def auto_fracs(path):
-    """(threads, mode, shape, op, layout, input MiB, frac) of gpool's auto forward rows."""
-    out = []
-    for r in csv.DictReader(open(path)):
-        if r["variant"] != "auto" or r["pass"] != "fwd":
-            continue
-        shape = shape_key(r)
-        mib = 4 * shape[0] * shape[1] * shape[2] * shape[3] / 2**20
-        out.append((int(r["threads"]), r["mode"], shape, r["op"], r["layout"], mib,
-                    float(r["frac"])))
-    return out
 
 
 def bar_target(threads, mode, mib):
@@ -76,7 +64,10 @@ def bar_target(threads, mode, mib):
     return None
 
 
-def frac_summary(rows):
+def frac_summary(gpool):
+    """gpool's auto rows against its own probe (bench.csv's frac: bytes read and
+    written), and the rows short of the bar's targets."""
+    rows = [(k[3], k[4], k[0], k[1], k[2], g["mib"], g["bench_frac"]) for k, g in gpool.items()]
     out = ["## gpool `auto` against its own probe (inputs of 1 MiB or more)", "",
            "| | 1 thread hot | 1 thread cold | 2 threads hot | 2 threads cold |",
            "|---|---|---|---|---|"]
@@ -187,7 +178,7 @@ def main():
                   f"{min(aratios)[0]:.1f}x to {max(aratios)[0]:.1f}x faster.", ""]
     lines += ["GB/s = input bytes / median time; frac = GB/s / the same-moment read-bandwidth "
               "probe of the row's own input buffers (same threads, same hot/cold rotation).", ""]
-    lines += frac_summary(auto_fracs(sys.argv[1]))
+    lines += frac_summary(gpool)
     lines += ["## Side by side", ""] + table + ["", "## Max on NCHW against PyTorch", ""] + atable + [""]
     text = "\n".join(lines)
     if len(sys.argv) == 4:
