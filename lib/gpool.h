@@ -14,8 +14,12 @@
  *   1. the widest instruction set this CPU has and GPOOL_CPU_MASK leaves
  *      visible: avx512, else avx2, else scalar;
  *   2. the "_omp" form of it only when OpenMP may use more than one thread
- *      (omp_get_max_threads() > 1) and the tensor the pass streams through
- *      (x for forward, dx for backward) holds at least GP_THREAD_MIN_BYTES.
+ *      (omp_get_max_threads() > 1) and cutting the call between the threads
+ *      takes at least GP_THREAD_MIN_OFFLOAD_BYTES of the tensor the pass
+ *      streams through (x for forward, dx for backward) off the busiest
+ *      thread. The cut is by whole NCHW planes, whole NHWC images, or
+ *      16-channel NHWC slices when the images do not divide evenly; one NHWC
+ *      image of fewer than 16 channels per thread cannot be cut.
  *
  * Environment:
  *   GPOOL_VARIANT=NAME   force variant NAME (e.g. "avx2_omp") for every call
@@ -96,10 +100,12 @@ typedef enum { GP_ISA_SCALAR = 0, GP_ISA_AVX2 = 1, GP_ISA_AVX512 = 2 } gp_isa;
 #define GP_CPU_MASK_AVX2   (1u << GP_ISA_AVX2)
 #define GP_CPU_MASK_AVX512 (1u << GP_ISA_AVX512)
 
-/* Inputs smaller than this (bytes of x for forward, of dx for backward)
- * run single-threaded under automatic dispatch: below it the fork-join
- * cost of a parallel region outweighs the second thread's bandwidth. */
-#define GP_THREAD_MIN_BYTES ((size_t)1 << 20)
+/* Automatic dispatch runs a call threaded only when the other threads take
+ * at least this many bytes (of x for forward, of dx for backward) off the
+ * busiest thread. A parallel region costs about a microsecond: from L2 that
+ * is what one core reads of about 120 KiB, so smaller offloads lose a little
+ * there, while from DRAM the second thread gains from about 25 KiB on. */
+#define GP_THREAD_MIN_OFFLOAD_BYTES ((size_t)96 << 10)
 
 /* Shape and kind of one global pooling call. x is n x c x h x w (NCHW) or
  * n x h x w x c (NHWC); y and dy are n x c in both layouts. */

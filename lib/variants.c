@@ -222,18 +222,70 @@ static void forced_name(char *buf, size_t len)
     snprintf(buf, len, "%s", gpi_env_variant);
 }
 
+/* ------------------------------------------------- cutting a call */
+
+/* How a call is cut between threads: contiguous blocks of whole NCHW planes,
+ * of whole NHWC images, or of 16-channel-aligned NHWC channel slices. */
+typedef enum { GPI_CUT_PLANES, GPI_CUT_IMAGES, GPI_CUT_CHANNELS } gpi_cut;
+
+typedef struct {
+    size_t begin, end;
+} gpi_range;
+
+static gpi_range share_of(size_t total, size_t align, int tid, int nthreads)
+{
+    size_t units = (total + align - 1) / align;
+    size_t per = units / (size_t)nthreads, extra = units % (size_t)nthreads;
+    size_t b = (size_t)tid * per + ((size_t)tid < extra ? (size_t)tid : extra);
+    size_t e = b + per + ((size_t)tid < extra);
+    gpi_range r = { b * align, e * align };
+    if (r.begin > total) r.begin = total;
+    if (r.end > total) r.end = total;
+    return r;
+}
+
+/* NHWC work goes by images when that balances, else by channel slices. */
+static gpi_cut cut_of(gp_layout layout, size_t n, size_t c, int nthreads)
+{
+    size_t nt = (size_t)nthreads;
+    if (layout == GP_LAYOUT_NCHW)
+        return GPI_CUT_PLANES;
+    if (n % nt == 0 || n >= 4 * nt)
+        return GPI_CUT_IMAGES;
+    return c >= 16 * nt ? GPI_CUT_CHANNELS : GPI_CUT_IMAGES;
+}
+
+/* Thread tid's part: planes, images or channels, as cut says. */
+static gpi_range part_of(gpi_cut cut, size_t n, size_t c, int tid, int nthreads)
+{
+    switch (cut) {
+    case GPI_CUT_PLANES:   return share_of(n * c, 1, tid, nthreads);
+    case GPI_CUT_CHANNELS: return share_of(c, 16, tid, nthreads);
+    default:               return share_of(n, 1, tid, nthreads);
+    }
+}
+
 /* ----------------------------------------------------------- dispatch */
 
-static size_t streamed_bytes(const gp_pool_desc *d)
+/* Bytes the other threads take off the first (busiest) thread's part:
+ * what threading saves, which is nothing when the call cannot be cut
+ * (one NHWC image of few channels) and little when it cuts unevenly
+ * (three planes between two threads). */
+static size_t offloaded_bytes(const gp_pool_desc *d, int nthreads)
 {
-    return d->n * d->c * d->h * d->w * sizeof(float);
+    gpi_cut cut = cut_of(d->layout, d->n, d->c, nthreads);
+    gpi_range r = part_of(cut, d->n, d->c, 0, nthreads);
+    size_t hw = d->h * d->w, units = r.end - r.begin;
+    size_t per_unit = cut == GPI_CUT_PLANES ? hw : cut == GPI_CUT_IMAGES ? d->c * hw : d->n * hw;
+    return (d->n * d->c * hw - units * per_unit) * sizeof(float);
 }
 
 static int want_threads(const gp_pool_desc *d)
 {
 #ifdef _OPENMP
-    return omp_get_max_threads() > 1 && !omp_in_parallel() &&
-           streamed_bytes(d) >= GP_THREAD_MIN_BYTES;
+    int nthreads = omp_get_max_threads();
+    return nthreads > 1 && !omp_in_parallel() &&
+           offloaded_bytes(d, nthreads) >= GP_THREAD_MIN_OFFLOAD_BYTES;
 #else
     (void)d;
     return 0;
@@ -321,33 +373,6 @@ gp_status gp_select_variant(const gp_pool_desc *d, gp_pass pass, gp_variant_info
 
 /* ------------------------------------------------- threading driver */
 
-/* How a call is cut between threads: contiguous blocks of whole NCHW planes,
- * of whole NHWC images, or of 16-channel-aligned NHWC channel slices. */
-typedef struct {
-    size_t begin, end;
-} gpi_range;
-
-static gpi_range share_of(size_t total, size_t align, int tid, int nthreads)
-{
-    size_t units = (total + align - 1) / align;
-    size_t per = units / (size_t)nthreads, extra = units % (size_t)nthreads;
-    size_t b = (size_t)tid * per + ((size_t)tid < extra ? (size_t)tid : extra);
-    size_t e = b + per + ((size_t)tid < extra);
-    gpi_range r = { b * align, e * align };
-    if (r.begin > total) r.begin = total;
-    if (r.end > total) r.end = total;
-    return r;
-}
-
-/* Split NHWC work by images when that balances, else by channel slices. */
-static int nhwc_split_channels(size_t n, size_t c, int nthreads)
-{
-    size_t nt = (size_t)nthreads;
-    if (n % nt == 0 || n >= 4 * nt)
-        return 0;
-    return c >= 16 * nt;
-}
-
 typedef struct {
     const gpi_variant *v;
     gp_pass            pass;
@@ -390,16 +415,14 @@ static void run_nhwc(const gpi_call *k, size_t b0, size_t b1, size_t j0, size_t 
 
 static void run_share(const gpi_call *k, int tid, int nthreads)
 {
-    if (k->v->layout == GP_LAYOUT_NCHW) {
-        gpi_range r = share_of(k->n * k->c, 1, tid, nthreads);
+    gpi_cut cut = cut_of(k->v->layout, k->n, k->c, nthreads);
+    gpi_range r = part_of(cut, k->n, k->c, tid, nthreads);
+    if (cut == GPI_CUT_PLANES)
         run_nchw(k, r.begin, r.end);
-    } else if (nhwc_split_channels(k->n, k->c, nthreads)) {
-        gpi_range r = share_of(k->c, 16, tid, nthreads);
+    else if (cut == GPI_CUT_CHANNELS)
         run_nhwc(k, 0, k->n, r.begin, r.end);
-    } else {
-        gpi_range r = share_of(k->n, 1, tid, nthreads);
+    else
         run_nhwc(k, r.begin, r.end, 0, k->c);
-    }
 }
 
 static void run_call(const gpi_call *k)

@@ -1,7 +1,7 @@
 /*
  * test_dispatch.c - the dispatch rule, tested as a rule (no timing):
- * widest visible ISA; threaded only with > 1 thread and an input of at least
- * GP_THREAD_MIN_BYTES; forcing by name (API and GPOOL_VARIANT); hiding ISAs
+ * widest visible ISA; threaded only with > 1 thread and when the cut takes at
+ * least GP_THREAD_MIN_OFFLOAD_BYTES off the busiest thread; forcing by name (API and GPOOL_VARIANT); hiding ISAs
  * (API and GPOOL_CPU_MASK); clear errors for what cannot run.
  */
 #include <setjmp.h>
@@ -40,6 +40,19 @@ static gp_variant_info select_for(size_t bytes)
     gp_pool_desc d = desc_of_bytes(bytes, GP_LAYOUT_NCHW, GP_POOL_AVG);
     assert_int_equal(gp_select_variant(&d, GP_PASS_FORWARD, &v), GP_OK);
     return v;
+}
+
+/* Whether automatic dispatch threads an n x c x h x w call (forward and
+ * backward must agree). */
+static int threaded_for(size_t n, size_t c, size_t h, size_t w, gp_layout layout)
+{
+    gp_variant_info fwd, bwd;
+    gp_pool_desc d = { .n = n, .c = c, .h = h, .w = w, .layout = layout, .op = GP_POOL_AVG };
+    assert_int_equal(gp_select_variant(&d, GP_PASS_FORWARD, &fwd), GP_OK);
+    d.op = GP_POOL_MAX;
+    assert_int_equal(gp_select_variant(&d, GP_PASS_BACKWARD, &bwd), GP_OK);
+    assert_int_equal(fwd.threaded, bwd.threaded);
+    return fwd.threaded;
 }
 
 /* Run fn in a child with one environment variable set, before this process
@@ -166,17 +179,32 @@ static void auto_picks_widest_isa_per_mask(void **state)
     assert_int_equal(gp_set_cpu_mask(0), GP_OK);
 }
 
-static void threads_only_above_threshold_with_two_threads(void **state)
+/* Floats in an offload of exactly GP_THREAD_MIN_OFFLOAD_BYTES. */
+#define T_FLOATS (GP_THREAD_MIN_OFFLOAD_BYTES / sizeof(float))
+
+static void threads_only_when_the_cut_offloads_enough(void **state)
 {
     if (!gp_have_openmp())
         skip();
     set_threads(2);
-    assert_false(select_for(GP_THREAD_MIN_BYTES - 4).threaded);
-    assert_true(select_for(GP_THREAD_MIN_BYTES).threaded);
-    assert_true(select_for(GP_THREAD_MIN_BYTES * 64).threaded);
+    /* two planes: the second thread takes one */
+    assert_false(threaded_for(1, 2, 1, T_FLOATS - 1, GP_LAYOUT_NCHW));
+    assert_true(threaded_for(1, 2, 1, T_FLOATS, GP_LAYOUT_NCHW));
+    /* three planes: two stay on the first thread, whatever the total */
+    assert_false(threaded_for(1, 3, 1, T_FLOATS - 1, GP_LAYOUT_NCHW));
+    assert_true(threaded_for(1, 3, 1, T_FLOATS, GP_LAYOUT_NCHW));
+    /* one plane, or one NHWC image of too few channels, cannot be cut */
+    assert_false(threaded_for(1, 1, 64, T_FLOATS, GP_LAYOUT_NCHW));
+    assert_false(threaded_for(1, 3, 64, T_FLOATS, GP_LAYOUT_NHWC));
+    /* one NHWC image of 48 channels: slices of 32 and 16 channels */
+    assert_false(threaded_for(1, 48, 1, T_FLOATS / 16 - 1, GP_LAYOUT_NHWC));
+    assert_true(threaded_for(1, 48, 1, T_FLOATS / 16, GP_LAYOUT_NHWC));
+    /* three NHWC images of 8 channels: whole images, two and one */
+    assert_false(threaded_for(3, 8, 1, T_FLOATS / 8 - 1, GP_LAYOUT_NHWC));
+    assert_true(threaded_for(3, 8, 1, T_FLOATS / 8, GP_LAYOUT_NHWC));
     set_threads(1);
-    assert_false(select_for(GP_THREAD_MIN_BYTES * 64).threaded);
-    assert_false(select_for(4).threaded);
+    assert_false(threaded_for(64, 64, 64, 64, GP_LAYOUT_NCHW));
+    assert_false(threaded_for(64, 64, 64, 64, GP_LAYOUT_NHWC));
 }
 
 static void every_name_has_all_ops_and_layouts(void **state)
@@ -268,7 +296,7 @@ int main(void)
         cmocka_unit_test(env_variant_forces_by_name),
         cmocka_unit_test(env_variant_unknown_is_an_error),
         cmocka_unit_test(auto_picks_widest_isa_per_mask),
-        cmocka_unit_test(threads_only_above_threshold_with_two_threads),
+        cmocka_unit_test(threads_only_when_the_cut_offloads_enough),
         cmocka_unit_test(every_name_has_all_ops_and_layouts),
         cmocka_unit_test(force_by_api_and_clear),
         cmocka_unit_test(forcing_a_hidden_isa_is_a_clear_error),
