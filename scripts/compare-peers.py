@@ -17,7 +17,7 @@ faster). A second table gives gpool against PyTorch's max on NCHW. First, a
 summary of gpool's `auto` rows against its own probe (bench.csv's frac, which
 counts bytes read and written), inputs of 1 MiB or more, and the rows short of
 the kernel bar (1 thread: cold >= 0.9, hot >= 0.85; 2 threads cold >= 0.9 from
-4 MiB).
+4 MiB; below 4 MiB, `auto` no slower than the fastest single-threaded variant).
 """
 import csv
 import os
@@ -26,6 +26,7 @@ import sys
 from collections import defaultdict
 
 LIBS = (("PyTorch", "torch."), ("oneDNN", "onednn_"), ("XNNPACK", "xnnpack_"))
+SAME_CODE_NOISE = 0.03
 
 
 def library_of(impl):
@@ -40,11 +41,18 @@ def shape_key(r, n="n", c="c", h="h", w="w"):
 
 
 def load_gpool(path):
-    rows = {}
+    """gpool's forward `auto` rows by key, and the fastest single-threaded
+    variant's median time by key."""
+    rows, single = {}, {}
     for r in csv.DictReader(open(path)):
-        if r["variant"] != "auto" or r["pass"] != "fwd":
+        if r["pass"] != "fwd":
             continue
         key = (shape_key(r), r["op"], r["layout"], int(r["threads"]), r["mode"])
+        if r["variant"] != "auto":
+            if r["threaded"] == "0":
+                sec = float(r["median_s"])
+                single[key] = min(single.get(key, sec), sec)
+            continue
         nbytes = 4 * key[0][0] * key[0][1] * key[0][2] * key[0][3]
         sec = float(r["median_s"])
         gbps = nbytes / sec / 1e9
@@ -52,6 +60,9 @@ def load_gpool(path):
                      "bench_frac": float(r["frac"]), "mib": nbytes / 2**20,
                      "impl": r.get("impl", r.get("auto_variant", "auto")),
                      "disturbed": r.get("note", "").startswith("disturbed")}
+    for key, sec in single.items():
+        if key in rows:
+            rows[key]["best_single_s"] = sec
     return rows
 
 
@@ -85,7 +96,26 @@ def frac_summary(gpool):
     for r in short:
         out.append("- %s %s %s, %d thread(s), %s, %.1f MiB: %.2f" % (
             fmt_shape(r[2]), r[3], r[4], r[0], r[1], r[5], r[6]))
-    return out + [""]
+    return out + [""] + small_input_check(gpool)
+
+
+def small_input_check(gpool):
+    """The bar for 2-thread cold rows under 4 MiB: `auto` no slower than the
+    fastest single-threaded variant. Two measurements of the same code differ
+    by a few per cent here, so only a margin beyond SAME_CODE_NOISE counts."""
+    rows = sorted(((k, g["us"] / 1e6 / g["best_single_s"]) for k, g in gpool.items()
+                   if k[3] == 2 and k[4] == "cold" and g["mib"] < 4 and "best_single_s" in g),
+                  key=lambda kr: -kr[1])
+    if not rows:
+        return []
+    slower = [(k, r) for k, r in rows if r > 1 + SAME_CODE_NOISE]
+    out = ["2 threads, cold, inputs under 4 MiB: `auto` time / the fastest single-threaded "
+           "variant's time is %.2f-%.2f over %d rows; %d rows are more than %d %% slower." % (
+               min(r for _, r in rows), max(r for _, r in rows), len(rows), len(slower),
+               round(100 * SAME_CODE_NOISE)), ""]
+    for k, r in slower:
+        out.append("- %s %s %s: %.2f" % (fmt_shape(k[0]), k[1], k[2], r))
+    return out + ([""] if slower else [])
 
 
 def load_peers(path):
