@@ -94,7 +94,7 @@ def frac_summary(gpool):
     out.append(f"Rows short of the bar's frac target: {len(short)} of {len(targeted)}.")
     out.append("")
     for r in short:
-        out.append("- %s %s %s, %d thread(s), %s, %.1f MiB: %.2f" % (
+        out.append("- %s %s %s, %d thread(s), %s, %.1f MiB: %.3f" % (
             fmt_shape(r[2]), r[3], r[4], r[0], r[1], r[5], r[6]))
     return out + [""] + small_input_check(gpool)
 

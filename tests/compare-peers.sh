@@ -55,7 +55,7 @@ check "the failed XNNPACK row is left out" \
 check "one of two targeted rows is short of the bar" \
     grep -q "^Rows short of the bar's frac target: 1 of 2\.$" "$out"
 check "the short row is the hot max at 0.80" \
-    grep -q "^- 1x256x32x32 max nchw, 1 thread(s), hot, 1.0 MiB: 0.80$" "$out"
+    grep -q "^- 1x256x32x32 max nchw, 1 thread(s), hot, 1.0 MiB: 0.800$" "$out"
 check "the small 2-thread row is set against the fastest single-threaded variant" \
     grep -q "variant's time is 1.11-1.11 over 1 rows; 1 rows are more than 3 % slower\.$" "$out"
 check "and listed" grep -q "^- 1x64x16x16 avg nhwc: 1.11$" "$out"
