@@ -31,10 +31,6 @@
 
 /* Channels per block of the NHWC row kernels: 4 KiB of double sums, L1-resident. */
 #define NHWC_CB 512
-/* Max keeps its running maximum in y, not in an L1 buffer, so its blocks
- * can be wider (16 KiB of y still fits L1): each row is read in longer
- * runs, up to 5 % faster (AVX-512) and 15 % (AVX2) at 1024-2048 channels. */
-#define NHWC_MAX_CB 4096
 /* Rows per call of the forward kernel inside NCHW max backward (stack buffer). */
 #define BWD_ROWS 256
 /* Longest plane handled by the 16-plane batches (see seg_vsum). */
@@ -1294,8 +1290,10 @@ static void nhwc_max_image(const float *xb, float *yb, size_t c, size_t hw, size
     if (R) {
         ok = flat_max(xb, yb, c, hw, R);
     } else {
-        for (size_t j = 0; j < c && ok; j += NHWC_MAX_CB)
-            ok = rows_max(xb + j, yb + j, c - j < NHWC_MAX_CB ? c - j : NHWC_MAX_CB, hw, ldc);
+        for (size_t j = 0; j < c && ok; j += GPI_NHWC_MAX_CB) {
+            size_t cb = c - j < GPI_NHWC_MAX_CB ? c - j : GPI_NHWC_MAX_CB;
+            ok = rows_max(xb + j, yb + j, cb, hw, ldc);
+        }
     }
     if (!ok) {
         gpi_kernels_scalar.nhwc_max_fwd(xb, yb, 1, c, hw, ldc);
