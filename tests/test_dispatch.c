@@ -1,8 +1,9 @@
 /*
  * test_dispatch.c - the dispatch rule, tested as a rule (no timing):
  * widest visible ISA; threaded only with > 1 thread and when the cut takes at
- * least GP_THREAD_MIN_OFFLOAD_BYTES off the busiest thread; forcing by name (API and GPOOL_VARIANT); hiding ISAs
- * (API and GPOOL_CPU_MASK); clear errors for what cannot run.
+ * least GP_THREAD_MIN_OFFLOAD_BYTES off the busiest thread; forcing by name
+ * (API and GPOOL_VARIANT); hiding ISAs (API and GPOOL_CPU_MASK); clear errors
+ * for what cannot run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
