@@ -12,7 +12,7 @@ set -u
 # shellcheck source=tests/tap-lib.sh
 . "$top_srcdir/tests/tap-lib.sh"
 tap_init bench-smoke
-export GPOOL_BENCH_GP="$srcdir/experiments/bench.gp"
+export GPOOL_BENCH_GP="$srcdir/experiments/records/bench.gp"
 cd "$tmp" || exit 1
 
 # 2 ops x 2 passes x 2 layouts x 2 modes x 2 thread counts = 32 points on

@@ -28,11 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "data.h"
-#include "model.h"
-#include "train.h"
-#include "util.h"
+#include "core/point.h"
+#include "core/schema.h"
+#include "core/data.h"
+#include "core/model.h"
+#include "core/train.h"
+#include "util/util.h"
 
 typedef struct {
     const char *config, *out_dir, *head, *data;
@@ -42,8 +43,8 @@ typedef struct {
 /* What the driver shares between its stages. */
 typedef struct {
     const drv_options  *opt;
-    const gp_cfg       *cfg;
-    const gp_cfg_point *pt;
+    const ycfg       *cfg;
+    const ycfg_point *pt;
     gpx_train_opts      train;
     gpx_data            data;
     gp_net             *net;
@@ -187,9 +188,9 @@ static const char *kind_of_type(const char *type)
     return "?";
 }
 
-static long long item_int(const gp_cfg_value *v, const char *key)
+static long long item_int(const ycfg_value *v, const char *key)
 {
-    return gp_cfg_value_get(v, key)->i;
+    return ycfg_value_get(v, key)->i;
 }
 
 /* Layer l's line of arch.txt. Shapes and biases come from the layer itself;
@@ -197,7 +198,7 @@ static long long item_int(const gp_cfg_value *v, const char *key)
  * comes from its config entry (item; NULL for the head's layers, whose
  * conv is 1x1/1 unpadded). parity.py checks every output shape, so a
  * mismatch between the two cannot go unnoticed. */
-static void write_layer(FILE *fp, const gp_layer *l, const gp_cfg_value *item, gp_head_op op)
+static void write_layer(FILE *fp, const gp_layer *l, const ycfg_value *item, gp_head_op op)
 {
     const char *kind = l->ops->kind;
     if (!strcmp(kind, "conv2d")) {
@@ -206,7 +207,7 @@ static void write_layer(FILE *fp, const gp_layer *l, const gp_cfg_value *item, g
                 item ? item_int(item, "pad") : 0, l->nparams > 1);
     } else if (!strcmp(kind, "batchnorm2d")) {
         fprintf(fp, "batchnorm c=%d momentum=%.17g eps=%.17g", l->in.c,
-                gp_cfg_value_get(item, "momentum")->f, gp_cfg_value_get(item, "eps")->f);
+                ycfg_value_get(item, "momentum")->f, ycfg_value_get(item, "eps")->f);
     } else if (!strcmp(kind, "maxpool2d") || !strcmp(kind, "avgpool2d")) {
         long long k = item_int(item, "k"), stride = item_int(item, "stride");
         fprintf(fp, "%.7s k=%lld stride=%lld pad=%lld ceil=%lld", kind, k, stride ? stride : k,
@@ -217,7 +218,7 @@ static void write_layer(FILE *fp, const gp_layer *l, const gp_cfg_value *item, g
     } else if (!strcmp(kind, "head_pool")) {
         fprintf(fp, "head_pool op=%s", gp_head_op_name(op));
     } else if (!strcmp(kind, "dropout")) {
-        fprintf(fp, "dropout p=%.17g", gp_cfg_value_get(item, "p")->f);
+        fprintf(fp, "dropout p=%.17g", ycfg_value_get(item, "p")->f);
     } else {
         fprintf(fp, "%s", kind);
     }
@@ -226,18 +227,18 @@ static void write_layer(FILE *fp, const gp_layer *l, const gp_cfg_value *item, g
 
 static int write_arch(FILE *fp, const drv_state *s)
 {
-    const gp_cfg_value *model = gp_cfg_get(s->pt, "model");
-    const gp_cfg_value *trunk = gp_cfg_value_get(model, "trunk");
+    const ycfg_value *model = ycfg_get(s->pt, "model");
+    const ycfg_value *trunk = ycfg_value_get(model, "trunk");
     gpx_head_design design;
     gp_head_op op;
     if (gpx_head_parse(s->opt->head, &design, &op))
         return drv_fail("unknown head %s", s->opt->head);
     for (int i = 0; i < gp_net_layer_count(s->net); i++) {
         const gp_layer *l = gp_net_layer(s->net, i);
-        const gp_cfg_value *item = (size_t)i < trunk->n ? &trunk->items[i] : NULL;
-        if (item && strcmp(l->ops->kind, kind_of_type(gp_cfg_value_get(item, "type")->s)))
+        const ycfg_value *item = (size_t)i < trunk->n ? &trunk->items[i] : NULL;
+        if (item && strcmp(l->ops->kind, kind_of_type(ycfg_value_get(item, "type")->s)))
             return drv_fail("layer %d is a %s, but trunk[%d] is a %s", i, l->ops->kind, i,
-                            gp_cfg_value_get(item, "type")->s);
+                            ycfg_value_get(item, "type")->s);
         write_layer(fp, l, item, op);
     }
     return 0;
@@ -249,7 +250,7 @@ static int write_arch(FILE *fp, const drv_state *s)
  * their float roundings. */
 static void write_opts(FILE *fp, const drv_state *s)
 {
-    const gp_cfg_point *pt = s->pt;
+    const ycfg_point *pt = s->pt;
     fprintf(fp, "head %s\n", s->opt->head);
     fprintf(fp, "data %s\n", s->data.source);
     fprintf(fp, "steps %d\nbatch %d\n", s->opt->steps, s->opt->batch);
@@ -259,11 +260,11 @@ static void write_opts(FILE *fp, const drv_state *s)
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         char path[64];
         snprintf(path, sizeof path, "train.%s", keys[k]);
-        fprintf(fp, "%s %.17g\n", keys[k], gp_cfg_float(pt, path));
+        fprintf(fp, "%s %.17g\n", keys[k], ycfg_float(pt, path));
     }
     fprintf(fp, "nesterov %d\n", s->train.optim.nesterov);
     fprintf(fp, "loss_on_sigmoid %d\n", s->train.sigmoid_loss);
-    fprintf(fp, "schedule %s\n", gp_cfg_str(pt, "train.schedule"));
+    fprintf(fp, "schedule %s\n", ycfg_str(pt, "train.schedule"));
 }
 
 /* Write body(fp, s) to OUTDIR/name; 0 or 1. */
@@ -372,7 +373,7 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     char err[1024];
-    gp_cfg *cfg = gp_cfg_load(o.config, gpx_run_schema(), err, sizeof err);
+    ycfg *cfg = ycfg_load(o.config, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
         drv_fail("%s", err);
         return 2;
@@ -385,6 +386,6 @@ int main(int argc, char **argv)
     gp_optim_destroy(s.optim);
     gp_net_destroy(s.net);
     gpx_data_free(&s.data);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return rc;
 }

@@ -19,10 +19,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "cfg/cfg.h"
 #include "testutil.h"
 
-#include "commands.h"
+#include "core/point.h"
+#include "core/schema.h"
 
 #ifndef CONFIG_DIR
 #define CONFIG_DIR "configs"
@@ -38,127 +39,127 @@ static const char *const formats[] = { "csv", "json", NULL };
 static const char *const layouts[] = { "nchw", "nhwc", NULL };
 static const char *const ltypes[]  = { "conv", "pool", "fc", NULL };
 
-static const gp_cfg_schema dim_schema[]   = { { "dim", GP_CFG_INT, NULL, .min = 1, .max = 1 << 20 } };
-static const gp_cfg_schema shape_schema[] = {
-    { "shape", GP_CFG_LIST, NULL, .min = 4, .max = 4, .items = dim_schema }
+static const ycfg_schema dim_schema[]   = { { "dim", YCFG_INT, NULL, .min = 1, .max = 1 << 20 } };
+static const ycfg_schema shape_schema[] = {
+    { "shape", YCFG_LIST, NULL, .min = 4, .max = 4, .items = dim_schema }
 };
 
-static const gp_cfg_schema bench_keys[] = {
-    { "repetitions", GP_CFG_INT,   "21",   .min = 20, .max = 1e6, .help = "timed repetitions per row" },
-    { "mode",        GP_CFG_ENUM,  "hot",  .choices = modes },
-    { "threads",     GP_CFG_INT,   "1",    .min = 1, .max = 1024 },
-    { "warmup",      GP_CFG_FLOAT, "0.5",  .min = 0, .max = 60 },
-    { "verify",      GP_CFG_BOOL,  "true", .help = "compare with the reference" },
-    { "layout",      GP_CFG_ENUM,  "nchw", .choices = layouts },
-    { "shapes",      GP_CFG_LIST,  "[[1, 64, 56, 56]]", .min = 1, .max = 64, .items = shape_schema },
+static const ycfg_schema bench_keys[] = {
+    { "repetitions", YCFG_INT,   "21",   .min = 20, .max = 1e6, .help = "timed repetitions per row" },
+    { "mode",        YCFG_ENUM,  "hot",  .choices = modes },
+    { "threads",     YCFG_INT,   "1",    .min = 1, .max = 1024 },
+    { "warmup",      YCFG_FLOAT, "0.5",  .min = 0, .max = 60 },
+    { "verify",      YCFG_BOOL,  "true", .help = "compare with the reference" },
+    { "layout",      YCFG_ENUM,  "nchw", .choices = layouts },
+    { "shapes",      YCFG_LIST,  "[[1, 64, 56, 56]]", .min = 1, .max = 64, .items = shape_schema },
     { NULL }
 };
 
-static const gp_cfg_schema output_keys[] = {
-    { "dir",    GP_CFG_STRING, "results", .help = "where results go" },
-    { "format", GP_CFG_ENUM,   "csv", .choices = formats },
+static const ycfg_schema output_keys[] = {
+    { "dir",    YCFG_STRING, "results", .help = "where results go" },
+    { "format", YCFG_ENUM,   "csv", .choices = formats },
     { NULL }
 };
 
-static const gp_cfg_schema layer_keys[] = {
-    { "type",     GP_CFG_ENUM, NULL, .choices = ltypes },
-    { "channels", GP_CFG_INT,  "0",  .min = 0, .max = 65536 },
+static const ycfg_schema layer_keys[] = {
+    { "type",     YCFG_ENUM, NULL, .choices = ltypes },
+    { "channels", YCFG_INT,  "0",  .min = 0, .max = 65536 },
     { NULL }
 };
-static const gp_cfg_schema layer_schema[] = { { "layer", GP_CFG_MAP, NULL, .items = layer_keys } };
+static const ycfg_schema layer_schema[] = { { "layer", YCFG_MAP, NULL, .items = layer_keys } };
 
 /* Tagged layers: the keys allowed depend on "type". */
-static const gp_cfg_schema conv_keys[] = {
-    { "out",    GP_CFG_INT,  NULL,   .min = 1, .max = 4096, .help = "output channels" },
-    { "k",      GP_CFG_INT,  "3",    .min = 1, .max = 15 },
-    { "stride", GP_CFG_INT,  "1",    .min = 1, .max = 8 },
-    { "pad",    GP_CFG_INT,  "0",    .min = 0, .max = 7 },
-    { "bias",   GP_CFG_BOOL, "true", .help = "learnable bias" },
+static const ycfg_schema conv_keys[] = {
+    { "out",    YCFG_INT,  NULL,   .min = 1, .max = 4096, .help = "output channels" },
+    { "k",      YCFG_INT,  "3",    .min = 1, .max = 15 },
+    { "stride", YCFG_INT,  "1",    .min = 1, .max = 8 },
+    { "pad",    YCFG_INT,  "0",    .min = 0, .max = 7 },
+    { "bias",   YCFG_BOOL, "true", .help = "learnable bias" },
     { NULL }
 };
-static const gp_cfg_schema maxpool_keys[] = {
-    { "k",      GP_CFG_INT, "2", .min = 1, .max = 8 },
-    { "stride", GP_CFG_INT, "0", .min = 0, .max = 8, .help = "0 means k" },
+static const ycfg_schema maxpool_keys[] = {
+    { "k",      YCFG_INT, "2", .min = 1, .max = 8 },
+    { "stride", YCFG_INT, "0", .min = 0, .max = 8, .help = "0 means k" },
     { NULL }
 };
-static const gp_cfg_schema dropout_keys[] = {
-    { "p", GP_CFG_FLOAT, "0.5", .min = 0, .max = 0.99, .help = "drop probability" },
+static const ycfg_schema dropout_keys[] = {
+    { "p", YCFG_FLOAT, "0.5", .min = 0, .max = 0.99, .help = "drop probability" },
     { NULL }
 };
-static const gp_cfg_schema no_keys[] = { { NULL } };
-static const gp_cfg_schema layer_variants[] = {
-    { "conv",      GP_CFG_MAP, NULL, .items = conv_keys,    .help = "convolution" },
-    { "batchnorm", GP_CFG_MAP, NULL, .items = no_keys,      .help = "batch normalization" },
-    { "relu",      GP_CFG_MAP, NULL, .items = no_keys,      .help = "max(x, 0)" },
-    { "maxpool",   GP_CFG_MAP, NULL, .items = maxpool_keys, .help = "local max pooling" },
-    { "dropout",   GP_CFG_MAP, NULL, .items = dropout_keys, .help = "dropout" },
+static const ycfg_schema no_keys[] = { { NULL } };
+static const ycfg_schema layer_variants[] = {
+    { "conv",      YCFG_MAP, NULL, .items = conv_keys,    .help = "convolution" },
+    { "batchnorm", YCFG_MAP, NULL, .items = no_keys,      .help = "batch normalization" },
+    { "relu",      YCFG_MAP, NULL, .items = no_keys,      .help = "max(x, 0)" },
+    { "maxpool",   YCFG_MAP, NULL, .items = maxpool_keys, .help = "local max pooling" },
+    { "dropout",   YCFG_MAP, NULL, .items = dropout_keys, .help = "dropout" },
     { NULL }
 };
-static const gp_cfg_schema tlayer_schema[] = {
-    { "layer", GP_CFG_TAGGED, NULL, .tag = "type", .items = layer_variants, .help = "a layer" }
+static const ycfg_schema tlayer_schema[] = {
+    { "layer", YCFG_TAGGED, NULL, .tag = "type", .items = layer_variants, .help = "a layer" }
 };
 
-static const gp_cfg_schema root_schema[] = {
-    { "name",   GP_CFG_STRING, NULL, .help = "what the experiment is called" },
-    { "seed",   GP_CFG_INT,    "42", .help = "random seed" },
-    { "bench",  GP_CFG_MAP,    "{}", .items = bench_keys },
-    { "output", GP_CFG_MAP,    "{}", .items = output_keys },
-    { "layers", GP_CFG_LIST,   "[]", .items = layer_schema },
-    { "trunk",  GP_CFG_LIST,   "[]", .min = 0, .max = 100, .items = tlayer_schema },
-    { "stem",   GP_CFG_TAGGED, "{type: relu}", .tag = "type", .items = layer_variants,
+static const ycfg_schema root_schema[] = {
+    { "name",   YCFG_STRING, NULL, .help = "what the experiment is called" },
+    { "seed",   YCFG_INT,    "42", .help = "random seed" },
+    { "bench",  YCFG_MAP,    "{}", .items = bench_keys },
+    { "output", YCFG_MAP,    "{}", .items = output_keys },
+    { "layers", YCFG_LIST,   "[]", .items = layer_schema },
+    { "trunk",  YCFG_LIST,   "[]", .min = 0, .max = 100, .items = tlayer_schema },
+    { "stem",   YCFG_TAGGED, "{type: relu}", .tag = "type", .items = layer_variants,
       .help = "the first layer" },
     { NULL }
 };
 
 /* ------------------------------------------------------------ helpers */
 
-static gp_cfg *load_ok(const char *yaml)
+static ycfg *load_ok(const char *yaml)
 {
     char err[1024] = "";
-    gp_cfg *cfg = gp_cfg_load_string("t", yaml, root_schema, err, sizeof err);
+    ycfg *cfg = ycfg_load_string("t", yaml, root_schema, err, sizeof err);
     if (!cfg)
         fail_msg("config did not load: %s\n---\n%s", err, yaml);
     return cfg;
 }
 
 /* The ids of all points, joined by spaces (caller frees). */
-static char *point_ids(const gp_cfg *cfg)
+static char *point_ids(const ycfg *cfg)
 {
-    size_t n = gp_cfg_npoints(cfg);
+    size_t n = ycfg_npoints(cfg);
     char *ids = calloc(n, 17);
     assert_non_null(ids);
     for (size_t i = 0; i < n; i++) {
         if (i)
             strcat(ids, " ");
-        strcat(ids, gp_cfg_point_id(gp_cfg_point_at(cfg, i)));
+        strcat(ids, ycfg_point_id(ycfg_point_at(cfg, i)));
     }
     return ids;
 }
 
 static char *ids_of(const char *yaml)
 {
-    gp_cfg *cfg = load_ok(yaml);
+    ycfg *cfg = load_ok(yaml);
     char *ids = point_ids(cfg);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return ids;
 }
 
-static char *resolved_text(const gp_cfg *cfg)
+static char *resolved_text(const ycfg *cfg)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    assert_int_equal(gp_cfg_write_resolved(cfg, f), 0);
+    assert_int_equal(ycfg_write_resolved(cfg, f), 0);
     assert_int_equal(fclose(f), 0);
     return text;
 }
 
-static int find_default(const gp_cfg *cfg, const char *path, const char *text)
+static int find_default(const ycfg *cfg, const char *path, const char *text)
 {
-    for (size_t k = 0; k < gp_cfg_ndefaults(cfg); k++)
-        if (strcmp(gp_cfg_default_path(cfg, k), path) == 0)
-            return strcmp(gp_cfg_default_text(cfg, k), text) == 0;
+    for (size_t k = 0; k < ycfg_ndefaults(cfg); k++)
+        if (strcmp(ycfg_default_path(cfg, k), path) == 0)
+            return strcmp(ycfg_default_text(cfg, k), text) == 0;
     return 0;
 }
 
@@ -321,9 +322,9 @@ static void test_bad_configs_inline(void **state)
     for (size_t k = 0; k < sizeof bad_cases / sizeof bad_cases[0]; k++) {
         const bad_case *c = &bad_cases[k];
         char err[1024] = "";
-        gp_cfg *cfg = gp_cfg_load_string("t", c->yaml, root_schema, err, sizeof err);
+        ycfg *cfg = ycfg_load_string("t", c->yaml, root_schema, err, sizeof err);
         if (cfg) {
-            gp_cfg_free(cfg);
+            ycfg_free(cfg);
             fail_msg("bad case %zu loaded:\n%s", k, c->yaml);
         }
         char what[64];
@@ -346,9 +347,9 @@ static void check_bad_file(const char *path)
     if (sscanf(first, "# expect: %d:%d: %511[^\n]", &line, &col, needle) != 3)
         fail_msg("%s: the first line must be '# expect: LINE:COL: text'", path);
     char err[1024] = "";
-    gp_cfg *cfg = gp_cfg_load(path, root_schema, err, sizeof err);
+    ycfg *cfg = ycfg_load(path, root_schema, err, sizeof err);
     if (cfg) {
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         fail_msg("%s loaded, but it is a bad config", path);
     }
     check_error(err, path, line, col, needle, path);
@@ -398,37 +399,37 @@ static void test_file_errors(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_null(gp_cfg_load(path, root_schema, err, sizeof err));
+    assert_null(ycfg_load(path, root_schema, err, sizeof err));
     unlink(path);
     check_error(err, path, 1, 1, "the config is empty", "empty file");
 
-    assert_null(gp_cfg_load("/nonexistent/gpool.yaml", root_schema, err, sizeof err));
+    assert_null(ycfg_load("/nonexistent/gpool.yaml", root_schema, err, sizeof err));
     assert_string_equal(err, "/nonexistent/gpool.yaml: No such file or directory");
-    assert_null(gp_cfg_load(BAD_CONFIG_DIR, root_schema, err, sizeof err));
+    assert_null(ycfg_load(BAD_CONFIG_DIR, root_schema, err, sizeof err));
     assert_non_null(strstr(err, ": Is a directory"));
 }
 
 /* A program's default that does not parse is the program's bug, said so. */
 static void test_bad_default_is_named(void **state)
 {
-    static const gp_cfg_schema keys[] = {
-        { "n", GP_CFG_INT, "abc", .help = "a default that is not an integer" },
+    static const ycfg_schema keys[] = {
+        { "n", YCFG_INT, "abc", .help = "a default that is not an integer" },
         { NULL }
     };
-    static const gp_cfg_schema with_bad_map[] = {
-        { "sub", GP_CFG_MAP, "{}", .items = keys },
+    static const ycfg_schema with_bad_map[] = {
+        { "sub", YCFG_MAP, "{}", .items = keys },
         { NULL }
     };
     char err[1024] = "";
-    assert_null(gp_cfg_load_string("t", "sub: {}\n", with_bad_map, err, sizeof err));
+    assert_null(ycfg_load_string("t", "sub: {}\n", with_bad_map, err, sizeof err));
     check_error(err, "t", 1, 6, "the program's default for 'sub.n' (abc) is invalid: expected an integer",
                 "bad default");
-    assert_int_equal(gp_cfg_check_schema(with_bad_map, err, sizeof err), -1);
+    assert_int_equal(ycfg_check_schema(with_bad_map, err, sizeof err), -1);
     assert_non_null(strstr(err, "'sub.n' (abc) is invalid"));
-    assert_int_equal(gp_cfg_check_schema(root_schema, err, sizeof err), 0);
+    assert_int_equal(ycfg_check_schema(root_schema, err, sizeof err), 0);
 
-    static const gp_cfg_schema no_choices[] = { { "m", GP_CFG_ENUM, NULL, .help = "no choices" }, { NULL } };
-    assert_int_equal(gp_cfg_check_schema(no_choices, err, sizeof err), -1);
+    static const ycfg_schema no_choices[] = { { "m", YCFG_ENUM, NULL, .help = "no choices" }, { NULL } };
+    assert_int_equal(ycfg_check_schema(no_choices, err, sizeof err), -1);
     assert_non_null(strstr(err, "'m' is an ENUM without choices"));
 }
 
@@ -453,14 +454,14 @@ static void test_limits(void **state)
         }
         strcat(yaml, "]\n");
     }
-    assert_null(gp_cfg_load_string("t", yaml, root_schema, err, sizeof err));
+    assert_null(ycfg_load_string("t", yaml, root_schema, err, sizeof err));
     check_error(err, "t", 3, 3, "the sweep expands to more than 1000000 points", "limit");
 
     /* nesting past the depth limit */
     char deep[512] = "name: x\nlayers: ";
     for (int k = 0; k < 70; k++)
         strcat(deep, "[");
-    assert_null(gp_cfg_load_string("t", deep, root_schema, err, sizeof err));
+    assert_null(ycfg_load_string("t", deep, root_schema, err, sizeof err));
     assert_non_null(strstr(err, "nested deeper than"));
 }
 
@@ -468,14 +469,14 @@ static void test_limits(void **state)
 
 static void test_defaults_filled_and_recorded(void **state)
 {
-    gp_cfg *cfg = load_ok("name: plain\nbench:\n  threads: 4\n");
-    const gp_cfg_point *pt = gp_cfg_point_at(cfg, 0);
-    assert_int_equal(gp_cfg_npoints(cfg), 1);
-    assert_int_equal(gp_cfg_nswept(cfg), 0);
-    assert_int_equal(gp_cfg_int(pt, "bench.threads"), 4);
-    assert_int_equal(gp_cfg_int(pt, "bench.repetitions"), 21);
-    assert_int_equal(gp_cfg_int(pt, "seed"), 42);
-    assert_string_equal(gp_cfg_str(pt, "output.dir"), "results");
+    ycfg *cfg = load_ok("name: plain\nbench:\n  threads: 4\n");
+    const ycfg_point *pt = ycfg_point_at(cfg, 0);
+    assert_int_equal(ycfg_npoints(cfg), 1);
+    assert_int_equal(ycfg_nswept(cfg), 0);
+    assert_int_equal(ycfg_int(pt, "bench.threads"), 4);
+    assert_int_equal(ycfg_int(pt, "bench.repetitions"), 21);
+    assert_int_equal(ycfg_int(pt, "seed"), 42);
+    assert_string_equal(ycfg_str(pt, "output.dir"), "results");
 
     /* every value not written is listed once, in schema order; the written
      * one and the maps themselves are not */
@@ -485,53 +486,53 @@ static void test_defaults_filled_and_recorded(void **state)
         { "bench.shapes", "[[1, 64, 56, 56]]" }, { "output.dir", "results" },
         { "output.format", "csv" }, { "layers", "[]" }, { "trunk", "[]" }, { "stem.type", "relu" },
     };
-    assert_int_equal(gp_cfg_ndefaults(cfg), sizeof want / sizeof want[0]);
+    assert_int_equal(ycfg_ndefaults(cfg), sizeof want / sizeof want[0]);
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
-        assert_string_equal(gp_cfg_default_path(cfg, k), want[k][0]);
-        assert_string_equal(gp_cfg_default_text(cfg, k), want[k][1]);
+        assert_string_equal(ycfg_default_path(cfg, k), want[k][0]);
+        assert_string_equal(ycfg_default_text(cfg, k), want[k][1]);
     }
     /* a default value says it was not written */
-    assert_int_equal(gp_cfg_get(pt, "bench.repetitions")->line, 0);
-    assert_int_equal(gp_cfg_get(pt, "bench.threads")->line, 3);
-    assert_int_equal(gp_cfg_get(pt, "bench.threads")->col, 12);
-    gp_cfg_free(cfg);
+    assert_int_equal(ycfg_get(pt, "bench.repetitions")->line, 0);
+    assert_int_equal(ycfg_get(pt, "bench.threads")->line, 3);
+    assert_int_equal(ycfg_get(pt, "bench.threads")->col, 12);
+    ycfg_free(cfg);
 
     /* inside a written list of maps, each element's defaults are listed */
     cfg = load_ok("name: net\nlayers:\n  - type: conv\n  - {type: fc, channels: 3}\n");
     assert_true(find_default(cfg, "layers[0].channels", "0"));
     assert_false(find_default(cfg, "layers[1].channels", "3"));
     assert_false(find_default(cfg, "layers", "[]"));
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 
     /* all written: nothing recorded */
     cfg = load_ok("name: full\nseed: 1\nbench: {repetitions: 30, mode: cold, threads: 2, warmup: 0,"
                   " verify: false, layout: nhwc, shapes: [[1, 1, 1, 1]]}\n"
                   "output: {dir: out, format: json}\nlayers: []\ntrunk: []\nstem: {type: relu}\n");
-    assert_int_equal(gp_cfg_ndefaults(cfg), 0);
-    gp_cfg_free(cfg);
+    assert_int_equal(ycfg_ndefaults(cfg), 0);
+    ycfg_free(cfg);
 }
 
 static void test_types(void **state)
 {
-    gp_cfg *cfg = load_ok("name: types\nseed: -9223372036854775808\n"
+    ycfg *cfg = load_ok("name: types\nseed: -9223372036854775808\n"
                           "bench:\n  warmup: 2\n  verify: false\n  mode: cold\n"
                           "  shapes:\n    - [1, 3, 224, 224]\n    - [8, 64, 7, 7]\n"
                           "output:\n  dir: 'results/a b'\n"
                           "layers:\n  - {type: conv, channels: 64}\n  - type: pool\n");
-    const gp_cfg_point *pt = gp_cfg_point_at(cfg, 0);
-    assert_true(gp_cfg_int(pt, "seed") == INT64_MIN);
-    assert_true(gp_cfg_float(pt, "bench.warmup") == 2.0);            /* int literal as float */
-    assert_int_equal(gp_cfg_get(pt, "bench.warmup")->type, GP_CFG_FLOAT);
-    assert_int_equal(gp_cfg_bool(pt, "bench.verify"), 0);
-    assert_string_equal(gp_cfg_str(pt, "bench.mode"), "cold");
-    assert_string_equal(gp_cfg_str(pt, "output.dir"), "results/a b");
-    assert_string_equal(gp_cfg_name(cfg), "types");
-    assert_int_equal(gp_cfg_point_root(pt)->type, GP_CFG_MAP);
-    assert_ptr_equal(gp_cfg_point_root(pt)->schema->items, root_schema);
+    const ycfg_point *pt = ycfg_point_at(cfg, 0);
+    assert_true(ycfg_int(pt, "seed") == INT64_MIN);
+    assert_true(ycfg_float(pt, "bench.warmup") == 2.0);            /* int literal as float */
+    assert_int_equal(ycfg_get(pt, "bench.warmup")->type, YCFG_FLOAT);
+    assert_int_equal(ycfg_bool(pt, "bench.verify"), 0);
+    assert_string_equal(ycfg_str(pt, "bench.mode"), "cold");
+    assert_string_equal(ycfg_str(pt, "output.dir"), "results/a b");
+    assert_string_equal(ycfg_name(cfg), "types");
+    assert_int_equal(ycfg_point_root(pt)->type, YCFG_MAP);
+    assert_ptr_equal(ycfg_point_root(pt)->schema->items, root_schema);
 
     /* a plain list of [N, C, H, W] shapes, outside any sweep */
-    const gp_cfg_value *shapes = gp_cfg_get(pt, "bench.shapes");
-    assert_int_equal(shapes->type, GP_CFG_LIST);
+    const ycfg_value *shapes = ycfg_get(pt, "bench.shapes");
+    assert_int_equal(shapes->type, YCFG_LIST);
     assert_int_equal(shapes->n, 2);
     assert_int_equal(shapes->items[1].n, 4);
     assert_int_equal(shapes->items[0].items[2].i, 224);
@@ -539,74 +540,74 @@ static void test_types(void **state)
     assert_int_equal(shapes->items[1].line, 9);
 
     /* a list of maps: each element has all its keys */
-    const gp_cfg_value *layers = gp_cfg_get(pt, "layers");
+    const ycfg_value *layers = ycfg_get(pt, "layers");
     assert_int_equal(layers->n, 2);
-    assert_string_equal(gp_cfg_value_get(&layers->items[0], "type")->s, "conv");
-    assert_int_equal(gp_cfg_value_get(&layers->items[0], "channels")->i, 64);
-    assert_string_equal(gp_cfg_value_get(&layers->items[1], "type")->s, "pool");
-    assert_int_equal(gp_cfg_value_get(&layers->items[1], "channels")->i, 0);
+    assert_string_equal(ycfg_value_get(&layers->items[0], "type")->s, "conv");
+    assert_int_equal(ycfg_value_get(&layers->items[0], "channels")->i, 64);
+    assert_string_equal(ycfg_value_get(&layers->items[1], "type")->s, "pool");
+    assert_int_equal(ycfg_value_get(&layers->items[1], "channels")->i, 0);
 
-    char *text = gp_cfg_value_text(gp_cfg_get(pt, "layers"));
+    char *text = ycfg_value_text(ycfg_get(pt, "layers"));
     assert_string_equal(text, "[{type: conv, channels: 64}, {type: pool, channels: 0}]");
     free(text);
-    text = gp_cfg_value_text(gp_cfg_get(pt, "bench"));
+    text = ycfg_value_text(ycfg_get(pt, "bench"));
     assert_string_equal(text, "{repetitions: 21, mode: cold, threads: 1, warmup: 2.0, verify: false,"
                               " layout: nchw, shapes: [[1, 3, 224, 224], [8, 64, 7, 7]]}");
     free(text);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 
     /* booleans and floats in their other accepted spellings */
     cfg = load_ok("name: t\nbench: {verify: True, warmup: 1.5e1}\n");
-    assert_int_equal(gp_cfg_bool(gp_cfg_point_at(cfg, 0), "bench.verify"), 1);
-    assert_true(gp_cfg_float(gp_cfg_point_at(cfg, 0), "bench.warmup") == 15.0);
-    gp_cfg_free(cfg);
+    assert_int_equal(ycfg_bool(ycfg_point_at(cfg, 0), "bench.verify"), 1);
+    assert_true(ycfg_float(ycfg_point_at(cfg, 0), "bench.warmup") == 15.0);
+    ycfg_free(cfg);
 }
 
 static void test_sweep_order(void **state)
 {
-    gp_cfg *cfg = load_ok("name: sw\n"
+    ycfg *cfg = load_ok("name: sw\n"
                           "sweep:\n"
                           "  bench.threads: [1, 2, 4]\n"
                           "  bench.mode: [hot, cold]\n"
                           "  bench.shapes: [[[1, 2, 3, 4]], [[5, 6, 7, 8], [1, 1, 1, 1]]]\n"
                           "bench:\n  threads: 8\n");
-    assert_int_equal(gp_cfg_npoints(cfg), 12);
-    assert_int_equal(gp_cfg_nswept(cfg), 3);
-    assert_string_equal(gp_cfg_swept_path(cfg, 0), "bench.threads");
-    assert_string_equal(gp_cfg_swept_path(cfg, 1), "bench.mode");
-    assert_string_equal(gp_cfg_swept_path(cfg, 2), "bench.shapes");
+    assert_int_equal(ycfg_npoints(cfg), 12);
+    assert_int_equal(ycfg_nswept(cfg), 3);
+    assert_string_equal(ycfg_swept_path(cfg, 0), "bench.threads");
+    assert_string_equal(ycfg_swept_path(cfg, 1), "bench.mode");
+    assert_string_equal(ycfg_swept_path(cfg, 2), "bench.shapes");
     static const int threads[] = { 1, 2, 4 };
     for (size_t i = 0; i < 12; i++) {
-        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
-        assert_int_equal(gp_cfg_int(pt, "bench.threads"), threads[i / 4]);     /* slowest */
-        assert_string_equal(gp_cfg_str(pt, "bench.mode"), (i / 2) % 2 ? "cold" : "hot");
-        assert_int_equal(gp_cfg_get(pt, "bench.shapes")->n, i % 2 + 1);        /* fastest */
-        assert_int_equal(gp_cfg_int(pt, "bench.repetitions"), 21);
+        const ycfg_point *pt = ycfg_point_at(cfg, i);
+        assert_int_equal(ycfg_int(pt, "bench.threads"), threads[i / 4]);     /* slowest */
+        assert_string_equal(ycfg_str(pt, "bench.mode"), (i / 2) % 2 ? "cold" : "hot");
+        assert_int_equal(ycfg_get(pt, "bench.shapes")->n, i % 2 + 1);        /* fastest */
+        assert_int_equal(ycfg_int(pt, "bench.repetitions"), 21);
         for (size_t j = 0; j < i; j++)
-            assert_string_not_equal(gp_cfg_point_id(pt), gp_cfg_point_id(gp_cfg_point_at(cfg, j)));
+            assert_string_not_equal(ycfg_point_id(pt), ycfg_point_id(ycfg_point_at(cfg, j)));
     }
     /* swept keys are not defaults, even where the base took one */
     assert_false(find_default(cfg, "bench.mode", "hot"));
     assert_false(find_default(cfg, "bench.shapes", "[[1, 64, 56, 56]]"));
     assert_true(find_default(cfg, "bench.warmup", "0.5"));
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 
     cfg = load_ok("name: one\n");
-    assert_int_equal(gp_cfg_npoints(cfg), 1);
-    assert_int_equal(strlen(gp_cfg_point_id(gp_cfg_point_at(cfg, 0))), 16);
-    gp_cfg_free(cfg);
+    assert_int_equal(ycfg_npoints(cfg), 1);
+    assert_int_equal(strlen(ycfg_point_id(ycfg_point_at(cfg, 0))), 16);
+    ycfg_free(cfg);
 }
 
 /* A required key may be given by the sweep alone. */
 static void test_sweep_fills_required(void **state)
 {
-    gp_cfg *cfg = load_ok("sweep:\n  name: [a, b]\n  layers: [[{type: fc}], []]\n");
-    assert_int_equal(gp_cfg_npoints(cfg), 4);
-    assert_string_equal(gp_cfg_str(gp_cfg_point_at(cfg, 0), "name"), "a");
-    assert_string_equal(gp_cfg_str(gp_cfg_point_at(cfg, 3), "name"), "b");
-    assert_int_equal(gp_cfg_get(gp_cfg_point_at(cfg, 0), "layers")->n, 1);
-    assert_int_equal(gp_cfg_get(gp_cfg_point_at(cfg, 1), "layers")->n, 0);
-    gp_cfg_free(cfg);
+    ycfg *cfg = load_ok("sweep:\n  name: [a, b]\n  layers: [[{type: fc}], []]\n");
+    assert_int_equal(ycfg_npoints(cfg), 4);
+    assert_string_equal(ycfg_str(ycfg_point_at(cfg, 0), "name"), "a");
+    assert_string_equal(ycfg_str(ycfg_point_at(cfg, 3), "name"), "b");
+    assert_int_equal(ycfg_get(ycfg_point_at(cfg, 0), "layers")->n, 1);
+    assert_int_equal(ycfg_get(ycfg_point_at(cfg, 1), "layers")->n, 0);
+    ycfg_free(cfg);
 }
 
 /* Two spellings of one experiment: keys shuffled, flow against block style,
@@ -679,31 +680,31 @@ static void test_ids_change_with_values(void **state)
 /* A key marked id_exempt (how results are shown, not what runs) stays out
  * of point ids: adding it, or changing it, keeps every id; it cannot be
  * swept; it is still loaded and written out like any other key. */
-static const gp_cfg_schema view_keys[] = {
-    { "digits", GP_CFG_INT, "2", .min = 0, .max = 9, .help = "decimals shown" },
-    { "title", GP_CFG_STRING, "\"\"", .help = "caption" },
+static const ycfg_schema view_keys[] = {
+    { "digits", YCFG_INT, "2", .min = 0, .max = 9, .help = "decimals shown" },
+    { "title", YCFG_STRING, "\"\"", .help = "caption" },
     { NULL }
 };
-static const gp_cfg_schema plain_root[] = {
-    { "name", GP_CFG_STRING, NULL, .help = "what the experiment is called" },
-    { "seed", GP_CFG_INT, "42", .help = "random seed" },
+static const ycfg_schema plain_root[] = {
+    { "name", YCFG_STRING, NULL, .help = "what the experiment is called" },
+    { "seed", YCFG_INT, "42", .help = "random seed" },
     { NULL }
 };
-static const gp_cfg_schema exempt_root[] = {
-    { "name", GP_CFG_STRING, NULL, .help = "what the experiment is called" },
-    { "seed", GP_CFG_INT, "42", .help = "random seed" },
-    { "view", GP_CFG_MAP, "{}", .items = view_keys, .id_exempt = 1, .help = "presentation" },
+static const ycfg_schema exempt_root[] = {
+    { "name", YCFG_STRING, NULL, .help = "what the experiment is called" },
+    { "seed", YCFG_INT, "42", .help = "random seed" },
+    { "view", YCFG_MAP, "{}", .items = view_keys, .id_exempt = 1, .help = "presentation" },
     { NULL }
 };
 
-static char *ids_with(const gp_cfg_schema *root, const char *yaml)
+static char *ids_with(const ycfg_schema *root, const char *yaml)
 {
     char err[1024] = "";
-    gp_cfg *cfg = gp_cfg_load_string("t", yaml, root, err, sizeof err);
+    ycfg *cfg = ycfg_load_string("t", yaml, root, err, sizeof err);
     if (!cfg)
         fail_msg("config did not load: %s\n---\n%s", err, yaml);
     char *ids = point_ids(cfg);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return ids;
 }
 
@@ -725,22 +726,22 @@ static void test_ids_ignore_exempt_keys(void **state)
 
     /* it is loaded and written out all the same */
     char err[1024] = "";
-    gp_cfg *cfg = gp_cfg_load_string("t", "name: e\nview: {digits: 7}\n", exempt_root, err,
+    ycfg *cfg = ycfg_load_string("t", "name: e\nview: {digits: 7}\n", exempt_root, err,
                                      sizeof err);
     if (!cfg)
         fail_msg("config did not load: %s", err);
-    assert_int_equal(gp_cfg_int(gp_cfg_point_at(cfg, 0), "view.digits"), 7);
+    assert_int_equal(ycfg_int(ycfg_point_at(cfg, 0), "view.digits"), 7);
     char *text = resolved_text(cfg);
     assert_non_null(strstr(text, "digits: 7"));
     free(text);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 
     /* sweeping it would give points with one id */
-    cfg = gp_cfg_load_string("t", "name: e\nsweep:\n  view.digits: [1, 2]\n", exempt_root, err,
+    cfg = ycfg_load_string("t", "name: e\nsweep:\n  view.digits: [1, 2]\n", exempt_root, err,
                              sizeof err);
     assert_null(cfg);
     check_error(err, "t", 3, 3, "cannot be swept", "view.digits: [1, 2]");
-    cfg = gp_cfg_load_string("t", "name: e\nsweep:\n  view: [{digits: 1}]\n", exempt_root, err,
+    cfg = ycfg_load_string("t", "name: e\nsweep:\n  view: [{digits: 1}]\n", exempt_root, err,
                              sizeof err);
     assert_null(cfg);
     check_error(err, "t", 3, 3, "cannot be swept", "view: [{digits: 1}]");
@@ -765,7 +766,7 @@ static void test_run_table_section_is_exempt(void **state)
 
 static void test_tagged_values(void **state)
 {
-    gp_cfg *cfg = load_ok("name: tagged\n"
+    ycfg *cfg = load_ok("name: tagged\n"
                           "trunk:\n"
                           "  - {out: 8, type: conv, pad: 1, bias: false}\n"
                           "  - type: batchnorm\n"
@@ -774,43 +775,43 @@ static void test_tagged_values(void **state)
                           "  - type: \"dropout\"\n"
                           "    p: 0.25\n"
                           "stem: {type: conv, out: 4, k: 1}\n");
-    const gp_cfg_point *pt = gp_cfg_point_at(cfg, 0);
-    const gp_cfg_value *trunk = gp_cfg_get(pt, "trunk");
+    const ycfg_point *pt = ycfg_point_at(cfg, 0);
+    const ycfg_value *trunk = ycfg_get(pt, "trunk");
     assert_int_equal(trunk->n, 5);
 
     /* the tag first (an ENUM of the variant names), then the variant's keys */
-    const gp_cfg_value *conv = &trunk->items[0];
-    assert_int_equal(conv->type, GP_CFG_TAGGED);
+    const ycfg_value *conv = &trunk->items[0];
+    assert_int_equal(conv->type, YCFG_TAGGED);
     assert_int_equal(conv->n, 6);
-    assert_ptr_equal(gp_cfg_value_get(conv, "type"), &conv->items[0]);
-    assert_int_equal(conv->items[0].type, GP_CFG_ENUM);
+    assert_ptr_equal(ycfg_value_get(conv, "type"), &conv->items[0]);
+    assert_int_equal(conv->items[0].type, YCFG_ENUM);
     assert_string_equal(conv->items[0].s, "conv");
     assert_string_equal(conv->items[0].schema->choices[3], "maxpool");
     assert_int_equal(conv->items[0].line, 3);
     assert_int_equal(conv->items[0].col, 20);
-    assert_int_equal(gp_cfg_value_get(conv, "out")->i, 8);
-    assert_int_equal(gp_cfg_value_get(conv, "k")->i, 3);             /* default */
-    assert_int_equal(gp_cfg_value_get(conv, "k")->line, 0);
-    assert_int_equal(gp_cfg_value_get(conv, "stride")->i, 1);
-    assert_int_equal(gp_cfg_value_get(conv, "pad")->i, 1);
-    assert_int_equal(gp_cfg_value_get(conv, "bias")->i, 0);
+    assert_int_equal(ycfg_value_get(conv, "out")->i, 8);
+    assert_int_equal(ycfg_value_get(conv, "k")->i, 3);             /* default */
+    assert_int_equal(ycfg_value_get(conv, "k")->line, 0);
+    assert_int_equal(ycfg_value_get(conv, "stride")->i, 1);
+    assert_int_equal(ycfg_value_get(conv, "pad")->i, 1);
+    assert_int_equal(ycfg_value_get(conv, "bias")->i, 0);
 
     assert_int_equal(trunk->items[1].n, 1);                          /* only its tag */
-    assert_string_equal(gp_cfg_value_get(&trunk->items[1], "type")->s, "batchnorm");
-    assert_string_equal(gp_cfg_value_get(&trunk->items[2], "type")->s, "relu");
-    assert_int_equal(gp_cfg_value_get(&trunk->items[3], "k")->i, 3);
-    assert_int_equal(gp_cfg_value_get(&trunk->items[3], "stride")->i, 0);
-    assert_string_equal(gp_cfg_value_get(&trunk->items[4], "type")->s, "dropout");  /* quoted */
-    assert_true(gp_cfg_value_get(&trunk->items[4], "p")->f == 0.25);
+    assert_string_equal(ycfg_value_get(&trunk->items[1], "type")->s, "batchnorm");
+    assert_string_equal(ycfg_value_get(&trunk->items[2], "type")->s, "relu");
+    assert_int_equal(ycfg_value_get(&trunk->items[3], "k")->i, 3);
+    assert_int_equal(ycfg_value_get(&trunk->items[3], "stride")->i, 0);
+    assert_string_equal(ycfg_value_get(&trunk->items[4], "type")->s, "dropout");  /* quoted */
+    assert_true(ycfg_value_get(&trunk->items[4], "p")->f == 0.25);
 
     /* a tagged map as a map value, through dotted paths */
-    assert_string_equal(gp_cfg_str(pt, "stem.type"), "conv");
-    assert_int_equal(gp_cfg_int(pt, "stem.out"), 4);
-    assert_int_equal(gp_cfg_int(pt, "stem.k"), 1);
-    assert_int_equal(gp_cfg_get(pt, "stem")->type, GP_CFG_TAGGED);
+    assert_string_equal(ycfg_str(pt, "stem.type"), "conv");
+    assert_int_equal(ycfg_int(pt, "stem.out"), 4);
+    assert_int_equal(ycfg_int(pt, "stem.k"), 1);
+    assert_int_equal(ycfg_get(pt, "stem")->type, YCFG_TAGGED);
 
     /* canonical text: tag first, then the variant's keys in schema order */
-    char *text = gp_cfg_value_text(trunk);
+    char *text = ycfg_value_text(trunk);
     assert_string_equal(text, "[{type: conv, out: 8, k: 3, stride: 1, pad: 1, bias: false}, "
                               "{type: batchnorm}, {type: relu}, {type: maxpool, k: 3, stride: 0}, "
                               "{type: dropout, p: 0.25}]");
@@ -822,43 +823,43 @@ static void test_tagged_values(void **state)
         { "trunk[0].k", "3" }, { "trunk[0].stride", "1" }, { "trunk[3].stride", "0" },
         { "stem.stride", "1" }, { "stem.pad", "0" }, { "stem.bias", "true" },
     };
-    assert_int_equal(gp_cfg_ndefaults(cfg), 11 + sizeof want / sizeof want[0]);
+    assert_int_equal(ycfg_ndefaults(cfg), 11 + sizeof want / sizeof want[0]);
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
-        assert_string_equal(gp_cfg_default_path(cfg, 11 + k), want[k][0]);
-        assert_string_equal(gp_cfg_default_text(cfg, 11 + k), want[k][1]);
+        assert_string_equal(ycfg_default_path(cfg, 11 + k), want[k][0]);
+        assert_string_equal(ycfg_default_text(cfg, 11 + k), want[k][1]);
     }
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 
     /* a tagged map the file leaves out takes its default, tag and all */
     cfg = load_ok("name: d\n");
-    pt = gp_cfg_point_at(cfg, 0);
-    assert_string_equal(gp_cfg_str(pt, "stem.type"), "relu");
-    assert_int_equal(gp_cfg_get(pt, "stem")->n, 1);
-    assert_int_equal(gp_cfg_get(pt, "stem")->line, 0);
+    pt = ycfg_point_at(cfg, 0);
+    assert_string_equal(ycfg_str(pt, "stem.type"), "relu");
+    assert_int_equal(ycfg_get(pt, "stem")->n, 1);
+    assert_int_equal(ycfg_get(pt, "stem")->line, 0);
     assert_true(find_default(cfg, "stem.type", "relu"));
     assert_false(find_default(cfg, "stem", "{type: relu}"));
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 }
 
 static void test_tagged_sweep(void **state)
 {
-    gp_cfg *cfg = load_ok("name: s\nsweep:\n"
+    ycfg *cfg = load_ok("name: s\nsweep:\n"
                           "  stem: [{type: relu}, {type: conv, out: 4}, {p: 0.125, type: dropout}]\n"
                           "  seed: [1, 2]\n");
-    assert_int_equal(gp_cfg_npoints(cfg), 6);
+    assert_int_equal(ycfg_npoints(cfg), 6);
     static const char *const types[] = { "relu", "conv", "dropout" };
     for (size_t i = 0; i < 6; i++) {
-        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
-        assert_string_equal(gp_cfg_str(pt, "stem.type"), types[i / 2]);
-        assert_int_equal(gp_cfg_int(pt, "seed"), (long long)(i % 2 + 1));
-        assert_int_equal(gp_cfg_get(pt, "stem")->line, 3);
+        const ycfg_point *pt = ycfg_point_at(cfg, i);
+        assert_string_equal(ycfg_str(pt, "stem.type"), types[i / 2]);
+        assert_int_equal(ycfg_int(pt, "seed"), (long long)(i % 2 + 1));
+        assert_int_equal(ycfg_get(pt, "stem")->line, 3);
         for (size_t j = 0; j < i; j++)
-            assert_string_not_equal(gp_cfg_point_id(pt), gp_cfg_point_id(gp_cfg_point_at(cfg, j)));
+            assert_string_not_equal(ycfg_point_id(pt), ycfg_point_id(ycfg_point_at(cfg, j)));
     }
-    const gp_cfg_point *pt = gp_cfg_point_at(cfg, 2);
-    assert_int_equal(gp_cfg_int(pt, "stem.out"), 4);
-    assert_int_equal(gp_cfg_int(pt, "stem.k"), 3);                 /* the variant's default */
-    assert_true(gp_cfg_float(gp_cfg_point_at(cfg, 5), "stem.p") == 0.125);
+    const ycfg_point *pt = ycfg_point_at(cfg, 2);
+    assert_int_equal(ycfg_int(pt, "stem.out"), 4);
+    assert_int_equal(ycfg_int(pt, "stem.k"), 3);                 /* the variant's default */
+    assert_true(ycfg_float(ycfg_point_at(cfg, 5), "stem.p") == 0.125);
     /* a swept value is no default, not even inside */
     assert_false(find_default(cfg, "stem.type", "relu"));
     assert_false(find_default(cfg, "stem.k", "3"));
@@ -867,68 +868,68 @@ static void test_tagged_sweep(void **state)
     assert_non_null(strstr(text, "\n  stem: [{type: relu}, {type: conv, out: 4, k: 3, stride: 1, pad: 0,"
                                  " bias: true}, {type: dropout, p: 0.125}]\n"));
     free(text);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 
     /* a whole list of tagged maps swept */
     cfg = load_ok("name: s\nsweep:\n  trunk: [[{type: relu}], [{type: conv, out: 2}, {type: relu}]]\n");
-    assert_int_equal(gp_cfg_npoints(cfg), 2);
-    assert_int_equal(gp_cfg_get(gp_cfg_point_at(cfg, 0), "trunk")->n, 1);
-    const gp_cfg_value *trunk = gp_cfg_get(gp_cfg_point_at(cfg, 1), "trunk");
+    assert_int_equal(ycfg_npoints(cfg), 2);
+    assert_int_equal(ycfg_get(ycfg_point_at(cfg, 0), "trunk")->n, 1);
+    const ycfg_value *trunk = ycfg_get(ycfg_point_at(cfg, 1), "trunk");
     assert_int_equal(trunk->n, 2);
-    assert_int_equal(gp_cfg_value_get(&trunk->items[0], "out")->i, 2);
-    assert_string_equal(gp_cfg_value_get(&trunk->items[1], "type")->s, "relu");
-    gp_cfg_free(cfg);
+    assert_int_equal(ycfg_value_get(&trunk->items[0], "out")->i, 2);
+    assert_string_equal(ycfg_value_get(&trunk->items[1], "type")->s, "relu");
+    ycfg_free(cfg);
 }
 
 /* Schemas of tagged maps for the schema checks below. */
-static const gp_cfg_schema t_keys[] = {
-    { "k", GP_CFG_INT, "3", .min = 1, .max = 9, .help = "a size" },
-    { "w", GP_CFG_INT, NULL, .min = 1, .max = 9, .help = "a required width" },
+static const ycfg_schema t_keys[] = {
+    { "k", YCFG_INT, "3", .min = 1, .max = 9, .help = "a size" },
+    { "w", YCFG_INT, NULL, .min = 1, .max = 9, .help = "a required width" },
     { NULL }
 };
-static const gp_cfg_schema t_bad_default_keys[] = { { "k", GP_CFG_INT, "abc", .help = "bad" }, { NULL } };
-static const gp_cfg_schema t_tag_again_keys[] = { { "type", GP_CFG_STRING, "x", .help = "tag" }, { NULL } };
-static const gp_cfg_schema t_good[]     = { { "a", GP_CFG_MAP, NULL, .items = t_keys },
-                                            { "b", GP_CFG_MAP, NULL, .items = no_keys }, { NULL } };
-static const gp_cfg_schema t_not_map[]  = { { "a", GP_CFG_INT, NULL, .help = "no map" }, { NULL } };
-static const gp_cfg_schema t_no_items[] = { { "a", GP_CFG_MAP, NULL, .help = "no table" }, { NULL } };
-static const gp_cfg_schema t_tag_again[] = { { "a", GP_CFG_MAP, NULL, .items = t_tag_again_keys }, { NULL } };
-static const gp_cfg_schema t_twice[]    = { { "a", GP_CFG_MAP, NULL, .items = no_keys },
-                                            { "a", GP_CFG_MAP, NULL, .items = t_keys }, { NULL } };
-static const gp_cfg_schema t_with_def[] = { { "a", GP_CFG_MAP, "{}", .items = no_keys }, { NULL } };
-static const gp_cfg_schema t_bad_key_def[] = { { "b", GP_CFG_MAP, NULL, .items = no_keys },
-                                               { "a", GP_CFG_MAP, NULL, .items = t_bad_default_keys },
+static const ycfg_schema t_bad_default_keys[] = { { "k", YCFG_INT, "abc", .help = "bad" }, { NULL } };
+static const ycfg_schema t_tag_again_keys[] = { { "type", YCFG_STRING, "x", .help = "tag" }, { NULL } };
+static const ycfg_schema t_good[]     = { { "a", YCFG_MAP, NULL, .items = t_keys },
+                                            { "b", YCFG_MAP, NULL, .items = no_keys }, { NULL } };
+static const ycfg_schema t_not_map[]  = { { "a", YCFG_INT, NULL, .help = "no map" }, { NULL } };
+static const ycfg_schema t_no_items[] = { { "a", YCFG_MAP, NULL, .help = "no table" }, { NULL } };
+static const ycfg_schema t_tag_again[] = { { "a", YCFG_MAP, NULL, .items = t_tag_again_keys }, { NULL } };
+static const ycfg_schema t_twice[]    = { { "a", YCFG_MAP, NULL, .items = no_keys },
+                                            { "a", YCFG_MAP, NULL, .items = t_keys }, { NULL } };
+static const ycfg_schema t_with_def[] = { { "a", YCFG_MAP, "{}", .items = no_keys }, { NULL } };
+static const ycfg_schema t_bad_key_def[] = { { "b", YCFG_MAP, NULL, .items = no_keys },
+                                               { "a", YCFG_MAP, NULL, .items = t_bad_default_keys },
                                                { NULL } };
 
-static void expect_bad_schema(const gp_cfg_schema *root, const char *needle)
+static void expect_bad_schema(const ycfg_schema *root, const char *needle)
 {
     char err[1024] = "";
-    if (gp_cfg_check_schema(root, err, sizeof err) != -1 || !strstr(err, needle))
+    if (ycfg_check_schema(root, err, sizeof err) != -1 || !strstr(err, needle))
         fail_msg("schema check: want '%s', got '%s'", needle, err);
 }
 
 static void test_tagged_schema(void **state)
 {
     char err[1024] = "";
-    assert_int_equal(gp_cfg_check_schema(root_schema, err, sizeof err), 0);
+    assert_int_equal(ycfg_check_schema(root_schema, err, sizeof err), 0);
     /* a required key of a variant is the user's to write, even in a list */
-    const gp_cfg_schema good[] = {
-        { "t", GP_CFG_TAGGED, "{type: b}", .tag = "type", .items = t_good },
-        { "l", GP_CFG_LIST, "[{type: a, w: 2}]", .items = (const gp_cfg_schema[]){
-              { "e", GP_CFG_TAGGED, NULL, .tag = "type", .items = t_good } } },
+    const ycfg_schema good[] = {
+        { "t", YCFG_TAGGED, "{type: b}", .tag = "type", .items = t_good },
+        { "l", YCFG_LIST, "[{type: a, w: 2}]", .items = (const ycfg_schema[]){
+              { "e", YCFG_TAGGED, NULL, .tag = "type", .items = t_good } } },
         { NULL }
     };
-    if (gp_cfg_check_schema(good, err, sizeof err))
+    if (ycfg_check_schema(good, err, sizeof err))
         fail_msg("good tagged schema refused: %s", err);
 
-    const gp_cfg_schema no_tag[] = { { "t", GP_CFG_TAGGED, NULL, .items = t_good }, { NULL } };
+    const ycfg_schema no_tag[] = { { "t", YCFG_TAGGED, NULL, .items = t_good }, { NULL } };
     expect_bad_schema(no_tag, "'t' is TAGGED without a tag key (.tag)");
-    const gp_cfg_schema no_variants[] = { { "t", GP_CFG_TAGGED, NULL, .tag = "type", .items = no_keys },
+    const ycfg_schema no_variants[] = { { "t", YCFG_TAGGED, NULL, .tag = "type", .items = no_keys },
                                           { NULL } };
     expect_bad_schema(no_variants, "'t' is TAGGED without variants (items)");
-    const gp_cfg_schema null_variants[] = { { "t", GP_CFG_TAGGED, NULL, .tag = "type" }, { NULL } };
+    const ycfg_schema null_variants[] = { { "t", YCFG_TAGGED, NULL, .tag = "type" }, { NULL } };
     expect_bad_schema(null_variants, "'t' is TAGGED without variants (items)");
-    const struct { const gp_cfg_schema *variants; const char *needle; } bad[] = {
+    const struct { const ycfg_schema *variants; const char *needle; } bad[] = {
         { t_not_map,     "'t' has a variant 'a' that is not a MAP" },
         { t_no_items,    "'t' has a variant 'a' without a key table" },
         { t_tag_again,   "'t' has a variant 'a' that declares the tag key 'type' again" },
@@ -937,43 +938,43 @@ static void test_tagged_schema(void **state)
         { t_bad_key_def, "the program's default for 't(type: a).k' (abc) is invalid" },
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        const gp_cfg_schema root[] = {
-            { "t", GP_CFG_TAGGED, NULL, .tag = "type", .items = bad[k].variants }, { NULL }
+        const ycfg_schema root[] = {
+            { "t", YCFG_TAGGED, NULL, .tag = "type", .items = bad[k].variants }, { NULL }
         };
         expect_bad_schema(root, bad[k].needle);
     }
     /* inside a list, the path names the element and the variant */
-    const gp_cfg_schema in_list[] = {
-        { "l", GP_CFG_LIST, "[]", .items = (const gp_cfg_schema[]){
-              { "e", GP_CFG_TAGGED, NULL, .tag = "type", .items = t_bad_key_def } } },
+    const ycfg_schema in_list[] = {
+        { "l", YCFG_LIST, "[]", .items = (const ycfg_schema[]){
+              { "e", YCFG_TAGGED, NULL, .tag = "type", .items = t_bad_key_def } } },
         { NULL }
     };
     expect_bad_schema(in_list, "'l[0](type: a).k' (abc)");
     /* a default must name its variant and write what that variant requires */
-    const gp_cfg_schema untagged_def[] = {
-        { "t", GP_CFG_TAGGED, "{k: 1}", .tag = "type", .items = t_good }, { NULL }
+    const ycfg_schema untagged_def[] = {
+        { "t", YCFG_TAGGED, "{k: 1}", .tag = "type", .items = t_good }, { NULL }
     };
     expect_bad_schema(untagged_def, "the program's default for 't' ({k: 1}) is invalid: "
                                     "missing required key 't.type' (one of a, b)");
-    const gp_cfg_schema unknown_def[] = {
-        { "t", GP_CFG_TAGGED, "{type: c}", .tag = "type", .items = t_good }, { NULL }
+    const ycfg_schema unknown_def[] = {
+        { "t", YCFG_TAGGED, "{type: c}", .tag = "type", .items = t_good }, { NULL }
     };
     expect_bad_schema(unknown_def, "'t.type' must be one of a, b; got 'c'");
 
     /* a default with keys: each listed, the tag first */
-    const gp_cfg_schema with_keys[] = {
-        { "t", GP_CFG_TAGGED, "{w: 2, type: a}", .tag = "type", .items = t_good }, { NULL }
+    const ycfg_schema with_keys[] = {
+        { "t", YCFG_TAGGED, "{w: 2, type: a}", .tag = "type", .items = t_good }, { NULL }
     };
-    gp_cfg *cfg = gp_cfg_load_string("t", "{}\n", with_keys, err, sizeof err);
+    ycfg *cfg = ycfg_load_string("t", "{}\n", with_keys, err, sizeof err);
     if (!cfg)
         fail_msg("%s", err);
-    assert_int_equal(gp_cfg_ndefaults(cfg), 3);
-    assert_string_equal(gp_cfg_default_path(cfg, 0), "t.type");
-    assert_string_equal(gp_cfg_default_text(cfg, 0), "a");
-    assert_string_equal(gp_cfg_default_path(cfg, 1), "t.k");
-    assert_string_equal(gp_cfg_default_path(cfg, 2), "t.w");
-    assert_string_equal(gp_cfg_default_text(cfg, 2), "2");
-    gp_cfg_free(cfg);
+    assert_int_equal(ycfg_ndefaults(cfg), 3);
+    assert_string_equal(ycfg_default_path(cfg, 0), "t.type");
+    assert_string_equal(ycfg_default_text(cfg, 0), "a");
+    assert_string_equal(ycfg_default_path(cfg, 1), "t.k");
+    assert_string_equal(ycfg_default_path(cfg, 2), "t.w");
+    assert_string_equal(ycfg_default_text(cfg, 2), "2");
+    ycfg_free(cfg);
 }
 
 /* ---------------------------------------------- random key orders */
@@ -1039,11 +1040,11 @@ static void test_ids_stable_under_random_orders(void **state)
                 emit(yaml, stem, sizeof stem / sizeof stem[0], "  ");
         }
         char err[512] = "";
-        gp_cfg *cfg = gp_cfg_load_string("t", yaml, root_schema, err, sizeof err);
+        ycfg *cfg = ycfg_load_string("t", yaml, root_schema, err, sizeof err);
         if (!cfg)
             fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, err, yaml);
         char *ids = point_ids(cfg);
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         if (!want)
             want = ids;
         else if (strcmp(want, ids) != 0)
@@ -1059,29 +1060,29 @@ static void test_ids_stable_under_random_orders(void **state)
 
 static void check_round_trip(const char *yaml)
 {
-    gp_cfg *cfg = load_ok(yaml);
+    ycfg *cfg = load_ok(yaml);
     char *text = resolved_text(cfg);
     char err[1024] = "";
-    gp_cfg *again = gp_cfg_load_string("resolved", text, root_schema, err, sizeof err);
+    ycfg *again = ycfg_load_string("resolved", text, root_schema, err, sizeof err);
     if (!again)
         fail_msg("the resolved config does not load: %s\n%s", err, text);
     char *ids1 = point_ids(cfg), *ids2 = point_ids(again);
     if (strcmp(ids1, ids2) != 0)
         fail_msg("round trip changed the points:\n%s\n---\n%s", yaml, text);
-    assert_int_equal(gp_cfg_nswept(again), gp_cfg_nswept(cfg));
-    assert_int_equal(gp_cfg_ndefaults(again), 0);               /* all written now */
+    assert_int_equal(ycfg_nswept(again), ycfg_nswept(cfg));
+    assert_int_equal(ycfg_ndefaults(again), 0);               /* all written now */
     char *text2 = resolved_text(again);
     char *body1 = strchr(text, '\n'), *body2 = strchr(text2, '\n');
     assert_non_null(body1);
     assert_non_null(body2);
     /* the second pass differs only in the "# default" notes */
-    assert_int_equal(strlen(body2) + 11 * gp_cfg_ndefaults(cfg), strlen(body1));
+    assert_int_equal(strlen(body2) + 11 * ycfg_ndefaults(cfg), strlen(body1));
     free(ids1);
     free(ids2);
     free(text);
     free(text2);
-    gp_cfg_free(again);
-    gp_cfg_free(cfg);
+    ycfg_free(again);
+    ycfg_free(cfg);
 }
 
 static void test_round_trip(void **state)
@@ -1103,7 +1104,7 @@ static void test_round_trip(void **state)
     check_round_trip("name: s\nsweep:\n  stem: [{type: relu}, {p: 0.1, type: dropout}]\n"
                      "  trunk: [[], [{type: conv, out: 2}, {type: \"relu\"}]]\n");
 
-    gp_cfg *cfg = load_ok("name: net\ntrunk:\n  - {out: 8, type: conv}\n  - type: relu\n"
+    ycfg *cfg = load_ok("name: net\ntrunk:\n  - {out: 8, type: conv}\n  - type: relu\n"
                           "stem: {k: 4, type: maxpool}\n");
     char *text = resolved_text(cfg);
     assert_non_null(strstr(text, "\ntrunk:\n  - type: conv\n    out: 8\n    k: 3  # default\n"
@@ -1111,7 +1112,7 @@ static void test_round_trip(void **state)
                                  "    bias: true  # default\n  - type: relu\nstem:\n  type: maxpool\n"
                                  "  k: 4\n  stride: 0  # default\n"));
     free(text);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     cfg = load_ok("name: \"yes\"\nsweep:\n  seed: [1, 2]\n");
     text = resolved_text(cfg);
     assert_non_null(strstr(text, "name: \"yes\"\n"));
@@ -1120,44 +1121,44 @@ static void test_round_trip(void **state)
     assert_non_null(strstr(text, "seed: 1  # swept\n"));
     assert_non_null(strstr(text, "sweep:\n  seed: [1, 2]\n"));
     free(text);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
 }
 
 static void test_name(void **state)
 {
-    static const gp_cfg_schema nameless[] = { { "n", GP_CFG_INT, "1", .help = "a number" }, { NULL } };
+    static const ycfg_schema nameless[] = { { "n", YCFG_INT, "1", .help = "a number" }, { NULL } };
     char err[512] = "";
-    gp_cfg *cfg = gp_cfg_load_string("configs/kernels-avx2.yaml", "n: 2\n", nameless, err, sizeof err);
+    ycfg *cfg = ycfg_load_string("configs/kernels-avx2.yaml", "n: 2\n", nameless, err, sizeof err);
     assert_non_null(cfg);
-    assert_string_equal(gp_cfg_name(cfg), "kernels-avx2");
-    assert_string_equal(gp_cfg_path(cfg), "configs/kernels-avx2.yaml");
-    gp_cfg_free(cfg);
+    assert_string_equal(ycfg_name(cfg), "kernels-avx2");
+    assert_string_equal(ycfg_path(cfg), "configs/kernels-avx2.yaml");
+    ycfg_free(cfg);
     cfg = load_ok("name: given\n");
-    assert_string_equal(gp_cfg_name(cfg), "given");
-    gp_cfg_free(cfg);
+    assert_string_equal(ycfg_name(cfg), "given");
+    ycfg_free(cfg);
 }
 
 /* ------------------------------------------------------------ misuse */
 
-typedef void (*misuse_fn)(const gp_cfg_point *pt);
-static void ask_unknown(const gp_cfg_point *pt)   { gp_cfg_int(pt, "bench.nope"); }
-static void ask_wrong_type(const gp_cfg_point *pt) { gp_cfg_int(pt, "bench.warmup"); }
-static void ask_through_leaf(const gp_cfg_point *pt) { gp_cfg_get(pt, "seed.x"); }
+typedef void (*misuse_fn)(const ycfg_point *pt);
+static void ask_unknown(const ycfg_point *pt)   { ycfg_int(pt, "bench.nope"); }
+static void ask_wrong_type(const ycfg_point *pt) { ycfg_int(pt, "bench.warmup"); }
+static void ask_through_leaf(const ycfg_point *pt) { ycfg_get(pt, "seed.x"); }
 /* the default stem is a relu: k is another variant's key */
-static void ask_other_variant(const gp_cfg_point *pt) { gp_cfg_int(pt, "stem.k"); }
-static void load_untagged(const gp_cfg_point *pt)
+static void ask_other_variant(const ycfg_point *pt) { ycfg_int(pt, "stem.k"); }
+static void load_untagged(const ycfg_point *pt)
 {
-    static const gp_cfg_schema untagged[] = {
-        { "t", GP_CFG_TAGGED, NULL, .items = layer_variants, .help = "no .tag" }, { NULL }
+    static const ycfg_schema untagged[] = {
+        { "t", YCFG_TAGGED, NULL, .items = layer_variants, .help = "no .tag" }, { NULL }
     };
     (void)pt;
-    gp_cfg_free(gp_cfg_load_string("t", "t: {type: relu}\n", untagged, NULL, 0));
+    ycfg_free(ycfg_load_string("t", "t: {type: relu}\n", untagged, NULL, 0));
 }
 
 /* The child aborts and says which path; stderr is caught through a pipe. */
 static void expect_abort(misuse_fn fn, const char *needle)
 {
-    gp_cfg *cfg = load_ok("name: m\n");
+    ycfg *cfg = load_ok("name: m\n");
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
@@ -1167,7 +1168,7 @@ static void expect_abort(misuse_fn fn, const char *needle)
         dup2(fds[1], 2);
         close(fds[0]);
         signal(SIGABRT, SIG_DFL);
-        fn(gp_cfg_point_at(cfg, 0));
+        fn(ycfg_point_at(cfg, 0));
         _exit(0);
     }
     close(fds[1]);
@@ -1178,7 +1179,7 @@ static void expect_abort(misuse_fn fn, const char *needle)
     close(fds[0]);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     if (!strstr(msg, needle))
         fail_msg("abort message '%s' lacks '%s'", msg, needle);
@@ -1197,7 +1198,7 @@ static void test_misuse_aborts(void **state)
 
 typedef struct {
     const char          *prefix;                /* configs/PREFIX*.yaml */
-    const gp_cfg_schema *(*schema)(void);       /* NULL when not linked in */
+    const ycfg_schema *(*schema)(void);       /* NULL when not linked in */
     const char          *source;                /* where the schema lives */
 } program;
 
@@ -1205,11 +1206,11 @@ static void load_shipped(const program *p, const char *name)
 {
     char path[1024], err[1024] = "";
     snprintf(path, sizeof path, "%s/%s", CONFIG_DIR, name);
-    gp_cfg *cfg = gp_cfg_load(path, p->schema(), err, sizeof err);
+    ycfg *cfg = ycfg_load(path, p->schema(), err, sizeof err);
     if (!cfg)
         fail_msg("shipped config does not load: %s", err);
-    assert_true(gp_cfg_npoints(cfg) >= 1);
-    gp_cfg_free(cfg);
+    assert_true(ycfg_npoints(cfg) >= 1);
+    ycfg_free(cfg);
 }
 
 static void test_shipped_configs(void **state)
@@ -1225,7 +1226,7 @@ static void test_shipped_configs(void **state)
     static char names[256][256];
     for (size_t p = 0; p < NPROGRAMS; p++) {
         char err[1024] = "";
-        if (gp_cfg_check_schema(programs[p].schema(), err, sizeof err))
+        if (ycfg_check_schema(programs[p].schema(), err, sizeof err))
             fail_msg("%s: %s", programs[p].source, err);
     }
     size_t n = list_yaml(CONFIG_DIR, "", names, 256);

@@ -23,8 +23,8 @@
 #include <zlib.h>
 
 #include "gpool_nn.h"
-#include "data.h"
-#include "sha256.h"
+#include "core/data.h"
+#include "util/sha256.h"
 #include "testutil.h"
 
 static uint64_t seed;

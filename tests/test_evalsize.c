@@ -18,13 +18,13 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "data.h"
-#include "evalsize.h"
+#include "cfg/cfg.h"
+#include "core/data.h"
+#include "core/evalsize.h"
 #include "gpool_nn.h"
-#include "model.h"
+#include "core/model.h"
 #include "testutil.h"
-#include "train.h"
+#include "core/train.h"
 
 static uint64_t seed;
 
@@ -454,14 +454,14 @@ static void test_data_resize(void **state)
 
 #define BATCH 32
 
-static const gp_cfg_schema root_schema[] = {
-    { "model", GP_CFG_MAP, NULL, .items = gpx_model_schema, .help = "the network" },
+static const ycfg_schema root_schema[] = {
+    { "model", YCFG_MAP, NULL, .items = gpx_model_schema, .help = "the network" },
     { NULL }
 };
 
 /* conv 3x3 pad 1 (4 channels), batchnorm, relu, maxpool 2, then the head:
  * a 12x12 input reaches the head as 4 x 6 x 6 = 144 features. */
-static gp_cfg *model_config(const char *head)
+static ycfg *model_config(const char *head)
 {
     char yaml[512], err[512];
     snprintf(yaml, sizeof yaml,
@@ -472,30 +472,30 @@ static gp_cfg *model_config(const char *head)
              "    - {type: relu}\n"
              "    - {type: maxpool, k: 2}\n"
              "  head: %s\n", head);
-    gp_cfg *cfg = gp_cfg_load_string("evalsize.yaml", yaml, root_schema, err, sizeof err);
+    ycfg *cfg = ycfg_load_string("evalsize.yaml", yaml, root_schema, err, sizeof err);
     if (!cfg)
         FAILF("model config: %s", err);
     return cfg;
 }
 
-static const gp_cfg_value *model_of(const gp_cfg *cfg)
+static const ycfg_value *model_of(const ycfg *cfg)
 {
-    return gp_cfg_get(gp_cfg_point_at(cfg, 0), "model");
+    return ycfg_get(ycfg_point_at(cfg, 0), "model");
 }
 
-static gp_net *build(const gp_cfg *cfg, int size)
+static gp_net *build(const ycfg *cfg, int size)
 {
     gp_net *net;
     char err[512];
     gp_shape in = { BATCH, 1, size, size };
-    if (gpx_model_build(model_of(cfg), gp_cfg_path(cfg), in, 4, 1, NULL, &net, err, sizeof err))
+    if (gpx_model_build(model_of(cfg), ycfg_path(cfg), in, 4, 1, NULL, &net, err, sizeof err))
         FAILF("building at %d: %s", size, err);
     return net;
 }
 
 /* The "trained" net: random weights, and running statistics far from
  * their defaults, so that a buffer not copied would change the results. */
-static gp_net *trained_net(const gp_cfg *cfg)
+static gp_net *trained_net(const ycfg *cfg)
 {
     gp_net *net = build(cfg, 12);
     gp_rng rng;
@@ -517,7 +517,7 @@ static gp_net *trained_net(const gp_cfg *cfg)
 /* What a row at `size` must hold, computed the long way: a net for that
  * size carrying the weights, the whole split transformed at once, and
  * gpx_evaluate. */
-static void reference(const gp_cfg *cfg, gp_net *trained, const gpx_data *d, int size,
+static void reference(const ycfg *cfg, gp_net *trained, const gpx_data *d, int size,
                       gpx_size_method m, uint64_t canvas_seed, double *loss, double *acc)
 {
     gp_net *net = build(cfg, size);
@@ -563,7 +563,7 @@ static void test_eval_gap(void **state)
     (void)state;
     gpx_data_spec spec = synthetic_spec(1, tu_next());
     gpx_data d = load(&spec);
-    gp_cfg *cfg = model_config("gap");
+    ycfg *cfg = model_config("gap");
     gp_net *net = trained_net(cfg);
     double loss0, acc0;
     assert_int_equal(gpx_evaluate(net, &d.test, 0, &loss0, &acc0), GP_OK);
@@ -571,7 +571,7 @@ static void test_eval_gap(void **state)
     static const int sizes[] = { 12, 8, 20, 1 };
     static const gpx_size_method methods[] = { GPX_SIZE_RESIZE, GPX_SIZE_CANVAS_CENTER,
                                                GPX_SIZE_CANVAS_RANDOM };
-    gpx_eval_sizes_opts o = { .model = model_of(cfg), .config_path = gp_cfg_path(cfg),
+    gpx_eval_sizes_opts o = { .model = model_of(cfg), .config_path = ycfg_path(cfg),
                               .sizes = sizes, .nsizes = 4, .methods = methods, .nmethods = 3,
                               .seed = tu_next(), .batch = BATCH };
     gpx_size_row rows[12];
@@ -617,7 +617,7 @@ static void test_eval_gap(void **state)
         assert_string_equal(rows[j].reason, "canvas smaller than the 12x12 image");
     }
     gp_net_destroy(net);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     gpx_data_free(&d);
 }
 
@@ -628,13 +628,13 @@ static void test_eval_flatten_dense(void **state)
     (void)state;
     gpx_data_spec spec = synthetic_spec(0, tu_next());
     gpx_data d = load(&spec);
-    gp_cfg *cfg = model_config("flatten_dense");
+    ycfg *cfg = model_config("flatten_dense");
     gp_net *net = trained_net(cfg);
     double loss0, acc0;
     assert_int_equal(gpx_evaluate(net, &d.test, 0, &loss0, &acc0), GP_OK);
     static const int sizes[] = { 20, 12, 8 };
     static const gpx_size_method methods[] = { GPX_SIZE_CANVAS_CENTER, GPX_SIZE_RESIZE };
-    gpx_eval_sizes_opts o = { .model = model_of(cfg), .config_path = gp_cfg_path(cfg),
+    gpx_eval_sizes_opts o = { .model = model_of(cfg), .config_path = ycfg_path(cfg),
                               .sizes = sizes, .nsizes = 3, .methods = methods, .nmethods = 2,
                               .seed = tu_next(), .batch = BATCH };
     gpx_size_row rows[6];
@@ -659,7 +659,7 @@ static void test_eval_flatten_dense(void **state)
     assert_string_equal(rows[5].reason,
                         "flatten_dense's dense layer takes 144 features, a 8x8 input gives 64");
     gp_net_destroy(net);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     gpx_data_free(&d);
 }
 
@@ -668,11 +668,11 @@ static void test_eval_bad_args(void **state)
     (void)state;
     gpx_data_spec spec = synthetic_spec(0, tu_next());
     gpx_data d = load(&spec);
-    gp_cfg *cfg = model_config("gap");
+    ycfg *cfg = model_config("gap");
     gp_net *net = trained_net(cfg);
     static const int sizes[] = { 12, 0 };
     static const gpx_size_method methods[] = { GPX_SIZE_RESIZE };
-    gpx_eval_sizes_opts o = { .model = model_of(cfg), .config_path = gp_cfg_path(cfg),
+    gpx_eval_sizes_opts o = { .model = model_of(cfg), .config_path = ycfg_path(cfg),
                               .sizes = sizes, .nsizes = 2, .methods = methods, .nmethods = 1,
                               .batch = BATCH };
     gpx_size_row rows[2];
@@ -683,7 +683,7 @@ static void test_eval_bad_args(void **state)
     o.batch = 0;
     assert_int_equal(gpx_eval_at_sizes(net, &d, &o, rows, err, sizeof err), -1);
     gp_net_destroy(net);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     gpx_data_free(&d);
 }
 

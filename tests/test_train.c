@@ -19,10 +19,10 @@
 #include <cblas.h>
 #include <cmocka.h>
 
-#include "data.h"
+#include "core/data.h"
 #include "gpool_nn.h"
 #include "testutil.h"
-#include "train.h"
+#include "core/train.h"
 
 #define BATCH 32
 

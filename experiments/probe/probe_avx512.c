@@ -6,7 +6,7 @@
  */
 #include <immintrin.h>
 
-#include "probe.h"
+#include "probe/probe.h"
 
 /* One stream: consecutive 64-byte loads. */
 float gpx_probe_sum_zmm8(const float *p, size_t n)

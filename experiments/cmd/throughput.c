@@ -12,10 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "data.h"
-#include "train.h"
-#include "util.h"
+#include "cmd/commands.h"
+#include "core/point.h"
+#include "core/schema.h"
+#include "core/data.h"
+#include "core/train.h"
+#include "util/util.h"
 
 #define TP_CMD "gpool throughput"
 
@@ -134,7 +136,7 @@ static void emit(FILE *csv, const char *kind, const char *head, int batch, int r
     fflush(stdout);
 }
 
-static gp_net *build(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *d, int batch)
+static gp_net *build(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d, int batch)
 {
     gp_net *net;
     char err[1024];
@@ -143,7 +145,7 @@ static gp_net *build(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *
     return net;
 }
 
-static int bench_train(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *d,
+static int bench_train(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d,
                        const tp_options *o, int batch, int threads, FILE *csv)
 {
     gp_net *net = build(cfg, pt, d, batch);
@@ -174,7 +176,7 @@ static int bench_train(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data
             }
         }
         if (rc == 0 && rep > 0)
-            emit(csv, "train_step", gp_cfg_str(pt, "model.head"), batch, rep, steps,
+            emit(csv, "train_step", ycfg_str(pt, "model.head"), batch, rep, steps,
                  gpx_now() - t0, threads);
     }
     free(dlogits);
@@ -183,7 +185,7 @@ static int bench_train(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data
     return rc;
 }
 
-static int bench_inference(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *d,
+static int bench_inference(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d,
                            const tp_options *o, int threads, FILE *csv)
 {
     int batch = o->infer_batch;
@@ -205,7 +207,7 @@ static int bench_inference(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_
             }
         }
         if (rc == 0 && rep > 0)
-            emit(csv, "inference", gp_cfg_str(pt, "model.head"), batch, rep, steps,
+            emit(csv, "inference", ycfg_str(pt, "model.head"), batch, rep, steps,
                  gpx_now() - t0, threads);
     }
     gp_net_destroy(net);
@@ -219,8 +221,8 @@ int gpx_cmd_throughput(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     char err[1024];
-    gp_cfg *cfg;
-    const gp_cfg_point *pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
+    ycfg *cfg;
+    const ycfg_point *pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
     if (!pt) {
         fprintf(stderr, TP_CMD ": %s\n", err);
         return 2;
@@ -229,14 +231,14 @@ int gpx_cmd_throughput(int argc, char **argv)
     int threads = gpx_run_prepare(pt, o.threads, &d, err, sizeof err);
     if (threads < 0) {
         fprintf(stderr, TP_CMD ": %s\n", err);
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         return 1;
     }
     FILE *csv = NULL;
     if (o.out && !(csv = fopen(o.out, "w"))) {
         fprintf(stderr, TP_CMD ": %s: cannot write\n", o.out);
         gpx_data_free(&d);
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         return 1;
     }
     const char *header = "kind,head,batch,rep,steps,seconds,img_per_s,ms_per_step,threads\n";
@@ -251,6 +253,6 @@ int gpx_cmd_throughput(int argc, char **argv)
     if (csv && fclose(csv))
         rc = -1;
     gpx_data_free(&d);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return rc ? 1 : 0;
 }

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "data.h"
+#include "core/data.h"
 #include "gpool_nn.h"
 
 typedef enum { GPX_LR_CONSTANT = 0, GPX_LR_STEP, GPX_LR_COSINE } gpx_lr_schedule;

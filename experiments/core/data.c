@@ -7,7 +7,7 @@
  */
 #include "autoconfig.h"
 
-#include "data.h"
+#include "core/data.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "evalsize.h"
+#include "core/evalsize.h"
 #include "gpool_nn.h"
-#include "sha256.h"
+#include "util/sha256.h"
 
 /* A split before scaling: count images of h x w bytes, and their labels. */
 typedef struct {

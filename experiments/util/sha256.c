@@ -4,7 +4,7 @@
  */
 #include "autoconfig.h"
 
-#include "sha256.h"
+#include "util/sha256.h"
 
 #include <errno.h>
 #include <stdint.h>

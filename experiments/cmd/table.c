@@ -23,8 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "util.h"
+#include "cmd/commands.h"
+#include "core/schema.h"
+#include "util/util.h"
 
 /* Room for a message that quotes two paths and a CSV field. */
 #define ERR_LEN 16384
@@ -45,37 +46,6 @@ typedef enum {
     COL_RSS,
     NCOLUMNS
 } column_id;
-
-static const char *const column_names[] = {
-    "n", "final_test_acc", "best_test_acc", "gap", "params", "flops", "memory",
-    "epoch_s", "img_per_s", "peak_rss", NULL
-};
-
-/* "none" keeps the order of runs.csv; the rest are column_names. */
-static const char *const sort_names[] = {
-    "none", "n", "final_test_acc", "best_test_acc", "gap", "params", "flops", "memory",
-    "epoch_s", "img_per_s", "peak_rss", NULL
-};
-
-static const gp_cfg_schema group_item[] = {
-    { "key", GP_CFG_STRING, NULL, .help = "a runs.csv column, such as model.head" }
-};
-static const gp_cfg_schema column_item[] = {
-    { "column", GP_CFG_ENUM, NULL, .choices = column_names, .help = "a table column" }
-};
-
-const gp_cfg_schema gpx_table_keys[] = {
-    { "group_by", GP_CFG_LIST, "[]", .items = group_item,
-      .help = "runs.csv columns a row shares ([]: every swept path but *.seed)" },
-    { "columns", GP_CFG_LIST, "[]", .items = column_item,
-      .help = "n final_test_acc best_test_acc gap params flops memory epoch_s img_per_s "
-              "peak_rss ([]: all)" },
-    { "sort", GP_CFG_ENUM, "none", .choices = sort_names,
-      .help = "order rows by this column's mean (none: as in runs.csv)" },
-    { "descending", GP_CFG_BOOL, "true", .help = "sort: largest first" },
-    { "precision", GP_CFG_INT, "2", .min = 0, .max = 6, .help = "decimals of accuracies in %" },
-    { NULL }
-};
 
 /* How a column is summarised and printed. */
 typedef enum {
@@ -112,7 +82,7 @@ typedef enum {
     RC_STATUS, RC_REASON, NRUNCOLS
 } run_column;
 
-static const char *const run_column_names[NRUNCOLS] = {
+static const char *const run_gpx_table_column_names[NRUNCOLS] = {
     "run_id", "experiment", "head", "seed", "epochs", "params", "flops", "mem_total",
     "final_train_acc", "final_val_acc", "final_test_acc", "best_test_acc", "train_s",
     "img_per_s", "peak_rss_mib", "status", "reason"
@@ -120,7 +90,7 @@ static const char *const run_column_names[NRUNCOLS] = {
 
 typedef enum { EC_RUN_ID, EC_EPOCH, EC_TEST_ACC, NEPOCHCOLS } epoch_column;
 
-static const char *const epoch_column_names[NEPOCHCOLS] = { "run_id", "epoch", "test_acc" };
+static const char *const epoch_gpx_table_column_names[NEPOCHCOLS] = { "run_id", "epoch", "test_acc" };
 
 /* evals.csv: the test set at other input sizes after training (eval.sizes). */
 typedef enum {
@@ -128,7 +98,7 @@ typedef enum {
     NEVALCOLS
 } eval_column;
 
-static const char *const eval_column_names[NEVALCOLS] = {
+static const char *const eval_gpx_table_column_names[NEVALCOLS] = {
     "run_id", "train_size", "eval_size", "method", "test_acc", "status", "reason"
 };
 
@@ -389,14 +359,14 @@ static void default_settings(table_settings *s)
 }
 
 /* Settings from a loaded config's table section; 0 or -1 with err. */
-static int settings_from_config(const gp_cfg *cfg, table_settings *s, char *err, size_t errlen)
+static int settings_from_config(const ycfg *cfg, table_settings *s, char *err, size_t errlen)
 {
-    const gp_cfg_point *pt = gp_cfg_point_at(cfg, 0);
-    const gp_cfg_value *group = gp_cfg_get(pt, "table.group_by");
-    const gp_cfg_value *columns = gp_cfg_get(pt, "table.columns");
-    snprintf(s->source, sizeof s->source, "%s", gp_cfg_path(cfg));
+    const ycfg_point *pt = ycfg_point_at(cfg, 0);
+    const ycfg_value *group = ycfg_get(pt, "table.group_by");
+    const ycfg_value *columns = ycfg_get(pt, "table.columns");
+    snprintf(s->source, sizeof s->source, "%s", ycfg_path(cfg));
     if (group->n > MAX_GROUP_KEYS) {
-        snprintf(err, errlen, "%s:%d:%d: table.group_by: at most %d keys", gp_cfg_path(cfg),
+        snprintf(err, errlen, "%s:%d:%d: table.group_by: at most %d keys", ycfg_path(cfg),
                  group->line, group->col, MAX_GROUP_KEYS);
         return -1;
     }
@@ -407,19 +377,19 @@ static int settings_from_config(const gp_cfg *cfg, table_settings *s, char *err,
     }
     s->ngroup = group->n;
     for (size_t k = 0; k < columns->n; k++) {
-        column_id c = (column_id)enum_index(columns->items[k].s, column_names);
+        column_id c = (column_id)enum_index(columns->items[k].s, gpx_table_column_names);
         for (size_t j = 0; j < s->ncolumns; j++)
             if (s->column[j] == c) {
                 snprintf(err, errlen, "%s:%d:%d: table.columns: '%s' is listed twice",
-                         gp_cfg_path(cfg), columns->items[k].line, columns->items[k].col,
+                         ycfg_path(cfg), columns->items[k].line, columns->items[k].col,
                          columns->items[k].s);
                 return -1;
             }
         s->column[s->ncolumns++] = c;
     }
-    s->sort = enum_index(gp_cfg_str(pt, "table.sort"), sort_names) - 1;
-    s->descending = gp_cfg_bool(pt, "table.descending");
-    s->precision = (int)gp_cfg_int(pt, "table.precision");
+    s->sort = enum_index(ycfg_str(pt, "table.sort"), gpx_table_sort_names) - 1;
+    s->descending = ycfg_bool(pt, "table.descending");
+    s->precision = (int)ycfg_int(pt, "table.precision");
     return 0;
 }
 
@@ -1086,7 +1056,7 @@ static int eval_size_at(const table_job *j, size_t e, eval_column c, long *out, 
     long v = strtol(s, &end, 10);
     if (end == s || *end || errno || v < 1 || v > 100000) {
         snprintf(err, errlen, "%s:%d: column %s: '%s' is not a size in pixels", t->path,
-                 t->rows[e].line, eval_column_names[c], s);
+                 t->rows[e].line, eval_gpx_table_column_names[c], s);
         return -1;
     }
     *out = v;
@@ -2211,7 +2181,7 @@ static int parse_options(int argc, char **argv, table_options *o)
 }
 
 /* The config's table section, or the defaults when there is no config. */
-static int load_settings(table_job *j, const table_options *o, gp_cfg **cfg)
+static int load_settings(table_job *j, const table_options *o, ycfg **cfg)
 {
     char path[4096], err[ERR_LEN];
     default_settings(&j->set);
@@ -2222,12 +2192,12 @@ static int load_settings(table_job *j, const table_options *o, gp_cfg **cfg)
         return fail(j, "%s: path too long", o->dir);
     if (!o->config && access(path, F_OK) != 0)
         return 0;
-    *cfg = gp_cfg_load(path, gpx_run_schema(), err, sizeof err);
+    *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
     if (!*cfg)
         return fail(j, "%s", err);
     if (settings_from_config(*cfg, &j->set, err, sizeof err))
         return fail(j, "%s", err);
-    snprintf(j->name, sizeof j->name, "%s", gp_cfg_name(*cfg));
+    snprintf(j->name, sizeof j->name, "%s", ycfg_name(*cfg));
     return 0;
 }
 
@@ -2241,7 +2211,7 @@ static int load_csvs(table_job *j, const char *dir)
     if (access(path, F_OK) != 0)
         return fail(j, "%s: no runs.csv (write one with gpool run CONFIG --out %s)", dir, dir);
     if (csv_load(path, &j->runs, NULL, err, sizeof err) ||
-        csv_require(&j->runs, run_column_names, NRUNCOLS, j->rc, err, sizeof err))
+        csv_require(&j->runs, run_gpx_table_column_names, NRUNCOLS, j->rc, err, sizeof err))
         return fail(j, "%s", err);
     int missing = 0;
     gpx_join(path, sizeof path, dir, "epochs.csv");
@@ -2249,7 +2219,7 @@ static int load_csvs(table_job *j, const char *dir)
         return fail(j, "%s", err);
     j->have_epochs = !missing;
     if (j->have_epochs &&
-        csv_require(&j->epochs, epoch_column_names, NEPOCHCOLS, j->ec, err, sizeof err))
+        csv_require(&j->epochs, epoch_gpx_table_column_names, NEPOCHCOLS, j->ec, err, sizeof err))
         return fail(j, "%s", err);
     missing = 0;
     gpx_join(path, sizeof path, dir, "evals.csv");
@@ -2257,7 +2227,7 @@ static int load_csvs(table_job *j, const char *dir)
         return fail(j, "%s", err);
     j->have_evals = !missing;
     if (j->have_evals &&
-        csv_require(&j->evals, eval_column_names, NEVALCOLS, j->vc, err, sizeof err))
+        csv_require(&j->evals, eval_gpx_table_column_names, NEVALCOLS, j->vc, err, sizeof err))
         return fail(j, "%s", err);
     return 0;
 }
@@ -2344,7 +2314,7 @@ int gpx_cmd_table(int argc, char **argv)
     memset(&j, 0, sizeof j);
     j.prog = "gpool table";
     snprintf(j.out_dir, sizeof j.out_dir, "%s", o.out ? o.out : o.dir);
-    gp_cfg *cfg = NULL;
+    ycfg *cfg = NULL;
     char err[ERR_LEN];
     rc = 1;
     if (load_csvs(&j, o.dir) || load_settings(&j, &o, &cfg))
@@ -2362,6 +2332,6 @@ int gpx_cmd_table(int argc, char **argv)
     rc = write_all_outputs(&j, &o) ? 1 : 0;
 out:
     free_job(&j);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return rc;
 }

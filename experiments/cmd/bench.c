@@ -43,11 +43,12 @@
 #include <omp.h>
 #endif
 
-#include "commands.h"
-#include "config.h"
+#include "cmd/commands.h"
+#include "core/schema.h"
+#include "cfg/cfg.h"
 #include "gpool.h"
-#include "probe.h"
-#include "util.h"
+#include "probe/probe.h"
+#include "util/util.h"
 
 extern char **environ;
 
@@ -58,104 +59,6 @@ extern char **environ;
 #endif
 
 #define DEFAULT_CONFIG "configs/kernels.yaml"
-#define DEFAULT_SHAPES                                                                  \
-    "[[64, 512, 7, 7], [32, 256, 14, 14], [16, 64, 56, 56], [8, 2048, 7, 7], "          \
-    "[256, 64, 7, 7], [128, 10, 7, 7], [1, 3, 224, 224], [1, 2048, 7, 7], "             \
-    "[32, 128, 64, 64]]"
-#define MAX_VARIANT_NAMES 64
-
-/* ================================================================ schema */
-
-static const char *const op_choices[] = { "avg", "max", NULL };
-static const char *const pass_choices[] = { "fwd", "bwd", NULL };
-static const char *const layout_choices[] = { "nchw", "nhwc", NULL };
-static const char *const mode_choices[] = { "hot", "cold", NULL };
-
-/* Variant names come from the library's table (filled on first use), so a
- * typo in a config is caught at its line and column with a suggestion. */
-static const char *variant_choices[MAX_VARIANT_NAMES + 3];
-
-static const gp_cfg_schema dim_schema[] = {
-    { NULL, GP_CFG_INT, NULL, .min = 1, .max = 1e9, .help = "a dimension" },
-};
-static const gp_cfg_schema shape_schema[] = {
-    { NULL, GP_CFG_LIST, NULL, .min = 4, .max = 4, .items = dim_schema,
-      .help = "[N, C, H, W]" },
-};
-static const gp_cfg_schema variant_schema[] = {
-    { NULL, GP_CFG_ENUM, NULL, .choices = variant_choices,
-      .help = "a variant name, 'all' or 'auto'" },
-};
-
-static const gp_cfg_schema bench_keys[] = {
-    { "shapes", GP_CFG_LIST, DEFAULT_SHAPES, .min = 1, .max = 10000, .items = shape_schema,
-      .help = "tensor shapes [N, C, H, W]" },
-    { "variants", GP_CFG_LIST, "[all]", .min = 1, .max = 1000, .items = variant_schema,
-      .help = "variants to time ('all' = every one of the op and layout); auto is always timed" },
-    { "op", GP_CFG_ENUM, "avg", .choices = op_choices, .help = "pooling: avg or max" },
-    { "pass", GP_CFG_ENUM, "fwd", .choices = pass_choices, .help = "fwd or bwd" },
-    { "layout", GP_CFG_ENUM, "nchw", .choices = layout_choices, .help = "nchw or nhwc" },
-    { "threads", GP_CFG_INT, "1", .min = 1, .max = 4096,
-      .help = "OpenMP threads (omp_set_num_threads before each row)" },
-    { "mode", GP_CFG_ENUM, "hot", .choices = mode_choices,
-      .help = "hot: one buffer again and again; cold: rotate through > 3 x L3 of buffers" },
-    { "repetitions", GP_CFG_INT, "21", .min = 20, .max = 1e6,
-      .help = "timed samples per row (median and min are reported)" },
-    { "warmup", GP_CFG_INT, "3", .min = 1, .max = 1e6,
-      .help = "untimed samples after calibration" },
-    { "min_sample_ms", GP_CFG_FLOAT, "1.0", .min = 0.01, .max = 10000,
-      .help = "a sample is k back-to-back calls lasting at least this long" },
-    { "probe_sample_ms", GP_CFG_FLOAT, "2.0", .min = 0.01, .max = 10000,
-      .help = "a bandwidth-probe sample reads buffers for at least this long" },
-    { "check", GP_CFG_BOOL, "true",
-      .help = "compare every variant with the scalar one before timing it" },
-    { "cold_mib", GP_CFG_INT, "0", .min = 0, .max = 1 << 30,
-      .help = "MiB of x buffers a cold row rotates through; 0 = just over 3 x L3" },
-    { "max_cpu_wait", GP_CFG_FLOAT, "0.02", .min = 0, .max = 1e6,
-      .help = "a row whose threads waited for a CPU longer than this share of its time "
-              "is measured again" },
-    { "attempts", GP_CFG_INT, "3", .min = 1, .max = 100,
-      .help = "measurements of a row at most (the least disturbed one is kept)" },
-    { NULL },
-};
-
-static const gp_cfg_schema chart_keys[] = {
-    { "op", GP_CFG_ENUM, "avg", .choices = op_choices, .help = "op shown in the chart" },
-    { "pass", GP_CFG_ENUM, "fwd", .choices = pass_choices, .help = "pass shown in the chart" },
-    { "layout", GP_CFG_ENUM, "nchw", .choices = layout_choices,
-      .help = "layout shown in the chart (one panel per mode and thread count)" },
-    { NULL },
-};
-
-static const gp_cfg_schema root_keys[] = {
-    { "name", GP_CFG_STRING, "kernels", .help = "name of this benchmark" },
-    { "output", GP_CFG_STRING, "results/kernels",
-      .help = "output directory, relative to the working directory (--out overrides)" },
-    { "bench", GP_CFG_MAP, "{}", .items = bench_keys, .help = "what to time and how" },
-    { "chart", GP_CFG_MAP, "{}", .items = chart_keys, .help = "which results the chart shows" },
-    { NULL },
-};
-
-const gp_cfg_schema *gpx_bench_schema(void)
-{
-    if (!variant_choices[0]) {
-        size_t n = 0;
-        for (size_t i = 0; i < gp_variant_count() && n < MAX_VARIANT_NAMES; i++) {
-            gp_variant_info v;
-            if (gp_variant_get(i, &v) != GP_OK)
-                continue;
-            int seen = 0;
-            for (size_t j = 0; j < n; j++)
-                seen |= !strcmp(variant_choices[j], v.name);
-            if (!seen)
-                variant_choices[n++] = v.name;
-        }
-        variant_choices[n++] = "all";
-        variant_choices[n++] = "auto";
-        variant_choices[n] = NULL;
-    }
-    return root_keys;
-}
 
 /* ========================================================= small helpers */
 
@@ -238,12 +141,12 @@ typedef struct {
     int list_variants, help, quiet, no_chart;
 } bench_options;
 
-static void print_schema_keys(FILE *out, const gp_cfg_schema *table, const char *prefix)
+static void print_schema_keys(FILE *out, const ycfg_schema *table, const char *prefix)
 {
-    for (const gp_cfg_schema *k = table; k->key; k++) {
+    for (const ycfg_schema *k = table; k->key; k++) {
         char path[128];
         snprintf(path, sizeof path, "%s%s", prefix, k->key);
-        if (k->type == GP_CFG_MAP) {
+        if (k->type == YCFG_MAP) {
             char sub[sizeof path + 1];
             snprintf(sub, sizeof sub, "%s.", path);
             print_schema_keys(out, k->items, sub);
@@ -305,7 +208,7 @@ static void print_help(FILE *out)
             "\n"
             "Environment: GPOOL_VARIANT and GPOOL_CPU_MASK act on the library as usual\n"
             "and are recorded in the manifest; GPOOL_BENCH_GP names the gnuplot template\n"
-            "(default: experiments/bench.gp in the working directory, else %s/bench.gp).\n"
+            "(default: experiments/records/bench.gp in the working directory, else %s/bench.gp).\n"
             "Exit status: 0 success, 1 error or mismatch, 2 bad command line, 130 interrupted.\n",
             GPOOL_DATADIR);
 }
@@ -390,7 +293,7 @@ static void shape_label(char *buf, size_t len, const shape_dims *s)
 
 /* One sweep point, decoded. */
 typedef struct {
-    const gp_cfg_point *pt;
+    const ycfg_point *pt;
     const char         *id;
     gp_pool_op          op;
     gp_pass             pass;
@@ -504,13 +407,13 @@ static int add_name(const char **names, size_t *n, const char *name)
 /* The variant names a point times: the listed ones ('all' expands to the
  * table's entries for the op and layout) that this CPU can run, then auto.
  * Unknown names are config errors; unavailable ones are skipped with a note. */
-static int resolve_variants(const gp_cfg *cfg, bench_point *p, char *skipped, size_t skiplen)
+static int resolve_variants(const ycfg *cfg, bench_point *p, char *skipped, size_t skiplen)
 {
-    const gp_cfg_value *list = gp_cfg_get(p->pt, "bench.variants");
+    const ycfg_value *list = ycfg_get(p->pt, "bench.variants");
     p->variants = xcalloc(gp_variant_count() + 2, sizeof *p->variants);
     p->nvariants = 0;
     for (size_t i = 0; i < list->n; i++) {
-        const gp_cfg_value *item = &list->items[i];
+        const ycfg_value *item = &list->items[i];
         const char *name = item->s;
         if (!strcmp(name, "auto"))
             continue;
@@ -530,7 +433,7 @@ static int resolve_variants(const gp_cfg *cfg, bench_point *p, char *skipped, si
         gp_variant_info v;
         if (!find_variant(name, p->op, p->layout, &v)) {
             report_error("%s:%d:%d: no variant '%s' for %s %s (see gpool bench --list-variants)",
-                         gp_cfg_path(cfg), item->line, item->col, name, gp_pool_op_name(p->op),
+                         ycfg_path(cfg), item->line, item->col, name, gp_pool_op_name(p->op),
                          gp_layout_name(p->layout));
             return -1;
         }
@@ -554,36 +457,36 @@ static size_t default_cold_bytes(void)
     return 3 * gpx_l3_bytes(NULL);
 }
 
-static int decode_point(const gp_cfg *cfg, size_t i, bench_point *p, char *skipped,
+static int decode_point(const ycfg *cfg, size_t i, bench_point *p, char *skipped,
                         size_t skiplen)
 {
     memset(p, 0, sizeof *p);
-    p->pt = gp_cfg_point_at(cfg, i);
-    p->id = gp_cfg_point_id(p->pt);
-    p->op = (gp_pool_op)enum_index(gp_cfg_str(p->pt, "bench.op"), op_choices);
-    p->pass = (gp_pass)enum_index(gp_cfg_str(p->pt, "bench.pass"), pass_choices);
-    p->layout = (gp_layout)enum_index(gp_cfg_str(p->pt, "bench.layout"), layout_choices);
-    p->threads = (int)gp_cfg_int(p->pt, "bench.threads");
-    p->cold = !strcmp(gp_cfg_str(p->pt, "bench.mode"), "cold");
-    p->reps = (int)gp_cfg_int(p->pt, "bench.repetitions");
-    p->warmup = (int)gp_cfg_int(p->pt, "bench.warmup");
-    p->min_sample_s = gp_cfg_float(p->pt, "bench.min_sample_ms") * 1e-3;
-    p->probe_sample_s = gp_cfg_float(p->pt, "bench.probe_sample_ms") * 1e-3;
-    p->check = gp_cfg_bool(p->pt, "bench.check");
-    long long mib = gp_cfg_int(p->pt, "bench.cold_mib");
+    p->pt = ycfg_point_at(cfg, i);
+    p->id = ycfg_point_id(p->pt);
+    p->op = (gp_pool_op)enum_index(ycfg_str(p->pt, "bench.op"), gpx_op_choices);
+    p->pass = (gp_pass)enum_index(ycfg_str(p->pt, "bench.pass"), gpx_pass_choices);
+    p->layout = (gp_layout)enum_index(ycfg_str(p->pt, "bench.layout"), gpx_layout_choices);
+    p->threads = (int)ycfg_int(p->pt, "bench.threads");
+    p->cold = !strcmp(ycfg_str(p->pt, "bench.mode"), "cold");
+    p->reps = (int)ycfg_int(p->pt, "bench.repetitions");
+    p->warmup = (int)ycfg_int(p->pt, "bench.warmup");
+    p->min_sample_s = ycfg_float(p->pt, "bench.min_sample_ms") * 1e-3;
+    p->probe_sample_s = ycfg_float(p->pt, "bench.probe_sample_ms") * 1e-3;
+    p->check = ycfg_bool(p->pt, "bench.check");
+    long long mib = ycfg_int(p->pt, "bench.cold_mib");
     p->cold_bytes = mib > 0 ? (size_t)mib << 20 : default_cold_bytes();
-    p->max_cpu_wait = gp_cfg_float(p->pt, "bench.max_cpu_wait");
-    p->attempts = (int)gp_cfg_int(p->pt, "bench.attempts");
+    p->max_cpu_wait = ycfg_float(p->pt, "bench.max_cpu_wait");
+    p->attempts = (int)ycfg_int(p->pt, "bench.attempts");
 
-    const gp_cfg_value *shapes = gp_cfg_get(p->pt, "bench.shapes");
+    const ycfg_value *shapes = ycfg_get(p->pt, "bench.shapes");
     p->shapes = xcalloc(shapes->n, sizeof *p->shapes);
     for (size_t k = 0; k < shapes->n; k++) {
-        const gp_cfg_value *s = &shapes->items[k];
+        const ycfg_value *s = &shapes->items[k];
         shape_dims d = { (size_t)s->items[0].i, (size_t)s->items[1].i, (size_t)s->items[2].i,
                          (size_t)s->items[3].i };
         double elems = (double)d.n * (double)d.c * (double)d.h * (double)d.w;
         if (elems * sizeof(float) > 64.0 * (1ull << 30)) {
-            report_error("%s:%d:%d: shape %zux%zux%zux%zu needs more than 64 GiB", gp_cfg_path(cfg),
+            report_error("%s:%d:%d: shape %zux%zux%zux%zu needs more than 64 GiB", ycfg_path(cfg),
                          s->line, s->col, d.n, d.c, d.h, d.w);
             return -1;
         }
@@ -1311,7 +1214,7 @@ static void write_env(FILE *fp, const char *name)
     fputc('\n', fp);
 }
 
-static void write_manifest(FILE *fp, const run_info *ri, const gp_cfg *cfg,
+static void write_manifest(FILE *fp, const run_info *ri, const ycfg *cfg,
                            const bench_point *points, size_t npoints, const row_list *rows)
 {
     char buf[256], finished[64];
@@ -1376,20 +1279,20 @@ static void write_manifest(FILE *fp, const run_info *ri, const gp_cfg *cfg,
     fputs("config:\n  path: ", fp);
     gpx_yaml_string(fp, ri->config_path);
     fputs("\n  name: ", fp);
-    gpx_yaml_string(fp, gp_cfg_name(cfg));
+    gpx_yaml_string(fp, ycfg_name(cfg));
     fputs("\n  resolved: config.yaml\n  defaults_used:\n", fp);
-    for (size_t k = 0; k < gp_cfg_ndefaults(cfg); k++) {
+    for (size_t k = 0; k < ycfg_ndefaults(cfg); k++) {
         fputs("    ", fp);
-        gpx_yaml_string(fp, gp_cfg_default_path(cfg, k));
+        gpx_yaml_string(fp, ycfg_default_path(cfg, k));
         fputs(": ", fp);
-        gpx_yaml_string(fp, gp_cfg_default_text(cfg, k));
+        gpx_yaml_string(fp, ycfg_default_text(cfg, k));
         fputc('\n', fp);
     }
-    if (gp_cfg_ndefaults(cfg) == 0)
+    if (ycfg_ndefaults(cfg) == 0)
         fputs("    {}\n", fp);
     fputs("  swept: [", fp);
-    for (size_t k = 0; k < gp_cfg_nswept(cfg); k++)
-        fprintf(fp, "%s%s", k ? ", " : "", gp_cfg_swept_path(cfg, k));
+    for (size_t k = 0; k < ycfg_nswept(cfg); k++)
+        fprintf(fp, "%s%s", k ? ", " : "", ycfg_swept_path(cfg, k));
     fputs("]\n", fp);
     fputs("points:\n", fp);
     for (size_t i = 0; i < npoints; i++) {
@@ -1459,7 +1362,7 @@ static int write_chart_data(FILE *fp, const row_list *rows, gp_pool_op op, gp_pa
         seen = 0;
         for (int k = 0; k < *nseries; k++)
             seen |= !strcmp(series[k], r->variant);
-        if (!seen && *nseries < MAX_VARIANT_NAMES)
+        if (!seen && *nseries < GPX_MAX_VARIANT_NAMES)
             series[(*nseries)++] = r->variant;
     }
     if (*nseries == 0)
@@ -1505,7 +1408,7 @@ static int write_chart_data(FILE *fp, const row_list *rows, gp_pool_op op, gp_pa
             if (seen || nshapes >= 256)
                 continue;
             seen_shapes[nshapes++] = r->shape;
-            double probes[MAX_VARIANT_NAMES], gbps[MAX_VARIANT_NAMES];
+            double probes[GPX_MAX_VARIANT_NAMES], gbps[GPX_MAX_VARIANT_NAMES];
             int nprobes = 0;
             for (int s = 0; s < *nseries; s++)
                 gbps[s] = NAN;
@@ -1518,7 +1421,7 @@ static int write_chart_data(FILE *fp, const row_list *rows, gp_pool_op op, gp_pa
                 for (int s = 0; s < *nseries; s++)
                     if (!strcmp(series[s], q->variant) && isnan(gbps[s]))
                         gbps[s] = q->gbps;
-                if (nprobes < MAX_VARIANT_NAMES)
+                if (nprobes < GPX_MAX_VARIANT_NAMES)
                     probes[nprobes++] = q->probe_gbps;
             }
             char lbl[64];
@@ -1541,8 +1444,8 @@ static const char *chart_template(void)
     const char *env = getenv("GPOOL_BENCH_GP");
     if (env && *env)
         return env;
-    if (gpx_readable("experiments/bench.gp"))
-        return "experiments/bench.gp";
+    if (gpx_readable("experiments/records/bench.gp"))
+        return "experiments/records/bench.gp";
     snprintf(path, sizeof path, "%s/bench.gp", GPOOL_DATADIR);
     return gpx_readable(path) ? path : NULL;
 }
@@ -1559,13 +1462,13 @@ static int run_gnuplot(const char *program, const char *tmpl, const char *settin
 
 /* Writes bench-chart.dat, bench.png and bench.svg; sets *status for the
  * manifest. 0 written or skipped, -1 on failure. */
-static int write_chart(const char *dir, const gp_cfg *cfg, const row_list *rows,
+static int write_chart(const char *dir, const ycfg *cfg, const row_list *rows,
                        const char **status)
 {
-    const gp_cfg_point *pt0 = gp_cfg_point_at(cfg, 0);
-    gp_pool_op op = (gp_pool_op)enum_index(gp_cfg_str(pt0, "chart.op"), op_choices);
-    gp_pass pass = (gp_pass)enum_index(gp_cfg_str(pt0, "chart.pass"), pass_choices);
-    gp_layout layout = (gp_layout)enum_index(gp_cfg_str(pt0, "chart.layout"), layout_choices);
+    const ycfg_point *pt0 = ycfg_point_at(cfg, 0);
+    gp_pool_op op = (gp_pool_op)enum_index(ycfg_str(pt0, "chart.op"), gpx_op_choices);
+    gp_pass pass = (gp_pass)enum_index(ycfg_str(pt0, "chart.pass"), gpx_pass_choices);
+    gp_layout layout = (gp_layout)enum_index(ycfg_str(pt0, "chart.layout"), gpx_layout_choices);
     const char *program = gpx_gnuplot_program();
     if (!*program) {
         *status = "skipped: GNUPLOT is empty (configure found no gnuplot)";
@@ -1614,7 +1517,7 @@ static int write_chart(const char *dir, const gp_cfg *cfg, const row_list *rows,
         return -1;
     }
     panel_key panels[2 * 16];
-    const char *series[MAX_VARIANT_NAMES];
+    const char *series[GPX_MAX_VARIANT_NAMES];
     int npanels, nseries, nmodes = 0, nthreads = 0;
     write_chart_data(f.fp, rows, op, pass, layout, panels, &npanels, series, &nseries, &nmodes,
                      &nthreads);
@@ -1640,7 +1543,7 @@ static int write_chart(const char *dir, const gp_cfg *cfg, const row_list *rows,
              "datafile=%s; png_out=%s; svg_out=%s; maintitle='gpool bench: %s %s %s (%s)'; "
              "npanels=%d; nrows=%d; ncols=%d; nseries=%d; panel_modes='%s'; panel_threads='%s'",
              q_dat, q_png, q_svg, gp_pool_op_name(op), gp_pass_name(pass), gp_layout_name(layout),
-             gp_cfg_name(cfg), npanels, nmodes, nthreads, nseries, modes, threads);
+             ycfg_name(cfg), npanels, nmodes, nthreads, nseries, modes, threads);
     int r = run_gnuplot(program, tmpl, settings);
     if (r == 1) {
         *status = "skipped: gnuplot not found";
@@ -1686,7 +1589,7 @@ static int write_file(const char *dir, const char *name, void (*body)(FILE *, co
 
 typedef struct {
     const run_info    *ri;
-    const gp_cfg      *cfg;
+    const ycfg      *cfg;
     const bench_point *points;
     size_t             npoints;
     const row_list    *rows;
@@ -1699,7 +1602,7 @@ static void csv_body(FILE *fp, const void *ctx)
 
 static void config_body(FILE *fp, const void *ctx)
 {
-    gp_cfg_write_resolved(((const output_ctx *)ctx)->cfg, fp);
+    ycfg_write_resolved(((const output_ctx *)ctx)->cfg, fp);
 }
 
 static void manifest_body(FILE *fp, const void *ctx)
@@ -1814,7 +1717,7 @@ static void restore_signals(const signal_state *s)
     sigaction(SIGTERM, &s->old_term, NULL);
 }
 
-static int write_outputs(const char *dir, run_info *ri, const gp_cfg *cfg,
+static int write_outputs(const char *dir, run_info *ri, const ycfg *cfg,
                          const bench_point *points, size_t npoints, const row_list *rows,
                          int no_chart)
 {
@@ -1855,7 +1758,7 @@ int gpx_cmd_bench(int argc, char **argv)
         return 1;
     }
     char err[1024];
-    gp_cfg *cfg = gp_cfg_load(ri.config_path, gpx_bench_schema(), err, sizeof err);
+    ycfg *cfg = ycfg_load(ri.config_path, gpx_bench_schema(), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "%s\n", err);
         fprintf(stderr, "gpool bench: invalid config %s (keys: gpool bench --help)\n",
@@ -1863,20 +1766,20 @@ int gpx_cmd_bench(int argc, char **argv)
         return 1;
     }
 
-    size_t npoints = gp_cfg_npoints(cfg);
+    size_t npoints = ycfg_npoints(cfg);
     bench_point *points = xcalloc(npoints, sizeof *points);
     char skipped[1024] = "";
     for (size_t i = 0; i < npoints; i++)
         if (decode_point(cfg, i, &points[i], skipped, sizeof skipped) != 0) {
             free_points(points, npoints);
-            gp_cfg_free(cfg);
+            ycfg_free(cfg);
             return 1;
         }
     ri.skipped = skipped;
-    ri.out_dir = o.out ? o.out : gp_cfg_str(gp_cfg_point_at(cfg, 0), "output");
+    ri.out_dir = o.out ? o.out : ycfg_str(ycfg_point_at(cfg, 0), "output");
     if (check_output_dir(ri.out_dir) != 0) {
         free_points(points, npoints);
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         return 1;
     }
 
@@ -1917,6 +1820,6 @@ int gpx_cmd_bench(int argc, char **argv)
     gpx_remove_temps();
     free(rows.rows);
     free_points(points, npoints);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return rc;
 }

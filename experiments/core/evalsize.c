@@ -4,7 +4,7 @@
  */
 #include "autoconfig.h"
 
-#include "evalsize.h"
+#include "core/evalsize.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "train.h"
+#include "core/model.h"
+#include "core/train.h"
 
 static const char *const method_names[GPX_SIZE_NMETHODS] = {
     "resize", "canvas_center", "canvas_random",
@@ -388,7 +388,7 @@ int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_op
     if (check_opts(net, data, o, rows, err, errlen) != 0)
         return -1;
     sweep s = { .trained = net, .test = &data->test, .o = o };
-    s.head = gp_cfg_value_get(o->model, "head")->s;
+    s.head = ycfg_value_get(o->model, "head")->s;
     gp_head_op op;
     if (gpx_head_parse(s.head, &s.design, &op) != 0)
         return es_fail(err, errlen, "unknown head '%s'", s.head);

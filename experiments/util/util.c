@@ -3,7 +3,7 @@
  */
 #include "autoconfig.h"
 
-#include "util.h"
+#include "util/util.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -5,26 +5,26 @@
  * loader parses a YAML file, checks it against the schema, fills defaults,
  * and expands its `sweep:` section into points.
  *
- *     static const gp_cfg_schema bench_keys[] = {
- *         { "repetitions", GP_CFG_INT, "21", .min = 20, .max = 1e6,
+ *     static const ycfg_schema bench_keys[] = {
+ *         { "repetitions", YCFG_INT, "21", .min = 20, .max = 1e6,
  *           .help = "timed repetitions per row" },
- *         { "mode", GP_CFG_ENUM, "hot", .choices = (const char *[]){"hot", "cold", NULL} },
+ *         { "mode", YCFG_ENUM, "hot", .choices = (const char *[]){"hot", "cold", NULL} },
  *         { NULL }
  *     };
- *     static const gp_cfg_schema root[] = {
- *         { "name",  GP_CFG_STRING, NULL, .help = "run name" },   // required
- *         { "bench", GP_CFG_MAP, "{}", .items = bench_keys },
+ *     static const ycfg_schema root[] = {
+ *         { "name",  YCFG_STRING, NULL, .help = "run name" },   // required
+ *         { "bench", YCFG_MAP, "{}", .items = bench_keys },
  *         { NULL }
  *     };
  *     char err[512];
- *     gp_cfg *cfg = gp_cfg_load("configs/kernels.yaml", root, err, sizeof err);
+ *     ycfg *cfg = ycfg_load("configs/kernels.yaml", root, err, sizeof err);
  *     if (!cfg) { fprintf(stderr, "%s\n", err); return 1; }  // "file:3:5: ..."
- *     for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
- *         const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
- *         long long reps = gp_cfg_int(pt, "bench.repetitions");
+ *     for (size_t i = 0; i < ycfg_npoints(cfg); i++) {
+ *         const ycfg_point *pt = ycfg_point_at(cfg, i);
+ *         long long reps = ycfg_int(pt, "bench.repetitions");
  *         ...
  *     }
- *     gp_cfg_free(cfg);
+ *     ycfg_free(cfg);
  *
  * (Give every entry at least one designated field, such as .help: a purely
  * positional { "key", TYPE, "def" } draws -Wmissing-field-initializers.)
@@ -32,24 +32,24 @@
  * A tagged mapping is one whose keys depend on the value of its tag key, as
  * a network's layers do on their type:
  *
- *     static const gp_cfg_schema conv_keys[] = {
- *         { "out", GP_CFG_INT, NULL, .min = 1, .max = 65536, .help = "output channels" },
- *         { "k",   GP_CFG_INT, "3",  .min = 1, .max = 64, .help = "kernel size" },
+ *     static const ycfg_schema conv_keys[] = {
+ *         { "out", YCFG_INT, NULL, .min = 1, .max = 65536, .help = "output channels" },
+ *         { "k",   YCFG_INT, "3",  .min = 1, .max = 64, .help = "kernel size" },
  *         { NULL }
  *     };
- *     static const gp_cfg_schema no_keys[] = { { NULL } };
- *     static const gp_cfg_schema variants[] = {
- *         { "conv", GP_CFG_MAP, NULL, .items = conv_keys, .help = "2-D convolution" },
- *         { "relu", GP_CFG_MAP, NULL, .items = no_keys, .help = "max(x, 0)" },
+ *     static const ycfg_schema no_keys[] = { { NULL } };
+ *     static const ycfg_schema variants[] = {
+ *         { "conv", YCFG_MAP, NULL, .items = conv_keys, .help = "2-D convolution" },
+ *         { "relu", YCFG_MAP, NULL, .items = no_keys, .help = "max(x, 0)" },
  *         { NULL }
  *     };
- *     static const gp_cfg_schema layer[] = {
- *         { "layer", GP_CFG_TAGGED, NULL, .tag = "type", .items = variants, .help = "a layer" }
+ *     static const ycfg_schema layer[] = {
+ *         { "layer", YCFG_TAGGED, NULL, .tag = "type", .items = variants, .help = "a layer" }
  *     };
- *     ... { "trunk", GP_CFG_LIST, NULL, .min = 1, .max = 100, .items = layer } ...
+ *     ... { "trunk", YCFG_LIST, NULL, .min = 1, .max = 100, .items = layer } ...
  *
  * so that "trunk: [{type: conv, out: 8}, {type: relu}]" is valid and
- * gp_cfg_value_get(&trunk->items[0], "k")->i is 3.
+ * ycfg_value_get(&trunk->items[0], "k")->i is 3.
  *
  * Rules:
  *   - Every key must be in the schema: an unknown key is an error that names
@@ -67,7 +67,7 @@
  *   - A missing key with a default takes the default (parsed as YAML text);
  *     a missing MAP with default "{}" gets its keys' own defaults. A missing
  *     key without one is an error, unless the sweep gives it. The defaults
- *     used are listed by gp_cfg_default_path/text in schema order: each value
+ *     used are listed by ycfg_default_path/text in schema order: each value
  *     the file did not write, mappings (and written lists of mappings)
  *     entered key by key ("bench.threads", "layers[0].stride"), anything else
  *     whole ("bench.shapes"); swept keys are never listed.
@@ -92,7 +92,7 @@
  *     near miss). The tag is checked before the other
  *     keys, which follow every rule above against the chosen variant's key
  *     table (an unknown key suggests the closest of that variant's keys and
- *     the tag). The resolved value has type GP_CFG_TAGGED and reads like a
+ *     the tag). The resolved value has type YCFG_TAGGED and reads like a
  *     MAP: items[0] is the tag (an ENUM whose ->s is the variant name, and
  *     whose schema's choices are the variant names), then the variant's keys
  *     in schema order; its canonical text is "{type: conv, out: 8, k: 3}".
@@ -116,25 +116,25 @@
 #include <stdio.h>
 
 typedef enum {
-    GP_CFG_INT,     /* 64-bit integer */
-    GP_CFG_FLOAT,   /* double; an integer literal is accepted */
-    GP_CFG_BOOL,    /* true / false */
-    GP_CFG_STRING,  /* any scalar kept as text */
-    GP_CFG_ENUM,    /* one of choices */
-    GP_CFG_LIST,    /* sequence; items[0] is the element schema (key unused) */
-    GP_CFG_MAP,     /* mapping; items is the key table ended by { NULL } */
-    GP_CFG_TAGGED   /* mapping whose keys depend on its tag key's value; items =
+    YCFG_INT,     /* 64-bit integer */
+    YCFG_FLOAT,   /* double; an integer literal is accepted */
+    YCFG_BOOL,    /* true / false */
+    YCFG_STRING,  /* any scalar kept as text */
+    YCFG_ENUM,    /* one of choices */
+    YCFG_LIST,    /* sequence; items[0] is the element schema (key unused) */
+    YCFG_MAP,     /* mapping; items is the key table ended by { NULL } */
+    YCFG_TAGGED   /* mapping whose keys depend on its tag key's value; items =
                        variants, each a MAP with its key table, ended by { NULL } */
-} gp_cfg_type;
+} ycfg_type;
 
-typedef struct gp_cfg_schema gp_cfg_schema;
-struct gp_cfg_schema {
+typedef struct ycfg_schema ycfg_schema;
+struct ycfg_schema {
     const char          *key;        /* NULL ends a key table */
-    gp_cfg_type          type;
+    ycfg_type          type;
     const char          *def;        /* default as YAML text; NULL = required */
     double               min, max;   /* INT/FLOAT range, LIST length: checked if min <= max, not both 0 */
     const char *const   *choices;    /* ENUM: NULL-terminated */
-    const gp_cfg_schema *items;      /* MAP: key table; LIST: element schema; TAGGED: variants */
+    const ycfg_schema *items;      /* MAP: key table; LIST: element schema; TAGGED: variants */
     const char          *help;       /* one line, for --help and messages */
     const char          *tag;        /* TAGGED: the key whose value picks the variant */
     int                  id_exempt;  /* a map key (and all below it) that does not enter
@@ -144,84 +144,84 @@ struct gp_cfg_schema {
 
 /* A resolved value (every value of a loaded config has all its keys).
  * Read-only: points share the subtrees a sweep does not change. */
-typedef struct gp_cfg_value gp_cfg_value;
-struct gp_cfg_value {
-    gp_cfg_type          type;
-    const gp_cfg_schema *schema;
+typedef struct ycfg_value ycfg_value;
+struct ycfg_value {
+    ycfg_type          type;
+    const ycfg_schema *schema;
     int                  line, col;  /* where it was written (in the sweep, if swept); 0 for a default */
     long long            i;          /* INT, BOOL */
     double               f;          /* FLOAT */
     const char          *s;          /* STRING, ENUM; and the source text of every scalar */
     size_t               n;          /* LIST: items; MAP: keys (schema order); TAGGED: tag + keys */
-    gp_cfg_value        *items;      /* LIST / MAP / TAGGED children */
+    ycfg_value        *items;      /* LIST / MAP / TAGGED children */
 };
 
-typedef struct gp_cfg       gp_cfg;
-typedef struct gp_cfg_point gp_cfg_point;
+typedef struct ycfg       ycfg;
+typedef struct ycfg_point ycfg_point;
 
 /* Parse, validate and expand path against root; NULL and err on failure. */
-gp_cfg             *gp_cfg_load        (const char *path, const gp_cfg_schema *root,
+ycfg             *ycfg_load        (const char *path, const ycfg_schema *root,
                                         char *err, size_t errlen);
 
 /* Same, from a string; name is used in error messages in place of a path. */
-gp_cfg             *gp_cfg_load_string (const char *name, const char *yaml,
-                                        const gp_cfg_schema *root, char *err, size_t errlen);
+ycfg             *ycfg_load_string (const char *name, const char *yaml,
+                                        const ycfg_schema *root, char *err, size_t errlen);
 
 /* Free everything the config owns (points and values included). */
-void                gp_cfg_free        (gp_cfg *cfg);
+void                ycfg_free        (ycfg *cfg);
 
 /* Number of sweep points (1 without a sweep). */
-size_t              gp_cfg_npoints     (const gp_cfg *cfg);
+size_t              ycfg_npoints     (const ycfg *cfg);
 
-/* Point i, 0 <= i < gp_cfg_npoints(). */
-const gp_cfg_point *gp_cfg_point_at    (const gp_cfg *cfg, size_t i);
+/* Point i, 0 <= i < ycfg_npoints(). */
+const ycfg_point *ycfg_point_at    (const ycfg *cfg, size_t i);
 
 /* Stable id of a point: 16 lowercase hex digits. */
-const char         *gp_cfg_point_id    (const gp_cfg_point *pt);
+const char         *ycfg_point_id    (const ycfg_point *pt);
 
 /* Number of swept paths and the k-th one ("bench.threads"), in file order. */
-size_t              gp_cfg_nswept      (const gp_cfg *cfg);
-const char         *gp_cfg_swept_path  (const gp_cfg *cfg, size_t k);
+size_t              ycfg_nswept      (const ycfg *cfg);
+const char         *ycfg_swept_path  (const ycfg *cfg, size_t k);
 
 /* The resolved value tree of a point (a MAP in root schema order). */
-const gp_cfg_value *gp_cfg_point_root  (const gp_cfg_point *pt);
+const ycfg_value *ycfg_point_root  (const ycfg_point *pt);
 
 /* The value at a dotted path of a point (aborts if the schema lacks it);
- * the typed forms also abort on another type (gp_cfg_str takes STRING and
- * ENUM, gp_cfg_float only FLOAT). */
-const gp_cfg_value *gp_cfg_get         (const gp_cfg_point *pt, const char *path);
-long long           gp_cfg_int         (const gp_cfg_point *pt, const char *path);
-double              gp_cfg_float       (const gp_cfg_point *pt, const char *path);
-int                 gp_cfg_bool        (const gp_cfg_point *pt, const char *path);
-const char         *gp_cfg_str         (const gp_cfg_point *pt, const char *path);
+ * the typed forms also abort on another type (ycfg_str takes STRING and
+ * ENUM, ycfg_float only FLOAT). */
+const ycfg_value *ycfg_get         (const ycfg_point *pt, const char *path);
+long long           ycfg_int         (const ycfg_point *pt, const char *path);
+double              ycfg_float       (const ycfg_point *pt, const char *path);
+int                 ycfg_bool        (const ycfg_point *pt, const char *path);
+const char         *ycfg_str         (const ycfg_point *pt, const char *path);
 
-/* Same as gp_cfg_get below any MAP or TAGGED value, e.g. one element of a
- * list of layers (its tag key included: gp_cfg_value_get(layer, "type")->s). */
-const gp_cfg_value *gp_cfg_value_get   (const gp_cfg_value *map, const char *path);
+/* Same as ycfg_get below any MAP or TAGGED value, e.g. one element of a
+ * list of layers (its tag key included: ycfg_value_get(layer, "type")->s). */
+const ycfg_value *ycfg_value_get   (const ycfg_value *map, const char *path);
 
 /* A value as canonical one-line YAML flow text (caller frees). */
-char               *gp_cfg_value_text  (const gp_cfg_value *v);
+char               *ycfg_value_text  (const ycfg_value *v);
 
 /* Number of defaults that were used, and the k-th as path and value text. */
-size_t              gp_cfg_ndefaults   (const gp_cfg *cfg);
-const char         *gp_cfg_default_path(const gp_cfg *cfg, size_t k);
-const char         *gp_cfg_default_text(const gp_cfg *cfg, size_t k);
+size_t              ycfg_ndefaults   (const ycfg *cfg);
+const char         *ycfg_default_path(const ycfg *cfg, size_t k);
+const char         *ycfg_default_text(const ycfg *cfg, size_t k);
 
 /* Write the resolved config (before sweep expansion, defaults filled and
  * marked "# default", swept keys marked "# swept", the sweep section with
  * its values in canonical form) as YAML that loads to the same point ids;
  * 0, or -1 on a write error. */
-int                 gp_cfg_write_resolved(const gp_cfg *cfg, FILE *out);
+int                 ycfg_write_resolved(const ycfg *cfg, FILE *out);
 
 /* Check a schema on its own (every default valid, ENUMs with choices, LIST
  * and MAP with items, TAGGED with a tag and variants that are MAPs with
  * items, without defaults and without the tag among their keys, no key or
  * variant twice, no root `sweep`): for a program's tests. */
-int                 gp_cfg_check_schema(const gp_cfg_schema *root, char *err, size_t errlen);
+int                 ycfg_check_schema(const ycfg_schema *root, char *err, size_t errlen);
 
 /* The source file's path and the name of the config (root key "name" if the
  * schema has one, else the file's base name without extension). */
-const char         *gp_cfg_path        (const gp_cfg *cfg);
-const char         *gp_cfg_name        (const gp_cfg *cfg);
+const char         *ycfg_path        (const ycfg *cfg);
+const char         *ycfg_name        (const ycfg *cfg);
 
 #endif /* GPOOL_EXPERIMENTS_CONFIG_H */

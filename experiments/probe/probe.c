@@ -4,7 +4,7 @@
  */
 #include "autoconfig.h"
 
-#include "probe.h"
+#include "probe/probe.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #endif
 
 #include "gpool.h"
-#include "util.h"
+#include "util/util.h"
 
 /* Portable fallback: eight accumulators of 128-bit GCC vectors (SSE2 on
  * x86-64, NEON elsewhere), or plain floats for other compilers. */

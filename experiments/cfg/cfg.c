@@ -5,18 +5,18 @@
  *   1. parse:    libyaml events -> a raw node tree that keeps every node's
  *                source mark (anchors, aliases, tags and extra documents are
  *                refused here, where the events still show them);
- *   2. validate: raw tree + schema -> gp_cfg_value tree, defaults filled.
+ *   2. validate: raw tree + schema -> ycfg_value tree, defaults filled.
  *                The sweep section is validated first, so that a swept key
  *                can stand in for a required one;
  *   3. expand:   one point per element of the cartesian product of the sweep
  *                lists, sharing the unchanged parts of the base tree, each
  *                with the FNV-1a hash of its canonical text as its id.
- * Everything a gp_cfg owns lives in one arena and is freed at once; the raw
+ * Everything a ycfg owns lives in one arena and is freed at once; the raw
  * tree lives in a second arena that is dropped when loading ends.
  */
 #include "autoconfig.h"
 
-#include "config.h"
+#include "cfg/cfg.h"
 
 #include <errno.h>
 #include <math.h>
@@ -214,7 +214,7 @@ static bool is_close(const char *typed, const char *candidate, size_t d)
 }
 
 /* The closest key of a table to word, or NULL when none is close. */
-static const char *closest_key(const gp_cfg_schema *table, const char *word)
+static const char *closest_key(const ycfg_schema *table, const char *word)
 {
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
@@ -344,25 +344,25 @@ static void put_string(strbuf *sb, const char *s)
 /* The canonical flow text of a value: map keys in schema order, floats in
  * their shortest exact form, strings plain when unambiguous. It is what a
  * point's id hashes, so changing it changes every id. */
-static void put_value(strbuf *sb, const gp_cfg_value *v, bool for_id)
+static void put_value(strbuf *sb, const ycfg_value *v, bool for_id)
 {
     char num[48];
     switch (v->type) {
-    case GP_CFG_INT:
+    case YCFG_INT:
         sb_printf(sb, "%lld", v->i);
         break;
-    case GP_CFG_FLOAT:
+    case YCFG_FLOAT:
         format_float_yaml(num, sizeof num, v->f);
         sb_puts(sb, num);
         break;
-    case GP_CFG_BOOL:
+    case YCFG_BOOL:
         sb_puts(sb, v->i ? "true" : "false");
         break;
-    case GP_CFG_STRING:
-    case GP_CFG_ENUM:
+    case YCFG_STRING:
+    case YCFG_ENUM:
         put_string(sb, v->s);
         break;
-    case GP_CFG_LIST:
+    case YCFG_LIST:
         sb_putc(sb, '[');
         for (size_t k = 0; k < v->n; k++) {
             if (k)
@@ -371,8 +371,8 @@ static void put_value(strbuf *sb, const gp_cfg_value *v, bool for_id)
         }
         sb_putc(sb, ']');
         break;
-    case GP_CFG_MAP:
-    case GP_CFG_TAGGED:         /* its tag is items[0]: written first */
+    case YCFG_MAP:
+    case YCFG_TAGGED:         /* its tag is items[0]: written first */
         sb_putc(sb, '{');
         for (size_t k = 0, written = 0; k < v->n; k++) {
             if (for_id && v->items[k].schema->id_exempt)
@@ -388,7 +388,7 @@ static void put_value(strbuf *sb, const gp_cfg_value *v, bool for_id)
     }
 }
 
-char *gp_cfg_value_text(const gp_cfg_value *v)
+char *ycfg_value_text(const ycfg_value *v)
 {
     strbuf sb = {0};
     put_value(&sb, v, false);
@@ -409,28 +409,28 @@ static uint64_t fnv1a64(const char *s)
 
 typedef struct {
     const char          *path;      /* "bench.threads" */
-    const gp_cfg_schema *schema;    /* the swept key */
+    const ycfg_schema *schema;    /* the swept key */
     size_t               n;
-    gp_cfg_value        *values;    /* n validated values, file order */
+    ycfg_value        *values;    /* n validated values, file order */
 } sweep_axis;
 
 typedef struct {
     const char *path, *text;
 } default_entry;
 
-struct gp_cfg_point {
-    gp_cfg_value root;
+struct ycfg_point {
+    ycfg_value root;
     char         id[17];
 };
 
-struct gp_cfg {
+struct ycfg {
     arena          mem;             /* owns everything below except defaults */
     const char    *path, *name;
-    gp_cfg_schema  root_entry;      /* the root table as a MAP entry: base.schema */
-    gp_cfg_value   base;            /* defaults filled, before substitution */
+    ycfg_schema  root_entry;      /* the root table as a MAP entry: base.schema */
+    ycfg_value   base;            /* defaults filled, before substitution */
     sweep_axis    *axes;
     size_t         naxes;
-    gp_cfg_point  *points;
+    ycfg_point  *points;
     size_t         npoints;
     default_entry *defaults;        /* malloc'd: grows while recording */
     size_t         ndefaults, defaults_cap;
@@ -494,21 +494,21 @@ static int fail_oom(load_ctx *ctx)
 /* The program handed over a schema or a request that cannot work. */
 static _Noreturn void program_bug(const char *path, const char *what)
 {
-    fprintf(stderr, "gp_cfg: bug in the program: '%s' %s\n", path, what);
+    fprintf(stderr, "ycfg: bug in the program: '%s' %s\n", path, what);
     abort();
 }
 
-static long find_key(const gp_cfg_schema *table, const char *key);
+static long find_key(const ycfg_schema *table, const char *key);
 
 /* Why one variant of a TAGGED entry cannot be used, into why; false when
  * it is well formed. A variant's default could never be used (the tag
  * picks the variant, not the absence of a value), so it is refused. */
-static bool variant_problem(const gp_cfg_schema *e, long k, char *why, size_t size)
+static bool variant_problem(const ycfg_schema *e, long k, char *why, size_t size)
 {
-    const gp_cfg_schema *v = &e->items[k];
+    const ycfg_schema *v = &e->items[k];
     if (find_key(e->items, v->key) != k)
         snprintf(why, size, "has the variant '%s' twice", v->key);
-    else if (v->type != GP_CFG_MAP)
+    else if (v->type != YCFG_MAP)
         snprintf(why, size, "has a variant '%s' that is not a MAP", v->key);
     else if (!v->items)
         snprintf(why, size, "has a variant '%s' without a key table (items; "
@@ -523,7 +523,7 @@ static bool variant_problem(const gp_cfg_schema *e, long k, char *why, size_t si
     return true;
 }
 
-static bool tagged_problem(const gp_cfg_schema *e, char *why, size_t size)
+static bool tagged_problem(const ycfg_schema *e, char *why, size_t size)
 {
     if (!e->tag || !*e->tag) {
         snprintf(why, size, "is TAGGED without a tag key (.tag)");
@@ -540,22 +540,22 @@ static bool tagged_problem(const gp_cfg_schema *e, char *why, size_t size)
 }
 
 /* Why a schema entry cannot be used, into why; false when it is well formed. */
-static bool schema_entry_problem(const gp_cfg_schema *e, char *why, size_t size)
+static bool schema_entry_problem(const ycfg_schema *e, char *why, size_t size)
 {
     const char *fixed = "has an unknown type";
     switch (e->type) {
-    case GP_CFG_ENUM:
+    case YCFG_ENUM:
         fixed = e->choices && e->choices[0] ? NULL : "is an ENUM without choices";
         break;
-    case GP_CFG_LIST:
+    case YCFG_LIST:
         fixed = e->items ? NULL : "is a LIST without an element schema (items)";
         break;
-    case GP_CFG_MAP:
+    case YCFG_MAP:
         fixed = e->items ? NULL : "is a MAP without a key table (items)";
         break;
-    case GP_CFG_TAGGED:
+    case YCFG_TAGGED:
         return tagged_problem(e, why, size);
-    case GP_CFG_INT: case GP_CFG_FLOAT: case GP_CFG_BOOL: case GP_CFG_STRING:
+    case YCFG_INT: case YCFG_FLOAT: case YCFG_BOOL: case YCFG_STRING:
         return false;
     }
     if (fixed)
@@ -563,7 +563,7 @@ static bool schema_entry_problem(const gp_cfg_schema *e, char *why, size_t size)
     return fixed != NULL;
 }
 
-static void require_sound_entry(const gp_cfg_schema *e, const char *path)
+static void require_sound_entry(const ycfg_schema *e, const char *path)
 {
     char why[256];
     if (schema_entry_problem(e, why, sizeof why))
@@ -853,12 +853,12 @@ static void join_index(char *buf, const char *parent, size_t k)
 
 /* min <= max turns the check on, but a schema that leaves both out gets
  * 0 and 0 from the initializer: that means "no range", not "only 0". */
-static bool has_range(const gp_cfg_schema *sch)
+static bool has_range(const ycfg_schema *sch)
 {
     return sch->min <= sch->max && !(sch->min == 0 && sch->max == 0);
 }
 
-static int check_range(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
+static int check_range(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
                        const char *path, double x)
 {
     if (!has_range(sch) || (x >= sch->min && x <= sch->max))
@@ -896,8 +896,8 @@ static bool is_decimal_integer(const char *s, bool *leading_zero)
     return true;
 }
 
-static int validate_int(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                        const char *path, gp_cfg_value *out)
+static int validate_int(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                        const char *path, ycfg_value *out)
 {
     bool leading_zero = false;
     if (require_plain_scalar(ctx, raw, "an integer", path))
@@ -953,8 +953,8 @@ static bool looks_non_finite(const char *s)
 
 /* Infinities and NaN are refused: no setting needs them, and NaN would
  * make a config compare unequal to itself. */
-static int validate_float(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                          const char *path, gp_cfg_value *out)
+static int validate_float(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                          const char *path, ycfg_value *out)
 {
     if (require_plain_scalar(ctx, raw, "a number", path))
         return -1;
@@ -972,8 +972,8 @@ static int validate_float(load_ctx *ctx, const raw_node *raw, const gp_cfg_schem
 
 /* Only the YAML 1.2 core spellings: yes/no/on/off are booleans in YAML 1.1
  * only, so a file using them would mean different things to different tools. */
-static int validate_bool(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                         const char *path, gp_cfg_value *out)
+static int validate_bool(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                         const char *path, ycfg_value *out)
 {
     static const char *const yes[] = { "true", "True", "TRUE", NULL };
     static const char *const no[]  = { "false", "False", "FALSE", NULL };
@@ -989,8 +989,8 @@ static int validate_bool(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema
                      equals_any(raw->text, yaml11) ? " (only true and false are booleans here)" : NULL);
 }
 
-static int validate_string(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                           const char *path, gp_cfg_value *out)
+static int validate_string(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                           const char *path, ycfg_value *out)
 {
     if (raw->kind != RAW_SCALAR || raw_is_null(raw))
         return fail_type(ctx, raw, "a string", path,
@@ -1006,8 +1006,8 @@ static void list_choices(char *buf, size_t size, const char *const *choices)
         used += (size_t)snprintf(buf + used, size - used, "%s%s", c == choices ? "" : ", ", *c);
 }
 
-static int validate_enum(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                         const char *path, gp_cfg_value *out)
+static int validate_enum(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                         const char *path, ycfg_value *out)
 {
     char choices[512], expected[540];
     list_choices(choices, sizeof choices, sch->choices);
@@ -1022,11 +1022,11 @@ static int validate_enum(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema
                    path, choices, raw->text, hint);
 }
 
-static int validate_value(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                          const char *path, gp_cfg_value *out);
+static int validate_value(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                          const char *path, ycfg_value *out);
 
-static int validate_list(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                         const char *path, gp_cfg_value *out)
+static int validate_list(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                         const char *path, ycfg_value *out)
 {
     if (raw->kind != RAW_SEQ)
         return fail_type(ctx, raw, "a list", path,
@@ -1054,7 +1054,7 @@ static int validate_list(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema
     return 0;
 }
 
-static size_t count_keys(const gp_cfg_schema *table)
+static size_t count_keys(const ycfg_schema *table)
 {
     size_t n = 0;
     while (table[n].key)
@@ -1062,7 +1062,7 @@ static size_t count_keys(const gp_cfg_schema *table)
     return n;
 }
 
-static long find_key(const gp_cfg_schema *table, const char *key)
+static long find_key(const ycfg_schema *table, const char *key)
 {
     for (long k = 0; table[k].key; k++)
         if (strcmp(table[k].key, key) == 0)
@@ -1078,11 +1078,11 @@ static const sweep_axis *find_axis(const sweep_axis *axes, size_t naxes, const c
     return NULL;
 }
 
-static int copy_value(arena *mem, const gp_cfg_value *src, gp_cfg_value *dst);
+static int copy_value(arena *mem, const ycfg_value *src, ycfg_value *dst);
 
 /* Parse a schema default as YAML and validate it like a written value; its
  * values get line 0 ("not in the file"). */
-static int load_default(load_ctx *ctx, const gp_cfg_schema *key, const char *path, gp_cfg_value *out)
+static int load_default(load_ctx *ctx, const ycfg_schema *key, const char *path, ycfg_value *out)
 {
     const char *saved_path = ctx->default_path, *saved_text = ctx->default_text;
     arena scratch = {0};
@@ -1102,8 +1102,8 @@ static int load_default(load_ctx *ctx, const gp_cfg_schema *key, const char *pat
 
 /* A key the map does not write: the first swept value when it is swept (so
  * a swept key needs no default), else its default, else an error. */
-static int fill_missing_key(load_ctx *ctx, const gp_cfg_schema *key, const char *path,
-                            gp_cfg_value *out)
+static int fill_missing_key(load_ctx *ctx, const ycfg_schema *key, const char *path,
+                            ycfg_value *out)
 {
     const sweep_axis *axis = find_axis(ctx->axes, ctx->naxes, path);
     if (axis)
@@ -1136,7 +1136,7 @@ static const raw_node *find_raw_key(const raw_node *map, const char *key);
 
 /* How a mapping is checked, besides its key table. */
 typedef struct {
-    const gp_cfg_schema *table;     /* the keys it may have */
+    const ycfg_schema *table;     /* the keys it may have */
     const char          *path;      /* its path, for messages and its children's */
     /* A key validated on its own (the root's `sweep`, a tagged map's tag):
      * skipped here but for duplicates, and offered by "did you mean". */
@@ -1145,11 +1145,11 @@ typedef struct {
 } map_rules;
 
 /* The keys of a table as "out, k, stride". */
-static void list_keys(char *buf, size_t size, const gp_cfg_schema *table)
+static void list_keys(char *buf, size_t size, const ycfg_schema *table)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (const gp_cfg_schema *e = table; e->key && used < size; e++)
+    for (const ycfg_schema *e = table; e->key && used < size; e++)
         used += (size_t)snprintf(buf + used, size - used, "%s%s", e == table ? "" : ", ", e->key);
 }
 
@@ -1191,7 +1191,7 @@ static int fail_duplicate_key(load_ctx *ctx, const raw_node *key, const raw_node
 /* Validate the keys a mapping writes into items (one per key of m->table,
  * in table order), recording where each was first written. */
 static int validate_map_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
-                             const raw_node **first_key, gp_cfg_value *items)
+                             const raw_node **first_key, ycfg_value *items)
 {
     const raw_node *first_own = NULL;
     for (size_t p = 0; p < raw->n; p++) {
@@ -1219,7 +1219,7 @@ static int validate_map_keys(load_ctx *ctx, const raw_node *raw, const map_rules
 }
 
 static int fill_missing_keys(load_ctx *ctx, const map_rules *m, const raw_node **first_key,
-                             gp_cfg_value *items, size_t n)
+                             ycfg_value *items, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         if (first_key[k])
@@ -1238,7 +1238,7 @@ static int fill_missing_keys(load_ctx *ctx, const map_rules *m, const raw_node *
 /* The n = count_keys(m->table) values of a written mapping into items:
  * those it writes, then the others from the sweep or defaults. */
 static int validate_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
-                         gp_cfg_value *items, size_t n)
+                         ycfg_value *items, size_t n)
 {
     int saved_line = ctx->anchor_line, saved_col = ctx->anchor_col;
     if (!ctx->default_path) {
@@ -1256,8 +1256,8 @@ static int validate_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
 }
 
 /* At the root, `sweep` is skipped: it was validated on its own. */
-static int validate_map(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *table,
-                        const char *path, bool is_root, gp_cfg_value *out)
+static int validate_map(load_ctx *ctx, const raw_node *raw, const ycfg_schema *table,
+                        const char *path, bool is_root, ycfg_value *out)
 {
     if (raw->kind != RAW_MAP)
         return fail_type(ctx, raw, "a mapping", path,
@@ -1274,23 +1274,23 @@ static int validate_map(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema 
 
 /* The tag of a tagged map as an ENUM entry whose choices are the variant
  * names, so that its value is checked (and reads, and prints) as an ENUM. */
-static const gp_cfg_schema *make_tag_entry(arena *mem, const gp_cfg_schema *sch)
+static const ycfg_schema *make_tag_entry(arena *mem, const ycfg_schema *sch)
 {
     size_t n = count_keys(sch->items);
     const char **names = arena_array(mem, n + 1, sizeof *names);
-    gp_cfg_schema *e = arena_alloc(mem, sizeof *e);
+    ycfg_schema *e = arena_alloc(mem, sizeof *e);
     if (!names || !e)
         return NULL;
     for (size_t k = 0; k < n; k++)
         names[k] = sch->items[k].key;
-    *e = (gp_cfg_schema){ .key = sch->tag, .type = GP_CFG_ENUM, .choices = names,
+    *e = (ycfg_schema){ .key = sch->tag, .type = YCFG_ENUM, .choices = names,
                           .help = sch->help };
     return e;
 }
 
-static bool is_variant_key(const gp_cfg_schema *sch, const char *key)
+static bool is_variant_key(const ycfg_schema *sch, const char *key)
 {
-    for (const gp_cfg_schema *v = sch->items; v->key; v++)
+    for (const ycfg_schema *v = sch->items; v->key; v++)
         if (find_key(v->items, key) >= 0)
             return true;
     return false;
@@ -1298,8 +1298,8 @@ static bool is_variant_key(const gp_cfg_schema *sch, const char *key)
 
 /* A tagged map without its tag: a key close to the tag's name that no
  * variant knows is taken for the tag misspelt; else the tag is missing. */
-static int fail_missing_tag(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                            const char *path, const gp_cfg_schema *tag_entry)
+static int fail_missing_tag(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                            const char *path, const ycfg_schema *tag_entry)
 {
     char where[PATH_LEN + 8], choices[512], tag_path[PATH_LEN];
     for (size_t p = 0; p < raw->n; p++) {
@@ -1318,7 +1318,7 @@ static int fail_missing_tag(load_ctx *ctx, const raw_node *raw, const gp_cfg_sch
 }
 
 /* "conv" where {type: conv} belongs is a likely slip: say how to write it. */
-static int fail_not_tagged_map(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
+static int fail_not_tagged_map(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
                                const char *path)
 {
     char hint[2 * SUGGEST_LEN + 24] = "";
@@ -1331,23 +1331,23 @@ static int fail_not_tagged_map(load_ctx *ctx, const raw_node *raw, const gp_cfg_
 
 /* The tag first (it picks the key table), then the chosen variant's keys,
  * the tag skipped; out->items[0] is the tag, then the variant's keys. */
-static int validate_tagged(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                           const char *path, gp_cfg_value *out)
+static int validate_tagged(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                           const char *path, ycfg_value *out)
 {
     if (raw->kind != RAW_MAP)
         return fail_not_tagged_map(ctx, raw, sch, path);
-    const gp_cfg_schema *tag_entry = make_tag_entry(ctx->mem, sch);
+    const ycfg_schema *tag_entry = make_tag_entry(ctx->mem, sch);
     if (!tag_entry)
         return fail_oom(ctx);
     const raw_node *tag_key = find_raw_key(raw, sch->tag);
     if (!tag_key)
         return fail_missing_tag(ctx, raw, sch, path, tag_entry);
-    gp_cfg_value tag = {0};
+    ycfg_value tag = {0};
     char tag_path[PATH_LEN], note[2 * SUGGEST_LEN + 8];
     join_key(tag_path, path, sch->tag);
     if (validate_value(ctx, tag_key + 1, tag_entry, tag_path, &tag))
         return -1;
-    const gp_cfg_schema *variant = &sch->items[find_key(sch->items, tag.s)];
+    const ycfg_schema *variant = &sch->items[find_key(sch->items, tag.s)];
     snprintf(note, sizeof note, "%.*s: %.*s", SUGGEST_LEN, sch->tag, SUGGEST_LEN, variant->key);
     map_rules m = { .table = variant->items, .path = path, .own_key = sch->tag, .variant = note };
     size_t n = count_keys(variant->items);
@@ -1359,8 +1359,8 @@ static int validate_tagged(load_ctx *ctx, const raw_node *raw, const gp_cfg_sche
     return validate_keys(ctx, raw, &m, out->items + 1, n);
 }
 
-static int validate_value(load_ctx *ctx, const raw_node *raw, const gp_cfg_schema *sch,
-                          const char *path, gp_cfg_value *out)
+static int validate_value(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                          const char *path, ycfg_value *out)
 {
     require_sound_entry(sch, path);
     out->type   = sch->type;
@@ -1374,14 +1374,14 @@ static int validate_value(load_ctx *ctx, const raw_node *raw, const gp_cfg_schem
     ctx->depth++;
     int rc = -1;
     switch (sch->type) {
-    case GP_CFG_INT:    rc = validate_int(ctx, raw, sch, path, out);    break;
-    case GP_CFG_FLOAT:  rc = validate_float(ctx, raw, sch, path, out);  break;
-    case GP_CFG_BOOL:   rc = validate_bool(ctx, raw, sch, path, out);   break;
-    case GP_CFG_STRING: rc = validate_string(ctx, raw, sch, path, out); break;
-    case GP_CFG_ENUM:   rc = validate_enum(ctx, raw, sch, path, out);   break;
-    case GP_CFG_LIST:   rc = validate_list(ctx, raw, sch, path, out);   break;
-    case GP_CFG_MAP:    rc = validate_map(ctx, raw, sch->items, path, false, out); break;
-    case GP_CFG_TAGGED: rc = validate_tagged(ctx, raw, sch, path, out); break;
+    case YCFG_INT:    rc = validate_int(ctx, raw, sch, path, out);    break;
+    case YCFG_FLOAT:  rc = validate_float(ctx, raw, sch, path, out);  break;
+    case YCFG_BOOL:   rc = validate_bool(ctx, raw, sch, path, out);   break;
+    case YCFG_STRING: rc = validate_string(ctx, raw, sch, path, out); break;
+    case YCFG_ENUM:   rc = validate_enum(ctx, raw, sch, path, out);   break;
+    case YCFG_LIST:   rc = validate_list(ctx, raw, sch, path, out);   break;
+    case YCFG_MAP:    rc = validate_map(ctx, raw, sch->items, path, false, out); break;
+    case YCFG_TAGGED: rc = validate_tagged(ctx, raw, sch, path, out); break;
     }
     ctx->depth--;
     return rc;
@@ -1389,27 +1389,27 @@ static int validate_value(load_ctx *ctx, const raw_node *raw, const gp_cfg_schem
 
 /* ================================================================ sweep */
 
-static const char *type_noun(gp_cfg_type t)
+static const char *type_noun(ycfg_type t)
 {
     switch (t) {
-    case GP_CFG_INT:    return "an integer";
-    case GP_CFG_FLOAT:  return "a number";
-    case GP_CFG_BOOL:   return "a boolean";
-    case GP_CFG_STRING: return "a string";
-    case GP_CFG_ENUM:   return "a choice";
-    case GP_CFG_LIST:   return "a list";
-    case GP_CFG_MAP:    return "a mapping";
-    case GP_CFG_TAGGED: return "a tagged mapping";
+    case YCFG_INT:    return "an integer";
+    case YCFG_FLOAT:  return "a number";
+    case YCFG_BOOL:   return "a boolean";
+    case YCFG_STRING: return "a string";
+    case YCFG_ENUM:   return "a choice";
+    case YCFG_LIST:   return "a list";
+    case YCFG_MAP:    return "a mapping";
+    case YCFG_TAGGED: return "a tagged mapping";
     }
     return "a value";
 }
 
 /* The schema entry a dotted sweep path names, or an error at the path. */
-static int resolve_sweep_path(load_ctx *ctx, const raw_node *key, const gp_cfg_schema *root,
-                              const gp_cfg_schema **found)
+static int resolve_sweep_path(load_ctx *ctx, const raw_node *key, const ycfg_schema *root,
+                              const ycfg_schema **found)
 {
     const char *path = key->text;
-    const gp_cfg_schema *table = root, *entry = NULL;
+    const ycfg_schema *table = root, *entry = NULL;
     char walked[PATH_LEN] = "";
     for (const char *seg = path;; ) {
         const char *dot = strchr(seg, '.');
@@ -1441,17 +1441,17 @@ static int resolve_sweep_path(load_ctx *ctx, const raw_node *key, const gp_cfg_s
                            "presented, not what runs", path, walked);
         if (!dot)
             break;
-        if (entry->type == GP_CFG_LIST)
+        if (entry->type == YCFG_LIST)
             return fail_at(ctx, key->line, key->col,
                            "sweep path '%s' goes into the list '%s': keys inside a list "
                            "cannot be swept (sweep the whole list '%s' instead)",
                            path, walked, walked);
-        if (entry->type == GP_CFG_TAGGED)
+        if (entry->type == YCFG_TAGGED)
             return fail_at(ctx, key->line, key->col,
                            "sweep path '%s' goes into the tagged mapping '%s': its keys depend "
                            "on its '%s' (sweep the whole '%s' instead)",
                            path, walked, entry->tag, walked);
-        if (entry->type != GP_CFG_MAP)
+        if (entry->type != YCFG_MAP)
             return fail_at(ctx, key->line, key->col,
                            "sweep path '%s' names no key: '%s' is %s, not a mapping",
                            path, walked, type_noun(entry->type));
@@ -1478,7 +1478,7 @@ static int check_overlap(load_ctx *ctx, const sweep_axis *axes, size_t naxes, co
 }
 
 static int validate_axis(load_ctx *ctx, const raw_node *key, const raw_node *list,
-                         const gp_cfg_schema *root, sweep_axis *axis)
+                         const ycfg_schema *root, sweep_axis *axis)
 {
     if (resolve_sweep_path(ctx, key, root, &axis->schema))
         return -1;
@@ -1511,8 +1511,8 @@ static int check_point_count(load_ctx *ctx, const raw_node *sweep, const sweep_a
     return 0;
 }
 
-static int validate_sweep(load_ctx *ctx, const raw_node *sweep, const gp_cfg_schema *root,
-                          gp_cfg *cfg)
+static int validate_sweep(load_ctx *ctx, const raw_node *sweep, const ycfg_schema *root,
+                          ycfg *cfg)
 {
     if (sweep->kind != RAW_MAP)
         return fail_type(ctx, sweep, "a mapping of key paths to lists", "sweep",
@@ -1541,7 +1541,7 @@ static int validate_sweep(load_ctx *ctx, const raw_node *sweep, const gp_cfg_sch
 /* =============================================================== points */
 
 /* Deep copy of a value tree into mem (strings are shared: never modified). */
-static int copy_value(arena *mem, const gp_cfg_value *src, gp_cfg_value *dst)
+static int copy_value(arena *mem, const ycfg_value *src, ycfg_value *dst)
 {
     *dst = *src;
     if (!src->n)
@@ -1555,9 +1555,9 @@ static int copy_value(arena *mem, const gp_cfg_value *src, gp_cfg_value *dst)
     return 0;
 }
 
-static gp_cfg_value *map_child(const gp_cfg_value *map, const char *key, size_t keylen)
+static ycfg_value *map_child(const ycfg_value *map, const char *key, size_t keylen)
 {
-    if (map->type != GP_CFG_MAP && map->type != GP_CFG_TAGGED)
+    if (map->type != YCFG_MAP && map->type != YCFG_TAGGED)
         return NULL;
     for (size_t k = 0; k < map->n; k++) {
         const char *name = map->items[k].schema->key;
@@ -1569,12 +1569,12 @@ static gp_cfg_value *map_child(const gp_cfg_value *map, const char *key, size_t 
 
 /* Put v at path in a point's tree, copying the maps on the way (and only
  * those) so that the base tree and the other points stay as they were. */
-static int substitute(arena *mem, gp_cfg_value *root, const char *path, const gp_cfg_value *v)
+static int substitute(arena *mem, ycfg_value *root, const char *path, const ycfg_value *v)
 {
-    gp_cfg_value *node = root;
+    ycfg_value *node = root;
     for (const char *seg = path;; ) {
         size_t len = strcspn(seg, ".");
-        gp_cfg_value *items = arena_array(mem, node->n, sizeof *items);
+        ycfg_value *items = arena_array(mem, node->n, sizeof *items);
         if (!items)
             return -1;
         memcpy(items, node->items, node->n * sizeof *items);
@@ -1590,7 +1590,7 @@ static int substitute(arena *mem, gp_cfg_value *root, const char *path, const gp
     return 0;
 }
 
-static int make_point_id(gp_cfg_point *pt)
+static int make_point_id(ycfg_point *pt)
 {
     strbuf sb = {0};
     put_value(&sb, &pt->root, true);
@@ -1603,7 +1603,7 @@ static int make_point_id(gp_cfg_point *pt)
 }
 
 /* Point i of the product: the last axis varies fastest, the first slowest. */
-static int build_point(gp_cfg *cfg, size_t i, gp_cfg_point *pt)
+static int build_point(ycfg *cfg, size_t i, ycfg_point *pt)
 {
     pt->root = cfg->base;
     for (size_t k = cfg->naxes; k-- > 0; ) {
@@ -1615,7 +1615,7 @@ static int build_point(gp_cfg *cfg, size_t i, gp_cfg_point *pt)
     return make_point_id(pt);
 }
 
-static int expand_points(load_ctx *ctx, gp_cfg *cfg)
+static int expand_points(load_ctx *ctx, ycfg *cfg)
 {
     cfg->npoints = 1;
     for (size_t k = 0; k < cfg->naxes; k++)
@@ -1631,7 +1631,7 @@ static int expand_points(load_ctx *ctx, gp_cfg *cfg)
 
 /* ============================================================= defaults */
 
-static bool is_swept_or_under(const gp_cfg *cfg, const char *path)
+static bool is_swept_or_under(const ycfg *cfg, const char *path)
 {
     for (size_t k = 0; k < cfg->naxes; k++) {
         size_t len = strlen(cfg->axes[k].path);
@@ -1642,7 +1642,7 @@ static bool is_swept_or_under(const gp_cfg *cfg, const char *path)
     return false;
 }
 
-static int add_default(gp_cfg *cfg, const char *path, const gp_cfg_value *v)
+static int add_default(ycfg *cfg, const char *path, const ycfg_value *v)
 {
     if (cfg->ndefaults == cfg->defaults_cap) {
         size_t cap = cfg->defaults_cap ? 2 * cfg->defaults_cap : 16;
@@ -1652,7 +1652,7 @@ static int add_default(gp_cfg *cfg, const char *path, const gp_cfg_value *v)
         cfg->defaults = d;
         cfg->defaults_cap = cap;
     }
-    char *text = gp_cfg_value_text(v);
+    char *text = ycfg_value_text(v);
     default_entry *e = &cfg->defaults[cfg->ndefaults];
     e->path = arena_strdup(&cfg->mem, path);
     e->text = text ? arena_strdup(&cfg->mem, text) : NULL;
@@ -1663,22 +1663,22 @@ static int add_default(gp_cfg *cfg, const char *path, const gp_cfg_value *v)
     return 0;
 }
 
-static bool is_mapping(const gp_cfg_value *v)
+static bool is_mapping(const ycfg_value *v)
 {
-    return v->type == GP_CFG_MAP || v->type == GP_CFG_TAGGED;
+    return v->type == YCFG_MAP || v->type == YCFG_TAGGED;
 }
 
-static bool is_list_of_maps(const gp_cfg_value *v)
+static bool is_list_of_maps(const ycfg_value *v)
 {
-    return v->type == GP_CFG_LIST && (v->schema->items[0].type == GP_CFG_MAP
-                                      || v->schema->items[0].type == GP_CFG_TAGGED);
+    return v->type == YCFG_LIST && (v->schema->items[0].type == YCFG_MAP
+                                      || v->schema->items[0].type == YCFG_TAGGED);
 }
 
 /* Every value the file did not write, in schema order: mappings (tagged
  * ones too, their tag first) and written lists of mappings are entered
  * (their keys are listed one by one), any other value is listed whole.
  * Swept keys are not defaults, whatever the base tree holds. */
-static int record_defaults(gp_cfg *cfg, const gp_cfg_value *v, const char *path)
+static int record_defaults(ycfg *cfg, const ycfg_value *v, const char *path)
 {
     if (*path && is_swept_or_under(cfg, path))
         return 0;
@@ -1730,25 +1730,25 @@ static const char *base_name(arena *mem, const char *path)
     return arena_strndup(mem, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
 }
 
-static int set_name(load_ctx *ctx, gp_cfg *cfg, const gp_cfg_schema *root)
+static int set_name(load_ctx *ctx, ycfg *cfg, const ycfg_schema *root)
 {
     long k = find_key(root, "name");
-    if (k >= 0 && root[k].type == GP_CFG_STRING)
+    if (k >= 0 && root[k].type == YCFG_STRING)
         cfg->name = cfg->base.items[k].s;
     else
         cfg->name = base_name(&cfg->mem, cfg->path);
     return cfg->name ? 0 : fail_oom(ctx);
 }
 
-static int load_tree(load_ctx *ctx, gp_cfg *cfg, const raw_node *raw, const gp_cfg_schema *root)
+static int load_tree(load_ctx *ctx, ycfg *cfg, const raw_node *raw, const ycfg_schema *root)
 {
     const raw_node *sweep_key = find_raw_key(raw, "sweep");
     if (sweep_key && validate_sweep(ctx, sweep_key + 1, root, cfg))
         return -1;
     ctx->axes  = cfg->axes;
     ctx->naxes = cfg->naxes;
-    cfg->root_entry = (gp_cfg_schema){ .key = "", .type = GP_CFG_MAP, .items = root };
-    cfg->base.type   = GP_CFG_MAP;
+    cfg->root_entry = (ycfg_schema){ .key = "", .type = YCFG_MAP, .items = root };
+    cfg->base.type   = YCFG_MAP;
     cfg->base.schema = &cfg->root_entry;
     cfg->base.line   = raw->line;
     cfg->base.col    = raw->col;
@@ -1761,12 +1761,12 @@ static int load_tree(load_ctx *ctx, gp_cfg *cfg, const raw_node *raw, const gp_c
     return expand_points(ctx, cfg);
 }
 
-static gp_cfg *load_text(const char *path, const char *text, size_t len,
-                         const gp_cfg_schema *root, char *err, size_t errlen)
+static ycfg *load_text(const char *path, const char *text, size_t len,
+                         const ycfg_schema *root, char *err, size_t errlen)
 {
     if (find_key(root, "sweep") >= 0)
         program_bug("sweep", "is declared in the root schema, but it is reserved for the sweep section");
-    gp_cfg *cfg = calloc(1, sizeof *cfg);
+    ycfg *cfg = calloc(1, sizeof *cfg);
     load_ctx ctx = { .name = path, .err = err, .errlen = errlen };
     if (!cfg) {
         fail_oom(&ctx);
@@ -1785,7 +1785,7 @@ static gp_cfg *load_text(const char *path, const char *text, size_t len,
         rc = load_tree(&ctx, cfg, raw, root);
     arena_free(&raw_mem);
     if (rc) {
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         return NULL;
     }
     return cfg;
@@ -1824,7 +1824,7 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-gp_cfg *gp_cfg_load(const char *path, const gp_cfg_schema *root, char *err, size_t errlen)
+ycfg *ycfg_load(const char *path, const ycfg_schema *root, char *err, size_t errlen)
 {
     size_t len = 0;
     errno = 0;
@@ -1834,18 +1834,18 @@ gp_cfg *gp_cfg_load(const char *path, const gp_cfg_schema *root, char *err, size
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    gp_cfg *cfg = load_text(path, text, len, root, err, errlen);
+    ycfg *cfg = load_text(path, text, len, root, err, errlen);
     free(text);
     return cfg;
 }
 
-gp_cfg *gp_cfg_load_string(const char *name, const char *yaml, const gp_cfg_schema *root,
+ycfg *ycfg_load_string(const char *name, const char *yaml, const ycfg_schema *root,
                            char *err, size_t errlen)
 {
     return load_text(name, yaml, strlen(yaml), root, err, errlen);
 }
 
-void gp_cfg_free(gp_cfg *cfg)
+void ycfg_free(ycfg *cfg)
 {
     if (!cfg)
         return;
@@ -1856,14 +1856,14 @@ void gp_cfg_free(gp_cfg *cfg)
 
 /* ======================================================== schema check */
 
-static int check_table(load_ctx *ctx, const gp_cfg_schema *table, const char *path);
+static int check_table(load_ctx *ctx, const ycfg_schema *table, const char *path);
 
 /* Each variant's key table, under a path that names the variant
  * ("layers[0](type: conv).k"): no value has that path, but the message
  * must say which of the variants' k is wrong. */
-static int check_variants(load_ctx *ctx, const gp_cfg_schema *e, const char *path)
+static int check_variants(load_ctx *ctx, const ycfg_schema *e, const char *path)
 {
-    for (const gp_cfg_schema *v = e->items; v->key; v++) {
+    for (const ycfg_schema *v = e->items; v->key; v++) {
         char child[PATH_LEN];
         mark_if_truncated(child, snprintf(child, PATH_LEN, "%s(%s: %s)", path, e->tag, v->key));
         if (check_table(ctx, v->items, child))
@@ -1872,21 +1872,21 @@ static int check_variants(load_ctx *ctx, const gp_cfg_schema *e, const char *pat
     return 0;
 }
 
-static int check_entry(load_ctx *ctx, const gp_cfg_schema *e, const char *path)
+static int check_entry(load_ctx *ctx, const ycfg_schema *e, const char *path)
 {
     char why[256];
     if (schema_entry_problem(e, why, sizeof why))
         return fail_at(ctx, 0, 0, "'%s' %s", path, why);
     if (e->def) {
-        gp_cfg_value v = {0};
+        ycfg_value v = {0};
         if (load_default(ctx, e, path, &v))
             return -1;
     }
-    if (e->type == GP_CFG_MAP)
+    if (e->type == YCFG_MAP)
         return check_table(ctx, e->items, path);
-    if (e->type == GP_CFG_TAGGED)
+    if (e->type == YCFG_TAGGED)
         return check_variants(ctx, e, path);
-    if (e->type == GP_CFG_LIST) {
+    if (e->type == YCFG_LIST) {
         char child[PATH_LEN];
         join_index(child, path, 0);
         return check_entry(ctx, &e->items[0], child);
@@ -1894,7 +1894,7 @@ static int check_entry(load_ctx *ctx, const gp_cfg_schema *e, const char *path)
     return 0;
 }
 
-static int check_table(load_ctx *ctx, const gp_cfg_schema *table, const char *path)
+static int check_table(load_ctx *ctx, const ycfg_schema *table, const char *path)
 {
     for (size_t k = 0; table[k].key; k++) {
         char child[PATH_LEN];
@@ -1907,7 +1907,7 @@ static int check_table(load_ctx *ctx, const gp_cfg_schema *table, const char *pa
     return 0;
 }
 
-int gp_cfg_check_schema(const gp_cfg_schema *root, char *err, size_t errlen)
+int ycfg_check_schema(const ycfg_schema *root, char *err, size_t errlen)
 {
     arena mem = {0};
     load_ctx ctx = { .name = "schema", .err = err, .errlen = errlen, .mem = &mem,
@@ -1923,51 +1923,51 @@ int gp_cfg_check_schema(const gp_cfg_schema *root, char *err, size_t errlen)
 
 /* ============================================================== queries */
 
-size_t gp_cfg_npoints(const gp_cfg *cfg) { return cfg->npoints; }
-size_t gp_cfg_nswept(const gp_cfg *cfg)  { return cfg->naxes; }
-size_t gp_cfg_ndefaults(const gp_cfg *cfg) { return cfg->ndefaults; }
-const char *gp_cfg_path(const gp_cfg *cfg) { return cfg->path; }
-const char *gp_cfg_name(const gp_cfg *cfg) { return cfg->name; }
-const char *gp_cfg_point_id(const gp_cfg_point *pt) { return pt->id; }
-const gp_cfg_value *gp_cfg_point_root(const gp_cfg_point *pt) { return &pt->root; }
+size_t ycfg_npoints(const ycfg *cfg) { return cfg->npoints; }
+size_t ycfg_nswept(const ycfg *cfg)  { return cfg->naxes; }
+size_t ycfg_ndefaults(const ycfg *cfg) { return cfg->ndefaults; }
+const char *ycfg_path(const ycfg *cfg) { return cfg->path; }
+const char *ycfg_name(const ycfg *cfg) { return cfg->name; }
+const char *ycfg_point_id(const ycfg_point *pt) { return pt->id; }
+const ycfg_value *ycfg_point_root(const ycfg_point *pt) { return &pt->root; }
 
 static _Noreturn void index_bug(const char *what, size_t k, size_t n)
 {
-    fprintf(stderr, "gp_cfg: bug in the program: %s %zu of %zu\n", what, k, n);
+    fprintf(stderr, "ycfg: bug in the program: %s %zu of %zu\n", what, k, n);
     abort();
 }
 
-const gp_cfg_point *gp_cfg_point_at(const gp_cfg *cfg, size_t i)
+const ycfg_point *ycfg_point_at(const ycfg *cfg, size_t i)
 {
     if (i >= cfg->npoints)
         index_bug("asked for point", i, cfg->npoints);
     return &cfg->points[i];
 }
 
-const char *gp_cfg_swept_path(const gp_cfg *cfg, size_t k)
+const char *ycfg_swept_path(const ycfg *cfg, size_t k)
 {
     if (k >= cfg->naxes)
         index_bug("asked for swept path", k, cfg->naxes);
     return cfg->axes[k].path;
 }
 
-const char *gp_cfg_default_path(const gp_cfg *cfg, size_t k)
+const char *ycfg_default_path(const ycfg *cfg, size_t k)
 {
     if (k >= cfg->ndefaults)
         index_bug("asked for default", k, cfg->ndefaults);
     return cfg->defaults[k].path;
 }
 
-const char *gp_cfg_default_text(const gp_cfg *cfg, size_t k)
+const char *ycfg_default_text(const ycfg *cfg, size_t k)
 {
     if (k >= cfg->ndefaults)
         index_bug("asked for default", k, cfg->ndefaults);
     return cfg->defaults[k].text;
 }
 
-const gp_cfg_value *gp_cfg_value_get(const gp_cfg_value *map, const char *path)
+const ycfg_value *ycfg_value_get(const ycfg_value *map, const char *path)
 {
-    const gp_cfg_value *node = map;
+    const ycfg_value *node = map;
     for (const char *seg = path;; ) {
         size_t len = strcspn(seg, ".");
         node = len ? map_child(node, seg, len) : NULL;
@@ -1979,15 +1979,15 @@ const gp_cfg_value *gp_cfg_value_get(const gp_cfg_value *map, const char *path)
     }
 }
 
-const gp_cfg_value *gp_cfg_get(const gp_cfg_point *pt, const char *path)
+const ycfg_value *ycfg_get(const ycfg_point *pt, const char *path)
 {
-    return gp_cfg_value_get(&pt->root, path);
+    return ycfg_value_get(&pt->root, path);
 }
 
-static const gp_cfg_value *get_typed(const gp_cfg_point *pt, const char *path, gp_cfg_type t1,
-                                     gp_cfg_type t2)
+static const ycfg_value *get_typed(const ycfg_point *pt, const char *path, ycfg_type t1,
+                                     ycfg_type t2)
 {
-    const gp_cfg_value *v = gp_cfg_get(pt, path);
+    const ycfg_value *v = ycfg_get(pt, path);
     if (v->type != t1 && v->type != t2) {
         char what[64];
         snprintf(what, sizeof what, "is %s, asked for as %s", type_noun(v->type), type_noun(t1));
@@ -1996,24 +1996,24 @@ static const gp_cfg_value *get_typed(const gp_cfg_point *pt, const char *path, g
     return v;
 }
 
-long long gp_cfg_int(const gp_cfg_point *pt, const char *path)
+long long ycfg_int(const ycfg_point *pt, const char *path)
 {
-    return get_typed(pt, path, GP_CFG_INT, GP_CFG_INT)->i;
+    return get_typed(pt, path, YCFG_INT, YCFG_INT)->i;
 }
 
-double gp_cfg_float(const gp_cfg_point *pt, const char *path)
+double ycfg_float(const ycfg_point *pt, const char *path)
 {
-    return get_typed(pt, path, GP_CFG_FLOAT, GP_CFG_FLOAT)->f;
+    return get_typed(pt, path, YCFG_FLOAT, YCFG_FLOAT)->f;
 }
 
-int gp_cfg_bool(const gp_cfg_point *pt, const char *path)
+int ycfg_bool(const ycfg_point *pt, const char *path)
 {
-    return (int)get_typed(pt, path, GP_CFG_BOOL, GP_CFG_BOOL)->i;
+    return (int)get_typed(pt, path, YCFG_BOOL, YCFG_BOOL)->i;
 }
 
-const char *gp_cfg_str(const gp_cfg_point *pt, const char *path)
+const char *ycfg_str(const ycfg_point *pt, const char *path)
 {
-    return get_typed(pt, path, GP_CFG_STRING, GP_CFG_ENUM)->s;
+    return get_typed(pt, path, YCFG_STRING, YCFG_ENUM)->s;
 }
 
 /* ======================================================= resolved output */
@@ -2023,9 +2023,9 @@ static void write_indent(FILE *out, int indent)
     fprintf(out, "%*s", indent, "");
 }
 
-static int write_flow(FILE *out, const gp_cfg_value *v)
+static int write_flow(FILE *out, const ycfg_value *v)
 {
-    char *text = gp_cfg_value_text(v);
+    char *text = ycfg_value_text(v);
     if (!text)
         return -1;
     fputs(text, out);
@@ -2033,7 +2033,7 @@ static int write_flow(FILE *out, const gp_cfg_value *v)
     return 0;
 }
 
-static void write_note(const gp_cfg *cfg, FILE *out, const gp_cfg_value *v, bool swept)
+static void write_note(const ycfg *cfg, FILE *out, const ycfg_value *v, bool swept)
 {
     if (swept)
         fputs("  # swept", out);
@@ -2041,11 +2041,11 @@ static void write_note(const gp_cfg *cfg, FILE *out, const gp_cfg_value *v, bool
         fputs("  # default", out);
 }
 
-static int write_map(const gp_cfg *cfg, FILE *out, const gp_cfg_value *map, const char *path,
+static int write_map(const ycfg *cfg, FILE *out, const ycfg_value *map, const char *path,
                      int indent, bool list_item);
 
 /* A written list of maps in block style, one "- key: value" block per map. */
-static int write_list_of_maps(const gp_cfg *cfg, FILE *out, const gp_cfg_value *list,
+static int write_list_of_maps(const ycfg *cfg, FILE *out, const ycfg_value *list,
                               const char *path, int indent)
 {
     for (size_t k = 0; k < list->n; k++) {
@@ -2063,13 +2063,13 @@ static int write_list_of_maps(const gp_cfg *cfg, FILE *out, const gp_cfg_value *
 
 /* Block style for mappings and written lists of maps, so that every value
  * the file left out has a line of its own for its "# default" note; flow
- * style for everything else. The defaults noted are those gp_cfg_defaults
+ * style for everything else. The defaults noted are those ycfg_defaults
  * lists (record_defaults walks the same way). */
-static int write_map(const gp_cfg *cfg, FILE *out, const gp_cfg_value *map, const char *path,
+static int write_map(const ycfg *cfg, FILE *out, const ycfg_value *map, const char *path,
                      int indent, bool list_item)
 {
     for (size_t k = 0; k < map->n; k++) {
-        const gp_cfg_value *v = &map->items[k];
+        const ycfg_value *v = &map->items[k];
         char child[PATH_LEN];
         join_key(child, path, v->schema->key);
         bool swept = find_axis(cfg->axes, cfg->naxes, child) != NULL;
@@ -2094,7 +2094,7 @@ static int write_map(const gp_cfg *cfg, FILE *out, const gp_cfg_value *map, cons
     return 0;
 }
 
-static int write_sweep(const gp_cfg *cfg, FILE *out)
+static int write_sweep(const ycfg *cfg, FILE *out)
 {
     if (!cfg->naxes)
         return 0;
@@ -2113,7 +2113,7 @@ static int write_sweep(const gp_cfg *cfg, FILE *out)
     return 0;
 }
 
-int gp_cfg_write_resolved(const gp_cfg *cfg, FILE *out)
+int ycfg_write_resolved(const ycfg *cfg, FILE *out)
 {
     fprintf(out, "# %s, resolved from %s: %zu point%s\n", cfg->name, cfg->path,
             cfg->npoints, cfg->npoints == 1 ? "" : "s");

@@ -26,118 +26,15 @@
 #endif
 #include <cblas.h>
 
-#include "commands.h"
-#include "data.h"
-#include "evalsize.h"
-#include "model.h"
-#include "sha256.h"
-#include "train.h"
-#include "util.h"
-
-/* ============================================================ schema */
-
-static const char *const source_choices[] = { "fashion-mnist", "idx", "synthetic", NULL };
-static const char *const optim_choices[] = { "sgd", "adam", "adamw", NULL };
-static const char *const schedule_choices[] = { "constant", "step", "cosine", NULL };
-static const char *const train_acc_choices[] = { "running", "eval_pass", NULL };
-
-static const gp_cfg_schema synthetic_keys[] = {
-    { "train", GP_CFG_INT, "2000", .min = 1, .max = 1e7, .help = "training images" },
-    { "test", GP_CFG_INT, "500", .min = 1, .max = 1e7, .help = "test images" },
-    { "size", GP_CFG_INT, "12", .min = 8, .max = 1024, .help = "image height and width" },
-    { "classes", GP_CFG_INT, "4", .min = 2, .max = 10, .help = "classes" },
-    { "seed", GP_CFG_INT, "1", .min = 0, .max = 1e15, .help = "generator seed" },
-    { NULL }
-};
-
-static const gp_cfg_schema data_keys[] = {
-    { "source", GP_CFG_ENUM, "fashion-mnist", .choices = source_choices,
-      .help = "fashion-mnist (searched), idx (files below) or synthetic" },
-    { "dir", GP_CFG_STRING, "\"\"", .help = "fashion-mnist directory (default: search)" },
-    { "train_images", GP_CFG_STRING, "\"\"", .help = "idx: training images file" },
-    { "train_labels", GP_CFG_STRING, "\"\"", .help = "idx: training labels file" },
-    { "test_images", GP_CFG_STRING, "\"\"", .help = "idx: test images file" },
-    { "test_labels", GP_CFG_STRING, "\"\"", .help = "idx: test labels file" },
-    { "normalize", GP_CFG_BOOL, "false",
-      .help = "after pixel/255, subtract mean and divide by std" },
-    { "mean", GP_CFG_FLOAT, "0", .help = "normalize: mean (with std 0: computed)" },
-    { "std", GP_CFG_FLOAT, "0", .min = 0, .max = 1e9, .help = "normalize: std; 0 computes both" },
-    { "validation", GP_CFG_INT, "0", .min = 0, .max = 1e8,
-      .help = "hold out the last N training images for validation" },
-    { "train_limit", GP_CFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
-    { "test_limit", GP_CFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
-    { "synthetic", GP_CFG_MAP, "{}", .items = synthetic_keys, .help = "the synthetic set" },
-    { "resize", GP_CFG_INT, "0", .min = 0, .max = 1024,
-      .help = "train and test at this square size (bilinear); 0 keeps the data's own" },
-    { NULL }
-};
-
-static const char *const size_method_choices[] = { "resize", "canvas_center", "canvas_random",
-                                                   NULL };
-static const gp_cfg_schema eval_size_item[] = {
-    { "size", GP_CFG_INT, NULL, .min = 1, .max = 4096, .help = "square input size" },
-    { NULL }
-};
-static const gp_cfg_schema eval_method_item[] = {
-    { "method", GP_CFG_ENUM, NULL, .choices = size_method_choices, .help = "how to get there" },
-    { NULL }
-};
-static const gp_cfg_schema eval_keys[] = {
-    { "sizes", GP_CFG_LIST, "[]", .items = eval_size_item,
-      .help = "after training, test at these input sizes too (evals.csv)" },
-    { "methods", GP_CFG_LIST, "[resize, canvas_center, canvas_random]", .min = 1, .max = 3,
-      .items = eval_method_item,
-      .help = "resize (bilinear), canvas_center, canvas_random (image on a larger canvas)" },
-    { "seed", GP_CFG_INT, "0", .min = 0, .max = 1e15, .help = "canvas_random positions" },
-    { "batch", GP_CFG_INT, "250", .min = 1, .max = 65536, .help = "evaluation batch" },
-    { NULL }
-};
-
-static const gp_cfg_schema train_keys[] = {
-    { "epochs", GP_CFG_INT, "3", .min = 1, .max = 1e5, .help = "passes over the training set" },
-    { "batch", GP_CFG_INT, "64", .min = 1, .max = 65536, .help = "images per step" },
-    { "shuffle", GP_CFG_BOOL, "true", .help = "reshuffle the training set every epoch" },
-    { "seed", GP_CFG_INT, "0", .min = 0, .max = 1e15, .help = "weights and shuffling" },
-    { "threads", GP_CFG_INT, "0", .min = 0, .max = 1024, .help = "OpenMP threads; 0: all CPUs" },
-    { "optimizer", GP_CFG_ENUM, "adam", .choices = optim_choices, .help = "sgd, adam, adamw" },
-    { "lr", GP_CFG_FLOAT, "1e-3", .min = 0, .max = 1e3, .help = "learning rate" },
-    { "momentum", GP_CFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd momentum" },
-    { "dampening", GP_CFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd dampening" },
-    { "nesterov", GP_CFG_BOOL, "false", .help = "sgd Nesterov momentum" },
-    { "weight_decay", GP_CFG_FLOAT, "0", .min = 0, .max = 10,
-      .help = "L2 (sgd, adam) or decoupled (adamw) weight decay" },
-    { "beta1", GP_CFG_FLOAT, "0.9", .min = 0, .max = 1, .help = "adam first-moment decay" },
-    { "beta2", GP_CFG_FLOAT, "0.999", .min = 0, .max = 1, .help = "adam second-moment decay" },
-    { "eps", GP_CFG_FLOAT, "1e-8", .min = 0, .max = 1, .help = "adam epsilon" },
-    { "schedule", GP_CFG_ENUM, "constant", .choices = schedule_choices,
-      .help = "lr schedule per epoch" },
-    { "step_size", GP_CFG_INT, "1", .min = 1, .max = 1e5, .help = "step: epochs per decay" },
-    { "gamma", GP_CFG_FLOAT, "0.1", .min = 0, .max = 1, .help = "step: decay factor" },
-    { "min_lr", GP_CFG_FLOAT, "0", .min = 0, .max = 1e3, .help = "cosine: final lr" },
-    { "loss_on_sigmoid", GP_CFG_BOOL, "false",
-      .help = "softmax cross-entropy on sigmoid(outputs) (the tutorial's loss)" },
-    { "train_accuracy", GP_CFG_ENUM, "running", .choices = train_acc_choices,
-      .help = "running (during the epoch) or eval_pass (no-grad pass after it)" },
-    { "checkpoint", GP_CFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
-    { NULL }
-};
-
-static const gp_cfg_schema root_keys[] = {
-    { "name", GP_CFG_STRING, NULL, .help = "experiment name: results/<name>/" },
-    { "description", GP_CFG_STRING, "\"\"", .help = "one line for the manifest" },
-    { "data", GP_CFG_MAP, "{}", .items = data_keys, .help = "data set" },
-    { "model", GP_CFG_MAP, NULL, .items = gpx_model_schema, .help = "trunk and head" },
-    { "train", GP_CFG_MAP, "{}", .items = train_keys, .help = "training protocol" },
-    { "eval", GP_CFG_MAP, "{}", .items = eval_keys, .help = "evaluation at other input sizes" },
-    { "table", GP_CFG_MAP, "{}", .items = gpx_table_keys, .id_exempt = 1,
-      .help = "gpool table: grouping, columns and order (not part of run ids)" },
-    { NULL }
-};
-
-const gp_cfg_schema *gpx_run_schema(void)
-{
-    return root_keys;
-}
+#include "cmd/commands.h"
+#include "core/point.h"
+#include "core/schema.h"
+#include "core/data.h"
+#include "core/evalsize.h"
+#include "core/model.h"
+#include "util/sha256.h"
+#include "core/train.h"
+#include "util/util.h"
 
 /* ========================================================== options */
 
@@ -272,7 +169,7 @@ typedef struct {
 } child_msg;
 
 typedef struct {
-    const gp_cfg_point *pt;
+    const ycfg_point *pt;
     const char         *id;
     int                 have_built, have_done;
     built_info          built;
@@ -296,7 +193,7 @@ typedef struct {
 
 typedef struct {
     const run_options *opt;
-    const gp_cfg      *cfg;
+    const ycfg      *cfg;
     char               out_dir[2048];
     run_record        *runs;
     size_t             nruns;      /* finished so far */
@@ -344,139 +241,6 @@ static void child_fail(int fd, const char *fmt, ...)
     vsnprintf(m.u.done.reason, sizeof m.u.done.reason, fmt, ap);
     va_end(ap);
     send_msg(fd, &m);
-}
-
-static void set_threads(int threads)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    openblas_set_num_threads(threads);
-}
-
-int gpx_run_threads(const gp_cfg_point *pt)
-{
-    long long t = gp_cfg_int(pt, "train.threads");
-    if (t > 0)
-        return (int)t;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
-gpx_data_spec gpx_run_data_spec(const gp_cfg_point *pt)
-{
-    gpx_data_spec s;
-    memset(&s, 0, sizeof s);
-    s.source = gp_cfg_str(pt, "data.source");
-    s.dir = *gp_cfg_str(pt, "data.dir") ? gp_cfg_str(pt, "data.dir") : NULL;
-    s.train_images = gp_cfg_str(pt, "data.train_images");
-    s.train_labels = gp_cfg_str(pt, "data.train_labels");
-    s.test_images = gp_cfg_str(pt, "data.test_images");
-    s.test_labels = gp_cfg_str(pt, "data.test_labels");
-    s.normalize = gp_cfg_bool(pt, "data.normalize");
-    s.mean = gp_cfg_float(pt, "data.mean");
-    s.std = gp_cfg_float(pt, "data.std");
-    s.validation = (int)gp_cfg_int(pt, "data.validation");
-    s.train_limit = (int)gp_cfg_int(pt, "data.train_limit");
-    s.test_limit = (int)gp_cfg_int(pt, "data.test_limit");
-    s.synthetic_train = (int)gp_cfg_int(pt, "data.synthetic.train");
-    s.synthetic_test = (int)gp_cfg_int(pt, "data.synthetic.test");
-    s.synthetic_size = (int)gp_cfg_int(pt, "data.synthetic.size");
-    s.synthetic_classes = (int)gp_cfg_int(pt, "data.synthetic.classes");
-    s.synthetic_seed = (uint64_t)gp_cfg_int(pt, "data.synthetic.seed");
-    s.resize = (int)gp_cfg_int(pt, "data.resize");
-    return s;
-}
-
-static int enum_index(const char *value, const char *const *choices)
-{
-    for (int i = 0; choices[i]; i++)
-        if (!strcmp(value, choices[i]))
-            return i;
-    return 0;
-}
-
-gpx_train_opts gpx_run_train_opts(const gp_cfg_point *pt)
-{
-    gpx_train_opts o = gpx_train_defaults();
-    o.epochs = (int)gp_cfg_int(pt, "train.epochs");
-    o.batch = (int)gp_cfg_int(pt, "train.batch");
-    o.shuffle = gp_cfg_bool(pt, "train.shuffle");
-    o.seed = (uint64_t)gp_cfg_int(pt, "train.seed");
-    gp_init_parse(gp_cfg_str(pt, "model.init"), &o.init);
-    o.bias_init = (float)gp_cfg_float(pt, "model.bias_init");
-    gp_optim_kind kind = (gp_optim_kind)enum_index(gp_cfg_str(pt, "train.optimizer"),
-                                                   optim_choices);
-    o.optim = gp_optim_defaults(kind);
-    o.optim.lr = (float)gp_cfg_float(pt, "train.lr");
-    o.optim.momentum = (float)gp_cfg_float(pt, "train.momentum");
-    o.optim.dampening = (float)gp_cfg_float(pt, "train.dampening");
-    o.optim.nesterov = gp_cfg_bool(pt, "train.nesterov");
-    o.optim.weight_decay = (float)gp_cfg_float(pt, "train.weight_decay");
-    o.optim.beta1 = (float)gp_cfg_float(pt, "train.beta1");
-    o.optim.beta2 = (float)gp_cfg_float(pt, "train.beta2");
-    o.optim.eps = (float)gp_cfg_float(pt, "train.eps");
-    o.schedule = (gpx_lr_schedule)enum_index(gp_cfg_str(pt, "train.schedule"), schedule_choices);
-    o.step_size = (int)gp_cfg_int(pt, "train.step_size");
-    o.gamma = gp_cfg_float(pt, "train.gamma");
-    o.min_lr = gp_cfg_float(pt, "train.min_lr");
-    o.sigmoid_loss = gp_cfg_bool(pt, "train.loss_on_sigmoid");
-    o.train_eval_pass = !strcmp(gp_cfg_str(pt, "train.train_accuracy"), "eval_pass");
-    return o;
-}
-
-const gp_cfg_point *gpx_run_point(const gp_cfg *cfg, const char *head)
-{
-    for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
-        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
-        if (!head || !strcmp(gp_cfg_str(pt, "model.head"), head))
-            return pt;
-    }
-    return NULL;
-}
-
-const gp_cfg_point *gpx_run_load_point(const char *path, const char *head, gp_cfg **cfg,
-                                       char *err, size_t errlen)
-{
-    *cfg = gp_cfg_load(path, gpx_run_schema(), err, errlen);
-    if (!*cfg)
-        return NULL;
-    const gp_cfg_point *pt = gpx_run_point(*cfg, head);
-    if (!pt) {
-        snprintf(err, errlen, "%s has no point with model.head %s", path, head);
-        gp_cfg_free(*cfg);
-        *cfg = NULL;
-    }
-    return pt;
-}
-
-int gpx_run_prepare(const gp_cfg_point *pt, int threads, gpx_data *data, char *err,
-                    size_t errlen)
-{
-    if (!threads)
-        threads = gpx_run_threads(pt);
-    set_threads(threads);
-    gpx_data_spec spec = gpx_run_data_spec(pt);
-    return gpx_data_load(&spec, data, err, errlen) ? -1 : threads;
-}
-
-int gpx_run_build_net(const gp_cfg *cfg, const gp_cfg_point *pt, const gpx_data *data, int batch,
-                      gp_net **net, char *err, size_t errlen)
-{
-    gpx_train_opts o = gpx_run_train_opts(pt);
-    gp_shape in = { batch, data->train.c, data->train.h, data->train.w };
-    if (gpx_model_build(gp_cfg_get(pt, "model"), gp_cfg_path(cfg), in, data->train.classes,
-                        o.seed, NULL, net, err, errlen))
-        return -1;
-    gp_rng rng;
-    gp_rng_seed(&rng, o.seed);
-    if (gp_net_init(*net, o.init, o.bias_init, &rng) != GP_OK) {
-        snprintf(err, errlen, "%s", gp_last_error());
-        gp_net_destroy(*net);
-        *net = NULL;
-        return -1;
-    }
-    return 0;
 }
 
 static void report_data(int fd, const gpx_data *d)
@@ -674,11 +438,11 @@ typedef struct {
  * MSG_EVAL per pair (not-applicable pairs included, with their reason). The
  * transforms start from the data set's own images, also when training
  * resized them (data.resize). 0, or -1 with err. */
-static int evaluate_sizes(int fd, const child_job *job, const gp_cfg_point *pt, gp_net *net,
+static int evaluate_sizes(int fd, const child_job *job, const ycfg_point *pt, gp_net *net,
                           const gpx_data *data, int sigmoid_loss, char *err, size_t errlen)
 {
-    const gp_cfg_value *sizes = gp_cfg_get(pt, "eval.sizes");
-    const gp_cfg_value *methods = gp_cfg_get(pt, "eval.methods");
+    const ycfg_value *sizes = ycfg_get(pt, "eval.sizes");
+    const ycfg_value *methods = ycfg_get(pt, "eval.methods");
     if (!sizes->n)
         return 0;
     int size[64], nsizes = sizes->n < 64 ? (int)sizes->n : 64, nmethods = (int)methods->n;
@@ -690,7 +454,7 @@ static int evaluate_sizes(int fd, const child_job *job, const gp_cfg_point *pt, 
     gpx_data original;
     const gpx_data *source = data;
     memset(&original, 0, sizeof original);
-    if (data->train.h != 0 && gp_cfg_int(pt, "data.resize") > 0) {
+    if (data->train.h != 0 && ycfg_int(pt, "data.resize") > 0) {
         gpx_data_spec spec = gpx_run_data_spec(pt);
         spec.resize = 0;
         spec.validation = 0;
@@ -701,9 +465,9 @@ static int evaluate_sizes(int fd, const child_job *job, const gp_cfg_point *pt, 
         original.std = data->std;
         source = &original;
     }
-    gpx_eval_sizes_opts eo = { gp_cfg_get(pt, "model"), gp_cfg_path(job->sw->cfg), size, nsizes,
-                               method, nmethods, (uint64_t)gp_cfg_int(pt, "eval.seed"),
-                               (int)gp_cfg_int(pt, "eval.batch"), sigmoid_loss };
+    gpx_eval_sizes_opts eo = { ycfg_get(pt, "model"), ycfg_path(job->sw->cfg), size, nsizes,
+                               method, nmethods, (uint64_t)ycfg_int(pt, "eval.seed"),
+                               (int)ycfg_int(pt, "eval.batch"), sigmoid_loss };
     gpx_size_row *rows = calloc((size_t)nsizes * (size_t)nmethods, sizeof *rows);
     int rc = rows ? gpx_eval_at_sizes(net, source, &eo, rows, err, errlen) : -1;
     for (int i = 0; rc == 0 && i < nsizes * nmethods; i++) {
@@ -729,7 +493,7 @@ static void continue_run(const child_job *job, epoch_sink *sink, gpx_train_opts 
         o->resume_dir = o->checkpoint_dir;
         o->resume_epochs = rows;
         fprintf(stderr, "run %s: continuing after epoch %d from %s\n",
-                gp_cfg_point_id(gp_cfg_point_at(job->sw->cfg, job->index)), rows,
+                ycfg_point_id(ycfg_point_at(job->sw->cfg, job->index)), rows,
                 o->checkpoint_dir);
         for (int i = 0; i < rows; i++) {
             child_msg m;
@@ -746,8 +510,8 @@ static void continue_run(const child_job *job, epoch_sink *sink, gpx_train_opts 
 
 static int child_main(const child_job *job, int fd)
 {
-    const gp_cfg_point *pt = gp_cfg_point_at(job->sw->cfg, job->index);
-    const char *id = gp_cfg_point_id(pt);
+    const ycfg_point *pt = ycfg_point_at(job->sw->cfg, job->index);
+    const char *id = ycfg_point_id(pt);
     char err[1024], label[96], ckpt[8192];
     gpx_data data;
     int threads = gpx_run_prepare(pt, 0, &data, err, sizeof err);
@@ -761,8 +525,8 @@ static int child_main(const child_job *job, int fd)
     gp_shape in = { o.batch, data.train.c, data.train.h, data.train.w };
     gp_net *net;
     if (job->show_build)
-        fprintf(stderr, "network of run %s (%s):\n", id, gp_cfg_str(pt, "model.head"));
-    if (gpx_model_build(gp_cfg_get(pt, "model"), gp_cfg_path(job->sw->cfg), in,
+        fprintf(stderr, "network of run %s (%s):\n", id, ycfg_str(pt, "model.head"));
+    if (gpx_model_build(ycfg_get(pt, "model"), ycfg_path(job->sw->cfg), in,
                         data.train.classes, o.seed, job->show_build ? stderr : NULL, &net, err,
                         sizeof err)) {
         child_fail(fd, "%s", err);
@@ -772,14 +536,14 @@ static int child_main(const child_job *job, int fd)
     report_built(fd, net, &o, threads);
 
     snprintf(label, sizeof label, "[%zu/%zu] %s", job->index + 1,
-             gp_cfg_npoints(job->sw->cfg), gp_cfg_str(pt, "model.head"));
+             ycfg_npoints(job->sw->cfg), ycfg_str(pt, "model.head"));
     o.label = label;
     o.progress = gpx_progress_enabled();
     epoch_sink sink;
     memset(&sink, 0, sizeof sink);
     sink.fd = fd;
     sink.fault_epoch = fault_epoch_for(job->index);
-    if (gp_cfg_bool(pt, "train.checkpoint")) {
+    if (ycfg_bool(pt, "train.checkpoint")) {
         snprintf(ckpt, sizeof ckpt, "%s/runs/%s", job->sw->out_dir, id);
         if (gpx_mkdir_p(ckpt, err, sizeof err)) {
             child_fail(fd, "%s", err);
@@ -926,8 +690,8 @@ static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
 {
     int fds[2];
     memset(rec, 0, sizeof *rec);
-    rec->pt = gp_cfg_point_at(sw->cfg, index);
-    rec->id = gp_cfg_point_id(rec->pt);
+    rec->pt = ycfg_point_at(sw->cfg, index);
+    rec->id = ycfg_point_id(rec->pt);
     gpx_iso_time(rec->started, sizeof rec->started);
     fflush(NULL);
     if (pipe(fds)) {
@@ -981,25 +745,25 @@ static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
 
 /* ============================================================ output */
 
-static void csv_swept_header(FILE *fp, const gp_cfg *cfg)
+static void csv_swept_header(FILE *fp, const ycfg *cfg)
 {
-    for (size_t k = 0; k < gp_cfg_nswept(cfg); k++) {
-        gpx_csv_text(fp, gp_cfg_swept_path(cfg, k));
+    for (size_t k = 0; k < ycfg_nswept(cfg); k++) {
+        gpx_csv_text(fp, ycfg_swept_path(cfg, k));
         fputc(',', fp);
     }
 }
 
-static void csv_swept_values(FILE *fp, const gp_cfg *cfg, const gp_cfg_point *pt)
+static void csv_swept_values(FILE *fp, const ycfg *cfg, const ycfg_point *pt)
 {
-    for (size_t k = 0; k < gp_cfg_nswept(cfg); k++) {
-        char *text = gp_cfg_value_text(gp_cfg_get(pt, gp_cfg_swept_path(cfg, k)));
+    for (size_t k = 0; k < ycfg_nswept(cfg); k++) {
+        char *text = ycfg_value_text(ycfg_get(pt, ycfg_swept_path(cfg, k)));
         gpx_csv_text(fp, text ? text : "");
         free(text);
         fputc(',', fp);
     }
 }
 
-static void runs_header(FILE *fp, const gp_cfg *cfg)
+static void runs_header(FILE *fp, const ycfg *cfg)
 {
     fputs("run_id,experiment,", fp);
     csv_swept_header(fp, cfg);
@@ -1010,7 +774,7 @@ static void runs_header(FILE *fp, const gp_cfg *cfg)
           fp);
 }
 
-static void epochs_header(FILE *fp, const gp_cfg *cfg)
+static void epochs_header(FILE *fp, const ycfg *cfg)
 {
     fputs("run_id,", fp);
     csv_swept_header(fp, cfg);
@@ -1047,12 +811,12 @@ static void write_runs_csv(FILE *fp, const void *ctx)
             continue;
         }
         fprintf(fp, "%s,", r->id);
-        gpx_csv_text(fp, gp_cfg_name(sw->cfg));
+        gpx_csv_text(fp, ycfg_name(sw->cfg));
         fputc(',', fp);
         csv_swept_values(fp, sw->cfg, r->pt);
-        fprintf(fp, "%s,%lld,%d,%lld,%d,", gp_cfg_str(r->pt, "model.head"),
-                gp_cfg_int(r->pt, "train.seed"), r->have_built ? r->built.threads : 0,
-                gp_cfg_int(r->pt, "train.batch"), r->nepochs);
+        fprintf(fp, "%s,%lld,%d,%lld,%d,", ycfg_str(r->pt, "model.head"),
+                ycfg_int(r->pt, "train.seed"), r->have_built ? r->built.threads : 0,
+                ycfg_int(r->pt, "train.batch"), r->nepochs);
         if (r->have_built)
             fprintf(fp, "%.0f,%.0f,%zu,%zu,%zu,%zu,%zu,%zu,", r->built.params, r->built.flops,
                     r->built.mem.params, r->built.mem.grads, r->built.mem.optim_state,
@@ -1100,8 +864,8 @@ static void write_epochs_csv(FILE *fp, const void *ctx)
             const gpx_epoch_row *row = &r->epochs[e];
             fprintf(fp, "%s,", r->id);
             csv_swept_values(fp, sw->cfg, r->pt);
-            fprintf(fp, "%s,%lld,%d,%.6g,", gp_cfg_str(r->pt, "model.head"),
-                    gp_cfg_int(r->pt, "train.seed"), row->epoch, row->lr);
+            fprintf(fp, "%s,%lld,%d,%.6g,", ycfg_str(r->pt, "model.head"),
+                    ycfg_int(r->pt, "train.seed"), row->epoch, row->lr);
             const double v[] = { row->train_loss, row->train_acc, row->val_loss, row->val_acc,
                                  row->test_loss, row->test_acc };
             const char *fmt[] = { "%.6f", "%.5f", "%.6f", "%.5f", "%.6f", "%.5f" };
@@ -1114,7 +878,7 @@ static void write_epochs_csv(FILE *fp, const void *ctx)
     }
 }
 
-static void evals_header(FILE *fp, const gp_cfg *cfg)
+static void evals_header(FILE *fp, const ycfg *cfg)
 {
     fputs("run_id,", fp);
     csv_swept_header(fp, cfg);
@@ -1123,7 +887,7 @@ static void evals_header(FILE *fp, const gp_cfg *cfg)
 
 static int sweep_has_evals(const sweep *sw)
 {
-    return gp_cfg_get(gp_cfg_point_at(sw->cfg, 0), "eval.sizes")->n > 0;
+    return ycfg_get(ycfg_point_at(sw->cfg, 0), "eval.sizes")->n > 0;
 }
 
 static void write_evals_csv(FILE *fp, const void *ctx)
@@ -1140,8 +904,8 @@ static void write_evals_csv(FILE *fp, const void *ctx)
             const gpx_size_row *row = &r->evals[e];
             fprintf(fp, "%s,", r->id);
             csv_swept_values(fp, sw->cfg, r->pt);
-            fprintf(fp, "%s,%lld,%d,%d,%s,", gp_cfg_str(r->pt, "model.head"),
-                    gp_cfg_int(r->pt, "train.seed"), r->have_built ? r->built.input_size : 0,
+            fprintf(fp, "%s,%lld,%d,%d,%s,", ycfg_str(r->pt, "model.head"),
+                    ycfg_int(r->pt, "train.seed"), r->have_built ? r->built.input_size : 0,
                     row->size, gpx_size_method_name(row->method));
             gpx_csv_number(fp, "%.5f", row->applicable ? row->test_acc : NAN);
             fputc(',', fp);
@@ -1156,7 +920,7 @@ static void write_evals_csv(FILE *fp, const void *ctx)
 static void write_config_yaml(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
-    gp_cfg_write_resolved(sw->cfg, fp);
+    ycfg_write_resolved(sw->cfg, fp);
 }
 
 /* Output of a command (first line), or "unknown". */
@@ -1255,10 +1019,10 @@ static void write_manifest(FILE *fp, const void *ctx)
     char sha[65] = "unknown", finished[64];
     fputs("# gpool run manifest: what ran, where, on which data\n", fp);
     fputs("experiment: ", fp);
-    gpx_yaml_string(fp, gp_cfg_name(sw->cfg));
+    gpx_yaml_string(fp, ycfg_name(sw->cfg));
     fputs("\nconfig: ", fp);
-    gpx_yaml_string(fp, gp_cfg_path(sw->cfg));
-    gpx_sha256_file(gp_cfg_path(sw->cfg), sha);
+    gpx_yaml_string(fp, ycfg_path(sw->cfg));
+    gpx_sha256_file(ycfg_path(sw->cfg), sha);
     fprintf(fp, "\nconfig_sha256: %s\n", sha);
     write_machine(fp);
     fprintf(fp, "started: %s\nfinished: %s\n", sw->started,
@@ -1266,9 +1030,9 @@ static void write_manifest(FILE *fp, const void *ctx)
     if (sw->have_data)
         write_data_info(fp, &sw->data);
     fputs("defaults_used:\n", fp);
-    for (size_t k = 0; k < gp_cfg_ndefaults(sw->cfg); k++) {
-        fprintf(fp, "  %s: ", gp_cfg_default_path(sw->cfg, k));
-        gpx_yaml_string(fp, gp_cfg_default_text(sw->cfg, k));
+    for (size_t k = 0; k < ycfg_ndefaults(sw->cfg); k++) {
+        fprintf(fp, "  %s: ", ycfg_default_path(sw->cfg, k));
+        gpx_yaml_string(fp, ycfg_default_text(sw->cfg, k));
         fputc('\n', fp);
     }
     if (sw->nmerged) {
@@ -1279,11 +1043,11 @@ static void write_manifest(FILE *fp, const void *ctx)
             fputc('\n', fp);
         }
     }
-    fprintf(fp, "points: %zu\nruns:\n", gp_cfg_npoints(sw->cfg));
+    fprintf(fp, "points: %zu\nruns:\n", ycfg_npoints(sw->cfg));
     size_t it = 0;
     for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
         fprintf(fp, "  - {run_id: %s, head: %s, seed: %lld, status: %s, variant: %s}\n", r->id,
-                gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"), r->status,
+                ycfg_str(r->pt, "model.head"), ycfg_int(r->pt, "train.seed"), r->status,
                 record_variant(r));
     }
 }
@@ -1303,10 +1067,10 @@ static void write_run_manifest(FILE *fp, const void *ctx)
     const run_record *r = c->rec;
     fputs("# gpool run manifest of one run (gpool rerun DIR RUN_ID runs it again)\n", fp);
     fputs("experiment: ", fp);
-    gpx_yaml_string(fp, gp_cfg_name(c->sw->cfg));
+    gpx_yaml_string(fp, ycfg_name(c->sw->cfg));
     fprintf(fp, "\nrun_id: %s\nconfig: config.yaml\nconfig_sha256: %s\n", r->id, c->config_sha);
     fprintf(fp, "head: %s\nseed: %lld\nthreads: %d\nvariant: %s\n",
-            gp_cfg_str(r->pt, "model.head"), gp_cfg_int(r->pt, "train.seed"),
+            ycfg_str(r->pt, "model.head"), ycfg_int(r->pt, "train.seed"),
             r->have_built ? r->built.threads : 0, record_variant(r));
     fprintf(fp, "status: %s\nreason: ", r->status);
     gpx_yaml_string(fp, r->reason);
@@ -1315,9 +1079,9 @@ static void write_run_manifest(FILE *fp, const void *ctx)
     if (r->have_data)
         write_data_info(fp, &r->data);
     fputs("defaults_used:\n", fp);
-    for (size_t k = 0; k < gp_cfg_ndefaults(c->sw->cfg); k++) {
-        fprintf(fp, "  %s: ", gp_cfg_default_path(c->sw->cfg, k));
-        gpx_yaml_string(fp, gp_cfg_default_text(c->sw->cfg, k));
+    for (size_t k = 0; k < ycfg_ndefaults(c->sw->cfg); k++) {
+        fprintf(fp, "  %s: ", ycfg_default_path(c->sw->cfg, k));
+        gpx_yaml_string(fp, ycfg_default_text(c->sw->cfg, k));
         fputc('\n', fp);
     }
 }
@@ -1354,7 +1118,7 @@ static int write_run_files(const sweep *sw, const run_record *rec)
         fprintf(stderr, "gpool run: %s\n", err);
         return -1;
     }
-    char *text = gp_cfg_value_text(gp_cfg_point_root(rec->pt));
+    char *text = ycfg_value_text(ycfg_point_root(rec->pt));
     if (!text)
         return -1;
     snprintf(path, sizeof path, "%s/config.yaml", dir);
@@ -1409,24 +1173,24 @@ static void run_title(const sweep *sw, const run_record *r, char *buf, size_t le
 {
     size_t o = 0;
     buf[0] = '\0';
-    for (size_t k = 0; k < gp_cfg_nswept(sw->cfg) && o + 1 < len; k++) {
-        const char *path = gp_cfg_swept_path(sw->cfg, k);
+    for (size_t k = 0; k < ycfg_nswept(sw->cfg) && o + 1 < len; k++) {
+        const char *path = ycfg_swept_path(sw->cfg, k);
         const char *leaf = strrchr(path, '.') ? strrchr(path, '.') + 1 : path;
-        char *text = gp_cfg_value_text(gp_cfg_get(r->pt, path));
+        char *text = ycfg_value_text(ycfg_get(r->pt, path));
         o += (size_t)snprintf(buf + o, len - o, "%s%s%s%s", o ? " " : "",
                               strcmp(leaf, "head") ? leaf : "", strcmp(leaf, "head") ? "=" : "",
                               text ? text : "?");
         free(text);
     }
     if (!buf[0])
-        snprintf(buf, len, "%s", gp_cfg_str(r->pt, "model.head"));
+        snprintf(buf, len, "%s", ycfg_str(r->pt, "model.head"));
 }
 
 static void write_chart_script(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
     char quoted[512], title[256];
-    gpx_gnuplot_quote(quoted, sizeof quoted, gp_cfg_name(sw->cfg));
+    gpx_gnuplot_quote(quoted, sizeof quoted, ycfg_name(sw->cfg));
     fprintf(fp,
             "# test accuracy per epoch, one line per run (written by gpool run)\n"
             "set title sprintf('%%s: test accuracy per epoch', %s) noenhanced\n"
@@ -1515,7 +1279,7 @@ static int write_tables(const sweep *sw)
 /* ============================================================ resume */
 
 /* The text a header function writes, as a string (caller frees). */
-static char *header_text(void (*header)(FILE *, const gp_cfg *), const gp_cfg *cfg)
+static char *header_text(void (*header)(FILE *, const ycfg *), const ycfg *cfg)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -1630,16 +1394,16 @@ static int load_prior_runs(sweep *sw, const char *runs_path, int keep_all)
     }
     int status_col = csv_column(want, "status"), variant_col = csv_column(want, "variant");
     if (!sw->prior)
-        sw->prior = calloc(gp_cfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
+        sw->prior = calloc(ycfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
     for (line = next + 1; sw->prior && *line; line = next) {
         next = strchr(line, '\n');
         next = next ? next + 1 : line + strlen(line);
         csv_field(line, 0, field, sizeof field);
         size_t k;
-        for (k = 0; k < gp_cfg_npoints(sw->cfg); k++)
-            if (!strcmp(gp_cfg_point_id(gp_cfg_point_at(sw->cfg, k)), field))
+        for (k = 0; k < ycfg_npoints(sw->cfg); k++)
+            if (!strcmp(ycfg_point_id(ycfg_point_at(sw->cfg, k)), field))
                 break;
-        if (k == gp_cfg_npoints(sw->cfg)) {
+        if (k == ycfg_npoints(sw->cfg)) {
             rc = prior_fail(runs_path, "it holds runs that are not points of this config; "
                                        "use --out DIR or --force");
             goto out;
@@ -1658,11 +1422,11 @@ static int load_prior_runs(sweep *sw, const char *runs_path, int keep_all)
             rc = prior_fail(runs_path, "a run appears in two shards; merge each shard once");
             goto out;
         }
-        if (sw->nprior >= gp_cfg_npoints(sw->cfg))
+        if (sw->nprior >= ycfg_npoints(sw->cfg))
             continue;
         run_record *r = &sw->prior[sw->nprior++];
-        r->pt = gp_cfg_point_at(sw->cfg, k);
-        r->id = gp_cfg_point_id(r->pt);
+        r->pt = ycfg_point_at(sw->cfg, k);
+        r->id = ycfg_point_id(r->pt);
         r->status = statuses[st];
         r->raw_run = append(NULL, line, (size_t)(next - line));
         csv_field(line, variant_col, r->raw_variant, sizeof r->raw_variant);
@@ -1781,12 +1545,12 @@ static void free_sweep_records(sweep *sw)
 }
 
 /* 1 when two configs expand to the same points (same ids, same order). */
-static int same_points(const gp_cfg *a, const gp_cfg *b)
+static int same_points(const ycfg *a, const ycfg *b)
 {
-    if (gp_cfg_npoints(a) != gp_cfg_npoints(b))
+    if (ycfg_npoints(a) != ycfg_npoints(b))
         return 0;
-    for (size_t i = 0; i < gp_cfg_npoints(a); i++)
-        if (strcmp(gp_cfg_point_id(gp_cfg_point_at(a, i)), gp_cfg_point_id(gp_cfg_point_at(b, i))))
+    for (size_t i = 0; i < ycfg_npoints(a); i++)
+        if (strcmp(ycfg_point_id(ycfg_point_at(a, i)), ycfg_point_id(ycfg_point_at(b, i))))
             return 0;
     return 1;
 }
@@ -1795,13 +1559,13 @@ static int merge_shard(sweep *sw, const char *dir)
 {
     char path[4096], runs[4096], epochs[4096], err[1024];
     gpx_join(path, sizeof path, dir, "config.yaml");
-    gp_cfg *cfg = gp_cfg_load(path, root_keys, err, sizeof err);
+    ycfg *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "gpool merge: %s\n", err);
         return -1;
     }
     int same = same_points(cfg, sw->cfg);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     if (!same) {
         fprintf(stderr, "gpool merge: %s: another config than %s's\n", dir, sw->merged_from[0]);
         return -1;
@@ -1819,11 +1583,11 @@ static int order_merged(sweep *sw)
 {
     size_t missing = 0;
     const char *example = NULL;
-    for (size_t i = 0; i < gp_cfg_npoints(sw->cfg); i++) {
-        run_record *r = find_prior(sw, gp_cfg_point_id(gp_cfg_point_at(sw->cfg, i)));
+    for (size_t i = 0; i < ycfg_npoints(sw->cfg); i++) {
+        run_record *r = find_prior(sw, ycfg_point_id(ycfg_point_at(sw->cfg, i)));
         if (!r) {
             missing++;
-            example = example ? example : gp_cfg_point_id(gp_cfg_point_at(sw->cfg, i));
+            example = example ? example : ycfg_point_id(ycfg_point_at(sw->cfg, i));
             continue;
         }
         sw->runs[sw->nruns++] = *r;
@@ -1831,7 +1595,7 @@ static int order_merged(sweep *sw)
     }
     if (missing)
         fprintf(stderr, "gpool merge: %zu of %zu points have no run in the shards (e.g. %s)\n",
-                missing, gp_cfg_npoints(sw->cfg), example);
+                missing, ycfg_npoints(sw->cfg), example);
     return missing ? -1 : 0;
 }
 
@@ -1917,7 +1681,7 @@ int gpx_cmd_merge(int argc, char **argv)
     }
     char path[4096], err[1024];
     gpx_join(path, sizeof path, dirs[0], "config.yaml");
-    gp_cfg *cfg = gp_cfg_load(path, root_keys, err, sizeof err);
+    ycfg *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "gpool merge: %s\n", err);
         free(dirs);
@@ -1932,12 +1696,12 @@ int gpx_cmd_merge(int argc, char **argv)
     sw.cfg = cfg;
     sw.merged_from = dirs;
     sw.nmerged = ndirs;
-    sw.runs = calloc(gp_cfg_npoints(cfg), sizeof *sw.runs);
+    sw.runs = calloc(ycfg_npoints(cfg), sizeof *sw.runs);
     gpx_iso_time(sw.started, sizeof sw.started);
     if (out)
         snprintf(sw.out_dir, sizeof sw.out_dir, "%s", out);
     else
-        snprintf(sw.out_dir, sizeof sw.out_dir, "results/%s", gp_cfg_name(cfg));
+        snprintf(sw.out_dir, sizeof sw.out_dir, "results/%s", ycfg_name(cfg));
     int rc = sw.runs ? 0 : 1;
     for (int d = 0; d < ndirs && rc == 0; d++)
         rc = merge_shard(&sw, dirs[d]) ? 1 : 0;
@@ -1953,7 +1717,7 @@ int gpx_cmd_merge(int argc, char **argv)
     if (rc == 0)
         printf("gpool merge: %zu runs from %d shards -> %s\n", sw.nruns, ndirs, sw.out_dir);
     free_sweep_records(&sw);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     free(dirs);
     return rc;
 }
@@ -2071,7 +1835,7 @@ int gpx_cmd_rerun(int argc, char **argv)
         free(h1);
         return 1;
     }
-    gp_cfg *cfg = gp_cfg_load(config, root_keys, err, sizeof err);
+    ycfg *cfg = ycfg_load(config, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "gpool rerun: %s\n", err);
         free(h1);
@@ -2079,9 +1843,9 @@ int gpx_cmd_rerun(int argc, char **argv)
         return 1;
     }
     int rc = 1;
-    if (strcmp(gp_cfg_point_id(gp_cfg_point_at(cfg, 0)), pos[1])) {
+    if (strcmp(ycfg_point_id(ycfg_point_at(cfg, 0)), pos[1])) {
         fprintf(stderr, "gpool rerun: %s loads to run id %s, not %s\n", config,
-                gp_cfg_point_id(gp_cfg_point_at(cfg, 0)), pos[1]);
+                ycfg_point_id(ycfg_point_at(cfg, 0)), pos[1]);
         goto out;
     }
     if (!o.out_dir) {
@@ -2112,7 +1876,7 @@ int gpx_cmd_rerun(int argc, char **argv)
     }
     free_sweep_records(&sw);
 out:
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     free(h1);
     free(r1);
     return rc;
@@ -2125,7 +1889,7 @@ static void print_run_line(const sweep *sw, size_t i, const run_record *r)
     gpx_progress_clear();
     char title[256];
     run_title(sw, r, title, sizeof title);
-    printf("[%zu/%zu] %s %-28s %-11s", i + 1, gp_cfg_npoints(sw->cfg), r->id, title, r->status);
+    printf("[%zu/%zu] %s %-28s %-11s", i + 1, ycfg_npoints(sw->cfg), r->id, title, r->status);
     if (r->nepochs) {
         const gpx_epoch_row *last = &r->epochs[r->nepochs - 1];
         printf(" test %.4f (best %.4f @%d)  %d epochs %.1f s  %.0f img/s  %.0f MiB",
@@ -2139,42 +1903,42 @@ static void print_run_line(const sweep *sw, size_t i, const run_record *r)
 }
 
 /* Print the points and exit (--list). */
-static void list_points(const gp_cfg *cfg, const run_options *o)
+static void list_points(const ycfg *cfg, const run_options *o)
 {
-    for (size_t i = 0; i < gp_cfg_npoints(cfg); i++) {
+    for (size_t i = 0; i < ycfg_npoints(cfg); i++) {
         if (o->shard_n && (int)(i % (size_t)o->shard_n) != o->shard_k - 1)
             continue;
-        const gp_cfg_point *pt = gp_cfg_point_at(cfg, i);
-        printf("%s", gp_cfg_point_id(pt));
-        for (size_t k = 0; k < gp_cfg_nswept(cfg); k++) {
-            char *text = gp_cfg_value_text(gp_cfg_get(pt, gp_cfg_swept_path(cfg, k)));
-            printf("  %s=%s", gp_cfg_swept_path(cfg, k), text ? text : "?");
+        const ycfg_point *pt = ycfg_point_at(cfg, i);
+        printf("%s", ycfg_point_id(pt));
+        for (size_t k = 0; k < ycfg_nswept(cfg); k++) {
+            char *text = ycfg_value_text(ycfg_get(pt, ycfg_swept_path(cfg, k)));
+            printf("  %s=%s", ycfg_swept_path(cfg, k), text ? text : "?");
             free(text);
         }
         putchar('\n');
     }
 }
 
-static void log_defaults(const gp_cfg *cfg)
+static void log_defaults(const ycfg *cfg)
 {
-    size_t n = gp_cfg_ndefaults(cfg);
+    size_t n = ycfg_ndefaults(cfg);
     if (!n)
         return;
     fprintf(stderr, "defaults used:");
     for (size_t k = 0; k < n; k++)
-        fprintf(stderr, "%s %s=%s", k ? "," : "", gp_cfg_default_path(cfg, k),
-                gp_cfg_default_text(cfg, k));
+        fprintf(stderr, "%s %s=%s", k ? "," : "", ycfg_default_path(cfg, k),
+                ycfg_default_text(cfg, k));
     fputc('\n', stderr);
 }
 
 
 /* A model whose text has been printed already is not printed again. */
-static int first_of_its_model(const gp_cfg *cfg, size_t index)
+static int first_of_its_model(const ycfg *cfg, size_t index)
 {
-    char *mine = gp_cfg_value_text(gp_cfg_get(gp_cfg_point_at(cfg, index), "model"));
+    char *mine = ycfg_value_text(ycfg_get(ycfg_point_at(cfg, index), "model"));
     int first = 1;
     for (size_t j = 0; j < index && first; j++) {
-        char *other = gp_cfg_value_text(gp_cfg_get(gp_cfg_point_at(cfg, j), "model"));
+        char *other = ycfg_value_text(ycfg_get(ycfg_point_at(cfg, j), "model"));
         first = !(mine && other && !strcmp(mine, other));
         free(other);
     }
@@ -2189,9 +1953,9 @@ static int prepare_out_dir(sweep *sw, const run_options *o)
         snprintf(sw->out_dir, sizeof sw->out_dir, "%s", o->out_dir);
     else if (o->shard_n)
         snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s/shard-%d-of-%d",
-                 gp_cfg_name(sw->cfg), o->shard_k, o->shard_n);
+                 ycfg_name(sw->cfg), o->shard_k, o->shard_n);
     else
-        snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s", gp_cfg_name(sw->cfg));
+        snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s", ycfg_name(sw->cfg));
     gpx_join(runs_csv, sizeof runs_csv, sw->out_dir, "runs.csv");
     if (o->resume && access(runs_csv, F_OK) == 0) {
         char epochs_csv[4096];
@@ -2217,13 +1981,13 @@ static int prepare_out_dir(sweep *sw, const run_options *o)
 
 static int run_sweep(sweep *sw)
 {
-    size_t n = gp_cfg_npoints(sw->cfg);
+    size_t n = ycfg_npoints(sw->cfg);
     int failed = 0;
     for (size_t i = 0; i < n && !run_interrupted; i++) {
         if (sw->opt->shard_n && (int)(i % (size_t)sw->opt->shard_n) != sw->opt->shard_k - 1)
             continue;
         run_record *rec = &sw->runs[sw->nruns];
-        run_record *prior = find_prior(sw, gp_cfg_point_id(gp_cfg_point_at(sw->cfg, i)));
+        run_record *prior = find_prior(sw, ycfg_point_id(ycfg_point_at(sw->cfg, i)));
         if (prior) {
             *rec = *prior;
             memset(prior, 0, sizeof *prior);   /* ownership moves to the sweep */
@@ -2257,36 +2021,36 @@ int gpx_cmd_run(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     char err[1024];
-    gp_cfg *cfg = gp_cfg_load(o.config, root_keys, err, sizeof err);
+    ycfg *cfg = ycfg_load(o.config, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "gpool run: %s\n", err);
         return 2;
     }
     if (o.list) {
         list_points(cfg, &o);
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         return 0;
     }
     sweep sw;
     memset(&sw, 0, sizeof sw);
     sw.opt = &o;
     sw.cfg = cfg;
-    sw.runs = calloc(gp_cfg_npoints(cfg), sizeof *sw.runs);
+    sw.runs = calloc(ycfg_npoints(cfg), sizeof *sw.runs);
     gpx_iso_time(sw.started, sizeof sw.started);
     if (!sw.runs || prepare_out_dir(&sw, &o) || write_out(&sw, "config.yaml", write_config_yaml)) {
         free(sw.runs);
-        gp_cfg_free(cfg);
+        ycfg_free(cfg);
         return 1;
     }
     if (!o.quiet)
         log_defaults(cfg);
     gpx_progress_enable(!o.quiet);
     if (o.shard_n)
-        printf("gpool run: %s: shard %d/%d: %zu of %zu runs -> %s\n", gp_cfg_name(cfg), o.shard_k,
-               o.shard_n, (gp_cfg_npoints(cfg) + (size_t)(o.shard_n - o.shard_k)) / (size_t)o.shard_n,
-               gp_cfg_npoints(cfg), sw.out_dir);
+        printf("gpool run: %s: shard %d/%d: %zu of %zu runs -> %s\n", ycfg_name(cfg), o.shard_k,
+               o.shard_n, (ycfg_npoints(cfg) + (size_t)(o.shard_n - o.shard_k)) / (size_t)o.shard_n,
+               ycfg_npoints(cfg), sw.out_dir);
     else
-        printf("gpool run: %s: %zu runs -> %s\n", gp_cfg_name(cfg), gp_cfg_npoints(cfg),
+        printf("gpool run: %s: %zu runs -> %s\n", ycfg_name(cfg), ycfg_npoints(cfg),
                sw.out_dir);
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -2297,6 +2061,6 @@ int gpx_cmd_run(int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     free_sweep_records(&sw);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return rc;
 }

@@ -6,55 +6,55 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model.h"
+#include "core/model.h"
 
 /* ------------------------------------------------------------ schema */
 
-static const gp_cfg_schema conv_keys[] = {
-    { "out", GP_CFG_INT, NULL, .min = 1, .max = 65536, .help = "output channels" },
-    { "k", GP_CFG_INT, "3", .min = 1, .max = 64, .help = "kernel size (square)" },
-    { "stride", GP_CFG_INT, "1", .min = 1, .max = 64, .help = "stride" },
-    { "pad", GP_CFG_INT, "0", .min = 0, .max = 64, .help = "zero padding on each side" },
-    { "bias", GP_CFG_BOOL, "true", .help = "learnable bias per output channel" },
+static const ycfg_schema conv_keys[] = {
+    { "out", YCFG_INT, NULL, .min = 1, .max = 65536, .help = "output channels" },
+    { "k", YCFG_INT, "3", .min = 1, .max = 64, .help = "kernel size (square)" },
+    { "stride", YCFG_INT, "1", .min = 1, .max = 64, .help = "stride" },
+    { "pad", YCFG_INT, "0", .min = 0, .max = 64, .help = "zero padding on each side" },
+    { "bias", YCFG_BOOL, "true", .help = "learnable bias per output channel" },
     { NULL }
 };
-static const gp_cfg_schema batchnorm_keys[] = {
-    { "momentum", GP_CFG_FLOAT, "0.1", .min = 0, .max = 1, .help = "running-statistics momentum" },
-    { "eps", GP_CFG_FLOAT, "1e-5", .min = 1e-12, .max = 1, .help = "added to the variance" },
+static const ycfg_schema batchnorm_keys[] = {
+    { "momentum", YCFG_FLOAT, "0.1", .min = 0, .max = 1, .help = "running-statistics momentum" },
+    { "eps", YCFG_FLOAT, "1e-5", .min = 1e-12, .max = 1, .help = "added to the variance" },
     { NULL }
 };
-static const gp_cfg_schema pool_keys[] = {
-    { "k", GP_CFG_INT, "2", .min = 1, .max = 64, .help = "window size (square)" },
-    { "stride", GP_CFG_INT, "0", .min = 0, .max = 64, .help = "stride; 0 means k" },
-    { "pad", GP_CFG_INT, "0", .min = 0, .max = 32, .help = "padding, at most k/2" },
-    { "ceil", GP_CFG_BOOL, "false", .help = "ceil_mode: keep a last partial window" },
+static const ycfg_schema pool_keys[] = {
+    { "k", YCFG_INT, "2", .min = 1, .max = 64, .help = "window size (square)" },
+    { "stride", YCFG_INT, "0", .min = 0, .max = 64, .help = "stride; 0 means k" },
+    { "pad", YCFG_INT, "0", .min = 0, .max = 32, .help = "padding, at most k/2" },
+    { "ceil", YCFG_BOOL, "false", .help = "ceil_mode: keep a last partial window" },
     { NULL }
 };
-static const gp_cfg_schema dropout_keys[] = {
-    { "p", GP_CFG_FLOAT, "0.5", .min = 0, .max = 0.99, .help = "drop probability" },
+static const ycfg_schema dropout_keys[] = {
+    { "p", YCFG_FLOAT, "0.5", .min = 0, .max = 0.99, .help = "drop probability" },
     { NULL }
 };
-static const gp_cfg_schema dense_keys[] = {
-    { "out", GP_CFG_INT, NULL, .min = 1, .max = 1 << 20, .help = "output features" },
-    { "bias", GP_CFG_BOOL, "true", .help = "learnable bias" },
+static const ycfg_schema dense_keys[] = {
+    { "out", YCFG_INT, NULL, .min = 1, .max = 1 << 20, .help = "output features" },
+    { "bias", YCFG_BOOL, "true", .help = "learnable bias" },
     { NULL }
 };
-static const gp_cfg_schema no_keys[] = { { NULL } };
+static const ycfg_schema no_keys[] = { { NULL } };
 
-static const gp_cfg_schema layer_variants[] = {
-    { "conv", GP_CFG_MAP, NULL, .items = conv_keys, .help = "2-D convolution" },
-    { "batchnorm", GP_CFG_MAP, NULL, .items = batchnorm_keys, .help = "batch normalization" },
-    { "relu", GP_CFG_MAP, NULL, .items = no_keys, .help = "max(x, 0)" },
-    { "sigmoid", GP_CFG_MAP, NULL, .items = no_keys, .help = "logistic function" },
-    { "maxpool", GP_CFG_MAP, NULL, .items = pool_keys, .help = "local max pooling" },
-    { "avgpool", GP_CFG_MAP, NULL, .items = pool_keys, .help = "local average pooling" },
-    { "dropout", GP_CFG_MAP, NULL, .items = dropout_keys, .help = "inverted dropout" },
-    { "flatten", GP_CFG_MAP, NULL, .items = no_keys, .help = "c x h x w -> features" },
-    { "dense", GP_CFG_MAP, NULL, .items = dense_keys, .help = "fully connected" },
+static const ycfg_schema layer_variants[] = {
+    { "conv", YCFG_MAP, NULL, .items = conv_keys, .help = "2-D convolution" },
+    { "batchnorm", YCFG_MAP, NULL, .items = batchnorm_keys, .help = "batch normalization" },
+    { "relu", YCFG_MAP, NULL, .items = no_keys, .help = "max(x, 0)" },
+    { "sigmoid", YCFG_MAP, NULL, .items = no_keys, .help = "logistic function" },
+    { "maxpool", YCFG_MAP, NULL, .items = pool_keys, .help = "local max pooling" },
+    { "avgpool", YCFG_MAP, NULL, .items = pool_keys, .help = "local average pooling" },
+    { "dropout", YCFG_MAP, NULL, .items = dropout_keys, .help = "inverted dropout" },
+    { "flatten", YCFG_MAP, NULL, .items = no_keys, .help = "c x h x w -> features" },
+    { "dense", YCFG_MAP, NULL, .items = dense_keys, .help = "fully connected" },
     { NULL }
 };
-static const gp_cfg_schema layer_schema[] = {
-    { "layer", GP_CFG_TAGGED, NULL, .tag = "type", .items = layer_variants,
+static const ycfg_schema layer_schema[] = {
+    { "layer", YCFG_TAGGED, NULL, .tag = "type", .items = layer_variants,
       .help = "one layer: {type: conv, out: 8, k: 3, pad: 1}" },
     { NULL }
 };
@@ -71,15 +71,15 @@ static const char *const init_names[] = {
     "torch_default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", NULL
 };
 
-const gp_cfg_schema gpx_model_schema[] = {
-    { "trunk", GP_CFG_LIST, NULL, .min = 1, .max = 1000, .items = layer_schema,
+const ycfg_schema gpx_model_schema[] = {
+    { "trunk", YCFG_LIST, NULL, .min = 1, .max = 1000, .items = layer_schema,
       .help = "layers from the input to the head" },
-    { "head", GP_CFG_ENUM, NULL, .choices = head_names,
+    { "head", YCFG_ENUM, NULL, .choices = head_names,
       .help = "gap, gmp, ..., <op>_dense, flatten_dense (see gpool help run)" },
-    { "head_bias", GP_CFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense" },
-    { "init", GP_CFG_ENUM, "torch_default", .choices = init_names,
+    { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense" },
+    { "init", YCFG_ENUM, "torch_default", .choices = init_names,
       .help = "weight initializer" },
-    { "bias_init", GP_CFG_FLOAT, "0", .help = "constant bias under every init but torch_default" },
+    { "bias_init", YCFG_FLOAT, "0", .help = "constant bias under every init but torch_default" },
     { NULL }
 };
 
@@ -163,12 +163,12 @@ typedef struct {
     uint64_t    seed;
 } build_ctx;
 
-static int build_fail(build_ctx *b, const gp_cfg_value *where, const char *fmt, ...)
+static int build_fail(build_ctx *b, const ycfg_value *where, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-static int build_fail(build_ctx *b, const gp_cfg_value *where, const char *fmt, ...)
+static int build_fail(build_ctx *b, const ycfg_value *where, const char *fmt, ...)
 {
     char msg[384];
     va_list ap;
@@ -195,7 +195,7 @@ static void log_layer(build_ctx *b, int index, const gp_layer *l)
 
 /* Append l to net and log it; on failure the net has already freed l. */
 static int add_layer(build_ctx *b, gp_net *net, gp_status made, gp_layer *l,
-                     const gp_cfg_value *where, const char *what)
+                     const ycfg_value *where, const char *what)
 {
     if (made != GP_OK)
         return build_fail(b, where, "%s: %s", what, gp_last_error());
@@ -205,14 +205,14 @@ static int add_layer(build_ctx *b, gp_net *net, gp_status made, gp_layer *l,
     return 0;
 }
 
-static long long item_int(const gp_cfg_value *v, const char *key)
+static long long item_int(const ycfg_value *v, const char *key)
 {
-    return gp_cfg_value_get(v, key)->i;
+    return ycfg_value_get(v, key)->i;
 }
 
-static int add_trunk_layer(build_ctx *b, gp_net *net, const gp_cfg_value *v, int index)
+static int add_trunk_layer(build_ctx *b, gp_net *net, const ycfg_value *v, int index)
 {
-    const char *type = gp_cfg_value_get(v, "type")->s;
+    const char *type = ycfg_value_get(v, "type")->s;
     gp_shape in = gp_net_out_shape(net);
     gp_layer *l = NULL;
     gp_status st;
@@ -223,8 +223,8 @@ static int add_trunk_layer(build_ctx *b, gp_net *net, const gp_cfg_value *v, int
         st = gp_conv2d_make(&l, in, (int)item_int(v, "out"), k, k, (int)item_int(v, "stride"),
                             (int)item_int(v, "pad"), (int)item_int(v, "bias"));
     } else if (!strcmp(type, "batchnorm")) {
-        st = gp_batchnorm2d_make(&l, in, (float)gp_cfg_value_get(v, "momentum")->f,
-                                 (float)gp_cfg_value_get(v, "eps")->f);
+        st = gp_batchnorm2d_make(&l, in, (float)ycfg_value_get(v, "momentum")->f,
+                                 (float)ycfg_value_get(v, "eps")->f);
     } else if (!strcmp(type, "relu")) {
         st = gp_relu_make(&l, in);
     } else if (!strcmp(type, "sigmoid")) {
@@ -235,7 +235,7 @@ static int add_trunk_layer(build_ctx *b, gp_net *net, const gp_cfg_value *v, int
                             stride ? stride : k, (int)item_int(v, "pad"), (int)item_int(v, "ceil"));
     } else if (!strcmp(type, "dropout")) {
         /* each dropout layer draws its own stream, different for every run seed */
-        st = gp_dropout_make(&l, in, (float)gp_cfg_value_get(v, "p")->f,
+        st = gp_dropout_make(&l, in, (float)ycfg_value_get(v, "p")->f,
                              b->seed * 1000003u + (uint64_t)index);
     } else if (!strcmp(type, "flatten")) {
         st = gp_flatten_make(&l, in);
@@ -247,10 +247,10 @@ static int add_trunk_layer(build_ctx *b, gp_net *net, const gp_cfg_value *v, int
     return add_layer(b, net, st, l, v, what);
 }
 
-static int add_head(build_ctx *b, gp_net *net, const gp_cfg_value *model, int classes)
+static int add_head(build_ctx *b, gp_net *net, const ycfg_value *model, int classes)
 {
-    const gp_cfg_value *head = gp_cfg_value_get(model, "head");
-    int bias = gp_cfg_value_get(model, "head_bias")->i != 0;
+    const ycfg_value *head = ycfg_value_get(model, "head");
+    int bias = ycfg_value_get(model, "head_bias")->i != 0;
     gpx_head_design design;
     gp_head_op op;
     gp_layer *l = NULL;
@@ -293,11 +293,11 @@ static void log_totals(build_ctx *b, const gp_net *net)
             gp_net_flops(net));
 }
 
-int gpx_model_build(const gp_cfg_value *model, const char *config_path, gp_shape in,
+int gpx_model_build(const ycfg_value *model, const char *config_path, gp_shape in,
                     int classes, uint64_t seed, FILE *log, gp_net **out, char *err, size_t errlen)
 {
     build_ctx b = { config_path, err, errlen, log, seed };
-    const gp_cfg_value *trunk = gp_cfg_value_get(model, "trunk");
+    const ycfg_value *trunk = ycfg_value_get(model, "trunk");
     gp_net *net = NULL;
     *out = NULL;
     if (gp_net_create(&net, in) != GP_OK)

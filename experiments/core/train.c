@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train.h"
-#include "util.h"
+#include "core/train.h"
+#include "util/util.h"
 
 gpx_train_opts gpx_train_defaults(void)
 {

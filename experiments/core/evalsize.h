@@ -11,8 +11,8 @@
  *     static const int sizes[] = { 20, 28, 36, 56 };
  *     static const gpx_size_method methods[] = {
  *         GPX_SIZE_RESIZE, GPX_SIZE_CANVAS_CENTER, GPX_SIZE_CANVAS_RANDOM };
- *     gpx_eval_sizes_opts o = { .model = gp_cfg_get(pt, "model"),
- *                               .config_path = gp_cfg_path(cfg),
+ *     gpx_eval_sizes_opts o = { .model = ycfg_get(pt, "model"),
+ *                               .config_path = ycfg_path(cfg),
  *                               .sizes = sizes, .nsizes = 4,
  *                               .methods = methods, .nmethods = 3,
  *                               .seed = 1, .batch = 256 };
@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "data.h"
+#include "cfg/cfg.h"
+#include "core/data.h"
 #include "gpool_nn.h"
 
 /* How an evaluation image is brought to the asked size. */
@@ -85,7 +85,7 @@ typedef struct {
 } gpx_size_row;
 
 typedef struct {
-    const gp_cfg_value    *model;        /* the `model:` value the net was built from */
+    const ycfg_value    *model;        /* the `model:` value the net was built from */
     const char            *config_path;  /* names the config in the builder's messages */
     const int             *sizes;        /* square input sizes to evaluate at */
     int                    nsizes;

@@ -29,11 +29,13 @@
 #include <unistd.h>
 #include <cblas.h>
 
-#include "commands.h"
-#include "data.h"
-#include "probe.h"
-#include "train.h"
-#include "util.h"
+#include "cmd/commands.h"
+#include "core/point.h"
+#include "core/schema.h"
+#include "core/data.h"
+#include "probe/probe.h"
+#include "core/train.h"
+#include "util/util.h"
 
 #define PF_NAME "gpool profile"
 /* The cache-resident bandwidth roof: a buffer that fits the L2 of the
@@ -409,7 +411,7 @@ static void state_free(pf_state *s)
 
 /* Build the point's net for the batch and its optimizer. 0, or -1 with the
  * message printed. */
-static int build_net(pf_state *s, const gp_cfg *cfg, const gp_cfg_point *pt)
+static int build_net(pf_state *s, const ycfg *cfg, const ycfg_point *pt)
 {
     char err[1024];
     if (gpx_run_build_net(cfg, pt, s->d, s->batch, &s->net, err, sizeof err)) {
@@ -675,7 +677,7 @@ static double rate(double amount, double seconds)
 
 typedef struct {
     const pf_options *o;
-    const gp_cfg     *cfg;
+    const ycfg     *cfg;
     const char       *head;
     int               threads;
     const pf_state   *s;
@@ -687,7 +689,7 @@ static void print_table(const pf_report *rp)
 {
     const pf_state *s = rp->s;
     printf("gpool profile: %s, head %s, batch %d, %d thread%s, median of %d\n",
-           gp_cfg_name(rp->cfg), rp->head, s->batch, rp->threads, rp->threads == 1 ? "" : "s",
+           ycfg_name(rp->cfg), rp->head, s->batch, rp->threads, rp->threads == 1 ? "" : "s",
            rp->o->repeats);
     printf("machine: sgemm %dx%d %.1f GFLOP/s; read bandwidth DRAM %.1f GB/s, cache %.1f GB/s\n",
            rp->m->sgemm_n, rp->m->sgemm_n, rp->m->peak_gflops, rp->m->dram_gbps,
@@ -774,7 +776,7 @@ static void write_summary(FILE *fp, const void *ctx)
     fputs("config: ", fp);
     gpx_yaml_string(fp, rp->o->config);
     fputs("\nname: ", fp);
-    gpx_yaml_string(fp, gp_cfg_name(rp->cfg));
+    gpx_yaml_string(fp, ycfg_name(rp->cfg));
     fputs("\nhead: ", fp);
     gpx_yaml_string(fp, rp->head);
     fprintf(fp, "\nbatch: %d\nthreads: %d\nrepeats: %d\nwarmup: %d\ncpu_model: ", rp->s->batch,
@@ -857,7 +859,7 @@ static void write_chart_script(FILE *fp, const void *ctx)
     double x0, x1, y0, y1;
     chart_ranges(rp, &x0, &x1, &y0, &y1);
     snprintf(title, sizeof title, "gpool profile: %s, head %s, batch %d, %d thread%s",
-             gp_cfg_name(rp->cfg), rp->head, rp->s->batch, rp->threads,
+             ycfg_name(rp->cfg), rp->head, rp->s->batch, rp->threads,
              rp->threads == 1 ? "" : "s");
     gpx_gnuplot_quote(qtitle, sizeof qtitle, title);
     fprintf(fp,
@@ -968,8 +970,8 @@ static int write_outputs(const char *dir, const pf_report *rp)
 
 /* What one profile run needs set up: the state for the point, the data
  * already loaded. 0, -1 failed (printed), 2 a batch the data cannot fill. */
-static int setup_state(pf_state *s, const pf_options *o, const gp_cfg *cfg,
-                       const gp_cfg_point *pt, const gpx_data *d)
+static int setup_state(pf_state *s, const pf_options *o, const ycfg *cfg,
+                       const ycfg_point *pt, const gpx_data *d)
 {
     memset(s, 0, sizeof *s);
     /* the thread that times every call: its wait counter stays valid */
@@ -1010,7 +1012,7 @@ static int measure_machine(const pf_options *o, int threads, pf_machine *m)
 }
 
 /* Everything after the config is loaded; the exit status. */
-static int profile_point(const pf_options *o, const gp_cfg *cfg, const gp_cfg_point *pt)
+static int profile_point(const pf_options *o, const ycfg *cfg, const ycfg_point *pt)
 {
     gpx_data d;
     char err[1024];
@@ -1034,8 +1036,8 @@ static int profile_point(const pf_options *o, const gp_cfg *cfg, const gp_cfg_po
         if (o->out)
             snprintf(dir, sizeof dir, "%s", o->out);
         else
-            snprintf(dir, sizeof dir, "results/%s/profile", gp_cfg_name(cfg));
-        pf_report rp = { o, cfg, gp_cfg_str(pt, "model.head"), threads, &s, &m, &t };
+            snprintf(dir, sizeof dir, "results/%s/profile", ycfg_name(cfg));
+        pf_report rp = { o, cfg, ycfg_str(pt, "model.head"), threads, &s, &m, &t };
         print_table(&rp);
         rc = write_outputs(dir, &rp);
     }
@@ -1056,8 +1058,8 @@ int gpx_cmd_profile(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     char err[1024];
-    gp_cfg *cfg;
-    const gp_cfg_point *pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
+    ycfg *cfg;
+    const ycfg_point *pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
     if (!pt) {
         fprintf(stderr, PF_NAME ": %s\n", err);
         return 2;
@@ -1073,6 +1075,6 @@ int gpx_cmd_profile(int argc, char **argv)
     rc = profile_point(&o, cfg, pt);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    gp_cfg_free(cfg);
+    ycfg_free(cfg);
     return rc;
 }

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "cfg/cfg.h"
 #include "gpool_nn.h"
 
 typedef enum {
@@ -26,7 +26,7 @@ typedef enum {
 } gpx_head_design;
 
 /* Key table of the `model:` map (for an experiment's root schema). */
-extern const gp_cfg_schema gpx_model_schema[];
+extern const ycfg_schema gpx_model_schema[];
 
 /* NULL-terminated list of head names, in the order of the comment above. */
 const char *const *gpx_head_names(void);
@@ -45,7 +45,7 @@ int gpx_head_size_agnostic(gpx_head_design design);
  * maximum batch) and `classes` outputs; seed varies the dropout masks. One
  * line per layer goes to log (NULL for none). Errors name
  * config_path:line:column of the offending layer. 0, or -1 with err. */
-int gpx_model_build(const gp_cfg_value *model, const char *config_path, gp_shape in,
+int gpx_model_build(const ycfg_value *model, const char *config_path, gp_shape in,
                     int classes, uint64_t seed, FILE *log, gp_net **out, char *err,
                     size_t errlen);
 

@@ -6,7 +6,7 @@
  */
 #include <immintrin.h>
 
-#include "probe.h"
+#include "probe/probe.h"
 
 static float horizontal_sum(__m256 v)
 {

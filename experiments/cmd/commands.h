@@ -1,0 +1,36 @@
+/*
+ * commands.h - entry points of the gpool subcommands (experiments/gpool.c
+ * dispatches to them).
+ *
+ * A subcommand gets the command line from its own name on: argv[0] is the
+ * subcommand's name ("bench") and its options follow. It returns the exit
+ * status: 0 success, 1 failure (the message already printed), 2 a bad
+ * command line, 130 interrupted.
+ */
+#ifndef GPOOL_EXPERIMENTS_COMMANDS_H
+#define GPOOL_EXPERIMENTS_COMMANDS_H
+
+#include "cfg/cfg.h"
+
+/* gpool bench: time every pooling variant against the read bandwidth. */
+int gpx_cmd_bench(int argc, char **argv);
+
+/* gpool run: train every point of an experiment config. */
+int gpx_cmd_run(int argc, char **argv);
+
+/* gpool throughput: training-step and inference images/s of a config's net. */
+int gpx_cmd_throughput(int argc, char **argv);
+
+/* gpool merge: join the outputs of `gpool run --shard K/N` into one experiment. */
+int gpx_cmd_merge(int argc, char **argv);
+
+/* gpool rerun: run one recorded row again from its manifest and compare. */
+int gpx_cmd_rerun(int argc, char **argv);
+
+/* gpool table: markdown and LaTeX tables and charts from results/<experiment>/ CSVs. */
+int gpx_cmd_table(int argc, char **argv);
+
+/* gpool profile: per-layer forward/backward time of a config's network. */
+int gpx_cmd_profile(int argc, char **argv);
+
+#endif /* GPOOL_EXPERIMENTS_COMMANDS_H */

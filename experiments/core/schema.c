@@ -1,0 +1,146 @@
+/*
+ * schema.c - the root schema of experiment configs (configs/<name>.yaml): the
+ * data, model, train, eval and table sections and their defaults.
+ */
+#include "autoconfig.h"
+
+#include <stddef.h>
+
+#include "core/model.h"
+#include "core/schema.h"
+
+const char *const gpx_table_column_names[] = {
+    "n", "final_test_acc", "best_test_acc", "gap", "params", "flops", "memory",
+    "epoch_s", "img_per_s", "peak_rss", NULL
+};
+
+/* "none" keeps the order of runs.csv; the rest are gpx_table_column_names. */
+const char *const gpx_table_sort_names[] = {
+    "none", "n", "final_test_acc", "best_test_acc", "gap", "params", "flops", "memory",
+    "epoch_s", "img_per_s", "peak_rss", NULL
+};
+
+static const ycfg_schema group_item[] = {
+    { "key", YCFG_STRING, NULL, .help = "a runs.csv column, such as model.head" }
+};
+static const ycfg_schema column_item[] = {
+    { "column", YCFG_ENUM, NULL, .choices = gpx_table_column_names, .help = "a table column" }
+};
+
+const ycfg_schema gpx_table_keys[] = {
+    { "group_by", YCFG_LIST, "[]", .items = group_item,
+      .help = "runs.csv columns a row shares ([]: every swept path but *.seed)" },
+    { "columns", YCFG_LIST, "[]", .items = column_item,
+      .help = "n final_test_acc best_test_acc gap params flops memory epoch_s img_per_s "
+              "peak_rss ([]: all)" },
+    { "sort", YCFG_ENUM, "none", .choices = gpx_table_sort_names,
+      .help = "order rows by this column's mean (none: as in runs.csv)" },
+    { "descending", YCFG_BOOL, "true", .help = "sort: largest first" },
+    { "precision", YCFG_INT, "2", .min = 0, .max = 6, .help = "decimals of accuracies in %" },
+    { NULL }
+};
+
+
+static const char *const source_choices[] = { "fashion-mnist", "idx", "synthetic", NULL };
+const char *const gpx_optim_choices[] = { "sgd", "adam", "adamw", NULL };
+const char *const gpx_schedule_choices[] = { "constant", "step", "cosine", NULL };
+static const char *const train_acc_choices[] = { "running", "eval_pass", NULL };
+
+static const ycfg_schema synthetic_keys[] = {
+    { "train", YCFG_INT, "2000", .min = 1, .max = 1e7, .help = "training images" },
+    { "test", YCFG_INT, "500", .min = 1, .max = 1e7, .help = "test images" },
+    { "size", YCFG_INT, "12", .min = 8, .max = 1024, .help = "image height and width" },
+    { "classes", YCFG_INT, "4", .min = 2, .max = 10, .help = "classes" },
+    { "seed", YCFG_INT, "1", .min = 0, .max = 1e15, .help = "generator seed" },
+    { NULL }
+};
+
+static const ycfg_schema data_keys[] = {
+    { "source", YCFG_ENUM, "fashion-mnist", .choices = source_choices,
+      .help = "fashion-mnist (searched), idx (files below) or synthetic" },
+    { "dir", YCFG_STRING, "\"\"", .help = "fashion-mnist directory (default: search)" },
+    { "train_images", YCFG_STRING, "\"\"", .help = "idx: training images file" },
+    { "train_labels", YCFG_STRING, "\"\"", .help = "idx: training labels file" },
+    { "test_images", YCFG_STRING, "\"\"", .help = "idx: test images file" },
+    { "test_labels", YCFG_STRING, "\"\"", .help = "idx: test labels file" },
+    { "normalize", YCFG_BOOL, "false",
+      .help = "after pixel/255, subtract mean and divide by std" },
+    { "mean", YCFG_FLOAT, "0", .help = "normalize: mean (with std 0: computed)" },
+    { "std", YCFG_FLOAT, "0", .min = 0, .max = 1e9, .help = "normalize: std; 0 computes both" },
+    { "validation", YCFG_INT, "0", .min = 0, .max = 1e8,
+      .help = "hold out the last N training images for validation" },
+    { "train_limit", YCFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
+    { "test_limit", YCFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
+    { "synthetic", YCFG_MAP, "{}", .items = synthetic_keys, .help = "the synthetic set" },
+    { "resize", YCFG_INT, "0", .min = 0, .max = 1024,
+      .help = "train and test at this square size (bilinear); 0 keeps the data's own" },
+    { NULL }
+};
+
+static const char *const size_method_choices[] = { "resize", "canvas_center", "canvas_random",
+                                                   NULL };
+static const ycfg_schema eval_size_item[] = {
+    { "size", YCFG_INT, NULL, .min = 1, .max = 4096, .help = "square input size" },
+    { NULL }
+};
+static const ycfg_schema eval_method_item[] = {
+    { "method", YCFG_ENUM, NULL, .choices = size_method_choices, .help = "how to get there" },
+    { NULL }
+};
+static const ycfg_schema eval_keys[] = {
+    { "sizes", YCFG_LIST, "[]", .items = eval_size_item,
+      .help = "after training, test at these input sizes too (evals.csv)" },
+    { "methods", YCFG_LIST, "[resize, canvas_center, canvas_random]", .min = 1, .max = 3,
+      .items = eval_method_item,
+      .help = "resize (bilinear), canvas_center, canvas_random (image on a larger canvas)" },
+    { "seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "canvas_random positions" },
+    { "batch", YCFG_INT, "250", .min = 1, .max = 65536, .help = "evaluation batch" },
+    { NULL }
+};
+
+static const ycfg_schema train_keys[] = {
+    { "epochs", YCFG_INT, "3", .min = 1, .max = 1e5, .help = "passes over the training set" },
+    { "batch", YCFG_INT, "64", .min = 1, .max = 65536, .help = "images per step" },
+    { "shuffle", YCFG_BOOL, "true", .help = "reshuffle the training set every epoch" },
+    { "seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "weights and shuffling" },
+    { "threads", YCFG_INT, "0", .min = 0, .max = 1024, .help = "OpenMP threads; 0: all CPUs" },
+    { "optimizer", YCFG_ENUM, "adam", .choices = gpx_optim_choices, .help = "sgd, adam, adamw" },
+    { "lr", YCFG_FLOAT, "1e-3", .min = 0, .max = 1e3, .help = "learning rate" },
+    { "momentum", YCFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd momentum" },
+    { "dampening", YCFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd dampening" },
+    { "nesterov", YCFG_BOOL, "false", .help = "sgd Nesterov momentum" },
+    { "weight_decay", YCFG_FLOAT, "0", .min = 0, .max = 10,
+      .help = "L2 (sgd, adam) or decoupled (adamw) weight decay" },
+    { "beta1", YCFG_FLOAT, "0.9", .min = 0, .max = 1, .help = "adam first-moment decay" },
+    { "beta2", YCFG_FLOAT, "0.999", .min = 0, .max = 1, .help = "adam second-moment decay" },
+    { "eps", YCFG_FLOAT, "1e-8", .min = 0, .max = 1, .help = "adam epsilon" },
+    { "schedule", YCFG_ENUM, "constant", .choices = gpx_schedule_choices,
+      .help = "lr schedule per epoch" },
+    { "step_size", YCFG_INT, "1", .min = 1, .max = 1e5, .help = "step: epochs per decay" },
+    { "gamma", YCFG_FLOAT, "0.1", .min = 0, .max = 1, .help = "step: decay factor" },
+    { "min_lr", YCFG_FLOAT, "0", .min = 0, .max = 1e3, .help = "cosine: final lr" },
+    { "loss_on_sigmoid", YCFG_BOOL, "false",
+      .help = "softmax cross-entropy on sigmoid(outputs) (the tutorial's loss)" },
+    { "train_accuracy", YCFG_ENUM, "running", .choices = train_acc_choices,
+      .help = "running (during the epoch) or eval_pass (no-grad pass after it)" },
+    { "checkpoint", YCFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
+    { NULL }
+};
+
+static const ycfg_schema root_keys[] = {
+    { "name", YCFG_STRING, NULL, .help = "experiment name: results/<name>/" },
+    { "description", YCFG_STRING, "\"\"", .help = "one line for the manifest" },
+    { "data", YCFG_MAP, "{}", .items = data_keys, .help = "data set" },
+    { "model", YCFG_MAP, NULL, .items = gpx_model_schema, .help = "trunk and head" },
+    { "train", YCFG_MAP, "{}", .items = train_keys, .help = "training protocol" },
+    { "eval", YCFG_MAP, "{}", .items = eval_keys, .help = "evaluation at other input sizes" },
+    { "table", YCFG_MAP, "{}", .items = gpx_table_keys, .id_exempt = 1,
+      .help = "gpool table: grouping, columns and order (not part of run ids)" },
+    { NULL }
+};
+
+const ycfg_schema *gpx_run_schema(void)
+{
+    return root_keys;
+}
+
