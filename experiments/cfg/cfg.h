@@ -1,9 +1,10 @@
 /*
- * config.h - strict YAML experiment configs and their sweeps (libyaml).
+ * cfg.h - strict YAML experiment configs and their sweeps: the config
+ * engine, a small library of its own (libyaml and libc only, prefix ycfg_).
  *
  * A program describes the keys it accepts with a static schema tree; the
  * loader parses a YAML file, checks it against the schema, fills defaults,
- * and expands its `sweep:` section into points.
+ * and expands its `sweep:` section into points, each with a stable id.
  *
  *     static const ycfg_schema bench_keys[] = {
  *         { "repetitions", YCFG_INT, "21", .min = 20, .max = 1e6,
@@ -79,12 +80,36 @@
  *     replaces all of it).
  *   - Points are the cartesian product of the sweep lists; the first sweep
  *     key (in file order) varies slowest. Without a sweep there is one point.
- *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its canonical
- *     resolved config text (all keys in schema order, defaults included),
- *     so it is stable across runs, machines and key order in the file.
- *     Keys marked .id_exempt (and everything below them) are left out of
- *     that text, so they can be added or changed without changing ids;
- *     such a key cannot be swept.
+ *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its id
+ *     text: the canonical text of its resolved config with every key whose
+ *     value equals its schema default left out, headed by the experiment
+ *     name: "{name: heads, model: {trunk: [{type: conv, out: 8, pad: 1},
+ *     {type: relu}], head: gap}, train: {seed: 2}}". In detail:
+ *       . a key with a default is left out when its value's canonical text
+ *         equals the default's (keys below it compared the same way, so
+ *         the texts compared are themselves id texts); "k: 3" written and
+ *         the default 3 are the same, as are 1e-3 and 0.001;
+ *       . a key without a default (a required key, a tagged map's tag) is
+ *         always written, but a mapping all of whose keys are at their
+ *         defaults is left out;
+ *       . inside a value that differs from its default, each key is
+ *         compared with its own default, as when a file writes that value
+ *         (the id text reads as the config with only what differs from the
+ *         defaults). This holds inside maps, tagged maps and list elements
+ *         (a trunk layer): elements are never left out, but their keys at
+ *         defaults are;
+ *       . the name is the root key "name" when the schema has one (written
+ *         even at its default), else the config's name (ycfg_name);
+ *       . keys marked .id_exempt (and everything below them) are left out
+ *         too, so they can be added or changed without changing ids; such
+ *         a key cannot be swept.
+ *     So the id is stable across runs, machines and key order in the
+ *     file, writing a default gives the id of leaving it out, and adding
+ *     a key with a default changes no id. Changing a default does change
+ *     the ids of the points that write the old default value explicitly
+ *     (and the meaning of those that took it: see ycfg_defaults_digest).
+ *     ycfg_point_legacy_id gives the id of the previous release, which
+ *     hashed the full text with every default filled in.
  *   - Lists outside `sweep:` are plain values (a list of shapes, of layers).
  *   - TAGGED: the tag key is required and its value must name one of the
  *     variants (items: each a MAP without a default, whose key table may be
@@ -109,8 +134,8 @@
  * Misuse by the program (asking for a path the schema lacks, or with the
  * wrong type) is a bug: it prints the path and aborts.
  */
-#ifndef GPOOL_EXPERIMENTS_CONFIG_H
-#define GPOOL_EXPERIMENTS_CONFIG_H
+#ifndef GPOOL_EXPERIMENTS_CFG_H
+#define GPOOL_EXPERIMENTS_CFG_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -149,6 +174,8 @@ struct ycfg_value {
     ycfg_type          type;
     const ycfg_schema *schema;
     int                  line, col;  /* where it was written (in the sweep, if swept); 0 for a default */
+    int                  from_default; /* 1: taken from its own schema default, the file
+                                          (and any default around it) leaving it out */
     long long            i;          /* INT, BOOL */
     double               f;          /* FLOAT */
     const char          *s;          /* STRING, ENUM; and the source text of every scalar */
@@ -176,8 +203,21 @@ size_t              ycfg_npoints     (const ycfg *cfg);
 /* Point i, 0 <= i < ycfg_npoints(). */
 const ycfg_point *ycfg_point_at    (const ycfg *cfg, size_t i);
 
-/* Stable id of a point: 16 lowercase hex digits. */
+/* Stable id of a point: 16 lowercase hex digits (the rules above). */
 const char         *ycfg_point_id    (const ycfg_point *pt);
+
+/* The text its id hashes, "{name: ..., ...}" (caller frees; NULL: out of memory). */
+char               *ycfg_point_id_text(const ycfg *cfg, const ycfg_point *pt);
+
+/* The id the previous release gave this point, for a config that writes
+ * every key that release knew, as the config.yaml it wrote beside its
+ * results does (every default written out): FNV-1a 64 of the canonical
+ * text of the point's resolved config, id_exempt keys and the keys the
+ * file leaves to their defaults left out. Those are keys added since, so
+ * they do not change it. For mapping old results directories to the new
+ * ids (gpool migrate); of a config that leaves defaults out, it is no
+ * id any release gave. */
+const char         *ycfg_point_legacy_id(const ycfg_point *pt);
 
 /* Number of swept paths and the k-th one ("bench.threads"), in file order. */
 size_t              ycfg_nswept      (const ycfg *cfg);
@@ -207,6 +247,33 @@ size_t              ycfg_ndefaults   (const ycfg *cfg);
 const char         *ycfg_default_path(const ycfg *cfg, size_t k);
 const char         *ycfg_default_text(const ycfg *cfg, size_t k);
 
+/* The defaults the schema declares, for the manifest and for --resume:
+ * every key with a default (id_exempt ones left out) in schema order,
+ * by generic path: keys joined by ".", a list element as "[]", a tagged
+ * value's variant by name in brackets, a list of tagged maps' element by
+ * its variant only: "train.lr", "data.synthetic", "model.trunk[conv].k",
+ * "stem[maxpool].stride", "bench.shapes", "layers[].channels". The text
+ * is the default as an id text (keys at their own defaults left out):
+ * "0.001", "{}", "{type: relu}". A variant's keys are listed once per
+ * variant, though a key table may serve several. */
+size_t              ycfg_schema_ndefaults(const ycfg *cfg);
+const char         *ycfg_schema_default_path(const ycfg *cfg, size_t k);
+const char         *ycfg_schema_default_text(const ycfg *cfg, size_t k);
+
+/* 16 hex digits of FNV-1a 64 over the declared defaults, "PATH: TEXT\n"
+ * each in that order: it changes when a default changes, and also when a
+ * key with a default is added or removed (which changes no meaning), so a
+ * digest that differs from a manifest's is a reason to compare the lists,
+ * not to refuse. */
+const char         *ycfg_defaults_digest(const ycfg *cfg);
+
+/* Whether some point of the config takes the key at a generic path from
+ * its default (the file, the sweep and any default around it leave it
+ * out): 1 yes, 0 no, -1 the schema declares no default there (gone, or
+ * never had one). --resume refuses a directory whose manifest lists a
+ * different text for a path that answers 1, and names that key. */
+int                 ycfg_relies_on_default(const ycfg *cfg, const char *generic_path);
+
 /* Write the resolved config (before sweep expansion, defaults filled and
  * marked "# default", swept keys marked "# swept", the sweep section with
  * its values in canonical form) as YAML that loads to the same point ids;
@@ -224,4 +291,4 @@ int                 ycfg_check_schema(const ycfg_schema *root, char *err, size_t
 const char         *ycfg_path        (const ycfg *cfg);
 const char         *ycfg_name        (const ycfg *cfg);
 
-#endif /* GPOOL_EXPERIMENTS_CONFIG_H */
+#endif /* GPOOL_EXPERIMENTS_CFG_H */
