@@ -226,15 +226,16 @@ static ycfg *load_experiment(const char *yaml)
     return cfg;
 }
 
-typedef struct {
-    const gpx_record_file *file;
-    const ycfg            *cfg;
-} header_ctx;
-
-static void write_header(FILE *fp, const void *ctx)
+/* The header gpx_record_header writes for f and cfg (caller frees). */
+static char *header_text(const gpx_record_file *f, const ycfg *cfg)
 {
-    const header_ctx *h = ctx;
-    gpx_record_header(fp, h->file, h->cfg);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    gpx_record_header(mem, f, cfg);
+    assert_int_equal(fclose(mem), 0);
+    return text;
 }
 
 /* Every file's header, written for a config with two swept paths, is what
@@ -249,8 +250,7 @@ static void test_header_written_is_header_required(void **state)
     assert_int_equal(ycfg_nswept(cfg), 2);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         const gpx_record_file *f = files[i];
-        header_ctx h = { f, cfg };
-        char *text = written(write_header, &h), err[1024];
+        char *text = header_text(f, cfg), err[1024];
         size_t nswept = f->swept_at ? 2 : 0;
         gpx_csv t;
         int col[64], first, end;
@@ -282,8 +282,7 @@ static void test_header_mismatch(void **state)
     snprintf(yaml, sizeof yaml, "%.*s  train.batch: [8, 16]\n",
              (int)(strstr(experiment_yaml, "  train.seed") - experiment_yaml), experiment_yaml);
     other = load_experiment(yaml);
-    header_ctx h = { &gpx_runs_file, other };
-    char *text = written(write_header, &h);
+    char *text = header_text(&gpx_runs_file, other);
     gpx_csv t;
     int col[GPX_RUNS_NCOLUMNS];
     assert_int_equal(gpx_csv_parse(&t, "runs.csv", text, err, sizeof err), 0);
@@ -520,10 +519,13 @@ static void test_manifest_keys(void **state)
         snprintf(want, sizeof want, " %s ", old[i]);
         assert_null(strstr(keys, want));
     }
-    assert_non_null(strstr(text, "command: \"gpool run -q x.yaml\"\n"));
-    assert_non_null(strstr(text, "swept: [model.head, train.seed]\n"));
-    assert_non_null(strstr(text, "  train.optimizer: \"adam\"\n"));
-    assert_non_null(strstr(text, "    - path: \"data/train.idx\"\n      sha256: ab\n"));
+    static const char *const lines[] = {
+        "command: \"gpool run -q x.yaml\"\n", "swept: [model.head, train.seed]\n",
+        "  train.optimizer: \"adam\"\n", "    - path: \"data/train.idx\"\n      sha256: ab\n"
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!strstr(text, lines[i]))
+            fail_msg("the manifest lacks '%s':\n%s", lines[i], text);
     free(text);
     ycfg_free(cfg);
 }
@@ -543,11 +545,13 @@ static void write_chart_script(FILE *fp, const void *ctx)
     fputs("plot datafile using 1:2\n", fp);
 }
 
-/* A gnuplot stand-in: `-e SETTINGS SCRIPT`; draws outbase.png and .svg as
- * copies of the data file, or the png only and then fails (mode "fail"). */
-static void make_fake_gnuplot(const char *mode, char *path, size_t len)
+/* GNUPLOT becomes a stand-in for gnuplot: `-e SETTINGS SCRIPT`; it draws
+ * outbase.png and .svg as copies of the data file, or the png only and
+ * then fails (mode "fail"). */
+static void use_fake_gnuplot(const char *mode)
 {
-    char text[1024];
+    char text[1024], path[512];
+    size_t len = sizeof path;
     snprintf(path, len, "%s/gnuplot-%s", fake_dir, mode);
     snprintf(text, sizeof text,
              "#!/bin/sh\n"
@@ -560,6 +564,18 @@ static void make_fake_gnuplot(const char *mode, char *path, size_t len)
              strcmp(mode, "fail") ? "" : "exit 1");
     write_file(path, text);
     assert_int_equal(chmod(path, 0755), 0);
+    setenv("GNUPLOT", path, 1);
+}
+
+/* dir/name holds text. */
+static void assert_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *got = read_file(path);
+    if (strcmp(got, text))
+        fail_msg("%s holds '%s', not '%s'", path, got, text);
+    free(got);
 }
 
 static int chart_setup(void **state)
@@ -589,21 +605,14 @@ static int publish(const char *name, const char *label, char *err, size_t errlen
 static void test_chart_published_together(void **state)
 {
     (void)state;
-    char gnuplot[512], err[1024], names[1024], path[512];
-    make_fake_gnuplot("ok", gnuplot, sizeof gnuplot);
-    setenv("GNUPLOT", gnuplot, 1);
+    char err[1024], names[1024];
+    use_fake_gnuplot("ok");
     assert_int_equal(publish("acc", "first", err, sizeof err), 0);
     list_dir(chart_dir, names, sizeof names);
     assert_string_equal(names, "acc.dat acc.gp acc.png acc.svg");
-    snprintf(path, sizeof path, "%s/acc.png", chart_dir);
-    char *png = read_file(path);
     /* gnuplot drew from the data it was given */
-    assert_string_equal(png, "# first\n1 2\n2 4\n");
-    free(png);
-    snprintf(path, sizeof path, "%s/acc.gp", chart_dir);
-    char *gp = read_file(path);
-    assert_string_equal(gp, "plot datafile using 1:2\n");
-    free(gp);
+    assert_file(chart_dir, "acc.png", "# first\n1 2\n2 4\n");
+    assert_file(chart_dir, "acc.gp", "plot datafile using 1:2\n");
 }
 
 /* gnuplot fails half way: the chart of before stays whole, nothing new
@@ -611,23 +620,17 @@ static void test_chart_published_together(void **state)
 static void test_chart_failure_publishes_nothing(void **state)
 {
     (void)state;
-    char gnuplot[512], err[1024], names[1024], path[512];
-    make_fake_gnuplot("ok", gnuplot, sizeof gnuplot);
-    setenv("GNUPLOT", gnuplot, 1);
+    char err[1024], names[1024];
+    use_fake_gnuplot("ok");
     assert_int_equal(publish("acc", "before", err, sizeof err), 0);
-    make_fake_gnuplot("fail", gnuplot, sizeof gnuplot);
-    setenv("GNUPLOT", gnuplot, 1);
+    use_fake_gnuplot("fail");
     assert_int_equal(publish("acc", "after", err, sizeof err), -1);
     assert_non_null(strstr(err, "failed (exit status 1)"));
     list_dir(chart_dir, names, sizeof names);
     assert_string_equal(names, "acc.dat acc.gp acc.png acc.svg");
     const char *files[] = { "acc.dat", "acc.png", "acc.svg" };
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", chart_dir, files[i]);
-        char *text = read_file(path);
-        assert_string_equal(text, "# before\n1 2\n2 4\n");
-        free(text);
-    }
+    for (size_t i = 0; i < 3; i++)
+        assert_file(chart_dir, files[i], "# before\n1 2\n2 4\n");
     assert_int_equal(publish("new", "after", err, sizeof err), -1);
     list_dir(chart_dir, names, sizeof names);
     assert_string_equal(names, "acc.dat acc.gp acc.png acc.svg");
@@ -657,9 +660,8 @@ static void test_chart_without_gnuplot(void **state)
 static void test_chart_template(void **state)
 {
     (void)state;
-    char gnuplot[512], err[1024], names[1024], path[512], tmpl[512];
-    make_fake_gnuplot("ok", gnuplot, sizeof gnuplot);
-    setenv("GNUPLOT", gnuplot, 1);
+    char err[1024], names[1024], path[512], tmpl[512];
+    use_fake_gnuplot("ok");
     snprintf(tmpl, sizeof tmpl, "%s/bars.gp", fake_dir);
     write_file(tmpl, "if (!exists('title')) title = 'none'\nplot datafile\n");
     setenv("GPOOL_BARS_GP", tmpl, 1);

@@ -1192,6 +1192,17 @@ static int load_prior_epochs(sweep *sw, const char *epochs_path)
 }
 
 
+/* A sweep of cfg for the command line argc/argv, nothing run yet. */
+static void sweep_init(sweep *sw, const run_options *o, const ycfg *cfg, int argc, char **argv)
+{
+    memset(sw, 0, sizeof *sw);
+    sw->opt = o;
+    sw->cfg = cfg;
+    sw->argc = argc;
+    sw->argv = argv;
+    gpx_iso_time(sw->started, sizeof sw->started);
+}
+
 /* ============================================================= merge */
 
 static int prepare_out_dir(sweep *sw, const run_options *o);
@@ -1380,15 +1391,10 @@ int gpx_cmd_merge(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.quiet = 1;
     sweep sw;
-    memset(&sw, 0, sizeof sw);
-    sw.opt = &o;
-    sw.cfg = cfg;
+    sweep_init(&sw, &o, cfg, argc, argv);
     sw.merged_from = dirs;
     sw.nmerged = ndirs;
-    sw.argc = argc;
-    sw.argv = argv;
     sw.runs = calloc(ycfg_npoints(cfg), sizeof *sw.runs);
-    gpx_iso_time(sw.started, sizeof sw.started);
     if (out)
         snprintf(sw.out_dir, sizeof sw.out_dir, "%s", out);
     else
@@ -1492,7 +1498,6 @@ static int rerun_and_compare(sweep *sw, const run_options *o, const char *id,
     gpx_csv t;
     size_t r;
     sw->runs = calloc(1, sizeof *sw->runs);
-    gpx_iso_time(sw->started, sizeof sw->started);
     gpx_progress_enable(!o->quiet);
     if (!sw->runs || prepare_out_dir(sw, o) || write_out(sw, "config.yaml", write_config_yaml) ||
         run_sweep(sw) != 0 || load_run_row(sw->out_dir, id, &t, &r))
@@ -1531,11 +1536,7 @@ int gpx_cmd_rerun(int argc, char **argv)
         }
         o.config = config;
         sweep sw;
-        memset(&sw, 0, sizeof sw);
-        sw.opt = &o;
-        sw.cfg = cfg;
-        sw.argc = argc;
-        sw.argv = argv;
+        sweep_init(&sw, &o, cfg, argc, argv);
         rc = rerun_and_compare(&sw, &o, pos[1], &recorded, row);
         free_sweep_records(&sw);
     }
@@ -1694,13 +1695,8 @@ int gpx_cmd_run(int argc, char **argv)
         return 0;
     }
     sweep sw;
-    memset(&sw, 0, sizeof sw);
-    sw.opt = &o;
-    sw.cfg = cfg;
-    sw.argc = argc;
-    sw.argv = argv;
+    sweep_init(&sw, &o, cfg, argc, argv);
     sw.runs = calloc(ycfg_npoints(cfg), sizeof *sw.runs);
-    gpx_iso_time(sw.started, sizeof sw.started);
     if (!sw.runs || prepare_out_dir(&sw, &o) || write_out(&sw, "config.yaml", write_config_yaml)) {
         free(sw.runs);
         ycfg_free(cfg);
