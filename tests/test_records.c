@@ -378,7 +378,7 @@ static void fill_run(run_ctx *c, gpx_run_built *b, gpx_train_result *res, gpx_ep
     snprintf(ev[1].reason, sizeof ev[1].reason, "canvas smaller than the 8x8 image");
     c->rows = (gpx_run_rows){ ycfg_point_id(ycfg_point_at(c->cfg, 3)), ycfg_point_at(c->cfg, 3),
                               b, res, ep, 2, ev, 2, 42.25, "diverged",
-                              "loss, \"nan\"\nat step 3" };
+                              "loss, \"nan\"\r\nat step 3" };
 }
 
 /* Rows written from a run read back to its values, in the list's formats. */
@@ -410,7 +410,7 @@ static void test_run_rows_read_back(void **state)
     assert_string_equal(field(&t, 0, "final_val_acc"), "");
     assert_string_equal(field(&t, 0, "best_epoch"), "2");
     assert_real(&t, 0, "peak_rss_mib", "%.1f", 42.25);
-    assert_string_equal(field(&t, 0, "reason"), "loss, \"nan\" at step 3");
+    assert_string_equal(field(&t, 0, "reason"), "loss, \"nan\"  at step 3");
     gpx_csv_free(&t);
     assert_int_equal(gpx_csv_parse(&t, "epochs.csv", epochs, err, sizeof err), 0);
     assert_int_equal(t.nrows, 2);

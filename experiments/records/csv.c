@@ -279,7 +279,7 @@ const char *gpx_csv_raw(const gpx_csv *t, size_t r, size_t *len)
 
 void gpx_csv_write_text(FILE *fp, const char *s)
 {
-    if (!strpbrk(s, ",\"\n")) {
+    if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, fp);
         return;
     }
@@ -287,7 +287,7 @@ void gpx_csv_write_text(FILE *fp, const char *s)
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', fp);
-        fputc(*s == '\n' ? ' ' : *s, fp);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, fp);
     }
     fputc('"', fp);
 }

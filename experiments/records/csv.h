@@ -74,7 +74,8 @@ const char *gpx_csv_raw   (const gpx_csv *t, size_t r, size_t *len);
 
 /* ------------------------------------------------------------- writing */
 
-/* A text field: quoted (quotes doubled, newlines to spaces) when it needs it. */
+/* A text field: quoted (quotes doubled, line breaks to spaces) when it needs
+ * it, so that every row stays on one line. */
 void        gpx_csv_write_text  (FILE *fp, const char *s);
 
 /* A number with fmt, or nothing (an empty field) when it is NaN or infinite. */
