@@ -432,6 +432,68 @@ static void test_run_rows_read_back(void **state)
     ycfg_free((ycfg *)c.cfg);
 }
 
+static void write_progress(FILE *fp, const void *ctx)
+{
+    gpx_write_progress(fp, ctx, 3);
+}
+
+static void epoch_values(const gpx_epoch_row *r, double *v)
+{
+    const double all[] = { r->lr,        r->train_loss, r->train_acc, r->val_loss, r->val_acc,
+                           r->test_loss, r->test_acc,   r->epoch_s,   r->eval_s,   r->img_per_s };
+    memcpy(v, all, sizeof all);
+}
+
+static int same_bits(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* progress.csv gives back every value to the bit, also one written as
+ * "nan" by the build before; epochs out of order make it unusable. */
+static void test_progress_round_trip(void **state)
+{
+    (void)state;
+    char dir[256], path[512];
+    gpx_epoch_row rows[3], *back;
+    tu_seed();
+    for (int e = 0; e < 3; e++)
+        rows[e] = (gpx_epoch_row){ e + 1,  1e-3 * tu_uniform(1, 2), tu_uniform(0.5, 2),
+                                   tu_uniform(0.1, 0.9), NAN, NAN, tu_uniform(0.5, 2),
+                                   tu_uniform(0.1, 0.9), tu_uniform(0.01, 1) / 3,
+                                   tu_uniform(0.01, 1) / 7, tu_uniform(100, 900) / 3 };
+    make_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/progress.csv", dir);
+    char *text = written(write_progress, rows);
+    write_file(path, text);
+    assert_int_equal(gpx_read_progress(path, &back), 3);
+    for (int e = 0; e < 3; e++) {
+        double a[10], b[10];
+        epoch_values(&rows[e], a);
+        epoch_values(&back[e], b);
+        assert_int_equal(back[e].epoch, e + 1);
+        for (int k = 0; k < 10; k++)
+            if (!same_bits(a[k], b[k]))
+                fail_msg("epoch %d value %d: %.17g read back as %.17g", e + 1, k, a[k], b[k]);
+    }
+    free(back);
+    write_file(path, "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,"
+                     "epoch_s,eval_s,img_per_s\n1,0.001,1.5,0.25,nan,nan,1.25,0.5,2,0.5,300\n");
+    assert_int_equal(gpx_read_progress(path, &back), 1);
+    assert_true(isnan(back[0].val_acc) && back[0].test_acc == 0.5);
+    free(back);
+    free(text);
+    rows[2].epoch = 5;
+    text = written(write_progress, rows);
+    write_file(path, text);
+    assert_int_equal(gpx_read_progress(path, &back), 0);
+    assert_null(back);
+    unlink(path);
+    assert_int_equal(gpx_read_progress(path, &back), 0);
+    free(text);
+    remove_dir(dir);
+}
+
 /* rerun's comparison: timing columns never differ, the others do. */
 static void test_record_diff(void **state)
 {
@@ -694,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_header_written_is_header_required),
         cmocka_unit_test(test_header_mismatch),
         cmocka_unit_test(test_run_rows_read_back),
+        cmocka_unit_test(test_progress_round_trip),
         cmocka_unit_test(test_record_diff),
         cmocka_unit_test(test_manifest_keys),
         cmocka_unit_test_setup_teardown(test_chart_published_together, chart_setup,

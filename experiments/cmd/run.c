@@ -288,11 +288,6 @@ static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threa
  * then reports the epoch. --resume continues a run whose progress rows match
  * its checkpoint (the optimizer has taken rows x steps-per-epoch steps). */
 
-#define PROGRESS_HEADER \
-    "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,epoch_s,eval_s,img_per_s\n"
-
-static void write_progress_rows(FILE *fp, const void *ctx);
-
 typedef struct {
     int            fd;
     gpx_epoch_row *rows;
@@ -304,13 +299,7 @@ typedef struct {
 static void write_progress_rows(FILE *fp, const void *ctx)
 {
     const epoch_sink *k = ctx;
-    fputs(PROGRESS_HEADER, fp);
-    for (int i = 0; i < k->nrows; i++) {
-        const gpx_epoch_row *r = &k->rows[i];
-        fprintf(fp, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", r->epoch,
-                r->lr, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->test_loss,
-                r->test_acc, r->epoch_s, r->eval_s, r->img_per_s);
-    }
+    gpx_write_progress(fp, k->rows, k->nrows);
 }
 
 static int keep_row(epoch_sink *k, const gpx_epoch_row *row)
@@ -330,27 +319,8 @@ static int keep_row(epoch_sink *k, const gpx_epoch_row *row)
 /* Rows of a progress.csv; 0 rows when it is missing or malformed. */
 static int read_progress(epoch_sink *k)
 {
-    FILE *fp = fopen(k->path, "r");
-    char line[1024];
-    k->nrows = 0;
-    if (!fp)
-        return 0;
-    if (!fgets(line, sizeof line, fp) || strcmp(line, PROGRESS_HEADER)) {
-        fclose(fp);
-        return 0;
-    }
-    while (fgets(line, sizeof line, fp)) {
-        gpx_epoch_row r;
-        memset(&r, 0, sizeof r);
-        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.lr,
-                   &r.train_loss, &r.train_acc, &r.val_loss, &r.val_acc, &r.test_loss,
-                   &r.test_acc, &r.epoch_s, &r.eval_s, &r.img_per_s) != 11 ||
-            r.epoch != k->nrows + 1 || keep_row(k, &r)) {
-            k->nrows = 0;
-            break;
-        }
-    }
-    fclose(fp);
+    free(k->rows);
+    k->nrows = k->cap = gpx_read_progress(k->path, &k->rows);
     return k->nrows;
 }
 

@@ -135,12 +135,29 @@ static const gpx_column profile_columns[] = {
     [GPX_PROFILE_DESC] = TEXT("desc"),
 };
 
+/* %.17g: read back, every value is the same double. */
+static const gpx_column progress_columns[] = {
+    [GPX_PROGRESS_EPOCH] = INT("epoch"),
+    [GPX_PROGRESS_LR] = REAL("lr", "%.17g"),
+    [GPX_PROGRESS_TRAIN_LOSS] = REAL("train_loss", "%.17g"),
+    [GPX_PROGRESS_TRAIN_ACC] = REAL("train_acc", "%.17g"),
+    [GPX_PROGRESS_VAL_LOSS] = REAL("val_loss", "%.17g"),
+    [GPX_PROGRESS_VAL_ACC] = REAL("val_acc", "%.17g"),
+    [GPX_PROGRESS_TEST_LOSS] = REAL("test_loss", "%.17g"),
+    [GPX_PROGRESS_TEST_ACC] = REAL("test_acc", "%.17g"),
+    [GPX_PROGRESS_EPOCH_S] = TIMING("epoch_s", "%.17g"),
+    [GPX_PROGRESS_EVAL_S] = TIMING("eval_s", "%.17g"),
+    [GPX_PROGRESS_IMG_PER_S] = TIMING("img_per_s", "%.17g"),
+};
+
 _Static_assert(NCOLS(runs_columns) == GPX_RUNS_NCOLUMNS, "runs.csv: enum and list differ");
 _Static_assert(NCOLS(epochs_columns) == GPX_EPOCHS_NCOLUMNS, "epochs.csv: enum and list differ");
 _Static_assert(NCOLS(evals_columns) == GPX_EVALS_NCOLUMNS, "evals.csv: enum and list differ");
 _Static_assert(NCOLS(bench_columns) == GPX_BENCH_NCOLUMNS, "bench.csv: enum and list differ");
 _Static_assert(NCOLS(profile_columns) == GPX_PROFILE_NCOLUMNS,
                "profile.csv: enum and list differ");
+_Static_assert(NCOLS(progress_columns) == GPX_PROGRESS_NCOLUMNS,
+               "progress.csv: enum and list differ");
 
 const gpx_record_file gpx_runs_file = { "runs.csv", runs_columns, GPX_RUNS_NCOLUMNS,
                                         GPX_RUNS_HEAD };
@@ -151,6 +168,8 @@ const gpx_record_file gpx_evals_file = { "evals.csv", evals_columns, GPX_EVALS_N
 const gpx_record_file gpx_bench_file = { "bench.csv", bench_columns, GPX_BENCH_NCOLUMNS, 0 };
 const gpx_record_file gpx_profile_file = { "profile.csv", profile_columns, GPX_PROFILE_NCOLUMNS,
                                            0 };
+const gpx_record_file gpx_progress_file = { "progress.csv", progress_columns,
+                                            GPX_PROGRESS_NCOLUMNS, 0 };
 
 /* ------------------------------------------------------------- writing */
 

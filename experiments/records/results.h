@@ -10,6 +10,8 @@
  *               (gpx_bench_file)
  *   profile.csv gpool profile: one row per layer and pass, after comment
  *               lines (gpx_profile_file)
+ *   runs/<id>/progress.csv   gpool run: a run's epochs so far, exact to the
+ *               bit, to continue it after an interruption (gpx_progress_file)
  *
  * The files of gpool run have the swept paths of the experiment's config
  * as columns of their own, between the leading columns (run_id, and
@@ -99,11 +101,19 @@ enum {
     GPX_PROFILE_NCOLUMNS
 };
 
+enum {
+    GPX_PROGRESS_EPOCH, GPX_PROGRESS_LR, GPX_PROGRESS_TRAIN_LOSS, GPX_PROGRESS_TRAIN_ACC,
+    GPX_PROGRESS_VAL_LOSS, GPX_PROGRESS_VAL_ACC, GPX_PROGRESS_TEST_LOSS, GPX_PROGRESS_TEST_ACC,
+    GPX_PROGRESS_EPOCH_S, GPX_PROGRESS_EVAL_S, GPX_PROGRESS_IMG_PER_S,
+    GPX_PROGRESS_NCOLUMNS
+};
+
 extern const gpx_record_file gpx_runs_file;
 extern const gpx_record_file gpx_epochs_file;
 extern const gpx_record_file gpx_evals_file;
 extern const gpx_record_file gpx_bench_file;
 extern const gpx_record_file gpx_profile_file;
+extern const gpx_record_file gpx_progress_file;
 
 /* ------------------------------------------------------------- writing */
 

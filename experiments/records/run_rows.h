@@ -4,7 +4,9 @@
  *
  * The supervisor fills a gpx_run_rows from what the run's process
  * reported and writes its rows; a run kept from an earlier invocation
- * (--resume, merge) is copied from the old files verbatim instead.
+ * (--resume, merge) is copied from the old files verbatim instead. While it
+ * trains, a run keeps its epochs in runs/<id>/progress.csv, from which an
+ * interrupted run continues.
  */
 #ifndef GPOOL_EXPERIMENTS_RECORDS_RUN_ROWS_H
 #define GPOOL_EXPERIMENTS_RECORDS_RUN_ROWS_H
@@ -46,5 +48,13 @@ void gpx_write_run_row   (FILE *fp, const ycfg *cfg, const gpx_run_rows *r);
 void gpx_write_epoch_rows(FILE *fp, const ycfg *cfg, const gpx_run_rows *r);
 /* Its evals.csv rows, one per evaluation size and method. */
 void gpx_write_eval_rows (FILE *fp, const ycfg *cfg, const gpx_run_rows *r);
+
+/* runs/<id>/progress.csv: rows[0..n-1], a run's epochs so far. */
+void gpx_write_progress  (FILE *fp, const gpx_epoch_row *rows, int n);
+
+/* The rows of a progress.csv into *rows (caller frees): how many, or 0
+ * (*rows NULL) when it is missing or malformed, or its epochs are not
+ * 1, 2, 3 ... in order. */
+int  gpx_read_progress   (const char *path, gpx_epoch_row **rows);
 
 #endif /* GPOOL_EXPERIMENTS_RECORDS_RUN_ROWS_H */
