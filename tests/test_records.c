@@ -245,7 +245,8 @@ static void test_header_written_is_header_required(void **state)
 {
     (void)state;
     const gpx_record_file *files[] = { &gpx_runs_file, &gpx_epochs_file, &gpx_evals_file,
-                                       &gpx_bench_file, &gpx_profile_file };
+                                       &gpx_bench_file, &gpx_profile_file, &gpx_throughput_file,
+                                       &gpx_progress_file };
     ycfg *cfg = load_experiment(experiment_yaml);
     assert_int_equal(ycfg_nswept(cfg), 2);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

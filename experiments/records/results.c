@@ -135,6 +135,18 @@ static const gpx_column profile_columns[] = {
     [GPX_PROFILE_DESC] = TEXT("desc"),
 };
 
+static const gpx_column throughput_columns[] = {
+    [GPX_THROUGHPUT_KIND] = TEXT("kind"),
+    [GPX_THROUGHPUT_HEAD] = TEXT("head"),
+    [GPX_THROUGHPUT_BATCH] = INT("batch"),
+    [GPX_THROUGHPUT_REP] = INT("rep"),
+    [GPX_THROUGHPUT_STEPS] = INT("steps"),
+    [GPX_THROUGHPUT_SECONDS] = TIMING("seconds", "%.4f"),
+    [GPX_THROUGHPUT_IMG_PER_S] = TIMING("img_per_s", "%.1f"),
+    [GPX_THROUGHPUT_MS_PER_STEP] = TIMING("ms_per_step", "%.4f"),
+    [GPX_THROUGHPUT_THREADS] = INT("threads"),
+};
+
 /* %.17g: read back, every value is the same double. */
 static const gpx_column progress_columns[] = {
     [GPX_PROGRESS_EPOCH] = INT("epoch"),
@@ -156,6 +168,8 @@ _Static_assert(NCOLS(evals_columns) == GPX_EVALS_NCOLUMNS, "evals.csv: enum and 
 _Static_assert(NCOLS(bench_columns) == GPX_BENCH_NCOLUMNS, "bench.csv: enum and list differ");
 _Static_assert(NCOLS(profile_columns) == GPX_PROFILE_NCOLUMNS,
                "profile.csv: enum and list differ");
+_Static_assert(NCOLS(throughput_columns) == GPX_THROUGHPUT_NCOLUMNS,
+               "throughput: enum and list differ");
 _Static_assert(NCOLS(progress_columns) == GPX_PROGRESS_NCOLUMNS,
                "progress.csv: enum and list differ");
 
@@ -168,6 +182,8 @@ const gpx_record_file gpx_evals_file = { "evals.csv", evals_columns, GPX_EVALS_N
 const gpx_record_file gpx_bench_file = { "bench.csv", bench_columns, GPX_BENCH_NCOLUMNS, 0 };
 const gpx_record_file gpx_profile_file = { "profile.csv", profile_columns, GPX_PROFILE_NCOLUMNS,
                                            0 };
+const gpx_record_file gpx_throughput_file = { "throughput.csv", throughput_columns,
+                                              GPX_THROUGHPUT_NCOLUMNS, 0 };
 const gpx_record_file gpx_progress_file = { "progress.csv", progress_columns,
                                             GPX_PROGRESS_NCOLUMNS, 0 };
 

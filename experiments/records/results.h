@@ -10,6 +10,8 @@
  *               (gpx_bench_file)
  *   profile.csv gpool profile: one row per layer and pass, after comment
  *               lines (gpx_profile_file)
+ *   throughput CSV  gpool throughput: one row per measurement
+ *               (gpx_throughput_file)
  *   runs/<id>/progress.csv   gpool run: a run's epochs so far, exact to the
  *               bit, to continue it after an interruption (gpx_progress_file)
  *
@@ -108,12 +110,20 @@ enum {
     GPX_PROGRESS_NCOLUMNS
 };
 
+enum {
+    GPX_THROUGHPUT_KIND, GPX_THROUGHPUT_HEAD, GPX_THROUGHPUT_BATCH, GPX_THROUGHPUT_REP,
+    GPX_THROUGHPUT_STEPS, GPX_THROUGHPUT_SECONDS, GPX_THROUGHPUT_IMG_PER_S,
+    GPX_THROUGHPUT_MS_PER_STEP, GPX_THROUGHPUT_THREADS,
+    GPX_THROUGHPUT_NCOLUMNS
+};
+
 extern const gpx_record_file gpx_runs_file;
 extern const gpx_record_file gpx_epochs_file;
 extern const gpx_record_file gpx_evals_file;
 extern const gpx_record_file gpx_bench_file;
 extern const gpx_record_file gpx_profile_file;
 extern const gpx_record_file gpx_progress_file;
+extern const gpx_record_file gpx_throughput_file;
 
 /* ------------------------------------------------------------- writing */
 
