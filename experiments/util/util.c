@@ -226,6 +226,21 @@ void gpx_atomic_abort(gpx_atomic_file *f)
     }
 }
 
+int gpx_write_file(const char *dir, const char *name, void (*body)(FILE *fp, const void *ctx),
+                   const void *ctx, char *err, size_t errlen)
+{
+    char path[4096];
+    gpx_atomic_file f;
+    if (gpx_join(path, sizeof path, dir, name)) {
+        snprintf(err, errlen, "%s/%s: path too long", dir, name);
+        return -1;
+    }
+    if (gpx_atomic_open(&f, path, err, errlen))
+        return -1;
+    body(f.fp, ctx);
+    return gpx_atomic_commit(&f, err, errlen);
+}
+
 int gpx_publish(const char *tmp, const char *path, char *err, size_t errlen)
 {
     int fd = open(tmp, O_RDONLY);

@@ -54,6 +54,12 @@ int  gpx_atomic_commit(gpx_atomic_file *f, char *err, size_t errlen);
 /* Close and remove the temp file (safe to call twice, or after commit). */
 void gpx_atomic_abort (gpx_atomic_file *f);
 
+/* dir/name written whole by body(fp, ctx) through an atomic file: 0, or
+ * -1 with err (nothing published). */
+int  gpx_write_file   (const char *dir, const char *name,
+                       void (*body)(FILE *fp, const void *ctx), const void *ctx, char *err,
+                       size_t errlen);
+
 /* Name "path.tmp.PID" for a file another program writes (gnuplot), and
  * publish it: fsync it and rename it onto path. */
 void gpx_tmp_name     (char *buf, size_t len, const char *path);
