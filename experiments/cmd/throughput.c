@@ -7,17 +7,17 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd/commands.h"
-#include "core/point.h"
-#include "core/schema.h"
 #include "core/data.h"
-#include "core/train.h"
+#include "core/point.h"
+#include "core/steps.h"
 #include "records/results.h"
+#include "util/options.h"
 #include "util/util.h"
 
 #define TP_CMD "gpool throughput"
@@ -71,6 +71,23 @@ static int parse_batches(const char *text, tp_options *o)
     return o->nbatches ? 0 : -1;
 }
 
+/* --batch LIST: 1 taken, 0 another option, 2 a bad list (printed). */
+static int batch_option(int argc, char **argv, int *i, void *opts)
+{
+    const char *v;
+    int m = gpx_option_value(argc, argv, i, NULL, "--batch", &v);
+    if (m == 0)
+        return 0;
+    if (m < 0 || parse_batches(v, opts))
+        return gpx_usage_error(TP_CMD, "--batch needs a list of sizes such as 64,256");
+    return 1;
+}
+
+static const gpx_text_option texts[] = {
+    { NULL, "--head", offsetof(tp_options, head), "a name", 0 },
+    { "-o", "--out", offsetof(tp_options, out), "a file", 0 },
+};
+
 static const gpx_int_option int_options[] = {
     { "--infer-batch", 0, 65536, offsetof(tp_options, infer_batch) },
     { "--steps", 1, 1000000, offsetof(tp_options, steps) },
@@ -79,55 +96,30 @@ static const gpx_int_option int_options[] = {
     { "--threads", 1, 1024, offsetof(tp_options, threads) },
 };
 
-/* 0 ok, 1 help shown, 2 error shown. */
-static int parse_options(int argc, char **argv, tp_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->batches[0] = 64;
-    o->batches[1] = 256;
-    o->nbatches = 2;
-    o->infer_batch = 256;
-    o->steps = 200;
-    o->warmup = 20;
-    o->repeats = 3;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int m;
-        if (gpx_option_flag(a, "-h", "--help")) {
-            usage(stdout);
-            return 1;
-        } else if ((m = gpx_option_value(argc, argv, &i, NULL, "--head", &v)) != 0) {
-            if (m < 0)
-                return gpx_usage_error(TP_CMD, "--head needs a name");
-            o->head = v;
-        } else if ((m = gpx_option_value(argc, argv, &i, NULL, "--batch", &v)) != 0) {
-            if (m < 0 || parse_batches(v, o))
-                return gpx_usage_error(TP_CMD, "--batch needs a list of sizes such as 64,256");
-        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
-            if (m < 0)
-                return gpx_usage_error(TP_CMD, "--out needs a file");
-            o->out = v;
-        } else if ((m = gpx_int_options(argc, argv, &i, int_options,
-                                        sizeof int_options / sizeof int_options[0], o,
-                                        TP_CMD)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if (a[0] == '-' && a[1]) {
-            return gpx_usage_error(TP_CMD, "unknown option '%s'", a);
-        } else if (o->config) {
-            return gpx_usage_error(TP_CMD, "one CONFIG only");
-        } else {
-            o->config = a;
-        }
-    }
-    if (!o->config)
-        return gpx_usage_error(TP_CMD, "missing CONFIG (for example configs/heads.yaml)");
-    return 0;
-}
+static const gpx_command_line command_line = {
+    .cmd = TP_CMD,
+    .usage = usage,
+    .texts = texts,
+    .ntexts = sizeof texts / sizeof texts[0],
+    .ints = int_options,
+    .nints = sizeof int_options / sizeof int_options[0],
+    .other = batch_option,
+    .operand = "CONFIG",
+    .operand_offset = offsetof(tp_options, config),
+    .operand_example = "configs/heads.yaml",
+};
+
+/* What every measurement of a run shares. */
+typedef struct {
+    const tp_options *o;
+    const char       *head;
+    int               threads;
+    FILE             *csv;     /* also the rows here; NULL: stdout only */
+} tp_run;
 
 /* One row, on stdout and (when there is one) into the CSV file. */
-static void emit(FILE *csv, const char *kind, const char *head, int batch, int rep, int steps,
-                 double seconds, int threads)
+static void emit(const tp_run *run, const char *kind, int batch, int rep, int steps,
+                 double seconds)
 {
     char *line = NULL;
     size_t len = 0;
@@ -137,22 +129,94 @@ static void emit(FILE *csv, const char *kind, const char *head, int batch, int r
     gpx_row w;
     gpx_row_begin(&w, mem, &gpx_throughput_file, NULL);
     gpx_row_text(&w, kind);
-    gpx_row_text(&w, head);
+    gpx_row_text(&w, run->head);
     gpx_row_int(&w, batch);
     gpx_row_int(&w, rep);
     gpx_row_int(&w, steps);
     gpx_row_real(&w, seconds);
     gpx_row_real(&w, (double)steps * batch / seconds);
     gpx_row_real(&w, 1000 * seconds / steps);
-    gpx_row_int(&w, threads);
+    gpx_row_int(&w, run->threads);
     gpx_row_end(&w);
     if (fclose(mem) == 0) {
         fputs(line, stdout);
-        if (csv)
-            fputs(line, csv);
+        if (run->csv)
+            fputs(line, run->csv);
     }
     fflush(stdout);
     free(line);
+}
+
+/* Runs count consecutive steps of a measurement. */
+typedef gp_status (*steps_fn)(void *ctx, int count);
+
+/* warmup untimed steps, then repeats timed runs of steps steps, a row
+ * each. 0, or -1 (printed). */
+static int time_repeats(const tp_run *run, const char *kind, int batch, steps_fn steps_of,
+                        void *ctx)
+{
+    const tp_options *o = run->o;
+    for (int rep = 0; rep <= o->repeats; rep++) {
+        int steps = rep == 0 ? o->warmup : o->steps;
+        double t0 = gpx_now();
+        gp_status st = steps_of(ctx, steps);
+        double seconds = gpx_now() - t0;
+        if (st != GP_OK) {
+            fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
+            return -1;
+        }
+        if (rep > 0)
+            emit(run, kind, batch, rep, steps, seconds);
+    }
+    return 0;
+}
+
+static gp_status train_steps(void *ctx, int count)
+{
+    gpx_stepper *s = ctx;
+    float loss;
+    for (int i = 0; i < count; i++) {
+        gp_status st = gpx_stepper_step(s, &loss);
+        if (st != GP_OK)
+            return st;
+    }
+    return GP_OK;
+}
+
+static int bench_train(const tp_run *run, const ycfg *cfg, const ycfg_point *pt,
+                       const gpx_data *d, int batch)
+{
+    gpx_stepper s;
+    char err[1024];
+    int rc = gpx_stepper_create(&s, cfg, pt, d, batch, err, sizeof err) ? -1 : 0;
+    if (rc)
+        fprintf(stderr, TP_CMD ": %s\n", err);
+    else
+        rc = time_repeats(run, "train_step", batch, train_steps, &s);
+    gpx_stepper_destroy(&s);
+    return rc;
+}
+
+/* Forward passes in eval mode on consecutive batches of the test set. */
+typedef struct {
+    gp_net         *net;
+    const gpx_data *d;
+    int             batch, nb;
+    size_t          img;
+    long            k;
+} inference;
+
+static gp_status infer_steps(void *ctx, int count)
+{
+    inference *in = ctx;
+    for (int i = 0; i < count; i++, in->k++) {
+        const float *y;
+        const float *x = in->d->test.x + (size_t)(in->k % in->nb) * in->batch * in->img;
+        gp_status st = gp_net_forward(in->net, in->batch, x, GP_EVAL, &y);
+        if (st != GP_OK)
+            return st;
+    }
+    return GP_OK;
 }
 
 static gp_net *build(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d, int batch)
@@ -164,79 +228,57 @@ static gp_net *build(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d, i
     return net;
 }
 
-static int bench_train(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d,
-                       const tp_options *o, int batch, int threads, FILE *csv)
+static int bench_inference(const tp_run *run, const ycfg *cfg, const ycfg_point *pt,
+                           const gpx_data *d)
 {
-    gp_net *net = build(cfg, pt, d, batch);
-    if (!net)
-        return -1;
-    gpx_train_opts to = gpx_run_train_opts(pt);
-    gp_optim *opt;
-    if (gp_optim_create(&opt, &to.optim, net) != GP_OK) {
-        fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
-        gp_net_destroy(net);
+    inference in = { NULL, d, run->o->infer_batch, d->test.count / run->o->infer_batch,
+                     (size_t)d->test.c * d->test.h * d->test.w, 0 };
+    if (in.nb < 1) {
+        fprintf(stderr, TP_CMD ": inference batch %d is larger than the %d test images\n",
+                in.batch, d->test.count);
         return -1;
     }
-    size_t img = (size_t)d->train.c * d->train.h * d->train.w;
-    int nb = d->train.count / batch;
-    float *dlogits = malloc((size_t)batch * gp_net_out_shape(net).c * sizeof *dlogits);
-    int rc = nb > 0 && dlogits ? 0 : -1;
-    for (int k = 0, rep = 0; rc == 0 && rep <= o->repeats; rep++) {
-        int steps = rep == 0 ? o->warmup : o->steps;
-        double t0 = gpx_now();
-        for (int s = 0; s < steps; s++, k++) {
-            size_t j = (size_t)(k % nb) * batch;
-            float loss;
-            if (gpx_train_step(net, opt, to.optim.lr, d->train.x + j * img, d->train.y + j, batch,
-                               to.sigmoid_loss, dlogits, &loss, NULL) != GP_OK) {
-                fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
-                rc = -1;
-                break;
-            }
-        }
-        if (rc == 0 && rep > 0)
-            emit(csv, "train_step", ycfg_str(pt, "model.head"), batch, rep, steps,
-                 gpx_now() - t0, threads);
-    }
-    free(dlogits);
-    gp_optim_destroy(opt);
-    gp_net_destroy(net);
+    if (!(in.net = build(cfg, pt, d, in.batch)))
+        return -1;
+    int rc = time_repeats(run, "inference", in.batch, infer_steps, &in);
+    gp_net_destroy(in.net);
     return rc;
 }
 
-static int bench_inference(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d,
-                           const tp_options *o, int threads, FILE *csv)
+/* Every measurement, the rows on stdout and into the file of --out, which
+ * goes into place whole when they are all done. 0, or -1 (printed). */
+static int measure(const tp_options *o, const ycfg *cfg, const ycfg_point *pt,
+                   const gpx_data *d, int threads)
 {
-    int batch = o->infer_batch;
-    gp_net *net = build(cfg, pt, d, batch);
-    if (!net)
+    char err[1024];
+    gpx_atomic_file out;
+    if (o->out && gpx_atomic_open(&out, o->out, err, sizeof err)) {
+        fprintf(stderr, TP_CMD ": %s\n", err);
         return -1;
-    size_t img = (size_t)d->test.c * d->test.h * d->test.w;
-    int nb = d->test.count / batch, rc = nb > 0 ? 0 : -1;
-    for (int k = 0, rep = 0; rc == 0 && rep <= o->repeats; rep++) {
-        int steps = rep == 0 ? o->warmup : o->steps;
-        double t0 = gpx_now();
-        for (int s = 0; s < steps; s++, k++) {
-            const float *y;
-            if (gp_net_forward(net, batch, d->test.x + (size_t)(k % nb) * batch * img, GP_EVAL,
-                               &y) != GP_OK) {
-                fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
-                rc = -1;
-                break;
-            }
-        }
-        if (rc == 0 && rep > 0)
-            emit(csv, "inference", ycfg_str(pt, "model.head"), batch, rep, steps,
-                 gpx_now() - t0, threads);
     }
-    gp_net_destroy(net);
+    tp_run run = { o, ycfg_str(pt, "model.head"), threads, o->out ? out.fp : NULL };
+    gpx_record_header(stdout, &gpx_throughput_file, NULL);
+    if (run.csv)
+        gpx_record_header(run.csv, &gpx_throughput_file, NULL);
+    int rc = 0;
+    for (int b = 0; b < o->nbatches && rc == 0; b++)
+        rc = bench_train(&run, cfg, pt, d, o->batches[b]);
+    if (rc == 0 && o->infer_batch > 0)
+        rc = bench_inference(&run, cfg, pt, d);
+    if (run.csv && rc)
+        gpx_atomic_abort(&out);
+    else if (run.csv && gpx_atomic_commit(&out, err, sizeof err)) {
+        fprintf(stderr, TP_CMD ": %s\n", err);
+        rc = -1;
+    }
     return rc;
 }
 
 int gpx_cmd_throughput(int argc, char **argv)
 {
-    tp_options o;
-    int rc = parse_options(argc, argv, &o);
+    tp_options o = { .batches = { 64, 256 }, .nbatches = 2, .infer_batch = 256, .steps = 200,
+                     .warmup = 20, .repeats = 3 };
+    int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
     if (rc)
         return rc == 1 ? 0 : 2;
     char err[1024];
@@ -253,29 +295,7 @@ int gpx_cmd_throughput(int argc, char **argv)
         ycfg_free(cfg);
         return 1;
     }
-    /* the file goes into place whole when every measurement is done */
-    gpx_atomic_file out;
-    if (o.out && gpx_atomic_open(&out, o.out, err, sizeof err)) {
-        fprintf(stderr, TP_CMD ": %s\n", err);
-        gpx_data_free(&d);
-        ycfg_free(cfg);
-        return 1;
-    }
-    FILE *csv = o.out ? out.fp : NULL;
-    gpx_record_header(stdout, &gpx_throughput_file, NULL);
-    if (csv)
-        gpx_record_header(csv, &gpx_throughput_file, NULL);
-    rc = 0;
-    for (int b = 0; b < o.nbatches && rc == 0; b++)
-        rc = bench_train(cfg, pt, &d, &o, o.batches[b], threads, csv);
-    if (rc == 0 && o.infer_batch > 0)
-        rc = bench_inference(cfg, pt, &d, &o, threads, csv);
-    if (csv && rc)
-        gpx_atomic_abort(&out);
-    else if (csv && gpx_atomic_commit(&out, err, sizeof err)) {
-        fprintf(stderr, TP_CMD ": %s\n", err);
-        rc = -1;
-    }
+    rc = measure(&o, cfg, pt, &d, threads);
     gpx_data_free(&d);
     ycfg_free(cfg);
     return rc ? 1 : 0;
