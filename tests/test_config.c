@@ -476,6 +476,7 @@ static void test_defaults_filled_and_recorded(void **state)
     assert_int_equal(ycfg_int(pt, "bench.repetitions"), 21);
     assert_int_equal(ycfg_int(pt, "seed"), 42);
     assert_string_equal(ycfg_str(pt, "output.dir"), "results");
+    assert_int_equal(ycfg_enum(pt, "output.format"), 0);   /* the default, "csv" */
 
     /* every value not written is listed once, in schema order; the written
      * one and the maps themselves are not */
@@ -580,6 +581,7 @@ static void test_sweep_order(void **state)
         const ycfg_point *pt = ycfg_point_at(cfg, i);
         assert_int_equal(ycfg_int(pt, "bench.threads"), threads[i / 4]);     /* slowest */
         assert_string_equal(ycfg_str(pt, "bench.mode"), (i / 2) % 2 ? "cold" : "hot");
+        assert_int_equal(ycfg_enum(pt, "bench.mode"), (i / 2) % 2);   /* index in modes */
         assert_int_equal(ycfg_get(pt, "bench.shapes")->n, i % 2 + 1);        /* fastest */
         assert_int_equal(ycfg_int(pt, "bench.repetitions"), 21);
         for (size_t j = 0; j < i; j++)

@@ -78,3 +78,12 @@ const char *ycfg_str(const ycfg_point *pt, const char *path)
 {
     return get_typed(pt, path, YCFG_STRING, YCFG_ENUM)->s;
 }
+
+int ycfg_enum(const ycfg_point *pt, const char *path)
+{
+    const ycfg_value *v = get_typed(pt, path, YCFG_ENUM, YCFG_ENUM);
+    for (int i = 0; v->schema->choices[i]; i++)
+        if (!strcmp(v->s, v->schema->choices[i]))
+            return i;
+    program_bug(path, "holds a value that is not among its choices");
+}

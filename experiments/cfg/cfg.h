@@ -236,6 +236,9 @@ long long          ycfg_int          (const ycfg_point *pt, const char *path);
 double             ycfg_float        (const ycfg_point *pt, const char *path);
 int                ycfg_bool         (const ycfg_point *pt, const char *path);
 const char        *ycfg_str          (const ycfg_point *pt, const char *path);
+/* An ENUM's value as its index in the schema's choices (a C enum listed in
+ * the same order converts directly). */
+int                ycfg_enum         (const ycfg_point *pt, const char *path);
 
 /* Same as ycfg_get below any MAP or TAGGED value, e.g. one element of a
  * list of layers (its tag key included: ycfg_value_get(layer, "type")->s). */
