@@ -103,13 +103,7 @@ check "manifest.yaml records CPU, L3 and the command" \
     sh -c 'grep -q "^cpu_model:" out/manifest.yaml && grep -q "^l3_bytes:" out/manifest.yaml && grep -q "^command:.*bench" out/manifest.yaml'
 check "the config's own output directory was not used" test ! -e not-here
 
-have_gnuplot=yes
-if [ "${GNUPLOT+set}" = set ]; then
-    [ -n "$GNUPLOT" ] || have_gnuplot=no
-elif ! command -v gnuplot >/dev/null 2>&1; then
-    have_gnuplot=no
-fi
-if [ "$have_gnuplot" = yes ]; then
+if tap_have_gnuplot; then
     check "bench.png is a PNG" sh -c 'test -s out/bench.png && head -c 4 out/bench.png | od -c | grep -q "P   N   G"'
     if command -v python3 >/dev/null 2>&1; then
         check "bench.svg parses as XML" python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if r.tag.endswith("svg") else 1)' out/bench.svg
@@ -143,14 +137,7 @@ bench:
 sweep:
   bench.threads: [1, 2]
 EOF
-"$gpool" bench --config slow.yaml --out "$tmp/int" --quiet >int.out 2>int.err &
-pid=$!
-sleep 1
-kill -INT "$pid" 2>/dev/null
-wait "$pid"
-status=$?
-check "SIGINT ends the run with status 130 (got $status)" test "$status" -eq 130
-check "an interrupted run writes nothing" test -z "$(ls -A "$tmp/int" 2>/dev/null)"
+tap_check_interrupt "$tmp/int" "$gpool" bench --config slow.yaml --out "$tmp/int" --quiet
 check "an interrupted run says so" grep -q 'interrupted' int.err
 
 # A disturbed row is measured again and says so: the benchmark and a busy

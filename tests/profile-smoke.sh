@@ -84,13 +84,7 @@ check "summary.yaml records the peaks and the step times" \
            grep -q "^  uninstrumented_ms: [0-9]" "$1" && grep -q "^  ratio: [0-9]" "$1"' \
     sh out/summary.yaml
 
-have_gnuplot=yes
-if [ "${GNUPLOT+set}" = set ]; then
-    [ -n "$GNUPLOT" ] || have_gnuplot=no
-elif ! command -v gnuplot >/dev/null 2>&1; then
-    have_gnuplot=no
-fi
-if [ "$have_gnuplot" = yes ]; then
+if tap_have_gnuplot; then
     # the 8-byte PNG signature: \211 P N G \r \n \032 \n
     check "roofline.png is a PNG" \
         sh -c 'head -c 8 out/roofline.png | od -An -c | tr -s " " | grep -q "211 P N G \\\\r \\\\n 032 \\\\n"'
@@ -133,15 +127,8 @@ check "--help exits 0 and documents the byte model" \
     sh -c 'test "$1" -eq 0 && grep -q "backward bytes" help.out' sh "$?"
 
 # Ctrl-C: exit 130 and nothing written.
-"$gpool" profile --repeats 100000 --warmup 0 --sgemm-n 256 --bw-mib 8 --no-chart \
-    --out "$tmp/int" "$config" >int.out 2>int.err &
-pid=$!
-sleep 1
-kill -INT "$pid" 2>/dev/null
-wait "$pid"
-status=$?
-check "SIGINT ends the run with status 130 (got $status)" test "$status" -eq 130
-check "an interrupted run writes nothing" test -z "$(ls -A "$tmp/int" 2>/dev/null)"
+tap_check_interrupt "$tmp/int" "$gpool" profile --repeats 100000 --warmup 0 --sgemm-n 256 \
+    --bw-mib 8 --no-chart --out "$tmp/int" "$config"
 
 echo "1..$n"
 exit 0

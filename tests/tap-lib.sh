@@ -42,6 +42,31 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
 
+# tap_have_gnuplot: whether charts can be drawn here: $GNUPLOT when it is
+# set (set but empty: no), else a gnuplot on PATH
+tap_have_gnuplot() {
+    if [ "${GNUPLOT+set}" = set ]; then
+        [ -n "$GNUPLOT" ]
+    else
+        command -v gnuplot >/dev/null 2>&1
+    fi
+}
+
+# tap_check_interrupt DIR COMMAND...: run COMMAND (output in int.out and
+# int.err) and send it SIGINT a second later; it must end with status 130
+# and leave nothing in DIR
+tap_check_interrupt() {
+    int_dir=$1; shift
+    "$@" >int.out 2>int.err &
+    int_pid=$!
+    sleep 1
+    kill -INT "$int_pid" 2>/dev/null
+    wait "$int_pid"
+    int_status=$?
+    check "SIGINT ends the run with status 130 (got $int_status)" test "$int_status" -eq 130
+    check "an interrupted run writes nothing" test -z "$(ls -A "$int_dir" 2>/dev/null)"
+}
+
 # untimed_csv FILE: the CSV without its timing columns, whose values differ
 # from one run of the same point to the next
 untimed_csv() {

@@ -62,11 +62,7 @@ static void say(const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
-static void report_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
+static void report_error(const char *fmt, ...) GPX_PRINTF(1, 2);
 static void report_error(const char *fmt, ...)
 {
     va_list ap;
@@ -76,11 +72,7 @@ static void report_error(const char *fmt, ...)
 }
 
 /* Like report_error, but not with --quiet. */
-static void note(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
+static void note(const char *fmt, ...) GPX_PRINTF(1, 2);
 static void note(const char *fmt, ...)
 {
     if (bench_quiet)
@@ -99,14 +91,6 @@ static void *xcalloc(size_t n, size_t size)
         abort();
     }
     return p;
-}
-
-static int enum_index(const char *s, const char *const *choices)
-{
-    for (int i = 0; choices[i]; i++)
-        if (!strcmp(s, choices[i]))
-            return i;
-    return 0;
 }
 
 /* ================================================================ options */
@@ -191,25 +175,18 @@ static void print_help(FILE *out)
             GPOOL_DATADIR);
 }
 
-static const gpx_flag_option bench_flags[] = {
-    { "-q", "--quiet", offsetof(bench_options, quiet) },
-    { NULL, "--list-variants", offsetof(bench_options, list_variants) },
-    { NULL, "--no-chart", offsetof(bench_options, no_chart) },
+static const gpx_option options[] = {
+    { GPX_OPTION_TEXT, "-c", "--config", offsetof(bench_options, config), .needs = "a value" },
+    { GPX_OPTION_TEXT, "-o", "--out", offsetof(bench_options, out), .needs = "a value" },
+    { GPX_OPTION_TEXT, NULL, "--probe", offsetof(bench_options, probe_sizes), .needs = "a value" },
+    { GPX_OPTION_FLAG, "-q", "--quiet", .offset = offsetof(bench_options, quiet) },
+    { GPX_OPTION_FLAG, NULL, "--list-variants", .offset = offsetof(bench_options, list_variants) },
+    { GPX_OPTION_FLAG, NULL, "--no-chart", .offset = offsetof(bench_options, no_chart) },
 };
 
-static const gpx_text_option bench_texts[] = {
-    { "-c", "--config", offsetof(bench_options, config), "a value", 0 },
-    { "-o", "--out", offsetof(bench_options, out), "a value", 0 },
-    { NULL, "--probe", offsetof(bench_options, probe_sizes), "a value", 0 },
-};
-
-static const gpx_command_line bench_command_line = {
-    .cmd = BENCH_CMD,
-    .usage = print_help,
-    .flags = bench_flags,
-    .nflags = sizeof bench_flags / sizeof bench_flags[0],
-    .texts = bench_texts,
-    .ntexts = sizeof bench_texts / sizeof bench_texts[0],
+static const gpx_command_line command_line = {
+    .cmd = BENCH_CMD, .usage = print_help,
+    .options = options, .noptions = sizeof options / sizeof options[0],
     .no_operand_hint = " (the config is given with --config)",
 };
 
@@ -334,9 +311,9 @@ static int decode_point(const ycfg *cfg, size_t i, gpx_bench_point *p, char *ski
     const ycfg_point *pt = ycfg_point_at(cfg, i);
     memset(p, 0, sizeof *p);
     p->id = ycfg_point_id(pt);
-    p->op = (gp_pool_op)enum_index(ycfg_str(pt, "bench.op"), gpx_op_choices);
-    p->pass = (gp_pass)enum_index(ycfg_str(pt, "bench.pass"), gpx_pass_choices);
-    p->layout = (gp_layout)enum_index(ycfg_str(pt, "bench.layout"), gpx_layout_choices);
+    p->op = (gp_pool_op)ycfg_enum(pt, "bench.op");
+    p->pass = (gp_pass)ycfg_enum(pt, "bench.pass");
+    p->layout = (gp_layout)ycfg_enum(pt, "bench.layout");
     p->threads = (int)ycfg_int(pt, "bench.threads");
     p->cold = !strcmp(ycfg_str(pt, "bench.mode"), "cold");
     p->reps = (int)ycfg_int(pt, "bench.repetitions");
@@ -380,9 +357,9 @@ static gpx_bench_chart_spec decode_chart(const ycfg *cfg)
 {
     const ycfg_point *pt0 = ycfg_point_at(cfg, 0);
     gpx_bench_chart_spec c;
-    c.op = (gp_pool_op)enum_index(ycfg_str(pt0, "chart.op"), gpx_op_choices);
-    c.pass = (gp_pass)enum_index(ycfg_str(pt0, "chart.pass"), gpx_pass_choices);
-    c.layout = (gp_layout)enum_index(ycfg_str(pt0, "chart.layout"), gpx_layout_choices);
+    c.op = (gp_pool_op)ycfg_enum(pt0, "chart.op");
+    c.pass = (gp_pass)ycfg_enum(pt0, "chart.pass");
+    c.layout = (gp_layout)ycfg_enum(pt0, "chart.layout");
     return c;
 }
 
@@ -764,7 +741,7 @@ int gpx_cmd_bench(int argc, char **argv)
 {
     bench_options o;
     memset(&o, 0, sizeof o);
-    int rc = gpx_parse_command_line(argc, argv, &bench_command_line, &o);
+    int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     if (o.list_variants)

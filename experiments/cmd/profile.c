@@ -134,35 +134,23 @@ static void usage(FILE *out)
 }
 
 
-static const gpx_flag_option flags[] = {
-    { NULL, "--no-chart", offsetof(pf_options, no_chart) },
-};
-
-static const gpx_text_option texts[] = {
-    { NULL, "--head", offsetof(pf_options, head), "a name", 0 },
-    { "-o", "--out", offsetof(pf_options, out), "a directory", 1 },
-};
-
-static const gpx_int_option int_options[] = {
-    { "--batch", 1, 65536, offsetof(pf_options, batch) },
-    { "--threads", 1, 1024, offsetof(pf_options, threads) },
-    { "--repeats", 1, 100000, offsetof(pf_options, repeats) },
-    { "--warmup", 0, 100000, offsetof(pf_options, warmup) },
-    { "--sgemm-n", 64, 8192, offsetof(pf_options, sgemm_n) },
-    { "--bw-mib", 1, 1 << 20, offsetof(pf_options, bw_mib) },
+static const gpx_option options[] = {
+    { GPX_OPTION_TEXT, NULL, "--head", offsetof(pf_options, head), .needs = "a name" },
+    { GPX_OPTION_TEXT, "-o", "--out", offsetof(pf_options, out), .needs = "a directory",
+      .nonempty = 1 },
+    { GPX_OPTION_INT, NULL, "--batch", offsetof(pf_options, batch), .lo = 1, .hi = 65536 },
+    { GPX_OPTION_INT, NULL, "--threads", offsetof(pf_options, threads), .lo = 1, .hi = 1024 },
+    { GPX_OPTION_INT, NULL, "--repeats", offsetof(pf_options, repeats), .lo = 1, .hi = 100000 },
+    { GPX_OPTION_INT, NULL, "--warmup", offsetof(pf_options, warmup), .lo = 0, .hi = 100000 },
+    { GPX_OPTION_INT, NULL, "--sgemm-n", offsetof(pf_options, sgemm_n), .lo = 64, .hi = 8192 },
+    { GPX_OPTION_INT, NULL, "--bw-mib", offsetof(pf_options, bw_mib), .lo = 1, .hi = 1 << 20 },
+    { GPX_OPTION_FLAG, NULL, "--no-chart", .offset = offsetof(pf_options, no_chart) },
 };
 
 static const gpx_command_line command_line = {
-    .cmd = PF_NAME,
-    .usage = usage,
-    .flags = flags,
-    .nflags = sizeof flags / sizeof flags[0],
-    .texts = texts,
-    .ntexts = sizeof texts / sizeof texts[0],
-    .ints = int_options,
-    .nints = sizeof int_options / sizeof int_options[0],
-    .operand = "CONFIG",
-    .operand_offset = offsetof(pf_options, config),
+    .cmd = PF_NAME, .usage = usage,
+    .options = options, .noptions = sizeof options / sizeof options[0],
+    .operand = "CONFIG", .operand_offset = offsetof(pf_options, config),
     .operand_example = "configs/tutorial.yaml",
 };
 
@@ -407,36 +395,28 @@ static int report(const pf_options *o, const ycfg *cfg, const ycfg_point *pt, in
     return write_outputs(dir, &rp, o->no_chart);
 }
 
-/* Everything after the config is loaded; the exit status. */
-static int profile_point(const pf_options *o, const ycfg *cfg, const ycfg_point *pt)
+/* Everything after the point is loaded; the exit status. */
+static int profile_point(const pf_options *o, gpx_measured_point *mp)
 {
-    gpx_data d;
-    char err[1024];
-    int threads = gpx_run_prepare(pt, o->threads, &d, err, sizeof err);
-    if (threads < 0) {
-        fprintf(stderr, PF_NAME ": %s\n", err);
-        return 1;
-    }
     pf_state s;
     gpx_roofs m;
     char started[64];
     gpx_iso_time(started, sizeof started);
-    int rc = setup_state(&s, o, cfg, pt, &d);
+    int rc = setup_state(&s, o, mp->cfg, mp->pt, &mp->data);
     if (rc == 0)
         rc = run_rounds(&s, o->warmup, o->repeats);
     /* After the steps: the probe's large buffers would leave page-table
      * work behind that the first steps would pay for. */
     if (rc == 0)
-        rc = measure_machine(o, threads, &m) ? -1 : 0;
+        rc = measure_machine(o, mp->threads, &m) ? -1 : 0;
     if (rc == 0 && !pf_interrupted)
-        rc = report(o, cfg, pt, threads, &s, &m, started);
+        rc = report(o, mp->cfg, mp->pt, mp->threads, &s, &m, started);
     if (pf_interrupted) {
         gpx_remove_temps();
         fprintf(stderr, PF_NAME ": interrupted; nothing written\n");
         rc = 130;
     }
     state_free(&s);
-    gpx_data_free(&d);
     return rc == 130 || rc == 2 ? rc : rc ? 1 : 0;
 }
 
@@ -446,18 +426,17 @@ int gpx_cmd_profile(int argc, char **argv)
     int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
     if (rc)
         return rc == 1 ? 0 : 2;
-    char err[1024];
-    ycfg *cfg;
-    const ycfg_point *pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
-    if (!pt) {
-        fprintf(stderr, PF_NAME ": %s\n", err);
-        return 2;
-    }
     gpx_interrupts sigs;
     pf_interrupted = 0;
     gpx_interrupts_catch(&sigs, on_interrupt, 1);
-    rc = profile_point(&o, cfg, pt);
+    gpx_measured_point mp;
+    char err[1024];
+    rc = gpx_measured_point_open(&mp, o.config, o.head, o.threads, err, sizeof err);
+    if (rc)
+        fprintf(stderr, PF_NAME ": %s\n", err);
+    else
+        rc = profile_point(&o, &mp);
     gpx_interrupts_restore(&sigs);
-    ycfg_free(cfg);
+    gpx_measured_point_close(&mp);
     return rc;
 }

@@ -83,29 +83,22 @@ static int batch_option(int argc, char **argv, int *i, void *opts)
     return 1;
 }
 
-static const gpx_text_option texts[] = {
-    { NULL, "--head", offsetof(tp_options, head), "a name", 0 },
-    { "-o", "--out", offsetof(tp_options, out), "a file", 0 },
-};
-
-static const gpx_int_option int_options[] = {
-    { "--infer-batch", 0, 65536, offsetof(tp_options, infer_batch) },
-    { "--steps", 1, 1000000, offsetof(tp_options, steps) },
-    { "--warmup", 0, 1000000, offsetof(tp_options, warmup) },
-    { "--repeats", 1, 1000, offsetof(tp_options, repeats) },
-    { "--threads", 1, 1024, offsetof(tp_options, threads) },
+static const gpx_option options[] = {
+    { GPX_OPTION_TEXT, NULL, "--head", offsetof(tp_options, head), .needs = "a name" },
+    { GPX_OPTION_TEXT, "-o", "--out", offsetof(tp_options, out), .needs = "a file" },
+    { GPX_OPTION_INT, NULL, "--infer-batch", offsetof(tp_options, infer_batch), .lo = 0,
+      .hi = 65536 },
+    { GPX_OPTION_INT, NULL, "--steps", offsetof(tp_options, steps), .lo = 1, .hi = 1000000 },
+    { GPX_OPTION_INT, NULL, "--warmup", offsetof(tp_options, warmup), .lo = 0, .hi = 1000000 },
+    { GPX_OPTION_INT, NULL, "--repeats", offsetof(tp_options, repeats), .lo = 1, .hi = 1000 },
+    { GPX_OPTION_INT, NULL, "--threads", offsetof(tp_options, threads), .lo = 1, .hi = 1024 },
 };
 
 static const gpx_command_line command_line = {
-    .cmd = TP_CMD,
-    .usage = usage,
-    .texts = texts,
-    .ntexts = sizeof texts / sizeof texts[0],
-    .ints = int_options,
-    .nints = sizeof int_options / sizeof int_options[0],
+    .cmd = TP_CMD, .usage = usage,
+    .options = options, .noptions = sizeof options / sizeof options[0],
     .other = batch_option,
-    .operand = "CONFIG",
-    .operand_offset = offsetof(tp_options, config),
+    .operand = "CONFIG", .operand_offset = offsetof(tp_options, config),
     .operand_example = "configs/heads.yaml",
 };
 
@@ -247,8 +240,7 @@ static int bench_inference(const tp_run *run, const ycfg *cfg, const ycfg_point 
 
 /* Every measurement, the rows on stdout and into the file of --out, which
  * goes into place whole when they are all done. 0, or -1 (printed). */
-static int measure(const tp_options *o, const ycfg *cfg, const ycfg_point *pt,
-                   const gpx_data *d, int threads)
+static int measure(const tp_options *o, const gpx_measured_point *mp)
 {
     char err[1024];
     gpx_atomic_file out;
@@ -256,15 +248,15 @@ static int measure(const tp_options *o, const ycfg *cfg, const ycfg_point *pt,
         fprintf(stderr, TP_CMD ": %s\n", err);
         return -1;
     }
-    tp_run run = { o, ycfg_str(pt, "model.head"), threads, o->out ? out.fp : NULL };
+    tp_run run = { o, ycfg_str(mp->pt, "model.head"), mp->threads, o->out ? out.fp : NULL };
     gpx_record_header(stdout, &gpx_throughput_file, NULL);
     if (run.csv)
         gpx_record_header(run.csv, &gpx_throughput_file, NULL);
     int rc = 0;
     for (int b = 0; b < o->nbatches && rc == 0; b++)
-        rc = bench_train(&run, cfg, pt, d, o->batches[b]);
+        rc = bench_train(&run, mp->cfg, mp->pt, &mp->data, o->batches[b]);
     if (rc == 0 && o->infer_batch > 0)
-        rc = bench_inference(&run, cfg, pt, d);
+        rc = bench_inference(&run, mp->cfg, mp->pt, &mp->data);
     if (run.csv && rc)
         gpx_atomic_abort(&out);
     else if (run.csv && gpx_atomic_commit(&out, err, sizeof err)) {
@@ -281,22 +273,13 @@ int gpx_cmd_throughput(int argc, char **argv)
     int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
     if (rc)
         return rc == 1 ? 0 : 2;
+    gpx_measured_point mp;
     char err[1024];
-    ycfg *cfg;
-    const ycfg_point *pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
-    if (!pt) {
+    rc = gpx_measured_point_open(&mp, o.config, o.head, o.threads, err, sizeof err);
+    if (rc)
         fprintf(stderr, TP_CMD ": %s\n", err);
-        return 2;
-    }
-    gpx_data d;
-    int threads = gpx_run_prepare(pt, o.threads, &d, err, sizeof err);
-    if (threads < 0) {
-        fprintf(stderr, TP_CMD ": %s\n", err);
-        ycfg_free(cfg);
-        return 1;
-    }
-    rc = measure(&o, cfg, pt, &d, threads);
-    gpx_data_free(&d);
-    ycfg_free(cfg);
-    return rc ? 1 : 0;
+    else
+        rc = measure(&o, &mp) ? 1 : 0;
+    gpx_measured_point_close(&mp);
+    return rc;
 }

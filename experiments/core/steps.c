@@ -18,6 +18,29 @@ static float *alloc_floats(size_t n)
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
+/* ===================================================== measured point */
+
+int gpx_measured_point_open(gpx_measured_point *m, const char *config, const char *head,
+                            int threads, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    m->threads = -1;
+    m->pt = gpx_run_load_point(config, head, &m->cfg, err, errlen);
+    if (!m->pt)
+        return 2;
+    m->threads = gpx_run_prepare(m->pt, threads, &m->data, err, errlen);
+    return m->threads < 0 ? 1 : 0;
+}
+
+void gpx_measured_point_close(gpx_measured_point *m)
+{
+    if (m->threads >= 0)
+        gpx_data_free(&m->data);
+    if (m->cfg)
+        ycfg_free(m->cfg);
+    memset(m, 0, sizeof *m);
+}
+
 /* ============================================================ stepper */
 
 int gpx_stepper_create(gpx_stepper *s, const ycfg *cfg, const ycfg_point *pt,

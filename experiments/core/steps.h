@@ -31,6 +31,25 @@
 #include "core/train.h"
 #include "gpool_nn.h"
 
+/* The point a measuring command works on: the config's point for a head,
+ * loaded, and the process set up for it as a `gpool run` child is
+ * (gpx_run_prepare: threads, data). */
+typedef struct {
+    ycfg             *cfg;
+    const ycfg_point *pt;
+    gpx_data          data;
+    int               threads;   /* -1 until the data is loaded */
+} gpx_measured_point;
+
+/* Load config, pick its point for head (NULL: the first) and set the
+ * process up with threads threads (0: the point's). 0; 2 with err for a
+ * bad config or head (a bad command line); 1 with err when the data
+ * cannot be loaded. Close it either way. */
+int          gpx_measured_point_open (gpx_measured_point *m, const char *config,
+                                      const char *head, int threads, char *err,
+                                      size_t errlen);
+void         gpx_measured_point_close(gpx_measured_point *m);
+
 /* A point's network and optimizer on consecutive training batches. */
 typedef struct {
     gp_net         *net;

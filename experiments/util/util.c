@@ -575,25 +575,6 @@ int gpx_parse_int(const char *text, int lo, int hi, int *out)
     return 0;
 }
 
-int gpx_int_options(int argc, char **argv, int *i, const gpx_int_option *opts, size_t n,
-                    void *opts_struct, const char *cmd)
-{
-    for (size_t k = 0; k < n; k++) {
-        const char *v;
-        int m = gpx_option_value(argc, argv, i, NULL, opts[k].name, &v);
-        if (!m)
-            continue;
-        if (m < 0 ||
-            gpx_parse_int(v, opts[k].lo, opts[k].hi, (int *)((char *)opts_struct + opts[k].offset))) {
-            gpx_usage_error(cmd, "%s needs an integer in %d..%d", opts[k].name, opts[k].lo,
-                            opts[k].hi);
-            return -1;
-        }
-        return 1;
-    }
-    return 0;
-}
-
 static void command_message(const char *cmd, const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", cmd);

@@ -13,6 +13,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* printf-style checking of a function's format (argument fmt) and its
+ * arguments (from first on), where the compiler has it. */
+#if defined(__GNUC__)
+#define GPX_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#else
+#define GPX_PRINTF(fmt, first)
+#endif
+
 /* ------------------------------------------------------------ time */
 
 /* Seconds on CLOCK_MONOTONIC (arbitrary origin). */
@@ -141,20 +149,6 @@ int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt);
 
 /* Parse a whole decimal integer in [lo, hi]: 0, or -1 (out untouched). */
 int gpx_parse_int(const char *text, int lo, int hi, int *out);
-
-/* An integer option of a command: "--name N" or "--name=N", N in [lo, hi],
- * stored in the int at offset (offsetof) in the command's option struct. */
-typedef struct {
-    const char *name;
-    int         lo, hi;
-    size_t      offset;
-} gpx_int_option;
-
-/* Matches argv[*i] against opts[0..n-1] and stores the value in opts_struct.
- * 1 on a match, 0 when argv[*i] is none of them, -1 when the value is
- * missing or out of range (the usage error already printed for cmd). */
-int gpx_int_options(int argc, char **argv, int *i, const gpx_int_option *opts, size_t n,
-                    void *opts_struct, const char *cmd);
 
 /* A bad command line of cmd ("gpool run") on stderr: "cmd: MESSAGE", then a
  * pointer to "cmd --help". Returns 2, the exit status of a bad command line. */
