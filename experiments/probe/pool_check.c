@@ -54,7 +54,8 @@ static void plane_stats(gpx_bench_shape_data *sd, gp_layout layout)
             double s = 0, sa = 0;
             float m = -INFINITY;
             for (size_t p = 0; p < hw; p++) {
-                float v = layout == GP_LAYOUT_NCHW ? x[(b * c + j) * hw + p] : x[(b * hw + p) * c + j];
+                float v = layout == GP_LAYOUT_NCHW ? x[(b * c + j) * hw + p]
+                                                   : x[(b * hw + p) * c + j];
                 s += v;
                 sa += fabs(v);
                 if (v > m)
@@ -103,8 +104,29 @@ static size_t compare_outputs(const float *got, const float *want, size_t count,
         }
     }
     if (bad)
-        snprintf(why, whylen, "%zu of %zu outputs differ from scalar; worst at %zu: %.9g vs %.9g (tol %.2g)",
+        snprintf(why, whylen,
+                 "%zu of %zu outputs differ from scalar; worst at %zu: %.9g vs %.9g (tol %.2g)",
                  bad, count, worst_i, (double)got[worst_i], (double)want[worst_i], worst_tol);
+    return bad;
+}
+
+/* Outputs of the scalar forward pass (out, count of them) that differ from
+ * the double-precision plane statistics; *at: the first. */
+static size_t double_mismatches(gpx_bench_shape_data *sd, const gp_pool_desc *d,
+                                const float *out, size_t count, size_t *at)
+{
+    const gpx_bench_refs *r = &sd->refs;
+    size_t bad = 0;
+    plane_stats(sd, d->layout);
+    *at = 0;
+    for (size_t i = 0; i < count; i++) {
+        int ok = d->op == GP_POOL_MAX
+                     ? out[i] == r->max[d->layout][i]
+                     : fabs(out[i] - r->mean[d->layout][i]) <=
+                           1e-6 * r->meanabs[d->layout][i] + 1e-30;
+        if (!ok && bad++ == 0)
+            *at = i;
+    }
     return bad;
 }
 
@@ -134,24 +156,14 @@ static const float *reference_output(gpx_bench_shape_data *sd, const gp_pool_des
         snprintf(why, whylen, "%s", note_buf);
         return NULL;
     }
-    if (pass == GP_PASS_FORWARD) {
-        plane_stats(sd, d->layout);
-        size_t bad = 0, at = 0;
-        for (size_t i = 0; i < count; i++) {
-            int ok = d->op == GP_POOL_MAX
-                         ? out[i] == r->max[d->layout][i]
-                         : fabs(out[i] - r->mean[d->layout][i]) <= 1e-6 * r->meanabs[d->layout][i] + 1e-30;
-            if (!ok && bad++ == 0)
-                at = i;
-        }
-        if (bad) {
-            snprintf(note_buf, note_len,
-                     "scalar variant disagrees with the double reference at %zu of %zu outputs (first %zu)",
-                     bad, count, at);
-            r->bad[d->op][d->layout][pass] = 1;
-            snprintf(why, whylen, "%s", note_buf);
-            return NULL;
-        }
+    size_t bad, at;
+    if (pass == GP_PASS_FORWARD && (bad = double_mismatches(sd, d, out, count, &at)) != 0) {
+        snprintf(note_buf, note_len,
+                 "scalar variant disagrees with the double reference at %zu of %zu outputs "
+                 "(first %zu)", bad, count, at);
+        r->bad[d->op][d->layout][pass] = 1;
+        snprintf(why, whylen, "%s", note_buf);
+        return NULL;
     }
     *slot = malloc(count * sizeof(float));
     if (!*slot) {
