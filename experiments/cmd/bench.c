@@ -177,8 +177,9 @@ static void print_help(FILE *out)
 
 static const gpx_option options[] = {
     { GPX_OPTION_TEXT, "-c", "--config", offsetof(bench_options, config), .needs = "a value" },
-    { GPX_OPTION_TEXT, "-o", "--out", offsetof(bench_options, out), .needs = "a value" },
-    { GPX_OPTION_TEXT, NULL, "--probe", offsetof(bench_options, probe_sizes), .needs = "a value" },
+    { GPX_OPTION_TEXT, "-o", "--out", offsetof(bench_options, out), .needs = "a directory" },
+    { GPX_OPTION_TEXT, NULL, "--probe", offsetof(bench_options, probe_sizes),
+      .needs = "sizes such as 64K,1M" },
     { GPX_OPTION_FLAG, "-q", "--quiet", .offset = offsetof(bench_options, quiet) },
     { GPX_OPTION_FLAG, NULL, "--list-variants", .offset = offsetof(bench_options, list_variants) },
     { GPX_OPTION_FLAG, NULL, "--no-chart", .offset = offsetof(bench_options, no_chart) },
@@ -411,10 +412,10 @@ typedef struct {
     gpx_bench_rows        *rows;
     size_t                 planned, done;
     double                 t_start;
-} bench_run;
+} run_state;
 
 /* What the rows on sd's shape need of its buffers. */
-static void shape_needs(const bench_run *run, gpx_bench_shape_data *sd)
+static void shape_needs(const run_state *run, gpx_bench_shape_data *sd)
 {
     for (size_t i = 0; i < run->npoints; i++) {
         const gpx_bench_point *p = &run->points[i];
@@ -428,7 +429,7 @@ static void shape_needs(const bench_run *run, gpx_bench_shape_data *sd)
     }
 }
 
-static void show_progress(const bench_run *run, const char *lbl, const gpx_bench_point *p,
+static void show_progress(const run_state *run, const char *lbl, const gpx_bench_point *p,
                           const char *variant)
 {
     double elapsed = gpx_now() - run->t_start;
@@ -442,7 +443,7 @@ static void show_progress(const bench_run *run, const char *lbl, const gpx_bench
 }
 
 /* Point p's rows on the shape of sd. 0, or 1 when interrupted. */
-static int run_point_rows(bench_run *run, gpx_bench_shape_data *sd, const gpx_bench_point *p,
+static int run_point_rows(run_state *run, gpx_bench_shape_data *sd, const gpx_bench_point *p,
                           const char *lbl)
 {
     for (size_t v = 0; v < p->nvariants; v++) {
@@ -467,7 +468,7 @@ static int run_point_rows(bench_run *run, gpx_bench_shape_data *sd, const gpx_be
 
 /* Every row on one shape, its buffers allocated and filled once. 0, -1 on
  * a fatal error, 1 when interrupted. */
-static int run_shape(bench_run *run, const gpx_bench_shape *shape)
+static int run_shape(run_state *run, const gpx_bench_shape *shape)
 {
     gpx_bench_shape_data sd;
     memset(&sd, 0, sizeof sd);
@@ -494,7 +495,7 @@ static int run_all(const gpx_bench_point *points, size_t npoints, gpx_bench_rows
                    size_t *planned)
 {
     shape_list shapes = { 0 };
-    bench_run run = { points, npoints, rows, 0, 0, 0 };
+    run_state run = { points, npoints, rows, 0, 0, 0 };
     for (size_t i = 0; i < npoints; i++)
         for (size_t s = 0; s < points[i].nshapes; s++) {
             add_shape(&shapes, &points[i].shapes[s]);
@@ -669,7 +670,6 @@ static int check_output_dir(const char *dir)
     return 0;
 }
 
-
 /* The config at ri->config_path, or NULL (the error printed). */
 static ycfg *load_config(const gpx_bench_run *ri)
 {
@@ -700,8 +700,8 @@ static int finish(gpx_bench_run *ri, const ycfg *cfg, const gpx_bench_point *poi
     for (size_t i = 0; i < rows->count; i++)
         failed += strcmp(rows->rows[i].status, "ok") != 0;
     if (failed) {
-        report_error("%zu of %zu rows failed their check or errored (status column of %s/bench.csv)",
-                     failed, rows->count, ri->out_dir);
+        report_error("%zu of %zu rows failed their check or errored "
+                     "(status column of %s/bench.csv)", failed, rows->count, ri->out_dir);
         if (rc == 0)
             rc = 1;
     }
@@ -739,8 +739,7 @@ static int measure(gpx_bench_run *ri, const ycfg *cfg, const gpx_bench_point *po
 
 int gpx_cmd_bench(int argc, char **argv)
 {
-    bench_options o;
-    memset(&o, 0, sizeof o);
+    bench_options o = { 0 };
     int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
