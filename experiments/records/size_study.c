@@ -56,16 +56,10 @@ void gpx_size_study_free(gpx_size_study *st)
         free(st->reason[i]);
     for (size_t i = 0; st->cell && i < st->nmethods * st->ngroups * st->nsizes; i++)
         free(st->cell[i].acc);
-    free(st->method);
-    free(st->reason);
-    free(st->reason_number);
-    free(st->cell);
-    free(st->seen);
-    free(st->size);
-    free(st->group);
-    free(st->group_of_run);
-    free(st->run_of_eval);
-    free(st);
+    void *arrays[] = { st->method, st->reason, st->reason_number, st->cell, st->seen,
+                       st->size, st->group, st->group_of_run, st->run_of_eval, st };
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        free(arrays[i]);
 }
 
 /* The main table's groups (in its order) merged over the seed keys. */

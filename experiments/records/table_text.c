@@ -9,30 +9,15 @@
 #include "records/table_text.h"
 
 const gpx_markup gpx_markdown = {
-    .latex = 0,
-    .item = "- ",
-    .subitem = "  - ",
-    .list_begin = "",
-    .list_end = "",
-    .pm = "±",
-    .minus = "-",
-    .percent = "%",
-    .none = "-",
-    .none_said = "\"-\"",
+    .latex = 0, .item = "- ", .subitem = "  - ", .list_begin = "", .list_end = "",
+    .pm = "±", .minus = "-", .percent = "%", .none = "-", .none_said = "\"-\"",
     .thousands = ",",
 };
 
 const gpx_markup gpx_latex = {
-    .latex = 1,
-    .item = "\\item ",
-    .subitem = "  \\item ",
-    .list_begin = "  \\begin{itemize}\n",
-    .list_end = "  \\end{itemize}\n",
-    .pm = "$\\pm$",
-    .minus = "$-$",
-    .percent = "\\%",
-    .none = "--",
-    .none_said = "--",
+    .latex = 1, .item = "\\item ", .subitem = "  \\item ",
+    .list_begin = "  \\begin{itemize}\n", .list_end = "  \\end{itemize}\n",
+    .pm = "$\\pm$", .minus = "$-$", .percent = "\\%", .none = "--", .none_said = "--",
     .thousands = "{,}",
 };
 
