@@ -35,18 +35,33 @@ static const char runs_header[] =
     "final_train_loss,final_train_acc,final_val_acc,final_test_loss,final_test_acc,"
     "best_test_acc,best_epoch,train_s,img_per_s,peak_rss_mib,variant,status,reason\n";
 
-/* A runs.csv row of head, batch and seed with a final test accuracy (the
- * best one .005 above, train .02 above) and a status. */
-static void append_run(char *buf, size_t len, const char *id, const char *head, int batch,
-                       int seed, double test_acc, const char *status)
+/* A run: head, batch and seed, its final test accuracy (the best one .005
+ * above, train .02 above) and status. */
+typedef struct {
+    const char *id, *head;
+    int         batch, seed;
+    double      test_acc;
+    const char *status;
+} test_run;
+
+/* runs.csv of n runs into buf. */
+static void runs_csv(char *buf, size_t len, const test_run *run, size_t n)
 {
-    size_t o = strlen(buf);
-    snprintf(buf + o, len - o,
-             "%s,mini,%s,%d,%d,%s,%d,1,%d,3,1234,2500000,1,1,1,1,1,3145728,0.4,%.5f,,0.45,"
-             "%.5f,%.5f,2,3.0,1000.0,50.0,avx2,%s,%s\n",
-             id, head, batch, seed, head, seed, batch, test_acc + 0.02, test_acc,
-             test_acc + 0.005, status, strcmp(status, "ok") ? "loss is nan" : "");
+    size_t o = (size_t)snprintf(buf, len, "%s", runs_header);
+    for (size_t i = 0; i < n && o < len; i++, run++)
+        o += (size_t)snprintf(buf + o, len - o,
+                              "%s,mini,%s,%d,%d,%s,%d,1,%d,3,1234,2500000,1,1,1,1,1,3145728,0.4,"
+                              "%.5f,,0.45,%.5f,%.5f,2,3.0,1000.0,50.0,avx2,%s,%s\n",
+                              run->id, run->head, run->batch, run->seed, run->head, run->seed,
+                              run->batch, run->test_acc + 0.02, run->test_acc,
+                              run->test_acc + 0.005, run->status,
+                              strcmp(run->status, "ok") ? "loss is nan" : "");
+    assert_true(o < len);
 }
+
+/* An array and its length, for a list of runs. */
+#define LIST(a) a, sizeof a / sizeof *a
+#define RUNS_CSV(buf, runs) runs_csv(buf, sizeof buf, LIST(runs))
 
 /* t with runs.csv (and evals.csv when not NULL) parsed from text. */
 static void load_table(gpx_table *t, const char *runs, const char *evals)
@@ -71,13 +86,15 @@ static void load_table(gpx_table *t, const char *runs, const char *evals)
  * diverged). */
 static void load_three_groups(gpx_table *t)
 {
+    static const test_run three[] = {
+        { "a0", "gap", 32, 0, 0.85, "ok" },
+        { "b0", "flatten_dense", 32, 0, 0.90, "ok" },
+        { "a1", "gap", 32, 1, 0.87, "ok" },
+        { "c0", "flatten_dense", 64, 0, 0.10, "diverged" },
+        { "a2", "gap", 32, 2, 0.11, "diverged" },
+    };
     char runs[4096];
-    snprintf(runs, sizeof runs, "%s", runs_header);
-    append_run(runs, sizeof runs, "a0", "gap", 32, 0, 0.85, "ok");
-    append_run(runs, sizeof runs, "b0", "flatten_dense", 32, 0, 0.90, "ok");
-    append_run(runs, sizeof runs, "a1", "gap", 32, 1, 0.87, "ok");
-    append_run(runs, sizeof runs, "c0", "flatten_dense", 64, 0, 0.10, "diverged");
-    append_run(runs, sizeof runs, "a2", "gap", 32, 2, 0.11, "diverged");
+    RUNS_CSV(runs, three);
     load_table(t, runs, NULL);
 }
 
@@ -88,16 +105,27 @@ static void group_table(gpx_table *t)
     assert_int_equal(gpx_table_group(t, err, sizeof err), 0);
 }
 
+/* What was written to fp since it was opened, as a string (caller frees);
+ * fp is closed. */
+static char *read_back(FILE *fp)
+{
+    long len = ftell(fp);
+    assert_true(len >= 0);
+    char *text = calloc((size_t)len + 1, 1);
+    assert_non_null(text);
+    rewind(fp);
+    assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    return text;
+}
+
 /* What write writes for t in markup m (caller frees). */
 static char *written(gpx_table_writer write, const gpx_table *t, const gpx_markup *m)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    assert_non_null(mem);
-    write(mem, t, m);
-    assert_int_equal(fclose(mem), 0);
-    return text;
+    FILE *fp = tmpfile();
+    assert_non_null(fp);
+    write(fp, t, m);
+    return read_back(fp);
 }
 
 /* ------------------------------------------------------------ statistics */
@@ -193,57 +221,46 @@ static void row_order(const gpx_table *t, char *buf, size_t len)
                               gpx_table_key_value(t, &t->groups[g], 1));
 }
 
-static void test_sort_puts_empty_rows_last(void **state)
+/* Rows without a value (no run finished) sort last both ways; ties keep
+ * the order of runs.csv both ways. */
+static void test_sorting(void **state)
 {
     (void)state;
-    char runs[4096], order[256];
-    /* the row without a run comes first in runs.csv */
-    snprintf(runs, sizeof runs, "%s", runs_header);
-    append_run(runs, sizeof runs, "c0", "flatten_dense", 64, 0, 0.10, "diverged");
-    append_run(runs, sizeof runs, "a0", "gap", 32, 0, 0.85, "ok");
-    append_run(runs, sizeof runs, "b0", "flatten_dense", 32, 0, 0.90, "ok");
-    append_run(runs, sizeof runs, "a1", "gap", 32, 1, 0.87, "ok");
-    for (int descending = 0; descending <= 1; descending++) {
+    /* flatten_dense/64 has no ok run, so no mean; it comes first in runs.csv */
+    static const test_run empty_first[] = {
+        { "c0", "flatten_dense", 64, 0, 0.10, "diverged" },
+        { "a0", "gap", 32, 0, 0.85, "ok" },
+        { "b0", "flatten_dense", 32, 0, 0.90, "ok" },
+        { "a1", "gap", 32, 1, 0.87, "ok" },
+    };
+    static const test_run ties[] = {
+        { "x", "max", 16, 0, 0.80, "ok" }, { "y", "gem", 16, 0, 0.90, "ok" },
+        { "z", "avg", 16, 0, 0.80, "ok" }, { "w", "gap", 16, 0, 0.90, "ok" },
+    };
+    static const struct {
+        const test_run  *runs;
+        size_t           nruns;
+        gpx_table_column column;
+        int              descending;
+        const char      *order;
+    } cases[] = {
+        { LIST(empty_first), GPX_TCOL_FINAL, 1, "flatten_dense/32 gap/32 flatten_dense/64" },
+        { LIST(empty_first), GPX_TCOL_FINAL, 0, "gap/32 flatten_dense/32 flatten_dense/64" },
+        /* the count is known for every row, 0 included */
+        { LIST(empty_first), GPX_TCOL_N, 0, "flatten_dense/64 flatten_dense/32 gap/32" },
+        { LIST(ties), GPX_TCOL_FINAL, 1, "gem/16 gap/16 max/16 avg/16" },
+        { LIST(ties), GPX_TCOL_FINAL, 0, "max/16 avg/16 gem/16 gap/16" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char runs[4096], order[256];
         gpx_table t;
+        runs_csv(runs, sizeof runs, cases[i].runs, cases[i].nruns);
         load_table(&t, runs, NULL);
-        t.set.sort = GPX_TCOL_FINAL;
-        t.set.descending = descending;
+        t.set.sort = cases[i].column;
+        t.set.descending = cases[i].descending;
         group_table(&t);
         row_order(&t, order, sizeof order);
-        /* flatten_dense/64 has no run, so no mean: last both ways */
-        assert_string_equal(order, descending ? "flatten_dense/32 gap/32 flatten_dense/64"
-                                              : "gap/32 flatten_dense/32 flatten_dense/64");
-        gpx_table_free(&t);
-    }
-    /* by n, ascending: the count is known for every row, 0 included */
-    gpx_table t;
-    load_three_groups(&t);
-    t.set.sort = GPX_TCOL_N;
-    t.set.descending = 0;
-    group_table(&t);
-    row_order(&t, order, sizeof order);
-    assert_string_equal(order, "flatten_dense/64 flatten_dense/32 gap/32");
-    gpx_table_free(&t);
-}
-
-static void test_sort_keeps_ties_in_file_order(void **state)
-{
-    (void)state;
-    char runs[4096], order[256];
-    snprintf(runs, sizeof runs, "%s", runs_header);
-    append_run(runs, sizeof runs, "x", "max", 16, 0, 0.80, "ok");
-    append_run(runs, sizeof runs, "y", "gem", 16, 0, 0.90, "ok");
-    append_run(runs, sizeof runs, "z", "avg", 16, 0, 0.80, "ok");
-    append_run(runs, sizeof runs, "w", "gap", 16, 0, 0.90, "ok");
-    for (int descending = 0; descending <= 1; descending++) {
-        gpx_table t;
-        load_table(&t, runs, NULL);
-        t.set.sort = GPX_TCOL_FINAL;
-        t.set.descending = descending;
-        group_table(&t);
-        row_order(&t, order, sizeof order);
-        assert_string_equal(order, descending ? "gem/16 gap/16 max/16 avg/16"
-                                              : "max/16 avg/16 gem/16 gap/16");
+        assert_string_equal(order, cases[i].order);
         gpx_table_free(&t);
     }
 }
@@ -361,34 +378,45 @@ static void test_table_in_both_markups(void **state)
 
 /* ------------------------------------------------------- input sizes */
 
+/* t from three ok runs (gap seeds 0 and 1, flatten_dense seed 0) and a
+ * diverged one (gap seed 2), grouped by head and seed, and the evals.csv
+ * rows given; then the study built: its return, err. */
+static int study_of(gpx_table *t, const char *evals_rows, char *err, size_t errlen)
+{
+    static const test_run seeds[] = {
+        { "a0", "gap", 32, 0, 0.85, "ok" },
+        { "b0", "flatten_dense", 32, 0, 0.90, "ok" },
+        { "a1", "gap", 32, 1, 0.87, "ok" },
+        { "a2", "gap", 32, 2, 0.11, "diverged" },
+    };
+    char runs[4096], evals[4096];
+    RUNS_CSV(runs, seeds);
+    snprintf(evals, sizeof evals, "run_id,model.head,train.seed,head,seed,train_size,"
+                                  "eval_size,method,test_acc,test_loss,status,reason\n%s",
+             evals_rows);
+    load_table(t, runs, evals);
+    t->set.group[0] = "model.head";
+    t->set.group[1] = "train.seed";   /* merged by the study */
+    t->set.ngroup = 2;
+    group_table(t);
+    return gpx_size_study_build(t, err, errlen);
+}
+
 static void test_size_study(void **state)
 {
     (void)state;
     char err[1024];
     gpx_table t;
     /* sizes out of order; the diverged run's row stays out; one n/a */
-    const char *evals =
-        "run_id,model.head,train.seed,head,seed,train_size,eval_size,method,test_acc,"
-        "test_loss,status,reason\n"
-        "a0,gap,0,gap,0,28,36,resize,0.70,0.5,ok,\n"
-        "a0,gap,0,gap,0,28,20,resize,0.60,0.5,ok,\n"
-        "b0,flatten_dense,0,flatten_dense,0,28,36,resize,,,n/a,dense takes 1568\n"
-        "b0,flatten_dense,0,flatten_dense,0,28,20,resize,,,n/a,dense takes 1568\n"
-        "a1,gap,1,gap,1,28,36,resize,0.74,0.5,ok,\n"
-        "a1,gap,1,gap,1,28,20,canvas,,,n/a,canvas too small\n"
-        "a2,gap,2,gap,2,28,36,resize,0.10,0.5,ok,\n";
-    char runs[4096];
-    snprintf(runs, sizeof runs, "%s", runs_header);
-    append_run(runs, sizeof runs, "a0", "gap", 32, 0, 0.85, "ok");
-    append_run(runs, sizeof runs, "b0", "flatten_dense", 32, 0, 0.90, "ok");
-    append_run(runs, sizeof runs, "a1", "gap", 32, 1, 0.87, "ok");
-    append_run(runs, sizeof runs, "a2", "gap", 32, 2, 0.11, "diverged");
-    load_table(&t, runs, evals);
-    t.set.group[0] = "model.head";
-    t.set.group[1] = "train.seed";   /* merged by the study */
-    t.set.ngroup = 2;
-    group_table(&t);
-    assert_int_equal(gpx_size_study_build(&t, err, sizeof err), 0);
+    assert_int_equal(study_of(&t,
+                              "a0,gap,0,gap,0,28,36,resize,0.70,0.5,ok,\n"
+                              "a0,gap,0,gap,0,28,20,resize,0.60,0.5,ok,\n"
+                              "b0,flatten_dense,0,flatten_dense,0,28,36,resize,,,n/a,dense\n"
+                              "b0,flatten_dense,0,flatten_dense,0,28,20,resize,,,n/a,dense\n"
+                              "a1,gap,1,gap,1,28,36,resize,0.74,0.5,ok,\n"
+                              "a1,gap,1,gap,1,28,20,canvas,,,n/a,canvas too small\n"
+                              "a2,gap,2,gap,2,28,36,resize,0.10,0.5,ok,\n",
+                              err, sizeof err), 0);
     const gpx_size_study *st = t.study;
     assert_int_equal(st->nkeys, 1);
     assert_int_equal(st->ngroups, 2);
@@ -410,7 +438,7 @@ static void test_size_study(void **state)
     c = gpx_size_cell_at(st, 0, 1, 0);
     assert_int_equal(c->n, 0);
     assert_int_equal(c->nna, 1);
-    assert_string_equal(st->reason[c->reason[0]], "dense takes 1568");
+    assert_string_equal(st->reason[c->reason[0]], "dense");
     assert_int_equal(st->reason_number[c->reason[0]], 1);
     assert_int_equal(st->nreasons, 2);
     assert_true(gpx_size_study_has_rows(st));
@@ -424,19 +452,16 @@ static void test_size_study_refuses_unknown_run(void **state)
     (void)state;
     char err[1024];
     gpx_table t;
-    const char *evals =
-        "run_id,model.head,train.seed,head,seed,train_size,eval_size,method,test_acc,"
-        "test_loss,status,reason\n"
-        "a0,gap,0,gap,0,28,20,resize,0.60,0.5,ok,\n"
-        "zz,gap,0,gap,0,28,20,resize,0.60,0.5,ok,\n";
-    char runs[4096];
-    snprintf(runs, sizeof runs, "%s", runs_header);
-    append_run(runs, sizeof runs, "a0", "gap", 32, 0, 0.85, "ok");
-    load_table(&t, runs, evals);
-    group_table(&t);
-    assert_int_equal(gpx_size_study_build(&t, err, sizeof err), -1);
+    assert_int_equal(study_of(&t,
+                              "a0,gap,0,gap,0,28,20,resize,0.60,0.5,ok,\n"
+                              "zz,gap,0,gap,0,28,20,resize,0.60,0.5,ok,\n",
+                              err, sizeof err), -1);
     assert_string_equal(err, "evals.csv:3: run zz is not in runs.csv (files of different "
                              "sweeps?)");
+    gpx_table_free(&t);
+    assert_int_equal(study_of(&t, "a0,gap,0,gap,0,28,0,resize,0.60,0.5,ok,\n", err, sizeof err),
+                     -1);
+    assert_string_equal(err, "evals.csv:2: column eval_size: '0' is not a size in pixels");
     gpx_table_free(&t);
 }
 
@@ -488,10 +513,10 @@ static int parse(cl_options *o, char *said, size_t len, int argc, ...)
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
-    rewind(capture);
-    size_t n = fread(said, 1, len - 1, capture);
-    said[n] = '\0';
-    fclose(capture);
+    fseek(capture, 0, SEEK_END);
+    char *text = read_back(capture);
+    snprintf(said, len, "%s", text);
+    free(text);
     return rc;
 }
 
@@ -533,8 +558,7 @@ int main(void)
         cmocka_unit_test(test_summary_known_values),
         cmocka_unit_test(test_summary_edge_cases),
         cmocka_unit_test(test_groups_in_file_order),
-        cmocka_unit_test(test_sort_puts_empty_rows_last),
-        cmocka_unit_test(test_sort_keeps_ties_in_file_order),
+        cmocka_unit_test(test_sorting),
         cmocka_unit_test(test_group_keys_resolved),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_numbers),

@@ -289,11 +289,11 @@ static void write_params_script(FILE *fp, const void *ctx)
 static void write_throughput_data(FILE *fp, const void *ctx)
 {
     const gpx_table *t = ctx;
-    char label[512];
     int bar = 0;
     fputs("# bar, mean and sd of training images/s, runs, group\n", fp);
     for (size_t g = 0; g < t->ngroups; g++) {
         const gpx_summary *s = &t->groups[g].stat[GPX_TCOL_IMG_S];
+        char label[512];
         if (!s->n)
             continue;
         group_label(t, g, label, sizeof label);
