@@ -286,7 +286,8 @@ static void test_group_keys_resolved(void **state)
                       "final_train_loss,final_train_acc,final_val_acc,final_test_loss,"
                       "final_test_acc,best_test_acc,best_epoch,train_s,img_per_s,peak_rss_mib,"
                       "variant,status,reason\n"
-                      "r1,mini,gap,0,1,32,3,1,1,1,1,1,1,1,1,0.4,0.9,,0.4,0.8,0.8,3,1,1,1,avx2,ok,\n";
+                      "r1,mini,gap,0,1,32,3,1,1,1,1,1,1,1,1,0.4,0.9,,0.4,0.8,0.8,3,1,1,1,avx2,"
+                      "ok,\n";
     load_table(&t, runs, NULL);
     group_table(&t);
     assert_int_equal(t.set.ngroup, 1);

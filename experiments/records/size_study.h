@@ -58,22 +58,23 @@ typedef struct gpx_size_study {
 
 /* t->study from t->evals, after gpx_table_group; 0 (also without evals.csv,
  * t->study then NULL), or -1 with "evals.csv:line: why" in err. */
-int                  gpx_size_study_build(gpx_table *t, char *err, size_t errlen);
+int                  gpx_size_study_build      (gpx_table *t, char *err, size_t errlen);
 
 /* Free a study (NULL is fine). */
-void                 gpx_size_study_free (gpx_size_study *st);
+void                 gpx_size_study_free       (gpx_size_study *st);
 
 /* The cell of method m, group g, size index z. */
-const gpx_size_cell *gpx_size_cell_at    (const gpx_size_study *st, size_t m, size_t g, size_t z);
+const gpx_size_cell *gpx_size_cell_at          (const gpx_size_study *st, size_t m, size_t g,
+                                                size_t z);
 
 /* Runs of group g with rows for method m: the n of a table row, 0 for no row. */
-size_t               gpx_size_study_runs (const gpx_size_study *st, size_t m, size_t g);
+size_t               gpx_size_study_runs       (const gpx_size_study *st, size_t m, size_t g);
 
 /* 1 when the study has a table row: some ok run with evals.csv rows. */
-int                  gpx_size_study_has_rows(const gpx_size_study *st);
+int                  gpx_size_study_has_rows   (const gpx_size_study *st);
 
-/* Group g's value of study key k. */
-const char          *gpx_size_study_value(const gpx_table *t, size_t g, size_t k);
+/* Group g's value of study key k (t->study's group). */
+const char          *gpx_size_study_value      (const gpx_table *t, size_t g, size_t k);
 
 /* 1 when method m has an accuracy for group g at some size. */
 int                  gpx_size_series_has_points(const gpx_size_study *st, size_t m, size_t g);

@@ -13,14 +13,19 @@
 #include "records/size_study.h"
 #include "records/table.h"
 
+/* md and tex headers, kind, decimals (-1: table.precision), thousands separated */
 const gpx_table_column_info gpx_table_columns[GPX_TCOL_COUNT] = {
     [GPX_TCOL_N]       = { "n", "$n$", GPX_TKIND_COUNT, 0, 0 },
-    [GPX_TCOL_FINAL]   = { "final test acc (%)", "final test acc.\\ (\\%)", GPX_TKIND_SPREAD, -1, 0 },
-    [GPX_TCOL_BEST]    = { "best test acc (%)", "best test acc.\\ (\\%)", GPX_TKIND_SPREAD, -1, 0 },
-    [GPX_TCOL_GAP]     = { "train-test gap (pp)", "train$-$test gap (pp)", GPX_TKIND_SPREAD, -1, 0 },
+    [GPX_TCOL_FINAL]   = { "final test acc (%)", "final test acc.\\ (\\%)",
+                           GPX_TKIND_SPREAD, -1, 0 },
+    [GPX_TCOL_BEST]    = { "best test acc (%)", "best test acc.\\ (\\%)",
+                           GPX_TKIND_SPREAD, -1, 0 },
+    [GPX_TCOL_GAP]     = { "train-test gap (pp)", "train$-$test gap (pp)",
+                           GPX_TKIND_SPREAD, -1, 0 },
     [GPX_TCOL_PARAMS]  = { "params", "params", GPX_TKIND_CONSTANT, 0, 1 },
     [GPX_TCOL_FLOPS]   = { "fwd MFLOPs/img", "fwd MFLOPs/img", GPX_TKIND_CONSTANT, 2, 0 },
-    [GPX_TCOL_MEMORY]  = { "train memory (MiB)", "train mem.\\ (MiB)", GPX_TKIND_CONSTANT, 2, 0 },
+    [GPX_TCOL_MEMORY]  = { "train memory (MiB)", "train mem.\\ (MiB)",
+                           GPX_TKIND_CONSTANT, 2, 0 },
     [GPX_TCOL_EPOCH_S] = { "time/epoch (s)", "time/epoch (s)", GPX_TKIND_SPREAD, 2, 0 },
     [GPX_TCOL_IMG_S]   = { "img/s", "img/s", GPX_TKIND_SPREAD, 0, 0 },
     [GPX_TCOL_RSS]     = { "peak RSS (MiB)", "peak RSS (MiB)", GPX_TKIND_SPREAD, 1, 0 },

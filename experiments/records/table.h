@@ -107,50 +107,53 @@ typedef struct {
 /* ------------------------------------------------------------ settings */
 
 /* No config: every column, default grouping, no sorting, precision 2. */
-void gpx_table_default_settings    (gpx_table_settings *s);
+void        gpx_table_default_settings    (gpx_table_settings *s);
 
 /* The table: section of a config loaded against gpx_run_schema (which
  * checked the names); s->group points into cfg. 0, or -1 with
  * "config:line:col: why" in err. */
-int  gpx_table_settings_from_config(const ycfg *cfg, gpx_table_settings *s, char *err,
-                                    size_t errlen);
+int         gpx_table_settings_from_config(const ycfg *cfg, gpx_table_settings *s,
+                                           char *err, size_t errlen);
 
 /* Empty lists to their defaults, from runs.csv; every group key must be a
  * runs.csv column (else -1, and "config:line:col: ... did you mean" in err). */
-int  gpx_table_resolve_settings    (gpx_table *t, char *err, size_t errlen);
+int         gpx_table_resolve_settings    (gpx_table *t, char *err, size_t errlen);
 
 /* -------------------------------------------------------------- input */
 
 /* DIR/runs.csv, and DIR/epochs.csv and DIR/evals.csv when they are there,
  * with the columns the table needs (a file without one is an error). */
-int  gpx_table_load    (gpx_table *t, const char *dir, char *err, size_t errlen);
+int         gpx_table_load                (gpx_table *t, const char *dir, char *err,
+                                           size_t errlen);
 
 /* -------------------------------------------------------------- rows */
 
 /* The groups, each column summarised over their ok runs, sorted as the
  * settings say (stable: ties keep the order of runs.csv). 0, or -1 with
  * err (a field that is not a number, or out of memory). */
-int  gpx_table_group   (gpx_table *t, char *err, size_t errlen);
+int         gpx_table_group               (gpx_table *t, char *err, size_t errlen);
 
 /* 1 when run r (a runs.csv row) finished ok. */
-int  gpx_table_run_ok  (const gpx_table *t, size_t r);
+int         gpx_table_run_ok              (const gpx_table *t, size_t r);
 
 /* Group g's value of group key k. */
-const char *gpx_table_key_value(const gpx_table *t, const gpx_run_group *g, size_t k);
+const char *gpx_table_key_value           (const gpx_table *t, const gpx_run_group *g,
+                                           size_t k);
 
 /* 1 when the table shows column c. */
-int  gpx_table_has_column(const gpx_table *t, gpx_table_column c);
+int         gpx_table_has_column          (const gpx_table *t, gpx_table_column c);
 
 /* The last part of a dotted path: "train.seed" -> "seed". */
-const char *gpx_key_leaf(const char *path);
+const char *gpx_key_leaf                  (const char *path);
 
 /* A row by its key values, for a legend: "gap" for one key, "head=gap,
  * batch=32" (the keys' leaves) for more, "all runs" for none; the values are
  * runs.csv row r's fields in cols[0..nkeys-1]. */
-void gpx_table_label   (const gpx_table *t, const char *const *keys, const int *cols,
-                        size_t nkeys, size_t r, char *buf, size_t len);
+void        gpx_table_label               (const gpx_table *t, const char *const *keys,
+                                           const int *cols, size_t nkeys, size_t r,
+                                           char *buf, size_t len);
 
-/* Free what load and group allocated, the size study too; t stays zeroed. */
-void gpx_table_free    (gpx_table *t);
+/* Free what load and group allocated, the size study too; t is zeroed. */
+void        gpx_table_free                (gpx_table *t);
 
 #endif /* GPOOL_EXPERIMENTS_RECORDS_TABLE_H */

@@ -27,8 +27,8 @@
  * ok, no epochs.csv, a method applicable nowhere) is skipped with a line
  * "prog: ...: chart skipped" on log; without gnuplot, all that are left
  * are. 0, or -1 with err when one could not be published (no more drawn). */
-int  gpx_table_charts(const gpx_table *t, const char *dir, const char *prog, FILE *log,
-                      char *err, size_t errlen);
+int  gpx_table_charts  (const gpx_table *t, const char *dir, const char *prog, FILE *log,
+                        char *err, size_t errlen);
 
 /* ------------------------------------------ for the chart writers */
 

@@ -78,7 +78,8 @@ void gpx_put_escaped     (FILE *fp, const char *s, const gpx_markup *m);
 
 /* x with decimals ("-0.00" as "0.00"), thousands separated by sep (NULL:
  * none). */
-void gpx_format_number   (char *buf, size_t len, double x, int decimals, const char *sep);
+void gpx_format_number   (char *buf, size_t len, double x, int decimals,
+                          const char *sep);
 
 /* "mean ± sd" (both already formatted), or the mean alone when sd is NULL
  * (m->none for the sd of one run); in LaTeX a leading '-' is a minus sign. */
