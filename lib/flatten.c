@@ -24,23 +24,37 @@ static gp_status gpi_flatten_backward(gp_layer *l, int n, const float *x, const 
     return GP_OK;
 }
 
+static gp_status gpi_flatten_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    (void)l;
+    size_t features = gp_shape_image_size(in);
+    if (features > (size_t)0x7fffffff)
+        return gpi_fail(GP_ERR_ARG, "flatten: %zu features do not fit an int", features);
+    *out = (gp_shape){ in.n, (int)features, 1, 1 };
+    return GP_OK;
+}
+
+static gp_status gpi_flatten_reshape(gp_layer *l, gp_shape in)
+{
+    gpi_layer_set_shapes(l, in);
+    l->flops = 0.0;    /* a copy, no arithmetic */
+    snprintf(l->desc, sizeof l->desc, "%dx%dx%d -> %d", in.c, in.h, in.w, l->out.c);
+    return GP_OK;
+}
+
 static const gp_layer_ops gpi_flatten_ops = {
-    "flatten", gpi_flatten_forward, gpi_flatten_backward, gpi_layer_destroy_plain
+    .kind = "flatten",
+    .forward = gpi_flatten_forward,
+    .backward = gpi_flatten_backward,
+    .destroy = gpi_layer_destroy_plain,
+    .out_shape = gpi_flatten_out_shape,
+    .reshape = gpi_flatten_reshape,
 };
 
-gp_status gp_flatten_make(gp_layer **out, gp_shape in)
+const gpi_layer_kind gpi_flatten_kind = { .ops = &gpi_flatten_ops };
+
+gp_status gp_flatten_create(gp_layer **out, gp_shape in)
 {
-    size_t features = gp_shape_image_size(in);
-    if (in.c > 0 && in.h > 0 && in.w > 0 && features > (size_t)0x7fffffff) {
-        if (out)
-            *out = NULL;
-        return gpi_fail(GP_ERR_ARG, "flatten: %zu features do not fit an int", features);
-    }
-    gp_shape o = { in.n, (int)features, 1, 1 };
-    gp_status st = gpi_layer_new(out, &gpi_flatten_ops, in, o, 0);
-    if (st)
-        return st;
-    (*out)->flops = 0.0;    /* a copy, no arithmetic */
-    snprintf((*out)->desc, sizeof (*out)->desc, "%dx%dx%d -> %d", in.c, in.h, in.w, o.c);
-    return GP_OK;
+    gp_layer_spec spec = { .kind = GP_LAYER_FLATTEN };
+    return gp_layer_create(out, in, &spec);
 }

@@ -103,7 +103,7 @@ static gp_layer *make_conv(const conv_cfg *c)
     gp_shape in = { c->n, c->cin, c->h, c->w };
     if (forced_path)
         setenv("GPOOL_CONV", forced_path, 1);
-    gp_status st = gp_conv2d_make(&l, in, c->cout, c->kh, c->kw, c->stride, c->pad, c->bias);
+    gp_status st = gp_conv2d_create(&l, in, c->cout, c->kh, c->kw, c->stride, c->pad, c->bias);
     unsetenv("GPOOL_CONV");
     if (st != GP_OK)
         FAILF("conv2d_make %d->%d %dx%d/%d pad %d: %s", c->cin, c->cout, c->kh, c->kw,
@@ -318,7 +318,7 @@ static void conv_make_fields(void **state)
     assert_true(l->flops == 2.0 * 5 * 18 * 30 + 5 * 30);
     assert_string_equal(l->desc, "3x2/2 pad 1, bias");
     assert_true(l->workspace_bytes > 0);
-    assert_int_equal(gp_layer_param_count(l), 5 * 18 + 5);
+    assert_int_equal(gp_layer_param_floats(l), 5 * 18 + 5);
     gp_layer_destroy(l);
 
     c.bias = 0;
@@ -487,7 +487,7 @@ static void expect_conv_error(gp_shape in, int cout, int kh, int kw, int stride,
 {
     static gp_layer dummy;
     gp_layer *l = &dummy;   /* must be cleared */
-    if (gp_conv2d_make(&l, in, cout, kh, kw, stride, pad, 1) != GP_ERR_ARG)
+    if (gp_conv2d_create(&l, in, cout, kh, kw, stride, pad, 1) != GP_ERR_ARG)
         FAILF("conv2d %dx%dx%dx%d -> %d, %dx%d/%d pad %d was accepted", in.n, in.c, in.h, in.w,
               cout, kh, kw, stride, pad);
     assert_null(l);
@@ -508,11 +508,11 @@ static void conv_errors(void **state)
     expect_conv_error(no_channels, 4, 3, 3, 1, 1);
     expect_conv_error(no_batch, 4, 3, 3, 1, 1);
     expect_conv_error(no_rows, 4, 1, 1, 1, 0);
-    assert_int_equal(gp_conv2d_make(NULL, in, 4, 3, 3, 1, 1, 1), GP_ERR_ARG);
+    assert_int_equal(gp_conv2d_create(NULL, in, 4, 3, 3, 1, 1, 1), GP_ERR_ARG);
 
     /* a kernel exactly the padded input is fine: a 1x1 output */
     gp_layer *l = NULL;
-    assert_int_equal(gp_conv2d_make(&l, in, 4, 7, 8, 1, 1, 0), GP_OK);
+    assert_int_equal(gp_conv2d_create(&l, in, 4, 7, 8, 1, 1, 0), GP_OK);
     assert_int_equal(l->out.h, 1);
     assert_int_equal(l->out.w, 1);
     gp_layer_destroy(l);
@@ -750,7 +750,7 @@ static void conv_bad_env(void **state)
     gp_shape in = { 2, 3, 5, 6 };
     gp_layer *l = NULL;
     setenv("GPOOL_CONV", "avx1024", 1);
-    gp_status st = gp_conv2d_make(&l, in, 4, 3, 3, 1, 1, 1);
+    gp_status st = gp_conv2d_create(&l, in, 4, 3, 3, 1, 1, 1);
     unsetenv("GPOOL_CONV");
     assert_int_equal(st, GP_ERR_ENV);
     assert_null(l);
@@ -762,7 +762,7 @@ static void conv_bad_env(void **state)
 static gp_layer *make_dense(gp_shape in, int out, int bias)
 {
     gp_layer *l = NULL;
-    if (gp_dense_make(&l, in, out, bias) != GP_OK)
+    if (gp_dense_create(&l, in, out, bias) != GP_OK)
         FAILF("dense_make %dx%dx%d -> %d: %s", in.c, in.h, in.w, out, gp_last_error());
     for (int p = 0; p < l->nparams; p++)
         gc_uniform(l->params[p].value, l->params[p].count, -1.0f, 1.0f);
@@ -893,14 +893,14 @@ static void dense_errors(void **state)
     gp_shape in = { 2, 3, 4, 4 }, no_channels = { 2, 0, 4, 4 }, no_batch = { 0, 3, 4, 4 };
     static gp_layer dummy;
     gp_layer *l = &dummy;
-    assert_int_equal(gp_dense_make(&l, in, 0, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(&l, in, 0, 1), GP_ERR_ARG);
     assert_null(l);
     assert_true(strstr(gp_last_error(), "dense") != NULL);
-    assert_int_equal(gp_dense_make(&l, no_channels, 4, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(&l, no_channels, 4, 1), GP_ERR_ARG);
     assert_null(l);
-    assert_int_equal(gp_dense_make(&l, no_batch, 4, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(&l, no_batch, 4, 1), GP_ERR_ARG);
     assert_null(l);
-    assert_int_equal(gp_dense_make(NULL, in, 4, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(NULL, in, 4, 1), GP_ERR_ARG);
 }
 
 /* ----------------------------------------------------------------- main */

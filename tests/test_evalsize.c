@@ -521,7 +521,7 @@ static void reference(const ycfg *cfg, gp_net *trained, const gpx_data *d, int s
                       gpx_size_method m, uint64_t canvas_seed, double *loss, double *acc)
 {
     gp_net *net = build(cfg, size);
-    for (int i = 0; i < gp_net_param_count(trained); i++)
+    for (int i = 0; i < gp_net_param_tensors(trained); i++)
         memcpy(gp_net_param(net, i)->value, gp_net_param(trained, i)->value,
                gp_net_param(trained, i)->count * sizeof(float));
     for (int i = 0; i < gp_net_layer_count(trained); i++)

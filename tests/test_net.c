@@ -62,20 +62,20 @@ static void randomize_bn(gp_layer *l)
 static void add_bn(gp_net *net)
 {
     gp_layer *l;
-    add(net, gp_batchnorm2d_make(&l, gp_net_out_shape(net), 0.1f, 1e-5f), &l);
+    add(net, gp_batchnorm2d_create(&l, gp_net_out_shape(net), 0.1f, 1e-5f), &l);
     randomize_bn(l);
 }
 
 static void add_conv(gp_net *net, int cout, int k, int bias)
 {
     gp_layer *l;
-    add(net, gp_conv2d_make(&l, gp_net_out_shape(net), cout, k, k, 1, k / 2, bias), &l);
+    add(net, gp_conv2d_create(&l, gp_net_out_shape(net), cout, k, k, 1, k / 2, bias), &l);
 }
 
 static void add_relu(gp_net *net)
 {
     gp_layer *l;
-    add(net, gp_relu_make(&l, gp_net_out_shape(net)), &l);
+    add(net, gp_relu_create(&l, gp_net_out_shape(net)), &l);
 }
 
 /* Every fusion pattern: conv+bn+relu, conv+relu, conv+bn, a bare conv,
@@ -93,7 +93,7 @@ static gp_net *patterns_net(void)
     add_conv(net, 8, 3, 0);
     add_bn(net);
     add_relu(net);
-    add(net, gp_pool2d_make(&l, gp_net_out_shape(net), GP_POOL2D_MAX, 2, 2, 0, 0), &l);
+    add(net, gp_pool2d_create(&l, gp_net_out_shape(net), GP_POOL_MAX, 2, 2, 0, 0), &l);
     add_conv(net, 16, 3, 1);
     add_relu(net);
     add_conv(net, 16, 5, 0);

@@ -303,7 +303,7 @@ static int measure_bandwidth(size_t bytes, int threads, pf_machine *m)
 
 static double param_floats(const gp_layer *l)
 {
-    return (double)gp_layer_param_count(l);
+    return (double)gp_layer_param_floats(l);
 }
 
 /* Forward FLOPs per image that are multiply-adds (the bias adds aside). */
@@ -476,8 +476,8 @@ static int init_rows(pf_state *s, int repeats)
     loss_costs(s->batch, s->classes, s->to.sigmoid_loss, loss);
     opt->kind = gp_optim_name(gp_optim_get_desc(s->opt).kind);
     opt->pass = "step";
-    snprintf(opt->desc, sizeof opt->desc, "%zu parameters", gp_net_num_params(s->net));
-    optim_costs(s->opt, (double)gp_net_num_params(s->net), opt);
+    snprintf(opt->desc, sizeof opt->desc, "%zu parameters", gp_net_param_floats(s->net));
+    optim_costs(s->opt, (double)gp_net_param_floats(s->net), opt);
     return 0;
 }
 

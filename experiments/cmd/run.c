@@ -282,7 +282,7 @@ static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threa
     child_msg m;
     memset(&m, 0, sizeof m);
     m.kind = MSG_BUILT;
-    m.u.built.params = (double)gp_net_num_params(net);
+    m.u.built.params = (double)gp_net_param_floats(net);
     m.u.built.flops = gp_net_flops(net);
     m.u.built.mem = gp_net_memory(net, o->optim.kind == GP_OPTIM_SGD
                                            ? (o->optim.momentum > 0 ? 1 : 0) : 2);

@@ -252,7 +252,7 @@ static void structure_mismatch(const sweep *s, gp_net *built, int size, char *wh
  * structure matched). */
 static void copy_state(gp_net *trained, gp_net *built)
 {
-    for (int i = 0; i < gp_net_param_count(trained); i++) {
+    for (int i = 0; i < gp_net_param_tensors(trained); i++) {
         const gp_param *a = gp_net_param(trained, i);
         memcpy(gp_net_param(built, i)->value, a->value, a->count * sizeof *a->value);
     }

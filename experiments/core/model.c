@@ -189,7 +189,7 @@ static void log_layer(build_ctx *b, int index, const gp_layer *l)
     char shape[32], params[16], flops[16];
     snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
     fprintf(b->log, "  %-3d %-12s %-14s %10s %10s  %s\n", index, l->ops->kind, shape,
-            gpx_si(params, sizeof params, (double)gp_layer_param_count(l)),
+            gpx_si(params, sizeof params, (double)gp_layer_param_floats(l)),
             gpx_si(flops, sizeof flops, l->flops), l->desc);
 }
 
@@ -220,27 +220,27 @@ static int add_trunk_layer(build_ctx *b, gp_net *net, const ycfg_value *v, int i
     snprintf(what, sizeof what, "trunk[%d] (%s)", index, type);
     if (!strcmp(type, "conv")) {
         int k = (int)item_int(v, "k");
-        st = gp_conv2d_make(&l, in, (int)item_int(v, "out"), k, k, (int)item_int(v, "stride"),
+        st = gp_conv2d_create(&l, in, (int)item_int(v, "out"), k, k, (int)item_int(v, "stride"),
                             (int)item_int(v, "pad"), (int)item_int(v, "bias"));
     } else if (!strcmp(type, "batchnorm")) {
-        st = gp_batchnorm2d_make(&l, in, (float)ycfg_value_get(v, "momentum")->f,
+        st = gp_batchnorm2d_create(&l, in, (float)ycfg_value_get(v, "momentum")->f,
                                  (float)ycfg_value_get(v, "eps")->f);
     } else if (!strcmp(type, "relu")) {
-        st = gp_relu_make(&l, in);
+        st = gp_relu_create(&l, in);
     } else if (!strcmp(type, "sigmoid")) {
-        st = gp_sigmoid_make(&l, in);
+        st = gp_sigmoid_create(&l, in);
     } else if (!strcmp(type, "maxpool") || !strcmp(type, "avgpool")) {
         int k = (int)item_int(v, "k"), stride = (int)item_int(v, "stride");
-        st = gp_pool2d_make(&l, in, type[0] == 'm' ? GP_POOL2D_MAX : GP_POOL2D_AVG, k,
+        st = gp_pool2d_create(&l, in, type[0] == 'm' ? GP_POOL_MAX : GP_POOL_AVG, k,
                             stride ? stride : k, (int)item_int(v, "pad"), (int)item_int(v, "ceil"));
     } else if (!strcmp(type, "dropout")) {
         /* each dropout layer draws its own stream, different for every run seed */
-        st = gp_dropout_make(&l, in, (float)ycfg_value_get(v, "p")->f,
+        st = gp_dropout_create(&l, in, (float)ycfg_value_get(v, "p")->f,
                              b->seed * 1000003u + (uint64_t)index);
     } else if (!strcmp(type, "flatten")) {
-        st = gp_flatten_make(&l, in);
+        st = gp_flatten_create(&l, in);
     } else if (!strcmp(type, "dense")) {
-        st = gp_dense_make(&l, in, (int)item_int(v, "out"), (int)item_int(v, "bias"));
+        st = gp_dense_create(&l, in, (int)item_int(v, "out"), (int)item_int(v, "bias"));
     } else {
         return build_fail(b, v, "%s: unknown layer type", what);
     }
@@ -261,22 +261,22 @@ static int add_head(build_ctx *b, gp_net *net, const ycfg_value *model, int clas
     gp_status st;
     switch (design) {
     case GPX_HEAD_CONV_POOL:
-        st = gp_conv2d_make(&l, gp_net_out_shape(net), classes, 1, 1, 1, 0, bias);
+        st = gp_conv2d_create(&l, gp_net_out_shape(net), classes, 1, 1, 1, 0, bias);
         if (add_layer(b, net, st, l, head, what))
             return -1;
-        st = gp_head_pool_make(&l, gp_net_out_shape(net), op);
+        st = gp_head_pool_create(&l, gp_net_out_shape(net), op);
         return add_layer(b, net, st, l, head, what);
     case GPX_HEAD_POOL_DENSE:
-        st = gp_head_pool_make(&l, gp_net_out_shape(net), op);
+        st = gp_head_pool_create(&l, gp_net_out_shape(net), op);
         if (add_layer(b, net, st, l, head, what))
             return -1;
-        st = gp_dense_make(&l, gp_net_out_shape(net), classes, bias);
+        st = gp_dense_create(&l, gp_net_out_shape(net), classes, bias);
         return add_layer(b, net, st, l, head, what);
     case GPX_HEAD_FLATTEN_DENSE:
-        st = gp_flatten_make(&l, gp_net_out_shape(net));
+        st = gp_flatten_create(&l, gp_net_out_shape(net));
         if (add_layer(b, net, st, l, head, what))
             return -1;
-        st = gp_dense_make(&l, gp_net_out_shape(net), classes, bias);
+        st = gp_dense_create(&l, gp_net_out_shape(net), classes, bias);
         return add_layer(b, net, st, l, head, what);
     }
     return build_fail(b, head, "unknown head design");
@@ -288,8 +288,8 @@ static void log_totals(build_ctx *b, const gp_net *net)
         return;
     char params[16], flops[16];
     fprintf(b->log, "  %-3s %-12s %-14s %10s %10s  (%zu parameters, %.0f FLOPs per image)\n",
-            "", "total", "", gpx_si(params, sizeof params, (double)gp_net_num_params(net)),
-            gpx_si(flops, sizeof flops, gp_net_flops(net)), gp_net_num_params(net),
+            "", "total", "", gpx_si(params, sizeof params, (double)gp_net_param_floats(net)),
+            gpx_si(flops, sizeof flops, gp_net_flops(net)), gp_net_param_floats(net),
             gp_net_flops(net));
 }
 
