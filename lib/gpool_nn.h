@@ -384,6 +384,12 @@ gp_status   gp_net_finalize     (gp_net *net);
  * the reshape. */
 gp_status   gp_net_reshape      (gp_net *net, gp_shape in);
 
+/* Whether gp_net_reshape(net, in) would be refused for a shape, without
+ * changing anything: GP_OK, or the error of the first layer that cannot take
+ * what in gives it (gp_last_error() is that layer's own message), its index
+ * in *layer and that input in *at (either may be NULL). */
+gp_status   gp_net_reshape_check(const gp_net *net, gp_shape in, int *layer, gp_shape *at);
+
 /* Free the net, its layers and its activations. */
 void        gp_net_destroy      (gp_net *net);
 

@@ -244,17 +244,17 @@ gp_status gp_net_finalize(gp_net *net)
 }
 
 /* Step 1 of a reshape: ins[i] = the input layer i would take after it,
- * ins[nlayers] the net's output; the first layer that refuses is named. */
-static gp_status net_plan_shapes(const gp_net *net, gp_shape in, gp_shape *ins)
+ * ins[nlayers] the net's output; on a refusal, *layer is the layer that
+ * refused and gp_last_error() its message. */
+static gp_status net_plan_shapes(const gp_net *net, gp_shape in, gp_shape *ins, int *layer)
 {
     ins[0] = in;
     for (int i = 0; i < net->nlayers; i++) {
-        if (gp_layer_out_shape(net->layers[i], ins[i], &ins[i + 1]) == GP_OK)
-            continue;
-        char why[256];
-        snprintf(why, sizeof why, "%s", gp_last_error());
-        return gpi_fail(GP_ERR_ARG, "gp_net_reshape: a %dx%dx%d input: layer %d: %s", in.c,
-                        in.h, in.w, i, why);
+        gp_status st = gp_layer_out_shape(net->layers[i], ins[i], &ins[i + 1]);
+        if (st != GP_OK) {
+            *layer = i;
+            return st;
+        }
     }
     return GP_OK;
 }
@@ -296,22 +296,57 @@ static gp_status net_check_reshape(const gp_net *net, gp_shape in)
     return GP_OK;
 }
 
+gp_status gp_net_reshape_check(const gp_net *net, gp_shape in, int *layer, gp_shape *at)
+{
+    gp_status st = net_check_reshape(net, in);
+    if (st != GP_OK)
+        return st;
+    gp_shape *ins = malloc(((size_t)net->nlayers + 1) * sizeof *ins);
+    if (!ins)
+        return gpi_fail(GP_ERR_NOMEM, "gp_net_reshape_check: out of memory");
+    int refused = -1;
+    st = net_plan_shapes(net, in, ins, &refused);
+    if (layer)
+        *layer = refused;
+    if (at && refused >= 0)
+        *at = ins[refused];
+    free(ins);
+    if (st == GP_OK)
+        gpi_clear_error();
+    return st;
+}
+
+/* Steps 1 and 2: the new shapes and activations, or the refusal. */
+static gp_status net_plan_reshape(const gp_net *net, gp_shape in, gp_shape *ins,
+                                  net_buffers *next)
+{
+    int refused;
+    if (net_plan_shapes(net, in, ins, &refused) != GP_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", gp_last_error());
+        return gpi_fail(GP_ERR_ARG, "gp_net_reshape: a %dx%dx%d input: layer %d: %s", in.c,
+                        in.h, in.w, refused, why);
+    }
+    if (net_alloc_buffers(next, ins + 1, net->nlayers, in.n) != GP_OK)
+        return gpi_fail(GP_ERR_NOMEM, "gp_net_reshape: out of memory for activations");
+    return GP_OK;
+}
+
 gp_status gp_net_reshape(gp_net *net, gp_shape in)
 {
     gp_status st = net_check_reshape(net, in);
     if (st != GP_OK)
         return st;
     int nl = net->nlayers;
-    gp_shape *ins = malloc(2 * ((size_t)nl + 1) * sizeof *ins), *old = ins + nl + 1;
+    gp_shape *ins = malloc(2 * ((size_t)nl + 1) * sizeof *ins);
     if (!ins)
         return gpi_fail(GP_ERR_NOMEM, "gp_net_reshape: out of memory");
+    gp_shape *old = ins + nl + 1;
     for (int i = 0; i < nl; i++)
         old[i] = net->layers[i]->in;
     net_buffers next;
-    st = net_plan_shapes(net, in, ins);
-    if (st == GP_OK && net_alloc_buffers(&next, ins + 1, nl, in.n) != GP_OK)
-        st = gpi_fail(GP_ERR_NOMEM, "gp_net_reshape: out of memory for activations");
-    else if (st == GP_OK && (st = net_reshape_layers(net, ins, old)) != GP_OK)
+    st = net_plan_reshape(net, in, ins, &next);
+    if (st == GP_OK && (st = net_reshape_layers(net, ins, old)) != GP_OK)
         net_free_buffers(&next, nl);
     free(ins);
     if (st != GP_OK)

@@ -106,7 +106,7 @@ static gp_layer *make_conv(const conv_cfg *c)
     gp_status st = gp_conv2d_create(&l, in, c->cout, c->kh, c->kw, c->stride, c->pad, c->bias);
     unsetenv("GPOOL_CONV");
     if (st != GP_OK)
-        FAILF("conv2d_make %d->%d %dx%d/%d pad %d: %s", c->cin, c->cout, c->kh, c->kw,
+        FAILF("conv2d_create %d->%d %dx%d/%d pad %d: %s", c->cin, c->cout, c->kh, c->kw,
               c->stride, c->pad, gp_last_error());
     if (forced_path)
         check_path(l, c, forced_path);
@@ -295,7 +295,7 @@ static void run_forward_check(const conv_cfg *c, int n)
 
 /* ---------------------------------------------------------------- tests */
 
-static void conv_make_fields(void **state)
+static void conv_create_fields(void **state)
 {
     (void)state;
     conv_cfg c = { 4, 3, 11, 9, 5, 3, 2, 2, 1, 1 };
@@ -763,7 +763,7 @@ static gp_layer *make_dense(gp_shape in, int out, int bias)
 {
     gp_layer *l = NULL;
     if (gp_dense_create(&l, in, out, bias) != GP_OK)
-        FAILF("dense_make %dx%dx%d -> %d: %s", in.c, in.h, in.w, out, gp_last_error());
+        FAILF("dense_create %dx%dx%d -> %d: %s", in.c, in.h, in.w, out, gp_last_error());
     for (int p = 0; p < l->nparams; p++)
         gc_uniform(l->params[p].value, l->params[p].count, -1.0f, 1.0f);
     return l;
@@ -928,7 +928,7 @@ static int group_setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(conv_make_fields),
+        cmocka_unit_test(conv_create_fields),
         cmocka_unit_test(conv_forward_random),
         cmocka_unit_test(conv_forward_partial_batch),
         cmocka_unit_test(conv_forward_net_shapes),

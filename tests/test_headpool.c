@@ -50,7 +50,7 @@ static gp_layer *make(gp_head_op op, int n, int c, int h, int w)
     gp_layer *l = NULL;
     gp_status st = gp_head_pool_create(&l, in, op);
     if (st != GP_OK)
-        fprintf(stderr, "# make %s: %s\n", op_names[op], gp_last_error());
+        fprintf(stderr, "# create %s: %s\n", op_names[op], gp_last_error());
     assert_int_equal(st, GP_OK);
     assert_non_null(l);
     return l;
@@ -139,9 +139,9 @@ static void test_names(void **state)
     assert_string_equal(gp_head_op_name((gp_head_op)-1), "?");
 }
 
-/* ------------------------------------------------------------ make */
+/* ------------------------------------------------------------ create */
 
-static void test_make(void **state)
+static void test_create(void **state)
 {
     (void)state;
     for (int i = 0; i < NOPS; i++) {
@@ -563,7 +563,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
-        cmocka_unit_test(test_make),
+        cmocka_unit_test(test_create),
         cmocka_unit_test(test_forward_reference),
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_param_grad_reference),

@@ -95,7 +95,7 @@ static void relu_values_and_gradcheck(void **state)
     (void)state;
     gp_shape in = { 3, 4, 5, 7 };
     gp_layer *l;
-    must(gp_relu_create(&l, in), "relu_make");
+    must(gp_relu_create(&l, in), "relu_create");
     assert_string_equal(l->ops->kind, "relu");
     assert_int_equal(l->out.c, 4);
     assert_true(l->flops == 4.0 * 5 * 7);
@@ -134,7 +134,7 @@ static void sigmoid_values_and_gradcheck(void **state)
     (void)state;
     gp_shape in = { 2, 3, 4, 5 };
     gp_layer *l;
-    must(gp_sigmoid_create(&l, in), "sigmoid_make");
+    must(gp_sigmoid_create(&l, in), "sigmoid_create");
     assert_string_equal(l->ops->kind, "sigmoid");
     assert_true(l->flops > 0);
     size_t count = in_count(l, 2);
@@ -191,10 +191,10 @@ static void pool2d_output_sizes(void **state)
         for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
             int want_h = ceil_mode ? pool_sizes[t].ceil_h : pool_sizes[t].floor_h;
             int want_w = ceil_mode ? pool_sizes[t].ceil_w : pool_sizes[t].floor_w;
-            for (int kind = 0; kind <= 1; kind++) {
+            for (int op = GP_POOL_AVG; op <= GP_POOL_MAX; op++) {
                 gp_shape in = { 1, 1, pool_sizes[t].h, pool_sizes[t].w };
                 gp_layer *l = NULL;
-                gp_status st = gp_pool2d_create(&l, in, (gp_pool_op)kind, pool_sizes[t].k,
+                gp_status st = gp_pool2d_create(&l, in, (gp_pool_op)op, pool_sizes[t].k,
                                               pool_sizes[t].s, pool_sizes[t].p, ceil_mode);
                 if (want_h == 0) {
                     if (st != GP_ERR_ARG || l)
@@ -203,7 +203,7 @@ static void pool2d_output_sizes(void **state)
                               pool_sizes[t].s, pool_sizes[t].p, ceil_mode, (int)st);
                     continue;
                 }
-                must(st, "pool2d_make");
+                must(st, "pool2d_create");
                 if (l->out.h != want_h || l->out.w != want_w || l->out.c != 1)
                     FAILF("pool %dx%d k%d s%d p%d ceil %d: output %dx%d, torch gives %dx%d",
                           in.h, in.w, pool_sizes[t].k, pool_sizes[t].s, pool_sizes[t].p,
@@ -230,7 +230,7 @@ static void pool2d_errors(void **state)
     assert_int_equal(gp_pool2d_create(&l, in, (gp_pool_op)7, 2, 2, 0, 0), GP_ERR_ARG);
     assert_int_equal(gp_pool2d_create(NULL, in, GP_POOL_MAX, 2, 2, 0, 0), GP_ERR_ARG);
     /* pad == k / 2 is allowed */
-    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_make pad k/2");
+    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_create pad k/2");
     gp_layer_destroy(l);
 }
 
@@ -259,12 +259,12 @@ static const pool_cfg pool_cfgs[] = {
     { 3, 3,  6,  5, 2, 2, 0, 1,  3,  3 },
 };
 
-static gp_layer *make_pool(const pool_cfg *c, gp_pool_op kind)
+static gp_layer *make_pool(const pool_cfg *c, gp_pool_op op)
 {
     gp_shape in = { c->n, c->c, c->h, c->w };
     gp_layer *l = NULL;
-    if (gp_pool2d_create(&l, in, kind, c->k, c->s, c->p, c->ceil_mode) != GP_OK)
-        FAILF("pool2d_make %dx%d k%d s%d p%d ceil %d: %s", c->h, c->w, c->k, c->s, c->p,
+    if (gp_pool2d_create(&l, in, op, c->k, c->s, c->p, c->ceil_mode) != GP_OK)
+        FAILF("pool2d_create %dx%d k%d s%d p%d ceil %d: %s", c->h, c->w, c->k, c->s, c->p,
               c->ceil_mode, gp_last_error());
     if (l->out.h != c->oh || l->out.w != c->ow)
         FAILF("pool %dx%d k%d s%d p%d ceil %d: output %dx%d, torch gives %dx%d", c->h, c->w,
@@ -284,7 +284,7 @@ static int ref_pool_divisor(const pool_cfg *c, int oy, int ox)
 /* The direct definition on one plane: y (double) and, for max, the first
  * maximal input index in row-major window order; dx_ref accumulates the
  * backward of dy with |terms| in dx_abs (for the tolerance). */
-static void ref_pool_plane(const pool_cfg *c, gp_pool_op kind, const float *x,
+static void ref_pool_plane(const pool_cfg *c, gp_pool_op op, const float *x,
                            const float *dy, double *y, double *dx_ref, double *dx_abs)
 {
     for (int oy = 0; oy < c->oh; oy++)
@@ -305,8 +305,8 @@ static void ref_pool_plane(const pool_cfg *c, gp_pool_op kind, const float *x,
                 }
             assert_true(at >= 0);   /* every window holds an input element */
             double g = dy[oy * c->ow + ox];
-            y[oy * c->ow + ox] = kind == GP_POOL_MAX ? best : sum / div;
-            if (kind == GP_POOL_MAX) {
+            y[oy * c->ow + ox] = op == GP_POOL_MAX ? best : sum / div;
+            if (op == GP_POOL_MAX) {
                 dx_ref[at] += g;
                 dx_abs[at] += fabs(g);
                 continue;
@@ -325,9 +325,9 @@ static void ref_pool_plane(const pool_cfg *c, gp_pool_op kind, const float *x,
 /* Forward and backward against ref_pool_plane. Max selects an input
  * exactly; avg is a float sum of at most k*k terms and a divide; the max
  * backward and avg backward add at most ceil(k/s)^2 terms per input. */
-static void check_pool_reference(const pool_cfg *c, gp_pool_op kind, int n)
+static void check_pool_reference(const pool_cfg *c, gp_pool_op op, int n)
 {
-    gp_layer *l = make_pool(c, kind);
+    gp_layer *l = make_pool(c, op);
     size_t hw = (size_t)c->h * c->w, ohw = (size_t)c->oh * c->ow;
     size_t xs = in_count(l, n), ys = out_count(l, n);
     float *x = falloc_nan(xs), *y = falloc_nan(ys), *dy = falloc_uniform(ys, -1, 1);
@@ -342,14 +342,14 @@ static void check_pool_reference(const pool_cfg *c, gp_pool_op kind, int n)
     for (size_t q = 0; q < (size_t)n * c->c; q++) {
         memset(dxr, 0, hw * sizeof *dxr);
         memset(dxa, 0, hw * sizeof *dxa);
-        ref_pool_plane(c, kind, x + q * hw, dy + q * ohw, yr, dxr, dxa);
+        ref_pool_plane(c, op, x + q * hw, dy + q * ohw, yr, dxr, dxa);
         for (size_t o = 0; o < ohw; o++) {
-            double tol = kind == GP_POOL_MAX ? 0.0 : (terms + 2) * U * c->k * c->k;
-            check_close(kind == GP_POOL_MAX ? "maxpool y" : "avgpool y", q * ohw + o,
+            double tol = op == GP_POOL_MAX ? 0.0 : (terms + 2) * U * c->k * c->k;
+            check_close(op == GP_POOL_MAX ? "maxpool y" : "avgpool y", q * ohw + o,
                         y[q * ohw + o], yr[o], tol);
         }
         for (size_t i = 0; i < hw; i++)
-            check_close(kind == GP_POOL_MAX ? "maxpool dx" : "avgpool dx", q * hw + i,
+            check_close(op == GP_POOL_MAX ? "maxpool dx" : "avgpool dx", q * hw + i,
                         dx[q * hw + i], dxr[i], (terms + 2) * U * dxa[i]);
     }
     free(x); free(y); free(dy); free(dx); free(yr); free(dxr); free(dxa);
@@ -378,7 +378,7 @@ static void avgpool_ceil_divisor(void **state)
     static const float torch_times_36[9] = { 16, 24, 12, 24, 36, 18, 12, 18, 9 };
     gp_shape in = { 1, 1, 4, 4 };
     gp_layer *l;
-    must(gp_pool2d_create(&l, in, GP_POOL_AVG, 3, 2, 1, 1), "pool2d_make");
+    must(gp_pool2d_create(&l, in, GP_POOL_AVG, 3, 2, 1, 1), "pool2d_create");
     assert_int_equal(l->out.h, 3);
     float x[16], y[9];
     for (int i = 0; i < 16; i++)
@@ -395,7 +395,7 @@ static void maxpool_ties_and_nan(void **state)
     (void)state;
     gp_shape in = { 1, 1, 4, 4 };
     gp_layer *l;
-    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 2, 0, 0), "pool2d_make");
+    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 2, 0, 0), "pool2d_create");
     float x[16], y[4], dy[4] = { 1, 2, 3, 4 }, dx[16];
     for (int i = 0; i < 16; i++)
         x[i] = 0.5f;
@@ -413,7 +413,7 @@ static void maxpool_ties_and_nan(void **state)
 
     /* 3x3/2 pad 1: clipped edge windows rows/cols [0, 2) and [1, 4); first
      * elements 0, 1, 4, 5, except that window (1, 0) holds the NaN at 8 */
-    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_make padded");
+    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_create padded");
     x[10] = 0.5f;
     x[8] = NAN;
     must(gp_layer_forward(l, 1, x, y, GP_TRAIN), "maxpool padded forward");
@@ -467,7 +467,7 @@ static void maxpool_2x2_ties_and_nan(void **state)
         for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
             gp_shape in = { shapes[t][0], shapes[t][1], shapes[t][2], shapes[t][3] };
             gp_layer *l;
-            must(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 2, 0, ceil_mode), "pool2d_make");
+            must(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 2, 0, ceil_mode), "pool2d_create");
             int h = in.h, w = in.w, oh = l->out.h, ow = l->out.w, n = in.n;
             size_t xs = in_count(l, n), ys = out_count(l, n);
             float *x = falloc_nan(xs), *y = falloc_nan(ys), *dy = falloc_nan(ys);
@@ -512,14 +512,14 @@ static void pool2d_gradcheck(void **state)
 {
     (void)state;
     for (size_t t = 0; t < sizeof pool_cfgs / sizeof *pool_cfgs; t++) {
-        for (int kind = 0; kind <= 1; kind++) {
-            gp_layer *l = make_pool(&pool_cfgs[t], (gp_pool_op)kind);
+        for (int op = GP_POOL_AVG; op <= GP_POOL_MAX; op++) {
+            gp_layer *l = make_pool(&pool_cfgs[t], (gp_pool_op)op);
             size_t xs = in_count(l, pool_cfgs[t].n);
             float *x = falloc_nan(xs);
             /* max: gaps of 2 * scale / count = 0.06 > 4 probe steps, no flips (its y
              * copies x, so the large values add no rounding); avg is linear and
              * gets O(1) data so that rounding in y stays far below atol */
-            if (kind == GP_POOL_MAX)
+            if (op == GP_POOL_MAX)
                 gc_spread(x, xs, 0.03f * (float)xs);
             else
                 gc_uniform(x, xs, -1.0f, 1.0f);
@@ -535,8 +535,8 @@ static void pool2d_fields(void **state)
     (void)state;
     gp_shape in = { 5, 3, 7, 7 };
     gp_layer *mx, *av;
-    must(gp_pool2d_create(&mx, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_make max");
-    must(gp_pool2d_create(&av, in, GP_POOL_AVG, 3, 2, 1, 0), "pool2d_make avg");
+    must(gp_pool2d_create(&mx, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_create max");
+    must(gp_pool2d_create(&av, in, GP_POOL_AVG, 3, 2, 1, 0), "pool2d_create avg");
     assert_string_equal(mx->ops->kind, "maxpool2d");
     assert_string_equal(av->ops->kind, "avgpool2d");
     assert_int_equal(mx->out.n, 5);
@@ -556,7 +556,7 @@ static void pool2d_fields(void **state)
 static gp_layer *make_bn(gp_shape in, float momentum)
 {
     gp_layer *l;
-    must(gp_batchnorm2d_create(&l, in, momentum, 1e-5f), "batchnorm2d_make");
+    must(gp_batchnorm2d_create(&l, in, momentum, 1e-5f), "batchnorm2d_create");
     return l;
 }
 
@@ -768,7 +768,7 @@ static void batchnorm_contract(void **state)
 static gp_layer *make_dropout(gp_shape in, float p, uint64_t s)
 {
     gp_layer *l;
-    must(gp_dropout_create(&l, in, p, s), "dropout_make");
+    must(gp_dropout_create(&l, in, p, s), "dropout_create");
     return l;
 }
 
@@ -891,7 +891,7 @@ static void flatten_copy_and_gradcheck(void **state)
     (void)state;
     gp_shape in = { 3, 4, 5, 3 };
     gp_layer *l;
-    must(gp_flatten_create(&l, in), "flatten_make");
+    must(gp_flatten_create(&l, in), "flatten_create");
     assert_string_equal(l->ops->kind, "flatten");
     assert_true(l->out.n == 3 && l->out.c == 60 && l->out.h == 1 && l->out.w == 1);
     assert_true(l->flops == 0.0 && l->workspace_bytes == 0 && l->desc[0]);
@@ -1036,11 +1036,11 @@ static void layers_thread_invariant(void **state)
 #else
     gp_shape in = { 8, 16, 16, 16 };   /* above every parallel threshold */
     gp_layer *ls[5];
-    must(gp_pool2d_create(&ls[0], in, GP_POOL_MAX, 3, 2, 1, 1), "pool2d_make");
-    must(gp_pool2d_create(&ls[1], in, GP_POOL_AVG, 3, 2, 1, 1), "pool2d_make");
-    must(gp_batchnorm2d_create(&ls[2], in, 0.1f, 1e-5f), "batchnorm2d_make");
-    must(gp_pool2d_create(&ls[3], in, GP_POOL_MAX, 2, 2, 0, 0), "pool2d_make 2x2");
-    must(gp_relu_create(&ls[4], in), "relu_make");
+    must(gp_pool2d_create(&ls[0], in, GP_POOL_MAX, 3, 2, 1, 1), "pool2d_create");
+    must(gp_pool2d_create(&ls[1], in, GP_POOL_AVG, 3, 2, 1, 1), "pool2d_create");
+    must(gp_batchnorm2d_create(&ls[2], in, 0.1f, 1e-5f), "batchnorm2d_create");
+    must(gp_pool2d_create(&ls[3], in, GP_POOL_MAX, 2, 2, 0, 0), "pool2d_create 2x2");
+    must(gp_relu_create(&ls[4], in), "relu_create");
     size_t xs = in_count(ls[0], 8);
     float *x = falloc_uniform(xs, -1, 1), *dx1 = falloc_nan(xs), *dx2 = falloc_nan(xs);
     float *y1 = falloc_nan(xs), *y2 = falloc_nan(xs), *dy = falloc_uniform(xs, -1, 1);

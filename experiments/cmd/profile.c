@@ -414,7 +414,12 @@ static void state_free(pf_state *s)
 static int build_net(pf_state *s, const ycfg *cfg, const ycfg_point *pt)
 {
     char err[1024];
-    if (gpx_run_build_net(cfg, pt, s->d, s->batch, &s->net, err, sizeof err)) {
+    gpx_model_spec model;
+    int rc = gpx_run_model_spec(cfg, pt, &model, err, sizeof err);
+    if (rc == 0)
+        rc = gpx_run_build_net(pt, &model, s->d, s->batch, &s->net, err, sizeof err);
+    gpx_model_spec_free(&model);
+    if (rc) {
         fprintf(stderr, PF_NAME ": %s\n", err);
         return -1;
     }
