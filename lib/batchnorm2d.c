@@ -525,25 +525,14 @@ static int gpi_bn_format(const gp_layer_spec *spec, char *buf, size_t len)
     return snprintf(buf, len, "momentum=%s eps=%s", momentum, eps);
 }
 
-static const gp_layer_ops gpi_bn_ops = {
-    .kind = "batchnorm2d",
-    .forward = gpi_bn_forward,
-    .backward = gpi_bn_backward,
-    .destroy = gpi_bn_destroy,
-    .out_shape = gpi_bn_out_shape,
-    .reshape = gpi_bn_reshape,
-};
-
 const gpi_layer_kind gpi_batchnorm2d_kind = {
-    .ops = &gpi_bn_ops,
-    .priv_bytes = sizeof(gpi_bn),
-    .check = gpi_bn_check,
-    .init = gpi_bn_init,
-    .format = gpi_bn_format,
+    { "batchnorm2d", gpi_bn_forward, gpi_bn_backward, gpi_bn_destroy, gpi_bn_out_shape,
+      gpi_bn_reshape },
+    sizeof(gpi_bn), gpi_bn_check, gpi_bn_init, gpi_bn_format
 };
 
 gp_status gp_batchnorm2d_create(gp_layer **out, gp_shape in, float momentum, float eps)
 {
-    gp_layer_spec spec = { .kind = GP_LAYER_BATCHNORM2D, .u.batchnorm2d = { momentum, eps } };
-    return gp_layer_create(out, in, &spec);
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_BATCHNORM2D,
+                                                      .u.batchnorm2d = { momentum, eps } });
 }

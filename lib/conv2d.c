@@ -338,21 +338,11 @@ static int gpi_conv_format(const gp_layer_spec *spec, char *buf, size_t len)
                     spec->u.conv2d.stride, spec->u.conv2d.pad, spec->u.conv2d.bias != 0);
 }
 
-static const gp_layer_ops gpi_conv_ops = {
-    .kind = "conv2d",
-    .forward = gpi_conv_forward,
-    .backward = gpi_conv_backward,
-    .destroy = gpi_conv_destroy,
-    .out_shape = gpi_conv_out_shape,
-    .reshape = gpi_conv_reshape,
-};
-
+/* priv_bytes 0: every plan allocates its own record */
 const gpi_layer_kind gpi_conv2d_kind = {
-    .ops = &gpi_conv_ops,
-    .priv_bytes = 0,            /* every plan allocates its own record */
-    .check = gpi_conv_check,
-    .init = gpi_conv_init,
-    .format = gpi_conv_format,
+    { "conv2d", gpi_conv_forward, gpi_conv_backward, gpi_conv_destroy, gpi_conv_out_shape,
+      gpi_conv_reshape },
+    0, gpi_conv_check, gpi_conv_init, gpi_conv_format
 };
 
 gp_status gp_conv2d_create(gp_layer **out, gp_shape in, int cout, int kh, int kw,

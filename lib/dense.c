@@ -74,8 +74,8 @@ static gp_status gpi_dense_out_shape(const gp_layer *l, gp_shape in, gp_shape *o
     if (features > (size_t)INT32_MAX)
         return gpi_fail(GP_ERR_ARG, "dense: %zu input features are too many", features);
     if (features != want)
-        return gpi_fail(GP_ERR_ARG, "dense: takes %zu features, a %dx%dx%d input gives %zu",
-                        want, in.c, in.h, in.w, features);
+        return gpi_fail(GP_ERR_ARG, "dense: its weight takes %zu features, a %dx%dx%d input "
+                        "gives %zu", want, in.c, in.h, in.w, features);
     *out = (gp_shape){ in.n, l->spec.u.dense.out_features, 1, 1 };
     return GP_OK;
 }
@@ -111,25 +111,14 @@ static int gpi_dense_format(const gp_layer_spec *spec, char *buf, size_t len)
                     spec->u.dense.bias != 0);
 }
 
-static const gp_layer_ops gpi_dense_ops = {
-    .kind = "dense",
-    .forward = gpi_dense_forward,
-    .backward = gpi_dense_backward,
-    .destroy = gpi_layer_destroy_plain,
-    .out_shape = gpi_dense_out_shape,
-    .reshape = gpi_dense_reshape,
-};
-
 const gpi_layer_kind gpi_dense_kind = {
-    .ops = &gpi_dense_ops,
-    .priv_bytes = sizeof(gpi_dense),
-    .check = gpi_dense_check,
-    .init = gpi_dense_init,
-    .format = gpi_dense_format,
+    { "dense", gpi_dense_forward, gpi_dense_backward, gpi_layer_destroy_plain,
+      gpi_dense_out_shape, gpi_dense_reshape },
+    sizeof(gpi_dense), gpi_dense_check, gpi_dense_init, gpi_dense_format
 };
 
 gp_status gp_dense_create(gp_layer **out, gp_shape in, int out_features, int bias)
 {
-    gp_layer_spec spec = { .kind = GP_LAYER_DENSE, .u.dense = { out_features, bias != 0 } };
-    return gp_layer_create(out, in, &spec);
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_DENSE,
+                                                      .u.dense = { out_features, bias != 0 } });
 }

@@ -154,25 +154,14 @@ static int gpi_dropout_format(const gp_layer_spec *spec, char *buf, size_t len)
     return snprintf(buf, len, "p=%s seed=%llu", p, (unsigned long long)spec->u.dropout.seed);
 }
 
-static const gp_layer_ops gpi_dropout_ops = {
-    .kind = "dropout",
-    .forward = gpi_dropout_forward,
-    .backward = gpi_dropout_backward,
-    .destroy = gpi_dropout_destroy,
-    .out_shape = gpi_same_shape,
-    .reshape = gpi_dropout_reshape,
-};
-
 const gpi_layer_kind gpi_dropout_kind = {
-    .ops = &gpi_dropout_ops,
-    .priv_bytes = sizeof(gpi_dropout),
-    .check = gpi_dropout_check,
-    .init = gpi_dropout_init,
-    .format = gpi_dropout_format,
+    { "dropout", gpi_dropout_forward, gpi_dropout_backward, gpi_dropout_destroy, gpi_same_shape,
+      gpi_dropout_reshape },
+    sizeof(gpi_dropout), gpi_dropout_check, gpi_dropout_init, gpi_dropout_format
 };
 
 gp_status gp_dropout_create(gp_layer **out, gp_shape in, float p, uint64_t seed)
 {
-    gp_layer_spec spec = { .kind = GP_LAYER_DROPOUT, .u.dropout = { p, seed } };
-    return gp_layer_create(out, in, &spec);
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_DROPOUT,
+                                                      .u.dropout = { p, seed } });
 }

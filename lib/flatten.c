@@ -42,19 +42,13 @@ static gp_status gpi_flatten_reshape(gp_layer *l, gp_shape in)
     return GP_OK;
 }
 
-static const gp_layer_ops gpi_flatten_ops = {
-    .kind = "flatten",
-    .forward = gpi_flatten_forward,
-    .backward = gpi_flatten_backward,
-    .destroy = gpi_layer_destroy_plain,
-    .out_shape = gpi_flatten_out_shape,
-    .reshape = gpi_flatten_reshape,
+const gpi_layer_kind gpi_flatten_kind = {
+    { "flatten", gpi_flatten_forward, gpi_flatten_backward, gpi_layer_destroy_plain,
+      gpi_flatten_out_shape, gpi_flatten_reshape },
+    0, NULL, NULL, NULL
 };
-
-const gpi_layer_kind gpi_flatten_kind = { .ops = &gpi_flatten_ops };
 
 gp_status gp_flatten_create(gp_layer **out, gp_shape in)
 {
-    gp_layer_spec spec = { .kind = GP_LAYER_FLATTEN };
-    return gp_layer_create(out, in, &spec);
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_FLATTEN });
 }

@@ -23,7 +23,7 @@
 /* One entry of the list of kinds (layer.c holds the list, in gp_layer_kind
  * order; each kind's file defines its entry). */
 typedef struct {
-    const gp_layer_ops *ops;
+    gp_layer_ops        ops;          /* its layers' l->ops points here */
     size_t              priv_bytes;   /* zeroed private state, l->priv */
     /* GP_ERR_ARG, naming the option, for options the kind cannot take. */
     gp_status         (*check)(const gp_layer_spec *spec);

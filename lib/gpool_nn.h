@@ -385,9 +385,9 @@ gp_status   gp_net_finalize     (gp_net *net);
 gp_status   gp_net_reshape      (gp_net *net, gp_shape in);
 
 /* Whether gp_net_reshape(net, in) would be refused for a shape, without
- * changing anything: GP_OK, or the error of the first layer that cannot take
- * what in gives it (gp_last_error() is that layer's own message), its index
- * in *layer and that input in *at (either may be NULL). */
+ * changing anything: GP_OK, or the error. When a layer refuses, *layer is
+ * its index (else -1), *at the input it would get, and gp_last_error() its
+ * own message (layer and at may be NULL). */
 gp_status   gp_net_reshape_check(const gp_net *net, gp_shape in, int *layer, gp_shape *at);
 
 /* Free the net, its layers and its activations. */

@@ -563,25 +563,14 @@ static int gpi_head_format(const gp_layer_spec *spec, char *buf, size_t len)
     return snprintf(buf, len, "op=%s", gp_head_op_name(spec->u.head_pool.op));
 }
 
-static const gp_layer_ops gpi_head_ops = {
-    .kind = "head_pool",
-    .forward = gpi_head_forward,
-    .backward = gpi_head_backward,
-    .destroy = gpi_head_destroy,
-    .out_shape = gpi_head_out_shape,
-    .reshape = gpi_head_reshape,
-};
-
 const gpi_layer_kind gpi_head_pool_kind = {
-    .ops = &gpi_head_ops,
-    .priv_bytes = sizeof(gpi_head),
-    .check = gpi_head_check,
-    .init = gpi_head_init,
-    .format = gpi_head_format,
+    { "head_pool", gpi_head_forward, gpi_head_backward, gpi_head_destroy, gpi_head_out_shape,
+      gpi_head_reshape },
+    sizeof(gpi_head), gpi_head_check, gpi_head_init, gpi_head_format
 };
 
 gp_status gp_head_pool_create(gp_layer **out, gp_shape in, gp_head_op op)
 {
-    gp_layer_spec spec = { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { op } };
-    return gp_layer_create(out, in, &spec);
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_HEAD_POOL,
+                                                      .u.head_pool = { op } });
 }

@@ -33,7 +33,7 @@ const char *gp_layer_kind_name(gp_layer_kind kind)
 {
     if (kind == GP_LAYER_CUSTOM)
         return "custom";
-    return gpi_kind(kind) ? gpi_kind(kind)->ops->kind : NULL;
+    return gpi_kind(kind) ? gpi_kind(kind)->ops.kind : NULL;
 }
 
 gp_status gp_layer_kind_parse(const char *name, gp_layer_kind *kind)
@@ -89,7 +89,7 @@ gp_status gp_layer_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
 {
     if (!l || !out)
         return gpi_fail(GP_ERR_ARG, "gp_layer_out_shape: NULL argument");
-    if (!l->ops->out_shape)
+    if (!l->ops->out_shape || !l->ops->reshape)
         return gpi_fail(GP_ERR_ARG, "%s: this layer kind cannot be reshaped", l->ops->kind);
     if (!gpi_shape_ok(in))
         return gpi_fail(GP_ERR_ARG, "%s: input shape %dx%dx%dx%d is not positive",
@@ -125,10 +125,10 @@ static gp_layer *gpi_layer_record(const gpi_layer_kind *k, const gp_layer_spec *
     gp_layer *l = calloc(1, sizeof *l);
     if (!l || (k->priv_bytes && !(l->priv = calloc(1, k->priv_bytes)))) {
         free(l);
-        gpi_fail(GP_ERR_NOMEM, "%s: out of memory", k->ops->kind);
+        gpi_fail(GP_ERR_NOMEM, "%s: out of memory", k->ops.kind);
         return NULL;
     }
-    l->ops = k->ops;
+    l->ops = &k->ops;
     l->spec = *spec;
     l->in = in;
     return l;
@@ -144,7 +144,7 @@ gp_status gp_layer_create(gp_layer **out, gp_shape in, const gp_layer_spec *spec
         return gpi_fail(GP_ERR_ARG, "gp_layer_create: no layer kind %d", (int)spec->kind);
     if (!gpi_shape_ok(in))
         return gpi_fail(GP_ERR_ARG, "%s: input shape %dx%dx%dx%d is not positive",
-                        k->ops->kind, in.n, in.c, in.h, in.w);
+                        k->ops.kind, in.n, in.c, in.h, in.w);
     gp_status st = k->check ? k->check(spec) : GP_OK;
     if (st != GP_OK)
         return st;

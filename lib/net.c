@@ -298,6 +298,8 @@ static gp_status net_check_reshape(const gp_net *net, gp_shape in)
 
 gp_status gp_net_reshape_check(const gp_net *net, gp_shape in, int *layer, gp_shape *at)
 {
+    if (layer)
+        *layer = -1;
     gp_status st = net_check_reshape(net, in);
     if (st != GP_OK)
         return st;

@@ -1,5 +1,5 @@
 /*
- * pool2d.c - local max and average pooling over k x k windows, PyTorch
+ * pool2d.c - local average and max pooling over k x k windows, PyTorch
  * semantics (dilation 1; avg with count_include_pad = 1 and no divisor
  * override). Max saves the argmax of every window in forward so backward
  * routes each gradient to exactly the element PyTorch picks.
@@ -460,38 +460,16 @@ static int gpi_pool2d_format(const gp_layer_spec *spec, char *buf, size_t len)
                     spec->u.pool2d.stride, spec->u.pool2d.pad, spec->u.pool2d.ceil_mode != 0);
 }
 
-static const gp_layer_ops gpi_avgpool2d_ops = {
-    .kind = "avgpool2d",
-    .forward = gpi_pool2d_forward,
-    .backward = gpi_pool2d_backward,
-    .destroy = gpi_pool2d_destroy,
-    .out_shape = gpi_pool2d_out_shape,
-    .reshape = gpi_pool2d_reshape,
-};
-
-static const gp_layer_ops gpi_maxpool2d_ops = {
-    .kind = "maxpool2d",
-    .forward = gpi_pool2d_forward,
-    .backward = gpi_pool2d_backward,
-    .destroy = gpi_pool2d_destroy,
-    .out_shape = gpi_pool2d_out_shape,
-    .reshape = gpi_pool2d_reshape,
-};
-
 const gpi_layer_kind gpi_avgpool2d_kind = {
-    .ops = &gpi_avgpool2d_ops,
-    .priv_bytes = sizeof(gpi_pool2d),
-    .check = gpi_pool2d_check,
-    .init = gpi_pool2d_init,
-    .format = gpi_pool2d_format,
+    { "avgpool2d", gpi_pool2d_forward, gpi_pool2d_backward, gpi_pool2d_destroy,
+      gpi_pool2d_out_shape, gpi_pool2d_reshape },
+    sizeof(gpi_pool2d), gpi_pool2d_check, gpi_pool2d_init, gpi_pool2d_format
 };
 
 const gpi_layer_kind gpi_maxpool2d_kind = {
-    .ops = &gpi_maxpool2d_ops,
-    .priv_bytes = sizeof(gpi_pool2d),
-    .check = gpi_pool2d_check,
-    .init = gpi_pool2d_init,
-    .format = gpi_pool2d_format,
+    { "maxpool2d", gpi_pool2d_forward, gpi_pool2d_backward, gpi_pool2d_destroy,
+      gpi_pool2d_out_shape, gpi_pool2d_reshape },
+    sizeof(gpi_pool2d), gpi_pool2d_check, gpi_pool2d_init, gpi_pool2d_format
 };
 
 gp_status gp_pool2d_create(gp_layer **out, gp_shape in, gp_pool_op op,

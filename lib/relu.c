@@ -111,19 +111,13 @@ static gp_status gpi_relu_reshape(gp_layer *l, gp_shape in)
     return GP_OK;
 }
 
-static const gp_layer_ops gpi_relu_ops = {
-    .kind = "relu",
-    .forward = gpi_relu_forward,
-    .backward = gpi_relu_backward,
-    .destroy = gpi_layer_destroy_plain,
-    .out_shape = gpi_same_shape,
-    .reshape = gpi_relu_reshape,
+const gpi_layer_kind gpi_relu_kind = {
+    { "relu", gpi_relu_forward, gpi_relu_backward, gpi_layer_destroy_plain, gpi_same_shape,
+      gpi_relu_reshape },
+    0, NULL, NULL, NULL
 };
-
-const gpi_layer_kind gpi_relu_kind = { .ops = &gpi_relu_ops };
 
 gp_status gp_relu_create(gp_layer **out, gp_shape in)
 {
-    gp_layer_spec spec = { .kind = GP_LAYER_RELU };
-    return gp_layer_create(out, in, &spec);
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_RELU });
 }

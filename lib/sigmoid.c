@@ -47,19 +47,13 @@ static gp_status gpi_sigmoid_reshape(gp_layer *l, gp_shape in)
     return GP_OK;
 }
 
-static const gp_layer_ops gpi_sigmoid_ops = {
-    .kind = "sigmoid",
-    .forward = gpi_sigmoid_forward,
-    .backward = gpi_sigmoid_backward,
-    .destroy = gpi_layer_destroy_plain,
-    .out_shape = gpi_same_shape,
-    .reshape = gpi_sigmoid_reshape,
+const gpi_layer_kind gpi_sigmoid_kind = {
+    { "sigmoid", gpi_sigmoid_forward, gpi_sigmoid_backward, gpi_layer_destroy_plain,
+      gpi_same_shape, gpi_sigmoid_reshape },
+    0, NULL, NULL, NULL
 };
-
-const gpi_layer_kind gpi_sigmoid_kind = { .ops = &gpi_sigmoid_ops };
 
 gp_status gp_sigmoid_create(gp_layer **out, gp_shape in)
 {
-    gp_layer_spec spec = { .kind = GP_LAYER_SIGMOID };
-    return gp_layer_create(out, in, &spec);
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_SIGMOID });
 }

@@ -214,11 +214,11 @@ def make_layer(kind, a):
         return nn.ReLU()
     if kind == "sigmoid":
         return nn.Sigmoid()
-    if kind == "maxpool2d":
-        return nn.MaxPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil_mode")))
     if kind == "avgpool2d":
         return nn.AvgPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil_mode")),
                             count_include_pad=True)
+    if kind == "maxpool2d":
+        return nn.MaxPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil_mode")))
     if kind == "flatten":
         return Flatten()
     if kind == "dense":

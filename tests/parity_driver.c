@@ -115,8 +115,9 @@ static int parse_options(int argc, char **argv, drv_options *o)
     if (!o->config || !o->out_dir || !o->head)
         return gpx_usage_error_full(DRV_CMD, usage, "CONFIG, OUTDIR and --head are required");
     if (o->steps < 0 || o->batch < 0 || (long)o->steps * o->batch > 60000)
-        return gpx_usage_error_full(DRV_CMD, usage, "--steps and --batch take positive integers, steps x batch "
-                           "at most 60000 (one pass over FashionMNIST)");
+        return gpx_usage_error_full(DRV_CMD, usage, "--steps and --batch take positive "
+                                    "integers, steps x batch at most 60000 (one pass over "
+                                    "FashionMNIST)");
     if (o->data && strcmp(o->data, "fashion") && strcmp(o->data, "synthetic"))
         return gpx_usage_error_full(DRV_CMD, usage, "--data is fashion or synthetic");
     return 0;

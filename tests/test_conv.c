@@ -697,6 +697,55 @@ static void path_gradcheck(void **state)
     forced_path = NULL;
 }
 
+/* At least one output row and column for c's kernel and padding. */
+static void fit_input(conv_cfg *c)
+{
+    if (c->h + 2 * c->pad < c->kh)
+        c->h = c->kh - 2 * c->pad;
+    if (c->w + 2 * c->pad < c->kw)
+        c->w = c->kw - 2 * c->pad;
+}
+
+/* l reshaped to to's input (the path chosen again under GPOOL_CONV=path). */
+static void reshape_conv(gp_layer *l, const conv_cfg *to, const char *path)
+{
+    gp_shape in = { to->n, to->cin, to->h, to->w };
+    setenv("GPOOL_CONV", path, 1);
+    gp_status st = gp_layer_reshape(l, in);
+    unsetenv("GPOOL_CONV");
+    if (st != GP_OK)
+        FAILF("reshape to %s: %s", describe(to), gp_last_error());
+    check_path(l, to, path);
+}
+
+/* A layer reshaped to another size and batch computes, forward and
+ * backward, what the reference says at the new shape, and its gradients
+ * pass finite differences there. */
+static void path_reshape(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    for (int i = 0; i < 6; i++) {
+        conv_cfg c = i < 3 ? direct_cfg() : kernel_cfg(rand_int(0, N_KERNEL_CFGS - 1));
+        conv_cfg to = c;
+        to.n = rand_int(1, 6);
+        to.h = rand_int(1, 12);
+        to.w = rand_int(1, 33);
+        fit_input(&to);
+        gp_layer *l = make_conv(&c);
+        reshape_conv(l, &to, path);
+        check_backward_on(l, &to, to.n);
+        gp_layer_destroy(l);
+    }
+    conv_cfg g = { 1, 3, 7, 6, 4, 3, 3, 1, 1, 1 }, to = { 2, 3, 5, 9, 4, 3, 3, 1, 1, 1 };
+    gp_layer *l = make_conv(&g);
+    reshape_conv(l, &to, path);
+    run_gradcheck(l, 1, describe(&to));
+    gp_layer_destroy(l);
+    forced_path = NULL;
+}
+
 /* Repeated calls give the same bits and dx NULL changes nothing else. */
 static void path_contract(void **state)
 {
@@ -769,7 +818,7 @@ static gp_layer *make_dense(gp_shape in, int out, int bias)
     return l;
 }
 
-static void dense_make_fields(void **state)
+static void dense_create_fields(void **state)
 {
     (void)state;
     gp_shape in = { 8, 3, 4, 5 };
@@ -903,6 +952,27 @@ static void dense_errors(void **state)
     assert_int_equal(gp_dense_create(NULL, in, 4, 1), GP_ERR_ARG);
 }
 
+/* A dense layer takes another batch, or another c x h x w of as many
+ * features; other features are refused, naming both counts, and leave it
+ * unchanged. */
+static void dense_reshape(void **state)
+{
+    (void)state;
+    gp_shape in = { 8, 3, 4, 5 }, fewer = { 3, 3, 4, 5 }, same = { 8, 3, 5, 4 };
+    gp_shape other = { 8, 3, 5, 5 };
+    gp_layer *l = make_dense(in, 7, 1);
+    assert_int_equal(gp_layer_reshape(l, fewer), GP_OK);
+    assert_true(l->in.n == 3 && l->out.n == 3 && l->out.c == 7);
+    assert_int_equal(gp_layer_reshape(l, same), GP_OK);
+    assert_true(l->in.h == 5 && l->in.w == 4 && l->out.n == 8);
+    gp_layer before = *l;
+    assert_int_equal(gp_layer_reshape(l, other), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "takes 60 features"));
+    assert_non_null(strstr(gp_last_error(), "gives 75"));
+    assert_memory_equal(l, &before, sizeof before);
+    gp_layer_destroy(l);
+}
+
 /* ----------------------------------------------------------------- main */
 
 static int group_setup(void **state)
@@ -923,7 +993,7 @@ static int group_setup(void **state)
     PATH_TEST(path_widths, path), PATH_TEST(path_heights_channels, path),         \
     PATH_TEST(path_kernels, path), PATH_TEST(path_net_shapes, path),              \
     PATH_TEST(path_partial_batches, path), PATH_TEST(path_gradcheck, path),       \
-    PATH_TEST(path_contract, path)
+    PATH_TEST(path_contract, path), PATH_TEST(path_reshape, path)
 
 int main(void)
 {
@@ -941,11 +1011,12 @@ int main(void)
         PATH_TESTS("im2col"),
         PATH_TESTS("avx2"),
         PATH_TESTS("avx512"),
-        cmocka_unit_test(dense_make_fields),
+        cmocka_unit_test(dense_create_fields),
         cmocka_unit_test(dense_reference),
         cmocka_unit_test(dense_gradcheck),
         cmocka_unit_test(dense_backward_contract),
         cmocka_unit_test(dense_errors),
+        cmocka_unit_test(dense_reshape),
     };
     return cmocka_run_group_tests_name("conv", tests, group_setup, NULL);
 }

@@ -1,6 +1,7 @@
 /*
- * test_layers.c - the small layers (relu, sigmoid, max/avg pool2d,
- * batchnorm2d, dropout, flatten) and the softmax cross-entropy loss.
+ * test_layers.c - the list of layer kinds (names, gp_layer_create from a
+ * spec, gp_layer_spec_format), the small layers (relu, sigmoid, avg/max
+ * pool2d, batchnorm2d, dropout, flatten) and the softmax cross-entropy loss.
  *
  * Gradients: finite differences (gradcheck.h) on inputs from gc_spread where
  * a kink could flip under a probe (relu, max), so the default tolerances
@@ -86,6 +87,126 @@ static void gradcheck(gp_layer *l, int n, float *x, gp_mode mode, const char *wh
     int bad = gc_check_layer(l, n, x, &o);
     if (bad)
         FAILF("%s: %d gradient elements disagree with finite differences", what, bad);
+}
+
+/* ------------------------------------------------------------ the kinds */
+
+/* One spec of every library kind, with what gp_layer_spec_format gives it. */
+static const struct {
+    gp_layer_spec spec;
+    const char   *name, *options;
+} kinds[] = {
+    { { .kind = GP_LAYER_CONV2D, .u.conv2d = { 4, 3, 1, 2, 1, 1 } }, "conv2d",
+      "cout=4 kh=3 kw=1 stride=2 pad=1 bias=1" },
+    { { .kind = GP_LAYER_BATCHNORM2D, .u.batchnorm2d = { 0.1f, 1e-5f } }, "batchnorm2d",
+      "momentum=0.1 eps=1e-05" },
+    { { .kind = GP_LAYER_RELU }, "relu", "" },
+    { { .kind = GP_LAYER_SIGMOID }, "sigmoid", "" },
+    { { .kind = GP_LAYER_AVGPOOL2D, .u.pool2d = { 3, 2, 1, 1 } }, "avgpool2d",
+      "k=3 stride=2 pad=1 ceil_mode=1" },
+    { { .kind = GP_LAYER_MAXPOOL2D, .u.pool2d = { 2, 2, 0, 0 } }, "maxpool2d",
+      "k=2 stride=2 pad=0 ceil_mode=0" },
+    { { .kind = GP_LAYER_DROPOUT, .u.dropout = { 0.3f, 42 } }, "dropout", "p=0.3 seed=42" },
+    { { .kind = GP_LAYER_FLATTEN }, "flatten", "" },
+    { { .kind = GP_LAYER_DENSE, .u.dense = { 5, 0 } }, "dense", "out_features=5 bias=0" },
+    { { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { GP_HEAD_LSE } }, "head_pool", "op=lse" },
+};
+#define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+/* The same kind made by its own _create function. */
+static gp_status create_by_kind(const gp_layer_spec *s, gp_shape in, gp_layer **l)
+{
+    switch (s->kind) {
+    case GP_LAYER_CONV2D:
+        return gp_conv2d_create(l, in, s->u.conv2d.cout, s->u.conv2d.kh, s->u.conv2d.kw,
+                                s->u.conv2d.stride, s->u.conv2d.pad, s->u.conv2d.bias);
+    case GP_LAYER_BATCHNORM2D:
+        return gp_batchnorm2d_create(l, in, s->u.batchnorm2d.momentum, s->u.batchnorm2d.eps);
+    case GP_LAYER_RELU:      return gp_relu_create(l, in);
+    case GP_LAYER_SIGMOID:   return gp_sigmoid_create(l, in);
+    case GP_LAYER_AVGPOOL2D:
+    case GP_LAYER_MAXPOOL2D:
+        return gp_pool2d_create(l, in, s->kind == GP_LAYER_MAXPOOL2D ? GP_POOL_MAX : GP_POOL_AVG,
+                                s->u.pool2d.k, s->u.pool2d.stride, s->u.pool2d.pad,
+                                s->u.pool2d.ceil_mode);
+    case GP_LAYER_DROPOUT:   return gp_dropout_create(l, in, s->u.dropout.p, s->u.dropout.seed);
+    case GP_LAYER_FLATTEN:   return gp_flatten_create(l, in);
+    case GP_LAYER_DENSE:
+        return gp_dense_create(l, in, s->u.dense.out_features, s->u.dense.bias);
+    case GP_LAYER_HEAD_POOL: return gp_head_pool_create(l, in, s->u.head_pool.op);
+    default:                 return GP_ERR_ARG;
+    }
+}
+
+/* Every kind's name parses back to it, and is its layers' ops->kind; its
+ * options format as listed; gp_layer_create makes what the kind's own
+ * _create makes, keeping the spec. */
+static void kinds_list(void **state)
+{
+    (void)state;
+    assert_int_equal(NKINDS, GP_LAYER_NKINDS - 1);
+    gp_shape in = { 3, 2, 7, 6 };
+    for (int k = 0; k < NKINDS; k++) {
+        const gp_layer_spec *spec = &kinds[k].spec;
+        gp_layer_kind parsed;
+        assert_string_equal(gp_layer_kind_name(spec->kind), kinds[k].name);
+        assert_int_equal(gp_layer_kind_parse(kinds[k].name, &parsed), GP_OK);
+        assert_int_equal(parsed, spec->kind);
+        char text[128];
+        assert_int_equal(gp_layer_spec_format(spec, text, sizeof text),
+                         (int)strlen(kinds[k].options));
+        assert_string_equal(text, kinds[k].options);
+        gp_layer *a, *b;
+        must(gp_layer_create(&a, in, spec), kinds[k].name);
+        must(create_by_kind(spec, in, &b), kinds[k].name);
+        assert_string_equal(a->ops->kind, kinds[k].name);
+        assert_ptr_equal(a->ops, b->ops);
+        /* specs compare by their fields: the union has padding */
+        assert_int_equal(a->spec.kind, spec->kind);
+        assert_int_equal(b->spec.kind, spec->kind);
+        gp_layer_spec_format(&a->spec, text, sizeof text);
+        assert_string_equal(text, kinds[k].options);
+        gp_layer_spec_format(&b->spec, text, sizeof text);
+        assert_string_equal(text, kinds[k].options);
+        assert_memory_equal(&a->out, &b->out, sizeof a->out);
+        assert_true(a->flops == b->flops && a->workspace_bytes == b->workspace_bytes);
+        assert_string_equal(a->desc, b->desc);
+        assert_int_equal(a->nparams, b->nparams);
+        for (int p = 0; p < a->nparams; p++)
+            assert_memory_equal(a->params[p].value, b->params[p].value,
+                                a->params[p].count * sizeof(float));
+        gp_layer_destroy(a);
+        gp_layer_destroy(b);
+    }
+    assert_string_equal(gp_layer_kind_name(GP_LAYER_CUSTOM), "custom");
+    assert_null(gp_layer_kind_name((gp_layer_kind)GP_LAYER_NKINDS));
+    gp_layer_kind k;
+    assert_int_equal(gp_layer_kind_parse("conv", &k), GP_ERR_NOTFOUND);
+}
+
+/* What gp_layer_create refuses leaves *out NULL and says why. */
+static void kinds_create_errors(void **state)
+{
+    (void)state;
+    gp_shape in = { 2, 3, 5, 5 }, empty = { 2, 0, 5, 5 };
+    gp_layer *l = (gp_layer *)&l;
+    gp_layer_spec custom = { .kind = GP_LAYER_CUSTOM };
+    gp_layer_spec beyond = { .kind = (gp_layer_kind)GP_LAYER_NKINDS };
+    gp_layer_spec no_out = { .kind = GP_LAYER_CONV2D, .u.conv2d = { 0, 3, 3, 1, 1, 1 } };
+    gp_layer_spec too_big = { .kind = GP_LAYER_CONV2D, .u.conv2d = { 4, 9, 9, 1, 1, 1 } };
+    gp_layer_spec relu = { .kind = GP_LAYER_RELU };
+    assert_int_equal(gp_layer_create(&l, in, &custom), GP_ERR_ARG);
+    assert_null(l);
+    assert_int_equal(gp_layer_create(&l, in, &beyond), GP_ERR_ARG);
+    assert_int_equal(gp_layer_create(&l, in, &no_out), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "cout 0"));
+    assert_int_equal(gp_layer_create(&l, in, &too_big), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "larger than the padded input"));
+    assert_null(l);
+    assert_int_equal(gp_layer_create(&l, empty, &relu), GP_ERR_ARG);
+    assert_int_equal(gp_layer_create(NULL, in, &relu), GP_ERR_ARG);
+    assert_int_equal(gp_layer_create(&l, in, NULL), GP_ERR_ARG);
+    assert_int_equal(gp_layer_spec_format(&beyond, NULL, 0), -1);
 }
 
 /* ---------------------------------------------------------- relu, sigmoid */
@@ -1080,6 +1201,8 @@ static int group_setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kinds_list),
+        cmocka_unit_test(kinds_create_errors),
         cmocka_unit_test(relu_values_and_gradcheck),
         cmocka_unit_test(sigmoid_values_and_gradcheck),
         cmocka_unit_test(pool2d_output_sizes),

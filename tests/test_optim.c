@@ -1202,6 +1202,106 @@ static void test_checkpoint_refusals(void **state)
     ck_free(m);
 }
 
+/* A library net with a tensor of every shape rule: a conv2d with a 3x2
+ * kernel and a bias, batchnorm2d (parameters and buffers), head_pool gem
+ * (a scalar), dense. */
+static gp_net *every_shape_net(void)
+{
+    static const gp_layer_spec specs[] = {
+        { .kind = GP_LAYER_CONV2D, .u.conv2d = { 3, 3, 2, 1, 1, 1 } },
+        { .kind = GP_LAYER_BATCHNORM2D, .u.batchnorm2d = { 0.1f, 1e-5f } },
+        { .kind = GP_LAYER_RELU },
+        { .kind = GP_LAYER_MAXPOOL2D, .u.pool2d = { 2, 2, 0, 0 } },
+        { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { GP_HEAD_GEM } },
+        { .kind = GP_LAYER_DENSE, .u.dense = { 4, 1 } },
+    };
+    gp_shape in = { 2, 2, 6, 6 };
+    gp_net *net;
+    assert_int_equal(gp_net_create(&net, in), GP_OK);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        gp_layer *l;
+        assert_int_equal(gp_layer_create(&l, gp_net_out_shape(net), &specs[i]), GP_OK);
+        assert_int_equal(gp_net_add(net, l), GP_OK);
+    }
+    assert_int_equal(gp_net_finalize(net), GP_OK);
+    gp_rng rng;
+    gp_rng_seed(&rng, seed);
+    assert_int_equal(gp_net_init(net, GP_INIT_TORCH_DEFAULT, 0, &rng), GP_OK);
+    return net;
+}
+
+/* Each file has the shape PyTorch gives the tensor, from the dims the layer
+ * set (a non-square kernel included), and a reshape changes no file. */
+static void test_checkpoint_library_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        int         ndims;
+        size_t      dims[4];
+    } want[] = {
+        { "L00_conv2d.weight.npy", 4, { 3, 2, 3, 2 } }, { "L00_conv2d.bias.npy", 1, { 3 } },
+        { "L01_batchnorm2d.weight.npy", 1, { 3 } }, { "L01_batchnorm2d.bias.npy", 1, { 3 } },
+        { "L01_batchnorm2d.running_mean.npy", 1, { 3 } },
+        { "L01_batchnorm2d.running_var.npy", 1, { 3 } },
+        { "L04_head_pool.p.npy", 1, { 1 } },
+        { "L05_dense.weight.npy", 2, { 4, 3 } }, { "L05_dense.bias.npy", 1, { 4 } },
+    };
+    char dir[256], again[256], path[512];
+    path_in(dir, sizeof dir, "shapes");
+    path_in(again, sizeof again, "shapes-reshaped");
+    gp_net *net = every_shape_net();
+    assert_int_equal(gp_checkpoint_save(dir, net, NULL), GP_OK);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        float data[64];
+        size_t dims[8], count = 1;
+        int nd;
+        for (int k = 0; k < want[i].ndims; k++)
+            count *= want[i].dims[k];
+        snprintf(path, sizeof path, "%s/%s", dir, want[i].file);
+        assert_int_equal(gp_npy_read(path, data, count, dims, &nd), GP_OK);
+        assert_int_equal(nd, want[i].ndims);
+        assert_memory_equal(dims, want[i].dims, (size_t)nd * sizeof dims[0]);
+    }
+    gp_shape big = { 3, 2, 9, 11 };
+    assert_int_equal(gp_net_reshape(net, big), GP_OK);
+    assert_int_equal(gp_checkpoint_save(again, net, NULL), GP_OK);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        unsigned char a[1024], b[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, want[i].file);
+        size_t na = read_file(path, a, sizeof a);
+        snprintf(path, sizeof path, "%s/%s", again, want[i].file);
+        assert_int_equal(read_file(path, b, sizeof b), na);
+        assert_memory_equal(a, b, na);
+    }
+    assert_int_equal(gp_checkpoint_load(dir, net, NULL), GP_OK);
+    gp_net_destroy(net);
+}
+
+/* A tensor whose dims do not hold its floats cannot go into a file; a
+ * layer without reshape verbs (this file's test layers) refuses a reshape
+ * and leaves the net as it was. */
+static void test_checkpoint_dims_and_custom_reshape(void **state)
+{
+    (void)state;
+    char dir[256];
+    path_in(dir, sizeof dir, "bad-dims");
+    gp_net *net = tvec_net(6);
+    gp_net_param(net, 0)->dims[1] = 5;
+    assert_int_equal(gp_checkpoint_save(dir, net, NULL), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "weight of layer 0 (tvec)"));
+    gp_net_destroy(net);
+
+    gp_shape in = { 2, 2, 2, 2 }, wider = { 3, 2, 2, 2 };
+    net = tfc_net(in, 3);
+    gp_layer before = *gp_net_layer(net, 0);
+    assert_int_equal(gp_net_reshape(net, wider), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "layer 0: tfc: this layer kind cannot be reshaped"));
+    assert_memory_equal(gp_net_layer(net, 0), &before, sizeof before);
+    assert_int_equal(gp_layer_reshape(gp_net_layer(net, 1), wider), GP_ERR_ARG);
+    gp_net_destroy(net);
+}
+
 /* ------------------------------------------------------------- main */
 
 static int group_setup(void **state)
@@ -1240,6 +1340,8 @@ int main(void)
         cmocka_unit_test(test_checkpoint_resume_is_bit_identical),
         cmocka_unit_test(test_checkpoint_layout),
         cmocka_unit_test(test_checkpoint_refusals),
+        cmocka_unit_test(test_checkpoint_library_shapes),
+        cmocka_unit_test(test_checkpoint_dims_and_custom_reshape),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
