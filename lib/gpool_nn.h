@@ -273,7 +273,8 @@ gp_status   gp_layer_backward   (gp_layer *l, int n, const float *x, const float
 gp_status   gp_layer_out_shape  (const gp_layer *l, gp_shape in, gp_shape *out);
 
 /* Re-plan l for inputs of shape in (ops->out_shape, then ops->reshape); on
- * failure l is unchanged. */
+ * failure l is unchanged. A layer of a net is reshaped with its net
+ * (gp_net_reshape), which also reallocates the activations between them. */
 gp_status   gp_layer_reshape    (gp_layer *l, gp_shape in);
 
 /* Free l (ops->destroy); NULL is fine. */

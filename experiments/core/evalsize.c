@@ -215,6 +215,8 @@ typedef struct {
  * a config path of any length. */
 static void append_cut(char *buf, size_t len, const char *text)
 {
+    if (!len)
+        return;
     size_t end = strlen(buf);
     while (end + 1 < len && *text)
         buf[end++] = *text++;
