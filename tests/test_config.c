@@ -1,10 +1,10 @@
 /*
- * test_config.c - the YAML config loader and sweep engine (experiments/config.h):
+ * test_config.c - the YAML config loader and sweep engine (cfg/cfg.h):
  * every kind of bad config gives "name:LINE:COL: message" at the right
- * place; good configs get their defaults, types and sweep points; point ids
- * ignore how the file is written but not what it says; the resolved output
- * loads again to the same points; the shipped configs load against the
- * schema of the program that reads them.
+ * place, every kind of bad schema is named; good configs get their
+ * defaults, types and sweep points; the resolved output loads again to
+ * the same points; the shipped configs load against the schema of the
+ * program that reads them. Point ids are tested in test_config_ids.c.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
+#include "config_tests.h"
 #include "testutil.h"
 
 #include "core/point.h"
@@ -44,7 +45,7 @@ static const ycfg_schema shape_schema[] = {
     { "shape", YCFG_LIST, NULL, .min = 4, .max = 4, .items = dim_schema }
 };
 
-static const ycfg_schema bench_keys[] = {
+const ycfg_schema bench_keys[] = {
     { "repetitions", YCFG_INT,   "21",   .min = 20, .max = 1e6, .help = "timed repetitions per row" },
     { "mode",        YCFG_ENUM,  "hot",  .choices = modes },
     { "threads",     YCFG_INT,   "1",    .min = 1, .max = 1024 },
@@ -55,7 +56,7 @@ static const ycfg_schema bench_keys[] = {
     { NULL }
 };
 
-static const ycfg_schema output_keys[] = {
+const ycfg_schema output_keys[] = {
     { "dir",    YCFG_STRING, "results", .help = "where results go" },
     { "format", YCFG_ENUM,   "csv", .choices = formats },
     { NULL }
@@ -69,7 +70,7 @@ static const ycfg_schema layer_keys[] = {
 static const ycfg_schema layer_schema[] = { { "layer", YCFG_MAP, NULL, .items = layer_keys } };
 
 /* Tagged layers: the keys allowed depend on "type". */
-static const ycfg_schema conv_keys[] = {
+const ycfg_schema conv_keys[] = {
     { "out",    YCFG_INT,  NULL,   .min = 1, .max = 4096, .help = "output channels" },
     { "k",      YCFG_INT,  "3",    .min = 1, .max = 15 },
     { "stride", YCFG_INT,  "1",    .min = 1, .max = 8 },
@@ -86,8 +87,8 @@ static const ycfg_schema dropout_keys[] = {
     { "p", YCFG_FLOAT, "0.5", .min = 0, .max = 0.99, .help = "drop probability" },
     { NULL }
 };
-static const ycfg_schema no_keys[] = { { NULL } };
-static const ycfg_schema layer_variants[] = {
+const ycfg_schema no_keys[] = { { NULL } };
+const ycfg_schema layer_variants[] = {
     { "conv",      YCFG_MAP, NULL, .items = conv_keys,    .help = "convolution" },
     { "batchnorm", YCFG_MAP, NULL, .items = no_keys,      .help = "batch normalization" },
     { "relu",      YCFG_MAP, NULL, .items = no_keys,      .help = "max(x, 0)" },
@@ -95,11 +96,11 @@ static const ycfg_schema layer_variants[] = {
     { "dropout",   YCFG_MAP, NULL, .items = dropout_keys, .help = "dropout" },
     { NULL }
 };
-static const ycfg_schema tlayer_schema[] = {
+const ycfg_schema tlayer_schema[] = {
     { "layer", YCFG_TAGGED, NULL, .tag = "type", .items = layer_variants, .help = "a layer" }
 };
 
-static const ycfg_schema root_schema[] = {
+const ycfg_schema root_schema[] = {
     { "name",   YCFG_STRING, NULL, .help = "what the experiment is called" },
     { "seed",   YCFG_INT,    "42", .help = "random seed" },
     { "bench",  YCFG_MAP,    "{}", .items = bench_keys },
@@ -113,7 +114,7 @@ static const ycfg_schema root_schema[] = {
 
 /* ------------------------------------------------------------ helpers */
 
-static ycfg *load_ok(const char *yaml)
+ycfg *load_ok(const char *yaml)
 {
     char err[1024] = "";
     ycfg *cfg = ycfg_load_string("t", yaml, root_schema, err, sizeof err);
@@ -123,7 +124,12 @@ static ycfg *load_ok(const char *yaml)
 }
 
 /* The ids of all points, joined by spaces (caller frees). */
-static char *point_ids(const ycfg *cfg)
+char *point_ids(const ycfg *cfg)
+{
+    return joined_ids(cfg, ycfg_point_id);
+}
+
+char *joined_ids(const ycfg *cfg, const char *(*id_of)(const ycfg_point *))
 {
     size_t n = ycfg_npoints(cfg);
     char *ids = calloc(n, 17);
@@ -131,12 +137,12 @@ static char *point_ids(const ycfg *cfg)
     for (size_t i = 0; i < n; i++) {
         if (i)
             strcat(ids, " ");
-        strcat(ids, ycfg_point_id(ycfg_point_at(cfg, i)));
+        strcat(ids, id_of(ycfg_point_at(cfg, i)));
     }
     return ids;
 }
 
-static char *ids_of(const char *yaml)
+char *ids_of(const char *yaml)
 {
     ycfg *cfg = load_ok(yaml);
     char *ids = point_ids(cfg);
@@ -144,7 +150,7 @@ static char *ids_of(const char *yaml)
     return ids;
 }
 
-static char *resolved_text(const ycfg *cfg)
+char *resolved_text(const ycfg *cfg)
 {
     char *text = NULL;
     size_t len = 0;
@@ -308,7 +314,7 @@ static int has_needle(const char *err, const char *needle)
     return strstr(err, needle) != NULL;
 }
 
-static void check_error(const char *err, const char *name, int line, int col, const char *needle,
+void check_error(const char *err, const char *name, int line, int col, const char *needle,
                         const char *what)
 {
     char prefix[512];
@@ -424,13 +430,6 @@ static void test_bad_default_is_named(void **state)
     assert_null(ycfg_load_string("t", "sub: {}\n", with_bad_map, err, sizeof err));
     check_error(err, "t", 1, 6, "the program's default for 'sub.n' (abc) is invalid: expected an integer",
                 "bad default");
-    assert_int_equal(ycfg_check_schema(with_bad_map, err, sizeof err), -1);
-    assert_non_null(strstr(err, "'sub.n' (abc) is invalid"));
-    assert_int_equal(ycfg_check_schema(root_schema, err, sizeof err), 0);
-
-    static const ycfg_schema no_choices[] = { { "m", YCFG_ENUM, NULL, .help = "no choices" }, { NULL } };
-    assert_int_equal(ycfg_check_schema(no_choices, err, sizeof err), -1);
-    assert_non_null(strstr(err, "'m' is an ENUM without choices"));
 }
 
 static void test_limits(void **state)
@@ -610,158 +609,6 @@ static void test_sweep_fills_required(void **state)
     ycfg_free(cfg);
 }
 
-/* Two spellings of one experiment: keys shuffled, flow against block style,
- * defaults written out or left to the schema, 2 against 2.0. */
-static void test_ids_ignore_spelling(void **state)
-{
-    char *a = ids_of("name: same\nbench:\n  threads: 4\n  warmup: 2\n"
-                     "sweep:\n  seed: [1, 2]\n  bench.mode: [hot, cold]\n");
-    char *b = ids_of("sweep: {seed: [1, 2], bench.mode: [hot, cold]}\n"
-                     "output: {format: csv}\n"
-                     "bench: {warmup: 2.0, repetitions: 21, threads: 4}\n"
-                     "name: \"same\"\n");
-    assert_string_equal(a, b);
-    free(b);
-
-    /* the order of the sweep keys changes the order of the points only */
-    b = ids_of("name: same\nbench:\n  threads: 4\n  warmup: 2\n"
-               "sweep:\n  bench.mode: [hot, cold]\n  seed: [1, 2]\n");
-    assert_string_not_equal(a, b);
-    assert_int_equal(strlen(a), strlen(b));
-    for (const char *id = a; *id; id += id[16] ? 17 : 16) {
-        char one[17] = "";
-        memcpy(one, id, 16);
-        assert_non_null(strstr(b, one));
-    }
-    free(a);
-    free(b);
-
-    /* a tagged map: its keys in any order, defaults written or not */
-    a = ids_of("name: t\ntrunk: [{out: 8, type: conv}, {type: relu}]\nstem: {type: relu}\n");
-    b = ids_of("trunk:\n  - type: conv\n    stride: 1\n    out: 8\n    bias: true\n"
-               "  - {type: \"relu\"}\nname: t\n");
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
-}
-
-static void test_ids_change_with_values(void **state)
-{
-    static const char *const variants[] = {
-        "name: v\n",
-        "name: w\n",
-        "name: v\nseed: 43\n",
-        "name: v\nbench: {threads: 2}\n",
-        "name: v\nbench: {warmup: 0.25}\n",
-        "name: v\nbench: {verify: false}\n",
-        "name: v\nbench: {shapes: [[1, 64, 56, 57]]}\n",
-        "name: v\nlayers: [{type: fc}]\n",
-        "name: v\noutput: {dir: \"results \"}\n",
-        "name: v\ntrunk: [{type: relu}]\n",
-        "name: v\ntrunk: [{type: batchnorm}]\n",
-        "name: v\ntrunk: [{type: relu}, {type: relu}]\n",
-        "name: v\ntrunk: [{type: conv, out: 8}]\n",
-        "name: v\ntrunk: [{type: conv, out: 8, k: 5}]\n",
-        "name: v\nstem: {type: batchnorm}\n",
-        "name: v\nstem: {type: maxpool, k: 3}\n",
-    };
-    size_t n = sizeof variants / sizeof variants[0];
-    char *ids[sizeof variants / sizeof variants[0]];
-    for (size_t k = 0; k < n; k++)
-        ids[k] = ids_of(variants[k]);
-    for (size_t k = 0; k < n; k++)
-        for (size_t j = 0; j < k; j++)
-            if (strcmp(ids[k], ids[j]) == 0)
-                fail_msg("same id for\n%s---\n%s", variants[j], variants[k]);
-    for (size_t k = 0; k < n; k++)
-        free(ids[k]);
-}
-
-/* A key marked id_exempt (how results are shown, not what runs) stays out
- * of point ids: adding it, or changing it, keeps every id; it cannot be
- * swept; it is still loaded and written out like any other key. */
-static const ycfg_schema view_keys[] = {
-    { "digits", YCFG_INT, "2", .min = 0, .max = 9, .help = "decimals shown" },
-    { "title", YCFG_STRING, "\"\"", .help = "caption" },
-    { NULL }
-};
-static const ycfg_schema plain_root[] = {
-    { "name", YCFG_STRING, NULL, .help = "what the experiment is called" },
-    { "seed", YCFG_INT, "42", .help = "random seed" },
-    { NULL }
-};
-static const ycfg_schema exempt_root[] = {
-    { "name", YCFG_STRING, NULL, .help = "what the experiment is called" },
-    { "seed", YCFG_INT, "42", .help = "random seed" },
-    { "view", YCFG_MAP, "{}", .items = view_keys, .id_exempt = 1, .help = "presentation" },
-    { NULL }
-};
-
-static char *ids_with(const ycfg_schema *root, const char *yaml)
-{
-    char err[1024] = "";
-    ycfg *cfg = ycfg_load_string("t", yaml, root, err, sizeof err);
-    if (!cfg)
-        fail_msg("config did not load: %s\n---\n%s", err, yaml);
-    char *ids = point_ids(cfg);
-    ycfg_free(cfg);
-    return ids;
-}
-
-static void test_ids_ignore_exempt_keys(void **state)
-{
-    (void)state;
-    char *plain = ids_with(plain_root, "name: e\nsweep: {seed: [1, 2]}\n");
-    char *defaults = ids_with(exempt_root, "name: e\nsweep: {seed: [1, 2]}\n");
-    char *written = ids_with(exempt_root, "name: e\nview: {digits: 5, title: \"x\"}\n"
-                                          "sweep: {seed: [1, 2]}\n");
-    char *other_seed = ids_with(exempt_root, "name: e\nview: {digits: 5}\nsweep: {seed: [1, 3]}\n");
-    assert_string_equal(plain, defaults);      /* adding the exempt key to a schema */
-    assert_string_equal(defaults, written);    /* changing its values */
-    assert_string_not_equal(written, other_seed);   /* the other keys still count */
-    free(plain);
-    free(defaults);
-    free(written);
-    free(other_seed);
-
-    /* it is loaded and written out all the same */
-    char err[1024] = "";
-    ycfg *cfg = ycfg_load_string("t", "name: e\nview: {digits: 7}\n", exempt_root, err,
-                                     sizeof err);
-    if (!cfg)
-        fail_msg("config did not load: %s", err);
-    assert_int_equal(ycfg_int(ycfg_point_at(cfg, 0), "view.digits"), 7);
-    char *text = resolved_text(cfg);
-    assert_non_null(strstr(text, "digits: 7"));
-    free(text);
-    ycfg_free(cfg);
-
-    /* sweeping it would give points with one id */
-    cfg = ycfg_load_string("t", "name: e\nsweep:\n  view.digits: [1, 2]\n", exempt_root, err,
-                             sizeof err);
-    assert_null(cfg);
-    check_error(err, "t", 3, 3, "cannot be swept", "view.digits: [1, 2]");
-    cfg = ycfg_load_string("t", "name: e\nsweep:\n  view: [{digits: 1}]\n", exempt_root, err,
-                             sizeof err);
-    assert_null(cfg);
-    check_error(err, "t", 3, 3, "cannot be swept", "view: [{digits: 1}]");
-}
-
-/* gpool run's `table:` section is exempt: results stay resumable after it changes. */
-static void test_run_table_section_is_exempt(void **state)
-{
-    (void)state;
-    const char *base = "name: t\nmodel: {trunk: [{type: relu}], head: gap}\n"
-                       "sweep: {train.seed: [1, 2]}\n";
-    char with_table[512];
-    snprintf(with_table, sizeof with_table, "%stable: {group_by: [head], columns: [n, gap], "
-             "sort: gap, descending: false, precision: 4}\n", base);
-    char *a = ids_with(gpx_run_schema(), base), *b = ids_with(gpx_run_schema(), with_table);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
-}
-
 /* ---------------------------------------------------- tagged maps */
 
 static void test_tagged_values(void **state)
@@ -901,11 +748,43 @@ static const ycfg_schema t_bad_key_def[] = { { "b", YCFG_MAP, NULL, .items = no_
                                                { "a", YCFG_MAP, NULL, .items = t_bad_default_keys },
                                                { NULL } };
 
-static void expect_bad_schema(const ycfg_schema *root, const char *needle)
+/* A root with one tagged entry t over these variants (and default). */
+#define TAGGED_ROOT(def_, variants_) \
+    (const ycfg_schema[]){ { "t", YCFG_TAGGED, def_, .tag = "type", .items = variants_ }, { NULL } }
+
+/* Schemas a program could get wrong, and what ycfg_check_schema says. */
+static void test_bad_schemas(void **state)
 {
-    char err[1024] = "";
-    if (ycfg_check_schema(root, err, sizeof err) != -1 || !strstr(err, needle))
-        fail_msg("schema check: want '%s', got '%s'", needle, err);
+    static const ycfg_schema bad_int[] = { { "n", YCFG_INT, "abc", .help = "not an integer" }, { NULL } };
+    const struct { const ycfg_schema *root; const char *needle; } bad[] = {
+        { (const ycfg_schema[]){ { "sub", YCFG_MAP, "{}", .items = bad_int }, { NULL } },
+          "'sub.n' (abc) is invalid" },
+        { (const ycfg_schema[]){ { "m", YCFG_ENUM, NULL, .help = "no choices" }, { NULL } },
+          "'m' is an ENUM without choices" },
+        { (const ycfg_schema[]){ { "t", YCFG_TAGGED, NULL, .items = t_good }, { NULL } },
+          "'t' is TAGGED without a tag key (.tag)" },
+        { TAGGED_ROOT(NULL, no_keys),       "'t' is TAGGED without variants (items)" },
+        { TAGGED_ROOT(NULL, NULL),          "'t' is TAGGED without variants (items)" },
+        { TAGGED_ROOT(NULL, t_not_map),     "'t' has a variant 'a' that is not a MAP" },
+        { TAGGED_ROOT(NULL, t_no_items),    "'t' has a variant 'a' without a key table" },
+        { TAGGED_ROOT(NULL, t_tag_again),   "'t' has a variant 'a' that declares the tag key 'type' again" },
+        { TAGGED_ROOT(NULL, t_twice),       "'t' has the variant 'a' twice" },
+        { TAGGED_ROOT(NULL, t_with_def),    "'t' has a variant 'a' with a default" },
+        { TAGGED_ROOT(NULL, t_bad_key_def), "the program's default for 't(type: a).k' (abc) is invalid" },
+        /* inside a list, the path names the element and the variant */
+        { (const ycfg_schema[]){ { "l", YCFG_LIST, "[]", .items = TAGGED_ROOT(NULL, t_bad_key_def) },
+                                 { NULL } },
+          "'l[0](type: a).k' (abc)" },
+        /* a default must name its variant and write what that variant requires */
+        { TAGGED_ROOT("{k: 1}", t_good),
+          "the program's default for 't' ({k: 1}) is invalid: missing required key 't.type' (one of a, b)" },
+        { TAGGED_ROOT("{type: c}", t_good), "'t.type' must be one of a, b; got 'c'" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char err[1024] = "";
+        if (ycfg_check_schema(bad[k].root, err, sizeof err) != -1 || !strstr(err, bad[k].needle))
+            fail_msg("schema check %zu: want '%s', got '%s'", k, bad[k].needle, err);
+    }
 }
 
 static void test_tagged_schema(void **state)
@@ -915,57 +794,14 @@ static void test_tagged_schema(void **state)
     /* a required key of a variant is the user's to write, even in a list */
     const ycfg_schema good[] = {
         { "t", YCFG_TAGGED, "{type: b}", .tag = "type", .items = t_good },
-        { "l", YCFG_LIST, "[{type: a, w: 2}]", .items = (const ycfg_schema[]){
-              { "e", YCFG_TAGGED, NULL, .tag = "type", .items = t_good } } },
+        { "l", YCFG_LIST, "[{type: a, w: 2}]", .items = TAGGED_ROOT(NULL, t_good) },
         { NULL }
     };
     if (ycfg_check_schema(good, err, sizeof err))
         fail_msg("good tagged schema refused: %s", err);
 
-    const ycfg_schema no_tag[] = { { "t", YCFG_TAGGED, NULL, .items = t_good }, { NULL } };
-    expect_bad_schema(no_tag, "'t' is TAGGED without a tag key (.tag)");
-    const ycfg_schema no_variants[] = { { "t", YCFG_TAGGED, NULL, .tag = "type", .items = no_keys },
-                                          { NULL } };
-    expect_bad_schema(no_variants, "'t' is TAGGED without variants (items)");
-    const ycfg_schema null_variants[] = { { "t", YCFG_TAGGED, NULL, .tag = "type" }, { NULL } };
-    expect_bad_schema(null_variants, "'t' is TAGGED without variants (items)");
-    const struct { const ycfg_schema *variants; const char *needle; } bad[] = {
-        { t_not_map,     "'t' has a variant 'a' that is not a MAP" },
-        { t_no_items,    "'t' has a variant 'a' without a key table" },
-        { t_tag_again,   "'t' has a variant 'a' that declares the tag key 'type' again" },
-        { t_twice,       "'t' has the variant 'a' twice" },
-        { t_with_def,    "'t' has a variant 'a' with a default" },
-        { t_bad_key_def, "the program's default for 't(type: a).k' (abc) is invalid" },
-    };
-    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        const ycfg_schema root[] = {
-            { "t", YCFG_TAGGED, NULL, .tag = "type", .items = bad[k].variants }, { NULL }
-        };
-        expect_bad_schema(root, bad[k].needle);
-    }
-    /* inside a list, the path names the element and the variant */
-    const ycfg_schema in_list[] = {
-        { "l", YCFG_LIST, "[]", .items = (const ycfg_schema[]){
-              { "e", YCFG_TAGGED, NULL, .tag = "type", .items = t_bad_key_def } } },
-        { NULL }
-    };
-    expect_bad_schema(in_list, "'l[0](type: a).k' (abc)");
-    /* a default must name its variant and write what that variant requires */
-    const ycfg_schema untagged_def[] = {
-        { "t", YCFG_TAGGED, "{k: 1}", .tag = "type", .items = t_good }, { NULL }
-    };
-    expect_bad_schema(untagged_def, "the program's default for 't' ({k: 1}) is invalid: "
-                                    "missing required key 't.type' (one of a, b)");
-    const ycfg_schema unknown_def[] = {
-        { "t", YCFG_TAGGED, "{type: c}", .tag = "type", .items = t_good }, { NULL }
-    };
-    expect_bad_schema(unknown_def, "'t.type' must be one of a, b; got 'c'");
-
     /* a default with keys: each listed, the tag first */
-    const ycfg_schema with_keys[] = {
-        { "t", YCFG_TAGGED, "{w: 2, type: a}", .tag = "type", .items = t_good }, { NULL }
-    };
-    ycfg *cfg = ycfg_load_string("t", "{}\n", with_keys, err, sizeof err);
+    ycfg *cfg = ycfg_load_string("t", "{}\n", TAGGED_ROOT("{w: 2, type: a}", t_good), err, sizeof err);
     if (!cfg)
         fail_msg("%s", err);
     assert_int_equal(ycfg_ndefaults(cfg), 3);
@@ -974,153 +810,6 @@ static void test_tagged_schema(void **state)
     assert_string_equal(ycfg_default_path(cfg, 1), "t.k");
     assert_string_equal(ycfg_default_path(cfg, 2), "t.w");
     assert_string_equal(ycfg_default_text(cfg, 2), "2");
-    ycfg_free(cfg);
-}
-
-/* ---------------------------------------------- random key orders */
-
-typedef struct {
-    const char *key;
-    const char *lines[3];   /* the value's lines, block style, NULL-ended */
-} entry;
-
-static void shuffle(entry *e, size_t n)
-{
-    for (size_t k = n; k > 1; k--) {
-        size_t j = (size_t)(tu_next() % k);
-        entry t = e[k - 1];
-        e[k - 1] = e[j];
-        e[j] = t;
-    }
-}
-
-static void emit(char *buf, const entry *e, size_t n, const char *indent)
-{
-    for (size_t k = 0; k < n; k++) {
-        strcat(buf, indent);
-        strcat(buf, e[k].key);
-        strcat(buf, ":");
-        for (size_t l = 0; l < 3 && e[k].lines[l]; l++) {
-            strcat(buf, l == 0 && e[k].lines[0][0] != ' ' ? " " : "\n");
-            strcat(buf, e[k].lines[l]);
-        }
-        strcat(buf, "\n");
-    }
-}
-
-static void test_ids_stable_under_random_orders(void **state)
-{
-    uint64_t seed = tu_seed();
-    entry bench[] = {
-        { "repetitions", { "25" } }, { "threads", { "3" } }, { "mode", { "cold" } },
-        { "warmup", { "0.125" } }, { "shapes", { "[[2, 3, 4, 5]]" } }, { "layout", { "nhwc" } },
-    };
-    entry sweep[] = { { "seed", { "[7, 8, 9]" } }, { "output.format", { "[csv, json]" } } };
-    /* a tagged map: its tag need not come first */
-    entry stem[] = { { "out", { "4" } }, { "type", { "conv" } }, { "k", { "5" } }, { "bias", { "false" } } };
-    char *want = NULL;
-    for (int round = 0; round < 20; round++) {
-        char yaml[2048] = "";
-        entry root[] = {
-            { "name", { "shuffled" } }, { "layers", { "[{channels: 3, type: conv}]" } },
-            { "bench", { NULL } }, { "sweep", { NULL } }, { "stem", { NULL } },
-            { "trunk", { "[{k: 1, out: 2, type: conv}, {type: relu}]" } },
-        };
-        shuffle(bench, sizeof bench / sizeof bench[0]);
-        shuffle(stem, sizeof stem / sizeof stem[0]);
-        shuffle(root, sizeof root / sizeof root[0]);
-        for (size_t k = 0; k < sizeof root / sizeof root[0]; k++) {
-            entry one = root[k];
-            emit(yaml, &one, 1, "");
-            if (strcmp(one.key, "bench") == 0)
-                emit(yaml, bench, sizeof bench / sizeof bench[0], "  ");
-            if (strcmp(one.key, "sweep") == 0)
-                emit(yaml, sweep, sizeof sweep / sizeof sweep[0], "  ");
-            if (strcmp(one.key, "stem") == 0)
-                emit(yaml, stem, sizeof stem / sizeof stem[0], "  ");
-        }
-        char err[512] = "";
-        ycfg *cfg = ycfg_load_string("t", yaml, root_schema, err, sizeof err);
-        if (!cfg)
-            fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, err, yaml);
-        char *ids = point_ids(cfg);
-        ycfg_free(cfg);
-        if (!want)
-            want = ids;
-        else if (strcmp(want, ids) != 0)
-            fail_msg("ids depend on key order (rerun with GPOOL_TEST_SEED=%llu):\n%s",
-                     (unsigned long long)seed, yaml);
-        if (want != ids)
-            free(ids);
-    }
-    free(want);
-}
-
-/* --------------------------------------------------------- round trip */
-
-static void check_round_trip(const char *yaml)
-{
-    ycfg *cfg = load_ok(yaml);
-    char *text = resolved_text(cfg);
-    char err[1024] = "";
-    ycfg *again = ycfg_load_string("resolved", text, root_schema, err, sizeof err);
-    if (!again)
-        fail_msg("the resolved config does not load: %s\n%s", err, text);
-    char *ids1 = point_ids(cfg), *ids2 = point_ids(again);
-    if (strcmp(ids1, ids2) != 0)
-        fail_msg("round trip changed the points:\n%s\n---\n%s", yaml, text);
-    assert_int_equal(ycfg_nswept(again), ycfg_nswept(cfg));
-    assert_int_equal(ycfg_ndefaults(again), 0);               /* all written now */
-    char *text2 = resolved_text(again);
-    char *body1 = strchr(text, '\n'), *body2 = strchr(text2, '\n');
-    assert_non_null(body1);
-    assert_non_null(body2);
-    /* the second pass differs only in the "# default" notes */
-    assert_int_equal(strlen(body2) + 11 * ycfg_ndefaults(cfg), strlen(body1));
-    free(ids1);
-    free(ids2);
-    free(text);
-    free(text2);
-    ycfg_free(again);
-    ycfg_free(cfg);
-}
-
-static void test_round_trip(void **state)
-{
-    check_round_trip("name: rt\n");
-    check_round_trip("name: rt\nbench:\n  warmup: 0.1\n  shapes: [[1, 2, 3, 4], [5, 6, 7, 8]]\n"
-                     "sweep:\n  bench.threads: [1, 2]\n  bench.warmup: [0.3, 1e-7, 59.999999999999993]\n");
-    check_round_trip("sweep:\n  name: [a, 'b c']\n  layers: [[{type: fc}], []]\n");
-    check_round_trip("name: net\nlayers:\n  - type: conv\n  - {type: fc, channels: 3}\n"
-                     "sweep:\n  bench: [{threads: 2}, {mode: cold}]\n");
-    /* strings that must be quoted to stay strings */
-    check_round_trip("name: \"yes\"\noutput:\n  dir: \"12\"\n");
-    check_round_trip("name: 'a: b, [c] #d'\noutput:\n  dir: \"tab\\there\\nnew \\\"q\\\" \\\\ \\x01\"\n");
-    check_round_trip("name: \"caf\xc3\xa9 \xe2\x86\x92 .inf ~ null\"\n");
-    check_round_trip("name: x\nsweep:\n  output.dir: [\"true\", \"0.5\", \"-\", \"\", plain/path_1.x]\n");
-    /* tagged maps: in a list, as a map value, swept, and under a default */
-    check_round_trip("name: net\ntrunk:\n  - {out: 8, type: conv}\n  - type: relu\n  - {type: dropout}\n"
-                     "stem: {type: maxpool}\n");
-    check_round_trip("name: s\nsweep:\n  stem: [{type: relu}, {p: 0.1, type: dropout}]\n"
-                     "  trunk: [[], [{type: conv, out: 2}, {type: \"relu\"}]]\n");
-
-    ycfg *cfg = load_ok("name: net\ntrunk:\n  - {out: 8, type: conv}\n  - type: relu\n"
-                          "stem: {k: 4, type: maxpool}\n");
-    char *text = resolved_text(cfg);
-    assert_non_null(strstr(text, "\ntrunk:\n  - type: conv\n    out: 8\n    k: 3  # default\n"
-                                 "    stride: 1  # default\n    pad: 0  # default\n"
-                                 "    bias: true  # default\n  - type: relu\nstem:\n  type: maxpool\n"
-                                 "  k: 4\n  stride: 0  # default\n"));
-    free(text);
-    ycfg_free(cfg);
-    cfg = load_ok("name: \"yes\"\nsweep:\n  seed: [1, 2]\n");
-    text = resolved_text(cfg);
-    assert_non_null(strstr(text, "name: \"yes\"\n"));
-    assert_non_null(strstr(text, "\nstem:\n  type: relu  # default\n"));
-    assert_non_null(strstr(text, "  repetitions: 21  # default\n"));
-    assert_non_null(strstr(text, "seed: 1  # swept\n"));
-    assert_non_null(strstr(text, "sweep:\n  seed: [1, 2]\n"));
-    free(text);
     ycfg_free(cfg);
 }
 
@@ -1256,11 +945,16 @@ int main(void)
         cmocka_unit_test(test_tagged_values),
         cmocka_unit_test(test_tagged_sweep),
         cmocka_unit_test(test_tagged_schema),
-        cmocka_unit_test(test_ids_ignore_spelling),
-        cmocka_unit_test(test_ids_change_with_values),
-        cmocka_unit_test(test_ids_ignore_exempt_keys),
-        cmocka_unit_test(test_run_table_section_is_exempt),
+        cmocka_unit_test(test_bad_schemas),
+        cmocka_unit_test(test_ids_same),
+        cmocka_unit_test(test_ids_differ),
+        cmocka_unit_test(test_id_texts),
         cmocka_unit_test(test_ids_stable_under_random_orders),
+        cmocka_unit_test(test_exempt_keys_load_but_cannot_be_swept),
+        cmocka_unit_test(test_legacy_ids),
+        cmocka_unit_test(test_declared_defaults),
+        cmocka_unit_test(test_defaults_digest),
+        cmocka_unit_test(test_relies_on_default),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_name),
         cmocka_unit_test(test_misuse_aborts),

@@ -458,6 +458,31 @@ static void write_fmnist_dir(const char *dir, const fake_set *train, const fake_
                     test->count, gz);
 }
 
+/* Load spec into d, printing the message before failing. */
+static void load_ok(const gpx_data_spec *spec, gpx_data *d)
+{
+    char err[2048];
+    int rc = gpx_data_load(spec, d, err, sizeof err);
+    if (rc != 0)
+        print_error("%s\n", err);
+    assert_int_equal(rc, 0);
+}
+
+/* The split sizes, image size and classes of a loaded set. */
+static void expect_geometry(const gpx_data *d, int train, int val, int test, int h, int w,
+                            int classes)
+{
+    assert_int_equal(d->train.count, train);
+    assert_int_equal(d->val.count, val);
+    assert_int_equal(d->test.count, test);
+    assert_int_equal(d->train.c, 1);
+    assert_int_equal(d->train.h, h);
+    assert_int_equal(d->train.w, w);
+    assert_int_equal(d->test.h, h);
+    assert_int_equal(d->train.classes, classes);
+    assert_int_equal(d->test.classes, classes);
+}
+
 /* x of a split, unnormalised, must be exactly the bytes / 255 of f from `first`. */
 static void expect_pixels(const gpx_split *s, const fake_set *f, uint32_t first)
 {
@@ -484,20 +509,10 @@ static void test_fmnist_layout_and_splits(void **state)
                            .train_limit = 40, .test_limit = 15 };
     gpx_data d;
     char err[2048];
-    int rc = gpx_data_load(&spec, &d, err, sizeof err);
-    if (rc != 0)
-        print_error("%s\n", err);
-    assert_int_equal(rc, 0);
+    load_ok(&spec, &d);
     assert_string_equal(d.source, "fashion-mnist");
     /* first 40 training images: 30 to train, the last 10 to validation */
-    assert_int_equal(d.train.count, 30);
-    assert_int_equal(d.val.count, 10);
-    assert_int_equal(d.test.count, 15);
-    assert_int_equal(d.train.c, 1);
-    assert_int_equal(d.train.h, 5);
-    assert_int_equal(d.train.w, 4);
-    assert_int_equal(d.train.classes, 10);
-    assert_int_equal(d.test.classes, 10);
+    expect_geometry(&d, 30, 10, 15, 5, 4, 10);
     expect_pixels(&d.train, &train, 0);
     expect_pixels(&d.val, &train, 30);
     expect_pixels(&d.test, &test, 0);
@@ -840,18 +855,8 @@ static void test_real_fashion_mnist(void **state)
     }
     gpx_data_spec spec = { .source = "fashion-mnist", .normalize = 1 };
     gpx_data d;
-    char err[2048];
-    int rc = gpx_data_load(&spec, &d, err, sizeof err);
-    if (rc != 0)
-        print_error("%s\n", err);
-    assert_int_equal(rc, 0);
-    assert_int_equal(d.train.count, 60000);
-    assert_int_equal(d.test.count, 10000);
-    assert_int_equal(d.val.count, 0);
-    assert_int_equal(d.train.h, 28);
-    assert_int_equal(d.train.w, 28);
-    assert_int_equal(d.test.h, 28);
-    assert_int_equal(d.train.classes, 10);
+    load_ok(&spec, &d);
+    expect_geometry(&d, 60000, 0, 10000, 28, 28, 10);
     int per[10] = { 0 };
     for (int i = 0; i < d.train.count; i++) {
         assert_in_range(d.train.y[i], 0, 9);

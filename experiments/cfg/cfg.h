@@ -1,9 +1,10 @@
 /*
- * config.h - strict YAML experiment configs and their sweeps (libyaml).
+ * cfg.h - strict YAML experiment configs and their sweeps: the config
+ * engine, a small library of its own (libyaml and libc only, prefix ycfg_).
  *
  * A program describes the keys it accepts with a static schema tree; the
  * loader parses a YAML file, checks it against the schema, fills defaults,
- * and expands its `sweep:` section into points.
+ * and expands its `sweep:` section into points, each with a stable id.
  *
  *     static const ycfg_schema bench_keys[] = {
  *         { "repetitions", YCFG_INT, "21", .min = 20, .max = 1e6,
@@ -79,12 +80,36 @@
  *     replaces all of it).
  *   - Points are the cartesian product of the sweep lists; the first sweep
  *     key (in file order) varies slowest. Without a sweep there is one point.
- *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its canonical
- *     resolved config text (all keys in schema order, defaults included),
- *     so it is stable across runs, machines and key order in the file.
- *     Keys marked .id_exempt (and everything below them) are left out of
- *     that text, so they can be added or changed without changing ids;
- *     such a key cannot be swept.
+ *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its id
+ *     text: the canonical text of its resolved config with every key whose
+ *     value equals its schema default left out, headed by the experiment
+ *     name: "{name: heads, model: {trunk: [{type: conv, out: 8, pad: 1},
+ *     {type: relu}], head: gap}, train: {seed: 2}}". In detail:
+ *       . a key with a default is left out when its value's canonical text
+ *         equals the default's (keys below it compared the same way, so
+ *         the texts compared are themselves id texts); "k: 3" written and
+ *         the default 3 are the same, as are 1e-3 and 0.001;
+ *       . a key without a default (a required key, a tagged map's tag) is
+ *         always written, but a mapping all of whose keys are at their
+ *         defaults is left out;
+ *       . inside a value that differs from its default, each key is
+ *         compared with its own default, as when a file writes that value
+ *         (the id text reads as the config with only what differs from the
+ *         defaults). This holds inside maps, tagged maps and list elements
+ *         (a trunk layer): elements are never left out, but their keys at
+ *         defaults are;
+ *       . the name is the root key "name" when the schema has one (written
+ *         even at its default), else the config's name (ycfg_name);
+ *       . keys marked .id_exempt (and everything below them) are left out
+ *         too, so they can be added or changed without changing ids; such
+ *         a key cannot be swept.
+ *     So the id is stable across runs, machines and key order in the
+ *     file, writing a default gives the id of leaving it out, and adding
+ *     a key with a default changes no id. Changing a default does change
+ *     the ids of the points that write the old default value explicitly
+ *     (and the meaning of those that took it: see ycfg_defaults_digest).
+ *     ycfg_point_legacy_id gives the id of the previous release, which
+ *     hashed the full text with every default filled in.
  *   - Lists outside `sweep:` are plain values (a list of shapes, of layers).
  *   - TAGGED: the tag key is required and its value must name one of the
  *     variants (items: each a MAP without a default, whose key table may be
@@ -109,8 +134,8 @@
  * Misuse by the program (asking for a path the schema lacks, or with the
  * wrong type) is a bug: it prints the path and aborts.
  */
-#ifndef GPOOL_EXPERIMENTS_CONFIG_H
-#define GPOOL_EXPERIMENTS_CONFIG_H
+#ifndef GPOOL_EXPERIMENTS_CFG_H
+#define GPOOL_EXPERIMENTS_CFG_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -124,22 +149,23 @@ typedef enum {
     YCFG_LIST,    /* sequence; items[0] is the element schema (key unused) */
     YCFG_MAP,     /* mapping; items is the key table ended by { NULL } */
     YCFG_TAGGED   /* mapping whose keys depend on its tag key's value; items =
-                       variants, each a MAP with its key table, ended by { NULL } */
+                     variants, each a MAP with its key table, ended by { NULL } */
 } ycfg_type;
 
 typedef struct ycfg_schema ycfg_schema;
 struct ycfg_schema {
-    const char          *key;        /* NULL ends a key table */
+    const char        *key;        /* NULL ends a key table */
     ycfg_type          type;
-    const char          *def;        /* default as YAML text; NULL = required */
-    double               min, max;   /* INT/FLOAT range, LIST length: checked if min <= max, not both 0 */
-    const char *const   *choices;    /* ENUM: NULL-terminated */
+    const char        *def;        /* default as YAML text; NULL = required */
+    double             min, max;   /* INT/FLOAT range, LIST length: checked if min <= max,
+                                      not both 0 */
+    const char *const *choices;    /* ENUM: NULL-terminated */
     const ycfg_schema *items;      /* MAP: key table; LIST: element schema; TAGGED: variants */
-    const char          *help;       /* one line, for --help and messages */
-    const char          *tag;        /* TAGGED: the key whose value picks the variant */
-    int                  id_exempt;  /* a map key (and all below it) that does not enter
-                                        point ids and cannot be swept: how results are
-                                        presented, not what runs */
+    const char        *help;       /* one line, for --help and messages */
+    const char        *tag;        /* TAGGED: the key whose value picks the variant */
+    int                id_exempt;  /* a map key (and all below it) that does not enter
+                                      point ids and cannot be swept: how results are
+                                      presented, not what runs */
 };
 
 /* A resolved value (every value of a loaded config has all its keys).
@@ -148,11 +174,14 @@ typedef struct ycfg_value ycfg_value;
 struct ycfg_value {
     ycfg_type          type;
     const ycfg_schema *schema;
-    int                  line, col;  /* where it was written (in the sweep, if swept); 0 for a default */
-    long long            i;          /* INT, BOOL */
-    double               f;          /* FLOAT */
-    const char          *s;          /* STRING, ENUM; and the source text of every scalar */
-    size_t               n;          /* LIST: items; MAP: keys (schema order); TAGGED: tag + keys */
+    int                line, col;  /* where it was written (in the sweep, if swept); 0 for
+                                      a default */
+    int                from_default; /* 1: taken from its own schema default, the file (and
+                                        any default around it) leaving it out */
+    long long          i;          /* INT, BOOL */
+    double             f;          /* FLOAT */
+    const char        *s;          /* STRING, ENUM; and the source text of every scalar */
+    size_t             n;          /* LIST: items; MAP: keys (schema order); TAGGED: tag + keys */
     ycfg_value        *items;      /* LIST / MAP / TAGGED children */
 };
 
@@ -160,68 +189,108 @@ typedef struct ycfg       ycfg;
 typedef struct ycfg_point ycfg_point;
 
 /* Parse, validate and expand path against root; NULL and err on failure. */
-ycfg             *ycfg_load        (const char *path, const ycfg_schema *root,
-                                        char *err, size_t errlen);
+ycfg              *ycfg_load         (const char *path, const ycfg_schema *root,
+                                      char *err, size_t errlen);
 
 /* Same, from a string; name is used in error messages in place of a path. */
-ycfg             *ycfg_load_string (const char *name, const char *yaml,
-                                        const ycfg_schema *root, char *err, size_t errlen);
+ycfg              *ycfg_load_string  (const char *name, const char *yaml,
+                                      const ycfg_schema *root, char *err, size_t errlen);
 
 /* Free everything the config owns (points and values included). */
-void                ycfg_free        (ycfg *cfg);
+void               ycfg_free         (ycfg *cfg);
 
 /* Number of sweep points (1 without a sweep). */
-size_t              ycfg_npoints     (const ycfg *cfg);
+size_t             ycfg_npoints      (const ycfg *cfg);
 
 /* Point i, 0 <= i < ycfg_npoints(). */
-const ycfg_point *ycfg_point_at    (const ycfg *cfg, size_t i);
+const ycfg_point  *ycfg_point_at     (const ycfg *cfg, size_t i);
 
-/* Stable id of a point: 16 lowercase hex digits. */
-const char         *ycfg_point_id    (const ycfg_point *pt);
+/* Stable id of a point: 16 lowercase hex digits (the rules above). */
+const char        *ycfg_point_id     (const ycfg_point *pt);
+
+/* The text its id hashes, "{name: ..., ...}" (caller frees; NULL: out of memory). */
+char              *ycfg_point_id_text(const ycfg *cfg, const ycfg_point *pt);
+
+/* The id the previous release gave this point, for a config that writes
+ * every key that release knew, as the config.yaml it wrote beside its
+ * results does (every default written out): FNV-1a 64 of the canonical
+ * text of the point's resolved config, id_exempt keys and the keys the
+ * file leaves to their defaults left out. Those are keys added since, so
+ * they do not change it. For mapping old results directories to the new
+ * ids (gpool migrate); of a config that leaves defaults out, it is no
+ * id any release gave. */
+const char        *ycfg_point_legacy_id(const ycfg_point *pt);
 
 /* Number of swept paths and the k-th one ("bench.threads"), in file order. */
-size_t              ycfg_nswept      (const ycfg *cfg);
-const char         *ycfg_swept_path  (const ycfg *cfg, size_t k);
+size_t             ycfg_nswept       (const ycfg *cfg);
+const char        *ycfg_swept_path   (const ycfg *cfg, size_t k);
 
 /* The resolved value tree of a point (a MAP in root schema order). */
-const ycfg_value *ycfg_point_root  (const ycfg_point *pt);
+const ycfg_value  *ycfg_point_root   (const ycfg_point *pt);
 
 /* The value at a dotted path of a point (aborts if the schema lacks it);
  * the typed forms also abort on another type (ycfg_str takes STRING and
  * ENUM, ycfg_float only FLOAT). */
-const ycfg_value *ycfg_get         (const ycfg_point *pt, const char *path);
-long long           ycfg_int         (const ycfg_point *pt, const char *path);
-double              ycfg_float       (const ycfg_point *pt, const char *path);
-int                 ycfg_bool        (const ycfg_point *pt, const char *path);
-const char         *ycfg_str         (const ycfg_point *pt, const char *path);
+const ycfg_value  *ycfg_get          (const ycfg_point *pt, const char *path);
+long long          ycfg_int          (const ycfg_point *pt, const char *path);
+double             ycfg_float        (const ycfg_point *pt, const char *path);
+int                ycfg_bool         (const ycfg_point *pt, const char *path);
+const char        *ycfg_str          (const ycfg_point *pt, const char *path);
 
 /* Same as ycfg_get below any MAP or TAGGED value, e.g. one element of a
  * list of layers (its tag key included: ycfg_value_get(layer, "type")->s). */
-const ycfg_value *ycfg_value_get   (const ycfg_value *map, const char *path);
+const ycfg_value  *ycfg_value_get    (const ycfg_value *map, const char *path);
 
 /* A value as canonical one-line YAML flow text (caller frees). */
-char               *ycfg_value_text  (const ycfg_value *v);
+char              *ycfg_value_text   (const ycfg_value *v);
 
-/* Number of defaults that were used, and the k-th as path and value text. */
-size_t              ycfg_ndefaults   (const ycfg *cfg);
-const char         *ycfg_default_path(const ycfg *cfg, size_t k);
-const char         *ycfg_default_text(const ycfg *cfg, size_t k);
+/* Number of defaults the base tree used, and the k-th as path and value text. */
+size_t             ycfg_ndefaults    (const ycfg *cfg);
+const char        *ycfg_default_path (const ycfg *cfg, size_t k);
+const char        *ycfg_default_text (const ycfg *cfg, size_t k);
+
+/* The defaults the schema declares, for the manifest and for --resume:
+ * every key with a default (id_exempt ones left out) in schema order, by
+ * generic path: keys joined by ".", a list element as "[]", a tagged
+ * value's variant by name in brackets, and a list of tagged maps' element
+ * by its variant alone: "train.lr", "data.synthetic", "model.trunk[conv].k",
+ * "stem[maxpool].stride", "bench.shapes", "layers[].channels". The text
+ * is the default as an id text (keys at their own defaults left out):
+ * "0.001", "{}", "{type: relu}". A variant's keys are listed once per
+ * variant, though one key table may serve several. */
+size_t             ycfg_schema_ndefaults   (const ycfg *cfg);
+const char        *ycfg_schema_default_path(const ycfg *cfg, size_t k);
+const char        *ycfg_schema_default_text(const ycfg *cfg, size_t k);
+
+/* 16 hex digits of FNV-1a 64 over the declared defaults, "PATH: TEXT\n"
+ * each, in that order: it changes when a default changes, and also when a
+ * key with a default is added or removed (which changes no meaning), so a
+ * digest that differs from a manifest's is a reason to compare the lists,
+ * not to refuse. */
+const char        *ycfg_defaults_digest(const ycfg *cfg);
+
+/* Whether some point of the config takes the key at a generic path from
+ * its own default (the file, the sweep and any default around it leave it
+ * out): 1 yes, 0 no, -1 the schema declares no default there (gone, or
+ * never had one). --resume refuses a directory whose manifest lists
+ * another text for a path that answers 1, and names that key. */
+int                ycfg_relies_on_default(const ycfg *cfg, const char *generic_path);
 
 /* Write the resolved config (before sweep expansion, defaults filled and
  * marked "# default", swept keys marked "# swept", the sweep section with
  * its values in canonical form) as YAML that loads to the same point ids;
  * 0, or -1 on a write error. */
-int                 ycfg_write_resolved(const ycfg *cfg, FILE *out);
+int                ycfg_write_resolved(const ycfg *cfg, FILE *out);
 
 /* Check a schema on its own (every default valid, ENUMs with choices, LIST
  * and MAP with items, TAGGED with a tag and variants that are MAPs with
  * items, without defaults and without the tag among their keys, no key or
  * variant twice, no root `sweep`): for a program's tests. */
-int                 ycfg_check_schema(const ycfg_schema *root, char *err, size_t errlen);
+int                ycfg_check_schema (const ycfg_schema *root, char *err, size_t errlen);
 
 /* The source file's path and the name of the config (root key "name" if the
  * schema has one, else the file's base name without extension). */
-const char         *ycfg_path        (const ycfg *cfg);
-const char         *ycfg_name        (const ycfg *cfg);
+const char        *ycfg_path         (const ycfg *cfg);
+const char        *ycfg_name         (const ycfg *cfg);
 
-#endif /* GPOOL_EXPERIMENTS_CONFIG_H */
+#endif /* GPOOL_EXPERIMENTS_CFG_H */

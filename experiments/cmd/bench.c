@@ -29,15 +29,12 @@
 #include <float.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -48,9 +45,10 @@
 #include "cfg/cfg.h"
 #include "gpool.h"
 #include "probe/probe.h"
+#include "records/chart.h"
+#include "records/manifest.h"
+#include "records/results.h"
 #include "util/util.h"
-
-extern char **environ;
 
 /* Where `make install` puts bench.gp (and configs, if installed); the build
  * passes it, other users of this file (the config test) need not. */
@@ -185,10 +183,11 @@ static void print_help(FILE *out)
             "\n"
             "Writes to DIR: bench.csv (one row per sweep point x shape x variant),\n"
             "bench.png and bench.svg (chart, when gnuplot is found: $GNUPLOT, else\n"
-            "gnuplot; GNUPLOT set but empty disables it), bench-chart.dat (the chart's\n"
-            "data), config.yaml (the resolved config, defaults marked) and manifest.yaml\n"
-            "(command line, date, CPU, L3, versions, environment). Every file is written\n"
-            "atomically at the end; an interrupted run (Ctrl-C) writes nothing.\n"
+            "gnuplot; GNUPLOT set but empty disables it), bench-chart.dat and bench.gp\n"
+            "(the chart's data and script), config.yaml (the resolved config, defaults\n"
+            "marked) and manifest.yaml (command line, date, CPU, L3, versions,\n"
+            "environment). Every file is written atomically at the end; an interrupted\n"
+            "run (Ctrl-C) writes nothing.\n"
             "\n"
             "Config keys (any of them may be swept: sweep: {bench.threads: [1, 2]}):\n",
             DEFAULT_CONFIG, GPOOL_DATADIR, DEFAULT_CONFIG);
@@ -1148,47 +1147,53 @@ static int run_all(bench_point *points, size_t npoints, row_list *rows, size_t *
 
 /* ============================================================== output */
 
-#define CSV_HEADER                                                                          \
-    "point_id,variant,impl,isa,threaded,op,pass,layout,n,c,h,w,threads,mode,buffers,bytes," \
-    "reps,calls,median_s,min_s,gbps,probe_gbps,frac,probe_set,probe_kernel,cpu_wait,attempts," \
-    "status,note"
+static void write_row(FILE *fp, const bench_row *r)
+{
+    const bench_point *p = r->point;
+    const size_t dims[] = { r->shape.n, r->shape.c, r->shape.h, r->shape.w };
+    const double timing[] = { r->median_s, r->min_s, r->gbps, r->probe_gbps, r->frac };
+    gpx_row w;
+    gpx_row_begin(&w, fp, &gpx_bench_file, NULL);
+    gpx_row_text(&w, p->id);
+    gpx_row_text(&w, r->variant);
+    gpx_row_text(&w, r->impl);
+    gpx_row_text(&w, r->isa);
+    gpx_row_int(&w, r->threaded);
+    gpx_row_text(&w, gp_pool_op_name(p->op));
+    gpx_row_text(&w, gp_pass_name(p->pass));
+    gpx_row_text(&w, gp_layout_name(p->layout));
+    for (size_t k = 0; k < 4; k++)
+        gpx_row_int(&w, (long long)dims[k]);
+    gpx_row_int(&w, p->threads);
+    gpx_row_text(&w, p->cold ? "cold" : "hot");
+    gpx_row_int(&w, (long long)r->buffers);
+    gpx_row_int(&w, (long long)r->bytes);
+    if (r->reps) {
+        gpx_row_int(&w, r->reps);
+        gpx_row_int(&w, (long long)r->calls);
+    } else {
+        gpx_row_empty(&w);
+        gpx_row_empty(&w);
+    }
+    for (size_t k = 0; k < sizeof timing / sizeof timing[0]; k++)
+        gpx_row_real(&w, timing[k]);
+    gpx_row_text(&w, r->probe_set);
+    gpx_row_text(&w, r->probe_kernel);
+    gpx_row_real(&w, r->cpu_wait);
+    if (r->attempts)
+        gpx_row_int(&w, r->attempts);
+    else
+        gpx_row_empty(&w);
+    gpx_row_text(&w, r->status);
+    gpx_row_text(&w, r->note);
+    gpx_row_end(&w);
+}
 
 static void write_csv(FILE *fp, const row_list *rows)
 {
-    fputs(CSV_HEADER "\n", fp);
-    for (size_t i = 0; i < rows->count; i++) {
-        const bench_row *r = &rows->rows[i];
-        const bench_point *p = r->point;
-        fprintf(fp, "%s,%s,%s,%s,%d,%s,%s,%s,%zu,%zu,%zu,%zu,%d,%s,%zu,%zu,", p->id, r->variant,
-                r->impl, r->isa, r->threaded, gp_pool_op_name(p->op), gp_pass_name(p->pass),
-                gp_layout_name(p->layout), r->shape.n, r->shape.c, r->shape.h, r->shape.w,
-                p->threads, p->cold ? "cold" : "hot", r->buffers, r->bytes);
-        if (r->reps)
-            fprintf(fp, "%d,%zu", r->reps, r->calls);
-        else
-            fputs(",", fp);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.6e", r->median_s);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.6e", r->min_s);
-        fputc(',', fp);
-        /* significant digits, not decimals: a 2-thread row that lost the CPU
-         * to another process can run at 1e-4 GB/s and must not print as 0 */
-        gpx_csv_number(fp, "%.5g", r->gbps);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.5g", r->probe_gbps);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.4g", r->frac);
-        fprintf(fp, ",%s,%s,", r->probe_set, r->probe_kernel);
-        gpx_csv_number(fp, "%.4f", r->cpu_wait);
-        if (r->attempts)
-            fprintf(fp, ",%d", r->attempts);
-        else
-            fputc(',', fp);
-        fprintf(fp, ",%s,", r->status);
-        gpx_csv_text(fp, r->note);
-        fputc('\n', fp);
-    }
+    gpx_record_header(fp, &gpx_bench_file, NULL);
+    for (size_t i = 0; i < rows->count; i++)
+        write_row(fp, &rows->rows[i]);
 }
 
 typedef struct {
@@ -1203,60 +1208,9 @@ typedef struct {
     const char *chart_status;
 } run_info;
 
-static void write_env(FILE *fp, const char *name)
+/* The distinct thread counts and the points, one line each. */
+static void write_points(FILE *fp, const bench_point *points, size_t npoints)
 {
-    const char *v = getenv(name);
-    fprintf(fp, "  %s: ", name);
-    if (v)
-        gpx_yaml_string(fp, v);
-    else
-        fputs("null", fp);
-    fputc('\n', fp);
-}
-
-static void write_manifest(FILE *fp, const run_info *ri, const ycfg *cfg,
-                           const bench_point *points, size_t npoints, const row_list *rows)
-{
-    char buf[256], finished[64];
-    fputs("# gpool bench manifest: how and where bench.csv was measured\n", fp);
-    fputs("command: ", fp);
-    char cmd[4096] = "gpool";
-    for (int i = 0; i < ri->argc; i++)
-        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", ri->argv[i]);
-    gpx_yaml_string(fp, cmd);
-    fputs("\ncwd: ", fp);
-    gpx_yaml_string(fp, getcwd(buf, sizeof buf) ? buf : "?");
-    fprintf(fp, "\nstarted: \"%s\"\nfinished: \"%s\"\nwall_seconds: %.1f\n", ri->started,
-            gpx_iso_time(finished, sizeof finished), ri->wall_s);
-    fprintf(fp, "gpool_version: \"%s\"\nlibgpool_version: \"%s\"\n", PACKAGE_VERSION,
-            gp_version());
-#ifdef __VERSION__
-    fputs("compiler: ", fp);
-    gpx_yaml_string(fp, __VERSION__);
-    fputc('\n', fp);
-#endif
-    struct utsname u;
-    if (uname(&u) == 0) {
-        fputs("host: ", fp);
-        gpx_yaml_string(fp, u.nodename);
-        fputs("\nkernel: ", fp);
-        snprintf(buf, sizeof buf, "%s %s %s", u.sysname, u.release, u.machine);
-        gpx_yaml_string(fp, buf);
-        fputc('\n', fp);
-    }
-    fputs("cpu_model: ", fp);
-    gpx_yaml_string(fp, gpx_cpu_model(buf, sizeof buf));
-    fprintf(fp, "\ncpus_online: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
-    fprintf(fp, "cpu_isa: {avx2: %s, avx512: %s, avx2_visible: %s, avx512_visible: %s}\n",
-            gp_cpu_has_native(GP_ISA_AVX2) ? "true" : "false",
-            gp_cpu_has_native(GP_ISA_AVX512) ? "true" : "false",
-            gp_cpu_has(GP_ISA_AVX2) ? "true" : "false",
-            gp_cpu_has(GP_ISA_AVX512) ? "true" : "false");
-    const char *l3src;
-    size_t l3 = gpx_l3_bytes(&l3src);
-    fprintf(fp, "l3_bytes: %zu\nl3_source: %s\n", l3, l3src);
-    fprintf(fp, "openmp: %s\n", gp_have_openmp() ? "true" : "false");
-
     fputs("threads: [", fp);
     int printed[64], nprinted = 0;
     for (size_t i = 0; i < npoints; i++) {
@@ -1268,33 +1222,7 @@ static void write_manifest(FILE *fp, const run_info *ri, const ycfg *cfg,
             printed[nprinted++] = points[i].threads;
         }
     }
-    fputs("]\n", fp);
-    fputs("environment:\n", fp);
-    static const char *const env_names[] = { "GPOOL_VARIANT", "GPOOL_CPU_MASK", "OMP_NUM_THREADS",
-                                             "OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES",
-                                             "GOMP_SPINCOUNT", "OMP_DYNAMIC" };
-    for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++)
-        write_env(fp, env_names[i]);
-
-    fputs("config:\n  path: ", fp);
-    gpx_yaml_string(fp, ri->config_path);
-    fputs("\n  name: ", fp);
-    gpx_yaml_string(fp, ycfg_name(cfg));
-    fputs("\n  resolved: config.yaml\n  defaults_used:\n", fp);
-    for (size_t k = 0; k < ycfg_ndefaults(cfg); k++) {
-        fputs("    ", fp);
-        gpx_yaml_string(fp, ycfg_default_path(cfg, k));
-        fputs(": ", fp);
-        gpx_yaml_string(fp, ycfg_default_text(cfg, k));
-        fputc('\n', fp);
-    }
-    if (ycfg_ndefaults(cfg) == 0)
-        fputs("    {}\n", fp);
-    fputs("  swept: [", fp);
-    for (size_t k = 0; k < ycfg_nswept(cfg); k++)
-        fprintf(fp, "%s%s", k ? ", " : "", ycfg_swept_path(cfg, k));
-    fputs("]\n", fp);
-    fputs("points:\n", fp);
+    fputs("]\npoints:\n", fp);
     for (size_t i = 0; i < npoints; i++) {
         const bench_point *p = &points[i];
         fprintf(fp, "  - {id: \"%s\", op: %s, pass: %s, layout: %s, threads: %d, mode: %s, "
@@ -1302,8 +1230,11 @@ static void write_manifest(FILE *fp, const run_info *ri, const ycfg *cfg,
                 p->id, gp_pool_op_name(p->op), gp_pass_name(p->pass), gp_layout_name(p->layout),
                 p->threads, p->cold ? "cold" : "hot", p->nshapes, p->nvariants);
     }
-    fputs("skipped_variants: ", fp);
-    gpx_yaml_string(fp, ri->skipped);
+}
+
+/* How the rows ended, and what their columns mean. */
+static void write_method(FILE *fp, const run_info *ri, const row_list *rows)
+{
     size_t ok = 0, mismatch = 0, error = 0;
     for (size_t i = 0; i < rows->count; i++) {
         const char *st = rows->rows[i].status;
@@ -1311,7 +1242,7 @@ static void write_manifest(FILE *fp, const run_info *ri, const ycfg *cfg,
         mismatch += !strcmp(st, "mismatch");
         error += !strcmp(st, "error");
     }
-    fprintf(fp, "\nrows: {planned: %zu, written: %zu, ok: %zu, mismatch: %zu, error: %zu}\n",
+    fprintf(fp, "rows: {planned: %zu, written: %zu, ok: %zu, mismatch: %zu, error: %zu}\n",
             ri->planned, rows->count, ok, mismatch, error);
     fputs("timing: \"a sample is k back-to-back calls lasting >= min_sample_ms after calibration "
           "and warm-up; median_s and min_s are per call over the samples; cold calls rotate "
@@ -1326,11 +1257,22 @@ static void write_manifest(FILE *fp, const run_info *ri, const ycfg *cfg,
     fprintf(fp, "cold_rotation: \"buffer sets of more than cold_mib MiB (default 3 x L3 = %zu "
                 "bytes) per shape, filled once\"\n",
             default_cold_bytes());
-    fputs("chart: ", fp);
-    gpx_yaml_string(fp, ri->chart_status);
-    fputs("\nfiles: [bench.csv, config.yaml, manifest.yaml", fp);
+}
+
+static void write_manifest(FILE *fp, const run_info *ri, const ycfg *cfg,
+                           const bench_point *points, size_t npoints, const row_list *rows)
+{
+    gpx_manifest m = { "gpool bench manifest: how and where bench.csv was measured",
+                       ri->argc, ri->argv, cfg, NULL, NULL, ri->started, NULL };
+    gpx_manifest_write(fp, &m);
+    fprintf(fp, "wall_seconds: %.1f\n", ri->wall_s);
+    write_points(fp, points, npoints);
+    gpx_manifest_string(fp, "skipped_variants", ri->skipped);
+    write_method(fp, ri, rows);
+    gpx_manifest_string(fp, "chart", ri->chart_status);
+    fputs("files: [bench.csv, config.yaml, manifest.yaml", fp);
     if (!strcmp(ri->chart_status, "written"))
-        fputs(", bench-chart.dat, bench.png, bench.svg", fp);
+        fputs(", bench-chart.dat, bench.gp, bench.png, bench.svg", fp);
     fputs("]\n", fp);
 }
 
@@ -1340,231 +1282,203 @@ typedef struct {
     int threads, cold;
 } panel_key;
 
-/* The chart's data: one block per (mode, threads) panel of the chosen
- * op/pass/layout; rows are shapes, columns the probe and each variant. */
-static int write_chart_data(FILE *fp, const row_list *rows, gp_pool_op op, gp_pass pass,
-                            gp_layout layout, panel_key *panels, int *npanels,
-                            const char **series, int *nseries, int *nmodes, int *nthreads)
+/* What the chart shows: one op/pass/layout, a panel per (mode, threads)
+ * (modes the rows, thread counts ascending the columns of the multiplot),
+ * a series per variant. */
+typedef struct {
+    const row_list *rows;
+    gp_pool_op      op;
+    gp_pass         pass;
+    gp_layout       layout;
+    panel_key       panels[2 * 16];
+    int             npanels, nmodes, nthreads, nseries;
+    const char     *series[GPX_MAX_VARIANT_NAMES];
+} chart_plan;
+
+static int in_chart(const chart_plan *c, const bench_row *r)
 {
-    *npanels = *nseries = 0;
-    int threads[16], nt = 0, modes_seen[2] = { 0, 0 };
-    for (size_t i = 0; i < rows->count; i++) {
-        const bench_row *r = &rows->rows[i];
-        if (r->point->op != op || r->point->pass != pass || r->point->layout != layout ||
-            strcmp(r->status, "ok"))
+    return r->point->op == c->op && r->point->pass == c->pass && r->point->layout == c->layout &&
+           !strcmp(r->status, "ok");
+}
+
+static int in_panel(const chart_plan *c, const panel_key *pk, const bench_row *r)
+{
+    return in_chart(c, r) && r->point->threads == pk->threads && r->point->cold == pk->cold;
+}
+
+static int compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static void add_unique_int(int *list, int *n, int cap, int v)
+{
+    for (int k = 0; k < *n; k++)
+        if (list[k] == v)
+            return;
+    if (*n < cap)
+        list[(*n)++] = v;
+}
+
+/* The series and panels of the rows the chart shows; 0 when there are none. */
+static int plan_chart(chart_plan *c)
+{
+    int threads[16], modes_seen[2] = { 0, 0 };
+    c->nthreads = c->nseries = c->npanels = 0;
+    for (size_t i = 0; i < c->rows->count; i++) {
+        const bench_row *r = &c->rows->rows[i];
+        if (!in_chart(c, r))
             continue;
         modes_seen[r->point->cold] = 1;
+        add_unique_int(threads, &c->nthreads, 16, r->point->threads);
         int seen = 0;
-        for (int k = 0; k < nt; k++)
-            seen |= threads[k] == r->point->threads;
-        if (!seen && nt < 16)
-            threads[nt++] = r->point->threads;
-        seen = 0;
-        for (int k = 0; k < *nseries; k++)
-            seen |= !strcmp(series[k], r->variant);
-        if (!seen && *nseries < GPX_MAX_VARIANT_NAMES)
-            series[(*nseries)++] = r->variant;
+        for (int k = 0; k < c->nseries; k++)
+            seen |= !strcmp(c->series[k], r->variant);
+        if (!seen && c->nseries < GPX_MAX_VARIANT_NAMES)
+            c->series[c->nseries++] = r->variant;
     }
-    if (*nseries == 0)
-        return 0;
-    /* thread counts ascending: columns of the multiplot */
-    for (int a = 0; a < nt; a++)
-        for (int b = a + 1; b < nt; b++)
-            if (threads[b] < threads[a]) {
-                int t = threads[a];
-                threads[a] = threads[b];
-                threads[b] = t;
-            }
-    *nmodes = modes_seen[0] + modes_seen[1];
-    *nthreads = nt;
-    for (int m = 0; m < 2; m++) {
-        if (!modes_seen[m])
-            continue;
-        for (int t = 0; t < nt; t++)
-            panels[(*npanels)++] = (panel_key){ threads[t], m };
-    }
+    qsort(threads, (size_t)c->nthreads, sizeof *threads, compare_ints);
+    c->nmodes = modes_seen[0] + modes_seen[1];
+    for (int m = 0; m < 2; m++)
+        for (int t = 0; modes_seen[m] && t < c->nthreads; t++)
+            c->panels[c->npanels++] = (panel_key){ threads[t], m };
+    return c->nseries;
+}
 
+/* A shape's line in a panel, from the panel's rows from i on with its
+ * shape: the median probe and each variant's GB/s (NaN without a row). */
+static void write_shape_line(FILE *fp, const chart_plan *c, const panel_key *pk, size_t i)
+{
+    const bench_row *r = &c->rows->rows[i];
+    double probes[GPX_MAX_VARIANT_NAMES], gbps[GPX_MAX_VARIANT_NAMES];
+    int nprobes = 0;
+    for (int s = 0; s < c->nseries; s++)
+        gbps[s] = NAN;
+    for (size_t j = i; j < c->rows->count; j++) {
+        const bench_row *q = &c->rows->rows[j];
+        if (!in_panel(c, pk, q) || memcmp(&q->shape, &r->shape, sizeof r->shape))
+            continue;
+        for (int s = 0; s < c->nseries; s++)
+            if (!strcmp(c->series[s], q->variant) && isnan(gbps[s]))
+                gbps[s] = q->gbps;
+        if (nprobes < GPX_MAX_VARIANT_NAMES)
+            probes[nprobes++] = q->probe_gbps;
+    }
+    char lbl[64];
+    shape_label(lbl, sizeof lbl, &r->shape);
+    fprintf(fp, "%s %.3f", lbl, gpx_median(probes, (size_t)nprobes));
+    for (int s = 0; s < c->nseries; s++)
+        if (isnan(gbps[s]))
+            fputs(" NaN", fp);
+        else
+            fprintf(fp, " %.3f", gbps[s]);
+    fputc('\n', fp);
+}
+
+/* bench-chart.dat: one block per panel; lines are shapes (in order of
+ * appearance), columns the probe and each variant. */
+static void write_chart_data(FILE *fp, const void *ctx)
+{
+    const chart_plan *c = ctx;
     fprintf(fp, "# gpool bench chart data: %s %s %s; GB/s (bytes read + written / median time)\n",
-            gp_pool_op_name(op), gp_pass_name(pass), gp_layout_name(layout));
-    for (int pi = 0; pi < *npanels; pi++) {
-        const panel_key *pk = &panels[pi];
+            gp_pool_op_name(c->op), gp_pass_name(c->pass), gp_layout_name(c->layout));
+    for (int pi = 0; pi < c->npanels; pi++) {
+        const panel_key *pk = &c->panels[pi];
         fprintf(fp, "%s# panel %d: %s, %d thread(s)\nshape probe", pi ? "\n\n" : "", pi,
                 pk->cold ? "cold" : "hot", pk->threads);
-        for (int s = 0; s < *nseries; s++)
-            fprintf(fp, " %s", series[s]);
+        for (int s = 0; s < c->nseries; s++)
+            fprintf(fp, " %s", c->series[s]);
         fputc('\n', fp);
-        /* shapes in order of appearance */
         shape_dims seen_shapes[256];
         int nshapes = 0;
-        for (size_t i = 0; i < rows->count; i++) {
-            const bench_row *r = &rows->rows[i];
-            if (r->point->op != op || r->point->pass != pass || r->point->layout != layout ||
-                r->point->threads != pk->threads || r->point->cold != pk->cold ||
-                strcmp(r->status, "ok"))
-                continue;
+        for (size_t i = 0; i < c->rows->count; i++) {
+            const bench_row *r = &c->rows->rows[i];
             int seen = 0;
             for (int k = 0; k < nshapes; k++)
                 seen |= !memcmp(&seen_shapes[k], &r->shape, sizeof r->shape);
-            if (seen || nshapes >= 256)
+            if (!in_panel(c, pk, r) || seen || nshapes >= 256)
                 continue;
             seen_shapes[nshapes++] = r->shape;
-            double probes[GPX_MAX_VARIANT_NAMES], gbps[GPX_MAX_VARIANT_NAMES];
-            int nprobes = 0;
-            for (int s = 0; s < *nseries; s++)
-                gbps[s] = NAN;
-            for (size_t j = i; j < rows->count; j++) {
-                const bench_row *q = &rows->rows[j];
-                if (q->point->op != op || q->point->pass != pass || q->point->layout != layout ||
-                    q->point->threads != pk->threads || q->point->cold != pk->cold ||
-                    strcmp(q->status, "ok") || memcmp(&q->shape, &r->shape, sizeof r->shape))
-                    continue;
-                for (int s = 0; s < *nseries; s++)
-                    if (!strcmp(series[s], q->variant) && isnan(gbps[s]))
-                        gbps[s] = q->gbps;
-                if (nprobes < GPX_MAX_VARIANT_NAMES)
-                    probes[nprobes++] = q->probe_gbps;
-            }
-            char lbl[64];
-            shape_label(lbl, sizeof lbl, &r->shape);
-            fprintf(fp, "%s %.3f", lbl, gpx_median(probes, (size_t)nprobes));
-            for (int s = 0; s < *nseries; s++)
-                if (isnan(gbps[s]))
-                    fputs(" NaN", fp);
-                else
-                    fprintf(fp, " %.3f", gbps[s]);
-            fputc('\n', fp);
+            write_shape_line(fp, c, pk, i);
         }
     }
-    return *npanels;
 }
 
-static const char *chart_template(void)
+/* The template's settings (bench.gp): title, layout and panel labels. */
+static void chart_settings(const chart_plan *c, const ycfg *cfg, char *buf, size_t len)
 {
-    static char path[4096];
-    const char *env = getenv("GPOOL_BENCH_GP");
-    if (env && *env)
-        return env;
-    if (gpx_readable("experiments/records/bench.gp"))
-        return "experiments/records/bench.gp";
-    snprintf(path, sizeof path, "%s/bench.gp", GPOOL_DATADIR);
-    return gpx_readable(path) ? path : NULL;
+    char modes[256] = "", threads[256] = "", title[1024], qtitle[2100];
+    for (int i = 0; i < c->npanels; i++) {
+        snprintf(modes + strlen(modes), sizeof modes - strlen(modes), "%s%s", i ? " " : "",
+                 c->panels[i].cold ? "cold" : "hot");
+        snprintf(threads + strlen(threads), sizeof threads - strlen(threads), "%s%d",
+                 i ? " " : "", c->panels[i].threads);
+    }
+    snprintf(title, sizeof title, "gpool bench: %s %s %s (%s)", gp_pool_op_name(c->op),
+             gp_pass_name(c->pass), gp_layout_name(c->layout), ycfg_name(cfg));
+    gpx_gnuplot_quote(qtitle, sizeof qtitle, title);
+    snprintf(buf, len,
+             "maintitle = %s\nnpanels = %d; nrows = %d; ncols = %d; nseries = %d\n"
+             "panel_modes = '%s'; panel_threads = '%s'",
+             qtitle, c->npanels, c->nmodes, c->nthreads, c->nseries, modes, threads);
 }
 
-/* Run gnuplot on the template; 0 ok, 1 no gnuplot (skipped), -1 failed. */
-static int run_gnuplot(const char *program, const char *tmpl, const char *settings)
-{
-    char err[512];
-    int r = gpx_run_gnuplot(program, tmpl, settings, err, sizeof err);
-    if (r < 0)
-        report_error("%s", err);
-    return r;
-}
-
-/* Writes bench-chart.dat, bench.png and bench.svg; sets *status for the
- * manifest. 0 written or skipped, -1 on failure. */
-static int write_chart(const char *dir, const ycfg *cfg, const row_list *rows,
-                       const char **status)
+/* The op/pass/layout the config's chart: section asks for; without ok rows
+ * of it, what the first ok row ran. 0, or -1 when no row is ok. */
+static int choose_panel(chart_plan *c, const ycfg *cfg, const row_list *rows)
 {
     const ycfg_point *pt0 = ycfg_point_at(cfg, 0);
-    gp_pool_op op = (gp_pool_op)enum_index(ycfg_str(pt0, "chart.op"), gpx_op_choices);
-    gp_pass pass = (gp_pass)enum_index(ycfg_str(pt0, "chart.pass"), gpx_pass_choices);
-    gp_layout layout = (gp_layout)enum_index(ycfg_str(pt0, "chart.layout"), gpx_layout_choices);
-    const char *program = gpx_gnuplot_program();
-    if (!*program) {
-        *status = "skipped: GNUPLOT is empty (configure found no gnuplot)";
-        note("no gnuplot: chart skipped");
-        return 0;
-    }
-    const char *tmpl = chart_template();
-    if (!tmpl) {
-        report_error("chart template bench.gp not found (set GPOOL_BENCH_GP, or run from the "
-                     "source tree, or install gpool)");
-        *status = "failed: no template";
-        return -1;
-    }
-    /* Without rows for the chosen panel, chart what the first ok row ran. */
-    int has = 0;
     const bench_row *first_ok = NULL;
+    int has = 0;
+    c->rows = rows;
+    c->op = (gp_pool_op)enum_index(ycfg_str(pt0, "chart.op"), gpx_op_choices);
+    c->pass = (gp_pass)enum_index(ycfg_str(pt0, "chart.pass"), gpx_pass_choices);
+    c->layout = (gp_layout)enum_index(ycfg_str(pt0, "chart.layout"), gpx_layout_choices);
     for (size_t i = 0; i < rows->count; i++) {
         const bench_row *r = &rows->rows[i];
         if (strcmp(r->status, "ok"))
             continue;
-        if (!first_ok)
-            first_ok = r;
-        has |= r->point->op == op && r->point->pass == pass && r->point->layout == layout;
+        first_ok = first_ok ? first_ok : r;
+        has |= in_chart(c, r);
     }
-    if (!first_ok) {
+    if (!first_ok)
+        return -1;
+    if (!has) {
+        c->op = first_ok->point->op;
+        c->pass = first_ok->point->pass;
+        c->layout = first_ok->point->layout;
+    }
+    return 0;
+}
+
+/* bench-chart.dat, bench.gp, bench.png and bench.svg (records/chart.h);
+ * sets *status for the manifest. 0 written or skipped, -1 on failure. */
+static int write_chart(const char *dir, const ycfg *cfg, const row_list *rows,
+                       const char **status)
+{
+    static char skipped[600];
+    static chart_plan plan;
+    char settings[4096], err[8400];
+    if (choose_panel(&plan, cfg, rows) || !plan_chart(&plan)) {
         *status = "skipped: no successful rows";
         return 0;
     }
-    if (!has) {
-        op = first_ok->point->op;
-        pass = first_ok->point->pass;
-        layout = first_ok->point->layout;
-    }
-
-    char err[512], dat[4096], png[4096], svg[4096], png_tmp[4096], svg_tmp[4096];
-    gpx_join(dat, sizeof dat, dir, "bench-chart.dat");
-    gpx_join(png, sizeof png, dir, "bench.png");
-    gpx_join(svg, sizeof svg, dir, "bench.svg");
-    gpx_tmp_name(png_tmp, sizeof png_tmp, png);
-    gpx_tmp_name(svg_tmp, sizeof svg_tmp, svg);
-
-    gpx_atomic_file f;
-    if (gpx_atomic_open(&f, dat, err, sizeof err) != 0) {
-        report_error("%s", err);
-        *status = "failed";
-        return -1;
-    }
-    panel_key panels[2 * 16];
-    const char *series[GPX_MAX_VARIANT_NAMES];
-    int npanels, nseries, nmodes = 0, nthreads = 0;
-    write_chart_data(f.fp, rows, op, pass, layout, panels, &npanels, series, &nseries, &nmodes,
-                     &nthreads);
-    /* gnuplot reads the data under its final name: commit it first. */
-    if (gpx_atomic_commit(&f, err, sizeof err) != 0) {
-        report_error("%s", err);
-        *status = "failed";
-        return -1;
-    }
-
-    char modes[256] = "", threads[256] = "", q_dat[4200], q_png[4200], q_svg[4200];
-    for (int i = 0; i < npanels; i++) {
-        snprintf(modes + strlen(modes), sizeof modes - strlen(modes), "%s%s", i ? " " : "",
-                 panels[i].cold ? "cold" : "hot");
-        snprintf(threads + strlen(threads), sizeof threads - strlen(threads), "%s%d",
-                 i ? " " : "", panels[i].threads);
-    }
-    gpx_gnuplot_quote(q_dat, sizeof q_dat, dat);
-    gpx_gnuplot_quote(q_png, sizeof q_png, png_tmp);
-    gpx_gnuplot_quote(q_svg, sizeof q_svg, svg_tmp);
-    char settings[16384];
-    snprintf(settings, sizeof settings,
-             "datafile=%s; png_out=%s; svg_out=%s; maintitle='gpool bench: %s %s %s (%s)'; "
-             "npanels=%d; nrows=%d; ncols=%d; nseries=%d; panel_modes='%s'; panel_threads='%s'",
-             q_dat, q_png, q_svg, gp_pool_op_name(op), gp_pass_name(pass), gp_layout_name(layout),
-             ycfg_name(cfg), npanels, nmodes, nthreads, nseries, modes, threads);
-    int r = run_gnuplot(program, tmpl, settings);
+    chart_settings(&plan, cfg, settings, sizeof settings);
+    gpx_chart chart = { dir, "bench", "bench-chart.dat", write_chart_data, NULL, "bench.gp",
+                        settings, &plan };
+    int r = gpx_chart_publish(&chart, err, sizeof err);
     if (r == 1) {
-        *status = "skipped: gnuplot not found";
-        note("gnuplot not found (%s): chart skipped", program);
-        unlink(png_tmp);
-        unlink(svg_tmp);
-        return 0;
-    }
-    if (r == 0 && (gpx_publish(png_tmp, png, err, sizeof err) != 0 ||
-                   gpx_publish(svg_tmp, svg, err, sizeof err) != 0)) {
+        snprintf(skipped, sizeof skipped, "skipped: %.580s", err);
+        *status = skipped;
+        note("%s: chart skipped", err);
+    } else if (r < 0) {
         report_error("%s", err);
-        r = -1;
-    }
-    if (r != 0) {
-        unlink(png_tmp);
-        unlink(svg_tmp);
         *status = "failed";
-        return -1;
+    } else {
+        *status = "written";
     }
-    *status = "written";
-    return 0;
+    return r < 0 ? -1 : 0;
 }
 
 /* ======================================================== write results */

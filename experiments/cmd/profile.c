@@ -35,6 +35,9 @@
 #include "core/data.h"
 #include "probe/probe.h"
 #include "core/train.h"
+#include "records/chart.h"
+#include "records/manifest.h"
+#include "records/results.h"
 #include "util/util.h"
 
 #define PF_NAME "gpool profile"
@@ -48,6 +51,8 @@ typedef struct {
     const char *head;
     const char *out;
     int         batch, threads, repeats, warmup, sgemm_n, bw_mib, no_chart;
+    int         argc;        /* the command line, for summary.yaml */
+    char      **argv;
 } pf_options;
 
 /* Samples of one timed thing, one per profiled step, in seconds: wall clock,
@@ -177,6 +182,8 @@ static const gpx_int_option int_options[] = {
 static int parse_options(int argc, char **argv, pf_options *o)
 {
     memset(o, 0, sizeof *o);
+    o->argc = argc;
+    o->argv = argv;
     o->repeats = 30;
     o->warmup = 5;
     o->sgemm_n = 1024;
@@ -688,6 +695,7 @@ typedef struct {
     const pf_state   *s;
     const pf_machine *m;
     const pf_totals  *t;
+    const char       *started;
 } pf_report;
 
 static void print_table(const pf_report *rp)
@@ -730,6 +738,29 @@ static void print_table(const pf_report *rp)
                         "idle machine, or with --threads 1\n", rp->threads - 1);
 }
 
+static void write_row(FILE *fp, const pf_row *r)
+{
+    const double ms[] = { 1e3 * r->median_s, 1e3 * r->min_s, 1e3 * r->wall_median_s };
+    const double rest[] = { r->flops, r->bytes, rate(r->flops, r->median_s),
+                            rate(r->bytes, r->median_s), r->bytes > 0 ? r->flops / r->bytes : 0,
+                            r->share };
+    gpx_row w;
+    gpx_row_begin(&w, fp, &gpx_profile_file, NULL);
+    if (r->layer >= 0)
+        gpx_row_int(&w, r->layer);
+    else
+        gpx_row_empty(&w);
+    gpx_row_text(&w, r->kind);
+    gpx_row_text(&w, r->pass);
+    gpx_row_text(&w, r->shape);
+    for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
+        gpx_row_real(&w, ms[k]);
+    for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++)
+        gpx_row_real(&w, rest[k]);
+    gpx_row_text(&w, r->desc);
+    gpx_row_end(&w);
+}
+
 static void write_csv(FILE *fp, const void *ctx)
 {
     const pf_report *rp = ctx;
@@ -756,20 +787,9 @@ static void write_csv(FILE *fp, const void *ctx)
             m->cache_gbps, m->cache_kernel, PF_HOT_BYTES, 1e3 * rp->t->sum_s,
             1e3 * rp->t->step_s, 1e3 * rp->t->step_wall_s, 100 * rp->t->waited,
             1e3 * rp->t->profiled_s, rp->t->ratio);
-    fputs("layer,kind,pass,out_shape,median_ms,min_ms,wall_median_ms,flops,bytes,gflop_s,gb_s,"
-          "flop_per_byte,share_pct,desc\n", fp);
-    for (int k = 0; k < s->nrows; k++) {
-        const pf_row *r = &s->rows[k];
-        if (r->layer >= 0)
-            fprintf(fp, "%d", r->layer);
-        fprintf(fp, ",%s,%s,%s,%.6f,%.6f,%.6f,%.0f,%.0f,%.4f,%.4f,%.4f,%.3f,", r->kind,
-                r->pass, r->shape, 1e3 * r->median_s, 1e3 * r->min_s, 1e3 * r->wall_median_s,
-                r->flops, r->bytes,
-                rate(r->flops, r->median_s), rate(r->bytes, r->median_s),
-                r->bytes > 0 ? r->flops / r->bytes : 0, r->share);
-        gpx_csv_text(fp, r->desc);
-        fputc('\n', fp);
-    }
+    gpx_record_header(fp, &gpx_profile_file, NULL);
+    for (int k = 0; k < s->nrows; k++)
+        write_row(fp, &s->rows[k]);
 }
 
 static void write_summary(FILE *fp, const void *ctx)
@@ -777,20 +797,14 @@ static void write_summary(FILE *fp, const void *ctx)
     const pf_report *rp = ctx;
     const pf_machine *m = rp->m;
     const pf_totals *t = rp->t;
-    char cpu[256], when[64];
-    fputs("config: ", fp);
-    gpx_yaml_string(fp, rp->o->config);
-    fputs("\nname: ", fp);
-    gpx_yaml_string(fp, ycfg_name(rp->cfg));
-    fputs("\nhead: ", fp);
-    gpx_yaml_string(fp, rp->head);
-    fprintf(fp, "\nbatch: %d\nthreads: %d\nrepeats: %d\nwarmup: %d\ncpu_model: ", rp->s->batch,
-            rp->threads, rp->o->repeats, rp->o->warmup);
-    gpx_yaml_string(fp, gpx_cpu_model(cpu, sizeof cpu));
-    fputs("\ndate: ", fp);
-    gpx_yaml_string(fp, gpx_iso_time(when, sizeof when));
+    gpx_manifest man = { "gpool profile summary: the machine's roofs and a training step's times",
+                         rp->o->argc, rp->o->argv, rp->cfg, NULL, NULL, rp->started, NULL };
+    gpx_manifest_write(fp, &man);
+    gpx_manifest_string(fp, "head", rp->head);
+    fprintf(fp, "batch: %d\nthreads: %d\nrepeats: %d\nwarmup: %d\n", rp->s->batch, rp->threads,
+            rp->o->repeats, rp->o->warmup);
     fprintf(fp,
-            "\nmachine:\n"
+            "machine:\n"
             "  peak_gflops: %.3f\n  sgemm_n: %d\n"
             "  dram_gbps: %.3f\n  dram_kernel: %s\n  dram_probe_bytes: %zu\n"
             "  cache_gbps: %.3f\n  cache_kernel: %s\n  cache_probe_bytes: %zu\n"
@@ -917,45 +931,17 @@ static int write_file(const char *dir, const char *name, void (*body)(FILE *, co
     return 0;
 }
 
-/* roofline.{png,svg} under temporary names, published when both exist.
- * A missing gnuplot skips the chart with a note. 0 ok or skipped, -1 failed. */
+/* roofline.{dat,gp,png,svg}, published together (records/chart.h). A
+ * missing gnuplot skips the chart with a note. 0 ok or skipped, -1 failed. */
 static int write_chart(const char *dir, const pf_report *rp)
 {
-    const char *program = gpx_gnuplot_program();
-    if (!*program) {
-        fprintf(stderr, PF_NAME ": no gnuplot: chart skipped\n");
-        return 0;
-    }
-    if (write_file(dir, "roofline.dat", write_chart_data, rp) ||
-        write_file(dir, "roofline.gp", write_chart_script, rp))
-        return -1;
-    char dat[4096], script[4096], base[4096], tmpbase[4200], q1[8500], q2[8500];
-    char settings[17100], err[1024];
-    gpx_join(dat, sizeof dat, dir, "roofline.dat");
-    gpx_join(script, sizeof script, dir, "roofline.gp");
-    gpx_join(base, sizeof base, dir, "roofline");
-    gpx_tmp_name(tmpbase, sizeof tmpbase, base);
-    gpx_gnuplot_quote(q1, sizeof q1, dat);
-    gpx_gnuplot_quote(q2, sizeof q2, tmpbase);
-    snprintf(settings, sizeof settings, "datafile=%s; outbase=%s", q1, q2);
-    int r = gpx_run_gnuplot(program, script, settings, err, sizeof err);
-    if (r == 1) {
-        fprintf(stderr, PF_NAME ": %s not found: chart skipped\n", program);
-        return 0;
-    }
-    const char *ext[] = { "png", "svg" };
-    for (int k = 0; k < 2; k++) {
-        char tmp[4300], dst[4300];
-        snprintf(tmp, sizeof tmp, "%s.%s", tmpbase, ext[k]);
-        snprintf(dst, sizeof dst, "%s.%s", base, ext[k]);
-        if (r == 0 && gpx_publish(tmp, dst, err, sizeof err))
-            r = -1;
-        if (r != 0)
-            unlink(tmp);
-    }
-    if (r != 0)
-        fprintf(stderr, PF_NAME ": %s\n", err);
-    return r ? -1 : 0;
+    char err[8400];
+    gpx_chart chart = { dir, "roofline", NULL, write_chart_data, write_chart_script, NULL, NULL,
+                        rp };
+    int r = gpx_chart_publish(&chart, err, sizeof err);
+    if (r)
+        fprintf(stderr, PF_NAME ": %s%s\n", err, r > 0 ? ": chart skipped" : "");
+    return r < 0 ? -1 : 0;
 }
 
 static int write_outputs(const char *dir, const pf_report *rp)
@@ -1028,6 +1014,8 @@ static int profile_point(const pf_options *o, const ycfg *cfg, const ycfg_point 
     }
     pf_state s;
     pf_machine m;
+    char started[64];
+    gpx_iso_time(started, sizeof started);
     int rc = setup_state(&s, o, cfg, pt, &d);
     if (rc == 0)
         rc = run_rounds(&s, o->warmup, o->repeats);
@@ -1042,7 +1030,7 @@ static int profile_point(const pf_options *o, const ycfg *cfg, const ycfg_point 
             snprintf(dir, sizeof dir, "%s", o->out);
         else
             snprintf(dir, sizeof dir, "results/%s/profile", ycfg_name(cfg));
-        pf_report rp = { o, cfg, ycfg_str(pt, "model.head"), threads, &s, &m, &t };
+        pf_report rp = { o, cfg, ycfg_str(pt, "model.head"), threads, &s, &m, &t, started };
         print_table(&rp);
         rc = write_outputs(dir, &rp);
     }

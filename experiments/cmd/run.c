@@ -32,8 +32,13 @@
 #include "core/data.h"
 #include "core/evalsize.h"
 #include "core/model.h"
-#include "util/sha256.h"
 #include "core/train.h"
+#include "records/chart.h"
+#include "records/csv.h"
+#include "records/manifest.h"
+#include "records/results.h"
+#include "records/run_rows.h"
+#include "util/sha256.h"
 #include "util/util.h"
 
 /* ========================================================== options */
@@ -142,26 +147,10 @@ static int parse_options(int argc, char **argv, run_options *o)
 typedef enum { MSG_BUILT = 1, MSG_DATA, MSG_EPOCH, MSG_EVAL, MSG_DONE } msg_kind;
 
 typedef struct {
-    double        params, flops;
-    gp_mem_report mem;
-    int           threads;
-    char          variant[32];   /* global pooling variant "auto" picks for the head */
-    int           input_size;    /* side of the square images it trained on */
-} built_info;
-
-typedef struct {
-    int    nfiles;
-    char   files[4][512];
-    char   sha256[4][65];
-    double mean, std;
-    int    train_count, val_count, test_count;
-} data_info;
-
-typedef struct {
     msg_kind kind;
     union {
-        built_info       built;
-        data_info        data;
+        gpx_run_built    built;
+        gpx_data_record  data;
         gpx_epoch_row    epoch;
         gpx_size_row     eval;
         gpx_train_result done;
@@ -172,7 +161,7 @@ typedef struct {
     const ycfg_point *pt;
     const char         *id;
     int                 have_built, have_done;
-    built_info          built;
+    gpx_run_built       built;
     gpx_train_result    result;
     gpx_epoch_row      *epochs;
     int                 nepochs;
@@ -181,7 +170,7 @@ typedef struct {
     char                reason[256];
     char                started[64], finished[64];
     char                exit_text[48];  /* how the run's process ended */
-    data_info           data;
+    gpx_data_record     data;
     int                 have_data;
     gpx_size_row       *evals;       /* eval.sizes x eval.methods, in that order */
     int                 nevals;
@@ -201,10 +190,11 @@ typedef struct {
     size_t             nprior;
     char             **merged_from; /* gpool merge: the shard directories */
     int                nmerged;
-    data_info          data;       /* from the first run that loaded data */
+    gpx_data_record    data;       /* from the first run that loaded data */
     int                have_data;
     char               started[64];
-    volatile sig_atomic_t *interrupted;
+    int                argc;       /* the command line, for the manifests */
+    char             **argv;
 } sweep;
 
 /* ============================================================ child */
@@ -298,11 +288,6 @@ static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threa
  * then reports the epoch. --resume continues a run whose progress rows match
  * its checkpoint (the optimizer has taken rows x steps-per-epoch steps). */
 
-#define PROGRESS_HEADER \
-    "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,epoch_s,eval_s,img_per_s\n"
-
-static void write_progress_rows(FILE *fp, const void *ctx);
-
 typedef struct {
     int            fd;
     gpx_epoch_row *rows;
@@ -314,13 +299,7 @@ typedef struct {
 static void write_progress_rows(FILE *fp, const void *ctx)
 {
     const epoch_sink *k = ctx;
-    fputs(PROGRESS_HEADER, fp);
-    for (int i = 0; i < k->nrows; i++) {
-        const gpx_epoch_row *r = &k->rows[i];
-        fprintf(fp, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", r->epoch,
-                r->lr, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->test_loss,
-                r->test_acc, r->epoch_s, r->eval_s, r->img_per_s);
-    }
+    gpx_write_progress(fp, k->rows, k->nrows);
 }
 
 static int keep_row(epoch_sink *k, const gpx_epoch_row *row)
@@ -340,27 +319,8 @@ static int keep_row(epoch_sink *k, const gpx_epoch_row *row)
 /* Rows of a progress.csv; 0 rows when it is missing or malformed. */
 static int read_progress(epoch_sink *k)
 {
-    FILE *fp = fopen(k->path, "r");
-    char line[1024];
-    k->nrows = 0;
-    if (!fp)
-        return 0;
-    if (!fgets(line, sizeof line, fp) || strcmp(line, PROGRESS_HEADER)) {
-        fclose(fp);
-        return 0;
-    }
-    while (fgets(line, sizeof line, fp)) {
-        gpx_epoch_row r;
-        memset(&r, 0, sizeof r);
-        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.lr,
-                   &r.train_loss, &r.train_acc, &r.val_loss, &r.val_acc, &r.test_loss,
-                   &r.test_acc, &r.epoch_s, &r.eval_s, &r.img_per_s) != 11 ||
-            r.epoch != k->nrows + 1 || keep_row(k, &r)) {
-            k->nrows = 0;
-            break;
-        }
-    }
-    fclose(fp);
+    free(k->rows);
+    k->nrows = k->cap = gpx_read_progress(k->path, &k->rows);
     return k->nrows;
 }
 
@@ -750,44 +710,6 @@ static int run_point(sweep *sw, size_t index, int show_build, run_record *rec)
 
 /* ============================================================ output */
 
-static void csv_swept_header(FILE *fp, const ycfg *cfg)
-{
-    for (size_t k = 0; k < ycfg_nswept(cfg); k++) {
-        gpx_csv_text(fp, ycfg_swept_path(cfg, k));
-        fputc(',', fp);
-    }
-}
-
-static void csv_swept_values(FILE *fp, const ycfg *cfg, const ycfg_point *pt)
-{
-    for (size_t k = 0; k < ycfg_nswept(cfg); k++) {
-        char *text = ycfg_value_text(ycfg_get(pt, ycfg_swept_path(cfg, k)));
-        gpx_csv_text(fp, text ? text : "");
-        free(text);
-        fputc(',', fp);
-    }
-}
-
-static void runs_header(FILE *fp, const ycfg *cfg)
-{
-    fputs("run_id,experiment,", fp);
-    csv_swept_header(fp, cfg);
-    fputs("head,seed,threads,batch,epochs,params,flops,mem_params,mem_grads,mem_optim,"
-          "mem_activations,mem_workspace,mem_total,final_train_loss,final_train_acc,"
-          "final_val_acc,final_test_loss,final_test_acc,best_test_acc,best_epoch,train_s,"
-          "img_per_s,peak_rss_mib,variant,status,reason\n",
-          fp);
-}
-
-static void epochs_header(FILE *fp, const ycfg *cfg)
-{
-    fputs("run_id,", fp);
-    csv_swept_header(fp, cfg);
-    fputs("head,seed,epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,"
-          "epoch_s,eval_s,img_per_s\n",
-          fp);
-}
-
 /* Every finished run: this sweep's so far, in config order, then the prior
  * runs (--resume) it has not reached yet. The files rewritten after each
  * run list them all, so that none of the prior runs drops out of runs.csv
@@ -804,90 +726,42 @@ static const run_record *next_record(const sweep *sw, size_t *it)
     return NULL;
 }
 
+/* A run as records/run_rows.h writes it. */
+static gpx_run_rows rows_of(const run_record *r)
+{
+    gpx_run_rows v = { r->id,      r->pt,      r->have_built ? &r->built : NULL,
+                       &r->result, r->epochs,  r->nepochs,
+                       r->evals,   r->nevals,  r->peak_rss_mib,
+                       r->status,  r->reason };
+    return v;
+}
+
 static void write_runs_csv(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
-    runs_header(fp, sw->cfg);
+    gpx_record_header(fp, &gpx_runs_file, sw->cfg);
     size_t it = 0;
     for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
-        const gpx_epoch_row *last = r->nepochs ? &r->epochs[r->nepochs - 1] : NULL;
-        if (r->raw_run) {
+        gpx_run_rows v = rows_of(r);
+        if (r->raw_run)
             fputs(r->raw_run, fp);
-            continue;
-        }
-        fprintf(fp, "%s,", r->id);
-        gpx_csv_text(fp, ycfg_name(sw->cfg));
-        fputc(',', fp);
-        csv_swept_values(fp, sw->cfg, r->pt);
-        fprintf(fp, "%s,%lld,%d,%lld,%d,", ycfg_str(r->pt, "model.head"),
-                ycfg_int(r->pt, "train.seed"), r->have_built ? r->built.threads : 0,
-                ycfg_int(r->pt, "train.batch"), r->nepochs);
-        if (r->have_built)
-            fprintf(fp, "%.0f,%.0f,%zu,%zu,%zu,%zu,%zu,%zu,", r->built.params, r->built.flops,
-                    r->built.mem.params, r->built.mem.grads, r->built.mem.optim_state,
-                    r->built.mem.activations, r->built.mem.workspace, r->built.mem.total);
         else
-            fputs(",,,,,,,,", fp);
-        double nan = NAN;
-        gpx_csv_number(fp, "%.6f", last ? last->train_loss : nan);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.5f", last ? last->train_acc : nan);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.5f", last ? last->val_acc : nan);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.6f", last ? last->test_loss : nan);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.5f", last ? last->test_acc : nan);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.5f", r->result.best_epoch ? r->result.best_test_acc : nan);
-        fputc(',', fp);
-        if (r->result.best_epoch)
-            fprintf(fp, "%d", r->result.best_epoch);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.3f", r->nepochs ? r->result.train_s : nan);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.1f", r->nepochs ? r->result.images_per_s : nan);
-        fputc(',', fp);
-        gpx_csv_number(fp, "%.1f", r->peak_rss_mib);
-        fprintf(fp, ",%s,%s,", r->have_built ? r->built.variant : "", r->status);
-        gpx_csv_text(fp, r->reason);
-        fputc('\n', fp);
+            gpx_write_run_row(fp, sw->cfg, &v);
     }
 }
 
 static void write_epochs_csv(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
-    epochs_header(fp, sw->cfg);
+    gpx_record_header(fp, &gpx_epochs_file, sw->cfg);
     size_t it = 0;
     for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
-        if (r->raw_run) {
+        gpx_run_rows v = rows_of(r);
+        if (r->raw_run)
             fputs(r->raw_epochs ? r->raw_epochs : "", fp);
-            continue;
-        }
-        for (int e = 0; e < r->nepochs; e++) {
-            const gpx_epoch_row *row = &r->epochs[e];
-            fprintf(fp, "%s,", r->id);
-            csv_swept_values(fp, sw->cfg, r->pt);
-            fprintf(fp, "%s,%lld,%d,%.6g,", ycfg_str(r->pt, "model.head"),
-                    ycfg_int(r->pt, "train.seed"), row->epoch, row->lr);
-            const double v[] = { row->train_loss, row->train_acc, row->val_loss, row->val_acc,
-                                 row->test_loss, row->test_acc };
-            const char *fmt[] = { "%.6f", "%.5f", "%.6f", "%.5f", "%.6f", "%.5f" };
-            for (int k = 0; k < 6; k++) {
-                gpx_csv_number(fp, fmt[k], v[k]);
-                fputc(',', fp);
-            }
-            fprintf(fp, "%.3f,%.3f,%.1f\n", row->epoch_s, row->eval_s, row->img_per_s);
-        }
+        else
+            gpx_write_epoch_rows(fp, sw->cfg, &v);
     }
-}
-
-static void evals_header(FILE *fp, const ycfg *cfg)
-{
-    fputs("run_id,", fp);
-    csv_swept_header(fp, cfg);
-    fputs("head,seed,train_size,eval_size,method,test_acc,test_loss,status,reason\n", fp);
 }
 
 static int sweep_has_evals(const sweep *sw)
@@ -898,27 +772,14 @@ static int sweep_has_evals(const sweep *sw)
 static void write_evals_csv(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
-    evals_header(fp, sw->cfg);
+    gpx_record_header(fp, &gpx_evals_file, sw->cfg);
     size_t it = 0;
     for (const run_record *r; (r = next_record(sw, &it)) != NULL;) {
-        if (r->raw_run) {
+        gpx_run_rows v = rows_of(r);
+        if (r->raw_run)
             fputs(r->raw_evals ? r->raw_evals : "", fp);
-            continue;
-        }
-        for (int e = 0; e < r->nevals; e++) {
-            const gpx_size_row *row = &r->evals[e];
-            fprintf(fp, "%s,", r->id);
-            csv_swept_values(fp, sw->cfg, r->pt);
-            fprintf(fp, "%s,%lld,%d,%d,%s,", ycfg_str(r->pt, "model.head"),
-                    ycfg_int(r->pt, "train.seed"), r->have_built ? r->built.input_size : 0,
-                    row->size, gpx_size_method_name(row->method));
-            gpx_csv_number(fp, "%.5f", row->applicable ? row->test_acc : NAN);
-            fputc(',', fp);
-            gpx_csv_number(fp, "%.6f", row->applicable ? row->test_loss : NAN);
-            fprintf(fp, ",%s,", row->applicable ? "ok" : "n/a");
-            gpx_csv_text(fp, row->applicable ? "" : row->reason);
-            fputc('\n', fp);
-        }
+        else
+            gpx_write_eval_rows(fp, sw->cfg, &v);
     }
 }
 
@@ -926,87 +787,6 @@ static void write_config_yaml(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
     ycfg_write_resolved(sw->cfg, fp);
-}
-
-/* Output of a command (first line), or "unknown". */
-static void command_line_output(const char *cmd, char *buf, size_t len)
-{
-    snprintf(buf, len, "unknown");
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return;
-    if (fgets(buf, (int)len, p))
-        buf[strcspn(buf, "\n")] = '\0';
-    else
-        snprintf(buf, len, "unknown");
-    if (pclose(p) != 0)
-        snprintf(buf, len, "unknown");
-}
-
-/* Where and with what a result was made: versions, commit, compiler, CPU,
- * OpenBLAS and the environment variables that steer threads and kernels. */
-static void write_machine(FILE *fp)
-{
-    char buf[1024];
-    fprintf(fp, "gpool_version: %s\n", gp_version());
-    /* the checkout the command runs in, else the one it was built from */
-    const char *git = "{ git rev-parse --is-inside-work-tree >/dev/null 2>&1 || cd '" GPOOL_SRCDIR
-                      "'; } && git";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s rev-parse HEAD 2>/dev/null", git);
-    command_line_output(cmd, buf, sizeof buf);
-    fprintf(fp, "git_commit: %s\n", buf);
-    int have_commit = strcmp(buf, "unknown") != 0;
-    snprintf(cmd, sizeof cmd, "%s status --porcelain --untracked-files=no 2>/dev/null | wc -l", git);
-    command_line_output(cmd, buf, sizeof buf);
-    fprintf(fp, "git_dirty: %s\n", !have_commit || !strcmp(buf, "unknown") ? "unknown"
-                                   : atoi(buf) > 0                         ? "true" : "false");
-#ifdef __VERSION__
-    fputs("compiler: ", fp);
-    gpx_yaml_string(fp, __VERSION__);
-    fputc('\n', fp);
-#endif
-#ifdef GPOOL_BUILD_CFLAGS
-    fputs("cflags: ", fp);
-    gpx_yaml_string(fp, GPOOL_BUILD_CFLAGS);
-    fputc('\n', fp);
-#endif
-    fputs("cpu: ", fp);
-    gpx_yaml_string(fp, gpx_cpu_model(buf, sizeof buf));
-    fputs("\ncpu_flags: [", fp);
-    static const gp_isa isas[] = { GP_ISA_AVX2, GP_ISA_AVX512 };
-    for (size_t i = 0, n = 0; i < sizeof isas / sizeof isas[0]; i++)
-        if (gp_cpu_has_native(isas[i]))
-            fprintf(fp, "%s%s", n++ ? ", " : "", gp_isa_name(isas[i]));
-    fprintf(fp, "]\nonline_cpus: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
-    fputs("openblas: ", fp);
-    gpx_yaml_string(fp, openblas_get_config());
-    fputc('\n', fp);
-    const char *env[] = { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY",
-                          "GOMP_SPINCOUNT", "OMP_PROC_BIND", "OMP_PLACES", "GPOOL_VARIANT",
-                          "GPOOL_CPU_MASK", "GPOOL_CONV", "GPOOL_DATA" };
-    fputs("environment:\n", fp);
-    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
-        const char *v = getenv(env[i]);
-        fprintf(fp, "  %s: ", env[i]);
-        if (v)
-            gpx_yaml_string(fp, v);
-        else
-            fputs("null", fp);
-        fputc('\n', fp);
-    }
-}
-
-static void write_data_info(FILE *fp, const data_info *d)
-{
-    fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  mean: %.6g\n  std: %.6g\n"
-                "  files:\n",
-            d->train_count, d->val_count, d->test_count, d->mean, d->std);
-    for (int i = 0; i < d->nfiles; i++) {
-        fputs("    - path: ", fp);
-        gpx_yaml_string(fp, d->files[i]);
-        fprintf(fp, "\n      sha256: %s\n", d->sha256[i]);
-    }
 }
 
 /* A run kept from an earlier invocation was not built by this process: its
@@ -1021,25 +801,11 @@ static const char *record_variant(const run_record *r)
 static void write_manifest(FILE *fp, const void *ctx)
 {
     const sweep *sw = ctx;
-    char sha[65] = "unknown", finished[64];
-    fputs("# gpool run manifest: what ran, where, on which data\n", fp);
-    fputs("experiment: ", fp);
-    gpx_yaml_string(fp, ycfg_name(sw->cfg));
-    fputs("\nconfig: ", fp);
-    gpx_yaml_string(fp, ycfg_path(sw->cfg));
-    gpx_sha256_file(ycfg_path(sw->cfg), sha);
-    fprintf(fp, "\nconfig_sha256: %s\n", sha);
-    write_machine(fp);
-    fprintf(fp, "started: %s\nfinished: %s\n", sw->started,
-            gpx_iso_time(finished, sizeof finished));
+    gpx_manifest m = { "gpool run manifest: what ran, where, on which data",
+                       sw->argc, sw->argv, sw->cfg, NULL, NULL, sw->started, NULL };
+    gpx_manifest_write(fp, &m);
     if (sw->have_data)
-        write_data_info(fp, &sw->data);
-    fputs("defaults_used:\n", fp);
-    for (size_t k = 0; k < ycfg_ndefaults(sw->cfg); k++) {
-        fprintf(fp, "  %s: ", ycfg_default_path(sw->cfg, k));
-        gpx_yaml_string(fp, ycfg_default_text(sw->cfg, k));
-        fputc('\n', fp);
-    }
+        gpx_manifest_data(fp, &sw->data);
     if (sw->nmerged) {
         fputs("merged_from:\n", fp);
         for (int i = 0; i < sw->nmerged; i++) {
@@ -1057,7 +823,6 @@ static void write_manifest(FILE *fp, const void *ctx)
     }
 }
 
-
 typedef struct {
     const sweep      *sw;
     const run_record *rec;
@@ -1070,25 +835,17 @@ static void write_run_manifest(FILE *fp, const void *ctx)
 {
     const run_manifest_ctx *c = ctx;
     const run_record *r = c->rec;
-    fputs("# gpool run manifest of one run (gpool rerun DIR RUN_ID runs it again)\n", fp);
-    fputs("experiment: ", fp);
-    gpx_yaml_string(fp, ycfg_name(c->sw->cfg));
-    fprintf(fp, "\nrun_id: %s\nconfig: config.yaml\nconfig_sha256: %s\n", r->id, c->config_sha);
-    fprintf(fp, "head: %s\nseed: %lld\nthreads: %d\nvariant: %s\n",
+    gpx_manifest m = { "gpool run manifest of one run (gpool rerun DIR RUN_ID runs it again)",
+                       c->sw->argc, c->sw->argv, c->sw->cfg, "config.yaml", c->config_sha,
+                       r->started, r->finished };
+    gpx_manifest_write(fp, &m);
+    fprintf(fp, "run_id: %s\nhead: %s\nseed: %lld\nthreads: %d\nvariant: %s\nstatus: %s\n", r->id,
             ycfg_str(r->pt, "model.head"), ycfg_int(r->pt, "train.seed"),
-            r->have_built ? r->built.threads : 0, record_variant(r));
-    fprintf(fp, "status: %s\nreason: ", r->status);
-    gpx_yaml_string(fp, r->reason);
-    fprintf(fp, "\nstarted: %s\nfinished: %s\nexit: %s\n", r->started, r->finished, r->exit_text);
-    write_machine(fp);
+            r->have_built ? r->built.threads : 0, record_variant(r), r->status);
+    gpx_manifest_string(fp, "reason", r->reason);
+    fprintf(fp, "exit: %s\n", r->exit_text);
     if (r->have_data)
-        write_data_info(fp, &r->data);
-    fputs("defaults_used:\n", fp);
-    for (size_t k = 0; k < ycfg_ndefaults(c->sw->cfg); k++) {
-        fprintf(fp, "  %s: ", ycfg_default_path(c->sw->cfg, k));
-        gpx_yaml_string(fp, ycfg_default_text(c->sw->cfg, k));
-        fputc('\n', fp);
-    }
+        gpx_manifest_data(fp, &r->data);
 }
 
 static int write_file_at(const char *path, void (*body)(FILE *, const void *), const void *ctx)
@@ -1144,19 +901,12 @@ static int write_run_files(const sweep *sw, const run_record *rec)
 
 static int write_out(const sweep *sw, const char *name, void (*body)(FILE *, const void *))
 {
-    char path[4096], err[512];
-    gpx_atomic_file f;
-    if (gpx_join(path, sizeof path, sw->out_dir, name) ||
-        gpx_atomic_open(&f, path, err, sizeof err)) {
-        fprintf(stderr, "gpool run: %s\n", err);
+    char path[4096];
+    if (gpx_join(path, sizeof path, sw->out_dir, name)) {
+        fprintf(stderr, "gpool run: %s/%s: path too long\n", sw->out_dir, name);
         return -1;
     }
-    body(f.fp, sw);
-    if (gpx_atomic_commit(&f, err, sizeof err)) {
-        fprintf(stderr, "gpool run: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return write_file_at(path, body, sw);
 }
 
 /* accuracy.dat: one block per run (two blank lines apart), epoch and test accuracy. */
@@ -1222,52 +972,22 @@ static void write_chart_script(FILE *fp, const void *ctx)
                 sw->nruns ? sw->nruns - 1 : 0);
 }
 
-/* Charts go through temporary names and are renamed into place; a missing
- * gnuplot skips them with a note. 0 ok or skipped, -1 failed. */
+/* Charts go through records/chart.h: published whole or not at all; a
+ * missing gnuplot skips them with a note. 0 ok or skipped, -1 failed. */
 static int write_chart(const sweep *sw)
 {
-    char dat[4096], script[4096], base[4096], settings[8600], q1[4200], q2[4200], err[512];
+    char err[1024];
     int finished = 0;
     for (size_t i = 0; i < sw->nruns; i++)
         finished += sw->runs[i].nepochs > 0;
     if (!finished)
         return 0;
-    const char *program = gpx_gnuplot_program();
-    if (!*program) {
-        fprintf(stderr, "gpool run: no gnuplot: chart skipped\n");
-        return 0;
-    }
-    if (write_out(sw, "accuracy.dat", write_chart_data) ||
-        write_out(sw, "accuracy.gp", write_chart_script))
-        return -1;
-    gpx_join(dat, sizeof dat, sw->out_dir, "accuracy.dat");
-    gpx_join(script, sizeof script, sw->out_dir, "accuracy.gp");
-    char final_base[4096];
-    gpx_join(final_base, sizeof final_base, sw->out_dir, "accuracy");
-    gpx_tmp_name(base, sizeof base, final_base);
-    gpx_gnuplot_quote(q1, sizeof q1, dat);
-    gpx_gnuplot_quote(q2, sizeof q2, base);
-    snprintf(settings, sizeof settings, "datafile=%s; outbase=%s", q1, q2);
-    int r = gpx_run_gnuplot(program, script, settings, err, sizeof err);
-    if (r == 1) {
-        fprintf(stderr, "gpool run: %s not found: chart skipped\n", program);
-        return 0;
-    }
-    if (r < 0) {
-        fprintf(stderr, "gpool run: %s\n", err);
-        return -1;
-    }
-    const char *ext[] = { "png", "svg" };
-    for (int k = 0; k < 2; k++) {
-        char tmp[4200], dst[4200];
-        snprintf(tmp, sizeof tmp, "%s.%s", base, ext[k]);
-        snprintf(dst, sizeof dst, "%s.%s", final_base, ext[k]);
-        if (gpx_publish(tmp, dst, err, sizeof err)) {
-            fprintf(stderr, "gpool run: %s\n", err);
-            return -1;
-        }
-    }
-    return 0;
+    gpx_chart chart = { sw->out_dir, "accuracy", NULL, write_chart_data, write_chart_script,
+                        NULL, NULL, sw };
+    int r = gpx_chart_publish(&chart, err, sizeof err);
+    if (r)
+        fprintf(stderr, "gpool run: %s%s\n", err, r > 0 ? ": chart skipped" : "");
+    return r < 0 ? -1 : 0;
 }
 
 static int write_tables(const sweep *sw)
@@ -1283,87 +1003,15 @@ static int write_tables(const sweep *sw)
 
 /* ============================================================ resume */
 
-/* The text a header function writes, as a string (caller frees). */
-static char *header_text(void (*header)(FILE *, const ycfg *), const ycfg *cfg)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem)
-        return NULL;
-    header(mem, cfg);
-    fclose(mem);
-    return buf;
-}
-
-/* Field k (0-based) of one CSV line of ours into buf: quotes undone. */
-static void csv_field(const char *line, int k, char *buf, size_t len)
-{
-    size_t o = 0;
-    int field = 0, quoted = 0;
-    for (const char *c = line; *c && *c != '\n'; c++) {
-        if (quoted) {
-            if (*c == '"' && c[1] == '"')
-                c++;
-            else if (*c == '"') {
-                quoted = 0;
-                continue;
-            }
-        } else if (*c == '"') {
-            quoted = 1;
-            continue;
-        } else if (*c == ',') {
-            if (field++ == k)
-                break;
-            continue;
-        }
-        if (field == k && o + 1 < len)
-            buf[o++] = *c;
-    }
-    buf[o] = '\0';
-}
-
-/* Index of column name in a header line, or -1. */
-static int csv_column(const char *header, const char *name)
-{
-    char f[128];
-    int columns = 1;
-    for (const char *c = header; *c && *c != '\n'; c++)
-        columns += *c == ',';
-    for (int k = 0; k < columns; k++) {
-        csv_field(header, k, f, sizeof f);
-        if (!strcmp(f, name))
-            return k;
-    }
-    return -1;
-}
-
-/* Whole file into a string (caller frees); NULL when it cannot be read. */
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    int ch;
-    while (mem && (ch = fgetc(fp)) != EOF)
-        fputc(ch, mem);
-    fclose(fp);
-    if (mem)
-        fclose(mem);
-    return buf;
-}
-
-static char *append(char *dst, const char *line, size_t len)
+/* dst + the line + "\n" (dst NULL: a new string); dst unchanged out of memory. */
+static char *append_line(char *dst, const char *line, size_t len)
 {
     size_t have = dst ? strlen(dst) : 0;
-    char *grown = realloc(dst, have + len + 1);
+    char *grown = realloc(dst, have + len + 2);
     if (!grown)
         return dst;
     memcpy(grown + have, line, len);
-    grown[have + len] = '\0';
+    memcpy(grown + have + len, "\n", 2);
     return grown;
 }
 
@@ -1381,132 +1029,154 @@ static int prior_fail(const char *path, const char *why)
     return -1;
 }
 
+/* A results file of an earlier run of this config: it must have the
+ * columns this config writes. col[] as gpx_record_columns sets it. */
+static int load_prior_file(gpx_csv *t, const char *path, const gpx_record_file *f,
+                           const ycfg *cfg, int *col)
+{
+    char err[8400];
+    if (gpx_csv_load(t, path, NULL, err, sizeof err)) {
+        fprintf(stderr, "gpool run: --resume: %s\n", err);
+        return -1;
+    }
+    if (!gpx_record_same_header(t, f, cfg)) {
+        gpx_csv_free(t);
+        return prior_fail(path, "its columns differ from what this config writes "
+                                "(another config?); use --out DIR or --force");
+    }
+    return gpx_record_columns(t, f, NULL, 0, col, err, sizeof err);
+}
+
+static size_t point_index(const ycfg *cfg, const char *id)
+{
+    size_t k;
+    for (k = 0; k < ycfg_npoints(cfg); k++)
+        if (!strcmp(ycfg_point_id(ycfg_point_at(cfg, k)), id))
+            break;
+    return k;
+}
+
+/* Row r of a prior runs.csv kept as a finished run, when it is one: ok or
+ * diverged, or any status with keep_all (merge). 0, or -1 (printed). */
+static int take_prior_run(sweep *sw, const gpx_csv *t, const int *col, size_t r, int keep_all)
+{
+    static const char *const statuses[] = { "ok", "diverged", "failed", "interrupted" };
+    const char *id = gpx_csv_field(t, r, col[GPX_RUNS_RUN_ID]);
+    const char *status = gpx_csv_field(t, r, col[GPX_RUNS_STATUS]);
+    size_t k = point_index(sw->cfg, id), st, len;
+    if (k == ycfg_npoints(sw->cfg))
+        return prior_fail(t->path, "it holds runs that are not points of this config; "
+                                   "use --out DIR or --force");
+    for (st = 0; st < 4 && strcmp(status, statuses[st]); st++)
+        ;
+    if (st == 4 || (!keep_all && st >= 2))
+        return 0;   /* failed or interrupted: run it again */
+    if (find_prior(sw, id))
+        return keep_all ? prior_fail(t->path, "a run appears in two shards; merge each shard "
+                                              "once")
+                        : 0;
+    if (sw->nprior >= ycfg_npoints(sw->cfg))
+        return 0;
+    run_record *rec = &sw->prior[sw->nprior++];
+    const char *raw = gpx_csv_raw(t, r, &len);
+    rec->pt = ycfg_point_at(sw->cfg, k);
+    rec->id = ycfg_point_id(rec->pt);
+    rec->status = statuses[st];
+    rec->raw_run = append_line(NULL, raw, len);
+    snprintf(rec->raw_variant, sizeof rec->raw_variant, "%s",
+             gpx_csv_field(t, r, col[GPX_RUNS_VARIANT]));
+    return rec->raw_run ? 0 : prior_fail(t->path, "out of memory");
+}
+
 /* Read the finished runs of an earlier `gpool run` of the same config. */
 static int load_prior_runs(sweep *sw, const char *runs_path, int keep_all)
 {
-    char *text = slurp(runs_path), *want = header_text(runs_header, sw->cfg);
-    char *line, *next, field[512];
-    int rc = -1;
-    if (!text || !want) {
-        rc = prior_fail(runs_path, "cannot be read");
-        goto out;
-    }
-    next = strchr(text, '\n');
-    if (!next || strncmp(text, want, strlen(want))) {
-        rc = prior_fail(runs_path, "its columns differ from what this config writes "
-                                   "(another config?); use --out DIR or --force");
-        goto out;
-    }
-    int status_col = csv_column(want, "status"), variant_col = csv_column(want, "variant");
+    gpx_csv t;
+    int col[GPX_RUNS_NCOLUMNS], rc = 0;
+    if (load_prior_file(&t, runs_path, &gpx_runs_file, sw->cfg, col))
+        return -1;
     if (!sw->prior)
         sw->prior = calloc(ycfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
-    for (line = next + 1; sw->prior && *line; line = next) {
-        next = strchr(line, '\n');
-        next = next ? next + 1 : line + strlen(line);
-        csv_field(line, 0, field, sizeof field);
-        size_t k;
-        for (k = 0; k < ycfg_npoints(sw->cfg); k++)
-            if (!strcmp(ycfg_point_id(ycfg_point_at(sw->cfg, k)), field))
-                break;
-        if (k == ycfg_npoints(sw->cfg)) {
-            rc = prior_fail(runs_path, "it holds runs that are not points of this config; "
-                                       "use --out DIR or --force");
-            goto out;
-        }
-        char status[32];
-        csv_field(line, status_col, status, sizeof status);
-        static const char *const statuses[] = { "ok", "diverged", "failed", "interrupted" };
-        size_t st;
-        for (st = 0; st < 4 && strcmp(status, statuses[st]); st++)
-            ;
-        if (st == 4 || (!keep_all && st >= 2))
-            continue;   /* failed or interrupted: run it again */
-        if (find_prior(sw, field)) {
-            if (!keep_all)
-                continue;
-            rc = prior_fail(runs_path, "a run appears in two shards; merge each shard once");
-            goto out;
-        }
-        if (sw->nprior >= ycfg_npoints(sw->cfg))
-            continue;
-        run_record *r = &sw->prior[sw->nprior++];
-        r->pt = ycfg_point_at(sw->cfg, k);
-        r->id = ycfg_point_id(r->pt);
-        r->status = statuses[st];
-        r->raw_run = append(NULL, line, (size_t)(next - line));
-        csv_field(line, variant_col, r->raw_variant, sizeof r->raw_variant);
-    }
-    rc = sw->prior ? 0 : -1;
-out:
-    free(text);
-    free(want);
+    if (!sw->prior)
+        rc = prior_fail(runs_path, "out of memory");
+    for (size_t r = 0; rc == 0 && r < t.nrows; r++)
+        rc = take_prior_run(sw, &t, col, r, keep_all);
+    gpx_csv_free(&t);
     return rc;
 }
 
 /* Attach each prior run's evals.csv lines (when the config evaluates other sizes). */
 static int load_prior_evals(sweep *sw, const char *evals_path)
 {
+    gpx_csv t;
+    int col[GPX_EVALS_NCOLUMNS];
     if (!sweep_has_evals(sw))
         return 0;
-    char *text = slurp(evals_path), *want = header_text(evals_header, sw->cfg);
-    char *line, *next, field[64];
-    int rc = -1;
-    if (!text || !want || strncmp(text, want, strlen(want))) {
-        rc = prior_fail(evals_path, "missing, unreadable or with other columns");
-        goto out;
+    if (load_prior_file(&t, evals_path, &gpx_evals_file, sw->cfg, col))
+        return -1;
+    for (size_t r = 0; r < t.nrows; r++) {
+        run_record *rec = find_prior(sw, gpx_csv_field(&t, r, col[GPX_EVALS_RUN_ID]));
+        size_t len;
+        const char *raw = gpx_csv_raw(&t, r, &len);
+        if (rec)
+            rec->raw_evals = append_line(rec->raw_evals, raw, len);
     }
-    for (line = strchr(text, '\n') + 1; *line; line = next) {
-        next = strchr(line, '\n');
-        next = next ? next + 1 : line + strlen(line);
-        csv_field(line, 0, field, sizeof field);
-        run_record *r = find_prior(sw, field);
-        if (r)
-            r->raw_evals = append(r->raw_evals, line, (size_t)(next - line));
+    gpx_csv_free(&t);
+    return 0;
+}
+
+/* One epochs.csv row of a prior run: kept verbatim, and its test accuracy
+ * per epoch for the chart. */
+static int take_prior_epoch(run_record *rec, const gpx_csv *t, const int *col, size_t r)
+{
+    char err[8400];
+    double epoch, acc;
+    size_t len;
+    const char *raw = gpx_csv_raw(t, r, &len);
+    if (gpx_csv_number(t, r, col[GPX_EPOCHS_EPOCH], &epoch, err, sizeof err) ||
+        gpx_csv_number(t, r, col[GPX_EPOCHS_TEST_ACC], &acc, err, sizeof err)) {
+        fprintf(stderr, "gpool run: --resume: %s\n", err);
+        return -1;
     }
-    rc = 0;
-out:
-    free(text);
-    free(want);
-    return rc;
+    gpx_epoch_row *grown = realloc(rec->epochs, (size_t)(rec->nepochs + 1) * sizeof *grown);
+    if (!grown)
+        return prior_fail(t->path, "out of memory");
+    rec->epochs = grown;
+    gpx_epoch_row *row = &rec->epochs[rec->nepochs++];
+    memset(row, 0, sizeof *row);
+    row->epoch = isfinite(epoch) ? (int)epoch : 0;
+    row->test_acc = acc;
+    rec->raw_epochs = append_line(rec->raw_epochs, raw, len);
+    return 0;
 }
 
 /* Attach each prior run's epochs.csv lines, and its test accuracy per epoch for the chart. */
 static int load_prior_epochs(sweep *sw, const char *epochs_path)
 {
-    char *text = slurp(epochs_path), *want = header_text(epochs_header, sw->cfg);
-    char *line, *next, field[64];
-    int rc = -1;
-    if (!text || !want || strncmp(text, want, strlen(want))) {
-        rc = prior_fail(epochs_path, "missing, unreadable or with other columns");
-        goto out;
+    gpx_csv t;
+    int col[GPX_EPOCHS_NCOLUMNS], rc = 0;
+    if (load_prior_file(&t, epochs_path, &gpx_epochs_file, sw->cfg, col))
+        return -1;
+    for (size_t r = 0; rc == 0 && r < t.nrows; r++) {
+        run_record *rec = find_prior(sw, gpx_csv_field(&t, r, col[GPX_EPOCHS_RUN_ID]));
+        if (rec)
+            rc = take_prior_epoch(rec, &t, col, r);
     }
-    int epoch_col = csv_column(want, "epoch"), acc_col = csv_column(want, "test_acc");
-    for (line = strchr(text, '\n') + 1; *line; line = next) {
-        next = strchr(line, '\n');
-        next = next ? next + 1 : line + strlen(line);
-        csv_field(line, 0, field, sizeof field);
-        run_record *r = find_prior(sw, field);
-        if (!r)
-            continue;
-        r->raw_epochs = append(r->raw_epochs, line, (size_t)(next - line));
-        gpx_epoch_row *grown = realloc(r->epochs, (size_t)(r->nepochs + 1) * sizeof *grown);
-        if (!grown)
-            goto out;
-        r->epochs = grown;
-        gpx_epoch_row *row = &r->epochs[r->nepochs++];
-        memset(row, 0, sizeof *row);
-        csv_field(line, epoch_col, field, sizeof field);
-        row->epoch = atoi(field);
-        csv_field(line, acc_col, field, sizeof field);
-        row->test_acc = *field ? atof(field) : NAN;
-    }
-    rc = 0;
-out:
-    free(text);
-    free(want);
+    gpx_csv_free(&t);
     return rc;
 }
 
+
+/* A sweep of cfg for the command line argc/argv, nothing run yet. */
+static void sweep_init(sweep *sw, const run_options *o, const ycfg *cfg, int argc, char **argv)
+{
+    memset(sw, 0, sizeof *sw);
+    sw->opt = o;
+    sw->cfg = cfg;
+    sw->argc = argc;
+    sw->argv = argv;
+    gpx_iso_time(sw->started, sizeof sw->started);
+}
 
 /* ============================================================= merge */
 
@@ -1607,7 +1277,7 @@ static int order_merged(sweep *sw)
 /* Copy a small file (a run's manifest or config) into place, atomically. */
 static int copy_small_file(const char *from, const char *to)
 {
-    char *text = slurp(from), err[512];
+    char *text = gpx_read_text(from), err[512];
     if (!text)
         return -1;
     gpx_atomic_file f;
@@ -1696,13 +1366,10 @@ int gpx_cmd_merge(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.quiet = 1;
     sweep sw;
-    memset(&sw, 0, sizeof sw);
-    sw.opt = &o;
-    sw.cfg = cfg;
+    sweep_init(&sw, &o, cfg, argc, argv);
     sw.merged_from = dirs;
     sw.nmerged = ndirs;
     sw.runs = calloc(ycfg_npoints(cfg), sizeof *sw.runs);
-    gpx_iso_time(sw.started, sizeof sw.started);
     if (out)
         snprintf(sw.out_dir, sizeof sw.out_dir, "%s", out);
     else
@@ -1749,66 +1416,12 @@ static void rerun_usage(FILE *out)
             "Exit status: 0 equal, 1 different or an error, 2 bad command line.\n");
 }
 
-/* The line of runs.csv whose run_id is id (caller frees), and the header. */
-static char *find_row(const char *runs_csv, const char *id, char **header)
+/* -1 to go on (o and pos[0..1] set), or the exit status: 0 help printed,
+ * 2 usage error printed. */
+static int parse_rerun_options(int argc, char **argv, run_options *o, const char **pos)
 {
-    char *text = slurp(runs_csv), *line, *next, field[64];
-    *header = NULL;
-    if (!text)
-        return NULL;
-    char *nl = strchr(text, '\n');
-    if (!nl) {
-        free(text);
-        return NULL;
-    }
-    *header = append(NULL, text, (size_t)(nl - text));
-    char *row = NULL;
-    for (line = nl + 1; *line; line = next) {
-        next = strchr(line, '\n');
-        size_t len = next ? (size_t)(next - line) : strlen(line);
-        next = next ? next + 1 : line + len;
-        csv_field(line, 0, field, sizeof field);
-        if (!strcmp(field, id)) {
-            row = append(NULL, line, len);
-            break;
-        }
-    }
-    free(text);
-    return row;
-}
-
-/* Compare two runs.csv rows by column name; prints each difference. Returns the count. */
-static int compare_rows(const char *h1, const char *r1, const char *h2, const char *r2)
-{
-    static const char *const timing[] = { "train_s", "img_per_s", "peak_rss_mib" };
-    char name[256], a[512], b[512];
-    int diffs = 0, columns = 1;
-    for (const char *c = h1; *c; c++)
-        columns += *c == ',';
-    for (int k = 0; k < columns; k++) {
-        csv_field(h1, k, name, sizeof name);
-        int skip = 0;
-        for (size_t t = 0; t < sizeof timing / sizeof timing[0]; t++)
-            skip |= !strcmp(name, timing[t]);
-        int k2 = csv_column(h2, name);
-        if (skip || k2 < 0)
-            continue;   /* swept columns exist only in the sweep's table */
-        csv_field(r1, k, a, sizeof a);
-        csv_field(r2, k2, b, sizeof b);
-        if (strcmp(a, b)) {
-            printf("  %-18s recorded %s, rerun %s\n", name, a, b);
-            diffs++;
-        }
-    }
-    return diffs;
-}
-
-int gpx_cmd_rerun(int argc, char **argv)
-{
-    run_options o;
-    memset(&o, 0, sizeof o);
-    const char *pos[2] = { NULL, NULL };
     int npos = 0;
+    memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
         const char *v;
         int m;
@@ -1818,11 +1431,11 @@ int gpx_cmd_rerun(int argc, char **argv)
         } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
             if (m < 0 || !*v)
                 return gpx_usage_error(RERUN_CMD, "--out needs a directory");
-            o.out_dir = v;
+            o->out_dir = v;
         } else if (gpx_option_flag(argv[i], "-f", "--force")) {
-            o.force = 1;
+            o->force = 1;
         } else if (gpx_option_flag(argv[i], "-q", "--quiet")) {
-            o.quiet = 1;
+            o->quiet = 1;
         } else if ((argv[i][0] == '-' && argv[i][1]) || npos == 2) {
             return gpx_usage_error(RERUN_CMD, "unexpected '%s'", argv[i]);
         } else {
@@ -1831,59 +1444,79 @@ int gpx_cmd_rerun(int argc, char **argv)
     }
     if (npos != 2)
         return gpx_usage_error(RERUN_CMD, "need RESULTS_DIR and RUN_ID");
-    char config[4096], runs_csv[4096], out[4096], err[1024];
-    snprintf(config, sizeof config, "%s/runs/%s/config.yaml", pos[0], pos[1]);
-    gpx_join(runs_csv, sizeof runs_csv, pos[0], "runs.csv");
-    char *h1, *r1 = find_row(runs_csv, pos[1], &h1);
-    if (!r1) {
-        fprintf(stderr, "gpool rerun: %s has no run %s\n", runs_csv, pos[1]);
-        free(h1);
-        return 1;
+    return -1;
+}
+
+/* DIR/runs.csv, and the row of run id in it: 0, or -1 (printed). */
+static int load_run_row(const char *dir, const char *id, gpx_csv *t, size_t *row)
+{
+    char path[4096], err[8400];
+    gpx_join(path, sizeof path, dir, "runs.csv");
+    if (gpx_csv_load(t, path, NULL, err, sizeof err)) {
+        fprintf(stderr, "gpool rerun: %s\n", err);
+        return -1;
     }
+    *row = 0;
+    if (gpx_csv_find(t, gpx_csv_column(t, "run_id"), id, row)) {
+        fprintf(stderr, "gpool rerun: %s has no run %s\n", path, id);
+        gpx_csv_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run cfg (one point, run id) into o->out_dir and compare its runs.csv row
+ * with the recorded one. The exit status. */
+static int rerun_and_compare(sweep *sw, const run_options *o, const char *id,
+                             const gpx_csv *recorded, size_t row)
+{
+    gpx_csv t;
+    size_t r;
+    sw->runs = calloc(1, sizeof *sw->runs);
+    gpx_progress_enable(!o->quiet);
+    if (!sw->runs || prepare_out_dir(sw, o) || write_out(sw, "config.yaml", write_config_yaml) ||
+        run_sweep(sw) != 0 || load_run_row(sw->out_dir, id, &t, &r))
+        return 1;
+    int diffs = gpx_record_diff(&gpx_runs_file, recorded, row, &t, r, stdout);
+    printf("gpool rerun: run %s %s the recorded row (timing columns left out)\n", id,
+           diffs ? "DIFFERS from" : "equals");
+    gpx_csv_free(&t);
+    return diffs ? 1 : 0;
+}
+
+int gpx_cmd_rerun(int argc, char **argv)
+{
+    run_options o;
+    const char *pos[2] = { NULL, NULL };
+    int rc = parse_rerun_options(argc, argv, &o, pos);
+    if (rc >= 0)
+        return rc;
+    char config[4096], out[4096], err[1024];
+    snprintf(config, sizeof config, "%s/runs/%s/config.yaml", pos[0], pos[1]);
+    gpx_csv recorded;
+    size_t row;
+    if (load_run_row(pos[0], pos[1], &recorded, &row))
+        return 1;
     ycfg *cfg = ycfg_load(config, gpx_run_schema(), err, sizeof err);
+    rc = 1;
     if (!cfg) {
         fprintf(stderr, "gpool rerun: %s\n", err);
-        free(h1);
-        free(r1);
-        return 1;
-    }
-    int rc = 1;
-    if (strcmp(ycfg_point_id(ycfg_point_at(cfg, 0)), pos[1])) {
+    } else if (strcmp(ycfg_point_id(ycfg_point_at(cfg, 0)), pos[1])) {
         fprintf(stderr, "gpool rerun: %s loads to run id %s, not %s\n", config,
                 ycfg_point_id(ycfg_point_at(cfg, 0)), pos[1]);
-        goto out;
-    }
-    if (!o.out_dir) {
-        snprintf(out, sizeof out, "%s/rerun-%s", pos[0], pos[1]);
-        o.out_dir = out;
-    }
-    o.config = config;
-    sweep sw;
-    memset(&sw, 0, sizeof sw);
-    sw.opt = &o;
-    sw.cfg = cfg;
-    sw.runs = calloc(1, sizeof *sw.runs);
-    gpx_iso_time(sw.started, sizeof sw.started);
-    gpx_progress_enable(!o.quiet);
-    if (sw.runs && !prepare_out_dir(&sw, &o) && !write_out(&sw, "config.yaml", write_config_yaml) &&
-        run_sweep(&sw) == 0) {
-        char new_csv[4096], *h2, *r2;
-        gpx_join(new_csv, sizeof new_csv, sw.out_dir, "runs.csv");
-        r2 = find_row(new_csv, pos[1], &h2);
-        if (r2) {
-            int diffs = compare_rows(h1, r1, h2, r2);
-            printf("gpool rerun: run %s %s the recorded row%s (timing columns left out)\n", pos[1],
-                   diffs ? "DIFFERS from" : "equals", diffs ? "" : "");
-            rc = diffs ? 1 : 0;
+    } else {
+        if (!o.out_dir) {
+            snprintf(out, sizeof out, "%s/rerun-%s", pos[0], pos[1]);
+            o.out_dir = out;
         }
-        free(h2);
-        free(r2);
+        o.config = config;
+        sweep sw;
+        sweep_init(&sw, &o, cfg, argc, argv);
+        rc = rerun_and_compare(&sw, &o, pos[1], &recorded, row);
+        free_sweep_records(&sw);
     }
-    free_sweep_records(&sw);
-out:
     ycfg_free(cfg);
-    free(h1);
-    free(r1);
+    gpx_csv_free(&recorded);
     return rc;
 }
 
@@ -2037,11 +1670,8 @@ int gpx_cmd_run(int argc, char **argv)
         return 0;
     }
     sweep sw;
-    memset(&sw, 0, sizeof sw);
-    sw.opt = &o;
-    sw.cfg = cfg;
+    sweep_init(&sw, &o, cfg, argc, argv);
     sw.runs = calloc(ycfg_npoints(cfg), sizeof *sw.runs);
-    gpx_iso_time(sw.started, sizeof sw.started);
     if (!sw.runs || prepare_out_dir(&sw, &o) || write_out(&sw, "config.yaml", write_config_yaml)) {
         free(sw.runs);
         ycfg_free(cfg);

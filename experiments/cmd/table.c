@@ -25,6 +25,9 @@
 
 #include "cmd/commands.h"
 #include "core/schema.h"
+#include "records/chart.h"
+#include "records/csv.h"
+#include "records/results.h"
 #include "util/util.h"
 
 /* Room for a message that quotes two paths and a CSV field. */
@@ -74,257 +77,25 @@ static const column_info column_info_of[NCOLUMNS] = {
     [COL_RSS]     = { "peak RSS (MiB)", "peak RSS (MiB)", KIND_SPREAD, 1, 0 },
 };
 
-/* ====================================================== runs.csv columns */
+/* ================================================ the columns it reads */
 
-typedef enum {
-    RC_RUN_ID, RC_EXPERIMENT, RC_HEAD, RC_SEED, RC_EPOCHS, RC_PARAMS, RC_FLOPS, RC_MEM_TOTAL,
-    RC_TRAIN_ACC, RC_VAL_ACC, RC_TEST_ACC, RC_BEST_ACC, RC_TRAIN_S, RC_IMG_S, RC_RSS,
-    RC_STATUS, RC_REASON, NRUNCOLS
-} run_column;
-
-static const char *const run_gpx_table_column_names[NRUNCOLS] = {
-    "run_id", "experiment", "head", "seed", "epochs", "params", "flops", "mem_total",
-    "final_train_acc", "final_val_acc", "final_test_acc", "best_test_acc", "train_s",
-    "img_per_s", "peak_rss_mib", "status", "reason"
+/* The columns of runs.csv, epochs.csv and evals.csv (records/results.h)
+ * that the tables and charts need: a file without one is an error. */
+static const int runs_needed[] = {
+    GPX_RUNS_RUN_ID, GPX_RUNS_EXPERIMENT, GPX_RUNS_HEAD, GPX_RUNS_SEED, GPX_RUNS_EPOCHS,
+    GPX_RUNS_PARAMS, GPX_RUNS_FLOPS, GPX_RUNS_MEM_TOTAL, GPX_RUNS_FINAL_TRAIN_ACC,
+    GPX_RUNS_FINAL_VAL_ACC, GPX_RUNS_FINAL_TEST_ACC, GPX_RUNS_BEST_TEST_ACC, GPX_RUNS_TRAIN_S,
+    GPX_RUNS_IMG_PER_S, GPX_RUNS_PEAK_RSS_MIB, GPX_RUNS_STATUS, GPX_RUNS_REASON
 };
 
-typedef enum { EC_RUN_ID, EC_EPOCH, EC_TEST_ACC, NEPOCHCOLS } epoch_column;
+static const int epochs_needed[] = { GPX_EPOCHS_RUN_ID, GPX_EPOCHS_EPOCH, GPX_EPOCHS_TEST_ACC };
 
-static const char *const epoch_gpx_table_column_names[NEPOCHCOLS] = { "run_id", "epoch", "test_acc" };
-
-/* evals.csv: the test set at other input sizes after training (eval.sizes). */
-typedef enum {
-    VC_RUN_ID, VC_TRAIN_SIZE, VC_EVAL_SIZE, VC_METHOD, VC_TEST_ACC, VC_STATUS, VC_REASON,
-    NEVALCOLS
-} eval_column;
-
-static const char *const eval_gpx_table_column_names[NEVALCOLS] = {
-    "run_id", "train_size", "eval_size", "method", "test_acc", "status", "reason"
+static const int evals_needed[] = {
+    GPX_EVALS_RUN_ID, GPX_EVALS_TRAIN_SIZE, GPX_EVALS_EVAL_SIZE, GPX_EVALS_METHOD,
+    GPX_EVALS_TEST_ACC, GPX_EVALS_STATUS, GPX_EVALS_REASON
 };
 
-/* ============================================================== CSV */
-
-typedef struct {
-    char  **field;
-    size_t  n;
-    int     line;      /* where the row starts in the file, 1-based */
-} csv_row;
-
-typedef struct {
-    char    path[4096];
-    csv_row header;
-    csv_row *rows;
-    size_t   nrows;
-} csv_table;
-
-typedef struct {
-    char  *p;
-    size_t len, cap;
-} text_buf;
-
-static int buf_put(text_buf *b, char c)
-{
-    if (b->len + 2 > b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    b->p[b->len++] = c;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int row_push(csv_row *row, text_buf *field)
-{
-    char **grown = realloc(row->field, (row->n + 1) * sizeof *grown);
-    if (!grown)
-        return -1;
-    row->field = grown;
-    row->field[row->n++] = field->p ? field->p : strdup("");
-    memset(field, 0, sizeof *field);
-    return row->field[row->n - 1] ? 0 : -1;
-}
-
-static void row_free(csv_row *row)
-{
-    for (size_t k = 0; k < row->n; k++)
-        free(row->field[k]);
-    free(row->field);
-    memset(row, 0, sizeof *row);
-}
-
-static void csv_free(csv_table *t)
-{
-    row_free(&t->header);
-    for (size_t r = 0; r < t->nrows; r++)
-        row_free(&t->rows[r]);
-    free(t->rows);
-    t->rows = NULL;
-    t->nrows = 0;
-}
-
-/* A finished row becomes the header or the next row; blank lines are dropped. */
-static int table_push(csv_table *t, csv_row *row)
-{
-    int blank = row->n == 1 && !row->field[0][0];
-    if (blank) {
-        row_free(row);
-        return 0;
-    }
-    if (!t->header.n) {
-        t->header = *row;
-    } else {
-        csv_row *grown = realloc(t->rows, (t->nrows + 1) * sizeof *grown);
-        if (!grown)
-            return -1;
-        t->rows = grown;
-        t->rows[t->nrows++] = *row;
-    }
-    memset(row, 0, sizeof *row);
-    return 0;
-}
-
-/* RFC 4180: quoted fields may hold commas, doubled quotes and newlines. */
-static int csv_parse(const char *text, csv_table *t, char *err, size_t errlen)
-{
-    text_buf field = {0};
-    csv_row row = {0};
-    int quoted = 0, line = 1, bad = 0;
-    row.line = 1;
-    for (const char *c = text; *c && !bad; c++) {
-        if (quoted) {
-            if (*c == '"' && c[1] == '"')
-                bad = buf_put(&field, *c++);
-            else if (*c == '"')
-                quoted = 0;
-            else
-                bad = buf_put(&field, *c);
-            line += *c == '\n';
-        } else if (*c == '"') {
-            quoted = 1;
-        } else if (*c == ',') {
-            bad = row_push(&row, &field);
-        } else if (*c == '\n') {
-            bad = row_push(&row, &field) || table_push(t, &row);
-            row.line = ++line;
-        } else if (*c != '\r') {
-            bad = buf_put(&field, *c);
-        }
-    }
-    if (!bad && (field.len || row.n))
-        bad = row_push(&row, &field) || table_push(t, &row);
-    free(field.p);
-    row_free(&row);
-    if (bad) {
-        snprintf(err, errlen, "%s: out of memory", t->path);
-        return -1;
-    }
-    if (quoted) {
-        snprintf(err, errlen, "%s: a quoted field is not closed", t->path);
-        return -1;
-    }
-    if (!t->header.n) {
-        snprintf(err, errlen, "%s: empty (no header line)", t->path);
-        return -1;
-    }
-    for (size_t r = 0; r < t->nrows; r++)
-        if (t->rows[r].n != t->header.n) {
-            snprintf(err, errlen, "%s:%d: %zu fields where the header has %zu", t->path,
-                     t->rows[r].line, t->rows[r].n, t->header.n);
-            return -1;
-        }
-    return 0;
-}
-
-/* Whole file into a string (caller frees); NULL with errno when unreadable. */
-static char *read_text(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, got;
-    char chunk[65536];
-    FILE *mem = open_memstream(&buf, &len);
-    while (mem && (got = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        fwrite(chunk, 1, got, mem);
-    int failed = ferror(fp) || !mem;
-    fclose(fp);
-    if (mem)
-        fclose(mem);
-    if (failed) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    return buf;
-}
-
-/* 0, -1 with err; a missing file sets *missing (if given) instead of failing. */
-static int csv_load(const char *path, csv_table *t, int *missing, char *err, size_t errlen)
-{
-    memset(t, 0, sizeof *t);
-    snprintf(t->path, sizeof t->path, "%s", path);
-    char *text = read_text(path);
-    if (!text) {
-        if (missing && errno == ENOENT) {
-            *missing = 1;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = csv_parse(text, t, err, errlen);
-    free(text);
-    return rc;
-}
-
-static int csv_column(const csv_table *t, const char *name)
-{
-    for (size_t k = 0; k < t->header.n; k++)
-        if (!strcmp(t->header.field[k], name))
-            return (int)k;
-    return -1;
-}
-
-/* Look every name up into col[]; one error listing all the missing ones. */
-static int csv_require(const csv_table *t, const char *const *names, int n, int *col,
-                       char *err, size_t errlen)
-{
-    size_t o = (size_t)snprintf(err, errlen, "%s: missing columns:", t->path);
-    int missing = 0;
-    for (int k = 0; k < n; k++) {
-        col[k] = csv_column(t, names[k]);
-        if (col[k] < 0 && o < errlen)
-            o += (size_t)snprintf(err + o, errlen - o, "%s %s", missing++ ? "," : "", names[k]);
-    }
-    if (missing && o < errlen)
-        snprintf(err + o, errlen - o, " (not a file written by gpool run?)");
-    return missing ? -1 : 0;
-}
-
-/* An empty field is NaN (gpool run writes nothing for an unknown value). */
-static int csv_number(const csv_table *t, size_t r, int col, double *out, char *err,
-                      size_t errlen)
-{
-    const char *s = t->rows[r].field[col];
-    char *end;
-    if (!*s) {
-        *out = NAN;
-        return 0;
-    }
-    errno = 0;
-    *out = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE) {
-        snprintf(err, errlen, "%s:%d: column %s: '%s' is not a number", t->path, t->rows[r].line,
-                 t->header.field[col], s);
-        return -1;
-    }
-    return 0;
-}
+#define NELEMS(a) (sizeof a / sizeof a[0])
 
 /* ========================================================= settings */
 
@@ -396,15 +167,16 @@ static int settings_from_config(const ycfg *cfg, table_settings *s, char *err, s
 /* Empty lists take their defaults: every column; every swept column but
  * the seeds (the columns between "experiment" and "head" in runs.csv), or
  * "head" when nothing else was swept. */
-static void complete_settings(table_settings *s, const csv_table *runs)
+static void complete_settings(table_settings *s, const gpx_csv *runs, const int *rc)
 {
     if (!s->ncolumns)
         for (int c = 0; c < NCOLUMNS; c++)
             s->column[s->ncolumns++] = (column_id)c;
     if (s->ngroup)
         return;
-    int first = csv_column(runs, "experiment") + 1, last = csv_column(runs, "head");
-    for (int k = first; k > 0 && k < last && s->ngroup < MAX_GROUP_KEYS; k++) {
+    int first, last;
+    gpx_record_swept(&gpx_runs_file, rc, &first, &last);
+    for (int k = first; k < last && s->ngroup < MAX_GROUP_KEYS; k++) {
         const char *path = runs->header.field[k];
         const char *leaf = strrchr(path, '.') ? strrchr(path, '.') + 1 : path;
         if (strcmp(leaf, "seed"))
@@ -440,11 +212,11 @@ static size_t distance(const char *a, const char *b)
 }
 
 /* Every group_by key must be a runs.csv column. */
-static int check_group_keys(const table_settings *s, const csv_table *runs, int *key_col,
+static int check_group_keys(const table_settings *s, const gpx_csv *runs, int *key_col,
                             char *err, size_t errlen)
 {
     for (size_t k = 0; k < s->ngroup; k++) {
-        key_col[k] = csv_column(runs, s->group[k]);
+        key_col[k] = gpx_csv_column(runs, s->group[k]);
         if (key_col[k] >= 0)
             continue;
         const char *near = NULL;
@@ -486,9 +258,9 @@ typedef struct {
     char            out_dir[4096];
     char            name[512];
     table_settings  set;
-    csv_table       runs, epochs, evals;
+    gpx_csv       runs, epochs, evals;
     int             have_epochs, have_evals;
-    int             rc[NRUNCOLS], ec[NEPOCHCOLS], vc[NEVALCOLS];
+    int             rc[GPX_RUNS_NCOLUMNS], ec[GPX_EPOCHS_NCOLUMNS], vc[GPX_EVALS_NCOLUMNS];
     int             key_col[MAX_GROUP_KEYS];
     double        (*value)[NCOLUMNS];   /* per runs.csv row; NaN when unknown */
     run_group      *groups;
@@ -500,31 +272,31 @@ typedef struct {
 
 static int is_ok(const table_job *j, size_t r)
 {
-    return !strcmp(j->runs.rows[r].field[j->rc[RC_STATUS]], "ok");
+    return !strcmp(j->runs.rows[r].field[j->rc[GPX_RUNS_STATUS]], "ok");
 }
 
 /* The numbers each table column shows for one run. */
 static int run_values(table_job *j, size_t r, double *v, char *err, size_t errlen)
 {
     enum { NNUM = 11 };
-    static const run_column need[NNUM] = { RC_EPOCHS, RC_PARAMS, RC_FLOPS, RC_MEM_TOTAL,
-                                           RC_TRAIN_ACC, RC_VAL_ACC, RC_TEST_ACC, RC_BEST_ACC,
-                                           RC_TRAIN_S, RC_IMG_S, RC_RSS };
-    double x[NRUNCOLS];
+    static const int need[NNUM] = { GPX_RUNS_EPOCHS, GPX_RUNS_PARAMS, GPX_RUNS_FLOPS, GPX_RUNS_MEM_TOTAL,
+                                           GPX_RUNS_FINAL_TRAIN_ACC, GPX_RUNS_FINAL_VAL_ACC, GPX_RUNS_FINAL_TEST_ACC, GPX_RUNS_BEST_TEST_ACC,
+                                           GPX_RUNS_TRAIN_S, GPX_RUNS_IMG_PER_S, GPX_RUNS_PEAK_RSS_MIB };
+    double x[GPX_RUNS_NCOLUMNS];
     for (int k = 0; k < NNUM; k++)
-        if (csv_number(&j->runs, r, j->rc[need[k]], &x[need[k]], err, errlen))
+        if (gpx_csv_number(&j->runs, r, j->rc[need[k]], &x[need[k]], err, errlen))
             return -1;
     v[COL_N] = 1;
-    v[COL_FINAL] = 100 * x[RC_TEST_ACC];
-    v[COL_BEST] = 100 * x[RC_BEST_ACC];
-    v[COL_GAP] = 100 * (x[RC_TRAIN_ACC] - x[RC_TEST_ACC]);
-    v[COL_PARAMS] = x[RC_PARAMS];
-    v[COL_FLOPS] = x[RC_FLOPS] / 1e6;
-    v[COL_MEMORY] = x[RC_MEM_TOTAL] / (1024.0 * 1024.0);
-    v[COL_EPOCH_S] = x[RC_EPOCHS] > 0 ? x[RC_TRAIN_S] / x[RC_EPOCHS] : NAN;
-    v[COL_IMG_S] = x[RC_IMG_S];
-    v[COL_RSS] = x[RC_RSS];
-    j->has_validation |= isfinite(x[RC_VAL_ACC]);
+    v[COL_FINAL] = 100 * x[GPX_RUNS_FINAL_TEST_ACC];
+    v[COL_BEST] = 100 * x[GPX_RUNS_BEST_TEST_ACC];
+    v[COL_GAP] = 100 * (x[GPX_RUNS_FINAL_TRAIN_ACC] - x[GPX_RUNS_FINAL_TEST_ACC]);
+    v[COL_PARAMS] = x[GPX_RUNS_PARAMS];
+    v[COL_FLOPS] = x[GPX_RUNS_FLOPS] / 1e6;
+    v[COL_MEMORY] = x[GPX_RUNS_MEM_TOTAL] / (1024.0 * 1024.0);
+    v[COL_EPOCH_S] = x[GPX_RUNS_EPOCHS] > 0 ? x[GPX_RUNS_TRAIN_S] / x[GPX_RUNS_EPOCHS] : NAN;
+    v[COL_IMG_S] = x[GPX_RUNS_IMG_PER_S];
+    v[COL_RSS] = x[GPX_RUNS_PEAK_RSS_MIB];
+    j->has_validation |= isfinite(x[GPX_RUNS_FINAL_VAL_ACC]);
     return 0;
 }
 
@@ -734,9 +506,9 @@ static const char *key_value(const table_job *j, const run_group *g, size_t k)
 /* "model.head=gem train.seed=2": a run by its swept values. */
 static void describe_run(FILE *fp, const table_job *j, size_t r, text_format f)
 {
-    int first = csv_column(&j->runs, "experiment") + 1, last = j->rc[RC_HEAD];
-    int any = 0;
-    for (int k = first; k > 0 && k < last; k++) {
+    int first, last, any = 0;
+    gpx_record_swept(&gpx_runs_file, j->rc, &first, &last);
+    for (int k = first; k < last; k++) {
         fputs(any++ ? " " : "", fp);
         put_escaped(fp, j->runs.header.field[k], f);
         fputc('=', fp);
@@ -744,11 +516,11 @@ static void describe_run(FILE *fp, const table_job *j, size_t r, text_format f)
     }
     if (!any) {
         fputs("head=", fp);
-        put_escaped(fp, j->runs.rows[r].field[j->rc[RC_HEAD]], f);
+        put_escaped(fp, j->runs.rows[r].field[j->rc[GPX_RUNS_HEAD]], f);
         fputs(" seed=", fp);
-        put_escaped(fp, j->runs.rows[r].field[j->rc[RC_SEED]], f);
+        put_escaped(fp, j->runs.rows[r].field[j->rc[GPX_RUNS_SEED]], f);
     }
-    fprintf(fp, " (run %s)", j->runs.rows[r].field[j->rc[RC_RUN_ID]]);
+    fprintf(fp, " (run %s)", j->runs.rows[r].field[j->rc[GPX_RUNS_RUN_ID]]);
 }
 
 static int has_column(const table_job *j, column_id c)
@@ -782,11 +554,11 @@ static void write_notes(FILE *fp, const table_job *j, text_format f)
     for (size_t r = 0; r < j->runs.nrows; r++) {
         if (is_ok(j, r))
             continue;
-        const char *reason = j->runs.rows[r].field[j->rc[RC_REASON]];
+        const char *reason = j->runs.rows[r].field[j->rc[GPX_RUNS_REASON]];
         fputs(f == FMT_MD ? "  - " : "  \\item ", fp);
         describe_run(fp, j, r, f);
         fputs(": ", fp);
-        put_escaped(fp, j->runs.rows[r].field[j->rc[RC_STATUS]], f);
+        put_escaped(fp, j->runs.rows[r].field[j->rc[GPX_RUNS_STATUS]], f);
         fputs(": ", fp);
         put_escaped(fp, *reason ? reason : "no reason recorded", f);
         fputc('\n', fp);
@@ -1037,7 +809,7 @@ static int find_run(const table_job *j, const char *id, size_t hint, size_t *out
 {
     for (size_t i = 0; i < j->runs.nrows; i++) {
         size_t r = (hint + i) % j->runs.nrows;
-        if (!strcmp(j->runs.rows[r].field[j->rc[RC_RUN_ID]], id)) {
+        if (!strcmp(j->runs.rows[r].field[j->rc[GPX_RUNS_RUN_ID]], id)) {
             *out = r;
             return 0;
         }
@@ -1046,17 +818,17 @@ static int find_run(const table_job *j, const char *id, size_t hint, size_t *out
 }
 
 /* A size in pixels: a whole number from 1 to 100000. */
-static int eval_size_at(const table_job *j, size_t e, eval_column c, long *out, char *err,
+static int eval_size_at(const table_job *j, size_t e, int c, long *out, char *err,
                         size_t errlen)
 {
-    const csv_table *t = &j->evals;
+    const gpx_csv *t = &j->evals;
     const char *s = t->rows[e].field[j->vc[c]];
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end || errno || v < 1 || v > 100000) {
         snprintf(err, errlen, "%s:%d: column %s: '%s' is not a size in pixels", t->path,
-                 t->rows[e].line, eval_gpx_table_column_names[c], s);
+                 t->rows[e].line, gpx_evals_file.columns[c].name, s);
         return -1;
     }
     *out = v;
@@ -1072,14 +844,14 @@ static int compare_long(const void *a, const void *b)
 /* First pass: every row's run, the methods and the sizes. */
 static int study_scan(const table_job *j, size_study *st, char *err, size_t errlen)
 {
-    const csv_table *t = &j->evals;
+    const gpx_csv *t = &j->evals;
     size_t hint = 0;
     st->run_of_eval = calloc(t->nrows ? t->nrows : 1, sizeof *st->run_of_eval);
     st->size = calloc(t->nrows ? t->nrows : 1, sizeof *st->size);
     if (!st->run_of_eval || !st->size)
         goto oom;
     for (size_t e = 0; e < t->nrows; e++) {
-        const char *id = t->rows[e].field[j->vc[VC_RUN_ID]];
+        const char *id = t->rows[e].field[j->vc[GPX_EVALS_RUN_ID]];
         long size, train;
         if (find_run(j, id, hint, &hint)) {
             snprintf(err, errlen, "%s:%d: run %s is not in %s (files of different sweeps?)",
@@ -1087,10 +859,10 @@ static int study_scan(const table_job *j, size_study *st, char *err, size_t errl
             return -1;
         }
         st->run_of_eval[e] = hint;
-        if (eval_size_at(j, e, VC_EVAL_SIZE, &size, err, errlen) ||
-            eval_size_at(j, e, VC_TRAIN_SIZE, &train, err, errlen))
+        if (eval_size_at(j, e, GPX_EVALS_EVAL_SIZE, &size, err, errlen) ||
+            eval_size_at(j, e, GPX_EVALS_TRAIN_SIZE, &train, err, errlen))
             return -1;
-        if (intern(&st->method, &st->nmethods, t->rows[e].field[j->vc[VC_METHOD]]) < 0)
+        if (intern(&st->method, &st->nmethods, t->rows[e].field[j->vc[GPX_EVALS_METHOD]]) < 0)
             goto oom;
         size_t z = 0;
         while (z < st->nsizes && st->size[z] != size)
@@ -1153,7 +925,7 @@ static size_t index_of_size(const size_study *st, long size)
 /* Second pass: the rows of ok runs into their cells. */
 static int study_fill(const table_job *j, size_study *st, char *err, size_t errlen)
 {
-    const csv_table *t = &j->evals;
+    const gpx_csv *t = &j->evals;
     size_t ncells = st->nmethods * st->ngroups * st->nsizes;
     st->cell = calloc(ncells ? ncells : 1, sizeof *st->cell);
     st->seen = calloc((j->runs.nrows ? j->runs.nrows : 1) * (st->nmethods ? st->nmethods : 1), 1);
@@ -1167,22 +939,22 @@ static int study_fill(const table_job *j, size_study *st, char *err, size_t errl
         }
         const char *const *f = (const char *const *)t->rows[e].field;
         size_t g = (size_t)st->group_of_run[r];
-        size_t m = (size_t)intern(&st->method, &st->nmethods, f[j->vc[VC_METHOD]]);
+        size_t m = (size_t)intern(&st->method, &st->nmethods, f[j->vc[GPX_EVALS_METHOD]]);
         long size = 0, train = 0;
         double acc;
         /* both were checked by study_scan */
-        eval_size_at(j, e, VC_EVAL_SIZE, &size, err, errlen);
-        eval_size_at(j, e, VC_TRAIN_SIZE, &train, err, errlen);
+        eval_size_at(j, e, GPX_EVALS_EVAL_SIZE, &size, err, errlen);
+        eval_size_at(j, e, GPX_EVALS_TRAIN_SIZE, &train, err, errlen);
         size_cell *c = study_cell(st, m, g, index_of_size(st, size));
         st->seen[r * st->nmethods + m] = 1;
         add_train_size(&st->group[g], train);
-        if (strcmp(f[j->vc[VC_STATUS]], "ok")) {
+        if (strcmp(f[j->vc[GPX_EVALS_STATUS]], "ok")) {
             c->nna++;
-            if (cell_add_reason(st, c, f[j->vc[VC_REASON]]))
+            if (cell_add_reason(st, c, f[j->vc[GPX_EVALS_REASON]]))
                 goto oom;
             continue;
         }
-        if (csv_number(t, e, j->vc[VC_TEST_ACC], &acc, err, errlen))
+        if (gpx_csv_number(t, e, j->vc[GPX_EVALS_TEST_ACC], &acc, err, errlen))
             return -1;
         if (!isfinite(acc)) {
             snprintf(err, errlen, "%s:%d: status ok but no test_acc", t->path, t->rows[e].line);
@@ -1547,7 +1319,7 @@ static int find_ok_group(const table_job *j, const char *run_id)
 {
     for (size_t g = 0; g < j->ngroups; g++)
         for (size_t i = 0; i < j->groups[g].nok; i++)
-            if (!strcmp(j->runs.rows[j->groups[g].ok[i]].field[j->rc[RC_RUN_ID]], run_id))
+            if (!strcmp(j->runs.rows[j->groups[g].ok[i]].field[j->rc[GPX_RUNS_RUN_ID]], run_id))
                 return (int)g;
     return -1;
 }
@@ -1563,12 +1335,12 @@ static int collect_curves(const table_job *j, epoch_curve **curves, char *err, s
     }
     *curves = c;
     for (size_t r = 0; r < j->epochs.nrows; r++) {
-        int g = find_ok_group(j, j->epochs.rows[r].field[j->ec[EC_RUN_ID]]);
+        int g = find_ok_group(j, j->epochs.rows[r].field[j->ec[GPX_EPOCHS_RUN_ID]]);
         double epoch, acc;
         if (g < 0)
             continue;
-        if (csv_number(&j->epochs, r, j->ec[EC_EPOCH], &epoch, err, errlen) ||
-            csv_number(&j->epochs, r, j->ec[EC_TEST_ACC], &acc, err, errlen))
+        if (gpx_csv_number(&j->epochs, r, j->ec[GPX_EPOCHS_EPOCH], &epoch, err, errlen) ||
+            gpx_csv_number(&j->epochs, r, j->ec[GPX_EPOCHS_TEST_ACC], &acc, err, errlen))
             return -1;
         if (!(epoch >= 1 && epoch <= MAX_EPOCHS) || !isfinite(acc))
             continue;
@@ -1775,47 +1547,18 @@ static void write_throughput_script(FILE *fp, const void *ctx)
                       "title 'mean ± sd over seeds'");
 }
 
-/* Write NAME.dat and NAME.gp, then have gnuplot draw NAME.png and NAME.svg
- * under temporary names that are renamed into place. 0 ok, 1 no gnuplot,
- * -1 failed. */
+/* NAME.dat, NAME.gp, NAME.png and NAME.svg, published together
+ * (records/chart.h). 0 ok, 1 no gnuplot (said), -1 failed (said). */
 static int draw_chart(const table_job *j, const char *name, const void *ctx,
-                      void (*data)(FILE *, const void *), void (*script)(FILE *, const void *))
+                      gpx_chart_writer data, gpx_chart_writer script)
 {
-    char file[256], dat[4096], gp[4096], base[4096], tmp_base[4200];
-    char q1[8300], q2[8500], settings[17000], err[ERR_LEN];
-    gpx_atomic_file f;
-    void (*writers[2])(FILE *, const void *) = { data, script };
-    const char *ext[2] = { "dat", "gp" };
-    for (int k = 0; k < 2; k++) {
-        char *path = k ? gp : dat;
-        snprintf(file, sizeof file, "%s.%s", name, ext[k]);
-        if (gpx_join(path, sizeof dat, j->out_dir, file))
-            return fail(j, "%s/%s: path too long", j->out_dir, file);
-        if (gpx_atomic_open(&f, path, err, sizeof err))
-            return fail(j, "%s", err);
-        writers[k](f.fp, ctx);
-        if (gpx_atomic_commit(&f, err, sizeof err))
-            return fail(j, "%s", err);
-    }
-    gpx_join(base, sizeof base, j->out_dir, name);
-    gpx_tmp_name(tmp_base, sizeof tmp_base, base);
-    gpx_gnuplot_quote(q1, sizeof q1, dat);
-    gpx_gnuplot_quote(q2, sizeof q2, tmp_base);
-    snprintf(settings, sizeof settings, "datafile=%s; outbase=%s", q1, q2);
-    int r = gpx_run_gnuplot(gpx_gnuplot_program(), gp, settings, err, sizeof err);
+    char err[ERR_LEN];
+    gpx_chart chart = { j->out_dir, name, NULL, data, script, NULL, NULL, ctx };
+    int r = gpx_chart_publish(&chart, err, sizeof err);
     if (r < 0)
         fail(j, "%s", err);
-    const char *img[2] = { "png", "svg" };
-    for (int k = 0; k < 2; k++) {
-        char tmp[4300], dst[4300];
-        snprintf(tmp, sizeof tmp, "%s.%s", tmp_base, img[k]);
-        snprintf(dst, sizeof dst, "%s.%s", base, img[k]);
-        if (r != 0) {
-            unlink(tmp);   /* what a failed gnuplot left behind */
-        } else if (gpx_publish(tmp, dst, err, sizeof err)) {
-            r = fail(j, "%s", err);
-        }
-    }
+    else if (r > 0)
+        fprintf(stderr, "%s: %s: charts skipped\n", j->prog, err);
     return r;
 }
 
@@ -2050,14 +1793,9 @@ static int draw_study_charts(const table_job *j)
 
 static int draw_charts(const table_job *j)
 {
-    const char *program = gpx_gnuplot_program();
     size_t ok = 0;
     for (size_t g = 0; g < j->ngroups; g++)
         ok += j->groups[g].nok;
-    if (!*program) {
-        fprintf(stderr, "%s: no gnuplot (GNUPLOT is empty): charts skipped\n", j->prog);
-        return 0;
-    }
     if (!ok) {
         fprintf(stderr, "%s: no run finished ok: charts skipped\n", j->prog);
         return 0;
@@ -2085,11 +1823,7 @@ static int draw_charts(const table_job *j)
         r = draw_chart(j, "throughput", j, write_throughput_data, write_throughput_script);
     if (r == 0 && j->study)
         r = draw_study_charts(j);
-    if (r == 1) {
-        fprintf(stderr, "%s: %s not found: charts skipped\n", j->prog, program);
-        return 0;
-    }
-    return r;
+    return r == 1 ? 0 : r;
 }
 
 /* ========================================================= command */
@@ -2201,34 +1935,40 @@ static int load_settings(table_job *j, const table_options *o, ycfg **cfg)
     return 0;
 }
 
-static int load_csvs(table_job *j, const char *dir)
+/* DIR/NAME read as the results file f into t, with the columns the tables
+ * need looked up into col; a missing file sets *missing when it is given. */
+static int load_csv(table_job *j, const char *dir, const gpx_record_file *f, const int *need,
+                    size_t nneed, gpx_csv *t, int *col, int *missing)
 {
     char path[4096], err[ERR_LEN];
+    gpx_join(path, sizeof path, dir, f->name);
+    if (gpx_csv_load(t, path, missing, err, sizeof err))
+        return fail(j, "%s", err);
+    if ((!missing || !*missing) &&
+        gpx_record_columns(t, f, need, nneed, col, err, sizeof err))
+        return fail(j, "%s", err);
+    return 0;
+}
+
+static int load_csvs(table_job *j, const char *dir)
+{
+    char path[4096];
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return fail(j, "%s: %s", dir, stat(dir, &st) ? strerror(errno) : "not a directory");
     gpx_join(path, sizeof path, dir, "runs.csv");
     if (access(path, F_OK) != 0)
         return fail(j, "%s: no runs.csv (write one with gpool run CONFIG --out %s)", dir, dir);
-    if (csv_load(path, &j->runs, NULL, err, sizeof err) ||
-        csv_require(&j->runs, run_gpx_table_column_names, NRUNCOLS, j->rc, err, sizeof err))
-        return fail(j, "%s", err);
-    int missing = 0;
-    gpx_join(path, sizeof path, dir, "epochs.csv");
-    if (csv_load(path, &j->epochs, &missing, err, sizeof err))
-        return fail(j, "%s", err);
-    j->have_epochs = !missing;
-    if (j->have_epochs &&
-        csv_require(&j->epochs, epoch_gpx_table_column_names, NEPOCHCOLS, j->ec, err, sizeof err))
-        return fail(j, "%s", err);
-    missing = 0;
-    gpx_join(path, sizeof path, dir, "evals.csv");
-    if (csv_load(path, &j->evals, &missing, err, sizeof err))
-        return fail(j, "%s", err);
-    j->have_evals = !missing;
-    if (j->have_evals &&
-        csv_require(&j->evals, eval_gpx_table_column_names, NEVALCOLS, j->vc, err, sizeof err))
-        return fail(j, "%s", err);
+    int no_epochs = 0, no_evals = 0;
+    if (load_csv(j, dir, &gpx_runs_file, runs_needed, NELEMS(runs_needed), &j->runs, j->rc,
+                 NULL) ||
+        load_csv(j, dir, &gpx_epochs_file, epochs_needed, NELEMS(epochs_needed), &j->epochs,
+                 j->ec, &no_epochs) ||
+        load_csv(j, dir, &gpx_evals_file, evals_needed, NELEMS(evals_needed), &j->evals, j->vc,
+                 &no_evals))
+        return -1;
+    j->have_epochs = !no_epochs;
+    j->have_evals = !no_evals;
     return 0;
 }
 
@@ -2236,8 +1976,8 @@ static void name_experiment(table_job *j, const char *dir)
 {
     if (j->name[0])
         return;
-    if (j->runs.nrows && j->runs.rows[0].field[j->rc[RC_EXPERIMENT]][0]) {
-        snprintf(j->name, sizeof j->name, "%s", j->runs.rows[0].field[j->rc[RC_EXPERIMENT]]);
+    if (j->runs.nrows && j->runs.rows[0].field[j->rc[GPX_RUNS_EXPERIMENT]][0]) {
+        snprintf(j->name, sizeof j->name, "%s", j->runs.rows[0].field[j->rc[GPX_RUNS_EXPERIMENT]]);
         return;
     }
     char copy[4096];
@@ -2298,9 +2038,9 @@ static void free_job(table_job *j)
         free(j->groups[g].ok);
     free(j->groups);
     free(j->value);
-    csv_free(&j->runs);
-    csv_free(&j->epochs);
-    csv_free(&j->evals);
+    gpx_csv_free(&j->runs);
+    gpx_csv_free(&j->epochs);
+    gpx_csv_free(&j->evals);
     free_study(j->study);
 }
 
@@ -2319,7 +2059,7 @@ int gpx_cmd_table(int argc, char **argv)
     rc = 1;
     if (load_csvs(&j, o.dir) || load_settings(&j, &o, &cfg))
         goto out;
-    complete_settings(&j.set, &j.runs);
+    complete_settings(&j.set, &j.runs, j.rc);
     if (check_group_keys(&j.set, &j.runs, j.key_col, err, sizeof err)) {
         fail(&j, "%s", err);
         goto out;

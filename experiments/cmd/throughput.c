@@ -17,6 +17,7 @@
 #include "core/schema.h"
 #include "core/data.h"
 #include "core/train.h"
+#include "records/results.h"
 #include "util/util.h"
 
 #define TP_CMD "gpool throughput"
@@ -124,16 +125,34 @@ static int parse_options(int argc, char **argv, tp_options *o)
     return 0;
 }
 
+/* One row, on stdout and (when there is one) into the CSV file. */
 static void emit(FILE *csv, const char *kind, const char *head, int batch, int rep, int steps,
                  double seconds, int threads)
 {
-    char line[256];
-    snprintf(line, sizeof line, "%s,%s,%d,%d,%d,%.4f,%.1f,%.4f,%d\n", kind, head, batch, rep,
-             steps, seconds, (double)steps * batch / seconds, 1000 * seconds / steps, threads);
-    fputs(line, stdout);
-    if (csv)
-        fputs(line, csv);
+    char *line = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&line, &len);
+    if (!mem)
+        return;
+    gpx_row w;
+    gpx_row_begin(&w, mem, &gpx_throughput_file, NULL);
+    gpx_row_text(&w, kind);
+    gpx_row_text(&w, head);
+    gpx_row_int(&w, batch);
+    gpx_row_int(&w, rep);
+    gpx_row_int(&w, steps);
+    gpx_row_real(&w, seconds);
+    gpx_row_real(&w, (double)steps * batch / seconds);
+    gpx_row_real(&w, 1000 * seconds / steps);
+    gpx_row_int(&w, threads);
+    gpx_row_end(&w);
+    if (fclose(mem) == 0) {
+        fputs(line, stdout);
+        if (csv)
+            fputs(line, csv);
+    }
     fflush(stdout);
+    free(line);
 }
 
 static gp_net *build(const gpx_model_spec *model, const ycfg_point *pt, const gpx_data *d,
@@ -242,25 +261,30 @@ int gpx_cmd_throughput(int argc, char **argv)
         ycfg_free(cfg);
         return 1;
     }
-    FILE *csv = NULL;
-    if (o.out && !(csv = fopen(o.out, "w"))) {
-        fprintf(stderr, TP_CMD ": %s: cannot write\n", o.out);
+    /* the file goes into place whole when every measurement is done */
+    gpx_atomic_file out;
+    if (o.out && gpx_atomic_open(&out, o.out, err, sizeof err)) {
+        fprintf(stderr, TP_CMD ": %s\n", err);
         gpx_model_spec_free(&model);
         gpx_data_free(&d);
         ycfg_free(cfg);
         return 1;
     }
-    const char *header = "kind,head,batch,rep,steps,seconds,img_per_s,ms_per_step,threads\n";
-    fputs(header, stdout);
+    FILE *csv = o.out ? out.fp : NULL;
+    gpx_record_header(stdout, &gpx_throughput_file, NULL);
     if (csv)
-        fputs(header, csv);
+        gpx_record_header(csv, &gpx_throughput_file, NULL);
     rc = 0;
     for (int b = 0; b < o.nbatches && rc == 0; b++)
         rc = bench_train(&model, pt, &d, &o, o.batches[b], threads, csv);
     if (rc == 0 && o.infer_batch > 0)
         rc = bench_inference(&model, pt, &d, &o, threads, csv);
-    if (csv && fclose(csv))
+    if (csv && rc)
+        gpx_atomic_abort(&out);
+    else if (csv && gpx_atomic_commit(&out, err, sizeof err)) {
+        fprintf(stderr, TP_CMD ": %s\n", err);
         rc = -1;
+    }
     gpx_model_spec_free(&model);
     gpx_data_free(&d);
     ycfg_free(cfg);

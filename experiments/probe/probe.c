@@ -221,8 +221,10 @@ static int check_args(const float *const *bufs, size_t nbufs, size_t n, int *thr
     return 0;
 }
 
-int gpx_probe_read(const float *const *bufs, size_t nbufs, size_t n, size_t *cursor,
-                   int threads, double min_sample_s, gpx_probe_result *out)
+/* The fastest of the kernels named only (NULL: every kernel this CPU can
+ * run) on the buffers; -1 if none ran. */
+static int probe_best(const char *only, const float *const *bufs, size_t nbufs, size_t n,
+                      size_t *cursor, int threads, double min_sample_s, gpx_probe_result *out)
 {
     if (check_args(bufs, nbufs, n, &threads, &min_sample_s) != 0)
         return -1;
@@ -231,31 +233,28 @@ int gpx_probe_read(const float *const *bufs, size_t nbufs, size_t n, size_t *cur
         cursor = &own_cursor;
     const gpx_probe_kernel *kernels;
     size_t count = gpx_probe_kernels(&kernels);
+    int ran = 0;
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < count; i++) {
+        if (only && strcmp(kernels[i].name, only))
+            continue;
         gpx_probe_result r;
         probe_one(&kernels[i], bufs, nbufs, n, cursor, threads, min_sample_s, &r);
-        if (r.gbps > out->gbps)
+        if (!ran++ || r.gbps > out->gbps)
             *out = r;
     }
-    return 0;
+    return ran ? 0 : -1;
+}
+
+int gpx_probe_read(const float *const *bufs, size_t nbufs, size_t n, size_t *cursor,
+                   int threads, double min_sample_s, gpx_probe_result *out)
+{
+    return probe_best(NULL, bufs, nbufs, n, cursor, threads, min_sample_s, out);
 }
 
 int gpx_probe_read_with(const char *kernel, const float *const *bufs, size_t nbufs,
                         size_t n, size_t *cursor, int threads, double min_sample_s,
                         gpx_probe_result *out)
 {
-    if (check_args(bufs, nbufs, n, &threads, &min_sample_s) != 0)
-        return -1;
-    size_t own_cursor = 0;
-    if (!cursor)
-        cursor = &own_cursor;
-    const gpx_probe_kernel *kernels;
-    size_t count = gpx_probe_kernels(&kernels);
-    for (size_t i = 0; i < count; i++)
-        if (!strcmp(kernels[i].name, kernel)) {
-            probe_one(&kernels[i], bufs, nbufs, n, cursor, threads, min_sample_s, out);
-            return 0;
-        }
-    return -1;
+    return probe_best(kernel, bufs, nbufs, n, cursor, threads, min_sample_s, out);
 }

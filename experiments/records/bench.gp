@@ -1,9 +1,14 @@
 # bench.gp - gnuplot template for the chart of `gpool bench`.
 #
-# gpool bench writes DIR/bench-chart.dat and runs
-#   gnuplot -e "datafile='DIR/bench-chart.dat'; png_out='...'; svg_out='...';
-#               maintitle='...'; npanels=4; nrows=2; ncols=2; nseries=7;
-#               panel_modes='hot hot cold cold'; panel_threads='1 2 1 2'" bench.gp
+# gpool bench writes DIR/bench-chart.dat and DIR/bench.gp: this chart's
+# settings, such as
+#   maintitle = 'gpool bench: avg fwd nchw (kernels)'
+#   npanels = 4; nrows = 2; ncols = 2; nseries = 7
+#   panel_modes = 'hot hot cold cold'; panel_threads = '1 2 1 2'
+# followed by this template, and runs it with
+#   gnuplot -e "datafile='...'; outbase='...'" bench.gp
+# to draw outbase.png and outbase.svg (records/chart.h); `gnuplot bench.gp`
+# in DIR redraws bench.png and bench.svg from bench-chart.dat.
 # The data file has one block per panel (blocks separated by two blank
 # lines), each a header line "shape probe VARIANT..." and one line per shape:
 # the shape label (NxCxHxW), the median read-bandwidth probe of that shape's
@@ -11,12 +16,13 @@
 # Each panel is a clustered bar chart - one cluster per shape, one bar per
 # variant - with the probe drawn as a black mark across its cluster, so a
 # bar reaching the mark runs at the bandwidth the machine attained for the
-# same buffers at that moment. Run by hand with the same -e settings to
-# restyle.
+# same buffers at that moment. Edit the settings at the top to restyle.
 
 if (!exists("datafile"))      datafile = 'bench-chart.dat'
-if (!exists("png_out"))       png_out = 'bench.png'
-if (!exists("svg_out"))       svg_out = 'bench.svg'
+if (!exists("outbase"))       outbase = 'bench'
+png_out = outbase.'.png'
+svg_out = outbase.'.svg'
+
 if (!exists("maintitle"))     maintitle = 'gpool bench'
 if (!exists("npanels"))       npanels = 1
 if (!exists("nrows"))         nrows = 1

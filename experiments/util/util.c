@@ -173,7 +173,7 @@ static void sync_parent_dir(const char *path)
     }
 }
 
-int gpx_atomic_commit(gpx_atomic_file *f, char *err, size_t errlen)
+int gpx_atomic_close(gpx_atomic_file *f, char *err, size_t errlen)
 {
     if (!f->fp) {
         snprintf(err, errlen, "%s: not open", f->path);
@@ -189,6 +189,17 @@ int gpx_atomic_commit(gpx_atomic_file *f, char *err, size_t errlen)
     if (failed) {
         snprintf(err, errlen, "cannot write %s: %s", f->tmp, strerror(saved ? saved : EIO));
         gpx_atomic_abort(f);
+        return -1;
+    }
+    return 0;
+}
+
+int gpx_atomic_commit(gpx_atomic_file *f, char *err, size_t errlen)
+{
+    if (f->fp && gpx_atomic_close(f, err, errlen))
+        return -1;
+    if (!f->tmp[0]) {
+        snprintf(err, errlen, "%s: not open", f->path);
         return -1;
     }
     if (rename(f->tmp, f->path) != 0) {
@@ -242,6 +253,29 @@ int gpx_publish(const char *tmp, const char *path, char *err, size_t errlen)
 int gpx_readable(const char *path)
 {
     return access(path, R_OK) == 0;
+}
+
+char *gpx_read_text(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, got;
+    char chunk[65536];
+    FILE *mem = open_memstream(&buf, &len);
+    while (mem && (got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        fwrite(chunk, 1, got, mem);
+    int failed = ferror(fp) || !mem;
+    fclose(fp);
+    if (mem && fclose(mem) != 0)
+        failed = 1;
+    if (failed) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    return buf;
 }
 
 /* ---------------------------------------------------------- progress */
@@ -418,27 +452,6 @@ const char *gpx_iso_time(char *buf, size_t len)
 }
 
 /* ------------------------------------------------------ text output */
-
-void gpx_csv_text(FILE *fp, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', fp);
-        fputc(*s == '\n' ? ' ' : *s, fp);
-    }
-    fputc('"', fp);
-}
-
-void gpx_csv_number(FILE *fp, const char *fmt, double v)
-{
-    if (isfinite(v))
-        fprintf(fp, fmt, v);
-}
 
 void gpx_yaml_string(FILE *fp, const char *s)
 {

@@ -45,6 +45,10 @@ typedef struct {
 } gpx_atomic_file;
 
 int  gpx_atomic_open  (gpx_atomic_file *f, const char *path, char *err, size_t errlen);
+/* Flush, fsync and close the temp, leaving it unpublished until a later
+ * commit (which then only renames) or abort; on failure the temp is removed.
+ * For files that go into place together (a chart and its data). */
+int  gpx_atomic_close (gpx_atomic_file *f, char *err, size_t errlen);
 /* Flush, fsync, close and rename onto path; on failure the temp is removed. */
 int  gpx_atomic_commit(gpx_atomic_file *f, char *err, size_t errlen);
 /* Close and remove the temp file (safe to call twice, or after commit). */
@@ -61,6 +65,10 @@ void gpx_remove_temps (void);
 
 /* 1 when a file exists and is readable. */
 int  gpx_readable     (const char *path);
+
+/* A whole file as a string (caller frees); NULL with errno when it cannot
+ * be read. */
+char *gpx_read_text   (const char *path);
 
 /* ---------------------------------------------------------- progress */
 
@@ -97,12 +105,6 @@ int gpx_parse_bytes(const char *text, size_t *out);
 const char *gpx_iso_time(char *buf, size_t len);
 
 /* ------------------------------------------------------ text output */
-
-/* A CSV field: quoted (quotes doubled, newlines to spaces) when it needs it. */
-void gpx_csv_text(FILE *fp, const char *s);
-
-/* A number with fmt, or nothing (an empty field) when it is NaN or infinite. */
-void gpx_csv_number(FILE *fp, const char *fmt, double v);
 
 /* A YAML double-quoted scalar (NULL prints ""). */
 void gpx_yaml_string(FILE *fp, const char *s);

@@ -1,0 +1,80 @@
+/*
+ * access.c - reading a loaded config: its points, ids, swept paths and
+ * values by dotted path (its defaults: defaults.c). Asking for what is not
+ * there is the program's bug: it aborts with the path or index.
+ */
+#include "autoconfig.h"
+
+#include "cfg/cfg_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+size_t ycfg_npoints(const ycfg *cfg) { return cfg->npoints; }
+size_t ycfg_nswept(const ycfg *cfg)  { return cfg->naxes; }
+const char *ycfg_path(const ycfg *cfg) { return cfg->path; }
+const char *ycfg_name(const ycfg *cfg) { return cfg->name; }
+const char *ycfg_point_id(const ycfg_point *pt) { return pt->id; }
+const char *ycfg_point_legacy_id(const ycfg_point *pt) { return pt->legacy_id; }
+const ycfg_value *ycfg_point_root(const ycfg_point *pt) { return &pt->root; }
+
+const ycfg_point *ycfg_point_at(const ycfg *cfg, size_t i)
+{
+    return &cfg->points[checked_index("point", i, cfg->npoints)];
+}
+
+const char *ycfg_swept_path(const ycfg *cfg, size_t k)
+{
+    return cfg->axes[checked_index("swept path", k, cfg->naxes)].path;
+}
+
+const ycfg_value *ycfg_value_get(const ycfg_value *map, const char *path)
+{
+    const ycfg_value *node = map;
+    for (const char *seg = path;; ) {
+        size_t len = strcspn(seg, ".");
+        node = len ? map_child(node, seg, len) : NULL;
+        if (!node)
+            program_bug(path, "is not a key of the config schema");
+        if (!seg[len])
+            return node;
+        seg += len + 1;
+    }
+}
+
+const ycfg_value *ycfg_get(const ycfg_point *pt, const char *path)
+{
+    return ycfg_value_get(&pt->root, path);
+}
+
+static const ycfg_value *get_typed(const ycfg_point *pt, const char *path, ycfg_type t1,
+                                     ycfg_type t2)
+{
+    const ycfg_value *v = ycfg_get(pt, path);
+    if (v->type != t1 && v->type != t2) {
+        char what[64];
+        snprintf(what, sizeof what, "is %s, asked for as %s", type_noun(v->type), type_noun(t1));
+        program_bug(path, what);
+    }
+    return v;
+}
+
+long long ycfg_int(const ycfg_point *pt, const char *path)
+{
+    return get_typed(pt, path, YCFG_INT, YCFG_INT)->i;
+}
+
+double ycfg_float(const ycfg_point *pt, const char *path)
+{
+    return get_typed(pt, path, YCFG_FLOAT, YCFG_FLOAT)->f;
+}
+
+int ycfg_bool(const ycfg_point *pt, const char *path)
+{
+    return (int)get_typed(pt, path, YCFG_BOOL, YCFG_BOOL)->i;
+}
+
+const char *ycfg_str(const ycfg_point *pt, const char *path)
+{
+    return get_typed(pt, path, YCFG_STRING, YCFG_ENUM)->s;
+}

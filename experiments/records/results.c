@@ -1,0 +1,343 @@
+/*
+ * results.c - the column lists of the results files, and their writer and
+ * reader (see results.h). A list's order is the files' order: changing it
+ * changes every file written from then on, and what `--resume` accepts.
+ */
+#include "autoconfig.h"
+
+#include "records/results.h"
+#include "util/util.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT(name)        { name, GPX_COL_TEXT, NULL, 0 }
+#define INT(name)         { name, GPX_COL_INT, NULL, 0 }
+#define REAL(name, fmt)   { name, GPX_COL_REAL, fmt, 0 }
+#define TIMING(name, fmt) { name, GPX_COL_REAL, fmt, 1 }
+#define TIMING_INT(name)  { name, GPX_COL_INT, NULL, 1 }
+#define TIMING_TEXT(name) { name, GPX_COL_TEXT, NULL, 1 }
+#define NCOLS(list)       (sizeof list / sizeof list[0])
+
+/* ------------------------------------------------------------- the files */
+
+static const gpx_column runs_columns[] = {
+    [GPX_RUNS_RUN_ID] = TEXT("run_id"),
+    [GPX_RUNS_EXPERIMENT] = TEXT("experiment"),
+    [GPX_RUNS_HEAD] = TEXT("head"),
+    [GPX_RUNS_SEED] = INT("seed"),
+    [GPX_RUNS_THREADS] = INT("threads"),
+    [GPX_RUNS_BATCH] = INT("batch"),
+    [GPX_RUNS_EPOCHS] = INT("epochs"),
+    [GPX_RUNS_PARAMS] = REAL("params", "%.0f"),
+    [GPX_RUNS_FLOPS] = REAL("flops", "%.0f"),
+    [GPX_RUNS_MEM_PARAMS] = INT("mem_params"),
+    [GPX_RUNS_MEM_GRADS] = INT("mem_grads"),
+    [GPX_RUNS_MEM_OPTIM] = INT("mem_optim"),
+    [GPX_RUNS_MEM_ACTIVATIONS] = INT("mem_activations"),
+    [GPX_RUNS_MEM_WORKSPACE] = INT("mem_workspace"),
+    [GPX_RUNS_MEM_TOTAL] = INT("mem_total"),
+    [GPX_RUNS_FINAL_TRAIN_LOSS] = REAL("final_train_loss", "%.6f"),
+    [GPX_RUNS_FINAL_TRAIN_ACC] = REAL("final_train_acc", "%.5f"),
+    [GPX_RUNS_FINAL_VAL_ACC] = REAL("final_val_acc", "%.5f"),
+    [GPX_RUNS_FINAL_TEST_LOSS] = REAL("final_test_loss", "%.6f"),
+    [GPX_RUNS_FINAL_TEST_ACC] = REAL("final_test_acc", "%.5f"),
+    [GPX_RUNS_BEST_TEST_ACC] = REAL("best_test_acc", "%.5f"),
+    [GPX_RUNS_BEST_EPOCH] = INT("best_epoch"),
+    [GPX_RUNS_TRAIN_S] = TIMING("train_s", "%.3f"),
+    [GPX_RUNS_IMG_PER_S] = TIMING("img_per_s", "%.1f"),
+    [GPX_RUNS_PEAK_RSS_MIB] = TIMING("peak_rss_mib", "%.1f"),
+    [GPX_RUNS_VARIANT] = TEXT("variant"),
+    [GPX_RUNS_STATUS] = TEXT("status"),
+    [GPX_RUNS_REASON] = TEXT("reason"),
+};
+
+static const gpx_column epochs_columns[] = {
+    [GPX_EPOCHS_RUN_ID] = TEXT("run_id"),
+    [GPX_EPOCHS_HEAD] = TEXT("head"),
+    [GPX_EPOCHS_SEED] = INT("seed"),
+    [GPX_EPOCHS_EPOCH] = INT("epoch"),
+    [GPX_EPOCHS_LR] = REAL("lr", "%.6g"),
+    [GPX_EPOCHS_TRAIN_LOSS] = REAL("train_loss", "%.6f"),
+    [GPX_EPOCHS_TRAIN_ACC] = REAL("train_acc", "%.5f"),
+    [GPX_EPOCHS_VAL_LOSS] = REAL("val_loss", "%.6f"),
+    [GPX_EPOCHS_VAL_ACC] = REAL("val_acc", "%.5f"),
+    [GPX_EPOCHS_TEST_LOSS] = REAL("test_loss", "%.6f"),
+    [GPX_EPOCHS_TEST_ACC] = REAL("test_acc", "%.5f"),
+    [GPX_EPOCHS_EPOCH_S] = TIMING("epoch_s", "%.3f"),
+    [GPX_EPOCHS_EVAL_S] = TIMING("eval_s", "%.3f"),
+    [GPX_EPOCHS_IMG_PER_S] = TIMING("img_per_s", "%.1f"),
+};
+
+static const gpx_column evals_columns[] = {
+    [GPX_EVALS_RUN_ID] = TEXT("run_id"),
+    [GPX_EVALS_HEAD] = TEXT("head"),
+    [GPX_EVALS_SEED] = INT("seed"),
+    [GPX_EVALS_TRAIN_SIZE] = INT("train_size"),
+    [GPX_EVALS_EVAL_SIZE] = INT("eval_size"),
+    [GPX_EVALS_METHOD] = TEXT("method"),
+    [GPX_EVALS_TEST_ACC] = REAL("test_acc", "%.5f"),
+    [GPX_EVALS_TEST_LOSS] = REAL("test_loss", "%.6f"),
+    [GPX_EVALS_STATUS] = TEXT("status"),
+    [GPX_EVALS_REASON] = TEXT("reason"),
+};
+
+/* GB/s in significant digits, not decimals: a 2-thread row that lost the
+ * CPU to another process can run at 1e-4 GB/s and must not print as 0. */
+static const gpx_column bench_columns[] = {
+    [GPX_BENCH_POINT_ID] = TEXT("point_id"),
+    [GPX_BENCH_VARIANT] = TEXT("variant"),
+    [GPX_BENCH_IMPL] = TEXT("impl"),
+    [GPX_BENCH_ISA] = TEXT("isa"),
+    [GPX_BENCH_THREADED] = INT("threaded"),
+    [GPX_BENCH_OP] = TEXT("op"),
+    [GPX_BENCH_PASS] = TEXT("pass"),
+    [GPX_BENCH_LAYOUT] = TEXT("layout"),
+    [GPX_BENCH_N] = INT("n"),
+    [GPX_BENCH_C] = INT("c"),
+    [GPX_BENCH_H] = INT("h"),
+    [GPX_BENCH_W] = INT("w"),
+    [GPX_BENCH_THREADS] = INT("threads"),
+    [GPX_BENCH_MODE] = TEXT("mode"),
+    [GPX_BENCH_BUFFERS] = INT("buffers"),
+    [GPX_BENCH_BYTES] = INT("bytes"),
+    [GPX_BENCH_REPS] = INT("reps"),
+    [GPX_BENCH_CALLS] = TIMING_INT("calls"),
+    [GPX_BENCH_MEDIAN_S] = TIMING("median_s", "%.6e"),
+    [GPX_BENCH_MIN_S] = TIMING("min_s", "%.6e"),
+    [GPX_BENCH_GBPS] = TIMING("gbps", "%.5g"),
+    [GPX_BENCH_PROBE_GBPS] = TIMING("probe_gbps", "%.5g"),
+    [GPX_BENCH_FRAC] = TIMING("frac", "%.4g"),
+    [GPX_BENCH_PROBE_SET] = TEXT("probe_set"),
+    [GPX_BENCH_PROBE_KERNEL] = TIMING_TEXT("probe_kernel"),
+    [GPX_BENCH_CPU_WAIT] = TIMING("cpu_wait", "%.4f"),
+    [GPX_BENCH_ATTEMPTS] = TIMING_INT("attempts"),
+    [GPX_BENCH_STATUS] = TEXT("status"),
+    [GPX_BENCH_NOTE] = TEXT("note"),
+};
+
+static const gpx_column profile_columns[] = {
+    [GPX_PROFILE_LAYER] = INT("layer"),
+    [GPX_PROFILE_KIND] = TEXT("kind"),
+    [GPX_PROFILE_PASS] = TEXT("pass"),
+    [GPX_PROFILE_OUT_SHAPE] = TEXT("out_shape"),
+    [GPX_PROFILE_MEDIAN_MS] = TIMING("median_ms", "%.6f"),
+    [GPX_PROFILE_MIN_MS] = TIMING("min_ms", "%.6f"),
+    [GPX_PROFILE_WALL_MEDIAN_MS] = TIMING("wall_median_ms", "%.6f"),
+    [GPX_PROFILE_FLOPS] = REAL("flops", "%.0f"),
+    [GPX_PROFILE_BYTES] = REAL("bytes", "%.0f"),
+    [GPX_PROFILE_GFLOP_S] = TIMING("gflop_s", "%.4f"),
+    [GPX_PROFILE_GB_S] = TIMING("gb_s", "%.4f"),
+    [GPX_PROFILE_FLOP_PER_BYTE] = REAL("flop_per_byte", "%.4f"),
+    [GPX_PROFILE_SHARE_PCT] = TIMING("share_pct", "%.3f"),
+    [GPX_PROFILE_DESC] = TEXT("desc"),
+};
+
+static const gpx_column throughput_columns[] = {
+    [GPX_THROUGHPUT_KIND] = TEXT("kind"),
+    [GPX_THROUGHPUT_HEAD] = TEXT("head"),
+    [GPX_THROUGHPUT_BATCH] = INT("batch"),
+    [GPX_THROUGHPUT_REP] = INT("rep"),
+    [GPX_THROUGHPUT_STEPS] = INT("steps"),
+    [GPX_THROUGHPUT_SECONDS] = TIMING("seconds", "%.4f"),
+    [GPX_THROUGHPUT_IMG_PER_S] = TIMING("img_per_s", "%.1f"),
+    [GPX_THROUGHPUT_MS_PER_STEP] = TIMING("ms_per_step", "%.4f"),
+    [GPX_THROUGHPUT_THREADS] = INT("threads"),
+};
+
+/* %.17g: read back, every value is the same double. */
+static const gpx_column progress_columns[] = {
+    [GPX_PROGRESS_EPOCH] = INT("epoch"),
+    [GPX_PROGRESS_LR] = REAL("lr", "%.17g"),
+    [GPX_PROGRESS_TRAIN_LOSS] = REAL("train_loss", "%.17g"),
+    [GPX_PROGRESS_TRAIN_ACC] = REAL("train_acc", "%.17g"),
+    [GPX_PROGRESS_VAL_LOSS] = REAL("val_loss", "%.17g"),
+    [GPX_PROGRESS_VAL_ACC] = REAL("val_acc", "%.17g"),
+    [GPX_PROGRESS_TEST_LOSS] = REAL("test_loss", "%.17g"),
+    [GPX_PROGRESS_TEST_ACC] = REAL("test_acc", "%.17g"),
+    [GPX_PROGRESS_EPOCH_S] = TIMING("epoch_s", "%.17g"),
+    [GPX_PROGRESS_EVAL_S] = TIMING("eval_s", "%.17g"),
+    [GPX_PROGRESS_IMG_PER_S] = TIMING("img_per_s", "%.17g"),
+};
+
+_Static_assert(NCOLS(runs_columns) == GPX_RUNS_NCOLUMNS, "runs.csv: enum and list differ");
+_Static_assert(NCOLS(epochs_columns) == GPX_EPOCHS_NCOLUMNS, "epochs.csv: enum and list differ");
+_Static_assert(NCOLS(evals_columns) == GPX_EVALS_NCOLUMNS, "evals.csv: enum and list differ");
+_Static_assert(NCOLS(bench_columns) == GPX_BENCH_NCOLUMNS, "bench.csv: enum and list differ");
+_Static_assert(NCOLS(profile_columns) == GPX_PROFILE_NCOLUMNS,
+               "profile.csv: enum and list differ");
+_Static_assert(NCOLS(throughput_columns) == GPX_THROUGHPUT_NCOLUMNS,
+               "throughput: enum and list differ");
+_Static_assert(NCOLS(progress_columns) == GPX_PROGRESS_NCOLUMNS,
+               "progress.csv: enum and list differ");
+
+const gpx_record_file gpx_runs_file = { "runs.csv", runs_columns, GPX_RUNS_NCOLUMNS,
+                                        GPX_RUNS_HEAD };
+const gpx_record_file gpx_epochs_file = { "epochs.csv", epochs_columns, GPX_EPOCHS_NCOLUMNS,
+                                          GPX_EPOCHS_HEAD };
+const gpx_record_file gpx_evals_file = { "evals.csv", evals_columns, GPX_EVALS_NCOLUMNS,
+                                         GPX_EVALS_HEAD };
+const gpx_record_file gpx_bench_file = { "bench.csv", bench_columns, GPX_BENCH_NCOLUMNS, 0 };
+const gpx_record_file gpx_profile_file = { "profile.csv", profile_columns, GPX_PROFILE_NCOLUMNS,
+                                           0 };
+const gpx_record_file gpx_throughput_file = { "throughput.csv", throughput_columns,
+                                              GPX_THROUGHPUT_NCOLUMNS, 0 };
+const gpx_record_file gpx_progress_file = { "progress.csv", progress_columns,
+                                            GPX_PROGRESS_NCOLUMNS, 0 };
+
+/* ------------------------------------------------------------- writing */
+
+static size_t nswept(const gpx_record_file *f, const ycfg *cfg)
+{
+    return f->swept_at && cfg ? ycfg_nswept(cfg) : 0;
+}
+
+void gpx_record_header(FILE *fp, const gpx_record_file *f, const ycfg *cfg)
+{
+    for (size_t k = 0; k < f->ncolumns; k++) {
+        if (k == f->swept_at)
+            for (size_t s = 0; s < nswept(f, cfg); s++) {
+                fputc(',', fp);
+                gpx_csv_write_text(fp, ycfg_swept_path(cfg, s));
+            }
+        fprintf(fp, "%s%s", k ? "," : "", f->columns[k].name);
+    }
+    fputc('\n', fp);
+}
+
+void gpx_row_begin(gpx_row *w, FILE *fp, const gpx_record_file *f, const ycfg *cfg)
+{
+    memset(w, 0, sizeof *w);
+    w->fp = fp;
+    w->file = f;
+    w->cfg = cfg;
+    w->swept = !f->swept_at;
+}
+
+/* The separator before the next column; asserts it has the given type. */
+static void next_column(gpx_row *w, int type)
+{
+    assert(w->next < w->file->ncolumns);
+    assert(w->next != w->file->swept_at || w->swept);
+    assert(type < 0 || (int)w->file->columns[w->next].type == type);
+    if (w->fields++)
+        fputc(',', w->fp);
+    w->next++;
+}
+
+void gpx_row_text(gpx_row *w, const char *s)
+{
+    next_column(w, GPX_COL_TEXT);
+    gpx_csv_write_text(w->fp, s ? s : "");
+}
+
+void gpx_row_int(gpx_row *w, long long v)
+{
+    next_column(w, GPX_COL_INT);
+    fprintf(w->fp, "%lld", v);
+}
+
+void gpx_row_real(gpx_row *w, double v)
+{
+    const char *format = w->file->columns[w->next].format;
+    next_column(w, GPX_COL_REAL);
+    gpx_csv_write_number(w->fp, format, v);
+}
+
+void gpx_row_empty(gpx_row *w)
+{
+    next_column(w, -1);
+}
+
+void gpx_row_swept(gpx_row *w, const ycfg_point *pt)
+{
+    assert(w->next == w->file->swept_at && !w->swept);
+    for (size_t s = 0; s < nswept(w->file, w->cfg); s++) {
+        char *text = ycfg_value_text(ycfg_get(pt, ycfg_swept_path(w->cfg, s)));
+        if (w->fields++)
+            fputc(',', w->fp);
+        gpx_csv_write_text(w->fp, text ? text : "");
+        free(text);
+    }
+    w->swept = 1;
+}
+
+void gpx_row_end(gpx_row *w)
+{
+    assert(w->next == w->file->ncolumns && w->swept);
+    fputc('\n', w->fp);
+}
+
+/* ------------------------------------------------------------- reading */
+
+int gpx_record_columns(const gpx_csv *t, const gpx_record_file *f, const int *need,
+                       size_t nneed, int *col, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < f->ncolumns; k++)
+        col[k] = gpx_csv_column(t, f->columns[k].name);
+    size_t o = (size_t)snprintf(err, errlen, "%s: missing columns:", t->path);
+    int missing = 0;
+    for (size_t i = 0; i < (need ? nneed : f->ncolumns); i++) {
+        int k = need ? need[i] : (int)i;
+        if (col[k] < 0 && o < errlen)
+            o += (size_t)snprintf(err + o, errlen - o, "%s %s", missing ? "," : "",
+                                  f->columns[k].name);
+        missing += col[k] < 0;
+    }
+    if (missing && o < errlen)
+        snprintf(err + o, errlen - o, " (not a %s written by gpool?)", f->name);
+    return missing ? -1 : 0;
+}
+
+void gpx_record_swept(const gpx_record_file *f, const int *col, int *first, int *end)
+{
+    *first = *end = 0;
+    if (!f->swept_at || col[f->swept_at - 1] < 0 || col[f->swept_at] <= col[f->swept_at - 1])
+        return;
+    *first = col[f->swept_at - 1] + 1;
+    *end = col[f->swept_at];
+}
+
+int gpx_record_same_header(const gpx_csv *t, const gpx_record_file *f, const ycfg *cfg)
+{
+    size_t n = nswept(f, cfg), k = 0;
+    if (t->header.n != f->ncolumns + n)
+        return 0;
+    for (size_t c = 0; c < f->ncolumns; c++) {
+        if (c == f->swept_at)
+            for (size_t s = 0; s < n; s++)
+                if (strcmp(t->header.field[k++], ycfg_swept_path(cfg, s)))
+                    return 0;
+        if (strcmp(t->header.field[k++], f->columns[c].name))
+            return 0;
+    }
+    return 1;
+}
+
+static int is_timing(const gpx_record_file *f, const char *name)
+{
+    for (size_t k = 0; k < f->ncolumns; k++)
+        if (!strcmp(f->columns[k].name, name))
+            return f->columns[k].timing;
+    return 0;
+}
+
+int gpx_record_diff(const gpx_record_file *f, const gpx_csv *a, size_t ra, const gpx_csv *b,
+                    size_t rb, FILE *out)
+{
+    int diffs = 0;
+    for (size_t k = 0; k < a->header.n; k++) {
+        const char *name = a->header.field[k];
+        int kb = gpx_csv_column(b, name);
+        if (kb < 0 || is_timing(f, name))
+            continue;   /* swept columns exist only in the sweep's file */
+        const char *x = gpx_csv_field(a, ra, (int)k), *y = gpx_csv_field(b, rb, kb);
+        if (strcmp(x, y)) {
+            fprintf(out, "  %-18s recorded %s, rerun %s\n", name, x, y);
+            diffs++;
+        }
+    }
+    return diffs;
+}
