@@ -31,7 +31,6 @@
 #include "probe/probe.h"
 #include "records/bench_rows.h"
 #include "util/interrupt.h"
-#include "util/options.h"
 #include "util/util.h"
 
 /* Where `make install` puts bench.gp (and configs, if installed); the build
@@ -176,17 +175,16 @@ static void print_help(FILE *out)
 }
 
 static const gpx_option options[] = {
-    { GPX_OPTION_TEXT, "-c", "--config", offsetof(bench_options, config), .needs = "a value" },
-    { GPX_OPTION_TEXT, "-o", "--out", offsetof(bench_options, out), .needs = "a directory" },
-    { GPX_OPTION_TEXT, NULL, "--probe", offsetof(bench_options, probe_sizes),
-      .needs = "sizes such as 64K,1M" },
-    { GPX_OPTION_FLAG, "-q", "--quiet", .offset = offsetof(bench_options, quiet) },
-    { GPX_OPTION_FLAG, NULL, "--list-variants", .offset = offsetof(bench_options, list_variants) },
-    { GPX_OPTION_FLAG, NULL, "--no-chart", .offset = offsetof(bench_options, no_chart) },
+    { "-c", "--config", "a value", NULL, offsetof(bench_options, config), 0, 0 },
+    { "-o", "--out", "a directory", NULL, offsetof(bench_options, out), 0, 0 },
+    { NULL, "--probe", "sizes such as 64K,1M", NULL, offsetof(bench_options, probe_sizes), 0, 0 },
+    { "-q", "--quiet", NULL, NULL, offsetof(bench_options, quiet), 0, 0 },
+    { NULL, "--list-variants", NULL, NULL, offsetof(bench_options, list_variants), 0, 0 },
+    { NULL, "--no-chart", NULL, NULL, offsetof(bench_options, no_chart), 0, 0 },
 };
 
 static const gpx_command_line command_line = {
-    .cmd = BENCH_CMD, .usage = print_help,
+    .name = BENCH_CMD, .usage = print_help,
     .options = options, .noptions = sizeof options / sizeof options[0],
     .no_operand_hint = " (the config is given with --config)",
 };
@@ -740,7 +738,7 @@ static int measure(gpx_bench_run *ri, const ycfg *cfg, const gpx_bench_point *po
 int gpx_cmd_bench(int argc, char **argv)
 {
     bench_options o = { 0 };
-    int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
+    int rc = gpx_parse_command_line(&command_line, argc, argv, &o);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     if (o.list_variants)

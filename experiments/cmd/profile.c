@@ -35,7 +35,6 @@
 #include "probe/roofs.h"
 #include "records/profile_rows.h"
 #include "util/interrupt.h"
-#include "util/options.h"
 #include "util/util.h"
 
 #define PF_NAME "gpool profile"
@@ -135,22 +134,21 @@ static void usage(FILE *out)
 
 
 static const gpx_option options[] = {
-    { GPX_OPTION_TEXT, NULL, "--head", offsetof(pf_options, head), .needs = "a name" },
-    { GPX_OPTION_TEXT, "-o", "--out", offsetof(pf_options, out), .needs = "a directory",
-      .nonempty = 1 },
-    { GPX_OPTION_INT, NULL, "--batch", offsetof(pf_options, batch), .lo = 1, .hi = 65536 },
-    { GPX_OPTION_INT, NULL, "--threads", offsetof(pf_options, threads), .lo = 1, .hi = 1024 },
-    { GPX_OPTION_INT, NULL, "--repeats", offsetof(pf_options, repeats), .lo = 1, .hi = 100000 },
-    { GPX_OPTION_INT, NULL, "--warmup", offsetof(pf_options, warmup), .lo = 0, .hi = 100000 },
-    { GPX_OPTION_INT, NULL, "--sgemm-n", offsetof(pf_options, sgemm_n), .lo = 64, .hi = 8192 },
-    { GPX_OPTION_INT, NULL, "--bw-mib", offsetof(pf_options, bw_mib), .lo = 1, .hi = 1 << 20 },
-    { GPX_OPTION_FLAG, NULL, "--no-chart", .offset = offsetof(pf_options, no_chart) },
+    { NULL, "--head", "a name", NULL, offsetof(pf_options, head), 0, 0 },
+    { "-o", "--out", "a directory", NULL, offsetof(pf_options, out), 0, 0 },
+    { NULL, "--batch", "an integer", NULL, offsetof(pf_options, batch), 1, 65536 },
+    { NULL, "--threads", "an integer", NULL, offsetof(pf_options, threads), 1, 1024 },
+    { NULL, "--repeats", "an integer", NULL, offsetof(pf_options, repeats), 1, 100000 },
+    { NULL, "--warmup", "an integer", NULL, offsetof(pf_options, warmup), 0, 100000 },
+    { NULL, "--sgemm-n", "an integer", NULL, offsetof(pf_options, sgemm_n), 64, 8192 },
+    { NULL, "--bw-mib", "an integer", NULL, offsetof(pf_options, bw_mib), 1, 1 << 20 },
+    { NULL, "--no-chart", NULL, NULL, offsetof(pf_options, no_chart), 0, 0 },
 };
 
 static const gpx_command_line command_line = {
-    .cmd = PF_NAME, .usage = usage,
+    .name = PF_NAME, .usage = usage,
     .options = options, .noptions = sizeof options / sizeof options[0],
-    .operand = "CONFIG", .operand_offset = offsetof(pf_options, config),
+    .operand_name = "CONFIG", .operand_offset = offsetof(pf_options, config),
     .operand_example = "configs/tutorial.yaml",
 };
 
@@ -194,14 +192,13 @@ static int init_rows(pf_state *s, int repeats)
 
 /* What one profile run needs set up: the state for the point, the data
  * already loaded. 0, -1 failed (printed), 2 a batch the data cannot fill. */
-static int setup_state(pf_state *s, const pf_options *o, const ycfg *cfg,
-                       const ycfg_point *pt, const gpx_data *d)
+static int setup_state(pf_state *s, const pf_options *o, const gpx_measured_point *mp)
 {
     memset(s, 0, sizeof *s);
     gpx_thread_clock_open(&s->clock);
-    int batch = o->batch ? o->batch : gpx_run_train_opts(pt).batch;
+    int batch = o->batch ? o->batch : gpx_run_train_opts(mp->pt).batch;
     char err[1024];
-    int rc = gpx_stepper_create(&s->st, cfg, pt, d, batch, err, sizeof err);
+    int rc = gpx_stepper_create(&s->st, &mp->model, mp->pt, &mp->data, batch, err, sizeof err);
     if (rc) {
         fprintf(stderr, PF_NAME ": %s\n", err);
         return rc == 2 ? 2 : -1;
@@ -402,7 +399,7 @@ static int profile_point(const pf_options *o, gpx_measured_point *mp)
     gpx_roofs m;
     char started[64];
     gpx_iso_time(started, sizeof started);
-    int rc = setup_state(&s, o, mp->cfg, mp->pt, &mp->data);
+    int rc = setup_state(&s, o, mp);
     if (rc == 0)
         rc = run_rounds(&s, o->warmup, o->repeats);
     /* After the steps: the probe's large buffers would leave page-table
@@ -423,7 +420,7 @@ static int profile_point(const pf_options *o, gpx_measured_point *mp)
 int gpx_cmd_profile(int argc, char **argv)
 {
     pf_options o = { .repeats = 30, .warmup = 5, .sgemm_n = 1024, .argc = argc, .argv = argv };
-    int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
+    int rc = gpx_parse_command_line(&command_line, argc, argv, &o);
     if (rc)
         return rc == 1 ? 0 : 2;
     gpx_interrupts sigs;

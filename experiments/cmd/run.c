@@ -272,7 +272,7 @@ static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threa
     child_msg m;
     memset(&m, 0, sizeof m);
     m.kind = MSG_BUILT;
-    m.u.built.params = (double)gp_net_num_params(net);
+    m.u.built.params = (double)gp_net_param_floats(net);
     m.u.built.flops = gp_net_flops(net);
     m.u.built.mem = gp_net_memory(net, o->optim.kind == GP_OPTIM_SGD
                                            ? (o->optim.momentum > 0 ? 1 : 0) : 2);
@@ -398,8 +398,9 @@ typedef struct {
  * MSG_EVAL per pair (not-applicable pairs included, with their reason). The
  * transforms start from the data set's own images, also when training
  * resized them (data.resize). 0, or -1 with err. */
-static int evaluate_sizes(int fd, const child_job *job, const ycfg_point *pt, gp_net *net,
-                          const gpx_data *data, int sigmoid_loss, char *err, size_t errlen)
+static int evaluate_sizes(int fd, const ycfg_point *pt, const gpx_model_spec *model,
+                          gp_net *net, const gpx_data *data, int sigmoid_loss, char *err,
+                          size_t errlen)
 {
     const ycfg_value *sizes = ycfg_get(pt, "eval.sizes");
     const ycfg_value *methods = ycfg_get(pt, "eval.methods");
@@ -425,8 +426,8 @@ static int evaluate_sizes(int fd, const child_job *job, const ycfg_point *pt, gp
         original.std = data->std;
         source = &original;
     }
-    gpx_eval_sizes_opts eo = { ycfg_get(pt, "model"), ycfg_path(job->sw->cfg), size, nsizes,
-                               method, nmethods, (uint64_t)ycfg_int(pt, "eval.seed"),
+    gpx_eval_sizes_opts eo = { model, size, nsizes, method, nmethods,
+                               (uint64_t)ycfg_int(pt, "eval.seed"),
                                (int)ycfg_int(pt, "eval.batch"), sigmoid_loss };
     gpx_size_row *rows = calloc((size_t)nsizes * (size_t)nmethods, sizeof *rows);
     int rc = rows ? gpx_eval_at_sizes(net, source, &eo, rows, err, errlen) : -1;
@@ -483,13 +484,15 @@ static int child_main(const child_job *job, int fd)
 
     gpx_train_opts o = gpx_run_train_opts(pt);
     gp_shape in = { o.batch, data.train.c, data.train.h, data.train.w };
-    gp_net *net;
+    gp_net *net = NULL;
+    gpx_model_spec model;
     if (job->show_build)
         fprintf(stderr, "network of run %s (%s):\n", id, ycfg_str(pt, "model.head"));
-    if (gpx_model_build(ycfg_get(pt, "model"), ycfg_path(job->sw->cfg), in,
-                        data.train.classes, o.seed, job->show_build ? stderr : NULL, &net, err,
-                        sizeof err)) {
+    if (gpx_run_model_spec(job->sw->cfg, pt, &model, err, sizeof err) ||
+        gpx_model_build(&model, in, data.train.classes, o.seed,
+                        job->show_build ? stderr : NULL, &net, err, sizeof err)) {
         child_fail(fd, "%s", err);
+        gpx_model_spec_free(&model);
         gpx_data_free(&data);
         return 1;
     }
@@ -508,6 +511,7 @@ static int child_main(const child_job *job, int fd)
         if (gpx_mkdir_p(ckpt, err, sizeof err)) {
             child_fail(fd, "%s", err);
             gp_net_destroy(net);
+            gpx_model_spec_free(&model);
             gpx_data_free(&data);
             return 1;
         }
@@ -520,7 +524,7 @@ static int child_main(const child_job *job, int fd)
     gpx_train(net, &data, &o, send_epoch, &sink, &res);
     free(sink.rows);
     if (res.status == GPX_RUN_OK &&
-        evaluate_sizes(fd, job, pt, net, &data, o.sigmoid_loss, err, sizeof err)) {
+        evaluate_sizes(fd, pt, &model, net, &data, o.sigmoid_loss, err, sizeof err)) {
         res.status = GPX_RUN_FAILED;
         snprintf(res.reason, sizeof res.reason, "evaluation at other sizes: %.200s", err);
     }
@@ -530,6 +534,7 @@ static int child_main(const child_job *job, int fd)
     m.u.done = res;
     send_msg(fd, &m);
     gp_net_destroy(net);
+    gpx_model_spec_free(&model);
     gpx_data_free(&data);
     return res.status == GPX_RUN_FAILED ? 1 : 0;
 }

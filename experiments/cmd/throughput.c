@@ -17,7 +17,6 @@
 #include "core/point.h"
 #include "core/steps.h"
 #include "records/results.h"
-#include "util/options.h"
 #include "util/util.h"
 
 #define TP_CMD "gpool throughput"
@@ -26,6 +25,7 @@ typedef struct {
     const char *config;
     const char *head;
     const char *out;
+    const char *batch_list;   /* --batch, until parsed into batches */
     int         batches[8];
     int         nbatches;
     int         infer_batch;
@@ -71,36 +71,33 @@ static int parse_batches(const char *text, tp_options *o)
     return o->nbatches ? 0 : -1;
 }
 
-/* --batch LIST: 1 taken, 0 another option, 2 a bad list (printed). */
-static int batch_option(int argc, char **argv, int *i, void *opts)
-{
-    const char *v;
-    int m = gpx_option_value(argc, argv, i, NULL, "--batch", &v);
-    if (m == 0)
-        return 0;
-    if (m < 0 || parse_batches(v, opts))
-        return gpx_usage_error(TP_CMD, "--batch needs a list of sizes such as 64,256");
-    return 1;
-}
-
 static const gpx_option options[] = {
-    { GPX_OPTION_TEXT, NULL, "--head", offsetof(tp_options, head), .needs = "a name" },
-    { GPX_OPTION_TEXT, "-o", "--out", offsetof(tp_options, out), .needs = "a file" },
-    { GPX_OPTION_INT, NULL, "--infer-batch", offsetof(tp_options, infer_batch), .lo = 0,
-      .hi = 65536 },
-    { GPX_OPTION_INT, NULL, "--steps", offsetof(tp_options, steps), .lo = 1, .hi = 1000000 },
-    { GPX_OPTION_INT, NULL, "--warmup", offsetof(tp_options, warmup), .lo = 0, .hi = 1000000 },
-    { GPX_OPTION_INT, NULL, "--repeats", offsetof(tp_options, repeats), .lo = 1, .hi = 1000 },
-    { GPX_OPTION_INT, NULL, "--threads", offsetof(tp_options, threads), .lo = 1, .hi = 1024 },
+    { NULL, "--head", "a name", NULL, offsetof(tp_options, head), 0, 0 },
+    { NULL, "--batch", "a list of sizes such as 64,256", NULL,
+      offsetof(tp_options, batch_list), 0, 0 },
+    { "-o", "--out", "a file", NULL, offsetof(tp_options, out), 0, 0 },
+    { NULL, "--infer-batch", "an integer", NULL, offsetof(tp_options, infer_batch), 0, 65536 },
+    { NULL, "--steps", "an integer", NULL, offsetof(tp_options, steps), 1, 1000000 },
+    { NULL, "--warmup", "an integer", NULL, offsetof(tp_options, warmup), 0, 1000000 },
+    { NULL, "--repeats", "an integer", NULL, offsetof(tp_options, repeats), 1, 1000 },
+    { NULL, "--threads", "an integer", NULL, offsetof(tp_options, threads), 1, 1024 },
 };
 
 static const gpx_command_line command_line = {
-    .cmd = TP_CMD, .usage = usage,
+    .name = TP_CMD, .usage = usage,
     .options = options, .noptions = sizeof options / sizeof options[0],
-    .other = batch_option,
-    .operand = "CONFIG", .operand_offset = offsetof(tp_options, config),
+    .operand_name = "CONFIG", .operand_offset = offsetof(tp_options, config),
     .operand_example = "configs/heads.yaml",
 };
+
+/* The command line into o (its defaults set): 0, 1 help shown, 2 error shown. */
+static int parse_options(int argc, char **argv, tp_options *o)
+{
+    int rc = gpx_parse_command_line(&command_line, argc, argv, o);
+    if (rc == 0 && o->batch_list && parse_batches(o->batch_list, o))
+        return gpx_command_line_error(&command_line, "--batch needs %s", options[1].needs);
+    return rc;
+}
 
 /* What every measurement of a run shares. */
 typedef struct {
@@ -176,18 +173,17 @@ static gp_status train_steps(void *ctx, int count)
     return GP_OK;
 }
 
-static int bench_train(const tp_run *run, const ycfg *cfg, const ycfg_point *pt,
-                       const gpx_data *d, int batch)
+static int bench_train(const tp_run *run, const gpx_measured_point *mp, int batch)
 {
     gpx_stepper s;
     char err[1024];
-    int rc = gpx_stepper_create(&s, cfg, pt, d, batch, err, sizeof err) ? -1 : 0;
+    int rc = gpx_stepper_create(&s, &mp->model, mp->pt, &mp->data, batch, err, sizeof err);
     if (rc)
         fprintf(stderr, TP_CMD ": %s\n", err);
     else
         rc = time_repeats(run, "train_step", batch, train_steps, &s);
     gpx_stepper_destroy(&s);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 /* Forward passes in eval mode on consecutive batches of the test set. */
@@ -212,18 +208,19 @@ static gp_status infer_steps(void *ctx, int count)
     return GP_OK;
 }
 
-static gp_net *build(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d, int batch)
+static gp_net *build(const gpx_model_spec *model, const ycfg_point *pt, const gpx_data *d,
+                     int batch)
 {
     gp_net *net;
     char err[1024];
-    if (gpx_run_build_net(cfg, pt, d, batch, &net, err, sizeof err))
+    if (gpx_run_build_net(pt, model, d, batch, &net, err, sizeof err))
         fprintf(stderr, TP_CMD ": %s\n", err);
     return net;
 }
 
-static int bench_inference(const tp_run *run, const ycfg *cfg, const ycfg_point *pt,
-                           const gpx_data *d)
+static int bench_inference(const tp_run *run, const gpx_measured_point *mp)
 {
+    const gpx_data *d = &mp->data;
     inference in = { NULL, d, run->o->infer_batch, d->test.count / run->o->infer_batch,
                      (size_t)d->test.c * d->test.h * d->test.w, 0 };
     if (in.nb < 1) {
@@ -231,7 +228,7 @@ static int bench_inference(const tp_run *run, const ycfg *cfg, const ycfg_point 
                 in.batch, d->test.count);
         return -1;
     }
-    if (!(in.net = build(cfg, pt, d, in.batch)))
+    if (!(in.net = build(&mp->model, mp->pt, d, in.batch)))
         return -1;
     int rc = time_repeats(run, "inference", in.batch, infer_steps, &in);
     gp_net_destroy(in.net);
@@ -254,9 +251,9 @@ static int measure(const tp_options *o, const gpx_measured_point *mp)
         gpx_record_header(run.csv, &gpx_throughput_file, NULL);
     int rc = 0;
     for (int b = 0; b < o->nbatches && rc == 0; b++)
-        rc = bench_train(&run, mp->cfg, mp->pt, &mp->data, o->batches[b]);
+        rc = bench_train(&run, mp, o->batches[b]);
     if (rc == 0 && o->infer_batch > 0)
-        rc = bench_inference(&run, mp->cfg, mp->pt, &mp->data);
+        rc = bench_inference(&run, mp);
     if (run.csv && rc)
         gpx_atomic_abort(&out);
     else if (run.csv && gpx_atomic_commit(&out, err, sizeof err)) {
@@ -270,7 +267,7 @@ int gpx_cmd_throughput(int argc, char **argv)
 {
     tp_options o = { .batches = { 64, 256 }, .nbatches = 2, .infer_batch = 256, .steps = 200,
                      .warmup = 20, .repeats = 3 };
-    int rc = gpx_parse_command_line(argc, argv, &command_line, &o);
+    int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc == 1 ? 0 : 2;
     gpx_measured_point mp;

@@ -28,6 +28,8 @@ int gpx_measured_point_open(gpx_measured_point *m, const char *config, const cha
     m->pt = gpx_run_load_point(config, head, &m->cfg, err, errlen);
     if (!m->pt)
         return 2;
+    if (gpx_run_model_spec(m->cfg, m->pt, &m->model, err, errlen))
+        return 1;
     m->threads = gpx_run_prepare(m->pt, threads, &m->data, err, errlen);
     return m->threads < 0 ? 1 : 0;
 }
@@ -36,6 +38,7 @@ void gpx_measured_point_close(gpx_measured_point *m)
 {
     if (m->threads >= 0)
         gpx_data_free(&m->data);
+    gpx_model_spec_free(&m->model);
     if (m->cfg)
         ycfg_free(m->cfg);
     memset(m, 0, sizeof *m);
@@ -43,7 +46,7 @@ void gpx_measured_point_close(gpx_measured_point *m)
 
 /* ============================================================ stepper */
 
-int gpx_stepper_create(gpx_stepper *s, const ycfg *cfg, const ycfg_point *pt,
+int gpx_stepper_create(gpx_stepper *s, const gpx_model_spec *model, const ycfg_point *pt,
                        const gpx_data *data, int batch, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -57,7 +60,7 @@ int gpx_stepper_create(gpx_stepper *s, const ycfg *cfg, const ycfg_point *pt,
                  data->train.count);
         return 2;
     }
-    if (gpx_run_build_net(cfg, pt, data, batch, &s->net, err, errlen))
+    if (gpx_run_build_net(pt, model, data, batch, &s->net, err, errlen))
         return -1;
     if (gp_optim_create(&s->opt, &s->to.optim, s->net) != GP_OK) {
         snprintf(err, errlen, "%s", gp_last_error());
@@ -102,7 +105,7 @@ gp_status gpx_stepper_step(gpx_stepper *s, float *loss)
 
 static double param_floats(const gp_layer *l)
 {
-    return (double)gp_layer_param_count(l);
+    return (double)gp_layer_param_floats(l);
 }
 
 /* Forward FLOPs per image that are multiply-adds (the bias adds aside). */
@@ -206,8 +209,8 @@ void gpx_step_parts(const gpx_stepper *s, gpx_step_part *parts)
     loss_costs(s->batch, s->classes, s->to.sigmoid_loss, loss);
     opt->kind = gp_optim_name(gp_optim_get_desc(s->opt).kind);
     opt->pass = "step";
-    snprintf(opt->desc, sizeof opt->desc, "%zu parameters", gp_net_num_params(s->net));
-    optim_costs(s->opt, (double)gp_net_num_params(s->net), opt);
+    snprintf(opt->desc, sizeof opt->desc, "%zu parameters", gp_net_param_floats(s->net));
+    optim_costs(s->opt, (double)gp_net_param_floats(s->net), opt);
 }
 
 /* ===================================================== replay buffers */

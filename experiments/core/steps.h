@@ -28,6 +28,7 @@
 
 #include "cfg/cfg.h"
 #include "core/data.h"
+#include "core/model.h"
 #include "core/train.h"
 #include "gpool_nn.h"
 
@@ -37,14 +38,15 @@
 typedef struct {
     ycfg             *cfg;
     const ycfg_point *pt;
+    gpx_model_spec    model;     /* its model: section, decoded once */
     gpx_data          data;
     int               threads;   /* -1 until the data is loaded */
 } gpx_measured_point;
 
-/* Load config, pick its point for head (NULL: the first) and set the
- * process up with threads threads (0: the point's). 0; 2 with err for a
- * bad config or head (a bad command line); 1 with err when the data
- * cannot be loaded. Close it either way. */
+/* Load config, pick its point for head (NULL: the first), decode its model
+ * and set the process up with threads threads (0: the point's). 0; 2 with
+ * err for a bad config or head (a bad command line); 1 with err when the
+ * model or the data is wrong. Close it either way. */
 int          gpx_measured_point_open (gpx_measured_point *m, const char *config,
                                       const char *head, int threads, char *err,
                                       size_t errlen);
@@ -64,11 +66,13 @@ typedef struct {
     long            k;         /* batches used so far; batch k % nb is next */
 } gpx_stepper;
 
-/* The point's network for batches of batch images of data (the weights
- * `gpool run` starts from) and its optimizer. 0; -1 with err; 2 with err
- * when the training set holds less than one batch. Destroy it either way. */
-int          gpx_stepper_create (gpx_stepper *s, const ycfg *cfg, const ycfg_point *pt,
-                                 const gpx_data *data, int batch, char *err, size_t errlen);
+/* The point's network (model, its decoded model: section) for batches of
+ * batch images of data, with the weights `gpool run` starts from, and its
+ * optimizer. 0; -1 with err; 2 with err when the training set holds less
+ * than one batch. Destroy it either way. */
+int          gpx_stepper_create (gpx_stepper *s, const gpx_model_spec *model,
+                                 const ycfg_point *pt, const gpx_data *data, int batch,
+                                 char *err, size_t errlen);
 void         gpx_stepper_destroy(gpx_stepper *s);
 
 /* The next batch's images and labels. */

@@ -1,7 +1,8 @@
 /*
  * util.h - small helpers shared by the gpool experiment commands: atomic
- * file output, mkdir -p, a monotonic clock, order statistics, a progress
- * line, and what the machine is (CPU model, L3 size).
+ * file output, mkdir -p, a monotonic clock, order and summary statistics, a
+ * progress line, what the machine is (CPU model, L3 size), and a command's
+ * command line read from a table of its options.
  *
  * Errors are reported into a caller buffer as "what: path: reason" so the
  * command can print them with its own prefix; nothing here prints except the
@@ -33,6 +34,16 @@ double gpx_median(double *v, size_t n);
 
 /* Smallest of v[0..n-1]; NaN for n == 0. */
 double gpx_min(const double *v, size_t n);
+
+/* A sample summarised over its finite values (NaN and infinities left out). */
+typedef struct {
+    double mean, sd;   /* NaN without values; sd (sample, n - 1) NaN for n < 2 */
+    size_t n;          /* finite values */
+    int    constant;   /* every finite value equal (also for n < 2) */
+} gpx_summary;
+
+/* Mean and sample sd of the finite values of v[0..n-1], summed in order. */
+gpx_summary gpx_summarise(const double *v, size_t n);
 
 /* ------------------------------------------------------------- files */
 
@@ -149,6 +160,49 @@ int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt);
 
 /* Parse a whole decimal integer in [lo, hi]: 0, or -1 (out untouched). */
 int gpx_parse_int(const char *text, int lo, int hi, int *out);
+
+/* One option in a command's table of options (gpx_parse_command_line). */
+typedef struct {
+    const char        *shortopt;  /* "-o", or NULL */
+    const char        *longopt;   /* "--out" (also "--out=V") */
+    const char        *needs;     /* NULL: a flag, which sets an int to 1; else it takes
+                                   * a value, a const char *, and this says what for the
+                                   * error ("a directory": "--out needs a directory") */
+    const char *const *choices;   /* the values it accepts, NULL-terminated; NULL: any
+                                   * but the empty string */
+    size_t             offset;    /* offsetof the int or const char * in the options */
+    int                lo, hi;    /* hi > lo: the value is a whole number in [lo, hi],
+                                   * stored in an int ("--repeats needs an integer in
+                                   * 1..100"); needs only marks it as taking a value */
+} gpx_option;
+
+/* A command's command line: -h/--help, the options, and what is not an option. */
+typedef struct {
+    const char       *name;            /* "gpool table", for messages */
+    void            (*usage)(FILE *out);
+    int               usage_on_error;  /* a bad command line prints the usage (1) or a
+                                        * pointer to --help (0) */
+    const gpx_option *options;
+    size_t            noptions;
+    /* An argument that is not an option (DIR, CONFIG): 0, or 2 after
+     * gpx_command_line_error. NULL: the one operand below. */
+    int             (*operand)(const char *arg, void *opts);
+    const char       *operand_name;    /* "CONFIG": the command takes one, a const char *
+                                        * at operand_offset; a second or none is an error.
+                                        * NULL (and no callback): it takes none */
+    size_t            operand_offset;
+    const char       *operand_example; /* said when it is missing: "configs/tutorial.yaml" */
+    const char       *no_operand_hint; /* said after an operand it does not take */
+} gpx_command_line;
+
+/* Parse argv[1..argc-1] into opts (set to its defaults by the caller), in
+ * order: 0 done, 1 the usage was asked for (printed on stdout), 2 a bad
+ * command line (said on stderr: an unknown option, a missing or wrong value,
+ * an operand too many or missing, or what the operand callback refused). */
+int gpx_parse_command_line(const gpx_command_line *cl, int argc, char **argv, void *opts);
+
+/* A bad command line of cl, said as cl says (see usage_on_error). Returns 2. */
+int gpx_command_line_error(const gpx_command_line *cl, const char *fmt, ...) GPX_PRINTF(2, 3);
 
 /* A bad command line of cmd ("gpool run") on stderr: "cmd: MESSAGE", then a
  * pointer to "cmd --help". Returns 2, the exit status of a bad command line. */
