@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "cfg/cfg.h"
+#include "core/data.h"
 
 typedef struct {
     const char  *comment;        /* the first line, after "# " */
@@ -34,15 +35,6 @@ typedef struct {
     const char  *started;        /* ISO 8601 time */
     const char  *finished;       /* NULL: now */
 } gpx_manifest;
-
-/* The data set a run trained on, as its manifest records it. */
-typedef struct {
-    int    nfiles;
-    char   files[4][512];
-    char   sha256[4][65];
-    double mean, std;
-    int    train_count, val_count, test_count;
-} gpx_data_record;
 
 /* The shared part of a manifest (see above). */
 void gpx_manifest_write (FILE *fp, const gpx_manifest *m);
