@@ -11,6 +11,7 @@
 
 #include "cmd/commands.h"
 #include "core/schema.h"
+#include "records/ids.h"
 #include "records/sweep.h"
 #include "util/util.h"
 
@@ -46,7 +47,11 @@ static int same_points(const ycfg *a, const ycfg *b)
 
 static int merge_shard(gpx_sweep *sw, const char *dir)
 {
-    char path[4096], err[1024];
+    char path[4096], err[8400];
+    if (gpx_ids_check_current(dir, err, sizeof err)) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        return -1;
+    }
     gpx_join(path, sizeof path, dir, "config.yaml");
     ycfg *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
@@ -142,20 +147,15 @@ static int merge_run_files(const gpx_sweep *sw, char **dirs, int ndirs)
 static int parse_merge_options(int argc, char **argv, const char **out, char **dirs, int *ndirs)
 {
     for (int i = 1; i < argc; i++) {
-        const char *v;
         int m;
         if (gpx_option_flag(argv[i], "-h", "--help")) {
             merge_usage(stdout);
             return 0;
-        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
-            if (m < 0 || !*v)
-                return gpx_usage_error(MERGE_CMD, "--out needs a directory");
-            *out = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return gpx_usage_error(MERGE_CMD, "unknown option '%s'", argv[i]);
-        } else {
-            dirs[(*ndirs)++] = argv[i];
         }
+        if ((m = gpx_option_out(argc, argv, &i, MERGE_CMD, out)) == 0)
+            m = gpx_option_operand(MERGE_CMD, argv[i], dirs, ndirs, argc);
+        if (m == 2)
+            return 2;
     }
     if (!*ndirs)
         return gpx_usage_error(MERGE_CMD, "missing SHARD_DIR");

@@ -10,6 +10,7 @@
 
 #include "cmd/commands.h"
 #include "core/schema.h"
+#include "records/ids.h"
 #include "records/csv.h"
 #include "records/results.h"
 #include "records/sweep.h"
@@ -38,28 +39,24 @@ static void rerun_usage(FILE *out)
 
 /* -1 to go on (o and pos[0..1] set), or the exit status: 0 help printed,
  * 2 usage error printed. */
-static int parse_rerun_options(int argc, char **argv, gpx_sweep_options *o, const char **pos)
+static int parse_rerun_options(int argc, char **argv, gpx_sweep_options *o, char **pos)
 {
     int npos = 0;
     memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
-        const char *v;
         int m;
         if (gpx_option_flag(argv[i], "-h", "--help")) {
             rerun_usage(stdout);
             return 0;
-        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
-            if (m < 0 || !*v)
-                return gpx_usage_error(RERUN_CMD, "--out needs a directory");
-            o->out_dir = v;
+        } else if ((m = gpx_option_out(argc, argv, &i, RERUN_CMD, &o->out_dir)) != 0) {
+            if (m == 2)
+                return 2;
         } else if (gpx_option_flag(argv[i], "-f", "--force")) {
             o->force = 1;
         } else if (gpx_option_flag(argv[i], "-q", "--quiet")) {
             o->quiet = 1;
-        } else if ((argv[i][0] == '-' && argv[i][1]) || npos == 2) {
-            return gpx_usage_error(RERUN_CMD, "unexpected '%s'", argv[i]);
-        } else {
-            pos[npos++] = argv[i];
+        } else if (gpx_option_operand(RERUN_CMD, argv[i], pos, &npos, 2)) {
+            return 2;
         }
     }
     if (npos != 2)
@@ -106,7 +103,11 @@ static int rerun_and_compare(gpx_sweep *sw, const char *id, const gpx_csv *recor
 static int rerun_recorded(gpx_sweep_options *o, const char *dir, const char *id, int argc,
                           char **argv)
 {
-    char config[4096], out[4096], err[1024];
+    char config[4096], out[4096], err[8400];
+    if (gpx_ids_check_current(dir, err, sizeof err)) {
+        fprintf(stderr, "gpool rerun: %s\n", err);
+        return 1;
+    }
     snprintf(config, sizeof config, "%s/runs/%s/config.yaml", dir, id);
     gpx_csv recorded;
     size_t row;
@@ -138,7 +139,7 @@ static int rerun_recorded(gpx_sweep_options *o, const char *dir, const char *id,
 int gpx_cmd_rerun(int argc, char **argv)
 {
     gpx_sweep_options o;
-    const char *pos[2] = { NULL, NULL };
+    char *pos[2] = { NULL, NULL };
     int rc = parse_rerun_options(argc, argv, &o, pos);
     if (rc >= 0)
         return rc;

@@ -75,10 +75,9 @@ static int parse_options(int argc, char **argv, run_options *o)
         if (gpx_option_flag(a, "-h", "--help")) {
             usage(stdout);
             return 1;
-        } else if ((m = gpx_option_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
-            if (m < 0 || !*v)
-                return gpx_usage_error(RUN_CMD, "%s needs a directory", a);
-            o->sweep.out_dir = v;
+        } else if ((m = gpx_option_out(argc, argv, &i, RUN_CMD, &o->sweep.out_dir)) != 0) {
+            if (m == 2)
+                return 2;
         } else if (gpx_option_flag(a, "-f", "--force")) {
             o->sweep.force = 1;
         } else if ((m = gpx_option_value(argc, argv, &i, "-s", "--shard", &v)) != 0) {

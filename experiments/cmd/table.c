@@ -27,6 +27,7 @@
 #include "core/schema.h"
 #include "records/chart.h"
 #include "records/csv.h"
+#include "records/ids.h"
 #include "records/results.h"
 #include "util/util.h"
 
@@ -1956,6 +1957,9 @@ static int load_csvs(table_job *j, const char *dir)
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return fail(j, "%s: %s", dir, stat(dir, &st) ? strerror(errno) : "not a directory");
+    char err[ERR_LEN];
+    if (gpx_ids_check_current(dir, err, sizeof err))
+        return fail(j, "%s", err);
     gpx_join(path, sizeof path, dir, "runs.csv");
     if (access(path, F_OK) != 0)
         return fail(j, "%s: no runs.csv (write one with gpool run CONFIG --out %s)", dir, dir);

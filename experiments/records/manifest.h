@@ -15,7 +15,8 @@
  * and the command then adds its own keys. Manifests written before these
  * names were settled (results/ keeps some) said cpu for cpu_model,
  * online_cpus for cpus_online, cpu_flags for cpu_isa, and profile's name
- * and date for experiment and finished; no program reads manifests back.
+ * and date for experiment and finished. Only the id section of an
+ * experiment manifest (records/ids.h) is read back.
  */
 #ifndef GPOOL_EXPERIMENTS_RECORDS_MANIFEST_H
 #define GPOOL_EXPERIMENTS_RECORDS_MANIFEST_H

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "records/ids.h"
 #include "records/run_rows.h"
 #include "records/sweep.h"
 #include "util/util.h"
@@ -63,13 +64,33 @@ static void choose_out_dir(gpx_sweep *sw)
         snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s", ycfg_name(sw->cfg));
 }
 
+/* A directory to resume must hold ids of this release, made under the
+ * defaults the config relies on now. 0, or -1 (printed). */
+static int check_resumable(const gpx_sweep *sw)
+{
+    char err[8400];
+    gpx_id_record rec;
+    int rc = gpx_ids_check_current(sw->out_dir, err, sizeof err);
+    if (rc == 0 && gpx_ids_read(sw->out_dir, &rec, err, sizeof err) == 0) {
+        rc = rec.have_manifest ? gpx_ids_check_defaults(&rec, sw->cfg, sw->out_dir, err,
+                                                        sizeof err)
+                               : 0;
+        gpx_ids_free(&rec);
+    } else {
+        rc = -1;
+    }
+    if (rc)
+        fprintf(stderr, "gpool run: --resume: %s\n", err);
+    return rc;
+}
+
 int gpx_sweep_prepare(gpx_sweep *sw)
 {
     char err[512], runs_csv[4096];
     choose_out_dir(sw);
     gpx_join(runs_csv, sizeof runs_csv, sw->out_dir, "runs.csv");
     if (sw->opt.resume && access(runs_csv, F_OK) == 0) {
-        if (gpx_sweep_load_prior(sw, sw->out_dir, 0))
+        if (check_resumable(sw) || gpx_sweep_load_prior(sw, sw->out_dir, 0))
             return -1;
         printf("gpool run: resuming: %zu finished runs kept from %s\n", sw->nprior, runs_csv);
     } else if (!sw->opt.force && access(runs_csv, F_OK) == 0) {

@@ -69,6 +69,21 @@ static size_t point_index(const ycfg *cfg, const char *id)
     return k;
 }
 
+/* A run id of path that is no point of cfg: refused, and when it is the
+ * id an earlier gpool gave a point, with the way out. -1 (printed). */
+static int not_a_point(const ycfg *cfg, const char *path, const char *id)
+{
+    for (size_t k = 0; k < ycfg_npoints(cfg); k++)
+        if (!strcmp(ycfg_point_legacy_id(ycfg_point_at(cfg, k)), id)) {
+            fprintf(stderr, "gpool: %s: run %s has the id an earlier gpool gave point %zu of "
+                            "this config; run `gpool migrate` on its directory first\n",
+                    path, id, k);
+            return -1;
+        }
+    return prior_fail(path, "it holds runs that are not points of this config; "
+                            "use --out DIR or --force");
+}
+
 /* Row r of a prior runs.csv kept as a finished run, when it is one: ok or
  * diverged, or any status with keep_all (merge). 0, or -1 (printed). */
 static int take_prior_run(gpx_sweep *sw, const gpx_csv *t, const int *col, size_t r,
@@ -79,8 +94,7 @@ static int take_prior_run(gpx_sweep *sw, const gpx_csv *t, const int *col, size_
     const char *status = gpx_csv_field(t, r, col[GPX_RUNS_STATUS]);
     size_t k = point_index(sw->cfg, id), st, len;
     if (k == ycfg_npoints(sw->cfg))
-        return prior_fail(t->path, "it holds runs that are not points of this config; "
-                                   "use --out DIR or --force");
+        return not_a_point(sw->cfg, t->path, id);
     for (st = 0; st < 4 && strcmp(status, statuses[st]); st++)
         ;
     if (st == 4 || (!keep_all && st >= 2))

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "records/chart.h"
+#include "records/ids.h"
 #include "records/manifest.h"
 #include "records/results.h"
 #include "records/run_rows.h"
@@ -95,6 +96,7 @@ static void write_manifest(FILE *fp, const void *ctx)
     gpx_manifest m = { "gpool run manifest: what ran, where, on which data",
                        sw->argc, sw->argv, sw->cfg, NULL, NULL, sw->started, NULL };
     gpx_manifest_write(fp, &m);
+    gpx_ids_write(fp, sw->cfg);
     if (sw->have_data)
         gpx_manifest_data(fp, &sw->data);
     if (sw->nmerged) {
