@@ -90,7 +90,7 @@ check "one row per group (4), in runs.csv order" \
 check "the excluded note counts the runs left out" has_line "$md" \
     "- Excluded from the means: 1 of 12 runs (status not ok):"
 check "... and names the run, its status and its reason (quoted in runs.csv)" has_line "$md" \
-    "  - model.head=flatten_dense train.batch=64 train.seed=2 (run 6cae59186f0f70ba): diverged: loss is nan at epoch 2, step 17"
+    "  - model.head=flatten_dense train.batch=64 train.seed=2 (run aef2e10f54ab5ae8): diverged: loss is nan at epoch 2, step 17"
 check "best accuracy is said to be chosen on the validation split" \
     grep -q 'best test acc: at the epoch with the highest validation accuracy' "$md"
 
@@ -111,7 +111,7 @@ check "LaTeX: every begin has its end" \
     [ "$(grep -o '\\begin{[a-z]*}' "$tex" | sort | sed 's/begin/x/')" \
       = "$(grep -o '\\end{[a-z]*}' "$tex" | sort | sed 's/end/x/')" ]
 check "LaTeX: the excluded run is listed" \
-    grep -q 'model.head=flatten\\_dense train.batch=64 train.seed=2 (run 6cae59186f0f70ba): diverged' "$tex"
+    grep -q 'model.head=flatten\\_dense train.batch=64 train.seed=2 (run aef2e10f54ab5ae8): diverged' "$tex"
 
 # ------------------------------------------------------ only the CSVs
 check "the fixture was only read (runs.csv, epochs.csv, config.yaml unchanged)" \
@@ -307,7 +307,7 @@ check "... the size table still merges the seeds (the same table)" \
 # rows of the diverged run (if gpool run wrote any) stay out, like the run
 fresh sizes-div "$sizes_fixture"
 for z in 20 28 36; do
-    printf 'f7119393278b0f61,flatten_dense,2,flatten_dense,2,28,%s,resize,0.10000,2.3,ok,\n' "$z"
+    printf '8ca395108b514dd1,flatten_dense,2,flatten_dense,2,28,%s,resize,0.10000,2.3,ok,\n' "$z"
 done >>"$tmp/sizes-div/evals.csv"
 table "$tmp/sizes-div"
 # with them, resize/flatten_dense at 28 would be (90 + 91 + 10)/3 = 63.67
@@ -318,7 +318,7 @@ check "... and counted in the note" has_line "$tmp/sizes-div/table-sizes.md" \
 
 # a cell where one seed could not be evaluated: the others' mean, (n=k), its reason
 fresh sizes-part "$sizes_fixture"
-sed 's/^74ad8e64a6bd3443,gap,2,gap,2,28,36,resize,.*/74ad8e64a6bd3443,gap,2,gap,2,28,36,resize,,,n\/a,out of memory/' \
+sed 's/^cbec6ad45ccfdcc7,gap,2,gap,2,28,36,resize,.*/cbec6ad45ccfdcc7,gap,2,gap,2,28,36,resize,,,n\/a,out of memory/' \
     "$sizes_fixture/evals.csv" >"$tmp/sizes-part/evals.csv"
 table "$tmp/sizes-part"
 # resize/gap at 36 over seeds 0 and 1: .78 .80 -> 79.00, sd sqrt(2) = 1.41; its reason is
@@ -330,7 +330,7 @@ check "... the reason listed first, (n=k) explained" \
 
 # broken evals.csv files
 fresh sizes-badid "$sizes_fixture"
-sed '3s/^88632d5fd0b3ab35/0123456789abcdef/' "$sizes_fixture/evals.csv" >"$tmp/sizes-badid/evals.csv"
+sed '3s/^3fb10c033957bfc8/0123456789abcdef/' "$sizes_fixture/evals.csv" >"$tmp/sizes-badid/evals.csv"
 table "$tmp/sizes-badid"
 check "an evals.csv run that is not in runs.csv is an error (exit 1) naming evals.csv:3" \
     sh -c "[ $rc -eq 1 ] && grep -q 'evals.csv:3: run 0123456789abcdef is not in ' '$tmp/err' && [ ! -e '$tmp/sizes-badid/table-sizes.md' ]"
