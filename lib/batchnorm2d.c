@@ -452,19 +452,6 @@ static gp_status gpi_bn_backward(gp_layer *l, int n, const float *x, const float
     return GP_OK;
 }
 
-/* PyTorch adds eps as a double (1e-5, not the float 1e-5f): recover that
- * double from the shortest decimal that rounds to the given float. */
-static double gpi_bn_decimal(float v)
-{
-    char text[32];
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, (double)v);
-        if (strtof(text, NULL) == v)
-            return strtod(text, NULL);
-    }
-    return v;
-}
-
 static void gpi_bn_destroy(gp_layer *l)
 {
     if (l && l->priv) {
@@ -478,16 +465,28 @@ static void gpi_bn_destroy(gp_layer *l)
     gpi_layer_free(l);
 }
 
-static const gp_layer_ops gpi_bn_ops = {
-    "batchnorm2d", gpi_bn_forward, gpi_bn_backward, gpi_bn_destroy
-};
+static gp_status gpi_bn_check(const gp_layer_spec *spec)
+{
+    float momentum = spec->u.batchnorm2d.momentum, eps = spec->u.batchnorm2d.eps;
+    if (!(momentum >= 0.0f && momentum <= 1.0f) || !(eps > 0.0f))
+        return gpi_fail(GP_ERR_ARG, "batchnorm2d: momentum %g must be in [0, 1] and eps %g "
+                        "positive", (double)momentum, (double)eps);
+    return GP_OK;
+}
 
-/* gamma = 1, beta = 0, running_mean = 0, running_var = 1 (PyTorch's reset). */
-static gp_status gpi_bn_add_state(gp_layer *l)
+static gp_status gpi_bn_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    *out = in;
+    return gpi_check_channels(l, in);
+}
+
+/* gamma = 1, beta = 0, running_mean = 0, running_var = 1 (PyTorch's reset);
+ * everything else is per channel too, so nothing depends on the input size. */
+static gp_status gpi_bn_init(gp_layer *l)
 {
     size_t c = (size_t)l->in.c;
-    gp_param *gamma = gpi_layer_add_param(l, "weight", c, 0, 0, 0);
-    gp_param *beta = gamma ? gpi_layer_add_param(l, "bias", c, 0, 0, 1) : NULL;
+    gp_param *gamma = gpi_layer_add_param(l, "weight", 1, &c, 0, 0, 0);
+    gp_param *beta = gamma ? gpi_layer_add_param(l, "bias", 1, &c, 0, 0, 1) : NULL;
     gp_buffer *rm = beta ? gpi_layer_add_buffer(l, "running_mean", c) : NULL;
     gp_buffer *rv = rm ? gpi_layer_add_buffer(l, "running_var", c) : NULL;
     gpi_bn *b = l->priv;
@@ -500,38 +499,40 @@ static gp_status gpi_bn_add_state(gp_layer *l)
         gamma->value[i] = 1.0f;
         rv->value[i] = 1.0f;
     }
+    b->momentum = l->spec.u.batchnorm2d.momentum;
+    /* PyTorch adds eps as a double (1e-5, not the float 1e-5f) */
+    b->eps = gpi_float_decimal(l->spec.u.batchnorm2d.eps);
     return GP_OK;
 }
 
-gp_status gp_batchnorm2d_make(gp_layer **out, gp_shape in, float momentum, float eps)
+static gp_status gpi_bn_reshape(gp_layer *l, gp_shape in)
 {
-    if (!out)
-        return gpi_fail(GP_ERR_ARG, "batchnorm2d: NULL argument");
-    *out = NULL;
-    if (!(momentum >= 0.0f && momentum <= 1.0f) || !(eps > 0.0f))
-        return gpi_fail(GP_ERR_ARG, "batchnorm2d: momentum %g must be in [0, 1] and eps %g "
-                        "positive", (double)momentum, (double)eps);
-    gp_layer *l;
-    gp_status st = gpi_layer_new(&l, &gpi_bn_ops, in, in, sizeof(gpi_bn));
-    if (st)
-        return st;
-    gpi_bn *b = l->priv;
-    b->momentum = momentum;
-    b->eps = gpi_bn_decimal(eps);
-    if ((st = gpi_bn_add_state(l))) {
-        gpi_bn_destroy(l);
-        return st;
-    }
+    gpi_layer_set_shapes(l, in);
     /* a training step's memory: the saved mean and invstd (eval's three
      * per-channel arrays are not used in training) */
     l->workspace_bytes = 2 * (size_t)in.c * sizeof(float);
     l->flops = 2.0 * (double)gp_shape_image_size(in);        /* a multiply and an add */
-    snprintf(l->desc, sizeof l->desc, "momentum %g, eps %g", (double)momentum, (double)eps);
-    *out = l;
+    snprintf(l->desc, sizeof l->desc, "momentum %g, eps %g",
+             (double)l->spec.u.batchnorm2d.momentum, (double)l->spec.u.batchnorm2d.eps);
     return GP_OK;
 }
 
-int gpi_is_batchnorm2d(const gp_layer *l)
+static int gpi_bn_format(const gp_layer_spec *spec, char *buf, size_t len)
 {
-    return l->ops == &gpi_bn_ops;
+    char momentum[32], eps[32];
+    gpi_format_float(momentum, sizeof momentum, spec->u.batchnorm2d.momentum);
+    gpi_format_float(eps, sizeof eps, spec->u.batchnorm2d.eps);
+    return snprintf(buf, len, "momentum=%s eps=%s", momentum, eps);
+}
+
+const gpi_layer_kind gpi_batchnorm2d_kind = {
+    { "batchnorm2d", gpi_bn_forward, gpi_bn_backward, gpi_bn_destroy, gpi_bn_out_shape,
+      gpi_bn_reshape },
+    sizeof(gpi_bn), gpi_bn_check, gpi_bn_init, gpi_bn_format
+};
+
+gp_status gp_batchnorm2d_create(gp_layer **out, gp_shape in, float momentum, float eps)
+{
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_BATCHNORM2D,
+                                                      .u.batchnorm2d = { momentum, eps } });
 }

@@ -28,7 +28,6 @@
 #include "gpi.h"
 #include "gpool_nn.h"
 
-#define GPI_CKPT_MAX_DIMS 4
 #define GPI_CKPT_OPTIM    "optim.txt"
 
 /* One tensor of a checkpoint: where it lives in memory and its file name. */
@@ -36,7 +35,7 @@ typedef struct {
     char   file[128];
     float *value;
     size_t count;
-    size_t dims[GPI_CKPT_MAX_DIMS];
+    size_t dims[GP_TENSOR_MAX_DIMS];
     int    ndims;
     int    is_state;
 } ckpt_tensor;
@@ -45,47 +44,6 @@ typedef struct {
     ckpt_tensor *t;
     int          n, cap;
 } ckpt_list;
-
-/* ------------------------------------------------------------ shapes */
-
-/* kh x kw of a conv2d weight. gp_param carries no shape, so this reads the
- * "KHxKW..." prefix of the layer's description and checks it against the
- * fan; a square kernel is the fallback. 0 if neither fits. */
-static int ckpt_conv_kernel(const gp_layer *l, const gp_param *p, int *kh, int *kw)
-{
-    if (l->in.c <= 0 || p->fan_in % l->in.c != 0)
-        return 0;
-    int k2 = p->fan_in / l->in.c;
-    if (sscanf(l->desc, "%dx%d", kh, kw) == 2 && *kh > 0 && *kw > 0 && *kh * *kw == k2)
-        return 1;
-    for (int k = 1; k * k <= k2; k++)
-        if (k * k == k2) {
-            *kh = *kw = k;
-            return 1;
-        }
-    return 0;
-}
-
-/* The shape PyTorch gives the tensor: [out, in] for weights ([cout, cin,
- * kh, kw] for conv2d), one dimension for everything else. */
-static int ckpt_param_shape(const gp_layer *l, const gp_param *p, size_t *dims)
-{
-    size_t fan = p->fan_in > 0 ? (size_t)p->fan_in : 0;
-    if (p->is_bias || fan == 0 || p->count < fan || p->count % fan != 0) {
-        dims[0] = p->count;
-        return 1;
-    }
-    int kh, kw;
-    dims[0] = p->count / fan;
-    if (strcmp(l->ops->kind, "conv2d") == 0 && ckpt_conv_kernel(l, p, &kh, &kw)) {
-        dims[1] = (size_t)l->in.c;
-        dims[2] = (size_t)kh;
-        dims[3] = (size_t)kw;
-        return 4;
-    }
-    dims[1] = fan;
-    return 2;
-}
 
 /* ------------------------------------------------------- tensor list */
 
@@ -104,10 +62,26 @@ static ckpt_tensor *ckpt_push(ckpt_list *list)
     return t;
 }
 
+/* A tensor's dims must hold its floats: they are its shape in the file. */
+static gp_status ckpt_check_dims(int layer, const char *kind, const char *name, size_t count,
+                                 const size_t *dims, int ndims)
+{
+    size_t product = 1;
+    for (int i = 0; i < ndims; i++)
+        product *= dims[i];
+    if (ndims < 1 || ndims > GP_TENSOR_MAX_DIMS || product != count)
+        return gpi_fail(GP_ERR_ARG, "checkpoint: %s of layer %d (%s) has %d dims that do not "
+                        "hold its %zu floats", name, layer, kind, ndims, count);
+    return GP_OK;
+}
+
 static gp_status ckpt_add(ckpt_list *list, int layer, const char *kind, const char *name,
                           const char *state, float *value, size_t count,
                           const size_t *dims, int ndims)
 {
+    gp_status st = ckpt_check_dims(layer, kind, name, count, dims, ndims);
+    if (st != GP_OK)
+        return st;
     ckpt_tensor *t = ckpt_push(list);
     if (!t)
         return gpi_fail(GP_ERR_NOMEM, "checkpoint: out of memory");
@@ -131,17 +105,16 @@ static gp_status ckpt_collect_params(ckpt_list *list, const gp_layer *l, int li,
 {
     for (int j = 0; j < l->nparams; j++, (*pi)++) {
         const gp_param *p = &l->params[j];
-        size_t dims[GPI_CKPT_MAX_DIMS];
-        int nd = ckpt_param_shape(l, p, dims);
         gp_status st = ckpt_add(list, li, l->ops->kind, p->name, NULL, p->value, p->count,
-                                dims, nd);
+                                p->dims, p->ndims);
         if (st == GP_OK && o && gp_optim_param(o, *pi) != p)
             st = gpi_fail(GP_ERR_ARG, "checkpoint: the optimizer was not created over "
                           "this net");
         for (int k = 0; st == GP_OK && o && k < (int)gp_optim_state_per_param(o); k++) {
             const char *sname = NULL;
             float *s = gp_optim_state(o, *pi, k, &sname);
-            st = ckpt_add(list, li, l->ops->kind, p->name, sname, s, p->count, dims, nd);
+            st = ckpt_add(list, li, l->ops->kind, p->name, sname, s, p->count, p->dims,
+                          p->ndims);
         }
         if (st != GP_OK)
             return st;
@@ -157,10 +130,11 @@ static gp_status ckpt_collect(gp_net *net, const gp_optim *o, ckpt_list *list)
     for (int i = 0; i < gp_net_layer_count(net); i++) {
         const gp_layer *l = gp_net_layer(net, i);
         gp_status st = ckpt_collect_params(list, l, i, o, &pi);
-        for (int j = 0; st == GP_OK && j < l->nbuffers; j++)
-            st = ckpt_add(list, i, l->ops->kind, l->buffers[j].name, NULL,
-                          l->buffers[j].value, l->buffers[j].count,
-                          &l->buffers[j].count, 1);
+        for (int j = 0; st == GP_OK && j < l->nbuffers; j++) {
+            const gp_buffer *b = &l->buffers[j];
+            st = ckpt_add(list, i, l->ops->kind, b->name, NULL, b->value, b->count, b->dims,
+                          b->ndims);
+        }
         if (st != GP_OK) {
             free(list->t);
             return st;
@@ -291,16 +265,6 @@ static char *ckpt_sibling(const char *dir, const char *tag)
 
 /* ------------------------------------------------------------ saving */
 
-/* The shortest decimal that reads back as v (0.9, not 0.899999976). */
-static void ckpt_format_float(char *buf, size_t cap, float v)
-{
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(buf, cap, "%.*g", digits, (double)v);
-        if (strtof(buf, NULL) == v)
-            return;
-    }
-}
-
 static gp_status ckpt_write_optim(const char *dir, const gp_optim *o)
 {
     char *path = ckpt_join(dir, GPI_CKPT_OPTIM);
@@ -322,7 +286,7 @@ static gp_status ckpt_write_optim(const char *dir, const gp_optim *o)
             gp_optim_steps(o), d.nesterov);
     for (size_t i = 0; i < sizeof hyper / sizeof hyper[0]; i++) {
         char num[32];
-        ckpt_format_float(num, sizeof num, hyper[i].v);
+        gpi_format_float(num, sizeof num, hyper[i].v);
         fprintf(fp, "%s %s\n", hyper[i].key, num);
     }
     int bad = fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0;

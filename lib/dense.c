@@ -60,40 +60,65 @@ static gp_status gpi_dense_backward(gp_layer *l, int n, const float *x, const fl
     return GP_OK;
 }
 
-static const gp_layer_ops gpi_dense_ops = {
-    .kind = "dense",
-    .forward = gpi_dense_forward,
-    .backward = gpi_dense_backward,
-    .destroy = gpi_layer_destroy_plain,
+static gp_status gpi_dense_check(const gp_layer_spec *spec)
+{
+    if (spec->u.dense.out_features < 1)
+        return gpi_fail(GP_ERR_ARG, "dense: out_features %d < 1", spec->u.dense.out_features);
+    return GP_OK;
+}
+
+/* The weight fixes the features: a reshape must keep c*h*w. */
+static gp_status gpi_dense_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    size_t features = gp_shape_image_size(in), want = gp_shape_image_size(l->in);
+    if (features > (size_t)INT32_MAX)
+        return gpi_fail(GP_ERR_ARG, "dense: %zu input features are too many", features);
+    if (features != want)
+        return gpi_fail(GP_ERR_ARG, "dense: its weight takes %zu features, a %dx%dx%d input "
+                        "gives %zu", want, in.c, in.h, in.w, features);
+    *out = (gp_shape){ in.n, l->spec.u.dense.out_features, 1, 1 };
+    return GP_OK;
+}
+
+/* weight [out_features, features], bias [out_features]. */
+static gp_status gpi_dense_init(gp_layer *l)
+{
+    gpi_dense *d = l->priv;
+    *d = (gpi_dense){ (int)gp_shape_image_size(l->in), l->spec.u.dense.out_features,
+                      l->spec.u.dense.bias != 0 };
+    size_t wdims[2] = { (size_t)d->out_features, (size_t)d->in_features };
+    if (!gpi_layer_add_param(l, "weight", 2, wdims, d->in_features, d->out_features, 0) ||
+        (d->has_bias && !gpi_layer_add_param(l, "bias", 1, wdims, d->in_features,
+                                             d->out_features, 1)))
+        return GP_ERR_NOMEM;
+    return GP_OK;
+}
+
+static gp_status gpi_dense_reshape(gp_layer *l, gp_shape in)
+{
+    const gpi_dense *d = l->priv;
+    gpi_layer_set_shapes(l, in);
+    l->flops = 2.0 * (double)d->out_features * (double)d->in_features +
+               (d->has_bias ? d->out_features : 0);
+    snprintf(l->desc, sizeof l->desc, "%d -> %d%s", d->in_features, d->out_features,
+             d->has_bias ? ", bias" : "");
+    return GP_OK;
+}
+
+static int gpi_dense_format(const gp_layer_spec *spec, char *buf, size_t len)
+{
+    return snprintf(buf, len, "out_features=%d bias=%d", spec->u.dense.out_features,
+                    spec->u.dense.bias != 0);
+}
+
+const gpi_layer_kind gpi_dense_kind = {
+    { "dense", gpi_dense_forward, gpi_dense_backward, gpi_layer_destroy_plain,
+      gpi_dense_out_shape, gpi_dense_reshape },
+    sizeof(gpi_dense), gpi_dense_check, gpi_dense_init, gpi_dense_format
 };
 
-gp_status gp_dense_make(gp_layer **out, gp_shape in, int out_features, int bias)
+gp_status gp_dense_create(gp_layer **out, gp_shape in, int out_features, int bias)
 {
-    if (!out)
-        return gpi_fail(GP_ERR_ARG, "dense: NULL argument");
-    *out = NULL;
-    if (out_features < 1)
-        return gpi_fail(GP_ERR_ARG, "dense: out_features %d < 1", out_features);
-    size_t features = gp_shape_image_size(in);
-    if (in.c > 0 && in.h > 0 && in.w > 0 && features > (size_t)INT32_MAX)
-        return gpi_fail(GP_ERR_ARG, "dense: %zu input features are too many", features);
-    gp_shape os = { in.n, out_features, 1, 1 };
-    gp_layer *l;
-    gp_status st = gpi_layer_new(&l, &gpi_dense_ops, in, os, sizeof(gpi_dense));
-    if (st)
-        return st;
-    gpi_dense *d = l->priv;
-    *d = (gpi_dense){ (int)features, out_features, bias != 0 };
-    if (!gpi_layer_add_param(l, "weight", (size_t)out_features * features, (int)features,
-                             out_features, 0) ||
-        (d->has_bias && !gpi_layer_add_param(l, "bias", (size_t)out_features, (int)features,
-                                             out_features, 1))) {
-        gpi_layer_free(l);
-        return GP_ERR_NOMEM;
-    }
-    l->flops = 2.0 * (double)out_features * (double)features + (d->has_bias ? out_features : 0);
-    snprintf(l->desc, sizeof l->desc, "%zu -> %d%s", features, out_features,
-             d->has_bias ? ", bias" : "");
-    *out = l;
-    return GP_OK;
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_DENSE,
+                                                      .u.dense = { out_features, bias != 0 } });
 }

@@ -10,7 +10,6 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gpi_layer.h"
@@ -102,19 +101,6 @@ static gp_status gpi_dropout_backward(gp_layer *l, int n, const float *x, const 
     return GP_OK;
 }
 
-/* The double the caller meant by float p: the shortest decimal that rounds
- * to p (PyTorch's p is a Python float, 0.9 rather than 0.9f). */
-static double gpi_dropout_decimal(float v)
-{
-    char text[32];
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, (double)v);
-        if (strtof(text, NULL) == v)
-            return strtod(text, NULL);
-    }
-    return v;
-}
-
 static void gpi_dropout_destroy(gp_layer *l)
 {
     if (l && l->priv)
@@ -122,36 +108,60 @@ static void gpi_dropout_destroy(gp_layer *l)
     gpi_layer_free(l);
 }
 
-static const gp_layer_ops gpi_dropout_ops = {
-    "dropout", gpi_dropout_forward, gpi_dropout_backward, gpi_dropout_destroy
-};
-
-gp_status gp_dropout_make(gp_layer **out, gp_shape in, float p, uint64_t seed)
+static gp_status gpi_dropout_check(const gp_layer_spec *spec)
 {
-    if (!out)
-        return gpi_fail(GP_ERR_ARG, "dropout: NULL argument");
-    *out = NULL;
+    float p = spec->u.dropout.p;
     if (!(p >= 0.0f && p < 1.0f))
         return gpi_fail(GP_ERR_ARG, "dropout: p = %g is outside [0, 1)", (double)p);
-    gp_layer *l;
-    gp_status st = gpi_layer_new(&l, &gpi_dropout_ops, in, in, sizeof(gpi_dropout));
-    if (st)
-        return st;
+    return GP_OK;
+}
+
+static gp_status gpi_dropout_init(gp_layer *l)
+{
     gpi_dropout *d = l->priv;
-    size_t count = (size_t)in.n * gp_shape_image_size(in);
-    if (!(d->mask = gpi_balloc(count))) {
-        gpi_dropout_destroy(l);
-        return gpi_fail(GP_ERR_NOMEM, "dropout: out of memory for a %zu-element mask", count);
-    }
-    d->p = p;
-    /* PyTorch's noise.div_(1 - p): 1 - p in double, the division in float */
-    double keep = 1.0 - gpi_dropout_decimal(p);
+    d->p = l->spec.u.dropout.p;
+    /* PyTorch's noise.div_(1 - p): 1 - p in double (p as the decimal meant), the
+     * division in float */
+    double keep = 1.0 - gpi_float_decimal(d->p);
     d->scale = 1.0f / (float)keep;
     d->keep_below = (uint64_t)(keep * 4294967296.0);
-    gp_rng_seed(&d->rng, seed);
+    gp_rng_seed(&d->rng, l->spec.u.dropout.seed);
+    return GP_OK;
+}
+
+/* A mask for the new maximum batch; the stream goes on where it was. */
+static gp_status gpi_dropout_reshape(gp_layer *l, gp_shape in)
+{
+    gpi_dropout *d = l->priv;
+    size_t count = (size_t)in.n * gp_shape_image_size(in);
+    uint8_t *mask = gpi_balloc(count);
+    if (!mask)
+        return gpi_fail(GP_ERR_NOMEM, "dropout: out of memory for a %zu-element mask", count);
+    gpi_free(d->mask);
+    d->mask = mask;
+    d->masked = 0;
+    gpi_layer_set_shapes(l, in);
     l->workspace_bytes = count;                         /* one mask byte per element */
     l->flops = (double)gp_shape_image_size(in);         /* one multiply per element */
-    snprintf(l->desc, sizeof l->desc, "p %g", (double)p);
-    *out = l;
+    snprintf(l->desc, sizeof l->desc, "p %g", (double)d->p);
     return GP_OK;
+}
+
+static int gpi_dropout_format(const gp_layer_spec *spec, char *buf, size_t len)
+{
+    char p[32];
+    gpi_format_float(p, sizeof p, spec->u.dropout.p);
+    return snprintf(buf, len, "p=%s seed=%llu", p, (unsigned long long)spec->u.dropout.seed);
+}
+
+const gpi_layer_kind gpi_dropout_kind = {
+    { "dropout", gpi_dropout_forward, gpi_dropout_backward, gpi_dropout_destroy, gpi_same_shape,
+      gpi_dropout_reshape },
+    sizeof(gpi_dropout), gpi_dropout_check, gpi_dropout_init, gpi_dropout_format
+};
+
+gp_status gp_dropout_create(gp_layer **out, gp_shape in, float p, uint64_t seed)
+{
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_DROPOUT,
+                                                      .u.dropout = { p, seed } });
 }

@@ -24,23 +24,31 @@ static gp_status gpi_flatten_backward(gp_layer *l, int n, const float *x, const 
     return GP_OK;
 }
 
-static const gp_layer_ops gpi_flatten_ops = {
-    "flatten", gpi_flatten_forward, gpi_flatten_backward, gpi_layer_destroy_plain
+static gp_status gpi_flatten_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    (void)l;
+    size_t features = gp_shape_image_size(in);
+    if (features > (size_t)0x7fffffff)
+        return gpi_fail(GP_ERR_ARG, "flatten: %zu features do not fit an int", features);
+    *out = (gp_shape){ in.n, (int)features, 1, 1 };
+    return GP_OK;
+}
+
+static gp_status gpi_flatten_reshape(gp_layer *l, gp_shape in)
+{
+    gpi_layer_set_shapes(l, in);
+    l->flops = 0.0;    /* a copy, no arithmetic */
+    snprintf(l->desc, sizeof l->desc, "%dx%dx%d -> %d", in.c, in.h, in.w, l->out.c);
+    return GP_OK;
+}
+
+const gpi_layer_kind gpi_flatten_kind = {
+    { "flatten", gpi_flatten_forward, gpi_flatten_backward, gpi_layer_destroy_plain,
+      gpi_flatten_out_shape, gpi_flatten_reshape },
+    0, NULL, NULL, NULL
 };
 
-gp_status gp_flatten_make(gp_layer **out, gp_shape in)
+gp_status gp_flatten_create(gp_layer **out, gp_shape in)
 {
-    size_t features = gp_shape_image_size(in);
-    if (in.c > 0 && in.h > 0 && in.w > 0 && features > (size_t)0x7fffffff) {
-        if (out)
-            *out = NULL;
-        return gpi_fail(GP_ERR_ARG, "flatten: %zu features do not fit an int", features);
-    }
-    gp_shape o = { in.n, (int)features, 1, 1 };
-    gp_status st = gpi_layer_new(out, &gpi_flatten_ops, in, o, 0);
-    if (st)
-        return st;
-    (*out)->flops = 0.0;    /* a copy, no arithmetic */
-    snprintf((*out)->desc, sizeof (*out)->desc, "%dx%dx%d -> %d", in.c, in.h, in.w, o.c);
-    return GP_OK;
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_FLATTEN });
 }

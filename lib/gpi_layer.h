@@ -1,6 +1,15 @@
 /*
- * gpi_layer.h - what every layer file shares: allocation of the layer
- * record, its parameters, buffers and scratch (not installed).
+ * gpi_layer.h - what every layer file shares: the entry each kind gives the
+ * list of kinds, and allocation of the layer record, its parameters, buffers
+ * and scratch (not installed).
+ *
+ * gp_layer_create makes every kind the same way: check the options
+ * (kind->check), a zeroed record with the spec, the input shape and
+ * kind->priv_bytes of private state, ops->out_shape (may the layer take the
+ * input?), kind->init (parameters, buffers, and what does not depend on the
+ * input size), then ops->reshape (shapes, FLOPs, description and scratch
+ * for the input). A reshape later runs the same ops->reshape, so a reshaped
+ * layer is planned exactly as a fresh one.
  */
 #ifndef GPI_LAYER_H
 #define GPI_LAYER_H
@@ -10,6 +19,24 @@
 
 /* Alignment of every float array a layer allocates (one cache line, one zmm). */
 #define GPI_ALIGN 64
+
+/* One entry of the list of kinds (layer.c holds the list, in gp_layer_kind
+ * order; each kind's file defines its entry). */
+typedef struct {
+    gp_layer_ops        ops;          /* its layers' l->ops points here */
+    size_t              priv_bytes;   /* zeroed private state, l->priv */
+    /* GP_ERR_ARG, naming the option, for options the kind cannot take. */
+    gp_status         (*check)(const gp_layer_spec *spec);
+    /* Parameters, buffers and size-independent state of a fresh record
+     * whose spec and in are set; NULL for none. */
+    gp_status         (*init)(gp_layer *l);
+    /* The options as key=value words (gp_layer_spec_format); NULL for none. */
+    int               (*format)(const gp_layer_spec *spec, char *buf, size_t len);
+} gpi_layer_kind;
+
+extern const gpi_layer_kind gpi_conv2d_kind, gpi_batchnorm2d_kind, gpi_relu_kind,
+    gpi_sigmoid_kind, gpi_avgpool2d_kind, gpi_maxpool2d_kind, gpi_dropout_kind,
+    gpi_flatten_kind, gpi_dense_kind, gpi_head_pool_kind;
 
 /* count zeroed floats, GPI_ALIGN-aligned; NULL on failure (count 0 gives a
  * valid one-float block so callers need no special case). */
@@ -21,28 +48,34 @@ void     *gpi_balloc(size_t bytes);
 /* Free what gpi_falloc/gpi_balloc returned (NULL is fine). */
 void      gpi_free(void *p);
 
-/* A zeroed layer with ops, shapes and priv_bytes of zeroed private state
- * (l->priv, freed by gpi_layer_free). GP_ERR_ARG on a non-positive shape. */
-gp_status gpi_layer_new(gp_layer **out, const gp_layer_ops *ops, gp_shape in,
-                        gp_shape out_shape, size_t priv_bytes);
-
-/* Append a parameter of count floats (value and grad zeroed); returns it or
- * NULL (with gp_last_error set) when out of memory or slots. */
-gp_param *gpi_layer_add_param(gp_layer *l, const char *name, size_t count,
+/* Append a parameter of dims[0..ndims) (value and grad zeroed); returns it
+ * or NULL (with gp_last_error set) when out of memory or slots. */
+gp_param *gpi_layer_add_param(gp_layer *l, const char *name, int ndims, const size_t *dims,
                               int fan_in, int fan_out, int is_bias);
 
-/* Append a buffer of count zeroed floats; NULL on failure. */
+/* Append a one-dimensional buffer of count zeroed floats; NULL on failure. */
 gp_buffer *gpi_layer_add_buffer(gp_layer *l, const char *name, size_t count);
 
 /* Free params, buffers, priv and l itself. A kind's destroy frees its own
  * scratch first, then calls this. */
 void      gpi_layer_free(gp_layer *l);
 
-/* GP_ERR_ARG (with the layer kind in the message) unless 1 <= n <= in.n. */
-gp_status gpi_check_batch(const gp_layer *l, int n);
-
 /* destroy for kinds with no scratch beyond params, buffers and priv. */
 void      gpi_layer_destroy_plain(gp_layer *l);
+
+/* The last step of every reshape: l->in = in and l->out = what
+ * ops->out_shape gives for it (out.n = in.n). */
+void      gpi_layer_set_shapes(gp_layer *l, gp_shape in);
+
+/* out_shape of the kinds whose output has the input's shape. */
+gp_status gpi_same_shape(const gp_layer *l, gp_shape in, gp_shape *out);
+
+/* GP_ERR_ARG, naming the kind, unless in.c is the channel count l was made
+ * for (kinds whose parameters are per channel). */
+gp_status gpi_check_channels(const gp_layer *l, gp_shape in);
+
+/* GP_ERR_ARG (with the layer kind in the message) unless 1 <= n <= in.n. */
+gp_status gpi_check_batch(const gp_layer *l, int n);
 
 /* ------------------------------------------------ eval-mode fusion (net.c)
  * An eval forward needs nothing saved for backward, so conv2d can apply
@@ -55,11 +88,6 @@ typedef struct {
     gp_layer *bn;           /* a batchnorm2d in eval mode, or NULL */
     int relu;               /* then max(y, 0) */
 } gpi_epilogue;
-
-/* Kind tests on the layer's ops. */
-int       gpi_is_conv2d(const gp_layer *l);
-int       gpi_is_batchnorm2d(const gp_layer *l);
-int       gpi_is_relu(const gp_layer *l);
 
 /* conv2d's eval forward followed by epi on every output image. */
 gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, float *y,

@@ -87,7 +87,8 @@ typedef enum {
 /* Memory layout of a 4-D activation tensor. */
 typedef enum { GP_LAYOUT_NCHW = 0, GP_LAYOUT_NHWC = 1 } gp_layout;
 
-/* Global pooling reduction. */
+/* Pooling reduction, avg first as in every enum of the library: the global
+ * kernels here, and the local pooling layers of gpool_nn.h. */
 typedef enum { GP_POOL_AVG = 0, GP_POOL_MAX = 1 } gp_pool_op;
 
 /* Direction of a kernel call. */

@@ -12,10 +12,23 @@
  * allocated inside a training step.
  *
  * Every layer kind implements the same verbs through a small table of
- * function pointers (gp_layer_ops): forward, backward, destroy. backward
- * OVERWRITES the gradients of the layer's parameters (one backward per step,
- * so there is nothing to zero) and writes dx unless dx is NULL (the first
- * layer of a network needs no input gradient).
+ * function pointers (gp_layer_ops): forward, backward, out_shape, reshape,
+ * destroy. backward OVERWRITES the gradients of the layer's parameters (one
+ * backward per step, so there is nothing to zero) and writes dx unless dx is
+ * NULL (the first layer of a network needs no input gradient). reshape
+ * re-plans a layer for another input size or maximum batch, keeping its
+ * parameters, so a trained network can run at another input size in place
+ * (gp_net_reshape) instead of being rebuilt.
+ *
+ * The layer kinds are one list (gp_layer_kind): each has a name (its
+ * layers' ops->kind and the kind in checkpoint file names) and typed
+ * options (gp_layer_spec); gp_layer_create makes a layer of any kind from
+ * its spec, and each layer keeps the spec it was made from.
+ *
+ * Every type has one constructor named _create and one destructor named
+ * _destroy (gp_net, gp_optim, gp_idx, and every layer kind, whose layers
+ * gp_layer_destroy frees). Counters say what they count: _floats for
+ * float elements, _tensors for whole tensors.
  *
  * Threading: layers split work with OpenMP over images or channels with a
  * static schedule, and sgemm runs on OpenBLAS's OpenMP build, so one thread
@@ -25,18 +38,18 @@
  * FLOPs are forward FLOPs per image, counted as 2 x multiply-adds (plus one
  * per elementwise operation where a layer has no multiply-adds).
  *
- * Example: a tiny net trained for one step with Adam
- * --------------------------------------------------
+ * Example: a tiny net trained for one step with Adam, then evaluated at 32x32
+ * ---------------------------------------------------------------------------
  *     gp_shape in = { .n = 64, .c = 1, .h = 28, .w = 28 };
  *     gp_net *net;
  *     gp_layer *l;
  *     gp_net_create(&net, in);
- *     gp_conv2d_make(&l, gp_net_out_shape(net), 8, 3, 3, 1, 1, 1);
+ *     gp_conv2d_create(&l, gp_net_out_shape(net), 8, 3, 3, 1, 1, 1);
  *     gp_net_add(net, l);
- *     gp_relu_make(&l, gp_net_out_shape(net));             gp_net_add(net, l);
- *     gp_conv2d_make(&l, gp_net_out_shape(net), 10, 1, 1, 1, 0, 1);
+ *     gp_relu_create(&l, gp_net_out_shape(net));           gp_net_add(net, l);
+ *     gp_conv2d_create(&l, gp_net_out_shape(net), 10, 1, 1, 1, 0, 1);
  *     gp_net_add(net, l);
- *     gp_head_pool_make(&l, gp_net_out_shape(net), GP_HEAD_AVG);
+ *     gp_head_pool_create(&l, gp_net_out_shape(net), GP_HEAD_AVG);
  *     gp_net_add(net, l);                                  // output 10 x 1 x 1
  *     gp_net_finalize(net);
  *
@@ -55,6 +68,13 @@
  *     gp_softmax_xent(64, 10, logits, labels, 0, &loss, dlogits, NULL);
  *     gp_net_backward(net, 64, dlogits);
  *     gp_optim_step(opt, od.lr);
+ *
+ *     gp_shape big = { .n = 16, .c = 1, .h = 32, .w = 32 };
+ *     gp_net_reshape(net, big);                 // the same weights, 32x32 inputs
+ *     gp_net_forward(net, 16, x32, GP_EVAL, &logits);
+ *
+ *     gp_optim_destroy(opt);
+ *     gp_net_destroy(net);
  *
  * Errors follow gpool.h: a gp_status, and gp_last_error() for the message.
  */
@@ -108,12 +128,18 @@ void        gp_rng_shuffle      (gp_rng *rng, int *idx, size_t count);
 
 /* ============================================================ layers */
 
+/* Most dimensions a parameter or buffer has (a conv2d weight has four). */
+#define GP_TENSOR_MAX_DIMS 4
+
 /* A learnable tensor with its gradient (both owned by the layer). */
 typedef struct {
     const char *name;       /* "weight", "bias", "p", "r", "alpha" ... */
     float      *value;
     float      *grad;
-    size_t      count;
+    size_t      count;      /* floats: the product of dims */
+    int         ndims;      /* 1 .. GP_TENSOR_MAX_DIMS */
+    size_t      dims[GP_TENSOR_MAX_DIMS];  /* PyTorch's shape: [cout, cin, kh, kw] for a
+                                            * conv2d weight, [out, in] for dense, else [count] */
     int         fan_in;     /* for initializers; 0 for scalars */
     int         fan_out;
     int         is_bias;    /* initialized by the bias rule, not the weight rule */
@@ -124,101 +150,32 @@ typedef struct {
 typedef struct {
     const char *name;       /* "running_mean", "running_var" */
     float      *value;
-    size_t      count;
+    size_t      count;      /* floats: the product of dims */
+    int         ndims;
+    size_t      dims[GP_TENSOR_MAX_DIMS];
 } gp_buffer;
 
 #define GP_LAYER_MAX_PARAMS  4
 #define GP_LAYER_MAX_BUFFERS 4
 
-typedef struct gp_layer gp_layer;
+/* The layer kinds of the library, one list: gp_layer_kind_name gives each
+ * its name, gp_layer_create makes a layer of it from a gp_layer_spec. */
+typedef enum {
+    GP_LAYER_CUSTOM = 0,     /* made outside the library, with its own gp_layer_ops */
+    GP_LAYER_CONV2D,         /* gp_conv2d_create */
+    GP_LAYER_BATCHNORM2D,    /* gp_batchnorm2d_create */
+    GP_LAYER_RELU,           /* gp_relu_create */
+    GP_LAYER_SIGMOID,        /* gp_sigmoid_create */
+    GP_LAYER_AVGPOOL2D,      /* gp_pool2d_create with GP_POOL_AVG */
+    GP_LAYER_MAXPOOL2D,      /* gp_pool2d_create with GP_POOL_MAX */
+    GP_LAYER_DROPOUT,        /* gp_dropout_create */
+    GP_LAYER_FLATTEN,        /* gp_flatten_create */
+    GP_LAYER_DENSE,          /* gp_dense_create */
+    GP_LAYER_HEAD_POOL       /* gp_head_pool_create */
+} gp_layer_kind;
 
-/* The verbs every layer kind implements. */
-typedef struct {
-    const char *kind;   /* "conv2d", "relu", ... */
-    /* y = f(x) for n images (n <= in.n). GP_TRAIN keeps what backward needs. */
-    gp_status (*forward) (gp_layer *l, int n, const float *x, float *y, gp_mode mode);
-    /* Given dy, overwrite the parameter gradients and (unless dx is NULL)
-     * write dx. x and y are the forward call's input and output. */
-    gp_status (*backward)(gp_layer *l, int n, const float *x, const float *y,
-                          const float *dy, float *dx);
-    /* Free everything the layer owns, including l. */
-    void      (*destroy) (gp_layer *l);
-} gp_layer_ops;
-
-/* One layer: its verbs, shapes, parameters and costs. */
-struct gp_layer {
-    const gp_layer_ops *ops;
-    gp_shape   in, out;             /* n = maximum batch */
-    gp_param   params[GP_LAYER_MAX_PARAMS];
-    int        nparams;
-    gp_buffer  buffers[GP_LAYER_MAX_BUFFERS];
-    int        nbuffers;
-    double     flops;               /* forward FLOPs per image */
-    size_t     workspace_bytes;     /* scratch and saved state at maximum batch */
-    char       desc[64];            /* e.g. "3x3/1 pad 1, bias" for the build log */
-    void      *priv;                /* kind-specific state */
-};
-
-/* Run a layer's verbs (they check n against the layer's maximum batch). */
-gp_status   gp_layer_forward    (gp_layer *l, int n, const float *x, float *y, gp_mode mode);
-gp_status   gp_layer_backward   (gp_layer *l, int n, const float *x, const float *y,
-                                 const float *dy, float *dx);
-void        gp_layer_destroy    (gp_layer *l);
-
-/* Learnable floats in the layer. */
-size_t      gp_layer_param_count(const gp_layer *l);
-
-/* 2-D convolution, cross-correlation as in PyTorch; weight cout x cin x kh x kw.
- * Two execution paths, chosen here once per layer by a fixed rule (never by
- * timing, so results are reproducible): "same" convolutions (stride 1, odd
- * square kernel k > 1, pad (k - 1) / 2) with few channels run direct
- * kernels of the widest instruction set the CPU has and GPOOL_CPU_MASK /
- * gp_set_cpu_mask leave visible: AVX-512 up to 192 input and output
- * channels, AVX2+FMA up to 32 in and 64 out (64 and 64 on maps of at most
- * 64 pixels), where they were measured faster; everything else, and CPUs
- * without AVX2, runs im2col + sgemm over chunks of images (a 1x1 stride-1
- * unpadded conv skips im2col). l->desc ends in ", direct avx512" or
- * ", direct avx2" when a direct path was chosen.
- * GPOOL_CONV (read here) overrides the rule: "im2col" everywhere, or
- * "avx2" / "avx512" for every conv the direct kernels handle, 1x1 included
- * (with the next narrower path where that ISA is unavailable); "auto" or
- * unset is the rule, anything else fails with GP_ERR_ENV. Paths differ in
- * summation order only: results agree within float rounding, and each path
- * is bit-identical from run to run for a fixed thread count. */
-gp_status   gp_conv2d_make      (gp_layer **out, gp_shape in, int cout, int kh, int kw,
-                                 int stride, int pad, int bias);
-
-/* max(x, 0); the gradient at exactly 0 is 0 (as PyTorch). */
-gp_status   gp_relu_make        (gp_layer **out, gp_shape in);
-
-/* 1 / (1 + exp(-x)). */
-gp_status   gp_sigmoid_make     (gp_layer **out, gp_shape in);
-
-/* Local pooling kinds. */
-typedef enum { GP_POOL2D_MAX = 0, GP_POOL2D_AVG = 1 } gp_pool2d_kind;
-
-/* Local max or average pooling, PyTorch semantics: padding counts as -inf
- * for max and as zeros in the divisor for avg (count_include_pad = 1);
- * ceil_mode keeps a last window that starts inside the input or left pad.
- * Max ties and backward go to the first maximum in the window. */
-gp_status   gp_pool2d_make      (gp_layer **out, gp_shape in, gp_pool2d_kind kind,
-                                 int k, int stride, int pad, int ceil_mode);
-
-/* Batch normalization over N, H, W per channel. Train: batch statistics,
- * running stats updated with momentum and the unbiased variance; eval: the
- * running stats. PyTorch defaults: momentum 0.1, eps 1e-5. gamma = 1, beta = 0. */
-gp_status   gp_batchnorm2d_make (gp_layer **out, gp_shape in, float momentum, float eps);
-
-/* Fully connected: y = W x + b over the c*h*w features of each image;
- * weight is out_features x (c*h*w), output out_features x 1 x 1. */
-gp_status   gp_dense_make       (gp_layer **out, gp_shape in, int out_features, int bias);
-
-/* Inverted dropout with probability p in training; identity in eval. The
- * mask stream is seeded here and advances on every training forward. */
-gp_status   gp_dropout_make     (gp_layer **out, gp_shape in, float p, uint64_t seed);
-
-/* c x h x w -> (c*h*w) x 1 x 1 (a copy; the memory order is unchanged). */
-gp_status   gp_flatten_make     (gp_layer **out, gp_shape in);
+/* Number of entries of gp_layer_kind, GP_LAYER_CUSTOM included. */
+#define GP_LAYER_NKINDS 11
 
 /* Pooling ops for heads: a reduction over H x W per channel. */
 typedef enum {
@@ -231,6 +188,154 @@ typedef enum {
     GP_HEAD_CATAVGMAX    /* [avg, max]: 2C features */
 } gp_head_op;
 
+/* What a layer is apart from its input shape: its kind and the options of
+ * that kind, in the union member named after it (avgpool2d and maxpool2d
+ * share pool2d; relu, sigmoid and flatten have none). The options mean what
+ * the kind's _create arguments of the same names mean. */
+typedef struct {
+    gp_layer_kind kind;
+    union {
+        struct { int cout, kh, kw, stride, pad, bias; } conv2d;
+        struct { float momentum, eps; }                 batchnorm2d;
+        struct { int k, stride, pad, ceil_mode; }       pool2d;
+        struct { float p; uint64_t seed; }              dropout;
+        struct { int out_features, bias; }              dense;
+        struct { gp_head_op op; }                       head_pool;
+    } u;
+} gp_layer_spec;
+
+typedef struct gp_layer gp_layer;
+
+/* The verbs every layer kind implements. */
+typedef struct {
+    const char *kind;   /* "conv2d", "relu", ...: gp_layer_kind_name of the kind */
+    /* y = f(x) for n images (n <= in.n). GP_TRAIN keeps what backward needs. */
+    gp_status (*forward) (gp_layer *l, int n, const float *x, float *y, gp_mode mode);
+    /* Given dy, overwrite the parameter gradients and (unless dx is NULL)
+     * write dx. x and y are the forward call's input and output. */
+    gp_status (*backward)(gp_layer *l, int n, const float *x, const float *y,
+                          const float *dy, float *dx);
+    /* Free everything the layer owns, including l. */
+    void      (*destroy) (gp_layer *l);
+    /* The output shape for inputs of shape in, or an error saying why the
+     * layer cannot take them (a channel or feature count its parameters do
+     * not fit, a map its window does not fit); changes nothing. NULL: the
+     * layer cannot be reshaped. */
+    gp_status (*out_shape)(const gp_layer *l, gp_shape in, gp_shape *out);
+    /* Take inputs of shape in (which out_shape accepts; in.n the new maximum
+     * batch) from now on: shapes, FLOPs, workspace, description and scratch
+     * become what creating the layer for in gives, and the parameters and
+     * buffers are kept. On failure (out of memory) the layer is unchanged. */
+    gp_status (*reshape)(gp_layer *l, gp_shape in);
+} gp_layer_ops;
+
+/* One layer: its verbs, shapes, parameters and costs. */
+struct gp_layer {
+    const gp_layer_ops *ops;
+    gp_layer_spec spec;             /* what it was made from (kind GP_LAYER_CUSTOM if
+                                     * not by the library) */
+    gp_shape   in, out;             /* n = maximum batch */
+    gp_param   params[GP_LAYER_MAX_PARAMS];
+    int        nparams;
+    gp_buffer  buffers[GP_LAYER_MAX_BUFFERS];
+    int        nbuffers;
+    double     flops;               /* forward FLOPs per image */
+    size_t     workspace_bytes;     /* scratch and saved state at maximum batch */
+    char       desc[64];            /* e.g. "3x3/1 pad 1, bias" for the build log */
+    void      *priv;                /* kind-specific state */
+};
+
+/* "conv2d", "batchnorm2d", "relu", "sigmoid", "avgpool2d", "maxpool2d",
+ * "dropout", "flatten", "dense", "head_pool" ("custom" for GP_LAYER_CUSTOM,
+ * NULL out of range): its layers' ops->kind and checkpoints' <kind>. */
+const char *gp_layer_kind_name  (gp_layer_kind kind);
+
+/* Parse a name from gp_layer_kind_name; GP_ERR_NOTFOUND if unknown. */
+gp_status   gp_layer_kind_parse (const char *name, gp_layer_kind *kind);
+
+/* A layer of spec for inputs of shape in (in.n = maximum batch): what the
+ * kind's own _create does with the same options. */
+gp_status   gp_layer_create     (gp_layer **out, gp_shape in, const gp_layer_spec *spec);
+
+/* spec's options as space-separated key=value words named as the
+ * gp_layer_spec fields ("cout=8 kh=3 kw=3 stride=1 pad=1 bias=1"; "" for a
+ * kind without options), floats as the shortest decimal that reads back as
+ * them; for programs that rebuild a net elsewhere (tests/parity.py). Returns
+ * what snprintf would, or -1 for a kind out of range. */
+int         gp_layer_spec_format(const gp_layer_spec *spec, char *buf, size_t len);
+
+/* Run a layer's verbs (they check n against the layer's maximum batch). */
+gp_status   gp_layer_forward    (gp_layer *l, int n, const float *x, float *y, gp_mode mode);
+gp_status   gp_layer_backward   (gp_layer *l, int n, const float *x, const float *y,
+                                 const float *dy, float *dx);
+
+/* The output shape l would give inputs of shape in (ops->out_shape). */
+gp_status   gp_layer_out_shape  (const gp_layer *l, gp_shape in, gp_shape *out);
+
+/* Re-plan l for inputs of shape in (ops->out_shape, then ops->reshape); on
+ * failure l is unchanged. A layer of a net is reshaped with its net
+ * (gp_net_reshape), which also reallocates the activations between them. */
+gp_status   gp_layer_reshape    (gp_layer *l, gp_shape in);
+
+/* Free l (ops->destroy); NULL is fine. */
+void        gp_layer_destroy    (gp_layer *l);
+
+/* Learnable floats in the layer (the sum of its parameters' counts). */
+size_t      gp_layer_param_floats(const gp_layer *l);
+
+/* 2-D convolution, cross-correlation as in PyTorch; weight cout x cin x kh x kw.
+ * Two execution paths, chosen here once per layer by a fixed rule (never by
+ * timing, so results are reproducible): "same" convolutions (stride 1, odd
+ * square kernel k > 1, pad (k - 1) / 2) with few channels run direct
+ * kernels of the widest instruction set the CPU has and GPOOL_CPU_MASK /
+ * gp_set_cpu_mask leave visible: AVX-512 up to 192 input and output
+ * channels, AVX2+FMA up to 32 in and 64 out (64 and 64 on maps of at most
+ * 64 pixels), where they were measured faster; everything else, and CPUs
+ * without AVX2, runs im2col + sgemm over chunks of images (a 1x1 stride-1
+ * unpadded conv skips im2col). l->desc ends in ", direct avx512" or
+ * ", direct avx2" when a direct path was chosen. A reshape chooses again,
+ * by the same rule, for the new size.
+ * GPOOL_CONV (read here) overrides the rule: "im2col" everywhere, or
+ * "avx2" / "avx512" for every conv the direct kernels handle, 1x1 included
+ * (with the next narrower path where that ISA is unavailable); "auto" or
+ * unset is the rule, anything else fails with GP_ERR_ENV. Paths differ in
+ * summation order only: results agree within float rounding, and each path
+ * is bit-identical from run to run for a fixed thread count. */
+gp_status   gp_conv2d_create    (gp_layer **out, gp_shape in, int cout, int kh, int kw,
+                                 int stride, int pad, int bias);
+
+/* max(x, 0); the gradient at exactly 0 is 0 (as PyTorch). */
+gp_status   gp_relu_create      (gp_layer **out, gp_shape in);
+
+/* 1 / (1 + exp(-x)). */
+gp_status   gp_sigmoid_create   (gp_layer **out, gp_shape in);
+
+/* Local average (GP_POOL_AVG: kind avgpool2d) or max (GP_POOL_MAX:
+ * maxpool2d) pooling over k x k windows, PyTorch semantics: padding counts
+ * as -inf for max and as zeros in the divisor for avg (count_include_pad =
+ * 1); ceil_mode keeps a last window that starts inside the input or left
+ * pad. Max ties and backward go to the first maximum in the window. */
+gp_status   gp_pool2d_create    (gp_layer **out, gp_shape in, gp_pool_op op,
+                                 int k, int stride, int pad, int ceil_mode);
+
+/* Batch normalization over N, H, W per channel. Train: batch statistics,
+ * running stats updated with momentum and the unbiased variance; eval: the
+ * running stats. PyTorch defaults: momentum 0.1, eps 1e-5. gamma = 1, beta = 0. */
+gp_status   gp_batchnorm2d_create(gp_layer **out, gp_shape in, float momentum, float eps);
+
+/* Fully connected: y = W x + b over the c*h*w features of each image;
+ * weight is out_features x (c*h*w), output out_features x 1 x 1. A reshape
+ * must keep c*h*w. */
+gp_status   gp_dense_create     (gp_layer **out, gp_shape in, int out_features, int bias);
+
+/* Inverted dropout with probability p in training; identity in eval. The
+ * mask stream is seeded here and advances on every training forward (a
+ * reshape continues it). */
+gp_status   gp_dropout_create   (gp_layer **out, gp_shape in, float p, uint64_t seed);
+
+/* c x h x w -> (c*h*w) x 1 x 1 (a copy; the memory order is unchanged). */
+gp_status   gp_flatten_create   (gp_layer **out, gp_shape in);
+
 /* "avg", "max", "gem", "lse", "mixed", "avgmax", "catavgmax". */
 const char *gp_head_op_name     (gp_head_op op);
 
@@ -238,8 +343,7 @@ const char *gp_head_op_name     (gp_head_op op);
 gp_status   gp_head_op_parse    (const char *name, gp_head_op *op);
 
 /* Global pooling layer for heads: c x h x w -> c x 1 x 1 (2c for catavgmax). */
-gp_status   gp_head_pool_make   (gp_layer **out, gp_shape in, gp_head_op op);
-
+gp_status   gp_head_pool_create (gp_layer **out, gp_shape in, gp_head_op op);
 /* Softmax cross-entropy, mean over the batch, log-sum-exp stabilised.
  * sigmoid_inputs = 1 applies a sigmoid to the logits first (the tutorial's
  * loss on sigmoid outputs); dlogits (may be NULL) is then the gradient with
@@ -266,6 +370,27 @@ gp_shape    gp_net_out_shape    (const gp_net *net);
  * A net needs at least one layer. */
 gp_status   gp_net_finalize     (gp_net *net);
 
+/* Re-plan a finalized net for inputs of shape in (in.n the new maximum
+ * batch), in place, as darknet's resize verbs do: every layer is reshaped
+ * (ops->reshape: the parameters and buffers stay, the scratch and the
+ * activations are reallocated), so that a trained net runs at another
+ * input size, or batch, with the same weights and the same results as a
+ * net built for that size and given them. in.c must be the net's input
+ * channels. First every layer's ops->out_shape is asked, in order: when one
+ * refuses (a dense layer whose feature count would change, a window larger
+ * than its map, a layer without a reshape verb) the error names it and the
+ * net is unchanged. Out of memory part way, the layers already reshaped are
+ * taken back to the old size; should even that fail, passes are refused
+ * until a gp_net_reshape succeeds. Backward needs a training forward after
+ * the reshape. */
+gp_status   gp_net_reshape      (gp_net *net, gp_shape in);
+
+/* Whether gp_net_reshape(net, in) would be refused for a shape, without
+ * changing anything: GP_OK, or the error. When a layer refuses, *layer is
+ * its index (else -1), *at the input it would get, and gp_last_error() its
+ * own message (layer and at may be NULL). */
+gp_status   gp_net_reshape_check(const gp_net *net, gp_shape in, int *layer, gp_shape *at);
+
 /* Free the net, its layers and its activations. */
 void        gp_net_destroy      (gp_net *net);
 
@@ -273,16 +398,18 @@ void        gp_net_destroy      (gp_net *net);
 int         gp_net_layer_count  (const gp_net *net);
 gp_layer   *gp_net_layer        (gp_net *net, int i);
 
-/* All parameters in layer order: the count, and parameter i. */
-int         gp_net_param_count  (const gp_net *net);
+/* All parameters in layer order: how many tensors, and parameter i. */
+int         gp_net_param_tensors(const gp_net *net);
 gp_param   *gp_net_param        (gp_net *net, int i);
 
-/* Learnable floats, forward FLOPs per image. */
-size_t      gp_net_num_params   (const gp_net *net);
+/* Learnable floats (the sum of every parameter's count). */
+size_t      gp_net_param_floats (const gp_net *net);
+
+/* Forward FLOPs per image. */
 double      gp_net_flops        (const gp_net *net);
 
 /* Analytic memory of one training step at the maximum batch, in bytes:
- *   params       4 x learnable floats (gp_net_num_params)
+ *   params       4 x learnable floats (gp_net_param_floats)
  *   grads        the same (one gradient per parameter)
  *   optim_state  params x optim_floats_per_param (gp_optim_state_per_param)
  *   activations  every layer's output at the maximum batch, plus the two
@@ -392,6 +519,7 @@ float      *gp_optim_state      (const gp_optim *o, int i, int k, const char **n
  * the net it was created over); NULL when i is out of range. */
 gp_param   *gp_optim_param      (const gp_optim *o, int i);
 
+/* Free the optimizer and its state (NULL is fine); the net is not touched. */
 void        gp_optim_destroy    (gp_optim *o);
 
 /* ======================================================= checkpoints */
@@ -402,9 +530,8 @@ void        gp_optim_destroy    (gp_optim *o);
  *   L<ii>_<kind>.<name>.<state>.npy   optimizer state ("momentum", "exp_avg", "exp_avg_sq")
  *   optim.txt                         "kind", "steps" and hyper-parameters, one per line
  * Each .npy is little-endian float32 ('<f4'), C order, with the tensor's
- * natural shape (PyTorch's: [fan-out rows, fan_in] for weights, [cout, cin,
- * kh, kw] for conv2d weights, one dimension for biases, buffers and
- * scalars), so numpy.load reads it without gpool. optim.txt lines are
+ * dims (gp_param.dims, gp_buffer.dims: PyTorch's shapes), so numpy.load
+ * reads it without gpool. optim.txt lines are
  * "key value": kind, steps, nesterov, lr, momentum, dampening, beta1, beta2,
  * eps, weight_decay. The directory is written as "dir.tmp-XXXXXX", synced
  * and renamed into place, so dir never holds a half-written checkpoint; an
@@ -439,15 +566,17 @@ gp_status   gp_npy_read         (const char *path, float *data, size_t count,
 typedef struct {
     int      ndims;
     size_t   dims[4];
-    uint8_t *data;          /* dims[0] x ... in C order; free with gp_idx_free */
+    uint8_t *data;          /* dims[0] x ... in C order, owned by the gp_idx */
 } gp_idx;
 
-/* Read an IDX file, raw or gzip-compressed (detected from its first bytes).
- * Checks the magic, the type byte (0x08), the dimension count, and that the
- * payload holds exactly the product of the dimensions. */
-gp_status   gp_idx_read         (const char *path, gp_idx *out);
+/* The contents of an IDX file, raw or gzip-compressed (detected from its
+ * first bytes). Checks the magic, the type byte (0x08), the dimension count,
+ * and that the payload holds exactly the product of the dimensions. */
+gp_status   gp_idx_create       (gp_idx **out, const char *path);
 
-void        gp_idx_free         (gp_idx *idx);
+/* Free idx and its data (NULL is fine). A caller that keeps data sets
+ * idx->data to NULL first. */
+void        gp_idx_destroy      (gp_idx *idx);
 
 #ifdef __cplusplus
 }

@@ -48,7 +48,7 @@ static const char *const gpi_head_names[] = {
 };
 #define GPI_HEAD_NOPS ((int)(sizeof gpi_head_names / sizeof gpi_head_names[0]))
 
-/* Per-layer state; every array is sized for the maximum batch at make time. */
+/* Per-layer state; every array is sized for the maximum batch of the plan. */
 typedef struct {
     gp_head_op op;
     float  *avg, *max;   /* n x c forward results of the combinations, for backward */
@@ -408,29 +408,26 @@ static gp_status gpi_head_backward(gp_layer *l, int n, const float *x, const flo
     }
 }
 
+/* Free the scratch of h (the layer's, or a reshape's that failed). */
+static void gpi_head_free_scratch(gpi_head *h)
+{
+    gpi_free(h->avg);
+    gpi_free(h->max);
+    gpi_free(h->dyavg);
+    gpi_free(h->dymax);
+    gpi_free(h->cache);
+    gpi_free(h->stat);
+    gpi_free(h->part);
+}
+
 static void gpi_head_destroy(gp_layer *l)
 {
-    gpi_head *h = l->priv;
-    if (h) {
-        gpi_free(h->avg);
-        gpi_free(h->max);
-        gpi_free(h->dyavg);
-        gpi_free(h->dymax);
-        gpi_free(h->cache);
-        gpi_free(h->stat);
-        gpi_free(h->part);
-    }
+    if (l && l->priv)
+        gpi_head_free_scratch(l->priv);
     gpi_layer_free(l);
 }
 
-static const gp_layer_ops gpi_head_ops = {
-    .kind = "head_pool",
-    .forward = gpi_head_forward,
-    .backward = gpi_head_backward,
-    .destroy = gpi_head_destroy,
-};
-
-/* ------------------------------------------------------ make */
+/* ------------------------------------------------------ plan */
 
 /* The learnable scalar of op (NULL name: none) and its initial value. */
 static const char *gpi_head_param(gp_head_op op, float *init)
@@ -443,12 +440,14 @@ static const char *gpi_head_param(gp_head_op op, float *init)
     }
 }
 
-/* Scratch of op for at most `planes` planes of hw elements; sets workspace_bytes. */
-static gp_status gpi_head_scratch(gp_layer *l, gpi_head *h, size_t planes, size_t hw)
+/* Scratch of h->op for at most `planes` planes of hw elements into h, and
+ * its bytes; on failure h holds what was allocated. */
+static gp_status gpi_head_scratch(gpi_head *h, size_t planes, size_t hw, size_t *bytes)
 {
     int combo = h->op == GP_HEAD_MIXED || h->op == GP_HEAD_AVGMAX ||
                 h->op == GP_HEAD_CATAVGMAX;
     int custom = h->op == GP_HEAD_GEM || h->op == GP_HEAD_LSE;
+    *bytes = 0;
     if (combo) {
         h->avg = gpi_falloc(planes);
         h->max = gpi_falloc(planes);
@@ -456,7 +455,7 @@ static gp_status gpi_head_scratch(gp_layer *l, gpi_head *h, size_t planes, size_
         h->dymax = gpi_falloc(planes);
         if (!h->avg || !h->max || !h->dyavg || !h->dymax)
             return gpi_fail(GP_ERR_NOMEM, "head_pool: out of memory");
-        l->workspace_bytes = 4 * planes * sizeof(float);
+        *bytes = 4 * planes * sizeof(float);
     }
     if (custom) {
         h->cache = gpi_falloc(planes * hw);
@@ -464,7 +463,7 @@ static gp_status gpi_head_scratch(gp_layer *l, gpi_head *h, size_t planes, size_
         h->part = gpi_balloc(planes * sizeof(double));
         if (!h->cache || !h->stat || !h->part)
             return gpi_fail(GP_ERR_NOMEM, "head_pool: out of memory");
-        l->workspace_bytes = planes * hw * sizeof(float) + 3 * planes * sizeof(double);
+        *bytes = planes * hw * sizeof(float) + 3 * planes * sizeof(double);
     }
     return GP_OK;
 }
@@ -508,38 +507,70 @@ static void gpi_head_desc(gp_layer *l, gp_head_op op)
     }
 }
 
-gp_status gp_head_pool_make(gp_layer **out, gp_shape in, gp_head_op op)
+static gp_status gpi_head_check(const gp_layer_spec *spec)
 {
-    if (!out)
-        return gpi_fail(GP_ERR_ARG, "head_pool: NULL argument");
-    *out = NULL;
-    if ((int)op < 0 || (int)op >= GPI_HEAD_NOPS)
-        return gpi_fail(GP_ERR_ARG, "head_pool: unknown op %d", (int)op);
-    gp_shape os = { .n = in.n, .c = op == GP_HEAD_CATAVGMAX ? 2 * in.c : in.c, .h = 1, .w = 1 };
-    gp_layer *l;
-    gp_status st = gpi_layer_new(&l, &gpi_head_ops, in, os, sizeof(gpi_head));
-    if (st != GP_OK)
-        return st;
+    if ((int)spec->u.head_pool.op < 0 || (int)spec->u.head_pool.op >= GPI_HEAD_NOPS)
+        return gpi_fail(GP_ERR_ARG, "head_pool: unknown op %d", (int)spec->u.head_pool.op);
+    return GP_OK;
+}
+
+static gp_status gpi_head_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    int cat = l->spec.u.head_pool.op == GP_HEAD_CATAVGMAX;
+    *out = (gp_shape){ .n = in.n, .c = cat ? 2 * in.c : in.c, .h = 1, .w = 1 };
+    return GP_OK;
+}
+
+/* The op, and its learnable scalar if it has one. */
+static gp_status gpi_head_init(gp_layer *l)
+{
     gpi_head *h = l->priv;
-    h->op = op;
-    size_t hw = (size_t)in.h * (size_t)in.w, planes = (size_t)in.n * (size_t)in.c;
+    h->op = l->spec.u.head_pool.op;
     float init = 0;
-    const char *pname = gpi_head_param(op, &init);
+    const char *pname = gpi_head_param(h->op, &init);
+    size_t one = 1;
     if (pname) {
-        gp_param *p = gpi_layer_add_param(l, pname, 1, 0, 0, 0);
-        if (!p) {
-            gpi_head_destroy(l);
+        gp_param *p = gpi_layer_add_param(l, pname, 1, &one, 0, 0, 0);
+        if (!p)
             return GP_ERR_NOMEM;
-        }
         p->value[0] = init;
         p->fixed_init = 1;
     }
-    if ((st = gpi_head_scratch(l, h, planes, hw)) != GP_OK) {
-        gpi_head_destroy(l);
+    return GP_OK;
+}
+
+static gp_status gpi_head_reshape(gp_layer *l, gp_shape in)
+{
+    gpi_head *h = l->priv;
+    gpi_head next = { .op = h->op };
+    size_t hw = (size_t)in.h * (size_t)in.w, planes = (size_t)in.n * (size_t)in.c, bytes;
+    gp_status st = gpi_head_scratch(&next, planes, hw, &bytes);
+    if (st != GP_OK) {
+        gpi_head_free_scratch(&next);
         return st;
     }
-    l->flops = gpi_head_flops(op, in.c, (double)hw);
-    gpi_head_desc(l, op);
-    *out = l;
+    gpi_head_free_scratch(h);
+    *h = next;
+    gpi_layer_set_shapes(l, in);
+    l->workspace_bytes = bytes;
+    l->flops = gpi_head_flops(h->op, in.c, (double)hw);
+    gpi_head_desc(l, h->op);
     return GP_OK;
+}
+
+static int gpi_head_format(const gp_layer_spec *spec, char *buf, size_t len)
+{
+    return snprintf(buf, len, "op=%s", gp_head_op_name(spec->u.head_pool.op));
+}
+
+const gpi_layer_kind gpi_head_pool_kind = {
+    { "head_pool", gpi_head_forward, gpi_head_backward, gpi_head_destroy, gpi_head_out_shape,
+      gpi_head_reshape },
+    sizeof(gpi_head), gpi_head_check, gpi_head_init, gpi_head_format
+};
+
+gp_status gp_head_pool_create(gp_layer **out, gp_shape in, gp_head_op op)
+{
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_HEAD_POOL,
+                                                      .u.head_pool = { op } });
 }

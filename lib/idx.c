@@ -179,20 +179,25 @@ static gp_status idx_read_open(gzFile gz, const char *path, gp_idx *out)
     return st;
 }
 
-gp_status gp_idx_read(const char *path, gp_idx *out)
+gp_status gp_idx_create(gp_idx **out, const char *path)
 {
     if (!out)
-        return gpi_fail(GP_ERR_ARG, "gp_idx_read: out is NULL");
-    memset(out, 0, sizeof *out);
+        return gpi_fail(GP_ERR_ARG, "gp_idx_create: out is NULL");
+    *out = NULL;
     if (!path)
-        return gpi_fail(GP_ERR_ARG, "gp_idx_read: path is NULL");
+        return gpi_fail(GP_ERR_ARG, "gp_idx_create: path is NULL");
+    gp_idx *idx = calloc(1, sizeof *idx);
+    if (!idx)
+        return gpi_fail(GP_ERR_NOMEM, "%s: out of memory", path);
     errno = 0;
     gzFile gz = gzopen(path, "rb");
-    if (!gz)
+    if (!gz) {
+        free(idx);
         return gpi_fail(errno == 0 ? GP_ERR_NOMEM : GP_ERR_IO, "%s: cannot open: %s", path,
                         errno == 0 ? "out of memory" : strerror(errno));
+    }
     gzbuffer(gz, 1u << 17);   /* fewer read() calls than the 8 KiB default */
-    gp_status st = idx_read_open(gz, path, out);
+    gp_status st = idx_read_open(gz, path, idx);
     int closed = gzclose_r(gz);
     if (st == GP_OK && closed != Z_OK)
         st = closed == Z_ERRNO
@@ -200,17 +205,18 @@ gp_status gp_idx_read(const char *path, gp_idx *out)
                  : gpi_fail(GP_ERR_PARSE, "%s: damaged gzip data (zlib code %d at close)",
                             path, closed);
     if (st != GP_OK) {
-        gp_idx_free(out);
+        gp_idx_destroy(idx);
         return st;
     }
+    *out = idx;
     gpi_clear_error();
     return GP_OK;
 }
 
-void gp_idx_free(gp_idx *idx)
+void gp_idx_destroy(gp_idx *idx)
 {
     if (!idx)
         return;
     free(idx->data);
-    memset(idx, 0, sizeof *idx);
+    free(idx);
 }

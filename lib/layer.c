@@ -1,15 +1,170 @@
-/* layer.c - the generic half of every layer: checked verbs and allocation. */
+/*
+ * layer.c - the generic half of every layer: the list of kinds, creation
+ * from a spec, the checked verbs, and allocation.
+ */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpi_layer.h"
 
+/* The list of kinds, in gp_layer_kind order (GP_LAYER_CUSTOM has none). */
+static const gpi_layer_kind *const gpi_kinds[GP_LAYER_NKINDS] = {
+    [GP_LAYER_CONV2D] = &gpi_conv2d_kind,
+    [GP_LAYER_BATCHNORM2D] = &gpi_batchnorm2d_kind,
+    [GP_LAYER_RELU] = &gpi_relu_kind,
+    [GP_LAYER_SIGMOID] = &gpi_sigmoid_kind,
+    [GP_LAYER_AVGPOOL2D] = &gpi_avgpool2d_kind,
+    [GP_LAYER_MAXPOOL2D] = &gpi_maxpool2d_kind,
+    [GP_LAYER_DROPOUT] = &gpi_dropout_kind,
+    [GP_LAYER_FLATTEN] = &gpi_flatten_kind,
+    [GP_LAYER_DENSE] = &gpi_dense_kind,
+    [GP_LAYER_HEAD_POOL] = &gpi_head_pool_kind,
+};
+
+static const gpi_layer_kind *gpi_kind(gp_layer_kind kind)
+{
+    return (unsigned)kind < GP_LAYER_NKINDS ? gpi_kinds[kind] : NULL;
+}
+
+const char *gp_layer_kind_name(gp_layer_kind kind)
+{
+    if (kind == GP_LAYER_CUSTOM)
+        return "custom";
+    return gpi_kind(kind) ? gpi_kind(kind)->ops.kind : NULL;
+}
+
+gp_status gp_layer_kind_parse(const char *name, gp_layer_kind *kind)
+{
+    if (!name || !kind)
+        return gpi_fail(GP_ERR_ARG, "gp_layer_kind_parse: NULL argument");
+    for (int k = 0; k < GP_LAYER_NKINDS; k++)
+        if (!strcmp(name, gp_layer_kind_name((gp_layer_kind)k))) {
+            *kind = (gp_layer_kind)k;
+            return GP_OK;
+        }
+    return gpi_fail(GP_ERR_NOTFOUND, "no layer kind named '%s'", name);
+}
+
+int gp_layer_spec_format(const gp_layer_spec *spec, char *buf, size_t len)
+{
+    const gpi_layer_kind *k = spec ? gpi_kind(spec->kind) : NULL;
+    if (!k)
+        return -1;
+    if (!k->format)
+        return snprintf(buf, len, "%s", "");
+    return k->format(spec, buf, len);
+}
+
+/* ------------------------------------------------------------ shapes */
+
 size_t gp_shape_image_size(gp_shape s)
 {
     return (size_t)s.c * (size_t)s.h * (size_t)s.w;
 }
+
+static int gpi_shape_ok(gp_shape s)
+{
+    return s.n > 0 && s.c > 0 && s.h > 0 && s.w > 0;
+}
+
+gp_status gpi_same_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    (void)l;
+    *out = in;
+    return GP_OK;
+}
+
+gp_status gpi_check_channels(const gp_layer *l, gp_shape in)
+{
+    if (in.c != l->in.c)
+        return gpi_fail(GP_ERR_ARG, "%s: its parameters are for %d channels, not %d",
+                        l->ops->kind, l->in.c, in.c);
+    return GP_OK;
+}
+
+gp_status gp_layer_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    if (!l || !out)
+        return gpi_fail(GP_ERR_ARG, "gp_layer_out_shape: NULL argument");
+    if (!l->ops->out_shape || !l->ops->reshape)
+        return gpi_fail(GP_ERR_ARG, "%s: this layer kind cannot be reshaped", l->ops->kind);
+    if (!gpi_shape_ok(in))
+        return gpi_fail(GP_ERR_ARG, "%s: input shape %dx%dx%dx%d is not positive",
+                        l->ops->kind, in.n, in.c, in.h, in.w);
+    gp_status st = l->ops->out_shape(l, in, out);
+    if (st == GP_OK && !gpi_shape_ok(*out))
+        st = gpi_fail(GP_ERR_ARG, "%s: input %dx%dx%d gives an empty output %dx%dx%d",
+                      l->ops->kind, in.c, in.h, in.w, out->c, out->h, out->w);
+    out->n = in.n;
+    return st;
+}
+
+gp_status gp_layer_reshape(gp_layer *l, gp_shape in)
+{
+    gp_shape out;
+    gp_status st = gp_layer_out_shape(l, in, &out);
+    return st ? st : l->ops->reshape(l, in);
+}
+
+void gpi_layer_set_shapes(gp_layer *l, gp_shape in)
+{
+    l->ops->out_shape(l, in, &l->out);
+    l->out.n = in.n;
+    l->in = in;
+}
+
+/* ------------------------------------------------------------ creation */
+
+/* A zeroed record of spec's kind for inputs in, its private state
+ * allocated; NULL with gp_last_error on failure. */
+static gp_layer *gpi_layer_record(const gpi_layer_kind *k, const gp_layer_spec *spec, gp_shape in)
+{
+    gp_layer *l = calloc(1, sizeof *l);
+    if (!l || (k->priv_bytes && !(l->priv = calloc(1, k->priv_bytes)))) {
+        free(l);
+        gpi_fail(GP_ERR_NOMEM, "%s: out of memory", k->ops.kind);
+        return NULL;
+    }
+    l->ops = &k->ops;
+    l->spec = *spec;
+    l->in = in;
+    return l;
+}
+
+gp_status gp_layer_create(gp_layer **out, gp_shape in, const gp_layer_spec *spec)
+{
+    const gpi_layer_kind *k = spec ? gpi_kind(spec->kind) : NULL;
+    if (!out || !spec)
+        return gpi_fail(GP_ERR_ARG, "gp_layer_create: NULL argument");
+    *out = NULL;
+    if (!k)
+        return gpi_fail(GP_ERR_ARG, "gp_layer_create: no layer kind %d", (int)spec->kind);
+    if (!gpi_shape_ok(in))
+        return gpi_fail(GP_ERR_ARG, "%s: input shape %dx%dx%dx%d is not positive",
+                        k->ops.kind, in.n, in.c, in.h, in.w);
+    gp_status st = k->check ? k->check(spec) : GP_OK;
+    if (st != GP_OK)
+        return st;
+    gp_layer *l = gpi_layer_record(k, spec, in);
+    if (!l)
+        return GP_ERR_NOMEM;
+    st = gp_layer_out_shape(l, in, &l->out);
+    if (st == GP_OK && k->init)
+        st = k->init(l);
+    if (st == GP_OK)
+        st = l->ops->reshape(l, in);
+    if (st != GP_OK) {
+        l->ops->destroy(l);
+        return st;
+    }
+    *out = l;
+    return GP_OK;
+}
+
+/* ------------------------------------------------------------ memory */
 
 float *gpi_falloc(size_t count)
 {
@@ -30,49 +185,21 @@ void gpi_free(void *p)
     free(p);
 }
 
-static int gpi_shape_ok(gp_shape s)
-{
-    return s.n > 0 && s.c > 0 && s.h > 0 && s.w > 0;
-}
-
-gp_status gpi_layer_new(gp_layer **out, const gp_layer_ops *ops, gp_shape in,
-                        gp_shape out_shape, size_t priv_bytes)
-{
-    if (!out || !ops)
-        return gpi_fail(GP_ERR_ARG, "%s: NULL argument", ops ? ops->kind : "layer");
-    *out = NULL;
-    if (!gpi_shape_ok(in))
-        return gpi_fail(GP_ERR_ARG, "%s: input shape %dx%dx%dx%d is not positive",
-                        ops->kind, in.n, in.c, in.h, in.w);
-    if (!gpi_shape_ok(out_shape))
-        return gpi_fail(GP_ERR_ARG, "%s: input %dx%dx%d gives an empty output %dx%dx%d",
-                        ops->kind, in.c, in.h, in.w, out_shape.c, out_shape.h, out_shape.w);
-    gp_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return gpi_fail(GP_ERR_NOMEM, "%s: out of memory", ops->kind);
-    if (priv_bytes && !(l->priv = calloc(1, priv_bytes))) {
-        free(l);
-        return gpi_fail(GP_ERR_NOMEM, "%s: out of memory", ops->kind);
-    }
-    l->ops = ops;
-    l->in = in;
-    l->out = out_shape;
-    l->out.n = in.n;
-    *out = l;
-    return GP_OK;
-}
-
-gp_param *gpi_layer_add_param(gp_layer *l, const char *name, size_t count,
+gp_param *gpi_layer_add_param(gp_layer *l, const char *name, int ndims, const size_t *dims,
                               int fan_in, int fan_out, int is_bias)
 {
-    if (l->nparams >= GP_LAYER_MAX_PARAMS) {
-        gpi_fail(GP_ERR_ARG, "%s: too many parameters", l->ops->kind);
+    if (l->nparams >= GP_LAYER_MAX_PARAMS || ndims < 1 || ndims > GP_TENSOR_MAX_DIMS) {
+        gpi_fail(GP_ERR_ARG, "%s: too many parameters, or %d dims", l->ops->kind, ndims);
         return NULL;
     }
     gp_param *p = &l->params[l->nparams];
     memset(p, 0, sizeof *p);
-    p->value = gpi_falloc(count);
-    p->grad = gpi_falloc(count);
+    p->count = 1;
+    for (int i = 0; i < ndims; i++)
+        p->count *= p->dims[i] = dims[i];
+    p->ndims = ndims;
+    p->value = gpi_falloc(p->count);
+    p->grad = gpi_falloc(p->count);
     if (!p->value || !p->grad) {
         gpi_free(p->value);
         gpi_free(p->grad);
@@ -81,7 +208,6 @@ gp_param *gpi_layer_add_param(gp_layer *l, const char *name, size_t count,
         return NULL;
     }
     p->name = name;
-    p->count = count;
     p->fan_in = fan_in;
     p->fan_out = fan_out;
     p->is_bias = is_bias;
@@ -102,6 +228,8 @@ gp_buffer *gpi_layer_add_buffer(gp_layer *l, const char *name, size_t count)
     }
     b->name = name;
     b->count = count;
+    b->ndims = 1;
+    b->dims[0] = count;
     l->nbuffers++;
     return b;
 }
@@ -124,6 +252,8 @@ void gpi_layer_destroy_plain(gp_layer *l)
 {
     gpi_layer_free(l);
 }
+
+/* ------------------------------------------------------------ verbs */
 
 gp_status gpi_check_batch(const gp_layer *l, int n)
 {
@@ -155,7 +285,7 @@ void gp_layer_destroy(gp_layer *l)
         l->ops->destroy(l);
 }
 
-size_t gp_layer_param_count(const gp_layer *l)
+size_t gp_layer_param_floats(const gp_layer *l)
 {
     size_t total = 0;
     for (int i = 0; i < l->nparams; i++)

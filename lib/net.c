@@ -16,9 +16,15 @@
  * gives the same bits as the layers one by one; slicing does too where
  * each image is computed on its own (the direct conv kernels), while
  * OpenBLAS may round a slice's narrower sgemm differently (tests/test_net).
+ *
+ * A reshape re-plans every layer for another input shape (their own reshape
+ * verbs) and reallocates the activations, in three steps so that a refusal
+ * changes nothing: every layer's output shape is asked first, then the new
+ * activations are allocated, and only then are the layers reshaped.
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +34,12 @@
 #include <omp.h>
 #endif
 
+/* The activations between the layers, at the maximum batch. */
+typedef struct {
+    float     **out;        /* out[i]: output of layer i */
+    float      *grad[2];    /* the ping-pong gradients, each the largest output */
+} net_buffers;
+
 struct gp_net {
     gp_shape    in;
     gp_layer  **layers;
@@ -35,9 +47,9 @@ struct gp_net {
     gp_param  **params;     /* every layer's params, in layer order */
     int         nparams;
     const float *x;         /* the input of the last forward */
-    float     **out;        /* out[i]: output of layer i */
-    float      *grad[2];
+    net_buffers buf;
     int         finalized;
+    int         unusable;   /* a failed reshape could not restore the old size */
     int         last_n;     /* batch of the last training forward (0: none since) */
     int        *fused;      /* fused[i]: layers after conv i folded into it in eval */
     size_t      eval_image_bytes;   /* the widest layer's input + output of one image */
@@ -125,47 +137,82 @@ static size_t net_act_floats(const gp_net *net, int i)
     return (size_t)net->in.n * gp_shape_image_size(net->layers[i]->out);
 }
 
-/* Floats in one ping-pong gradient buffer: the largest layer output. */
-static size_t net_grad_floats(const gp_net *net)
+/* Floats in one ping-pong gradient buffer: the largest of the outputs
+ * outs[0..count) at batch images. */
+static size_t net_grad_floats(const gp_shape *outs, int count, int batch)
 {
     size_t most = 0;
-    for (int i = 0; i < net->nlayers; i++)
-        if (net_act_floats(net, i) > most)
-            most = net_act_floats(net, i);
+    for (int i = 0; i < count; i++)
+        if ((size_t)batch * gp_shape_image_size(outs[i]) > most)
+            most = (size_t)batch * gp_shape_image_size(outs[i]);
     return most;
 }
 
-static void net_free_buffers(gp_net *net)
+static void net_free_buffers(net_buffers *b, int nlayers)
 {
-    if (net->out)
-        for (int i = 0; i < net->nlayers; i++)
-            gpi_free(net->out[i]);
-    free(net->out);
-    gpi_free(net->grad[0]);
-    gpi_free(net->grad[1]);
-    net->out = NULL;
-    net->grad[0] = net->grad[1] = NULL;
+    if (b->out)
+        for (int i = 0; i < nlayers; i++)
+            gpi_free(b->out[i]);
+    free(b->out);
+    gpi_free(b->grad[0]);
+    gpi_free(b->grad[1]);
+    b->out = NULL;
+    b->grad[0] = b->grad[1] = NULL;
+}
+
+/* Activations for layers of outputs outs[0..nlayers) at batch images. */
+static gp_status net_alloc_buffers(net_buffers *b, const gp_shape *outs, int nlayers, int batch)
+{
+    b->out = calloc((size_t)nlayers, sizeof *b->out);
+    b->grad[0] = b->grad[1] = NULL;
+    int ok = b->out != NULL;
+    for (int i = 0; ok && i < nlayers; i++)
+        ok = (b->out[i] = gpi_falloc((size_t)batch * gp_shape_image_size(outs[i]))) != NULL;
+    if (ok) {
+        size_t g = net_grad_floats(outs, nlayers, batch);
+        b->grad[0] = gpi_falloc(g);
+        b->grad[1] = gpi_falloc(g);
+        ok = b->grad[0] && b->grad[1];
+    }
+    if (!ok) {
+        net_free_buffers(b, nlayers);
+        return GP_ERR_NOMEM;
+    }
+    return GP_OK;
+}
+
+/* The widest layer's input and output of one image, in bytes: what sizes
+ * the slices of an eval forward. */
+static void net_eval_image_bytes(gp_net *net)
+{
+    net->eval_image_bytes = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const gp_layer *l = net->layers[i];
+        size_t bytes = sizeof(float) * (gp_shape_image_size(l->in) + gp_shape_image_size(l->out));
+        if (bytes > net->eval_image_bytes)
+            net->eval_image_bytes = bytes;
+    }
+}
+
+static int net_layer_is(const gp_net *net, int i, gp_layer_kind kind)
+{
+    return i < net->nlayers && net->layers[i]->spec.kind == kind;
 }
 
 /* The eval forward's plan: how many layers after each conv its epilogue
- * takes over (conv2d [batchnorm2d] [relu]), and the per-image bytes that
- * size its slices. */
+ * takes over (conv2d [batchnorm2d] [relu]). */
 static gp_status net_plan_fusion(gp_net *net)
 {
     net->fused = calloc((size_t)net->nlayers, sizeof *net->fused);
     if (!net->fused)
         return GP_ERR_NOMEM;
     for (int i = 0; i < net->nlayers; i++) {
-        const gp_layer *l = net->layers[i];
-        size_t bytes = sizeof(float) * (gp_shape_image_size(l->in) + gp_shape_image_size(l->out));
-        if (bytes > net->eval_image_bytes)
-            net->eval_image_bytes = bytes;
-        if (!gpi_is_conv2d(net->layers[i]))
+        if (!net_layer_is(net, i, GP_LAYER_CONV2D))
             continue;
         int j = i + 1;
-        if (j < net->nlayers && gpi_is_batchnorm2d(net->layers[j]))
+        if (net_layer_is(net, j, GP_LAYER_BATCHNORM2D))
             j++;
-        if (j < net->nlayers && gpi_is_relu(net->layers[j]))
+        if (net_layer_is(net, j, GP_LAYER_RELU))
             j++;
         net->fused[i] = j - i - 1;
     }
@@ -180,23 +227,139 @@ gp_status gp_net_finalize(gp_net *net)
         return gpi_fail(GP_ERR_ARG, "gp_net_finalize: already finalized");
     if (net->nlayers == 0)
         return gpi_fail(GP_ERR_ARG, "gp_net_finalize: the net has no layers");
-    net->out = calloc((size_t)net->nlayers, sizeof *net->out);
-    int ok = net->out != NULL;
-    for (int i = 0; ok && i < net->nlayers; i++)
-        ok = (net->out[i] = gpi_falloc(net_act_floats(net, i))) != NULL;
-    if (ok) {
-        size_t g = net_grad_floats(net);
-        net->grad[0] = gpi_falloc(g);
-        net->grad[1] = gpi_falloc(g);
-        ok = net->grad[0] && net->grad[1];
-    }
-    if (!ok) {
-        net_free_buffers(net);
+    gp_shape *outs = malloc((size_t)net->nlayers * sizeof *outs);
+    if (!outs)
+        return gpi_fail(GP_ERR_NOMEM, "gp_net_finalize: out of memory");
+    for (int i = 0; i < net->nlayers; i++)
+        outs[i] = net->layers[i]->out;
+    gp_status st = net_alloc_buffers(&net->buf, outs, net->nlayers, net->in.n);
+    free(outs);
+    if (st != GP_OK)
         return gpi_fail(GP_ERR_NOMEM, "gp_net_finalize: out of memory for activations");
-    }
     if (net_plan_fusion(net) != GP_OK)
         return gpi_fail(GP_ERR_NOMEM, "gp_net_finalize: out of memory");
+    net_eval_image_bytes(net);
     net->finalized = 1;
+    return GP_OK;
+}
+
+/* Step 1 of a reshape: ins[i] = the input layer i would take after it,
+ * ins[nlayers] the net's output; on a refusal, *layer is the layer that
+ * refused and gp_last_error() its message. */
+static gp_status net_plan_shapes(const gp_net *net, gp_shape in, gp_shape *ins, int *layer)
+{
+    ins[0] = in;
+    for (int i = 0; i < net->nlayers; i++) {
+        gp_status st = gp_layer_out_shape(net->layers[i], ins[i], &ins[i + 1]);
+        if (st != GP_OK) {
+            *layer = i;
+            return st;
+        }
+    }
+    return GP_OK;
+}
+
+/* Step 3: every layer to ins[i]. Should one fail (out of memory, or a bad
+ * GPOOL_CONV: it is then unchanged), the ones before it go back to their
+ * inputs in old. */
+static gp_status net_reshape_layers(gp_net *net, const gp_shape *ins, const gp_shape *old)
+{
+    for (int i = 0; i < net->nlayers; i++) {
+        gp_layer *l = net->layers[i];
+        gp_status st = l->ops->reshape(l, ins[i]);
+        if (st == GP_OK)
+            continue;
+        char why[256];
+        snprintf(why, sizeof why, "%s", gp_last_error());
+        for (int j = 0; j < i; j++)
+            if (net->layers[j]->ops->reshape(net->layers[j], old[j]) != GP_OK)
+                net->unusable = 1;
+        return gpi_fail(st, "gp_net_reshape: layer %d: %s%s", i, why,
+                        net->unusable ? "; some layers could not be taken back to the old "
+                                        "size either" : "");
+    }
+    return GP_OK;
+}
+
+static gp_status net_check_reshape(const gp_net *net, gp_shape in)
+{
+    if (!net)
+        return gpi_fail(GP_ERR_ARG, "gp_net_reshape: net is NULL");
+    if (!net->finalized)
+        return gpi_fail(GP_ERR_ARG, "gp_net_reshape: call gp_net_finalize first");
+    if (in.n < 1 || in.c < 1 || in.h < 1 || in.w < 1)
+        return gpi_fail(GP_ERR_ARG, "gp_net_reshape: input shape %dx%dx%dx%d is not positive",
+                        in.n, in.c, in.h, in.w);
+    if (in.c != net->in.c)
+        return gpi_fail(GP_ERR_ARG, "gp_net_reshape: the net takes %d channels, not %d",
+                        net->in.c, in.c);
+    return GP_OK;
+}
+
+gp_status gp_net_reshape_check(const gp_net *net, gp_shape in, int *layer, gp_shape *at)
+{
+    if (layer)
+        *layer = -1;
+    gp_status st = net_check_reshape(net, in);
+    if (st != GP_OK)
+        return st;
+    gp_shape *ins = malloc(((size_t)net->nlayers + 1) * sizeof *ins);
+    if (!ins)
+        return gpi_fail(GP_ERR_NOMEM, "gp_net_reshape_check: out of memory");
+    int refused = -1;
+    st = net_plan_shapes(net, in, ins, &refused);
+    if (layer)
+        *layer = refused;
+    if (at && refused >= 0)
+        *at = ins[refused];
+    free(ins);
+    if (st == GP_OK)
+        gpi_clear_error();
+    return st;
+}
+
+/* Steps 1 and 2: the new shapes and activations, or the refusal. */
+static gp_status net_plan_reshape(const gp_net *net, gp_shape in, gp_shape *ins,
+                                  net_buffers *next)
+{
+    int refused;
+    if (net_plan_shapes(net, in, ins, &refused) != GP_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", gp_last_error());
+        return gpi_fail(GP_ERR_ARG, "gp_net_reshape: a %dx%dx%d input: layer %d: %s", in.c,
+                        in.h, in.w, refused, why);
+    }
+    if (net_alloc_buffers(next, ins + 1, net->nlayers, in.n) != GP_OK)
+        return gpi_fail(GP_ERR_NOMEM, "gp_net_reshape: out of memory for activations");
+    return GP_OK;
+}
+
+gp_status gp_net_reshape(gp_net *net, gp_shape in)
+{
+    gp_status st = net_check_reshape(net, in);
+    if (st != GP_OK)
+        return st;
+    int nl = net->nlayers;
+    gp_shape *ins = malloc(2 * ((size_t)nl + 1) * sizeof *ins);
+    if (!ins)
+        return gpi_fail(GP_ERR_NOMEM, "gp_net_reshape: out of memory");
+    gp_shape *old = ins + nl + 1;
+    for (int i = 0; i < nl; i++)
+        old[i] = net->layers[i]->in;
+    net_buffers next;
+    st = net_plan_reshape(net, in, ins, &next);
+    if (st == GP_OK && (st = net_reshape_layers(net, ins, old)) != GP_OK)
+        net_free_buffers(&next, nl);
+    free(ins);
+    if (st != GP_OK)
+        return st;
+    net_free_buffers(&net->buf, nl);
+    net->buf = next;
+    net->in = in;
+    net->unusable = 0;
+    net->last_n = 0;
+    net_eval_image_bytes(net);
+    gpi_clear_error();
     return GP_OK;
 }
 
@@ -204,7 +367,7 @@ void gp_net_destroy(gp_net *net)
 {
     if (!net)
         return;
-    net_free_buffers(net);
+    net_free_buffers(&net->buf, net->nlayers);
     for (int i = 0; i < net->nlayers; i++)
         gp_layer_destroy(net->layers[i]);
     free(net->layers);
@@ -223,7 +386,7 @@ gp_layer *gp_net_layer(gp_net *net, int i)
     return net && i >= 0 && i < net->nlayers ? net->layers[i] : NULL;
 }
 
-int gp_net_param_count(const gp_net *net)
+int gp_net_param_tensors(const gp_net *net)
 {
     return net ? net->nparams : 0;
 }
@@ -233,7 +396,7 @@ gp_param *gp_net_param(gp_net *net, int i)
     return net && i >= 0 && i < net->nparams ? net->params[i] : NULL;
 }
 
-size_t gp_net_num_params(const gp_net *net)
+size_t gp_net_param_floats(const gp_net *net)
 {
     size_t total = 0;
     for (int i = 0; net && i < net->nparams; i++)
@@ -255,11 +418,16 @@ gp_mem_report gp_net_memory(const gp_net *net, size_t optim_floats_per_param)
     memset(&r, 0, sizeof r);
     if (!net)
         return r;
-    size_t params = gp_net_num_params(net);
+    size_t params = gp_net_param_floats(net);
     r.params = params * sizeof(float);
     r.grads = r.params;
     r.optim_state = r.params * optim_floats_per_param;
-    size_t acts = 2 * net_grad_floats(net);
+    size_t acts = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        size_t floats = net_act_floats(net, i);
+        acts = floats > acts ? floats : acts;
+    }
+    acts *= 2;
     for (int i = 0; i < net->nlayers; i++) {
         acts += net_act_floats(net, i);
         r.workspace += net->layers[i]->workspace_bytes;
@@ -271,13 +439,16 @@ gp_mem_report gp_net_memory(const gp_net *net, size_t optim_floats_per_param)
 
 static const float *net_input(const gp_net *net, int i)
 {
-    return i ? net->out[i - 1] : net->x;
+    return i ? net->buf.out[i - 1] : net->x;
 }
 
 static gp_status net_check_pass(const gp_net *net, int n, const char *verb)
 {
     if (!net->finalized)
         return gpi_fail(GP_ERR_ARG, "gp_net_%s: call gp_net_finalize first", verb);
+    if (net->unusable)
+        return gpi_fail(GP_ERR_ARG, "gp_net_%s: a gp_net_reshape that ran out of memory left "
+                        "the layers at mixed sizes; reshape the net again first", verb);
     if (n < 1 || n > net->in.n)
         return gpi_fail(GP_ERR_ARG, "gp_net_%s: batch %d outside 1..%d", verb, n, net->in.n);
     return GP_OK;
@@ -313,7 +484,7 @@ static const float *net_slice_in(const gp_net *net, int i, int i0)
 
 static float *net_slice_out(const gp_net *net, int i, int i0)
 {
-    return net->out[i] + (size_t)i0 * gp_shape_image_size(net->layers[i]->out);
+    return net->buf.out[i] + (size_t)i0 * gp_shape_image_size(net->layers[i]->out);
 }
 
 /* Layer i, and the layers its eval epilogue takes over, over images
@@ -326,7 +497,7 @@ static gp_status net_eval_step(gp_net *net, int i, int i0, int n, int *last)
                                 net_slice_out(net, i, i0), GP_EVAL);
     gpi_epilogue epi = { NULL, 0 };
     for (int j = i + 1; j <= *last; j++) {
-        if (gpi_is_batchnorm2d(net->layers[j]))
+        if (net_layer_is(net, j, GP_LAYER_BATCHNORM2D))
             epi.bn = net->layers[j];
         else
             epi.relu = 1;
@@ -360,7 +531,7 @@ static gp_status net_eval_forward(gp_net *net, int n)
 static gp_status net_train_forward(gp_net *net, int n)
 {
     for (int i = 0; i < net->nlayers; i++) {
-        gp_status st = gp_layer_forward(net->layers[i], n, net_input(net, i), net->out[i],
+        gp_status st = gp_layer_forward(net->layers[i], n, net_input(net, i), net->buf.out[i],
                                         GP_TRAIN);
         if (st != GP_OK)
             return st;
@@ -382,7 +553,7 @@ gp_status gp_net_forward(gp_net *net, int n, const float *x, gp_mode mode, const
         return st;
     if (mode == GP_TRAIN)
         net->last_n = n;
-    *y = net->out[net->nlayers - 1];
+    *y = net->buf.out[net->nlayers - 1];
     return GP_OK;
 }
 
@@ -398,8 +569,8 @@ gp_status gp_net_backward(gp_net *net, int n, const float *dy)
                         n, net->last_n ? "of another batch" : "not a successful GP_TRAIN one");
     const float *g = dy;
     for (int i = net->nlayers - 1; i >= 0; i--) {
-        float *dx = i > 0 ? net->grad[i % 2] : NULL;
-        st = gp_layer_backward(net->layers[i], n, net_input(net, i), net->out[i], g, dx);
+        float *dx = i > 0 ? net->buf.grad[i % 2] : NULL;
+        st = gp_layer_backward(net->layers[i], n, net_input(net, i), net->buf.out[i], g, dx);
         if (st != GP_OK)
             return st;
         g = dx;

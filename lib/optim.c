@@ -133,7 +133,7 @@ static int optim_slots(const gp_optim_desc *d)
 
 static gp_status optim_alloc(gp_optim *o, gp_net *net)
 {
-    o->nparams = gp_net_param_count(net);
+    o->nparams = gp_net_param_tensors(net);
     o->params = calloc((size_t)o->nparams + 1, sizeof *o->params);
     for (int k = 0; k < o->nslots; k++)
         o->state[k] = calloc((size_t)o->nparams + 1, sizeof *o->state[k]);

@@ -1,5 +1,5 @@
 /*
- * pool2d.c - local max and average pooling over k x k windows, PyTorch
+ * pool2d.c - local average and max pooling over k x k windows, PyTorch
  * semantics (dilation 1; avg with count_include_pad = 1 and no divisor
  * override). Max saves the argmax of every window in forward so backward
  * routes each gradient to exactly the element PyTorch picks.
@@ -17,7 +17,7 @@
 #define GPI_POOL2D_PAR_MIN ((ptrdiff_t)1 << 15)
 
 typedef struct {
-    gp_pool2d_kind kind;
+    gp_pool_op op;
     int k, stride, pad;
     int32_t *argmax;        /* max only: index within the input plane, per output */
 } gpi_pool2d;
@@ -341,7 +341,7 @@ static gp_status gpi_pool2d_forward(gp_layer *l, int n, const float *x, float *y
     size_t hw = (size_t)h * (size_t)w, ohw = (size_t)oh * (size_t)ow;
     int parallel = planes * (ptrdiff_t)hw >= GPI_POOL2D_PAR_MIN;
     (void)parallel;
-    if (p->kind == GP_POOL2D_MAX && gpi_pool2d_is_2x2(p)) {
+    if (p->op == GP_POOL_MAX && gpi_pool2d_is_2x2(p)) {
         ptrdiff_t quads = (planes + GPI_POOL2D_Q - 1) / GPI_POOL2D_Q;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
@@ -357,7 +357,7 @@ static gp_status gpi_pool2d_forward(gp_layer *l, int n, const float *x, float *y
 #pragma omp parallel for schedule(static) if (parallel)
 #endif
     for (ptrdiff_t q = 0; q < planes; q++) {
-        if (p->kind == GP_POOL2D_MAX)
+        if (p->op == GP_POOL_MAX)
             gpi_maxpool_plane(p, h, w, oh, ow, x + q * hw, y + q * ohw, p->argmax + q * ohw);
         else
             gpi_avgpool_plane(p, h, w, oh, ow, x + q * hw, y + q * ohw);
@@ -381,7 +381,7 @@ static gp_status gpi_pool2d_backward(gp_layer *l, int n, const float *x, const f
 #pragma omp parallel for schedule(static) if (parallel)
 #endif
     for (ptrdiff_t q = 0; q < planes; q++) {
-        if (p->kind == GP_POOL2D_MAX)
+        if (p->op == GP_POOL_MAX)
             gpi_maxpool_plane_backward(p, (int)hw, (int)ohw, p->argmax + q * ohw,
                                        dy + q * ohw, dx + q * hw);
         else
@@ -397,18 +397,12 @@ static void gpi_pool2d_destroy(gp_layer *l)
     gpi_layer_free(l);
 }
 
-static const gp_layer_ops gpi_maxpool2d_ops = {
-    "maxpool2d", gpi_pool2d_forward, gpi_pool2d_backward, gpi_pool2d_destroy
-};
-
-static const gp_layer_ops gpi_avgpool2d_ops = {
-    "avgpool2d", gpi_pool2d_forward, gpi_pool2d_backward, gpi_pool2d_destroy
-};
-
 /* PyTorch's argument checks (dilation 1): positive kernel and stride,
  * 0 <= pad <= k / 2. */
-static gp_status gpi_pool2d_check(const char *kind, int k, int stride, int pad)
+static gp_status gpi_pool2d_check(const gp_layer_spec *spec)
 {
+    const char *kind = gp_layer_kind_name(spec->kind);
+    int k = spec->u.pool2d.k, stride = spec->u.pool2d.stride, pad = spec->u.pool2d.pad;
     if (k < 1 || stride < 1)
         return gpi_fail(GP_ERR_ARG, "%s: kernel %d and stride %d must be positive",
                         kind, k, stride);
@@ -418,40 +412,75 @@ static gp_status gpi_pool2d_check(const char *kind, int k, int stride, int pad)
     return GP_OK;
 }
 
-gp_status gp_pool2d_make(gp_layer **out, gp_shape in, gp_pool2d_kind kind,
-                         int k, int stride, int pad, int ceil_mode)
+static gp_status gpi_pool2d_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
 {
-    if (!out)
-        return gpi_fail(GP_ERR_ARG, "pool2d: NULL argument");
-    *out = NULL;
-    if (kind != GP_POOL2D_MAX && kind != GP_POOL2D_AVG)
-        return gpi_fail(GP_ERR_ARG, "pool2d: unknown kind %d", (int)kind);
-    const gp_layer_ops *ops = kind == GP_POOL2D_MAX ? &gpi_maxpool2d_ops : &gpi_avgpool2d_ops;
-    gp_status st = gpi_pool2d_check(ops->kind, k, stride, pad);
-    if (st)
-        return st;
-    gp_shape o = { in.n, in.c, gpi_pool2d_out_size(in.h, k, stride, pad, ceil_mode),
-                   gpi_pool2d_out_size(in.w, k, stride, pad, ceil_mode) };
-    gp_layer *l;
-    if ((st = gpi_layer_new(&l, ops, in, o, sizeof(gpi_pool2d))))
-        return st;
-    gpi_pool2d *p = l->priv;
-    p->kind = kind;
-    p->k = k;
-    p->stride = stride;
-    p->pad = pad;
-    size_t outputs = (size_t)in.n * (size_t)in.c * (size_t)o.h * (size_t)o.w;
-    if (kind == GP_POOL2D_MAX) {
-        if (!(p->argmax = gpi_balloc(outputs * sizeof *p->argmax))) {
-            gpi_pool2d_destroy(l);
-            return gpi_fail(GP_ERR_NOMEM, "maxpool2d: out of memory for %zu indices", outputs);
-        }
-        l->workspace_bytes = outputs * sizeof *p->argmax;
-    }
-    /* a compare (max) or an add (avg) per window element, plus avg's divide */
-    l->flops = (double)in.c * o.h * o.w * ((double)k * k + (kind == GP_POOL2D_AVG));
-    snprintf(l->desc, sizeof l->desc, "%dx%d/%d pad %d%s", k, k, stride, pad,
-             ceil_mode ? ", ceil" : "");
-    *out = l;
+    int k = l->spec.u.pool2d.k, s = l->spec.u.pool2d.stride, pad = l->spec.u.pool2d.pad;
+    int ceil_mode = l->spec.u.pool2d.ceil_mode;
+    *out = (gp_shape){ in.n, in.c, gpi_pool2d_out_size(in.h, k, s, pad, ceil_mode),
+                       gpi_pool2d_out_size(in.w, k, s, pad, ceil_mode) };
     return GP_OK;
+}
+
+static gp_status gpi_pool2d_init(gp_layer *l)
+{
+    gpi_pool2d *p = l->priv;
+    p->op = l->spec.kind == GP_LAYER_MAXPOOL2D ? GP_POOL_MAX : GP_POOL_AVG;
+    p->k = l->spec.u.pool2d.k;
+    p->stride = l->spec.u.pool2d.stride;
+    p->pad = l->spec.u.pool2d.pad;
+    return GP_OK;
+}
+
+/* Max keeps an argmax per output at the maximum batch. */
+static gp_status gpi_pool2d_reshape(gp_layer *l, gp_shape in)
+{
+    gpi_pool2d *p = l->priv;
+    gp_shape o;
+    gpi_pool2d_out_shape(l, in, &o);
+    size_t outputs = (size_t)in.n * (size_t)in.c * (size_t)o.h * (size_t)o.w;
+    if (p->op == GP_POOL_MAX) {
+        int32_t *argmax = gpi_balloc(outputs * sizeof *argmax);
+        if (!argmax)
+            return gpi_fail(GP_ERR_NOMEM, "maxpool2d: out of memory for %zu indices", outputs);
+        gpi_free(p->argmax);
+        p->argmax = argmax;
+        l->workspace_bytes = outputs * sizeof *argmax;
+    }
+    gpi_layer_set_shapes(l, in);
+    /* a compare (max) or an add (avg) per window element, plus avg's divide */
+    l->flops = (double)in.c * o.h * o.w * ((double)p->k * p->k + (p->op == GP_POOL_AVG));
+    snprintf(l->desc, sizeof l->desc, "%dx%d/%d pad %d%s", p->k, p->k, p->stride, p->pad,
+             l->spec.u.pool2d.ceil_mode ? ", ceil" : "");
+    return GP_OK;
+}
+
+static int gpi_pool2d_format(const gp_layer_spec *spec, char *buf, size_t len)
+{
+    return snprintf(buf, len, "k=%d stride=%d pad=%d ceil_mode=%d", spec->u.pool2d.k,
+                    spec->u.pool2d.stride, spec->u.pool2d.pad, spec->u.pool2d.ceil_mode != 0);
+}
+
+const gpi_layer_kind gpi_avgpool2d_kind = {
+    { "avgpool2d", gpi_pool2d_forward, gpi_pool2d_backward, gpi_pool2d_destroy,
+      gpi_pool2d_out_shape, gpi_pool2d_reshape },
+    sizeof(gpi_pool2d), gpi_pool2d_check, gpi_pool2d_init, gpi_pool2d_format
+};
+
+const gpi_layer_kind gpi_maxpool2d_kind = {
+    { "maxpool2d", gpi_pool2d_forward, gpi_pool2d_backward, gpi_pool2d_destroy,
+      gpi_pool2d_out_shape, gpi_pool2d_reshape },
+    sizeof(gpi_pool2d), gpi_pool2d_check, gpi_pool2d_init, gpi_pool2d_format
+};
+
+gp_status gp_pool2d_create(gp_layer **out, gp_shape in, gp_pool_op op,
+                           int k, int stride, int pad, int ceil_mode)
+{
+    if (op != GP_POOL_AVG && op != GP_POOL_MAX) {
+        if (out)
+            *out = NULL;
+        return gpi_fail(GP_ERR_ARG, "pool2d: unknown op %d", (int)op);
+    }
+    gp_layer_spec spec = { .kind = op == GP_POOL_MAX ? GP_LAYER_MAXPOOL2D : GP_LAYER_AVGPOOL2D,
+                           .u.pool2d = { k, stride, pad, ceil_mode != 0 } };
+    return gp_layer_create(out, in, &spec);
 }

@@ -103,21 +103,21 @@ static gp_status gpi_relu_backward(gp_layer *l, int n, const float *x, const flo
     return GP_OK;
 }
 
-static const gp_layer_ops gpi_relu_ops = {
-    "relu", gpi_relu_forward, gpi_relu_backward, gpi_layer_destroy_plain
-};
-
-gp_status gp_relu_make(gp_layer **out, gp_shape in)
+static gp_status gpi_relu_reshape(gp_layer *l, gp_shape in)
 {
-    gp_status st = gpi_layer_new(out, &gpi_relu_ops, in, in, 0);
-    if (st)
-        return st;
-    (*out)->flops = (double)gp_shape_image_size(in);   /* one compare per element */
-    snprintf((*out)->desc, sizeof (*out)->desc, "max(x, 0)");
+    gpi_layer_set_shapes(l, in);
+    l->flops = (double)gp_shape_image_size(in);   /* one compare per element */
+    snprintf(l->desc, sizeof l->desc, "max(x, 0)");
     return GP_OK;
 }
 
-int gpi_is_relu(const gp_layer *l)
+const gpi_layer_kind gpi_relu_kind = {
+    { "relu", gpi_relu_forward, gpi_relu_backward, gpi_layer_destroy_plain, gpi_same_shape,
+      gpi_relu_reshape },
+    0, NULL, NULL, NULL
+};
+
+gp_status gp_relu_create(gp_layer **out, gp_shape in)
 {
-    return l->ops == &gpi_relu_ops;
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_RELU });
 }

@@ -38,17 +38,22 @@ static gp_status gpi_sigmoid_backward(gp_layer *l, int n, const float *x, const 
     return GP_OK;
 }
 
-static const gp_layer_ops gpi_sigmoid_ops = {
-    "sigmoid", gpi_sigmoid_forward, gpi_sigmoid_backward, gpi_layer_destroy_plain
+static gp_status gpi_sigmoid_reshape(gp_layer *l, gp_shape in)
+{
+    gpi_layer_set_shapes(l, in);
+    /* negate, exp, add, divide: four elementwise operations */
+    l->flops = 4.0 * (double)gp_shape_image_size(in);
+    snprintf(l->desc, sizeof l->desc, "1 / (1 + exp(-x))");
+    return GP_OK;
+}
+
+const gpi_layer_kind gpi_sigmoid_kind = {
+    { "sigmoid", gpi_sigmoid_forward, gpi_sigmoid_backward, gpi_layer_destroy_plain,
+      gpi_same_shape, gpi_sigmoid_reshape },
+    0, NULL, NULL, NULL
 };
 
-gp_status gp_sigmoid_make(gp_layer **out, gp_shape in)
+gp_status gp_sigmoid_create(gp_layer **out, gp_shape in)
 {
-    gp_status st = gpi_layer_new(out, &gpi_sigmoid_ops, in, in, 0);
-    if (st)
-        return st;
-    /* negate, exp, add, divide: four elementwise operations */
-    (*out)->flops = 4.0 * (double)gp_shape_image_size(in);
-    snprintf((*out)->desc, sizeof (*out)->desc, "1 / (1 + exp(-x))");
-    return GP_OK;
+    return gp_layer_create(out, in, &(gp_layer_spec){ .kind = GP_LAYER_SIGMOID });
 }

@@ -87,9 +87,6 @@ STATE_FLOOR = 1e-12
 # gpool's checkpoint names of optimizer state, and torch.optim's
 STATE_NAMES = {"exp_avg": "exp_avg", "exp_avg_sq": "exp_avg_sq", "momentum": "momentum_buffer"}
 
-# gpool's name of each kind's layers in checkpoint file names
-CKPT_KIND = {"conv": "conv2d", "batchnorm": "batchnorm2d", "dense": "dense",
-             "head_pool": "head_pool"}
 CKPT_RE = re.compile(r"^L(\d+)_(\w+)\.(\w+)(?:\.(\w+))?\.npy$")
 
 
@@ -108,7 +105,9 @@ def read_kv(path):
 
 
 def read_arch(path):
-    """arch.txt: [(kind, {key: value})], values as written."""
+    """arch.txt: [(kind, {key: value})], values as written: each layer's
+    library kind (the <kind> of its checkpoint files), its options as the
+    library names them, and in= / out= shapes (c x h x w)."""
     layers = []
     with open(path) as f:
         for line in f:
@@ -127,7 +126,7 @@ def read_checkpoint(directory, arch):
         if not m:
             continue
         li = int(m.group(1))
-        if li >= len(arch) or CKPT_KIND.get(arch[li][0]) != m.group(2):
+        if li >= len(arch) or arch[li][0] != m.group(2):
             raise ValueError("%s: %s is no tensor of layer %d (%s)"
                              % (directory, name, li, arch[li][0] if li < len(arch) else "none"))
         out[(li, m.group(3), m.group(4))] = np.load(os.path.join(directory, name))
@@ -197,26 +196,33 @@ class Flatten(nn.Module):
         return x.flatten(1)[:, :, None, None]
 
 
+def dims(text):
+    """"8x28x28" -> (8, 28, 28)."""
+    return tuple(int(v) for v in text.split("x"))
+
+
 def make_layer(kind, a):
+    """The PyTorch twin of a gpool layer of kind with arch.txt's options a."""
     i = lambda key: int(a[key])
-    if kind == "conv":
-        return nn.Conv2d(i("cin"), i("cout"), i("k"), stride=i("stride"), padding=i("pad"),
-                         bias=bool(i("bias")))
-    if kind == "batchnorm":
-        return nn.BatchNorm2d(i("c"), eps=float(a["eps"]), momentum=float(a["momentum"]))
+    c_in = dims(a["in"])[0]
+    if kind == "conv2d":
+        return nn.Conv2d(c_in, i("cout"), (i("kh"), i("kw")), stride=i("stride"),
+                         padding=i("pad"), bias=bool(i("bias")))
+    if kind == "batchnorm2d":
+        return nn.BatchNorm2d(c_in, eps=float(a["eps"]), momentum=float(a["momentum"]))
     if kind == "relu":
         return nn.ReLU()
     if kind == "sigmoid":
         return nn.Sigmoid()
-    if kind == "maxpool":
-        return nn.MaxPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil")))
-    if kind == "avgpool":
-        return nn.AvgPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil")),
+    if kind == "avgpool2d":
+        return nn.AvgPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil_mode")),
                             count_include_pad=True)
+    if kind == "maxpool2d":
+        return nn.MaxPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil_mode")))
     if kind == "flatten":
         return Flatten()
     if kind == "dense":
-        return Dense(i("in"), i("out"), bool(i("bias")))
+        return Dense(math.prod(dims(a["in"])), i("out_features"), bool(i("bias")))
     if kind == "head_pool":
         return HeadPool(a["op"])
     raise ValueError("layer kind %s has no deterministic PyTorch twin" % kind)
@@ -263,7 +269,7 @@ def check_shapes(model, arch, x):
     with torch.no_grad():
         for li, (m, (kind, a)) in enumerate(zip(model, arch)):
             y = m(y)
-            want = tuple(int(v) for v in a["shape"].split("x"))
+            want = dims(a["out"])
             if tuple(y.shape[1:]) != want:
                 raise ValueError("layer %d (%s): torch output %s, gpool %s"
                                  % (li, kind, tuple(y.shape[1:]), want))
@@ -477,7 +483,7 @@ def planned(case):
         o = read_kv(os.path.join(case, "opts.txt"))
     except OSError:
         return 1
-    has_bn = any(kind == "batchnorm" for kind, _ in arch)
+    has_bn = any(kind == "batchnorm2d" for kind, _ in arch)
     moments = {"adam": 2, "adamw": 2}.get(o.get("optimizer"), 0)
     if o.get("optimizer") == "sgd" and float(o.get("momentum", 0)) > 0:
         moments = 1

@@ -10,7 +10,8 @@
  * steps x batch training images in order. It writes everything PyTorch needs
  * to repeat those steps and compare (tests/parity.py):
  *   init/       the initial weights (gp_checkpoint_save)
- *   arch.txt    one line per layer: its kind, then key=value pairs
+ *   arch.txt    one line per layer: its kind (gp_layer_kind_name), its options
+ *               (gp_layer_spec_format), in= and out= shapes (c x h x w)
  *   opts.txt    optimizer, hyper-parameters and loss, "key value" per line
  *   x.npy y.npy the batches in step order (labels as float32)
  *   losses.txt  the loss of every step (%.9g)
@@ -28,10 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/model.h"
 #include "core/point.h"
 #include "core/schema.h"
 #include "core/data.h"
-#include "core/model.h"
 #include "core/train.h"
 #include "util/util.h"
 
@@ -114,8 +115,9 @@ static int parse_options(int argc, char **argv, drv_options *o)
     if (!o->config || !o->out_dir || !o->head)
         return gpx_usage_error_full(DRV_CMD, usage, "CONFIG, OUTDIR and --head are required");
     if (o->steps < 0 || o->batch < 0 || (long)o->steps * o->batch > 60000)
-        return gpx_usage_error_full(DRV_CMD, usage, "--steps and --batch take positive integers, steps x batch "
-                           "at most 60000 (one pass over FashionMNIST)");
+        return gpx_usage_error_full(DRV_CMD, usage, "--steps and --batch take positive "
+                                    "integers, steps x batch at most 60000 (one pass over "
+                                    "FashionMNIST)");
     if (o->data && strcmp(o->data, "fashion") && strcmp(o->data, "synthetic"))
         return gpx_usage_error_full(DRV_CMD, usage, "--data is fashion or synthetic");
     return 0;
@@ -162,10 +164,16 @@ static int load_data(drv_state *s)
 static int build_net(drv_state *s)
 {
     char err[1024];
+    gpx_model_spec model;
     s->train = gpx_run_train_opts(s->pt);
     s->train.batch = s->opt->batch;
     /* initialized as gpx_train initializes a run, so init/ holds what `gpool run` starts from */
-    if (gpx_run_build_net(s->cfg, s->pt, &s->data, s->opt->batch, &s->net, err, sizeof err))
+    int rc = gpx_run_model_spec(s->cfg, s->pt, &model, err, sizeof err);
+    if (rc == 0)
+        rc = gpx_run_build_net(s->pt, &model, &s->data, s->opt->batch, &s->net, err,
+                               sizeof err);
+    gpx_model_spec_free(&model);
+    if (rc)
         return drv_fail("%s", err);
     if (gp_optim_create(&s->optim, &s->train.optim, s->net) != GP_OK)
         return drv_fail("%s", gp_last_error());
@@ -174,73 +182,20 @@ static int build_net(drv_state *s)
 
 /* ------------------------------------------------------------ arch.txt */
 
-/* The layer kind a trunk entry of type `type` builds. */
-static const char *kind_of_type(const char *type)
+/* Layer l's line of arch.txt: what the library says it is, so that the
+ * driver needs no list of kinds. parity.py checks every output shape. */
+static void write_layer(FILE *fp, const gp_layer *l)
 {
-    static const char *const map[][2] = {
-        { "conv", "conv2d" }, { "batchnorm", "batchnorm2d" }, { "relu", "relu" },
-        { "sigmoid", "sigmoid" }, { "maxpool", "maxpool2d" }, { "avgpool", "avgpool2d" },
-        { "dropout", "dropout" }, { "flatten", "flatten" }, { "dense", "dense" },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(type, map[i][0]))
-            return map[i][1];
-    return "?";
-}
-
-static long long item_int(const ycfg_value *v, const char *key)
-{
-    return ycfg_value_get(v, key)->i;
-}
-
-/* Layer l's line of arch.txt. Shapes and biases come from the layer itself;
- * what a layer record does not carry (kernel, stride, padding, momentum)
- * comes from its config entry (item; NULL for the head's layers, whose
- * conv is 1x1/1 unpadded). parity.py checks every output shape, so a
- * mismatch between the two cannot go unnoticed. */
-static void write_layer(FILE *fp, const gp_layer *l, const ycfg_value *item, gp_head_op op)
-{
-    const char *kind = l->ops->kind;
-    if (!strcmp(kind, "conv2d")) {
-        fprintf(fp, "conv cin=%d cout=%d k=%lld stride=%lld pad=%lld bias=%d", l->in.c,
-                l->out.c, item ? item_int(item, "k") : 1, item ? item_int(item, "stride") : 1,
-                item ? item_int(item, "pad") : 0, l->nparams > 1);
-    } else if (!strcmp(kind, "batchnorm2d")) {
-        fprintf(fp, "batchnorm c=%d momentum=%.17g eps=%.17g", l->in.c,
-                ycfg_value_get(item, "momentum")->f, ycfg_value_get(item, "eps")->f);
-    } else if (!strcmp(kind, "maxpool2d") || !strcmp(kind, "avgpool2d")) {
-        long long k = item_int(item, "k"), stride = item_int(item, "stride");
-        fprintf(fp, "%.7s k=%lld stride=%lld pad=%lld ceil=%lld", kind, k, stride ? stride : k,
-                item_int(item, "pad"), item_int(item, "ceil"));
-    } else if (!strcmp(kind, "dense")) {
-        fprintf(fp, "dense in=%zu out=%d bias=%d", gp_shape_image_size(l->in), l->out.c,
-                l->nparams > 1);
-    } else if (!strcmp(kind, "head_pool")) {
-        fprintf(fp, "head_pool op=%s", gp_head_op_name(op));
-    } else if (!strcmp(kind, "dropout")) {
-        fprintf(fp, "dropout p=%.17g", ycfg_value_get(item, "p")->f);
-    } else {
-        fprintf(fp, "%s", kind);
-    }
-    fprintf(fp, " shape=%dx%dx%d\n", l->out.c, l->out.h, l->out.w);
+    char opts[256];
+    gp_layer_spec_format(&l->spec, opts, sizeof opts);
+    fprintf(fp, "%s%s%s in=%dx%dx%d out=%dx%dx%d\n", gp_layer_kind_name(l->spec.kind),
+            opts[0] ? " " : "", opts, l->in.c, l->in.h, l->in.w, l->out.c, l->out.h, l->out.w);
 }
 
 static int write_arch(FILE *fp, const drv_state *s)
 {
-    const ycfg_value *model = ycfg_get(s->pt, "model");
-    const ycfg_value *trunk = ycfg_value_get(model, "trunk");
-    gpx_head_design design;
-    gp_head_op op;
-    if (gpx_head_parse(s->opt->head, &design, &op))
-        return drv_fail("unknown head %s", s->opt->head);
-    for (int i = 0; i < gp_net_layer_count(s->net); i++) {
-        const gp_layer *l = gp_net_layer(s->net, i);
-        const ycfg_value *item = (size_t)i < trunk->n ? &trunk->items[i] : NULL;
-        if (item && strcmp(l->ops->kind, kind_of_type(ycfg_value_get(item, "type")->s)))
-            return drv_fail("layer %d is a %s, but trunk[%d] is a %s", i, l->ops->kind, i,
-                            ycfg_value_get(item, "type")->s);
-        write_layer(fp, l, item, op);
-    }
+    for (int i = 0; i < gp_net_layer_count(s->net); i++)
+        write_layer(fp, gp_net_layer(s->net, i));
     return 0;
 }
 

@@ -26,6 +26,12 @@ tap_mktemp table 'chmod -R u+w "$tmp" 2>/dev/null'
 has_line() { grep -Fqx -- "$2" "$1" || { echo "# missing line in $1: $2"; sed 's/^/#   /' "$1"; return 1; }; }
 # fresh NAME [FIXTURE]: a writable copy of the fixture (default heads-mini)
 fresh() { rm -rf "$tmp/$1"; cp -R "${2:-$fixture}" "$tmp/$1" && chmod -R u+w "$tmp/$1"; }
+# failed_saying DIR PATTERN: the last gpool table exited 1, said PATTERN (a
+# grep regex) and wrote no table into DIR
+failed_saying() {
+    [ "$rc" -eq 1 ] && [ ! -e "$1/table.md" ] && grep -q -- "$2" "$tmp/err" ||
+        { echo "# exit $rc, stderr:"; sed 's/^/#   /' "$tmp/err"; return 1; }
+}
 # table DIR [OPTIONS]: run gpool table from an empty directory with a bare
 # environment (no data set, no GPOOL_* variables); charts only when
 # charts=1, and with GNUPLOT empty when nognuplot=1; status in $rc, output
@@ -95,21 +101,25 @@ check "best accuracy is said to be chosen on the validation split" \
     grep -q 'best test acc: at the epoch with the highest validation accuracy' "$md"
 
 # ------------------------------------------------------------- LaTeX
+# latex_checks WHAT FILE: what every LaTeX table of gpool table passes
+latex_checks() {
+    check "$1: toprule, midrule, bottomrule in that order" \
+        [ "$(grep -E '^\\(toprule|midrule|bottomrule)$' "$2" | tr '\n' ' ')" \
+          = '\toprule \midrule \bottomrule ' ]
+    check "$1: no unescaped underscore outside comments" \
+        [ -z "$(grep -v '^%' "$2" | grep -E '(^|[^\\])_')" ]
+    check "$1: every begin has its end" \
+        [ "$(grep -o '\\begin{[a-z]*}' "$2" | sort | sed 's/begin/x/')" \
+          = "$(grep -o '\\end{[a-z]*}' "$2" | sort | sed 's/end/x/')" ]
+}
 tex="$tmp/res/table.tex"
 check "LaTeX: a booktabs tabular, 2 key columns left, 10 numbers right" \
     has_line "$tex" '\begin{tabular}{llrrrrrrrrrr}'
-check "LaTeX: toprule, midrule, bottomrule in that order" \
-    [ "$(grep -E '^\\(toprule|midrule|bottomrule)$' "$tex" | tr '\n' ' ')" \
-      = '\toprule \midrule \bottomrule ' ]
 check "LaTeX: a header line and 4 rows, each ending the line" \
     [ "$(sed -n '/^\\toprule$/,/^\\bottomrule$/p' "$tex" | grep -c '\\\\$')" -eq 5 ]
 check "LaTeX: the flatten_dense/64 row, underscores and thousands escaped" has_line "$tex" \
     'flatten\_dense & 64 & 2 & 88.50 $\pm$ 0.71 & 89.00 $\pm$ 0.71 & 5.50 $\pm$ 0.71 & 123{,}456 & 3.00 & 15.00 & 1.10 $\pm$ 0.14 & 950 $\pm$ 71 & 111.0 $\pm$ 1.4 \\'
-check "LaTeX: no unescaped underscore outside comments" \
-    [ -z "$(grep -v '^%' "$tex" | grep -E '(^|[^\\])_')" ]
-check "LaTeX: every begin has its end" \
-    [ "$(grep -o '\\begin{[a-z]*}' "$tex" | sort | sed 's/begin/x/')" \
-      = "$(grep -o '\\end{[a-z]*}' "$tex" | sort | sed 's/end/x/')" ]
+latex_checks LaTeX "$tex"
 check "LaTeX: the excluded run is listed" \
     grep -q 'model.head=flatten\\_dense train.batch=64 train.seed=2 (run aef2e10f54ab5ae8): diverged' "$tex"
 
@@ -171,21 +181,22 @@ check "a row whose only run diverged has n = 0 and no mean" has_line "$tmp/singl
 check "the title names the experiment of --config" grep -q '^\*\*heads-mini-single\*\*' "$tmp/single/table.md"
 
 # ------------------------------------------------------ config errors
-fresh badcol
-line=$(($(wc -l <"$tmp/badcol/config.yaml") + 2))
-printf 'table:\n  columns: [n, final_tst_acc]\n' >>"$tmp/badcol/config.yaml"
-table "$tmp/badcol"
-check "an unknown column is an error (exit 1)" [ "$rc" -eq 1 ]
-check "... naming config.yaml:$line:16 and the closest column" \
-    grep -q "badcol/config.yaml:$line:16: .*final_tst_acc.*did you mean 'final_test_acc'" "$tmp/err"
-check "... and writing no table" [ ! -e "$tmp/badcol/table.md" ]
-fresh badkey
-line=$(($(wc -l <"$tmp/badkey/config.yaml") + 2))
-printf 'table:\n  group_by: [model.hed]\n' >>"$tmp/badkey/config.yaml"
-table "$tmp/badkey"
-check "a group_by key that is no runs.csv column is an error (exit 1)" [ "$rc" -eq 1 ]
-check "... naming config.yaml:$line:14 and the closest column" \
-    grep -q "badkey/config.yaml:$line:14: .*model.hed.*did you mean 'model.head'" "$tmp/err"
+# config_error NAME COL PATTERN WHAT YAML: the fixture's config with YAML
+# appended (its value on the second line) is an error at that line and COL
+config_error() {
+    fresh "$1"
+    line=$(($(wc -l <"$tmp/$1/config.yaml") + 2))
+    printf '%b\n' "$5" >>"$tmp/$1/config.yaml"
+    table "$tmp/$1"
+    check "$4 is an error (exit 1) at config.yaml:$line:$2, writing no table" \
+        failed_saying "$tmp/$1" "$1/config.yaml:$line:$2: .*$3"
+}
+config_error badcol 16 "final_tst_acc.*did you mean 'final_test_acc'" "an unknown column" \
+    'table:\n  columns: [n, final_tst_acc]'
+config_error twicecol 32 "table.columns: 'n' is listed twice" "a column listed twice" \
+    'table:\n  columns: [n, final_test_acc, n]'
+config_error badkey 14 "model.hed.*did you mean 'model.head'" \
+    "a group_by key that is no runs.csv column" 'table:\n  group_by: [model.hed]'
 
 # ----------------------------------------------------- input errors
 table "$tmp/nonexistent"
@@ -201,11 +212,15 @@ awk -F, 'BEGIN { OFS = "," } { $11 = $12 = "" ; print }' "$fixture/runs.csv" |
 table "$tmp/cols"
 check "a runs.csv without params and flops is an error (exit 1)" [ "$rc" -eq 1 ]
 check "... that names both missing columns" grep -q 'missing columns: params, flops' "$tmp/err"
-fresh short
-sed '3s/,ok,$/,ok/' "$fixture/runs.csv" >"$tmp/short/runs.csv"
-table "$tmp/short"
-check "a row with a missing field is an error naming runs.csv:3" \
-    sh -c "[ $rc -eq 1 ] && grep -q 'runs.csv:3: ' '$tmp/err'"
+# broken NAME FIXTURE FILE SCRIPT PATTERN WHAT: FILE of a copy of FIXTURE,
+# edited by the sed SCRIPT, is an error saying PATTERN
+broken() {
+    fresh "$1" "$2"
+    sed "$4" "$2/$3" >"$tmp/$1/$3"
+    table "$tmp/$1"
+    check "$6 is an error (exit 1) saying: $5" failed_saying "$tmp/$1" "$5"
+}
+broken short "$fixture" runs.csv '3s/,ok,$/,ok/' 'runs.csv:3: ' "a row with a missing field"
 
 # ------------------------------------------------------ command line
 table
@@ -285,11 +300,7 @@ check "LaTeX sizes: the flatten_dense resize row, n/a with superscript reason nu
     has_line "$szt" 'resize & flatten\_dense & 28 & 2 & n/a$^{1}$ & 90.50 $\pm$ 0.71 & n/a$^{2}$ \\'
 check "LaTeX sizes: reason 3 is an item labelled with its number" has_line "$szt" \
     '  \item[$^{3}$] canvas smaller than the 28x28 image'
-check "LaTeX sizes: no unescaped underscore outside comments" \
-    [ -z "$(grep -v '^%' "$szt" | grep -E '(^|[^\\])_')" ]
-check "LaTeX sizes: every begin has its end" \
-    [ "$(grep -o '\\begin{[a-z]*}' "$szt" | sort | sed 's/begin/x/')" \
-      = "$(grep -o '\\end{[a-z]*}' "$szt" | sort | sed 's/end/x/')" ]
+latex_checks "LaTeX sizes" "$szt"
 check "LaTeX sizes: its own label" has_line "$szt" '\label{tab:sizes-mini-sizes}'
 table "$tmp/sizes" --format tex --out "$tmp/sizes-tex"
 check "--format tex prints both LaTeX tables and writes no markdown" \
@@ -329,21 +340,12 @@ check "... the reason listed first, (n=k) explained" \
     sh -c "grep -qx '  - \[1\] out of memory' '$tmp/sizes-part/table-sizes.md' && grep -qx '  - \[4\] canvas smaller than the 28x28 image' '$tmp/sizes-part/table-sizes.md' && grep -q '^- (n=k): only k' '$tmp/sizes-part/table-sizes.md'"
 
 # broken evals.csv files
-fresh sizes-badid "$sizes_fixture"
-sed '3s/^3fb10c033957bfc8/0123456789abcdef/' "$sizes_fixture/evals.csv" >"$tmp/sizes-badid/evals.csv"
-table "$tmp/sizes-badid"
-check "an evals.csv run that is not in runs.csv is an error (exit 1) naming evals.csv:3" \
-    sh -c "[ $rc -eq 1 ] && grep -q 'evals.csv:3: run 0123456789abcdef is not in ' '$tmp/err' && [ ! -e '$tmp/sizes-badid/table-sizes.md' ]"
-fresh sizes-badsize "$sizes_fixture"
-sed '4s/,28,28,resize,/,28,2x8,resize,/' "$sizes_fixture/evals.csv" >"$tmp/sizes-badsize/evals.csv"
-table "$tmp/sizes-badsize"
-check "an eval_size that is no size is an error (exit 1) naming evals.csv:4" \
-    sh -c "[ $rc -eq 1 ] && grep -q \"evals.csv:4: column eval_size: '2x8' is not a size\" '$tmp/err'"
-fresh sizes-nocol "$sizes_fixture"
-sed 's/,method,/,how,/' "$sizes_fixture/evals.csv" >"$tmp/sizes-nocol/evals.csv"
-table "$tmp/sizes-nocol"
-check "an evals.csv without a method column is an error (exit 1) naming it" \
-    sh -c "[ $rc -eq 1 ] && grep -q 'evals.csv: missing columns: method' '$tmp/err'"
+broken sizes-badid "$sizes_fixture" evals.csv '3s/^3fb10c033957bfc8/0123456789abcdef/' \
+    'evals.csv:3: run 0123456789abcdef is not in ' "an evals.csv run that is not in runs.csv"
+broken sizes-badsize "$sizes_fixture" evals.csv '4s/,28,28,resize,/,28,2x8,resize,/' \
+    "evals.csv:4: column eval_size: '2x8' is not a size" "an eval_size that is no size"
+broken sizes-nocol "$sizes_fixture" evals.csv 's/,method,/,how,/' \
+    'evals.csv: missing columns: method' "an evals.csv without a method column"
 fresh sizes-empty "$sizes_fixture"
 head -1 "$sizes_fixture/evals.csv" >"$tmp/sizes-empty/evals.csv"
 table "$tmp/sizes-empty"

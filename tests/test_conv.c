@@ -103,10 +103,10 @@ static gp_layer *make_conv(const conv_cfg *c)
     gp_shape in = { c->n, c->cin, c->h, c->w };
     if (forced_path)
         setenv("GPOOL_CONV", forced_path, 1);
-    gp_status st = gp_conv2d_make(&l, in, c->cout, c->kh, c->kw, c->stride, c->pad, c->bias);
+    gp_status st = gp_conv2d_create(&l, in, c->cout, c->kh, c->kw, c->stride, c->pad, c->bias);
     unsetenv("GPOOL_CONV");
     if (st != GP_OK)
-        FAILF("conv2d_make %d->%d %dx%d/%d pad %d: %s", c->cin, c->cout, c->kh, c->kw,
+        FAILF("conv2d_create %d->%d %dx%d/%d pad %d: %s", c->cin, c->cout, c->kh, c->kw,
               c->stride, c->pad, gp_last_error());
     if (forced_path)
         check_path(l, c, forced_path);
@@ -295,7 +295,7 @@ static void run_forward_check(const conv_cfg *c, int n)
 
 /* ---------------------------------------------------------------- tests */
 
-static void conv_make_fields(void **state)
+static void conv_create_fields(void **state)
 {
     (void)state;
     conv_cfg c = { 4, 3, 11, 9, 5, 3, 2, 2, 1, 1 };
@@ -318,7 +318,7 @@ static void conv_make_fields(void **state)
     assert_true(l->flops == 2.0 * 5 * 18 * 30 + 5 * 30);
     assert_string_equal(l->desc, "3x2/2 pad 1, bias");
     assert_true(l->workspace_bytes > 0);
-    assert_int_equal(gp_layer_param_count(l), 5 * 18 + 5);
+    assert_int_equal(gp_layer_param_floats(l), 5 * 18 + 5);
     gp_layer_destroy(l);
 
     c.bias = 0;
@@ -487,7 +487,7 @@ static void expect_conv_error(gp_shape in, int cout, int kh, int kw, int stride,
 {
     static gp_layer dummy;
     gp_layer *l = &dummy;   /* must be cleared */
-    if (gp_conv2d_make(&l, in, cout, kh, kw, stride, pad, 1) != GP_ERR_ARG)
+    if (gp_conv2d_create(&l, in, cout, kh, kw, stride, pad, 1) != GP_ERR_ARG)
         FAILF("conv2d %dx%dx%dx%d -> %d, %dx%d/%d pad %d was accepted", in.n, in.c, in.h, in.w,
               cout, kh, kw, stride, pad);
     assert_null(l);
@@ -508,11 +508,11 @@ static void conv_errors(void **state)
     expect_conv_error(no_channels, 4, 3, 3, 1, 1);
     expect_conv_error(no_batch, 4, 3, 3, 1, 1);
     expect_conv_error(no_rows, 4, 1, 1, 1, 0);
-    assert_int_equal(gp_conv2d_make(NULL, in, 4, 3, 3, 1, 1, 1), GP_ERR_ARG);
+    assert_int_equal(gp_conv2d_create(NULL, in, 4, 3, 3, 1, 1, 1), GP_ERR_ARG);
 
     /* a kernel exactly the padded input is fine: a 1x1 output */
     gp_layer *l = NULL;
-    assert_int_equal(gp_conv2d_make(&l, in, 4, 7, 8, 1, 1, 0), GP_OK);
+    assert_int_equal(gp_conv2d_create(&l, in, 4, 7, 8, 1, 1, 0), GP_OK);
     assert_int_equal(l->out.h, 1);
     assert_int_equal(l->out.w, 1);
     gp_layer_destroy(l);
@@ -697,6 +697,55 @@ static void path_gradcheck(void **state)
     forced_path = NULL;
 }
 
+/* At least one output row and column for c's kernel and padding. */
+static void fit_input(conv_cfg *c)
+{
+    if (c->h + 2 * c->pad < c->kh)
+        c->h = c->kh - 2 * c->pad;
+    if (c->w + 2 * c->pad < c->kw)
+        c->w = c->kw - 2 * c->pad;
+}
+
+/* l reshaped to to's input (the path chosen again under GPOOL_CONV=path). */
+static void reshape_conv(gp_layer *l, const conv_cfg *to, const char *path)
+{
+    gp_shape in = { to->n, to->cin, to->h, to->w };
+    setenv("GPOOL_CONV", path, 1);
+    gp_status st = gp_layer_reshape(l, in);
+    unsetenv("GPOOL_CONV");
+    if (st != GP_OK)
+        FAILF("reshape to %s: %s", describe(to), gp_last_error());
+    check_path(l, to, path);
+}
+
+/* A layer reshaped to another size and batch computes, forward and
+ * backward, what the reference says at the new shape, and its gradients
+ * pass finite differences there. */
+static void path_reshape(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    for (int i = 0; i < 6; i++) {
+        conv_cfg c = i < 3 ? direct_cfg() : kernel_cfg(rand_int(0, N_KERNEL_CFGS - 1));
+        conv_cfg to = c;
+        to.n = rand_int(1, 6);
+        to.h = rand_int(1, 12);
+        to.w = rand_int(1, 33);
+        fit_input(&to);
+        gp_layer *l = make_conv(&c);
+        reshape_conv(l, &to, path);
+        check_backward_on(l, &to, to.n);
+        gp_layer_destroy(l);
+    }
+    conv_cfg g = { 1, 3, 7, 6, 4, 3, 3, 1, 1, 1 }, to = { 2, 3, 5, 9, 4, 3, 3, 1, 1, 1 };
+    gp_layer *l = make_conv(&g);
+    reshape_conv(l, &to, path);
+    run_gradcheck(l, 1, describe(&to));
+    gp_layer_destroy(l);
+    forced_path = NULL;
+}
+
 /* Repeated calls give the same bits and dx NULL changes nothing else. */
 static void path_contract(void **state)
 {
@@ -750,7 +799,7 @@ static void conv_bad_env(void **state)
     gp_shape in = { 2, 3, 5, 6 };
     gp_layer *l = NULL;
     setenv("GPOOL_CONV", "avx1024", 1);
-    gp_status st = gp_conv2d_make(&l, in, 4, 3, 3, 1, 1, 1);
+    gp_status st = gp_conv2d_create(&l, in, 4, 3, 3, 1, 1, 1);
     unsetenv("GPOOL_CONV");
     assert_int_equal(st, GP_ERR_ENV);
     assert_null(l);
@@ -762,14 +811,14 @@ static void conv_bad_env(void **state)
 static gp_layer *make_dense(gp_shape in, int out, int bias)
 {
     gp_layer *l = NULL;
-    if (gp_dense_make(&l, in, out, bias) != GP_OK)
-        FAILF("dense_make %dx%dx%d -> %d: %s", in.c, in.h, in.w, out, gp_last_error());
+    if (gp_dense_create(&l, in, out, bias) != GP_OK)
+        FAILF("dense_create %dx%dx%d -> %d: %s", in.c, in.h, in.w, out, gp_last_error());
     for (int p = 0; p < l->nparams; p++)
         gc_uniform(l->params[p].value, l->params[p].count, -1.0f, 1.0f);
     return l;
 }
 
-static void dense_make_fields(void **state)
+static void dense_create_fields(void **state)
 {
     (void)state;
     gp_shape in = { 8, 3, 4, 5 };
@@ -893,14 +942,35 @@ static void dense_errors(void **state)
     gp_shape in = { 2, 3, 4, 4 }, no_channels = { 2, 0, 4, 4 }, no_batch = { 0, 3, 4, 4 };
     static gp_layer dummy;
     gp_layer *l = &dummy;
-    assert_int_equal(gp_dense_make(&l, in, 0, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(&l, in, 0, 1), GP_ERR_ARG);
     assert_null(l);
     assert_true(strstr(gp_last_error(), "dense") != NULL);
-    assert_int_equal(gp_dense_make(&l, no_channels, 4, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(&l, no_channels, 4, 1), GP_ERR_ARG);
     assert_null(l);
-    assert_int_equal(gp_dense_make(&l, no_batch, 4, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(&l, no_batch, 4, 1), GP_ERR_ARG);
     assert_null(l);
-    assert_int_equal(gp_dense_make(NULL, in, 4, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dense_create(NULL, in, 4, 1), GP_ERR_ARG);
+}
+
+/* A dense layer takes another batch, or another c x h x w of as many
+ * features; other features are refused, naming both counts, and leave it
+ * unchanged. */
+static void dense_reshape(void **state)
+{
+    (void)state;
+    gp_shape in = { 8, 3, 4, 5 }, fewer = { 3, 3, 4, 5 }, same = { 8, 3, 5, 4 };
+    gp_shape other = { 8, 3, 5, 5 };
+    gp_layer *l = make_dense(in, 7, 1);
+    assert_int_equal(gp_layer_reshape(l, fewer), GP_OK);
+    assert_true(l->in.n == 3 && l->out.n == 3 && l->out.c == 7);
+    assert_int_equal(gp_layer_reshape(l, same), GP_OK);
+    assert_true(l->in.h == 5 && l->in.w == 4 && l->out.n == 8);
+    gp_layer before = *l;
+    assert_int_equal(gp_layer_reshape(l, other), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "takes 60 features"));
+    assert_non_null(strstr(gp_last_error(), "gives 75"));
+    assert_memory_equal(l, &before, sizeof before);
+    gp_layer_destroy(l);
 }
 
 /* ----------------------------------------------------------------- main */
@@ -923,12 +993,12 @@ static int group_setup(void **state)
     PATH_TEST(path_widths, path), PATH_TEST(path_heights_channels, path),         \
     PATH_TEST(path_kernels, path), PATH_TEST(path_net_shapes, path),              \
     PATH_TEST(path_partial_batches, path), PATH_TEST(path_gradcheck, path),       \
-    PATH_TEST(path_contract, path)
+    PATH_TEST(path_contract, path), PATH_TEST(path_reshape, path)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(conv_make_fields),
+        cmocka_unit_test(conv_create_fields),
         cmocka_unit_test(conv_forward_random),
         cmocka_unit_test(conv_forward_partial_batch),
         cmocka_unit_test(conv_forward_net_shapes),
@@ -941,11 +1011,12 @@ int main(void)
         PATH_TESTS("im2col"),
         PATH_TESTS("avx2"),
         PATH_TESTS("avx512"),
-        cmocka_unit_test(dense_make_fields),
+        cmocka_unit_test(dense_create_fields),
         cmocka_unit_test(dense_reference),
         cmocka_unit_test(dense_gradcheck),
         cmocka_unit_test(dense_backward_contract),
         cmocka_unit_test(dense_errors),
+        cmocka_unit_test(dense_reshape),
     };
     return cmocka_run_group_tests_name("conv", tests, group_setup, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * test_headpool.c - the global pooling ops for heads (gp_head_pool_make):
+ * test_headpool.c - the global pooling ops for heads (gp_head_pool_create):
  * the name table, layer shapes and parameters, forward against double
  * references, every gradient (dx and the op's scalar parameter) against
  * finite differences, and the edge cases each op promises: lse with large
@@ -48,9 +48,9 @@ static gp_layer *make(gp_head_op op, int n, int c, int h, int w)
 {
     gp_shape in = { .n = n, .c = c, .h = h, .w = w };
     gp_layer *l = NULL;
-    gp_status st = gp_head_pool_make(&l, in, op);
+    gp_status st = gp_head_pool_create(&l, in, op);
     if (st != GP_OK)
-        fprintf(stderr, "# make %s: %s\n", op_names[op], gp_last_error());
+        fprintf(stderr, "# create %s: %s\n", op_names[op], gp_last_error());
     assert_int_equal(st, GP_OK);
     assert_non_null(l);
     return l;
@@ -139,9 +139,9 @@ static void test_names(void **state)
     assert_string_equal(gp_head_op_name((gp_head_op)-1), "?");
 }
 
-/* ------------------------------------------------------------ make */
+/* ------------------------------------------------------------ create */
 
-static void test_make(void **state)
+static void test_create(void **state)
 {
     (void)state;
     for (int i = 0; i < NOPS; i++) {
@@ -169,16 +169,16 @@ static void test_make(void **state)
         } else {
             assert_int_equal(l->nparams, 0);
         }
-        assert_int_equal(gp_layer_param_count(l), pname ? 1 : 0);
+        assert_int_equal(gp_layer_param_floats(l), pname ? 1 : 0);
         gp_layer_destroy(l);
     }
     gp_layer *l = (gp_layer *)&l;
     gp_shape good = { 2, 3, 4, 4 }, empty = { 2, 3, 0, 4 };
-    assert_int_equal(gp_head_pool_make(&l, good, (gp_head_op)NOPS), GP_ERR_ARG);
+    assert_int_equal(gp_head_pool_create(&l, good, (gp_head_op)NOPS), GP_ERR_ARG);
     assert_null(l);
-    assert_int_equal(gp_head_pool_make(&l, empty, GP_HEAD_GEM), GP_ERR_ARG);
+    assert_int_equal(gp_head_pool_create(&l, empty, GP_HEAD_GEM), GP_ERR_ARG);
     assert_null(l);
-    assert_int_equal(gp_head_pool_make(NULL, good, GP_HEAD_AVG), GP_ERR_ARG);
+    assert_int_equal(gp_head_pool_create(NULL, good, GP_HEAD_AVG), GP_ERR_ARG);
 }
 
 /* ------------------------------------------------------------ forward */
@@ -563,7 +563,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
-        cmocka_unit_test(test_make),
+        cmocka_unit_test(test_create),
         cmocka_unit_test(test_forward_reference),
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_param_grad_reference),

@@ -1,6 +1,7 @@
 /*
- * test_layers.c - the small layers (relu, sigmoid, max/avg pool2d,
- * batchnorm2d, dropout, flatten) and the softmax cross-entropy loss.
+ * test_layers.c - the list of layer kinds (names, gp_layer_create from a
+ * spec, gp_layer_spec_format), the small layers (relu, sigmoid, avg/max
+ * pool2d, batchnorm2d, dropout, flatten) and the softmax cross-entropy loss.
  *
  * Gradients: finite differences (gradcheck.h) on inputs from gc_spread where
  * a kink could flip under a probe (relu, max), so the default tolerances
@@ -88,6 +89,126 @@ static void gradcheck(gp_layer *l, int n, float *x, gp_mode mode, const char *wh
         FAILF("%s: %d gradient elements disagree with finite differences", what, bad);
 }
 
+/* ------------------------------------------------------------ the kinds */
+
+/* One spec of every library kind, with what gp_layer_spec_format gives it. */
+static const struct {
+    gp_layer_spec spec;
+    const char   *name, *options;
+} kinds[] = {
+    { { .kind = GP_LAYER_CONV2D, .u.conv2d = { 4, 3, 1, 2, 1, 1 } }, "conv2d",
+      "cout=4 kh=3 kw=1 stride=2 pad=1 bias=1" },
+    { { .kind = GP_LAYER_BATCHNORM2D, .u.batchnorm2d = { 0.1f, 1e-5f } }, "batchnorm2d",
+      "momentum=0.1 eps=1e-05" },
+    { { .kind = GP_LAYER_RELU }, "relu", "" },
+    { { .kind = GP_LAYER_SIGMOID }, "sigmoid", "" },
+    { { .kind = GP_LAYER_AVGPOOL2D, .u.pool2d = { 3, 2, 1, 1 } }, "avgpool2d",
+      "k=3 stride=2 pad=1 ceil_mode=1" },
+    { { .kind = GP_LAYER_MAXPOOL2D, .u.pool2d = { 2, 2, 0, 0 } }, "maxpool2d",
+      "k=2 stride=2 pad=0 ceil_mode=0" },
+    { { .kind = GP_LAYER_DROPOUT, .u.dropout = { 0.3f, 42 } }, "dropout", "p=0.3 seed=42" },
+    { { .kind = GP_LAYER_FLATTEN }, "flatten", "" },
+    { { .kind = GP_LAYER_DENSE, .u.dense = { 5, 0 } }, "dense", "out_features=5 bias=0" },
+    { { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { GP_HEAD_LSE } }, "head_pool", "op=lse" },
+};
+#define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+/* The same kind made by its own _create function. */
+static gp_status create_by_kind(const gp_layer_spec *s, gp_shape in, gp_layer **l)
+{
+    switch (s->kind) {
+    case GP_LAYER_CONV2D:
+        return gp_conv2d_create(l, in, s->u.conv2d.cout, s->u.conv2d.kh, s->u.conv2d.kw,
+                                s->u.conv2d.stride, s->u.conv2d.pad, s->u.conv2d.bias);
+    case GP_LAYER_BATCHNORM2D:
+        return gp_batchnorm2d_create(l, in, s->u.batchnorm2d.momentum, s->u.batchnorm2d.eps);
+    case GP_LAYER_RELU:      return gp_relu_create(l, in);
+    case GP_LAYER_SIGMOID:   return gp_sigmoid_create(l, in);
+    case GP_LAYER_AVGPOOL2D:
+    case GP_LAYER_MAXPOOL2D:
+        return gp_pool2d_create(l, in, s->kind == GP_LAYER_MAXPOOL2D ? GP_POOL_MAX : GP_POOL_AVG,
+                                s->u.pool2d.k, s->u.pool2d.stride, s->u.pool2d.pad,
+                                s->u.pool2d.ceil_mode);
+    case GP_LAYER_DROPOUT:   return gp_dropout_create(l, in, s->u.dropout.p, s->u.dropout.seed);
+    case GP_LAYER_FLATTEN:   return gp_flatten_create(l, in);
+    case GP_LAYER_DENSE:
+        return gp_dense_create(l, in, s->u.dense.out_features, s->u.dense.bias);
+    case GP_LAYER_HEAD_POOL: return gp_head_pool_create(l, in, s->u.head_pool.op);
+    default:                 return GP_ERR_ARG;
+    }
+}
+
+/* Every kind's name parses back to it, and is its layers' ops->kind; its
+ * options format as listed; gp_layer_create makes what the kind's own
+ * _create makes, keeping the spec. */
+static void kinds_list(void **state)
+{
+    (void)state;
+    assert_int_equal(NKINDS, GP_LAYER_NKINDS - 1);
+    gp_shape in = { 3, 2, 7, 6 };
+    for (int k = 0; k < NKINDS; k++) {
+        const gp_layer_spec *spec = &kinds[k].spec;
+        gp_layer_kind parsed;
+        assert_string_equal(gp_layer_kind_name(spec->kind), kinds[k].name);
+        assert_int_equal(gp_layer_kind_parse(kinds[k].name, &parsed), GP_OK);
+        assert_int_equal(parsed, spec->kind);
+        char text[128];
+        assert_int_equal(gp_layer_spec_format(spec, text, sizeof text),
+                         (int)strlen(kinds[k].options));
+        assert_string_equal(text, kinds[k].options);
+        gp_layer *a, *b;
+        must(gp_layer_create(&a, in, spec), kinds[k].name);
+        must(create_by_kind(spec, in, &b), kinds[k].name);
+        assert_string_equal(a->ops->kind, kinds[k].name);
+        assert_ptr_equal(a->ops, b->ops);
+        /* specs compare by their fields: the union has padding */
+        assert_int_equal(a->spec.kind, spec->kind);
+        assert_int_equal(b->spec.kind, spec->kind);
+        gp_layer_spec_format(&a->spec, text, sizeof text);
+        assert_string_equal(text, kinds[k].options);
+        gp_layer_spec_format(&b->spec, text, sizeof text);
+        assert_string_equal(text, kinds[k].options);
+        assert_memory_equal(&a->out, &b->out, sizeof a->out);
+        assert_true(a->flops == b->flops && a->workspace_bytes == b->workspace_bytes);
+        assert_string_equal(a->desc, b->desc);
+        assert_int_equal(a->nparams, b->nparams);
+        for (int p = 0; p < a->nparams; p++)
+            assert_memory_equal(a->params[p].value, b->params[p].value,
+                                a->params[p].count * sizeof(float));
+        gp_layer_destroy(a);
+        gp_layer_destroy(b);
+    }
+    assert_string_equal(gp_layer_kind_name(GP_LAYER_CUSTOM), "custom");
+    assert_null(gp_layer_kind_name((gp_layer_kind)GP_LAYER_NKINDS));
+    gp_layer_kind k;
+    assert_int_equal(gp_layer_kind_parse("conv", &k), GP_ERR_NOTFOUND);
+}
+
+/* What gp_layer_create refuses leaves *out NULL and says why. */
+static void kinds_create_errors(void **state)
+{
+    (void)state;
+    gp_shape in = { 2, 3, 5, 5 }, empty = { 2, 0, 5, 5 };
+    gp_layer *l = (gp_layer *)&l;
+    gp_layer_spec custom = { .kind = GP_LAYER_CUSTOM };
+    gp_layer_spec beyond = { .kind = (gp_layer_kind)GP_LAYER_NKINDS };
+    gp_layer_spec no_out = { .kind = GP_LAYER_CONV2D, .u.conv2d = { 0, 3, 3, 1, 1, 1 } };
+    gp_layer_spec too_big = { .kind = GP_LAYER_CONV2D, .u.conv2d = { 4, 9, 9, 1, 1, 1 } };
+    gp_layer_spec relu = { .kind = GP_LAYER_RELU };
+    assert_int_equal(gp_layer_create(&l, in, &custom), GP_ERR_ARG);
+    assert_null(l);
+    assert_int_equal(gp_layer_create(&l, in, &beyond), GP_ERR_ARG);
+    assert_int_equal(gp_layer_create(&l, in, &no_out), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "cout 0"));
+    assert_int_equal(gp_layer_create(&l, in, &too_big), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "larger than the padded input"));
+    assert_null(l);
+    assert_int_equal(gp_layer_create(&l, empty, &relu), GP_ERR_ARG);
+    assert_int_equal(gp_layer_create(NULL, in, &relu), GP_ERR_ARG);
+    assert_int_equal(gp_layer_create(&l, in, NULL), GP_ERR_ARG);
+    assert_int_equal(gp_layer_spec_format(&beyond, NULL, 0), -1);
+}
+
 /* ---------------------------------------------------------- relu, sigmoid */
 
 static void relu_values_and_gradcheck(void **state)
@@ -95,7 +216,7 @@ static void relu_values_and_gradcheck(void **state)
     (void)state;
     gp_shape in = { 3, 4, 5, 7 };
     gp_layer *l;
-    must(gp_relu_make(&l, in), "relu_make");
+    must(gp_relu_create(&l, in), "relu_create");
     assert_string_equal(l->ops->kind, "relu");
     assert_int_equal(l->out.c, 4);
     assert_true(l->flops == 4.0 * 5 * 7);
@@ -134,7 +255,7 @@ static void sigmoid_values_and_gradcheck(void **state)
     (void)state;
     gp_shape in = { 2, 3, 4, 5 };
     gp_layer *l;
-    must(gp_sigmoid_make(&l, in), "sigmoid_make");
+    must(gp_sigmoid_create(&l, in), "sigmoid_create");
     assert_string_equal(l->ops->kind, "sigmoid");
     assert_true(l->flops > 0);
     size_t count = in_count(l, 2);
@@ -191,10 +312,10 @@ static void pool2d_output_sizes(void **state)
         for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
             int want_h = ceil_mode ? pool_sizes[t].ceil_h : pool_sizes[t].floor_h;
             int want_w = ceil_mode ? pool_sizes[t].ceil_w : pool_sizes[t].floor_w;
-            for (int kind = 0; kind <= 1; kind++) {
+            for (int op = GP_POOL_AVG; op <= GP_POOL_MAX; op++) {
                 gp_shape in = { 1, 1, pool_sizes[t].h, pool_sizes[t].w };
                 gp_layer *l = NULL;
-                gp_status st = gp_pool2d_make(&l, in, (gp_pool2d_kind)kind, pool_sizes[t].k,
+                gp_status st = gp_pool2d_create(&l, in, (gp_pool_op)op, pool_sizes[t].k,
                                               pool_sizes[t].s, pool_sizes[t].p, ceil_mode);
                 if (want_h == 0) {
                     if (st != GP_ERR_ARG || l)
@@ -203,7 +324,7 @@ static void pool2d_output_sizes(void **state)
                               pool_sizes[t].s, pool_sizes[t].p, ceil_mode, (int)st);
                     continue;
                 }
-                must(st, "pool2d_make");
+                must(st, "pool2d_create");
                 if (l->out.h != want_h || l->out.w != want_w || l->out.c != 1)
                     FAILF("pool %dx%d k%d s%d p%d ceil %d: output %dx%d, torch gives %dx%d",
                           in.h, in.w, pool_sizes[t].k, pool_sizes[t].s, pool_sizes[t].p,
@@ -220,17 +341,17 @@ static void pool2d_errors(void **state)
     gp_shape in = { 2, 3, 8, 8 };
     gp_layer *l = (gp_layer *)&l;
     /* PyTorch: "pad should be at most half of effective kernel size" */
-    assert_int_equal(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 3, 1, 2, 0), GP_ERR_ARG);
+    assert_int_equal(gp_pool2d_create(&l, in, GP_POOL_MAX, 3, 1, 2, 0), GP_ERR_ARG);
     assert_null(l);
     assert_true(strstr(gp_last_error(), "pad") != NULL);
-    assert_int_equal(gp_pool2d_make(&l, in, GP_POOL2D_AVG, 2, 2, 2, 0), GP_ERR_ARG);
-    assert_int_equal(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 2, 2, -1, 0), GP_ERR_ARG);
-    assert_int_equal(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 0, 1, 0, 0), GP_ERR_ARG);
-    assert_int_equal(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 2, 0, 0, 0), GP_ERR_ARG);
-    assert_int_equal(gp_pool2d_make(&l, in, (gp_pool2d_kind)7, 2, 2, 0, 0), GP_ERR_ARG);
-    assert_int_equal(gp_pool2d_make(NULL, in, GP_POOL2D_MAX, 2, 2, 0, 0), GP_ERR_ARG);
+    assert_int_equal(gp_pool2d_create(&l, in, GP_POOL_AVG, 2, 2, 2, 0), GP_ERR_ARG);
+    assert_int_equal(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 2, -1, 0), GP_ERR_ARG);
+    assert_int_equal(gp_pool2d_create(&l, in, GP_POOL_MAX, 0, 1, 0, 0), GP_ERR_ARG);
+    assert_int_equal(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 0, 0, 0), GP_ERR_ARG);
+    assert_int_equal(gp_pool2d_create(&l, in, (gp_pool_op)7, 2, 2, 0, 0), GP_ERR_ARG);
+    assert_int_equal(gp_pool2d_create(NULL, in, GP_POOL_MAX, 2, 2, 0, 0), GP_ERR_ARG);
     /* pad == k / 2 is allowed */
-    must(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 3, 2, 1, 0), "pool2d_make pad k/2");
+    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_create pad k/2");
     gp_layer_destroy(l);
 }
 
@@ -259,12 +380,12 @@ static const pool_cfg pool_cfgs[] = {
     { 3, 3,  6,  5, 2, 2, 0, 1,  3,  3 },
 };
 
-static gp_layer *make_pool(const pool_cfg *c, gp_pool2d_kind kind)
+static gp_layer *make_pool(const pool_cfg *c, gp_pool_op op)
 {
     gp_shape in = { c->n, c->c, c->h, c->w };
     gp_layer *l = NULL;
-    if (gp_pool2d_make(&l, in, kind, c->k, c->s, c->p, c->ceil_mode) != GP_OK)
-        FAILF("pool2d_make %dx%d k%d s%d p%d ceil %d: %s", c->h, c->w, c->k, c->s, c->p,
+    if (gp_pool2d_create(&l, in, op, c->k, c->s, c->p, c->ceil_mode) != GP_OK)
+        FAILF("pool2d_create %dx%d k%d s%d p%d ceil %d: %s", c->h, c->w, c->k, c->s, c->p,
               c->ceil_mode, gp_last_error());
     if (l->out.h != c->oh || l->out.w != c->ow)
         FAILF("pool %dx%d k%d s%d p%d ceil %d: output %dx%d, torch gives %dx%d", c->h, c->w,
@@ -284,7 +405,7 @@ static int ref_pool_divisor(const pool_cfg *c, int oy, int ox)
 /* The direct definition on one plane: y (double) and, for max, the first
  * maximal input index in row-major window order; dx_ref accumulates the
  * backward of dy with |terms| in dx_abs (for the tolerance). */
-static void ref_pool_plane(const pool_cfg *c, gp_pool2d_kind kind, const float *x,
+static void ref_pool_plane(const pool_cfg *c, gp_pool_op op, const float *x,
                            const float *dy, double *y, double *dx_ref, double *dx_abs)
 {
     for (int oy = 0; oy < c->oh; oy++)
@@ -305,8 +426,8 @@ static void ref_pool_plane(const pool_cfg *c, gp_pool2d_kind kind, const float *
                 }
             assert_true(at >= 0);   /* every window holds an input element */
             double g = dy[oy * c->ow + ox];
-            y[oy * c->ow + ox] = kind == GP_POOL2D_MAX ? best : sum / div;
-            if (kind == GP_POOL2D_MAX) {
+            y[oy * c->ow + ox] = op == GP_POOL_MAX ? best : sum / div;
+            if (op == GP_POOL_MAX) {
                 dx_ref[at] += g;
                 dx_abs[at] += fabs(g);
                 continue;
@@ -325,9 +446,9 @@ static void ref_pool_plane(const pool_cfg *c, gp_pool2d_kind kind, const float *
 /* Forward and backward against ref_pool_plane. Max selects an input
  * exactly; avg is a float sum of at most k*k terms and a divide; the max
  * backward and avg backward add at most ceil(k/s)^2 terms per input. */
-static void check_pool_reference(const pool_cfg *c, gp_pool2d_kind kind, int n)
+static void check_pool_reference(const pool_cfg *c, gp_pool_op op, int n)
 {
-    gp_layer *l = make_pool(c, kind);
+    gp_layer *l = make_pool(c, op);
     size_t hw = (size_t)c->h * c->w, ohw = (size_t)c->oh * c->ow;
     size_t xs = in_count(l, n), ys = out_count(l, n);
     float *x = falloc_nan(xs), *y = falloc_nan(ys), *dy = falloc_uniform(ys, -1, 1);
@@ -342,14 +463,14 @@ static void check_pool_reference(const pool_cfg *c, gp_pool2d_kind kind, int n)
     for (size_t q = 0; q < (size_t)n * c->c; q++) {
         memset(dxr, 0, hw * sizeof *dxr);
         memset(dxa, 0, hw * sizeof *dxa);
-        ref_pool_plane(c, kind, x + q * hw, dy + q * ohw, yr, dxr, dxa);
+        ref_pool_plane(c, op, x + q * hw, dy + q * ohw, yr, dxr, dxa);
         for (size_t o = 0; o < ohw; o++) {
-            double tol = kind == GP_POOL2D_MAX ? 0.0 : (terms + 2) * U * c->k * c->k;
-            check_close(kind == GP_POOL2D_MAX ? "maxpool y" : "avgpool y", q * ohw + o,
+            double tol = op == GP_POOL_MAX ? 0.0 : (terms + 2) * U * c->k * c->k;
+            check_close(op == GP_POOL_MAX ? "maxpool y" : "avgpool y", q * ohw + o,
                         y[q * ohw + o], yr[o], tol);
         }
         for (size_t i = 0; i < hw; i++)
-            check_close(kind == GP_POOL2D_MAX ? "maxpool dx" : "avgpool dx", q * hw + i,
+            check_close(op == GP_POOL_MAX ? "maxpool dx" : "avgpool dx", q * hw + i,
                         dx[q * hw + i], dxr[i], (terms + 2) * U * dxa[i]);
     }
     free(x); free(y); free(dy); free(dx); free(yr); free(dxr); free(dxa);
@@ -360,11 +481,11 @@ static void pool2d_reference(void **state)
 {
     (void)state;
     for (size_t t = 0; t < sizeof pool_cfgs / sizeof *pool_cfgs; t++) {
-        check_pool_reference(&pool_cfgs[t], GP_POOL2D_MAX, pool_cfgs[t].n);
-        check_pool_reference(&pool_cfgs[t], GP_POOL2D_AVG, pool_cfgs[t].n);
+        check_pool_reference(&pool_cfgs[t], GP_POOL_MAX, pool_cfgs[t].n);
+        check_pool_reference(&pool_cfgs[t], GP_POOL_AVG, pool_cfgs[t].n);
         if (pool_cfgs[t].n > 1) {   /* a partial batch */
-            check_pool_reference(&pool_cfgs[t], GP_POOL2D_MAX, pool_cfgs[t].n - 1);
-            check_pool_reference(&pool_cfgs[t], GP_POOL2D_AVG, pool_cfgs[t].n - 1);
+            check_pool_reference(&pool_cfgs[t], GP_POOL_MAX, pool_cfgs[t].n - 1);
+            check_pool_reference(&pool_cfgs[t], GP_POOL_AVG, pool_cfgs[t].n - 1);
         }
     }
 }
@@ -378,7 +499,7 @@ static void avgpool_ceil_divisor(void **state)
     static const float torch_times_36[9] = { 16, 24, 12, 24, 36, 18, 12, 18, 9 };
     gp_shape in = { 1, 1, 4, 4 };
     gp_layer *l;
-    must(gp_pool2d_make(&l, in, GP_POOL2D_AVG, 3, 2, 1, 1), "pool2d_make");
+    must(gp_pool2d_create(&l, in, GP_POOL_AVG, 3, 2, 1, 1), "pool2d_create");
     assert_int_equal(l->out.h, 3);
     float x[16], y[9];
     for (int i = 0; i < 16; i++)
@@ -395,7 +516,7 @@ static void maxpool_ties_and_nan(void **state)
     (void)state;
     gp_shape in = { 1, 1, 4, 4 };
     gp_layer *l;
-    must(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 2, 2, 0, 0), "pool2d_make");
+    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 2, 0, 0), "pool2d_create");
     float x[16], y[4], dy[4] = { 1, 2, 3, 4 }, dx[16];
     for (int i = 0; i < 16; i++)
         x[i] = 0.5f;
@@ -413,7 +534,7 @@ static void maxpool_ties_and_nan(void **state)
 
     /* 3x3/2 pad 1: clipped edge windows rows/cols [0, 2) and [1, 4); first
      * elements 0, 1, 4, 5, except that window (1, 0) holds the NaN at 8 */
-    must(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 3, 2, 1, 0), "pool2d_make padded");
+    must(gp_pool2d_create(&l, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_create padded");
     x[10] = 0.5f;
     x[8] = NAN;
     must(gp_layer_forward(l, 1, x, y, GP_TRAIN), "maxpool padded forward");
@@ -467,7 +588,7 @@ static void maxpool_2x2_ties_and_nan(void **state)
         for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
             gp_shape in = { shapes[t][0], shapes[t][1], shapes[t][2], shapes[t][3] };
             gp_layer *l;
-            must(gp_pool2d_make(&l, in, GP_POOL2D_MAX, 2, 2, 0, ceil_mode), "pool2d_make");
+            must(gp_pool2d_create(&l, in, GP_POOL_MAX, 2, 2, 0, ceil_mode), "pool2d_create");
             int h = in.h, w = in.w, oh = l->out.h, ow = l->out.w, n = in.n;
             size_t xs = in_count(l, n), ys = out_count(l, n);
             float *x = falloc_nan(xs), *y = falloc_nan(ys), *dy = falloc_nan(ys);
@@ -512,14 +633,14 @@ static void pool2d_gradcheck(void **state)
 {
     (void)state;
     for (size_t t = 0; t < sizeof pool_cfgs / sizeof *pool_cfgs; t++) {
-        for (int kind = 0; kind <= 1; kind++) {
-            gp_layer *l = make_pool(&pool_cfgs[t], (gp_pool2d_kind)kind);
+        for (int op = GP_POOL_AVG; op <= GP_POOL_MAX; op++) {
+            gp_layer *l = make_pool(&pool_cfgs[t], (gp_pool_op)op);
             size_t xs = in_count(l, pool_cfgs[t].n);
             float *x = falloc_nan(xs);
             /* max: gaps of 2 * scale / count = 0.06 > 4 probe steps, no flips (its y
              * copies x, so the large values add no rounding); avg is linear and
              * gets O(1) data so that rounding in y stays far below atol */
-            if (kind == GP_POOL2D_MAX)
+            if (op == GP_POOL_MAX)
                 gc_spread(x, xs, 0.03f * (float)xs);
             else
                 gc_uniform(x, xs, -1.0f, 1.0f);
@@ -535,8 +656,8 @@ static void pool2d_fields(void **state)
     (void)state;
     gp_shape in = { 5, 3, 7, 7 };
     gp_layer *mx, *av;
-    must(gp_pool2d_make(&mx, in, GP_POOL2D_MAX, 3, 2, 1, 0), "pool2d_make max");
-    must(gp_pool2d_make(&av, in, GP_POOL2D_AVG, 3, 2, 1, 0), "pool2d_make avg");
+    must(gp_pool2d_create(&mx, in, GP_POOL_MAX, 3, 2, 1, 0), "pool2d_create max");
+    must(gp_pool2d_create(&av, in, GP_POOL_AVG, 3, 2, 1, 0), "pool2d_create avg");
     assert_string_equal(mx->ops->kind, "maxpool2d");
     assert_string_equal(av->ops->kind, "avgpool2d");
     assert_int_equal(mx->out.n, 5);
@@ -556,7 +677,7 @@ static void pool2d_fields(void **state)
 static gp_layer *make_bn(gp_shape in, float momentum)
 {
     gp_layer *l;
-    must(gp_batchnorm2d_make(&l, in, momentum, 1e-5f), "batchnorm2d_make");
+    must(gp_batchnorm2d_create(&l, in, momentum, 1e-5f), "batchnorm2d_create");
     return l;
 }
 
@@ -582,15 +703,15 @@ static void batchnorm_fields(void **state)
         assert_true(l->params[0].value[c] == 1.0f && l->params[1].value[c] == 0.0f);
         assert_true(l->buffers[0].value[c] == 0.0f && l->buffers[1].value[c] == 1.0f);
     }
-    assert_int_equal(gp_layer_param_count(l), 6);
+    assert_int_equal(gp_layer_param_floats(l), 6);
     assert_true(l->flops == 2.0 * 3 * 30);
     assert_int_equal(l->workspace_bytes, 2 * 3 * sizeof(float));   /* mean, invstd */
     assert_true(l->desc[0] != '\0');
     gp_layer_destroy(l);
     gp_layer *bad = (gp_layer *)&bad;
-    assert_int_equal(gp_batchnorm2d_make(&bad, in, -0.1f, 1e-5f), GP_ERR_ARG);
+    assert_int_equal(gp_batchnorm2d_create(&bad, in, -0.1f, 1e-5f), GP_ERR_ARG);
     assert_null(bad);
-    assert_int_equal(gp_batchnorm2d_make(&bad, in, 0.1f, 0.0f), GP_ERR_ARG);
+    assert_int_equal(gp_batchnorm2d_create(&bad, in, 0.1f, 0.0f), GP_ERR_ARG);
 }
 
 /* Per-channel batch statistics in double: mean, biased and unbiased var. */
@@ -768,7 +889,7 @@ static void batchnorm_contract(void **state)
 static gp_layer *make_dropout(gp_shape in, float p, uint64_t s)
 {
     gp_layer *l;
-    must(gp_dropout_make(&l, in, p, s), "dropout_make");
+    must(gp_dropout_create(&l, in, p, s), "dropout_create");
     return l;
 }
 
@@ -825,9 +946,9 @@ static void dropout_eval_and_p0(void **state)
     assert_memory_equal(y, x, count * sizeof *x);
     assert_memory_equal(dx, dy, count * sizeof *x);
     gp_layer *bad = (gp_layer *)&bad;
-    assert_int_equal(gp_dropout_make(&bad, in, 1.0f, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dropout_create(&bad, in, 1.0f, 1), GP_ERR_ARG);
     assert_null(bad);
-    assert_int_equal(gp_dropout_make(&bad, in, -0.1f, 1), GP_ERR_ARG);
+    assert_int_equal(gp_dropout_create(&bad, in, -0.1f, 1), GP_ERR_ARG);
     free(x); free(y); free(dy); free(dx);
     gp_layer_destroy(l);
     gp_layer_destroy(z);
@@ -891,7 +1012,7 @@ static void flatten_copy_and_gradcheck(void **state)
     (void)state;
     gp_shape in = { 3, 4, 5, 3 };
     gp_layer *l;
-    must(gp_flatten_make(&l, in), "flatten_make");
+    must(gp_flatten_create(&l, in), "flatten_create");
     assert_string_equal(l->ops->kind, "flatten");
     assert_true(l->out.n == 3 && l->out.c == 60 && l->out.h == 1 && l->out.w == 1);
     assert_true(l->flops == 0.0 && l->workspace_bytes == 0 && l->desc[0]);
@@ -1036,11 +1157,11 @@ static void layers_thread_invariant(void **state)
 #else
     gp_shape in = { 8, 16, 16, 16 };   /* above every parallel threshold */
     gp_layer *ls[5];
-    must(gp_pool2d_make(&ls[0], in, GP_POOL2D_MAX, 3, 2, 1, 1), "pool2d_make");
-    must(gp_pool2d_make(&ls[1], in, GP_POOL2D_AVG, 3, 2, 1, 1), "pool2d_make");
-    must(gp_batchnorm2d_make(&ls[2], in, 0.1f, 1e-5f), "batchnorm2d_make");
-    must(gp_pool2d_make(&ls[3], in, GP_POOL2D_MAX, 2, 2, 0, 0), "pool2d_make 2x2");
-    must(gp_relu_make(&ls[4], in), "relu_make");
+    must(gp_pool2d_create(&ls[0], in, GP_POOL_MAX, 3, 2, 1, 1), "pool2d_create");
+    must(gp_pool2d_create(&ls[1], in, GP_POOL_AVG, 3, 2, 1, 1), "pool2d_create");
+    must(gp_batchnorm2d_create(&ls[2], in, 0.1f, 1e-5f), "batchnorm2d_create");
+    must(gp_pool2d_create(&ls[3], in, GP_POOL_MAX, 2, 2, 0, 0), "pool2d_create 2x2");
+    must(gp_relu_create(&ls[4], in), "relu_create");
     size_t xs = in_count(ls[0], 8);
     float *x = falloc_uniform(xs, -1, 1), *dx1 = falloc_nan(xs), *dx2 = falloc_nan(xs);
     float *y1 = falloc_nan(xs), *y2 = falloc_nan(xs), *dy = falloc_uniform(xs, -1, 1);
@@ -1080,6 +1201,8 @@ static int group_setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kinds_list),
+        cmocka_unit_test(kinds_create_errors),
         cmocka_unit_test(relu_values_and_gradcheck),
         cmocka_unit_test(sigmoid_values_and_gradcheck),
         cmocka_unit_test(pool2d_output_sizes),

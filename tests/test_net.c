@@ -1,10 +1,20 @@
 /*
- * test_net.c - gp_net's eval forward. It runs the batch in slices and folds
- * each batchnorm2d and relu that follows a conv2d into the conv's output;
- * the result must equal, bit for bit, the layers run one after another
- * over the whole batch with gp_layer_forward. Checked for every conv path
- * this CPU has (direct AVX-512, direct AVX2, im2col + sgemm), at 1 and 2
- * threads, on batches of several slices plus a tail.
+ * test_net.c - gp_net's eval forward, and gp_net_reshape.
+ *
+ * The eval forward runs the batch in slices and folds each batchnorm2d and
+ * relu that follows a conv2d into the conv's output; the result must equal,
+ * bit for bit, the layers run one after another over the whole batch with
+ * gp_layer_forward. Checked for every conv path this CPU has (direct
+ * AVX-512, direct AVX2, im2col + sgemm), at 1 and 2 threads, on batches of
+ * several slices plus a tail.
+ *
+ * A reshaped net must be, bit for bit, a net built for the new shape and
+ * given the same weights: every layer's shapes, costs and description, the
+ * eval and training outputs and every parameter gradient; and back at the
+ * old shape, a net built for that. Checked for every layer kind that takes
+ * any input size, every head op, and every conv path. A refused reshape
+ * (dense after flatten at another size, another channel count, a map a
+ * window does not fit) names the layer and leaves the net unchanged.
  *
  * Data are random with a fresh seed per run (testutil.h); failures print it.
  */
@@ -62,20 +72,20 @@ static void randomize_bn(gp_layer *l)
 static void add_bn(gp_net *net)
 {
     gp_layer *l;
-    add(net, gp_batchnorm2d_make(&l, gp_net_out_shape(net), 0.1f, 1e-5f), &l);
+    add(net, gp_batchnorm2d_create(&l, gp_net_out_shape(net), 0.1f, 1e-5f), &l);
     randomize_bn(l);
 }
 
 static void add_conv(gp_net *net, int cout, int k, int bias)
 {
     gp_layer *l;
-    add(net, gp_conv2d_make(&l, gp_net_out_shape(net), cout, k, k, 1, k / 2, bias), &l);
+    add(net, gp_conv2d_create(&l, gp_net_out_shape(net), cout, k, k, 1, k / 2, bias), &l);
 }
 
 static void add_relu(gp_net *net)
 {
     gp_layer *l;
-    add(net, gp_relu_make(&l, gp_net_out_shape(net)), &l);
+    add(net, gp_relu_create(&l, gp_net_out_shape(net)), &l);
 }
 
 /* Every fusion pattern: conv+bn+relu, conv+relu, conv+bn, a bare conv,
@@ -93,7 +103,7 @@ static gp_net *patterns_net(void)
     add_conv(net, 8, 3, 0);
     add_bn(net);
     add_relu(net);
-    add(net, gp_pool2d_make(&l, gp_net_out_shape(net), GP_POOL2D_MAX, 2, 2, 0, 0), &l);
+    add(net, gp_pool2d_create(&l, gp_net_out_shape(net), GP_POOL_MAX, 2, 2, 0, 0), &l);
     add_conv(net, 16, 3, 1);
     add_relu(net);
     add_conv(net, 16, 5, 0);
@@ -257,12 +267,289 @@ static void test_backward_needs_train_forward(void **state)
     gp_net_destroy(net);
 }
 
+/* ------------------------------------------------------------ reshape */
+
+/* A net of the layer specs for inputs in, every weight drawn from seed and
+ * every batchnorm's statistics randomized (a buffer a reshape lost would
+ * show). */
+static gp_net *net_of(const gp_layer_spec *specs, int count, gp_shape in)
+{
+    gp_net *net;
+    gp_layer *l;
+    assert_int_equal(gp_net_create(&net, in), GP_OK);
+    for (int i = 0; i < count; i++) {
+        add(net, gp_layer_create(&l, gp_net_out_shape(net), &specs[i]), &l);
+        if (specs[i].kind == GP_LAYER_BATCHNORM2D)
+            randomize_bn(l);
+    }
+    assert_int_equal(gp_net_finalize(net), GP_OK);
+    gp_rng rng;
+    gp_rng_seed(&rng, tu_next());
+    assert_int_equal(gp_net_init(net, GP_INIT_TORCH_DEFAULT, 0.0f, &rng), GP_OK);
+    return net;
+}
+
+/* dst's parameters and buffers become src's (same architecture). */
+static void copy_weights(gp_net *dst, gp_net *src)
+{
+    for (int i = 0; i < gp_net_layer_count(src); i++) {
+        gp_layer *a = gp_net_layer(src, i), *b = gp_net_layer(dst, i);
+        for (int k = 0; k < a->nparams; k++)
+            memcpy(b->params[k].value, a->params[k].value, a->params[k].count * sizeof(float));
+        for (int k = 0; k < a->nbuffers; k++)
+            memcpy(b->buffers[k].value, a->buffers[k].value, a->buffers[k].count * sizeof(float));
+    }
+}
+
+static void expect_bits(const char *what, int layer, const float *got, const float *want,
+                        size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (memcmp(&got[i], &want[i], sizeof(float)))
+            fail_msg("%s (layer %d) [%zu]: reshaped %.9g, built %.9g (seed %llu: rerun with "
+                     "GPOOL_TEST_SEED=%llu)", what, layer, i, got[i], want[i],
+                     (unsigned long long)seed, (unsigned long long)seed);
+}
+
+/* Every layer of a planned as b's: shapes, FLOPs, workspace, description. */
+static void expect_same_plan(gp_net *a, gp_net *b)
+{
+    assert_int_equal(gp_net_layer_count(a), gp_net_layer_count(b));
+    for (int i = 0; i < gp_net_layer_count(a); i++) {
+        const gp_layer *x = gp_net_layer(a, i), *y = gp_net_layer(b, i);
+        assert_memory_equal(&x->in, &y->in, sizeof x->in);
+        assert_memory_equal(&x->out, &y->out, sizeof x->out);
+        assert_true(x->flops == y->flops);
+        assert_int_equal(x->workspace_bytes, y->workspace_bytes);
+        assert_string_equal(x->desc, y->desc);
+    }
+}
+
+/* a (reshaped) and b (built for its shape, same weights) on the same data:
+ * the plan, the eval output, the training output and every gradient. */
+static void expect_same_net(gp_net *a, gp_net *b)
+{
+    expect_same_plan(a, b);
+    gp_shape in = gp_net_layer(a, 0)->in;
+    int n = in.n;
+    size_t xs = (size_t)n * image_floats(in), ys = (size_t)n * image_floats(gp_net_out_shape(a));
+    float *x = malloc(xs * sizeof *x), *dy = malloc(ys * sizeof *dy);
+    assert_true(x && dy);
+    randomize(x, xs, -1.0f, 1.0f);
+    randomize(dy, ys, -1.0f, 1.0f);
+    const float *ya, *yb;
+    for (int mode = GP_EVAL; mode <= GP_TRAIN; mode++) {
+        assert_int_equal(gp_net_forward(a, n, x, (gp_mode)mode, &ya), GP_OK);
+        assert_int_equal(gp_net_forward(b, n, x, (gp_mode)mode, &yb), GP_OK);
+        expect_bits(mode == GP_TRAIN ? "training output" : "eval output", -1, ya, yb, ys);
+    }
+    assert_int_equal(gp_net_backward(a, n, dy), GP_OK);
+    assert_int_equal(gp_net_backward(b, n, dy), GP_OK);
+    for (int i = 0; i < gp_net_layer_count(a); i++)
+        for (int k = 0; k < gp_net_layer(a, i)->nparams; k++)
+            expect_bits("gradient", i, gp_net_layer(a, i)->params[k].grad,
+                        gp_net_layer(b, i)->params[k].grad, gp_net_layer(a, i)->params[k].count);
+    free(x);
+    free(dy);
+}
+
+/* net reshaped to `to` against a net built there with its weights. A
+ * dropout layer's mask stream goes on through a reshape, one draw per
+ * training forward: the built net takes as many first (trained: how many
+ * net had), before it gets the weights. */
+static void check_reshape_to(gp_net *net, const gp_layer_spec *specs, int count, gp_shape to,
+                             int trained)
+{
+    assert_int_equal(gp_net_reshape(net, to), GP_OK);
+    assert_string_equal(gp_last_error(), "");
+    gp_net *built = net_of(specs, count, to);
+    size_t xs = (size_t)to.n * image_floats(to);
+    float *x = malloc(xs * sizeof *x);
+    const float *y;
+    assert_non_null(x);
+    randomize(x, xs, -1.0f, 1.0f);
+    for (int k = 0; k < trained; k++)
+        assert_int_equal(gp_net_forward(built, to.n, x, GP_TRAIN, &y), GP_OK);
+    free(x);
+    copy_weights(built, net);
+    expect_same_net(net, built);
+    gp_net_destroy(built);
+}
+
+/* Every kind that takes any input size: a "same" conv (a direct path where
+ * the CPU has one), batchnorm, relu, a ceil-mode maxpool, a strided conv
+ * (im2col), sigmoid, a padded avgpool, dropout, a 1x1 conv, then the head. */
+static const gp_layer_spec any_size_trunk[] = {
+    { .kind = GP_LAYER_CONV2D, .u.conv2d = { 6, 3, 3, 1, 1, 1 } },
+    { .kind = GP_LAYER_BATCHNORM2D, .u.batchnorm2d = { 0.1f, 1e-5f } },
+    { .kind = GP_LAYER_RELU },
+    { .kind = GP_LAYER_MAXPOOL2D, .u.pool2d = { 2, 2, 0, 1 } },
+    { .kind = GP_LAYER_CONV2D, .u.conv2d = { 8, 3, 3, 2, 1, 0 } },
+    { .kind = GP_LAYER_SIGMOID },
+    { .kind = GP_LAYER_AVGPOOL2D, .u.pool2d = { 3, 1, 1, 0 } },
+    { .kind = GP_LAYER_DROPOUT, .u.dropout = { 0.25f, 7 } },
+    { .kind = GP_LAYER_CONV2D, .u.conv2d = { 5, 1, 1, 1, 0, 1 } },
+};
+#define ANY_SIZE_TRUNK ((int)(sizeof any_size_trunk / sizeof any_size_trunk[0]))
+
+/* The trunk and a head of op (then a dense layer for catavgmax) to another
+ * size and batch, and back. */
+static void check_reshape_head(gp_head_op op)
+{
+    gp_layer_spec specs[ANY_SIZE_TRUNK + 2];
+    memcpy(specs, any_size_trunk, sizeof any_size_trunk);
+    int count = ANY_SIZE_TRUNK;
+    specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { op } };
+    if (op == GP_HEAD_CATAVGMAX)
+        specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_DENSE, .u.dense = { 3, 1 } };
+    gp_shape own = { 8, 2, 12, 12 }, other = { 5, 2, 19, 23 };
+    gp_net *net = net_of(specs, count, own);
+    check_reshape_to(net, specs, count, other, 0);
+    check_reshape_to(net, specs, count, own, 1);
+    gp_net_destroy(net);
+}
+
+static void test_reshape_equals_built(void **state)
+{
+    (void)state;
+    static const char *const paths[] = { "avx512", "avx2", "im2col", "auto" };
+    static const gp_isa isas[] = { GP_ISA_AVX512, GP_ISA_AVX2, GP_ISA_SCALAR, GP_ISA_SCALAR };
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    openblas_set_num_threads(2);
+    for (size_t p = 0; p < sizeof paths / sizeof *paths; p++) {
+        if (!gp_cpu_has(isas[p]))
+            continue;
+        setenv("GPOOL_CONV", paths[p], 1);
+        for (int op = GP_HEAD_AVG; op <= GP_HEAD_CATAVGMAX; op++)
+            check_reshape_head((gp_head_op)op);
+        printf("# reshape, GPOOL_CONV=%s: every head op bit-identical to a built net\n",
+               paths[p]);
+    }
+    unsetenv("GPOOL_CONV");
+}
+
+/* conv, relu, maxpool 2, flatten, dense: 4 x 4 x 4 = 64 features at 8x8. */
+static const gp_layer_spec flatten_net[] = {
+    { .kind = GP_LAYER_CONV2D, .u.conv2d = { 4, 3, 3, 1, 1, 1 } },
+    { .kind = GP_LAYER_RELU },
+    { .kind = GP_LAYER_MAXPOOL2D, .u.pool2d = { 2, 2, 0, 0 } },
+    { .kind = GP_LAYER_FLATTEN },
+    { .kind = GP_LAYER_DENSE, .u.dense = { 3, 1 } },
+};
+#define FLATTEN_NET ((int)(sizeof flatten_net / sizeof flatten_net[0]))
+
+/* What a refused reshape must not change: each layer's record (shapes,
+ * costs, parameter pointers) and the net's eval output at its shape. */
+typedef struct {
+    gp_layer layers[FLATTEN_NET];
+    float   *y;
+    size_t   ys;
+} net_snapshot;
+
+static void snapshot(gp_net *net, const float *x, net_snapshot *s)
+{
+    const float *y;
+    gp_shape in = gp_net_layer(net, 0)->in;
+    for (int i = 0; i < FLATTEN_NET; i++)
+        s->layers[i] = *gp_net_layer(net, i);
+    assert_int_equal(gp_net_forward(net, in.n, x, GP_EVAL, &y), GP_OK);
+    s->ys = (size_t)in.n * image_floats(gp_net_out_shape(net));
+    s->y = malloc(s->ys * sizeof *s->y);
+    assert_non_null(s->y);
+    memcpy(s->y, y, s->ys * sizeof *y);
+}
+
+static void expect_unchanged(gp_net *net, const float *x, const net_snapshot *s)
+{
+    const float *y;
+    for (int i = 0; i < FLATTEN_NET; i++)
+        assert_memory_equal(gp_net_layer(net, i), &s->layers[i], sizeof(gp_layer));
+    assert_int_equal(gp_net_forward(net, s->layers[0].in.n, x, GP_EVAL, &y), GP_OK);
+    expect_bits("output after a refused reshape", -1, y, s->y, s->ys);
+}
+
+/* Refused shapes: each names its reason and the layer, and changes nothing. */
+static void test_reshape_refused(void **state)
+{
+    (void)state;
+    gp_shape own = { 4, 1, 8, 8 };
+    gp_net *net = net_of(flatten_net, FLATTEN_NET, own);
+    float x[4 * 64];
+    randomize(x, 4 * 64, -1.0f, 1.0f);
+    net_snapshot snap;
+    snapshot(net, x, &snap);
+    static const struct {
+        gp_shape    in;
+        int         layer;      /* the layer gp_net_reshape_check names; -1: none */
+        gp_shape    at;         /* the input it refuses */
+        const char *words[2];   /* in gp_net_reshape's message */
+    } refused[] = {
+        { { 4, 1, 10, 10 }, 4, { 4, 100, 1, 1 }, { "layer 4: dense", "takes 64 features" } },
+        { { 4, 1, 6, 6 }, 4, { 4, 36, 1, 1 }, { "layer 4: dense", "gives 36" } },
+        { { 4, 1, 1, 1 }, 2, { 4, 4, 1, 1 }, { "layer 2: maxpool2d", "empty output" } },
+        { { 4, 2, 8, 8 }, -1, { 0, 0, 0, 0 }, { "channels", "not 2" } },
+        { { 0, 1, 8, 8 }, -1, { 0, 0, 0, 0 }, { "not positive", "0x1x8x8" } },
+    };
+    for (size_t k = 0; k < sizeof refused / sizeof *refused; k++) {
+        int layer = 99;
+        gp_shape at;
+        assert_int_equal(gp_net_reshape_check(net, refused[k].in, &layer, &at), GP_ERR_ARG);
+        assert_int_equal(layer, refused[k].layer);
+        if (layer >= 0)
+            assert_memory_equal(&at, &refused[k].at, sizeof at);
+        assert_int_equal(gp_net_reshape(net, refused[k].in), GP_ERR_ARG);
+        for (int w = 0; w < 2; w++)
+            if (!strstr(gp_last_error(), refused[k].words[w]))
+                fail_msg("refusal %zu: \"%s\" lacks \"%s\"", k, gp_last_error(),
+                         refused[k].words[w]);
+        expect_unchanged(net, x, &snap);
+    }
+    /* another batch keeps the features: the dense layer takes it */
+    check_reshape_to(net, flatten_net, FLATTEN_NET, (gp_shape){ 7, 1, 8, 8 }, 0);
+    free(snap.y);
+    gp_net_destroy(net);
+}
+
+/* The new maximum batch bounds passes; backward needs a training forward
+ * at the new shape; a net not finalized cannot be reshaped. */
+static void test_reshape_passes(void **state)
+{
+    (void)state;
+    gp_shape own = { 4, 1, 8, 8 }, small = { 2, 1, 8, 8 };
+    gp_net *net = net_of(flatten_net, FLATTEN_NET, own);
+    float x[4 * 64], dy[4 * 3];
+    randomize(x, 4 * 64, -1.0f, 1.0f);
+    randomize(dy, 4 * 3, -1.0f, 1.0f);
+    const float *y;
+    assert_int_equal(gp_net_forward(net, 4, x, GP_TRAIN, &y), GP_OK);
+    assert_int_equal(gp_net_reshape(net, small), GP_OK);
+    assert_int_equal(gp_net_backward(net, 2, dy), GP_ERR_ARG);
+    assert_int_equal(gp_net_forward(net, 3, x, GP_EVAL, &y), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "batch 3 outside 1..2"));
+    assert_int_equal(gp_net_forward(net, 2, x, GP_TRAIN, &y), GP_OK);
+    assert_int_equal(gp_net_backward(net, 2, dy), GP_OK);
+    gp_net_destroy(net);
+
+    gp_net *open;
+    gp_layer *l;
+    assert_int_equal(gp_net_create(&open, own), GP_OK);
+    add(open, gp_relu_create(&l, own), &l);
+    assert_int_equal(gp_net_reshape(open, small), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "gp_net_finalize"));
+    gp_net_destroy(open);
+}
+
 int main(void)
 {
     seed = tu_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_equals_layer_by_layer),
         cmocka_unit_test(test_backward_needs_train_forward),
+        cmocka_unit_test(test_reshape_equals_built),
+        cmocka_unit_test(test_reshape_refused),
+        cmocka_unit_test(test_reshape_passes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

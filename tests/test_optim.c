@@ -63,6 +63,10 @@ static gp_param *tl_param(gp_layer *l, const char *name, size_t count, int fan_i
     assert_non_null(p->value);
     assert_non_null(p->grad);
     p->count = count;
+    /* the checkpoint shape of a library weight: [out, in] when the fan divides it */
+    p->ndims = fan_in > 0 && !is_bias && count % (size_t)fan_in == 0 ? 2 : 1;
+    p->dims[0] = p->ndims == 2 ? count / (size_t)fan_in : count;
+    p->dims[1] = (size_t)fan_in;
     p->fan_in = fan_in;
     p->fan_out = fan_out;
     p->is_bias = is_bias;
@@ -150,9 +154,11 @@ static gp_status tfc_backward(gp_layer *l, int n, const float *x, const float *y
     return GP_OK;
 }
 
-static const gp_layer_ops tfc_ops = { "tfc", tfc_forward, tfc_backward, tl_destroy };
+static const gp_layer_ops tfc_ops = {
+    .kind = "tfc", .forward = tfc_forward, .backward = tfc_backward, .destroy = tl_destroy
+};
 
-static gp_layer *tfc_make(gp_shape in, int out_f, float alpha, size_t workspace)
+static gp_layer *tfc_create(gp_shape in, int out_f, float alpha, size_t workspace)
 {
     gp_layer *l = tl_new(&tfc_ops, in, (gp_shape){ in.n, out_f, 1, 1 });
     int in_f = tfc_in(l);
@@ -163,6 +169,8 @@ static gp_layer *tfc_make(gp_shape in, int out_f, float alpha, size_t workspace)
     a->value[0] = alpha;
     l->buffers[0].name = "running_mean";
     l->buffers[0].count = (size_t)out_f;
+    l->buffers[0].ndims = 1;
+    l->buffers[0].dims[0] = (size_t)out_f;
     l->buffers[0].value = calloc((size_t)out_f, sizeof(float));
     assert_non_null(l->buffers[0].value);
     l->nbuffers = 1;
@@ -187,7 +195,9 @@ static gp_status tvec_backward(gp_layer *l, int n, const float *x, const float *
     return GP_OK;
 }
 
-static const gp_layer_ops tvec_ops = { "tvec", tvec_forward, tvec_backward, tl_destroy };
+static const gp_layer_ops tvec_ops = {
+    .kind = "tvec", .forward = tvec_forward, .backward = tvec_backward, .destroy = tl_destroy
+};
 
 /* A one-layer net whose only parameter is a vector of count floats. */
 static gp_net *tvec_net(size_t count)
@@ -209,7 +219,7 @@ static gp_net *tfc_net(gp_shape in, int last)
     assert_int_equal(gp_net_create(&net, in), GP_OK);
     const int outs[3] = { 7, 6, last };
     for (int i = 0; i < 3; i++) {
-        gp_layer *l = tfc_make(gp_net_out_shape(net), outs[i], 0.75f + 0.125f * (float)i,
+        gp_layer *l = tfc_create(gp_net_out_shape(net), outs[i], 0.75f + 0.125f * (float)i,
                                100 * (size_t)(i + 1));
         assert_int_equal(gp_net_add(net, l), GP_OK);
     }
@@ -233,20 +243,20 @@ static void test_net_add_checks_shape(void **state)
     assert_int_equal(gp_net_create(&net, in), GP_OK);
     gp_shape wrong_w = { 4, 2, 3, 4 }, wrong_n = { 5, 2, 3, 3 };
     int before = tl_destroyed;
-    assert_int_equal(gp_net_add(net, tfc_make(wrong_w, 3, 1, 0)), GP_ERR_ARG);
+    assert_int_equal(gp_net_add(net, tfc_create(wrong_w, 3, 1, 0)), GP_ERR_ARG);
     assert_non_null(strstr(gp_last_error(), "4x2x3x4"));
     assert_non_null(strstr(gp_last_error(), "4x2x3x3"));
-    assert_int_equal(gp_net_add(net, tfc_make(wrong_n, 3, 1, 0)), GP_ERR_ARG);
+    assert_int_equal(gp_net_add(net, tfc_create(wrong_n, 3, 1, 0)), GP_ERR_ARG);
     assert_int_equal(tl_destroyed, before + 2);     /* the net took ownership */
     assert_int_equal(gp_net_layer_count(net), 0);
     assert_int_equal(gp_net_finalize(net), GP_ERR_ARG);    /* no layers */
 
-    assert_int_equal(gp_net_add(net, tfc_make(in, 3, 1, 0)), GP_OK);
+    assert_int_equal(gp_net_add(net, tfc_create(in, 3, 1, 0)), GP_OK);
     gp_shape out = gp_net_out_shape(net);
     assert_true(out.n == 4 && out.c == 3 && out.h == 1 && out.w == 1);
     assert_int_equal(gp_net_finalize(net), GP_OK);
     before = tl_destroyed;
-    assert_int_equal(gp_net_add(net, tfc_make(out, 2, 1, 0)), GP_ERR_ARG);
+    assert_int_equal(gp_net_add(net, tfc_create(out, 2, 1, 0)), GP_ERR_ARG);
     assert_int_equal(tl_destroyed, before + 1);
     gp_net_destroy(net);
     assert_int_equal(tl_destroyed, before + 2);
@@ -274,7 +284,7 @@ static void test_net_matches_manual_composition(void **state)
     assert_int_equal(gp_net_backward(net, n, dy), GP_OK);
     assert_true(((tl_priv *)gp_net_layer(net, 0)->priv)->dx_was_null);
     float *net_grads[9];
-    for (int i = 0; i < gp_net_param_count(net); i++) {
+    for (int i = 0; i < gp_net_param_tensors(net); i++) {
         gp_param *p = gp_net_param(net, i);
         net_grads[i] = malloc(p->count * sizeof(float));
         memcpy(net_grads[i], p->grad, p->count * sizeof(float));
@@ -290,7 +300,7 @@ static void test_net_matches_manual_composition(void **state)
     for (int i = 2; i >= 0; i--)
         assert_int_equal(gp_layer_backward(gp_net_layer(net, i), n, y[i], y[i + 1], g[i + 1],
                                            g[i]), GP_OK);
-    assert_int_equal(gp_net_param_count(net), 9);
+    assert_int_equal(gp_net_param_tensors(net), 9);
     for (int i = 0; i < 9; i++) {
         gp_param *p = gp_net_param(net, i);
         assert_memory_equal(net_grads[i], p->grad, p->count * sizeof(float));
@@ -313,7 +323,7 @@ static void test_net_memory_report(void **state)
     gp_net *net = tfc_net(in, 4);
     /* weights + bias + alpha: 7*18+7+1, 6*7+6+1, 4*6+4+1 */
     const size_t params = 134 + 49 + 29;
-    assert_int_equal(gp_net_num_params(net), params);
+    assert_int_equal(gp_net_param_floats(net), params);
     assert_true(gp_net_flops(net) == 2.0 * (18 * 7 + 7 * 6 + 6 * 4));
     gp_mem_report r = gp_net_memory(net, 2);
     assert_int_equal(r.params, params * 4);
@@ -334,7 +344,7 @@ static gp_net *big_net(void)
     gp_shape in = { 1, 512, 1, 1 };
     gp_net *net;
     assert_int_equal(gp_net_create(&net, in), GP_OK);
-    assert_int_equal(gp_net_add(net, tfc_make(in, 256, 0.5f, 0)), GP_OK);
+    assert_int_equal(gp_net_add(net, tfc_create(in, 256, 0.5f, 0)), GP_OK);
     assert_int_equal(gp_net_finalize(net), GP_OK);
     return net;
 }
@@ -1022,7 +1032,7 @@ static void ck_free(ck_model m)
 static void ck_assert_same(ck_model a, ck_model b)
 {
     assert_int_equal(gp_optim_steps(a.opt), gp_optim_steps(b.opt));
-    for (int i = 0; i < gp_net_param_count(a.net); i++) {
+    for (int i = 0; i < gp_net_param_tensors(a.net); i++) {
         gp_param *pa = gp_net_param(a.net, i), *pb = gp_net_param(b.net, i);
         assert_memory_equal(pa->value, pb->value, pa->count * sizeof(float));
         for (int k = 0; k < (int)gp_optim_state_per_param(a.opt); k++)
@@ -1168,7 +1178,7 @@ static void test_checkpoint_refusals(void **state)
     /* a shallower net: the checkpoint holds tensors it lacks */
     gp_net *shallow;
     assert_int_equal(gp_net_create(&shallow, in), GP_OK);
-    assert_int_equal(gp_net_add(shallow, tfc_make(in, 7, 1, 0)), GP_OK);
+    assert_int_equal(gp_net_add(shallow, tfc_create(in, 7, 1, 0)), GP_OK);
     assert_int_equal(gp_net_finalize(shallow), GP_OK);
     assert_int_equal(gp_checkpoint_load(dir, shallow, NULL), GP_ERR_PARSE);
     assert_non_null(strstr(gp_last_error(), "tensor files"));
@@ -1180,7 +1190,7 @@ static void test_checkpoint_refusals(void **state)
     assert_non_null(strstr(gp_last_error(), "not created over"));
     assert_int_equal(gp_checkpoint_save(dir, twin.net, m.opt), GP_ERR_ARG);
     assert_ptr_equal(gp_optim_param(twin.opt, 0), gp_net_param(twin.net, 0));
-    assert_null(gp_optim_param(twin.opt, gp_net_param_count(twin.net)));
+    assert_null(gp_optim_param(twin.opt, gp_net_param_tensors(twin.net)));
     ck_free(twin);
 
     /* a missing file */
@@ -1190,6 +1200,106 @@ static void test_checkpoint_refusals(void **state)
     path_in(dir, sizeof dir, "does-not-exist");
     assert_int_not_equal(gp_checkpoint_load(dir, m.net, NULL), GP_OK);
     ck_free(m);
+}
+
+/* A library net with a tensor of every shape rule: a conv2d with a 3x2
+ * kernel and a bias, batchnorm2d (parameters and buffers), head_pool gem
+ * (a scalar), dense. */
+static gp_net *every_shape_net(void)
+{
+    static const gp_layer_spec specs[] = {
+        { .kind = GP_LAYER_CONV2D, .u.conv2d = { 3, 3, 2, 1, 1, 1 } },
+        { .kind = GP_LAYER_BATCHNORM2D, .u.batchnorm2d = { 0.1f, 1e-5f } },
+        { .kind = GP_LAYER_RELU },
+        { .kind = GP_LAYER_MAXPOOL2D, .u.pool2d = { 2, 2, 0, 0 } },
+        { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { GP_HEAD_GEM } },
+        { .kind = GP_LAYER_DENSE, .u.dense = { 4, 1 } },
+    };
+    gp_shape in = { 2, 2, 6, 6 };
+    gp_net *net;
+    assert_int_equal(gp_net_create(&net, in), GP_OK);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        gp_layer *l;
+        assert_int_equal(gp_layer_create(&l, gp_net_out_shape(net), &specs[i]), GP_OK);
+        assert_int_equal(gp_net_add(net, l), GP_OK);
+    }
+    assert_int_equal(gp_net_finalize(net), GP_OK);
+    gp_rng rng;
+    gp_rng_seed(&rng, seed);
+    assert_int_equal(gp_net_init(net, GP_INIT_TORCH_DEFAULT, 0, &rng), GP_OK);
+    return net;
+}
+
+/* Each file has the shape PyTorch gives the tensor, from the dims the layer
+ * set (a non-square kernel included), and a reshape changes no file. */
+static void test_checkpoint_library_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        int         ndims;
+        size_t      dims[4];
+    } want[] = {
+        { "L00_conv2d.weight.npy", 4, { 3, 2, 3, 2 } }, { "L00_conv2d.bias.npy", 1, { 3 } },
+        { "L01_batchnorm2d.weight.npy", 1, { 3 } }, { "L01_batchnorm2d.bias.npy", 1, { 3 } },
+        { "L01_batchnorm2d.running_mean.npy", 1, { 3 } },
+        { "L01_batchnorm2d.running_var.npy", 1, { 3 } },
+        { "L04_head_pool.p.npy", 1, { 1 } },
+        { "L05_dense.weight.npy", 2, { 4, 3 } }, { "L05_dense.bias.npy", 1, { 4 } },
+    };
+    char dir[256], again[256], path[512];
+    path_in(dir, sizeof dir, "shapes");
+    path_in(again, sizeof again, "shapes-reshaped");
+    gp_net *net = every_shape_net();
+    assert_int_equal(gp_checkpoint_save(dir, net, NULL), GP_OK);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        float data[64];
+        size_t dims[8], count = 1;
+        int nd;
+        for (int k = 0; k < want[i].ndims; k++)
+            count *= want[i].dims[k];
+        snprintf(path, sizeof path, "%s/%s", dir, want[i].file);
+        assert_int_equal(gp_npy_read(path, data, count, dims, &nd), GP_OK);
+        assert_int_equal(nd, want[i].ndims);
+        assert_memory_equal(dims, want[i].dims, (size_t)nd * sizeof dims[0]);
+    }
+    gp_shape big = { 3, 2, 9, 11 };
+    assert_int_equal(gp_net_reshape(net, big), GP_OK);
+    assert_int_equal(gp_checkpoint_save(again, net, NULL), GP_OK);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        unsigned char a[1024], b[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, want[i].file);
+        size_t na = read_file(path, a, sizeof a);
+        snprintf(path, sizeof path, "%s/%s", again, want[i].file);
+        assert_int_equal(read_file(path, b, sizeof b), na);
+        assert_memory_equal(a, b, na);
+    }
+    assert_int_equal(gp_checkpoint_load(dir, net, NULL), GP_OK);
+    gp_net_destroy(net);
+}
+
+/* A tensor whose dims do not hold its floats cannot go into a file; a
+ * layer without reshape verbs (this file's test layers) refuses a reshape
+ * and leaves the net as it was. */
+static void test_checkpoint_dims_and_custom_reshape(void **state)
+{
+    (void)state;
+    char dir[256];
+    path_in(dir, sizeof dir, "bad-dims");
+    gp_net *net = tvec_net(6);
+    gp_net_param(net, 0)->dims[1] = 5;
+    assert_int_equal(gp_checkpoint_save(dir, net, NULL), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "weight of layer 0 (tvec)"));
+    gp_net_destroy(net);
+
+    gp_shape in = { 2, 2, 2, 2 }, wider = { 3, 2, 2, 2 };
+    net = tfc_net(in, 3);
+    gp_layer before = *gp_net_layer(net, 0);
+    assert_int_equal(gp_net_reshape(net, wider), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "layer 0: tfc: this layer kind cannot be reshaped"));
+    assert_memory_equal(gp_net_layer(net, 0), &before, sizeof before);
+    assert_int_equal(gp_layer_reshape(gp_net_layer(net, 1), wider), GP_ERR_ARG);
+    gp_net_destroy(net);
 }
 
 /* ------------------------------------------------------------- main */
@@ -1230,6 +1340,8 @@ int main(void)
         cmocka_unit_test(test_checkpoint_resume_is_bit_identical),
         cmocka_unit_test(test_checkpoint_layout),
         cmocka_unit_test(test_checkpoint_refusals),
+        cmocka_unit_test(test_checkpoint_library_shapes),
+        cmocka_unit_test(test_checkpoint_dims_and_custom_reshape),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -56,14 +56,14 @@ static gp_net *tiny_net(int classes)
     gp_net *net;
     gp_layer *l;
     assert_int_equal(gp_net_create(&net, in), GP_OK);
-    add(net, gp_conv2d_make(&l, gp_net_out_shape(net), 8, 3, 3, 1, 1, 0), &l);
-    add(net, gp_batchnorm2d_make(&l, gp_net_out_shape(net), 0.1f, 1e-5f), &l);
-    add(net, gp_relu_make(&l, gp_net_out_shape(net)), &l);
-    add(net, gp_pool2d_make(&l, gp_net_out_shape(net), GP_POOL2D_MAX, 2, 2, 0, 0), &l);
-    add(net, gp_conv2d_make(&l, gp_net_out_shape(net), 16, 3, 3, 1, 1, 1), &l);
-    add(net, gp_relu_make(&l, gp_net_out_shape(net)), &l);
-    add(net, gp_conv2d_make(&l, gp_net_out_shape(net), classes, 1, 1, 1, 0, 1), &l);
-    add(net, gp_head_pool_make(&l, gp_net_out_shape(net), GP_HEAD_AVG), &l);
+    add(net, gp_conv2d_create(&l, gp_net_out_shape(net), 8, 3, 3, 1, 1, 0), &l);
+    add(net, gp_batchnorm2d_create(&l, gp_net_out_shape(net), 0.1f, 1e-5f), &l);
+    add(net, gp_relu_create(&l, gp_net_out_shape(net)), &l);
+    add(net, gp_pool2d_create(&l, gp_net_out_shape(net), GP_POOL_MAX, 2, 2, 0, 0), &l);
+    add(net, gp_conv2d_create(&l, gp_net_out_shape(net), 16, 3, 3, 1, 1, 1), &l);
+    add(net, gp_relu_create(&l, gp_net_out_shape(net)), &l);
+    add(net, gp_conv2d_create(&l, gp_net_out_shape(net), classes, 1, 1, 1, 0, 1), &l);
+    add(net, gp_head_pool_create(&l, gp_net_out_shape(net), GP_HEAD_AVG), &l);
     assert_int_equal(gp_net_finalize(net), GP_OK);
     return net;
 }
@@ -138,10 +138,10 @@ static float *train_and_dump(const gpx_data *d, size_t *count, loss_log *log)
     memset(log, 0, sizeof *log);
     assert_int_equal(gpx_train(net, d, &o, record_epoch, log, &res), 0);
     size_t total = 0;
-    for (int i = 0; i < gp_net_param_count(net); i++)
+    for (int i = 0; i < gp_net_param_tensors(net); i++)
         total += gp_net_param(net, i)->count;
     float *all = malloc(total * sizeof *all), *p = all;
-    for (int i = 0; i < gp_net_param_count(net); i++) {
+    for (int i = 0; i < gp_net_param_tensors(net); i++) {
         gp_param *prm = gp_net_param(net, i);
         memcpy(p, prm->value, prm->count * sizeof *p);
         p += prm->count;

@@ -310,7 +310,7 @@ static int measure_bandwidth(size_t bytes, int threads, pf_machine *m)
 
 static double param_floats(const gp_layer *l)
 {
-    return (double)gp_layer_param_count(l);
+    return (double)gp_layer_param_floats(l);
 }
 
 /* Forward FLOPs per image that are multiply-adds (the bias adds aside). */
@@ -421,7 +421,12 @@ static void state_free(pf_state *s)
 static int build_net(pf_state *s, const ycfg *cfg, const ycfg_point *pt)
 {
     char err[1024];
-    if (gpx_run_build_net(cfg, pt, s->d, s->batch, &s->net, err, sizeof err)) {
+    gpx_model_spec model;
+    int rc = gpx_run_model_spec(cfg, pt, &model, err, sizeof err);
+    if (rc == 0)
+        rc = gpx_run_build_net(pt, &model, s->d, s->batch, &s->net, err, sizeof err);
+    gpx_model_spec_free(&model);
+    if (rc) {
         fprintf(stderr, PF_NAME ": %s\n", err);
         return -1;
     }
@@ -483,8 +488,8 @@ static int init_rows(pf_state *s, int repeats)
     loss_costs(s->batch, s->classes, s->to.sigmoid_loss, loss);
     opt->kind = gp_optim_name(gp_optim_get_desc(s->opt).kind);
     opt->pass = "step";
-    snprintf(opt->desc, sizeof opt->desc, "%zu parameters", gp_net_num_params(s->net));
-    optim_costs(s->opt, (double)gp_net_num_params(s->net), opt);
+    snprintf(opt->desc, sizeof opt->desc, "%zu parameters", gp_net_param_floats(s->net));
+    optim_costs(s->opt, (double)gp_net_param_floats(s->net), opt);
     return 0;
 }
 

@@ -155,19 +155,20 @@ static void emit(FILE *csv, const char *kind, const char *head, int batch, int r
     free(line);
 }
 
-static gp_net *build(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d, int batch)
+static gp_net *build(const gpx_model_spec *model, const ycfg_point *pt, const gpx_data *d,
+                     int batch)
 {
     gp_net *net;
     char err[1024];
-    if (gpx_run_build_net(cfg, pt, d, batch, &net, err, sizeof err))
+    if (gpx_run_build_net(pt, model, d, batch, &net, err, sizeof err))
         fprintf(stderr, TP_CMD ": %s\n", err);
     return net;
 }
 
-static int bench_train(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d,
+static int bench_train(const gpx_model_spec *model, const ycfg_point *pt, const gpx_data *d,
                        const tp_options *o, int batch, int threads, FILE *csv)
 {
-    gp_net *net = build(cfg, pt, d, batch);
+    gp_net *net = build(model, pt, d, batch);
     if (!net)
         return -1;
     gpx_train_opts to = gpx_run_train_opts(pt);
@@ -204,11 +205,11 @@ static int bench_train(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d,
     return rc;
 }
 
-static int bench_inference(const ycfg *cfg, const ycfg_point *pt, const gpx_data *d,
-                           const tp_options *o, int threads, FILE *csv)
+static int bench_inference(const gpx_model_spec *model, const ycfg_point *pt,
+                           const gpx_data *d, const tp_options *o, int threads, FILE *csv)
 {
     int batch = o->infer_batch;
-    gp_net *net = build(cfg, pt, d, batch);
+    gp_net *net = build(model, pt, d, batch);
     if (!net)
         return -1;
     size_t img = (size_t)d->test.c * d->test.h * d->test.w;
@@ -247,9 +248,16 @@ int gpx_cmd_throughput(int argc, char **argv)
         return 2;
     }
     gpx_data d;
+    gpx_model_spec model;
+    if (gpx_run_model_spec(cfg, pt, &model, err, sizeof err)) {
+        fprintf(stderr, TP_CMD ": %s\n", err);
+        ycfg_free(cfg);
+        return 1;
+    }
     int threads = gpx_run_prepare(pt, o.threads, &d, err, sizeof err);
     if (threads < 0) {
         fprintf(stderr, TP_CMD ": %s\n", err);
+        gpx_model_spec_free(&model);
         ycfg_free(cfg);
         return 1;
     }
@@ -257,6 +265,7 @@ int gpx_cmd_throughput(int argc, char **argv)
     gpx_atomic_file out;
     if (o.out && gpx_atomic_open(&out, o.out, err, sizeof err)) {
         fprintf(stderr, TP_CMD ": %s\n", err);
+        gpx_model_spec_free(&model);
         gpx_data_free(&d);
         ycfg_free(cfg);
         return 1;
@@ -267,15 +276,16 @@ int gpx_cmd_throughput(int argc, char **argv)
         gpx_record_header(csv, &gpx_throughput_file, NULL);
     rc = 0;
     for (int b = 0; b < o.nbatches && rc == 0; b++)
-        rc = bench_train(cfg, pt, &d, &o, o.batches[b], threads, csv);
+        rc = bench_train(&model, pt, &d, &o, o.batches[b], threads, csv);
     if (rc == 0 && o.infer_batch > 0)
-        rc = bench_inference(cfg, pt, &d, &o, threads, csv);
+        rc = bench_inference(&model, pt, &d, &o, threads, csv);
     if (csv && rc)
         gpx_atomic_abort(&out);
     else if (csv && gpx_atomic_commit(&out, err, sizeof err)) {
         fprintf(stderr, TP_CMD ": %s\n", err);
         rc = -1;
     }
+    gpx_model_spec_free(&model);
     gpx_data_free(&d);
     ycfg_free(cfg);
     return rc ? 1 : 0;

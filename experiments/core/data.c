@@ -90,9 +90,9 @@ static int raw_alloc(raw_split *r, int count, int h, int w, char *err, size_t er
 
 /* ------------------------------------------------------------ IDX files */
 
-static int read_idx(const char *path, gp_idx *idx, char *err, size_t errlen)
+static int read_idx(const char *path, gp_idx **idx, char *err, size_t errlen)
 {
-    if (gp_idx_read(path, idx) != GP_OK)
+    if (gp_idx_create(idx, path) != GP_OK)
         return data_fail(err, errlen, "%s", gp_last_error());
     return 0;
 }
@@ -101,44 +101,47 @@ static int read_idx(const char *path, gp_idx *idx, char *err, size_t errlen)
 static int load_idx_pair(const char *images, const char *labels, raw_split *r,
                          char *err, size_t errlen)
 {
-    gp_idx im, lb;
+    gp_idx *im, *lb;
     if (read_idx(images, &im, err, errlen) != 0)
         return -1;
-    if (im.ndims != 3 || im.dims[0] > INT_MAX || im.dims[1] > INT_MAX || im.dims[2] > INT_MAX) {
-        int nd = im.ndims;
-        gp_idx_free(&im);
+    if (im->ndims != 3 || im->dims[0] > INT_MAX || im->dims[1] > INT_MAX ||
+        im->dims[2] > INT_MAX) {
+        int nd = im->ndims;
+        gp_idx_destroy(im);
         return data_fail(err, errlen, "%s: images must have 3 dimensions (count x height x "
                          "width), this file has %d", images, nd);
     }
     if (read_idx(labels, &lb, err, errlen) != 0) {
-        gp_idx_free(&im);
+        gp_idx_destroy(im);
         return -1;
     }
     int bad = 0;
-    if (lb.ndims != 1)
+    if (lb->ndims != 1)
         bad = data_fail(err, errlen, "%s: labels must have 1 dimension, this file has %d",
-                        labels, lb.ndims);
-    else if (lb.dims[0] != im.dims[0])
+                        labels, lb->ndims);
+    else if (lb->dims[0] != im->dims[0])
         bad = data_fail(err, errlen, "%s: %zu labels for %zu images in %s", labels,
-                        lb.dims[0], im.dims[0], images);
+                        lb->dims[0], im->dims[0], images);
     if (bad) {
-        gp_idx_free(&im);
-        gp_idx_free(&lb);
+        gp_idx_destroy(im);
+        gp_idx_destroy(lb);
         return -1;
     }
-    r->count = (int)im.dims[0];
-    r->h = (int)im.dims[1];
-    r->w = (int)im.dims[2];
-    r->pix = im.data;   /* taken over: the bytes are already in the layout we keep */
+    r->count = (int)im->dims[0];
+    r->h = (int)im->dims[1];
+    r->w = (int)im->dims[2];
+    r->pix = im->data;   /* taken over: the bytes are already in the layout we keep */
+    im->data = NULL;
+    gp_idx_destroy(im);
     r->y = malloc((size_t)r->count * sizeof *r->y);
     if (!r->y) {
-        gp_idx_free(&lb);
+        gp_idx_destroy(lb);
         raw_free(r);
         return data_fail(err, errlen, "out of memory for %d labels", r->count);
     }
     for (int i = 0; i < r->count; i++)
-        r->y[i] = lb.data[i];
-    gp_idx_free(&lb);
+        r->y[i] = lb->data[i];
+    gp_idx_destroy(lb);
     return 0;
 }
 

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/model.h"
 #include "core/train.h"
 
 static const char *const method_names[GPX_SIZE_NMETHODS] = {
@@ -204,87 +203,61 @@ static void row_not_applicable(gpx_size_row *row, const char *fmt, ...)
 
 /* Everything a size's rows share. */
 typedef struct {
-    gp_net                    *trained;
+    gp_net                    *net;      /* the trained net, reshaped in turn */
     const gpx_split           *test;
     const gpx_eval_sizes_opts *o;
-    const char                *head;     /* the model's head name */
-    gpx_head_design            design;
     float                      fill;     /* a raw zero pixel after normalisation */
     float                     *buf;      /* one transformed batch at the largest size */
+    gpx_size_row              *rows;     /* rows[i * nmethods + j]: sizes[i] by methods[j] */
 } sweep;
 
-/* Why built cannot take trained's weights, or "" when it can: the same
- * layers with the same parameter and buffer sizes. */
-static void structure_mismatch(const sweep *s, gp_net *built, int size, char *why, size_t len)
+/* Append text to the string in buf (len bytes), cut to fit: a reason names
+ * a config path of any length. */
+static void append_cut(char *buf, size_t len, const char *text)
 {
-    gp_net *t = s->trained;
-    int nl = gp_net_layer_count(t);
-    why[0] = '\0';
-    if (gp_net_layer_count(built) != nl) {
-        snprintf(why, len, "a %dx%d input builds %d layers, the trained net has %d", size,
-                 size, gp_net_layer_count(built), nl);
+    if (!len)
         return;
-    }
-    size_t tf = gp_shape_image_size(gp_net_layer(t, nl - 1)->in);
-    size_t bf = gp_shape_image_size(gp_net_layer(built, nl - 1)->in);
-    if (s->design == GPX_HEAD_FLATTEN_DENSE && tf != bf) {
+    size_t end = strlen(buf);
+    while (end + 1 < len && *text)
+        buf[end++] = *text++;
+    buf[end < len ? end : len - 1] = '\0';
+}
+
+/* Why the net cannot take a size x size input: layer i refuses the input
+ * `at` it would get, with gp_last_error() saying why. */
+static void refusal_reason(const sweep *s, int size, int i, gp_shape at, char *why, size_t len)
+{
+    const gpx_model_spec *m = s->o->model;
+    const gp_layer *l = gp_net_layer(s->net, i);
+    if (m->design == GPX_HEAD_FLATTEN_DENSE && i == gp_net_layer_count(s->net) - 1) {
         snprintf(why, len, "%s's dense layer takes %zu features, a %dx%d input gives %zu",
-                 s->head, tf, size, size, bf);
+                 m->head, gp_shape_image_size(l->in), size, size, gp_shape_image_size(at));
         return;
     }
-    for (int i = 0; i < nl; i++) {
-        const gp_layer *a = gp_net_layer(t, i), *b = gp_net_layer(built, i);
-        int same = !strcmp(a->ops->kind, b->ops->kind) && a->nparams == b->nparams &&
-                   a->nbuffers == b->nbuffers;
-        for (int k = 0; same && k < a->nparams; k++)
-            same = a->params[k].count == b->params[k].count;
-        for (int k = 0; same && k < a->nbuffers; k++)
-            same = a->buffers[k].count == b->buffers[k].count;
-        if (!same) {
-            snprintf(why, len, "layer %d (%s) of a %dx%d input has other parameters than "
-                     "the trained net's (%s)", i, b->ops->kind, size, size, a->ops->kind);
-            return;
-        }
-    }
+    char origin[512], msg[256];
+    snprintf(msg, sizeof msg, "%s", gp_last_error());
+    gpx_model_layer_origin(m, i, origin, sizeof origin);
+    snprintf(why, len, "the network cannot take a %dx%d input: ", size, size);
+    append_cut(why, len, origin);
+    append_cut(why, len, ": ");
+    append_cut(why, len, msg);
 }
 
-/* Copy every parameter and buffer of the trained net into built (whose
- * structure matched). */
-static void copy_state(gp_net *trained, gp_net *built)
+/* Reshape the net for size x size inputs: 1 when done, 0 when it cannot take
+ * them (why says why; the net is unchanged), -1 on a failed reshape. */
+static int reshape_for(sweep *s, int size, char *why, size_t len, char *err, size_t errlen)
 {
-    for (int i = 0; i < gp_net_param_count(trained); i++) {
-        const gp_param *a = gp_net_param(trained, i);
-        memcpy(gp_net_param(built, i)->value, a->value, a->count * sizeof *a->value);
+    gp_shape in = { s->o->batch, s->test->c, size, size }, at;
+    int layer = -1;
+    if (gp_net_reshape_check(s->net, in, &layer, &at) != GP_OK) {
+        if (layer < 0)
+            return es_fail(err, errlen, "reshaping to %dx%d: %s", size, size, gp_last_error());
+        refusal_reason(s, size, layer, at, why, len);
+        return 0;
     }
-    for (int i = 0; i < gp_net_layer_count(trained); i++) {
-        gp_layer *a = gp_net_layer(trained, i), *b = gp_net_layer(built, i);
-        for (int k = 0; k < a->nbuffers; k++)
-            memcpy(b->buffers[k].value, a->buffers[k].value,
-                   a->buffers[k].count * sizeof *a->buffers[k].value);
-    }
-}
-
-/* A network for size x size inputs carrying the trained weights, or NULL
- * with the reason it cannot be had. */
-static gp_net *net_for_size(const sweep *s, int size, char *why, size_t len)
-{
-    const gpx_split *x = s->test;
-    gp_shape in = { s->o->batch, x->c, size, size };
-    gp_net *built = NULL;
-    /* the builder's message goes straight after this prefix */
-    int pre = snprintf(why, len, "the network cannot take a %dx%d input: ", size, size);
-    if (pre < 0 || (size_t)pre >= len)
-        pre = 0;
-    if (gpx_model_build(s->o->model, s->o->config_path, in, gp_net_out_shape(s->trained).c,
-                        s->o->seed, NULL, &built, why + pre, len - (size_t)pre) != 0)
-        return NULL;
-    structure_mismatch(s, built, size, why, len);
-    if (why[0]) {
-        gp_net_destroy(built);
-        return NULL;
-    }
-    copy_state(s->trained, built);
-    return built;
+    if (gp_net_reshape(s->net, in) != GP_OK)
+        return es_fail(err, errlen, "reshaping to %dx%d: %s", size, size, gp_last_error());
+    return 1;
 }
 
 /* Bring count images (starting at x) to size x size in s->buf. */
@@ -299,12 +272,12 @@ static void transform_batch(const sweep *s, gpx_size_method m, const float *x, i
                      m == GPX_SIZE_CANVAS_RANDOM ? GPX_CANVAS_RANDOM : GPX_CANVAS_CENTER, rng);
 }
 
-/* Evaluate built on the test split transformed batch by batch. The sums
+/* Evaluate the net on the test split transformed batch by batch. The sums
  * reproduce gpx_evaluate's over the whole split exactly: per batch it
  * returns l*n/n with l a float mean and n small, which is l itself, so
  * loss * n gives back the term gpx_evaluate adds, and acc * n the hits. */
-static int eval_method(const sweep *s, gp_net *built, gpx_size_method m, int size,
-                       gpx_size_row *row, char *err, size_t errlen)
+static int eval_method(const sweep *s, gpx_size_method m, int size, gpx_size_row *row,
+                       char *err, size_t errlen)
 {
     const gpx_split *t = s->test;
     size_t img = (size_t)t->c * t->h * t->w;
@@ -318,7 +291,7 @@ static int eval_method(const sweep *s, gp_net *built, gpx_size_method m, int siz
         gpx_split chunk = { .count = nb, .c = t->c, .h = size, .w = size,
                             .classes = t->classes, .x = s->buf, .y = t->y + i };
         double l, a;
-        if (gpx_evaluate(built, &chunk, s->o->sigmoid_loss, &l, &a) != GP_OK)
+        if (gpx_evaluate(s->net, &chunk, s->o->sigmoid_loss, &l, &a) != GP_OK)
             return es_fail(err, errlen, "evaluating at %dx%d by %s: %s", size, size,
                            gpx_size_method_name(m), gp_last_error());
         loss_sum += l * nb;
@@ -330,15 +303,14 @@ static int eval_method(const sweep *s, gp_net *built, gpx_size_method m, int siz
     return 0;
 }
 
-/* The rows of one size: the network is built once, and only if some
- * method can run at this size. */
-static int eval_size(const sweep *s, int size, gpx_size_row *rows, char *err, size_t errlen)
+/* The rows of one size: the net is reshaped once, and only if some method
+ * can run at this size. */
+static int eval_size(sweep *s, int size, gpx_size_row *rows, char *err, size_t errlen)
 {
     const gpx_split *t = s->test;
-    gp_net *built = NULL;
     char why[256] = "";
-    int rc = 0;
-    for (int j = 0; j < s->o->nmethods && rc == 0; j++) {
+    int ready = 0;
+    for (int j = 0; j < s->o->nmethods && ready >= 0; j++) {
         gpx_size_method m = s->o->methods[j];
         gpx_size_row *row = &rows[j];
         row->size = size;
@@ -348,16 +320,14 @@ static int eval_size(const sweep *s, int size, gpx_size_row *rows, char *err, si
             row_not_applicable(row, "canvas smaller than the %dx%d image", t->h, t->w);
             continue;
         }
-        if (!built && !why[0])
-            built = net_for_size(s, size, why, sizeof why);
-        if (!built) {
+        if (!ready && !why[0])
+            ready = reshape_for(s, size, why, sizeof why, err, errlen);
+        if (ready == 0)
             row_not_applicable(row, "%s", why);
-            continue;
-        }
-        rc = eval_method(s, built, m, size, row, err, errlen);
+        else if (ready > 0 && eval_method(s, m, size, row, err, errlen) != 0)
+            ready = -1;
     }
-    gp_net_destroy(built);
-    return rc;
+    return ready < 0 ? -1 : 0;
 }
 
 static int check_opts(gp_net *net, const gpx_data *data, const gpx_eval_sizes_opts *o,
@@ -382,16 +352,26 @@ static int check_opts(gp_net *net, const gpx_data *data, const gpx_eval_sizes_op
     return 0;
 }
 
+/* The sweep over every size, then the net back at its own input shape
+ * (even after a failed size: the caller's net must stay usable). */
+static int sweep_sizes(sweep *s, char *err, size_t errlen)
+{
+    const gpx_eval_sizes_opts *o = s->o;
+    gp_shape own = gp_net_layer(s->net, 0)->in;
+    int rc = 0;
+    for (int i = 0; i < o->nsizes && rc == 0; i++)
+        rc = eval_size(s, o->sizes[i], s->rows + (size_t)i * o->nmethods, err, errlen);
+    if (gp_net_reshape(s->net, own) != GP_OK && rc == 0)
+        rc = es_fail(err, errlen, "reshaping back to %dx%d: %s", own.h, own.w, gp_last_error());
+    return rc;
+}
+
 int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_opts *o,
                       gpx_size_row *rows, char *err, size_t errlen)
 {
     if (check_opts(net, data, o, rows, err, errlen) != 0)
         return -1;
-    sweep s = { .trained = net, .test = &data->test, .o = o };
-    s.head = ycfg_value_get(o->model, "head")->s;
-    gp_head_op op;
-    if (gpx_head_parse(s.head, &s.design, &op) != 0)
-        return es_fail(err, errlen, "unknown head '%s'", s.head);
+    sweep s = { .net = net, .test = &data->test, .o = o, .rows = rows };
     /* as data.c turns a 0 pixel into a float: (0/255 - mean) / std in float */
     s.fill = data->std > 0 ? (0.0f - (float)data->mean) / (float)data->std : 0.0f;
     int largest = 0;
@@ -401,9 +381,7 @@ int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_op
     if (!s.buf)
         return es_fail(err, errlen, "out of memory for a batch of %d images of %dx%d",
                        o->batch, largest, largest);
-    int rc = 0;
-    for (int i = 0; i < o->nsizes && rc == 0; i++)
-        rc = eval_size(&s, o->sizes[i], rows + (size_t)i * o->nmethods, err, errlen);
+    int rc = sweep_sizes(&s, err, errlen);
     free(s.buf);
     return rc;
 }

@@ -11,8 +11,7 @@
  *     static const int sizes[] = { 20, 28, 36, 56 };
  *     static const gpx_size_method methods[] = {
  *         GPX_SIZE_RESIZE, GPX_SIZE_CANVAS_CENTER, GPX_SIZE_CANVAS_RANDOM };
- *     gpx_eval_sizes_opts o = { .model = ycfg_get(pt, "model"),
- *                               .config_path = ycfg_path(cfg),
+ *     gpx_eval_sizes_opts o = { .model = &spec,        // the net's gpx_model_spec
  *                               .sizes = sizes, .nsizes = 4,
  *                               .methods = methods, .nmethods = 3,
  *                               .seed = 1, .batch = 256 };
@@ -21,10 +20,12 @@
  *     for (int i = 0; i < 12; i++)
  *         rows[i].applicable ? print(rows[i].test_acc) : print(rows[i].reason);
  *
- * A size a network cannot take (a flatten_dense head at another size, a
- * canvas smaller than the image, a trunk that shrinks the input to nothing)
- * gives a row marked not applicable with the reason; it does not end the
- * sweep.
+ * The network is evaluated in place: gp_net_reshape re-plans it for each
+ * size (and the evaluation batch), and it is taken back to its own input
+ * shape at the end. A size a network cannot take (a flatten_dense head at
+ * another size, a canvas smaller than the image, a trunk that shrinks the
+ * input to nothing) gives a row marked not applicable with the reason; it
+ * does not end the sweep.
  */
 #ifndef GPOOL_EXPERIMENTS_EVALSIZE_H
 #define GPOOL_EXPERIMENTS_EVALSIZE_H
@@ -32,8 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cfg/cfg.h"
 #include "core/data.h"
+#include "core/model.h"
 #include "gpool_nn.h"
 
 /* How an evaluation image is brought to the asked size. */
@@ -85,27 +86,27 @@ typedef struct {
 } gpx_size_row;
 
 typedef struct {
-    const ycfg_value    *model;        /* the `model:` value the net was built from */
-    const char            *config_path;  /* names the config in the builder's messages */
+    const gpx_model_spec  *model;        /* what the net was built from (for the reasons) */
     const int             *sizes;        /* square input sizes to evaluate at */
     int                    nsizes;
     const gpx_size_method *methods;
     int                    nmethods;
     uint64_t               seed;         /* canvas_random places (the same for every size) */
-    int                    batch;        /* evaluation batch: the nets' maximum batch */
+    int                    batch;        /* evaluation batch: the net's maximum batch */
     int                    sigmoid_loss; /* as in training (gpx_evaluate) */
 } gpx_eval_sizes_opts;
 
 /* Evaluate net (trained at its input size) on data->test brought to every
  * size by every method: rows[i * nmethods + j] is sizes[i] by methods[j].
- * For each size a network is built from the model config for that input and
- * every parameter and buffer is copied from net. The transforms start from
- * the test split as given (pass a split at its native resolution to resize
- * from the originals). Accuracy and loss equal gpx_evaluate's on the whole
- * transformed split bit for bit (the split is transformed one batch at a
- * time, so memory stays at one batch). 0 when the sweep ran (rows not
- * applicable included); -1 with err on bad arguments, out of memory or a
- * failed forward pass. */
+ * For each size net is reshaped to that input and o->batch images (its
+ * weights and buffers as trained), and at the end back to its own input
+ * shape (it then needs a training forward before a backward). The
+ * transforms start from the test split as given (pass a split at its native
+ * resolution to resize from the originals). Accuracy and loss equal
+ * gpx_evaluate's on the whole transformed split bit for bit (the split is
+ * transformed one batch at a time, so memory stays at one batch). 0 when
+ * the sweep ran (rows not applicable included); -1 with err on bad
+ * arguments, out of memory or a failed forward pass or reshape. */
 int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_opts *o,
                       gpx_size_row *rows, char *err, size_t errlen);
 

@@ -1,14 +1,15 @@
-/* model.c - the `model:` section of a config, and the network it describes. */
+/* model.c - the `model:` section of a config, its typed spec, and the network it describes. */
 #include "autoconfig.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/model.h"
 
-/* ------------------------------------------------------------ schema */
+/* ------------------------------------------------------------ layer types */
 
 static const ycfg_schema conv_keys[] = {
     { "out", YCFG_INT, NULL, .min = 1, .max = 65536, .help = "output channels" },
@@ -41,30 +42,151 @@ static const ycfg_schema dense_keys[] = {
 };
 static const ycfg_schema no_keys[] = { { NULL } };
 
-static const ycfg_schema layer_variants[] = {
-    { "conv", YCFG_MAP, NULL, .items = conv_keys, .help = "2-D convolution" },
-    { "batchnorm", YCFG_MAP, NULL, .items = batchnorm_keys, .help = "batch normalization" },
-    { "relu", YCFG_MAP, NULL, .items = no_keys, .help = "max(x, 0)" },
-    { "sigmoid", YCFG_MAP, NULL, .items = no_keys, .help = "logistic function" },
-    { "maxpool", YCFG_MAP, NULL, .items = pool_keys, .help = "local max pooling" },
-    { "avgpool", YCFG_MAP, NULL, .items = pool_keys, .help = "local average pooling" },
-    { "dropout", YCFG_MAP, NULL, .items = dropout_keys, .help = "inverted dropout" },
-    { "flatten", YCFG_MAP, NULL, .items = no_keys, .help = "c x h x w -> features" },
-    { "dense", YCFG_MAP, NULL, .items = dense_keys, .help = "fully connected" },
-    { NULL }
-};
+static int key_int(const ycfg_value *v, const char *key)
+{
+    return (int)ycfg_value_get(v, key)->i;
+}
+
+static float key_float(const ycfg_value *v, const char *key)
+{
+    return (float)ycfg_value_get(v, key)->f;
+}
+
+static void decode_conv(const ycfg_value *v, gp_layer_spec *s)
+{
+    int k = key_int(v, "k");
+    s->u.conv2d.cout = key_int(v, "out");
+    s->u.conv2d.kh = s->u.conv2d.kw = k;
+    s->u.conv2d.stride = key_int(v, "stride");
+    s->u.conv2d.pad = key_int(v, "pad");
+    s->u.conv2d.bias = key_int(v, "bias");
+}
+
+static void decode_batchnorm(const ycfg_value *v, gp_layer_spec *s)
+{
+    s->u.batchnorm2d.momentum = key_float(v, "momentum");
+    s->u.batchnorm2d.eps = key_float(v, "eps");
+}
+
+/* Both pooling kinds take the same keys; stride 0 means the window size. */
+static void decode_pool(const ycfg_value *v, gp_layer_spec *s)
+{
+    int k = key_int(v, "k"), stride = key_int(v, "stride");
+    s->u.pool2d.k = k;
+    s->u.pool2d.stride = stride ? stride : k;
+    s->u.pool2d.pad = key_int(v, "pad");
+    s->u.pool2d.ceil_mode = key_int(v, "ceil");
+}
+
+static void decode_dropout(const ycfg_value *v, gp_layer_spec *s)
+{
+    s->u.dropout.p = key_float(v, "p");
+}
+
+static void decode_dense(const ycfg_value *v, gp_layer_spec *s)
+{
+    s->u.dense.out_features = key_int(v, "out");
+    s->u.dense.bias = key_int(v, "bias");
+}
+
+/* The trunk's layer types, one list: config type name, the library kind it
+ * builds, its keys, how they decode into the kind's options (NULL: it has
+ * none), and a line of help. The schema's variants and the decoding table
+ * below are both made from it. */
+#define GPX_LAYER_TYPES(X)                                                                   \
+    X("conv",      GP_LAYER_CONV2D,      conv_keys,      decode_conv,      "2-D convolution") \
+    X("batchnorm", GP_LAYER_BATCHNORM2D, batchnorm_keys, decode_batchnorm,                   \
+      "batch normalization")                                                                 \
+    X("relu",      GP_LAYER_RELU,        no_keys,        NULL,             "max(x, 0)")       \
+    X("sigmoid",   GP_LAYER_SIGMOID,     no_keys,        NULL,             "logistic function") \
+    X("avgpool",   GP_LAYER_AVGPOOL2D,   pool_keys,      decode_pool,                        \
+      "local average pooling")                                                               \
+    X("maxpool",   GP_LAYER_MAXPOOL2D,   pool_keys,      decode_pool,      "local max pooling") \
+    X("dropout",   GP_LAYER_DROPOUT,     dropout_keys,   decode_dropout,   "inverted dropout") \
+    X("flatten",   GP_LAYER_FLATTEN,     no_keys,        NULL,                               \
+      "c x h x w -> features")                                                               \
+    X("dense",     GP_LAYER_DENSE,       dense_keys,     decode_dense,     "fully connected")
+
+#define GPX_AS_VARIANT(name, kind, keys, decode, text) \
+    { name, YCFG_MAP, NULL, .items = keys, .help = text },
+#define GPX_AS_TYPE(name, kind, keys, decode, text) { name, kind, decode },
+
+static const ycfg_schema layer_variants[] = { GPX_LAYER_TYPES(GPX_AS_VARIANT) { NULL } };
+
+typedef struct {
+    const char    *name;
+    gp_layer_kind  kind;
+    void         (*decode)(const ycfg_value *v, gp_layer_spec *s);
+} layer_type;
+
+static const layer_type layer_types[] = { GPX_LAYER_TYPES(GPX_AS_TYPE) };
+
+static const layer_type *find_layer_type(const char *name)
+{
+    for (size_t i = 0; i < sizeof layer_types / sizeof layer_types[0]; i++)
+        if (!strcmp(layer_types[i].name, name))
+            return &layer_types[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------- heads */
+
+/* The heads, one list: name, design, pooling op (unused by flatten_dense).
+ * catavgmax doubles the channels, so it cannot give the class scores
+ * itself: it exists only with a dense layer after it. */
+#define GPX_HEADS(X)                                              \
+    X("gap",             GPX_HEAD_CONV_POOL,     GP_HEAD_AVG)       \
+    X("gmp",             GPX_HEAD_CONV_POOL,     GP_HEAD_MAX)       \
+    X("gem",             GPX_HEAD_CONV_POOL,     GP_HEAD_GEM)       \
+    X("lse",             GPX_HEAD_CONV_POOL,     GP_HEAD_LSE)       \
+    X("mixed",           GPX_HEAD_CONV_POOL,     GP_HEAD_MIXED)     \
+    X("avgmax",          GPX_HEAD_CONV_POOL,     GP_HEAD_AVGMAX)    \
+    X("gap_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_AVG)       \
+    X("gmp_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_MAX)       \
+    X("gem_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_GEM)       \
+    X("lse_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_LSE)       \
+    X("mixed_dense",     GPX_HEAD_POOL_DENSE,    GP_HEAD_MIXED)     \
+    X("avgmax_dense",    GPX_HEAD_POOL_DENSE,    GP_HEAD_AVGMAX)    \
+    X("catavgmax_dense", GPX_HEAD_POOL_DENSE,    GP_HEAD_CATAVGMAX) \
+    X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_HEAD_AVG)
+
+#define GPX_AS_NAME(name, design, op) name,
+#define GPX_AS_HEAD(name, design, op) { name, design, op },
+
+static const char *const head_names[] = { GPX_HEADS(GPX_AS_NAME) NULL };
+
+typedef struct {
+    const char      *name;
+    gpx_head_design  design;
+    gp_head_op       op;
+} head_type;
+
+static const head_type heads[] = { GPX_HEADS(GPX_AS_HEAD) };
+
+static const head_type *find_head(const char *name)
+{
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        if (!strcmp(name, heads[i].name))
+            return &heads[i];
+    return NULL;
+}
+
+int gpx_head_parse(const char *name, gpx_head_design *design, gp_head_op *op)
+{
+    const head_type *h = find_head(name);
+    if (!h)
+        return -1;
+    *design = h->design;
+    *op = h->op;
+    return 0;
+}
+
+/* ------------------------------------------------------------ schema */
+
 static const ycfg_schema layer_schema[] = {
     { "layer", YCFG_TAGGED, NULL, .tag = "type", .items = layer_variants,
       .help = "one layer: {type: conv, out: 8, k: 3, pad: 1}" },
     { NULL }
-};
-
-static const char *const head_names[] = {
-    "gap", "gmp", "gem", "lse", "mixed", "avgmax",
-    "gap_dense", "gmp_dense", "gem_dense", "lse_dense", "mixed_dense", "avgmax_dense",
-    "catavgmax_dense",
-    "flatten_dense",
-    NULL
 };
 
 static const char *const init_names[] = {
@@ -83,58 +205,81 @@ const ycfg_schema gpx_model_schema[] = {
     { NULL }
 };
 
-const char *const *gpx_head_names(void)
+/* ------------------------------------------------------------ decode */
+
+void gpx_model_decode_init(const ycfg_value *model, gp_init_kind *init, float *bias_init)
 {
-    return head_names;
+    gp_init_parse(ycfg_value_get(model, "init")->s, init);
+    *bias_init = (float)ycfg_value_get(model, "bias_init")->f;
 }
 
-/* ------------------------------------------------------------- heads */
-
-static const struct {
-    const char     *prefix;   /* name without the "_dense" suffix */
-    gp_head_op      op;
-} head_ops[] = {
-    { "gap", GP_HEAD_AVG }, { "gmp", GP_HEAD_MAX }, { "gem", GP_HEAD_GEM },
-    { "lse", GP_HEAD_LSE }, { "mixed", GP_HEAD_MIXED }, { "avgmax", GP_HEAD_AVGMAX },
-    { "catavgmax", GP_HEAD_CATAVGMAX },
-};
-
-int gpx_head_parse(const char *name, gpx_head_design *design, gp_head_op *op)
+/* The schema admits only the types and heads of the tables, so a miss here
+ * is a table out of step with the schema. */
+static int decode_trunk(const ycfg_value *trunk, gpx_model_spec *spec, char *err, size_t errlen)
 {
-    if (!strcmp(name, "flatten_dense")) {
-        *design = GPX_HEAD_FLATTEN_DENSE;
-        *op = GP_HEAD_AVG;
-        return 0;
+    spec->trunk = calloc(trunk->n ? trunk->n : 1, sizeof *spec->trunk);
+    if (!spec->trunk) {
+        snprintf(err, errlen, "%s: out of memory for %zu layers", spec->source, trunk->n);
+        return -1;
     }
-    size_t len = strlen(name);
-    int dense = len > 6 && !strcmp(name + len - 6, "_dense");
-    size_t stem = dense ? len - 6 : len;
-    for (size_t i = 0; i < sizeof head_ops / sizeof head_ops[0]; i++) {
-        if (strlen(head_ops[i].prefix) != stem || strncmp(name, head_ops[i].prefix, stem))
-            continue;
-        /* concatenation doubles the channels: it cannot be the class scores */
-        if (!dense && head_ops[i].op == GP_HEAD_CATAVGMAX)
+    for (size_t i = 0; i < trunk->n; i++) {
+        const ycfg_value *v = &trunk->items[i];
+        const layer_type *t = find_layer_type(ycfg_value_get(v, "type")->s);
+        gpx_trunk_layer *l = &spec->trunk[i];
+        if (!t) {
+            snprintf(err, errlen, "%s:%d:%d: trunk[%zu]: unknown layer type '%s'", spec->source,
+                     v->line, v->col, i, ycfg_value_get(v, "type")->s);
             return -1;
-        *design = dense ? GPX_HEAD_POOL_DENSE : GPX_HEAD_CONV_POOL;
-        *op = head_ops[i].op;
-        return 0;
+        }
+        *l = (gpx_trunk_layer){ t->name, { .kind = t->kind }, v->line, v->col };
+        if (t->decode)
+            t->decode(v, &l->layer);
+        spec->ntrunk++;
     }
-    return -1;
+    return 0;
 }
 
-const char *gpx_head_design_name(gpx_head_design design)
+static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
 {
-    switch (design) {
-    case GPX_HEAD_CONV_POOL: return "conv_pool";
-    case GPX_HEAD_POOL_DENSE: return "pool_dense";
-    case GPX_HEAD_FLATTEN_DENSE: return "flatten_dense";
+    const ycfg_value *head = ycfg_value_get(model, "head");
+    const head_type *h = find_head(head->s);
+    if (!h) {
+        snprintf(err, errlen, "%s:%d:%d: unknown head '%s'", spec->source, head->line,
+                 head->col, head->s);
+        return -1;
     }
-    return "?";
+    spec->head = h->name;
+    spec->design = h->design;
+    spec->op = h->op;
+    spec->head_line = head->line;
+    spec->head_col = head->col;
+    spec->head_bias = ycfg_value_get(model, "head_bias")->i != 0;
+    return 0;
 }
 
-int gpx_head_size_agnostic(gpx_head_design design)
+int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
+                     char *err, size_t errlen)
 {
-    return design != GPX_HEAD_FLATTEN_DENSE;
+    memset(spec, 0, sizeof *spec);
+    spec->source = strdup(source ? source : "config");
+    if (!spec->source) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    gpx_model_decode_init(model, &spec->init, &spec->bias_init);
+    if (decode_trunk(ycfg_value_get(model, "trunk"), spec, err, errlen) ||
+        decode_head(model, spec, err, errlen)) {
+        gpx_model_spec_free(spec);
+        return -1;
+    }
+    return 0;
+}
+
+void gpx_model_spec_free(gpx_model_spec *spec)
+{
+    free(spec->trunk);
+    free(spec->source);
+    memset(spec, 0, sizeof *spec);
 }
 
 /* ------------------------------------------------------------ build */
@@ -155,169 +300,134 @@ const char *gpx_si(char *buf, size_t len, double value)
     return buf;
 }
 
-typedef struct {
-    const char *path;   /* config file, for messages */
-    char       *err;
-    size_t      errlen;
-    FILE       *log;
-    uint64_t    seed;
-} build_ctx;
-
-static int build_fail(build_ctx *b, const ycfg_value *where, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static int build_fail(build_ctx *b, const ycfg_value *where, const char *fmt, ...)
+/* "path:line:col: " where something was written, "path: " otherwise. */
+static void where_prefix(const gpx_model_spec *spec, int line, int col, char *buf, size_t len)
 {
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (where && where->line)
-        snprintf(b->err, b->errlen, "%s:%d:%d: %s", b->path, where->line, where->col, msg);
+    if (line)
+        snprintf(buf, len, "%s:%d:%d", spec->source, line, col);
     else
-        snprintf(b->err, b->errlen, "%s: %s", b->path, msg);
-    return -1;
+        snprintf(buf, len, "%s", spec->source);
 }
 
-static void log_layer(build_ctx *b, int index, const gp_layer *l)
+void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t len)
+{
+    char where[4096];
+    if (i < spec->ntrunk) {
+        where_prefix(spec, spec->trunk[i].line, spec->trunk[i].col, where, sizeof where);
+        snprintf(buf, len, "%s: trunk[%d] (%s)", where, i, spec->trunk[i].type);
+    } else {
+        where_prefix(spec, spec->head_line, spec->head_col, where, sizeof where);
+        snprintf(buf, len, "%s: head %s", where, spec->head);
+    }
+}
+
+typedef struct {
+    const gpx_model_spec *spec;
+    gp_net               *net;
+    char                 *err;
+    size_t                errlen;
+    FILE                 *log;
+    uint64_t              seed;
+} build_ctx;
+
+static void log_layer(const build_ctx *b, int index, const gp_layer *l)
 {
     if (!b->log)
         return;
     char shape[32], params[16], flops[16];
     snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
     fprintf(b->log, "  %-3d %-12s %-14s %10s %10s  %s\n", index, l->ops->kind, shape,
-            gpx_si(params, sizeof params, (double)gp_layer_param_count(l)),
+            gpx_si(params, sizeof params, (double)gp_layer_param_floats(l)),
             gpx_si(flops, sizeof flops, l->flops), l->desc);
 }
 
-/* Append l to net and log it; on failure the net has already freed l. */
-static int add_layer(build_ctx *b, gp_net *net, gp_status made, gp_layer *l,
-                     const ycfg_value *where, const char *what)
+/* Create the next layer of spec and append it; on failure err names where
+ * the layer was written. */
+static int add_layer(build_ctx *b, const gp_layer_spec *spec)
 {
-    if (made != GP_OK)
-        return build_fail(b, where, "%s: %s", what, gp_last_error());
-    if (gp_net_add(net, l) != GP_OK)
-        return build_fail(b, where, "%s: %s", what, gp_last_error());
-    log_layer(b, gp_net_layer_count(net) - 1, l);
+    int index = gp_net_layer_count(b->net);
+    gp_layer *l = NULL;
+    gp_status st = gp_layer_create(&l, gp_net_out_shape(b->net), spec);
+    if (st == GP_OK)
+        st = gp_net_add(b->net, l);
+    if (st != GP_OK) {
+        char origin[4352];
+        gpx_model_layer_origin(b->spec, index, origin, sizeof origin);
+        snprintf(b->err, b->errlen, "%s: %s", origin, gp_last_error());
+        return -1;
+    }
+    log_layer(b, index, l);
     return 0;
 }
 
-static long long item_int(const ycfg_value *v, const char *key)
+static int add_trunk(build_ctx *b)
 {
-    return ycfg_value_get(v, key)->i;
-}
-
-static int add_trunk_layer(build_ctx *b, gp_net *net, const ycfg_value *v, int index)
-{
-    const char *type = ycfg_value_get(v, "type")->s;
-    gp_shape in = gp_net_out_shape(net);
-    gp_layer *l = NULL;
-    gp_status st;
-    char what[48];
-    snprintf(what, sizeof what, "trunk[%d] (%s)", index, type);
-    if (!strcmp(type, "conv")) {
-        int k = (int)item_int(v, "k");
-        st = gp_conv2d_make(&l, in, (int)item_int(v, "out"), k, k, (int)item_int(v, "stride"),
-                            (int)item_int(v, "pad"), (int)item_int(v, "bias"));
-    } else if (!strcmp(type, "batchnorm")) {
-        st = gp_batchnorm2d_make(&l, in, (float)ycfg_value_get(v, "momentum")->f,
-                                 (float)ycfg_value_get(v, "eps")->f);
-    } else if (!strcmp(type, "relu")) {
-        st = gp_relu_make(&l, in);
-    } else if (!strcmp(type, "sigmoid")) {
-        st = gp_sigmoid_make(&l, in);
-    } else if (!strcmp(type, "maxpool") || !strcmp(type, "avgpool")) {
-        int k = (int)item_int(v, "k"), stride = (int)item_int(v, "stride");
-        st = gp_pool2d_make(&l, in, type[0] == 'm' ? GP_POOL2D_MAX : GP_POOL2D_AVG, k,
-                            stride ? stride : k, (int)item_int(v, "pad"), (int)item_int(v, "ceil"));
-    } else if (!strcmp(type, "dropout")) {
+    for (int i = 0; i < b->spec->ntrunk; i++) {
+        gp_layer_spec s = b->spec->trunk[i].layer;
         /* each dropout layer draws its own stream, different for every run seed */
-        st = gp_dropout_make(&l, in, (float)ycfg_value_get(v, "p")->f,
-                             b->seed * 1000003u + (uint64_t)index);
-    } else if (!strcmp(type, "flatten")) {
-        st = gp_flatten_make(&l, in);
-    } else if (!strcmp(type, "dense")) {
-        st = gp_dense_make(&l, in, (int)item_int(v, "out"), (int)item_int(v, "bias"));
-    } else {
-        return build_fail(b, v, "%s: unknown layer type", what);
+        if (s.kind == GP_LAYER_DROPOUT)
+            s.u.dropout.seed = b->seed * 1000003u + (uint64_t)i;
+        if (add_layer(b, &s))
+            return -1;
     }
-    return add_layer(b, net, st, l, v, what);
+    return 0;
 }
 
-static int add_head(build_ctx *b, gp_net *net, const ycfg_value *model, int classes)
+/* The head's two layers: conv1x1 + pooling, pooling + dense, or flatten + dense. */
+static int add_head(build_ctx *b, int classes)
 {
-    const ycfg_value *head = ycfg_value_get(model, "head");
-    int bias = ycfg_value_get(model, "head_bias")->i != 0;
-    gpx_head_design design;
-    gp_head_op op;
-    gp_layer *l = NULL;
-    if (gpx_head_parse(head->s, &design, &op))
-        return build_fail(b, head, "unknown head '%s'", head->s);
-    char what[48];
-    snprintf(what, sizeof what, "head %s", head->s);
-    gp_status st;
-    switch (design) {
+    const gpx_model_spec *m = b->spec;
+    gp_layer_spec conv = { .kind = GP_LAYER_CONV2D,
+                           .u.conv2d = { classes, 1, 1, 1, 0, m->head_bias } };
+    gp_layer_spec pool = { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { m->op } };
+    gp_layer_spec dense = { .kind = GP_LAYER_DENSE, .u.dense = { classes, m->head_bias } };
+    gp_layer_spec flatten = { .kind = GP_LAYER_FLATTEN };
+    switch (m->design) {
     case GPX_HEAD_CONV_POOL:
-        st = gp_conv2d_make(&l, gp_net_out_shape(net), classes, 1, 1, 1, 0, bias);
-        if (add_layer(b, net, st, l, head, what))
-            return -1;
-        st = gp_head_pool_make(&l, gp_net_out_shape(net), op);
-        return add_layer(b, net, st, l, head, what);
+        return add_layer(b, &conv) || add_layer(b, &pool) ? -1 : 0;
     case GPX_HEAD_POOL_DENSE:
-        st = gp_head_pool_make(&l, gp_net_out_shape(net), op);
-        if (add_layer(b, net, st, l, head, what))
-            return -1;
-        st = gp_dense_make(&l, gp_net_out_shape(net), classes, bias);
-        return add_layer(b, net, st, l, head, what);
+        return add_layer(b, &pool) || add_layer(b, &dense) ? -1 : 0;
     case GPX_HEAD_FLATTEN_DENSE:
-        st = gp_flatten_make(&l, gp_net_out_shape(net));
-        if (add_layer(b, net, st, l, head, what))
-            return -1;
-        st = gp_dense_make(&l, gp_net_out_shape(net), classes, bias);
-        return add_layer(b, net, st, l, head, what);
+        return add_layer(b, &flatten) || add_layer(b, &dense) ? -1 : 0;
     }
-    return build_fail(b, head, "unknown head design");
+    snprintf(b->err, b->errlen, "%s: head %s: unknown design", m->source, m->head);
+    return -1;
 }
 
-static void log_totals(build_ctx *b, const gp_net *net)
+static void log_totals(const build_ctx *b)
 {
     if (!b->log)
         return;
     char params[16], flops[16];
+    size_t floats = gp_net_param_floats(b->net);
+    double fl = gp_net_flops(b->net);
     fprintf(b->log, "  %-3s %-12s %-14s %10s %10s  (%zu parameters, %.0f FLOPs per image)\n",
-            "", "total", "", gpx_si(params, sizeof params, (double)gp_net_num_params(net)),
-            gpx_si(flops, sizeof flops, gp_net_flops(net)), gp_net_num_params(net),
-            gp_net_flops(net));
+            "", "total", "", gpx_si(params, sizeof params, (double)floats),
+            gpx_si(flops, sizeof flops, fl), floats, fl);
 }
 
-int gpx_model_build(const ycfg_value *model, const char *config_path, gp_shape in,
-                    int classes, uint64_t seed, FILE *log, gp_net **out, char *err, size_t errlen)
+int gpx_model_build(const gpx_model_spec *spec, gp_shape in, int classes, uint64_t seed,
+                    FILE *log, gp_net **out, char *err, size_t errlen)
 {
-    build_ctx b = { config_path, err, errlen, log, seed };
-    const ycfg_value *trunk = ycfg_value_get(model, "trunk");
-    gp_net *net = NULL;
+    build_ctx b = { spec, NULL, err, errlen, log, seed };
     *out = NULL;
-    if (gp_net_create(&net, in) != GP_OK)
-        return build_fail(&b, NULL, "network: %s", gp_last_error());
+    if (gp_net_create(&b.net, in) != GP_OK) {
+        snprintf(err, errlen, "%s: network: %s", spec->source, gp_last_error());
+        return -1;
+    }
     if (log)
         fprintf(log, "  %-3s %-12s %-14s %10s %10s  %s\n  %-3s %-12s %dx%dx%d\n", "#", "layer",
                 "output", "params", "FLOPs", "details", "", "input", in.c, in.h, in.w);
-    for (size_t i = 0; i < trunk->n; i++)
-        if (add_trunk_layer(&b, net, &trunk->items[i], (int)i))
-            goto fail;
-    if (add_head(&b, net, model, classes))
-        goto fail;
-    if (gp_net_finalize(net) != GP_OK) {
-        build_fail(&b, NULL, "network: %s", gp_last_error());
-        goto fail;
+    int rc = add_trunk(&b) || add_head(&b, classes) ? -1 : 0;
+    if (rc == 0 && gp_net_finalize(b.net) != GP_OK) {
+        snprintf(err, errlen, "%s: network: %s", spec->source, gp_last_error());
+        rc = -1;
     }
-    log_totals(&b, net);
-    *out = net;
+    if (rc != 0) {
+        gp_net_destroy(b.net);
+        return -1;
+    }
+    log_totals(&b);
+    *out = b.net;
     return 0;
-fail:
-    gp_net_destroy(net);
-    return -1;
 }

@@ -1,7 +1,20 @@
 /*
  * model.h - networks described in an experiment config: the `model:` section
- * (a trunk as a list of layers plus a named head) and the builder that turns
- * it into a gp_net, printing one line per layer.
+ * (a trunk as a list of layers plus a named head), decoded once into a typed
+ * spec, and the builder that turns a spec into a gp_net, printing one line
+ * per layer.
+ *
+ *     gpx_model_spec spec;
+ *     if (gpx_model_decode(ycfg_get(pt, "model"), ycfg_path(cfg), &spec, err, errlen))
+ *         ...;
+ *     gp_shape in = { batch, 1, 28, 28 };
+ *     gp_net *net;
+ *     if (gpx_model_build(&spec, in, classes, seed, stderr, &net, err, errlen)) ...;
+ *     gpx_model_spec_free(&spec);
+ *
+ * Two tables drive it (model.c): the trunk's layer types (config type name,
+ * the library kind it builds, its keys and how they decode into the kind's
+ * gp_layer_spec), and the heads (head name -> design and pooling op).
  *
  * Head names: the conv_pool design (1x1 conv to the classes, then a pooling
  * op; the NIN / tutorial head) is named after its op: gap, gmp, gem, lse,
@@ -25,29 +38,55 @@ typedef enum {
     GPX_HEAD_FLATTEN_DENSE
 } gpx_head_design;
 
+/* One trunk layer: the library's typed options, and where it was written. */
+typedef struct {
+    const char    *type;        /* the config's type name: "conv", "maxpool", ... */
+    gp_layer_spec  layer;       /* a dropout's seed is set when a net is built */
+    int            line, col;   /* in the config; 0 when not written there */
+} gpx_trunk_layer;
+
+/* A `model:` section, decoded: everything the builder needs. */
+typedef struct {
+    gpx_trunk_layer *trunk;
+    int              ntrunk;
+    const char      *head;       /* "gap", "gem_dense", ... (static storage) */
+    gpx_head_design  design;
+    gp_head_op       op;
+    int              head_bias;  /* bias on the head's conv1x1 or dense */
+    int              head_line, head_col;
+    gp_init_kind     init;
+    float            bias_init;
+    char            *source;     /* the config's path, for messages */
+} gpx_model_spec;
+
 /* Key table of the `model:` map (for an experiment's root schema). */
 extern const ycfg_schema gpx_model_schema[];
 
-/* NULL-terminated list of head names, in the order of the comment above. */
-const char *const *gpx_head_names(void);
+/* Decode a resolved `model:` value (from a config at source) into *spec, to
+ * free with gpx_model_spec_free. 0, or -1 with err (out of memory). */
+int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
+                     char *err, size_t errlen);
+
+/* Free what gpx_model_decode allocated (a zeroed spec is fine). */
+void gpx_model_spec_free(gpx_model_spec *spec);
+
+/* The initializer keys of a `model:` value, as gpx_model_decode reads them
+ * (for a point's training options). */
+void gpx_model_decode_init(const ycfg_value *model, gp_init_kind *init, float *bias_init);
 
 /* Split a head name into its design and pooling op; -1 if unknown. */
 int gpx_head_parse(const char *name, gpx_head_design *design, gp_head_op *op);
 
-/* "conv_pool", "pool_dense" or "flatten_dense". */
-const char *gpx_head_design_name(gpx_head_design design);
+/* Build the network of spec for inputs `in` (in.n = the maximum batch) and
+ * `classes` outputs; seed varies the dropout masks. One line per layer goes
+ * to log (NULL for none). Errors name source:line:column of the offending
+ * layer. 0, or -1 with err. */
+int gpx_model_build(const gpx_model_spec *spec, gp_shape in, int classes, uint64_t seed,
+                    FILE *log, gp_net **out, char *err, size_t errlen);
 
-/* 1 when a head accepts inputs of another size than it was built for
- * (every design except flatten_dense). */
-int gpx_head_size_agnostic(gpx_head_design design);
-
-/* Build the network of a resolved `model:` value for inputs `in` (in.n = the
- * maximum batch) and `classes` outputs; seed varies the dropout masks. One
- * line per layer goes to log (NULL for none). Errors name
- * config_path:line:column of the offending layer. 0, or -1 with err. */
-int gpx_model_build(const ycfg_value *model, const char *config_path, gp_shape in,
-                    int classes, uint64_t seed, FILE *log, gp_net **out, char *err,
-                    size_t errlen);
+/* Where layer i of a net built from spec came from, for messages:
+ * "config.yaml:12:7: trunk[3] (maxpool)" or "config.yaml:14:9: head gap". */
+void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t len);
 
 /* "12.3K", "4.56M", "1.20G" (decimal units, three significant digits). */
 const char *gpx_si(char *buf, size_t len, double value);

@@ -74,8 +74,7 @@ gpx_train_opts gpx_run_train_opts(const ycfg_point *pt)
     o.batch = (int)ycfg_int(pt, "train.batch");
     o.shuffle = ycfg_bool(pt, "train.shuffle");
     o.seed = (uint64_t)ycfg_int(pt, "train.seed");
-    gp_init_parse(ycfg_str(pt, "model.init"), &o.init);
-    o.bias_init = (float)ycfg_float(pt, "model.bias_init");
+    gpx_model_decode_init(ycfg_get(pt, "model"), &o.init, &o.bias_init);
     gp_optim_kind kind = (gp_optim_kind)enum_index(ycfg_str(pt, "train.optimizer"),
                                                    gpx_optim_choices);
     o.optim = gp_optim_defaults(kind);
@@ -131,17 +130,22 @@ int gpx_run_prepare(const ycfg_point *pt, int threads, gpx_data *data, char *err
     return gpx_data_load(&spec, data, err, errlen) ? -1 : threads;
 }
 
-int gpx_run_build_net(const ycfg *cfg, const ycfg_point *pt, const gpx_data *data, int batch,
-                      gp_net **net, char *err, size_t errlen)
+int gpx_run_model_spec(const ycfg *cfg, const ycfg_point *pt, gpx_model_spec *model,
+                       char *err, size_t errlen)
 {
-    gpx_train_opts o = gpx_run_train_opts(pt);
+    return gpx_model_decode(ycfg_get(pt, "model"), ycfg_path(cfg), model, err, errlen);
+}
+
+int gpx_run_build_net(const ycfg_point *pt, const gpx_model_spec *model, const gpx_data *data,
+                      int batch, gp_net **net, char *err, size_t errlen)
+{
+    uint64_t seed = gpx_run_train_opts(pt).seed;
     gp_shape in = { batch, data->train.c, data->train.h, data->train.w };
-    if (gpx_model_build(ycfg_get(pt, "model"), ycfg_path(cfg), in, data->train.classes,
-                        o.seed, NULL, net, err, errlen))
+    if (gpx_model_build(model, in, data->train.classes, seed, NULL, net, err, errlen))
         return -1;
     gp_rng rng;
-    gp_rng_seed(&rng, o.seed);
-    if (gp_net_init(*net, o.init, o.bias_init, &rng) != GP_OK) {
+    gp_rng_seed(&rng, seed);
+    if (gp_net_init(*net, model->init, model->bias_init, &rng) != GP_OK) {
         snprintf(err, errlen, "%s", gp_last_error());
         gp_net_destroy(*net);
         *net = NULL;
@@ -149,4 +153,3 @@ int gpx_run_build_net(const ycfg *cfg, const ycfg_point *pt, const gpx_data *dat
     }
     return 0;
 }
-

@@ -7,6 +7,7 @@
 
 #include "cfg/cfg.h"
 #include "core/data.h"
+#include "core/model.h"
 #include "core/train.h"
 #include "gpool_nn.h"
 
@@ -37,11 +38,17 @@ const ycfg_point *gpx_run_load_point(const char *path, const char *head, ycfg **
 int gpx_run_prepare(const ycfg_point *pt, int threads, gpx_data *data, char *err,
                     size_t errlen);
 
-/* The point's network for batches of up to batch of data's training images,
- * with the weights gpx_train starts a run from (train.init, bias_init, seeded
- * by train.seed), so that what is measured or compared is what `gpool run`
- * trains. 0, or -1 with err and *net NULL. */
-int gpx_run_build_net(const ycfg *cfg, const ycfg_point *pt, const gpx_data *data, int batch,
-                      gp_net **net, char *err, size_t errlen);
+/* The point's `model:` section decoded once (gpx_model_decode; messages
+ * name cfg's path), to free with gpx_model_spec_free. 0, or -1 with err. */
+int gpx_run_model_spec(const ycfg *cfg, const ycfg_point *pt, gpx_model_spec *model,
+                       char *err, size_t errlen);
+
+/* The point's network (model, its decoded `model:`) for batches of up to
+ * batch of data's training images, with the weights gpx_train starts a run
+ * from (model.init and bias_init, seeded by train.seed), so that what is
+ * measured or compared is what `gpool run` trains. 0, or -1 with err and
+ * *net NULL. */
+int gpx_run_build_net(const ycfg_point *pt, const gpx_model_spec *model, const gpx_data *data,
+                      int batch, gp_net **net, char *err, size_t errlen);
 
 #endif /* GPOOL_EXPERIMENTS_CORE_POINT_H */

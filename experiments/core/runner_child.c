@@ -82,7 +82,7 @@ static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threa
     gpx_runner_msg m;
     memset(&m, 0, sizeof m);
     m.kind = GPX_MSG_BUILT;
-    m.u.built.params = (double)gp_net_num_params(net);
+    m.u.built.params = (double)gp_net_param_floats(net);
     m.u.built.flops = gp_net_flops(net);
     m.u.built.mem = gp_net_memory(net, o->optim.kind == GP_OPTIM_SGD
                                            ? (o->optim.momentum > 0 ? 1 : 0) : 2);
@@ -174,8 +174,9 @@ static int fault_epoch_for(size_t index)
  * message per pair (not-applicable pairs included, with their reason). The
  * transforms start from the data set's own images, also when training
  * resized them (data.resize). 0, or -1 with err. */
-static int evaluate_sizes(int fd, const gpx_run_job *job, const ycfg_point *pt, gp_net *net,
-                          const gpx_data *data, int sigmoid_loss, char *err, size_t errlen)
+static int evaluate_sizes(int fd, const ycfg_point *pt, const gpx_model_spec *model,
+                          gp_net *net, const gpx_data *data, int sigmoid_loss, char *err,
+                          size_t errlen)
 {
     const ycfg_value *sizes = ycfg_get(pt, "eval.sizes");
     const ycfg_value *methods = ycfg_get(pt, "eval.methods");
@@ -201,8 +202,8 @@ static int evaluate_sizes(int fd, const gpx_run_job *job, const ycfg_point *pt, 
         original.std = data->std;
         source = &original;
     }
-    gpx_eval_sizes_opts eo = { ycfg_get(pt, "model"), ycfg_path(job->cfg), size, nsizes,
-                               method, nmethods, (uint64_t)ycfg_int(pt, "eval.seed"),
+    gpx_eval_sizes_opts eo = { model, size, nsizes, method, nmethods,
+                               (uint64_t)ycfg_int(pt, "eval.seed"),
                                (int)ycfg_int(pt, "eval.batch"), sigmoid_loss };
     gpx_size_row *rows = calloc((size_t)nsizes * (size_t)nmethods, sizeof *rows);
     int rc = rows ? gpx_eval_at_sizes(net, source, &eo, rows, err, errlen) : -1;
@@ -265,20 +266,28 @@ static int checkpoint_into_run_dir(const gpx_run_job *job, epoch_sink *sink, gpx
     return 0;
 }
 
-/* The network of the point for data, printed when show_build. 0, or -1 with err. */
+/* The point's model decoded into *model and its network for data, printed
+ * when show_build. 0, or -1 with err (*net NULL). */
 static int build_net(const gpx_run_job *job, const ycfg_point *pt, const gpx_data *data,
-                     const gpx_train_opts *o, gp_net **net, char *err, size_t errlen)
+                     const gpx_train_opts *o, gpx_model_spec *model, gp_net **net, char *err,
+                     size_t errlen)
 {
     gp_shape in = { o->batch, data->train.c, data->train.h, data->train.w };
+    *net = NULL;
+    memset(model, 0, sizeof *model);
     if (job->show_build)
         fprintf(stderr, "network of run %s (%s):\n", ycfg_point_id(pt),
                 ycfg_str(pt, "model.head"));
-    return gpx_model_build(ycfg_get(pt, "model"), ycfg_path(job->cfg), in, data->train.classes,
-                           o->seed, job->show_build ? stderr : NULL, net, err, errlen);
+    return gpx_run_model_spec(job->cfg, pt, model, err, errlen) ||
+                   gpx_model_build(model, in, data->train.classes, o->seed,
+                                   job->show_build ? stderr : NULL, net, err, errlen)
+               ? -1
+               : 0;
 }
 
 /* Train the built net, then evaluate it at other sizes: the result. */
-static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd, gp_net *net,
+static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
+                                           const gpx_model_spec *model, gp_net *net,
                                            const gpx_data *data, gpx_train_opts *o)
 {
     const ycfg_point *pt = ycfg_point_at(job->cfg, job->index);
@@ -300,7 +309,7 @@ static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd, gp_ne
     gpx_train(net, data, o, send_epoch, &sink, &res);
     free(sink.rows);
     if (res.status == GPX_RUN_OK &&
-        evaluate_sizes(fd, job, pt, net, data, o->sigmoid_loss, err, sizeof err)) {
+        evaluate_sizes(fd, pt, model, net, data, o->sigmoid_loss, err, sizeof err)) {
         res.status = GPX_RUN_FAILED;
         snprintf(res.reason, sizeof res.reason, "evaluation at other sizes: %.200s", err);
     }
@@ -320,8 +329,10 @@ int gpx_runner_child_main(const gpx_run_job *job, int fd)
     report_data(fd, &data);
     gpx_train_opts o = gpx_run_train_opts(pt);
     gp_net *net;
-    if (build_net(job, pt, &data, &o, &net, err, sizeof err)) {
+    gpx_model_spec model;
+    if (build_net(job, pt, &data, &o, &model, &net, err, sizeof err)) {
         child_fail(fd, "%s", err);
+        gpx_model_spec_free(&model);
         gpx_data_free(&data);
         return 1;
     }
@@ -329,9 +340,10 @@ int gpx_runner_child_main(const gpx_run_job *job, int fd)
     gpx_runner_msg m;
     memset(&m, 0, sizeof m);
     m.kind = GPX_MSG_DONE;
-    m.u.done = train_and_evaluate(job, fd, net, &data, &o);
+    m.u.done = train_and_evaluate(job, fd, &model, net, &data, &o);
     (void)send_msg(fd, &m);
     gp_net_destroy(net);
+    gpx_model_spec_free(&model);
     gpx_data_free(&data);
     return m.u.done.status == GPX_RUN_FAILED ? 1 : 0;
 }

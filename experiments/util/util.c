@@ -57,6 +57,33 @@ double gpx_min(const double *v, size_t n)
     return m;
 }
 
+/* Two passes (the mean, then the squares about it) rather than a running
+ * sum of squares, which loses the sd of values far from zero. */
+gpx_summary gpx_summarise(const double *v, size_t n)
+{
+    gpx_summary s = { NAN, NAN, 0, 1 };
+    double sum = 0, first = NAN;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            if (!s.n)
+                first = v[i];
+            s.constant &= v[i] == first;
+            sum += v[i];
+            s.n++;
+        }
+    if (!s.n)
+        return s;
+    s.mean = sum / (double)s.n;
+    if (s.n < 2)
+        return s;
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]))
+            ss += (v[i] - s.mean) * (v[i] - s.mean);
+    s.sd = sqrt(ss / (double)(s.n - 1));
+    return s;
+}
+
 /* ------------------------------------------------------------- files */
 
 int gpx_join(char *buf, size_t len, const char *dir, const char *name)
@@ -623,4 +650,70 @@ int gpx_usage_error_full(const char *cmd, void (*usage)(FILE *out), const char *
     va_end(ap);
     usage(stderr);
     return 2;
+}
+
+int gpx_command_line_error(const gpx_command_line *cl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    command_message(cl->name, fmt, ap);
+    va_end(ap);
+    if (cl->usage_on_error)
+        cl->usage(stderr);
+    else
+        fprintf(stderr, "Try '%s --help'.\n", cl->name);
+    return 2;
+}
+
+static int is_choice(const char *value, const char *const *choices)
+{
+    for (; *choices; choices++)
+        if (!strcmp(value, *choices))
+            return 1;
+    return 0;
+}
+
+/* argv[*i] against option o: 0 another option, 1 taken into opts, 2 said
+ * what is wrong with its value. */
+static int take_option(const gpx_command_line *cl, const gpx_option *o, int argc, char **argv,
+                       int *i, void *opts)
+{
+    char *field = (char *)opts + o->offset;
+    const char *arg = argv[*i], *value;
+    if (!o->needs) {
+        if (!gpx_option_flag(arg, o->shortopt, o->longopt))
+            return 0;
+        *(int *)field = 1;
+        return 1;
+    }
+    int m = gpx_option_value(argc, argv, i, o->shortopt, o->longopt, &value);
+    if (!m)
+        return 0;
+    if (m < 0 || !*value || (o->choices && !is_choice(value, o->choices)))
+        return gpx_command_line_error(cl, "%s needs %s", arg, o->needs);
+    *(const char **)field = value;
+    return 1;
+}
+
+int gpx_parse_command_line(const gpx_command_line *cl, int argc, char **argv, void *opts)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (gpx_option_flag(arg, "-h", "--help")) {
+            cl->usage(stdout);
+            return 1;
+        }
+        int taken = 0;
+        for (size_t k = 0; k < cl->noptions && !taken; k++)
+            taken = take_option(cl, &cl->options[k], argc, argv, &i, opts);
+        if (taken == 2)
+            return 2;
+        if (taken)
+            continue;
+        if (arg[0] == '-' && arg[1])
+            return gpx_command_line_error(cl, "unknown option '%s'", arg);
+        if (cl->operand(arg, opts))
+            return 2;
+    }
+    return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * util.h - small helpers shared by the gpool experiment commands: atomic
- * file output, mkdir -p, a monotonic clock, order statistics, a progress
- * line, and what the machine is (CPU model, L3 size).
+ * file output, mkdir -p, a monotonic clock, order and summary statistics, a
+ * progress line, what the machine is (CPU model, L3 size), and a command's
+ * command line read from a table of its options.
  *
  * Errors are reported into a caller buffer as "what: path: reason" so the
  * command can print them with its own prefix; nothing here prints except the
@@ -25,6 +26,16 @@ double gpx_median(double *v, size_t n);
 
 /* Smallest of v[0..n-1]; NaN for n == 0. */
 double gpx_min(const double *v, size_t n);
+
+/* A sample summarised over its finite values (NaN and infinities left out). */
+typedef struct {
+    double mean, sd;   /* NaN without values; sd (sample, n - 1) NaN for n < 2 */
+    size_t n;          /* finite values */
+    int    constant;   /* every finite value equal (also for n < 2) */
+} gpx_summary;
+
+/* Mean and sample sd of the finite values of v[0..n-1], summed in order. */
+gpx_summary gpx_summarise(const double *v, size_t n);
 
 /* ------------------------------------------------------------- files */
 
@@ -159,6 +170,44 @@ typedef struct {
  * missing or out of range (the usage error already printed for cmd). */
 int gpx_int_options(int argc, char **argv, int *i, const gpx_int_option *opts, size_t n,
                     void *opts_struct, const char *cmd);
+
+/* One option in a command's table of options (gpx_parse_command_line). */
+typedef struct {
+    const char        *shortopt;  /* "-o", or NULL */
+    const char        *longopt;   /* "--out" (also "--out=V") */
+    const char        *needs;     /* NULL: a flag, which sets an int to 1; else it takes
+                                   * a value, a const char *, and this says what for the
+                                   * error ("a directory": "--out needs a directory") */
+    const char *const *choices;   /* the values it accepts, NULL-terminated; NULL: any
+                                   * but the empty string */
+    size_t             offset;    /* offsetof the int or const char * in the options */
+} gpx_option;
+
+/* A command's command line: -h/--help, the options, and what is not an option. */
+typedef struct {
+    const char       *name;            /* "gpool table", for messages */
+    void            (*usage)(FILE *out);
+    int               usage_on_error;  /* a bad command line prints the usage (1) or a
+                                        * pointer to --help (0) */
+    const gpx_option *options;
+    size_t            noptions;
+    /* An argument that is not an option (DIR, CONFIG): 0, or 2 after
+     * gpx_command_line_error. */
+    int             (*operand)(const char *arg, void *opts);
+} gpx_command_line;
+
+/* Parse argv[1..argc-1] into opts (set to its defaults by the caller), in
+ * order: 0 done, 1 the usage was asked for (printed on stdout), 2 a bad
+ * command line (said on stderr: an unknown option, a missing or wrong value,
+ * or what the operand callback refused). */
+int gpx_parse_command_line(const gpx_command_line *cl, int argc, char **argv, void *opts);
+
+/* A bad command line of cl, said as cl says (see usage_on_error). Returns 2. */
+int gpx_command_line_error(const gpx_command_line *cl, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* A bad command line of cmd ("gpool run") on stderr: "cmd: MESSAGE", then a
  * pointer to "cmd --help". Returns 2, the exit status of a bad command line. */
