@@ -51,6 +51,14 @@ expect 0 'default' "bench --help shows defaults" -- bench --help
 expect 0 '--list-variants' "bench --help documents --list-variants" -- bench --help
 expect 2 "unknown option '--frob'" "bench: unknown option, exit 2" -- bench --frob
 expect 2 "gpool bench --help" "bench: unknown option, usage hint" -- bench --frob
+
+# ---- gpool migrate's command line (its work: tests/migrate.sh)
+expect 0 'migrate .*run ids' "--help lists the migrate command" -- --help
+expect 0 'Usage: gpool migrate' "migrate --help exits 0" -- migrate --help
+expect 2 'missing DIR' "migrate without DIR: exit 2" -- migrate
+expect 2 "unknown option '--frob'" "migrate: unknown option, exit 2" -- migrate --frob
+expect 1 'nowhere/config.yaml' "migrate of a directory without config.yaml: exit 1, named" -- \
+    migrate nowhere
 expect 2 "needs a value" "bench: --config without a file, exit 2" -- bench --config
 expect 2 "unexpected argument" "bench: stray argument, exit 2" -- bench extra.yaml
 expect 0 'avx512_omp' "bench --list-variants exits 0" -- bench --list-variants

@@ -84,4 +84,28 @@ check "with space again, --resume finishes the sweep (exit 0)" [ $? -eq 0 ]
 check "... with all 6 runs ok" [ "$(awk -F, 'NR > 1 && $0 ~ /,ok,/' "$exp/runs.csv" | wc -l)" -eq 6 ]
 check "... and the first sweep's rows unchanged" lines_kept "$tmp/runs.before" "$exp/runs.csv"
 
+# gpool migrate cut short by a full disk (the run folders renamed, no file
+# rewritten yet): run again with space, it finishes as if never cut
+prev="$srcdir/tests/fixtures/prev-release"
+mig="$disk/prev"
+cp -R "$prev" "$mig" && chmod -R u+w "$mig" || { echo "Bail out! copy $prev"; exit 1; }
+dd if=/dev/zero of="$disk/filler" bs=1k count="$(free_kib)" 2>/dev/null
+"$gpool" migrate "$mig" >/dev/null 2>"$tmp/err"
+check "migrate on a full disk exits 1" [ $? -eq 1 ]
+check "... saying why" grep -q 'No space left on device' "$tmp/err"
+check "... and leaving no temporary files" no_temp_files "$mig"
+old0=$(awk -F, 'NR == 2 { print $1 }' "$prev/runs.csv")
+new0=$("$gpool" run --list "$cfg" | awk 'NR == 1 { print $1 }')
+check "... half done: run 0's folder renamed, runs.csv not yet rewritten" \
+    sh -c "[ -d '$mig/runs/$new0' ] && grep -q '^$old0,' '$mig/runs.csv'"
+rm -f "$disk/filler"
+"$gpool" migrate "$mig" >/dev/null 2>&1
+check "with space again, migrate finishes the directory (exit 0)" [ $? -eq 0 ]
+cp -R "$prev" "$tmp/whole" && chmod -R u+w "$tmp/whole"
+"$gpool" migrate -q "$tmp/whole" >/dev/null 2>&1
+for d in "$mig" "$tmp/whole"; do
+    sed -i '/^ids_migrated_at: /d' "$d/manifest.yaml"
+done
+check "... to the files of a migrate never cut short" diff -r "$mig" "$tmp/whole"
+
 echo "1..$n"

@@ -43,6 +43,11 @@ check "peak RSS is recorded per run" \
              { if ($c <= 0) exit 1 }' "$out/runs.csv"
 check "config.yaml and manifest.yaml are written" [ -s "$out/config.yaml" -a -s "$out/manifest.yaml" ]
 check "the manifest records the defaults used" grep -q '^  train.optimizer: "adam"' "$out/manifest.yaml"
+check "the manifest records how run ids are made" grep -qx 'id_scheme: non-defaults' "$out/manifest.yaml"
+check "... the digest of the schema's defaults" \
+    grep -qx 'defaults_digest: [0-9a-f]\{16\}' "$out/manifest.yaml"
+check "... and each declared default by its generic path" \
+    grep -qx '  model.trunk\[conv\].k: "3"' "$out/manifest.yaml"
 check "the build log prints one line per layer" \
     [ "$(grep -cE '^  [0-9]+ +(conv2d|batchnorm2d|relu|maxpool2d|head_pool|dense|flatten) ' "$tmp/stderr")" -ge 8 ]
 check "the build log prints the totals" grep -q 'parameters' "$tmp/stderr"

@@ -96,7 +96,7 @@ check "one row per group (4), in runs.csv order" \
 check "the excluded note counts the runs left out" has_line "$md" \
     "- Excluded from the means: 1 of 12 runs (status not ok):"
 check "... and names the run, its status and its reason (quoted in runs.csv)" has_line "$md" \
-    "  - model.head=flatten_dense train.batch=64 train.seed=2 (run 6cae59186f0f70ba): diverged: loss is nan at epoch 2, step 17"
+    "  - model.head=flatten_dense train.batch=64 train.seed=2 (run aef2e10f54ab5ae8): diverged: loss is nan at epoch 2, step 17"
 check "best accuracy is said to be chosen on the validation split" \
     grep -q 'best test acc: at the epoch with the highest validation accuracy' "$md"
 
@@ -121,7 +121,7 @@ check "LaTeX: the flatten_dense/64 row, underscores and thousands escaped" has_l
     'flatten\_dense & 64 & 2 & 88.50 $\pm$ 0.71 & 89.00 $\pm$ 0.71 & 5.50 $\pm$ 0.71 & 123{,}456 & 3.00 & 15.00 & 1.10 $\pm$ 0.14 & 950 $\pm$ 71 & 111.0 $\pm$ 1.4 \\'
 latex_checks LaTeX "$tex"
 check "LaTeX: the excluded run is listed" \
-    grep -q 'model.head=flatten\\_dense train.batch=64 train.seed=2 (run 6cae59186f0f70ba): diverged' "$tex"
+    grep -q 'model.head=flatten\\_dense train.batch=64 train.seed=2 (run aef2e10f54ab5ae8): diverged' "$tex"
 
 # ------------------------------------------------------ only the CSVs
 check "the fixture was only read (runs.csv, epochs.csv, config.yaml unchanged)" \
@@ -318,7 +318,7 @@ check "... the size table still merges the seeds (the same table)" \
 # rows of the diverged run (if gpool run wrote any) stay out, like the run
 fresh sizes-div "$sizes_fixture"
 for z in 20 28 36; do
-    printf 'f7119393278b0f61,flatten_dense,2,flatten_dense,2,28,%s,resize,0.10000,2.3,ok,\n' "$z"
+    printf '8ca395108b514dd1,flatten_dense,2,flatten_dense,2,28,%s,resize,0.10000,2.3,ok,\n' "$z"
 done >>"$tmp/sizes-div/evals.csv"
 table "$tmp/sizes-div"
 # with them, resize/flatten_dense at 28 would be (90 + 91 + 10)/3 = 63.67
@@ -329,7 +329,7 @@ check "... and counted in the note" has_line "$tmp/sizes-div/table-sizes.md" \
 
 # a cell where one seed could not be evaluated: the others' mean, (n=k), its reason
 fresh sizes-part "$sizes_fixture"
-sed 's/^74ad8e64a6bd3443,gap,2,gap,2,28,36,resize,.*/74ad8e64a6bd3443,gap,2,gap,2,28,36,resize,,,n\/a,out of memory/' \
+sed 's/^cbec6ad45ccfdcc7,gap,2,gap,2,28,36,resize,.*/cbec6ad45ccfdcc7,gap,2,gap,2,28,36,resize,,,n\/a,out of memory/' \
     "$sizes_fixture/evals.csv" >"$tmp/sizes-part/evals.csv"
 table "$tmp/sizes-part"
 # resize/gap at 36 over seeds 0 and 1: .78 .80 -> 79.00, sd sqrt(2) = 1.41; its reason is
@@ -340,7 +340,7 @@ check "... the reason listed first, (n=k) explained" \
     sh -c "grep -qx '  - \[1\] out of memory' '$tmp/sizes-part/table-sizes.md' && grep -qx '  - \[4\] canvas smaller than the 28x28 image' '$tmp/sizes-part/table-sizes.md' && grep -q '^- (n=k): only k' '$tmp/sizes-part/table-sizes.md'"
 
 # broken evals.csv files
-broken sizes-badid "$sizes_fixture" evals.csv '3s/^88632d5fd0b3ab35/0123456789abcdef/' \
+broken sizes-badid "$sizes_fixture" evals.csv '3s/^3fb10c033957bfc8/0123456789abcdef/' \
     'evals.csv:3: run 0123456789abcdef is not in ' "an evals.csv run that is not in runs.csv"
 broken sizes-badsize "$sizes_fixture" evals.csv '4s/,28,28,resize,/,28,2x8,resize,/' \
     "evals.csv:4: column eval_size: '2x8' is not a size" "an eval_size that is no size"

@@ -29,6 +29,7 @@
 
 #include "cmd/commands.h"
 #include "core/schema.h"
+#include "records/ids.h"
 #include "records/size_study.h"
 #include "records/table.h"
 #include "records/table_charts.h"
@@ -185,6 +186,8 @@ static int load_csvs(table_job *j, const char *dir)
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return fail(j, "%s: %s", dir, stat(dir, &st) ? strerror(errno) : "not a directory");
+    if (gpx_ids_check_current(dir, err, sizeof err))
+        return fail(j, "%s", err);
     gpx_join(path, sizeof path, dir, "runs.csv");
     if (access(path, F_OK) != 0)
         return fail(j, "%s: no runs.csv (write one with gpool run CONFIG --out %s)", dir, dir);

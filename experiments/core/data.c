@@ -608,3 +608,18 @@ void gpx_data_free(gpx_data *d)
     split_free(&d->test);
     memset(d, 0, sizeof *d);
 }
+
+void gpx_data_describe(const gpx_data *d, gpx_data_record *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nfiles = d->nfiles < GPX_DATA_MAX_FILES ? d->nfiles : GPX_DATA_MAX_FILES;
+    for (int i = 0; i < out->nfiles; i++) {
+        snprintf(out->files[i], sizeof out->files[i], "%s", d->files[i]);
+        snprintf(out->sha256[i], sizeof out->sha256[i], "%s", d->sha256[i]);
+    }
+    out->mean = d->mean;
+    out->std = d->std;
+    out->train_count = d->train.count;
+    out->val_count = d->val.count;
+    out->test_count = d->test.count;
+}

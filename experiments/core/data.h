@@ -52,6 +52,16 @@ typedef struct {
     char      source[32];
 } gpx_data;
 
+/* What a run trained on, as its manifest records it (a copy that fits in a
+ * message from the run's process). */
+typedef struct {
+    int    nfiles;
+    char   files[GPX_DATA_MAX_FILES][512];
+    char   sha256[GPX_DATA_MAX_FILES][65];
+    double mean, std;
+    int    train_count, val_count, test_count;
+} gpx_data_record;
+
 typedef struct {
     /* "fashion-mnist" (also when NULL), "idx" or "synthetic" */
     const char *source;
@@ -86,6 +96,9 @@ int  gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t e
 
 /* Free the splits and clear d. */
 void gpx_data_free(gpx_data *d);
+
+/* The record of d: its files (paths cut at 511 bytes), sizes and normalisation. */
+void gpx_data_describe(const gpx_data *d, gpx_data_record *out);
 
 /* Find the FashionMNIST directory: the first of $GPOOL_DATA, ./data,
  * ./data/fashion-mnist and /usr/share/datasets/fashion-mnist (Debian package

@@ -15,7 +15,8 @@
  * and the command then adds its own keys. Manifests written before these
  * names were settled (results/ keeps some) said cpu for cpu_model,
  * online_cpus for cpus_online, cpu_flags for cpu_isa, and profile's name
- * and date for experiment and finished; no program reads manifests back.
+ * and date for experiment and finished. Only the id section of an
+ * experiment manifest (records/ids.h) is read back.
  */
 #ifndef GPOOL_EXPERIMENTS_RECORDS_MANIFEST_H
 #define GPOOL_EXPERIMENTS_RECORDS_MANIFEST_H
@@ -23,6 +24,7 @@
 #include <stdio.h>
 
 #include "cfg/cfg.h"
+#include "core/data.h"
 
 typedef struct {
     const char  *comment;        /* the first line, after "# " */
@@ -34,15 +36,6 @@ typedef struct {
     const char  *started;        /* ISO 8601 time */
     const char  *finished;       /* NULL: now */
 } gpx_manifest;
-
-/* The data set a run trained on, as its manifest records it. */
-typedef struct {
-    int    nfiles;
-    char   files[4][512];
-    char   sha256[4][65];
-    double mean, std;
-    int    train_count, val_count, test_count;
-} gpx_data_record;
 
 /* The shared part of a manifest (see above). */
 void gpx_manifest_write (FILE *fp, const gpx_manifest *m);

@@ -8,8 +8,11 @@
 #include "records/csv.h"
 #include "records/results.h"
 
+#include "util/util.h"
+
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* An epoch row's values in the order of the columns after run_id, head,
  * seed and epoch (epochs.csv) or after epoch (progress.csv). */
@@ -158,3 +161,34 @@ int gpx_read_progress(const char *path, gpx_epoch_row **rows)
     gpx_csv_free(&t);
     return *rows ? (int)r : 0;
 }
+
+static int progress_path(const char *run_dir, char *path, size_t len)
+{
+    return gpx_join(path, len, run_dir, "progress.csv");
+}
+
+static int save_progress(const char *run_dir, const gpx_epoch_row *rows, int n)
+{
+    char path[4200], err[512];
+    gpx_atomic_file f;
+    if (progress_path(run_dir, path, sizeof path) || gpx_atomic_open(&f, path, err, sizeof err))
+        return -1;
+    gpx_write_progress(f.fp, rows, n);
+    return gpx_atomic_commit(&f, err, sizeof err);
+}
+
+static int load_progress(const char *run_dir, gpx_epoch_row **rows)
+{
+    char path[4200];
+    *rows = NULL;
+    return progress_path(run_dir, path, sizeof path) ? 0 : gpx_read_progress(path, rows);
+}
+
+static void discard_progress(const char *run_dir)
+{
+    char path[4200];
+    if (!progress_path(run_dir, path, sizeof path))
+        unlink(path);
+}
+
+const gpx_progress_store gpx_progress_csv = { save_progress, load_progress, discard_progress };

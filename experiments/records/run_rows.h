@@ -15,17 +15,8 @@
 
 #include "cfg/cfg.h"
 #include "core/evalsize.h"
+#include "core/runner.h"
 #include "core/train.h"
-#include "gpool_nn.h"
-
-/* What building a run's network told: runs.csv and the manifests record it. */
-typedef struct {
-    double        params, flops;
-    gp_mem_report mem;
-    int           threads;
-    char          variant[32];   /* global pooling variant "auto" picks for the head */
-    int           input_size;    /* side of the square images it trained on */
-} gpx_run_built;
 
 /* A run, as its rows record it. */
 typedef struct {
@@ -56,5 +47,9 @@ void gpx_write_progress  (FILE *fp, const gpx_epoch_row *rows, int n);
  * (*rows NULL) when it is missing or malformed, or its epochs are not
  * 1, 2, 3 ... in order. */
 int  gpx_read_progress   (const char *path, gpx_epoch_row **rows);
+
+/* A run's epochs so far as RUN_DIR/progress.csv (written atomically), for
+ * core/runner.h. */
+extern const gpx_progress_store gpx_progress_csv;
 
 #endif /* GPOOL_EXPERIMENTS_RECORDS_RUN_ROWS_H */

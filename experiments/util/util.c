@@ -592,6 +592,25 @@ int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt)
     return !strcmp(arg, longopt) || (shortopt && !strcmp(arg, shortopt));
 }
 
+int gpx_option_out(int argc, char **argv, int *i, const char *cmd, const char **dir)
+{
+    const char *opt = argv[*i];
+    int m = gpx_option_value(argc, argv, i, "-o", "--out", dir);
+    if (m && (m < 0 || !**dir))
+        return gpx_usage_error(cmd, "%.*s needs a directory", (int)strcspn(opt, "="), opt);
+    return m;
+}
+
+int gpx_option_operand(const char *cmd, char *arg, char **pos, int *npos, int max)
+{
+    if (arg[0] == '-' && arg[1])
+        return gpx_usage_error(cmd, "unknown option '%s'", arg);
+    if (*npos >= max)
+        return gpx_usage_error(cmd, "unexpected '%s'", arg);
+    pos[(*npos)++] = arg;
+    return 0;
+}
+
 int gpx_parse_int(const char *text, int lo, int hi, int *out)
 {
     char *end;

@@ -158,6 +158,16 @@ int gpx_option_value(int argc, char **argv, int *i, const char *shortopt,
 /* 1 when arg is the flag shortopt (NULL for none) or longopt, else 0. */
 int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt);
 
+/* "-o DIR", "--out DIR" or "--out=DIR" at argv[*i] (advancing *i past a
+ * separate DIR): 1 with *dir set, 0 when argv[*i] is another argument, 2
+ * after the usage error of cmd (no DIR). */
+int gpx_option_out(int argc, char **argv, int *i, const char *cmd, const char **dir);
+
+/* arg, an operand of cmd (anything but an option; "-" is an operand), as
+ * pos[(*npos)++] when fewer than max are there: 0, or 2 after the usage
+ * error (an unknown option, or an operand too many). */
+int gpx_option_operand(const char *cmd, char *arg, char **pos, int *npos, int max);
+
 /* Parse a whole decimal integer in [lo, hi]: 0, or -1 (out untouched). */
 int gpx_parse_int(const char *text, int lo, int hi, int *out);
 

@@ -1,0 +1,219 @@
+/*
+ * merge.c - `gpool merge SHARD_DIR...`: join the outputs of `gpool run
+ * --shard K/N` into one experiment directory, as if one process had run
+ * the whole sweep (records/sweep.h reads the shards and writes the result).
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "core/schema.h"
+#include "records/ids.h"
+#include "records/sweep.h"
+#include "util/util.h"
+
+#define MERGE_CMD "gpool merge"
+
+static void merge_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: gpool merge [-o DIR] SHARD_DIR...\n"
+            "\n"
+            "Join the outputs of `gpool run --shard K/N` (one directory per shard, each with\n"
+            "runs.csv, epochs.csv and config.yaml) into one experiment directory, as if one\n"
+            "process had run the whole sweep: rows in sweep order, the chart and the\n"
+            "manifest redone. Every shard must come from the same config, no run may\n"
+            "appear twice, and every point must be present.\n"
+            "\n"
+            "Options:\n"
+            "  -o, --out DIR   the merged directory (default results/<name>)\n"
+            "  -h, --help      show this help\n"
+            "Exit status: 0 merged, 1 an error, 2 bad command line.\n");
+}
+
+/* 1 when two configs expand to the same points (same ids, same order). */
+static int same_points(const ycfg *a, const ycfg *b)
+{
+    if (ycfg_npoints(a) != ycfg_npoints(b))
+        return 0;
+    for (size_t i = 0; i < ycfg_npoints(a); i++)
+        if (strcmp(ycfg_point_id(ycfg_point_at(a, i)), ycfg_point_id(ycfg_point_at(b, i))))
+            return 0;
+    return 1;
+}
+
+static int merge_shard(gpx_sweep *sw, const char *dir)
+{
+    char path[4096], err[8400];
+    if (gpx_ids_check_current(dir, err, sizeof err)) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        return -1;
+    }
+    gpx_join(path, sizeof path, dir, "config.yaml");
+    ycfg *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        return -1;
+    }
+    int same = same_points(cfg, sw->cfg);
+    ycfg_free(cfg);
+    if (!same) {
+        fprintf(stderr, "gpool merge: %s: another config than %s's\n", dir, sw->merged_from[0]);
+        return -1;
+    }
+    return gpx_sweep_load_prior(sw, dir, 1);
+}
+
+/* Move the merged runs into sweep order; -1 (naming one) if a point is missing. */
+static int order_merged(gpx_sweep *sw)
+{
+    size_t missing = 0;
+    const char *example = NULL;
+    for (size_t i = 0; i < ycfg_npoints(sw->cfg); i++) {
+        const char *id = ycfg_point_id(ycfg_point_at(sw->cfg, i));
+        gpx_sweep_run *r = gpx_sweep_find_prior(sw, id);
+        if (!r) {
+            missing++;
+            example = example ? example : id;
+            continue;
+        }
+        sw->runs[sw->nruns++] = *r;
+        memset(r, 0, sizeof *r);
+    }
+    if (missing)
+        fprintf(stderr, "gpool merge: %zu of %zu points have no run in the shards (e.g. %s)\n",
+                missing, ycfg_npoints(sw->cfg), example);
+    return missing ? -1 : 0;
+}
+
+/* Copy a small file (a run's manifest or config) into place, atomically. */
+static int copy_small_file(const char *from, const char *to)
+{
+    char *text = gpx_read_text(from), err[512];
+    if (!text)
+        return -1;
+    gpx_atomic_file f;
+    int rc = gpx_atomic_open(&f, to, err, sizeof err);
+    if (rc == 0) {
+        fputs(text, f.fp);
+        rc = gpx_atomic_commit(&f, err, sizeof err);
+    }
+    if (rc)
+        fprintf(stderr, "gpool merge: %s\n", err);
+    free(text);
+    return rc;
+}
+
+/* The run's own files from the shard that has them, into DIR/runs/<id>/. */
+static int copy_run_files(const gpx_sweep *sw, const char *id, char **dirs, int ndirs)
+{
+    static const char *const files[] = { "config.yaml", "manifest.yaml", "progress.csv" };
+    char from[4400], to[4400], dir[4200], err[512];
+    for (int d = 0; d < ndirs; d++) {
+        snprintf(from, sizeof from, "%s/runs/%s/manifest.yaml", dirs[d], id);
+        if (!gpx_readable(from))
+            continue;
+        snprintf(dir, sizeof dir, "%s/runs/%s", sw->out_dir, id);
+        if (gpx_mkdir_p(dir, err, sizeof err)) {
+            fprintf(stderr, "gpool merge: %s\n", err);
+            return -1;
+        }
+        for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+            snprintf(from, sizeof from, "%s/runs/%s/%s", dirs[d], id, files[k]);
+            snprintf(to, sizeof to, "%s/%s", dir, files[k]);
+            if (gpx_readable(from) && copy_small_file(from, to))
+                return -1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* Each run's own config, manifest and progress go along with its rows (the
+ * checkpoints stay in the shards: they are large and only resume needs them). */
+static int merge_run_files(const gpx_sweep *sw, char **dirs, int ndirs)
+{
+    for (size_t i = 0; i < sw->nruns; i++)
+        if (copy_run_files(sw, sw->runs[i].run.id, dirs, ndirs))
+            return -1;
+    return 0;
+}
+
+/* -1 to go on (*out and dirs[0..*ndirs-1] set), or the exit status: 0 help
+ * printed, 2 usage error printed. */
+static int parse_merge_options(int argc, char **argv, const char **out, char **dirs, int *ndirs)
+{
+    for (int i = 1; i < argc; i++) {
+        int m;
+        if (gpx_option_flag(argv[i], "-h", "--help")) {
+            merge_usage(stdout);
+            return 0;
+        }
+        if ((m = gpx_option_out(argc, argv, &i, MERGE_CMD, out)) == 0)
+            m = gpx_option_operand(MERGE_CMD, argv[i], dirs, ndirs, argc);
+        if (m == 2)
+            return 2;
+    }
+    if (!*ndirs)
+        return gpx_usage_error(MERGE_CMD, "missing SHARD_DIR");
+    return -1;
+}
+
+/* The shards read, ordered and written to sw->out_dir: 0, or 1 (printed). */
+static int merge_into(gpx_sweep *sw, char **dirs, int ndirs)
+{
+    char err[1024];
+    for (int d = 0; d < ndirs; d++)
+        if (merge_shard(sw, dirs[d]))
+            return 1;
+    if (order_merged(sw))
+        return 1;
+    if (gpx_mkdir_p(sw->out_dir, err, sizeof err)) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        return 1;
+    }
+    if (gpx_sweep_write_config(sw) || gpx_sweep_write_tables(sw) ||
+        merge_run_files(sw, dirs, ndirs) || gpx_sweep_write_chart(sw))
+        return 1;
+    printf("gpool merge: %zu runs from %d shards -> %s\n", sw->nruns, ndirs, sw->out_dir);
+    return 0;
+}
+
+int gpx_cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    char **dirs = calloc((size_t)argc, sizeof *dirs);
+    int ndirs = 0;
+    int status = parse_merge_options(argc, argv, &out, dirs, &ndirs);
+    if (status >= 0) {
+        free(dirs);
+        return status;
+    }
+    char path[4096], err[1024];
+    gpx_join(path, sizeof path, dirs[0], "config.yaml");
+    ycfg *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "gpool merge: %s\n", err);
+        free(dirs);
+        return 1;
+    }
+    gpx_sweep_options o = { .out_dir = out, .quiet = 1 };
+    gpx_sweep sw;
+    int rc = 1;
+    if (gpx_sweep_init(&sw, &o, cfg, argc, argv) == 0) {
+        sw.merged_from = dirs;
+        sw.nmerged = ndirs;
+        if (out)
+            snprintf(sw.out_dir, sizeof sw.out_dir, "%s", out);
+        else
+            snprintf(sw.out_dir, sizeof sw.out_dir, "results/%s", ycfg_name(cfg));
+        rc = merge_into(&sw, dirs, ndirs);
+        gpx_sweep_free(&sw);
+    }
+    ycfg_free(cfg);
+    free(dirs);
+    return rc;
+}

@@ -1,0 +1,204 @@
+/*
+ * sweep.c - the points of an experiment trained one by one into its
+ * results directory (see sweep.h).
+ */
+#include "autoconfig.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "records/ids.h"
+#include "records/run_rows.h"
+#include "records/sweep.h"
+#include "util/util.h"
+
+int gpx_sweep_init(gpx_sweep *sw, const gpx_sweep_options *o, const ycfg *cfg, int argc,
+                   char **argv)
+{
+    memset(sw, 0, sizeof *sw);
+    sw->opt = *o;
+    sw->cfg = cfg;
+    sw->argc = argc;
+    sw->argv = argv;
+    gpx_iso_time(sw->started, sizeof sw->started);
+    sw->runs = calloc(ycfg_npoints(cfg), sizeof *sw->runs);
+    if (!sw->runs) {
+        fprintf(stderr, "gpool: out of memory for %zu runs\n", ycfg_npoints(cfg));
+        return -1;
+    }
+    return 0;
+}
+
+static void free_run(gpx_sweep_run *r)
+{
+    gpx_run_outcome_free(&r->run);
+    free(r->raw_run);
+    free(r->raw_epochs);
+    free(r->raw_evals);
+}
+
+void gpx_sweep_free(gpx_sweep *sw)
+{
+    for (size_t i = 0; i < sw->nruns; i++)
+        free_run(&sw->runs[i]);
+    for (size_t i = 0; i < sw->nprior; i++)
+        free_run(&sw->prior[i]);
+    free(sw->prior);
+    free(sw->runs);
+    sw->runs = sw->prior = NULL;
+    sw->nruns = sw->nprior = 0;
+}
+
+static void choose_out_dir(gpx_sweep *sw)
+{
+    const gpx_sweep_options *o = &sw->opt;
+    if (o->out_dir)
+        snprintf(sw->out_dir, sizeof sw->out_dir, "%s", o->out_dir);
+    else if (o->shard_n)
+        snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s/shard-%d-of-%d",
+                 ycfg_name(sw->cfg), o->shard_k, o->shard_n);
+    else
+        snprintf(sw->out_dir, sizeof sw->out_dir, "results/%s", ycfg_name(sw->cfg));
+}
+
+/* A directory to resume must hold ids of this release, made under the
+ * defaults the config relies on now. 0, or -1 (printed). */
+static int check_resumable(const gpx_sweep *sw)
+{
+    char err[8400];
+    gpx_id_record rec;
+    int rc = gpx_ids_check_current(sw->out_dir, err, sizeof err);
+    if (rc == 0 && gpx_ids_read(sw->out_dir, &rec, err, sizeof err) == 0) {
+        rc = rec.have_manifest ? gpx_ids_check_defaults(&rec, sw->cfg, sw->out_dir, err,
+                                                        sizeof err)
+                               : 0;
+        gpx_ids_free(&rec);
+    } else {
+        rc = -1;
+    }
+    if (rc)
+        fprintf(stderr, "gpool run: --resume: %s\n", err);
+    return rc;
+}
+
+int gpx_sweep_prepare(gpx_sweep *sw)
+{
+    char err[512], runs_csv[4096];
+    choose_out_dir(sw);
+    gpx_join(runs_csv, sizeof runs_csv, sw->out_dir, "runs.csv");
+    if (sw->opt.resume && access(runs_csv, F_OK) == 0) {
+        if (check_resumable(sw) || gpx_sweep_load_prior(sw, sw->out_dir, 0))
+            return -1;
+        printf("gpool run: resuming: %zu finished runs kept from %s\n", sw->nprior, runs_csv);
+    } else if (!sw->opt.force && access(runs_csv, F_OK) == 0) {
+        fprintf(stderr, "gpool run: %s exists; use --resume to finish it, --force to overwrite "
+                        "it, or --out DIR\n",
+                runs_csv);
+        return -1;
+    }
+    if (gpx_mkdir_p(sw->out_dir, err, sizeof err)) {
+        fprintf(stderr, "gpool run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_run_line(const gpx_sweep *sw, size_t i, const gpx_sweep_run *s)
+{
+    const gpx_run_outcome *r = &s->run;
+    char title[256];
+    gpx_progress_clear();
+    gpx_sweep_run_title(sw, s, title, sizeof title);
+    printf("[%zu/%zu] %s %-28s %-11s", i + 1, ycfg_npoints(sw->cfg), r->id, title, r->status);
+    if (r->nepochs) {
+        const gpx_epoch_row *last = &r->epochs[r->nepochs - 1];
+        printf(" test %.4f (best %.4f @%d)  %d epochs %.1f s  %.0f img/s  %.0f MiB",
+               last->test_acc, r->result.best_test_acc, r->result.best_epoch, r->nepochs,
+               r->result.train_s, r->result.images_per_s, r->peak_rss_mib);
+    }
+    if (strcmp(r->status, "ok"))
+        printf("  (%s)", r->reason);
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* A model whose text has been printed already is not printed again. */
+static int first_of_its_model(const ycfg *cfg, size_t index)
+{
+    char *mine = ycfg_value_text(ycfg_get(ycfg_point_at(cfg, index), "model"));
+    int first = 1;
+    for (size_t j = 0; j < index && first; j++) {
+        char *other = ycfg_value_text(ycfg_get(ycfg_point_at(cfg, j), "model"));
+        first = !(mine && other && !strcmp(mine, other));
+        free(other);
+    }
+    free(mine);
+    return first;
+}
+
+/* GPOOL_FAULT="after-run:R" kills the sweep (SIGKILL) once run R's rows
+ * are written. For tests of --resume. */
+static int fault_after_run(size_t index)
+{
+    const char *f = getenv("GPOOL_FAULT");
+    unsigned long run;
+    return f && sscanf(f, "after-run:%lu", &run) == 1 && run == index;
+}
+
+static int in_shard(const gpx_sweep *sw, size_t i)
+{
+    return !sw->opt.shard_n || (int)(i % (size_t)sw->opt.shard_n) == sw->opt.shard_k - 1;
+}
+
+/* Train point i into sw->runs[sw->nruns] and write the directory's files. 0, or -1. */
+static int run_one(gpx_sweep *sw, size_t i)
+{
+    gpx_sweep_run *rec = &sw->runs[sw->nruns];
+    char run_dir[4096];
+    snprintf(run_dir, sizeof run_dir, "%s/runs/%s", sw->out_dir,
+             ycfg_point_id(ycfg_point_at(sw->cfg, i)));
+    gpx_run_job job = { sw->cfg, i, run_dir, sw->opt.resume,
+                        !sw->opt.quiet && first_of_its_model(sw->cfg, i), &gpx_progress_csv };
+    memset(rec, 0, sizeof *rec);
+    if (gpx_runner_train(&job, &rec->run))
+        return -1;
+    sw->nruns++;
+    if (!sw->have_data && rec->run.have_data) {
+        sw->data = rec->run.data;
+        sw->have_data = 1;
+    }
+    print_run_line(sw, i, rec);
+    return gpx_sweep_write_run_files(sw, rec) || gpx_sweep_write_tables(sw) ? -1 : 0;
+}
+
+int gpx_sweep_train(gpx_sweep *sw)
+{
+    size_t n = ycfg_npoints(sw->cfg);
+    int failed = 0;
+    for (size_t i = 0; i < n && !gpx_runner_interrupted(); i++) {
+        if (!in_shard(sw, i))
+            continue;
+        gpx_sweep_run *prior = gpx_sweep_find_prior(sw, ycfg_point_id(ycfg_point_at(sw->cfg, i)));
+        if (prior) {
+            sw->runs[sw->nruns++] = *prior;
+            memset(prior, 0, sizeof *prior);   /* ownership moves to the sweep */
+            continue;
+        }
+        if (run_one(sw, i))
+            return 1;
+        failed |= !strcmp(sw->runs[sw->nruns - 1].run.status, "failed");
+        if (fault_after_run(i))
+            raise(SIGKILL);   /* fault injection: kill -9 between two runs */
+    }
+    if (gpx_sweep_write_chart(sw))
+        failed = 1;
+    if (gpx_runner_interrupted()) {
+        fprintf(stderr, "gpool run: interrupted; %zu of %zu runs recorded in %s\n", sw->nruns, n,
+                sw->out_dir);
+        return 130;
+    }
+    return failed;
+}
