@@ -59,6 +59,20 @@ expect 2 'missing DIR' "migrate without DIR: exit 2" -- migrate
 expect 2 "unknown option '--frob'" "migrate: unknown option, exit 2" -- migrate --frob
 expect 1 'nowhere/config.yaml' "migrate of a directory without config.yaml: exit 1, named" -- \
     migrate nowhere
+expect 1 'nowhere-2/config.yaml' "migrate goes on to the next DIR after one it refuses" -- \
+    migrate nowhere nowhere-2
+
+# ---- the command lines of run, merge and rerun (their work: run-smoke.sh, shard.sh)
+expect 2 "missing CONFIG \\(for example" "run without CONFIG: exit 2, an example" -- run
+expect 2 "--shard needs K/N .*not '4/3'" "run --shard 4/3: what it needs and what it got" -- \
+    run --shard 4/3 x.yaml
+expect 2 "--out needs a directory" "run --out= without a directory: exit 2" -- run --out= x.yaml
+expect 2 "gpool run --help" "run: a bad command line points to --help" -- run --frob
+expect 2 "missing SHARD_DIR" "merge without SHARD_DIR: exit 2" -- merge -o out
+expect 2 "missing RESULTS_DIR and RUN_ID \\(1 of 2" "rerun with a DIR only: exit 2" -- rerun results
+expect 2 "unexpected 'extra' after RESULTS_DIR and RUN_ID" "rerun: a third operand, exit 2" -- \
+    rerun results id extra
+expect 0 'Usage: gpool rerun' "rerun --help exits 0" -- rerun id --help
 expect 2 "needs a value" "bench: --config without a file, exit 2" -- bench --config
 expect 2 "unexpected argument" "bench: stray argument, exit 2" -- bench extra.yaml
 expect 0 'avx512_omp' "bench --list-variants exits 0" -- bench --list-variants

@@ -25,6 +25,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "util/util.h"
 
 typedef struct {
+    const char *paths[2];             /* the operands: CONFIG, OUTDIR */
     const char *config, *out_dir, *head, *data;
     int         steps, batch;
 } drv_options;
@@ -76,50 +78,39 @@ static void usage(FILE *out)
           "[--data fashion|synthetic]\n", out);
 }
 
-/* A positive int option value, or -1 (reported once the steps x batch
- * bound can be checked too). */
-static int positive(const char *s)
-{
-    int v;
-    return gpx_parse_int(s, 1, 1000000, &v) ? -1 : v;
-}
+static const char *const data_sets[] = { "fashion", "synthetic", NULL };
 
+static const gpx_option drv_option_list[] = {
+    { NULL, "--head", "a head name", .offset = offsetof(drv_options, head) },
+    { NULL, "--steps", "an integer", .offset = offsetof(drv_options, steps), .lo = 1,
+      .hi = 60000 },
+    { NULL, "--batch", "an integer", .offset = offsetof(drv_options, batch), .lo = 1,
+      .hi = 60000 },
+    { NULL, "--data", "fashion or synthetic", data_sets, .offset = offsetof(drv_options, data) },
+};
+
+static const gpx_command_line drv_command_line = {
+    DRV_CMD, usage, 1, drv_option_list, sizeof drv_option_list / sizeof *drv_option_list,
+    .operand_name = "CONFIG and OUTDIR", .operand_offset = offsetof(drv_options, paths),
+    .operands = 2,
+};
+
+/* 0 ok, 1 help printed, 2 error printed. */
 static int parse_options(int argc, char **argv, drv_options *o)
 {
-    const char *pos[2] = { NULL, NULL };
-    int npos = 0;
     memset(o, 0, sizeof *o);
     o->steps = 50;
     o->batch = 64;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] == '-' && i + 1 >= argc)
-            return gpx_usage_error_full(DRV_CMD, usage, "%s lacks its value", a);
-        if (!strcmp(a, "--head"))
-            o->head = argv[++i];
-        else if (!strcmp(a, "--steps"))
-            o->steps = positive(argv[++i]);
-        else if (!strcmp(a, "--batch"))
-            o->batch = positive(argv[++i]);
-        else if (!strcmp(a, "--data"))
-            o->data = argv[++i];
-        else if (a[0] == '-')
-            return gpx_usage_error_full(DRV_CMD, usage, "unknown option '%s'", a);
-        else if (npos < 2)
-            pos[npos++] = a;
-        else
-            return gpx_usage_error_full(DRV_CMD, usage, "too many arguments");
-    }
-    o->config = pos[0];
-    o->out_dir = pos[1];
-    if (!o->config || !o->out_dir || !o->head)
-        return gpx_usage_error_full(DRV_CMD, usage, "CONFIG, OUTDIR and --head are required");
-    if (o->steps < 0 || o->batch < 0 || (long)o->steps * o->batch > 60000)
-        return gpx_usage_error_full(DRV_CMD, usage, "--steps and --batch take positive "
-                                    "integers, steps x batch at most 60000 (one pass over "
-                                    "FashionMNIST)");
-    if (o->data && strcmp(o->data, "fashion") && strcmp(o->data, "synthetic"))
-        return gpx_usage_error_full(DRV_CMD, usage, "--data is fashion or synthetic");
+    int rc = gpx_parse_command_line(&drv_command_line, argc, argv, o);
+    if (rc)
+        return rc;
+    o->config = o->paths[0];
+    o->out_dir = o->paths[1];
+    if (!o->head)
+        return gpx_command_line_error(&drv_command_line, "--head is required");
+    if ((long)o->steps * o->batch > 60000)
+        return gpx_command_line_error(&drv_command_line, "steps x batch is at most 60000 "
+                                      "(one pass over FashionMNIST)");
     return 0;
 }
 
@@ -326,7 +317,7 @@ int main(int argc, char **argv)
     drv_options o;
     int rc = parse_options(argc, argv, &o);
     if (rc)
-        return rc;
+        return rc == 1 ? 0 : 2;
     char err[1024];
     ycfg *cfg = ycfg_load(o.config, gpx_run_schema(), err, sizeof err);
     if (!cfg) {

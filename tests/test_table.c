@@ -6,18 +6,16 @@
  * rows without a value last either way and keeps ties in runs.csv order;
  * the default grouping and the "did you mean" of a bad key; numbers with
  * thousands separators and minus signs; a table written in markdown and in
- * LaTeX from the same steps; the input-size study's cells, n/a reasons and
- * their numbering; and a command line read from a table of its options.
+ * LaTeX from the same steps; and the input-size study's cells, n/a reasons
+ * and their numbering.
  */
 #include <math.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include "records/csv.h"
@@ -466,94 +464,6 @@ static void test_size_study_refuses_unknown_run(void **state)
     gpx_table_free(&t);
 }
 
-/* -------------------------------------------------------- command line */
-
-typedef struct {
-    const char *out, *format;
-    int         quiet;
-    const char *operand[3];
-    int         noperands;
-} cl_options;
-
-static void cl_usage(FILE *out)
-{
-    fputs("Usage: test [OPTIONS] ARG\n", out);
-}
-
-static int cl_operand(const char *arg, void *opts)
-{
-    cl_options *o = opts;
-    o->operand[o->noperands++] = arg;
-    return 0;
-}
-
-static const char *const cl_formats[] = { "md", "tex", NULL };
-static const gpx_option cl_option_list[] = {
-    { "-o", "--out", "a directory", NULL, .offset = offsetof(cl_options, out) },
-    { NULL, "--format", "md or tex", cl_formats, .offset = offsetof(cl_options, format) },
-    { "-q", "--quiet", NULL, NULL, .offset = offsetof(cl_options, quiet) },
-};
-static const gpx_command_line cl = { "test", cl_usage, 0, cl_option_list, 3,
-                                     .operand = cl_operand };
-
-/* Parse a command line (words after argv[0]) with stderr captured into said. */
-static int parse(cl_options *o, char *said, size_t len, int argc, ...)
-{
-    char *argv[8] = { "test" };
-    va_list ap;
-    va_start(ap, argc);
-    for (int i = 1; i < argc; i++)
-        argv[i] = va_arg(ap, char *);
-    va_end(ap);
-    memset(o, 0, sizeof *o);
-    FILE *capture = tmpfile();
-    assert_non_null(capture);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fileno(capture), 2);
-    int rc = gpx_parse_command_line(&cl, argc, argv, o);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    fseek(capture, 0, SEEK_END);
-    char *text = read_back(capture);
-    snprintf(said, len, "%s", text);
-    free(text);
-    return rc;
-}
-
-static void test_command_line(void **state)
-{
-    (void)state;
-    cl_options o;
-    char said[512];
-    assert_int_equal(parse(&o, said, sizeof said, 6, "a", "-o", "out", "--format=tex", "-q"),
-                     0);
-    assert_string_equal(o.out, "out");
-    assert_string_equal(o.format, "tex");
-    assert_int_equal(o.quiet, 1);
-    assert_int_equal(o.noperands, 1);
-    assert_string_equal(o.operand[0], "a");
-    assert_string_equal(said, "");
-    /* the last of a repeated option wins; "-" alone is an operand */
-    assert_int_equal(parse(&o, said, sizeof said, 6, "--out=x", "-", "--out", "y", "b"), 0);
-    assert_string_equal(o.out, "y");
-    assert_int_equal(o.noperands, 2);
-    assert_string_equal(o.operand[0], "-");
-    assert_int_equal(parse(&o, said, sizeof said, 2, "--format=pdf"), 2);
-    assert_string_equal(said, "test: --format=pdf needs md or tex\nTry 'test --help'.\n");
-    assert_int_equal(parse(&o, said, sizeof said, 2, "-o"), 2);
-    assert_string_equal(said, "test: -o needs a directory\nTry 'test --help'.\n");
-    assert_int_equal(parse(&o, said, sizeof said, 2, "--out="), 2);
-    assert_string_equal(said, "test: --out= needs a directory\nTry 'test --help'.\n");
-    assert_int_equal(parse(&o, said, sizeof said, 3, "a", "-x"), 2);
-    assert_string_equal(said, "test: unknown option '-x'\nTry 'test --help'.\n");
-    assert_int_equal(o.noperands, 1);
-    /* --quiet takes no value */
-    assert_int_equal(parse(&o, said, sizeof said, 2, "--quiet=1"), 2);
-    assert_non_null(strstr(said, "unknown option '--quiet=1'"));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,7 +477,6 @@ int main(void)
         cmocka_unit_test(test_table_in_both_markups),
         cmocka_unit_test(test_size_study),
         cmocka_unit_test(test_size_study_refuses_unknown_run),
-        cmocka_unit_test(test_command_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,12 +175,12 @@ static void print_help(FILE *out)
 }
 
 static const gpx_option options[] = {
-    { "-c", "--config", "a value", NULL, offsetof(bench_options, config), 0, 0 },
-    { "-o", "--out", "a directory", NULL, offsetof(bench_options, out), 0, 0 },
-    { NULL, "--probe", "sizes such as 64K,1M", NULL, offsetof(bench_options, probe_sizes), 0, 0 },
-    { "-q", "--quiet", NULL, NULL, offsetof(bench_options, quiet), 0, 0 },
-    { NULL, "--list-variants", NULL, NULL, offsetof(bench_options, list_variants), 0, 0 },
-    { NULL, "--no-chart", NULL, NULL, offsetof(bench_options, no_chart), 0, 0 },
+    { "-c", "--config", "a value", .offset = offsetof(bench_options, config) },
+    { "-o", "--out", "a directory", .offset = offsetof(bench_options, out) },
+    { NULL, "--probe", "sizes such as 64K,1M", .offset = offsetof(bench_options, probe_sizes) },
+    { "-q", "--quiet", NULL, .offset = offsetof(bench_options, quiet) },
+    { NULL, "--list-variants", NULL, .offset = offsetof(bench_options, list_variants) },
+    { NULL, "--no-chart", NULL, .offset = offsetof(bench_options, no_chart) },
 };
 
 static const gpx_command_line command_line = {

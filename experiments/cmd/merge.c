@@ -5,6 +5,7 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,7 @@ static int copy_small_file(const char *from, const char *to)
 }
 
 /* The run's own files from the shard that has them, into DIR/runs/<id>/. */
-static int copy_run_files(const gpx_sweep *sw, const char *id, char **dirs, int ndirs)
+static int copy_run_files(const gpx_sweep *sw, const char *id, const char **dirs, int ndirs)
 {
     static const char *const files[] = { "config.yaml", "manifest.yaml", "progress.csv" };
     char from[4400], to[4400], dir[4200], err[512];
@@ -134,7 +135,7 @@ static int copy_run_files(const gpx_sweep *sw, const char *id, char **dirs, int 
 
 /* Each run's own config, manifest and progress go along with its rows (the
  * checkpoints stay in the shards: they are large and only resume needs them). */
-static int merge_run_files(const gpx_sweep *sw, char **dirs, int ndirs)
+static int merge_run_files(const gpx_sweep *sw, const char **dirs, int ndirs)
 {
     for (size_t i = 0; i < sw->nruns; i++)
         if (copy_run_files(sw, sw->runs[i].run.id, dirs, ndirs))
@@ -142,28 +143,23 @@ static int merge_run_files(const gpx_sweep *sw, char **dirs, int ndirs)
     return 0;
 }
 
-/* -1 to go on (*out and dirs[0..*ndirs-1] set), or the exit status: 0 help
- * printed, 2 usage error printed. */
-static int parse_merge_options(int argc, char **argv, const char **out, char **dirs, int *ndirs)
-{
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (gpx_option_flag(argv[i], "-h", "--help")) {
-            merge_usage(stdout);
-            return 0;
-        }
-        if ((m = gpx_option_out(argc, argv, &i, MERGE_CMD, out)) == 0)
-            m = gpx_option_operand(MERGE_CMD, argv[i], dirs, ndirs, argc);
-        if (m == 2)
-            return 2;
-    }
-    if (!*ndirs)
-        return gpx_usage_error(MERGE_CMD, "missing SHARD_DIR");
-    return -1;
-}
+typedef struct {
+    const char      *out;
+    gpx_operand_list shards;
+} merge_options;
+
+static const gpx_option merge_option_list[] = {
+    { "-o", "--out", "a directory", .offset = offsetof(merge_options, out) },
+};
+
+static const gpx_command_line merge_command_line = {
+    MERGE_CMD, merge_usage, 0, merge_option_list, 1,
+    .operand_name = "SHARD_DIR", .operand_offset = offsetof(merge_options, shards),
+    .operands = GPX_ONE_OR_MORE, .operand_example = "results/tutorial/shard-1-of-2",
+};
 
 /* The shards read, ordered and written to sw->out_dir: 0, or 1 (printed). */
-static int merge_into(gpx_sweep *sw, char **dirs, int ndirs)
+static int merge_into(gpx_sweep *sw, const char **dirs, int ndirs)
 {
     char err[1024];
     for (int d = 0; d < ndirs; d++)
@@ -182,38 +178,43 @@ static int merge_into(gpx_sweep *sw, char **dirs, int ndirs)
     return 0;
 }
 
-int gpx_cmd_merge(int argc, char **argv)
+/* The shards into one directory, as o says: the exit status. */
+static int merge(const merge_options *o, int argc, char **argv)
 {
-    const char *out = NULL;
-    char **dirs = calloc((size_t)argc, sizeof *dirs);
-    int ndirs = 0;
-    int status = parse_merge_options(argc, argv, &out, dirs, &ndirs);
-    if (status >= 0) {
-        free(dirs);
-        return status;
-    }
+    const char **dirs = o->shards.arg;
+    int ndirs = o->shards.n;
     char path[4096], err[1024];
     gpx_join(path, sizeof path, dirs[0], "config.yaml");
     ycfg *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "gpool merge: %s\n", err);
-        free(dirs);
         return 1;
     }
-    gpx_sweep_options o = { .out_dir = out, .quiet = 1 };
+    gpx_sweep_options so = { .out_dir = o->out, .quiet = 1 };
     gpx_sweep sw;
     int rc = 1;
-    if (gpx_sweep_init(&sw, &o, cfg, argc, argv) == 0) {
+    if (gpx_sweep_init(&sw, &so, cfg, argc, argv) == 0) {
         sw.merged_from = dirs;
         sw.nmerged = ndirs;
-        if (out)
-            snprintf(sw.out_dir, sizeof sw.out_dir, "%s", out);
+        if (o->out)
+            snprintf(sw.out_dir, sizeof sw.out_dir, "%s", o->out);
         else
             snprintf(sw.out_dir, sizeof sw.out_dir, "results/%s", ycfg_name(cfg));
         rc = merge_into(&sw, dirs, ndirs);
         gpx_sweep_free(&sw);
     }
     ycfg_free(cfg);
-    free(dirs);
+    return rc;
+}
+
+int gpx_cmd_merge(int argc, char **argv)
+{
+    merge_options o = { 0 };
+    int rc = gpx_parse_command_line(&merge_command_line, argc, argv, &o);
+    if (rc == 0)
+        rc = merge(&o, argc, argv);
+    else if (rc == 1)
+        rc = 0;
+    free(o.shards.arg);
     return rc;
 }

@@ -4,6 +4,7 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,24 +42,20 @@ static void migrate_usage(FILE *out)
             "refused, 2 bad command line.\n");
 }
 
-/* -1 to go on (dirs[0..*ndirs-1] set), or the exit status: 0 help printed,
- * 2 usage error printed. */
-static int parse_migrate_options(int argc, char **argv, int *quiet, char **dirs, int *ndirs)
-{
-    for (int i = 1; i < argc; i++) {
-        if (gpx_option_flag(argv[i], "-h", "--help")) {
-            migrate_usage(stdout);
-            return 0;
-        } else if (gpx_option_flag(argv[i], "-q", "--quiet")) {
-            *quiet = 1;
-        } else if (gpx_option_operand(MIGRATE_CMD, argv[i], dirs, ndirs, argc)) {
-            return 2;
-        }
-    }
-    if (!*ndirs)
-        return gpx_usage_error(MIGRATE_CMD, "missing DIR (for example results/heads)");
-    return -1;
-}
+typedef struct {
+    int              quiet;
+    gpx_operand_list dirs;
+} migrate_options;
+
+static const gpx_option migrate_option_list[] = {
+    { "-q", "--quiet", .offset = offsetof(migrate_options, quiet) },
+};
+
+static const gpx_command_line migrate_command_line = {
+    MIGRATE_CMD, migrate_usage, 0, migrate_option_list, 1,
+    .operand_name = "DIR", .operand_offset = offsetof(migrate_options, dirs),
+    .operands = GPX_ONE_OR_MORE, .operand_example = "results/heads",
+};
 
 /* One directory migrated, with a line saying what happened: 0, or 1. */
 static int migrate_one(const char *dir, int quiet)
@@ -80,13 +77,10 @@ static int migrate_one(const char *dir, int quiet)
 
 int gpx_cmd_migrate(int argc, char **argv)
 {
-    char **dirs = calloc((size_t)argc, sizeof *dirs);
-    int ndirs = 0, quiet = 0, failed = 0;
-    if (!dirs)
-        return 1;
-    int status = parse_migrate_options(argc, argv, &quiet, dirs, &ndirs);
-    for (int d = 0; status < 0 && d < ndirs; d++)
-        failed |= migrate_one(dirs[d], quiet);
-    free(dirs);
-    return status >= 0 ? status : failed;
+    migrate_options o = { 0 };
+    int rc = gpx_parse_command_line(&migrate_command_line, argc, argv, &o), failed = 0;
+    for (int d = 0; rc == 0 && d < o.dirs.n; d++)
+        failed |= migrate_one(o.dirs.arg[d], o.quiet);
+    free(o.dirs.arg);
+    return rc == 0 ? failed : rc == 1 ? 0 : 2;
 }

@@ -134,15 +134,15 @@ static void usage(FILE *out)
 
 
 static const gpx_option options[] = {
-    { NULL, "--head", "a name", NULL, offsetof(pf_options, head), 0, 0 },
-    { "-o", "--out", "a directory", NULL, offsetof(pf_options, out), 0, 0 },
-    { NULL, "--batch", "an integer", NULL, offsetof(pf_options, batch), 1, 65536 },
-    { NULL, "--threads", "an integer", NULL, offsetof(pf_options, threads), 1, 1024 },
-    { NULL, "--repeats", "an integer", NULL, offsetof(pf_options, repeats), 1, 100000 },
-    { NULL, "--warmup", "an integer", NULL, offsetof(pf_options, warmup), 0, 100000 },
-    { NULL, "--sgemm-n", "an integer", NULL, offsetof(pf_options, sgemm_n), 64, 8192 },
-    { NULL, "--bw-mib", "an integer", NULL, offsetof(pf_options, bw_mib), 1, 1 << 20 },
-    { NULL, "--no-chart", NULL, NULL, offsetof(pf_options, no_chart), 0, 0 },
+    { NULL, "--head", "a name", .offset = offsetof(pf_options, head) },
+    { "-o", "--out", "a directory", .offset = offsetof(pf_options, out) },
+    GPX_INT_OPTION("--batch", pf_options, batch, 1, 65536),
+    GPX_INT_OPTION("--threads", pf_options, threads, 1, 1024),
+    GPX_INT_OPTION("--repeats", pf_options, repeats, 1, 100000),
+    GPX_INT_OPTION("--warmup", pf_options, warmup, 0, 100000),
+    GPX_INT_OPTION("--sgemm-n", pf_options, sgemm_n, 64, 8192),
+    GPX_INT_OPTION("--bw-mib", pf_options, bw_mib, 1, 1 << 20),
+    { NULL, "--no-chart", NULL, .offset = offsetof(pf_options, no_chart) },
 };
 
 static const gpx_command_line command_line = {

@@ -4,6 +4,7 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,32 +38,23 @@ static void rerun_usage(FILE *out)
             "Exit status: 0 equal, 1 different or an error, 2 bad command line.\n");
 }
 
-/* -1 to go on (o and pos[0..1] set), or the exit status: 0 help printed,
- * 2 usage error printed. */
-static int parse_rerun_options(int argc, char **argv, gpx_sweep_options *o, char **pos)
-{
-    int npos = 0;
-    memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (gpx_option_flag(argv[i], "-h", "--help")) {
-            rerun_usage(stdout);
-            return 0;
-        } else if ((m = gpx_option_out(argc, argv, &i, RERUN_CMD, &o->out_dir)) != 0) {
-            if (m == 2)
-                return 2;
-        } else if (gpx_option_flag(argv[i], "-f", "--force")) {
-            o->force = 1;
-        } else if (gpx_option_flag(argv[i], "-q", "--quiet")) {
-            o->quiet = 1;
-        } else if (gpx_option_operand(RERUN_CMD, argv[i], pos, &npos, 2)) {
-            return 2;
-        }
-    }
-    if (npos != 2)
-        return gpx_usage_error(RERUN_CMD, "need RESULTS_DIR and RUN_ID");
-    return -1;
-}
+typedef struct {
+    gpx_sweep_options sweep;
+    const char       *recorded[2];  /* RESULTS_DIR, RUN_ID */
+} rerun_options;
+
+static const gpx_option rerun_option_list[] = {
+    { "-o", "--out", "a directory", .offset = offsetof(rerun_options, sweep.out_dir) },
+    { "-f", "--force", .offset = offsetof(rerun_options, sweep.force) },
+    { "-q", "--quiet", .offset = offsetof(rerun_options, sweep.quiet) },
+};
+
+static const gpx_command_line rerun_command_line = {
+    RERUN_CMD, rerun_usage, 0, rerun_option_list,
+    sizeof rerun_option_list / sizeof *rerun_option_list,
+    .operand_name = "RESULTS_DIR and RUN_ID", .operand_offset = offsetof(rerun_options, recorded),
+    .operands = 2, .operand_example = "results/tutorial 1ec4032450d1912b",
+};
 
 /* DIR/runs.csv, and the row of run id in it: 0, or -1 (printed). */
 static int load_run_row(const char *dir, const char *id, gpx_csv *t, size_t *row)
@@ -138,10 +130,9 @@ static int rerun_recorded(gpx_sweep_options *o, const char *dir, const char *id,
 
 int gpx_cmd_rerun(int argc, char **argv)
 {
-    gpx_sweep_options o;
-    char *pos[2] = { NULL, NULL };
-    int rc = parse_rerun_options(argc, argv, &o, pos);
-    if (rc >= 0)
-        return rc;
-    return rerun_recorded(&o, pos[0], pos[1], argc, argv);
+    rerun_options o = { 0 };
+    int rc = gpx_parse_command_line(&rerun_command_line, argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    return rerun_recorded(&o.sweep, o.recorded[0], o.recorded[1], argc, argv);
 }

@@ -5,6 +5,7 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 typedef struct {
     const char       *config;
+    const char       *shard;   /* --shard as given; decoded into sweep.shard_k/n */
     int               list;
     gpx_sweep_options sweep;
 } run_options;
@@ -65,45 +67,40 @@ static void usage(FILE *out)
             "recorded.\n");
 }
 
+/* --shard K/N: 1 <= K <= N, into the sweep options. */
+static int accept_shard(const char *value, void *opts)
+{
+    run_options *o = opts;
+    int *k = &o->sweep.shard_k, *n = &o->sweep.shard_n;
+    char extra;
+    return sscanf(value, "%d/%d%c", k, n, &extra) != 2 || *n < 1 || *k < 1 || *k > *n;
+}
+
+static const gpx_option run_option_list[] = {
+    { "-o", "--out", "a directory", .offset = offsetof(run_options, sweep.out_dir) },
+    { "-f", "--force", .offset = offsetof(run_options, sweep.force) },
+    { "-r", "--resume", .offset = offsetof(run_options, sweep.resume) },
+    { "-s", "--shard", "K/N with 1 <= K <= N, such as 2/3",
+      .offset = offsetof(run_options, shard), .accept = accept_shard },
+    { "-l", "--list", .offset = offsetof(run_options, list) },
+    { "-q", "--quiet", .offset = offsetof(run_options, sweep.quiet) },
+};
+
+static const gpx_command_line run_command_line = {
+    RUN_CMD, usage, 0, run_option_list, sizeof run_option_list / sizeof *run_option_list,
+    .operand_name = "CONFIG", .operand_offset = offsetof(run_options, config),
+    .operand_example = "configs/tutorial.yaml",
+};
+
 /* 0 ok, 1 help printed, 2 error printed. */
 static int parse_options(int argc, char **argv, run_options *o)
 {
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int m;
-        if (gpx_option_flag(a, "-h", "--help")) {
-            usage(stdout);
-            return 1;
-        } else if ((m = gpx_option_out(argc, argv, &i, RUN_CMD, &o->sweep.out_dir)) != 0) {
-            if (m == 2)
-                return 2;
-        } else if (gpx_option_flag(a, "-f", "--force")) {
-            o->sweep.force = 1;
-        } else if ((m = gpx_option_value(argc, argv, &i, "-s", "--shard", &v)) != 0) {
-            char extra;
-            int *k = &o->sweep.shard_k, *n = &o->sweep.shard_n;
-            if (m < 0 || sscanf(v, "%d/%d%c", k, n, &extra) != 2 || *n < 1 || *k < 1 || *k > *n)
-                return gpx_usage_error(RUN_CMD, "--shard needs K/N with 1 <= K <= N, such as 2/3");
-        } else if (gpx_option_flag(a, "-r", "--resume")) {
-            o->sweep.resume = 1;
-        } else if (gpx_option_flag(a, "-l", "--list")) {
-            o->list = 1;
-        } else if (gpx_option_flag(a, "-q", "--quiet")) {
-            o->sweep.quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            return gpx_usage_error(RUN_CMD, "unknown option '%s'", a);
-        } else if (o->config) {
-            return gpx_usage_error(RUN_CMD, "one CONFIG only ('%s' and '%s')", o->config, a);
-        } else {
-            o->config = a;
-        }
-    }
-    if (!o->config)
-        return gpx_usage_error(RUN_CMD, "missing CONFIG (for example configs/tutorial.yaml)");
-    if (o->sweep.force && o->sweep.resume)
-        return gpx_usage_error(RUN_CMD, "--force and --resume exclude each other");
-    return 0;
+    int rc = gpx_parse_command_line(&run_command_line, argc, argv, o);
+    if (!rc && o->sweep.force && o->sweep.resume)
+        return gpx_command_line_error(&run_command_line,
+                                      "--force and --resume exclude each other");
+    return rc;
 }
 
 /* Print the points and exit (--list). */
@@ -134,8 +131,6 @@ static void log_defaults(const ycfg *cfg)
                 ycfg_default_text(cfg, k));
     fputc('\n', stderr);
 }
-
-
 
 /* The sweep of cfg run into its directory, under o; the exit status. */
 static int run_experiment(const ycfg *cfg, const run_options *o, int argc, char **argv)

@@ -118,32 +118,18 @@ static const gpx_option table_option_list[] = {
     { "-n", "--no-charts", NULL, NULL, .offset = offsetof(table_options, no_charts) },
 };
 
-static int take_dir(const char *arg, void *opts);
-
 static const gpx_command_line table_command_line = {
     "gpool table", usage, 1, table_option_list,
-    sizeof table_option_list / sizeof *table_option_list, .operand = take_dir
+    sizeof table_option_list / sizeof *table_option_list,
+    .operand_name = "DIR", .operand_offset = offsetof(table_options, dir),
+    .operand_example = "results/heads",
 };
-
-static int take_dir(const char *arg, void *opts)
-{
-    table_options *o = opts;
-    if (o->dir)
-        return gpx_command_line_error(&table_command_line, "one DIR only ('%s' and '%s')",
-                                      o->dir, arg);
-    o->dir = arg;
-    return 0;
-}
 
 /* 0 ok, 1 help printed, 2 error printed. */
 static int parse_options(int argc, char **argv, table_options *o)
 {
     memset(o, 0, sizeof *o);
-    int rc = gpx_parse_command_line(&table_command_line, argc, argv, o);
-    if (!rc && !o->dir)
-        return gpx_command_line_error(&table_command_line,
-                                      "missing DIR (for example results/heads)");
-    return rc;
+    return gpx_parse_command_line(&table_command_line, argc, argv, o);
 }
 
 /* Which tables -f asks for. */

@@ -25,7 +25,7 @@ typedef struct {
     const char *config;
     const char *head;
     const char *out;
-    const char *batch_list;   /* --batch, until parsed into batches */
+    const char *batch_list;   /* --batch as given, decoded into batches */
     int         batches[8];
     int         nbatches;
     int         infer_batch;
@@ -58,8 +58,10 @@ static void usage(FILE *out)
             "1 error, 2 bad command line or config.\n");
 }
 
-static int parse_batches(const char *text, tp_options *o)
+/* --batch LIST: up to 8 sizes, comma separated, into o->batches. */
+static int accept_batches(const char *text, void *opts)
 {
+    tp_options *o = opts;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", text);
     o->nbatches = 0;
@@ -72,15 +74,15 @@ static int parse_batches(const char *text, tp_options *o)
 }
 
 static const gpx_option options[] = {
-    { NULL, "--head", "a name", NULL, offsetof(tp_options, head), 0, 0 },
-    { NULL, "--batch", "a list of sizes such as 64,256", NULL,
-      offsetof(tp_options, batch_list), 0, 0 },
-    { "-o", "--out", "a file", NULL, offsetof(tp_options, out), 0, 0 },
-    { NULL, "--infer-batch", "an integer", NULL, offsetof(tp_options, infer_batch), 0, 65536 },
-    { NULL, "--steps", "an integer", NULL, offsetof(tp_options, steps), 1, 1000000 },
-    { NULL, "--warmup", "an integer", NULL, offsetof(tp_options, warmup), 0, 1000000 },
-    { NULL, "--repeats", "an integer", NULL, offsetof(tp_options, repeats), 1, 1000 },
-    { NULL, "--threads", "an integer", NULL, offsetof(tp_options, threads), 1, 1024 },
+    { NULL, "--head", "a name", .offset = offsetof(tp_options, head) },
+    { NULL, "--batch", "a list of sizes such as 64,256",
+      .offset = offsetof(tp_options, batch_list), .accept = accept_batches },
+    { "-o", "--out", "a file", .offset = offsetof(tp_options, out) },
+    GPX_INT_OPTION("--infer-batch", tp_options, infer_batch, 0, 65536),
+    GPX_INT_OPTION("--steps", tp_options, steps, 1, 1000000),
+    GPX_INT_OPTION("--warmup", tp_options, warmup, 0, 1000000),
+    GPX_INT_OPTION("--repeats", tp_options, repeats, 1, 1000),
+    GPX_INT_OPTION("--threads", tp_options, threads, 1, 1024),
 };
 
 static const gpx_command_line command_line = {
@@ -89,15 +91,6 @@ static const gpx_command_line command_line = {
     .operand_name = "CONFIG", .operand_offset = offsetof(tp_options, config),
     .operand_example = "configs/heads.yaml",
 };
-
-/* The command line into o (its defaults set): 0, 1 help shown, 2 error shown. */
-static int parse_options(int argc, char **argv, tp_options *o)
-{
-    int rc = gpx_parse_command_line(&command_line, argc, argv, o);
-    if (rc == 0 && o->batch_list && parse_batches(o->batch_list, o))
-        return gpx_command_line_error(&command_line, "--batch needs %s", options[1].needs);
-    return rc;
-}
 
 /* What every measurement of a run shares. */
 typedef struct {
@@ -267,7 +260,7 @@ int gpx_cmd_throughput(int argc, char **argv)
 {
     tp_options o = { .batches = { 64, 256 }, .nbatches = 2, .infer_batch = 256, .steps = 200,
                      .warmup = 20, .repeats = 3 };
-    int rc = parse_options(argc, argv, &o);
+    int rc = gpx_parse_command_line(&command_line, argc, argv, &o);
     if (rc)
         return rc == 1 ? 0 : 2;
     gpx_measured_point mp;

@@ -50,7 +50,7 @@ typedef struct {
     size_t            nruns;        /* finished so far */
     gpx_sweep_run    *prior;        /* kept from an earlier invocation, not reached yet */
     size_t            nprior;
-    char            **merged_from;  /* gpool merge: the shard directories */
+    const char      **merged_from;  /* gpool merge: the shard directories */
     int               nmerged;
     gpx_data_record   data;         /* from the first run that loaded data */
     int               have_data;

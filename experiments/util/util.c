@@ -570,47 +570,6 @@ int gpx_run_gnuplot(const char *program, const char *script, const char *setting
 
 /* ------------------------------------------------------ command line */
 
-int gpx_option_value(int argc, char **argv, int *i, const char *shortopt,
-                     const char *longopt, const char **value)
-{
-    const char *arg = argv[*i];
-    size_t ll = strlen(longopt);
-    if (!strncmp(arg, longopt, ll) && arg[ll] == '=') {
-        *value = arg + ll + 1;
-        return 1;
-    }
-    if (strcmp(arg, longopt) && (!shortopt || strcmp(arg, shortopt)))
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
-}
-
-int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt)
-{
-    return !strcmp(arg, longopt) || (shortopt && !strcmp(arg, shortopt));
-}
-
-int gpx_option_out(int argc, char **argv, int *i, const char *cmd, const char **dir)
-{
-    const char *opt = argv[*i];
-    int m = gpx_option_value(argc, argv, i, "-o", "--out", dir);
-    if (m && (m < 0 || !**dir))
-        return gpx_usage_error(cmd, "%.*s needs a directory", (int)strcspn(opt, "="), opt);
-    return m;
-}
-
-int gpx_option_operand(const char *cmd, char *arg, char **pos, int *npos, int max)
-{
-    if (arg[0] == '-' && arg[1])
-        return gpx_usage_error(cmd, "unknown option '%s'", arg);
-    if (*npos >= max)
-        return gpx_usage_error(cmd, "unexpected '%s'", arg);
-    pos[(*npos)++] = arg;
-    return 0;
-}
-
 int gpx_parse_int(const char *text, int lo, int hi, int *out)
 {
     char *end;
@@ -621,44 +580,45 @@ int gpx_parse_int(const char *text, int lo, int hi, int *out)
     return 0;
 }
 
-static void command_message(const char *cmd, const char *fmt, va_list ap)
-{
-    fprintf(stderr, "%s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-}
-
-int gpx_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    command_message(cmd, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "Try '%s --help'.\n", cmd);
-    return 2;
-}
-
-int gpx_usage_error_full(const char *cmd, void (*usage)(FILE *out), const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    command_message(cmd, fmt, ap);
-    va_end(ap);
-    usage(stderr);
-    return 2;
-}
-
 int gpx_command_line_error(const gpx_command_line *cl, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    command_message(cl->name, fmt, ap);
+    fprintf(stderr, "%s: ", cl->name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
     va_end(ap);
     if (cl->usage_on_error)
         cl->usage(stderr);
     else
         fprintf(stderr, "Try '%s --help'.\n", cl->name);
     return 2;
+}
+
+/* 1 when arg is the flag shortopt (NULL for none) or longopt. */
+static int is_flag(const char *arg, const char *shortopt, const char *longopt)
+{
+    return !strcmp(arg, longopt) || (shortopt && !strcmp(arg, shortopt));
+}
+
+/* Option shortopt/longopt with a value ("--long V", "--long=V", "-s V") at
+ * argv[*i]: 1 (and *value, advancing *i past a separate value) on a match,
+ * 0 if argv[*i] is another option, -1 when the value is missing. */
+static int option_value(int argc, char **argv, int *i, const char *shortopt,
+                        const char *longopt, const char **value)
+{
+    const char *arg = argv[*i];
+    size_t ll = strlen(longopt);
+    if (!strncmp(arg, longopt, ll) && arg[ll] == '=') {
+        *value = arg + ll + 1;
+        return 1;
+    }
+    if (!is_flag(arg, shortopt, longopt))
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
 }
 
 static int is_choice(const char *value, const char *const *choices)
@@ -669,22 +629,36 @@ static int is_choice(const char *value, const char *const *choices)
     return 0;
 }
 
-/* The value of option o (given as arg) stored in opts: 1, or 2 said what
- * is wrong with it. */
+/* 1 when value is one option o accepts (and then stored into opts). */
+static int accepted(const gpx_option *o, const char *value, void *opts)
+{
+    char *field = (char *)opts + o->offset;
+    if (o->hi > o->lo)
+        return !gpx_parse_int(value, o->lo, o->hi, (int *)field);
+    if (!*value || (o->choices && !is_choice(value, o->choices)))
+        return 0;
+    if (o->accept && o->accept(value, opts))
+        return 0;
+    *(const char **)field = value;
+    return 1;
+}
+
+/* The value of option o (spelt arg on the command line; NULL: none given)
+ * stored in opts: 1, or 2 said what the option needs. */
 static int store_value(const gpx_command_line *cl, const gpx_option *o, const char *arg,
                        const char *value, void *opts)
 {
-    char *field = (char *)opts + o->offset;
-    if (o->hi > o->lo) {
-        if (!value || gpx_parse_int(value, o->lo, o->hi, (int *)field))
-            return gpx_command_line_error(cl, "%s needs an integer in %d..%d", arg, o->lo,
-                                          o->hi);
+    if (value && accepted(o, value, opts))
         return 1;
-    }
-    if (!value || !*value || (o->choices && !is_choice(value, o->choices)))
-        return gpx_command_line_error(cl, "%s needs %s", arg, o->needs);
-    *(const char **)field = value;
-    return 1;
+    int name = (int)strcspn(arg, "=");
+    char needs[96];
+    if (o->hi > o->lo)
+        snprintf(needs, sizeof needs, "an integer in %d..%d", o->lo, o->hi);
+    else
+        snprintf(needs, sizeof needs, "%s", o->needs);
+    if (value && *value)
+        return gpx_command_line_error(cl, "%.*s needs %s, not '%s'", name, arg, needs, value);
+    return gpx_command_line_error(cl, "%.*s needs %s", name, arg, needs);
 }
 
 /* argv[*i] against option o: 0 another option, 1 taken into opts, 2 said
@@ -694,37 +668,86 @@ static int take_option(const gpx_command_line *cl, const gpx_option *o, int argc
 {
     const char *arg = argv[*i], *value;
     if (!o->needs) {
-        if (!gpx_option_flag(arg, o->shortopt, o->longopt))
+        if (!is_flag(arg, o->shortopt, o->longopt))
             return 0;
         *(int *)((char *)opts + o->offset) = 1;
         return 1;
     }
-    int m = gpx_option_value(argc, argv, i, o->shortopt, o->longopt, &value);
+    int m = option_value(argc, argv, i, o->shortopt, o->longopt, &value);
     return m ? store_value(cl, o, arg, m > 0 ? value : NULL, opts) : 0;
 }
 
-/* An argument that is not an option: to the callback, else the one operand
+/* How many of its fixed operands (at most max) the command has been given. */
+static int operands_given(const gpx_command_line *cl, const void *opts, int max)
+{
+    const char *const *slot = (const char *const *)((const char *)opts + cl->operand_offset);
+    int n = 0;
+    while (n < max && slot[n])
+        n++;
+    return n;
+}
+
+/* An operand of a command that takes one or more: appended to its list
+ * (room for every argument, made at the first). 0, or 2 said why not. */
+static int add_to_list(const gpx_command_line *cl, const char *arg, int argc, void *opts)
+{
+    gpx_operand_list *list = (gpx_operand_list *)((char *)opts + cl->operand_offset);
+    if (!list->arg && !(list->arg = calloc((size_t)argc, sizeof *list->arg)))
+        return gpx_command_line_error(cl, "out of memory reading the command line");
+    list->arg[list->n++] = arg;
+    return 0;
+}
+
+/* An argument that is not an option: to the callback, else to the operands
  * the command takes. 0, or 2 said why not. */
-static int take_operand(const gpx_command_line *cl, const char *arg, void *opts)
+static int take_operand(const gpx_command_line *cl, const char *arg, int argc, void *opts)
 {
     if (cl->operand)
         return cl->operand(arg, opts) ? 2 : 0;
     if (!cl->operand_name)
         return gpx_command_line_error(cl, "unexpected argument '%s'%s", arg,
                                       cl->no_operand_hint ? cl->no_operand_hint : "");
+    if (cl->operands == GPX_ONE_OR_MORE)
+        return add_to_list(cl, arg, argc, opts);
+    int max = cl->operands > 1 ? cl->operands : 1;
     const char **slot = (const char **)((char *)opts + cl->operand_offset);
-    if (*slot)
+    int n = operands_given(cl, opts, max);
+    if (n == max && max == 1)
         return gpx_command_line_error(cl, "one %s only ('%s' and '%s')", cl->operand_name,
-                                      *slot, arg);
-    *slot = arg;
+                                      slot[0], arg);
+    if (n == max)
+        return gpx_command_line_error(cl, "unexpected '%s' after %s", arg, cl->operand_name);
+    slot[n] = arg;
     return 0;
+}
+
+/* After the last argument: 0 when the command has the operands it needs, else
+ * 2 said which are missing. */
+static int check_operands(const gpx_command_line *cl, const void *opts)
+{
+    if (cl->operand || !cl->operand_name)
+        return 0;
+    int want = cl->operands > 1 ? cl->operands : 1, given;
+    if (cl->operands == GPX_ONE_OR_MORE)
+        given = ((const gpx_operand_list *)((const char *)opts + cl->operand_offset))->n;
+    else
+        given = operands_given(cl, opts, want);
+    if (given >= want)
+        return 0;
+    if (given)
+        return gpx_command_line_error(cl, "missing %s (%d of %d given)", cl->operand_name,
+                                      given, want);
+    if (cl->operand_example)
+        return gpx_command_line_error(cl, "missing %s (for example %s)", cl->operand_name,
+                                      cl->operand_example);
+    return gpx_command_line_error(cl, "missing %s", cl->operand_name);
 }
 
 int gpx_parse_command_line(const gpx_command_line *cl, int argc, char **argv, void *opts)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (gpx_option_flag(arg, "-h", "--help")) {
+        if (is_flag(arg, "-h", "--help")) {
             cl->usage(stdout);
             return 1;
         }
@@ -737,11 +760,8 @@ int gpx_parse_command_line(const gpx_command_line *cl, int argc, char **argv, vo
             continue;
         if (arg[0] == '-' && arg[1])
             return gpx_command_line_error(cl, "unknown option '%s'", arg);
-        if (take_operand(cl, arg, opts))
+        if (take_operand(cl, arg, argc, opts))
             return 2;
     }
-    if (!cl->operand && cl->operand_name && !*(const char **)((char *)opts + cl->operand_offset))
-        return gpx_command_line_error(cl, "missing %s (for example %s)", cl->operand_name,
-                                      cl->operand_example);
-    return 0;
+    return check_operands(cl, opts);
 }

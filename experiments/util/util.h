@@ -101,11 +101,7 @@ char *gpx_read_text   (const char *path);
 void gpx_progress_enable(int on);
 int  gpx_progress_enabled(void);
 /* Replace the current progress line with a printf-style message. */
-void gpx_progress(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
+void gpx_progress(const char *fmt, ...) GPX_PRINTF(1, 2);
 /* Erase the progress line (before ordinary output, and at the end). */
 void gpx_progress_clear(void);
 
@@ -149,25 +145,6 @@ int gpx_run_gnuplot(const char *program, const char *script, const char *setting
 
 /* ------------------------------------------------------ command line */
 
-/* Matches option "-s"/"--long" with a value ("--long V", "--long=V", "-s V")
- * at argv[*i]. Returns 1 (and *value, advancing *i past a separate value) on
- * a match, 0 if argv[*i] is another option, -1 when the value is missing. */
-int gpx_option_value(int argc, char **argv, int *i, const char *shortopt,
-                     const char *longopt, const char **value);
-
-/* 1 when arg is the flag shortopt (NULL for none) or longopt, else 0. */
-int gpx_option_flag(const char *arg, const char *shortopt, const char *longopt);
-
-/* "-o DIR", "--out DIR" or "--out=DIR" at argv[*i] (advancing *i past a
- * separate DIR): 1 with *dir set, 0 when argv[*i] is another argument, 2
- * after the usage error of cmd (no DIR). */
-int gpx_option_out(int argc, char **argv, int *i, const char *cmd, const char **dir);
-
-/* arg, an operand of cmd (anything but an option; "-" is an operand), as
- * pos[(*npos)++] when fewer than max are there: 0, or 2 after the usage
- * error (an unknown option, or an operand too many). */
-int gpx_option_operand(const char *cmd, char *arg, char **pos, int *npos, int max);
-
 /* Parse a whole decimal integer in [lo, hi]: 0, or -1 (out untouched). */
 int gpx_parse_int(const char *text, int lo, int hi, int *out);
 
@@ -184,7 +161,26 @@ typedef struct {
     int                lo, hi;    /* hi > lo: the value is a whole number in [lo, hi],
                                    * stored in an int ("--repeats needs an integer in
                                    * 1..100"); needs only marks it as taking a value */
+    /* NULL, or what else a text value must be ("--shard 2/3": K/N with K <= N),
+     * which may decode it into opts too: 0 accepted, else refused as needs says. */
+    int              (*accept)(const char *value, void *opts);
 } gpx_option;
+
+/* An option --NAME taking a whole number in [lo, hi] into an int field of
+ * the options (of type type). */
+#define GPX_INT_OPTION(longopt, type, field, low, high)                                  \
+    { NULL, (longopt), "an integer", .offset = offsetof(type, field), .lo = (low),       \
+      .hi = (high) }
+
+/* The operands of a command that takes one or more (GPX_ONE_OR_MORE), in
+ * command-line order; the parser allocates arg: free(list.arg) afterwards,
+ * whatever it returned. */
+typedef struct {
+    const char **arg;
+    int          n;
+} gpx_operand_list;
+
+#define GPX_ONE_OR_MORE (-1)
 
 /* A command's command line: -h/--help, the options, and what is not an option. */
 typedef struct {
@@ -195,39 +191,28 @@ typedef struct {
     const gpx_option *options;
     size_t            noptions;
     /* An argument that is not an option (DIR, CONFIG): 0, or 2 after
-     * gpx_command_line_error. NULL: the one operand below. */
+     * gpx_command_line_error. NULL: the operands below. */
     int             (*operand)(const char *arg, void *opts);
-    const char       *operand_name;    /* "CONFIG": the command takes one, a const char *
-                                        * at operand_offset; a second or none is an error.
-                                        * NULL (and no callback): it takes none */
-    size_t            operand_offset;
-    const char       *operand_example; /* said when it is missing: "configs/tutorial.yaml" */
+    const char       *operand_name;    /* "CONFIG", "RESULTS_DIR and RUN_ID": what the
+                                        * operands are called in messages. NULL (and no
+                                        * callback): the command takes none */
+    size_t            operand_offset;  /* where they go in the options, as operands says */
+    int               operands;        /* 0 or 1: exactly one, a const char *; N > 1:
+                                        * exactly N, a const char *[N] (NULLs before);
+                                        * GPX_ONE_OR_MORE: a gpx_operand_list (zeroed) */
+    const char       *operand_example; /* said when none is given: "configs/tutorial.yaml" */
     const char       *no_operand_hint; /* said after an operand it does not take */
 } gpx_command_line;
 
 /* Parse argv[1..argc-1] into opts (set to its defaults by the caller), in
  * order: 0 done, 1 the usage was asked for (printed on stdout), 2 a bad
- * command line (said on stderr: an unknown option, a missing or wrong value,
- * an operand too many or missing, or what the operand callback refused). */
+ * command line (said on stderr: an unknown option, a missing or refused
+ * value, an operand too many or missing, or what the operand callback
+ * refused). */
 int gpx_parse_command_line(const gpx_command_line *cl, int argc, char **argv, void *opts);
 
-/* A bad command line of cl, said as cl says (see usage_on_error). Returns 2. */
+/* A bad command line of cl on stderr, "NAME: MESSAGE", followed as cl says
+ * (see usage_on_error). Returns 2, the exit status of a bad command line. */
 int gpx_command_line_error(const gpx_command_line *cl, const char *fmt, ...) GPX_PRINTF(2, 3);
-
-/* A bad command line of cmd ("gpool run") on stderr: "cmd: MESSAGE", then a
- * pointer to "cmd --help". Returns 2, the exit status of a bad command line. */
-int gpx_usage_error(const char *cmd, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-/* The same, for commands that follow the message with their usage text
- * itself (usage(stderr)) instead of the pointer to --help. Returns 2. */
-int gpx_usage_error_full(const char *cmd, void (*usage)(FILE *out), const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 
 #endif /* GPOOL_EXPERIMENTS_UTIL_H */
