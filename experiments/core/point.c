@@ -59,14 +59,6 @@ gpx_data_spec gpx_run_data_spec(const ycfg_point *pt)
     return s;
 }
 
-static int enum_index(const char *value, const char *const *choices)
-{
-    for (int i = 0; choices[i]; i++)
-        if (!strcmp(value, choices[i]))
-            return i;
-    return 0;
-}
-
 gpx_train_opts gpx_run_train_opts(const ycfg_point *pt)
 {
     gpx_train_opts o = gpx_train_defaults();
@@ -75,9 +67,8 @@ gpx_train_opts gpx_run_train_opts(const ycfg_point *pt)
     o.shuffle = ycfg_bool(pt, "train.shuffle");
     o.seed = (uint64_t)ycfg_int(pt, "train.seed");
     gpx_model_decode_init(ycfg_get(pt, "model"), &o.init, &o.bias_init);
-    gp_optim_kind kind = (gp_optim_kind)enum_index(ycfg_str(pt, "train.optimizer"),
-                                                   gpx_optim_choices);
-    o.optim = gp_optim_defaults(kind);
+    /* the schema lists the choices in the enums' order (core/schema.h) */
+    o.optim = gp_optim_defaults((gp_optim_kind)ycfg_enum(pt, "train.optimizer"));
     o.optim.lr = (float)ycfg_float(pt, "train.lr");
     o.optim.momentum = (float)ycfg_float(pt, "train.momentum");
     o.optim.dampening = (float)ycfg_float(pt, "train.dampening");
@@ -86,7 +77,7 @@ gpx_train_opts gpx_run_train_opts(const ycfg_point *pt)
     o.optim.beta1 = (float)ycfg_float(pt, "train.beta1");
     o.optim.beta2 = (float)ycfg_float(pt, "train.beta2");
     o.optim.eps = (float)ycfg_float(pt, "train.eps");
-    o.schedule = (gpx_lr_schedule)enum_index(ycfg_str(pt, "train.schedule"), gpx_schedule_choices);
+    o.schedule = (gpx_lr_schedule)ycfg_enum(pt, "train.schedule");
     o.step_size = (int)ycfg_int(pt, "train.step_size");
     o.gamma = ycfg_float(pt, "train.gamma");
     o.min_lr = ycfg_float(pt, "train.min_lr");

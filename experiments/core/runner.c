@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/runner_msg.h"
+#include "util/interrupt.h"
 #include "util/util.h"
 
 static int read_msg(int fd, gpx_runner_msg *m)
@@ -92,7 +93,7 @@ static void settle_status(gpx_run_outcome *out, int wstatus, int read_error)
 
 static volatile sig_atomic_t caught_signal;
 static volatile pid_t run_in_progress;   /* the run's process, to pass a signal on to */
-static struct sigaction old_int, old_term;
+static gpx_interrupts before_runs;      /* the handlers there were, put back after */
 
 static void on_signal(int sig)
 {
@@ -101,18 +102,14 @@ static void on_signal(int sig)
         kill(run_in_progress, sig);
 }
 
+/* Not once: every signal goes on to the run then in progress, which
+ * records itself as interrupted. */
 void gpx_runner_catch_signals(int on)
 {
-    if (on) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-    } else {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
+    if (on)
+        gpx_interrupts_catch(&before_runs, on_signal, 0);
+    else
+        gpx_interrupts_restore(&before_runs);
 }
 
 int gpx_runner_interrupted(void)
