@@ -68,7 +68,7 @@ for key in run_id config_sha256 seed threads variant status started finished exi
     check "the run manifest records $key" grep -q "^$key:" "$rm_"
 done
 check "the run's own config is saved next to its manifest" [ -s "$out/runs/$id/config.yaml" ]
-# run's default spin for waiting OpenMP threads (gpool.c: short_spin_default)
+# run's default spin for waiting OpenMP threads (experiments/cmd/main.c: short_spin_default)
 if grep -q '^cflags:.*fopenmp' "$rm_"; then spin='"10000"'; else spin=null; fi
 check "with no wait policy set, run's threads spin briefly (GOMP_SPINCOUNT: $spin)" \
     grep -qx "  GOMP_SPINCOUNT: $spin" "$rm_"

@@ -636,6 +636,8 @@ static void test_tagged_values(void **state)
     assert_int_equal(conv->items[0].type, YCFG_ENUM);
     assert_string_equal(conv->items[0].s, "conv");
     assert_string_equal(conv->items[0].schema->choices[3], "maxpool");
+    assert_string_equal(conv->items[0].schema->choices[ycfg_value_enum(&conv->items[0])],
+                        "conv");
     assert_int_equal(conv->items[0].line, 3);
     assert_int_equal(conv->items[0].col, 20);
     assert_int_equal(ycfg_value_get(conv, "out")->i, 8);
@@ -909,8 +911,8 @@ static void test_shipped_configs(void **state)
     /* A config belongs to the first program whose prefix its name starts
      * with: gpool run reads every config that is not a benchmark's. */
     const program programs[] = {
-        { "kernels", gpx_bench_schema, "experiments/bench.c (gpx_bench_schema)" },
-        { "",        gpx_run_schema,   "experiments/run.c (gpx_run_schema)" },
+        { "kernels", gpx_bench_schema, "core/bench_schema.c (gpx_bench_schema)" },
+        { "",        gpx_run_schema,   "core/schema.c (gpx_run_schema)" },
     };
     enum { NPROGRAMS = sizeof programs / sizeof programs[0] };
     size_t used[NPROGRAMS] = {0};

@@ -79,11 +79,24 @@ const char *ycfg_str(const ycfg_point *pt, const char *path)
     return get_typed(pt, path, YCFG_STRING, YCFG_ENUM)->s;
 }
 
-int ycfg_enum(const ycfg_point *pt, const char *path)
+/* The index of ENUM value v (at path, for the message) in its choices. */
+static int enum_index(const ycfg_value *v, const char *path)
 {
-    const ycfg_value *v = get_typed(pt, path, YCFG_ENUM, YCFG_ENUM);
     for (int i = 0; v->schema->choices[i]; i++)
         if (!strcmp(v->s, v->schema->choices[i]))
             return i;
     program_bug(path, "holds a value that is not among its choices");
+}
+
+int ycfg_enum(const ycfg_point *pt, const char *path)
+{
+    return enum_index(get_typed(pt, path, YCFG_ENUM, YCFG_ENUM), path);
+}
+
+int ycfg_value_enum(const ycfg_value *v)
+{
+    const char *what = v->schema && v->schema->key ? v->schema->key : "a list item";
+    if (v->type != YCFG_ENUM)
+        program_bug(what, "is not an ENUM");
+    return enum_index(v, what);
 }

@@ -239,6 +239,8 @@ const char        *ycfg_str          (const ycfg_point *pt, const char *path);
 /* An ENUM's value as its index in the schema's choices (a C enum listed in
  * the same order converts directly). */
 int                ycfg_enum         (const ycfg_point *pt, const char *path);
+/* The same for an ENUM value reached otherwise (an item of a list). */
+int                ycfg_value_enum   (const ycfg_value *v);
 
 /* Same as ycfg_get below any MAP or TAGGED value, e.g. one element of a
  * list of layers (its tag key included: ycfg_value_get(layer, "type")->s). */

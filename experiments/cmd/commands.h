@@ -1,6 +1,6 @@
 /*
- * commands.h - entry points of the gpool subcommands (experiments/gpool.c
- * dispatches to them).
+ * commands.h - entry points of the gpool subcommands (cmd/main.c dispatches
+ * to them).
  *
  * A subcommand gets the command line from its own name on: argv[0] is the
  * subcommand's name ("bench") and its options follow. It returns the exit

@@ -1,5 +1,5 @@
 /*
- * gpool.c - the gpool command: a table of subcommands and the dispatch to
+ * main.c - the gpool command: a table of subcommands and the dispatch to
  * them. Adding a subcommand is one line in gpx_commands[] (plus its entry
  * point in commands.h).
  */

@@ -33,14 +33,6 @@ const gpx_table_column_info gpx_table_columns[GPX_TCOL_COUNT] = {
 
 /* ========================================================= settings */
 
-static int enum_index(const char *value, const char *const *choices)
-{
-    for (int i = 0; choices[i]; i++)
-        if (!strcmp(value, choices[i]))
-            return i;
-    return -1;
-}
-
 void gpx_table_default_settings(gpx_table_settings *s)
 {
     memset(s, 0, sizeof *s);
@@ -54,8 +46,7 @@ static int columns_from_config(const ycfg *cfg, const ycfg_value *columns, gpx_t
                                char *err, size_t errlen)
 {
     for (size_t k = 0; k < columns->n; k++) {
-        gpx_table_column c =
-            (gpx_table_column)enum_index(columns->items[k].s, gpx_table_column_names);
+        gpx_table_column c = (gpx_table_column)ycfg_value_enum(&columns->items[k]);
         for (size_t j = 0; j < s->ncolumns; j++)
             if (s->column[j] == c) {
                 snprintf(err, errlen, "%s:%d:%d: table.columns: '%s' is listed twice",
@@ -87,7 +78,7 @@ int gpx_table_settings_from_config(const ycfg *cfg, gpx_table_settings *s, char 
     s->ngroup = group->n;
     if (columns_from_config(cfg, ycfg_get(pt, "table.columns"), s, err, errlen))
         return -1;
-    s->sort = enum_index(ycfg_str(pt, "table.sort"), gpx_table_sort_names) - 1;
+    s->sort = ycfg_enum(pt, "table.sort") - 1;   /* "none" first: -1 */
     s->descending = ycfg_bool(pt, "table.descending");
     s->precision = (int)ycfg_int(pt, "table.precision");
     return 0;
