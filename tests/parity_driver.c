@@ -32,7 +32,6 @@
 
 #include "core/model.h"
 #include "core/point.h"
-#include "core/schema.h"
 #include "core/data.h"
 #include "core/train.h"
 #include "util/util.h"
@@ -54,23 +53,18 @@ typedef struct {
     gp_optim           *optim;
 } drv_state;
 
-static int drv_fail(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
+#define DRV_CMD "parity_driver"
+
+/* The message on stderr; returns 1, the exit status of a failure. */
+static int drv_fail(const char *fmt, ...) GPX_PRINTF(1, 2);
 static int drv_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("parity_driver: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    gpx_vsay(DRV_CMD, fmt, ap);
     va_end(ap);
     return 1;
 }
-
-#define DRV_CMD "parity_driver"
 
 static void usage(FILE *out)
 {
@@ -115,12 +109,6 @@ static int parse_options(int argc, char **argv, drv_options *o)
 }
 
 /* ------------------------------------------------------------ setup */
-
-static int pick_point(drv_state *s)
-{
-    s->pt = gpx_run_point(s->cfg, s->opt->head);
-    return s->pt ? 0 : drv_fail("%s: no point has model.head %s", s->opt->config, s->opt->head);
-}
 
 /* The config's data set cut to the first steps x batch training images in
  * order, with no validation split and a token test set (never used). */
@@ -300,7 +288,7 @@ static int losses_body(FILE *fp, const drv_state *s)
 static int run(drv_state *s)
 {
     char err[1024];
-    if (pick_point(s) || load_data(s) || build_net(s))
+    if (load_data(s) || build_net(s))
         return 1;
     if (gpx_mkdir_p(s->opt->out_dir, err, sizeof err))
         return drv_fail("%s", err);
@@ -319,14 +307,15 @@ int main(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     char err[1024];
-    ycfg *cfg = ycfg_load(o.config, gpx_run_schema(), err, sizeof err);
-    if (!cfg) {
-        drv_fail("%s", err);
-        return 2;
-    }
+    ycfg *cfg;
     drv_state s;
     memset(&s, 0, sizeof s);
     s.opt = &o;
+    s.pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
+    if (!s.pt) {
+        drv_fail("%s", err);
+        return 2;
+    }
     s.cfg = cfg;
     rc = run(&s);
     gp_optim_destroy(s.optim);

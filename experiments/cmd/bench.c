@@ -53,20 +53,12 @@ static void on_interrupt(int sig)
     bench_interrupted = 1;
 }
 
-static void say(const char *fmt, va_list ap)
-{
-    gpx_progress_clear();
-    fputs(BENCH_CMD ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-}
-
 static void report_error(const char *fmt, ...) GPX_PRINTF(1, 2);
 static void report_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say(fmt, ap);
+    gpx_vsay(BENCH_CMD, fmt, ap);
     va_end(ap);
 }
 
@@ -78,7 +70,7 @@ static void note(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    say(fmt, ap);
+    gpx_vsay(BENCH_CMD, fmt, ap);
     va_end(ap);
 }
 

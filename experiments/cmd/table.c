@@ -20,7 +20,6 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,22 +43,6 @@ typedef struct {
     char        out_dir[4096];
     gpx_table   t;
 } table_job;
-
-static int fail(const table_job *j, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static int fail(const table_job *j, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", j->prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return -1;
-}
 
 /* ====================================================== command line */
 
@@ -154,14 +137,14 @@ static int load_settings(table_job *j, const table_options *o, ycfg **cfg)
     if (o->config)
         snprintf(path, sizeof path, "%s", o->config);
     else if (gpx_join(path, sizeof path, o->dir, "config.yaml"))
-        return fail(j, "%s: path too long", o->dir);
+        return gpx_complain(j->prog, "%s: path too long", o->dir);
     if (!o->config && access(path, F_OK) != 0)
         return 0;
     *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
     if (!*cfg)
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     if (gpx_table_settings_from_config(*cfg, &j->t.set, err, sizeof err))
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     snprintf(j->t.name, sizeof j->t.name, "%s", ycfg_name(*cfg));
     return 0;
 }
@@ -171,14 +154,14 @@ static int load_csvs(table_job *j, const char *dir)
     char path[4096], err[ERR_LEN];
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return fail(j, "%s: %s", dir, stat(dir, &st) ? strerror(errno) : "not a directory");
+        return gpx_complain(j->prog, "%s: %s", dir, stat(dir, &st) ? strerror(errno) : "not a directory");
     if (gpx_ids_check_current(dir, err, sizeof err))
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     gpx_join(path, sizeof path, dir, "runs.csv");
     if (access(path, F_OK) != 0)
-        return fail(j, "%s: no runs.csv (write one with gpool run CONFIG --out %s)", dir, dir);
+        return gpx_complain(j->prog, "%s: no runs.csv (write one with gpool run CONFIG --out %s)", dir, dir);
     if (gpx_table_load(&j->t, dir, err, sizeof err))
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     return 0;
 }
 
@@ -211,12 +194,12 @@ static int write_out(const table_job *j, const char *name, gpx_table_writer writ
     char path[4096], err[ERR_LEN];
     gpx_atomic_file f;
     if (gpx_join(path, sizeof path, j->out_dir, name))
-        return fail(j, "%s/%s: path too long", j->out_dir, name);
+        return gpx_complain(j->prog, "%s/%s: path too long", j->out_dir, name);
     if (gpx_atomic_open(&f, path, err, sizeof err))
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     write(f.fp, &j->t, m);
     if (gpx_atomic_commit(&f, err, sizeof err))
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     return 0;
 }
 
@@ -237,7 +220,7 @@ static int write_all_outputs(table_job *j, const table_options *o)
     char err[ERR_LEN];
     const gpx_markup *printed = wants_markdown(o) ? &gpx_markdown : &gpx_latex;
     if (gpx_mkdir_p(j->out_dir, err, sizeof err))
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     if (write_both(j, o, "table", gpx_write_runs_table))
         return -1;
     if (j->t.study && !gpx_size_study_has_rows(j->t.study)) {
@@ -250,13 +233,13 @@ static int write_all_outputs(table_job *j, const table_options *o)
         return -1;
     if (!o->no_charts &&
         gpx_table_charts(&j->t, j->out_dir, j->prog, stderr, err, sizeof err))
-        return fail(j, "%s", err);
+        return gpx_complain(j->prog, "%s", err);
     gpx_write_runs_table(stdout, &j->t, printed);
     if (j->t.study) {
         fputc('\n', stdout);
         gpx_write_size_table(stdout, &j->t, printed);
     }
-    return fflush(stdout) ? fail(j, "stdout: %s", strerror(errno)) : 0;
+    return fflush(stdout) ? gpx_complain(j->prog, "stdout: %s", strerror(errno)) : 0;
 }
 
 int gpx_cmd_table(int argc, char **argv)
@@ -275,12 +258,12 @@ int gpx_cmd_table(int argc, char **argv)
     if (load_csvs(&j, o.dir) || load_settings(&j, &o, &cfg))
         goto out;
     if (gpx_table_resolve_settings(&j.t, err, sizeof err)) {
-        fail(&j, "%s", err);
+        gpx_complain(j.prog, "%s", err);
         goto out;
     }
     name_experiment(&j, o.dir);
     if (gpx_table_group(&j.t, err, sizeof err) || gpx_size_study_build(&j.t, err, sizeof err)) {
-        fail(&j, "%s", err);
+        gpx_complain(j.prog, "%s", err);
         goto out;
     }
     rc = write_all_outputs(&j, &o) ? 1 : 0;

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "core/evalsize.h"
 #include "gpool_nn.h"
 #include "util/sha256.h"
+#include "util/util.h"
 
 /* A split before scaling: count images of h x w bytes, and their labels. */
 typedef struct {
@@ -53,20 +53,6 @@ static const char *const fmnist_names[GPX_DATA_MAX_FILES] = {
  * continuation that could repeat training images */
 #define SYNTH_TEST_STREAM     0x7465737473657421ull
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int data_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static void raw_free(raw_split *r)
 {
     free(r->pix);
@@ -83,7 +69,7 @@ static int raw_alloc(raw_split *r, int count, int h, int w, char *err, size_t er
     r->y = malloc((size_t)count * sizeof *r->y);
     if (!r->pix || !r->y) {
         raw_free(r);
-        return data_fail(err, errlen, "out of memory for %d images of %d x %d", count, h, w);
+        return gpx_fail(err, errlen, "out of memory for %d images of %d x %d", count, h, w);
     }
     return 0;
 }
@@ -93,7 +79,7 @@ static int raw_alloc(raw_split *r, int count, int h, int w, char *err, size_t er
 static int read_idx(const char *path, gp_idx **idx, char *err, size_t errlen)
 {
     if (gp_idx_create(idx, path) != GP_OK)
-        return data_fail(err, errlen, "%s", gp_last_error());
+        return gpx_fail(err, errlen, "%s", gp_last_error());
     return 0;
 }
 
@@ -108,7 +94,7 @@ static int load_idx_pair(const char *images, const char *labels, raw_split *r,
         im->dims[2] > INT_MAX) {
         int nd = im->ndims;
         gp_idx_destroy(im);
-        return data_fail(err, errlen, "%s: images must have 3 dimensions (count x height x "
+        return gpx_fail(err, errlen, "%s: images must have 3 dimensions (count x height x "
                          "width), this file has %d", images, nd);
     }
     if (read_idx(labels, &lb, err, errlen) != 0) {
@@ -117,10 +103,10 @@ static int load_idx_pair(const char *images, const char *labels, raw_split *r,
     }
     int bad = 0;
     if (lb->ndims != 1)
-        bad = data_fail(err, errlen, "%s: labels must have 1 dimension, this file has %d",
+        bad = gpx_fail(err, errlen, "%s: labels must have 1 dimension, this file has %d",
                         labels, lb->ndims);
     else if (lb->dims[0] != im->dims[0])
-        bad = data_fail(err, errlen, "%s: %zu labels for %zu images in %s", labels,
+        bad = gpx_fail(err, errlen, "%s: %zu labels for %zu images in %s", labels,
                         lb->dims[0], im->dims[0], images);
     if (bad) {
         gp_idx_destroy(im);
@@ -137,7 +123,7 @@ static int load_idx_pair(const char *images, const char *labels, raw_split *r,
     if (!r->y) {
         gp_idx_destroy(lb);
         raw_free(r);
-        return data_fail(err, errlen, "out of memory for %d labels", r->count);
+        return gpx_fail(err, errlen, "out of memory for %d labels", r->count);
     }
     for (int i = 0; i < r->count; i++)
         r->y[i] = lb->data[i];
@@ -151,9 +137,9 @@ static int record_file(gpx_data *out, const char *path, char *err, size_t errlen
     int i = out->nfiles;
     if ((size_t)snprintf(out->files[i], sizeof out->files[i], "%s", path) >=
         sizeof out->files[i])
-        return data_fail(err, errlen, "%s: path too long", path);
+        return gpx_fail(err, errlen, "%s: path too long", path);
     if (gpx_sha256_file(path, out->sha256[i]) != 0)
-        return data_fail(err, errlen, "%s: cannot read for sha256: %s", path, strerror(errno));
+        return gpx_fail(err, errlen, "%s: cannot read for sha256: %s", path, strerror(errno));
     out->nfiles = i + 1;
     return 0;
 }
@@ -163,7 +149,7 @@ static int check_labels(const raw_split *r, int classes, const char *path,
 {
     for (int i = 0; i < r->count; i++)
         if (r->y[i] >= classes)
-            return data_fail(err, errlen, "%s: label %d of image %d is not below %d classes",
+            return gpx_fail(err, errlen, "%s: label %d of image %d is not below %d classes",
                              path, r->y[i], i, classes);
     return 0;
 }
@@ -185,14 +171,14 @@ static int load_files(const char *const paths[GPX_DATA_MAX_FILES], int classes, 
 {
     for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
         if (!paths[i] || !paths[i][0])
-            return data_fail(err, errlen, "source idx needs train_images, train_labels, "
+            return gpx_fail(err, errlen, "source idx needs train_images, train_labels, "
                              "test_images and test_labels");
     if (load_idx_pair(paths[0], paths[1], train, err, errlen) != 0)
         return -1;
     if (load_idx_pair(paths[2], paths[3], test, err, errlen) != 0)
         return -1;
     if (test->h != train->h || test->w != train->w)
-        return data_fail(err, errlen, "%s: test images are %d x %d but training images "
+        return gpx_fail(err, errlen, "%s: test images are %d x %d but training images "
                          "(%s) are %d x %d", paths[2], test->h, test->w, paths[0],
                          train->h, train->w);
     if (classes == 0) {
@@ -268,7 +254,7 @@ static int fmnist_not_found(char *err, size_t errlen)
         size_t used = strlen(list);
         snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cand[i]);
     }
-    return data_fail(err, errlen, "FashionMNIST not found: no directory holds all of %s, %s, "
+    return gpx_fail(err, errlen, "FashionMNIST not found: no directory holds all of %s, %s, "
                      "%s and %s (raw or .gz); searched %s%s; %s", fmnist_names[0],
                      fmnist_names[1], fmnist_names[2], fmnist_names[3], list,
                      getenv("GPOOL_DATA") && getenv("GPOOL_DATA")[0] ? ""
@@ -282,7 +268,7 @@ static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_spli
     char dir[4096];
     if (spec->dir && spec->dir[0]) {
         if (snprintf(dir, sizeof dir, "%s", spec->dir) >= (int)sizeof dir)
-            return data_fail(err, errlen, "%s: directory name too long", spec->dir);
+            return gpx_fail(err, errlen, "%s: directory name too long", spec->dir);
     } else if (gpx_data_find_fashion_mnist(dir, sizeof dir) != 0) {
         return fmnist_not_found(err, errlen);
     }
@@ -290,7 +276,7 @@ static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_spli
     const char *p[GPX_DATA_MAX_FILES];
     for (int i = 0; i < GPX_DATA_MAX_FILES; i++) {
         if (fmnist_file(dir, fmnist_names[i], paths[i], sizeof paths[i]) != 0)
-            return data_fail(err, errlen, "%s: no readable %s or %s.gz in this directory; %s",
+            return gpx_fail(err, errlen, "%s: no readable %s or %s.gz in this directory; %s",
                              dir, fmnist_names[i], fmnist_names[i], FMNIST_INSTALL_HINT);
         p[i] = paths[i];
     }
@@ -405,13 +391,13 @@ static int load_synthetic(const gpx_data_spec *spec, raw_split *train, raw_split
     int size = spec->synthetic_size ? spec->synthetic_size : SYNTH_DEFAULT_SIZE;
     int ncls = spec->synthetic_classes ? spec->synthetic_classes : SYNTH_DEFAULT_CLASSES;
     if (ntrain < 1 || ntest < 1)
-        return data_fail(err, errlen, "synthetic: image counts must be positive (train %d, "
+        return gpx_fail(err, errlen, "synthetic: image counts must be positive (train %d, "
                          "test %d)", ntrain, ntest);
     if (size < SYNTH_MIN_SIZE || size > SYNTH_MAX_SIZE)
-        return data_fail(err, errlen, "synthetic: size %d outside %d..%d", size,
+        return gpx_fail(err, errlen, "synthetic: size %d outside %d..%d", size,
                          SYNTH_MIN_SIZE, SYNTH_MAX_SIZE);
     if (ncls < 2 || ncls > SYNTH_MAX_CLASSES)
-        return data_fail(err, errlen, "synthetic: %d classes outside 2..%d", ncls,
+        return gpx_fail(err, errlen, "synthetic: %d classes outside 2..%d", ncls,
                          SYNTH_MAX_CLASSES);
     if (raw_alloc(train, ntrain, size, size, err, errlen) != 0 ||
         raw_alloc(test, ntest, size, size, err, errlen) != 0)
@@ -463,7 +449,7 @@ static int make_split(const raw_split *r, int first, int count, int classes,
     out->x = malloc(n * sizeof *out->x);
     out->y = malloc((size_t)count * sizeof *out->y);
     if (!out->x || !out->y)
-        return data_fail(err, errlen, "out of memory for %d images of %d x %d", count,
+        return gpx_fail(err, errlen, "out of memory for %d images of %d x %d", count,
                          r->h, r->w);
     const uint8_t *src = r->pix + (size_t)first * img;
     for (size_t i = 0; i < n; i++)
@@ -475,14 +461,14 @@ static int make_split(const raw_split *r, int first, int count, int classes,
 static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
 {
     if (spec->validation < 0 || spec->train_limit < 0 || spec->test_limit < 0)
-        return data_fail(err, errlen, "validation (%d), train_limit (%d) and test_limit (%d) "
+        return gpx_fail(err, errlen, "validation (%d), train_limit (%d) and test_limit (%d) "
                          "must not be negative", spec->validation, spec->train_limit,
                          spec->test_limit);
     if (spec->normalize && (spec->std < 0 || !isfinite(spec->std) || !isfinite(spec->mean)))
-        return data_fail(err, errlen, "normalisation needs a finite mean and std >= 0 (0: "
+        return gpx_fail(err, errlen, "normalisation needs a finite mean and std >= 0 (0: "
                          "compute them), got mean %g std %g", spec->mean, spec->std);
     if (spec->resize < 0 || spec->resize > RESIZE_MAX)
-        return data_fail(err, errlen, "resize %d outside 0 (keep the size) .. %d",
+        return gpx_fail(err, errlen, "resize %d outside 0 (keep the size) .. %d",
                          spec->resize, RESIZE_MAX);
     return 0;
 }
@@ -497,7 +483,7 @@ static int build_splits(const gpx_data_spec *spec, const raw_split *train,
     int ntest = spec->test_limit > 0 && spec->test_limit < test->count ? spec->test_limit
                                                                         : test->count;
     if (spec->validation >= ntrain)
-        return data_fail(err, errlen, "validation split of %d images leaves no training "
+        return gpx_fail(err, errlen, "validation split of %d images leaves no training "
                          "images (only %d to split)", spec->validation, ntrain);
     int nfit = ntrain - spec->validation;
     out->mean = 0.0;
@@ -509,7 +495,7 @@ static int build_splits(const gpx_data_spec *spec, const raw_split *train,
         } else {
             pixel_stats(train, nfit, &out->mean, &out->std);
             if (!(out->std > 0))
-                return data_fail(err, errlen, "cannot normalise: the %d training images are "
+                return gpx_fail(err, errlen, "cannot normalise: the %d training images are "
                                  "all one value (std 0)", nfit);
         }
     }
@@ -533,7 +519,7 @@ static int resize_split(gpx_split *s, int size, char *err, size_t errlen)
     float *x = malloc(n * sizeof *x);
     if (!x || gpx_resize_bilinear(s->x, s->count, s->c, s->h, s->w, x, size, size) != 0) {
         free(x);
-        return data_fail(err, errlen, "out of memory resizing %d images to %d x %d",
+        return gpx_fail(err, errlen, "out of memory resizing %d images to %d x %d",
                          s->count, size, size);
     }
     free(s->x);
@@ -557,7 +543,7 @@ static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out
     }
     if (strcmp(source, "synthetic") == 0)
         return load_synthetic(spec, train, test, classes, err, errlen);
-    return data_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
+    return gpx_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
                      "synthetic)", source);
 }
 
@@ -566,15 +552,15 @@ int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t er
     if (err && errlen > 0)
         err[0] = '\0';
     if (!out)
-        return data_fail(err, errlen, "gpx_data_load: out is NULL");
+        return gpx_fail(err, errlen, "gpx_data_load: out is NULL");
     memset(out, 0, sizeof *out);
     if (!spec)
-        return data_fail(err, errlen, "gpx_data_load: spec is NULL");
+        return gpx_fail(err, errlen, "gpx_data_load: spec is NULL");
     const char *source = spec->source ? spec->source : "fashion-mnist";
     if (check_spec(spec, err, errlen) != 0)
         return -1;
     if (snprintf(out->source, sizeof out->source, "%s", source) >= (int)sizeof out->source)
-        return data_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
+        return gpx_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
                          "synthetic)", source);
     raw_split train = { 0 }, test = { 0 };
     int classes = 0;

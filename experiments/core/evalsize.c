@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/train.h"
+#include "util/util.h"
 
 static const char *const method_names[GPX_SIZE_NMETHODS] = {
     "resize", "canvas_center", "canvas_random",
@@ -175,20 +176,6 @@ int gpx_place_on_canvas(const float *src, int n, int c, int h, int w, float *dst
 /* ---------------------------------------------------- evaluation sweep */
 
 #if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int es_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-#if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
 static void row_not_applicable(gpx_size_row *row, const char *fmt, ...)
@@ -251,12 +238,12 @@ static int reshape_for(sweep *s, int size, char *why, size_t len, char *err, siz
     int layer = -1;
     if (gp_net_reshape_check(s->net, in, &layer, &at) != GP_OK) {
         if (layer < 0)
-            return es_fail(err, errlen, "reshaping to %dx%d: %s", size, size, gp_last_error());
+            return gpx_fail(err, errlen, "reshaping to %dx%d: %s", size, size, gp_last_error());
         refusal_reason(s, size, layer, at, why, len);
         return 0;
     }
     if (gp_net_reshape(s->net, in) != GP_OK)
-        return es_fail(err, errlen, "reshaping to %dx%d: %s", size, size, gp_last_error());
+        return gpx_fail(err, errlen, "reshaping to %dx%d: %s", size, size, gp_last_error());
     return 1;
 }
 
@@ -292,7 +279,7 @@ static int eval_method(const sweep *s, gpx_size_method m, int size, gpx_size_row
                             .classes = t->classes, .x = s->buf, .y = t->y + i };
         double l, a;
         if (gpx_evaluate(s->net, &chunk, s->o->sigmoid_loss, &l, &a) != GP_OK)
-            return es_fail(err, errlen, "evaluating at %dx%d by %s: %s", size, size,
+            return gpx_fail(err, errlen, "evaluating at %dx%d by %s: %s", size, size,
                            gpx_size_method_name(m), gp_last_error());
         loss_sum += l * nb;
         hits += lround(a * nb);
@@ -335,18 +322,18 @@ static int check_opts(gp_net *net, const gpx_data *data, const gpx_eval_sizes_op
 {
     if (!net || !data || !o || !rows || !o->model || (o->nsizes > 0 && !o->sizes) ||
         (o->nmethods > 0 && !o->methods))
-        return es_fail(err, errlen, "gpx_eval_at_sizes: NULL argument");
+        return gpx_fail(err, errlen, "gpx_eval_at_sizes: NULL argument");
     if (o->nsizes < 0 || o->nmethods < 0 || o->batch < 1)
-        return es_fail(err, errlen, "gpx_eval_at_sizes: %d sizes, %d methods, batch %d",
+        return gpx_fail(err, errlen, "gpx_eval_at_sizes: %d sizes, %d methods, batch %d",
                        o->nsizes, o->nmethods, o->batch);
     for (int i = 0; i < o->nsizes; i++)
         if (o->sizes[i] < 1)
-            return es_fail(err, errlen, "input size %d is not positive", o->sizes[i]);
+            return gpx_fail(err, errlen, "input size %d is not positive", o->sizes[i]);
     for (int j = 0; j < o->nmethods; j++)
         if ((unsigned)o->methods[j] >= GPX_SIZE_NMETHODS)
-            return es_fail(err, errlen, "unknown size method %d", (int)o->methods[j]);
+            return gpx_fail(err, errlen, "unknown size method %d", (int)o->methods[j]);
     if (gp_net_layer_count(net) < 1 || gp_net_layer(net, 0)->in.c != data->test.c)
-        return es_fail(err, errlen, "the network takes %d channels, the test images have %d",
+        return gpx_fail(err, errlen, "the network takes %d channels, the test images have %d",
                        gp_net_layer_count(net) > 0 ? gp_net_layer(net, 0)->in.c : 0,
                        data->test.c);
     return 0;
@@ -362,7 +349,7 @@ static int sweep_sizes(sweep *s, char *err, size_t errlen)
     for (int i = 0; i < o->nsizes && rc == 0; i++)
         rc = eval_size(s, o->sizes[i], s->rows + (size_t)i * o->nmethods, err, errlen);
     if (gp_net_reshape(s->net, own) != GP_OK && rc == 0)
-        rc = es_fail(err, errlen, "reshaping back to %dx%d: %s", own.h, own.w, gp_last_error());
+        rc = gpx_fail(err, errlen, "reshaping back to %dx%d: %s", own.h, own.w, gp_last_error());
     return rc;
 }
 
@@ -379,7 +366,7 @@ int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_op
         largest = o->sizes[i] > largest ? o->sizes[i] : largest;
     s.buf = malloc((size_t)o->batch * data->test.c * largest * largest * sizeof *s.buf + 1);
     if (!s.buf)
-        return es_fail(err, errlen, "out of memory for a batch of %d images of %dx%d",
+        return gpx_fail(err, errlen, "out of memory for a batch of %d images of %dx%d",
                        o->batch, largest, largest);
     int rc = sweep_sizes(&s, err, errlen);
     free(s.buf);

@@ -568,6 +568,36 @@ int gpx_run_gnuplot(const char *program, const char *script, const char *setting
     return 0;
 }
 
+/* ----------------------------------------------------------- errors */
+
+int gpx_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void gpx_vsay(const char *cmd, const char *fmt, va_list ap)
+{
+    gpx_progress_clear();
+    fprintf(stderr, "%s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int gpx_complain(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gpx_vsay(cmd, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /* ------------------------------------------------------ command line */
 
 int gpx_parse_int(const char *text, int lo, int hi, int *out)
@@ -584,9 +614,7 @@ int gpx_command_line_error(const gpx_command_line *cl, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", cl->name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    gpx_vsay(cl->name, fmt, ap);
     va_end(ap);
     if (cl->usage_on_error)
         cl->usage(stderr);

@@ -11,6 +11,7 @@
 #ifndef GPOOL_EXPERIMENTS_UTIL_H
 #define GPOOL_EXPERIMENTS_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -21,6 +22,17 @@
 #else
 #define GPX_PRINTF(fmt, first)
 #endif
+
+/* ----------------------------------------------------------- errors */
+
+/* A printf-style message into err (when it has room); returns -1, so that a
+ * function can end with `return gpx_fail(err, errlen, "...", ...)`. */
+int gpx_fail(char *err, size_t errlen, const char *fmt, ...) GPX_PRINTF(3, 4);
+
+/* "cmd: MESSAGE" on stderr, the progress line cleared first; gpx_complain
+ * returns -1 for the same use as gpx_fail. */
+void gpx_vsay    (const char *cmd, const char *fmt, va_list ap);
+int  gpx_complain(const char *cmd, const char *fmt, ...) GPX_PRINTF(2, 3);
 
 /* ------------------------------------------------------------ time */
 
