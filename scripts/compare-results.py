@@ -96,9 +96,12 @@ def compare_file(name, dir_a, dir_b, problems):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr if len(argv) != 2 else sys.stdout)
-        return 0 if len(argv) == 2 else 2
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if len(argv) != 3:
+        print("usage: compare-results.py DIR_BEFORE DIR_AFTER (--help for more)", file=sys.stderr)
+        return 2
     dir_a, dir_b = argv[1], argv[2]
     for d in (dir_a, dir_b):
         if not os.path.isfile(os.path.join(d, "runs.csv")):
