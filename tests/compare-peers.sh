@@ -11,11 +11,7 @@ set -u
 . "$top_srcdir/tests/tap-lib.sh"
 tap_init compare-peers
 script="$srcdir/scripts/compare-peers.py"
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "1..1"
-    skip "compare-peers.py" "no python3"
-    exit 0
-fi
+tap_need python3 "compare-peers.py"
 
 # gpool side: 1x256x32x32 is exactly 1 MiB, 1x64x16x16 is 64 KiB
 cat >"$tmp/bench.csv" <<'EOF'

@@ -11,11 +11,7 @@ set -u
 . "$top_srcdir/tests/tap-lib.sh"
 tap_init compare-results
 script="$srcdir/scripts/compare-results.py"
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "1..1"
-    skip "compare-results.py" "no python3"
-    exit 0
-fi
+tap_need python3 "compare-results.py"
 echo "1..11"
 
 # runs.csv and epochs.csv of two points; $1 the directory, $2 and $3 the run

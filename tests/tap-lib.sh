@@ -33,6 +33,15 @@ tap_mktemp() {
 
 tap_init() { tap_locate && tap_mktemp "$@"; }
 
+# tap_need PROGRAM WHAT: the whole test is one skip when PROGRAM is not on
+# PATH (a tool the test cannot do without, such as python3)
+tap_need() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "1..1"
+    printf 'ok 1 - %s # SKIP no %s\n' "$2" "$1"
+    exit 0
+}
+
 # printf, not echo: a description may hold a backslash
 ok() { n=$((n + 1)); printf 'ok %d - %s\n' "$n" "$1"; }
 not_ok() { n=$((n + 1)); printf 'not ok %d - %s\n' "$n" "$1"; }
