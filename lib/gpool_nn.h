@@ -379,9 +379,10 @@ gp_status   gp_net_finalize     (gp_net *net);
  * channels. First every layer's ops->out_shape is asked, in order: when one
  * refuses (a dense layer whose feature count would change, a window larger
  * than its map, a layer without a reshape verb) the error names it and the
- * net is unchanged. Out of memory part way, the layers already reshaped are
- * taken back to the old size; should even that fail, passes are refused
- * until a gp_net_reshape succeeds. Backward needs a training forward after
+ * net is unchanged. The old activations are freed before the new ones are
+ * allocated, so a reshape never holds both. Out of memory part way, the
+ * layers and activations are taken back to the old size; should even that
+ * fail, passes are refused until a gp_net_reshape succeeds. Backward needs a training forward after
  * the reshape. */
 gp_status   gp_net_reshape      (gp_net *net, gp_shape in);
 
