@@ -138,5 +138,19 @@ printf 'name: ok\nbench:\n  shapes: [[1, 8, 3, 3]]\n' >good.yaml
 : >afile
 expect 1 "cannot create directory" "unwritable --out: says why, exit 1" -- bench --config good.yaml --out afile/sub --quiet
 
+# ---- a name that would be a path outside results/
+# (gpool run from a directory of its own: nothing may appear beside it)
+mkdir -p names/work
+for name in '../../x' '""' '/abs/x' '"a\nb"' '..'; do
+    printf 'name: %s\nmodel: {trunk: [{type: relu}], head: gap}\n' "$name" >names/work/n.yaml
+    (cd names/work && "$gpool" run n.yaml >../../out 2>../../err)
+    got=$?
+    ok=0
+    [ "$got" -eq 2 ] || ok=1
+    grep -E -q "^gpool run: n\.yaml:1:7: 'name' (must|may)" err || ok=1
+    [ "$(find names | sort | tr '\n' ' ')" = "names names/work names/work/n.yaml " ] || ok=1
+    result $ok "name: $name is a config error at 1:7 and writes nothing (exit $got)"
+done
+
 echo "1..$n"
 exit 0

@@ -38,4 +38,7 @@ void test_declared_defaults        (void **state);
 void test_defaults_digest          (void **state);
 void test_relies_on_default        (void **state);
 
+/* The guard tests (test_config_guards.c). */
+void test_experiment_names        (void **state);
+
 #endif /* GPOOL_CONFIG_TESTS_H */

@@ -961,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_relies_on_default),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_name),
+        cmocka_unit_test(test_experiment_names),
         cmocka_unit_test(test_misuse_aborts),
         cmocka_unit_test(test_shipped_configs),
     };

@@ -59,6 +59,8 @@
  *     reverse); INT/FLOAT values must lie in [min, max] when min <= max
  *     (min = max = 0, what an entry without .min/.max gets, means no range); ENUM
  *     values must be one of choices; duplicate keys in one map are errors.
+ *     A STRING entry's check, when it has one, also passes the value (the
+ *     program's own rule, such as a name that becomes a directory).
  *   - Scalars are strict: INT is decimal only (no 1.5, 12abc, 1e3, 0x10, or
  *     leading zeros, which YAML 1.1 reads as octal); FLOAT is a finite decimal
  *     number (no .inf/.nan); BOOL is true or false (also True/TRUE/False/FALSE;
@@ -166,6 +168,8 @@ struct ycfg_schema {
     int                id_exempt;  /* a map key (and all below it) that does not enter
                                       point ids and cannot be swept: how results are
                                       presented, not what runs */
+    const char      *(*check)(const char *s);  /* STRING: NULL when s will do, else why
+                                      not ("must not contain '/'"), reported at the value */
 };
 
 /* A resolved value (every value of a loaded config has all its keys).

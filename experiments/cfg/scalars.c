@@ -189,6 +189,9 @@ static int validate_string(load_ctx *ctx, const raw_node *raw, const ycfg_schema
     if (raw->kind != RAW_SCALAR || raw_is_null(raw))
         return fail_type(ctx, raw, "a string", path,
                          raw_is_null(raw) ? " (write \"\" for an empty string)" : NULL);
+    const char *why = sch->check ? sch->check(raw->text) : NULL;
+    if (why)
+        return fail_at(ctx, raw->line, raw->col, "'%s' %s", path, why);
     return 0;
 }
 

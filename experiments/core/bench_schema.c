@@ -77,7 +77,7 @@ static const ycfg_schema chart_keys[] = {
 };
 
 static const ycfg_schema root_keys[] = {
-    { "name", YCFG_STRING, "kernels", .help = "name of this benchmark" },
+    { "name", YCFG_STRING, "kernels", .check = gpx_name_problem, .help = "name of this benchmark" },
     { "output", YCFG_STRING, "results/kernels",
       .help = "output directory, relative to the working directory (--out overrides)" },
     { "bench", YCFG_MAP, "{}", .items = bench_keys, .help = "what to time and how" },

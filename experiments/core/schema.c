@@ -5,9 +5,13 @@
 #include "autoconfig.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "core/model.h"
 #include "core/schema.h"
+
+#define GPX_XSTR(x) #x
+#define GPX_STR(x) GPX_XSTR(x)
 
 const char *const gpx_table_column_names[] = {
     "n", "final_test_acc", "best_test_acc", "gap", "params", "flops", "memory",
@@ -127,8 +131,30 @@ static const ycfg_schema train_keys[] = {
     { NULL }
 };
 
+/* The name becomes results/<name>/ and a gnuplot title: "../x", "/abs", ""
+ * or a newline would write elsewhere or break the charts after every run. */
+const char *gpx_name_problem(const char *name)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789._-";
+    size_t len = strlen(name);
+    if (len == 0)
+        return "must not be empty: it names the directory results/<name>/";
+    if (len > GPX_MAX_NAME_LEN)
+        return "must be at most " GPX_STR(GPX_MAX_NAME_LEN) " characters";
+    if (strchr(name, '/'))
+        return "must be one directory name, without '/' (it becomes results/<name>/)";
+    if (strspn(name, safe) != len)
+        return "may contain only letters, digits, '.', '_' and '-' "
+               "(it becomes results/<name>/)";
+    if (name[0] == '.')
+        return "must not start with '.' (it becomes results/<name>/)";
+    return NULL;
+}
+
 static const ycfg_schema root_keys[] = {
-    { "name", YCFG_STRING, NULL, .help = "experiment name: results/<name>/" },
+    { "name", YCFG_STRING, NULL, .check = gpx_name_problem,
+      .help = "experiment name: results/<name>/" },
     { "description", YCFG_STRING, "\"\"", .help = "one line for the manifest" },
     { "data", YCFG_MAP, "{}", .items = data_keys, .help = "data set" },
     { "model", YCFG_MAP, NULL, .items = gpx_model_schema, .help = "trunk and head" },

@@ -7,6 +7,12 @@
 
 #include "cfg/cfg.h"
 
+/* Why name cannot be one directory inside results/ (NULL: it can): one
+ * path component of letters, digits, '.', '_' and '-', not starting with '.',
+ * at most GPX_MAX_NAME_LEN characters. The check of the configs' `name:`. */
+#define GPX_MAX_NAME_LEN 100
+const char        *gpx_name_problem(const char *name);
+
 /* The schema experiment configs (configs/tutorial.yaml, ...) are checked against. */
 const ycfg_schema *gpx_run_schema(void);
 
