@@ -141,7 +141,8 @@ gp_status   gp_global_pool_forward (const gp_pool_desc *d, const char *variant,
 gp_status   gp_global_pool_backward(const gp_pool_desc *d, const char *variant,
                                     const float *x, const float *dy, float *dx);
 
-/* Fill *out with the variant that d and pass would run under "auto". */
+/* Fill *out with the variant that d and pass would run under "auto"
+ * (GP_ERR_ARG for a pass that is neither forward nor backward). */
 gp_status   gp_select_variant  (const gp_pool_desc *d, gp_pass pass,
                                 gp_variant_info *out);
 

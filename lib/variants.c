@@ -134,7 +134,9 @@ static void fill_info(const gpi_variant *v, gp_variant_info *out)
 
 gp_status gp_variant_get(size_t i, gp_variant_info *out)
 {
-    if (!out || i >= GPI_NVARIANTS)
+    if (!out)
+        return gpi_fail(GP_ERR_ARG, "gp_variant_get: out is NULL");
+    if (i >= GPI_NVARIANTS)
         return gpi_fail(GP_ERR_ARG, "gp_variant_get: index %zu out of range (0..%zu)", i,
                         (size_t)GPI_NVARIANTS - 1);
     fill_info(&gpi_variants[i], out);
@@ -362,7 +364,10 @@ gp_status gp_select_variant(const gp_pool_desc *d, gp_pass pass, gp_variant_info
         return st;
     if (!out)
         return gpi_fail(GP_ERR_ARG, "gp_select_variant: out is NULL");
-    (void)pass; /* forward and backward follow the same rule today */
+    /* forward and backward follow the same rule today, but a pass that is
+     * neither is the caller's mistake all the same */
+    if (pass != GP_PASS_FORWARD && pass != GP_PASS_BACKWARD)
+        return gpi_fail(GP_ERR_ARG, "gp_select_variant: unknown pass %d", (int)pass);
     const gpi_variant *v;
     st = resolve(d, NULL, &v);
     if (st != GP_OK)

@@ -230,6 +230,11 @@ static void every_name_has_all_ops_and_layouts(void **state)
     }
     gp_variant_info v;
     assert_int_equal(gp_variant_get(count, &v), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "out of range"));
+    /* a valid index with nowhere to write: the NULL is the mistake */
+    assert_int_equal(gp_variant_get(0, NULL), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "out is NULL"));
+    assert_null(strstr(gp_last_error(), "range"));
 }
 
 static void force_by_api_and_clear(void **state)
@@ -280,6 +285,10 @@ static void bad_arguments_are_reported(void **state)
     d.w = 0;
     assert_int_equal(gp_select_variant(&d, GP_PASS_FORWARD, &v), GP_ERR_ARG);
     d.w = 2;
+    assert_int_equal(gp_select_variant(&d, (gp_pass)2, &v), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "unknown pass 2"));
+    assert_int_equal(gp_select_variant(&d, (gp_pass)-1, &v), GP_ERR_ARG);
+    assert_int_equal(gp_select_variant(&d, GP_PASS_BACKWARD, &v), GP_OK);
     d.layout = (gp_layout)7;
     assert_int_equal(gp_global_pool_forward(&d, NULL, x, y), GP_ERR_ARG);
     d.layout = GP_LAYOUT_NCHW;
