@@ -138,7 +138,7 @@ printf 'name: ok\nbench:\n  shapes: [[1, 8, 3, 3]]\n' >good.yaml
 : >afile
 expect 1 "cannot create directory" "unwritable --out: says why, exit 1" -- bench --config good.yaml --out afile/sub --quiet
 
-# ---- a name that would be a path outside results/
+# ---- a value that would be a path outside results/, or a malformed one
 # (gpool run from a directory of its own: nothing may appear beside it)
 mkdir -p names/work
 for name in '../../x' '""' '/abs/x' '"a\nb"' '..'; do
@@ -151,6 +151,10 @@ for name in '../../x' '""' '/abs/x' '"a\nb"' '..'; do
     [ "$(find names | sort | tr '\n' ' ')" = "names names/work names/work/n.yaml " ] || ok=1
     result $ok "name: $name is a config error at 1:7 and writes nothing (exit $got)"
 done
+
+expect 2 "not ' 1/3'" "run --shard ' 1/3': refused like '1/3 ', exit 2" -- run --shard " 1/3" x.yaml
+expect 2 "not '1/3 '" "run --shard '1/3 ': refused, exit 2" -- run --shard "1/3 " x.yaml
+expect 2 "not '\+1/3'" "run --shard '+1/3': refused, exit 2" -- run --shard "+1/3" x.yaml
 
 echo "1..$n"
 exit 0

@@ -5,6 +5,7 @@
  */
 #include "autoconfig.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +72,16 @@ static void usage(FILE *out)
 static int accept_shard(const char *value, void *opts)
 {
     run_options *o = opts;
+    const char *slash = strchr(value, '/');
+    char k_text[16];
+    size_t k_len = slash ? (size_t)(slash - value) : 0;
+    if (!slash || k_len >= sizeof k_text)
+        return 1;
+    memcpy(k_text, value, k_len);
+    k_text[k_len] = '\0';
     int *k = &o->sweep.shard_k, *n = &o->sweep.shard_n;
-    char extra;
-    return sscanf(value, "%d/%d%c", k, n, &extra) != 2 || *n < 1 || *k < 1 || *k > *n;
+    return gpx_parse_int(k_text, 1, INT_MAX, k) || gpx_parse_int(slash + 1, 1, INT_MAX, n)
+        || *k > *n;
 }
 
 static const gpx_option run_option_list[] = {

@@ -602,9 +602,14 @@ int gpx_complain(const char *cmd, const char *fmt, ...)
 
 int gpx_parse_int(const char *text, int lo, int hi, int *out)
 {
+    /* strtol alone would take " 3" and "+3" while "3 " fails: only digits */
+    const char *digits = text[0] == '-' ? text + 1 : text;
+    if (digits[0] < '0' || digits[0] > '9')
+        return -1;
     char *end;
+    errno = 0;
     long v = strtol(text, &end, 10);
-    if (end == text || *end || v < lo || v > hi)
+    if (*end || errno == ERANGE || v < lo || v > hi)
         return -1;
     *out = (int)v;
     return 0;

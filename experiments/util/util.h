@@ -157,7 +157,8 @@ int gpx_run_gnuplot(const char *program, const char *script, const char *setting
 
 /* ------------------------------------------------------ command line */
 
-/* Parse a whole decimal integer in [lo, hi]: 0, or -1 (out untouched). */
+/* Parse a whole decimal integer in [lo, hi], digits with an optional '-' and
+ * nothing else (no spaces, no '+'): 0, or -1 (out untouched). */
 int gpx_parse_int(const char *text, int lo, int hi, int *out);
 
 /* One option in a command's table of options (gpx_parse_command_line). */
