@@ -155,6 +155,8 @@ done
 expect 2 "not ' 1/3'" "run --shard ' 1/3': refused like '1/3 ', exit 2" -- run --shard " 1/3" x.yaml
 expect 2 "not '1/3 '" "run --shard '1/3 ': refused, exit 2" -- run --shard "1/3 " x.yaml
 expect 2 "not '\+1/3'" "run --shard '+1/3': refused, exit 2" -- run --shard "+1/3" x.yaml
+expect 1 "missing-dir: no such directory" "rerun of a missing directory says so, exit 1" -- \
+    rerun missing-dir 0123456789abcdef
 
 echo "1..$n"
 exit 0

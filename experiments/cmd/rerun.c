@@ -4,10 +4,12 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd/commands.h"
 #include "core/schema.h"
@@ -96,6 +98,15 @@ static int rerun_recorded(gpx_sweep_options *o, const char *dir, const char *id,
                           char **argv)
 {
     char config[4096], out[4096], err[8400];
+    struct stat st;
+    int missing = stat(dir, &st) != 0;
+    if (missing || !S_ISDIR(st.st_mode)) {
+        /* else the first file looked for in it gets the blame ("has no run ID") */
+        fprintf(stderr, "gpool rerun: %s: %s\n", dir,
+                !missing ? "not a directory" : errno == ENOENT ? "no such directory"
+                                                                : strerror(errno));
+        return 1;
+    }
     if (gpx_ids_check_current(dir, err, sizeof err)) {
         fprintf(stderr, "gpool rerun: %s\n", err);
         return 1;
