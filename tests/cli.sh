@@ -151,12 +151,20 @@ for name in '../../x' '""' '/abs/x' '"a\nb"' '..'; do
     [ "$(find names | sort | tr '\n' ' ')" = "names names/work names/work/n.yaml " ] || ok=1
     result $ok "name: $name is a config error at 1:7 and writes nothing (exit $got)"
 done
-
 expect 2 "not ' 1/3'" "run --shard ' 1/3': refused like '1/3 ', exit 2" -- run --shard " 1/3" x.yaml
 expect 2 "not '1/3 '" "run --shard '1/3 ': refused, exit 2" -- run --shard "1/3 " x.yaml
 expect 2 "not '\+1/3'" "run --shard '+1/3': refused, exit 2" -- run --shard "+1/3" x.yaml
 expect 1 "missing-dir: no such directory" "rerun of a missing directory says so, exit 1" -- \
     rerun missing-dir 0123456789abcdef
+printf 'name: fault\nmodel: {trunk: [{type: relu}], head: gap}\ndata: {source: synthetic}\n' \
+    >fault.yaml
+GPOOL_FAULT=garbage "$gpool" run -q fault.yaml --out fault-out >out 2>err
+got=$?
+ok=0
+[ "$got" -eq 1 ] || ok=1
+grep -q "GPOOL_FAULT='garbage' is neither after-run:R nor run:R:epoch:E" err || ok=1
+[ ! -e fault-out/runs.csv ] || ok=1
+result $ok "GPOOL_FAULT=garbage is refused before any run (exit $got)"
 
 echo "1..$n"
 exit 0

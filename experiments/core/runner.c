@@ -217,3 +217,30 @@ void gpx_run_outcome_free(gpx_run_outcome *out)
     out->evals = NULL;
     out->nepochs = out->nevals = 0;
 }
+
+/* Move *p past word and the digits after it: 0, or -1 when either is missing. */
+static int skip_numbered(const char **p, const char *word)
+{
+    size_t len = strlen(word);
+    if (strncmp(*p, word, len) != 0 || (*p)[len] < '0' || (*p)[len] > '9')
+        return -1;
+    for (*p += len; **p >= '0' && **p <= '9'; (*p)++)
+        ;
+    return 0;
+}
+
+/* The readers (records/sweep.c, core/runner_child.c) ignore what they cannot
+ * parse: a misspelt fault would let a test of --resume pass without a fault. */
+int gpx_runner_check_fault(char *err, size_t errlen)
+{
+    const char *fault = getenv("GPOOL_FAULT"), *p = fault;
+    if (!fault || !fault[0])
+        return 0;
+    if (!skip_numbered(&p, "after-run:") && !*p)
+        return 0;
+    p = fault;
+    if (!skip_numbered(&p, "run:") && !skip_numbered(&p, ":epoch:") && !*p)
+        return 0;
+    return gpx_fail(err, errlen, "GPOOL_FAULT='%.80s' is neither after-run:R nor run:R:epoch:E "
+                                 "(R, E: numbers; unset it to run without a fault)", fault);
+}

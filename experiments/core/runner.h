@@ -95,4 +95,9 @@ void gpx_runner_catch_signals(int on);
 /* The signal caught since then, or 0. */
 int  gpx_runner_interrupted  (void);
 
+/* GPOOL_FAULT (a test's request to kill the sweep at a set point, see
+ * gpool run --help) checked before any run: 0 when unset, empty or one of
+ * the known forms; -1 and err naming the value and the forms otherwise. */
+int  gpx_runner_check_fault  (char *err, size_t errlen);
+
 #endif /* GPOOL_EXPERIMENTS_CORE_RUNNER_H */

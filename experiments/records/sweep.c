@@ -23,6 +23,11 @@ int gpx_sweep_init(gpx_sweep *sw, const gpx_sweep_options *o, const ycfg *cfg, i
     sw->cfg = cfg;
     sw->argc = argc;
     sw->argv = argv;
+    char err[256];
+    if (gpx_runner_check_fault(err, sizeof err)) {
+        fprintf(stderr, "gpool: %s\n", err);
+        return -1;
+    }
     gpx_iso_time(sw->started, sizeof sw->started);
     sw->runs = calloc(ycfg_npoints(cfg), sizeof *sw->runs);
     if (!sw->runs) {
