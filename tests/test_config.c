@@ -962,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_name),
         cmocka_unit_test(test_experiment_names),
+        cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_misuse_aborts),
         cmocka_unit_test(test_shipped_configs),
     };

@@ -1,13 +1,16 @@
 /*
  * test_config_guards.c - what keeps a config from reaching outside its
- * place: the experiment name that becomes results/<name>/ (test_config.c
- * runs these; the declarations are in config_tests.h).
+ * place: the experiment name that becomes results/<name>/, and the size
+ * limit that keeps a huge file from costing seconds and gigabytes to parse
+ * (test_config.c runs these; the declarations are in config_tests.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cfg/cfg.h"
@@ -60,3 +63,56 @@ void test_experiment_names(void **state)
     assert_null(gpx_name_problem("heads-study_2.v1"));
 }
 
+/* "name: x" and comment lines up to exactly bytes (bytes > 40). */
+static char *padded_config(size_t bytes)
+{
+    char *text = malloc(bytes + 1);
+    assert_non_null(text);
+    size_t n = (size_t)snprintf(text, bytes + 1, "name: x\nbench: {threads: 3}\n");
+    while (n < bytes) {
+        size_t line = bytes - n < 64 ? bytes - n : 64;
+        memset(text + n, ' ', line);
+        text[n] = '#';
+        text[n + line - 1] = '\n';
+        n += line;
+    }
+    text[bytes] = '\0';
+    return text;
+}
+
+static void write_temp(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+void test_size_limit(void **state)
+{
+    char err[1024] = "", path[] = "/tmp/test_config_size_XXXXXX";
+    char *at_limit = padded_config(YCFG_MAX_BYTES);
+    write_temp(path, at_limit);
+    ycfg *cfg = ycfg_load(path, root_schema, err, sizeof err);
+    if (!cfg)
+        fail_msg("a config of exactly the limit is refused: %s", err);
+    assert_int_equal(ycfg_int(ycfg_point_at(cfg, 0), "bench.threads"), 3);
+    ycfg_free(cfg);
+    unlink(path);
+
+    char *over = padded_config(YCFG_MAX_BYTES + 1);
+    strcpy(path, "/tmp/test_config_size_XXXXXX");
+    write_temp(path, over);
+    assert_null(ycfg_load(path, root_schema, err, sizeof err));
+    unlink(path);
+    char want[1200];
+    snprintf(want, sizeof want, "%s: the config is larger than 1048576 bytes (1 MiB)", path);
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("want: %s...\n got: %s", want, err);
+    assert_null(ycfg_load_string("big", over, root_schema, err, sizeof err));
+    assert_non_null(strstr(err, "big: the config is larger than"));
+    free(at_limit);
+    free(over);
+}

@@ -192,6 +192,10 @@ struct ycfg_value {
 typedef struct ycfg       ycfg;
 typedef struct ycfg_point ycfg_point;
 
+/* The largest config the loader reads (bytes); a larger file or string is
+ * refused before it is parsed. */
+#define YCFG_MAX_BYTES (1 << 20)
+
 /* Parse, validate and expand path against root; NULL and err on failure. */
 ycfg              *ycfg_load         (const char *path, const ycfg_schema *root,
                                       char *err, size_t errlen);

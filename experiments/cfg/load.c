@@ -71,6 +71,14 @@ static ycfg *load_text(const char *path, const char *text, size_t len,
 {
     if (find_key(root, "sweep") >= 0)
         program_bug("sweep", "is declared in the root schema, but it is reserved for the sweep section");
+    /* Parsing costs far more memory and time than the text (a 10 MB file
+     * took 10 s and 750 MB): no real config comes near the limit. */
+    if (len > YCFG_MAX_BYTES) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: the config is larger than %d bytes (1 MiB), the most "
+                     "a config may be", path, YCFG_MAX_BYTES);
+        return NULL;
+    }
     ycfg *cfg = calloc(1, sizeof *cfg);
     load_ctx ctx = { .name = path, .err = err, .errlen = errlen };
     if (!cfg) {
@@ -104,20 +112,23 @@ static char *read_file(const char *path, size_t *len)
         return NULL;
     char *buf = NULL;
     size_t n = 0, cap = 0;
+    int no_memory = 0;
     for (;;) {
         if (n == cap) {
             cap = cap ? 2 * cap : 4096;
             char *nb = realloc(buf, cap);
-            if (!nb)
+            if (!nb) {
+                no_memory = 1;
                 break;
+            }
             buf = nb;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (got == 0)
+        if (got == 0 || n > YCFG_MAX_BYTES)   /* enough to refuse it */
             break;
     }
-    int failed = ferror(f) || n == cap;     /* n == cap: realloc failed */
+    int failed = ferror(f) || no_memory;
     int saved = failed && errno ? errno : ENOMEM;
     fclose(f);
     if (failed) {
