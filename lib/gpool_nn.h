@@ -572,7 +572,8 @@ typedef struct {
 
 /* The contents of an IDX file, raw or gzip-compressed (detected from its
  * first bytes). Checks the magic, the type byte (0x08), the dimension count,
- * and that the payload holds exactly the product of the dimensions. */
+ * that the payload holds exactly the product of the dimensions, and that
+ * nothing follows it (nor the last gzip member: the error gives the offset). */
 gp_status   gp_idx_create       (gp_idx **out, const char *path);
 
 /* Free idx and its data (NULL is fine). A caller that keeps data sets

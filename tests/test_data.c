@@ -413,6 +413,60 @@ static void test_idx_gzip_damage(void **state)
     unlink(path);
 }
 
+/* path's bytes, then extra (len bytes) appended. */
+static void append_bytes(const char *path, const void *extra, size_t len)
+{
+    FILE *fp = fopen(path, "ab");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(extra, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Bytes after the last gzip member are refused as they are after a raw
+ * payload, with the offset where they start; a second member is data. */
+static void test_idx_after_gzip_stream(void **state)
+{
+    (void)state;
+    static const uint32_t dims[] = { 3, 5, 4 };
+    static const char *const junk[] = { "junk!", "\0\0\0\0", "\x1f" };
+    static const size_t junk_len[] = { 5, 4, 1 };
+    char path[4096], offset[64];
+    size_t len, gzlen;
+    unsigned char *good = make_idx(0x08, 3, dims, NULL, &len);
+    path_in(path, sizeof path, "tail.gz");
+    for (size_t k = 0; k < 3; k++) {
+        for (int gz = 0; gz < 2; gz++) {
+            if (gz)
+                write_gzip(path, good, len);
+            else
+                write_bytes(path, good, len);
+            free(read_bytes(path, &gzlen));
+            append_bytes(path, junk[k], junk_len[k]);
+            snprintf(offset, sizeof offset, "trailing bytes at offset %zu,", gz ? gzlen : len);
+            expect_idx_failure(path, offset);
+        }
+    }
+    /* a payload split over two members loads; more data in a second one is refused */
+    write_gzip(path, good, 40);
+    unsigned char *first = read_bytes(path, &gzlen);
+    write_gzip(path, good + 40, len - 40);
+    size_t second_len;
+    unsigned char *second = read_bytes(path, &second_len);
+    write_bytes(path, first, gzlen);
+    append_bytes(path, second, second_len);
+    gp_idx *idx;
+    assert_int_equal(gp_idx_create(&idx, path), GP_OK);
+    assert_memory_equal(idx->data, good + 16, len - 16);
+    gp_idx_destroy(idx);
+    append_bytes(path, second, second_len);
+    snprintf(offset, sizeof offset, "offset %zu of the decompressed data", len);
+    expect_idx_failure(path, offset);
+    free(first);
+    free(second);
+    free(good);
+    unlink(path);
+}
+
 /* ------------------------------------------------------------ data sets */
 
 /* Raw pixels and labels, kept so tests can compare against them. */
@@ -886,6 +940,7 @@ int main(void)
         cmocka_unit_test(test_idx_roundtrip),
         cmocka_unit_test(test_idx_malformed),
         cmocka_unit_test(test_idx_gzip_damage),
+        cmocka_unit_test(test_idx_after_gzip_stream),
         cmocka_unit_test(test_fmnist_layout_and_splits),
         cmocka_unit_test(test_data_inconsistent),
         cmocka_unit_test(test_normalization),
