@@ -13,6 +13,16 @@
 extern const ycfg_schema root_schema[], bench_keys[], output_keys[], conv_keys[],
                          no_keys[], layer_variants[], tlayer_schema[];
 
+/* A config that must fail, and where and how. */
+typedef struct {
+    const char *yaml;
+    int         line, col;
+    const char *needle;     /* a key part of the message; a final '$' anchors it at the end */
+} bad_case;
+
+/* Fail unless each case fails to load as "t" against schema as it says. */
+void  check_bad_cases(const bad_case *cases, size_t n, const ycfg_schema *schema);
+
 /* Load yaml against root_schema, or fail the test with the error. */
 ycfg *load_ok       (const char *yaml);
 /* Every point's id (id_of: ycfg_point_id or another), joined by spaces (caller frees). */

@@ -171,11 +171,6 @@ static int find_default(const ycfg *cfg, const char *path, const char *text)
 
 /* ----------------------------------------------------- bad configs */
 
-typedef struct {
-    const char *yaml;
-    int         line, col;
-    const char *needle;     /* a key part of the message; a final '$' anchors it at the end */
-} bad_case;
 
 static const bad_case bad_cases[] = {
     /* unknown keys, with and without a close one */
@@ -323,12 +318,12 @@ void check_error(const char *err, const char *name, int line, int col, const cha
         fail_msg("%s\n  want: %s...%s\n  got:  %s", what, prefix, needle, err);
 }
 
-static void test_bad_configs_inline(void **state)
+void check_bad_cases(const bad_case *cases, size_t n, const ycfg_schema *schema)
 {
-    for (size_t k = 0; k < sizeof bad_cases / sizeof bad_cases[0]; k++) {
-        const bad_case *c = &bad_cases[k];
+    for (size_t k = 0; k < n; k++) {
+        const bad_case *c = &cases[k];
         char err[1024] = "";
-        ycfg *cfg = ycfg_load_string("t", c->yaml, root_schema, err, sizeof err);
+        ycfg *cfg = ycfg_load_string("t", c->yaml, schema, err, sizeof err);
         if (cfg) {
             ycfg_free(cfg);
             fail_msg("bad case %zu loaded:\n%s", k, c->yaml);
@@ -337,6 +332,11 @@ static void test_bad_configs_inline(void **state)
         snprintf(what, sizeof what, "bad case %zu", k);
         check_error(err, "t", c->line, c->col, c->needle, what);
     }
+}
+
+static void test_bad_configs_inline(void **state)
+{
+    check_bad_cases(bad_cases, sizeof bad_cases / sizeof bad_cases[0], root_schema);
 }
 
 /* Each file's first line says what it must give: "# expect: LINE:COL: text". */

@@ -18,14 +18,8 @@
 
 #include "core/schema.h"
 
-typedef struct {
-    const char *yaml;      /* a config whose name is bad */
-    int         line, col; /* where the error must point */
-    const char *needle;    /* what it must say */
-} bad_name;
-
 /* Each would write outside results/<name>/ or break a chart title. */
-static const bad_name bad_names[] = {
+static const bad_case bad_names[] = {
     { "name: ../../x\nmodel: {trunk: [{type: relu}], head: gap}\n", 1, 7, "without '/'" },
     { "name: \"\"\nmodel: {trunk: [{type: relu}], head: gap}\n", 1, 7, "must not be empty" },
     { "name: /abs/x\nmodel: {trunk: [{type: relu}], head: gap}\n", 1, 7, "without '/'" },
@@ -39,16 +33,7 @@ static const bad_name bad_names[] = {
 
 void test_experiment_names(void **state)
 {
-    for (size_t k = 0; k < sizeof bad_names / sizeof bad_names[0]; k++) {
-        char err[1024] = "", what[64];
-        ycfg *cfg = ycfg_load_string("t", bad_names[k].yaml, gpx_run_schema(), err, sizeof err);
-        if (cfg) {
-            ycfg_free(cfg);
-            fail_msg("bad name %zu loaded:\n%s", k, bad_names[k].yaml);
-        }
-        snprintf(what, sizeof what, "bad name %zu", k);
-        check_error(err, "t", bad_names[k].line, bad_names[k].col, bad_names[k].needle, what);
-    }
+    check_bad_cases(bad_names, sizeof bad_names / sizeof bad_names[0], gpx_run_schema());
     char err[1024] = "";
     ycfg *cfg = ycfg_load_string("t", "name: ../k\n", gpx_bench_schema(), err, sizeof err);
     assert_null(cfg);
