@@ -92,7 +92,12 @@ static const gpx_data *point_data(checker *c, const ycfg_point *pt)
     }
     if (!c->data_err[0])
         snprintf(c->data_err, sizeof c->data_err, "the data cannot be loaded");
-    check_error(c, ycfg_point_id(pt), "%s: data: %s", ycfg_path(c->cfg), c->data_err);
+    const ycfg_value *source = ycfg_get(pt, "data.source");
+    if (source && source->line)
+        check_error(c, ycfg_point_id(pt), "%s:%d:%d: data: %s", ycfg_path(c->cfg),
+                    source->line, source->col, c->data_err);
+    else
+        check_error(c, ycfg_point_id(pt), "%s: data: %s", ycfg_path(c->cfg), c->data_err);
     return NULL;
 }
 
@@ -102,26 +107,21 @@ static const gpx_data *point_data(checker *c, const ycfg_point *pt)
 static void check_variant(checker *c, const ycfg_point *pt, const gpx_model_spec *m,
                           gp_net *net)
 {
-    for (int i = 0; i < gp_net_layer_count(net); i++) {
-        gp_layer *l = gp_net_layer(net, i);
-        if (strcmp(l->ops->kind, "head_pool"))
-            continue;
-        gp_pool_desc d = { (size_t)l->in.n, (size_t)l->in.c, (size_t)l->in.h, (size_t)l->in.w,
-                           GP_LAYOUT_NCHW, GP_POOL_AVG };
-        gp_variant_info v;
-        gp_status st = gp_select_variant(&d, GP_PASS_FORWARD, &v);
-        if (st == GP_OK || (st == GP_ERR_ENV && c->variant_reported))
-            continue;
-        c->variant_reported |= st == GP_ERR_ENV;
-        if (st == GP_ERR_ENV) { /* the environment's fault, not the config's */
-            check_error(c, ycfg_point_id(pt), "%s", gp_last_error());
-            continue;
-        }
-        char origin[4352];
-        gpx_model_layer_origin(m, i, origin, sizeof origin);
-        check_error(c, ycfg_point_id(pt), "%s: %dx%d input: %s", origin, l->in.h, l->in.w,
-                    gp_last_error());
+    gp_variant_info v;
+    int i;
+    gp_status st = gpx_model_head_variant(net, &v, &i);
+    if (st == GP_OK || (st == GP_ERR_ENV && c->variant_reported))
+        return;
+    c->variant_reported |= st == GP_ERR_ENV;
+    if (st == GP_ERR_ENV || i < 0) { /* the environment's fault, not the config's */
+        check_error(c, ycfg_point_id(pt), "%s", gp_last_error());
+        return;
     }
+    const gp_layer *l = gp_net_layer(net, i);
+    char origin[4352];
+    gpx_model_layer_origin(m, i, origin, sizeof origin);
+    check_error(c, ycfg_point_id(pt), "%s: %dx%d input: %s", origin, l->in.h, l->in.w,
+                gp_last_error());
 }
 
 /* Whether every eval method needs a canvas at least as large as the image. */
