@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "core/check.h"
 #include "core/runner.h"
 #include "core/schema.h"
 #include "records/sweep.h"
@@ -23,6 +24,7 @@ typedef struct {
     const char       *config;
     const char       *shard;   /* --shard as given; decoded into sweep.shard_k/n */
     int               list;
+    int               check;
     gpx_sweep_options sweep;
 } run_options;
 
@@ -53,6 +55,12 @@ static void usage(FILE *out)
             "                  results/<name>/shard-K-of-N unless --out says otherwise;\n"
             "                  `gpool merge` joins the shards' outputs\n"
             "  -l, --list      print the points of the sweep and exit\n"
+            "      --check     check every point and exit, training nothing and writing\n"
+            "                  nothing: the data loads, and each network builds at its\n"
+            "                  training size and reshapes to every eval.sizes entry\n"
+            "                  (one it cannot take is reported n/a, as evals.csv will\n"
+            "                  say); every error is listed with file:line:column. A run\n"
+            "                  makes the same checks before its first point\n"
             "  -q, --quiet     no build log and no progress line\n"
             "  -h, --help      show this help\n"
             "\n"
@@ -91,6 +99,7 @@ static const gpx_option run_option_list[] = {
     { "-s", "--shard", "K/N with 1 <= K <= N, such as 2/3",
       .offset = offsetof(run_options, shard), .accept = accept_shard },
     { "-l", "--list", .offset = offsetof(run_options, list) },
+    { NULL, "--check", .offset = offsetof(run_options, check) },
     { "-q", "--quiet", .offset = offsetof(run_options, sweep.quiet) },
 };
 
@@ -140,9 +149,28 @@ static void log_defaults(const ycfg *cfg)
     fputc('\n', stderr);
 }
 
-/* The sweep of cfg run into its directory, under o; the exit status. */
+/* --check: every point of o's shard checked, a line per point and size; the exit status. */
+static int check_points(const ycfg *cfg, const run_options *o)
+{
+    gpx_check_opts co = { o->sweep.shard_k, o->sweep.shard_n, stdout };
+    int errors = gpx_check_sweep(cfg, &co);
+    printf("gpool run: --check: %s: %d error%s; nothing trained, nothing written\n",
+           ycfg_path(cfg), errors, errors == 1 ? "" : "s");
+    return errors ? 1 : 0;
+}
+
+/* The sweep of cfg run into its directory, under o; the exit status. The
+ * points are checked first (in a process of their own: this one must not
+ * enter OpenMP before the runs fork), so that a sweep does not fail the
+ * same way at every point. */
 static int run_experiment(const ycfg *cfg, const run_options *o, int argc, char **argv)
 {
+    gpx_check_opts co = { o->sweep.shard_k, o->sweep.shard_n, NULL };
+    if (gpx_check_sweep_apart(cfg, &co)) {
+        fprintf(stderr, "gpool run: %s: nothing was run (gpool run --check lists the checks)\n",
+                ycfg_path(cfg));
+        return 1;
+    }
     gpx_sweep sw;
     if (gpx_sweep_init(&sw, &o->sweep, cfg, argc, argv))
         return 1;
@@ -179,7 +207,9 @@ int gpx_cmd_run(int argc, char **argv)
         fprintf(stderr, "gpool run: %s\n", err);
         return 2;
     }
-    rc = o.list ? (list_points(cfg, &o.sweep), 0) : run_experiment(cfg, &o, argc, argv);
+    rc = o.list    ? (list_points(cfg, &o.sweep), 0)
+         : o.check ? check_points(cfg, &o)
+                   : run_experiment(cfg, &o, argc, argv);
     ycfg_free(cfg);
     return rc;
 }

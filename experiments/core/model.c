@@ -321,6 +321,21 @@ void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t
     }
 }
 
+gp_status gpx_model_head_variant(gp_net *net, gp_variant_info *v, int *layer)
+{
+    *layer = -1;
+    for (int i = 0; i < gp_net_layer_count(net); i++) {
+        const gp_layer *l = gp_net_layer(net, i);
+        if (strcmp(l->ops->kind, "head_pool"))
+            continue;
+        gp_pool_desc d = { (size_t)l->in.n, (size_t)l->in.c, (size_t)l->in.h, (size_t)l->in.w,
+                           GP_LAYOUT_NCHW, GP_POOL_AVG };
+        *layer = i;
+        return gp_select_variant(&d, GP_PASS_FORWARD, v);
+    }
+    return GP_OK;
+}
+
 typedef struct {
     const gpx_model_spec *spec;
     gp_net               *net;

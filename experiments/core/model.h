@@ -88,6 +88,12 @@ int gpx_model_build(const gpx_model_spec *spec, gp_shape in, int classes, uint64
  * "config.yaml:12:7: trunk[3] (maxpool)" or "config.yaml:14:9: head gap". */
 void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t len);
 
+/* The global pooling variant "auto" picks for the input net's head pooling
+ * layer now has, into *v, and that layer's index into *layer (-1 when the
+ * net has none): GP_OK (also without one), or gp_select_variant's error
+ * (a bad GPOOL_VARIANT among them). */
+gp_status gpx_model_head_variant(gp_net *net, gp_variant_info *v, int *layer);
+
 /* "12.3K", "4.56M", "1.20G" (decimal units, three significant digits). */
 const char *gpx_si(char *buf, size_t len, double value);
 

@@ -64,17 +64,11 @@ static void report_data(int fd, const gpx_data *d)
 /* The global pooling kernel variant the head's pooling layer dispatches to. */
 static void head_variant(gp_net *net, char *buf, size_t len)
 {
+    gp_variant_info v;
+    int layer;
     snprintf(buf, len, "none");
-    for (int i = 0; i < gp_net_layer_count(net); i++) {
-        gp_layer *l = gp_net_layer(net, i);
-        if (strcmp(l->ops->kind, "head_pool"))
-            continue;
-        gp_pool_desc d = { (size_t)l->in.n, (size_t)l->in.c, (size_t)l->in.h, (size_t)l->in.w,
-                           GP_LAYOUT_NCHW, GP_POOL_AVG };
-        gp_variant_info v;
-        if (gp_select_variant(&d, GP_PASS_FORWARD, &v) == GP_OK)
-            snprintf(buf, len, "%s", v.name);
-    }
+    if (gpx_model_head_variant(net, &v, &layer) == GP_OK && layer >= 0)
+        snprintf(buf, len, "%s", v.name);
 }
 
 static void report_built(int fd, gp_net *net, const gpx_train_opts *o, int threads)
