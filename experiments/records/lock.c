@@ -1,0 +1,160 @@
+/*
+ * lock.c - one writer per results directory (see lock.h).
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "records/lock.h"
+#include "util/util.h"
+
+/* The whole file as a lock of one byte range: from 0 to the end, for ever. */
+static int lock_op(int fd, int cmd, short type, struct flock *fl)
+{
+    memset(fl, 0, sizeof *fl);
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    return fcntl(fd, cmd, fl);
+}
+
+/* "key: value" lines into h (unknown keys and a torn file leave fields empty). */
+static void parse_holder(const char *text, gpx_lock_holder *h)
+{
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        int len = end ? (int)(end - line) : (int)strlen(line);
+        if (!strncmp(line, "host: ", 6))
+            snprintf(h->host, sizeof h->host, "%.*s", len - 6, line + 6);
+        else if (!strncmp(line, "since: ", 7))
+            snprintf(h->since, sizeof h->since, "%.*s", len - 7, line + 7);
+        else if (!strncmp(line, "command: ", 9))
+            snprintf(h->command, sizeof h->command, "%.*s", len - 9, line + 9);
+        else if (!strncmp(line, "run: ", 5))
+            snprintf(h->run, sizeof h->run, "%.*s", len - 5, line + 5);
+        line += len + (end != NULL);
+    }
+}
+
+/* What the lock file at fd records; the pid from the kernel. */
+static void read_holder(int fd, pid_t pid, gpx_lock_holder *h)
+{
+    char text[2048];
+    memset(h, 0, sizeof *h);
+    h->pid = pid;
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    text[n > 0 ? n : 0] = '\0';
+    parse_holder(text, h);
+}
+
+static void describe_holder(const char *dir, const gpx_lock_holder *h, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s is in use by pid %ld on %s since %s: %s", dir, h->pid,
+             *h->host ? h->host : "(host not recorded)",
+             *h->since ? h->since : "(time not recorded)",
+             *h->command ? h->command : "(command not recorded)");
+}
+
+/* The record rewritten whole, with run_id when there is one. */
+static void write_record(const gpx_dir_lock *l, const char *run_id)
+{
+    char text[sizeof l->record + 256];
+    int n = snprintf(text, sizeof text, "%s", l->record);
+    if (run_id && *run_id)
+        n += snprintf(text + n, sizeof text - (size_t)n, "run: %s\n", run_id);
+    /* the record only serves the messages of others: the lock holds without it */
+    if (ftruncate(l->fd, 0) != 0 || pwrite(l->fd, text, (size_t)n, 0) != n)
+        fprintf(stderr, "gpool: note: could not record the lock's holder: %s\n", strerror(errno));
+}
+
+/* The holder's record: who, where, since when, what command. */
+static void make_record(gpx_dir_lock *l, int argc, char **argv)
+{
+    char host[256] = "", since[64];
+    size_t len = sizeof l->record - 1;
+    if (gethostname(host, sizeof host - 1))
+        snprintf(host, sizeof host, "unknown");
+    gpx_iso_time(since, sizeof since);
+    int n = snprintf(l->record, len, "pid: %ld\nhost: %s\nsince: %s\ncommand: gpool",
+                     (long)getpid(), host, since);
+    for (int i = 0; i < argc && (size_t)n < len; i++)
+        n += snprintf(l->record + n, len - (size_t)n, " %s", argv[i]);
+    n = (size_t)n < len ? n : (int)len - 1;
+    l->record[n] = '\n';
+    l->record[n + 1] = '\0';
+}
+
+int gpx_dir_lock_take(gpx_dir_lock *l, const char *dir, int argc, char **argv, char *err,
+                      size_t errlen)
+{
+    char path[4096];
+    struct flock fl;
+    l->fd = -1;
+    if (gpx_join(path, sizeof path, dir, GPX_LOCK_FILE)) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (lock_op(fd, F_SETLK, F_WRLCK, &fl) == 0) {
+        l->fd = fd;
+        make_record(l, argc, argv);
+        write_record(l, NULL);
+        return 0;
+    }
+    if (errno != EACCES && errno != EAGAIN) {
+        snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(errno));
+    } else {
+        gpx_lock_holder h;
+        pid_t pid = lock_op(fd, F_GETLK, F_WRLCK, &fl) == 0 ? fl.l_pid : 0;
+        read_holder(fd, pid, &h);
+        describe_holder(dir, &h, err, errlen);
+    }
+    close(fd);
+    return -1;
+}
+
+void gpx_dir_lock_note_run(gpx_dir_lock *l, const char *run_id)
+{
+    if (l->fd >= 0)
+        write_record(l, run_id);
+}
+
+void gpx_dir_lock_release(gpx_dir_lock *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);   /* closing drops the lock; the file stays for the next holder */
+    l->fd = -1;
+}
+
+int gpx_dir_lock_holder(const char *dir, gpx_lock_holder *h, char *err, size_t errlen)
+{
+    char path[4096];
+    struct flock fl;
+    memset(h, 0, sizeof *h);
+    if (gpx_join(path, sizeof path, dir, GPX_LOCK_FILE)) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0 || lock_op(fd, F_GETLK, F_RDLCK, &fl)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int held = fl.l_type != F_UNLCK;
+    if (held)
+        read_holder(fd, fl.l_pid, h);
+    close(fd);
+    return held;
+}
