@@ -66,7 +66,14 @@ static void print_in_progress(const gpx_dir_status *st)
         printf("in progress:  none (no command holds the directory)\n");
         return;
     }
-    printf("in progress:  pid %ld on %s since %s: %s\n", h->pid, h->host, h->since, h->command);
+    if (h->exited)
+        printf("in progress:  pid %ld (%s) has exited; a run it forked, still finishing, or\n"
+               "              another process holds the directory\n", h->pid, h->command);
+    else if (h->pid)
+        printf("in progress:  pid %ld on %s since %s: %s\n", h->pid, h->host, h->since,
+               h->command);
+    else
+        printf("in progress:  a process that recorded no holder holds the directory\n");
     if (st->current_epochs)
         printf("current run:  %s, epoch %d of %d done\n", h->run, st->current_epoch,
                st->current_epochs);

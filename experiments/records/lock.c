@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +15,15 @@
 #include "records/lock.h"
 #include "util/util.h"
 
-/* The whole file as a lock of one byte range: from 0 to the end, for ever. */
-static int lock_op(int fd, int cmd, short type, struct flock *fl)
-{
-    memset(fl, 0, sizeof *fl);
-    fl->l_type = type;
-    fl->l_whence = SEEK_SET;
-    return fcntl(fd, cmd, fl);
-}
-
 /* "key: value" lines into h (unknown keys and a torn file leave fields empty). */
 static void parse_holder(const char *text, gpx_lock_holder *h)
 {
     for (const char *line = text; *line;) {
         const char *end = strchr(line, '\n');
         int len = end ? (int)(end - line) : (int)strlen(line);
-        if (!strncmp(line, "host: ", 6))
+        if (!strncmp(line, "pid: ", 5))
+            h->pid = strtol(line + 5, NULL, 10);
+        else if (!strncmp(line, "host: ", 6))
             snprintf(h->host, sizeof h->host, "%.*s", len - 6, line + 6);
         else if (!strncmp(line, "since: ", 7))
             snprintf(h->since, sizeof h->since, "%.*s", len - 7, line + 7);
@@ -40,19 +35,32 @@ static void parse_holder(const char *text, gpx_lock_holder *h)
     }
 }
 
-/* What the lock file at fd records; the pid from the kernel. */
-static void read_holder(int fd, pid_t pid, gpx_lock_holder *h)
+/* What the lock file at fd records of its holder. */
+static void read_holder(int fd, gpx_lock_holder *h)
 {
     char text[2048];
     memset(h, 0, sizeof *h);
-    h->pid = pid;
     ssize_t n = pread(fd, text, sizeof text - 1, 0);
     text[n > 0 ? n : 0] = '\0';
     parse_holder(text, h);
+    char host[256] = "";
+    h->exited = h->pid > 0 && gethostname(host, sizeof host - 1) == 0 &&
+                !strcmp(host, h->host) && kill((pid_t)h->pid, 0) != 0 && errno == ESRCH;
 }
 
 static void describe_holder(const char *dir, const gpx_lock_holder *h, char *err, size_t errlen)
 {
+    if (h->exited) {
+        snprintf(err, errlen, "%s is in use: its recorded holder, pid %ld (%s), has exited; "
+                 "a run it forked, still finishing, or another process holds it", dir, h->pid,
+                 h->command);
+        return;
+    }
+    if (!h->pid) {
+        snprintf(err, errlen, "%s is in use by another process (%s/" GPX_LOCK_FILE
+                 " records no holder)", dir, dir);
+        return;
+    }
     snprintf(err, errlen, "%s is in use by pid %ld on %s since %s: %s", dir, h->pid,
              *h->host ? h->host : "(host not recorded)",
              *h->since ? h->since : "(time not recorded)",
@@ -92,7 +100,6 @@ int gpx_dir_lock_take(gpx_dir_lock *l, const char *dir, int argc, char **argv, c
                       size_t errlen)
 {
     char path[4096];
-    struct flock fl;
     l->fd = -1;
     if (gpx_join(path, sizeof path, dir, GPX_LOCK_FILE)) {
         snprintf(err, errlen, "%s: path too long", dir);
@@ -103,18 +110,17 @@ int gpx_dir_lock_take(gpx_dir_lock *l, const char *dir, int argc, char **argv, c
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (lock_op(fd, F_SETLK, F_WRLCK, &fl) == 0) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
         l->fd = fd;
         make_record(l, argc, argv);
         write_record(l, NULL);
         return 0;
     }
-    if (errno != EACCES && errno != EAGAIN) {
+    if (errno != EWOULDBLOCK) {
         snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(errno));
     } else {
         gpx_lock_holder h;
-        pid_t pid = lock_op(fd, F_GETLK, F_WRLCK, &fl) == 0 ? fl.l_pid : 0;
-        read_holder(fd, pid, &h);
+        read_holder(fd, &h);
         describe_holder(dir, &h, err, errlen);
     }
     close(fd);
@@ -129,15 +135,17 @@ void gpx_dir_lock_note_run(gpx_dir_lock *l, const char *run_id)
 
 void gpx_dir_lock_release(gpx_dir_lock *l)
 {
+    /* no record of a holder outlives its lock; the file stays for the next one */
+    if (l->fd >= 0 && ftruncate(l->fd, 0) != 0)
+        fprintf(stderr, "gpool: note: could not clear the lock's record: %s\n", strerror(errno));
     if (l->fd >= 0)
-        close(l->fd);   /* closing drops the lock; the file stays for the next holder */
+        close(l->fd);   /* the last descriptor closed drops the lock */
     l->fd = -1;
 }
 
 int gpx_dir_lock_holder(const char *dir, gpx_lock_holder *h, char *err, size_t errlen)
 {
     char path[4096];
-    struct flock fl;
     memset(h, 0, sizeof *h);
     if (gpx_join(path, sizeof path, dir, GPX_LOCK_FILE)) {
         snprintf(err, errlen, "%s: path too long", dir);
@@ -146,15 +154,18 @@ int gpx_dir_lock_holder(const char *dir, gpx_lock_holder *h, char *err, size_t e
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
         return 0;
-    if (fd < 0 || lock_op(fd, F_GETLK, F_RDLCK, &fl)) {
+    if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
         return -1;
     }
-    int held = fl.l_type != F_UNLCK;
-    if (held)
-        read_holder(fd, fl.l_pid, h);
+    /* a shared lock taken is no holder; it goes again with the descriptor */
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0;
+    if (held && errno != EWOULDBLOCK) {
+        snprintf(err, errlen, "%s: cannot test the lock: %s", path, strerror(errno));
+        held = -1;
+    } else if (held) {
+        read_holder(fd, h);
+    }
     close(fd);
     return held;
 }

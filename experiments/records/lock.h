@@ -3,12 +3,14 @@
  * run`, `rerun`, `merge` and `migrate` take an exclusive lock on DIR/gpool.lock
  * before they read or write the directory, and a second one fails at once,
  * naming the holder (pid, host, command, since when) that the lock file
- * records. The lock is a POSIX record lock (fcntl F_SETLK): the kernel drops
- * it when the holding process dies, so a killed run never leaves a stale
- * lock (the file may stay, and is reused); a forked child does not inherit
- * it, so the runs that `gpool run` forks neither hold nor release it.
- * Because a process loses such a lock when it closes any descriptor of the
- * file, the holder never opens gpool.lock a second time.
+ * records. The lock is flock(2)'s: the kernel drops it when the last
+ * descriptor of it closes, so a killed command never leaves a stale lock
+ * (the file may stay, and is reused). A run that `gpool run` forks shares
+ * the parent's descriptor: its exit leaves the parent's lock alone, and a
+ * run orphaned by a killed parent (it dies at its next report to the parent)
+ * keeps the directory locked while it still writes there. The descriptor is
+ * close-on-exec, so gnuplot does not hold it. `flock(1)` of util-linux takes
+ * the same lock.
  *
  *     gpx_dir_lock lock;
  *     if (gpx_dir_lock_take(&lock, dir, argc, argv, err, sizeof err)) ... (err names the holder)
@@ -29,11 +31,12 @@ typedef struct {
 
 /* Who holds a directory's lock, as its lock file records it. */
 typedef struct {
-    long pid;            /* the kernel's word for it: the process that holds the lock */
+    long pid;            /* 0: not recorded */
     char host[256];
     char since[64];      /* ISO 8601 with its offset */
     char command[1024];  /* "gpool run -q configs/x.yaml" */
     char run[128];       /* the run id in progress, "" when none was noted */
+    int  exited;         /* pid, of this host, is gone: a run it forked still holds the lock */
 } gpx_lock_holder;
 
 /* The lock of dir (which must exist) taken for the command argv[0..argc-1]
