@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "records/lock.h"
@@ -74,6 +76,7 @@ static void write_record(const gpx_dir_lock *l, const char *run_id)
     int n = snprintf(text, sizeof text, "%s", l->record);
     if (run_id && *run_id)
         n += snprintf(text + n, sizeof text - (size_t)n, "run: %s\n", run_id);
+    n = (int)strlen(text);   /* a run id too long for the record is cut */
     /* the record only serves the messages of others: the lock holds without it */
     if (ftruncate(l->fd, 0) != 0 || pwrite(l->fd, text, (size_t)n, 0) != n)
         fprintf(stderr, "gpool: note: could not record the lock's holder: %s\n", strerror(errno));
@@ -96,34 +99,76 @@ static void make_record(gpx_dir_lock *l, int argc, char **argv)
     l->record[n + 1] = '\0';
 }
 
+/* flock LOCK_EX, not waiting for a holder but for a `gpool status` that
+ * probes the lock (it holds a shared lock for microseconds): a few tries
+ * 10 ms apart. 0, or -1 with errno. */
+static int take_exclusive(int fd)
+{
+    const struct timespec pause = { 0, 10 * 1000 * 1000 };
+    int rc = flock(fd, LOCK_EX | LOCK_NB);
+    for (int tries = 1; rc != 0 && errno == EWOULDBLOCK && tries < 5; tries++) {
+        nanosleep(&pause, NULL);
+        rc = flock(fd, LOCK_EX | LOCK_NB);
+    }
+    return rc;
+}
+
+/* The lock file of dir opened and locked, and still the file at its path:
+ * a holder that released it may have unlinked it after this process opened
+ * it, and a lock on an unlinked file locks nothing. 0 (l->fd), 1 held by
+ * another (fd returned open in *busy), or -1 with errno. */
+static int lock_file(gpx_dir_lock *l, int *busy)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        struct stat mine, now;
+        int fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return -1;
+        if (take_exclusive(fd) != 0) {
+            int saved = errno;
+            if (saved == EWOULDBLOCK) {
+                *busy = fd;
+                return 1;
+            }
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (fstat(fd, &mine) == 0 && stat(l->path, &now) == 0 && mine.st_ino == now.st_ino &&
+            mine.st_dev == now.st_dev) {
+            l->fd = fd;
+            return 0;
+        }
+        close(fd);   /* unlinked under us: open the one at the path now */
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
 int gpx_dir_lock_take(gpx_dir_lock *l, const char *dir, int argc, char **argv, char *err,
                       size_t errlen)
 {
-    char path[4096];
+    int busy = -1;
     l->fd = -1;
-    if (gpx_join(path, sizeof path, dir, GPX_LOCK_FILE)) {
+    if (gpx_join(l->path, sizeof l->path, dir, GPX_LOCK_FILE)) {
         snprintf(err, errlen, "%s: path too long", dir);
         return -1;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        l->fd = fd;
+    int rc = lock_file(l, &busy);
+    if (rc == 0) {
         make_record(l, argc, argv);
         write_record(l, NULL);
         return 0;
     }
-    if (errno != EWOULDBLOCK) {
-        snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(errno));
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot write %s (the directory's lock): %s", l->path,
+                 strerror(errno));
     } else {
         gpx_lock_holder h;
-        read_holder(fd, &h);
+        read_holder(busy, &h);
         describe_holder(dir, &h, err, errlen);
+        close(busy);
     }
-    close(fd);
     return -1;
 }
 
@@ -135,9 +180,13 @@ void gpx_dir_lock_note_run(gpx_dir_lock *l, const char *run_id)
 
 void gpx_dir_lock_release(gpx_dir_lock *l)
 {
-    /* no record of a holder outlives its lock; the file stays for the next one */
-    if (l->fd >= 0 && ftruncate(l->fd, 0) != 0)
-        fprintf(stderr, "gpool: note: could not clear the lock's record: %s\n", strerror(errno));
+    /* Unlinked while held, so that a command that writes nothing (one that
+     * refuses the directory) leaves no file behind; the takers check that
+     * the file they locked is still the one at the path. Where it cannot be
+     * unlinked, no record of a holder outlives the lock. */
+    if (l->fd >= 0 && unlink(l->path) != 0 && ftruncate(l->fd, 0) != 0)
+        fprintf(stderr, "gpool: note: could not clear the lock's record %s: %s\n", l->path,
+                strerror(errno));
     if (l->fd >= 0)
         close(l->fd);   /* the last descriptor closed drops the lock */
     l->fd = -1;

@@ -5,7 +5,8 @@
  * naming the holder (pid, host, command, since when) that the lock file
  * records. The lock is flock(2)'s: the kernel drops it when the last
  * descriptor of it closes, so a killed command never leaves a stale lock
- * (the file may stay, and is reused). A run that `gpool run` forks shares
+ * (its file stays, and the next command reuses it; a command that ends
+ * removes it). A run that `gpool run` forks shares
  * the parent's descriptor: its exit leaves the parent's lock alone, and a
  * run orphaned by a killed parent (it dies at its next report to the parent)
  * keeps the directory locked while it still writes there. The descriptor is
@@ -26,6 +27,7 @@
 
 typedef struct {
     int  fd;            /* -1: not held */
+    char path[4096];    /* DIR/gpool.lock */
     char record[2048];  /* what the lock file says of the holder, the run aside */
 } gpx_dir_lock;
 

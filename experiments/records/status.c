@@ -57,13 +57,12 @@ static int load_file(gpx_csv *t, const char *dir, const gpx_record_file *f, cons
     return missing ? 0 : gpx_record_columns(t, f, need, nneed, col, err, errlen);
 }
 
-/* The rows of runs.csv (into runs) by status; *id_col its run_id column, -1
- * when there is no runs.csv yet. 0, or -1. */
-static int count_runs(const char *dir, gpx_dir_status *st, gpx_csv *runs, int *id_col,
-                      char *err, size_t errlen)
+/* The rows of runs.csv (into runs) by status; col its columns, -1 when
+ * there is no runs.csv yet. 0, or -1. */
+static int count_runs(const char *dir, gpx_dir_status *st, gpx_csv *runs, int *col, char *err,
+                      size_t errlen)
 {
     static const int need[] = { GPX_RUNS_RUN_ID, GPX_RUNS_STATUS };
-    int col[GPX_RUNS_NCOLUMNS];
     if (load_file(runs, dir, &gpx_runs_file, need, 2, col, err, errlen))
         return -1;
     for (size_t r = 0; r < runs->nrows; r++) {
@@ -78,7 +77,6 @@ static int count_runs(const char *dir, gpx_dir_status *st, gpx_csv *runs, int *i
                             "failed, interrupted", dir, runs->rows[r].line, s);
         (*count)++;
     }
-    *id_col = col[GPX_RUNS_RUN_ID];
     return 0;
 }
 
@@ -117,19 +115,33 @@ static int epochs_saved(const char *dir, const char *id, epoch_clock *clock)
     return n;
 }
 
-/* The points without a row in runs: counted, their epochs to go summed, the
- * run in progress (the holder's) found among them. */
-static void count_remaining(const char *dir, const ycfg *cfg, const gpx_csv *runs, int id_col,
-                            gpx_dir_status *st, epoch_clock *clock)
+/* Whether point id is still to run: it has no row in runs, or it is the run
+ * the holder trains again (its row, failed or interrupted, from an earlier
+ * invocation). */
+static int to_run(const gpx_dir_status *st, const gpx_csv *runs, const int *col, const char *id)
+{
+    size_t row = 0;
+    if (col[GPX_RUNS_RUN_ID] < 0 || gpx_csv_find(runs, col[GPX_RUNS_RUN_ID], id, &row))
+        return 1;
+    const char *status = gpx_csv_field(runs, row, col[GPX_RUNS_STATUS]);
+    return st->locked && !strcmp(id, st->holder.run) && strcmp(status, "ok") &&
+           strcmp(status, "diverged");
+}
+
+/* The points still to run: those without a row counted, the epochs of all
+ * summed less those saved, the holder's run among them found. */
+static void count_remaining(const char *dir, const ycfg *cfg, const gpx_csv *runs,
+                            const int *col, gpx_dir_status *st, epoch_clock *clock)
 {
     for (size_t i = 0; i < ycfg_npoints(cfg); i++) {
         const ycfg_point *pt = ycfg_point_at(cfg, i);
         const char *id = ycfg_point_id(pt);
         size_t row = 0;
-        if (id_col >= 0 && gpx_csv_find(runs, id_col, id, &row) == 0)
+        if (!to_run(st, runs, col, id))
             continue;
         int epochs = (int)ycfg_int(pt, "train.epochs"), done = epochs_saved(dir, id, clock);
-        st->remaining++;
+        if (col[GPX_RUNS_RUN_ID] < 0 || gpx_csv_find(runs, col[GPX_RUNS_RUN_ID], id, &row))
+            st->remaining++;
         st->epochs_left += epochs - done;
         if (st->locked && !strcmp(id, st->holder.run)) {
             st->current_epoch = done;
@@ -151,13 +163,13 @@ int gpx_dir_status_read(const char *dir, gpx_dir_status *st, char *err, size_t e
         return -1;
     snprintf(st->experiment, sizeof st->experiment, "%s", ycfg_name(cfg));
     st->npoints = ycfg_npoints(cfg);
-    int id_col = -1;
+    int col[GPX_RUNS_NCOLUMNS];
     memset(&runs, 0, sizeof runs);
     st->locked = gpx_dir_lock_holder(dir, &st->holder, err, errlen);
-    int rc = st->locked < 0 || count_runs(dir, st, &runs, &id_col, err, errlen) ||
+    int rc = st->locked < 0 || count_runs(dir, st, &runs, col, err, errlen) ||
              time_finished_epochs(dir, &clock, err, errlen);
     if (rc == 0)
-        count_remaining(dir, cfg, &runs, id_col, st, &clock);
+        count_remaining(dir, cfg, &runs, col, st, &clock);
     gpx_csv_free(&runs);
     ycfg_free(cfg);
     st->epochs_timed = clock.epochs;

@@ -26,7 +26,7 @@ typedef struct {
     int             current_epochs;   /* ... of its train.epochs; 0: no run noted */
     size_t          epochs_timed;     /* epochs the mean is taken over */
     double          mean_epoch_s;     /* training and evaluation, per epoch */
-    long long       epochs_left;      /* of the remaining points, the current one's included */
+    long long       epochs_left;      /* to train: the remaining points, the holder's run */
     double          seconds_left;     /* epochs_left x mean_epoch_s; NaN: nothing timed */
 } gpx_dir_status;
 
