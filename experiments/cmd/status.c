@@ -93,7 +93,7 @@ static void print_time_left(const gpx_dir_status *st)
         return;
     }
     format_duration(st->seconds_left, left, sizeof left);
-    printf("time left:    about %s (%lld epochs to go at %.2f s, the mean of %zu epochs)\n",
+    printf("time left:    about %s (%lld epochs to go at %.3g s, the mean of %zu epochs)\n",
            left, st->epochs_left, st->mean_epoch_s, st->epochs_timed);
 }
 

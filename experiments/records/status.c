@@ -115,9 +115,9 @@ static int epochs_saved(const char *dir, const char *id, epoch_clock *clock)
     return n;
 }
 
-/* Whether point id is still to run: it has no row in runs, or it is the run
- * the holder trains again (its row, failed or interrupted, from an earlier
- * invocation). */
+/* Whether point id is still to run: 1 it has no row in runs, 2 it is the
+ * run the holder trains again (its row, failed or interrupted, from an
+ * earlier invocation), 0 neither. */
 static int to_run(const gpx_dir_status *st, const gpx_csv *runs, const int *col, const char *id)
 {
     size_t row = 0;
@@ -125,7 +125,9 @@ static int to_run(const gpx_dir_status *st, const gpx_csv *runs, const int *col,
         return 1;
     const char *status = gpx_csv_field(runs, row, col[GPX_RUNS_STATUS]);
     return st->locked && !strcmp(id, st->holder.run) && strcmp(status, "ok") &&
-           strcmp(status, "diverged");
+                   strcmp(status, "diverged")
+               ? 2
+               : 0;
 }
 
 /* The points still to run: those without a row counted, the epochs of all
@@ -136,12 +138,11 @@ static void count_remaining(const char *dir, const ycfg *cfg, const gpx_csv *run
     for (size_t i = 0; i < ycfg_npoints(cfg); i++) {
         const ycfg_point *pt = ycfg_point_at(cfg, i);
         const char *id = ycfg_point_id(pt);
-        size_t row = 0;
-        if (!to_run(st, runs, col, id))
+        int state = to_run(st, runs, col, id);
+        if (!state)
             continue;
         int epochs = (int)ycfg_int(pt, "train.epochs"), done = epochs_saved(dir, id, clock);
-        if (col[GPX_RUNS_RUN_ID] < 0 || gpx_csv_find(runs, col[GPX_RUNS_RUN_ID], id, &row))
-            st->remaining++;
+        st->remaining += state == 1;
         st->epochs_left += epochs - done;
         if (st->locked && !strcmp(id, st->holder.run)) {
             st->current_epoch = done;
