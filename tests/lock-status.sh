@@ -108,7 +108,7 @@ check "... none in progress (the lock went with the sweep)" grep -q '^in progres
     "$tmp/status"
 # 3 points x 3 epochs, less the epoch the killed run saved
 check "... 8 epochs to go at the mean epoch time of the 4 recorded" \
-    grep -Eq '^time left: *about .* \(8 epochs to go at [0-9.]+ s, the mean of 4 epochs\)' \
+    grep -Eq '^time left: *about .* \(8 epochs to go at [0-9.e+-]+ s, the mean of 4 epochs\)' \
     "$tmp/status"
 
 # ---- what is no results directory, and bad files
