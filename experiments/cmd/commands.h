@@ -30,6 +30,9 @@ int gpx_cmd_rerun(int argc, char **argv);
 /* gpool migrate: rewrite a results directory of the previous release to this one's run ids. */
 int gpx_cmd_migrate(int argc, char **argv);
 
+/* gpool status: where the sweep of a results directory stands. */
+int gpx_cmd_status(int argc, char **argv);
+
 /* gpool table: markdown and LaTeX tables and charts from results/<experiment>/ CSVs. */
 int gpx_cmd_table(int argc, char **argv);
 

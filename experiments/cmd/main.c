@@ -28,6 +28,8 @@ static const gpx_command gpx_commands[] = {
     { "rerun",   "run one row of a results directory again and compare", gpx_cmd_rerun, 1 },
     { "migrate", "rewrite a results directory of an earlier gpool to this one's run ids",
       gpx_cmd_migrate, 0 },
+    { "status",  "runs done, failed and remaining, the run in progress, the time left",
+      gpx_cmd_status, 0 },
     { "table",   "tables (markdown, LaTeX) and charts from a results directory", gpx_cmd_table, 0 },
     { "profile", "per-layer time of a training step of a config's network", gpx_cmd_profile, 0 },
     { "throughput", "training-step and inference images/s of a config's network",

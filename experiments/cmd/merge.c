@@ -161,13 +161,14 @@ static const gpx_command_line merge_command_line = {
 /* The shards read, ordered and written to sw->out_dir: 0, or 1 (printed). */
 static int merge_into(gpx_sweep *sw, const char **dirs, int ndirs)
 {
-    char err[1024];
+    char err[6000];
     for (int d = 0; d < ndirs; d++)
         if (merge_shard(sw, dirs[d]))
             return 1;
     if (order_merged(sw))
         return 1;
-    if (gpx_mkdir_p(sw->out_dir, err, sizeof err)) {
+    if (gpx_mkdir_p(sw->out_dir, err, sizeof err) ||
+        gpx_dir_lock_take(&sw->lock, sw->out_dir, sw->argc, sw->argv, err, sizeof err)) {
         fprintf(stderr, "gpool merge: %s\n", err);
         return 1;
     }

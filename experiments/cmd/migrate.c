@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cmd/commands.h"
+#include "records/lock.h"
 #include "records/migrate.h"
 #include "util/util.h"
 
@@ -57,12 +59,28 @@ static const gpx_command_line migrate_command_line = {
     .operands = GPX_ONE_OR_MORE, .operand_example = "results/heads",
 };
 
+/* dir locked against a sweep writing it (records/lock.h) when it is a
+ * directory; what is not, gpx_migrate_dir refuses in its own words. 0, or -1. */
+static int lock_dir(gpx_dir_lock *lock, const char *dir, int argc, char **argv, char *err,
+                    size_t errlen)
+{
+    struct stat st;
+    lock->fd = -1;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode)
+               ? gpx_dir_lock_take(lock, dir, argc, argv, err, errlen)
+               : 0;
+}
+
 /* One directory migrated, with a line saying what happened: 0, or 1. */
-static int migrate_one(const char *dir, int quiet)
+static int migrate_one(const char *dir, int quiet, int argc, char **argv)
 {
     char err[8400];
     gpx_migration done;
-    int rc = gpx_migrate_dir(dir, quiet ? NULL : stdout, &done, err, sizeof err);
+    gpx_dir_lock lock;
+    int rc = lock_dir(&lock, dir, argc, argv, err, sizeof err);
+    if (rc == 0)
+        rc = gpx_migrate_dir(dir, quiet ? NULL : stdout, &done, err, sizeof err);
+    gpx_dir_lock_release(&lock);
     if (rc < 0) {
         fprintf(stderr, "gpool migrate: %s\n", err);
         return 1;
@@ -80,7 +98,7 @@ int gpx_cmd_migrate(int argc, char **argv)
     migrate_options o = { 0 };
     int rc = gpx_parse_command_line(&migrate_command_line, argc, argv, &o), failed = 0;
     for (int d = 0; rc == 0 && d < o.dirs.n; d++)
-        failed |= migrate_one(o.dirs.arg[d], o.quiet);
+        failed |= migrate_one(o.dirs.arg[d], o.quiet, argc, argv);
     free(o.dirs.arg);
     return rc == 0 ? failed : rc == 1 ? 0 : 2;
 }

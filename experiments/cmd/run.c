@@ -44,6 +44,8 @@ static void usage(FILE *out)
             "  config.yaml   the resolved config (defaults marked)\n"
             "  manifest.yaml what ran where: versions, CPU, data files and their sha256\n"
             "  runs/<id>/checkpoint/        weights + optimizer state as .npy files\n"
+            "  gpool.lock    locked while a command writes the directory: a second one\n"
+            "                fails, naming it; `gpool status DIR` shows how far it is\n"
             "\n"
             "Options:\n"
             "  -o, --out DIR   write there instead of results/<name>\n"

@@ -23,6 +23,7 @@ int gpx_sweep_init(gpx_sweep *sw, const gpx_sweep_options *o, const ycfg *cfg, i
     sw->cfg = cfg;
     sw->argc = argc;
     sw->argv = argv;
+    sw->lock.fd = -1;
     char err[256];
     if (gpx_runner_check_fault(err, sizeof err)) {
         fprintf(stderr, "gpool: %s\n", err);
@@ -55,6 +56,7 @@ void gpx_sweep_free(gpx_sweep *sw)
     free(sw->runs);
     sw->runs = sw->prior = NULL;
     sw->nruns = sw->nprior = 0;
+    gpx_dir_lock_release(&sw->lock);
 }
 
 static void choose_out_dir(gpx_sweep *sw)
@@ -89,10 +91,24 @@ static int check_resumable(const gpx_sweep *sw)
     return rc;
 }
 
+/* The output directory made and locked before anything in it is read. 0, or -1 (printed). */
+static int make_and_lock(gpx_sweep *sw)
+{
+    char err[6000];
+    if (gpx_mkdir_p(sw->out_dir, err, sizeof err) ||
+        gpx_dir_lock_take(&sw->lock, sw->out_dir, sw->argc, sw->argv, err, sizeof err)) {
+        fprintf(stderr, "gpool %s: %s\n", sw->argc ? sw->argv[0] : "run", err);
+        return -1;
+    }
+    return 0;
+}
+
 int gpx_sweep_prepare(gpx_sweep *sw)
 {
-    char err[512], runs_csv[4096];
+    char runs_csv[4096];
     choose_out_dir(sw);
+    if (make_and_lock(sw))
+        return -1;
     gpx_join(runs_csv, sizeof runs_csv, sw->out_dir, "runs.csv");
     if (sw->opt.resume && access(runs_csv, F_OK) == 0) {
         if (check_resumable(sw) || gpx_sweep_load_prior(sw, sw->out_dir, 0))
@@ -102,10 +118,6 @@ int gpx_sweep_prepare(gpx_sweep *sw)
         fprintf(stderr, "gpool run: %s exists; use --resume to finish it, --force to overwrite "
                         "it, or --out DIR\n",
                 runs_csv);
-        return -1;
-    }
-    if (gpx_mkdir_p(sw->out_dir, err, sizeof err)) {
-        fprintf(stderr, "gpool run: %s\n", err);
         return -1;
     }
     return 0;
@@ -168,6 +180,7 @@ static int run_one(gpx_sweep *sw, size_t i)
     gpx_run_job job = { sw->cfg, i, run_dir, sw->opt.resume,
                         !sw->opt.quiet && first_of_its_model(sw->cfg, i), &gpx_progress_csv };
     memset(rec, 0, sizeof *rec);
+    gpx_dir_lock_note_run(&sw->lock, ycfg_point_id(ycfg_point_at(sw->cfg, i)));
     if (gpx_runner_train(&job, &rec->run))
         return -1;
     sw->nruns++;

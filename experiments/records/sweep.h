@@ -23,6 +23,7 @@
 #include "cfg/cfg.h"
 #include "core/data.h"
 #include "core/runner.h"
+#include "records/lock.h"
 
 typedef struct {
     const char *out_dir;          /* NULL: results/<name>, or results/<name>/shard-K-of-N */
@@ -57,6 +58,7 @@ typedef struct {
     char              started[64];
     int               argc;         /* the command line, for the manifests */
     char            **argv;
+    gpx_dir_lock      lock;         /* out_dir's, from prepare to free */
 } gpx_sweep;
 
 /* A sweep of cfg for the command line argc/argv, nothing run yet. 0, or -1
@@ -67,7 +69,7 @@ int  gpx_sweep_init        (gpx_sweep *sw, const gpx_sweep_options *o, const ycf
 /* Free the runs (not cfg). */
 void gpx_sweep_free        (gpx_sweep *sw);
 
-/* The output directory chosen and made; with resume, its finished runs
+/* The output directory chosen, made and locked (records/lock.h); with resume, its finished runs
  * read back; without force, an existing runs.csv refused. 0, or -1 (printed). */
 int  gpx_sweep_prepare     (gpx_sweep *sw);
 
