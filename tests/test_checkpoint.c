@@ -72,18 +72,24 @@ static void cv_free(cv_model m)
     gp_net_destroy(m.net);
 }
 
-/* A fresh checkpoint of m in tmpdir/name; its path in dir. */
-static void cv_save(char *dir, size_t cap, const char *name, cv_model m)
-{
-    snprintf(dir, cap, "%s/%s", tmpdir, name);
-    assert_int_equal(gp_checkpoint_save(dir, m.net, m.opt), GP_OK);
-}
-
 /* The file of m's first parameter (the conv weight) in dir. */
 static void cv_weight_file(char *path, size_t cap, const char *dir, cv_model m)
 {
     snprintf(path, cap, "%s/L00_%s.%s.npy", dir, gp_net_layer(m.net, 0)->ops->kind,
              gp_net_layer(m.net, 0)->params[0].name);
+}
+
+/* A fresh checkpoint of m in dir = tmpdir/name, and in path its file (NULL:
+ * the conv weight's). */
+static void cv_save(char dir[static 256], char path[static 512], const char *name,
+                    const char *file, cv_model m)
+{
+    snprintf(dir, 256, "%s/%s", tmpdir, name);
+    assert_int_equal(gp_checkpoint_save(dir, m.net, m.opt), GP_OK);
+    if (file)
+        snprintf(path, 512, "%s/%s", dir, file);
+    else
+        cv_weight_file(path, 512, dir, m);
 }
 
 static long cv_file_size(const char *path)
@@ -128,9 +134,8 @@ static void test_sidecar_lists_every_file(void **state)
     (void)state;
     char dir[256], path[512], line[256];
     cv_model m = cv_new(seed);
-    cv_save(dir, sizeof dir, "clean", m);
+    cv_save(dir, path, "clean", "crc32.txt", m);
     assert_int_equal(gp_checkpoint_verify(dir), GP_OK);
-    snprintf(path, sizeof path, "%s/crc32.txt", dir);
     FILE *fp = fopen(path, "r");
     assert_non_null(fp);
     int lines = 0, has_optim = 0;
@@ -166,8 +171,7 @@ static void test_corrupt_tensor_is_refused(void **state)
     cv_model m = cv_new(seed);
     size_t count = gp_net_param(m.net, 0)->count;
 
-    cv_save(dir, sizeof dir, "bitflip", m);
-    cv_weight_file(path, sizeof path, dir, m);
+    cv_save(dir, path, "bitflip", NULL, m);
     long data = cv_file_size(path) - (long)(count * sizeof(float));
     unsigned char byte[4];
     memcpy(byte, &gp_net_param(m.net, 0)->value[1], 4);
@@ -175,8 +179,7 @@ static void test_corrupt_tensor_is_refused(void **state)
     cv_patch(path, data + 4, byte, 4);
     cv_assert_refused(dir, path, "corrupt");
 
-    cv_save(dir, sizeof dir, "fill", m);
-    cv_weight_file(path, sizeof path, dir, m);
+    cv_save(dir, path, "fill", NULL, m);
     unsigned char *ones = malloc(count * sizeof(float));
     assert_non_null(ones);
     memset(ones, 0xff, count * sizeof(float));
@@ -185,8 +188,7 @@ static void test_corrupt_tensor_is_refused(void **state)
     assert_int_equal(cv_file_size(path), data + (long)(count * sizeof(float)));
     cv_assert_refused(dir, path, "corrupt");
 
-    cv_save(dir, sizeof dir, "truncated", m);
-    cv_weight_file(path, sizeof path, dir, m);
+    cv_save(dir, path, "truncated", NULL, m);
     assert_int_equal(truncate(path, cv_file_size(path) - 4), 0);
     cv_assert_refused(dir, path, "corrupt");
     cv_free(m);
@@ -199,8 +201,7 @@ static void test_corrupt_optim_is_refused(void **state)
     (void)state;
     char dir[256], path[512];
     cv_model m = cv_new(seed);
-    cv_save(dir, sizeof dir, "optim", m);
-    snprintf(path, sizeof path, "%s/optim.txt", dir);
+    cv_save(dir, path, "optim", "optim.txt", m);
     FILE *fp = fopen(path, "r+");
     assert_non_null(fp);
     char text[1024] = { 0 };
@@ -221,20 +222,17 @@ static void test_extra_and_missing_files(void **state)
     (void)state;
     char dir[256], path[512], copy[600];
     cv_model m = cv_new(seed);
-    cv_save(dir, sizeof dir, "extra", m);
-    cv_weight_file(path, sizeof path, dir, m);
+    cv_save(dir, path, "extra", NULL, m);
     snprintf(copy, sizeof copy, "%s/L09_dense.weight.npy", dir);
     assert_int_equal(link(path, copy), 0);
     cv_assert_refused(dir, "L09_dense.weight.npy", "not in crc32.txt");
 
-    cv_save(dir, sizeof dir, "missing", m);
-    cv_weight_file(path, sizeof path, dir, m);
+    cv_save(dir, path, "missing", NULL, m);
     assert_int_equal(unlink(path), 0);
     cv_assert_refused(dir, path, "cannot open");
 
     /* a sidecar that is not one */
-    cv_save(dir, sizeof dir, "bad-sidecar", m);
-    snprintf(path, sizeof path, "%s/crc32.txt", dir);
+    cv_save(dir, path, "bad-sidecar", "crc32.txt", m);
     FILE *fp = fopen(path, "a");
     assert_non_null(fp);
     fputs("zz\n", fp);
@@ -250,8 +248,7 @@ static void test_missing_sidecar_loads(void **state)
     (void)state;
     char dir[256], path[512];
     cv_model m = cv_new(seed);
-    cv_save(dir, sizeof dir, "old", m);
-    snprintf(path, sizeof path, "%s/crc32.txt", dir);
+    cv_save(dir, path, "old", "crc32.txt", m);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(gp_checkpoint_verify(dir), GP_ERR_NOTFOUND);
     assert_non_null(strstr(gp_last_error(), "no checksums"));
@@ -271,19 +268,13 @@ static void test_missing_sidecar_loads(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    seed = tu_seed();
-    fprintf(stderr, "# test_checkpoint seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gpool-test-checkpoint-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_group_setup("checkpoint", &seed, tmpdir, sizeof tmpdir);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_teardown(tmpdir);
 }
 
 int main(void)
