@@ -83,6 +83,16 @@ check "... continuing from it" grep -q "continuing after epoch 2 from" "$tmp/err
 python3 "$compare" "$tmp/whole" "$out" >"$tmp/cmp" 2>&1
 check "... and the results equal the uninterrupted sweep's" [ $? -eq 0 ]
 
+# --restart also retrains a finished run: only that one trains, same results
+out="$tmp/redo"
+cp -r "$tmp/whole" "$out"
+"$gpool" run -q --resume --restart "$run_id" "$cfg" --out "$out" >"$tmp/out" 2>&1
+check "--resume --restart of a finished run finishes" [ $? -eq 0 ]
+check "... training that run and no other" \
+    [ "$(grep -c '^\[[0-9]*/[0-9]*\] ' "$tmp/out")" -eq 1 ] && grep -q "\] $run_id " "$tmp/out"
+python3 "$compare" "$tmp/whole" "$out" >"$tmp/cmp" 2>&1
+check "... and the results equal the uninterrupted sweep's" [ $? -eq 0 ]
+
 # --restart is refused without --resume and for an id not in the config
 "$gpool" run -q --restart "$run_id" "$cfg" --out "$tmp/x" >/dev/null 2>"$tmp/err"
 check "--restart without --resume is a command-line error (2)" [ $? -eq 2 ]

@@ -84,6 +84,19 @@ static int check_resumable(const gpx_sweep *sw)
     return rc;
 }
 
+/* --restart: the run's kept rows are dropped, so it trains again and is
+ * written once. 1 when it had rows, else 0. */
+static size_t drop_restarted(gpx_sweep *sw)
+{
+    gpx_sweep_run *prior = sw->opt.restart_id ? gpx_sweep_find_prior(sw, sw->opt.restart_id)
+                                              : NULL;
+    if (!prior)
+        return 0;
+    free_run(prior);
+    memset(prior, 0, sizeof *prior);   /* no id: neither found nor written */
+    return 1;
+}
+
 int gpx_sweep_prepare(gpx_sweep *sw)
 {
     char err[512], runs_csv[4096];
@@ -92,7 +105,8 @@ int gpx_sweep_prepare(gpx_sweep *sw)
     if (sw->opt.resume && access(runs_csv, F_OK) == 0) {
         if (check_resumable(sw) || gpx_sweep_load_prior(sw, sw->out_dir, 0))
             return -1;
-        printf("gpool run: resuming: %zu finished runs kept from %s\n", sw->nprior, runs_csv);
+        size_t kept = sw->nprior - drop_restarted(sw);
+        printf("gpool run: resuming: %zu finished runs kept from %s\n", kept, runs_csv);
     } else if (!sw->opt.force && access(runs_csv, F_OK) == 0) {
         fprintf(stderr, "gpool run: %s exists; use --resume to finish it, --force to overwrite "
                         "it, or --out DIR\n",
@@ -226,7 +240,7 @@ int gpx_sweep_train(gpx_sweep *sw)
             continue;
         const char *id = ycfg_point_id(ycfg_point_at(sw->cfg, i));
         gpx_sweep_run *prior = gpx_sweep_find_prior(sw, id);
-        if (prior && !is_restarted(sw, id)) {
+        if (prior) {
             sw->runs[sw->nruns++] = *prior;
             memset(prior, 0, sizeof *prior);   /* ownership moves to the sweep */
             continue;
