@@ -12,9 +12,17 @@
  *
  * Loading reads everything into scratch first and copies only when every
  * tensor has been read and checked, so a failed load changes nothing.
+ *
+ * A .npy header takes no extra keys (numpy refuses them), so each file's
+ * CRC-32 goes into a sidecar, crc32.txt, written last into the temporary
+ * directory; a load verifies every file against it first, so flipped bits,
+ * a 0xff fill or a truncation never train on. A checkpoint of an older
+ * release has no sidecar and loads unverified (gp_checkpoint_verify tells
+ * the caller, who warns).
  */
 #include "autoconfig.h"
 
+#include <zlib.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +37,7 @@
 #include "gpool_nn.h"
 
 #define GPI_CKPT_OPTIM    "optim.txt"
+#define GPI_CKPT_SUMS     "crc32.txt"
 
 /* One tensor of a checkpoint: where it lives in memory and its file name. */
 typedef struct {
@@ -174,11 +183,11 @@ static gp_status ckpt_sync(const char *path)
     return GP_OK;
 }
 
-/* A checkpoint file name: optim.txt or L....npy. */
+/* A checkpoint file name: optim.txt, crc32.txt or L....npy. */
 static int ckpt_is_own_file(const char *name)
 {
     size_t len = strlen(name);
-    return strcmp(name, GPI_CKPT_OPTIM) == 0 ||
+    return strcmp(name, GPI_CKPT_OPTIM) == 0 || strcmp(name, GPI_CKPT_SUMS) == 0 ||
            (name[0] == 'L' && len > 4 && strcmp(name + len - 4, ".npy") == 0);
 }
 
@@ -263,6 +272,187 @@ static char *ckpt_sibling(const char *dir, const char *tag)
     return tmpl;
 }
 
+/* --------------------------------------------------------- checksums */
+
+/* One line of crc32.txt: "<8 hex digits>  <file name>". */
+typedef struct {
+    char          file[128];
+    unsigned long crc;
+} ckpt_sum;
+
+typedef struct {
+    ckpt_sum *s;
+    int       n, cap;
+} ckpt_sums;
+
+/* The CRC-32 of the whole file at path (header and data). */
+static gp_status ckpt_file_crc(const char *path, unsigned long *crc)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return gpi_fail(GP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char buf[65536];
+    uLong sum = crc32(0L, Z_NULL, 0);
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, fp)) > 0)
+        sum = crc32(sum, buf, (uInt)got);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad)
+        return gpi_fail(GP_ERR_IO, "%s: read error", path);
+    *crc = sum;
+    return GP_OK;
+}
+
+/* A file of the checkpoint that the sidecar covers (all but itself). */
+static int ckpt_is_summed_file(const char *name)
+{
+    return ckpt_is_own_file(name) && strcmp(name, GPI_CKPT_SUMS) != 0;
+}
+
+static gp_status ckpt_write_sum_line(FILE *fp, const char *dir, const char *name)
+{
+    char *path = ckpt_join(dir, name);
+    if (!path)
+        return gpi_fail(GP_ERR_NOMEM, "checkpoint: out of memory");
+    unsigned long crc = 0;
+    gp_status st = ckpt_file_crc(path, &crc);
+    free(path);
+    if (st == GP_OK)
+        fprintf(fp, "%08lx  %s\n", crc, name);
+    return st;
+}
+
+/* crc32.txt over every file already in dir, read back from the disk so
+ * the sums are of what a later load will find. */
+static gp_status ckpt_write_sums(const char *dir)
+{
+    char *path = ckpt_join(dir, GPI_CKPT_SUMS);
+    if (!path)
+        return gpi_fail(GP_ERR_NOMEM, "checkpoint: out of memory");
+    FILE *fp = fopen(path, "w");
+    DIR *d = fp ? opendir(dir) : NULL;
+    gp_status st = d ? GP_OK : gpi_fail(GP_ERR_IO, "%s: cannot create: %s", path,
+                                        strerror(errno));
+    struct dirent *e;
+    while (st == GP_OK && (e = readdir(d)) != NULL)
+        if (ckpt_is_summed_file(e->d_name))
+            st = ckpt_write_sum_line(fp, dir, e->d_name);
+    if (d)
+        closedir(d);
+    if (fp) {
+        int bad = fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0;
+        bad |= fclose(fp) != 0;
+        if (bad && st == GP_OK)
+            st = gpi_fail(GP_ERR_IO, "%s: write error: %s", path, strerror(errno));
+    }
+    free(path);
+    return st;
+}
+
+static gp_status ckpt_sums_add(ckpt_sums *sums, const char *file, unsigned long crc)
+{
+    if (sums->n == sums->cap) {
+        int cap = sums->cap ? 2 * sums->cap : 32;
+        ckpt_sum *grown = realloc(sums->s, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return gpi_fail(GP_ERR_NOMEM, "checkpoint: out of memory");
+        sums->s = grown;
+        sums->cap = cap;
+    }
+    ckpt_sum *s = &sums->s[sums->n++];
+    snprintf(s->file, sizeof s->file, "%s", file);
+    s->crc = crc;
+    return GP_OK;
+}
+
+/* The sidecar's lines; GP_ERR_NOTFOUND when dir has none. */
+static gp_status ckpt_read_sums(const char *dir, ckpt_sums *sums)
+{
+    memset(sums, 0, sizeof *sums);
+    char *path = ckpt_join(dir, GPI_CKPT_SUMS);
+    if (!path)
+        return gpi_fail(GP_ERR_NOMEM, "checkpoint: out of memory");
+    FILE *fp = fopen(path, "r");
+    gp_status st = GP_OK;
+    if (!fp)
+        st = errno == ENOENT
+                 ? gpi_fail(GP_ERR_NOTFOUND, "%s: no checksums (a checkpoint written before "
+                            "gpool recorded them); it cannot be verified", dir)
+                 : gpi_fail(GP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char line[256], file[128], extra;
+    unsigned long crc;
+    for (int no = 1; st == GP_OK && fgets(line, sizeof line, fp); no++) {
+        if (sscanf(line, "%8lx %127s %c", &crc, file, &extra) != 2 ||
+            !ckpt_is_summed_file(file))
+            st = gpi_fail(GP_ERR_PARSE, "%s:%d: not \"<crc32> <file>\" of a checkpoint "
+                          "file", path, no);
+        else
+            st = ckpt_sums_add(sums, file, crc);
+    }
+    if (fp)
+        fclose(fp);
+    free(path);
+    return st;
+}
+
+static gp_status ckpt_check_sum(const char *dir, const ckpt_sum *s)
+{
+    char *path = ckpt_join(dir, s->file);
+    if (!path)
+        return gpi_fail(GP_ERR_NOMEM, "checkpoint: out of memory");
+    unsigned long crc = 0;
+    gp_status st = ckpt_file_crc(path, &crc);
+    if (st == GP_OK && crc != s->crc)
+        st = gpi_fail(GP_ERR_PARSE, "%s: corrupt: its CRC-32 is %08lx, %s recorded %08lx "
+                      "when the checkpoint was saved", path, crc, GPI_CKPT_SUMS, s->crc);
+    free(path);
+    return st;
+}
+
+/* Every file of dir the sidecar covers must be listed in it. */
+static gp_status ckpt_check_listed(const char *dir, const ckpt_sums *sums)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return gpi_fail(GP_ERR_IO, "%s: cannot read: %s", dir, strerror(errno));
+    gp_status st = GP_OK;
+    struct dirent *e;
+    while (st == GP_OK && (e = readdir(d)) != NULL) {
+        if (!ckpt_is_summed_file(e->d_name))
+            continue;
+        int listed = 0;
+        for (int i = 0; i < sums->n && !listed; i++)
+            listed = strcmp(sums->s[i].file, e->d_name) == 0;
+        if (!listed)
+            st = gpi_fail(GP_ERR_PARSE, "%s/%s: not in %s: a file the checkpoint did not "
+                          "save", dir, e->d_name, GPI_CKPT_SUMS);
+    }
+    closedir(d);
+    return st;
+}
+
+gp_status gp_checkpoint_verify(const char *dir)
+{
+    if (!dir || !dir[0])
+        return gpi_fail(GP_ERR_ARG, "gp_checkpoint_verify: NULL argument or empty name");
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return gpi_fail(GP_ERR_IO, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return gpi_fail(GP_ERR_IO, "%s: not a checkpoint directory", dir);
+    ckpt_sums sums;
+    gp_status st = ckpt_read_sums(dir, &sums);
+    for (int i = 0; i < sums.n && st == GP_OK; i++)
+        st = ckpt_check_sum(dir, &sums.s[i]);
+    if (st == GP_OK)
+        st = ckpt_check_listed(dir, &sums);
+    free(sums.s);
+    if (st == GP_OK)
+        gpi_clear_error();
+    return st;
+}
+
 /* ------------------------------------------------------------ saving */
 
 static gp_status ckpt_write_optim(const char *dir, const gp_optim *o)
@@ -323,6 +513,8 @@ static gp_status ckpt_write_all(const char *dir, gp_net *net, const gp_optim *o)
     free(list.t);
     if (st == GP_OK && o)
         st = ckpt_write_optim(dir, o);
+    if (st == GP_OK)
+        st = ckpt_write_sums(dir);
     if (st == GP_OK)
         st = ckpt_sync(dir);
     return st;
@@ -553,7 +745,11 @@ gp_status gp_checkpoint_load(const char *dir, gp_net *net, gp_optim *o)
     if (!dir || !net)
         return gpi_fail(GP_ERR_ARG, "gp_checkpoint_load: NULL argument");
     int64_t steps = 0;
-    gp_status st = o ? ckpt_read_optim(dir, o, &steps) : GP_OK;
+    gp_status st = gp_checkpoint_verify(dir);
+    if (st == GP_ERR_NOTFOUND)   /* an older release's: the caller warns */
+        st = GP_OK;
+    if (st == GP_OK && o)
+        st = ckpt_read_optim(dir, o, &steps);
     ckpt_list list = { 0 };
     if (st == GP_OK)
         st = ckpt_collect(net, o, &list);

@@ -530,6 +530,7 @@ void        gp_optim_destroy    (gp_optim *o);
  *   L<ii>_<kind>.<name>.npy           parameters and buffers (layer ii, two digits)
  *   L<ii>_<kind>.<name>.<state>.npy   optimizer state ("momentum", "exp_avg", "exp_avg_sq")
  *   optim.txt                         "kind", "steps" and hyper-parameters, one per line
+ *   crc32.txt                         "<crc32 in 8 hex digits>  <file>" per file above
  * Each .npy is little-endian float32 ('<f4'), C order, with the tensor's
  * dims (gp_param.dims, gp_buffer.dims: PyTorch's shapes), so numpy.load
  * reads it without gpool. optim.txt lines are
@@ -543,9 +544,17 @@ gp_status   gp_checkpoint_save  (const char *dir, gp_net *net, const gp_optim *o
 /* Load what gp_checkpoint_save wrote into a net of the same architecture
  * (and o, unless NULL: the kind must match; steps and state are restored,
  * the hyper-parameters o was created with are kept). Every tensor's shape
- * must match and the checkpoint must hold no tensor the net lacks. On
- * failure nothing is changed. */
+ * must match and the checkpoint must hold no tensor the net lacks. Every
+ * file is first verified as gp_checkpoint_verify does; one without
+ * crc32.txt (an older release's) loads unverified. On failure nothing is
+ * changed. */
 gp_status   gp_checkpoint_load  (const char *dir, gp_net *net, gp_optim *o);
+
+/* Check every file of checkpoint dir against its crc32.txt: GP_OK when all
+ * match and every file is listed, GP_ERR_PARSE naming the first corrupt,
+ * truncated or unlisted file, GP_ERR_IO for a listed file that is missing,
+ * GP_ERR_NOTFOUND when dir has no crc32.txt (written before checksums). */
+gp_status   gp_checkpoint_verify(const char *dir);
 
 /* Write count floats with shape dims[0..ndims) (ndims 0..8) to path as a
  * float32 .npy: format 1.0, '<f4', C order, header padded with spaces so

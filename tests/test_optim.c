@@ -1307,19 +1307,13 @@ static void test_checkpoint_dims_and_custom_reshape(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    seed = tu_seed();
-    fprintf(stderr, "# test_optim seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gpool-test-optim-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_group_setup("optim", &seed, tmpdir, sizeof tmpdir);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_teardown(tmpdir);
 }
 
 int main(void)

@@ -39,4 +39,23 @@ static inline uint64_t tu_seed(void)
     return seed;
 }
 
+/* The seed drawn (tu_seed) and printed for test, and a fresh directory
+ * /tmp/gpool-test-<test>-XXXXXX in dir: 0, or -1 (cmocka's group setup). */
+static inline int tu_group_setup(const char *test, uint64_t *seed, char *dir, size_t cap)
+{
+    *seed = tu_seed();
+    fprintf(stderr, "# test_%s seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n", test,
+            (unsigned long long)*seed, (unsigned long long)*seed);
+    snprintf(dir, cap, "/tmp/gpool-test-%s-XXXXXX", test);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Remove what tu_group_setup made: 0, or -1. */
+static inline int tu_group_teardown(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 #endif /* GPOOL_TESTUTIL_H */

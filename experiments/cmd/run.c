@@ -53,6 +53,9 @@ static void usage(FILE *out)
             "  -r, --resume    keep the finished runs (ok or diverged) of an existing\n"
             "                  runs.csv, matched by run id, and run the rest; a run that\n"
             "                  was cut short goes on from its last epoch checkpoint\n"
+            "      --restart RUN_ID  with --resume: train that run again from scratch,\n"
+            "                  discarding its checkpoint and epochs (a checkpoint that\n"
+            "                  fails its checksums, a diverged or truncated run)\n"
             "  -s, --shard K/N run only the points i (from 0) with i %% N == K - 1, into\n"
             "                  results/<name>/shard-K-of-N unless --out says otherwise;\n"
             "                  `gpool merge` joins the shards' outputs\n"
@@ -98,6 +101,8 @@ static const gpx_option run_option_list[] = {
     { "-o", "--out", "a directory", .offset = offsetof(run_options, sweep.out_dir) },
     { "-f", "--force", .offset = offsetof(run_options, sweep.force) },
     { "-r", "--resume", .offset = offsetof(run_options, sweep.resume) },
+    { NULL, "--restart", "a run id of the config (gpool run --list)",
+      .offset = offsetof(run_options, sweep.restart_id) },
     { "-s", "--shard", "K/N with 1 <= K <= N, such as 2/3",
       .offset = offsetof(run_options, shard), .accept = accept_shard },
     { "-l", "--list", .offset = offsetof(run_options, list) },
@@ -119,6 +124,10 @@ static int parse_options(int argc, char **argv, run_options *o)
     if (!rc && o->sweep.force && o->sweep.resume)
         return gpx_command_line_error(&run_command_line,
                                       "--force and --resume exclude each other");
+    if (!rc && o->sweep.restart_id && !o->sweep.resume)
+        return gpx_command_line_error(&run_command_line,
+                                      "--restart retrains one run of a sweep to resume; "
+                                      "it needs --resume");
     return rc;
 }
 
@@ -197,6 +206,15 @@ static int run_experiment(const ycfg *cfg, const run_options *o, int argc, char 
     return rc;
 }
 
+/* 1 when id is the run id of one of cfg's points. */
+static int find_point(const ycfg *cfg, const char *id)
+{
+    for (size_t i = 0; i < ycfg_npoints(cfg); i++)
+        if (!strcmp(ycfg_point_id(ycfg_point_at(cfg, i)), id))
+            return 1;
+    return 0;
+}
+
 int gpx_cmd_run(int argc, char **argv)
 {
     run_options o;
@@ -207,6 +225,12 @@ int gpx_cmd_run(int argc, char **argv)
     ycfg *cfg = ycfg_load(o.config, gpx_run_schema(), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "gpool run: %s\n", err);
+        return 2;
+    }
+    if (o.sweep.restart_id && !find_point(cfg, o.sweep.restart_id)) {
+        fprintf(stderr, "gpool run: --restart %s: no run of that id in %s (gpool run --list "
+                "%s shows them)\n", o.sweep.restart_id, o.config, o.config);
+        ycfg_free(cfg);
         return 2;
     }
     rc = o.list    ? (list_points(cfg, &o.sweep), 0)

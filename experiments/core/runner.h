@@ -59,6 +59,8 @@ typedef struct {
     int                       resume;      /* continue from a matching checkpoint */
     int                       show_build;  /* print the network to stderr */
     const gpx_progress_store *progress;
+    const char               *restart_command; /* retrains it from scratch: named when its
+                                                * checkpoint fails verification (NULL: none) */
 } gpx_run_job;
 
 /* What a run reported and how its process ended. */

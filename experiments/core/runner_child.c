@@ -213,10 +213,40 @@ static int evaluate_sizes(int fd, const ycfg_point *pt, const gpx_model_spec *mo
     return rc;
 }
 
+/* A checkpoint to continue from must match its crc32.txt: a corrupt one
+ * would train on and record a wrong result. One without checksums (an
+ * older release's) is used with a warning. 0, or -1 with err naming the
+ * file and the command that retrains the run from scratch. */
+static int verify_checkpoint(const gpx_run_job *job, const char *ckpt, char *err, size_t errlen)
+{
+    const char *id = ycfg_point_id(ycfg_point_at(job->cfg, job->index));
+    gp_status st = gp_checkpoint_verify(ckpt);
+    if (st == GP_OK)
+        return 0;
+    if (st == GP_ERR_NOTFOUND) {
+        fprintf(stderr, "gpool run: run %s: warning: %s\n", id, gp_last_error());
+        return 0;
+    }
+    fprintf(stderr, "gpool run: run %s: cannot continue from its checkpoint: %s\n"
+            "gpool run: to retrain run %s from scratch (its checkpoint and epochs discarded): ",
+            id, gp_last_error(), id);
+    if (job->restart_command)
+        fprintf(stderr, "%s\n", job->restart_command);
+    else
+        fprintf(stderr, "gpool run --resume --restart %s CONFIG\n", id);
+    const char *file = gp_last_error();
+    size_t skip = strlen(ckpt);
+    if (!strncmp(file, ckpt, skip) && file[skip] == '/')
+        file += skip + 1;   /* runs.csv keeps the name within the checkpoint */
+    snprintf(err, errlen, "resume: checkpoint %s; retrain with --resume --restart %s", file, id);
+    return -1;
+}
+
 /* With resume, go on from the run's checkpoint when its stored epochs
- * match it: report those epochs first, as if they had just been trained. */
-static void continue_run(const gpx_run_job *job, epoch_sink *sink, gpx_train_opts *o,
-                         const gpx_data *data)
+ * match it: report those epochs first, as if they had just been trained.
+ * 0, or -1 with err when that checkpoint fails verification. */
+static int continue_run(const gpx_run_job *job, epoch_sink *sink, gpx_train_opts *o,
+                        const gpx_data *data, char *err, size_t errlen)
 {
     free(sink->rows);
     sink->rows = NULL;
@@ -224,6 +254,8 @@ static void continue_run(const gpx_run_job *job, epoch_sink *sink, gpx_train_opt
     int rows = sink->nrows;
     long long per_epoch = (data->train.count + o->batch - 1) / o->batch;
     if (rows > 0 && rows <= o->epochs && checkpoint_steps(o->checkpoint_dir) == rows * per_epoch) {
+        if (verify_checkpoint(job, o->checkpoint_dir, err, errlen))
+            return -1;
         o->resume_dir = o->checkpoint_dir;
         o->resume_epochs = rows;
         fprintf(stderr, "run %s: continuing after epoch %d from %s\n",
@@ -235,10 +267,11 @@ static void continue_run(const gpx_run_job *job, epoch_sink *sink, gpx_train_opt
             m.u.epoch = sink->rows[i];
             (void)send_msg(sink->fd, &m);
         }
-        return;
+        return 0;
     }
     sink->nrows = 0;
     sink->store->discard(job->run_dir);
+    return 0;
 }
 
 /* With train.checkpoint: the run's folder made, the checkpoint inside it,
@@ -256,8 +289,7 @@ static int checkpoint_into_run_dir(const gpx_run_job *job, epoch_sink *sink, gpx
     }
     o->checkpoint_dir = ckpt;
     sink->run_dir = job->run_dir;
-    continue_run(job, sink, o, data);
-    return 0;
+    return continue_run(job, sink, o, data, err, errlen);
 }
 
 /* The point's model decoded into *model and its network for data, printed

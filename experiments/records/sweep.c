@@ -103,6 +103,19 @@ static int make_and_lock(gpx_sweep *sw)
     return 0;
 }
 
+/* --restart: the run's kept rows are dropped, so it trains again and is
+ * written once. 1 when it had rows, else 0. */
+static size_t drop_restarted(gpx_sweep *sw)
+{
+    gpx_sweep_run *prior = sw->opt.restart_id ? gpx_sweep_find_prior(sw, sw->opt.restart_id)
+                                              : NULL;
+    if (!prior)
+        return 0;
+    free_run(prior);
+    memset(prior, 0, sizeof *prior);   /* no id: neither found nor written */
+    return 1;
+}
+
 int gpx_sweep_prepare(gpx_sweep *sw)
 {
     char runs_csv[4096];
@@ -113,7 +126,8 @@ int gpx_sweep_prepare(gpx_sweep *sw)
     if (sw->opt.resume && access(runs_csv, F_OK) == 0) {
         if (check_resumable(sw) || gpx_sweep_load_prior(sw, sw->out_dir, 0))
             return -1;
-        printf("gpool run: resuming: %zu finished runs kept from %s\n", sw->nprior, runs_csv);
+        size_t kept = sw->nprior - drop_restarted(sw);
+        printf("gpool run: resuming: %zu finished runs kept from %s\n", kept, runs_csv);
     } else if (!sw->opt.force && access(runs_csv, F_OK) == 0) {
         fprintf(stderr, "gpool run: %s exists; use --resume to finish it, --force to overwrite "
                         "it, or --out DIR\n",
@@ -170,6 +184,45 @@ static int in_shard(const gpx_sweep *sw, size_t i)
     return !sw->opt.shard_n || (int)(i % (size_t)sw->opt.shard_n) == sw->opt.shard_k - 1;
 }
 
+static int is_restarted(const gpx_sweep *sw, const char *id)
+{
+    return sw->opt.restart_id && !strcmp(sw->opt.restart_id, id);
+}
+
+/* arg for a shell: as it is when plain, else in single quotes. */
+static void append_shell_word(char *buf, size_t cap, const char *arg)
+{
+    size_t n = strlen(buf);
+    int plain = arg[0] != '\0' && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                               "0123456789_./=:,+-") == strlen(arg);
+    if (plain) {
+        snprintf(buf + n, cap - n, " %s", arg);
+        return;
+    }
+    n += (size_t)snprintf(buf + n, cap - n, " '");
+    for (const char *c = arg; *c && n < cap; c++)
+        n += (size_t)(*c == '\'' ? snprintf(buf + n, cap - n, "'\\''")
+                                : snprintf(buf + n, cap - n, "%c", *c));
+    if (n < cap)
+        snprintf(buf + n, cap - n, "'");
+}
+
+/* The command line of this sweep that retrains run id from scratch: the
+ * same arguments with --restart id (in place of any --restart given). */
+static void restart_command(const gpx_sweep *sw, const char *id, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "gpool %s --restart", sw->argc > 0 ? sw->argv[0] : "run");
+    append_shell_word(buf, cap, id);
+    for (int i = 1; i < sw->argc; i++) {
+        if (!strcmp(sw->argv[i], "--restart")) {
+            i++;
+            continue;
+        }
+        if (strncmp(sw->argv[i], "--restart=", 10))
+            append_shell_word(buf, cap, sw->argv[i]);
+    }
+}
+
 /* Train point i into sw->runs[sw->nruns] and write the directory's files. 0, or -1. */
 static int run_one(gpx_sweep *sw, size_t i)
 {
@@ -177,10 +230,14 @@ static int run_one(gpx_sweep *sw, size_t i)
     char run_dir[4096];
     snprintf(run_dir, sizeof run_dir, "%s/runs/%s", sw->out_dir,
              ycfg_point_id(ycfg_point_at(sw->cfg, i)));
-    gpx_run_job job = { sw->cfg, i, run_dir, sw->opt.resume,
-                        !sw->opt.quiet && first_of_its_model(sw->cfg, i), &gpx_progress_csv };
+    const char *id = ycfg_point_id(ycfg_point_at(sw->cfg, i));
+    char restart[8192];
+    restart_command(sw, id, restart, sizeof restart);
+    gpx_run_job job = { sw->cfg, i, run_dir, sw->opt.resume && !is_restarted(sw, id),
+                        !sw->opt.quiet && first_of_its_model(sw->cfg, i), &gpx_progress_csv,
+                        restart };
     memset(rec, 0, sizeof *rec);
-    gpx_dir_lock_note_run(&sw->lock, ycfg_point_id(ycfg_point_at(sw->cfg, i)));
+    gpx_dir_lock_note_run(&sw->lock, id);
     if (gpx_runner_train(&job, &rec->run))
         return -1;
     sw->nruns++;
@@ -199,7 +256,8 @@ int gpx_sweep_train(gpx_sweep *sw)
     for (size_t i = 0; i < n && !gpx_runner_interrupted(); i++) {
         if (!in_shard(sw, i))
             continue;
-        gpx_sweep_run *prior = gpx_sweep_find_prior(sw, ycfg_point_id(ycfg_point_at(sw->cfg, i)));
+        const char *id = ycfg_point_id(ycfg_point_at(sw->cfg, i));
+        gpx_sweep_run *prior = gpx_sweep_find_prior(sw, id);
         if (prior) {
             sw->runs[sw->nruns++] = *prior;
             memset(prior, 0, sizeof *prior);   /* ownership moves to the sweep */

@@ -13,7 +13,8 @@
  *
  * With resume, the finished runs (ok or diverged) of the directory's
  * runs.csv are kept, matched by run id, their rows copied verbatim; the
- * others run again, a run cut short going on from its checkpoint.
+ * others run again, a run cut short going on from its checkpoint; the run
+ * restart_id names trains from scratch, kept or not, its checkpoint unused.
  */
 #ifndef GPOOL_EXPERIMENTS_RECORDS_SWEEP_H
 #define GPOOL_EXPERIMENTS_RECORDS_SWEEP_H
@@ -31,6 +32,7 @@ typedef struct {
     int         resume;           /* keep its finished runs and run the rest */
     int         quiet;            /* no build log */
     int         shard_k, shard_n; /* only the points i with i % N == K - 1; N = 0: all */
+    const char *restart_id;       /* with resume: this run trains again from scratch */
 } gpx_sweep_options;
 
 /* A run of the sweep: as it ran now, or kept from an earlier invocation
