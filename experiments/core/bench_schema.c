@@ -15,9 +15,10 @@
     "[32, 128, 64, 64]]"
 
 
-const char *const gpx_op_choices[] = { "avg", "max", NULL };
-const char *const gpx_pass_choices[] = { "fwd", "bwd", NULL };
-const char *const gpx_layout_choices[] = { "nchw", "nhwc", NULL };
+/* In gp_pool_op, gp_pass and gp_layout order: ycfg_enum gives the C value. */
+static const char *const op_choices[] = { "avg", "max", NULL };
+static const char *const pass_choices[] = { "fwd", "bwd", NULL };
+static const char *const layout_choices[] = { "nchw", "nhwc", NULL };
 static const char *const mode_choices[] = { "hot", "cold", NULL };
 
 /* Variant names come from the library's table (filled on first use), so a
@@ -41,9 +42,9 @@ static const ycfg_schema bench_keys[] = {
       .help = "tensor shapes [N, C, H, W]" },
     { "variants", YCFG_LIST, "[all]", .min = 1, .max = 1000, .items = variant_schema,
       .help = "variants to time ('all' = every one of the op and layout); auto is always timed" },
-    { "op", YCFG_ENUM, "avg", .choices = gpx_op_choices, .help = "pooling: avg or max" },
-    { "pass", YCFG_ENUM, "fwd", .choices = gpx_pass_choices, .help = "fwd or bwd" },
-    { "layout", YCFG_ENUM, "nchw", .choices = gpx_layout_choices, .help = "nchw or nhwc" },
+    { "op", YCFG_ENUM, "avg", .choices = op_choices, .help = "pooling: avg or max" },
+    { "pass", YCFG_ENUM, "fwd", .choices = pass_choices, .help = "fwd or bwd" },
+    { "layout", YCFG_ENUM, "nchw", .choices = layout_choices, .help = "nchw or nhwc" },
     { "threads", YCFG_INT, "1", .min = 1, .max = 4096,
       .help = "OpenMP threads (omp_set_num_threads before each row)" },
     { "mode", YCFG_ENUM, "hot", .choices = mode_choices,
@@ -69,9 +70,9 @@ static const ycfg_schema bench_keys[] = {
 };
 
 static const ycfg_schema chart_keys[] = {
-    { "op", YCFG_ENUM, "avg", .choices = gpx_op_choices, .help = "op shown in the chart" },
-    { "pass", YCFG_ENUM, "fwd", .choices = gpx_pass_choices, .help = "pass shown in the chart" },
-    { "layout", YCFG_ENUM, "nchw", .choices = gpx_layout_choices,
+    { "op", YCFG_ENUM, "avg", .choices = op_choices, .help = "op shown in the chart" },
+    { "pass", YCFG_ENUM, "fwd", .choices = pass_choices, .help = "pass shown in the chart" },
+    { "layout", YCFG_ENUM, "nchw", .choices = layout_choices,
       .help = "layout shown in the chart (one panel per mode and thread count)" },
     { NULL },
 };

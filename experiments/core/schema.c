@@ -13,13 +13,13 @@
 #define GPX_XSTR(x) #x
 #define GPX_STR(x) GPX_XSTR(x)
 
-const char *const gpx_table_column_names[] = {
+static const char *const table_column_names[] = {
     "n", "final_test_acc", "best_test_acc", "gap", "params", "flops", "memory",
     "epoch_s", "img_per_s", "peak_rss", NULL
 };
 
-/* "none" keeps the order of runs.csv; the rest are gpx_table_column_names. */
-const char *const gpx_table_sort_names[] = {
+/* "none" keeps the order of runs.csv; the rest are table_column_names. */
+static const char *const table_sort_names[] = {
     "none", "n", "final_test_acc", "best_test_acc", "gap", "params", "flops", "memory",
     "epoch_s", "img_per_s", "peak_rss", NULL
 };
@@ -28,16 +28,16 @@ static const ycfg_schema group_item[] = {
     { "key", YCFG_STRING, NULL, .help = "a runs.csv column, such as model.head" }
 };
 static const ycfg_schema column_item[] = {
-    { "column", YCFG_ENUM, NULL, .choices = gpx_table_column_names, .help = "a table column" }
+    { "column", YCFG_ENUM, NULL, .choices = table_column_names, .help = "a table column" }
 };
 
-const ycfg_schema gpx_table_keys[] = {
+static const ycfg_schema table_keys[] = {
     { "group_by", YCFG_LIST, "[]", .items = group_item,
       .help = "runs.csv columns a row shares ([]: every swept path but *.seed)" },
     { "columns", YCFG_LIST, "[]", .items = column_item,
       .help = "n final_test_acc best_test_acc gap params flops memory epoch_s img_per_s "
               "peak_rss ([]: all)" },
-    { "sort", YCFG_ENUM, "none", .choices = gpx_table_sort_names,
+    { "sort", YCFG_ENUM, "none", .choices = table_sort_names,
       .help = "order rows by this column's mean (none: as in runs.csv)" },
     { "descending", YCFG_BOOL, "true", .help = "sort: largest first" },
     { "precision", YCFG_INT, "2", .min = 0, .max = 6, .help = "decimals of accuracies in %" },
@@ -46,8 +46,9 @@ const ycfg_schema gpx_table_keys[] = {
 
 
 static const char *const source_choices[] = { "fashion-mnist", "idx", "synthetic", NULL };
-const char *const gpx_optim_choices[] = { "sgd", "adam", "adamw", NULL };
-const char *const gpx_schedule_choices[] = { "constant", "step", "cosine", NULL };
+/* In gp_optim_kind and gpx_lr_schedule order: ycfg_enum gives the C value. */
+static const char *const optim_choices[] = { "sgd", "adam", "adamw", NULL };
+static const char *const schedule_choices[] = { "constant", "step", "cosine", NULL };
 static const char *const train_acc_choices[] = { "running", "eval_pass", NULL };
 
 static const ycfg_schema synthetic_keys[] = {
@@ -108,7 +109,7 @@ static const ycfg_schema train_keys[] = {
     { "shuffle", YCFG_BOOL, "true", .help = "reshuffle the training set every epoch" },
     { "seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "weights and shuffling" },
     { "threads", YCFG_INT, "0", .min = 0, .max = 1024, .help = "OpenMP threads; 0: all CPUs" },
-    { "optimizer", YCFG_ENUM, "adam", .choices = gpx_optim_choices, .help = "sgd, adam, adamw" },
+    { "optimizer", YCFG_ENUM, "adam", .choices = optim_choices, .help = "sgd, adam, adamw" },
     { "lr", YCFG_FLOAT, "1e-3", .min = 0, .max = 1e3, .help = "learning rate" },
     { "momentum", YCFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd momentum" },
     { "dampening", YCFG_FLOAT, "0", .min = 0, .max = 1, .help = "sgd dampening" },
@@ -118,7 +119,7 @@ static const ycfg_schema train_keys[] = {
     { "beta1", YCFG_FLOAT, "0.9", .min = 0, .max = 1, .help = "adam first-moment decay" },
     { "beta2", YCFG_FLOAT, "0.999", .min = 0, .max = 1, .help = "adam second-moment decay" },
     { "eps", YCFG_FLOAT, "1e-8", .min = 0, .max = 1, .help = "adam epsilon" },
-    { "schedule", YCFG_ENUM, "constant", .choices = gpx_schedule_choices,
+    { "schedule", YCFG_ENUM, "constant", .choices = schedule_choices,
       .help = "lr schedule per epoch" },
     { "step_size", YCFG_INT, "1", .min = 1, .max = 1e5, .help = "step: epochs per decay" },
     { "gamma", YCFG_FLOAT, "0.1", .min = 0, .max = 1, .help = "step: decay factor" },
@@ -160,7 +161,7 @@ static const ycfg_schema root_keys[] = {
     { "model", YCFG_MAP, NULL, .items = gpx_model_schema, .help = "trunk and head" },
     { "train", YCFG_MAP, "{}", .items = train_keys, .help = "training protocol" },
     { "eval", YCFG_MAP, "{}", .items = eval_keys, .help = "evaluation at other input sizes" },
-    { "table", YCFG_MAP, "{}", .items = gpx_table_keys, .id_exempt = 1,
+    { "table", YCFG_MAP, "{}", .items = table_keys, .id_exempt = 1,
       .help = "gpool table: grouping, columns and order (not part of run ids)" },
     { NULL }
 };

@@ -33,7 +33,7 @@
 #define GPX_TABLE_MAX_KEYS 16
 
 /* The table columns a config may ask for, in their default order (the order
- * of core/schema.h's gpx_table_column_names). */
+ * of the table.columns choices of core/schema.c). */
 typedef enum {
     GPX_TCOL_N,
     GPX_TCOL_FINAL,
