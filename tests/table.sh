@@ -343,7 +343,7 @@ check "... the reason listed first, (n=k) explained" \
 broken sizes-badid "$sizes_fixture" evals.csv '3s/^3fb10c033957bfc8/0123456789abcdef/' \
     'evals.csv:3: run 0123456789abcdef is not in ' "an evals.csv run that is not in runs.csv"
 broken sizes-badsize "$sizes_fixture" evals.csv '4s/,28,28,resize,/,28,2x8,resize,/' \
-    "evals.csv:4: column eval_size: '2x8' is not a size" "an eval_size that is no size"
+    "evals.csv:4: column eval_size: '2x8' is not a whole number" "an eval_size that is no size"
 broken sizes-nocol "$sizes_fixture" evals.csv 's/,method,/,how,/' \
     'evals.csv: missing columns: method' "an evals.csv without a method column"
 fresh sizes-empty "$sizes_fixture"

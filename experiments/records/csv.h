@@ -52,6 +52,20 @@ int         gpx_csv_parse (gpx_csv *t, const char *path, const char *text, char 
 int         gpx_csv_load  (gpx_csv *t, const char *path, int *missing, char *err,
                            size_t errlen);
 
+/* What gpx_csv_parse_with and gpx_csv_load_with ask beyond RFC 4180. */
+enum {
+    GPX_CSV_COMMENTS    = 1,  /* lines starting with '#' before the header are skipped */
+    GPX_CSV_WHOLE_LINES = 2   /* the last line ends in a line ending too: without one,
+                                 the file was cut short in the middle of a row */
+};
+
+/* gpx_csv_parse and gpx_csv_load, with flags (GPX_CSV_*); the lines
+ * skipped still count in the line numbers. */
+int         gpx_csv_parse_with(gpx_csv *t, const char *path, const char *text, unsigned flags,
+                               char *err, size_t errlen);
+int         gpx_csv_load_with (gpx_csv *t, const char *path, unsigned flags, int *missing,
+                               char *err, size_t errlen);
+
 /* Free what parse or load allocated (safe on a zeroed or freed table). */
 void        gpx_csv_free  (gpx_csv *t);
 

@@ -33,6 +33,7 @@ typedef struct {
     int         quiet;            /* no build log */
     int         shard_k, shard_n; /* only the points i with i % N == K - 1; N = 0: all */
     const char *restart_id;       /* with resume: this run trains again from scratch */
+    const char *cmd;              /* whose messages: "gpool merge"; NULL: "gpool run" */
 } gpx_sweep_options;
 
 /* A run of the sweep: as it ran now, or kept from an earlier invocation
