@@ -404,6 +404,20 @@ static int parse_value(const gpx_column *k, const char *s, double *v, char *why,
     return 0;
 }
 
+/* A text value of column k: one of its choices, when it has them. */
+static int check_choice(const gpx_column *k, const char *s, char *why, size_t len)
+{
+    if (!k->choices)
+        return 0;
+    for (size_t c = 0; k->choices[c]; c++)
+        if (!strcmp(s, k->choices[c]))
+            return 0;
+    size_t o = (size_t)snprintf(why, len, "'%.64s' is none of", s);
+    for (size_t c = 0; k->choices[c] && o < len; c++)
+        o += (size_t)snprintf(why + o, len - o, "%s %s", c ? "," : "", k->choices[c]);
+    return -1;
+}
+
 /* A value of column k, against its rule; 0, or -1 with why. */
 static int check_value(const gpx_column *k, const char *s, char *why, size_t len)
 {
@@ -411,22 +425,12 @@ static int check_value(const gpx_column *k, const char *s, char *why, size_t len
     if (!*s)
         return k->rule & GPX_REQUIRED ? gpx_fail(why, len, "empty, where a value is required")
                                       : 0;
-    if (k->type == GPX_COL_TEXT) {
-        size_t o = 0;
-        for (size_t c = 0; k->choices && k->choices[c]; c++)
-            if (!strcmp(s, k->choices[c]))
-                return 0;
-        if (!k->choices)
-            return 0;
-        o += (size_t)snprintf(why, len, "'%.64s' is none of", s);
-        for (size_t c = 0; k->choices[c] && o < len; c++)
-            o += (size_t)snprintf(why + o, len - o, "%s %s", c ? "," : "", k->choices[c]);
-        return -1;
-    }
+    if (k->type == GPX_COL_TEXT)
+        return check_choice(k, s, why, len);
     if (parse_value(k, s, &v, why, len))
         return -1;
     if (isnan(v) || (v >= k->min && v <= k->max))
-        return 0;
+        return 0;   /* NaN: an unknown value, where GPX_NAN_TOO allows it */
     if (isinf(k->max))
         return gpx_fail(why, len, "%.64s is below %g, the least it can be", s, k->min);
     return gpx_fail(why, len, "%.64s is outside [%g, %g]", s, k->min, k->max);
