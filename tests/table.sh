@@ -4,8 +4,10 @@
 # sizes x 3 seeds, one run diverged): the exact markdown rows for means and
 # sds worked out by hand, the excluded note, the LaTeX, grouping, columns,
 # sorting and precision from the config's table: section, config errors
-# with file:line:col, bad command lines, and the charts (each PNG decoded,
-# each SVG parsed as XML). Then the input-size table and charts from
+# with file:line:col, bad command lines, corrupt results files refused with
+# file and line (a run or epoch twice, nan, inf, negative or above-1
+# values, an unknown status, a row cut short, an epochs.csv row of no run),
+# and the charts (each PNG decoded, each SVG parsed as XML). Then the input-size table and charts from
 # tests/fixtures/sizes-mini (evals.csv: gap and flatten_dense x 3 seeds, one
 # diverged, tested at 20, 28 and 36 pixels, resized and on a canvas): exact
 # rows, the n/a cells and their reasons, and that a DIR without evals.csv
@@ -221,6 +223,34 @@ broken() {
     check "$6 is an error (exit 1) saying: $5" failed_saying "$tmp/$1" "$5"
 }
 broken short "$fixture" runs.csv '3s/,ok,$/,ok/' 'runs.csv:3: ' "a row with a missing field"
+
+# ---- what the results-file reader refuses (records/results.h), each with
+# the file and line: never a table that counts a run twice, shows a value
+# that cannot be as n/a, or prints it
+broken twice "$fixture" runs.csv '$p' \
+    'runs.csv:14: a second row of run_id aef2e10f54ab5ae8 (the first is line 13)' \
+    "a run twice in runs.csv (12 runs, not 13)"
+broken nan "$fixture" runs.csv '2s/,0.85000,0.85500,/,nan,0.85500,/' \
+    "runs.csv:2: column final_test_acc: 'nan' is not a finite number" "a nan accuracy"
+broken inf "$fixture" runs.csv '2s/,0.85000,0.85500,/,0.85000,inf,/' \
+    "runs.csv:2: column best_test_acc: 'inf' is not a finite number" "an infinite accuracy"
+broken negative "$fixture" runs.csv 's/,1234,2500000,/,-5,2500000,/' \
+    'runs.csv:2: column params: -5 is below 0, the least it can be' "params = -5"
+broken above "$fixture" runs.csv '3s/,0.86000,0.86500,/,1.86000,0.86500,/' \
+    'runs.csv:3: column final_test_acc: 1.86000 is outside \[0, 1\]' "an accuracy above 1"
+broken status "$fixture" runs.csv '4s/,ok,$/,done,/' \
+    "runs.csv:4: column status: 'done' is none of ok, diverged, failed, interrupted" \
+    "a status that is none"
+broken epoch-twice "$fixture" epochs.csv '2p' \
+    'epochs.csv:3: a second row of run_id f064c9a0887184fe, epoch 1 (the first is line 2)' \
+    "an epoch of a run twice in epochs.csv"
+broken epoch-orphan "$fixture" epochs.csv '2s/^f064c9a0887184fe,/0123456789abcdef,/' \
+    'epochs.csv:2: run 0123456789abcdef is not in .*runs.csv' "an epochs.csv row of no run"
+fresh cut
+head -c -1 "$fixture/runs.csv" >"$tmp/cut/runs.csv"
+table "$tmp/cut"
+check "a runs.csv cut short (no final newline) is an error (exit 1) saying so" \
+    failed_saying "$tmp/cut" 'runs.csv:13: the row is cut short: the file ends in the middle of it'
 
 # ------------------------------------------------------ command line
 table

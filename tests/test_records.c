@@ -7,10 +7,10 @@
  * readers require, and rows written from a run pass every check of the
  * reader (tests/test_record_checks.c has the refusals) and read back to
  * its values; a reader names the columns a file lacks; rerun's comparison
- * leaves the
- * timing columns out; a manifest is YAML with one key per fact under the
- * settled names; and a chart's data, script and images are published
- * together or not at all (a fake gnuplot draws, fails, or is missing).
+ * leaves the timing columns out; a manifest is YAML with one key per fact
+ * under the settled names; and a chart's data, script and images are
+ * published together or not at all (a fake gnuplot draws, fails, or is
+ * missing).
  */
 #include <math.h>
 #include <setjmp.h>
