@@ -343,8 +343,8 @@ static int make_plan(migration *m)
     }
     snprintf(path, sizeof path, "%s/accuracy.dat", m->dir);
     return plan_run_folders(m) || plan_csv(m, &gpx_evals_file) ||
-                   plan_csv(m, &gpx_epochs_file) || plan_csv(m, &gpx_runs_file) || plan_text(m, path, "# run ", path) ||
-                   plan_manifest(m)
+                   plan_csv(m, &gpx_epochs_file) || plan_csv(m, &gpx_runs_file) ||
+                   plan_text(m, path, "# run ", path) || plan_manifest(m)
                ? -1
                : 0;
 }
