@@ -10,7 +10,10 @@
  * the file and line: a quote inside a plain field, text after a closing
  * quote, a quoted field that is never closed, a row with another number of
  * fields than the header (a blank line is such a row), a header with an
- * empty or repeated name.
+ * empty or repeated name. With GPX_CSV_WHOLE_LINES, also a last line
+ * without its line ending (the results files always end in one: a file
+ * without it was cut short); with GPX_CSV_COMMENTS, lines starting with '#'
+ * before the header are skipped.
  *
  *     gpx_csv t;
  *     if (gpx_csv_load(&t, "results/x/runs.csv", NULL, err, sizeof err)) ...

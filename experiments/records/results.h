@@ -25,8 +25,13 @@
  * call per column in the list's order (gpx_row_swept at swept_at), and
  * gpx_row_end. A call that does not match the column's type is a bug and
  * asserts.
- * Reading (records/csv.h): gpx_record_columns looks the list's columns up
- * in a file's header, so a reader sees the columns by the enum.
+ * Reading: gpx_record_load is the one reader every command uses. It reads
+ * the CSV strictly (records/csv.h), looks the list's columns up in the
+ * header (gpx_record_columns), so the caller sees the columns by the enum,
+ * and checks every value against its column's rule, declared once in the
+ * list (records/results.c): a type, a range, the choices of a text, never
+ * empty, part of the key no two rows share. Its messages say file and line
+ * only; the command that called it says them in its own voice.
  */
 #ifndef GPOOL_EXPERIMENTS_RECORDS_RESULTS_H
 #define GPOOL_EXPERIMENTS_RECORDS_RESULTS_H
