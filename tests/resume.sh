@@ -63,7 +63,7 @@ check "... and the manifest lists the kept runs' variants" \
 # A corrupt results directory is refused before anything runs, in run's
 # voice, naming the file and line: a row cut short, a run twice, a value
 # that is no number of its column; the directory is left as it was.
-resume_refuses() { # resume_refuses NAME FILTER MESSAGE: runs.csv through FILTER
+resume_refuses() { # resume_refuses NAME FILTER MESSAGE: runs.csv through FILTER; MESSAGE follows "runs.csv"
     out="$tmp/bad-$1"
     rm -rf "$out"
     cp -r "$tmp/whole" "$out"
@@ -71,18 +71,21 @@ resume_refuses() { # resume_refuses NAME FILTER MESSAGE: runs.csv through FILTER
     cp "$out/runs.csv" "$tmp/before.csv"
     "$gpool" run -q --resume "$cfg" --out "$out" >/dev/null 2>"$tmp/err"
     rc=$?
-    [ "$rc" -eq 1 ] && grep -qF "gpool run: --resume: $out/runs.csv:$3" "$tmp/err" &&
+    [ "$rc" -eq 1 ] && grep -qF "gpool run: --resume: $out/runs.csv$3" "$tmp/err" &&
         cmp -s "$tmp/before.csv" "$out/runs.csv" ||
         { echo "# exit $rc, stderr:"; sed 's/^/#   /' "$tmp/err"; return 1; }
 }
 check "--resume refuses a runs.csv cut short" \
-    resume_refuses cut "head -c -3" "5: the row is cut short"
+    resume_refuses cut "head -c -3" ":5: the row is cut short"
 check "--resume refuses a run twice" \
     resume_refuses twice "cat - && sed -n 3p '$tmp/whole/runs.csv'" \
-    "6: a second row of run_id $(awk -F, 'NR == 3 { print $1 }' "$tmp/whole/runs.csv") (the first is line 3)"
+    ":6: a second row of run_id $(awk -F, 'NR == 3 { print $1 }' "$tmp/whole/runs.csv") (the first is line 3)"
 check "--resume refuses an epoch count that is no whole number" \
     resume_refuses epochs "awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) if (\$i == \"epochs\") c = i } NR == 4 { \$c = \"2.5\" } 1'" \
-    "4: column epochs: '2.5' is not a whole number"
+    ":4: column epochs: '2.5' is not a whole number"
+check "--resume refuses a runs.csv of other swept paths, with the way out" \
+    resume_refuses swept "sed '1s/,model.head,/,model.heads,/'" \
+    ": its columns differ from what this config writes (another config?); use --out DIR or --force"
 
 # SIGTERM: the run in progress is recorded as interrupted, the exit status is 130
 fifo="$tmp/fifo"

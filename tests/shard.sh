@@ -114,6 +114,9 @@ check "a negative test accuracy in epochs.csv" \
 corrupt columns runs.csv "sed '1s/,seed,/,seeds,/'"
 check "a runs.csv without a column, in merge's words" \
     refused columns "$tmp/columns/runs.csv: missing columns: seed"
+corrupt swept runs.csv "sed '1s/,model.head,/,model.heads,/'"
+check "a runs.csv of other swept paths, in merge's words" \
+    refused swept "$tmp/swept/runs.csv: its columns differ from what this config writes (a shard of another sweep?)"
 
 # ---- rerun reads the recorded runs.csv the same way
 cp -R "$tmp/merged" "$tmp/rerun-bad"

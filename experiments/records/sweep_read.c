@@ -49,10 +49,12 @@ static int prior_fail(const gpx_sweep *sw, const char *fmt, ...)
     return -1;
 }
 
-/* What to do about a directory that is no run of this config, as the command says it. */
+/* Why a directory may hold what this config does not write, and the way
+ * out, as the command says it. */
 static const char *other_config_advice(const gpx_sweep *sw)
 {
-    return sw->opt.resume ? "use --out DIR or --force" : "is it a shard of another sweep?";
+    return sw->opt.resume ? "(another config?); use --out DIR or --force"
+                          : "(a shard of another sweep?)";
 }
 
 /* The files of a results directory read back and checked (records/results.h). */
@@ -79,8 +81,8 @@ static int load_prior_file(const gpx_sweep *sw, gpx_csv *t, const char *dir,
     if (gpx_record_load(t, path, f, NULL, 0, col, NULL, err, sizeof err))
         return prior_fail(sw, "%s", err);
     if (!gpx_record_same_header(t, f, sw->cfg))
-        return prior_fail(sw, "%s: its columns differ from what this config writes (another "
-                              "config?); %s", path, other_config_advice(sw));
+        return prior_fail(sw, "%s: its columns differ from what this config writes %s", path,
+                          other_config_advice(sw));
     return 0;
 }
 
@@ -126,7 +128,7 @@ static int not_a_point(const gpx_sweep *sw, const gpx_csv *t, size_t r, const ch
             return prior_fail(sw, "%s:%d: run %s has the id an earlier gpool gave point %zu "
                                   "of this config; run `gpool migrate` on its directory first",
                               t->path, t->rows[r].line, id, k);
-    return prior_fail(sw, "%s:%d: run %s is no point of this config; %s", t->path,
+    return prior_fail(sw, "%s:%d: run %s is no point of this config %s", t->path,
                       t->rows[r].line, id, other_config_advice(sw));
 }
 
