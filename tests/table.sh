@@ -11,7 +11,8 @@
 # tests/fixtures/sizes-mini (evals.csv: gap and flatten_dense x 3 seeds, one
 # diverged, tested at 20, 28 and 36 pixels, resized and on a canvas): exact
 # rows, the n/a cells and their reasons, and that a DIR without evals.csv
-# gets neither. Emits TAP; writes only under a mktemp -d dir.
+# gets neither. Last, every committed results/ directory renders. Emits TAP;
+# writes only under a mktemp -d dir.
 set -u
 
 : "${top_srcdir:=.}"
@@ -531,5 +532,18 @@ table "$tmp/res" --out "$tmp/nognuplot"
 charts=0 nognuplot=0
 check "GNUPLOT empty: tables still written, charts skipped with a note (exit 0)" \
     sh -c "[ $rc -eq 0 ] && [ -s '$tmp/nognuplot/table.md' ] && [ ! -e '$tmp/nognuplot/throughput.png' ] && grep -q 'no gnuplot' '$tmp/err'"
+
+# ------------------------------------------- the committed results
+# every results directory of the repository passes the strict reader and
+# renders (written under --out: the tree is only read)
+for runs in "$srcdir"/results/*/runs.csv; do
+    [ -r "$runs" ] || continue
+    name=$(basename "$(dirname "$runs")")
+    mkdir -p "$tmp/committed/$name"
+    table "$(dirname "$runs")" --out "$tmp/committed/$name"
+    check "results/$name renders (exit 0, a table.md)" \
+        sh -c "[ $rc -eq 0 ] && [ -s '$tmp/committed/$name/table.md' ]"
+    [ "$rc" -eq 0 ] || sed 's/^/#   /' "$tmp/err"
+done
 
 echo "1..$n"

@@ -9,7 +9,8 @@
  * a duplicated run (or run and epoch), a missing column; across files, an
  * epochs.csv or evals.csv row of a run runs.csv lacks. profile.csv's
  * comment lines count in the line numbers; progress.csv of the release
- * before (values written as "nan") still reads.
+ * before (values written as "nan") still reads; and every results file
+ * committed under results/ reads.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -420,6 +421,40 @@ static void test_csv_flags(void **state)
     gpx_csv_free(&t);
 }
 
+/* The files committed under results/ pass: the rules are those of the
+ * files gpool has written. */
+static void test_committed_results_read(void **state)
+{
+    (void)state;
+    static const struct {
+        const char            *path;
+        const gpx_record_file *file;
+    } committed[] = {
+        { "heads/runs.csv", &gpx_runs_file },
+        { "heads/epochs.csv", &gpx_epochs_file },
+        { "heads-study/runs.csv", &gpx_runs_file },
+        { "heads-study/epochs.csv", &gpx_epochs_file },
+        { "input-size/runs.csv", &gpx_runs_file },
+        { "input-size/epochs.csv", &gpx_epochs_file },
+        { "input-size/evals.csv", &gpx_evals_file },
+        { "tutorial/runs.csv", &gpx_runs_file },
+        { "tutorial/epochs.csv", &gpx_epochs_file },
+        { "kernels/bench.csv", &gpx_bench_file },
+        { "heads/profile/profile.csv", &gpx_profile_file },
+        { "tutorial/profile/profile.csv", &gpx_profile_file },
+    };
+    for (size_t i = 0; i < sizeof committed / sizeof *committed; i++) {
+        char path[4096], err[2048];
+        int col[MAX_COLUMNS];
+        gpx_csv t;
+        snprintf(path, sizeof path, "%s/%s", RESULTS_DIR, committed[i].path);
+        if (gpx_record_load(&t, path, committed[i].file, NULL, 0, col, NULL, err, sizeof err))
+            fail_msg("%s", err);
+        assert_true(t.nrows > 0);
+        gpx_csv_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_missing_columns_and_files),
         cmocka_unit_test(test_runs_known),
         cmocka_unit_test(test_csv_flags),
+        cmocka_unit_test(test_committed_results_read),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
