@@ -95,6 +95,7 @@ static const gpx_column bench_columns[] = {
     [GPX_BENCH_OP] = TEXT("op"),
     [GPX_BENCH_PASS] = TEXT("pass"),
     [GPX_BENCH_LAYOUT] = TEXT("layout"),
+    [GPX_BENCH_K] = INT("k"),
     [GPX_BENCH_N] = INT("n"),
     [GPX_BENCH_C] = INT("c"),
     [GPX_BENCH_H] = INT("h"),
