@@ -10,6 +10,7 @@
 
 #include "gpi_kernels.h"
 #include "gpool.h"
+#include "kpool_ymm.h"
 
 static const int32_t kp_lane_tbl[16] = { -1, -1, -1, -1, -1, -1, -1, -1,
                                          0,  0,  0,  0,  0,  0,  0,  0 };
@@ -35,7 +36,6 @@ static inline __attribute__((always_inline)) void kp_flush(double *d, __m256 v)
 }
 
 #define KP_VEC               __m256
-#define KP_IVEC              __m256i
 #define KP_LANES             8
 #define KP_LOAD(p)           _mm256_loadu_ps(p)
 #define KP_LOADN(p, n)       _mm256_maskload_ps(p, kp_first(n))
@@ -48,12 +48,6 @@ static inline __attribute__((always_inline)) void kp_flush(double *d, __m256 v)
 #define KP_ANY_NAN(a, b)     (_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q)) != 0)
 #define KP_STORE(p, v)       _mm256_storeu_ps(p, v)
 #define KP_STOREN(p, n, v)   _mm256_maskstore_ps(p, kp_first(n), v)
-#define KP_IOTA_TIMES(s)     _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), \
-                                                _mm256_set1_epi32(s))
-#define KP_ILOAD(p)          _mm256_loadu_si256((const __m256i *)(p))
-#define KP_ISET1(v)          _mm256_set1_epi32(v)
-#define KP_IADD(a, b)        _mm256_add_epi32(a, b)
-#define KP_GATHER(base, idx) _mm256_i32gather_ps(base, idx, 4)
 #define KP_FLUSH(d, v)       kp_flush(d, v)
 #define KP_SET_NAME          gpi_kpool_avx2
 #include "kpool_loops.h"

@@ -11,6 +11,7 @@
 
 #include "gpi_kernels.h"
 #include "gpool.h"
+#include "kpool_ymm.h"
 
 static inline __attribute__((always_inline)) __mmask16 kp_first(size_t n) /* lanes [0, n) */
 {
@@ -26,7 +27,6 @@ static inline __attribute__((always_inline)) void kp_flush(double *d, __m512 v)
 }
 
 #define KP_VEC               __m512
-#define KP_IVEC              __m512i
 #define KP_LANES             16
 #define KP_LOAD(p)           _mm512_loadu_ps(p)
 #define KP_LOADN(p, n)       _mm512_maskz_loadu_ps(kp_first(n), p)
@@ -39,12 +39,6 @@ static inline __attribute__((always_inline)) void kp_flush(double *d, __m512 v)
 #define KP_ANY_NAN(a, b)     (_mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q) != 0)
 #define KP_STORE(p, v)       _mm512_storeu_ps(p, v)
 #define KP_STOREN(p, n, v)   _mm512_mask_storeu_ps(p, kp_first(n), v)
-#define KP_IOTA_TIMES(s)     _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \
-                                                10, 11, 12, 13, 14, 15), _mm512_set1_epi32(s))
-#define KP_ILOAD(p)          _mm512_loadu_si512(p)
-#define KP_ISET1(v)          _mm512_set1_epi32(v)
-#define KP_IADD(a, b)        _mm512_add_epi32(a, b)
-#define KP_GATHER(base, idx) _mm512_i32gather_ps(idx, base, 4)
 #define KP_FLUSH(d, v)       kp_flush(d, v)
 #define KP_SET_NAME          gpi_kpool_avx512
 #include "kpool_loops.h"

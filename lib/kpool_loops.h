@@ -16,11 +16,10 @@
  *   KP_ANY_GT(a, b)    1 when some lane of a is greater than b's
  *   KP_ANY_NAN(a, b)   1 when some lane of a or of b is NaN
  *   KP_STORE(p, v), KP_STOREN(p, n, v)   all lanes, the first n lanes
- *   KP_IOTA_TIMES(s)   lane l holds l * s (int32)
- *   KP_ILOAD(p), KP_ISET1(v), KP_IADD(a, b)   int32 lanes
- *   KP_GATHER(base, idx)                 lane l = base[idx[l]]
  *   KP_FLUSH(d, v)     d[0..KP_LANES) += the lanes of v as doubles
  *   KP_SET_NAME        the gpi_kpool_set this file defines
+ * and the KS_ macros of the short-plane loops, eight lanes in every ISA
+ * (kpool_ymm.h).
  *
  * Top-k (k <= GP_TOPK_SIMD_MAX) keeps, lane by lane, the k largest values
  * the lane has seen as k vectors sorted downwards (T[0] >= ... >= T[k-1]);
@@ -29,14 +28,17 @@
  * first few blocks of a long plane is nearly every block, so a long plane
  * streams at the speed of its loads. Long planes put their consecutive
  * elements in the lanes and merge the lanes' lists at the end (k rounds of
- * picking the largest head); short planes (hw <= KP_SHORT_HW) go KP_LANES
- * at a time, plane l in lane l, element p of the lanes gathered together,
- * so that no merge is needed and a lane's list is its plane's top k. The k
+ * picking the largest head); short planes (hw <= KP_SHORT_HW) go eight at
+ * a time, plane l in lane l (8 x 8 blocks loaded and transposed), so that
+ * no merge is needed and a lane's list is its plane's top k. The k
  * values are summed in descending order in double, as the scalar kernel
  * does, so the results agree bit for bit. A plane with a NaN goes to the
  * scalar kernel, which defines what it gives.
  *
- * Adaptive pooling goes one output row at a time: the bin rows are reduced
+ * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
+ * planes at a time the same way, each element added into every bin that
+ * holds it (avg in double). Longer planes go one output row at a time: the
+ * bin rows are reduced
  * into a row buffer, vectorised along the row (max: a float maximum; avg:
  * float sums of at most GPI_AVG_BLOCK rows flushed into double), then each
  * bin reduces its columns of that buffer. A plane with a NaN, or a bin
@@ -54,6 +56,8 @@
 /* Widest row the adaptive kernels buffer (on the stack); wider planes take
  * the scalar kernel. */
 #define KP_MAX_ROW 4096
+/* Most bins (k x k) of a short plane the adaptive kernels keep per lane. */
+#define KS_MAX_BINS 64
 
 /* ------------------------------------------------------------ top-k */
 
@@ -125,33 +129,45 @@ KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
     return nan ? gpi_topk_plane(p, hw, k) : kp_merge_mean(T, k);
 }
 
-/* Planes [0, count) of short planes (count <= KP_LANES), plane l in lane l;
- * lanes past count repeat the last plane. */
+/* Elements [p0, p0 + np) (np <= 8) of eight short planes of hw floats from
+ * x, plane l in lane l, into e[0..np): plane l is min(l, count - 1), so a
+ * last batch of fewer planes repeats its last one; the block is read as
+ * eight row loads (masked at the end of a plane) and transposed. */
+KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size_t np,
+                        KS_VEC *e)
+{
+    for (size_t l = 0; l < 8; l++) {
+        const float *row = x + (l < count ? l : count - 1) * hw + p0;
+        e[l] = np == 8 ? KS_LOAD(row) : KS_LOADN(row, np);
+    }
+    KS_TRANSPOSE8(e);
+}
+
+/* Planes [0, count) of short planes (count <= 8), plane l in lane l. */
 KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, size_t k)
 {
-    KP_VEC T[GP_TOPK_SIMD_MAX];
+    KS_VEC T[GP_TOPK_SIMD_MAX], e[8];
     for (size_t j = 0; j < k; j++)
-        T[j] = KP_SET1(-INFINITY);
-    KP_IVEC idx = KP_IOTA_TIMES((int32_t)hw);
-    if (count < KP_LANES) {
-        int32_t off[KP_LANES];
-        for (size_t l = 0; l < KP_LANES; l++)
-            off[l] = (int32_t)((l < count ? l : count - 1) * hw);
-        idx = KP_ILOAD(off);
-    }
-    const KP_IVEC one = KP_ISET1(1);
+        T[j] = KS_SET1(-INFINITY);
     int nan = 0;
-    for (size_t i = 0; i < hw; i++) {
-        KP_VEC v = KP_GATHER(x, idx);
-        idx = KP_IADD(idx, one);
-        nan |= KP_ANY_NAN(v, v);
-        kp_insert(T, v, k);
+    for (size_t p0 = 0; p0 < hw; p0 += 8) {
+        size_t np = hw - p0 < 8 ? hw - p0 : 8;
+        ks_block(x, hw, count, p0, np, e);
+        for (size_t i = 0; i < np; i++) {
+            KS_VEC v = e[i];
+            nan |= KS_ANY_NAN(v);
+            for (size_t j = 0; j < k; j++) {
+                KS_VEC hi = KS_MAX(T[j], v);
+                v = KS_MIN(T[j], v);
+                T[j] = hi;
+            }
+        }
     }
-    double s[KP_LANES] = { 0 };
+    double s[8] = { 0 };
     for (size_t j = 0; j < k; j++) {
-        float t[KP_LANES];
-        KP_STORE(t, T[j]);
-        for (size_t l = 0; l < KP_LANES; l++)
+        float t[8];
+        KS_STORE(t, T[j]);
+        for (size_t l = 0; l < 8; l++)
             s[l] += t[l];
     }
     for (size_t l = 0; l < count; l++)
@@ -161,8 +177,8 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
 {
     if (hw <= KP_SHORT_HW) {
-        for (size_t r = 0; r < rows; r += KP_LANES)
-            kp_topk_short(x + r * hw, y + r, rows - r < KP_LANES ? rows - r : KP_LANES, hw, k);
+        for (size_t r = 0; r < rows; r += 8)
+            kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
         return;
     }
     for (size_t r = 0; r < rows; r++)
@@ -248,6 +264,107 @@ static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *
     }
 }
 
+/* The bins of a short plane: for each row (and column) the first bin that
+ * holds it and how many do (bins overlap; a grid finer than the plane
+ * puts a row in several). */
+typedef struct {
+    uint8_t r0[KP_SHORT_HW], rn[KP_SHORT_HW], c0[KP_SHORT_HW], cn[KP_SHORT_HW];
+} ks_bins;
+
+static void ks_bins_of(size_t h, size_t w, size_t k, ks_bins *b)
+{
+    for (size_t r = 0; r < h; r++) {
+        size_t i = 0;
+        while (gpi_bin_end(i, h, k) <= r)
+            i++;
+        b->r0[r] = (uint8_t)i;
+        for (b->rn[r] = 0; i < k && gpi_bin_start(i, h, k) <= r; i++)
+            b->rn[r]++;
+    }
+    for (size_t c = 0; c < w; c++) {
+        size_t j = 0;
+        while (gpi_bin_end(j, w, k) <= c)
+            j++;
+        b->c0[c] = (uint8_t)j;
+        for (b->cn[c] = 0; j < k && gpi_bin_start(j, w, k) <= c; j++)
+            b->cn[c]++;
+    }
+}
+
+/* Eight short planes' bins (count <= 8 real): element p of the planes
+ * (lanes) goes to every bin that holds it, in row-major order, as the
+ * scalar rule takes them; max(v, acc) keeps acc on ties, so a zero keeps the
+ * first zero's sign. avg adds in double. 1 when a plane held a NaN. */
+KP_INLINE int ks_adaptive_batch(const float *x, size_t count, size_t h, size_t w, size_t k,
+                                const ks_bins *b, int is_max, KS_VEC *mx, KS_DVEC *lo,
+                                KS_DVEC *hi)
+{
+    size_t hw = h * w;
+    KS_VEC e[8];
+    int nan = 0;
+    for (size_t p0 = 0; p0 < hw; p0 += 8) {
+        size_t np = hw - p0 < 8 ? hw - p0 : 8;
+        ks_block(x, hw, count, p0, np, e);
+        for (size_t q = 0; q < np; q++) {
+            size_t r = (p0 + q) / w, c = (p0 + q) % w;
+            KS_VEC v = e[q];
+            nan |= KS_ANY_NAN(v);
+            KS_DVEC vl = is_max ? KS_DZERO() : KS_DLO(v), vh = is_max ? KS_DZERO() : KS_DHI(v);
+            for (size_t i = b->r0[r]; i < (size_t)b->r0[r] + b->rn[r]; i++)
+                for (size_t j = b->c0[c]; j < (size_t)b->c0[c] + b->cn[c]; j++) {
+                    if (is_max) {
+                        mx[i * k + j] = KS_MAX(v, mx[i * k + j]);
+                    } else {
+                        lo[i * k + j] = KS_DADD(lo[i * k + j], vl);
+                        hi[i * k + j] = KS_DADD(hi[i * k + j], vh);
+                    }
+                }
+        }
+    }
+    return nan;
+}
+
+/* Planes [0, count) (count <= 8) of short planes with at most KS_MAX_BINS bins. */
+static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
+                              size_t k, const ks_bins *b, int is_max)
+{
+    KS_VEC mx[KS_MAX_BINS];
+    KS_DVEC lo[KS_MAX_BINS], hi[KS_MAX_BINS];
+    size_t kk = k * k;
+    for (size_t o = 0; o < kk; o++) {
+        mx[o] = KS_SET1(-INFINITY);
+        lo[o] = hi[o] = KS_DZERO();
+    }
+    if (ks_adaptive_batch(x, count, h, w, k, b, is_max, mx, lo, hi)) {
+        for (size_t l = 0; l < count; l++)
+            gpi_kpool_scalar.fwd[is_max ? 2 : 1](x + l * h * w, y + l * kk, 1, h, w, k);
+        return;
+    }
+    for (size_t o = 0; o < kk; o++) {
+        float t[8];
+        size_t i = o / k, j = o % k;
+        size_t area = (gpi_bin_end(i, h, k) - gpi_bin_start(i, h, k)) *
+                      (gpi_bin_end(j, w, k) - gpi_bin_start(j, w, k));
+        KS_STORE(t, is_max ? mx[o] : KS_DDIV_TO_PS(lo[o], hi[o], (double)area));
+        for (size_t l = 0; l < count; l++)
+            y[l * kk + o] = t[l];
+    }
+}
+
+/* 1 when the adaptive op took the rows by the short-plane path. */
+static int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
+                            size_t k, int is_max)
+{
+    if (h * w > KP_SHORT_HW || k * k > KS_MAX_BINS)
+        return 0;
+    ks_bins b;
+    ks_bins_of(h, w, k, &b);
+    for (size_t r = 0; r < rows; r += 8)
+        ks_adaptive_short(x + r * h * w, y + r * k * k, rows - r < 8 ? rows - r : 8, h, w, k,
+                          &b, is_max);
+    return 1;
+}
+
 /* Output row i of one plane; 1 when the plane must be redone by the scalar rule. */
 static int kp_adaptive_max_row(const float *p, float *y, size_t i, size_t h, size_t w,
                                size_t k, float *m)
@@ -269,6 +386,8 @@ static int kp_adaptive_max_row(const float *p, float *y, size_t i, size_t h, siz
 static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h, size_t w,
                                 size_t k)
 {
+    if (ks_adaptive_rows(x, y, rows, h, w, k, 1))
+        return;
     float m[KP_MAX_ROW];
     for (size_t r = 0; r < rows; r++) {
         const float *p = x + r * h * w;
@@ -301,6 +420,8 @@ static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h,
                                 size_t k)
 {
     double d[KP_MAX_ROW];
+    if (ks_adaptive_rows(x, y, rows, h, w, k, 0))
+        return;
     if (w > KP_MAX_ROW) {
         gpi_kpool_scalar.fwd[GP_POOL_ADAPTIVE_AVG - GP_POOL_TOPK](x, y, rows, h, w, k);
         return;
