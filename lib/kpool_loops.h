@@ -38,10 +38,9 @@
  * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
  * planes at a time the same way, each element added into every bin that
  * holds it (avg in double). Longer planes go one output row at a time: the
- * bin rows are reduced
- * into a row buffer, vectorised along the row (max: a float maximum; avg:
- * float sums of at most GPI_AVG_BLOCK rows flushed into double), then each
- * bin reduces its columns of that buffer. A plane with a NaN, or a bin
+ * bin rows are reduced into a row buffer, vectorised along the row (max: a
+ * float maximum; avg: float sums of at most GPI_AVG_BLOCK rows flushed into
+ * double), then each bin reduces its columns of that buffer. A plane with a NaN, or a bin
  * whose maximum is zero (its sign must be the first zero's), is redone by
  * the scalar rule.
  */
@@ -271,24 +270,23 @@ typedef struct {
     uint8_t r0[KP_SHORT_HW], rn[KP_SHORT_HW], c0[KP_SHORT_HW], cn[KP_SHORT_HW];
 } ks_bins;
 
+/* first[r], count[r] for the n rows (or columns) of k bins. */
+static void ks_bins_along(size_t n, size_t k, uint8_t *first, uint8_t *count)
+{
+    for (size_t r = 0; r < n; r++) {
+        size_t i = 0;
+        while (gpi_bin_end(i, n, k) <= r)
+            i++;
+        first[r] = (uint8_t)i;
+        for (count[r] = 0; i < k && gpi_bin_start(i, n, k) <= r; i++)
+            count[r]++;
+    }
+}
+
 static void ks_bins_of(size_t h, size_t w, size_t k, ks_bins *b)
 {
-    for (size_t r = 0; r < h; r++) {
-        size_t i = 0;
-        while (gpi_bin_end(i, h, k) <= r)
-            i++;
-        b->r0[r] = (uint8_t)i;
-        for (b->rn[r] = 0; i < k && gpi_bin_start(i, h, k) <= r; i++)
-            b->rn[r]++;
-    }
-    for (size_t c = 0; c < w; c++) {
-        size_t j = 0;
-        while (gpi_bin_end(j, w, k) <= c)
-            j++;
-        b->c0[c] = (uint8_t)j;
-        for (b->cn[c] = 0; j < k && gpi_bin_start(j, w, k) <= c; j++)
-            b->cn[c]++;
-    }
+    ks_bins_along(h, k, b->r0, b->rn);
+    ks_bins_along(w, k, b->c0, b->cn);
 }
 
 /* Eight short planes' bins (count <= 8 real): element p of the planes
