@@ -1,7 +1,8 @@
 #!/bin/sh
 # parity.sh - step-by-step parity with PyTorch 1.13 (TAP).
 #
-# For the tutorial net (heads gap, gmp) and the BN trunk with every head,
+# For the tutorial net (heads gap, gmp), the BN trunk with every head, and a
+# trunk with adaptive pools under the heads topk, topk_dense and spp_dense,
 # tests/parity_driver trains gpool for 50 Adam steps on the first training
 # images in order and saves the initial weights, the batches, the losses and
 # the state before and after the last step; tests/parity.py (one python
@@ -62,6 +63,14 @@ done
 for head in gap gmp gap_dense flatten_dense gem gem_dense lse lse_dense mixed mixed_dense \
             avgmax avgmax_dense catavgmax_dense; do
   run_driver heads.yaml "$head" 32
+done
+# the pooling ops of issue 16: topk (k given, and a fraction past the SIMD
+# k), spp (avg and max), the adaptive pools in the trunk
+for head in topk topk_dense spp_dense; do
+  run_driver ../tests/configs/parity-pools-a.yaml "$head" 32
+done
+for head in topk_dense spp_dense; do
+  run_driver ../tests/configs/parity-pools-b.yaml "$head" 32
 done
 
 set --

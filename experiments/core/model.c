@@ -40,6 +40,10 @@ static const ycfg_schema dense_keys[] = {
     { "bias", YCFG_BOOL, "true", .help = "learnable bias" },
     { NULL }
 };
+static const ycfg_schema adaptive_keys[] = {
+    { "size", YCFG_INT, NULL, .min = 1, .max = 1024, .help = "output size (square)" },
+    { NULL }
+};
 static const ycfg_schema no_keys[] = { { NULL } };
 
 static int key_int(const ycfg_value *v, const char *key)
@@ -89,6 +93,11 @@ static void decode_dense(const ycfg_value *v, gp_layer_spec *s)
     s->u.dense.bias = key_int(v, "bias");
 }
 
+static void decode_adaptive(const ycfg_value *v, gp_layer_spec *s)
+{
+    s->u.adaptive_pool2d.size = key_int(v, "size");
+}
+
 /* The trunk's layer types, one list: config type name, the library kind it
  * builds, its keys, how they decode into the kind's options (NULL: it has
  * none), and a line of help. The schema's variants and the decoding table
@@ -105,7 +114,11 @@ static void decode_dense(const ycfg_value *v, gp_layer_spec *s)
     X("dropout",   GP_LAYER_DROPOUT,     dropout_keys,   decode_dropout,   "inverted dropout") \
     X("flatten",   GP_LAYER_FLATTEN,     no_keys,        NULL,                               \
       "c x h x w -> features")                                                               \
-    X("dense",     GP_LAYER_DENSE,       dense_keys,     decode_dense,     "fully connected")
+    X("dense",     GP_LAYER_DENSE,       dense_keys,     decode_dense,     "fully connected") \
+    X("adaptive_avgpool", GP_LAYER_ADAPTIVE_AVGPOOL2D, adaptive_keys, decode_adaptive,         \
+      "average pooling to size x size bins (PyTorch's AdaptiveAvgPool2d)")                   \
+    X("adaptive_maxpool", GP_LAYER_ADAPTIVE_MAXPOOL2D, adaptive_keys, decode_adaptive,         \
+      "max pooling to size x size bins (PyTorch's AdaptiveMaxPool2d)")
 
 #define GPX_AS_VARIANT(name, kind, keys, decode, text) \
     { name, YCFG_MAP, NULL, .items = keys, .help = text },
@@ -131,33 +144,39 @@ static const layer_type *find_layer_type(const char *name)
 
 /* ------------------------------------------------------------- heads */
 
-/* The heads, one list: name, design, pooling op (unused by flatten_dense).
- * catavgmax doubles the channels, so it cannot give the class scores
- * itself: it exists only with a dense layer after it. */
-#define GPX_HEADS(X)                                              \
-    X("gap",             GPX_HEAD_CONV_POOL,     GP_HEAD_AVG)       \
-    X("gmp",             GPX_HEAD_CONV_POOL,     GP_HEAD_MAX)       \
-    X("gem",             GPX_HEAD_CONV_POOL,     GP_HEAD_GEM)       \
-    X("lse",             GPX_HEAD_CONV_POOL,     GP_HEAD_LSE)       \
-    X("mixed",           GPX_HEAD_CONV_POOL,     GP_HEAD_MIXED)     \
-    X("avgmax",          GPX_HEAD_CONV_POOL,     GP_HEAD_AVGMAX)    \
-    X("gap_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_AVG)       \
-    X("gmp_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_MAX)       \
-    X("gem_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_GEM)       \
-    X("lse_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_LSE)       \
-    X("mixed_dense",     GPX_HEAD_POOL_DENSE,    GP_HEAD_MIXED)     \
-    X("avgmax_dense",    GPX_HEAD_POOL_DENSE,    GP_HEAD_AVGMAX)    \
-    X("catavgmax_dense", GPX_HEAD_POOL_DENSE,    GP_HEAD_CATAVGMAX) \
-    X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_HEAD_AVG)
+/* The heads, one list: name, design, the pooling layer's kind and, for
+ * head_pool, its op (unused otherwise and by flatten_dense; topk_pool and
+ * spp take their options from the model section's topk: and spp: keys).
+ * catavgmax and spp give more features than classes, so they exist only
+ * with a dense layer after them. */
+#define GPX_HEADS(X)                                                                    \
+    X("gap",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_AVG)       \
+    X("gmp",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_MAX)       \
+    X("gem",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_GEM)       \
+    X("lse",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_LSE)       \
+    X("mixed",           GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_MIXED)     \
+    X("avgmax",          GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_AVGMAX)    \
+    X("gap_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_AVG)       \
+    X("gmp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_MAX)       \
+    X("gem_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_GEM)       \
+    X("lse_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_LSE)       \
+    X("mixed_dense",     GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_MIXED)     \
+    X("avgmax_dense",    GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_AVGMAX)    \
+    X("catavgmax_dense", GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_CATAVGMAX) \
+    X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_LAYER_HEAD_POOL, GP_HEAD_AVG)       \
+    X("topk",            GPX_HEAD_CONV_POOL,     GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
+    X("topk_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
+    X("spp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_SPP,       GP_HEAD_AVG)
 
-#define GPX_AS_NAME(name, design, op) name,
-#define GPX_AS_HEAD(name, design, op) { name, design, op },
+#define GPX_AS_NAME(name, design, kind, op) name,
+#define GPX_AS_HEAD(name, design, kind, op) { name, design, kind, op },
 
 static const char *const head_names[] = { GPX_HEADS(GPX_AS_NAME) NULL };
 
 typedef struct {
     const char      *name;
     gpx_head_design  design;
+    gp_layer_kind    kind;
     gp_head_op       op;
 } head_type;
 
@@ -193,12 +212,35 @@ static const char *const init_names[] = {
     "torch_default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", NULL
 };
 
+static const ycfg_schema topk_keys[] = {
+    { "k", YCFG_INT, "0", .min = 0, .max = 1 << 24,
+      .help = "the k largest per channel (at most H x W); 0: from fraction" },
+    { "fraction", YCFG_FLOAT, "0.1", .min = 1e-6, .max = 1,
+      .help = "k = ceil(fraction x H x W), 1..H x W, when k is 0" },
+    { NULL }
+};
+static const ycfg_schema spp_level_schema[] = {
+    { NULL, YCFG_INT, NULL, .min = 1, .max = 64, .help = "a pyramid level: l x l bins" },
+};
+/* In gp_pool_op order (avg, max): ycfg's choice index is the op. */
+static const char *const spp_modes[] = { "avg", "max", NULL };
+static const ycfg_schema spp_keys[] = {
+    { "levels", YCFG_LIST, "[1, 2, 4]", .min = 1, .max = GP_SPP_MAX_LEVELS,
+      .items = spp_level_schema, .help = "pyramid levels, distinct (features: C x sum l^2)" },
+    { "mode", YCFG_ENUM, "avg", .choices = spp_modes, .help = "avg or max per bin" },
+    { NULL }
+};
+
 const ycfg_schema gpx_model_schema[] = {
     { "trunk", YCFG_LIST, NULL, .min = 1, .max = 1000, .items = layer_schema,
       .help = "layers from the input to the head" },
     { "head", YCFG_ENUM, NULL, .choices = head_names,
       .help = "gap, gmp, ..., <op>_dense, flatten_dense (see gpool help run)" },
     { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense" },
+    { "topk", YCFG_MAP, "{}", .items = topk_keys,
+      .help = "topk, topk_dense: k, or the fraction of H x W that gives it" },
+    { "spp", YCFG_MAP, "{}", .items = spp_keys,
+      .help = "spp_dense: pyramid levels and avg or max" },
     { "init", YCFG_ENUM, "torch_default", .choices = init_names,
       .help = "weight initializer" },
     { "bias_init", YCFG_FLOAT, "0", .help = "constant bias under every init but torch_default" },
@@ -239,6 +281,57 @@ static int decode_trunk(const ycfg_value *trunk, gpx_model_spec *spec, char *err
     return 0;
 }
 
+/* model.topk: k or the fraction, not both written. */
+static int decode_topk(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
+{
+    const ycfg_value *topk = ycfg_value_get(model, "topk");
+    const ycfg_value *k = ycfg_value_get(topk, "k"), *f = ycfg_value_get(topk, "fraction");
+    if (!k->from_default && !f->from_default && k->i > 0) {
+        snprintf(err, errlen, "%s:%d:%d: model.topk: give k or fraction, not both (k %lld, "
+                 "fraction at line %d)", spec->source, k->line, k->col, k->i, f->line);
+        return -1;
+    }
+    spec->pool.u.topk_pool.k = (int)k->i;
+    spec->pool.u.topk_pool.fraction = (float)f->f;
+    return 0;
+}
+
+/* model.spp: distinct levels, avg or max. */
+static int decode_spp(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
+{
+    const ycfg_value *spp = ycfg_value_get(model, "spp");
+    const ycfg_value *levels = ycfg_value_get(spp, "levels");
+    for (size_t i = 0; i < levels->n; i++) {
+        const ycfg_value *l = &levels->items[i];
+        for (size_t j = 0; j < i; j++)
+            if (levels->items[j].i == l->i) {
+                snprintf(err, errlen, "%s:%d:%d: model.spp.levels: level %lld is given twice",
+                         spec->source, l->line, l->col, l->i);
+                return -1;
+            }
+        spec->pool.u.spp.levels[i] = (int)l->i;
+    }
+    spec->pool.u.spp.nlevels = (int)levels->n;
+    spec->pool.u.spp.op = !strcmp(ycfg_value_get(spp, "mode")->s, "max") ? GP_POOL_MAX
+                                                                         : GP_POOL_AVG;
+    return 0;
+}
+
+/* The head's pooling layer: its kind, and its options from the head table
+ * (head_pool's op) or the model section (topk:, spp:). */
+static int decode_head_pool(const ycfg_value *model, const head_type *h, gpx_model_spec *spec,
+                            char *err, size_t errlen)
+{
+    spec->pool = (gp_layer_spec){ .kind = h->kind };
+    switch (h->kind) {
+    case GP_LAYER_TOPK_POOL: return decode_topk(model, spec, err, errlen);
+    case GP_LAYER_SPP:       return decode_spp(model, spec, err, errlen);
+    default:
+        spec->pool.u.head_pool.op = h->op;
+        return 0;
+    }
+}
+
 static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
 {
     const ycfg_value *head = ycfg_value_get(model, "head");
@@ -254,7 +347,7 @@ static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err,
     spec->head_line = head->line;
     spec->head_col = head->col;
     spec->head_bias = ycfg_value_get(model, "head_bias")->i != 0;
-    return 0;
+    return decode_head_pool(model, h, spec, err, errlen);
 }
 
 int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
@@ -321,15 +414,28 @@ void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t
     }
 }
 
+/* The op whose kernels a head's pooling layer runs, or -1 for a layer that
+ * runs none. Every op of a size dispatches alike: its first op stands for it. */
+static int head_kernel_op(const gp_layer *l)
+{
+    switch (l->spec.kind) {
+    case GP_LAYER_HEAD_POOL: return GP_POOL_AVG;
+    case GP_LAYER_TOPK_POOL: return GP_POOL_TOPK;
+    case GP_LAYER_SPP:       return GP_POOL_ADAPTIVE_AVG;
+    default:                 return -1;
+    }
+}
+
 gp_status gpx_model_head_variant(gp_net *net, gp_variant_info *v, int *layer)
 {
     *layer = -1;
     for (int i = 0; i < gp_net_layer_count(net); i++) {
         const gp_layer *l = gp_net_layer(net, i);
-        if (strcmp(l->ops->kind, "head_pool"))
+        int op = head_kernel_op(l);
+        if (op < 0)
             continue;
         gp_pool_desc d = { (size_t)l->in.n, (size_t)l->in.c, (size_t)l->in.h, (size_t)l->in.w,
-                           GP_LAYOUT_NCHW, GP_POOL_AVG };
+                           GP_LAYOUT_NCHW, (gp_pool_op)op, 1 };
         *layer = i;
         return gp_select_variant(&d, GP_PASS_FORWARD, v);
     }
@@ -394,7 +500,7 @@ static int add_head(build_ctx *b, int classes)
     const gpx_model_spec *m = b->spec;
     gp_layer_spec conv = { .kind = GP_LAYER_CONV2D,
                            .u.conv2d = { classes, 1, 1, 1, 0, m->head_bias } };
-    gp_layer_spec pool = { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { m->op } };
+    gp_layer_spec pool = m->pool;
     gp_layer_spec dense = { .kind = GP_LAYER_DENSE, .u.dense = { classes, m->head_bias } };
     gp_layer_spec flatten = { .kind = GP_LAYER_FLATTEN };
     switch (m->design) {

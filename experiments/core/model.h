@@ -18,10 +18,11 @@
  *
  * Head names: the conv_pool design (1x1 conv to the classes, then a pooling
  * op; the NIN / tutorial head) is named after its op: gap, gmp, gem, lse,
- * mixed, avgmax. The pool_dense design (a pooling op, then dense to the
- * classes) adds "_dense": gap_dense, gmp_dense, gem_dense, lse_dense,
- * mixed_dense, avgmax_dense, catavgmax_dense. flatten_dense is the classic
- * flatten + dense head.
+ * mixed, avgmax, topk. The pool_dense design (a pooling op, then dense to
+ * the classes) adds "_dense": gap_dense, gmp_dense, gem_dense, lse_dense,
+ * mixed_dense, avgmax_dense, catavgmax_dense, topk_dense, spp_dense.
+ * flatten_dense is the classic flatten + dense head. topk's k (or fraction)
+ * and spp's levels and mode are keys of the model section (topk:, spp:).
  */
 #ifndef GPOOL_EXPERIMENTS_MODEL_H
 #define GPOOL_EXPERIMENTS_MODEL_H
@@ -51,7 +52,8 @@ typedef struct {
     int              ntrunk;
     const char      *head;       /* "gap", "gem_dense", ... (static storage) */
     gpx_head_design  design;
-    gp_head_op       op;
+    gp_head_op       op;         /* head_pool's op (GP_HEAD_AVG for the other kinds) */
+    gp_layer_spec    pool;       /* the head's pooling layer (unused by flatten_dense) */
     int              head_bias;  /* bias on the head's conv1x1 or dense */
     int              head_line, head_col;
     gp_init_kind     init;
@@ -88,10 +90,10 @@ int gpx_model_build(const gpx_model_spec *spec, gp_shape in, int classes, uint64
  * "config.yaml:12:7: trunk[3] (maxpool)" or "config.yaml:14:9: head gap". */
 void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t len);
 
-/* The global pooling variant "auto" picks for the input net's head pooling
- * layer now has, into *v, and that layer's index into *layer (-1 when the
- * net has none): GP_OK (also without one), or gp_select_variant's error
- * (a bad GPOOL_VARIANT among them). */
+/* The pooling variant "auto" picks for the input the net's head pooling
+ * layer (head_pool, topk_pool or spp) now has, into *v, and that layer's
+ * index into *layer (-1 when the net has none): GP_OK (also without one),
+ * or gp_select_variant's error (a bad GPOOL_VARIANT among them). */
 gp_status gpx_model_head_variant(gp_net *net, gp_variant_info *v, int *layer);
 
 /* "12.3K", "4.56M", "1.20G" (decimal units, three significant digits). */

@@ -120,6 +120,7 @@ static const gpx_column bench_columns[] = {
     [GPX_BENCH_OP] = TEXT("op"),
     [GPX_BENCH_PASS] = TEXT("pass"),
     [GPX_BENCH_LAYOUT] = TEXT("layout"),
+    [GPX_BENCH_K] = INT("k", NONNEG),
     [GPX_BENCH_N] = INT("n", NONNEG),
     [GPX_BENCH_C] = INT("c", NONNEG),
     [GPX_BENCH_H] = INT("h", NONNEG),
