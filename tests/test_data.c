@@ -708,7 +708,7 @@ static void test_data_inconsistent(void **state)
     write_bytes(tim, "\0\0\x08\x03\0", 5);
     expect_load_failure(&spec, tim);
 
-    /* idx classes are the largest label + 1 (train and test) */
+    /* idx classes are the number of different training labels */
     write_image_set(tim, tlb, test.count, test.h, test.w, test.pix, test.lab, test.count, 0);
     gpx_data d;
     char err[2048];
@@ -897,6 +897,88 @@ static void test_synthetic(void **state)
     expect_load_failure(&spec, "size");
 }
 
+/* ------------------------------------------------------------ classes */
+
+/* gpx_data_load must fail naming origin, the label and its index. */
+static void expect_label_refused(const gpx_data_spec *spec, const char *origin, int label,
+                                 int index)
+{
+    char want[64];
+    expect_load_failure(spec, origin);
+    snprintf(want, sizeof want, "label %d at index %d is outside", label, index);
+    expect_load_failure(spec, want);
+}
+
+/* A 4-class set (labels i % 4) written as idx files: training label `at`
+ * set to `bad`, and every training label `missing` made 0 (-1: none). */
+static void write_four_classes(const char *paths[4], int at, unsigned char bad, int missing)
+{
+    fake_set train = fake_make(12, 4, 4, 4), test = fake_make(8, 4, 4, 4);
+    for (uint32_t i = 0; i < train.count; i++)
+        if (train.lab[i] == missing)
+            train.lab[i] = 0;
+    if (at >= 0)
+        train.lab[at] = bad;
+    write_image_set(paths[0], paths[1], train.count, 4, 4, train.pix, train.lab, 12, 0);
+    write_image_set(paths[2], paths[3], test.count, 4, 4, test.pix, test.lab, 8, 1);
+    fake_free(&train);
+    fake_free(&test);
+}
+
+static void test_labels_against_classes(void **state)
+{
+    (void)state;
+    char buf[4][4096];
+    const char *names[4] = { "c-images", "c-labels", "c-test-images", "c-test-labels" };
+    const char *paths[4];
+    for (int i = 0; i < 4; i++) {
+        path_in(buf[i], sizeof buf[i], names[i]);
+        paths[i] = buf[i];
+    }
+    gpx_data_spec spec = { .source = "idx", .train_images = paths[0],
+                           .train_labels = paths[1], .test_images = paths[2],
+                           .test_labels = paths[3] };
+    /* one label of 200 in a 4-class set: derived (5 different labels) or stated */
+    write_four_classes(paths, 7, 200, -1);
+    expect_label_refused(&spec, paths[1], 200, 7);
+    spec.classes = 4;
+    expect_label_refused(&spec, "data.classes is 4", 200, 7);
+    /* a class with no training image: refused when derived, fine when stated */
+    write_four_classes(paths, -1, 0, 2);
+    spec.classes = 0;
+    expect_label_refused(&spec, "take 3 different values", 3, 3);
+    gpx_data d;
+    spec.classes = 4;
+    load_ok(&spec, &d);
+    expect_geometry(&d, 12, 0, 8, 4, 4, 4);
+    gpx_data_record rec;
+    gpx_data_describe(&d, &rec);
+    assert_int_equal(rec.classes, 4);
+    gpx_data_free(&d);
+    /* stated classes below a test label name the test labels file */
+    write_four_classes(paths, -1, 0, 3);
+    spec.classes = 3;
+    expect_label_refused(&spec, paths[3], 3, 3);
+    spec.classes = 6;   /* more classes than labels: a wider head, allowed */
+    load_ok(&spec, &d);
+    assert_int_equal(d.test.classes, 6);
+    gpx_data_free(&d);
+    /* the synthetic set and FashionMNIST's files are checked the same way */
+    spec = (gpx_data_spec){ .source = "synthetic", .synthetic_classes = 4, .classes = 3,
+                            .synthetic_train = 40, .synthetic_test = 10 };
+    expect_label_refused(&spec, "synthetic training set", 3, 3);
+    fake_set train = fake_make(12, 4, 4, 10), test = fake_make(6, 4, 4, 10);
+    char dir[4096], lb[4200];
+    path_in(dir, sizeof dir, "fm-test-label");
+    test.lab[5] = 10;
+    write_fmnist_dir(dir, &train, &test, 0);
+    snprintf(lb, sizeof lb, "%s/t10k-labels-idx1-ubyte", dir);
+    spec = (gpx_data_spec){ .source = "fashion-mnist", .dir = dir };
+    expect_label_refused(&spec, lb, 10, 5);
+    fake_free(&train);
+    fake_free(&test);
+}
+
 /* ------------------------------------------------------------ FashionMNIST */
 
 static void test_real_fashion_mnist(void **state)
@@ -945,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_data_inconsistent),
         cmocka_unit_test(test_normalization),
         cmocka_unit_test(test_synthetic),
+        cmocka_unit_test(test_labels_against_classes),
         cmocka_unit_test(test_real_fashion_mnist),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -144,30 +144,10 @@ static int record_file(gpx_data *out, const char *path, char *err, size_t errlen
     return 0;
 }
 
-static int check_labels(const raw_split *r, int classes, const char *path,
-                        char *err, size_t errlen)
-{
-    for (int i = 0; i < r->count; i++)
-        if (r->y[i] >= classes)
-            return gpx_fail(err, errlen, "%s: label %d of image %d is not below %d classes",
-                             path, r->y[i], i, classes);
-    return 0;
-}
-
-static int max_label(const raw_split *r)
-{
-    int m = 0;
-    for (int i = 0; i < r->count; i++)
-        if (r->y[i] > m)
-            m = r->y[i];
-    return m;
-}
-
 /* Read the four files (train images, train labels, test images, test
- * labels). classes > 0 is checked; classes == 0 takes the largest label + 1. */
-static int load_files(const char *const paths[GPX_DATA_MAX_FILES], int classes, gpx_data *out,
-                      raw_split *train, raw_split *test, int *classes_out,
-                      char *err, size_t errlen)
+ * labels); their labels are checked later, against the classes. */
+static int load_files(const char *const paths[GPX_DATA_MAX_FILES], gpx_data *out,
+                      raw_split *train, raw_split *test, char *err, size_t errlen)
 {
     for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
         if (!paths[i] || !paths[i][0])
@@ -181,17 +161,9 @@ static int load_files(const char *const paths[GPX_DATA_MAX_FILES], int classes, 
         return gpx_fail(err, errlen, "%s: test images are %d x %d but training images "
                          "(%s) are %d x %d", paths[2], test->h, test->w, paths[0],
                          train->h, train->w);
-    if (classes == 0) {
-        int m = max_label(train), mt = max_label(test);
-        classes = (m > mt ? m : mt) + 1;
-    }
-    if (check_labels(train, classes, paths[1], err, errlen) != 0 ||
-        check_labels(test, classes, paths[3], err, errlen) != 0)
-        return -1;
     for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
         if (record_file(out, paths[i], err, errlen) != 0)
             return -1;
-    *classes_out = classes;
     return 0;
 }
 
@@ -263,7 +235,7 @@ static int fmnist_not_found(char *err, size_t errlen)
 }
 
 static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_split *train,
-                              raw_split *test, int *classes, char *err, size_t errlen)
+                              raw_split *test, char *err, size_t errlen)
 {
     char dir[4096];
     if (spec->dir && spec->dir[0]) {
@@ -280,7 +252,7 @@ static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_spli
                              dir, fmnist_names[i], fmnist_names[i], FMNIST_INSTALL_HINT);
         p[i] = paths[i];
     }
-    return load_files(p, FMNIST_CLASSES, out, train, test, classes, err, errlen);
+    return load_files(p, out, train, test, err, errlen);
 }
 
 /* ------------------------------------------------------------- synthetic */
@@ -408,6 +380,78 @@ static int load_synthetic(const gpx_data_spec *spec, raw_split *train, raw_split
     return 0;
 }
 
+/* --------------------------------------------------------------- classes */
+
+static int compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* How many different labels r holds; -1 when out of memory. */
+static int distinct_labels(const raw_split *r)
+{
+    int *sorted = malloc((size_t)r->count * sizeof *sorted + 1);
+    if (!sorted)
+        return -1;
+    memcpy(sorted, r->y, (size_t)r->count * sizeof *sorted);
+    qsort(sorted, (size_t)r->count, sizeof *sorted, compare_ints);
+    int n = r->count > 0;
+    for (int i = 1; i < r->count; i++)
+        n += sorted[i] != sorted[i - 1];
+    free(sorted);
+    return n;
+}
+
+/* Where a split's labels came from, as the messages name it: the labels
+ * file, or the generated set. */
+static const char *labels_origin(const gpx_data *out, int test)
+{
+    if (out->nfiles == GPX_DATA_MAX_FILES)
+        return out->files[test ? 3 : 1];
+    return test ? "the synthetic test set" : "the synthetic training set";
+}
+
+/* Every label of r in [0, classes), else an error naming the file (origin),
+ * the index of the first label outside and why the classes are what they are. */
+static int check_labels(const raw_split *r, int classes, const char *origin, const char *why,
+                        char *err, size_t errlen)
+{
+    for (int i = 0; i < r->count; i++)
+        if (r->y[i] < 0 || r->y[i] >= classes)
+            return gpx_fail(err, errlen, "%s: label %d at index %d is outside [0, %d): %s",
+                             origin, r->y[i], i, classes, why);
+    return 0;
+}
+
+/* The classes, decided once: data.classes when stated, else the source's
+ * own (source_classes), else the number of different training labels (the
+ * whole file, before limits); then every label of both files checked. */
+static int settle_classes(const gpx_data_spec *spec, const gpx_data *out,
+                          const raw_split *train, const raw_split *test, int *classes,
+                          char *err, size_t errlen)
+{
+    char why[256];
+    int source_classes = *classes;
+    if (spec->classes > 0) {
+        *classes = spec->classes;
+        snprintf(why, sizeof why, "data.classes is %d", spec->classes);
+    } else if (source_classes > 0) {
+        *classes = source_classes;
+        snprintf(why, sizeof why, "the %s set has %d classes", out->source, source_classes);
+    } else {
+        *classes = distinct_labels(train);
+        if (*classes < 0)
+            return gpx_fail(err, errlen, "out of memory for %d labels", train->count);
+        snprintf(why, sizeof why, "the training labels take %d different values, so they "
+                 "must be 0 to %d (or state data.classes)", *classes, *classes - 1);
+    }
+    if (check_labels(train, *classes, labels_origin(out, 0), why, err, errlen) != 0 ||
+        check_labels(test, *classes, labels_origin(out, 1), why, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
 /* --------------------------------------------------------- scaling, splits */
 
 /* Population mean and std of pixel / 255 over images [0, count) of r,
@@ -530,16 +574,21 @@ static int resize_split(gpx_split *s, int size, char *err, size_t errlen)
 
 /* ------------------------------------------------------------ public */
 
+/* Read the source's images and labels; *classes is the number of classes
+ * the source itself defines, or 0 when only its labels can tell (idx). */
 static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out,
                     raw_split *train, raw_split *test, int *classes, char *err, size_t errlen)
 {
-    if (strcmp(source, "fashion-mnist") == 0)
-        return load_fashion_mnist(spec, out, train, test, classes, err, errlen);
+    *classes = 0;
+    if (strcmp(source, "fashion-mnist") == 0) {
+        *classes = FMNIST_CLASSES;
+        return load_fashion_mnist(spec, out, train, test, err, errlen);
+    }
     if (strcmp(source, "idx") == 0) {
         const char *const paths[GPX_DATA_MAX_FILES] = {
             spec->train_images, spec->train_labels, spec->test_images, spec->test_labels,
         };
-        return load_files(paths, 0, out, train, test, classes, err, errlen);
+        return load_files(paths, out, train, test, err, errlen);
     }
     if (strcmp(source, "synthetic") == 0)
         return load_synthetic(spec, train, test, classes, err, errlen);
@@ -565,6 +614,8 @@ int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t er
     raw_split train = { 0 }, test = { 0 };
     int classes = 0;
     int rc = load_raw(spec, source, out, &train, &test, &classes, err, errlen);
+    if (rc == 0)
+        rc = settle_classes(spec, out, &train, &test, &classes, err, errlen);
     if (rc == 0)
         rc = build_splits(spec, &train, &test, classes, out, err, errlen);
     raw_free(&train);
@@ -608,4 +659,5 @@ void gpx_data_describe(const gpx_data *d, gpx_data_record *out)
     out->train_count = d->train.count;
     out->val_count = d->val.count;
     out->test_count = d->test.count;
+    out->classes = d->train.classes;
 }

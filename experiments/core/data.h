@@ -60,6 +60,7 @@ typedef struct {
     char   sha256[GPX_DATA_MAX_FILES][65];
     double mean, std;
     int    train_count, val_count, test_count;
+    int    classes;        /* the classes the head was built for */
 } gpx_data_record;
 
 typedef struct {
@@ -67,8 +68,14 @@ typedef struct {
     const char *source;
     /* fashion-mnist: read from this directory instead of searching (may be NULL) */
     const char *dir;
-    /* idx: the four files; classes = largest label + 1 */
+    /* idx: the four files */
     const char *train_images, *train_labels, *test_images, *test_labels;
+    /* > 0: the number of classes; 0: derived once, as the source's own
+     * (fashion-mnist 10, synthetic synthetic_classes), else (idx) the number
+     * of different labels in the whole training labels file. Either way every
+     * label of both files must lie in [0, classes), or loading fails naming
+     * the file and the index of the first label outside. */
+    int         classes;
     /* 0: x = pixel / 255; 1: then x = (x - mean) / std */
     int         normalize;
     /* with normalize: used when std > 0, else computed (in double, over the
@@ -97,7 +104,8 @@ int  gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t e
 /* Free the splits and clear d. */
 void gpx_data_free(gpx_data *d);
 
-/* The record of d: its files (paths cut at 511 bytes), sizes and normalisation. */
+/* The record of d: its files (paths cut at 511 bytes), sizes, normalisation
+ * and classes. */
 void gpx_data_describe(const gpx_data *d, gpx_data_record *out);
 
 /* Find the FashionMNIST directory: the first of $GPOOL_DATA, ./data,
