@@ -26,11 +26,13 @@ write_images() {
     } >"$1"
 }
 
-# write_labels FILE COUNT [INDEX VALUE]: labels i % 4, label INDEX set to VALUE
+# write_labels FILE COUNT [INDEX VALUE [MISSING]]: labels i % 4, label INDEX
+# set to VALUE, every label MISSING made 0
 write_labels() {
     { printf "\\000\\000\\010\\001$(be32 "$2")"
-      printf "$(awk -v n="$2" -v at="${3:--1}" -v v="${4:-0}" 'BEGIN {
-                    for (i = 0; i < n; i++) printf "\\%03o", i == at ? v : i % 4 }')"
+      printf "$(awk -v n="$2" -v at="${3:--1}" -v v="${4:-0}" -v gone="${5:--1}" 'BEGIN {
+                    for (i = 0; i < n; i++)
+                        printf "\\%03o", i == at ? v : i % 4 == gone ? 0 : i % 4 }')"
     } >"$1"
 }
 
@@ -80,15 +82,32 @@ check "a test label outside names the test labels file" \
     grep -q 'test-labels: label 9 at index 3 is outside \[0, 4)' "$tmp/err"
 
 write_labels test-labels 16
+write_labels train-labels 32 -1 0 2
+gpool_run --out "$tmp/missing" derived.yaml
+check "no training image of class 2: derived classes refuse the 3 (status $rc)" \
+    grep -q 'train-labels: label 3 at index 3 is outside \[0, 3): the training labels take 3' \
+    "$tmp/err"
 write_config wider.yaml 6
+gpool_run --out "$tmp/wider" wider.yaml
+check "data.classes: 6 trains it, a head of 6 classes (status $rc)" [ "$rc" -eq 0 ]
+check "... recorded in the manifest" grep -qx '  classes: 6' "$tmp/wider/manifest.yaml"
+
+write_labels train-labels 32
 gpool_run --out "$tmp/ok" derived.yaml
 check "the clean set trains (status $rc)" [ "$rc" -eq 0 ]
 check "... its manifest records the 4 derived classes" \
     grep -qx '  classes: 4' "$tmp/ok/manifest.yaml"
 check "... and so does the run's own" \
     sh -c 'grep -qx "  classes: 4" "$1"/runs/*/manifest.yaml' sh "$tmp/ok"
-gpool_run --out "$tmp/wider" wider.yaml
-check "data.classes: 6 trains a head of 6 classes, recorded" \
-    grep -qx '  classes: 6' "$tmp/wider/manifest.yaml"
+
+# the synthetic set is checked the same way
+{ printf 'name: labels\ndata:\n  source: synthetic\n  classes: 3\n'
+  printf '  synthetic: {train: 32, test: 8, size: 8, classes: 4}\n'
+  sed -n '/^model:/,$p' stated.yaml
+} >synthetic.yaml
+gpool_run --check synthetic.yaml
+check "a synthetic set of 4 classes with data.classes: 3 is refused (status $rc)" \
+    grep -q 'the synthetic training set: label 3 at index 3 is outside \[0, 3): data.classes is 3' \
+    "$tmp/err"
 
 echo "1..$n"
