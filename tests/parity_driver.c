@@ -49,6 +49,7 @@ typedef struct {
     const ycfg_point *pt;
     gpx_train_opts      train;
     gpx_data            data;
+    float              *x;      /* the training images as floats, all at once */
     gp_net             *net;
     gp_optim           *optim;
 } drv_state;
@@ -137,6 +138,8 @@ static int load_data(drv_state *s)
         return drv_fail("%s", err);
     if (s->data.train.count != want)
         return drv_fail("%d training images, %d wanted", s->data.train.count, want);
+    if (!(s->x = gpx_split_floats(&s->data.train)))
+        return drv_fail("out of memory for %d training images", want);
     return 0;
 }
 
@@ -235,7 +238,7 @@ static int write_batches(const drv_state *s)
     for (size_t i = 0; i < count; i++)
         labels[i] = (float)t->y[i];
     int bad = gpx_join(path, sizeof path, s->opt->out_dir, "x.npy") ||
-              gp_npy_write(path, t->x, xdims, 4) != GP_OK ||
+              gp_npy_write(path, s->x, xdims, 4) != GP_OK ||
               gpx_join(path, sizeof path, s->opt->out_dir, "y.npy") ||
               gp_npy_write(path, labels, &count, 1) != GP_OK;
     free(labels);
@@ -271,7 +274,7 @@ static int losses_body(FILE *fp, const drv_state *s)
         size_t first = (size_t)step * (size_t)batch;
         if (step == s->opt->steps - 1 && (rc = save_checkpoint(s, "prev", s->optim)) != 0)
             break;
-        if (gpx_train_step(s->net, s->optim, lr, t->x + first * img, t->y + first, batch,
+        if (gpx_train_step(s->net, s->optim, lr, s->x + first * img, t->y + first, batch,
                            s->train.sigmoid_loss, dlogits, &loss, NULL) != GP_OK)
             rc = drv_fail("step %d: %s", step, gp_last_error());
         else if (!isfinite(loss))
@@ -321,6 +324,7 @@ int main(int argc, char **argv)
     gp_optim_destroy(s.optim);
     gp_net_destroy(s.net);
     gpx_data_free(&s.data);
+    free(s.x);
     ycfg_free(cfg);
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * test_data.c - IDX reading (raw and gzip, and every kind of damage), the
  * data sets built on it (splits, limits, normalisation, FashionMNIST by
- * name, the synthetic set), and sha256.
+ * name, the synthetic set), and sha256. Labels against the classes are
+ * tested end to end by tests/data-classes.sh.
  *
  * Files are written into a fresh mkdtemp() directory under $TMPDIR, removed
  * at the end. Damaged files must fail cleanly with GP_ERR_PARSE or GP_ERR_IO
@@ -537,18 +538,32 @@ static void expect_geometry(const gpx_data *d, int train, int val, int test, int
     assert_int_equal(d->test.classes, classes);
 }
 
-/* x of a split, unnormalised, must be exactly the bytes / 255 of f from `first`. */
-static void expect_pixels(const gpx_split *s, const fake_set *f, uint32_t first)
+/* A split holds the file's bytes and labels of f from `first` as they are,
+ * and delivers each byte as torchvision computes it in float32: ToTensor
+ * (byte / 255), then Normalize (exactly byte / 255 with mean 0, std 1). */
+static void expect_split(const gpx_split *s, const fake_set *f, uint32_t first, double mean,
+                         double std)
 {
     size_t img = (size_t)f->h * f->w;
+    assert_int_equal(s->images.type, GPX_PIXEL_U8);
+    assert_int_equal(s->images.n, s->count);
+    assert_memory_equal(s->images.data, f->pix + first * img, (size_t)s->count * img);
+    float *got = gpx_split_floats(s);
+    assert_non_null(got);
     for (int i = 0; i < s->count; i++) {
         assert_int_equal(s->y[i], f->lab[first + (uint32_t)i]);
         for (size_t p = 0; p < img; p++) {
-            float want = (float)f->pix[(first + (size_t)i) * img + p] / 255.0f;
-            if (s->x[(size_t)i * img + p] != want)
-                fail_with_seed("pixel differs from file byte / 255");
+            float x = (float)f->pix[(first + (size_t)i) * img + p] / 255.0f;
+            if (got[(size_t)i * img + p] != (x - (float)mean) / (float)std)
+                fail_with_seed("delivered pixel differs from torchvision's float");
         }
     }
+    free(got);
+}
+
+static void expect_pixels(const gpx_split *s, const fake_set *f, uint32_t first)
+{
+    expect_split(s, f, first, 0.0, 1.0);
 }
 
 static void test_fmnist_layout_and_splits(void **state)
@@ -583,7 +598,7 @@ static void test_fmnist_layout_and_splits(void **state)
     assert_non_null(strstr(d.files[0], "train-images"));
     assert_non_null(strstr(d.files[3], "t10k-labels"));
     gpx_data_free(&d);
-    assert_null(d.train.x);
+    assert_null(d.train.images.data);
 
     /* no validation, no limits: everything, and an empty validation split */
     spec.validation = 0;
@@ -592,7 +607,7 @@ static void test_fmnist_layout_and_splits(void **state)
     assert_int_equal(gpx_data_load(&spec, &d, err, sizeof err), 0);
     assert_int_equal(d.train.count, 50);
     assert_int_equal(d.val.count, 0);
-    assert_null(d.val.x);
+    assert_null(d.val.images.data);
     assert_int_equal(d.test.count, 20);
     expect_pixels(&d.train, &train, 0);
     gpx_data_free(&d);
@@ -602,7 +617,7 @@ static void test_fmnist_layout_and_splits(void **state)
     spec.validation = 50;
     assert_int_equal(gpx_data_load(&spec, &d, err, sizeof err), -1);
     assert_non_null(strstr(err, "validation"));
-    assert_null(d.train.x);
+    assert_null(d.train.images.data);
     spec.validation = 49;
     assert_int_equal(gpx_data_load(&spec, &d, err, sizeof err), 0);
     assert_int_equal(d.train.count, 1);
@@ -660,7 +675,7 @@ static void expect_load_failure(const gpx_data_spec *spec, const char *name)
         print_error("message \"%s\" does not name %s\n", err, name);
         fail();
     }
-    assert_null(d.train.x);
+    assert_null(d.train.images.data);
     assert_int_equal(d.nfiles, 0);
 }
 
@@ -708,7 +723,7 @@ static void test_data_inconsistent(void **state)
     write_bytes(tim, "\0\0\x08\x03\0", 5);
     expect_load_failure(&spec, tim);
 
-    /* idx classes are the largest label + 1 (train and test) */
+    /* idx classes are the number of different training labels */
     write_image_set(tim, tlb, test.count, test.h, test.w, test.pix, test.lab, test.count, 0);
     gpx_data d;
     char err[2048];
@@ -738,20 +753,6 @@ static void direct_stats(const fake_set *f, uint32_t count, double *mean, double
     for (size_t i = 0; i < n; i++)
         ss += (f->pix[i] / 255.0 - *mean) * (f->pix[i] / 255.0 - *mean);
     *std = sqrt(ss / (double)n);
-}
-
-static void expect_normalized(const gpx_split *s, const fake_set *f, uint32_t first,
-                              double mean, double std)
-{
-    size_t img = (size_t)f->h * f->w;
-    for (int i = 0; i < s->count; i++)
-        for (size_t p = 0; p < img; p++) {
-            /* what torchvision computes in float32: ToTensor then Normalize */
-            float x = (float)f->pix[(first + (size_t)i) * img + p] / 255.0f;
-            float want = (x - (float)mean) / (float)std;
-            if (s->x[(size_t)i * img + p] != want)
-                fail_with_seed("normalised pixel differs");
-        }
 }
 
 static void test_normalization(void **state)
@@ -786,9 +787,9 @@ static void test_normalization(void **state)
     assert_true(fabs(d.mean - mean) <= 1e-12 * mean);
     assert_true(fabs(d.std - std) <= 1e-12 * std);
     assert_true(d.mean < 0.25);   /* the all-255 validation tail was left out */
-    expect_normalized(&d.train, &train, 0, d.mean, d.std);
-    expect_normalized(&d.val, &train, 30, d.mean, d.std);
-    expect_normalized(&d.test, &test, 0, d.mean, d.std);
+    expect_split(&d.train, &train, 0, d.mean, d.std);
+    expect_split(&d.val, &train, 30, d.mean, d.std);
+    expect_split(&d.test, &test, 0, d.mean, d.std);
     gpx_data_free(&d);
 
     /* given statistics are used as they are */
@@ -796,8 +797,8 @@ static void test_normalization(void **state)
     spec.std = 0.3530;
     assert_int_equal(gpx_data_load(&spec, &d, err, sizeof err), 0);
     assert_true(d.mean == 0.2860 && d.std == 0.3530);
-    expect_normalized(&d.train, &train, 0, 0.2860, 0.3530);
-    expect_normalized(&d.test, &test, 0, 0.2860, 0.3530);
+    expect_split(&d.train, &train, 0, 0.2860, 0.3530);
+    expect_split(&d.test, &test, 0, 0.2860, 0.3530);
     gpx_data_free(&d);
 
     spec.std = -1;
@@ -837,12 +838,13 @@ static void test_synthetic(void **state)
     assert_int_equal(a.train.classes, 6);
     size_t n = 600 * 144;
     /* same seed, same set; another seed, another set; test is not train */
-    if (memcmp(a.train.x, b.train.x, n * sizeof(float)) != 0 ||
-        memcmp(a.test.x, b.test.x, 200 * 144 * sizeof(float)) != 0)
+    const unsigned char *pa = a.train.images.data;
+    if (memcmp(pa, b.train.images.data, n) != 0 ||
+        memcmp(a.test.images.data, b.test.images.data, 200 * 144) != 0)
         fail_with_seed("synthetic set differs for one seed");
     assert_memory_equal(a.train.y, b.train.y, 600 * sizeof(int));
-    assert_memory_not_equal(a.train.x, c.train.x, n * sizeof(float));
-    assert_memory_not_equal(a.train.x, a.test.x, 200 * 144 * sizeof(float));
+    assert_memory_not_equal(pa, c.train.images.data, n);
+    assert_memory_not_equal(pa, a.test.images.data, 200 * 144);
 
     /* balanced classes, in [0, 1], not constant, with ink on a darker ground */
     int per[6] = { 0 };
@@ -852,10 +854,12 @@ static void test_synthetic(void **state)
     }
     for (int k = 0; k < 6; k++)
         assert_int_equal(per[k], 100);
+    float *x = gpx_split_floats(&a.train);
+    assert_non_null(x);
     double lo = 1, hi = 0;
     for (size_t i = 0; i < n; i++) {
-        lo = a.train.x[i] < lo ? a.train.x[i] : lo;
-        hi = a.train.x[i] > hi ? a.train.x[i] : hi;
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
     }
     assert_true(lo >= 0.0 && lo < 0.05);
     assert_true(hi <= 1.0 && hi > 0.6);
@@ -863,12 +867,13 @@ static void test_synthetic(void **state)
     for (int i = 0; i < 600; i++) {
         int bright = 0;
         for (int p = 0; p < 144; p++)
-            bright += a.train.x[(size_t)i * 144 + p] > 0.5f;
+            bright += x[(size_t)i * 144 + p] > 0.5f;
         if (bright < 3)
             fail_with_seed("synthetic image without a shape");
     }
+    free(x);
     /* the same class is not one fixed picture (position and size vary) */
-    assert_memory_not_equal(a.train.x, a.train.x + 6 * 144, 144 * sizeof(float));
+    assert_memory_not_equal(pa, pa + 6 * 144, 144);
     gpx_data_free(&a);
     gpx_data_free(&b);
     gpx_data_free(&c);

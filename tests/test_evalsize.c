@@ -411,7 +411,8 @@ static gpx_data load(const gpx_data_spec *spec)
     return d;
 }
 
-/* Every split comes out resized, equal to resizing the original floats. */
+/* Every split comes out resized, equal to resizing the original floats,
+ * whole or gathered in any order; what it stores stays the original bytes. */
 static void test_data_resize(void **state)
 {
     (void)state;
@@ -429,13 +430,22 @@ static void test_data_resize(void **state)
             assert_int_equal(b[s]->h, sides[k]);
             assert_int_equal(b[s]->w, sides[k]);
             assert_memory_equal(b[s]->y, a[s]->y, a[s]->count * sizeof *a[s]->y);
-            size_t nout = (size_t)a[s]->count * sides[k] * sides[k];
-            float *want = malloc(nout * sizeof *want);
-            assert_non_null(want);
-            assert_int_equal(gpx_resize_bilinear(a[s]->x, a[s]->count, 1, a[s]->h, a[s]->w,
+            assert_memory_equal(b[s]->images.data, a[s]->images.data,
+                                (size_t)a[s]->count * a[s]->h * a[s]->w);
+            size_t img = (size_t)sides[k] * sides[k], nout = a[s]->count * img;
+            float *want = malloc(nout * sizeof *want), *orig = gpx_split_floats(a[s]);
+            float *got = gpx_split_floats(b[s]), *one = malloc(img * sizeof *one);
+            assert_true(want && orig && got && one);
+            assert_int_equal(gpx_resize_bilinear(orig, a[s]->count, 1, a[s]->h, a[s]->w,
                                                  want, sides[k], sides[k]), 0);
-            expect_floats("data.resize", b[s]->x, want, nout);
+            expect_floats("data.resize", got, want, nout);
+            int last = a[s]->count - 1;   /* one image gathered alone is resized the same */
+            assert_int_equal(gpx_split_batch(b[s], &last, 0, 1, one), 0);
+            expect_floats("data.resize, gathered", one, want + last * img, img);
             free(want);
+            free(orig);
+            free(got);
+            free(one);
         }
         /* the statistics are those of the original pixels */
         assert_memory_equal(&big.mean, &plain.mean, sizeof big.mean);
@@ -550,21 +560,26 @@ static void reference(const ycfg *cfg, gp_net *trained, const gpx_data *d, int s
                    gp_net_layer(trained, i)->buffers[k].value,
                    gp_net_layer(trained, i)->buffers[k].count * sizeof(float));
     gpx_split s = d->test;
-    s.h = s.w = size;
-    s.x = malloc((size_t)s.count * size * size * sizeof *s.x);
-    assert_non_null(s.x);
+    float *orig = gpx_split_floats(&d->test);
+    float *x = malloc((size_t)s.count * size * size * sizeof *x);
+    assert_true(orig && x);
     float fill = (0.0f - (float)d->mean) / (float)d->std;
     if (m == GPX_SIZE_RESIZE)
-        assert_int_equal(gpx_resize_bilinear(d->test.x, s.count, 1, d->test.h, d->test.w, s.x,
+        assert_int_equal(gpx_resize_bilinear(orig, s.count, 1, d->test.h, d->test.w, x,
                                              size, size), 0);
     else
-        assert_int_equal(gpx_place_on_canvas(d->test.x, s.count, 1, d->test.h, d->test.w, s.x,
+        assert_int_equal(gpx_place_on_canvas(orig, s.count, 1, d->test.h, d->test.w, x,
                                              size, fill,
                                              m == GPX_SIZE_CANVAS_RANDOM ? GPX_CANVAS_RANDOM
                                                                          : GPX_CANVAS_CENTER,
                                              canvas_seed), 0);
+    /* the transformed floats, taken as they are */
+    s.h = s.w = size;
+    s.images = (gpx_images){ GPX_PIXEL_F32, GPX_LAYOUT_NCHW, s.count, 1, size, size, x };
+    s.scale = (gpx_pixel_scale){ 0 };
     assert_int_equal(gpx_evaluate(net, &s, 0, loss, acc), GP_OK);
-    free(s.x);
+    free(orig);
+    free(x);
     gp_net_destroy(net);
 }
 

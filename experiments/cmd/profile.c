@@ -234,6 +234,8 @@ static gp_status profiled_step(pf_state *s, int r)
     const float *x = gpx_stepper_x(sp);
     gp_status st = GP_OK;
     float loss = 0;
+    if (!x)
+        return GP_ERR_NOMEM;
     for (int i = 0; i < L && st == GP_OK; i++)
         PF_TIMED(&s->t[2 * i], r,
                  gp_layer_forward(gp_net_layer(net, i), n, i ? act[i - 1] : x, act[i], GP_TRAIN));
@@ -284,7 +286,7 @@ static int run_rounds(pf_state *s, int warmup, int repeats)
         if (st != GP_OK) {
             fprintf(stderr, PF_NAME ": %s\n",
                     s->bad_loss ? "the loss is not finite (the weights diverged)"
-                                : gp_last_error());
+                                : gpx_status_message(st));
             return -1;
         }
         for (int k = 0; r >= 0 && k < s->nrows; k++) {

@@ -145,7 +145,7 @@ static int time_repeats(const tp_run *run, const char *kind, int batch, steps_fn
         gp_status st = steps_of(ctx, steps);
         double seconds = gpx_now() - t0;
         if (st != GP_OK) {
-            fprintf(stderr, TP_CMD ": %s\n", gp_last_error());
+            fprintf(stderr, TP_CMD ": %s\n", gpx_status_message(st));
             return -1;
         }
         if (rep > 0)
@@ -186,6 +186,7 @@ typedef struct {
     int             batch, nb;
     size_t          img;
     long            k;
+    float          *xb;    /* the batch's images as floats */
 } inference;
 
 static gp_status infer_steps(void *ctx, int count)
@@ -193,8 +194,10 @@ static gp_status infer_steps(void *ctx, int count)
     inference *in = ctx;
     for (int i = 0; i < count; i++, in->k++) {
         const float *y;
-        const float *x = in->d->test.x + (size_t)(in->k % in->nb) * in->batch * in->img;
-        gp_status st = gp_net_forward(in->net, in->batch, x, GP_EVAL, &y);
+        int first = (int)(in->k % in->nb) * in->batch;
+        /* converted as gpx_evaluate converts every batch */
+        gp_status st = gpx_split_batch(&in->d->test, NULL, first, in->batch, in->xb)
+                       ? GP_ERR_NOMEM : gp_net_forward(in->net, in->batch, in->xb, GP_EVAL, &y);
         if (st != GP_OK)
             return st;
     }
@@ -215,7 +218,7 @@ static int bench_inference(const tp_run *run, const gpx_measured_point *mp)
 {
     const gpx_data *d = &mp->data;
     inference in = { NULL, d, run->o->infer_batch, d->test.count / run->o->infer_batch,
-                     (size_t)d->test.c * d->test.h * d->test.w, 0 };
+                     (size_t)d->test.c * d->test.h * d->test.w, 0, NULL };
     if (in.nb < 1) {
         fprintf(stderr, TP_CMD ": inference batch %d is larger than the %d test images\n",
                 in.batch, d->test.count);
@@ -223,7 +226,11 @@ static int bench_inference(const tp_run *run, const gpx_measured_point *mp)
     }
     if (!(in.net = build(&mp->model, mp->pt, d, in.batch)))
         return -1;
-    int rc = time_repeats(run, "inference", in.batch, infer_steps, &in);
+    in.xb = malloc((size_t)in.batch * in.img * sizeof *in.xb);
+    int rc = in.xb ? time_repeats(run, "inference", in.batch, infer_steps, &in) : -1;
+    if (!in.xb)
+        fprintf(stderr, TP_CMD ": out of memory for a batch of %d images\n", in.batch);
+    free(in.xb);
     gp_net_destroy(in.net);
     return rc;
 }

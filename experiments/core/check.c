@@ -63,7 +63,8 @@ static int same_data_spec(const gpx_data_spec *a, const gpx_data_spec *b)
            same_text(a->train_images, b->train_images) &&
            same_text(a->train_labels, b->train_labels) &&
            same_text(a->test_images, b->test_images) &&
-           same_text(a->test_labels, b->test_labels) && a->normalize == b->normalize &&
+           same_text(a->test_labels, b->test_labels) && a->classes == b->classes &&
+           a->normalize == b->normalize &&
            a->mean == b->mean && a->std == b->std && a->validation == b->validation &&
            a->train_limit == b->train_limit && a->test_limit == b->test_limit &&
            a->synthetic_train == b->synthetic_train && a->synthetic_test == b->synthetic_test &&

@@ -1,9 +1,10 @@
 /*
  * data.c - data sets for the experiments (see data.h).
  *
- * Every source is first read as bytes (pixels 0..255 and labels), then cut
- * by the limits and the validation split, and only then turned into floats,
- * so the normalisation statistics come from exactly the images trained on.
+ * Every source is read as bytes (pixels 0..255 and labels), cut by the
+ * limits and the validation split, and kept as bytes: the normalisation
+ * statistics come from exactly the images trained on, and a batch becomes
+ * floats (gpx_split_batch, through core/images.c) only when it is used.
  */
 #include "autoconfig.h"
 
@@ -46,8 +47,8 @@ static const char *const fmnist_names[GPX_DATA_MAX_FILES] = {
 #define SYNTH_MIN_SIZE        8
 #define SYNTH_MAX_SIZE        64
 #define SYNTH_MAX_CLASSES     10
-/* largest side data.resize accepts: 60000 images at 1024 x 1024 would
- * already need 250 GB */
+/* largest side data.resize accepts: one batch of 256 images at 1024 x 1024
+ * already takes 1 GiB of floats */
 #define RESIZE_MAX            1024
 /* xor'ed into the seed so the test images are a separate draw, not a
  * continuation that could repeat training images */
@@ -144,30 +145,10 @@ static int record_file(gpx_data *out, const char *path, char *err, size_t errlen
     return 0;
 }
 
-static int check_labels(const raw_split *r, int classes, const char *path,
-                        char *err, size_t errlen)
-{
-    for (int i = 0; i < r->count; i++)
-        if (r->y[i] >= classes)
-            return gpx_fail(err, errlen, "%s: label %d of image %d is not below %d classes",
-                             path, r->y[i], i, classes);
-    return 0;
-}
-
-static int max_label(const raw_split *r)
-{
-    int m = 0;
-    for (int i = 0; i < r->count; i++)
-        if (r->y[i] > m)
-            m = r->y[i];
-    return m;
-}
-
 /* Read the four files (train images, train labels, test images, test
- * labels). classes > 0 is checked; classes == 0 takes the largest label + 1. */
-static int load_files(const char *const paths[GPX_DATA_MAX_FILES], int classes, gpx_data *out,
-                      raw_split *train, raw_split *test, int *classes_out,
-                      char *err, size_t errlen)
+ * labels); their labels are checked later, against the classes. */
+static int load_files(const char *const paths[GPX_DATA_MAX_FILES], gpx_data *out,
+                      raw_split *train, raw_split *test, char *err, size_t errlen)
 {
     for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
         if (!paths[i] || !paths[i][0])
@@ -181,17 +162,9 @@ static int load_files(const char *const paths[GPX_DATA_MAX_FILES], int classes, 
         return gpx_fail(err, errlen, "%s: test images are %d x %d but training images "
                          "(%s) are %d x %d", paths[2], test->h, test->w, paths[0],
                          train->h, train->w);
-    if (classes == 0) {
-        int m = max_label(train), mt = max_label(test);
-        classes = (m > mt ? m : mt) + 1;
-    }
-    if (check_labels(train, classes, paths[1], err, errlen) != 0 ||
-        check_labels(test, classes, paths[3], err, errlen) != 0)
-        return -1;
     for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
         if (record_file(out, paths[i], err, errlen) != 0)
             return -1;
-    *classes_out = classes;
     return 0;
 }
 
@@ -263,7 +236,7 @@ static int fmnist_not_found(char *err, size_t errlen)
 }
 
 static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_split *train,
-                              raw_split *test, int *classes, char *err, size_t errlen)
+                              raw_split *test, char *err, size_t errlen)
 {
     char dir[4096];
     if (spec->dir && spec->dir[0]) {
@@ -280,7 +253,7 @@ static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_spli
                              dir, fmnist_names[i], fmnist_names[i], FMNIST_INSTALL_HINT);
         p[i] = paths[i];
     }
-    return load_files(p, FMNIST_CLASSES, out, train, test, classes, err, errlen);
+    return load_files(p, out, train, test, err, errlen);
 }
 
 /* ------------------------------------------------------------- synthetic */
@@ -408,6 +381,78 @@ static int load_synthetic(const gpx_data_spec *spec, raw_split *train, raw_split
     return 0;
 }
 
+/* --------------------------------------------------------------- classes */
+
+static int compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* How many different labels r holds; -1 when out of memory. */
+static int distinct_labels(const raw_split *r)
+{
+    int *sorted = malloc((size_t)r->count * sizeof *sorted + 1);
+    if (!sorted)
+        return -1;
+    memcpy(sorted, r->y, (size_t)r->count * sizeof *sorted);
+    qsort(sorted, (size_t)r->count, sizeof *sorted, compare_ints);
+    int n = r->count > 0;
+    for (int i = 1; i < r->count; i++)
+        n += sorted[i] != sorted[i - 1];
+    free(sorted);
+    return n;
+}
+
+/* Where a split's labels came from, as the messages name it: the labels
+ * file, or the generated set. */
+static const char *labels_origin(const gpx_data *out, int test)
+{
+    if (out->nfiles == GPX_DATA_MAX_FILES)
+        return out->files[test ? 3 : 1];
+    return test ? "the synthetic test set" : "the synthetic training set";
+}
+
+/* Every label of r in [0, classes), else an error naming the file (origin),
+ * the index of the first label outside and why the classes are what they are. */
+static int check_labels(const raw_split *r, int classes, const char *origin, const char *why,
+                        char *err, size_t errlen)
+{
+    for (int i = 0; i < r->count; i++)
+        if (r->y[i] < 0 || r->y[i] >= classes)
+            return gpx_fail(err, errlen, "%s: label %d at index %d is outside [0, %d): %s",
+                             origin, r->y[i], i, classes, why);
+    return 0;
+}
+
+/* The classes, decided once: data.classes when stated, else the source's
+ * own (source_classes), else the number of different training labels (the
+ * whole file, before limits); then every label of both files checked. */
+static int settle_classes(const gpx_data_spec *spec, const gpx_data *out,
+                          const raw_split *train, const raw_split *test, int *classes,
+                          char *err, size_t errlen)
+{
+    char why[256];
+    int source_classes = *classes;
+    if (spec->classes > 0) {
+        *classes = spec->classes;
+        snprintf(why, sizeof why, "data.classes is %d", spec->classes);
+    } else if (source_classes > 0) {
+        *classes = source_classes;
+        snprintf(why, sizeof why, "the %s set has %d classes", out->source, source_classes);
+    } else {
+        *classes = distinct_labels(train);
+        if (*classes < 0)
+            return gpx_fail(err, errlen, "out of memory for %d labels", train->count);
+        snprintf(why, sizeof why, "the training labels take %d different values, so they "
+                 "must be 0 to %d (or state data.classes)", *classes, *classes - 1);
+    }
+    if (check_labels(train, *classes, labels_origin(out, 0), why, err, errlen) != 0 ||
+        check_labels(test, *classes, labels_origin(out, 1), why, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
 /* --------------------------------------------------------- scaling, splits */
 
 /* Population mean and std of pixel / 255 over images [0, count) of r,
@@ -428,34 +473,18 @@ static void pixel_stats(const raw_split *r, int count, double *mean, double *std
     *std = sqrt(var / (double)n);
 }
 
-/* The float each byte becomes, computed as torchvision does it in float32:
- * ToTensor (p / 255), then Normalize ((x - mean) / std). */
-static void scale_table(float lut[256], int normalize, double mean, double std)
+/* Images [first, first + count) of r as a split delivering size x size
+ * images (0: their own size); it points into r's buffers. */
+static gpx_split make_split(const raw_split *r, int first, int count, int classes, int size,
+                            const gpx_pixel_scale *scale)
 {
-    for (int p = 0; p < 256; p++) {
-        float x = (float)p / 255.0f;
-        lut[p] = normalize ? (x - (float)mean) / (float)std : x;
-    }
-}
-
-/* Images [first, first + count) of r as a float split. */
-static int make_split(const raw_split *r, int first, int count, int classes,
-                      const float lut[256], gpx_split *out, char *err, size_t errlen)
-{
-    *out = (gpx_split){ .count = count, .c = 1, .h = r->h, .w = r->w, .classes = classes };
-    if (count == 0)
-        return 0;
-    size_t img = (size_t)r->h * (size_t)r->w, n = (size_t)count * img;
-    out->x = malloc(n * sizeof *out->x);
-    out->y = malloc((size_t)count * sizeof *out->y);
-    if (!out->x || !out->y)
-        return gpx_fail(err, errlen, "out of memory for %d images of %d x %d", count,
-                         r->h, r->w);
-    const uint8_t *src = r->pix + (size_t)first * img;
-    for (size_t i = 0; i < n; i++)
-        out->x[i] = lut[src[i]];
-    memcpy(out->y, r->y + first, (size_t)count * sizeof *out->y);
-    return 0;
+    size_t img = (size_t)r->h * (size_t)r->w;
+    gpx_split s = { .count = count, .c = 1, .h = size ? size : r->h, .w = size ? size : r->w,
+                    .classes = classes, .scale = *scale };
+    s.images = (gpx_images){ GPX_PIXEL_U8, GPX_LAYOUT_NCHW, count, 1, r->h, r->w,
+                             count ? r->pix + (size_t)first * img : NULL };
+    s.y = count ? r->y + first : NULL;
+    return s;
 }
 
 static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
@@ -473,73 +502,82 @@ static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
     return 0;
 }
 
-/* Apply limits, the validation split and the scaling; fills out's splits. */
-static int build_splits(const gpx_data_spec *spec, const raw_split *train,
-                        const raw_split *test, int classes, gpx_data *out,
-                        char *err, size_t errlen)
+/* Keep only the first count images of r (the limit), giving the rest back. */
+static void raw_keep(raw_split *r, int count)
 {
-    int ntrain = spec->train_limit > 0 && spec->train_limit < train->count ? spec->train_limit
-                                                                            : train->count;
-    int ntest = spec->test_limit > 0 && spec->test_limit < test->count ? spec->test_limit
-                                                                        : test->count;
-    if (spec->validation >= ntrain)
-        return gpx_fail(err, errlen, "validation split of %d images leaves no training "
-                         "images (only %d to split)", spec->validation, ntrain);
-    int nfit = ntrain - spec->validation;
+    if (count >= r->count)
+        return;
+    size_t img = (size_t)r->h * (size_t)r->w;
+    uint8_t *pix = realloc(r->pix, (size_t)count * img + 1);
+    int *y = realloc(r->y, (size_t)count * sizeof *y + 1);
+    r->pix = pix ? pix : r->pix;   /* a failed shrink keeps the larger block */
+    r->y = y ? y : r->y;
+    r->count = count;
+}
+
+/* The normalisation of out: given, else from the nfit images trained on. */
+static int settle_scale(const gpx_data_spec *spec, const raw_split *train, int nfit,
+                        gpx_data *out, char *err, size_t errlen)
+{
     out->mean = 0.0;
     out->std = 1.0;
-    if (spec->normalize) {
-        if (spec->std > 0) {
-            out->mean = spec->mean;
-            out->std = spec->std;
-        } else {
-            pixel_stats(train, nfit, &out->mean, &out->std);
-            if (!(out->std > 0))
-                return gpx_fail(err, errlen, "cannot normalise: the %d training images are "
-                                 "all one value (std 0)", nfit);
-        }
+    if (!spec->normalize)
+        return 0;
+    if (spec->std > 0) {
+        out->mean = spec->mean;
+        out->std = spec->std;
+        return 0;
     }
-    float lut[256];
-    scale_table(lut, spec->normalize, out->mean, out->std);
-    if (make_split(train, 0, nfit, classes, lut, &out->train, err, errlen) != 0 ||
-        make_split(train, nfit, spec->validation, classes, lut, &out->val, err, errlen) != 0 ||
-        make_split(test, 0, ntest, classes, lut, &out->test, err, errlen) != 0)
-        return -1;
+    pixel_stats(train, nfit, &out->mean, &out->std);
+    if (!(out->std > 0))
+        return gpx_fail(err, errlen, "cannot normalise: the %d training images are all one "
+                         "value (std 0)", nfit);
     return 0;
 }
 
-/* Replace s's images by their bilinear resize to size x size. */
-static int resize_split(gpx_split *s, int size, char *err, size_t errlen)
+/* Apply limits, the validation split and the scaling; out's splits then
+ * point into train's and test's buffers, which out takes over. */
+static int build_splits(const gpx_data_spec *spec, raw_split *train, raw_split *test,
+                        int classes, gpx_data *out, char *err, size_t errlen)
 {
-    if (s->count == 0 || (s->h == size && s->w == size)) {
-        s->h = s->w = size;
-        return 0;
-    }
-    size_t n = (size_t)s->count * (size_t)s->c * (size_t)size * (size_t)size;
-    float *x = malloc(n * sizeof *x);
-    if (!x || gpx_resize_bilinear(s->x, s->count, s->c, s->h, s->w, x, size, size) != 0) {
-        free(x);
-        return gpx_fail(err, errlen, "out of memory resizing %d images to %d x %d",
-                         s->count, size, size);
-    }
-    free(s->x);
-    s->x = x;
-    s->h = s->w = size;
+    if (spec->train_limit > 0)
+        raw_keep(train, spec->train_limit);
+    if (spec->test_limit > 0)
+        raw_keep(test, spec->test_limit);
+    if (spec->validation >= train->count)
+        return gpx_fail(err, errlen, "validation split of %d images leaves no training "
+                         "images (only %d to split)", spec->validation, train->count);
+    int nfit = train->count - spec->validation;
+    if (settle_scale(spec, train, nfit, out, err, errlen) != 0)
+        return -1;
+    gpx_pixel_scale scale = { spec->normalize, out->mean, out->std };
+    out->train = make_split(train, 0, nfit, classes, spec->resize, &scale);
+    out->val = make_split(train, nfit, spec->validation, classes, spec->resize, &scale);
+    out->test = make_split(test, 0, test->count, classes, spec->resize, &scale);
+    void *owned[4] = { train->pix, train->y, test->pix, test->y };
+    memcpy(out->owned, owned, sizeof owned);
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
     return 0;
 }
 
 /* ------------------------------------------------------------ public */
 
+/* Read the source's images and labels; *classes is the number of classes
+ * the source itself defines, or 0 when only its labels can tell (idx). */
 static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out,
                     raw_split *train, raw_split *test, int *classes, char *err, size_t errlen)
 {
-    if (strcmp(source, "fashion-mnist") == 0)
-        return load_fashion_mnist(spec, out, train, test, classes, err, errlen);
+    *classes = 0;
+    if (strcmp(source, "fashion-mnist") == 0) {
+        *classes = FMNIST_CLASSES;
+        return load_fashion_mnist(spec, out, train, test, err, errlen);
+    }
     if (strcmp(source, "idx") == 0) {
         const char *const paths[GPX_DATA_MAX_FILES] = {
             spec->train_images, spec->train_labels, spec->test_images, spec->test_labels,
         };
-        return load_files(paths, 0, out, train, test, classes, err, errlen);
+        return load_files(paths, out, train, test, err, errlen);
     }
     if (strcmp(source, "synthetic") == 0)
         return load_synthetic(spec, train, test, classes, err, errlen);
@@ -566,33 +604,49 @@ int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t er
     int classes = 0;
     int rc = load_raw(spec, source, out, &train, &test, &classes, err, errlen);
     if (rc == 0)
+        rc = settle_classes(spec, out, &train, &test, &classes, err, errlen);
+    if (rc == 0)
         rc = build_splits(spec, &train, &test, classes, out, err, errlen);
     raw_free(&train);
     raw_free(&test);
-    if (rc == 0 && spec->resize > 0)
-        rc = resize_split(&out->train, spec->resize, err, errlen) ||
-             resize_split(&out->val, spec->resize, err, errlen) ||
-             resize_split(&out->test, spec->resize, err, errlen) ? -1 : 0;
     if (rc != 0)
         gpx_data_free(out);
     return rc;
-}
-
-static void split_free(gpx_split *s)
-{
-    free(s->x);
-    free(s->y);
-    memset(s, 0, sizeof *s);
 }
 
 void gpx_data_free(gpx_data *d)
 {
     if (!d)
         return;
-    split_free(&d->train);
-    split_free(&d->val);
-    split_free(&d->test);
+    for (int i = 0; i < 4; i++)
+        free(d->owned[i]);
     memset(d, 0, sizeof *d);
+}
+
+int gpx_split_batch(const gpx_split *s, const int *index, int first, int count, float *dst)
+{
+    const gpx_images *im = &s->images;
+    if (s->h == im->h && s->w == im->w)
+        return gpx_images_to_floats(im, &s->scale, index, first, count, dst);
+    /* resized from the stored size: converted there first, as torch
+     * interpolates the normalised tensor */
+    float *own = malloc((size_t)count * im->c * im->h * im->w * sizeof *own + 1);
+    int rc = own && gpx_images_to_floats(im, &s->scale, index, first, count, own) == 0 &&
+             gpx_resize_bilinear(own, count, im->c, im->h, im->w, dst, s->h, s->w) == 0
+             ? 0 : -1;
+    free(own);
+    return rc;
+}
+
+float *gpx_split_floats(const gpx_split *s)
+{
+    size_t n = (size_t)s->count * s->c * s->h * s->w;
+    float *x = n ? malloc(n * sizeof *x) : NULL;
+    if (x && gpx_split_batch(s, NULL, 0, s->count, x) != 0) {
+        free(x);
+        x = NULL;
+    }
+    return x;
 }
 
 void gpx_data_describe(const gpx_data *d, gpx_data_record *out)
@@ -608,4 +662,5 @@ void gpx_data_describe(const gpx_data *d, gpx_data_record *out)
     out->train_count = d->train.count;
     out->val_count = d->val.count;
     out->test_count = d->test.count;
+    out->classes = d->train.classes;
 }

@@ -2,10 +2,12 @@
  * data.h - the data sets experiments train on: FashionMNIST (found by name),
  * any pair of MNIST-style IDX files, or a small synthetic set for tests.
  *
- * Every source ends up the same way: float images (count x c x h x w, NCHW,
- * c = 1) and int labels, split into train / validation / test, with the
- * pixel scaling torchvision uses (ToTensor, then optionally Normalize), so a
- * PyTorch run on the same files sees the same floats.
+ * Every source ends up the same way: images held as the source stores them
+ * (bytes, one channel: count x 1 x h x w) and int labels, split into train /
+ * validation / test. A batch becomes floats only when it is used, with the
+ * pixel scaling torchvision uses (ToTensor, then optionally Normalize, then
+ * with data.resize a bilinear resize), so a PyTorch run on the same files
+ * sees the same floats.
  *
  *     gpx_data_spec spec = { .source = "fashion-mnist", .normalize = 1,
  *                            .validation = 5000 };
@@ -15,7 +17,9 @@
  *         fprintf(stderr, "gpool: %s\n", err);
  *         return 1;
  *     }
- *     ... d.train.x, d.train.y, d.train.count, d.val ..., d.sha256[0] ...
+ *     float *x = malloc(64 * d.train.c * d.train.h * d.train.w * sizeof *x);
+ *     gpx_split_batch(&d.train, order, 0, 64, x);   // images order[0..64), as floats
+ *     ... d.train.y, d.train.count, d.val ..., d.sha256[0] ...
  *     gpx_data_free(&d);
  *
  * Errors go to the caller's buffer (they name the file or the directories
@@ -27,13 +31,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One split. x holds count * c * h * w floats; y holds count labels in
- * [0, classes). An empty split (no validation asked for) has count 0 and
- * NULL x and y. */
+#include "core/images.h"
+
+/* One split: count images delivered as c x h x w floats, and their labels
+ * y, in [0, classes). images holds them as stored (count images at the
+ * source's own size, which h x w differ from when the set is resized) and
+ * scale says how a stored value becomes a float. Neither images.data nor y
+ * is owned by the split. An empty split (no validation asked for) has count
+ * 0 and NULL images.data and y. */
 typedef struct {
-    int    count, c, h, w, classes;
-    float *x;
-    int   *y;
+    int             count, c, h, w, classes;
+    gpx_images      images;
+    gpx_pixel_scale scale;
+    const int      *y;
 } gpx_split;
 
 #define GPX_DATA_MAX_FILES 4
@@ -46,6 +56,9 @@ typedef struct {
 typedef struct {
     gpx_split train, val, test;
     double    mean, std;
+    /* what the splits point into, freed by gpx_data_free: the training
+     * images and labels (train and validation share them), then the test ones */
+    void     *owned[4];
     int       nfiles;
     char      files[GPX_DATA_MAX_FILES][4096];
     char      sha256[GPX_DATA_MAX_FILES][65];
@@ -60,6 +73,7 @@ typedef struct {
     char   sha256[GPX_DATA_MAX_FILES][65];
     double mean, std;
     int    train_count, val_count, test_count;
+    int    classes;        /* the classes the head was built for */
 } gpx_data_record;
 
 typedef struct {
@@ -67,8 +81,14 @@ typedef struct {
     const char *source;
     /* fashion-mnist: read from this directory instead of searching (may be NULL) */
     const char *dir;
-    /* idx: the four files; classes = largest label + 1 */
+    /* idx: the four files */
     const char *train_images, *train_labels, *test_images, *test_labels;
+    /* > 0: the number of classes; 0: derived once, as the source's own
+     * (fashion-mnist 10, synthetic synthetic_classes), else (idx) the number
+     * of different labels in the whole training labels file. Either way every
+     * label of both files must lie in [0, classes), or loading fails naming
+     * the file and the index of the first label outside. */
+    int         classes;
     /* 0: x = pixel / 255; 1: then x = (x - mean) / std */
     int         normalize;
     /* with normalize: used when std > 0, else computed (in double, over the
@@ -82,11 +102,12 @@ typedef struct {
      * default (2000, 500, 12, 4). The same seed gives the same set. */
     int         synthetic_train, synthetic_test, synthetic_size, synthetic_classes;
     uint64_t    synthetic_seed;
-    /* 0 = keep the size; else every split is resized to resize x resize
-     * right after loading, bilinearly as gpx_resize_bilinear (PyTorch's
+    /* 0 = keep the size; else every split delivers resize x resize images,
+     * each batch resized bilinearly as gpx_resize_bilinear (PyTorch's
      * F.interpolate(mode='bilinear', align_corners=False)) does it, applied
      * to the final floats: the torch equivalent interpolates after Normalize.
-     * The normalisation statistics stay those of the original pixels. */
+     * The stored images and the normalisation statistics stay the original
+     * pixels'. */
     int         resize;
 } gpx_data_spec;
 
@@ -97,7 +118,19 @@ int  gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t e
 /* Free the splits and clear d. */
 void gpx_data_free(gpx_data *d);
 
-/* The record of d: its files (paths cut at 511 bytes), sizes and normalisation. */
+/* Images index[0 .. count) of s (index NULL: images first .. first + count -
+ * 1) as the network takes them: count x c x h x w floats in dst, scaled and,
+ * when s delivers another size than it stores, resized. 0, or -1 when an
+ * image lies outside the split or memory runs out. */
+int  gpx_split_batch(const gpx_split *s, const int *index, int first, int count, float *dst);
+
+/* The whole of s as gpx_split_batch delivers it, in a buffer to free; NULL
+ * when memory runs out (or s is empty). For tools and tests that want every
+ * image at once. */
+float *gpx_split_floats(const gpx_split *s);
+
+/* The record of d: its files (paths cut at 511 bytes), sizes, normalisation
+ * and classes. */
 void gpx_data_describe(const gpx_data *d, gpx_data_record *out);
 
 /* Find the FashionMNIST directory: the first of $GPOOL_DATA, ./data,

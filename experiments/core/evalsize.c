@@ -194,6 +194,7 @@ typedef struct {
     const gpx_split           *test;
     const gpx_eval_sizes_opts *o;
     float                      fill;     /* a raw zero pixel after normalisation */
+    float                     *native;   /* one batch as floats at the stored size */
     float                     *buf;      /* one transformed batch at the largest size */
     gpx_size_row              *rows;     /* rows[i * nmethods + j]: sizes[i] by methods[j] */
 } sweep;
@@ -247,16 +248,19 @@ static int reshape_for(sweep *s, int size, char *why, size_t len, char *err, siz
     return 1;
 }
 
-/* Bring count images (starting at x) to size x size in s->buf. */
-static void transform_batch(const sweep *s, gpx_size_method m, const float *x, int count,
-                            int size, gp_rng *rng)
+/* Bring test images [first, first + count), as stored, to size x size in
+ * s->buf. 0, or -1 (a bad range). */
+static int transform_batch(const sweep *s, gpx_size_method m, int first, int count, int size,
+                           gp_rng *rng)
 {
-    const gpx_split *t = s->test;
+    const gpx_images *im = &s->test->images;
+    if (gpx_images_to_floats(im, &s->test->scale, NULL, first, count, s->native) != 0)
+        return -1;
     if (m == GPX_SIZE_RESIZE)
-        gpx_resize_bilinear(x, count, t->c, t->h, t->w, s->buf, size, size);
-    else
-        place_images(x, count, t->c, t->h, t->w, s->buf, size, s->fill,
-                     m == GPX_SIZE_CANVAS_RANDOM ? GPX_CANVAS_RANDOM : GPX_CANVAS_CENTER, rng);
+        return gpx_resize_bilinear(s->native, count, im->c, im->h, im->w, s->buf, size, size);
+    place_images(s->native, count, im->c, im->h, im->w, s->buf, size, s->fill,
+                 m == GPX_SIZE_CANVAS_RANDOM ? GPX_CANVAS_RANDOM : GPX_CANVAS_CENTER, rng);
+    return 0;
 }
 
 /* Evaluate the net on the test split transformed batch by batch. The sums
@@ -267,20 +271,24 @@ static int eval_method(const sweep *s, gpx_size_method m, int size, gpx_size_row
                        char *err, size_t errlen)
 {
     const gpx_split *t = s->test;
-    size_t img = (size_t)t->c * t->h * t->w;
     gp_rng rng;
     gp_rng_seed(&rng, s->o->seed);
     double loss_sum = 0;
     long hits = 0;
     for (int i = 0; i < t->count; i += s->o->batch) {
         int nb = t->count - i < s->o->batch ? t->count - i : s->o->batch;
-        transform_batch(s, m, t->x + (size_t)i * img, nb, size, &rng);
+        if (transform_batch(s, m, i, nb, size, &rng) != 0)
+            return gpx_fail(err, errlen, "converting test images %d to %d", i, i + nb - 1);
+        /* the transformed floats, taken as they are */
         gpx_split chunk = { .count = nb, .c = t->c, .h = size, .w = size,
-                            .classes = t->classes, .x = s->buf, .y = t->y + i };
+                            .classes = t->classes, .y = t->y + i };
+        chunk.images = (gpx_images){ GPX_PIXEL_F32, GPX_LAYOUT_NCHW, nb, t->c, size, size,
+                                     s->buf };
         double l, a;
-        if (gpx_evaluate(s->net, &chunk, s->o->sigmoid_loss, &l, &a) != GP_OK)
+        gp_status st = gpx_evaluate(s->net, &chunk, s->o->sigmoid_loss, &l, &a);
+        if (st != GP_OK)
             return gpx_fail(err, errlen, "evaluating at %dx%d by %s: %s", size, size,
-                           gpx_size_method_name(m), gp_last_error());
+                           gpx_size_method_name(m), gpx_status_message(st));
         loss_sum += l * nb;
         hits += lround(a * nb);
     }
@@ -294,7 +302,7 @@ static int eval_method(const sweep *s, gpx_size_method m, int size, gpx_size_row
  * can run at this size. */
 static int eval_size(sweep *s, int size, gpx_size_row *rows, char *err, size_t errlen)
 {
-    const gpx_split *t = s->test;
+    const gpx_images *t = &s->test->images;
     char why[256] = "";
     int ready = 0;
     for (int j = 0; j < s->o->nmethods && ready >= 0; j++) {
@@ -364,11 +372,14 @@ int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_op
     int largest = 0;
     for (int i = 0; i < o->nsizes; i++)
         largest = o->sizes[i] > largest ? o->sizes[i] : largest;
+    const gpx_images *im = &data->test.images;
+    s.native = malloc((size_t)o->batch * im->c * im->h * im->w * sizeof *s.native + 1);
     s.buf = malloc((size_t)o->batch * data->test.c * largest * largest * sizeof *s.buf + 1);
-    if (!s.buf)
-        return gpx_fail(err, errlen, "out of memory for a batch of %d images of %dx%d",
-                       o->batch, largest, largest);
-    int rc = sweep_sizes(&s, err, errlen);
+    int rc = !s.native || !s.buf
+             ? gpx_fail(err, errlen, "out of memory for a batch of %d images of %dx%d",
+                        o->batch, largest, largest)
+             : sweep_sizes(&s, err, errlen);
+    free(s.native);
     free(s.buf);
     return rc;
 }

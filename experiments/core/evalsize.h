@@ -101,10 +101,11 @@ typedef struct {
  * For each size net is reshaped to that input and o->batch images (its
  * weights and buffers as trained), and at the end back to its own input
  * shape (it then needs a training forward before a backward). The
- * transforms start from the test split as given (pass a split at its native
- * resolution to resize from the originals). Accuracy and loss equal
- * gpx_evaluate's on the whole transformed split bit for bit (the split is
- * transformed one batch at a time, so memory stays at one batch). 0 when
+ * transforms start from the test split's stored images at their own size
+ * (also when the split delivers them resized: data.resize). Accuracy and
+ * loss equal gpx_evaluate's on the whole transformed split bit for bit (the
+ * split is converted and transformed one batch at a time, so memory stays
+ * at one batch). 0 when
  * the sweep ran (rows not applicable included); -1 with err on bad
  * arguments, out of memory or a failed forward pass or reshape. */
 int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_opts *o,

@@ -44,6 +44,7 @@ gpx_data_spec gpx_run_data_spec(const ycfg_point *pt)
     s.train_labels = ycfg_str(pt, "data.train_labels");
     s.test_images = ycfg_str(pt, "data.test_images");
     s.test_labels = ycfg_str(pt, "data.test_labels");
+    s.classes = (int)ycfg_int(pt, "data.classes");
     s.normalize = ycfg_bool(pt, "data.normalize");
     s.mean = ycfg_float(pt, "data.mean");
     s.std = ycfg_float(pt, "data.std");

@@ -166,7 +166,7 @@ static int fault_epoch_for(size_t index)
 
 /* After training: the test set at every eval.sizes x eval.methods, one
  * message per pair (not-applicable pairs included, with their reason). The
- * transforms start from the data set's own images, also when training
+ * transforms start from the data set's stored images, also when training
  * resized them (data.resize). 0, or -1 with err. */
 static int evaluate_sizes(int fd, const ycfg_point *pt, const gpx_model_spec *model,
                           gp_net *net, const gpx_data *data, int sigmoid_loss, char *err,
@@ -182,25 +182,11 @@ static int evaluate_sizes(int fd, const ycfg_point *pt, const gpx_model_spec *mo
         size[i] = (int)sizes->items[i].i;
     for (int j = 0; j < nmethods && j < 3; j++)
         gpx_size_method_parse(methods->items[j].s, &method[j]);
-    gpx_data original;
-    const gpx_data *source = data;
-    memset(&original, 0, sizeof original);
-    if (data->train.h != 0 && ycfg_int(pt, "data.resize") > 0) {
-        gpx_data_spec spec = gpx_run_data_spec(pt);
-        spec.resize = 0;
-        spec.validation = 0;
-        spec.train_limit = 1;   /* only the test split is needed */
-        if (gpx_data_load(&spec, &original, err, errlen))
-            return -1;
-        original.mean = data->mean;
-        original.std = data->std;
-        source = &original;
-    }
     gpx_eval_sizes_opts eo = { model, size, nsizes, method, nmethods,
                                (uint64_t)ycfg_int(pt, "eval.seed"),
                                (int)ycfg_int(pt, "eval.batch"), sigmoid_loss };
     gpx_size_row *rows = calloc((size_t)nsizes * (size_t)nmethods, sizeof *rows);
-    int rc = rows ? gpx_eval_at_sizes(net, source, &eo, rows, err, errlen) : -1;
+    int rc = rows ? gpx_eval_at_sizes(net, data, &eo, rows, err, errlen) : -1;
     for (int i = 0; rc == 0 && i < nsizes * nmethods; i++) {
         gpx_runner_msg m;
         memset(&m, 0, sizeof m);
@@ -209,7 +195,6 @@ static int evaluate_sizes(int fd, const ycfg_point *pt, const gpx_model_spec *mo
         (void)send_msg(fd, &m);
     }
     free(rows);
-    gpx_data_free(&original);
     return rc;
 }
 

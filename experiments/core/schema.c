@@ -68,6 +68,9 @@ static const ycfg_schema data_keys[] = {
     { "train_labels", YCFG_STRING, "\"\"", .help = "idx: training labels file" },
     { "test_images", YCFG_STRING, "\"\"", .help = "idx: test images file" },
     { "test_labels", YCFG_STRING, "\"\"", .help = "idx: test labels file" },
+    { "classes", YCFG_INT, "0", .min = 0, .max = 1e6,
+      .help = "labels lie in [0, classes), else an error (0: fashion-mnist 10, synthetic "
+              "synthetic.classes, idx the number of different training labels)" },
     { "normalize", YCFG_BOOL, "false",
       .help = "after pixel/255, subtract mean and divide by std" },
     { "mean", YCFG_FLOAT, "0", .help = "normalize: mean (with std 0: computed)" },

@@ -67,7 +67,8 @@ int gpx_stepper_create(gpx_stepper *s, const gpx_model_spec *model, const ycfg_p
         return -1;
     }
     s->classes = gp_net_out_shape(s->net).c;
-    if (!(s->dlogits = alloc_floats((size_t)batch * s->classes))) {
+    s->xb = alloc_floats((size_t)batch * s->img);
+    if (!(s->dlogits = alloc_floats((size_t)batch * s->classes)) || !s->xb) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -77,14 +78,16 @@ int gpx_stepper_create(gpx_stepper *s, const gpx_model_spec *model, const ycfg_p
 void gpx_stepper_destroy(gpx_stepper *s)
 {
     free(s->dlogits);
+    free(s->xb);
     gp_optim_destroy(s->opt);
     gp_net_destroy(s->net);
     memset(s, 0, sizeof *s);
 }
 
-const float *gpx_stepper_x(const gpx_stepper *s)
+const float *gpx_stepper_x(gpx_stepper *s)
 {
-    return s->data->train.x + (size_t)(s->k % s->nb) * s->batch * s->img;
+    int first = (int)(s->k % s->nb) * s->batch;
+    return gpx_split_batch(&s->data->train, NULL, first, s->batch, s->xb) ? NULL : s->xb;
 }
 
 const int *gpx_stepper_y(const gpx_stepper *s)
@@ -94,9 +97,10 @@ const int *gpx_stepper_y(const gpx_stepper *s)
 
 gp_status gpx_stepper_step(gpx_stepper *s, float *loss)
 {
-    gp_status st = gpx_train_step(s->net, s->opt, s->to.optim.lr, gpx_stepper_x(s),
-                                  gpx_stepper_y(s), s->batch, s->to.sigmoid_loss, s->dlogits,
-                                  loss, NULL);
+    const float *x = gpx_stepper_x(s);
+    gp_status st = !x ? GP_ERR_NOMEM
+                      : gpx_train_step(s->net, s->opt, s->to.optim.lr, x, gpx_stepper_y(s),
+                                       s->batch, s->to.sigmoid_loss, s->dlogits, loss, NULL);
     s->k++;
     return st;
 }

@@ -62,6 +62,7 @@ typedef struct {
     int             nb;        /* whole batches in the training set */
     int             classes;
     size_t          img;       /* floats per training image */
+    float          *xb;        /* the batch's images as floats */
     float          *dlogits;   /* the loss gradient of a batch */
     long            k;         /* batches used so far; batch k % nb is next */
 } gpx_stepper;
@@ -75,11 +76,13 @@ int          gpx_stepper_create (gpx_stepper *s, const gpx_model_spec *model,
                                  char *err, size_t errlen);
 void         gpx_stepper_destroy(gpx_stepper *s);
 
-/* The next batch's images and labels. */
-const float *gpx_stepper_x      (const gpx_stepper *s);
+/* The next batch's images (converted to floats, as a training step does;
+ * NULL when memory runs out) and labels. */
+const float *gpx_stepper_x      (gpx_stepper *s);
 const int   *gpx_stepper_y      (const gpx_stepper *s);
 
-/* One training step (gpx_train_step) on the next batch, *loss its loss. */
+/* One training step (gpx_train_step) on the next batch, *loss its loss
+ * (GP_ERR_NOMEM, with no library message, when its images cannot be had). */
 gp_status    gpx_stepper_step   (gpx_stepper *s, float *loss);
 
 /* One part of a step, and what it costs (see above). */

@@ -58,30 +58,41 @@ gp_status gpx_train_step(gp_net *net, gp_optim *opt, float lr, const float *x,
     return st;
 }
 
+const char *gpx_status_message(gp_status st)
+{
+    return st == GP_ERR_NOMEM ? "out of memory" : gp_last_error();
+}
+
 gp_status gpx_evaluate(gp_net *net, const gpx_split *s, int sigmoid_loss,
                        double *loss, double *acc)
 {
     gp_shape out = gp_net_out_shape(net);
     int batch = gp_net_layer(net, 0)->in.n;
     size_t img = (size_t)s->c * s->h * s->w;
+    float *x = malloc((size_t)(s->count < batch ? s->count : batch) * img * sizeof *x + 1);
+    if (!x)
+        return GP_ERR_NOMEM;
     double loss_sum = 0;
     long hits = 0;
-    for (int i = 0; i < s->count; i += batch) {
+    gp_status st = GP_OK;
+    for (int i = 0; i < s->count && st == GP_OK; i += batch) {
         int n = s->count - i < batch ? s->count - i : batch;
         const float *logits;
         float l;
         int c;
-        gp_status st = gp_net_forward(net, n, s->x + (size_t)i * img, GP_EVAL, &logits);
+        if (gpx_split_batch(s, NULL, i, n, x) != 0)
+            st = GP_ERR_NOMEM;
+        if (st == GP_OK)
+            st = gp_net_forward(net, n, x, GP_EVAL, &logits);
         if (st == GP_OK)
             st = gp_softmax_xent(n, out.c, logits, s->y + i, sigmoid_loss, &l, NULL, &c);
-        if (st != GP_OK)
-            return st;
-        loss_sum += (double)l * n;
-        hits += c;
+        loss_sum += st == GP_OK ? (double)l * n : 0;
+        hits += st == GP_OK ? c : 0;
     }
+    free(x);
     *loss = s->count ? loss_sum / s->count : NAN;
     *acc = s->count ? (double)hits / s->count : NAN;
-    return GP_OK;
+    return st;
 }
 
 /* ------------------------------------------------------------- loop */
@@ -98,11 +109,17 @@ typedef struct {
     size_t          img;       /* floats per image */
 } loop_state;
 
-static int fail(gpx_train_result *res, const char *what)
+static int fail_with(gpx_train_result *res, const char *what, gp_status st)
 {
     res->status = GPX_RUN_FAILED;
-    snprintf(res->reason, sizeof res->reason, "%s: %s", what, gp_last_error());
+    snprintf(res->reason, sizeof res->reason, "%s: %s", what, gpx_status_message(st));
     return -1;
+}
+
+/* After a library call failed, with gp_last_error() saying why. */
+static int fail(gpx_train_result *res, const char *what)
+{
+    return fail_with(res, what, GP_OK);
 }
 
 /* The permutation of an epoch depends only on (seed, epoch), so a run
@@ -119,14 +136,13 @@ static void epoch_order(loop_state *s, int epoch)
     gp_rng_shuffle(&rng, s->order, (size_t)n);
 }
 
-static void gather(loop_state *s, int start, int n)
+/* The batch of images order[start .. start + n), as floats. 0, or -1. */
+static int gather(loop_state *s, int start, int n)
 {
     const gpx_split *t = &s->data->train;
-    for (int i = 0; i < n; i++) {
-        int k = s->order[start + i];
-        memcpy(s->xb + (size_t)i * s->img, t->x + (size_t)k * s->img, s->img * sizeof(float));
-        s->yb[i] = t->y[k];
-    }
+    for (int i = 0; i < n; i++)
+        s->yb[i] = t->y[s->order[start + i]];
+    return gpx_split_batch(t, s->order + start, 0, n, s->xb);
 }
 
 /* Train one epoch; returns 1 when the loss went NaN/inf, -1 on error. */
@@ -141,7 +157,8 @@ static int train_epoch(loop_state *s, int epoch, gpx_epoch_row *row, gpx_train_r
     for (int i = 0; i < t->count; i += batch) {
         int n = t->count - i < batch ? t->count - i : batch, c = 0;
         float loss;
-        gather(s, i, n);
+        if (gather(s, i, n) != 0)
+            return fail_with(res, "gathering a batch", GP_ERR_NOMEM);
         if (gpx_train_step(s->net, s->opt, lr, s->xb, s->yb, n, s->o->sigmoid_loss,
                            s->dlogits, &loss, &c) != GP_OK)
             return fail(res, "training step");
@@ -171,20 +188,21 @@ static int train_epoch(loop_state *s, int epoch, gpx_epoch_row *row, gpx_train_r
 static int evaluate_epoch(loop_state *s, gpx_epoch_row *row, gpx_train_result *res)
 {
     double t0 = gpx_now(), pass_loss;
+    gp_status st;
     row->val_loss = row->val_acc = NAN;
     /* train_loss stays the running mean of the epoch's batch losses (as the
      * tutorial and train.py report it); only the accuracy comes from the pass */
     if (s->o->train_eval_pass &&
-        gpx_evaluate(s->net, &s->data->train, s->o->sigmoid_loss, &pass_loss,
-                     &row->train_acc) != GP_OK)
-        return fail(res, "train evaluation");
+        (st = gpx_evaluate(s->net, &s->data->train, s->o->sigmoid_loss, &pass_loss,
+                           &row->train_acc)) != GP_OK)
+        return fail_with(res, "train evaluation", st);
     if (s->data->val.count > 0 &&
-        gpx_evaluate(s->net, &s->data->val, s->o->sigmoid_loss, &row->val_loss,
-                     &row->val_acc) != GP_OK)
-        return fail(res, "validation");
-    if (gpx_evaluate(s->net, &s->data->test, s->o->sigmoid_loss, &row->test_loss,
-                     &row->test_acc) != GP_OK)
-        return fail(res, "test evaluation");
+        (st = gpx_evaluate(s->net, &s->data->val, s->o->sigmoid_loss, &row->val_loss,
+                           &row->val_acc)) != GP_OK)
+        return fail_with(res, "validation", st);
+    if ((st = gpx_evaluate(s->net, &s->data->test, s->o->sigmoid_loss, &row->test_loss,
+                           &row->test_acc)) != GP_OK)
+        return fail_with(res, "test evaluation", st);
     row->eval_s = gpx_now() - t0;
     return 0;
 }

@@ -87,8 +87,13 @@ gp_status gpx_train_step(gp_net *net, gp_optim *opt, float lr, const float *x,
                          float *loss, int *correct);
 
 /* Mean loss and accuracy over a split in eval mode (batches of the net's
- * maximum batch). */
+ * maximum batch, each converted to floats as it is used). GP_ERR_NOMEM when
+ * the batch's floats cannot be had, else the library's status. */
 gp_status gpx_evaluate(gp_net *net, const gpx_split *s, int sigmoid_loss,
                        double *loss, double *acc);
+
+/* What a failed status means: "out of memory" for GP_ERR_NOMEM (which
+ * gpx_evaluate returns without a library message), else gp_last_error(). */
+const char *gpx_status_message(gp_status st);
 
 #endif /* GPOOL_EXPERIMENTS_TRAIN_H */

@@ -157,9 +157,9 @@ void gpx_manifest_write(FILE *fp, const gpx_manifest *m)
 
 void gpx_manifest_data(FILE *fp, const gpx_data_record *d)
 {
-    fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  mean: %.6g\n  std: %.6g\n"
-                "  files:\n",
-            d->train_count, d->val_count, d->test_count, d->mean, d->std);
+    fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  classes: %d\n"
+                "  mean: %.6g\n  std: %.6g\n  files:\n",
+            d->train_count, d->val_count, d->test_count, d->classes, d->mean, d->std);
     for (int i = 0; i < d->nfiles; i++) {
         fputs("    - path: ", fp);
         gpx_yaml_string(fp, d->files[i]);

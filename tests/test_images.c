@@ -1,0 +1,130 @@
+/*
+ * test_images.c - stored images converted to floats (core/images.h): bytes
+ * and floats, planar and interleaved channels, a range or an index list,
+ * with and without normalisation, each value checked against the formula
+ * torchvision applies; and every bad request refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/images.h"
+#include "testutil.h"
+
+enum { N = 7, C = 3, H = 5, W = 4, PLANE = H * W, IMG = C * PLANE };
+
+static uint64_t seed;
+
+/* Stored element (ch, p) of image k in layout, as its type's float (bytes
+ * scaled by 1/255), before normalisation. */
+static float stored(const gpx_images *im, int k, int ch, int p)
+{
+    size_t at = (size_t)k * IMG + (im->layout == GPX_LAYOUT_NCHW ? (size_t)ch * PLANE + p
+                                                                  : (size_t)p * C + ch);
+    if (im->type == GPX_PIXEL_U8)
+        return (float)((const uint8_t *)im->data)[at] / 255.0f;
+    return ((const float *)im->data)[at];
+}
+
+/* Converting images index[0..count) (or first.. when index is NULL) gives,
+ * bit for bit, each stored value normalised as torchvision does in float. */
+static void expect_converted(const gpx_images *im, const gpx_pixel_scale *sc, const int *index,
+                             int first, int count)
+{
+    float *dst = malloc((size_t)count * IMG * sizeof *dst);
+    assert_non_null(dst);
+    assert_int_equal(gpx_images_to_floats(im, sc, index, first, count, dst), 0);
+    for (int i = 0; i < count; i++)
+        for (int ch = 0; ch < C; ch++)
+            for (int p = 0; p < PLANE; p++) {
+                float v = stored(im, index ? index[i] : first + i, ch, p);
+                float want = sc->normalize ? (v - (float)sc->mean) / (float)sc->std : v;
+                float got = dst[(size_t)i * IMG + (size_t)ch * PLANE + p];
+                if (memcmp(&got, &want, sizeof got) != 0)
+                    fail_msg("image %d channel %d pixel %d: %.9g, expected %.9g (rerun with "
+                             "GPOOL_TEST_SEED=%llu)", i, ch, p, got, want,
+                             (unsigned long long)seed);
+            }
+    free(dst);
+}
+
+/* Both types in both layouts, a range and a shuffled index with repeats,
+ * with and without normalisation. */
+static void test_conversions(void **state)
+{
+    (void)state;
+    uint8_t bytes[N * IMG];
+    float floats[N * IMG];
+    for (int i = 0; i < N * IMG; i++) {
+        bytes[i] = (uint8_t)(tu_next() & 0xff);
+        floats[i] = tu_uniform(-3.0f, 3.0f);
+    }
+    bytes[0] = 255;   /* both ends of the table */
+    bytes[1] = 0;
+    const int index[] = { 6, 0, 3, 3, 5 };
+    const gpx_pixel_scale scales[] = { { 0, 0.0, 0.0 }, { 1, 0.2860, 0.3530 } };
+    for (int type = 0; type < 2; type++)
+        for (int layout = 0; layout < 2; layout++)
+            for (int s = 0; s < 2; s++) {
+                gpx_images im = { type ? GPX_PIXEL_F32 : GPX_PIXEL_U8,
+                                  layout ? GPX_LAYOUT_NHWC : GPX_LAYOUT_NCHW, N, C, H, W,
+                                  type ? (const void *)floats : bytes };
+                expect_converted(&im, &scales[s], NULL, 0, N);
+                expect_converted(&im, &scales[s], NULL, 2, 4);
+                expect_converted(&im, &scales[s], index, 0, 5);
+            }
+}
+
+/* Floats without normalisation are copied as they are, NaN and -0 included. */
+static void test_floats_untouched(void **state)
+{
+    (void)state;
+    float x[IMG], y[IMG];
+    for (int i = 0; i < IMG; i++)
+        x[i] = tu_uniform(-1e6f, 1e6f);
+    x[3] = -0.0f;
+    x[4] = __builtin_nanf("");
+    gpx_images im = { GPX_PIXEL_F32, GPX_LAYOUT_NCHW, 1, C, H, W, x };
+    assert_int_equal(gpx_images_to_floats(&im, NULL, NULL, 0, 1, y), 0);
+    assert_memory_equal(x, y, sizeof x);
+}
+
+/* An image outside the set, a bad range, type or layout: -1. */
+static void test_refusals(void **state)
+{
+    (void)state;
+    uint8_t bytes[N * IMG] = { 1 };
+    float dst[N * IMG];
+    gpx_images im = { GPX_PIXEL_U8, GPX_LAYOUT_NCHW, N, C, H, W, bytes };
+    gpx_pixel_scale sc = { 0, 0, 0 };
+    const int outside[] = { 0, N }, negative[] = { -1 };
+    assert_int_equal(gpx_images_to_floats(&im, &sc, outside, 0, 2, dst), -1);
+    assert_int_equal(gpx_images_to_floats(&im, &sc, negative, 0, 1, dst), -1);
+    assert_int_equal(gpx_images_to_floats(&im, &sc, NULL, N - 2, 3, dst), -1);
+    assert_int_equal(gpx_images_to_floats(&im, &sc, NULL, -1, 1, dst), -1);
+    assert_int_equal(gpx_images_to_floats(&im, &sc, NULL, 0, -1, dst), -1);
+    assert_int_equal(gpx_images_to_floats(&im, &sc, NULL, N, 0, dst), 0);
+    im.type = (gpx_pixel_type)7;
+    assert_int_equal(gpx_images_to_floats(&im, &sc, NULL, 0, 1, dst), -1);
+    assert_int_equal(gpx_pixel_size(im.type), 0);
+    im.type = GPX_PIXEL_U8;
+    im.layout = (gpx_layout)5;
+    assert_int_equal(gpx_images_to_floats(&im, &sc, NULL, 0, 1, dst), -1);
+    assert_int_equal(gpx_pixel_size(GPX_PIXEL_U8), 1);
+    assert_int_equal(gpx_pixel_size(GPX_PIXEL_F32), 4);
+}
+
+int main(void)
+{
+    seed = tu_seed();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conversions),
+        cmocka_unit_test(test_floats_untouched),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
