@@ -16,7 +16,7 @@ tap_locate
 what="a Slurm job array and merge job on a one-node cluster"
 [ "$(id -u)" -eq 0 ] || tap_skip_all "$what" "not root: slurmd runs jobs as their owner"
 PATH="$PATH:/usr/sbin:/sbin"
-for prog in munged slurmctld slurmd sbatch scontrol scancel sinfo python3; do
+for prog in munged slurmctld slurmd sbatch scontrol scancel squeue sinfo python3; do
     command -v "$prog" >/dev/null 2>&1 ||
         tap_skip_all "$what" "no $prog (sh scripts/setup.sh --tests installs slurm-wlm and munge)"
 done
@@ -30,6 +30,7 @@ job_ids=
 # stop_cluster: cancel what is still queued, then each daemon by its pid, TERM
 # first and KILL after 10 s; safe to call twice (the EXIT trap calls it again)
 stop_cluster() {
+    watched=
     if [ -n "$job_ids" ]; then
         # shellcheck disable=SC2086 # one word per job id
         scancel $job_ids 2>/dev/null
@@ -38,10 +39,15 @@ stop_cluster() {
     fi
     for pid in $daemon_pids; do kill -TERM "$pid" 2>/dev/null; done
     for pid in $daemon_pids; do
-        wait_for 10 sh -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
+        wait_for 10 not_running "$pid" || kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
     daemon_pids=
+}
+# not_running PID: PID has exited (a child of ours not yet waited for is a
+# zombie, which kill -0 would still find)
+not_running() {
+    [ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat")" = Z ]
 }
 tap_mktemp slurm stop_cluster
 # munged wants every directory above its socket searchable by all
@@ -57,7 +63,7 @@ wait_for() {
     until "$@" >/dev/null 2>&1; do
         tries=$((tries + 1))
         [ "$tries" -le "$limit" ] || return 1
-        [ -z "$watched" ] || kill -0 "$watched" 2>/dev/null || return 1
+        [ -z "$watched" ] || ! not_running "$watched" || return 1
         sleep 0.5
     done
 }
@@ -201,6 +207,6 @@ started=$daemon_pids
 stop_cluster
 alive=
 for pid in $started; do
-    kill -0 "$pid" 2>/dev/null && alive="$alive $pid"
+    not_running "$pid" || alive="$alive $pid"
 done
 check "every daemon the test started has stopped" [ -z "$alive" ]
