@@ -4,7 +4,11 @@
 # user with sudo.
 #   sh scripts/setup.sh [--tests] [CONFIGURE-ARGUMENTS...]
 # --tests also installs what only the tests use: PyTorch and numpy, for the
-# step-by-step parity test against PyTorch (tests/parity.sh).
+# step-by-step parity test against PyTorch (tests/parity.sh); Slurm and munge,
+# for the job array on a one-node cluster (tests/slurm.sh); Snakemake and GNU
+# parallel, for the workflow and the shards (tests/snakemake.sh,
+# tests/gnu-parallel.sh); protobuf, to read TensorBoard files back
+# (tests/tensorboard.sh).
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config autoconf-archive \
@@ -12,7 +16,7 @@ libyaml-dev zlib1g-dev libopenblas-openmp-dev libcmocka-dev gnuplot-nox \
 binutils python3 dataset-fashion-mnist"
 if [ "${1-}" = "--tests" ]; then
   shift
-  PACKAGES="$PACKAGES python3-torch python3-numpy"
+  PACKAGES="$PACKAGES python3-torch python3-numpy slurm-wlm munge snakemake parallel python3-protobuf"
 fi
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -37,8 +37,13 @@ tap_init() { tap_locate && tap_mktemp "$@"; }
 # PATH (a tool the test cannot do without, such as python3)
 tap_need() {
     command -v "$1" >/dev/null 2>&1 && return 0
+    tap_skip_all "$2" "no $1"
+}
+
+# tap_skip_all WHAT REASON: the whole test is one skip, before any other TAP line
+tap_skip_all() {
     echo "1..1"
-    printf 'ok 1 - %s # SKIP no %s\n' "$2" "$1"
+    printf 'ok 1 - %s # SKIP %s\n' "$1" "$2"
     exit 0
 }
 
@@ -82,4 +87,25 @@ untimed_csv() {
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++)
                          if ($i ~ /^(train_s|img_per_s|peak_rss_mib|epoch_s|eval_s)$/) t[i] = 1 }
              { s = ""; for (i = 1; i <= NF; i++) if (!(i in t)) s = s $i ","; print s }' "$1"
+}
+
+# tap_checkout_top SCRIPT_DIR...: cd to $tmp/top, a stand-in for the top of a
+# checkout, so that the README's commands run there as written:
+# ./experiments/gpool and scripts/SCRIPT_DIR linked, results/ written there
+tap_checkout_top() {
+    mkdir -p "$tmp/top/experiments" "$tmp/top/scripts" || tap_bail "mkdir $tmp/top"
+    ln -s "$gpool" "$tmp/top/experiments/gpool" || tap_bail "ln -s $gpool"
+    for d; do ln -s "$srcdir/scripts/$d" "$tmp/top/scripts/$d" || tap_bail "ln -s scripts/$d"; done
+    cd "$tmp/top" || tap_bail "cd $tmp/top"
+}
+
+# check_same_results SINGLE MERGED: scripts/compare-results.py finds the
+# merged directory's runs.csv and epochs.csv equal to the single-process
+# run's up to the timing columns (its summary shown as a TAP comment)
+check_same_results() {
+    python3 "$srcdir/scripts/compare-results.py" "$1" "$2" >"$tmp/compare.out" 2>&1
+    same_status=$?
+    sed 's/^/# /' "$tmp/compare.out"
+    check "the merged runs.csv and epochs.csv equal the single run's up to timing" \
+        [ "$same_status" -eq 0 ]
 }

@@ -84,6 +84,7 @@ gpx_train_opts gpx_run_train_opts(const ycfg_point *pt)
     o.min_lr = ycfg_float(pt, "train.min_lr");
     o.sigmoid_loss = ycfg_bool(pt, "train.loss_on_sigmoid");
     o.train_eval_pass = !strcmp(ycfg_str(pt, "train.train_accuracy"), "eval_pass");
+    o.tensorboard = ycfg_bool(pt, "train.tensorboard");
     return o;
 }
 

@@ -141,15 +141,18 @@ static void summarize_epochs(gpx_run_outcome *out)
     out->result.images_per_s = train_s > 0 ? images / train_s : NAN;
 }
 
-/* The child's messages until it closes the pipe; 1 when one was short or
- * could not be kept. */
-static int collect_messages(int fd, gpx_run_outcome *out)
+/* The child's messages until it closes the pipe, each epoch also handed to
+ * the job's on_epoch; 1 when one was short or could not be kept. */
+static int collect_messages(int fd, const gpx_run_job *job, gpx_run_outcome *out)
 {
     gpx_runner_msg m;
     int r, read_error = 0;
-    while ((r = read_msg(fd, &m)) > 0)
+    while ((r = read_msg(fd, &m)) > 0) {
         if (take_msg(out, &m))
             read_error = 1;
+        else if (m.kind == GPX_MSG_EPOCH && job->on_epoch)
+            (void)job->on_epoch(&m.u.epoch, job->epoch_ctx);
+    }
     return r < 0 ? 1 : read_error;
 }
 
@@ -204,7 +207,7 @@ int gpx_runner_train(const gpx_run_job *job, gpx_run_outcome *out)
     }
     close(fds[1]);
     run_in_progress = pid;
-    int read_error = collect_messages(fds[0], out);
+    int read_error = collect_messages(fds[0], job, out);
     close(fds[0]);
     return wait_for_run(pid, out, read_error);
 }

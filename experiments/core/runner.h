@@ -61,6 +61,9 @@ typedef struct {
     const gpx_progress_store *progress;
     const char               *restart_command; /* retrains it from scratch: named when its
                                                 * checkpoint fails verification (NULL: none) */
+    gpx_epoch_fn              on_epoch;    /* NULL, or called here (not in the run's process)
+                                            * with each epoch as it arrives; its return ignored */
+    void                     *epoch_ctx;   /* on_epoch's ctx */
 } gpx_run_job;
 
 /* What a run reported and how its process ended. */

@@ -132,6 +132,8 @@ static const ycfg_schema train_keys[] = {
     { "train_accuracy", YCFG_ENUM, "running", .choices = train_acc_choices,
       .help = "running (during the epoch) or eval_pass (no-grad pass after it)" },
     { "checkpoint", YCFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
+    { "tensorboard", YCFG_BOOL, "false",
+      .help = "runs/<id>/events.out.tfevents.gpool: the epochs' scalars for TensorBoard" },
     { NULL }
 };
 

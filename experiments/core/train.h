@@ -33,6 +33,8 @@ typedef struct {
     const char     *resume_dir;       /* continue from this checkpoint (NULL: start fresh) */
     int             resume_epochs;    /* epochs the checkpoint holds (it must be at
                                          resume_epochs x steps-per-epoch optimizer steps) */
+    int             tensorboard;      /* the sweep writes the epochs as TensorBoard events
+                                         (records/tfevents.h); the loop ignores it */
 } gpx_train_opts;
 
 /* One epoch's measurements. Accuracies are fractions; NaN where absent. */

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/point.h"
 #include "records/ids.h"
 #include "records/run_rows.h"
 #include "records/sweep.h"
+#include "records/tfevents.h"
 #include "util/util.h"
 
 int gpx_sweep_init(gpx_sweep *sw, const gpx_sweep_options *o, const ycfg *cfg, int argc,
@@ -237,10 +239,22 @@ static int run_one(gpx_sweep *sw, size_t i)
     restart_command(sw, id, restart, sizeof restart);
     gpx_run_job job = { sw->cfg, i, run_dir, sw->opt.resume && !is_restarted(sw, id),
                         !sw->opt.quiet && first_of_its_model(sw->cfg, i), &gpx_progress_csv,
-                        restart };
+                        restart, NULL, NULL };
     memset(rec, 0, sizeof *rec);
     gpx_dir_lock_note_run(&sw->lock, id);
-    if (gpx_runner_train(&job, &rec->run))
+    gpx_tfevents tf = { .fp = NULL };
+    char err[4400];
+    if (gpx_run_train_opts(ycfg_point_at(sw->cfg, i)).tensorboard) {
+        if (gpx_tfevents_open(&tf, run_dir, err, sizeof err))
+            return gpx_complain("gpool run", "TensorBoard events: %s", err);
+        job.on_epoch = gpx_tfevents_epoch;
+        job.epoch_ctx = &tf;
+    }
+    int trained = gpx_runner_train(&job, &rec->run);
+    int events_failed = gpx_tfevents_close(&tf, err, sizeof err);
+    if (events_failed)
+        gpx_complain("gpool run", "TensorBoard events: %s", err);
+    if (trained)
         return -1;
     sw->nruns++;
     if (!sw->have_data && rec->run.have_data) {
@@ -248,7 +262,8 @@ static int run_one(gpx_sweep *sw, size_t i)
         sw->have_data = 1;
     }
     print_run_line(sw, i, rec);
-    return gpx_sweep_write_run_files(sw, rec) || gpx_sweep_write_tables(sw) ? -1 : 0;
+    return gpx_sweep_write_run_files(sw, rec) || gpx_sweep_write_tables(sw) || events_failed ? -1
+                                                                                            : 0;
 }
 
 int gpx_sweep_train(gpx_sweep *sw)
