@@ -1,7 +1,9 @@
 #!/bin/sh
 # parity.sh - step-by-step parity with PyTorch 1.13 (TAP).
 #
-# For the tutorial net (heads gap, gmp) and the BN trunk with every head,
+# For the tutorial net (heads gap, gmp), the BN trunk with every head and
+# the Fashion-MNIST benchmark ConvNet with its flatten_mlp head (whose
+# dropout masks parity.py draws as gpool does),
 # tests/parity_driver trains gpool for 50 Adam steps on the first training
 # images in order and saves the initial weights, the batches, the losses and
 # the state before and after the last step; tests/parity.py (one python
@@ -10,7 +12,7 @@
 # replays the last step from gpool's state. The bounds, and why they are
 # what they are, are at the top of parity.py.
 #
-# The BN trunk runs at batch 32 instead of its config's 64 to halve the
+# The BN trunk and the benchmark ConvNet run at batch 32 instead of its config's 64 to halve the
 # test's time: the arithmetic compared is the same.
 #
 # Skipped when /usr/bin/python3 (or $PARITY_PYTHON) cannot import torch and
@@ -63,6 +65,7 @@ for head in gap gmp gap_dense flatten_dense gem gem_dense lse lse_dense mixed mi
             avgmax avgmax_dense catavgmax_dense; do
   run_driver heads.yaml "$head" 32
 done
+run_driver fmnist-benchmark.yaml flatten_mlp 32
 
 set --
 for dir in "$tmp"/*/; do

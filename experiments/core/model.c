@@ -131,9 +131,9 @@ static const layer_type *find_layer_type(const char *name)
 
 /* ------------------------------------------------------------- heads */
 
-/* The heads, one list: name, design, pooling op (unused by flatten_dense).
- * catavgmax doubles the channels, so it cannot give the class scores
- * itself: it exists only with a dense layer after it. */
+/* The heads, one list: name, design, pooling op (unused by the flatten
+ * heads). catavgmax doubles the channels, so it cannot give the class
+ * scores itself: it exists only with a dense layer after it. */
 #define GPX_HEADS(X)                                              \
     X("gap",             GPX_HEAD_CONV_POOL,     GP_HEAD_AVG)       \
     X("gmp",             GPX_HEAD_CONV_POOL,     GP_HEAD_MAX)       \
@@ -148,7 +148,8 @@ static const layer_type *find_layer_type(const char *name)
     X("mixed_dense",     GPX_HEAD_POOL_DENSE,    GP_HEAD_MIXED)     \
     X("avgmax_dense",    GPX_HEAD_POOL_DENSE,    GP_HEAD_AVGMAX)    \
     X("catavgmax_dense", GPX_HEAD_POOL_DENSE,    GP_HEAD_CATAVGMAX) \
-    X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_HEAD_AVG)
+    X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_HEAD_AVG)       \
+    X("flatten_mlp",     GPX_HEAD_FLATTEN_MLP,   GP_HEAD_AVG)
 
 #define GPX_AS_NAME(name, design, op) name,
 #define GPX_AS_HEAD(name, design, op) { name, design, op },
@@ -197,8 +198,12 @@ const ycfg_schema gpx_model_schema[] = {
     { "trunk", YCFG_LIST, NULL, .min = 1, .max = 1000, .items = layer_schema,
       .help = "layers from the input to the head" },
     { "head", YCFG_ENUM, NULL, .choices = head_names,
-      .help = "gap, gmp, ..., <op>_dense, flatten_dense (see gpool help run)" },
-    { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense" },
+      .help = "gap, gmp, ..., <op>_dense, flatten_dense, flatten_mlp (see gpool run --help)" },
+    { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense layers" },
+    { "head_hidden", YCFG_INT, "1024", .min = 1, .max = 1 << 20,
+      .help = "flatten_mlp: width of the hidden dense layer" },
+    { "head_dropout", YCFG_FLOAT, "0.5", .min = 0, .max = 0.99,
+      .help = "flatten_mlp: drop probability after the hidden layer (0: no dropout layer)" },
     { "init", YCFG_ENUM, "torch_default", .choices = init_names,
       .help = "weight initializer" },
     { "bias_init", YCFG_FLOAT, "0", .help = "constant bias under every init but torch_default" },
@@ -254,6 +259,8 @@ static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err,
     spec->head_line = head->line;
     spec->head_col = head->col;
     spec->head_bias = ycfg_value_get(model, "head_bias")->i != 0;
+    spec->head_hidden = (int)ycfg_value_get(model, "head_hidden")->i;
+    spec->head_dropout = (float)ycfg_value_get(model, "head_dropout")->f;
     return 0;
 }
 
@@ -388,7 +395,30 @@ static int add_trunk(build_ctx *b)
     return 0;
 }
 
-/* The head's two layers: conv1x1 + pooling, pooling + dense, or flatten + dense. */
+/* flatten_mlp: flatten, dense to the hidden width, ReLU, dropout (none at
+ * p = 0), dense to the classes: the classic head of the Fashion-MNIST
+ * benchmark ConvNet. Its dropout draws a stream of its own per run seed. */
+static int add_flatten_mlp(build_ctx *b, int classes)
+{
+    const gpx_model_spec *m = b->spec;
+    gp_layer_spec flatten = { .kind = GP_LAYER_FLATTEN };
+    gp_layer_spec hidden = { .kind = GP_LAYER_DENSE, .u.dense = { m->head_hidden, m->head_bias } };
+    gp_layer_spec relu = { .kind = GP_LAYER_RELU };
+    gp_layer_spec dense = { .kind = GP_LAYER_DENSE, .u.dense = { classes, m->head_bias } };
+    if (add_layer(b, &flatten) || add_layer(b, &hidden) || add_layer(b, &relu))
+        return -1;
+    if (m->head_dropout > 0) {
+        uint64_t index = (uint64_t)gp_net_layer_count(b->net);
+        gp_layer_spec dropout = { .kind = GP_LAYER_DROPOUT,
+                                  .u.dropout = { m->head_dropout, b->seed * 1000003u + index } };
+        if (add_layer(b, &dropout))
+            return -1;
+    }
+    return add_layer(b, &dense);
+}
+
+/* The head's layers: conv1x1 + pooling, pooling + dense, flatten + dense, or
+ * flatten_mlp's. */
 static int add_head(build_ctx *b, int classes)
 {
     const gpx_model_spec *m = b->spec;
@@ -404,6 +434,8 @@ static int add_head(build_ctx *b, int classes)
         return add_layer(b, &pool) || add_layer(b, &dense) ? -1 : 0;
     case GPX_HEAD_FLATTEN_DENSE:
         return add_layer(b, &flatten) || add_layer(b, &dense) ? -1 : 0;
+    case GPX_HEAD_FLATTEN_MLP:
+        return add_flatten_mlp(b, classes);
     }
     snprintf(b->err, b->errlen, "%s: head %s: unknown design", m->source, m->head);
     return -1;
