@@ -12,8 +12,8 @@
 # replays the last step from gpool's state. The bounds, and why they are
 # what they are, are at the top of parity.py.
 #
-# The BN trunk and the benchmark ConvNet run at batch 32 instead of its config's 64 to halve the
-# test's time: the arithmetic compared is the same.
+# The BN trunk and the benchmark ConvNet run at batch 32 instead of their
+# configs' 64 to halve the test's time: the arithmetic compared is the same.
 #
 # Skipped when /usr/bin/python3 (or $PARITY_PYTHON) cannot import torch and
 # numpy (Debian: python3-torch python3-numpy). Uses FashionMNIST when

@@ -438,8 +438,9 @@ static void scale_table(float lut[256], int normalize, double mean, double std)
     }
 }
 
-/* Images [first, first + count) of r as a float split. */
-static int make_split(const raw_split *r, int first, int count, int classes,
+/* Images [first, first + count) of r as a float split; with pick, images
+ * pick[0..count) instead. */
+static int make_split(const raw_split *r, int first, int count, const int *pick, int classes,
                       const float lut[256], gpx_split *out, char *err, size_t errlen)
 {
     *out = (gpx_split){ .count = count, .c = 1, .h = r->h, .w = r->w, .classes = classes };
@@ -451,11 +452,54 @@ static int make_split(const raw_split *r, int first, int count, int classes,
     if (!out->x || !out->y)
         return gpx_fail(err, errlen, "out of memory for %d images of %d x %d", count,
                          r->h, r->w);
-    const uint8_t *src = r->pix + (size_t)first * img;
-    for (size_t i = 0; i < n; i++)
-        out->x[i] = lut[src[i]];
-    memcpy(out->y, r->y + first, (size_t)count * sizeof *out->y);
+    for (int k = 0; k < count; k++) {
+        int from = pick ? pick[k] : first + k;
+        const uint8_t *src = r->pix + (size_t)from * img;
+        for (size_t i = 0; i < img; i++)
+            out->x[(size_t)k * img + i] = lut[src[i]];
+        out->y[k] = r->y[from];
+    }
     return 0;
+}
+
+static int ascending(const void *a, const void *b)
+{
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* k of the indices [0, n) drawn without replacement by seed (the first k of
+ * a seeded shuffle), in ascending order; NULL when out of memory. */
+static int *draw_subset(int n, int k, uint64_t seed)
+{
+    int *idx = malloc((size_t)n * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    gp_rng rng;
+    gp_rng_seed(&rng, seed);
+    gp_rng_shuffle(&rng, idx, (size_t)n);
+    qsort(idx, (size_t)k, sizeof *idx, ascending);
+    return idx;
+}
+
+/* The training split: the first nfit images of r, or train_subset of them. */
+static int make_train_split(const gpx_data_spec *spec, const raw_split *r, int nfit, int classes,
+                            const float lut[256], gpx_split *out, char *err, size_t errlen)
+{
+    if (spec->train_subset <= 0)
+        return make_split(r, 0, nfit, NULL, classes, lut, out, err, errlen);
+    if (spec->train_subset > nfit)
+        return gpx_fail(err, errlen, "train_subset %d is more than the %d training images "
+                         "left after the limit and the validation split", spec->train_subset,
+                         nfit);
+    int *pick = draw_subset(nfit, spec->train_subset, spec->subset_seed);
+    if (!pick)
+        return gpx_fail(err, errlen, "out of memory drawing %d of %d images",
+                         spec->train_subset, nfit);
+    int rc = make_split(r, 0, spec->train_subset, pick, classes, lut, out, err, errlen);
+    free(pick);
+    return rc;
 }
 
 static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
@@ -501,9 +545,10 @@ static int build_splits(const gpx_data_spec *spec, const raw_split *train,
     }
     float lut[256];
     scale_table(lut, spec->normalize, out->mean, out->std);
-    if (make_split(train, 0, nfit, classes, lut, &out->train, err, errlen) != 0 ||
-        make_split(train, nfit, spec->validation, classes, lut, &out->val, err, errlen) != 0 ||
-        make_split(test, 0, ntest, classes, lut, &out->test, err, errlen) != 0)
+    if (make_train_split(spec, train, nfit, classes, lut, &out->train, err, errlen) != 0 ||
+        make_split(train, nfit, spec->validation, NULL, classes, lut, &out->val, err,
+                   errlen) != 0 ||
+        make_split(test, 0, ntest, NULL, classes, lut, &out->test, err, errlen) != 0)
         return -1;
     return 0;
 }

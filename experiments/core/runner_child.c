@@ -252,8 +252,9 @@ static int continue_run(const gpx_run_job *job, epoch_sink *sink, gpx_train_opts
     sink->rows = NULL;
     sink->nrows = sink->cap = job->resume ? sink->store->load(job->run_dir, &sink->rows) : 0;
     int rows = sink->nrows;
-    long long per_epoch = (data->train.count + o->batch - 1) / o->batch;
-    if (rows > 0 && rows <= o->epochs && checkpoint_steps(o->checkpoint_dir) == rows * per_epoch) {
+    long long per_row = gpx_train_steps_per_row(o, data->train.count);
+    if (rows > 0 && rows <= gpx_train_rows(o) &&
+        checkpoint_steps(o->checkpoint_dir) == rows * per_row) {
         if (verify_checkpoint(job, o->checkpoint_dir, err, errlen))
             return -1;
         o->resume_dir = o->checkpoint_dir;
@@ -311,10 +312,12 @@ static int build_net(const gpx_run_job *job, const ycfg_point *pt, const gpx_dat
                : 0;
 }
 
-/* Train the built net, then evaluate it at other sizes: the result. */
+/* Train the built net, then evaluate it at other sizes: the result, with
+ * the most bytes the library held for the net while it was built and
+ * trained (held: what it held before). */
 static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
                                            const gpx_model_spec *model, gp_net *net,
-                                           const gpx_data *data, gpx_train_opts *o)
+                                           const gpx_data *data, gpx_train_opts *o, size_t held)
 {
     const ycfg_point *pt = ycfg_point_at(job->cfg, job->index);
     char label[96], ckpt[8192], err[1024];
@@ -333,6 +336,8 @@ static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
         return res;
     }
     gpx_train(net, data, o, send_epoch, &sink, &res);
+    /* before the evaluation at other sizes, which reshapes the net */
+    res.alloc_peak = (double)(gp_alloc_stats_get().peak - held);
     free(sink.rows);
     if (res.status == GPX_RUN_OK &&
         evaluate_sizes(fd, pt, model, net, data, o->sigmoid_loss, err, sizeof err)) {
@@ -356,6 +361,8 @@ int gpx_runner_child_main(const gpx_run_job *job, int fd)
     gpx_train_opts o = gpx_run_train_opts(pt);
     gp_net *net;
     gpx_model_spec model;
+    size_t held = gp_alloc_stats_get().current;
+    gp_alloc_reset_peak();
     if (build_net(job, pt, &data, &o, &model, &net, err, sizeof err)) {
         child_fail(fd, "%s", err);
         gpx_model_spec_free(&model);
@@ -366,7 +373,7 @@ int gpx_runner_child_main(const gpx_run_job *job, int fd)
     gpx_runner_msg m;
     memset(&m, 0, sizeof m);
     m.kind = GPX_MSG_DONE;
-    m.u.done = train_and_evaluate(job, fd, &model, net, &data, &o);
+    m.u.done = train_and_evaluate(job, fd, &model, net, &data, &o, held);
     (void)send_msg(fd, &m);
     gp_net_destroy(net);
     gpx_model_spec_free(&model);

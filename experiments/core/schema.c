@@ -76,6 +76,9 @@ static const ycfg_schema data_keys[] = {
       .help = "hold out the last N training images for validation" },
     { "train_limit", YCFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
     { "test_limit", YCFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
+    { "train_subset", YCFG_INT, "0", .min = 0, .max = 1e9,
+      .help = "train on N of the training images drawn by subset_seed (0: all)" },
+    { "subset_seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "train_subset's draw" },
     { "synthetic", YCFG_MAP, "{}", .items = synthetic_keys, .help = "the synthetic set" },
     { "resize", YCFG_INT, "0", .min = 0, .max = 1024,
       .help = "train and test at this square size (bilinear); 0 keeps the data's own" },
@@ -105,6 +108,8 @@ static const ycfg_schema eval_keys[] = {
 
 static const ycfg_schema train_keys[] = {
     { "epochs", YCFG_INT, "3", .min = 1, .max = 1e5, .help = "passes over the training set" },
+    { "steps", YCFG_INT, "0", .min = 0, .max = 1e9,
+      .help = "> 0: this many optimizer steps instead of epochs, evaluated once at the end" },
     { "batch", YCFG_INT, "64", .min = 1, .max = 65536, .help = "images per step" },
     { "shuffle", YCFG_BOOL, "true", .help = "reshuffle the training set every epoch" },
     { "seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "weights and shuffling" },
