@@ -114,12 +114,18 @@ const ycfg_point *gpx_run_load_point(const char *path, const char *head, ycfg **
     return pt;
 }
 
-int gpx_run_prepare(const ycfg_point *pt, int threads, gpx_data *data, char *err,
-                    size_t errlen)
+int gpx_run_use_threads(const ycfg_point *pt, int threads)
 {
     if (!threads)
         threads = gpx_run_threads(pt);
     set_threads(threads);
+    return threads;
+}
+
+int gpx_run_prepare(const ycfg_point *pt, int threads, gpx_data *data, char *err,
+                    size_t errlen)
+{
+    threads = gpx_run_use_threads(pt, threads);
     gpx_data_spec spec = gpx_run_data_spec(pt);
     return gpx_data_load(&spec, data, err, errlen) ? -1 : threads;
 }

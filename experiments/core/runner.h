@@ -29,6 +29,7 @@
 #include "cfg/cfg.h"
 #include "core/data.h"
 #include "core/evalsize.h"
+#include "core/lrsearch.h"
 #include "core/train.h"
 #include "gpool_nn.h"
 
@@ -61,6 +62,8 @@ typedef struct {
     const gpx_progress_store *progress;
     const char               *restart_command; /* retrains it from scratch: named when its
                                                 * checkpoint fails verification (NULL: none) */
+    const gpx_lr_store       *lr_store;    /* train.lr_search's choices (NULL: none) */
+    const char               *sweep_dir;   /* the directory lr_store keeps them in */
 } gpx_run_job;
 
 /* What a run reported and how its process ended. */

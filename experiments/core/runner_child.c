@@ -347,18 +347,49 @@ static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
     return res;
 }
 
+/* With train.lr_search, o's rate is its group's choice: found in the store,
+ * or searched for now (before the run's own data is loaded, so that the two
+ * are never held at once). 0, or -1 with err. */
+static int choose_lr(const gpx_run_job *job, const ycfg_point *pt, gpx_train_opts *o,
+                     char *err, size_t errlen)
+{
+    if (!gpx_lr_search_wanted(pt))
+        return 0;
+    if (!job->lr_store)
+        return gpx_fail(err, errlen, "train.lr_search needs a results directory to keep its "
+                        "choices in");
+    gpx_lr_group g;
+    gpx_lr_search_group(job->cfg, job->index, &g);
+    double lr;
+    int found = job->lr_store->find(job->sweep_dir, &g, &lr);
+    if (found < 0)
+        return gpx_fail(err, errlen, "lr search: the choices in %s cannot be read",
+                        job->sweep_dir);
+    if (found) {
+        o->optim.lr = (float)lr;
+        return 0;
+    }
+    gpx_model_spec model;
+    if (gpx_run_model_spec(job->cfg, pt, &model, err, errlen))
+        return -1;
+    int rc = gpx_lr_search(pt, &model, o, job->lr_store, job->sweep_dir, &g, err, errlen);
+    gpx_model_spec_free(&model);
+    return rc;
+}
+
 int gpx_runner_child_main(const gpx_run_job *job, int fd)
 {
     const ycfg_point *pt = ycfg_point_at(job->cfg, job->index);
     char err[1024];
     gpx_data data;
-    int threads = gpx_run_prepare(pt, 0, &data, err, sizeof err);
-    if (threads < 0) {
+    gpx_train_opts o = gpx_run_train_opts(pt);
+    int threads = gpx_run_use_threads(pt, 0);
+    if (choose_lr(job, pt, &o, err, sizeof err) ||
+        gpx_run_prepare(pt, threads, &data, err, sizeof err) < 0) {
         child_fail(fd, "%s", err);
         return 1;
     }
     report_data(fd, &data);
-    gpx_train_opts o = gpx_run_train_opts(pt);
     gp_net *net;
     gpx_model_spec model;
     size_t held = gp_alloc_stats_get().current;

@@ -106,6 +106,22 @@ static const ycfg_schema eval_keys[] = {
     { NULL }
 };
 
+static const ycfg_schema lr_item[] = {
+    { "lr", YCFG_FLOAT, NULL, .min = 1e-12, .max = 1e3, .help = "a learning rate" },
+    { NULL }
+};
+static const ycfg_schema lr_search_keys[] = {
+    { "grid", YCFG_LIST, "[]", .min = 0, .max = 32, .items = lr_item,
+      .help = "rates to try ([]: no search, train.lr is used)" },
+    { "epochs", YCFG_INT, "2", .min = 1, .max = 1e5, .help = "each trial's epochs" },
+    { "steps", YCFG_INT, "0", .min = 0, .max = 1e9,
+      .help = "> 0: each trial's optimizer steps instead of epochs" },
+    { "holdout", YCFG_INT, "5000", .min = 1, .max = 1e8,
+      .help = "the last N training images, held out to score the trials on" },
+    { "seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "the trials' seed" },
+    { NULL }
+};
+
 static const ycfg_schema train_keys[] = {
     { "epochs", YCFG_INT, "3", .min = 1, .max = 1e5, .help = "passes over the training set" },
     { "steps", YCFG_INT, "0", .min = 0, .max = 1e9,
@@ -134,6 +150,8 @@ static const ycfg_schema train_keys[] = {
     { "train_accuracy", YCFG_ENUM, "running", .choices = train_acc_choices,
       .help = "running (during the epoch) or eval_pass (no-grad pass after it)" },
     { "checkpoint", YCFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
+    { "lr_search", YCFG_MAP, "{}", .items = lr_search_keys,
+      .help = "choose lr per group of runs (all but the seed alike) on held-out images" },
     { NULL }
 };
 

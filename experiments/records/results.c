@@ -166,6 +166,18 @@ static const gpx_column progress_columns[] = {
     [GPX_PROGRESS_IMG_PER_S] = TIMING("img_per_s", "%.17g"),
 };
 
+/* the rate in %.9g: read back, it is the same float */
+static const gpx_column lr_search_columns[] = {
+    [GPX_LRS_GROUP_ID] = TEXT("group_id"),
+    [GPX_LRS_GROUP] = TEXT("group"),
+    [GPX_LRS_SETTINGS] = TEXT("settings"),
+    [GPX_LRS_LR] = REAL("lr", "%.9g"),
+    [GPX_LRS_VAL_ACC] = REAL("val_acc", "%.5f"),
+    [GPX_LRS_VAL_LOSS] = REAL("val_loss", "%.6f"),
+    [GPX_LRS_STATUS] = TEXT("status"),
+    [GPX_LRS_CHOSEN] = INT("chosen"),
+};
+
 _Static_assert(NCOLS(runs_columns) == GPX_RUNS_NCOLUMNS, "runs.csv: enum and list differ");
 _Static_assert(NCOLS(epochs_columns) == GPX_EPOCHS_NCOLUMNS, "epochs.csv: enum and list differ");
 _Static_assert(NCOLS(evals_columns) == GPX_EVALS_NCOLUMNS, "evals.csv: enum and list differ");
@@ -176,6 +188,8 @@ _Static_assert(NCOLS(throughput_columns) == GPX_THROUGHPUT_NCOLUMNS,
                "throughput: enum and list differ");
 _Static_assert(NCOLS(progress_columns) == GPX_PROGRESS_NCOLUMNS,
                "progress.csv: enum and list differ");
+_Static_assert(NCOLS(lr_search_columns) == GPX_LRS_NCOLUMNS,
+               "lr-search.csv: enum and list differ");
 
 const gpx_record_file gpx_runs_file = { "runs.csv", runs_columns, GPX_RUNS_NCOLUMNS,
                                         GPX_RUNS_HEAD };
@@ -190,6 +204,8 @@ const gpx_record_file gpx_throughput_file = { "throughput.csv", throughput_colum
                                               GPX_THROUGHPUT_NCOLUMNS, 0 };
 const gpx_record_file gpx_progress_file = { "progress.csv", progress_columns,
                                             GPX_PROGRESS_NCOLUMNS, 0 };
+const gpx_record_file gpx_lr_search_file = { "lr-search.csv", lr_search_columns,
+                                             GPX_LRS_NCOLUMNS, 0 };
 
 /* ------------------------------------------------------------- writing */
 

@@ -14,6 +14,8 @@
  *               (gpx_throughput_file)
  *   runs/<id>/progress.csv   gpool run: a run's epochs so far, exact to the
  *               bit, to continue it after an interruption (gpx_progress_file)
+ *   lr-search.csv  gpool run with train.lr_search: one row per trial of each
+ *               group's search, the chosen rate marked (gpx_lr_search_file)
  *
  * The files of gpool run have the swept paths of the experiment's config
  * as columns of their own, between the leading columns (run_id, and
@@ -111,6 +113,12 @@ enum {
 };
 
 enum {
+    GPX_LRS_GROUP_ID, GPX_LRS_GROUP, GPX_LRS_SETTINGS, GPX_LRS_LR, GPX_LRS_VAL_ACC,
+    GPX_LRS_VAL_LOSS, GPX_LRS_STATUS, GPX_LRS_CHOSEN,
+    GPX_LRS_NCOLUMNS
+};
+
+enum {
     GPX_THROUGHPUT_KIND, GPX_THROUGHPUT_HEAD, GPX_THROUGHPUT_BATCH, GPX_THROUGHPUT_REP,
     GPX_THROUGHPUT_STEPS, GPX_THROUGHPUT_SECONDS, GPX_THROUGHPUT_IMG_PER_S,
     GPX_THROUGHPUT_MS_PER_STEP, GPX_THROUGHPUT_THREADS,
@@ -124,6 +132,7 @@ extern const gpx_record_file gpx_bench_file;
 extern const gpx_record_file gpx_profile_file;
 extern const gpx_record_file gpx_progress_file;
 extern const gpx_record_file gpx_throughput_file;
+extern const gpx_record_file gpx_lr_search_file;
 
 /* ------------------------------------------------------------- writing */
 
