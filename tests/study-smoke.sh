@@ -14,16 +14,7 @@ set -u
 . "$top_srcdir/tests/tap-lib.sh"
 tap_locate
 
-found=
-for d in ${GPOOL_DATA:+"$GPOOL_DATA"} ./data ./data/fashion-mnist /usr/share/datasets/fashion-mnist; do
-    if [ -e "$d/train-images-idx3-ubyte.gz" ] || [ -e "$d/train-images-idx3-ubyte" ]; then
-        found=$d; break
-    fi
-done
-if [ -z "$found" ]; then
-    echo "1..0 # SKIP FashionMNIST is not installed (apt-get install dataset-fashion-mnist)"
-    exit 0
-fi
+tap_need_fashion
 tap_need python3 "the study configs run"
 tap_mktemp study-smoke
 
@@ -35,6 +26,15 @@ r = list(csv.DictReader(open(sys.argv[1])))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
 
+# run_shrunk NAME CONFIG: $tmp/NAME.yaml run into $out = $tmp/NAME
+run_shrunk() {
+    out="$tmp/$1"
+    "$gpool" run -q "$tmp/$1.yaml" --out "$out" >"$tmp/$1.out" 2>"$tmp/$1.err"
+    rc=$?
+    check "$2, shrunk, runs (exit 0)" [ "$rc" -eq 0 ]
+    [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/$1.err"
+}
+
 # ---------------------------------------------------------------- fmnist-benchmark
 sed -e 's/^name: fmnist-benchmark/name: fmb-smoke/' \
     -e 's/^  normalize: false/  normalize: false\n  train_limit: 400\n  test_limit: 100/' \
@@ -43,11 +43,7 @@ sed -e 's/^name: fmnist-benchmark/name: fmb-smoke/' \
     -e 's/^  model.head: \[.*\]/  model.head: [flatten_mlp, gap]/' \
     -e 's/^  train.seed: \[.*\]/  train.seed: [0, 1]/' \
     "$srcdir/configs/fmnist-benchmark.yaml" >"$tmp/fmb.yaml"
-out="$tmp/fmb"
-"$gpool" run -q "$tmp/fmb.yaml" --out "$out" >"$tmp/fmb.out" 2>"$tmp/fmb.err"
-rc=$?
-check "fmnist-benchmark.yaml, shrunk, runs (exit 0)" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/fmb.err"
+run_shrunk fmb fmnist-benchmark.yaml
 check "... 4 runs, all ok" [ "$(q "$out/runs.csv" 'sorted({x["status"] for x in r}), len(r)')" = "(['ok'], 4)" ]
 check "... one search per head: 2 groups x 2 rates in lr-search.csv, 2 chosen" \
     [ "$(q "$out/lr-search.csv" 'len(r), sum(x["chosen"] == "1" for x in r)')" = "(4, 2)" ]
@@ -71,11 +67,7 @@ sed -e 's/^name: map-size/name: map-size-smoke/' \
     -e 's/^  model.head: \[.*\]/  model.head: [gap, flatten_dense]/' \
     -e 's/^  train.seed: \[.*\]/  train.seed: [0]/' \
     "$srcdir/configs/map-size.yaml" >"$tmp/ms.yaml"
-out="$tmp/ms"
-"$gpool" run -q "$tmp/ms.yaml" --out "$out" >"$tmp/ms.out" 2>"$tmp/ms.err"
-rc=$?
-check "map-size.yaml, shrunk, runs (exit 0)" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/ms.err"
+run_shrunk ms map-size.yaml
 check "... 3 maps x 2 heads = 6 runs, all ok, one row each (train.steps)" \
     [ "$(q "$out/runs.csv" 'sorted({x["status"] for x in r}), len(r)')" = "(['ok'], 6)" \
       -a "$(q "$out/epochs.csv" 'len(r)')" = 6 ]
