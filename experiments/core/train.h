@@ -43,13 +43,13 @@ typedef struct {
     int    epoch;
     double lr;
     double train_loss, train_acc;
-    double train_pass_acc; /* from a no-grad pass over the training split after the
-                              epoch (train_eval_pass); NaN without one */
     double val_loss, val_acc;
     double test_loss, test_acc;
     double epoch_s;        /* wall time of the training steps */
     double eval_s;         /* wall time of the evaluation passes */
     double img_per_s;      /* training images / epoch_s */
+    double train_pass_acc; /* from a no-grad pass over the training split after the
+                              epoch (train_eval_pass); NaN without one */
 } gpx_epoch_row;
 
 typedef enum { GPX_RUN_OK = 0, GPX_RUN_DIVERGED, GPX_RUN_FAILED } gpx_run_status;

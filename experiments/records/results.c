@@ -19,6 +19,8 @@
 #define TIMING(name, fmt) { name, GPX_COL_REAL, fmt, 1 }
 #define TIMING_INT(name)  { name, GPX_COL_INT, NULL, 1 }
 #define TIMING_TEXT(name) { name, GPX_COL_TEXT, NULL, 1 }
+#define ADDED_REAL(name, fmt) { name, GPX_COL_REAL, fmt, 0, 1 }
+#define ADDED_TIMING_INT(name) { name, GPX_COL_INT, NULL, 1, 1 }
 #define NCOLS(list)       (sizeof list / sizeof list[0])
 
 /* ------------------------------------------------------------- the files */
@@ -40,7 +42,7 @@ static const gpx_column runs_columns[] = {
     [GPX_RUNS_MEM_WORKSPACE] = INT("mem_workspace"),
     [GPX_RUNS_MEM_TOTAL] = INT("mem_total"),
     /* measured, as this build allocates (gp_alloc_stats): like peak RSS, not a result */
-    [GPX_RUNS_MEM_ALLOC_PEAK] = TIMING_INT("mem_alloc_peak"),
+    [GPX_RUNS_MEM_ALLOC_PEAK] = ADDED_TIMING_INT("mem_alloc_peak"),
     [GPX_RUNS_FINAL_TRAIN_LOSS] = REAL("final_train_loss", "%.6f"),
     [GPX_RUNS_FINAL_TRAIN_ACC] = REAL("final_train_acc", "%.5f"),
     [GPX_RUNS_FINAL_VAL_ACC] = REAL("final_val_acc", "%.5f"),
@@ -64,7 +66,7 @@ static const gpx_column epochs_columns[] = {
     [GPX_EPOCHS_LR] = REAL("lr", "%.6g"),
     [GPX_EPOCHS_TRAIN_LOSS] = REAL("train_loss", "%.6f"),
     [GPX_EPOCHS_TRAIN_ACC] = REAL("train_acc", "%.5f"),
-    [GPX_EPOCHS_TRAIN_PASS_ACC] = REAL("train_pass_acc", "%.5f"),
+    [GPX_EPOCHS_TRAIN_PASS_ACC] = ADDED_REAL("train_pass_acc", "%.5f"),
     [GPX_EPOCHS_VAL_LOSS] = REAL("val_loss", "%.6f"),
     [GPX_EPOCHS_VAL_ACC] = REAL("val_acc", "%.5f"),
     [GPX_EPOCHS_TEST_LOSS] = REAL("test_loss", "%.6f"),
@@ -156,7 +158,7 @@ static const gpx_column progress_columns[] = {
     [GPX_PROGRESS_LR] = REAL("lr", "%.17g"),
     [GPX_PROGRESS_TRAIN_LOSS] = REAL("train_loss", "%.17g"),
     [GPX_PROGRESS_TRAIN_ACC] = REAL("train_acc", "%.17g"),
-    [GPX_PROGRESS_TRAIN_PASS_ACC] = REAL("train_pass_acc", "%.17g"),
+    [GPX_PROGRESS_TRAIN_PASS_ACC] = ADDED_REAL("train_pass_acc", "%.17g"),
     [GPX_PROGRESS_VAL_LOSS] = REAL("val_loss", "%.17g"),
     [GPX_PROGRESS_VAL_ACC] = REAL("val_acc", "%.17g"),
     [GPX_PROGRESS_TEST_LOSS] = REAL("test_loss", "%.17g"),
@@ -334,6 +336,79 @@ int gpx_record_same_header(const gpx_csv *t, const gpx_record_file *f, const ycf
             return 0;
     }
     return 1;
+}
+
+/* Each column f writes (cfg's swept paths among them), in order: its name
+ * into name[] and where t's header has it into at[] (-1: an added column t
+ * lacks). 1 when t lacks only added columns, else 0. */
+static int header_map(const gpx_csv *t, const gpx_record_file *f, const ycfg *cfg,
+                      const char **name, int *at)
+{
+    size_t n = nswept(f, cfg), k = 0, i = 0;
+    int ok = 1;
+    for (size_t c = 0; c < f->ncolumns; c++) {
+        for (size_t s = 0; c == f->swept_at && s < n; s++, i++) {
+            name[i] = ycfg_swept_path(cfg, s);
+            at[i] = k < t->header.n && !strcmp(t->header.field[k], name[i]) ? (int)k++ : -1;
+            ok &= at[i] >= 0;
+        }
+        name[i] = f->columns[c].name;
+        at[i] = k < t->header.n && !strcmp(t->header.field[k], name[i]) ? (int)k++ : -1;
+        ok &= at[i] >= 0 || f->columns[c].added;
+        i++;
+    }
+    return ok && k == t->header.n;
+}
+
+/* t with an empty field where at[] is -1, as CSV text (caller frees; NULL: out of memory). */
+static char *upgraded_text(const gpx_csv *t, const char **name, const int *at, size_t ncols)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    if (!fp)
+        return NULL;
+    for (size_t i = 0; i < ncols; i++) {
+        fputs(i ? "," : "", fp);
+        gpx_csv_write_text(fp, name[i]);
+    }
+    fputc('\n', fp);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t i = 0; i < ncols; i++) {
+            fputs(i ? "," : "", fp);
+            if (at[i] >= 0)
+                gpx_csv_write_text(fp, gpx_csv_field(t, r, at[i]));
+        }
+        fputc('\n', fp);
+    }
+    if (fclose(fp)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+int gpx_record_upgrade(gpx_csv *t, const gpx_record_file *f, const ycfg *cfg, char *err,
+                       size_t errlen)
+{
+    if (gpx_record_same_header(t, f, cfg))
+        return 0;
+    size_t ncols = f->ncolumns + nswept(f, cfg);
+    int *at = malloc(ncols * sizeof *at);
+    const char **name = malloc(ncols * sizeof *name);
+    int oom = !at || !name, fits = !oom && header_map(t, f, cfg, name, at);
+    char path[sizeof t->path], *text = fits ? upgraded_text(t, name, at, ncols) : NULL;
+    free(name);
+    free(at);
+    if (!fits && !oom)
+        return 1;
+    snprintf(path, sizeof path, "%s", t->path);
+    gpx_csv_free(t);
+    if (!text)
+        return gpx_fail(err, errlen, "%s: out of memory", path);
+    int rc = gpx_csv_parse(t, path, text, err, errlen);
+    free(text);
+    return rc;
 }
 
 static int is_timing(const gpx_record_file *f, const char *name)

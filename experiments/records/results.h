@@ -50,6 +50,8 @@ typedef struct {
     gpx_column_type type;
     const char     *format;   /* GPX_COL_REAL: how the writer prints it */
     int             timing;   /* measures the machine, not the result */
+    int             added;    /* added since its file was first written: a file
+                                 without it is read as if it were empty there */
 } gpx_column;
 
 typedef struct {
@@ -177,6 +179,14 @@ void gpx_record_swept  (const gpx_record_file *f, const int *col, int *first, in
 
 /* 1 when t's header is exactly what the writer writes for cfg. */
 int  gpx_record_same_header(const gpx_csv *t, const gpx_record_file *f, const ycfg *cfg);
+
+/* A file of an earlier release, whose header lacks only `added` columns,
+ * turned into what this one writes: t parsed again from its rows with an
+ * empty field in each added column (a file already current is left as it
+ * is). 0; 1 when t's header is neither (t unchanged); -1 with err (out of
+ * memory: t is then empty). */
+int  gpx_record_upgrade(gpx_csv *t, const gpx_record_file *f, const ycfg *cfg, char *err,
+                        size_t errlen);
 
 /* Row ra of a against row rb of b, column by column by name: a's columns
  * that b also has, the timing columns of f left out. Prints one line per

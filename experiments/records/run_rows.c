@@ -139,11 +139,10 @@ static int progress_row(const gpx_csv *t, size_t r, gpx_epoch_row *row)
             return -1;
     *row = (gpx_epoch_row){ (int)v[GPX_PROGRESS_EPOCH], v[GPX_PROGRESS_LR],
                             v[GPX_PROGRESS_TRAIN_LOSS], v[GPX_PROGRESS_TRAIN_ACC],
-                            v[GPX_PROGRESS_TRAIN_PASS_ACC],
                             v[GPX_PROGRESS_VAL_LOSS],   v[GPX_PROGRESS_VAL_ACC],
                             v[GPX_PROGRESS_TEST_LOSS],  v[GPX_PROGRESS_TEST_ACC],
                             v[GPX_PROGRESS_EPOCH_S],    v[GPX_PROGRESS_EVAL_S],
-                            v[GPX_PROGRESS_IMG_PER_S] };
+                            v[GPX_PROGRESS_IMG_PER_S], v[GPX_PROGRESS_TRAIN_PASS_ACC] };
     return 0;
 }
 
@@ -155,7 +154,8 @@ int gpx_read_progress(const char *path, gpx_epoch_row **rows)
     *rows = NULL;
     if (gpx_csv_load(&t, path, NULL, err, sizeof err))
         return 0;
-    if (gpx_record_same_header(&t, &gpx_progress_file, NULL) && t.nrows > 0)
+    if (gpx_record_upgrade(&t, &gpx_progress_file, NULL, err, sizeof err) == 0 &&
+        gpx_record_same_header(&t, &gpx_progress_file, NULL) && t.nrows > 0)
         *rows = malloc(t.nrows * sizeof **rows);
     while (*rows && r < t.nrows && !progress_row(&t, r, &(*rows)[r]) &&
            (*rows)[r].epoch == (int)r + 1)

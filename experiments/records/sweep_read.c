@@ -52,6 +52,11 @@ static int load_prior_file(gpx_csv *t, const char *path, const gpx_record_file *
         fprintf(stderr, "gpool run: --resume: %s\n", err);
         return -1;
     }
+    /* a file of a release before some of its columns were added takes them empty */
+    if (gpx_record_upgrade(t, f, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gpool run: --resume: %s\n", err);
+        return -1;
+    }
     if (!gpx_record_same_header(t, f, cfg)) {
         gpx_csv_free(t);
         return prior_fail(path, "its columns differ from what this config writes "
