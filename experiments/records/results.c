@@ -303,6 +303,8 @@ int gpx_record_columns(const gpx_csv *t, const gpx_record_file *f, const int *ne
     int missing = 0;
     for (size_t i = 0; i < (need ? nneed : f->ncolumns); i++) {
         int k = need ? need[i] : (int)i;
+        if (!need && f->columns[k].added)
+            continue;   /* a file of an earlier release lacks it: the reader sees -1 */
         if (col[k] < 0 && o < errlen)
             o += (size_t)snprintf(err + o, errlen - o, "%s %s", missing ? "," : "",
                                   f->columns[k].name);

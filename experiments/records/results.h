@@ -169,7 +169,8 @@ void gpx_row_end  (gpx_row *w);
 
 /* col[k] = the column of t named f->columns[k].name, -1 when t has none.
  * need[0..nneed-1] (indices into f->columns) must be there: else -1 and
- * "PATH: missing columns: a, b (...)" in err. need NULL: all of them. */
+ * "PATH: missing columns: a, b (...)" in err. need NULL: all of them but the
+ * added ones (a file of an earlier release lacks them: their col is -1). */
 int  gpx_record_columns(const gpx_csv *t, const gpx_record_file *f, const int *need,
                         size_t nneed, int *col, char *err, size_t errlen);
 
