@@ -461,6 +461,19 @@ typedef struct {
 } gp_mem_report;
 gp_mem_report gp_net_memory     (const gp_net *net, size_t optim_floats_per_param);
 
+/* Measured memory, as the library allocates it: the bytes of every block it
+ * holds for parameters, gradients, optimizer state, activations, running
+ * statistics and workspace (rounded to 64 bytes each; the small records of
+ * layers, nets and optimizers are left out), now and at most at once since
+ * the process started or the last gp_alloc_reset_peak. Process-wide. */
+typedef struct {
+    size_t current, peak;
+} gp_alloc_stats;
+gp_alloc_stats gp_alloc_stats_get(void);
+
+/* Start a new peak: peak = current. */
+void          gp_alloc_reset_peak(void);
+
 /* Forward n images; *y points at the net's output (valid until the next call).
  * x is read in place, not copied: keep it unchanged until backward is done.
  * GP_EVAL runs the batch in cache-sized slices and folds each batchnorm2d

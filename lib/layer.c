@@ -4,6 +4,8 @@
  */
 #include "autoconfig.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,31 @@ gp_status gp_layer_create(gp_layer **out, gp_shape in, const gp_layer_spec *spec
 
 /* ------------------------------------------------------------ memory */
 
+/* The bytes of the library's tensors and scratch, counted where they are
+ * allocated (gp_alloc_stats): every block carries its size in a header of
+ * GPI_ALIGN bytes in front of it, so gpi_free can take it off again and the
+ * block itself stays aligned. Atomic, so that nets built on other threads
+ * count too. */
+static atomic_size_t gpi_alloc_current, gpi_alloc_peak;
+
+static void gpi_alloc_count(size_t bytes)
+{
+    size_t now = atomic_fetch_add(&gpi_alloc_current, bytes) + bytes;
+    size_t peak = atomic_load(&gpi_alloc_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&gpi_alloc_peak, &peak, now))
+        ;
+}
+
+gp_alloc_stats gp_alloc_stats_get(void)
+{
+    return (gp_alloc_stats){ atomic_load(&gpi_alloc_current), atomic_load(&gpi_alloc_peak) };
+}
+
+void gp_alloc_reset_peak(void)
+{
+    atomic_store(&gpi_alloc_peak, atomic_load(&gpi_alloc_current));
+}
+
 float *gpi_falloc(size_t count)
 {
     return gpi_balloc((count ? count : 1) * sizeof(float));
@@ -178,15 +205,26 @@ float *gpi_falloc(size_t count)
 void *gpi_balloc(size_t bytes)
 {
     size_t rounded = ((bytes ? bytes : 1) + GPI_ALIGN - 1) / GPI_ALIGN * GPI_ALIGN;
-    void *p = aligned_alloc(GPI_ALIGN, rounded);
-    if (p)
-        memset(p, 0, rounded);
-    return p;
+    if (rounded > SIZE_MAX - GPI_ALIGN)
+        return NULL;
+    unsigned char *block = aligned_alloc(GPI_ALIGN, GPI_ALIGN + rounded);
+    if (!block)
+        return NULL;
+    memcpy(block, &rounded, sizeof rounded);
+    memset(block + GPI_ALIGN, 0, rounded);
+    gpi_alloc_count(rounded);
+    return block + GPI_ALIGN;
 }
 
 void gpi_free(void *p)
 {
-    free(p);
+    if (!p)
+        return;
+    unsigned char *block = (unsigned char *)p - GPI_ALIGN;
+    size_t bytes;
+    memcpy(&bytes, block, sizeof bytes);
+    atomic_fetch_sub(&gpi_alloc_current, bytes);
+    free(block);
 }
 
 gp_param *gpi_layer_add_param(gp_layer *l, const char *name, int ndims, const size_t *dims,

@@ -8,7 +8,7 @@ then
 
 runs.csv, epochs.csv and evals.csv (where present) are compared value by
 value, every column but the run id and the timing columns (time, images/s,
-peak RSS). Rows are matched by their non-timing values that name a point
+peak RSS, measured allocation peak). Rows are matched by their non-timing values that name a point
 (the swept columns, head and seed; plus the epoch, or the evaluation size and
 method), so the order of rows and the run ids may differ. Prints one line per
 difference and a summary; exit status 0 when the directories agree, 1 when
@@ -19,7 +19,10 @@ import os
 import sys
 
 # Columns that measure the machine, not the result.
-TIMING = {"train_s", "img_per_s", "peak_rss_mib", "epoch_s", "eval_s"}
+TIMING = {"train_s", "img_per_s", "peak_rss_mib", "epoch_s", "eval_s", "mem_alloc_peak"}
+# Columns added since files were first written: a file without one reads as
+# empty there (as gpool's readers take it), so it matches an empty column.
+ADDED = {"train_pass_acc"}
 # Columns that name a row besides the swept ones (between run_id/experiment and head).
 KEYS = {
     "runs.csv": ["head", "seed"],
@@ -67,6 +70,12 @@ def fmt_key(key):
     return " ".join(f"{c}={v}" for c, v in key)
 
 
+def with_added(header, body, other):
+    """header and body with an empty column for each ADDED one only other has."""
+    missing = [c for c in other if c in ADDED and c not in header]
+    return header + missing, [row + [""] * len(missing) for row in body]
+
+
 def compare_file(name, dir_a, dir_b, problems):
     pa, pb = os.path.join(dir_a, name), os.path.join(dir_b, name)
     have_a, have_b = os.path.exists(pa), os.path.exists(pb)
@@ -77,6 +86,8 @@ def compare_file(name, dir_a, dir_b, problems):
         return 0
     ha, ba = load(pa)
     hb, bb = load(pb)
+    ha, ba = with_added(ha, ba, hb)
+    hb, bb = with_added(hb, bb, ha)
     compared = [c for c in ha if c != "run_id" and c not in TIMING]
     extra = sorted(set(hb) - set(ha) - TIMING - {"run_id"})
     if extra or [c for c in compared if c not in hb]:

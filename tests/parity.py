@@ -227,6 +227,78 @@ class Flatten(nn.Module):
         return x.flatten(1)[:, :, None, None]
 
 
+MASK64 = (1 << 64) - 1
+
+
+def splitmix_state(seeds):
+    """xoshiro256** states seeded by splitmix64 (lib/rng.c), one per seed:
+    a (4, len(seeds)) uint64 array."""
+    state = np.array(seeds, dtype=np.uint64)
+    s = np.empty((4, state.size), dtype=np.uint64)
+    for i in range(4):
+        state = state + np.uint64(0x9e3779b97f4a7c15)
+        z = state.copy()
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xbf58476d1ce4e5b9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94d049bb133111eb)
+        s[i] = z ^ (z >> np.uint64(31))
+    return s
+
+
+def rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+def xoshiro_next(s):
+    """The next draw of every stream of s (updated in place), as gp_rng_next."""
+    result = rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
+    t = s[1] << np.uint64(17)
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = rotl(s[3], 45)
+    return result
+
+
+class GpoolDropout(nn.Module):
+    """gpool's dropout, mask for mask (lib/dropout.c): each training forward
+    takes one draw `base` of the layer's stream (seeded by its seed); image i
+    is masked by the stream seeded with base + i, each 64-bit draw deciding
+    two elements (high half first), an element kept when its 32 bits are
+    below (1 - p) x 2^32; kept ones are scaled by float32(1 / (1 - p))."""
+
+    def __init__(self, p, seed):
+        super().__init__()
+        keep = 1.0 - float(p)
+        self.keep_below = np.uint64(int(keep * 4294967296.0))
+        self.scale = np.float32(1.0) / np.float32(keep)
+        self.seed = int(seed)
+        self.skip(0)
+
+    def skip(self, forwards):
+        """Restart the layer's stream, then pass over `forwards` training forwards."""
+        self.stream = splitmix_state([self.seed])
+        for _ in range(forwards):
+            xoshiro_next(self.stream)
+
+    def mask(self, n, size):
+        base = int(xoshiro_next(self.stream)[0])
+        s = splitmix_state([(base + i) & MASK64 for i in range(n)])
+        m = np.empty((n, size + 1), dtype=np.float32)
+        for j in range(0, size, 2):
+            bits = xoshiro_next(s)
+            m[:, j] = (bits >> np.uint64(32)) < self.keep_below
+            m[:, j + 1] = (bits & np.uint64(0xffffffff)) < self.keep_below
+        return m[:, :size] * self.scale
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        m = self.mask(x.shape[0], x[0].numel())
+        return x * torch.from_numpy(m).to(x.dtype).reshape(x.shape)
+
+
 def dims(text):
     """"8x28x28" -> (8, 28, 28)."""
     return tuple(int(v) for v in text.split("x"))
@@ -252,6 +324,8 @@ def make_layer(kind, a):
         return nn.MaxPool2d(i("k"), i("stride"), i("pad"), ceil_mode=bool(i("ceil_mode")))
     if kind == "flatten":
         return Flatten()
+    if kind == "dropout":
+        return GpoolDropout(a["p"], a["seed"])
     if kind == "dense":
         return Dense(math.prod(dims(a["in"])), i("out_features"), bool(i("bias")))
     if kind == "head_pool":
@@ -351,8 +425,12 @@ def train(model, opt, case, o, first, last, dtype=torch.float32):
 
 
 def load_state(model, arch, opt, directory):
-    """Overwrite model's tensors and opt's state with a gpool checkpoint."""
+    """Overwrite model's tensors and opt's state with a gpool checkpoint;
+    dropout streams go on after as many training forwards as steps."""
     steps = int(read_kv(os.path.join(directory, "optim.txt"))["steps"])
+    for m in model:
+        if isinstance(m, GpoolDropout):
+            m.skip(steps)
     with torch.no_grad():
         for (li, name, state), value in read_checkpoint(directory, arch).items():
             t = tensor_of(model[li], name)

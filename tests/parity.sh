@@ -1,8 +1,10 @@
 #!/bin/sh
 # parity.sh - step-by-step parity with PyTorch 1.13 (TAP).
 #
-# For the tutorial net (heads gap, gmp), the BN trunk with every head, and a
+# For the tutorial net (heads gap, gmp), the BN trunk with every head, a
 # trunk with adaptive pools under the heads topk, topk_dense and spp_dense,
+# and the Fashion-MNIST benchmark ConvNet with its flatten_mlp head (whose
+# dropout masks parity.py draws as gpool does),
 # tests/parity_driver trains gpool for 50 Adam steps on the first training
 # images in order and saves the initial weights, the batches, the losses and
 # the state before and after the last step; tests/parity.py (one python
@@ -11,8 +13,8 @@
 # replays the last step from gpool's state. The bounds, and why they are
 # what they are, are at the top of parity.py.
 #
-# The BN trunk runs at batch 32 instead of its config's 64 to halve the
-# test's time: the arithmetic compared is the same.
+# The BN trunk and the benchmark ConvNet run at batch 32 instead of their
+# configs' 64 to halve the test's time: the arithmetic compared is the same.
 #
 # Skipped when /usr/bin/python3 (or $PARITY_PYTHON) cannot import torch and
 # numpy (Debian: python3-torch python3-numpy). Uses FashionMNIST when
@@ -72,6 +74,7 @@ done
 for head in topk_dense spp_dense; do
   run_driver ../tests/configs/parity-pools-b.yaml "$head" 32
 done
+run_driver fmnist-benchmark.yaml flatten_mlp 32
 
 set --
 for dir in "$tmp"/*/; do

@@ -10,16 +10,7 @@ set -u
 . "$top_srcdir/tests/tap-lib.sh"
 tap_locate
 
-found=
-for d in ${GPOOL_DATA:+"$GPOOL_DATA"} ./data ./data/fashion-mnist /usr/share/datasets/fashion-mnist; do
-    if [ -e "$d/train-images-idx3-ubyte.gz" ] || [ -e "$d/train-images-idx3-ubyte" ]; then
-        found=$d; break
-    fi
-done
-if [ -z "$found" ]; then
-    echo "1..0 # SKIP FashionMNIST is not installed (apt-get install dataset-fashion-mnist)"
-    exit 0
-fi
+tap_need_fashion
 
 tap_mktemp run-fashion
 

@@ -137,7 +137,7 @@ check "gap is evaluated at 16x16 by resizing and on a canvas" \
     [ "$(grep -c ',gap,gap,0,12,16,[a-z_]*,0\.[0-9]*,[0-9.]*,ok,$' "$ev")" -eq 3 ]
 check "at the trained size, resize and centered canvas give the test accuracy of training" \
     [ "$(grep ',gap,gap,0,12,12,resize,' "$ev" | cut -d, -f8)" = \
-      "$(awk -F, 'NR == 2 { print $0 }' "$tmp/ev/runs.csv" | cut -d, -f21)" ]
+      "$(col "$tmp/ev/runs.csv" final_test_acc | head -1)" ]
 
 sed 's/type: maxpool, k: 2/type: maxpol, k: 2/' "$cfg" >"$tmp/bad.yaml"
 "$gpool" run "$tmp/bad.yaml" --out "$tmp/bad" >/dev/null 2>"$tmp/err3"

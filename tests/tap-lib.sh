@@ -33,6 +33,19 @@ tap_mktemp() {
 
 tap_init() { tap_locate && tap_mktemp "$@"; }
 
+# tap_need_fashion: FashionMNIST's directory in $found, or the whole test is
+# one skip when it is not installed
+tap_need_fashion() {
+    found=
+    for d in ${GPOOL_DATA:+"$GPOOL_DATA"} ./data ./data/fashion-mnist /usr/share/datasets/fashion-mnist; do
+        if [ -e "$d/train-images-idx3-ubyte.gz" ] || [ -e "$d/train-images-idx3-ubyte" ]; then
+            found=$d; return 0
+        fi
+    done
+    echo "1..0 # SKIP FashionMNIST is not installed (apt-get install dataset-fashion-mnist)"
+    exit 0
+}
+
 # tap_need PROGRAM WHAT: the whole test is one skip when PROGRAM is not on
 # PATH (a tool the test cannot do without, such as python3)
 tap_need() {

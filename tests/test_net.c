@@ -16,6 +16,10 @@
  * (dense after flatten at another size, another channel count, a map a
  * window does not fit) names the layer and leaves the net unchanged.
  *
+ * The allocation counter (gp_alloc_stats) is measured: it moves by the
+ * bytes of each block the library allocates (64-byte multiples) and back
+ * when they are freed, and keeps its peak until reset.
+ *
  * Data are random with a fresh seed per run (testutil.h); failures print it.
  */
 #include "autoconfig.h"
@@ -568,6 +572,46 @@ static void test_reshape_passes(void **state)
     gp_net_destroy(open);
 }
 
+/* bytes a block of count floats takes in the counter: rounded up to 64 */
+static size_t counted_floats(size_t count)
+{
+    return (count * sizeof(float) + 63) / 64 * 64;
+}
+
+static void test_alloc_counter(void **state)
+{
+    (void)state;
+    gp_alloc_stats before = gp_alloc_stats_get();
+    gp_shape in = { 4, 100, 1, 1 };
+    gp_net *net;
+    gp_layer *l;
+    assert_int_equal(gp_net_create(&net, in), GP_OK);
+    add(net, gp_dense_create(&l, in, 50, 1), &l);
+    gp_alloc_stats with_layer = gp_alloc_stats_get();
+    /* weight and bias, each with its gradient */
+    size_t params = 2 * (counted_floats(100 * 50) + counted_floats(50));
+    assert_true(with_layer.current >= before.current + params);
+    assert_true(with_layer.peak >= with_layer.current);
+    assert_int_equal(gp_net_finalize(net), GP_OK);
+    size_t built = gp_alloc_stats_get().current;
+
+    /* Adam adds two moments per parameter tensor, and nothing else the counter sees */
+    gp_optim *opt;
+    gp_optim_desc od = gp_optim_defaults(GP_OPTIM_ADAM);
+    assert_int_equal(gp_optim_create(&opt, &od, net), GP_OK);
+    assert_int_equal(gp_alloc_stats_get().current - built, params);
+    gp_optim_destroy(opt);
+    assert_int_equal(gp_alloc_stats_get().current, built);
+    assert_true(gp_alloc_stats_get().peak >= built + params);
+
+    gp_net_destroy(net);
+    gp_alloc_stats after = gp_alloc_stats_get();
+    assert_int_equal(after.current, before.current);
+    assert_true(after.peak >= built + params);
+    gp_alloc_reset_peak();
+    assert_int_equal(gp_alloc_stats_get().peak, before.current);
+}
+
 int main(void)
 {
     seed = tu_seed();
@@ -577,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_reshape_equals_built),
         cmocka_unit_test(test_reshape_refused),
         cmocka_unit_test(test_reshape_passes),
+        cmocka_unit_test(test_alloc_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

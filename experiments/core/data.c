@@ -487,6 +487,55 @@ static gpx_split make_split(const raw_split *r, int first, int count, int classe
     return s;
 }
 
+static int ascending(const void *a, const void *b)
+{
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* k of the indices [0, n) drawn without replacement by seed (the first k of
+ * a seeded shuffle), in ascending order; NULL when out of memory. */
+static int *draw_subset(int n, int k, uint64_t seed)
+{
+    int *idx = malloc((size_t)n * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    gp_rng rng;
+    gp_rng_seed(&rng, seed);
+    gp_rng_shuffle(&rng, idx, (size_t)n);
+    qsort(idx, (size_t)k, sizeof *idx, ascending);
+    return idx;
+}
+
+/* The training images: the first nfit of r, or spec->train_subset of them
+ * drawn by spec->subset_seed and moved, in file order, to the front of r
+ * (images past nfit, the validation split, stay in place); *ntrain gets
+ * their count. */
+static int pick_train_subset(const gpx_data_spec *spec, raw_split *r, int nfit, int *ntrain,
+                             char *err, size_t errlen)
+{
+    *ntrain = nfit;
+    if (spec->train_subset <= 0)
+        return 0;
+    if (spec->train_subset > nfit)
+        return gpx_fail(err, errlen, "train_subset %d is more than the %d training images "
+                         "left after the limit and the validation split", spec->train_subset,
+                         nfit);
+    int *pick = draw_subset(nfit, spec->train_subset, spec->subset_seed);
+    if (!pick)
+        return gpx_fail(err, errlen, "out of memory drawing %d of %d images",
+                         spec->train_subset, nfit);
+    size_t img = (size_t)r->h * (size_t)r->w;
+    for (int k = 0; k < spec->train_subset; k++) {   /* pick[k] >= k: moves go forward */
+        memmove(r->pix + (size_t)k * img, r->pix + (size_t)pick[k] * img, img);
+        r->y[k] = r->y[pick[k]];
+    }
+    free(pick);
+    *ntrain = spec->train_subset;
+    return 0;
+}
+
 static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
 {
     if (spec->validation < 0 || spec->train_limit < 0 || spec->test_limit < 0)
@@ -550,8 +599,11 @@ static int build_splits(const gpx_data_spec *spec, raw_split *train, raw_split *
     int nfit = train->count - spec->validation;
     if (settle_scale(spec, train, nfit, out, err, errlen) != 0)
         return -1;
+    int ntrain;
+    if (pick_train_subset(spec, train, nfit, &ntrain, err, errlen) != 0)
+        return -1;
     gpx_pixel_scale scale = { spec->normalize, out->mean, out->std };
-    out->train = make_split(train, 0, nfit, classes, spec->resize, &scale);
+    out->train = make_split(train, 0, ntrain, classes, spec->resize, &scale);
     out->val = make_split(train, nfit, spec->validation, classes, spec->resize, &scale);
     out->test = make_split(test, 0, test->count, classes, spec->resize, &scale);
     void *owned[4] = { train->pix, train->y, test->pix, test->y };

@@ -98,6 +98,12 @@ typedef struct {
     int         validation;
     /* 0 = all, else only the first K images (train: before the validation split) */
     int         train_limit, test_limit;
+    /* 0 = all, else train on this many of the training images left after the
+     * limit and the validation split, drawn at random by subset_seed (the
+     * same seed, the same images) and kept in file order; computed
+     * normalisation statistics stay those of all of them */
+    int         train_subset;
+    uint64_t    subset_seed;
     /* synthetic: counts, image side (>= 8) and classes (2..10); 0 picks the
      * default (2000, 500, 12, 4). The same seed gives the same set. */
     int         synthetic_train, synthetic_test, synthetic_size, synthetic_classes;

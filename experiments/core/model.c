@@ -145,7 +145,7 @@ static const layer_type *find_layer_type(const char *name)
 /* ------------------------------------------------------------- heads */
 
 /* The heads, one list: name, design, the pooling layer's kind and, for
- * head_pool, its op (unused otherwise and by flatten_dense; topk_pool and
+ * head_pool, its op (unused otherwise and by the flatten heads; topk_pool and
  * spp take their options from the model section's topk: and spp: keys).
  * catavgmax and spp give more features than classes, so they exist only
  * with a dense layer after them. */
@@ -166,7 +166,8 @@ static const layer_type *find_layer_type(const char *name)
     X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_LAYER_HEAD_POOL, GP_HEAD_AVG)       \
     X("topk",            GPX_HEAD_CONV_POOL,     GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
     X("topk_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
-    X("spp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_SPP,       GP_HEAD_AVG)
+    X("spp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_SPP,       GP_HEAD_AVG)       \
+    X("flatten_mlp",     GPX_HEAD_FLATTEN_MLP,   GP_LAYER_HEAD_POOL, GP_HEAD_AVG)
 
 #define GPX_AS_NAME(name, design, kind, op) name,
 #define GPX_AS_HEAD(name, design, kind, op) { name, design, kind, op },
@@ -235,8 +236,12 @@ const ycfg_schema gpx_model_schema[] = {
     { "trunk", YCFG_LIST, NULL, .min = 1, .max = 1000, .items = layer_schema,
       .help = "layers from the input to the head" },
     { "head", YCFG_ENUM, NULL, .choices = head_names,
-      .help = "gap, gmp, ..., <op>_dense, flatten_dense (see gpool help run)" },
-    { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense" },
+      .help = "gap, gmp, ..., <op>_dense, flatten_dense, flatten_mlp (see gpool run --help)" },
+    { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense layers" },
+    { "head_hidden", YCFG_INT, "1024", .min = 1, .max = 1 << 20,
+      .help = "flatten_mlp: width of the hidden dense layer" },
+    { "head_dropout", YCFG_FLOAT, "0.5", .min = 0, .max = 0.99,
+      .help = "flatten_mlp: drop probability after the hidden layer (0: no dropout layer)" },
     { "topk", YCFG_MAP, "{}", .items = topk_keys,
       .help = "topk, topk_dense: k, or the fraction of H x W that gives it" },
     { "spp", YCFG_MAP, "{}", .items = spp_keys,
@@ -347,6 +352,8 @@ static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err,
     spec->head_line = head->line;
     spec->head_col = head->col;
     spec->head_bias = ycfg_value_get(model, "head_bias")->i != 0;
+    spec->head_hidden = (int)ycfg_value_get(model, "head_hidden")->i;
+    spec->head_dropout = (float)ycfg_value_get(model, "head_dropout")->f;
     return decode_head_pool(model, h, spec, err, errlen);
 }
 
@@ -494,7 +501,30 @@ static int add_trunk(build_ctx *b)
     return 0;
 }
 
-/* The head's two layers: conv1x1 + pooling, pooling + dense, or flatten + dense. */
+/* flatten_mlp: flatten, dense to the hidden width, ReLU, dropout (none at
+ * p = 0), dense to the classes: the classic head of the Fashion-MNIST
+ * benchmark ConvNet. Its dropout draws a stream of its own per run seed. */
+static int add_flatten_mlp(build_ctx *b, int classes)
+{
+    const gpx_model_spec *m = b->spec;
+    gp_layer_spec flatten = { .kind = GP_LAYER_FLATTEN };
+    gp_layer_spec hidden = { .kind = GP_LAYER_DENSE, .u.dense = { m->head_hidden, m->head_bias } };
+    gp_layer_spec relu = { .kind = GP_LAYER_RELU };
+    gp_layer_spec dense = { .kind = GP_LAYER_DENSE, .u.dense = { classes, m->head_bias } };
+    if (add_layer(b, &flatten) || add_layer(b, &hidden) || add_layer(b, &relu))
+        return -1;
+    if (m->head_dropout > 0) {
+        uint64_t index = (uint64_t)gp_net_layer_count(b->net);
+        gp_layer_spec dropout = { .kind = GP_LAYER_DROPOUT,
+                                  .u.dropout = { m->head_dropout, b->seed * 1000003u + index } };
+        if (add_layer(b, &dropout))
+            return -1;
+    }
+    return add_layer(b, &dense);
+}
+
+/* The head's layers: conv1x1 + pooling, pooling + dense, flatten + dense, or
+ * flatten_mlp's. */
 static int add_head(build_ctx *b, int classes)
 {
     const gpx_model_spec *m = b->spec;
@@ -510,6 +540,8 @@ static int add_head(build_ctx *b, int classes)
         return add_layer(b, &pool) || add_layer(b, &dense) ? -1 : 0;
     case GPX_HEAD_FLATTEN_DENSE:
         return add_layer(b, &flatten) || add_layer(b, &dense) ? -1 : 0;
+    case GPX_HEAD_FLATTEN_MLP:
+        return add_flatten_mlp(b, classes);
     }
     snprintf(b->err, b->errlen, "%s: head %s: unknown design", m->source, m->head);
     return -1;

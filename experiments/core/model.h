@@ -21,8 +21,11 @@
  * mixed, avgmax, topk. The pool_dense design (a pooling op, then dense to
  * the classes) adds "_dense": gap_dense, gmp_dense, gem_dense, lse_dense,
  * mixed_dense, avgmax_dense, catavgmax_dense, topk_dense, spp_dense.
- * flatten_dense is the classic flatten + dense head. topk's k (or fraction)
- * and spp's levels and mode are keys of the model section (topk:, spp:).
+ * flatten_dense is the classic flatten + dense head; flatten_mlp the classic
+ * head with a hidden layer (flatten, dense to model.head_hidden, ReLU,
+ * dropout of model.head_dropout, dense to the classes). topk's k (or
+ * fraction) and spp's levels and mode are keys of the model section (topk:,
+ * spp:).
  */
 #ifndef GPOOL_EXPERIMENTS_MODEL_H
 #define GPOOL_EXPERIMENTS_MODEL_H
@@ -36,7 +39,8 @@
 typedef enum {
     GPX_HEAD_CONV_POOL = 0,
     GPX_HEAD_POOL_DENSE,
-    GPX_HEAD_FLATTEN_DENSE
+    GPX_HEAD_FLATTEN_DENSE,
+    GPX_HEAD_FLATTEN_MLP
 } gpx_head_design;
 
 /* One trunk layer: the library's typed options, and where it was written. */
@@ -54,7 +58,9 @@ typedef struct {
     gpx_head_design  design;
     gp_head_op       op;         /* head_pool's op (GP_HEAD_AVG for the other kinds) */
     gp_layer_spec    pool;       /* the head's pooling layer (unused by flatten_dense) */
-    int              head_bias;  /* bias on the head's conv1x1 or dense */
+    int              head_bias;  /* bias on the head's conv1x1 or dense layers */
+    int              head_hidden;   /* flatten_mlp: hidden width */
+    float            head_dropout;  /* flatten_mlp: drop probability (0: no dropout layer) */
     int              head_line, head_col;
     gp_init_kind     init;
     float            bias_init;

@@ -51,6 +51,8 @@ gpx_data_spec gpx_run_data_spec(const ycfg_point *pt)
     s.validation = (int)ycfg_int(pt, "data.validation");
     s.train_limit = (int)ycfg_int(pt, "data.train_limit");
     s.test_limit = (int)ycfg_int(pt, "data.test_limit");
+    s.train_subset = (int)ycfg_int(pt, "data.train_subset");
+    s.subset_seed = (uint64_t)ycfg_int(pt, "data.subset_seed");
     s.synthetic_train = (int)ycfg_int(pt, "data.synthetic.train");
     s.synthetic_test = (int)ycfg_int(pt, "data.synthetic.test");
     s.synthetic_size = (int)ycfg_int(pt, "data.synthetic.size");
@@ -64,6 +66,7 @@ gpx_train_opts gpx_run_train_opts(const ycfg_point *pt)
 {
     gpx_train_opts o = gpx_train_defaults();
     o.epochs = (int)ycfg_int(pt, "train.epochs");
+    o.steps = (long)ycfg_int(pt, "train.steps");
     o.batch = (int)ycfg_int(pt, "train.batch");
     o.shuffle = ycfg_bool(pt, "train.shuffle");
     o.seed = (uint64_t)ycfg_int(pt, "train.seed");
@@ -113,12 +116,18 @@ const ycfg_point *gpx_run_load_point(const char *path, const char *head, ycfg **
     return pt;
 }
 
-int gpx_run_prepare(const ycfg_point *pt, int threads, gpx_data *data, char *err,
-                    size_t errlen)
+int gpx_run_use_threads(const ycfg_point *pt, int threads)
 {
     if (!threads)
         threads = gpx_run_threads(pt);
     set_threads(threads);
+    return threads;
+}
+
+int gpx_run_prepare(const ycfg_point *pt, int threads, gpx_data *data, char *err,
+                    size_t errlen)
+{
+    threads = gpx_run_use_threads(pt, threads);
     gpx_data_spec spec = gpx_run_data_spec(pt);
     return gpx_data_load(&spec, data, err, errlen) ? -1 : threads;
 }

@@ -21,6 +21,9 @@ gpx_train_opts gpx_run_train_opts(const ycfg_point *pt);
 /* OpenMP threads a point runs with: train.threads, or every online CPU for 0. */
 int            gpx_run_threads(const ycfg_point *pt);
 
+/* Set OpenMP and OpenBLAS to threads threads (0: gpx_run_threads); the count. */
+int            gpx_run_use_threads(const ycfg_point *pt, int threads);
+
 /* The first point of cfg whose model.head is head (the first point for
  * NULL), or NULL. */
 const ycfg_point *gpx_run_point(const ycfg *cfg, const char *head);

@@ -29,6 +29,7 @@
 #include "cfg/cfg.h"
 #include "core/data.h"
 #include "core/evalsize.h"
+#include "core/lrsearch.h"
 #include "core/train.h"
 #include "gpool_nn.h"
 
@@ -64,6 +65,8 @@ typedef struct {
     gpx_epoch_fn              on_epoch;    /* NULL, or called here (not in the run's process)
                                             * with each epoch as it arrives; its return ignored */
     void                     *epoch_ctx;   /* on_epoch's ctx */
+    const gpx_lr_store       *lr_store;    /* train.lr_search's choices (NULL: none) */
+    const char               *sweep_dir;   /* the directory lr_store keeps them in */
 } gpx_run_job;
 
 /* What a run reported and how its process ended. */

@@ -237,8 +237,9 @@ static int continue_run(const gpx_run_job *job, epoch_sink *sink, gpx_train_opts
     sink->rows = NULL;
     sink->nrows = sink->cap = job->resume ? sink->store->load(job->run_dir, &sink->rows) : 0;
     int rows = sink->nrows;
-    long long per_epoch = (data->train.count + o->batch - 1) / o->batch;
-    if (rows > 0 && rows <= o->epochs && checkpoint_steps(o->checkpoint_dir) == rows * per_epoch) {
+    long long per_row = gpx_train_steps_per_row(o, data->train.count);
+    if (rows > 0 && rows <= gpx_train_rows(o) &&
+        checkpoint_steps(o->checkpoint_dir) == rows * per_row) {
         if (verify_checkpoint(job, o->checkpoint_dir, err, errlen))
             return -1;
         o->resume_dir = o->checkpoint_dir;
@@ -296,10 +297,12 @@ static int build_net(const gpx_run_job *job, const ycfg_point *pt, const gpx_dat
                : 0;
 }
 
-/* Train the built net, then evaluate it at other sizes: the result. */
+/* Train the built net, then evaluate it at other sizes: the result, with
+ * the most bytes the library held for the net while it was built and
+ * trained (held: what it held before). */
 static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
                                            const gpx_model_spec *model, gp_net *net,
-                                           const gpx_data *data, gpx_train_opts *o)
+                                           const gpx_data *data, gpx_train_opts *o, size_t held)
 {
     const ycfg_point *pt = ycfg_point_at(job->cfg, job->index);
     char label[96], ckpt[8192], err[1024];
@@ -318,6 +321,8 @@ static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
         return res;
     }
     gpx_train(net, data, o, send_epoch, &sink, &res);
+    /* before the evaluation at other sizes, which reshapes the net */
+    res.alloc_peak = (double)(gp_alloc_stats_get().peak - held);
     free(sink.rows);
     if (res.status == GPX_RUN_OK &&
         evaluate_sizes(fd, pt, model, net, data, o->sigmoid_loss, err, sizeof err)) {
@@ -327,20 +332,53 @@ static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
     return res;
 }
 
+/* With train.lr_search, o's rate is its group's choice: found in the store,
+ * or searched for now (before the run's own data is loaded, so that the two
+ * are never held at once). 0, or -1 with err. */
+static int choose_lr(const gpx_run_job *job, const ycfg_point *pt, gpx_train_opts *o,
+                     char *err, size_t errlen)
+{
+    if (!gpx_lr_search_wanted(pt))
+        return 0;
+    if (!job->lr_store)
+        return gpx_fail(err, errlen, "train.lr_search needs a results directory to keep its "
+                        "choices in");
+    gpx_lr_group g;
+    gpx_lr_search_group(job->cfg, job->index, &g);
+    double lr;
+    int found = job->lr_store->find(job->sweep_dir, &g, &lr);
+    if (found < 0)
+        return gpx_fail(err, errlen, "lr search: the choices in %s cannot be read",
+                        job->sweep_dir);
+    if (found) {
+        o->optim.lr = (float)lr;
+        return 0;
+    }
+    gpx_model_spec model;
+    if (gpx_run_model_spec(job->cfg, pt, &model, err, errlen))
+        return -1;
+    int rc = gpx_lr_search(pt, &model, o, job->lr_store, job->sweep_dir, &g, err, errlen);
+    gpx_model_spec_free(&model);
+    return rc;
+}
+
 int gpx_runner_child_main(const gpx_run_job *job, int fd)
 {
     const ycfg_point *pt = ycfg_point_at(job->cfg, job->index);
     char err[1024];
     gpx_data data;
-    int threads = gpx_run_prepare(pt, 0, &data, err, sizeof err);
-    if (threads < 0) {
+    gpx_train_opts o = gpx_run_train_opts(pt);
+    int threads = gpx_run_use_threads(pt, 0);
+    if (choose_lr(job, pt, &o, err, sizeof err) ||
+        gpx_run_prepare(pt, threads, &data, err, sizeof err) < 0) {
         child_fail(fd, "%s", err);
         return 1;
     }
     report_data(fd, &data);
-    gpx_train_opts o = gpx_run_train_opts(pt);
     gp_net *net;
     gpx_model_spec model;
+    size_t held = gp_alloc_stats_get().current;
+    gp_alloc_reset_peak();
     if (build_net(job, pt, &data, &o, &model, &net, err, sizeof err)) {
         child_fail(fd, "%s", err);
         gpx_model_spec_free(&model);
@@ -351,7 +389,7 @@ int gpx_runner_child_main(const gpx_run_job *job, int fd)
     gpx_runner_msg m;
     memset(&m, 0, sizeof m);
     m.kind = GPX_MSG_DONE;
-    m.u.done = train_and_evaluate(job, fd, &model, net, &data, &o);
+    m.u.done = train_and_evaluate(job, fd, &model, net, &data, &o, held);
     (void)send_msg(fd, &m);
     gp_net_destroy(net);
     gpx_model_spec_free(&model);

@@ -79,6 +79,9 @@ static const ycfg_schema data_keys[] = {
       .help = "hold out the last N training images for validation" },
     { "train_limit", YCFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
     { "test_limit", YCFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
+    { "train_subset", YCFG_INT, "0", .min = 0, .max = 1e9,
+      .help = "train on N of the training images drawn by subset_seed (0: all)" },
+    { "subset_seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "train_subset's draw" },
     { "synthetic", YCFG_MAP, "{}", .items = synthetic_keys, .help = "the synthetic set" },
     { "resize", YCFG_INT, "0", .min = 0, .max = 1024,
       .help = "train and test at this square size (bilinear); 0 keeps the data's own" },
@@ -106,8 +109,26 @@ static const ycfg_schema eval_keys[] = {
     { NULL }
 };
 
+static const ycfg_schema lr_item[] = {
+    { "lr", YCFG_FLOAT, NULL, .min = 1e-12, .max = 1e3, .help = "a learning rate" },
+    { NULL }
+};
+static const ycfg_schema lr_search_keys[] = {
+    { "grid", YCFG_LIST, "[]", .min = 0, .max = 32, .items = lr_item,
+      .help = "rates to try ([]: no search, train.lr is used)" },
+    { "epochs", YCFG_INT, "2", .min = 1, .max = 1e5, .help = "each trial's epochs" },
+    { "steps", YCFG_INT, "0", .min = 0, .max = 1e9,
+      .help = "> 0: each trial's optimizer steps instead of epochs" },
+    { "holdout", YCFG_INT, "5000", .min = 1, .max = 1e8,
+      .help = "the last N training images, held out to score the trials on" },
+    { "seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "the trials' seed" },
+    { NULL }
+};
+
 static const ycfg_schema train_keys[] = {
     { "epochs", YCFG_INT, "3", .min = 1, .max = 1e5, .help = "passes over the training set" },
+    { "steps", YCFG_INT, "0", .min = 0, .max = 1e9,
+      .help = "> 0: this many optimizer steps instead of epochs, evaluated once at the end" },
     { "batch", YCFG_INT, "64", .min = 1, .max = 65536, .help = "images per step" },
     { "shuffle", YCFG_BOOL, "true", .help = "reshuffle the training set every epoch" },
     { "seed", YCFG_INT, "0", .min = 0, .max = 1e15, .help = "weights and shuffling" },
@@ -134,6 +155,8 @@ static const ycfg_schema train_keys[] = {
     { "checkpoint", YCFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
     { "tensorboard", YCFG_BOOL, "false",
       .help = "runs/<id>/events.out.tfevents.gpool: the epochs' scalars for TensorBoard" },
+    { "lr_search", YCFG_MAP, "{}", .items = lr_search_keys,
+      .help = "choose lr per group of runs (all but the seed alike) on held-out images" },
     { NULL }
 };
 

@@ -107,6 +107,8 @@ typedef struct {
     int            *yb;
     float          *dlogits;
     size_t          img;       /* floats per image */
+    gpx_train_opts  schedule;  /* o, with train.steps: epochs = the passes they take */
+    long            images;    /* trained on so far in this call */
 } loop_state;
 
 static int fail_with(gpx_train_result *res, const char *what, gp_status st)
@@ -145,17 +147,37 @@ static int gather(loop_state *s, int start, int n)
     return gpx_split_batch(t, s->order + start, 0, n, s->xb);
 }
 
-/* Train one epoch; returns 1 when the loss went NaN/inf, -1 on error. */
-static int train_epoch(loop_state *s, int epoch, gpx_epoch_row *row, gpx_train_result *res)
+/* The running figures of one pass's steps, and the row's steps before it. */
+typedef struct {
+    double loss_sum;
+    long   hits, images, steps;
+    long   steps_before;
+} row_tally;
+
+static void show_progress(const loop_state *s, int row, const row_tally *t)
 {
-    const gpx_split *t = &s->data->train;
+    const char *label = s->o->label ? s->o->label : "";
+    double loss = t->loss_sum / (double)t->images;
+    if (s->o->steps > 0)
+        gpx_progress("%s step %ld/%ld  loss %.4f", label, t->steps_before + t->steps,
+                     s->o->steps, loss);
+    else
+        gpx_progress("%s epoch %d/%d  %5.1f%%  loss %.4f", label, row, s->o->epochs,
+                     100.0 * (double)t->images / s->data->train.count, loss);
+}
+
+/* One pass over the training set in the order of pass `pass` (from 1), at
+ * lr, stopping after max_steps steps; 1 when the loss went NaN/inf, -1 on
+ * error. */
+static int train_pass(loop_state *s, int row, int pass, float lr, long max_steps,
+                      row_tally *t, gpx_train_result *res)
+{
+    const gpx_split *tr = &s->data->train;
     int batch = s->o->batch;
-    float lr = (float)gpx_lr_at(s->o, epoch);
-    double loss_sum = 0, t0 = gpx_now(), shown = t0;
-    long hits = 0;
-    epoch_order(s, epoch);
-    for (int i = 0; i < t->count; i += batch) {
-        int n = t->count - i < batch ? t->count - i : batch, c = 0;
+    double shown = gpx_now();
+    epoch_order(s, pass);
+    for (int i = 0; i < tr->count && t->steps < max_steps; i += batch) {
+        int n = tr->count - i < batch ? tr->count - i : batch, c = 0;
         float loss;
         if (gather(s, i, n) != 0)
             return fail_with(res, "gathering a batch", GP_ERR_NOMEM);
@@ -165,23 +187,51 @@ static int train_epoch(loop_state *s, int epoch, gpx_epoch_row *row, gpx_train_r
         if (!isfinite(loss)) {
             res->status = GPX_RUN_DIVERGED;
             snprintf(res->reason, sizeof res->reason, "loss %g at epoch %d, image %d", loss,
-                     epoch, i);
+                     pass, i);
             return 1;
         }
-        loss_sum += (double)loss * n;
-        hits += c;
+        t->loss_sum += (double)loss * n;
+        t->hits += c;
+        t->images += n;
+        t->steps++;
         if (s->o->progress && gpx_now() - shown > 0.25) {
             shown = gpx_now();
-            gpx_progress("%s epoch %d/%d  %5.1f%%  loss %.4f", s->o->label ? s->o->label : "",
-                         epoch, s->o->epochs, 100.0 * (i + n) / t->count, loss_sum / (i + n));
+            show_progress(s, row, t);
         }
     }
-    row->epoch = epoch;
-    row->lr = lr;
-    row->epoch_s = gpx_now() - t0;
-    row->img_per_s = t->count / row->epoch_s;
-    row->train_loss = loss_sum / t->count;
-    row->train_acc = (double)hits / t->count;
+    return 0;
+}
+
+/* Train one row: epoch `row` (one pass), or with o->steps that many steps
+ * in as many passes as they take (numbered from 1, each with its own order
+ * and the schedule's lr for that pass). The running loss and accuracy are
+ * the last pass's. 1 when the loss went NaN/inf, -1 on error. */
+static int train_row(loop_state *s, int row, gpx_epoch_row *out, gpx_train_result *res)
+{
+    long left = s->o->steps > 0 ? s->o->steps : 1 + (s->data->train.count - 1) / s->o->batch;
+    int pass = s->o->steps > 0 ? 1 : row;
+    double t0 = gpx_now();
+    long images = 0;
+    row_tally t = { 0 };
+    float lr = 0;
+    while (left > 0) {
+        lr = (float)gpx_lr_at(&s->schedule, pass);
+        t = (row_tally){ .steps_before = t.steps_before + t.steps };
+        int r = train_pass(s, row, pass++, lr, left, &t, res);
+        if (r != 0)
+            return r;
+        if (t.steps == 0)
+            break;
+        left -= t.steps;
+        images += t.images;
+    }
+    s->images += images;
+    out->epoch = row;
+    out->lr = lr;
+    out->epoch_s = gpx_now() - t0;
+    out->img_per_s = (double)images / out->epoch_s;
+    out->train_loss = t.loss_sum / (double)t.images;
+    out->train_acc = (double)t.hits / (double)t.images;
     return 0;
 }
 
@@ -189,13 +239,15 @@ static int evaluate_epoch(loop_state *s, gpx_epoch_row *row, gpx_train_result *r
 {
     double t0 = gpx_now(), pass_loss;
     gp_status st;
-    row->val_loss = row->val_acc = NAN;
+    row->val_loss = row->val_acc = row->train_pass_acc = NAN;
     /* train_loss stays the running mean of the epoch's batch losses (as the
      * tutorial and train.py report it); only the accuracy comes from the pass */
-    if (s->o->train_eval_pass &&
-        (st = gpx_evaluate(s->net, &s->data->train, s->o->sigmoid_loss, &pass_loss,
-                           &row->train_acc)) != GP_OK)
-        return fail_with(res, "train evaluation", st);
+    if (s->o->train_eval_pass) {
+        if ((st = gpx_evaluate(s->net, &s->data->train, s->o->sigmoid_loss, &pass_loss,
+                               &row->train_pass_acc)) != GP_OK)
+            return fail_with(res, "train evaluation", st);
+        row->train_acc = row->train_pass_acc;
+    }
     if (s->data->val.count > 0 &&
         (st = gpx_evaluate(s->net, &s->data->val, s->o->sigmoid_loss, &row->val_loss,
                            &row->val_acc)) != GP_OK)
@@ -228,6 +280,11 @@ static int setup(loop_state *s, gp_net *net, const gpx_data *data, const gpx_tra
     s->net = net;
     s->data = data;
     s->o = o;
+    s->schedule = *o;
+    if (o->steps > 0) {   /* the schedule runs over the passes the steps take */
+        long per_pass = (data->train.count + o->batch - 1) / o->batch;
+        s->schedule.epochs = (int)((o->steps + per_pass - 1) / per_pass);
+    }
     s->img = gp_shape_image_size(in);
     if (o->batch != in.n) {
         snprintf(res->reason, sizeof res->reason, "batch %d but the net was built for %d",
@@ -265,6 +322,33 @@ static void teardown(loop_state *s)
     free(s->dlogits);
 }
 
+int gpx_train_rows(const gpx_train_opts *o)
+{
+    return o->steps > 0 ? 1 : o->epochs;
+}
+
+int64_t gpx_train_steps_per_row(const gpx_train_opts *o, int train_count)
+{
+    return o->steps > 0 ? o->steps : (train_count + o->batch - 1) / o->batch;
+}
+
+/* Load o->resume_dir, which must hold the end of row o->resume_epochs. 0, or -1 with res. */
+static int resume_from(loop_state *s, const gpx_train_opts *o, gpx_train_result *res)
+{
+    int64_t per_row = gpx_train_steps_per_row(o, s->data->train.count);
+    if (gp_checkpoint_load(o->resume_dir, s->net, s->opt) != GP_OK)
+        return fail(res, "resume");
+    if (gp_optim_steps(s->opt) != per_row * o->resume_epochs) {
+        res->status = GPX_RUN_FAILED;
+        snprintf(res->reason, sizeof res->reason,
+                 "resume: checkpoint after %lld steps is not the end of epoch %d",
+                 (long long)gp_optim_steps(s->opt), o->resume_epochs);
+        return -1;
+    }
+    res->epochs_done = o->resume_epochs;
+    return 0;
+}
+
 int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
               gpx_epoch_fn on_epoch, void *ctx, gpx_train_result *res)
 {
@@ -272,34 +356,15 @@ int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
     double best_key = 0;
     memset(res, 0, sizeof *res);
     res->status = GPX_RUN_FAILED;
-    if (setup(&s, net, data, o, res)) {
+    if (setup(&s, net, data, o, res) || (o->resume_dir && resume_from(&s, o, res))) {
         teardown(&s);
         return -1;
     }
-    int first = 1;
-    if (o->resume_dir) {
-        int64_t per_epoch = (data->train.count + o->batch - 1) / o->batch;
-        if (gp_checkpoint_load(o->resume_dir, net, s.opt) != GP_OK) {
-            fail(res, "resume");
-            teardown(&s);
-            return -1;
-        }
-        if (gp_optim_steps(s.opt) != per_epoch * o->resume_epochs) {
-            res->status = GPX_RUN_FAILED;
-            snprintf(res->reason, sizeof res->reason,
-                     "resume: checkpoint after %lld steps is not the end of epoch %d",
-                     (long long)gp_optim_steps(s.opt), o->resume_epochs);
-            teardown(&s);
-            return -1;
-        }
-        first = o->resume_epochs + 1;
-        res->epochs_done = o->resume_epochs;
-    }
     res->status = GPX_RUN_OK;
-    for (int epoch = first; epoch <= o->epochs; epoch++) {
+    for (int epoch = res->epochs_done + 1; epoch <= gpx_train_rows(o); epoch++) {
         gpx_epoch_row row;
         memset(&row, 0, sizeof row);
-        int r = train_epoch(&s, epoch, &row, res);
+        int r = train_row(&s, epoch, &row, res);
         if (r == 0)
             r = evaluate_epoch(&s, &row, res);
         if (r == 0 && o->checkpoint_dir && gp_checkpoint_save(o->checkpoint_dir, net, s.opt))
@@ -319,8 +384,7 @@ int gpx_train(gp_net *net, const gpx_data *data, const gpx_train_opts *o,
     if (o->progress)
         gpx_progress_clear();
     if (res->train_s > 0)
-        res->images_per_s = (double)data->train.count *
-                            (res->epochs_done - (o->resume_dir ? o->resume_epochs : 0)) / res->train_s;
+        res->images_per_s = (double)s.images / res->train_s;
     teardown(&s);
     return res->status == GPX_RUN_FAILED ? -1 : 0;
 }

@@ -15,6 +15,9 @@ typedef enum { GPX_LR_CONSTANT = 0, GPX_LR_STEP, GPX_LR_COSINE } gpx_lr_schedule
 
 typedef struct {
     int             epochs;
+    long            steps;            /* > 0: train this many optimizer steps instead of
+                                         epochs, in as many passes over the training set
+                                         as they take; one row, evaluated after the last */
     int             batch;
     int             shuffle;          /* reshuffle the training set every epoch */
     uint64_t        seed;             /* init and shuffling streams derive from it */
@@ -47,6 +50,8 @@ typedef struct {
     double epoch_s;        /* wall time of the training steps */
     double eval_s;         /* wall time of the evaluation passes */
     double img_per_s;      /* training images / epoch_s */
+    double train_pass_acc; /* from a no-grad pass over the training split after the
+                              epoch (train_eval_pass); NaN without one */
 } gpx_epoch_row;
 
 typedef enum { GPX_RUN_OK = 0, GPX_RUN_DIVERGED, GPX_RUN_FAILED } gpx_run_status;
@@ -60,6 +65,9 @@ typedef struct {
     gpx_epoch_row  last;
     double         best_test_acc;     /* at the epoch chosen by validation when there is one */
     int            best_epoch;
+    double         alloc_peak;        /* the most bytes the library held at once while the
+                                         run's net was built and trained (gp_alloc_stats;
+                                         set by the runner, 0 when not measured) */
 } gpx_train_result;
 
 /* Called after every epoch; a non-zero return stops training (status FAILED). */
@@ -68,6 +76,12 @@ typedef int (*gpx_epoch_fn)(const gpx_epoch_row *row, void *ctx);
 /* Defaults: 1 epoch, batch 64, shuffle, seed 0, torch_default init, Adam
  * with PyTorch's defaults, constant lr. */
 gpx_train_opts gpx_train_defaults(void);
+
+/* Rows gpx_train reports (epochs, or 1 with o->steps) and the optimizer
+ * steps each takes on train_count images: what a checkpoint after row r
+ * holds r times. */
+int     gpx_train_rows(const gpx_train_opts *o);
+int64_t gpx_train_steps_per_row(const gpx_train_opts *o, int train_count);
 
 /* Learning rate for epoch (1-based) under the schedule. */
 double gpx_lr_at(const gpx_train_opts *o, int epoch);

@@ -22,18 +22,21 @@
 #define UNIT     0, 1
 #define PIXELS   1, 100000
 
-#define TEXT(name)               { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, 0 }
-#define ID(name)                 { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, GPX_REQUIRED | GPX_KEY }
-#define NAME(name)               { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, GPX_REQUIRED }
-#define CHOICE(name, choices)    { name, GPX_COL_TEXT, NULL, 0, ANY, choices, GPX_REQUIRED }
-#define INT(name, range)         { name, GPX_COL_INT, NULL, 0, range, NULL, 0 }
-#define KEY_INT(name, range)     { name, GPX_COL_INT, NULL, 0, range, NULL, GPX_REQUIRED | GPX_KEY }
-#define REAL(name, fmt, range)   { name, GPX_COL_REAL, fmt, 0, range, NULL, 0 }
-#define TIMING(name, fmt)        { name, GPX_COL_REAL, fmt, 1, NONNEG, NULL, 0 }
-#define TIMING_INT(name)         { name, GPX_COL_INT, NULL, 1, NONNEG, NULL, 0 }
-#define TIMING_TEXT(name)        { name, GPX_COL_TEXT, NULL, 1, ANY, NULL, 0 }
-#define EXACT(name, range)       { name, GPX_COL_REAL, "%.17g", 0, range, NULL, GPX_NAN_TOO }
-#define EXACT_TIMING(name)       { name, GPX_COL_REAL, "%.17g", 1, NONNEG, NULL, GPX_NAN_TOO }
+#define TEXT(name)               { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, 0, 0 }
+#define ID(name)                 { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, GPX_REQUIRED | GPX_KEY, 0 }
+#define NAME(name)               { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, GPX_REQUIRED, 0 }
+#define CHOICE(name, choices)    { name, GPX_COL_TEXT, NULL, 0, ANY, choices, GPX_REQUIRED, 0 }
+#define INT(name, range)         { name, GPX_COL_INT, NULL, 0, range, NULL, 0, 0 }
+#define KEY_INT(name, range)     { name, GPX_COL_INT, NULL, 0, range, NULL, GPX_REQUIRED | GPX_KEY, 0 }
+#define REAL(name, fmt, range)   { name, GPX_COL_REAL, fmt, 0, range, NULL, 0, 0 }
+#define TIMING(name, fmt)        { name, GPX_COL_REAL, fmt, 1, NONNEG, NULL, 0, 0 }
+#define TIMING_INT(name)         { name, GPX_COL_INT, NULL, 1, NONNEG, NULL, 0, 0 }
+#define TIMING_TEXT(name)        { name, GPX_COL_TEXT, NULL, 1, ANY, NULL, 0, 0 }
+#define EXACT(name, range)       { name, GPX_COL_REAL, "%.17g", 0, range, NULL, GPX_NAN_TOO, 0 }
+#define EXACT_TIMING(name)       { name, GPX_COL_REAL, "%.17g", 1, NONNEG, NULL, GPX_NAN_TOO, 0 }
+#define ADDED_REAL(name, fmt, range) { name, GPX_COL_REAL, fmt, 0, range, NULL, 0, 1 }
+#define ADDED_EXACT(name, range)  { name, GPX_COL_REAL, "%.17g", 0, range, NULL, GPX_NAN_TOO, 1 }
+#define ADDED_TIMING_INT(name)    { name, GPX_COL_INT, NULL, 1, NONNEG, NULL, 0, 1 }
 #define NCOLS(list)              (sizeof list / sizeof list[0])
 
 /* ------------------------------------------------------------- the files */
@@ -63,6 +66,8 @@ static const gpx_column runs_columns[] = {
     [GPX_RUNS_MEM_ACTIVATIONS] = INT("mem_activations", NONNEG),
     [GPX_RUNS_MEM_WORKSPACE] = INT("mem_workspace", NONNEG),
     [GPX_RUNS_MEM_TOTAL] = INT("mem_total", NONNEG),
+    /* measured, as this build allocates (gp_alloc_stats): like peak RSS, not a result */
+    [GPX_RUNS_MEM_ALLOC_PEAK] = ADDED_TIMING_INT("mem_alloc_peak"),
     [GPX_RUNS_FINAL_TRAIN_LOSS] = REAL("final_train_loss", "%.6f", NONNEG),
     [GPX_RUNS_FINAL_TRAIN_ACC] = REAL("final_train_acc", "%.5f", UNIT),
     [GPX_RUNS_FINAL_VAL_ACC] = REAL("final_val_acc", "%.5f", UNIT),
@@ -86,6 +91,7 @@ static const gpx_column epochs_columns[] = {
     [GPX_EPOCHS_LR] = REAL("lr", "%.6g", NONNEG),
     [GPX_EPOCHS_TRAIN_LOSS] = REAL("train_loss", "%.6f", NONNEG),
     [GPX_EPOCHS_TRAIN_ACC] = REAL("train_acc", "%.5f", UNIT),
+    [GPX_EPOCHS_TRAIN_PASS_ACC] = ADDED_REAL("train_pass_acc", "%.5f", UNIT),
     [GPX_EPOCHS_VAL_LOSS] = REAL("val_loss", "%.6f", NONNEG),
     [GPX_EPOCHS_VAL_ACC] = REAL("val_acc", "%.5f", UNIT),
     [GPX_EPOCHS_TEST_LOSS] = REAL("test_loss", "%.6f", NONNEG),
@@ -180,6 +186,7 @@ static const gpx_column progress_columns[] = {
     [GPX_PROGRESS_LR] = EXACT("lr", NONNEG),
     [GPX_PROGRESS_TRAIN_LOSS] = EXACT("train_loss", NONNEG),
     [GPX_PROGRESS_TRAIN_ACC] = EXACT("train_acc", UNIT),
+    [GPX_PROGRESS_TRAIN_PASS_ACC] = ADDED_EXACT("train_pass_acc", UNIT),
     [GPX_PROGRESS_VAL_LOSS] = EXACT("val_loss", NONNEG),
     [GPX_PROGRESS_VAL_ACC] = EXACT("val_acc", UNIT),
     [GPX_PROGRESS_TEST_LOSS] = EXACT("test_loss", NONNEG),
@@ -187,6 +194,18 @@ static const gpx_column progress_columns[] = {
     [GPX_PROGRESS_EPOCH_S] = EXACT_TIMING("epoch_s"),
     [GPX_PROGRESS_EVAL_S] = EXACT_TIMING("eval_s"),
     [GPX_PROGRESS_IMG_PER_S] = EXACT_TIMING("img_per_s"),
+};
+
+/* the rate in %.9g: read back, it is the same float */
+static const gpx_column lr_search_columns[] = {
+    [GPX_LRS_GROUP_ID] = NAME("group_id"),
+    [GPX_LRS_GROUP] = TEXT("group"),
+    [GPX_LRS_SETTINGS] = TEXT("settings"),
+    [GPX_LRS_LR] = REAL("lr", "%.9g", NONNEG),
+    [GPX_LRS_VAL_ACC] = REAL("val_acc", "%.5f", UNIT),
+    [GPX_LRS_VAL_LOSS] = REAL("val_loss", "%.6f", NONNEG),
+    [GPX_LRS_STATUS] = TEXT("status"),
+    [GPX_LRS_CHOSEN] = INT("chosen", UNIT),
 };
 
 _Static_assert(NCOLS(runs_columns) == GPX_RUNS_NCOLUMNS, "runs.csv: enum and list differ");
@@ -199,6 +218,8 @@ _Static_assert(NCOLS(throughput_columns) == GPX_THROUGHPUT_NCOLUMNS,
                "throughput: enum and list differ");
 _Static_assert(NCOLS(progress_columns) == GPX_PROGRESS_NCOLUMNS,
                "progress.csv: enum and list differ");
+_Static_assert(NCOLS(lr_search_columns) == GPX_LRS_NCOLUMNS,
+               "lr-search.csv: enum and list differ");
 
 /* name, columns, how many, where the swept paths go, comment lines */
 const gpx_record_file gpx_runs_file = { "runs.csv", runs_columns, GPX_RUNS_NCOLUMNS,
@@ -214,6 +235,8 @@ const gpx_record_file gpx_throughput_file = { "throughput.csv", throughput_colum
                                               GPX_THROUGHPUT_NCOLUMNS, 0, 0 };
 const gpx_record_file gpx_progress_file = { "progress.csv", progress_columns,
                                             GPX_PROGRESS_NCOLUMNS, 0, 0 };
+const gpx_record_file gpx_lr_search_file = { "lr-search.csv", lr_search_columns,
+                                             GPX_LRS_NCOLUMNS, 0, 0 };
 
 /* ------------------------------------------------------------- writing */
 
@@ -309,6 +332,8 @@ int gpx_record_columns(const gpx_csv *t, const gpx_record_file *f, const int *ne
     int missing = 0;
     for (size_t i = 0; i < (need ? nneed : f->ncolumns); i++) {
         int k = need ? need[i] : (int)i;
+        if (!need && f->columns[k].added)
+            continue;   /* a file of an earlier release lacks it: the reader sees -1 */
         if (col[k] < 0 && o < errlen)
             o += (size_t)snprintf(err + o, errlen - o, "%s %s", missing ? "," : "",
                                   f->columns[k].name);
@@ -342,6 +367,79 @@ int gpx_record_same_header(const gpx_csv *t, const gpx_record_file *f, const ycf
             return 0;
     }
     return 1;
+}
+
+/* Each column f writes (cfg's swept paths among them), in order: its name
+ * into name[] and where t's header has it into at[] (-1: an added column t
+ * lacks). 1 when t lacks only added columns, else 0. */
+static int header_map(const gpx_csv *t, const gpx_record_file *f, const ycfg *cfg,
+                      const char **name, int *at)
+{
+    size_t n = nswept(f, cfg), k = 0, i = 0;
+    int ok = 1;
+    for (size_t c = 0; c < f->ncolumns; c++) {
+        for (size_t s = 0; c == f->swept_at && s < n; s++, i++) {
+            name[i] = ycfg_swept_path(cfg, s);
+            at[i] = k < t->header.n && !strcmp(t->header.field[k], name[i]) ? (int)k++ : -1;
+            ok &= at[i] >= 0;
+        }
+        name[i] = f->columns[c].name;
+        at[i] = k < t->header.n && !strcmp(t->header.field[k], name[i]) ? (int)k++ : -1;
+        ok &= at[i] >= 0 || f->columns[c].added;
+        i++;
+    }
+    return ok && k == t->header.n;
+}
+
+/* t with an empty field where at[] is -1, as CSV text (caller frees; NULL: out of memory). */
+static char *upgraded_text(const gpx_csv *t, const char **name, const int *at, size_t ncols)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    if (!fp)
+        return NULL;
+    for (size_t i = 0; i < ncols; i++) {
+        fputs(i ? "," : "", fp);
+        gpx_csv_write_text(fp, name[i]);
+    }
+    fputc('\n', fp);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t i = 0; i < ncols; i++) {
+            fputs(i ? "," : "", fp);
+            if (at[i] >= 0)
+                gpx_csv_write_text(fp, gpx_csv_field(t, r, at[i]));
+        }
+        fputc('\n', fp);
+    }
+    if (fclose(fp)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+int gpx_record_upgrade(gpx_csv *t, const gpx_record_file *f, const ycfg *cfg, char *err,
+                       size_t errlen)
+{
+    if (gpx_record_same_header(t, f, cfg))
+        return 0;
+    size_t ncols = f->ncolumns + nswept(f, cfg);
+    int *at = malloc(ncols * sizeof *at);
+    const char **name = malloc(ncols * sizeof *name);
+    int oom = !at || !name, fits = !oom && header_map(t, f, cfg, name, at);
+    char path[sizeof t->path], *text = fits ? upgraded_text(t, name, at, ncols) : NULL;
+    free(name);
+    free(at);
+    if (!fits && !oom)
+        return 1;
+    snprintf(path, sizeof path, "%s", t->path);
+    gpx_csv_free(t);
+    if (!text)
+        return gpx_fail(err, errlen, "%s: out of memory", path);
+    int rc = gpx_csv_parse(t, path, text, err, errlen);
+    free(text);
+    return rc;
 }
 
 static int is_timing(const gpx_record_file *f, const char *name)

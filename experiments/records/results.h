@@ -14,6 +14,8 @@
  *               (gpx_throughput_file)
  *   runs/<id>/progress.csv   gpool run: a run's epochs so far, exact to the
  *               bit, to continue it after an interruption (gpx_progress_file)
+ *   lr-search.csv  gpool run with train.lr_search: one row per trial of each
+ *               group's search, the chosen rate marked (gpx_lr_search_file)
  *
  * The files of gpool run have the swept paths of the experiment's config
  * as columns of their own, between the leading columns (run_id, and
@@ -65,6 +67,8 @@ typedef struct {
     double             min, max; /* GPX_COL_INT, GPX_COL_REAL: a value's range (finite) */
     const char *const *choices;  /* GPX_COL_TEXT: the values it takes, NULL-ended; NULL: any */
     unsigned           rule;     /* GPX_REQUIRED, GPX_KEY */
+    int                added;    /* added since its file was first written: a file
+                                    without it is read as if it were empty there */
 } gpx_column;
 
 typedef struct {
@@ -81,7 +85,7 @@ enum {
     GPX_RUNS_RUN_ID, GPX_RUNS_EXPERIMENT, GPX_RUNS_HEAD, GPX_RUNS_SEED, GPX_RUNS_THREADS,
     GPX_RUNS_BATCH, GPX_RUNS_EPOCHS, GPX_RUNS_PARAMS, GPX_RUNS_FLOPS, GPX_RUNS_MEM_PARAMS,
     GPX_RUNS_MEM_GRADS, GPX_RUNS_MEM_OPTIM, GPX_RUNS_MEM_ACTIVATIONS, GPX_RUNS_MEM_WORKSPACE,
-    GPX_RUNS_MEM_TOTAL, GPX_RUNS_FINAL_TRAIN_LOSS, GPX_RUNS_FINAL_TRAIN_ACC,
+    GPX_RUNS_MEM_TOTAL, GPX_RUNS_MEM_ALLOC_PEAK, GPX_RUNS_FINAL_TRAIN_LOSS, GPX_RUNS_FINAL_TRAIN_ACC,
     GPX_RUNS_FINAL_VAL_ACC, GPX_RUNS_FINAL_TEST_LOSS, GPX_RUNS_FINAL_TEST_ACC,
     GPX_RUNS_BEST_TEST_ACC, GPX_RUNS_BEST_EPOCH, GPX_RUNS_TRAIN_S, GPX_RUNS_IMG_PER_S,
     GPX_RUNS_PEAK_RSS_MIB, GPX_RUNS_VARIANT, GPX_RUNS_STATUS, GPX_RUNS_REASON,
@@ -90,7 +94,7 @@ enum {
 
 enum {
     GPX_EPOCHS_RUN_ID, GPX_EPOCHS_HEAD, GPX_EPOCHS_SEED, GPX_EPOCHS_EPOCH, GPX_EPOCHS_LR,
-    GPX_EPOCHS_TRAIN_LOSS, GPX_EPOCHS_TRAIN_ACC, GPX_EPOCHS_VAL_LOSS, GPX_EPOCHS_VAL_ACC,
+    GPX_EPOCHS_TRAIN_LOSS, GPX_EPOCHS_TRAIN_ACC, GPX_EPOCHS_TRAIN_PASS_ACC, GPX_EPOCHS_VAL_LOSS, GPX_EPOCHS_VAL_ACC,
     GPX_EPOCHS_TEST_LOSS, GPX_EPOCHS_TEST_ACC, GPX_EPOCHS_EPOCH_S, GPX_EPOCHS_EVAL_S,
     GPX_EPOCHS_IMG_PER_S,
     GPX_EPOCHS_NCOLUMNS
@@ -123,9 +127,15 @@ enum {
 
 enum {
     GPX_PROGRESS_EPOCH, GPX_PROGRESS_LR, GPX_PROGRESS_TRAIN_LOSS, GPX_PROGRESS_TRAIN_ACC,
-    GPX_PROGRESS_VAL_LOSS, GPX_PROGRESS_VAL_ACC, GPX_PROGRESS_TEST_LOSS, GPX_PROGRESS_TEST_ACC,
+    GPX_PROGRESS_TRAIN_PASS_ACC, GPX_PROGRESS_VAL_LOSS, GPX_PROGRESS_VAL_ACC, GPX_PROGRESS_TEST_LOSS, GPX_PROGRESS_TEST_ACC,
     GPX_PROGRESS_EPOCH_S, GPX_PROGRESS_EVAL_S, GPX_PROGRESS_IMG_PER_S,
     GPX_PROGRESS_NCOLUMNS
+};
+
+enum {
+    GPX_LRS_GROUP_ID, GPX_LRS_GROUP, GPX_LRS_SETTINGS, GPX_LRS_LR, GPX_LRS_VAL_ACC,
+    GPX_LRS_VAL_LOSS, GPX_LRS_STATUS, GPX_LRS_CHOSEN,
+    GPX_LRS_NCOLUMNS
 };
 
 enum {
@@ -142,6 +152,7 @@ extern const gpx_record_file gpx_bench_file;
 extern const gpx_record_file gpx_profile_file;
 extern const gpx_record_file gpx_progress_file;
 extern const gpx_record_file gpx_throughput_file;
+extern const gpx_record_file gpx_lr_search_file;
 
 /* ------------------------------------------------------------- writing */
 
@@ -203,7 +214,8 @@ int  gpx_record_runs_known(const gpx_csv *t, int id_col, const gpx_csv *runs, in
 
 /* col[k] = the column of t named f->columns[k].name, -1 when t has none.
  * need[0..nneed-1] (indices into f->columns) must be there: else -1 and
- * "PATH: missing columns: a, b (...)" in err. need NULL: all of them. */
+ * "PATH: missing columns: a, b (...)" in err. need NULL: all of them but the
+ * added ones (a file of an earlier release lacks them: their col is -1). */
 int  gpx_record_columns(const gpx_csv *t, const gpx_record_file *f, const int *need,
                         size_t nneed, int *col, char *err, size_t errlen);
 
@@ -213,6 +225,14 @@ void gpx_record_swept  (const gpx_record_file *f, const int *col, int *first, in
 
 /* 1 when t's header is exactly what the writer writes for cfg. */
 int  gpx_record_same_header(const gpx_csv *t, const gpx_record_file *f, const ycfg *cfg);
+
+/* A file of an earlier release, whose header lacks only `added` columns,
+ * turned into what this one writes: t parsed again from its rows with an
+ * empty field in each added column (a file already current is left as it
+ * is). 0; 1 when t's header is neither (t unchanged); -1 with err (out of
+ * memory: t is then empty). */
+int  gpx_record_upgrade(gpx_csv *t, const gpx_record_file *f, const ycfg *cfg, char *err,
+                        size_t errlen);
 
 /* Row ra of a against row rb of b, column by column by name: a's columns
  * that b also has, the timing columns of f left out. Prints one line per

@@ -17,8 +17,9 @@
 /* An epoch row's values in the order of the columns after run_id, head,
  * seed and epoch (epochs.csv) or after epoch (progress.csv). */
 #define EPOCH_VALUES(row)                                                                   \
-    { (row)->lr,      (row)->train_loss, (row)->train_acc, (row)->val_loss, (row)->val_acc, \
-      (row)->test_loss, (row)->test_acc, (row)->epoch_s,   (row)->eval_s,   (row)->img_per_s }
+    { (row)->lr,       (row)->train_loss, (row)->train_acc, (row)->train_pass_acc,          \
+      (row)->val_loss, (row)->val_acc,    (row)->test_loss, (row)->test_acc,                \
+      (row)->epoch_s,  (row)->eval_s,     (row)->img_per_s }
 
 /* run_id, the swept values, head and seed: how every row of a run starts. */
 static void run_key(gpx_row *w, const gpx_run_rows *r, const char *experiment)
@@ -58,6 +59,10 @@ void gpx_write_run_row(FILE *fp, const ycfg *cfg, const gpx_run_rows *r)
     gpx_row_int(&w, ycfg_int(r->pt, "train.batch"));
     gpx_row_int(&w, r->nepochs);
     run_size(&w, r->built);
+    if (res->alloc_peak > 0)
+        gpx_row_int(&w, (long long)res->alloc_peak);
+    else
+        gpx_row_empty(&w);
     gpx_row_real(&w, last ? last->train_loss : NAN);
     gpx_row_real(&w, last ? last->train_acc : NAN);
     gpx_row_real(&w, last ? last->val_acc : NAN);
@@ -137,7 +142,7 @@ static int progress_row(const gpx_csv *t, size_t r, gpx_epoch_row *row)
                             v[GPX_PROGRESS_VAL_LOSS],   v[GPX_PROGRESS_VAL_ACC],
                             v[GPX_PROGRESS_TEST_LOSS],  v[GPX_PROGRESS_TEST_ACC],
                             v[GPX_PROGRESS_EPOCH_S],    v[GPX_PROGRESS_EVAL_S],
-                            v[GPX_PROGRESS_IMG_PER_S] };
+                            v[GPX_PROGRESS_IMG_PER_S], v[GPX_PROGRESS_TRAIN_PASS_ACC] };
     return 0;
 }
 
@@ -150,7 +155,8 @@ int gpx_read_progress(const char *path, gpx_epoch_row **rows)
     *rows = NULL;
     if (gpx_record_load(&t, path, &gpx_progress_file, NULL, 0, col, NULL, err, sizeof err))
         return 0;
-    if (gpx_record_same_header(&t, &gpx_progress_file, NULL) && t.nrows > 0)
+    if (gpx_record_upgrade(&t, &gpx_progress_file, NULL, err, sizeof err) == 0 &&
+        gpx_record_same_header(&t, &gpx_progress_file, NULL) && t.nrows > 0)
         *rows = malloc(t.nrows * sizeof **rows);
     while (*rows && r < t.nrows && !progress_row(&t, r, &(*rows)[r]) &&
            (*rows)[r].epoch == (int)r + 1)

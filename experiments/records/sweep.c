@@ -12,6 +12,7 @@
 
 #include "core/point.h"
 #include "records/ids.h"
+#include "records/lr_search.h"
 #include "records/run_rows.h"
 #include "records/sweep.h"
 #include "records/tfevents.h"
@@ -239,7 +240,7 @@ static int run_one(gpx_sweep *sw, size_t i)
     restart_command(sw, id, restart, sizeof restart);
     gpx_run_job job = { sw->cfg, i, run_dir, sw->opt.resume && !is_restarted(sw, id),
                         !sw->opt.quiet && first_of_its_model(sw->cfg, i), &gpx_progress_csv,
-                        restart, NULL, NULL };
+                        restart, NULL, NULL, &gpx_lr_search_csv, sw->out_dir };
     memset(rec, 0, sizeof *rec);
     gpx_dir_lock_note_run(&sw->lock, id);
     gpx_tfevents tf = { .fp = NULL };

@@ -80,6 +80,11 @@ static int load_prior_file(const gpx_sweep *sw, gpx_csv *t, const char *dir,
         return prior_fail(sw, "%s: path too long", dir);
     if (gpx_record_load(t, path, f, NULL, 0, col, NULL, err, sizeof err))
         return prior_fail(sw, "%s", err);
+    /* a file of a release before some of its columns were added takes them empty */
+    int upgraded = gpx_record_upgrade(t, f, sw->cfg, err, sizeof err);
+    if (upgraded < 0 ||
+        (upgraded == 0 && gpx_record_columns(t, f, NULL, 0, col, err, sizeof err)))
+        return prior_fail(sw, "%s", err);
     if (!gpx_record_same_header(t, f, sw->cfg))
         return prior_fail(sw, "%s: its columns differ from what this config writes %s", path,
                           other_config_advice(sw));
