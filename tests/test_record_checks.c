@@ -67,7 +67,7 @@ static const char *const bench_row[GPX_BENCH_NCOLUMNS] = {
     [GPX_BENCH_POINT_ID] = "e05ca3685c7b091c", [GPX_BENCH_VARIANT] = "scalar",
     [GPX_BENCH_IMPL] = "scalar", [GPX_BENCH_ISA] = "scalar", [GPX_BENCH_THREADED] = "0",
     [GPX_BENCH_OP] = "avg", [GPX_BENCH_PASS] = "fwd", [GPX_BENCH_LAYOUT] = "nchw",
-    [GPX_BENCH_N] = "64", [GPX_BENCH_C] = "512", [GPX_BENCH_H] = "7", [GPX_BENCH_W] = "7",
+    [GPX_BENCH_K] = "0", [GPX_BENCH_N] = "64", [GPX_BENCH_C] = "512", [GPX_BENCH_H] = "7", [GPX_BENCH_W] = "7",
     [GPX_BENCH_THREADS] = "1", [GPX_BENCH_MODE] = "hot", [GPX_BENCH_BUFFERS] = "1",
     [GPX_BENCH_BYTES] = "6553600", [GPX_BENCH_REPS] = "21", [GPX_BENCH_CALLS] = "4",
     [GPX_BENCH_MEDIAN_S] = "6.925532e-04", [GPX_BENCH_MIN_S] = "6.791955e-04",

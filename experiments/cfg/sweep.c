@@ -8,6 +8,7 @@
 #include "cfg/cfg_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const sweep_axis *find_axis(const sweep_axis *axes, size_t naxes, const char *path)

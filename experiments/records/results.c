@@ -36,6 +36,7 @@
 #define EXACT_TIMING(name)       { name, GPX_COL_REAL, "%.17g", 1, NONNEG, NULL, GPX_NAN_TOO, 0 }
 #define ADDED_REAL(name, fmt, range) { name, GPX_COL_REAL, fmt, 0, range, NULL, 0, 1 }
 #define ADDED_EXACT(name, range)  { name, GPX_COL_REAL, "%.17g", 0, range, NULL, GPX_NAN_TOO, 1 }
+#define ADDED_INT(name, range)    { name, GPX_COL_INT, NULL, 0, range, NULL, 0, 1 }
 #define ADDED_TIMING_INT(name)    { name, GPX_COL_INT, NULL, 1, NONNEG, NULL, 0, 1 }
 #define NCOLS(list)              (sizeof list / sizeof list[0])
 
@@ -126,7 +127,7 @@ static const gpx_column bench_columns[] = {
     [GPX_BENCH_OP] = TEXT("op"),
     [GPX_BENCH_PASS] = TEXT("pass"),
     [GPX_BENCH_LAYOUT] = TEXT("layout"),
-    [GPX_BENCH_K] = INT("k", NONNEG),
+    [GPX_BENCH_K] = ADDED_INT("k", NONNEG),   /* top-k's k; 0 for the other ops */
     [GPX_BENCH_N] = INT("n", NONNEG),
     [GPX_BENCH_C] = INT("c", NONNEG),
     [GPX_BENCH_H] = INT("h", NONNEG),
