@@ -22,6 +22,8 @@ static const gpi_layer_kind *const gpi_kinds[GP_LAYER_NKINDS] = {
     [GP_LAYER_FLATTEN] = &gpi_flatten_kind,
     [GP_LAYER_DENSE] = &gpi_dense_kind,
     [GP_LAYER_HEAD_POOL] = &gpi_head_pool_kind,
+    [GP_LAYER_ATTN_POOL] = &gpi_attn_pool_kind,
+    [GP_LAYER_SIMPOOL] = &gpi_simpool_kind,
 };
 
 static const gpi_layer_kind *gpi_kind(gp_layer_kind kind)
