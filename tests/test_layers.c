@@ -110,6 +110,8 @@ static const struct {
     { { .kind = GP_LAYER_FLATTEN }, "flatten", "" },
     { { .kind = GP_LAYER_DENSE, .u.dense = { 5, 0 } }, "dense", "out_features=5 bias=0" },
     { { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { GP_HEAD_LSE } }, "head_pool", "op=lse" },
+    { { .kind = GP_LAYER_ATTN_POOL, .u.attn_pool = { 2 } }, "attn_pool", "heads=2" },
+    { { .kind = GP_LAYER_SIMPOOL, .u.simpool = { 1 } }, "simpool", "heads=1" },
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -134,6 +136,8 @@ static gp_status create_by_kind(const gp_layer_spec *s, gp_shape in, gp_layer **
     case GP_LAYER_DENSE:
         return gp_dense_create(l, in, s->u.dense.out_features, s->u.dense.bias);
     case GP_LAYER_HEAD_POOL: return gp_head_pool_create(l, in, s->u.head_pool.op);
+    case GP_LAYER_ATTN_POOL: return gp_attn_pool_create(l, in, s->u.attn_pool.heads);
+    case GP_LAYER_SIMPOOL:   return gp_simpool_create(l, in, s->u.simpool.heads);
     default:                 return GP_ERR_ARG;
     }
 }
