@@ -150,18 +150,31 @@ static const layer_type *find_layer_type(const char *name)
     X("catavgmax_dense", GPX_HEAD_POOL_DENSE,    GP_HEAD_CATAVGMAX) \
     X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_HEAD_AVG)
 
-#define GPX_AS_NAME(name, design, op) name,
-#define GPX_AS_HEAD(name, design, op) { name, design, op },
+/* The heads whose pooling is a layer kind of its own, with `heads:`
+ * attention heads, rather than an op of head_pool: name, design, kind. */
+#define GPX_ATTENTION_HEADS(X)                                    \
+    X("attn",            GPX_HEAD_CONV_POOL,     GP_LAYER_ATTN_POOL) \
+    X("attn_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_ATTN_POOL) \
+    X("simpool_dense",   GPX_HEAD_POOL_DENSE,    GP_LAYER_SIMPOOL)
 
-static const char *const head_names[] = { GPX_HEADS(GPX_AS_NAME) NULL };
+#define GPX_AS_NAME(name, design, op) name,
+#define GPX_AS_HEAD(name, design, op) { name, design, op, GP_LAYER_HEAD_POOL },
+#define GPX_AS_ATTENTION_HEAD(name, design, kind) { name, design, GP_HEAD_AVG, kind },
+
+static const char *const head_names[] = {
+    GPX_HEADS(GPX_AS_NAME) GPX_ATTENTION_HEADS(GPX_AS_NAME) NULL
+};
 
 typedef struct {
     const char      *name;
     gpx_head_design  design;
-    gp_head_op       op;
+    gp_head_op       op;          /* of head_pool; unused by the other kinds */
+    gp_layer_kind    pool_kind;   /* the pooling layer's kind (not flatten_dense's) */
 } head_type;
 
-static const head_type heads[] = { GPX_HEADS(GPX_AS_HEAD) };
+static const head_type heads[] = {
+    GPX_HEADS(GPX_AS_HEAD) GPX_ATTENTION_HEADS(GPX_AS_ATTENTION_HEAD)
+};
 
 static const head_type *find_head(const char *name)
 {
@@ -199,6 +212,9 @@ const ycfg_schema gpx_model_schema[] = {
     { "head", YCFG_ENUM, NULL, .choices = head_names,
       .help = "gap, gmp, ..., <op>_dense, flatten_dense (see gpool help run)" },
     { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense" },
+    { "heads", YCFG_INT, "1", .min = 1, .max = 65536,
+      .help = "attention heads of attn, attn_dense, simpool_dense: the pooled channels "
+              "split into this many equal groups, one attention map each" },
     { "init", YCFG_ENUM, "torch_default", .choices = init_names,
       .help = "weight initializer" },
     { "bias_init", YCFG_FLOAT, "0", .help = "constant bias under every init but torch_default" },
@@ -239,6 +255,24 @@ static int decode_trunk(const ycfg_value *trunk, gpx_model_spec *spec, char *err
     return 0;
 }
 
+/* heads applies to the attention heads only: anywhere else it would
+ * change a run's id and nothing else. */
+static int decode_heads(const ycfg_value *model, const head_type *h, gpx_model_spec *spec,
+                        char *err, size_t errlen)
+{
+    const ycfg_value *v = ycfg_value_get(model, "heads");
+    spec->heads = (int)v->i;
+    spec->heads_line = v->line;
+    spec->heads_col = v->col;
+    if (spec->heads != 1 && h->pool_kind == GP_LAYER_HEAD_POOL) {
+        snprintf(err, errlen, "%s:%d:%d: heads: %d: head %s has no attention heads (heads "
+                 "applies to attn, attn_dense and simpool_dense)", spec->source, v->line,
+                 v->col, spec->heads, h->name);
+        return -1;
+    }
+    return 0;
+}
+
 static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
 {
     const ycfg_value *head = ycfg_value_get(model, "head");
@@ -251,10 +285,11 @@ static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err,
     spec->head = h->name;
     spec->design = h->design;
     spec->op = h->op;
+    spec->pool_kind = h->pool_kind;
     spec->head_line = head->line;
     spec->head_col = head->col;
     spec->head_bias = ycfg_value_get(model, "head_bias")->i != 0;
-    return 0;
+    return decode_heads(model, h, spec, err, errlen);
 }
 
 int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
@@ -388,6 +423,20 @@ static int add_trunk(build_ctx *b)
     return 0;
 }
 
+/* An attention pool's heads must split the channels it pools into equal
+ * groups (the library would refuse too; this names where heads was written). */
+static int check_heads(build_ctx *b, int channels)
+{
+    const gpx_model_spec *m = b->spec;
+    if (m->pool_kind == GP_LAYER_HEAD_POOL || channels % m->heads == 0)
+        return 0;
+    char where[4096];
+    where_prefix(m, m->heads_line, m->heads_col, where, sizeof where);
+    snprintf(b->err, b->errlen, "%s: heads: %d: head %s pools %d channels, which do not split "
+             "into %d equal groups", where, m->heads, m->head, channels, m->heads);
+    return -1;
+}
+
 /* The head's two layers: conv1x1 + pooling, pooling + dense, or flatten + dense. */
 static int add_head(build_ctx *b, int classes)
 {
@@ -395,13 +444,18 @@ static int add_head(build_ctx *b, int classes)
     gp_layer_spec conv = { .kind = GP_LAYER_CONV2D,
                            .u.conv2d = { classes, 1, 1, 1, 0, m->head_bias } };
     gp_layer_spec pool = { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { m->op } };
+    if (m->pool_kind == GP_LAYER_ATTN_POOL)
+        pool = (gp_layer_spec){ .kind = GP_LAYER_ATTN_POOL, .u.attn_pool = { m->heads } };
+    else if (m->pool_kind == GP_LAYER_SIMPOOL)
+        pool = (gp_layer_spec){ .kind = GP_LAYER_SIMPOOL, .u.simpool = { m->heads } };
     gp_layer_spec dense = { .kind = GP_LAYER_DENSE, .u.dense = { classes, m->head_bias } };
     gp_layer_spec flatten = { .kind = GP_LAYER_FLATTEN };
     switch (m->design) {
     case GPX_HEAD_CONV_POOL:
-        return add_layer(b, &conv) || add_layer(b, &pool) ? -1 : 0;
+        return check_heads(b, classes) || add_layer(b, &conv) || add_layer(b, &pool) ? -1 : 0;
     case GPX_HEAD_POOL_DENSE:
-        return add_layer(b, &pool) || add_layer(b, &dense) ? -1 : 0;
+        return check_heads(b, gp_net_out_shape(b->net).c) || add_layer(b, &pool) ||
+               add_layer(b, &dense) ? -1 : 0;
     case GPX_HEAD_FLATTEN_DENSE:
         return add_layer(b, &flatten) || add_layer(b, &dense) ? -1 : 0;
     }

@@ -14,14 +14,18 @@
  *
  * Two tables drive it (model.c): the trunk's layer types (config type name,
  * the library kind it builds, its keys and how they decode into the kind's
- * gp_layer_spec), and the heads (head name -> design and pooling op).
+ * gp_layer_spec), and the heads (head name -> design and pooling op, or
+ * pooling layer kind for the attention heads).
  *
  * Head names: the conv_pool design (1x1 conv to the classes, then a pooling
  * op; the NIN / tutorial head) is named after its op: gap, gmp, gem, lse,
  * mixed, avgmax. The pool_dense design (a pooling op, then dense to the
  * classes) adds "_dense": gap_dense, gmp_dense, gem_dense, lse_dense,
  * mixed_dense, avgmax_dense, catavgmax_dense. flatten_dense is the classic
- * flatten + dense head.
+ * flatten + dense head. The attention heads pool with a layer kind of their
+ * own and take `heads:` (1 unless written; an error on any other head):
+ * attn (conv_pool: attention pooling of the class maps), attn_dense and
+ * simpool_dense (pool_dense).
  */
 #ifndef GPOOL_EXPERIMENTS_MODEL_H
 #define GPOOL_EXPERIMENTS_MODEL_H
@@ -51,7 +55,10 @@ typedef struct {
     int              ntrunk;
     const char      *head;       /* "gap", "gem_dense", ... (static storage) */
     gpx_head_design  design;
-    gp_head_op       op;
+    gp_head_op       op;         /* of a head_pool pooling layer */
+    gp_layer_kind    pool_kind;  /* the pooling layer's kind: head_pool, attn_pool, simpool */
+    int              heads;      /* attention heads of attn_pool and simpool */
+    int              heads_line, heads_col;   /* where heads was written; 0 when not */
     int              head_bias;  /* bias on the head's conv1x1 or dense */
     int              head_line, head_col;
     gp_init_kind     init;
@@ -63,7 +70,8 @@ typedef struct {
 extern const ycfg_schema gpx_model_schema[];
 
 /* Decode a resolved `model:` value (from a config at source) into *spec, to
- * free with gpx_model_spec_free. 0, or -1 with err (out of memory). */
+ * free with gpx_model_spec_free. 0, or -1 with err (out of memory, or heads
+ * written for a head without attention heads, at its file:line:column). */
 int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
                      char *err, size_t errlen);
 
@@ -80,7 +88,8 @@ int gpx_head_parse(const char *name, gpx_head_design *design, gp_head_op *op);
 /* Build the network of spec for inputs `in` (in.n = the maximum batch) and
  * `classes` outputs; seed varies the dropout masks. One line per layer goes
  * to log (NULL for none). Errors name source:line:column of the offending
- * layer. 0, or -1 with err. */
+ * layer (of heads: when it does not divide the channels the head pools).
+ * 0, or -1 with err. */
 int gpx_model_build(const gpx_model_spec *spec, gp_shape in, int classes, uint64_t seed,
                     FILE *log, gp_net **out, char *err, size_t errlen);
 
