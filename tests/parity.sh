@@ -1,9 +1,10 @@
 #!/bin/sh
 # parity.sh - step-by-step parity with PyTorch 1.13 (TAP).
 #
-# For the tutorial net (heads gap, gmp) and the BN trunk with every head,
-# tests/parity_driver trains gpool for 50 Adam steps on the first training
-# images in order and saves the initial weights, the batches, the losses and
+# For the tutorial net (heads gap, gmp), the BN trunk with every head, and
+# the attention heads with one and two attention heads each
+# (tests/configs/attention.yaml), tests/parity_driver trains gpool for 50
+# Adam steps on the first training images in order and saves the initial weights, the batches, the losses and
 # the state before and after the last step; tests/parity.py (one python
 # process for all cases: importing torch takes seconds) builds the same
 # networks in PyTorch, repeats the steps from gpool's initial weights, and
@@ -45,23 +46,28 @@ trap 'exit 1' INT TERM
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export OMP_NUM_THREADS OPENBLAS_NUM_THREADS
 
-# run_driver CONFIG HEAD BATCH: one case, in $tmp/<config>-<head>
+# run_driver CONFIG HEAD BATCH [HEADS]: one case, in $tmp/<config>-<head>[-<heads>]
 run_driver() {
-  name=$(basename "$1" .yaml)-$2
-  if ! "$driver" "$srcdir/configs/$1" "$tmp/$name" --head "$2" --steps "$STEPS" \
+  name=$(basename "$1" .yaml)-$2${4:+-$4}
+  if ! "$driver" "$srcdir/$1" "$tmp/$name" --head "$2" ${4:+--heads "$4"} --steps "$STEPS" \
        --batch "$3" >"$tmp/$name.log" 2>&1; then
-    echo "Bail out! parity_driver failed for $1 --head $2:"
+    echo "Bail out! parity_driver failed for $1 --head $2${4:+ --heads $4}:"
     sed 's/^/# /' "$tmp/$name.log"
     exit 1
   fi
 }
 
 for head in gap gmp; do
-  run_driver tutorial.yaml "$head" 64
+  run_driver configs/tutorial.yaml "$head" 64
 done
 for head in gap gmp gap_dense flatten_dense gem gem_dense lse lse_dense mixed mixed_dense \
             avgmax avgmax_dense catavgmax_dense; do
-  run_driver heads.yaml "$head" 32
+  run_driver configs/heads.yaml "$head" 32
+done
+for heads in 1 2; do
+  for head in attn attn_dense simpool_dense; do
+    run_driver tests/configs/attention.yaml "$head" 32 "$heads"
+  done
 done
 
 set --
