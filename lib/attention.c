@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -148,14 +149,33 @@ void gpi_attn_for_images(void (*fn)(const void *job, int b), const void *job, in
         fn(job, b);
 }
 
-gp_status gpi_attn_check_heads(const char *kind, int heads, gp_shape in)
+static int gpi_attn_heads(const gp_layer_spec *spec)
 {
-    if (heads < 1)
-        return gpi_fail(GP_ERR_ARG, "%s: heads %d < 1", kind, heads);
-    if (in.c % heads)
-        return gpi_fail(GP_ERR_ARG, "%s: %d channels do not split into %d heads of equal "
-                        "size", kind, in.c, heads);
+    return spec->kind == GP_LAYER_SIMPOOL ? spec->u.simpool.heads : spec->u.attn_pool.heads;
+}
+
+gp_status gpi_attn_check(const gp_layer_spec *spec)
+{
+    if (gpi_attn_heads(spec) < 1)
+        return gpi_fail(GP_ERR_ARG, "%s: heads %d < 1", gp_layer_kind_name(spec->kind),
+                        gpi_attn_heads(spec));
     return GP_OK;
+}
+
+gp_status gpi_attn_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
+{
+    int heads = gpi_attn_heads(&l->spec);
+    *out = (gp_shape){ .n = in.n, .c = in.c, .h = 1, .w = 1 };
+    gp_status st = gpi_check_channels(l, in);
+    if (st == GP_OK && in.c % heads)
+        st = gpi_fail(GP_ERR_ARG, "%s: %d channels do not split into %d heads of equal size",
+                      l->ops->kind, in.c, heads);
+    return st;
+}
+
+int gpi_attn_format(const gp_layer_spec *spec, char *buf, size_t len)
+{
+    return snprintf(buf, len, "heads=%d", gpi_attn_heads(spec));
 }
 
 void gpi_attn_sum_parts(const double *part, int n, size_t count, float *out)

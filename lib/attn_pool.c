@@ -99,22 +99,6 @@ static void gpi_attn_destroy(gp_layer *l)
     gpi_layer_free(l);
 }
 
-static gp_status gpi_attn_check(const gp_layer_spec *spec)
-{
-    if (spec->u.attn_pool.heads < 1)
-        return gpi_fail(GP_ERR_ARG, "attn_pool: heads %d < 1", spec->u.attn_pool.heads);
-    return GP_OK;
-}
-
-static gp_status gpi_attn_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
-{
-    gp_status st = gpi_check_channels(l, in);
-    if (st == GP_OK)
-        st = gpi_attn_check_heads("attn_pool", l->spec.u.attn_pool.heads, in);
-    *out = (gp_shape){ .n = in.n, .c = in.c, .h = 1, .w = 1 };
-    return st;
-}
-
 /* weight [heads, c, 1, 1], as a 1x1 conv's. */
 static gp_status gpi_attn_init(gp_layer *l)
 {
@@ -149,11 +133,6 @@ static gp_status gpi_attn_reshape(gp_layer *l, gp_shape in)
     snprintf(l->desc, sizeof l->desc, "attention, %d head%s of %d channels", heads,
              heads == 1 ? "" : "s", in.c / heads);
     return GP_OK;
-}
-
-static int gpi_attn_format(const gp_layer_spec *spec, char *buf, size_t len)
-{
-    return snprintf(buf, len, "heads=%d", spec->u.attn_pool.heads);
 }
 
 const gpi_layer_kind gpi_attn_pool_kind = {

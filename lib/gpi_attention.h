@@ -43,8 +43,13 @@ void gpi_attn_pool_image_backward(const float *w, const float *v, const float *a
 void gpi_attn_for_images(void (*fn)(const void *job, int b), const void *job, int n,
                          size_t floats_per_image);
 
-/* GP_ERR_ARG naming the kind unless heads >= 1 divides in.c. */
-gp_status gpi_attn_check_heads(const char *kind, int heads, gp_shape in);
+/* The verbs both kinds share, their spec's heads (the same field of
+ * either's options) read by kind: check (heads >= 1), out_shape (c x 1 x 1,
+ * for the channels the parameters were made for, which heads divides) and
+ * format ("heads=N"). */
+gp_status gpi_attn_check(const gp_layer_spec *spec);
+gp_status gpi_attn_out_shape(const gp_layer *l, gp_shape in, gp_shape *out);
+int       gpi_attn_format(const gp_layer_spec *spec, char *buf, size_t len);
 
 /* sum over images b < n of part[b * count + i], in image order, into out[i] (floats). */
 void gpi_attn_sum_parts(const double *part, int n, size_t count, float *out);

@@ -315,22 +315,6 @@ static gp_status gpi_simpool_scratch(gpi_simpool *s, gp_shape in, size_t *bytes)
     return ok ? GP_OK : gpi_fail(GP_ERR_NOMEM, "simpool: out of memory");
 }
 
-static gp_status gpi_simpool_check(const gp_layer_spec *spec)
-{
-    if (spec->u.simpool.heads < 1)
-        return gpi_fail(GP_ERR_ARG, "simpool: heads %d < 1", spec->u.simpool.heads);
-    return GP_OK;
-}
-
-static gp_status gpi_simpool_out_shape(const gp_layer *l, gp_shape in, gp_shape *out)
-{
-    gp_status st = gpi_check_channels(l, in);
-    if (st == GP_OK)
-        st = gpi_attn_check_heads("simpool", l->spec.u.simpool.heads, in);
-    *out = (gp_shape){ .n = in.n, .c = in.c, .h = 1, .w = 1 };
-    return st;
-}
-
 /* norm_weight, norm_bias [c] (1 and 0, as nn.LayerNorm's), q_weight and
  * k_weight [c, c] (nn.Linear's [out, in]). */
 static gp_status gpi_simpool_init(gp_layer *l)
@@ -374,15 +358,10 @@ static gp_status gpi_simpool_reshape(gp_layer *l, gp_shape in)
     return GP_OK;
 }
 
-static int gpi_simpool_format(const gp_layer_spec *spec, char *buf, size_t len)
-{
-    return snprintf(buf, len, "heads=%d", spec->u.simpool.heads);
-}
-
 const gpi_layer_kind gpi_simpool_kind = {
     { "simpool", gpi_simpool_forward, gpi_simpool_backward, gpi_simpool_destroy,
-      gpi_simpool_out_shape, gpi_simpool_reshape },
-    sizeof(gpi_simpool), gpi_simpool_check, gpi_simpool_init, gpi_simpool_format
+      gpi_attn_out_shape, gpi_simpool_reshape },
+    sizeof(gpi_simpool), gpi_attn_check, gpi_simpool_init, gpi_attn_format
 };
 
 gp_status gp_simpool_create(gp_layer **out, gp_shape in, int heads)
