@@ -48,6 +48,7 @@ typedef struct {
     float  *dz, *ds;         /* backward: n x c x hw, n x heads x hw */
     double *du, *dq;         /* backward: n x heads x c, n x c */
     double *dgamma, *dbeta;  /* backward: n x c, each image's share */
+    double *pos;             /* n x 2 hw: per-position sums over the channels */
 } gpi_simpool;
 
 /* One pass over images: what the per-image functions read and write. */
@@ -61,7 +62,7 @@ typedef struct {
 typedef struct {
     const float *x;
     float *a, *xhat, *z, *rstd, *gap, *q, *u, *dz, *ds;
-    double *du, *dq, *dgamma, *dbeta;
+    double *du, *dq, *dgamma, *dbeta, *pos;
 } gpi_simpool_image;
 
 static gpi_simpool_image gpi_simpool_slice(const gp_layer *l, const float *x, int b)
@@ -73,37 +74,44 @@ static gpi_simpool_image gpi_simpool_slice(const gp_layer *l, const float *x, in
         x + i * c * hw, s->map.weights + i * heads * hw, s->xhat + i * c * hw,
         s->z + i * c * hw, s->rstd + i * hw, s->gap + i * c, s->q + i * c,
         s->u + i * heads * c, s->dz + i * c * hw, s->ds + i * heads * hw,
-        s->du + i * heads * c, s->dq + i * c, s->dgamma + i * c, s->dbeta + i * c
+        s->du + i * heads * c, s->dq + i * c, s->dgamma + i * c, s->dbeta + i * c,
+        s->pos + i * 2 * hw
     };
 }
 
 /* ------------------------------------------------------ forward */
 
 /* LayerNorm over the c channels of every position (biased variance, sums
- * in double), into xhat, rstd and z = gamma xhat + beta. */
+ * in double, channel by channel so that the loops run along positions),
+ * into xhat, rstd and z = gamma xhat + beta. */
 static void gpi_simpool_norm(const gp_layer *l, gpi_simpool_image *im)
 {
     int c = l->in.c;
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     const float *gamma = l->params[GPI_NORM_W].value, *beta = l->params[GPI_NORM_B].value;
-    for (size_t p = 0; p < hw; p++) {
-        double mean = 0, var = 0;
-        for (int k = 0; k < c; k++)
-            mean += im->x[(size_t)k * hw + p];
-        mean /= c;
-        for (int k = 0; k < c; k++) {
-            double d = (double)im->x[(size_t)k * hw + p] - mean;
-            var += d * d;
+    double *mean = im->pos, *var = im->pos + hw;
+    memset(im->pos, 0, 2 * hw * sizeof *im->pos);
+    for (int k = 0; k < c; k++)
+        for (size_t p = 0; p < hw; p++)
+            mean[p] += im->x[(size_t)k * hw + p];
+    for (size_t p = 0; p < hw; p++)
+        mean[p] /= c;
+    for (int k = 0; k < c; k++)
+        for (size_t p = 0; p < hw; p++) {
+            double d = (double)im->x[(size_t)k * hw + p] - mean[p];
+            var[p] += d * d;
         }
-        double rstd = 1.0 / sqrt(var / c + GPI_SIMPOOL_LN_EPS);
-        im->rstd[p] = (float)rstd;
-        for (int k = 0; k < c; k++) {
+    for (size_t p = 0; p < hw; p++) {
+        var[p] = 1.0 / sqrt(var[p] / c + GPI_SIMPOOL_LN_EPS);    /* now rstd */
+        im->rstd[p] = (float)var[p];
+    }
+    for (int k = 0; k < c; k++)
+        for (size_t p = 0; p < hw; p++) {
             size_t at = (size_t)k * hw + p;
-            float xh = (float)(((double)im->x[at] - mean) * rstd);
+            float xh = (float)(((double)im->x[at] - mean[p]) * var[p]);
             im->xhat[at] = xh;
             im->z[at] = gamma[k] * xh + beta[k];
         }
-    }
 }
 
 /* gap = mean_p x_p, q = Wq gap, u_g = scale Wk_g^T q_g (sums in double). */
@@ -191,32 +199,32 @@ static void gpi_simpool_norm_param_grad(const gp_layer *l, gpi_simpool_image *im
     }
 }
 
-/* dx through LayerNorm (from dz) and through the GAP query (from dq). */
+/* dx through LayerNorm (from dz) and through the GAP query (from dq); the
+ * sums over channels per position run channel by channel, as the norm's. */
 static void gpi_simpool_input_grad(const gp_layer *l, gpi_simpool_image *im, float *dx)
 {
     int c = l->in.c;
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     const float *gamma = l->params[GPI_NORM_W].value, *wq = l->params[GPI_Q_W].value;
-    for (int m = 0; m < c; m++) {
-        double dgap = 0;
-        for (int j = 0; j < c; j++)
-            dgap += (double)wq[(size_t)j * c + m] * im->dq[j];
-        for (size_t p = 0; p < hw; p++)
-            dx[(size_t)m * hw + p] = (float)(dgap / (double)hw);
-    }
-    for (size_t p = 0; p < hw; p++) {
-        double s1 = 0, s2 = 0;
-        for (int k = 0; k < c; k++) {
-            double d = (double)gamma[k] * (double)im->dz[(size_t)k * hw + p];
-            s1 += d;
-            s2 += d * (double)im->xhat[(size_t)k * hw + p];
-        }
-        s1 /= c;
-        s2 /= c;
-        for (int k = 0; k < c; k++) {
+    double *s1 = im->pos, *s2 = im->pos + hw;
+    memset(im->pos, 0, 2 * hw * sizeof *im->pos);
+    for (int k = 0; k < c; k++)
+        for (size_t p = 0; p < hw; p++) {
             size_t at = (size_t)k * hw + p;
             double d = (double)gamma[k] * (double)im->dz[at];
-            dx[at] += (float)((double)im->rstd[p] * (d - s1 - (double)im->xhat[at] * s2));
+            s1[p] += d;
+            s2[p] += d * (double)im->xhat[at];
+        }
+    for (int k = 0; k < c; k++) {
+        double dgap = 0;
+        for (int j = 0; j < c; j++)
+            dgap += (double)wq[(size_t)j * c + k] * im->dq[j];
+        dgap /= (double)hw;
+        for (size_t p = 0; p < hw; p++) {
+            size_t at = (size_t)k * hw + p;
+            double d = (double)gamma[k] * (double)im->dz[at];
+            dx[at] = (float)((double)im->rstd[p] * (d - s1[p] / c -
+                                                   (double)im->xhat[at] * (s2[p] / c)) + dgap);
         }
     }
 }
@@ -300,8 +308,8 @@ static gp_status gpi_simpool_scratch(gpi_simpool *s, gp_shape in, size_t *bytes)
                          &s->dz, &s->ds };
     size_t float_counts[] = { heads * hw, c * hw, c * hw, hw, c, c, heads * c, c * hw,
                               heads * hw };
-    double **doubles[] = { &s->du, &s->dq, &s->dgamma, &s->dbeta };
-    size_t double_counts[] = { heads * c, c, c, c };
+    double **doubles[] = { &s->du, &s->dq, &s->dgamma, &s->dbeta, &s->pos };
+    size_t double_counts[] = { heads * c, c, c, c, 2 * hw };
     int ok = 1;
     *bytes = 0;
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) {
