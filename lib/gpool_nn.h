@@ -251,8 +251,8 @@ struct gp_layer {
 
 /* "conv2d", "batchnorm2d", "relu", "sigmoid", "avgpool2d", "maxpool2d",
  * "dropout", "flatten", "dense", "head_pool", "attn_pool", "simpool"
- * ("custom" for GP_LAYER_CUSTOM,
- * NULL out of range): its layers' ops->kind and checkpoints' <kind>. */
+ * ("custom" for GP_LAYER_CUSTOM, NULL out of range): its layers' ops->kind
+ * and checkpoints' <kind>. */
 const char *gp_layer_kind_name  (gp_layer_kind kind);
 
 /* Parse a name from gp_layer_kind_name; GP_ERR_NOTFOUND if unknown. */
