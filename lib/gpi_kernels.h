@@ -56,6 +56,49 @@ extern const gpi_kernel_set gpi_kernels_avx2;
 extern const gpi_kernel_set gpi_kernels_avx512;
 #endif
 
+/* The k-parameterised NCHW reductions (kpool_*.c): `rows` planes of h x w,
+ * k as gp_pool_desc.k; forward writes one float per plane (topk) or k x k
+ * (adaptive), backward overwrites the planes' dx. */
+typedef void (*gpi_kpool_fwd_fn)(const float *x, float *y, size_t rows, size_t h, size_t w,
+                                 size_t k);
+typedef void (*gpi_kpool_bwd_fn)(const float *x, const float *dy, float *dx, size_t rows,
+                                 size_t h, size_t w, size_t k);
+
+/* One instruction set's forward kernels of GP_POOL_TOPK, GP_POOL_ADAPTIVE_AVG
+ * and GP_POOL_ADAPTIVE_MAX, indexed by op - GP_POOL_TOPK. Backward is the one
+ * portable kernel of each op (gpi_kpool_backward). */
+typedef struct {
+    gpi_kpool_fwd_fn fwd[3];
+} gpi_kpool_set;
+
+extern const gpi_kpool_set gpi_kpool_scalar;
+#ifdef GPOOL_HAVE_AVX2_KERNELS
+extern const gpi_kpool_set gpi_kpool_avx2;
+#endif
+#ifdef GPOOL_HAVE_AVX512_KERNELS
+extern const gpi_kpool_set gpi_kpool_avx512;
+#endif
+
+/* The portable backward kernels, indexed as gpi_kpool_set.fwd. */
+extern const gpi_kpool_bwd_fn gpi_kpool_backward[3];
+
+/* Shared by the SIMD files: one plane's top-k mean by the portable
+ * selection (any k), and one plane's adaptive max by the scalar rule (for
+ * what the SIMD paths leave to it: NaN, a zero maximum). */
+float gpi_topk_plane(const float *p, size_t hw, size_t k);
+void  gpi_adaptive_max_plane(const float *p, float *y, size_t h, size_t w, size_t k);
+
+/* Bin i of k over n rows (or columns): [floor(i n / k), ceil((i + 1) n / k)). */
+static inline size_t gpi_bin_start(size_t i, size_t n, size_t k)
+{
+    return i * n / k;
+}
+
+static inline size_t gpi_bin_end(size_t i, size_t n, size_t k)
+{
+    return ((i + 1) * n + k - 1) / k;
+}
+
 /* Most sequential terms one float lane may accumulate before it is flushed
  * to double: with the fixed tree after it, at most 12 float additions per
  * element, an error bound of 12 x 2^-24 x sum|x| < 1e-6 x sum|x|. */

@@ -4,7 +4,11 @@
  * Overview
  * --------
  * libgpool computes global average and global max pooling over the H x W
- * plane of float32 tensors, forward and backward, in NCHW or NHWC layout.
+ * plane of float32 tensors, forward and backward, in NCHW or NHWC layout,
+ * and, in NCHW, three reductions parameterised by a count k: top-k pooling
+ * (the mean of the k largest of each plane) and adaptive average and max
+ * pooling to a k x k grid of bins (PyTorch's AdaptiveAvgPool2d and
+ * AdaptiveMaxPool2d).
  * Each (op, layout) has several implementations ("variants"): portable
  * scalar C, AVX2+FMA and AVX-512, each single-threaded or OpenMP-parallel.
  * One table of variants drives everything: automatic dispatch, forcing a
@@ -38,6 +42,24 @@
  *        go to the first element in scan order (p = h * W + w ascending);
  *        backward sends the whole gradient to that element (to the first
  *        NaN when there is one).
+ *   topk: the k largest of each plane (1 <= k <= H x W) ranked by value,
+ *        NaN above every number, ties (-0.0 against 0.0 among them) to the
+ *        first in scan order; y = their sum in double, taken in descending
+ *        order from +0.0, divided by k and rounded once to float, so every
+ *        variant gives the same bits (a NaN in the plane gives NaN).
+ *        Backward sends dy / k to each of the k. The variants differ in
+ *        speed only; k <= 8 has SIMD paths, larger k a portable selection.
+ *   adaptive_avg, adaptive_max: output bin (i, j) of k x k covers rows
+ *        floor(i H / k) .. ceil((i + 1) H / k) - 1 and the same of the
+ *        columns (bins overlap when k does not divide the size; k may exceed
+ *        it). avg is the bin's mean with the error bound of avg above
+ *        (float sums of at most 8 rows flushed into double); max follows max
+ *        above within its bin (first NaN, else first maximum in row-major
+ *        order; a zero with the first zero's sign), and its backward adds dy
+ *        to that element (bins that overlap add up).
+ *   The backward passes of topk and the adaptive pools are one portable
+ *   kernel behind every variant name (they write dx, which is as fast
+ *   from C).
  *
  * Errors: every function that can fail returns a gp_status; on failure
  * gp_last_error() describes what went wrong (thread-local). The library
@@ -88,8 +110,22 @@ typedef enum {
 typedef enum { GP_LAYOUT_NCHW = 0, GP_LAYOUT_NHWC = 1 } gp_layout;
 
 /* Pooling reduction, avg first as in every enum of the library: the global
- * kernels here, and the local pooling layers of gpool_nn.h. */
-typedef enum { GP_POOL_AVG = 0, GP_POOL_MAX = 1 } gp_pool_op;
+ * kernels here, and the local pooling layers of gpool_nn.h (avg and max
+ * only). topk and the adaptive pools take d->k and NCHW only. */
+typedef enum {
+    GP_POOL_AVG          = 0,
+    GP_POOL_MAX          = 1,
+    GP_POOL_TOPK         = 2,   /* mean of the k largest of each plane */
+    GP_POOL_ADAPTIVE_AVG = 3,   /* mean of each of k x k bins */
+    GP_POOL_ADAPTIVE_MAX = 4    /* max of each of k x k bins */
+} gp_pool_op;
+
+/* Number of gp_pool_op values. */
+#define GP_POOL_NOPS 5
+
+/* The largest k the SIMD top-k paths keep in registers; larger k runs one
+ * portable selection under every variant name. */
+#define GP_TOPK_SIMD_MAX 8
 
 /* Direction of a kernel call. */
 typedef enum { GP_PASS_FORWARD = 0, GP_PASS_BACKWARD = 1 } gp_pass;
@@ -108,12 +144,15 @@ typedef enum { GP_ISA_SCALAR = 0, GP_ISA_AVX2 = 1, GP_ISA_AVX512 = 2 } gp_isa;
  * there, while from DRAM the second thread gains from about 25 KiB on. */
 #define GP_THREAD_MIN_OFFLOAD_BYTES ((size_t)96 << 10)
 
-/* Shape and kind of one global pooling call. x is n x c x h x w (NCHW) or
- * n x h x w x c (NHWC); y and dy are n x c in both layouts. */
+/* Shape and kind of one pooling call. x is n x c x h x w (NCHW) or
+ * n x h x w x c (NHWC); y and dy are n x c in both layouts, n x c x k x k
+ * for the adaptive pools. */
 typedef struct {
     size_t     n, c, h, w;
     gp_layout  layout;
     gp_pool_op op;
+    size_t     k;     /* topk: how many (1..h*w); adaptive: the output side
+                       * (>= 1); unused by avg and max */
 } gp_pool_desc;
 
 /* One entry of the variant table. */
@@ -132,12 +171,13 @@ const char *gp_last_error      (void);
 /* Library version string, e.g. "0.1.0". */
 const char *gp_version         (void);
 
-/* y = global pool of x. variant: a name from the table, or NULL/"auto". */
+/* y = the pooling d->op of x. variant: a name from the table, or NULL/"auto". */
 gp_status   gp_global_pool_forward (const gp_pool_desc *d, const char *variant,
                                     const float *x, float *y);
 
-/* dx = gradient of the pooling w.r.t. x given dy. x is read only by max
- * (to locate the first maximum) and may be NULL for avg. dx is overwritten. */
+/* dx = gradient of the pooling w.r.t. x given dy. x is read by every op but
+ * avg and adaptive_avg (to locate what the forward selected) and may be NULL
+ * for those two. dx is overwritten. */
 gp_status   gp_global_pool_backward(const gp_pool_desc *d, const char *variant,
                                     const float *x, const float *dy, float *dx);
 
@@ -169,7 +209,7 @@ int         gp_cpu_has_native  (gp_isa isa);
 /* "scalar", "avx2" or "avx512". */
 const char *gp_isa_name        (gp_isa isa);
 
-/* "avg" or "max". */
+/* "avg", "max", "topk", "adaptive_avg" or "adaptive_max". */
 const char *gp_pool_op_name    (gp_pool_op op);
 
 /* "nchw" or "nhwc". */

@@ -172,12 +172,19 @@ typedef enum {
     GP_LAYER_FLATTEN,        /* gp_flatten_create */
     GP_LAYER_DENSE,          /* gp_dense_create */
     GP_LAYER_HEAD_POOL,      /* gp_head_pool_create */
+    GP_LAYER_TOPK_POOL,      /* gp_topk_pool_create */
+    GP_LAYER_ADAPTIVE_AVGPOOL2D, /* gp_adaptive_pool2d_create with GP_POOL_AVG */
+    GP_LAYER_ADAPTIVE_MAXPOOL2D, /* gp_adaptive_pool2d_create with GP_POOL_MAX */
+    GP_LAYER_SPP,            /* gp_spp_create */
     GP_LAYER_ATTN_POOL,      /* gp_attn_pool_create */
     GP_LAYER_SIMPOOL         /* gp_simpool_create */
 } gp_layer_kind;
 
 /* Number of entries of gp_layer_kind, GP_LAYER_CUSTOM included. */
-#define GP_LAYER_NKINDS 13
+#define GP_LAYER_NKINDS 17
+
+/* Most levels a spatial pyramid (gp_spp_create) has. */
+#define GP_SPP_MAX_LEVELS 8
 
 /* Pooling ops for heads: a reduction over H x W per channel. */
 typedef enum {
@@ -192,7 +199,8 @@ typedef enum {
 
 /* What a layer is apart from its input shape: its kind and the options of
  * that kind, in the union member named after it (avgpool2d and maxpool2d
- * share pool2d; relu, sigmoid and flatten have none). The options mean what
+ * share pool2d, the adaptive ones adaptive_pool2d; relu, sigmoid and
+ * flatten have none). The options mean what
  * the kind's _create arguments of the same names mean. */
 typedef struct {
     gp_layer_kind kind;
@@ -203,6 +211,9 @@ typedef struct {
         struct { float p; uint64_t seed; }              dropout;
         struct { int out_features, bias; }              dense;
         struct { gp_head_op op; }                       head_pool;
+        struct { int k; float fraction; }               topk_pool;
+        struct { int size; }                            adaptive_pool2d;
+        struct { int nlevels; int levels[GP_SPP_MAX_LEVELS]; gp_pool_op op; } spp;
         struct { int heads; }                           attn_pool;
         struct { int heads; }                           simpool;
     } u;
@@ -250,7 +261,8 @@ struct gp_layer {
 };
 
 /* "conv2d", "batchnorm2d", "relu", "sigmoid", "avgpool2d", "maxpool2d",
- * "dropout", "flatten", "dense", "head_pool", "attn_pool", "simpool"
+ * "dropout", "flatten", "dense", "head_pool", "topk_pool",
+ * "adaptive_avgpool2d", "adaptive_maxpool2d", "spp", "attn_pool", "simpool"
  * ("custom" for GP_LAYER_CUSTOM, NULL out of range): its layers' ops->kind
  * and checkpoints' <kind>. */
 const char *gp_layer_kind_name  (gp_layer_kind kind);
@@ -349,6 +361,31 @@ gp_status   gp_head_op_parse    (const char *name, gp_head_op *op);
 
 /* Global pooling layer for heads: c x h x w -> c x 1 x 1 (2c for catavgmax). */
 gp_status   gp_head_pool_create (gp_layer **out, gp_shape in, gp_head_op op);
+
+/* Top-k pooling, c x h x w -> c x 1 x 1: the mean of the k largest of each
+ * plane (the dispatched GP_POOL_TOPK kernels: ties to the first in scan
+ * order, backward dy / k to each of the k). k > 0 takes min(k, h x w);
+ * k = 0 takes the fraction f in (0, 1]: ceil(f h w) clamped to 1..h x w, f
+ * read as the decimal that gives the float (0.1f as 0.1), so a reshape to
+ * another size keeps the fraction. */
+gp_status   gp_topk_pool_create (gp_layer **out, gp_shape in, int k, float fraction);
+
+/* Adaptive average (GP_POOL_AVG: kind adaptive_avgpool2d) or max
+ * (GP_POOL_MAX: adaptive_maxpool2d) pooling to size x size, any input size:
+ * PyTorch's AdaptiveAvgPool2d / AdaptiveMaxPool2d (bin i covers
+ * floor(i H / size) .. ceil((i + 1) H / size) - 1; the dispatched
+ * GP_POOL_ADAPTIVE_* kernels). Max ties and backward go to the first
+ * maximum of a bin. */
+gp_status   gp_adaptive_pool2d_create(gp_layer **out, gp_shape in, gp_pool_op op, int size);
+
+/* Spatial pyramid pooling (He et al. 2014), c x h x w -> (c sum l^2) x 1 x 1:
+ * for each of levels[0..nlevels) (1..GP_SPP_MAX_LEVELS distinct sizes, each
+ * 1..64) the adaptive op (GP_POOL_AVG or GP_POOL_MAX) to l x l, flattened
+ * per image (channel, bin row, bin column) and concatenated in level order,
+ * as torch.cat([adaptive_pool(x, l).flatten(1) for l in levels], 1). The
+ * length does not depend on h and w, so any input size fits a dense after it. */
+gp_status   gp_spp_create       (gp_layer **out, gp_shape in, const int *levels, int nlevels,
+                                 gp_pool_op op);
 
 /* Attention pooling for heads (GCNet's context block, attention-based MIL
  * pooling): c x h x w -> c x 1 x 1. A 1x1 conv without bias (weight

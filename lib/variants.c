@@ -1,7 +1,9 @@
 /*
- * variants.c - the one table of global pooling variants, and everything that
- * reads it: availability, run-time dispatch, forcing by name, and the OpenMP
- * driver that splits a call into slices for the single-threaded kernels.
+ * variants.c - the one table of pooling variants (the global avg and max
+ * kernels, and the k-parameterised topk and adaptive pools), and everything
+ * that reads it: availability, run-time dispatch, forcing by name, and the
+ * OpenMP driver that splits a call into slices for the single-threaded
+ * kernels.
  */
 #include "autoconfig.h"
 
@@ -24,29 +26,43 @@ typedef struct {
     gp_layout             layout;
     gp_isa                isa;
     int                   threaded;
-    const gpi_kernel_set *kernels;
+    const gpi_kernel_set *kernels;   /* avg and max */
+    const gpi_kpool_set  *kpool;     /* topk and the adaptive pools */
 } gpi_variant;
 
 /* Eight entries per instruction set: {avg, max} x {nchw, nhwc} x {1, N threads}. */
 #define GPI_VARIANTS_OF(NAME, ISA, SET)                                   \
-    { NAME, GP_POOL_AVG, GP_LAYOUT_NCHW, ISA, 0, SET },                   \
-    { NAME, GP_POOL_MAX, GP_LAYOUT_NCHW, ISA, 0, SET },                   \
-    { NAME, GP_POOL_AVG, GP_LAYOUT_NHWC, ISA, 0, SET },                   \
-    { NAME, GP_POOL_MAX, GP_LAYOUT_NHWC, ISA, 0, SET },                   \
-    { NAME "_omp", GP_POOL_AVG, GP_LAYOUT_NCHW, ISA, 1, SET },            \
-    { NAME "_omp", GP_POOL_MAX, GP_LAYOUT_NCHW, ISA, 1, SET },            \
-    { NAME "_omp", GP_POOL_AVG, GP_LAYOUT_NHWC, ISA, 1, SET },            \
-    { NAME "_omp", GP_POOL_MAX, GP_LAYOUT_NHWC, ISA, 1, SET }
+    { NAME, GP_POOL_AVG, GP_LAYOUT_NCHW, ISA, 0, SET, NULL },             \
+    { NAME, GP_POOL_MAX, GP_LAYOUT_NCHW, ISA, 0, SET, NULL },             \
+    { NAME, GP_POOL_AVG, GP_LAYOUT_NHWC, ISA, 0, SET, NULL },             \
+    { NAME, GP_POOL_MAX, GP_LAYOUT_NHWC, ISA, 0, SET, NULL },             \
+    { NAME "_omp", GP_POOL_AVG, GP_LAYOUT_NCHW, ISA, 1, SET, NULL },      \
+    { NAME "_omp", GP_POOL_MAX, GP_LAYOUT_NCHW, ISA, 1, SET, NULL },      \
+    { NAME "_omp", GP_POOL_AVG, GP_LAYOUT_NHWC, ISA, 1, SET, NULL },      \
+    { NAME "_omp", GP_POOL_MAX, GP_LAYOUT_NHWC, ISA, 1, SET, NULL }
+
+/* Six per instruction set: {topk, adaptive avg, adaptive max} x {1, N threads}, NCHW. */
+#define GPI_KPOOL_VARIANTS_OF(NAME, ISA, SET)                                       \
+    { NAME, GP_POOL_TOPK, GP_LAYOUT_NCHW, ISA, 0, NULL, SET },                      \
+    { NAME, GP_POOL_ADAPTIVE_AVG, GP_LAYOUT_NCHW, ISA, 0, NULL, SET },              \
+    { NAME, GP_POOL_ADAPTIVE_MAX, GP_LAYOUT_NCHW, ISA, 0, NULL, SET },              \
+    { NAME "_omp", GP_POOL_TOPK, GP_LAYOUT_NCHW, ISA, 1, NULL, SET },               \
+    { NAME "_omp", GP_POOL_ADAPTIVE_AVG, GP_LAYOUT_NCHW, ISA, 1, NULL, SET },       \
+    { NAME "_omp", GP_POOL_ADAPTIVE_MAX, GP_LAYOUT_NCHW, ISA, 1, NULL, SET }
 
 #ifdef GPOOL_HAVE_AVX2_KERNELS
 #define GPI_AVX2_SET (&gpi_kernels_avx2)
+#define GPI_AVX2_KPOOL (&gpi_kpool_avx2)
 #else
 #define GPI_AVX2_SET NULL
+#define GPI_AVX2_KPOOL NULL
 #endif
 #ifdef GPOOL_HAVE_AVX512_KERNELS
 #define GPI_AVX512_SET (&gpi_kernels_avx512)
+#define GPI_AVX512_KPOOL (&gpi_kpool_avx512)
 #else
 #define GPI_AVX512_SET NULL
+#define GPI_AVX512_KPOOL NULL
 #endif
 
 /* Narrowest first; dispatch walks it backwards to find the widest. */
@@ -54,6 +70,9 @@ static const gpi_variant gpi_variants[] = {
     GPI_VARIANTS_OF("scalar", GP_ISA_SCALAR, &gpi_kernels_scalar),
     GPI_VARIANTS_OF("avx2", GP_ISA_AVX2, GPI_AVX2_SET),
     GPI_VARIANTS_OF("avx512", GP_ISA_AVX512, GPI_AVX512_SET),
+    GPI_KPOOL_VARIANTS_OF("scalar", GP_ISA_SCALAR, &gpi_kpool_scalar),
+    GPI_KPOOL_VARIANTS_OF("avx2", GP_ISA_AVX2, GPI_AVX2_KPOOL),
+    GPI_KPOOL_VARIANTS_OF("avx512", GP_ISA_AVX512, GPI_AVX512_KPOOL),
 };
 #define GPI_NVARIANTS (sizeof gpi_variants / sizeof gpi_variants[0])
 
@@ -71,7 +90,15 @@ const char *gp_isa_name(gp_isa isa)
 
 const char *gp_pool_op_name(gp_pool_op op)
 {
-    return op == GP_POOL_AVG ? "avg" : op == GP_POOL_MAX ? "max" : "?";
+    static const char *const names[GP_POOL_NOPS] = { "avg", "max", "topk", "adaptive_avg",
+                                                     "adaptive_max" };
+    return (unsigned)op < GP_POOL_NOPS ? names[op] : "?";
+}
+
+/* 1 for the ops of the kpool kernels, which take d->k. */
+static int is_kpool(gp_pool_op op)
+{
+    return op == GP_POOL_TOPK || op == GP_POOL_ADAPTIVE_AVG || op == GP_POOL_ADAPTIVE_MAX;
 }
 
 const char *gp_layout_name(gp_layout layout)
@@ -107,7 +134,7 @@ int gp_max_threads(void)
 /* visible: bit i set when ISA i may run (the CPU has it, the mask allows it). */
 static int variant_runnable(const gpi_variant *v, unsigned visible)
 {
-    if (!v->kernels || !(visible & (1u << v->isa)))
+    if (!(v->kernels || v->kpool) || !(visible & (1u << v->isa)))
         return 0;
     return !v->threaded || gp_have_openmp();
 }
@@ -340,6 +367,23 @@ static gp_status resolve(const gp_pool_desc *d, const char *name, const gpi_vari
     return GP_OK;
 }
 
+/* topk's k within the plane, an adaptive grid whose output fits size_t,
+ * NCHW only. */
+static gp_status check_kpool(const gp_pool_desc *d, const char *fn)
+{
+    const char *op = gp_pool_op_name(d->op);
+    if (d->layout != GP_LAYOUT_NCHW)
+        return gpi_fail(GP_ERR_ARG, "%s: %s is NCHW only", fn, op);
+    if (d->op == GP_POOL_TOPK && (d->k < 1 || d->k > d->h * d->w))
+        return gpi_fail(GP_ERR_ARG, "%s: topk k=%zu outside 1..%zu (h x w)", fn, d->k,
+                        d->h * d->w);
+    if (d->op != GP_POOL_TOPK && (d->k < 1 || d->k > 65536 ||
+                                  d->k * d->k > SIZE_MAX / sizeof(float) / (d->n * d->c)))
+        return gpi_fail(GP_ERR_ARG, "%s: %s output side k=%zu outside 1..65536 or its output "
+                        "overflows size_t", fn, op, d->k);
+    return GP_OK;
+}
+
 static gp_status check_desc(const gp_pool_desc *d, const char *fn)
 {
     if (!d)
@@ -347,14 +391,14 @@ static gp_status check_desc(const gp_pool_desc *d, const char *fn)
     if (d->n == 0 || d->c == 0 || d->h == 0 || d->w == 0)
         return gpi_fail(GP_ERR_ARG, "%s: empty shape n=%zu c=%zu h=%zu w=%zu", fn, d->n, d->c,
                         d->h, d->w);
-    if ((unsigned)d->layout > GP_LAYOUT_NHWC || (unsigned)d->op > GP_POOL_MAX)
+    if ((unsigned)d->layout > GP_LAYOUT_NHWC || (unsigned)d->op >= GP_POOL_NOPS)
         return gpi_fail(GP_ERR_ARG, "%s: unknown layout %d or op %d", fn, (int)d->layout, (int)d->op);
     size_t limit = SIZE_MAX / sizeof(float);
     if (d->c > limit / d->n || d->h > limit / (d->n * d->c) ||
         d->w > limit / (d->n * d->c * d->h))
         return gpi_fail(GP_ERR_ARG, "%s: shape %zux%zux%zux%zu overflows size_t", fn, d->n, d->c,
                         d->h, d->w);
-    return GP_OK;
+    return is_kpool(d->op) ? check_kpool(d, fn) : GP_OK;
 }
 
 gp_status gp_select_variant(const gp_pool_desc *d, gp_pass pass, gp_variant_info *out)
@@ -384,7 +428,22 @@ typedef struct {
     const float       *x, *dy;
     float             *y, *dx;
     size_t             n, c, hw;
+    size_t             h, w, k;    /* the kpool ops' plane and parameter */
 } gpi_call;
+
+/* Planes [r0, r1) of a kpool op. */
+static void run_kpool(const gpi_call *k, size_t r0, size_t r1)
+{
+    int op = (int)k->v->op - GP_POOL_TOPK;
+    size_t outs = k->v->op == GP_POOL_TOPK ? 1 : k->k * k->k;
+    if (k->pass == GP_PASS_FORWARD) {
+        k->v->kpool->fwd[op](k->x + r0 * k->hw, k->y + r0 * outs, r1 - r0, k->h, k->w, k->k);
+    } else {
+        const float *x = k->x ? k->x + r0 * k->hw : NULL;
+        gpi_kpool_backward[op](x, k->dy + r0 * outs, k->dx + r0 * k->hw, r1 - r0, k->h, k->w,
+                               k->k);
+    }
+}
 
 static void run_nchw(const gpi_call *k, size_t r0, size_t r1)
 {
@@ -392,6 +451,10 @@ static void run_nchw(const gpi_call *k, size_t r0, size_t r1)
     size_t rows = r1 - r0, hw = k->hw;
     if (rows == 0)
         return;
+    if (k->v->kpool) {
+        run_kpool(k, r0, r1);
+        return;
+    }
     int avg = k->v->op == GP_POOL_AVG;
     if (k->pass == GP_PASS_FORWARD) {
         (avg ? ks->nchw_avg_fwd : ks->nchw_max_fwd)(k->x + r0 * hw, k->y + r0, rows, hw);
@@ -453,7 +516,7 @@ gp_status gp_global_pool_forward(const gp_pool_desc *d, const char *variant, con
     if (!x || !y)
         return gpi_fail(GP_ERR_ARG, "gp_global_pool_forward: %s is NULL", !x ? "x" : "y");
     gpi_call k = { .pass = GP_PASS_FORWARD, .x = x, .y = y, .n = d->n, .c = d->c,
-                   .hw = d->h * d->w };
+                   .hw = d->h * d->w, .h = d->h, .w = d->w, .k = d->k };
     st = resolve(d, variant, &k.v);
     if (st != GP_OK)
         return st;
@@ -468,11 +531,12 @@ gp_status gp_global_pool_backward(const gp_pool_desc *d, const char *variant, co
     gp_status st = check_desc(d, "gp_global_pool_backward");
     if (st != GP_OK)
         return st;
-    if (!dy || !dx || (d->op == GP_POOL_MAX && !x))
+    int needs_x = d->op != GP_POOL_AVG && d->op != GP_POOL_ADAPTIVE_AVG;
+    if (!dy || !dx || (needs_x && !x))
         return gpi_fail(GP_ERR_ARG, "gp_global_pool_backward: %s is NULL",
-                        !dy ? "dy" : !dx ? "dx" : "x (max needs the input)");
-    gpi_call k = { .pass = GP_PASS_BACKWARD, .x = d->op == GP_POOL_MAX ? x : NULL, .dy = dy,
-                   .dx = dx, .n = d->n, .c = d->c, .hw = d->h * d->w };
+                        !dy ? "dy" : !dx ? "dx" : "x (the op needs the input)");
+    gpi_call k = { .pass = GP_PASS_BACKWARD, .x = needs_x ? x : NULL, .dy = dy, .dx = dx,
+                   .n = d->n, .c = d->c, .hw = d->h * d->w, .h = d->h, .w = d->w, .k = d->k };
     st = resolve(d, variant, &k.v);
     if (st != GP_OK)
         return st;

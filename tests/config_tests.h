@@ -50,6 +50,7 @@ void test_relies_on_default        (void **state);
 
 /* The guard tests (test_config_guards.c). */
 void test_experiment_names        (void **state);
+void test_head_options             (void **state);
 void test_size_limit              (void **state);
 
 #endif /* GPOOL_CONFIG_TESTS_H */

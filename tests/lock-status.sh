@@ -122,7 +122,7 @@ cp -r "$tmp/done" "$tmp/bad"
 sed '3s/,ok,/,okay,/' "$tmp/done/runs.csv" >"$tmp/bad/runs.csv"
 "$gpool" status "$tmp/bad" >/dev/null 2>"$tmp/err"
 check "a runs.csv status that is no status: exit 1, file and line named" \
-    sh -c "[ $? -eq 1 ] && grep -q 'runs.csv:3: status .okay.' '$tmp/err'"
+    sh -c "[ $? -eq 1 ] && grep -q '^gpool status: .*runs.csv:3: column status: .okay. is none of ok, diverged, failed, interrupted$' '$tmp/err'"
 "$gpool" status >/dev/null 2>&1
 check "status without DIR: exit 2" [ $? -eq 2 ]
 "$gpool" status --help >"$tmp/help" 2>&1

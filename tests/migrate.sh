@@ -10,7 +10,7 @@
 # and name `gpool migrate`; migrate rewrites every id (files and run
 # folders, checkpoints untouched), is a no-op the second time, finishes an
 # interrupted migrate and refuses (changing nothing) an id that maps to no
-# point. Then --resume retrains nothing finished, continues run 1 from its
+# point, or a corrupt file. Then --resume retrains nothing finished, continues run 1 from its
 # epoch-1 checkpoint and ends with the CSVs of a fresh run. Last, --resume
 # refuses a directory whose recorded default of a key the config relies on
 # differs from today's. Emits TAP; writes only under a mktemp -d dir.
@@ -139,6 +139,17 @@ check "... naming the file, line and id" \
     says "$tmp/out" "$tmp/u/epochs.csv:2: run 0123456789abcdef is no point of"
 listing "$tmp/u" >"$tmp/u.after"
 check "... and changes nothing" cmp -s "$tmp/u.before" "$tmp/u.after"
+
+# ------------------------------------------------ a corrupt file
+fresh c prev-release
+sed '3s/^\([^,]*,[^,]*,[^,]*,[^,]*,[^,]*\),2,/\1,1,/' \
+    "$srcdir/tests/fixtures/prev-release/epochs.csv" >"$tmp/c/epochs.csv"
+listing "$tmp/c" >"$tmp/c.before"
+"$gpool" migrate "$tmp/c" >"$tmp/out" 2>&1
+check "migrate refuses a corrupt file (an epoch twice) in its own words, with file and line" \
+    sh -c "[ $? -eq 1 ] && grep -Fq 'gpool migrate: $tmp/c/epochs.csv:3: a second row of run_id $old0, epoch 1 (the first is line 2)' '$tmp/out'"
+listing "$tmp/c" >"$tmp/c.after"
+check "... and changes nothing" cmp -s "$tmp/c.before" "$tmp/c.after"
 
 # --------------------------------------------- evals.csv and accuracy.dat
 fresh e prev-release-evals

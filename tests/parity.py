@@ -183,6 +183,36 @@ class HeadPool(nn.Module):
         raise ValueError("unknown head pooling op " + op)
 
 
+class TopK(nn.Module):
+    """gpool's topk_pool: the mean of the k largest of each plane, k given or
+    ceil(fraction x H x W) clamped to 1..H x W. The k are picked by a stable
+    descending sort, so that ties go to the first in scan order as gpool's
+    do (topk itself may pick any of equal values, and after a ReLU a plane
+    holds many zeros); the gradient flows through the gathered values."""
+
+    def __init__(self, k, fraction):
+        super().__init__()
+        self.k, self.fraction = k, fraction
+
+    def forward(self, x):
+        flat = x.flatten(2)
+        hw = flat.shape[2]
+        k = min(self.k, hw) if self.k > 0 else max(1, min(hw, math.ceil(self.fraction * hw)))
+        idx = torch.sort(flat, dim=2, descending=True, stable=True).indices[:, :, :k]
+        return torch.gather(flat, 2, idx).mean(2)[:, :, None, None]
+
+
+class SPP(nn.Module):
+    """gpool's spp: adaptive pools to each level, flattened, concatenated."""
+
+    def __init__(self, levels, op):
+        super().__init__()
+        self.levels = levels
+        self.pool = F.adaptive_max_pool2d if op == "max" else F.adaptive_avg_pool2d
+
+    def forward(self, x):
+        return torch.cat([self.pool(x, l).flatten(1) for l in self.levels], 1)[:, :, None, None]
+
 class AttnPool(nn.Module):
     """gpool's attn_pool: a bias-free 1x1 conv to one score map per attention
     head, a softmax over the h x w positions, and each channel's plane
@@ -277,6 +307,14 @@ def make_layer(kind, a):
         return Dense(math.prod(dims(a["in"])), i("out_features"), bool(i("bias")))
     if kind == "head_pool":
         return HeadPool(a["op"])
+    if kind == "topk_pool":
+        return TopK(i("k"), float(a["fraction"]))
+    if kind == "adaptive_avgpool2d":
+        return nn.AdaptiveAvgPool2d(i("size"))
+    if kind == "adaptive_maxpool2d":
+        return nn.AdaptiveMaxPool2d(i("size"))
+    if kind == "spp":
+        return SPP([int(v) for v in a["levels"].split(",")], a["op"])
     if kind == "attn_pool":
         return AttnPool(c_in, i("heads"))
     if kind == "simpool":

@@ -1,12 +1,14 @@
 #!/bin/sh
 # parity.sh - step-by-step parity with PyTorch 1.13 (TAP).
 #
-# For the tutorial net (heads gap, gmp), the BN trunk with every head, and
-# the attention heads with one and two attention heads each
+# For the tutorial net (heads gap, gmp), the BN trunk with every head, a
+# trunk with adaptive pools under the heads topk, topk_dense and spp_dense,
+# and the attention heads with one and two attention heads each
 # (tests/configs/attention.yaml), tests/parity_driver trains gpool for 50
-# Adam steps on the first training images in order and saves the initial weights, the batches, the losses and
-# the state before and after the last step; tests/parity.py (one python
-# process for all cases: importing torch takes seconds) builds the same
+# Adam steps on the first training images in order and saves the initial
+# weights, the batches, the losses and the state before and after the last
+# step; tests/parity.py (one python process for all cases: importing torch
+# takes seconds) builds the same
 # networks in PyTorch, repeats the steps from gpool's initial weights, and
 # replays the last step from gpool's state. The bounds, and why they are
 # what they are, are at the top of parity.py.
@@ -68,6 +70,14 @@ for heads in 1 2; do
   for head in attn attn_dense simpool_dense; do
     run_driver tests/configs/attention.yaml "$head" 32 "$heads"
   done
+done
+# the pooling ops of issue 16: topk (k given, and a fraction past the SIMD
+# k), spp (avg and max), the adaptive pools in the trunk
+for head in topk topk_dense spp_dense; do
+  run_driver tests/configs/parity-pools-a.yaml "$head" 32
+done
+for head in topk_dense spp_dense; do
+  run_driver tests/configs/parity-pools-b.yaml "$head" 32
 done
 
 set --

@@ -4,6 +4,7 @@
 # epochs.csv as an uninterrupted sweep, up to the timing columns: whether it
 # died inside a run (the run goes on from its last epoch checkpoint) or
 # between two runs; and a re-run of an early point keeps every later row.
+# A corrupt runs.csv is refused, naming file and line, before anything runs.
 # Also SIGTERM to the sweep: the current run is recorded as
 # interrupted and the exit status is non-zero. Emits TAP; mktemp -d only.
 set -u
@@ -58,6 +59,33 @@ grep "variant: " "$tmp/whole/manifest.yaml" | grep -v "run_id: $first" >"$tmp/wh
 grep "variant: " "$out/manifest.yaml" | grep -v "run_id: $first" >"$tmp/redo.variants"
 check "... and the manifest lists the kept runs' variants" \
     cmp -s "$tmp/whole.variants" "$tmp/redo.variants"
+
+# A corrupt results directory is refused before anything runs, in run's
+# voice, naming the file and line: a row cut short, a run twice, a value
+# that is no number of its column; the directory is left as it was.
+resume_refuses() { # resume_refuses NAME FILTER MESSAGE: runs.csv through FILTER; MESSAGE follows "runs.csv"
+    out="$tmp/bad-$1"
+    rm -rf "$out"
+    cp -r "$tmp/whole" "$out"
+    sh -c "$2" <"$tmp/whole/runs.csv" >"$out/runs.csv"
+    cp "$out/runs.csv" "$tmp/before.csv"
+    "$gpool" run -q --resume "$cfg" --out "$out" >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 1 ] && grep -qF "gpool run: --resume: $out/runs.csv$3" "$tmp/err" &&
+        cmp -s "$tmp/before.csv" "$out/runs.csv" ||
+        { echo "# exit $rc, stderr:"; sed 's/^/#   /' "$tmp/err"; return 1; }
+}
+check "--resume refuses a runs.csv cut short" \
+    resume_refuses cut "head -c -3" ":5: the row is cut short"
+check "--resume refuses a run twice" \
+    resume_refuses twice "cat - && sed -n 3p '$tmp/whole/runs.csv'" \
+    ":6: a second row of run_id $(awk -F, 'NR == 3 { print $1 }' "$tmp/whole/runs.csv") (the first is line 3)"
+check "--resume refuses an epoch count that is no whole number" \
+    resume_refuses epochs "awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) if (\$i == \"epochs\") c = i } NR == 4 { \$c = \"2.5\" } 1'" \
+    ":4: column epochs: '2.5' is not a whole number"
+check "--resume refuses a runs.csv of other swept paths, with the way out" \
+    resume_refuses swept "sed '1s/,model.head,/,model.heads,/'" \
+    ": its columns differ from what this config writes (another config?); use --out DIR or --force"
 
 # SIGTERM: the run in progress is recorded as interrupted, the exit status is 130
 fifo="$tmp/fifo"

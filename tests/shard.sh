@@ -2,7 +2,10 @@
 # shard.sh - three shards of one sweep, run at the same time, then
 # `gpool merge`: the merged runs.csv, epochs.csv and table equal a
 # single-process run's up to the timing columns. Also merge's refusals (a
-# missing shard, a shard given twice). Emits TAP; mktemp -d only.
+# missing shard, a shard given twice, a corrupt shard: a row cut short or
+# lost, a run twice, a value out of its column's range, a missing column),
+# each in merge's words with file and line; and rerun's of a corrupt
+# runs.csv. Emits TAP; mktemp -d only.
 set -u
 
 : "${top_srcdir:=.}"
@@ -66,5 +69,61 @@ check "... that says how many points are missing" grep -q '1 of 4 points' "$tmp/
 check "a shard given twice is an error" [ $? -eq 1 ]
 "$gpool" run -q --shard 4/3 "$cfg" --out "$tmp/bad" >/dev/null 2>&1
 check "--shard 4/3 is a usage error (exit 2)" [ $? -eq 2 ]
+
+# ---- corrupt shards: each refused in merge's voice, naming the file and
+# line, and nothing merged. corrupt NAME FILE FILTER: shard 1 copied to
+# $tmp/NAME with FILE passed through FILTER (a shell command), then merged
+# with the others into $tmp/merged-NAME.
+corrupt() {
+    rm -rf "$tmp/$1" "$tmp/merged-$1"
+    cp -R "$tmp/shard1" "$tmp/$1" &&
+        sh -c "$3" <"$tmp/shard1/$2" >"$tmp/$1/$2"
+    "$gpool" merge -o "$tmp/merged-$1" "$tmp/$1" "$tmp/shard2" "$tmp/shard3" >/dev/null \
+        2>"$tmp/err"
+    rc=$?
+}
+# refused WHAT MESSAGE: the last merge exited 1, said "gpool merge: MESSAGE"
+# (a fixed string) and nothing of run's words, and wrote no runs.csv
+refused() {
+    [ "$rc" -eq 1 ] && grep -qF "gpool merge: $2" "$tmp/err" &&
+        ! grep -q 'gpool run\|--force\|--resume' "$tmp/err" &&
+        [ ! -e "$tmp/merged-$1/runs.csv" ] ||
+        { echo "# exit $rc, stderr:"; sed 's/^/#   /' "$tmp/err"; return 1; }
+}
+rows=$(wc -l <"$tmp/shard1/runs.csv")
+corrupt cut runs.csv "head -c -1"
+check "a shard whose runs.csv lost its last newline is refused as cut, not merged" \
+    refused cut "$tmp/cut/runs.csv:$rows: the row is cut short: the file ends in the middle of it"
+corrupt cutmid runs.csv "head -c -9"
+check "... and one cut in the middle of its last row" \
+    refused cutmid "$tmp/cutmid/runs.csv:$rows: the row is cut short"
+corrupt lost runs.csv "head -n $((rows - 1))"
+lost_id=$(awk -F, -v n="$rows" 'NR == n { print $1 }' "$tmp/shard1/runs.csv")
+lost_at=$(awk -F, -v id="$lost_id" '$1 == id { print NR; exit }' "$tmp/shard1/epochs.csv")
+check "a runs.csv that lost a whole row is corrupt (its epochs.csv rows name the run), not a missing point" \
+    refused lost "$tmp/lost/epochs.csv:$lost_at: run $lost_id is not in $tmp/lost/runs.csv (files of different sweeps, or rows lost?)"
+corrupt twice runs.csv "cat - && sed -n 2p '$tmp/shard1/runs.csv'"
+check "a run twice in one shard's runs.csv" \
+    refused twice "$tmp/twice/runs.csv:$((rows + 1)): a second row of run_id"
+corrupt nan runs.csv "awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) if (\$i == \"final_test_acc\") c = i } NR == 2 { \$c = \"nan\" } 1'"
+check "a nan accuracy" \
+    refused nan "$tmp/nan/runs.csv:2: column final_test_acc: 'nan' is not a finite number"
+corrupt epochs epochs.csv "sed '3s/,[^,]*,[^,]*,[^,]*,[^,]*\$/,-1.0,0.001,0.001,400.0/'"
+check "a negative test accuracy in epochs.csv" \
+    refused epochs "$tmp/epochs/epochs.csv:3: column test_acc: -1.0 is outside [0, 1]"
+corrupt columns runs.csv "sed '1s/,seed,/,seeds,/'"
+check "a runs.csv without a column, in merge's words" \
+    refused columns "$tmp/columns/runs.csv: missing columns: seed"
+corrupt swept runs.csv "sed '1s/,model.head,/,model.heads,/'"
+check "a runs.csv of other swept paths, in merge's words" \
+    refused swept "$tmp/swept/runs.csv: its columns differ from what this config writes (a shard of another sweep?)"
+
+# ---- rerun reads the recorded runs.csv the same way
+cp -R "$tmp/merged" "$tmp/rerun-bad"
+sed -n 2p "$tmp/merged/runs.csv" >>"$tmp/rerun-bad/runs.csv"
+"$gpool" rerun -q "$tmp/rerun-bad" "$id" -o "$tmp/rerun2" >/dev/null 2>"$tmp/err"
+rc=$?
+check "rerun of a directory with a run twice: exit 1, in rerun's voice, nothing run" \
+    sh -c "[ $rc -eq 1 ] && grep -qF 'gpool rerun: $tmp/rerun-bad/runs.csv:6: a second row of run_id' '$tmp/err' && [ ! -e '$tmp/rerun2' ]"
 
 echo "1..$n"

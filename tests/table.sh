@@ -4,12 +4,15 @@
 # sizes x 3 seeds, one run diverged): the exact markdown rows for means and
 # sds worked out by hand, the excluded note, the LaTeX, grouping, columns,
 # sorting and precision from the config's table: section, config errors
-# with file:line:col, bad command lines, and the charts (each PNG decoded,
-# each SVG parsed as XML). Then the input-size table and charts from
+# with file:line:col, bad command lines, corrupt results files refused with
+# file and line (a run or epoch twice, nan, inf, negative or above-1
+# values, an unknown status, a row cut short, an epochs.csv row of no run),
+# and the charts (each PNG decoded, each SVG parsed as XML). Then the input-size table and charts from
 # tests/fixtures/sizes-mini (evals.csv: gap and flatten_dense x 3 seeds, one
 # diverged, tested at 20, 28 and 36 pixels, resized and on a canvas): exact
 # rows, the n/a cells and their reasons, and that a DIR without evals.csv
-# gets neither. Emits TAP; writes only under a mktemp -d dir.
+# gets neither. Last, every committed results/ directory renders. Emits TAP;
+# writes only under a mktemp -d dir.
 set -u
 
 : "${top_srcdir:=.}"
@@ -222,6 +225,34 @@ broken() {
 }
 broken short "$fixture" runs.csv '3s/,ok,$/,ok/' 'runs.csv:3: ' "a row with a missing field"
 
+# ---- what the results-file reader refuses (records/results.h), each with
+# the file and line: never a table that counts a run twice, shows a value
+# that cannot be as n/a, or prints it
+broken twice "$fixture" runs.csv '$p' \
+    'runs.csv:14: a second row of run_id aef2e10f54ab5ae8 (the first is line 13)' \
+    "a run twice in runs.csv (12 runs, not 13)"
+broken nan "$fixture" runs.csv '2s/,0.85000,0.85500,/,nan,0.85500,/' \
+    "runs.csv:2: column final_test_acc: 'nan' is not a finite number" "a nan accuracy"
+broken inf "$fixture" runs.csv '2s/,0.85000,0.85500,/,0.85000,inf,/' \
+    "runs.csv:2: column best_test_acc: 'inf' is not a finite number" "an infinite accuracy"
+broken negative "$fixture" runs.csv 's/,1234,2500000,/,-5,2500000,/' \
+    'runs.csv:2: column params: -5 is below 0, the least it can be' "params = -5"
+broken above "$fixture" runs.csv '3s/,0.86000,0.86500,/,1.86000,0.86500,/' \
+    'runs.csv:3: column final_test_acc: 1.86000 is outside \[0, 1\]' "an accuracy above 1"
+broken status "$fixture" runs.csv '4s/,ok,$/,done,/' \
+    "runs.csv:4: column status: 'done' is none of ok, diverged, failed, interrupted" \
+    "a status that is none"
+broken epoch-twice "$fixture" epochs.csv '2p' \
+    'epochs.csv:3: a second row of run_id f064c9a0887184fe, epoch 1 (the first is line 2)' \
+    "an epoch of a run twice in epochs.csv"
+broken epoch-orphan "$fixture" epochs.csv '2s/^f064c9a0887184fe,/0123456789abcdef,/' \
+    'epochs.csv:2: run 0123456789abcdef is not in .*runs.csv' "an epochs.csv row of no run"
+fresh cut
+head -c -1 "$fixture/runs.csv" >"$tmp/cut/runs.csv"
+table "$tmp/cut"
+check "a runs.csv cut short (no final newline) is an error (exit 1) saying so" \
+    failed_saying "$tmp/cut" 'runs.csv:13: the row is cut short: the file ends in the middle of it'
+
 # ------------------------------------------------------ command line
 table
 check "no DIR is a usage error (exit 2) with the usage" \
@@ -343,7 +374,7 @@ check "... the reason listed first, (n=k) explained" \
 broken sizes-badid "$sizes_fixture" evals.csv '3s/^3fb10c033957bfc8/0123456789abcdef/' \
     'evals.csv:3: run 0123456789abcdef is not in ' "an evals.csv run that is not in runs.csv"
 broken sizes-badsize "$sizes_fixture" evals.csv '4s/,28,28,resize,/,28,2x8,resize,/' \
-    "evals.csv:4: column eval_size: '2x8' is not a size" "an eval_size that is no size"
+    "evals.csv:4: column eval_size: '2x8' is not a whole number" "an eval_size that is no size"
 broken sizes-nocol "$sizes_fixture" evals.csv 's/,method,/,how,/' \
     'evals.csv: missing columns: method' "an evals.csv without a method column"
 fresh sizes-empty "$sizes_fixture"
@@ -501,5 +532,18 @@ table "$tmp/res" --out "$tmp/nognuplot"
 charts=0 nognuplot=0
 check "GNUPLOT empty: tables still written, charts skipped with a note (exit 0)" \
     sh -c "[ $rc -eq 0 ] && [ -s '$tmp/nognuplot/table.md' ] && [ ! -e '$tmp/nognuplot/throughput.png' ] && grep -q 'no gnuplot' '$tmp/err'"
+
+# ------------------------------------------- the committed results
+# every results directory of the repository passes the strict reader and
+# renders (written under --out: the tree is only read)
+for runs in "$srcdir"/results/*/runs.csv; do
+    [ -r "$runs" ] || continue
+    name=$(basename "$(dirname "$runs")")
+    mkdir -p "$tmp/committed/$name"
+    table "$(dirname "$runs")" --out "$tmp/committed/$name"
+    check "results/$name renders (exit 0, a table.md)" \
+        sh -c "[ $rc -eq 0 ] && [ -s '$tmp/committed/$name/table.md' ]"
+    [ "$rc" -eq 0 ] || sed 's/^/#   /' "$tmp/err"
+done
 
 echo "1..$n"

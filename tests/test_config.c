@@ -232,6 +232,8 @@ static const bad_case bad_cases[] = {
     { "name: x\nsweep:\n  bench.threads: 4\n", 3, 18, "expected a list of values for 'bench.threads'" },
     { "name: x\nsweep: [1, 2]\n", 2, 8, "expected a mapping of key paths to lists for 'sweep'" },
     { "name: x\nsweep: {}\n", 2, 8, "the sweep section is empty" },
+    { "name: x\nsweep:\n  bench.threads: [1, 2, 1]\n", 3, 25,
+      "the sweep of 'bench.threads' lists the same value twice (items 1 and 3)" },
     { "name: x\nsweep:\n  seed: [1]\n  seed: [2]\n", 4, 3, "duplicate key 'seed'" },
     { "name: x\nsweep:\n  seed: [1]\nsweep:\n  seed: [2]\n", 4, 1, "duplicate key 'sweep'" },
     { "name: x\nsweep:\n  bench: [{threads: 2}]\n  bench.threads: [1]\n", 4, 3,
@@ -963,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_name),
         cmocka_unit_test(test_experiment_names),
         cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_head_options),
         cmocka_unit_test(test_misuse_aborts),
         cmocka_unit_test(test_shipped_configs),
     };

@@ -16,6 +16,7 @@
 #include "cfg/cfg.h"
 #include "config_tests.h"
 
+#include "core/model.h"
 #include "core/schema.h"
 
 /* Each would write outside results/<name>/ or break a chart title. */
@@ -73,6 +74,52 @@ static void write_temp(char *path, const char *text)
     assert_non_null(f);
     assert_int_equal(fputs(text, f) >= 0, 1);
     assert_int_equal(fclose(f), 0);
+}
+
+/* A model section for gpx_run_schema with the given head and extra lines
+ * (each "  key: value" under model:). */
+#define MODEL_CFG(head, extra)                                                   \
+    "name: t\nmodel:\n  trunk:\n    - {type: conv, out: 4, k: 3}\n"              \
+    "    - {type: adaptive_maxpool, size: 3}\n  head: " head "\n" extra
+
+/* The heads' option keys and the adaptive trunk layers: the schema's
+ * ranges and choices, then what only decoding sees (k and fraction both
+ * written, a level given twice), each at its file:line:column. */
+void test_head_options(void **state)
+{
+    (void)state;
+    static const bad_case schema_cases[] = {
+        { MODEL_CFG("topk", "  topk: {fraction: 1.5}\n"), 7, 20, "fraction" },
+        { MODEL_CFG("topk", "  topk: {k: -1}\n"), 7, 13, "k" },
+        { MODEL_CFG("spp_dense", "  spp: {mode: sum}\n"), 7, 15, "sum" },
+        { MODEL_CFG("spp_dense", "  spp: {levels: [1, 65]}\n"), 7, 21, "65" },
+        { "name: t\nmodel:\n  trunk:\n    - {type: adaptive_avgpool}\n  head: gap\n", 4, 7,
+          "size" },
+    };
+    check_bad_cases(schema_cases, sizeof schema_cases / sizeof schema_cases[0],
+                    gpx_run_schema());
+    static const struct {
+        const char *yaml;
+        int line, col;
+        const char *needle;
+    } decode_cases[] = {
+        { MODEL_CFG("topk_dense", "  topk: {k: 3, fraction: 0.5}\n"), 7, 13, "not both" },
+        { MODEL_CFG("spp_dense", "  spp: {levels: [1, 2, 1]}\n"), 7, 24, "given twice" },
+    };
+    for (size_t i = 0; i < sizeof decode_cases / sizeof decode_cases[0]; i++) {
+        char err[1024] = "", path[] = "/tmp/test_config_head_XXXXXX";
+        write_temp(path, decode_cases[i].yaml);
+        ycfg *cfg = ycfg_load(path, gpx_run_schema(), err, sizeof err);
+        if (!cfg)
+            fail_msg("case %zu does not load: %s", i, err);
+        gpx_model_spec spec;
+        assert_int_equal(gpx_model_decode(ycfg_get(ycfg_point_at(cfg, 0), "model"), path, &spec,
+                                          err, sizeof err), -1);
+        check_error(err, path, decode_cases[i].line, decode_cases[i].col,
+                    decode_cases[i].needle, "head option");
+        ycfg_free(cfg);
+        unlink(path);
+    }
 }
 
 void test_size_limit(void **state)

@@ -110,6 +110,14 @@ static const struct {
     { { .kind = GP_LAYER_FLATTEN }, "flatten", "" },
     { { .kind = GP_LAYER_DENSE, .u.dense = { 5, 0 } }, "dense", "out_features=5 bias=0" },
     { { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { GP_HEAD_LSE } }, "head_pool", "op=lse" },
+    { { .kind = GP_LAYER_TOPK_POOL, .u.topk_pool = { 0, 0.1f } }, "topk_pool",
+      "k=0 fraction=0.1" },
+    { { .kind = GP_LAYER_ADAPTIVE_AVGPOOL2D, .u.adaptive_pool2d = { 4 } }, "adaptive_avgpool2d",
+      "size=4" },
+    { { .kind = GP_LAYER_ADAPTIVE_MAXPOOL2D, .u.adaptive_pool2d = { 3 } }, "adaptive_maxpool2d",
+      "size=3" },
+    { { .kind = GP_LAYER_SPP, .u.spp = { 3, { 1, 2, 4 }, GP_POOL_MAX } }, "spp",
+      "levels=1,2,4 op=max" },
     { { .kind = GP_LAYER_ATTN_POOL, .u.attn_pool = { 2 } }, "attn_pool", "heads=2" },
     { { .kind = GP_LAYER_SIMPOOL, .u.simpool = { 1 } }, "simpool", "heads=1" },
 };
@@ -136,6 +144,15 @@ static gp_status create_by_kind(const gp_layer_spec *s, gp_shape in, gp_layer **
     case GP_LAYER_DENSE:
         return gp_dense_create(l, in, s->u.dense.out_features, s->u.dense.bias);
     case GP_LAYER_HEAD_POOL: return gp_head_pool_create(l, in, s->u.head_pool.op);
+    case GP_LAYER_TOPK_POOL:
+        return gp_topk_pool_create(l, in, s->u.topk_pool.k, s->u.topk_pool.fraction);
+    case GP_LAYER_ADAPTIVE_AVGPOOL2D:
+    case GP_LAYER_ADAPTIVE_MAXPOOL2D:
+        return gp_adaptive_pool2d_create(l, in, s->kind == GP_LAYER_ADAPTIVE_MAXPOOL2D
+                                                    ? GP_POOL_MAX : GP_POOL_AVG,
+                                         s->u.adaptive_pool2d.size);
+    case GP_LAYER_SPP:
+        return gp_spp_create(l, in, s->u.spp.levels, s->u.spp.nlevels, s->u.spp.op);
     case GP_LAYER_ATTN_POOL: return gp_attn_pool_create(l, in, s->u.attn_pool.heads);
     case GP_LAYER_SIMPOOL:   return gp_simpool_create(l, in, s->u.simpool.heads);
     default:                 return GP_ERR_ARG;
@@ -653,6 +670,88 @@ static void pool2d_gradcheck(void **state)
             gp_layer_destroy(l);
         }
     }
+}
+
+/* topk_pool (k given, and a fraction), the adaptive pools on bins that
+ * overlap and on a grid finer than the map, and spp of both modes: the
+ * selections (top k, bin maxima) on gc_spread data, whose gaps no probe
+ * closes; the averages on U(-1, 1). */
+static void kpool_layers_gradcheck(void **state)
+{
+    (void)state;
+    static const int levels[] = { 1, 2, 3 };
+    gp_shape in = { 2, 3, 7, 5 };
+    for (int t = 0; t < 8; t++) {
+        gp_layer *l = NULL;
+        int selects = t == 0 || t == 1 || t == 3 || t == 5 || t == 7;
+        gp_pool_op op = t == 3 || t == 5 || t == 7 ? GP_POOL_MAX : GP_POOL_AVG;
+        if (t < 2)
+            must(gp_topk_pool_create(&l, in, t == 0 ? 3 : 0, 0.25f), "topk_pool_create");
+        else if (t < 6)
+            must(gp_adaptive_pool2d_create(&l, in, op, t < 4 ? 3 : 9), "adaptive_pool2d");
+        else
+            must(gp_spp_create(&l, in, levels, 3, op), "spp_create");
+        size_t xs = in_count(l, in.n);
+        float *x = falloc_nan(xs);
+        if (selects)
+            gc_spread(x, xs, 0.03f * (float)xs);
+        else
+            gc_uniform(x, xs, -1.0f, 1.0f);
+        gradcheck(l, in.n, x, GP_TRAIN, l->desc);
+        free(x);
+        gp_layer_destroy(l);
+    }
+}
+
+/* topk's k follows the plane (fraction) or is clamped to it; spp's length
+ * does not depend on the plane, and is the adaptive pools' outputs side by
+ * side; the options each kind refuses. */
+static void kpool_layers_fields(void **state)
+{
+    (void)state;
+    gp_shape in = { 2, 3, 7, 7 }, big = { 2, 3, 10, 10 };
+    gp_layer *l, *a1, *a2;
+    must(gp_topk_pool_create(&l, in, 0, 0.1f), "topk fraction");
+    assert_string_equal(l->desc, "fraction=0.1 (k=5)");   /* ceil(0.1 x 49) */
+    must(gp_layer_reshape(l, big), "topk reshape");
+    assert_string_equal(l->desc, "fraction=0.1 (k=10)");
+    assert_int_equal(l->out.c, 3);
+    gp_layer_destroy(l);
+    must(gp_topk_pool_create(&l, in, 60, 0.0f), "topk k beyond the plane");
+    assert_string_equal(l->desc, "k=49");
+    gp_layer_destroy(l);
+    static const int levels[] = { 2, 1 };
+    must(gp_spp_create(&l, in, levels, 2, GP_POOL_AVG), "spp");
+    must(gp_adaptive_pool2d_create(&a2, in, GP_POOL_AVG, 2), "adaptive 2");
+    must(gp_adaptive_pool2d_create(&a1, in, GP_POOL_AVG, 1), "adaptive 1");
+    assert_int_equal(l->out.c, 3 * 5);
+    float *x = falloc_uniform(in_count(l, 2), -1.0f, 1.0f);
+    float *y = falloc_nan(out_count(l, 2)), *y1 = falloc_nan(6), *y2 = falloc_nan(24);
+    must(gp_layer_forward(l, 2, x, y, GP_EVAL), "spp forward");
+    must(gp_layer_forward(a1, 2, x, y1, GP_EVAL), "adaptive 1 forward");
+    must(gp_layer_forward(a2, 2, x, y2, GP_EVAL), "adaptive 2 forward");
+    for (int b = 0; b < 2; b++) {
+        assert_memory_equal(y + b * 15, y2 + b * 12, 12 * sizeof *y);
+        assert_memory_equal(y + b * 15 + 12, y1 + b * 3, 3 * sizeof *y);
+    }
+    must(gp_layer_reshape(l, big), "spp reshape");
+    assert_int_equal(l->out.c, 15);
+    free(x);
+    free(y);
+    free(y1);
+    free(y2);
+    gp_layer_destroy(l);
+    gp_layer_destroy(a1);
+    gp_layer_destroy(a2);
+    static const int twice[] = { 2, 2 };
+    assert_int_equal(gp_spp_create(&l, in, twice, 2, GP_POOL_AVG), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "repeats"));
+    assert_int_equal(gp_spp_create(&l, in, levels, 2, GP_POOL_TOPK), GP_ERR_ARG);
+    assert_int_equal(gp_topk_pool_create(&l, in, -1, 0.5f), GP_ERR_ARG);
+    assert_int_equal(gp_topk_pool_create(&l, in, 0, 0.0f), GP_ERR_ARG);
+    assert_non_null(strstr(gp_last_error(), "fraction"));
+    assert_int_equal(gp_adaptive_pool2d_create(&l, in, GP_POOL_AVG, 0), GP_ERR_ARG);
+    assert_null(l);
 }
 
 static void pool2d_fields(void **state)
@@ -1217,6 +1316,8 @@ int main(void)
         cmocka_unit_test(maxpool_ties_and_nan),
         cmocka_unit_test(maxpool_2x2_ties_and_nan),
         cmocka_unit_test(pool2d_gradcheck),
+        cmocka_unit_test(kpool_layers_gradcheck),
+        cmocka_unit_test(kpool_layers_fields),
         cmocka_unit_test(batchnorm_fields),
         cmocka_unit_test(batchnorm_running_stats),
         cmocka_unit_test(batchnorm_offset_data),

@@ -420,6 +420,31 @@ static void check_reshape_heads(void)
     check_reshape_head((gp_layer_spec){ .kind = GP_LAYER_SIMPOOL, .u.simpool = { 1 } });
 }
 
+/* The trunk, then an adaptive max pool, then a top-k by fraction (its k
+ * follows the map) or spp and a dense (its length does not), to another
+ * size and batch, and back. */
+static void check_reshape_kpool(int spp)
+{
+    gp_layer_spec specs[ANY_SIZE_TRUNK + 3];
+    memcpy(specs, any_size_trunk, sizeof any_size_trunk);
+    int count = ANY_SIZE_TRUNK;
+    specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_ADAPTIVE_MAXPOOL2D,
+                                      .u.adaptive_pool2d = { 5 } };
+    if (spp) {
+        specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_SPP,
+                                          .u.spp = { 2, { 1, 2 }, GP_POOL_AVG } };
+        specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_DENSE, .u.dense = { 3, 1 } };
+    } else {
+        specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_TOPK_POOL,
+                                          .u.topk_pool = { 0, 0.3f } };
+    }
+    gp_shape own = { 8, 2, 12, 12 }, other = { 5, 2, 19, 23 };
+    gp_net *net = net_of(specs, count, own);
+    check_reshape_to(net, specs, count, other, 0);
+    check_reshape_to(net, specs, count, own, 1);
+    gp_net_destroy(net);
+}
+
 static void test_reshape_equals_built(void **state)
 {
     (void)state;
@@ -434,6 +459,8 @@ static void test_reshape_equals_built(void **state)
             continue;
         setenv("GPOOL_CONV", paths[p], 1);
         check_reshape_heads();
+        check_reshape_kpool(0);
+        check_reshape_kpool(1);
         printf("# reshape, GPOOL_CONV=%s: every head bit-identical to a built net\n",
                paths[p]);
     }

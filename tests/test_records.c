@@ -4,11 +4,13 @@
  * with file:line (a stray quote, text after a closing quote, an unclosed
  * quote, ragged rows, blank lines, a header with an empty or repeated
  * name); the header each results file's writer writes is the one its
- * readers require, and rows written from a run read back to its values; a
- * reader names the columns a file lacks; rerun's comparison leaves the
- * timing columns out; a manifest is YAML with one key per fact under the
- * settled names; and a chart's data, script and images are published
- * together or not at all (a fake gnuplot draws, fails, or is missing).
+ * readers require, and rows written from a run pass every check of the
+ * reader (tests/test_record_checks.c has the refusals) and read back to
+ * its values; a reader names the columns a file lacks; rerun's comparison
+ * leaves the timing columns out; a manifest is YAML with one key per fact
+ * under the settled names; and a chart's data, script and images are
+ * published together or not at all (a fake gnuplot draws, fails, or is
+ * missing).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -383,6 +385,17 @@ static void fill_run(run_ctx *c, gpx_run_built *b, gpx_train_result *res, gpx_ep
 }
 
 /* Rows written from a run read back to its values, in the list's formats. */
+/* t, as the file f: every column there, and every reader check passed. */
+static void assert_checked(const gpx_csv *t, const gpx_record_file *f)
+{
+    char err[1024];
+    int col[GPX_RUNS_NCOLUMNS];
+    assert_true(f->ncolumns <= GPX_RUNS_NCOLUMNS);
+    if (gpx_record_columns(t, f, NULL, 0, col, err, sizeof err) ||
+        gpx_record_check(t, f, col, err, sizeof err))
+        fail_msg("what the writer wrote is refused: %s", err);
+}
+
 static void test_run_rows_read_back(void **state)
 {
     (void)state;
@@ -399,6 +412,7 @@ static void test_run_rows_read_back(void **state)
     if (gpx_csv_parse(&t, "runs.csv", runs, err, sizeof err))
         fail_msg("%s (seed %llu)", err, (unsigned long long)seed);
     assert_int_equal(t.nrows, 1);
+    assert_checked(&t, &gpx_runs_file);
     assert_string_equal(field(&t, 0, "run_id"), c.rows.id);
     assert_string_equal(field(&t, 0, "experiment"), "rec-test");
     assert_string_equal(field(&t, 0, "model.head"), "gmp_dense");
@@ -415,12 +429,14 @@ static void test_run_rows_read_back(void **state)
     gpx_csv_free(&t);
     assert_int_equal(gpx_csv_parse(&t, "epochs.csv", epochs, err, sizeof err), 0);
     assert_int_equal(t.nrows, 2);
+    assert_checked(&t, &gpx_epochs_file);
     assert_string_equal(field(&t, 1, "epoch"), "2");
     assert_real(&t, 0, "lr", "%.6g", ep[0].lr);
     assert_real(&t, 1, "img_per_s", "%.1f", ep[1].img_per_s);
     gpx_csv_free(&t);
     assert_int_equal(gpx_csv_parse(&t, "evals.csv", evals, err, sizeof err), 0);
     assert_int_equal(t.nrows, 2);
+    assert_checked(&t, &gpx_evals_file);
     assert_string_equal(field(&t, 0, "train_size"), "8");
     assert_real(&t, 0, "test_acc", "%.5f", ev[0].test_acc);
     assert_string_equal(field(&t, 1, "method"), "canvas_center");

@@ -217,8 +217,31 @@ static int build_point(ycfg *cfg, size_t i, ycfg_point *pt)
     return make_point_ids(cfg, pt);
 }
 
+/* A value listed twice makes two points of one id: the second would
+ * overwrite the first's results. Compared are id texts, so "1" and "1.0"
+ * of a float, or a mapping written with and without its defaults, match. */
+static int check_distinct_values(load_ctx *ctx, const ycfg *cfg, const sweep_axis *axis)
+{
+    for (size_t k = 1; k < axis->n; k++)
+        for (size_t j = 0; j < k; j++) {
+            char *a = id_text_of(cfg, &axis->values[j]), *b = id_text_of(cfg, &axis->values[k]);
+            bool same = a && b && strcmp(a, b) == 0;
+            free(a);
+            free(b);
+            if (same)
+                return fail_at(ctx, axis->values[k].line, axis->values[k].col,
+                               "the sweep of '%s' lists the same value twice (items %zu and %zu):"
+                               " each value makes one point; remove the repeat",
+                               axis->path, j + 1, k + 1);
+        }
+    return 0;
+}
+
 int expand_points(load_ctx *ctx, ycfg *cfg)
 {
+    for (size_t k = 0; k < cfg->naxes; k++)
+        if (check_distinct_values(ctx, cfg, &cfg->axes[k]))
+            return -1;
     cfg->npoints = 1;
     for (size_t k = 0; k < cfg->naxes; k++)
         cfg->npoints *= cfg->axes[k].n;

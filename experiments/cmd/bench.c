@@ -115,7 +115,7 @@ static void print_help(FILE *out)
     fprintf(out,
             "Usage: gpool bench [OPTIONS]\n"
             "\n"
-            "Time every global pooling variant on the shapes of a YAML config. Before each\n"
+            "Time every pooling variant on the shapes of a YAML config. Before each\n"
             "row, check the variant against the scalar one and probe the read bandwidth of\n"
             "the row's own buffers with the row's thread count; then report the median and\n"
             "minimum per-call time of at least 20 samples, GB/s (bytes read + written) and\n"
@@ -149,10 +149,12 @@ static void print_help(FILE *out)
     fprintf(out,
             "\n"
             "CSV columns: point_id, variant, impl (the variant that ran; for auto the\n"
-            "dispatcher's choice), isa, threaded, op, pass, layout, n, c, h, w, threads,\n"
+            "dispatcher's choice), isa, threaded, op, pass, layout, k (topk and the\n"
+            "adaptive ops), n, c, h, w, threads,\n"
             "mode, buffers (rotation length; 1 = hot), bytes (read + written per call),\n"
             "reps, calls (per sample), median_s, min_s (per call), gbps (bytes / median),\n"
-            "probe_gbps, frac, probe_set (x, or dx for avg backward), probe_kernel,\n"
+            "probe_gbps, frac, probe_set (x, or dx for avg and adaptive_avg backward),\n"
+            "probe_kernel,\n"
             "cpu_wait (share of the kept measurement's time that the row's threads\n"
             "spent waiting for a CPU taken by another process; empty where the kernel\n"
             "keeps no schedstat), attempts (measurements made: a row above\n"
@@ -185,7 +187,7 @@ static const gpx_command_line command_line = {
 
 static int list_variants(FILE *out)
 {
-    fprintf(out, "%-12s %-4s %-6s %-7s %-9s %s\n", "variant", "op", "layout", "isa",
+    fprintf(out, "%-12s %-12s %-6s %-7s %-9s %s\n", "variant", "op", "layout", "isa",
             "threaded", "available");
     for (size_t i = 0; i < gp_variant_count(); i++) {
         gp_variant_info v;
@@ -193,7 +195,7 @@ static int list_variants(FILE *out)
             report_error("%s", gp_last_error());
             return 1;
         }
-        fprintf(out, "%-12s %-4s %-6s %-7s %-9s %s\n", v.name, gp_pool_op_name(v.op),
+        fprintf(out, "%-12s %-12s %-6s %-7s %-9s %s\n", v.name, gp_pool_op_name(v.op),
                 gp_layout_name(v.layout), gp_isa_name(v.isa), v.threaded ? "yes" : "no",
                 v.available ? "yes" : "no");
     }
@@ -287,6 +289,11 @@ static int decode_shapes(const ycfg *cfg, const ycfg_point *pt, gpx_bench_point 
                          s->line, s->col, d.n, d.c, d.h, d.w);
             return -1;
         }
+        if (p->op == GP_POOL_TOPK && p->k > d.h * d.w) {
+            report_error("%s:%d:%d: bench.k %zu is more than shape %zux%zux%zux%zu's H x W",
+                         ycfg_path(cfg), s->line, s->col, p->k, d.n, d.c, d.h, d.w);
+            return -1;
+        }
         int dup = 0;
         for (size_t j = 0; j < p->nshapes; j++)
             dup |= !memcmp(&p->shapes[j], &d, sizeof d);
@@ -303,6 +310,7 @@ static int decode_point(const ycfg *cfg, size_t i, gpx_bench_point *p, char *ski
     memset(p, 0, sizeof *p);
     p->id = ycfg_point_id(pt);
     p->op = (gp_pool_op)ycfg_enum(pt, "bench.op");
+    p->k = (size_t)ycfg_int(pt, "bench.k");
     p->pass = (gp_pass)ycfg_enum(pt, "bench.pass");
     p->layout = (gp_layout)ycfg_enum(pt, "bench.layout");
     p->threads = (int)ycfg_int(pt, "bench.threads");
@@ -413,6 +421,9 @@ static void shape_needs(const run_state *run, gpx_bench_shape_data *sd)
             continue;
         sd->need_cold |= p->cold;
         sd->need_fwd |= p->pass == GP_PASS_FORWARD;
+        size_t outs = p->op >= GP_POOL_ADAPTIVE_AVG ? p->k * p->k : 1;
+        if (outs > sd->outs_per_plane)
+            sd->outs_per_plane = outs;
         sd->need_bwd |= p->pass == GP_PASS_BACKWARD;
         if (p->cold && p->cold_bytes > sd->cold_bytes)
             sd->cold_bytes = p->cold_bytes;

@@ -191,7 +191,7 @@ static int merge(const merge_options *o, int argc, char **argv)
         fprintf(stderr, "gpool merge: %s\n", err);
         return 1;
     }
-    gpx_sweep_options so = { .out_dir = o->out, .quiet = 1 };
+    gpx_sweep_options so = { .out_dir = o->out, .quiet = 1, .cmd = MERGE_CMD };
     gpx_sweep sw;
     int rc = 1;
     if (gpx_sweep_init(&sw, &so, cfg, argc, argv) == 0) {

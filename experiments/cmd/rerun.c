@@ -62,13 +62,15 @@ static const gpx_command_line rerun_command_line = {
 static int load_run_row(const char *dir, const char *id, gpx_csv *t, size_t *row)
 {
     char path[4096], err[8400];
+    const int need[] = { GPX_RUNS_RUN_ID };
+    int col[GPX_RUNS_NCOLUMNS];
     gpx_join(path, sizeof path, dir, "runs.csv");
-    if (gpx_csv_load(t, path, NULL, err, sizeof err)) {
+    if (gpx_record_load(t, path, &gpx_runs_file, need, 1, col, NULL, err, sizeof err)) {
         fprintf(stderr, "gpool rerun: %s\n", err);
         return -1;
     }
     *row = 0;
-    if (gpx_csv_find(t, gpx_csv_column(t, "run_id"), id, row)) {
+    if (gpx_csv_find(t, col[GPX_RUNS_RUN_ID], id, row)) {
         fprintf(stderr, "gpool rerun: %s has no run %s\n", path, id);
         gpx_csv_free(t);
         return -1;
@@ -141,7 +143,7 @@ static int rerun_recorded(gpx_sweep_options *o, const char *dir, const char *id,
 
 int gpx_cmd_rerun(int argc, char **argv)
 {
-    rerun_options o = { 0 };
+    rerun_options o = { .sweep.cmd = RERUN_CMD };
     int rc = gpx_parse_command_line(&rerun_command_line, argc, argv, &o);
     if (rc)
         return rc == 1 ? 0 : 2;

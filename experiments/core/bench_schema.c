@@ -16,7 +16,8 @@
 
 
 /* In gp_pool_op, gp_pass and gp_layout order: ycfg_enum gives the C value. */
-static const char *const op_choices[] = { "avg", "max", NULL };
+static const char *const op_choices[] = { "avg", "max", "topk", "adaptive_avg", "adaptive_max",
+                                           NULL };
 static const char *const pass_choices[] = { "fwd", "bwd", NULL };
 static const char *const layout_choices[] = { "nchw", "nhwc", NULL };
 static const char *const mode_choices[] = { "hot", "cold", NULL };
@@ -42,7 +43,10 @@ static const ycfg_schema bench_keys[] = {
       .help = "tensor shapes [N, C, H, W]" },
     { "variants", YCFG_LIST, "[all]", .min = 1, .max = 1000, .items = variant_schema,
       .help = "variants to time ('all' = every one of the op and layout); auto is always timed" },
-    { "op", YCFG_ENUM, "avg", .choices = op_choices, .help = "pooling: avg or max" },
+    { "op", YCFG_ENUM, "avg", .choices = op_choices,
+      .help = "pooling: avg, max, topk, adaptive_avg or adaptive_max" },
+    { "k", YCFG_INT, "4", .min = 1, .max = 65536,
+      .help = "topk: how many (at most H x W); adaptive: the output side; unused by avg, max" },
     { "pass", YCFG_ENUM, "fwd", .choices = pass_choices, .help = "fwd or bwd" },
     { "layout", YCFG_ENUM, "nchw", .choices = layout_choices, .help = "nchw or nhwc" },
     { "threads", YCFG_INT, "1", .min = 1, .max = 4096,

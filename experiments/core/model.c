@@ -40,6 +40,10 @@ static const ycfg_schema dense_keys[] = {
     { "bias", YCFG_BOOL, "true", .help = "learnable bias" },
     { NULL }
 };
+static const ycfg_schema adaptive_keys[] = {
+    { "size", YCFG_INT, NULL, .min = 1, .max = 1024, .help = "output size (square)" },
+    { NULL }
+};
 static const ycfg_schema no_keys[] = { { NULL } };
 
 static int key_int(const ycfg_value *v, const char *key)
@@ -89,6 +93,11 @@ static void decode_dense(const ycfg_value *v, gp_layer_spec *s)
     s->u.dense.bias = key_int(v, "bias");
 }
 
+static void decode_adaptive(const ycfg_value *v, gp_layer_spec *s)
+{
+    s->u.adaptive_pool2d.size = key_int(v, "size");
+}
+
 /* The trunk's layer types, one list: config type name, the library kind it
  * builds, its keys, how they decode into the kind's options (NULL: it has
  * none), and a line of help. The schema's variants and the decoding table
@@ -105,7 +114,11 @@ static void decode_dense(const ycfg_value *v, gp_layer_spec *s)
     X("dropout",   GP_LAYER_DROPOUT,     dropout_keys,   decode_dropout,   "inverted dropout") \
     X("flatten",   GP_LAYER_FLATTEN,     no_keys,        NULL,                               \
       "c x h x w -> features")                                                               \
-    X("dense",     GP_LAYER_DENSE,       dense_keys,     decode_dense,     "fully connected")
+    X("dense",     GP_LAYER_DENSE,       dense_keys,     decode_dense,     "fully connected") \
+    X("adaptive_avgpool", GP_LAYER_ADAPTIVE_AVGPOOL2D, adaptive_keys, decode_adaptive,         \
+      "average pooling to size x size bins (PyTorch's AdaptiveAvgPool2d)")                   \
+    X("adaptive_maxpool", GP_LAYER_ADAPTIVE_MAXPOOL2D, adaptive_keys, decode_adaptive,         \
+      "max pooling to size x size bins (PyTorch's AdaptiveMaxPool2d)")
 
 #define GPX_AS_VARIANT(name, kind, keys, decode, text) \
     { name, YCFG_MAP, NULL, .items = keys, .help = text },
@@ -131,50 +144,47 @@ static const layer_type *find_layer_type(const char *name)
 
 /* ------------------------------------------------------------- heads */
 
-/* The heads, one list: name, design, pooling op (unused by flatten_dense).
- * catavgmax doubles the channels, so it cannot give the class scores
- * itself: it exists only with a dense layer after it. */
-#define GPX_HEADS(X)                                              \
-    X("gap",             GPX_HEAD_CONV_POOL,     GP_HEAD_AVG)       \
-    X("gmp",             GPX_HEAD_CONV_POOL,     GP_HEAD_MAX)       \
-    X("gem",             GPX_HEAD_CONV_POOL,     GP_HEAD_GEM)       \
-    X("lse",             GPX_HEAD_CONV_POOL,     GP_HEAD_LSE)       \
-    X("mixed",           GPX_HEAD_CONV_POOL,     GP_HEAD_MIXED)     \
-    X("avgmax",          GPX_HEAD_CONV_POOL,     GP_HEAD_AVGMAX)    \
-    X("gap_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_AVG)       \
-    X("gmp_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_MAX)       \
-    X("gem_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_GEM)       \
-    X("lse_dense",       GPX_HEAD_POOL_DENSE,    GP_HEAD_LSE)       \
-    X("mixed_dense",     GPX_HEAD_POOL_DENSE,    GP_HEAD_MIXED)     \
-    X("avgmax_dense",    GPX_HEAD_POOL_DENSE,    GP_HEAD_AVGMAX)    \
-    X("catavgmax_dense", GPX_HEAD_POOL_DENSE,    GP_HEAD_CATAVGMAX) \
-    X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_HEAD_AVG)
+/* The heads, one list: name, design, the pooling layer's kind and, for
+ * head_pool, its op (unused otherwise and by flatten_dense; topk_pool and
+ * spp take their options from the model section's topk: and spp: keys,
+ * attn_pool and simpool from its heads: key).
+ * catavgmax and spp give more features than classes, so they exist only
+ * with a dense layer after them. */
+#define GPX_HEADS(X)                                                                    \
+    X("gap",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_AVG)       \
+    X("gmp",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_MAX)       \
+    X("gem",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_GEM)       \
+    X("lse",             GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_LSE)       \
+    X("mixed",           GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_MIXED)     \
+    X("avgmax",          GPX_HEAD_CONV_POOL,     GP_LAYER_HEAD_POOL, GP_HEAD_AVGMAX)    \
+    X("gap_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_AVG)       \
+    X("gmp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_MAX)       \
+    X("gem_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_GEM)       \
+    X("lse_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_LSE)       \
+    X("mixed_dense",     GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_MIXED)     \
+    X("avgmax_dense",    GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_AVGMAX)    \
+    X("catavgmax_dense", GPX_HEAD_POOL_DENSE,    GP_LAYER_HEAD_POOL, GP_HEAD_CATAVGMAX) \
+    X("flatten_dense",   GPX_HEAD_FLATTEN_DENSE, GP_LAYER_HEAD_POOL, GP_HEAD_AVG)       \
+    X("topk",            GPX_HEAD_CONV_POOL,     GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
+    X("topk_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
+    X("spp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_SPP,       GP_HEAD_AVG)       \
+    X("attn",            GPX_HEAD_CONV_POOL,     GP_LAYER_ATTN_POOL, GP_HEAD_AVG)       \
+    X("attn_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_ATTN_POOL, GP_HEAD_AVG)       \
+    X("simpool_dense",   GPX_HEAD_POOL_DENSE,    GP_LAYER_SIMPOOL,   GP_HEAD_AVG)
 
-/* The heads whose pooling is a layer kind of its own, with `heads:`
- * attention heads, rather than an op of head_pool: name, design, kind. */
-#define GPX_ATTENTION_HEADS(X)                                    \
-    X("attn",            GPX_HEAD_CONV_POOL,     GP_LAYER_ATTN_POOL) \
-    X("attn_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_ATTN_POOL) \
-    X("simpool_dense",   GPX_HEAD_POOL_DENSE,    GP_LAYER_SIMPOOL)
+#define GPX_AS_NAME(name, design, kind, op) name,
+#define GPX_AS_HEAD(name, design, kind, op) { name, design, kind, op },
 
-#define GPX_AS_NAME(name, design, op) name,
-#define GPX_AS_HEAD(name, design, op) { name, design, op, GP_LAYER_HEAD_POOL },
-#define GPX_AS_ATTENTION_HEAD(name, design, kind) { name, design, GP_HEAD_AVG, kind },
-
-static const char *const head_names[] = {
-    GPX_HEADS(GPX_AS_NAME) GPX_ATTENTION_HEADS(GPX_AS_NAME) NULL
-};
+static const char *const head_names[] = { GPX_HEADS(GPX_AS_NAME) NULL };
 
 typedef struct {
     const char      *name;
     gpx_head_design  design;
-    gp_head_op       op;          /* of head_pool; unused by the other kinds */
-    gp_layer_kind    pool_kind;   /* the pooling layer's kind (not flatten_dense's) */
+    gp_layer_kind    kind;
+    gp_head_op       op;
 } head_type;
 
-static const head_type heads[] = {
-    GPX_HEADS(GPX_AS_HEAD) GPX_ATTENTION_HEADS(GPX_AS_ATTENTION_HEAD)
-};
+static const head_type heads[] = { GPX_HEADS(GPX_AS_HEAD) };
 
 static const head_type *find_head(const char *name)
 {
@@ -206,15 +216,38 @@ static const char *const init_names[] = {
     "torch_default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", NULL
 };
 
+static const ycfg_schema topk_keys[] = {
+    { "k", YCFG_INT, "0", .min = 0, .max = 1 << 24,
+      .help = "the k largest per channel (at most H x W); 0: from fraction" },
+    { "fraction", YCFG_FLOAT, "0.1", .min = 1e-6, .max = 1,
+      .help = "k = ceil(fraction x H x W), 1..H x W, when k is 0" },
+    { NULL }
+};
+static const ycfg_schema spp_level_schema[] = {
+    { NULL, YCFG_INT, NULL, .min = 1, .max = 64, .help = "a pyramid level: l x l bins" },
+};
+/* In gp_pool_op order (avg, max): ycfg's choice index is the op. */
+static const char *const spp_modes[] = { "avg", "max", NULL };
+static const ycfg_schema spp_keys[] = {
+    { "levels", YCFG_LIST, "[1, 2, 4]", .min = 1, .max = GP_SPP_MAX_LEVELS,
+      .items = spp_level_schema, .help = "pyramid levels, distinct (features: C x sum l^2)" },
+    { "mode", YCFG_ENUM, "avg", .choices = spp_modes, .help = "avg or max per bin" },
+    { NULL }
+};
+
 const ycfg_schema gpx_model_schema[] = {
     { "trunk", YCFG_LIST, NULL, .min = 1, .max = 1000, .items = layer_schema,
       .help = "layers from the input to the head" },
     { "head", YCFG_ENUM, NULL, .choices = head_names,
       .help = "gap, gmp, ..., <op>_dense, flatten_dense (see gpool help run)" },
     { "head_bias", YCFG_BOOL, "true", .help = "bias on the head's conv1x1 or dense" },
+    { "topk", YCFG_MAP, "{}", .items = topk_keys,
+      .help = "topk, topk_dense: k, or the fraction of H x W that gives it" },
+    { "spp", YCFG_MAP, "{}", .items = spp_keys,
+      .help = "spp_dense: pyramid levels and avg or max" },
     { "heads", YCFG_INT, "1", .min = 1, .max = 65536,
-      .help = "attention heads of attn, attn_dense, simpool_dense: the pooled channels "
-              "split into this many equal groups, one attention map each" },
+      .help = "attn, attn_dense, simpool_dense: attention heads, the pooled channels split "
+              "into this many equal groups with an attention map each" },
     { "init", YCFG_ENUM, "torch_default", .choices = init_names,
       .help = "weight initializer" },
     { "bias_init", YCFG_FLOAT, "0", .help = "constant bias under every init but torch_default" },
@@ -255,8 +288,44 @@ static int decode_trunk(const ycfg_value *trunk, gpx_model_spec *spec, char *err
     return 0;
 }
 
-/* heads applies to the attention heads only: anywhere else it would
- * change a run's id and nothing else. */
+/* model.topk: k or the fraction, not both written. */
+static int decode_topk(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
+{
+    const ycfg_value *topk = ycfg_value_get(model, "topk");
+    const ycfg_value *k = ycfg_value_get(topk, "k"), *f = ycfg_value_get(topk, "fraction");
+    if (!k->from_default && !f->from_default && k->i > 0) {
+        snprintf(err, errlen, "%s:%d:%d: model.topk: give k or fraction, not both (k %lld, "
+                 "fraction at line %d)", spec->source, k->line, k->col, k->i, f->line);
+        return -1;
+    }
+    spec->pool.u.topk_pool.k = (int)k->i;
+    spec->pool.u.topk_pool.fraction = (float)f->f;
+    return 0;
+}
+
+/* model.spp: distinct levels, avg or max. */
+static int decode_spp(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
+{
+    const ycfg_value *spp = ycfg_value_get(model, "spp");
+    const ycfg_value *levels = ycfg_value_get(spp, "levels");
+    for (size_t i = 0; i < levels->n; i++) {
+        const ycfg_value *l = &levels->items[i];
+        for (size_t j = 0; j < i; j++)
+            if (levels->items[j].i == l->i) {
+                snprintf(err, errlen, "%s:%d:%d: model.spp.levels: level %lld is given twice",
+                         spec->source, l->line, l->col, l->i);
+                return -1;
+            }
+        spec->pool.u.spp.levels[i] = (int)l->i;
+    }
+    spec->pool.u.spp.nlevels = (int)levels->n;
+    spec->pool.u.spp.op = !strcmp(ycfg_value_get(spp, "mode")->s, "max") ? GP_POOL_MAX
+                                                                         : GP_POOL_AVG;
+    return 0;
+}
+
+/* model.heads for attn_pool and simpool; on any other head an error, as it
+ * would change a run's id and nothing else. */
 static int decode_heads(const ycfg_value *model, const head_type *h, gpx_model_spec *spec,
                         char *err, size_t errlen)
 {
@@ -264,13 +333,32 @@ static int decode_heads(const ycfg_value *model, const head_type *h, gpx_model_s
     spec->heads = (int)v->i;
     spec->heads_line = v->line;
     spec->heads_col = v->col;
-    if (spec->heads != 1 && h->pool_kind == GP_LAYER_HEAD_POOL) {
+    if (h->kind == GP_LAYER_ATTN_POOL)
+        spec->pool.u.attn_pool.heads = spec->heads;
+    else if (h->kind == GP_LAYER_SIMPOOL)
+        spec->pool.u.simpool.heads = spec->heads;
+    else if (spec->heads != 1) {
         snprintf(err, errlen, "%s:%d:%d: heads: %d: head %s has no attention heads (heads "
                  "applies to attn, attn_dense and simpool_dense)", spec->source, v->line,
                  v->col, spec->heads, h->name);
         return -1;
     }
     return 0;
+}
+
+/* The head's pooling layer: its kind, and its options from the head table
+ * (head_pool's op) or the model section (topk:, spp:). */
+static int decode_head_pool(const ycfg_value *model, const head_type *h, gpx_model_spec *spec,
+                            char *err, size_t errlen)
+{
+    spec->pool = (gp_layer_spec){ .kind = h->kind };
+    switch (h->kind) {
+    case GP_LAYER_TOPK_POOL: return decode_topk(model, spec, err, errlen);
+    case GP_LAYER_SPP:       return decode_spp(model, spec, err, errlen);
+    default:
+        spec->pool.u.head_pool.op = h->op;
+        return 0;
+    }
 }
 
 static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err, size_t errlen)
@@ -285,11 +373,11 @@ static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err,
     spec->head = h->name;
     spec->design = h->design;
     spec->op = h->op;
-    spec->pool_kind = h->pool_kind;
     spec->head_line = head->line;
     spec->head_col = head->col;
     spec->head_bias = ycfg_value_get(model, "head_bias")->i != 0;
-    return decode_heads(model, h, spec, err, errlen);
+    return decode_head_pool(model, h, spec, err, errlen) ||
+           decode_heads(model, h, spec, err, errlen) ? -1 : 0;
 }
 
 int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
@@ -356,15 +444,28 @@ void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t
     }
 }
 
+/* The op whose kernels a head's pooling layer runs, or -1 for a layer that
+ * runs none. Every op of a size dispatches alike: its first op stands for it. */
+static int head_kernel_op(const gp_layer *l)
+{
+    switch (l->spec.kind) {
+    case GP_LAYER_HEAD_POOL: return GP_POOL_AVG;
+    case GP_LAYER_TOPK_POOL: return GP_POOL_TOPK;
+    case GP_LAYER_SPP:       return GP_POOL_ADAPTIVE_AVG;
+    default:                 return -1;
+    }
+}
+
 gp_status gpx_model_head_variant(gp_net *net, gp_variant_info *v, int *layer)
 {
     *layer = -1;
     for (int i = 0; i < gp_net_layer_count(net); i++) {
         const gp_layer *l = gp_net_layer(net, i);
-        if (strcmp(l->ops->kind, "head_pool"))
+        int op = head_kernel_op(l);
+        if (op < 0)
             continue;
         gp_pool_desc d = { (size_t)l->in.n, (size_t)l->in.c, (size_t)l->in.h, (size_t)l->in.w,
-                           GP_LAYOUT_NCHW, GP_POOL_AVG };
+                           GP_LAYOUT_NCHW, (gp_pool_op)op, 1 };
         *layer = i;
         return gp_select_variant(&d, GP_PASS_FORWARD, v);
     }
@@ -428,7 +529,8 @@ static int add_trunk(build_ctx *b)
 static int check_heads(build_ctx *b, int channels)
 {
     const gpx_model_spec *m = b->spec;
-    if (m->pool_kind == GP_LAYER_HEAD_POOL || channels % m->heads == 0)
+    if ((m->pool.kind != GP_LAYER_ATTN_POOL && m->pool.kind != GP_LAYER_SIMPOOL) ||
+        channels % m->heads == 0)
         return 0;
     char where[4096];
     where_prefix(m, m->heads_line, m->heads_col, where, sizeof where);
@@ -443,11 +545,7 @@ static int add_head(build_ctx *b, int classes)
     const gpx_model_spec *m = b->spec;
     gp_layer_spec conv = { .kind = GP_LAYER_CONV2D,
                            .u.conv2d = { classes, 1, 1, 1, 0, m->head_bias } };
-    gp_layer_spec pool = { .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { m->op } };
-    if (m->pool_kind == GP_LAYER_ATTN_POOL)
-        pool = (gp_layer_spec){ .kind = GP_LAYER_ATTN_POOL, .u.attn_pool = { m->heads } };
-    else if (m->pool_kind == GP_LAYER_SIMPOOL)
-        pool = (gp_layer_spec){ .kind = GP_LAYER_SIMPOOL, .u.simpool = { m->heads } };
+    gp_layer_spec pool = m->pool;
     gp_layer_spec dense = { .kind = GP_LAYER_DENSE, .u.dense = { classes, m->head_bias } };
     gp_layer_spec flatten = { .kind = GP_LAYER_FLATTEN };
     switch (m->design) {

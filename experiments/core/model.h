@@ -14,18 +14,18 @@
  *
  * Two tables drive it (model.c): the trunk's layer types (config type name,
  * the library kind it builds, its keys and how they decode into the kind's
- * gp_layer_spec), and the heads (head name -> design and pooling op, or
- * pooling layer kind for the attention heads).
+ * gp_layer_spec), and the heads (head name -> design and pooling op).
  *
  * Head names: the conv_pool design (1x1 conv to the classes, then a pooling
  * op; the NIN / tutorial head) is named after its op: gap, gmp, gem, lse,
- * mixed, avgmax. The pool_dense design (a pooling op, then dense to the
- * classes) adds "_dense": gap_dense, gmp_dense, gem_dense, lse_dense,
- * mixed_dense, avgmax_dense, catavgmax_dense. flatten_dense is the classic
- * flatten + dense head. The attention heads pool with a layer kind of their
- * own and take `heads:` (1 unless written; an error on any other head):
- * attn (conv_pool: attention pooling of the class maps), attn_dense and
- * simpool_dense (pool_dense).
+ * mixed, avgmax, topk. The pool_dense design (a pooling op, then dense to
+ * the classes) adds "_dense": gap_dense, gmp_dense, gem_dense, lse_dense,
+ * mixed_dense, avgmax_dense, catavgmax_dense, topk_dense, spp_dense.
+ * flatten_dense is the classic flatten + dense head. topk's k (or fraction)
+ * and spp's levels and mode are keys of the model section (topk:, spp:).
+ * The attention heads attn (conv_pool: attention pooling of the class maps),
+ * attn_dense and simpool_dense (pool_dense) take heads: (1 unless written;
+ * an error on any other head).
  */
 #ifndef GPOOL_EXPERIMENTS_MODEL_H
 #define GPOOL_EXPERIMENTS_MODEL_H
@@ -55,9 +55,9 @@ typedef struct {
     int              ntrunk;
     const char      *head;       /* "gap", "gem_dense", ... (static storage) */
     gpx_head_design  design;
-    gp_head_op       op;         /* of a head_pool pooling layer */
-    gp_layer_kind    pool_kind;  /* the pooling layer's kind: head_pool, attn_pool, simpool */
-    int              heads;      /* attention heads of attn_pool and simpool */
+    gp_head_op       op;         /* head_pool's op (GP_HEAD_AVG for the other kinds) */
+    gp_layer_spec    pool;       /* the head's pooling layer (unused by flatten_dense) */
+    int              heads;      /* model.heads (in pool for attn_pool and simpool) */
     int              heads_line, heads_col;   /* where heads was written; 0 when not */
     int              head_bias;  /* bias on the head's conv1x1 or dense */
     int              head_line, head_col;
@@ -70,8 +70,9 @@ typedef struct {
 extern const ycfg_schema gpx_model_schema[];
 
 /* Decode a resolved `model:` value (from a config at source) into *spec, to
- * free with gpx_model_spec_free. 0, or -1 with err (out of memory, or heads
- * written for a head without attention heads, at its file:line:column). */
+ * free with gpx_model_spec_free. 0, or -1 with err (out of memory, or a head
+ * option that cannot be, such as heads written for a head without attention
+ * heads, at its file:line:column). */
 int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
                      char *err, size_t errlen);
 
@@ -97,10 +98,10 @@ int gpx_model_build(const gpx_model_spec *spec, gp_shape in, int classes, uint64
  * "config.yaml:12:7: trunk[3] (maxpool)" or "config.yaml:14:9: head gap". */
 void gpx_model_layer_origin(const gpx_model_spec *spec, int i, char *buf, size_t len);
 
-/* The global pooling variant "auto" picks for the input net's head pooling
- * layer now has, into *v, and that layer's index into *layer (-1 when the
- * net has none): GP_OK (also without one), or gp_select_variant's error
- * (a bad GPOOL_VARIANT among them). */
+/* The pooling variant "auto" picks for the input the net's head pooling
+ * layer (head_pool, topk_pool or spp) now has, into *v, and that layer's
+ * index into *layer (-1 when the net has none): GP_OK (also without one),
+ * or gp_select_variant's error (a bad GPOOL_VARIANT among them). */
 gp_status gpx_model_head_variant(gp_net *net, gp_variant_info *v, int *layer);
 
 /* "12.3K", "4.56M", "1.20G" (decimal units, three significant digits). */

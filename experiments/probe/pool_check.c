@@ -27,15 +27,89 @@ static void *must_calloc(size_t n, size_t size)
 
 void gpx_bench_refs_free(gpx_bench_refs *r)
 {
-    for (int a = 0; a < 2; a++) {
+    for (int a = 0; a < GP_POOL_NOPS; a++)
         for (int b = 0; b < 2; b++)
             for (int c = 0; c < 2; c++)
                 free(r->out[a][b][c]);
+    for (int a = 0; a < 2; a++) {
         free(r->meanabs[a]);
         free(r->mean[a]);
         free(r->max[a]);
     }
+    free(r->kref);
+    free(r->kabs);
     memset(r, 0, sizeof *r);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The exact top-k mean of each plane of x buffer 0, and the mean |x| of
+ * the k (its scale); sorted copies in double (the check runs once a shape). */
+static void topk_refs(gpx_bench_shape_data *sd, size_t k, double *ref, double *abs_mean)
+{
+    size_t planes = sd->dims.n * sd->dims.c, hw = sd->dims.h * sd->dims.w;
+    double *v = must_calloc(hw, sizeof *v);
+    for (size_t j = 0; j < planes; j++) {
+        for (size_t i = 0; i < hw; i++)
+            v[i] = sd->x.ptr[0][j * hw + i];
+        qsort(v, hw, sizeof *v, cmp_desc);
+        double s = 0, a = 0;
+        for (size_t i = 0; i < k; i++) {
+            s += v[i];
+            a += fabs(v[i]);
+        }
+        ref[j] = s / (double)k;
+        abs_mean[j] = a / (double)k;
+    }
+    free(v);
+}
+
+/* The exact bin means (or maxima) of each plane of x buffer 0 on a k x k
+ * grid, and each bin's mean |x|. */
+static void adaptive_refs(gpx_bench_shape_data *sd, int is_max, size_t k, double *ref,
+                          double *abs_mean)
+{
+    size_t planes = sd->dims.n * sd->dims.c, h = sd->dims.h, w = sd->dims.w;
+    for (size_t j = 0; j < planes; j++)
+        for (size_t o = 0; o < k * k; o++) {
+            size_t i = o / k, jj = o % k;
+            size_t r0 = i * h / k, r1 = ((i + 1) * h + k - 1) / k;
+            size_t c0 = jj * w / k, c1 = ((jj + 1) * w + k - 1) / k;
+            double s = 0, a = 0, m = -INFINITY;
+            for (size_t r = r0; r < r1; r++)
+                for (size_t c = c0; c < c1; c++) {
+                    double v = sd->x.ptr[0][(j * h + r) * w + c];
+                    s += v;
+                    a += fabs(v);
+                    m = v > m ? v : m;
+                }
+            double count = (double)((r1 - r0) * (c1 - c0));
+            ref[j * k * k + o] = is_max ? m : s / count;
+            abs_mean[j * k * k + o] = a / count;
+        }
+}
+
+/* refs->kref and kabs for the kpool op and k of d (kept while they stay). */
+static void kpool_stats(gpx_bench_shape_data *sd, const gp_pool_desc *d)
+{
+    gpx_bench_refs *r = &sd->refs;
+    if (r->kref && r->kref_op == (int)d->op && r->kref_k == d->k)
+        return;
+    size_t outs = d->n * d->c * (d->op == GP_POOL_TOPK ? 1 : d->k * d->k);
+    free(r->kref);
+    free(r->kabs);
+    r->kref = must_calloc(outs, sizeof *r->kref);
+    r->kabs = must_calloc(outs, sizeof *r->kabs);
+    r->kref_op = (int)d->op;
+    r->kref_k = d->k;
+    if (d->op == GP_POOL_TOPK)
+        topk_refs(sd, d->k, r->kref, r->kabs);
+    else
+        adaptive_refs(sd, d->op == GP_POOL_ADAPTIVE_MAX, d->k, r->kref, r->kabs);
 }
 
 /* Per-plane double mean, mean |x| and max of x buffer 0 in one layout. */
@@ -70,6 +144,14 @@ static void plane_stats(gpx_bench_shape_data *sd, gp_layout layout)
     r->max[layout] = mx;
 }
 
+/* Floats a pass of d writes: y (n x c, or n x c x k x k), or all of dx. */
+static size_t output_count(const gp_pool_desc *d, gp_pass pass)
+{
+    if (pass == GP_PASS_BACKWARD)
+        return d->n * d->c * d->h * d->w;
+    return d->n * d->c * (d->op >= GP_POOL_ADAPTIVE_AVG ? d->k * d->k : 1);
+}
+
 static void poison(float *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -77,8 +159,8 @@ static void poison(float *p, size_t n)
 }
 
 /* Compare got with want; avg forward scales its tolerance with the plane's
- * mean |x| (both sides are within 1e-6 x mean|x| of the exact mean), avg
- * backward is relative, max is exact. Returns the number of mismatches and
+ * (adaptive: the bin's) mean |x| (both sides are within 1e-6 x mean|x| of
+ * the exact mean), avg backward is relative, max and topk are exact. Returns the number of mismatches and
  * describes the worst one. */
 static size_t compare_outputs(const float *got, const float *want, size_t count,
                               gp_pool_op op, gp_pass pass, const double *meanabs, char *why,
@@ -88,11 +170,13 @@ static size_t compare_outputs(const float *got, const float *want, size_t count,
     double worst = -1, worst_tol = 0;
     for (size_t i = 0; i < count; i++) {
         double tol = 0;
-        if (op == GP_POOL_AVG)
+        int averages = op == GP_POOL_AVG || op == GP_POOL_ADAPTIVE_AVG;
+        if (averages)
             tol = pass == GP_PASS_FORWARD ? 2e-6 * meanabs[i] + 1e-30
                                           : 2e-6 * fabs((double)want[i]) + 1e-30;
         double diff = fabs((double)got[i] - (double)want[i]);
-        int ok = op == GP_POOL_MAX ? got[i] == want[i] : diff <= tol;
+        /* max, topk and their backward are the same bits in every variant */
+        int ok = averages ? diff <= tol : got[i] == want[i];
         if (ok)
             continue;
         bad++;
@@ -117,8 +201,17 @@ static size_t double_mismatches(gpx_bench_shape_data *sd, const gp_pool_desc *d,
 {
     const gpx_bench_refs *r = &sd->refs;
     size_t bad = 0;
-    plane_stats(sd, d->layout);
     *at = 0;
+    if (d->op >= GP_POOL_TOPK) {
+        kpool_stats(sd, d);
+        for (size_t i = 0; i < count; i++) {
+            double tol = d->op == GP_POOL_ADAPTIVE_MAX ? 0 : 1e-6 * r->kabs[i] + 1e-30;
+            if (!(fabs(out[i] - r->kref[i]) <= tol) && bad++ == 0)
+                *at = i;
+        }
+        return bad;
+    }
+    plane_stats(sd, d->layout);
     for (size_t i = 0; i < count; i++) {
         int ok = d->op == GP_POOL_MAX
                      ? out[i] == r->max[d->layout][i]
@@ -138,13 +231,19 @@ static const float *reference_output(gpx_bench_shape_data *sd, const gp_pool_des
 {
     gpx_bench_refs *r = &sd->refs;
     float **slot = &r->out[d->op][d->layout][pass];
+    if (*slot && r->out_k[d->op][d->layout][pass] != d->k) {
+        free(*slot);   /* made for another k: the bench sweeps k */
+        *slot = NULL;
+        r->bad[d->op][d->layout][pass] = 0;
+    }
+    r->out_k[d->op][d->layout][pass] = d->k;
     if (r->bad[d->op][d->layout][pass]) {
         snprintf(why, whylen, "%s", r->bad_note[d->op][d->layout][pass]);
         return NULL;
     }
     if (*slot)
         return *slot;
-    size_t count = pass == GP_PASS_FORWARD ? sd->y.n : sd->dx.n;
+    size_t count = output_count(d, pass);
     float *out = pass == GP_PASS_FORWARD ? sd->y.ptr[0] : sd->dx.ptr[0];
     poison(out, count);
     gp_status st = gpx_bench_call(d, pass, "scalar", sd, 0);
@@ -180,7 +279,7 @@ int gpx_bench_check_row(gpx_bench_shape_data *sd, const gp_pool_desc *d, gp_pass
     const float *want = reference_output(sd, d, pass, why, whylen);
     if (!want)
         return -1;
-    size_t count = pass == GP_PASS_FORWARD ? sd->y.n : sd->dx.n;
+    size_t count = output_count(d, pass);
     float *out = pass == GP_PASS_FORWARD ? sd->y.ptr[0] : sd->dx.ptr[0];
     poison(out, count);
     gp_status st = gpx_bench_call(d, pass, variant, sd, 0);
@@ -188,9 +287,14 @@ int gpx_bench_check_row(gpx_bench_shape_data *sd, const gp_pool_desc *d, gp_pass
         snprintf(why, whylen, "%s", gp_last_error());
         return -1;
     }
-    if (d->op == GP_POOL_AVG && pass == GP_PASS_FORWARD)
+    const double *scale = NULL;
+    if (d->op == GP_POOL_AVG && pass == GP_PASS_FORWARD) {
         plane_stats(sd, d->layout);
-    return compare_outputs(out, want, count, d->op, pass, sd->refs.meanabs[d->layout], why,
-                           whylen) ? -1 : 0;
+        scale = sd->refs.meanabs[d->layout];
+    } else if (d->op == GP_POOL_ADAPTIVE_AVG && pass == GP_PASS_FORWARD) {
+        kpool_stats(sd, d);
+        scale = sd->refs.kabs;
+    }
+    return compare_outputs(out, want, count, d->op, pass, scale, why, whylen) ? -1 : 0;
 }
 

@@ -85,7 +85,8 @@ static void fill_shape(gpx_bench_shape_data *sd)
 
 int gpx_bench_shape_prepare(gpx_bench_shape_data *sd, char *err, size_t errlen)
 {
-    size_t elems = gpx_bench_shape_elems(&sd->dims), outs = sd->dims.n * sd->dims.c;
+    size_t elems = gpx_bench_shape_elems(&sd->dims);
+    size_t outs = sd->dims.n * sd->dims.c * (sd->outs_per_plane ? sd->outs_per_plane : 1);
     size_t xbytes = elems * sizeof(float);
     sd->nbufs = sd->need_cold ? gpx_cold_rotation(sd->cold_bytes, xbytes) : 1;
     sd->cursor = 0;
@@ -210,12 +211,14 @@ static void set_threads(int threads)
 #endif
 }
 
-static size_t row_bytes(const gpx_bench_shape *s, gp_pool_op op, gp_pass pass)
+static size_t row_bytes(const gpx_bench_shape *s, const gpx_bench_point *p)
 {
-    size_t big = gpx_bench_shape_elems(s) * sizeof(float), small = s->n * s->c * sizeof(float);
-    if (pass == GP_PASS_FORWARD)
+    size_t per_plane = p->op >= GP_POOL_ADAPTIVE_AVG ? p->k * p->k : 1;
+    size_t big = gpx_bench_shape_elems(s) * sizeof(float);
+    size_t small = s->n * s->c * per_plane * sizeof(float);
+    if (p->pass == GP_PASS_FORWARD)
         return big + small;                  /* x read, y written */
-    if (op == GP_POOL_AVG)
+    if (p->op == GP_POOL_AVG || p->op == GP_POOL_ADAPTIVE_AVG)
         return small + big;                  /* dy read, dx written */
     return big + small + big;                /* x and dy read, dx written */
 }
@@ -262,11 +265,12 @@ static void start_row(const gpx_bench_shape_data *sd, const gpx_bench_point *p,
     row->shape = sd->dims;
     row->variant = variant;
     row->status = "ok";
-    row->bytes = row_bytes(&sd->dims, p->op, p->pass);
+    row->bytes = row_bytes(&sd->dims, p);
     row->buffers = p->cold ? sd->nbufs : 1;
     row->median_s = row->min_s = row->gbps = row->probe_gbps = row->frac = NAN;
     row->cpu_wait = NAN;
-    row->probe_set = p->pass == GP_PASS_BACKWARD && p->op == GP_POOL_AVG ? "dx" : "x";
+    row->probe_set = p->pass == GP_PASS_BACKWARD &&
+                     (p->op == GP_POOL_AVG || p->op == GP_POOL_ADAPTIVE_AVG) ? "dx" : "x";
     row->probe_kernel = "";
     row->isa = "";
 }
@@ -277,7 +281,7 @@ void gpx_bench_run_row(gpx_bench_shape_data *sd, const gpx_bench_point *p, const
     start_row(sd, p, variant, row);
     set_threads(p->threads);
     row_call rc = { .d = { .n = sd->dims.n, .c = sd->dims.c, .h = sd->dims.h, .w = sd->dims.w,
-                           .layout = p->layout, .op = p->op },
+                           .layout = p->layout, .op = p->op, .k = p->k },
                     .pass = p->pass, .sd = sd, .cold = p->cold,
                     .variant = strcmp(variant, "auto") ? variant : NULL };
 

@@ -38,6 +38,7 @@ typedef struct {
 typedef struct {
     const char       *id;
     gp_pool_op        op;
+    size_t            k;         /* gp_pool_desc.k of topk and the adaptive ops */
     gp_pass           pass;
     gp_layout         layout;
     int               threads;
@@ -55,21 +56,28 @@ typedef struct {
     size_t            nvariants;
 } gpx_bench_point;
 
-/* Reference outputs (scalar variant) for one shape, per [op][layout][pass],
- * and the per-plane statistics of x the checks use, per layout. */
+/* Reference outputs (scalar variant) for one shape, per [op][layout][pass]
+ * (with the k they were made for), the per-plane statistics of x the avg
+ * and max checks use, per layout, and the double-precision reference of one
+ * (op, k) of the kpool ops, per output. */
 typedef struct {
-    float  *out[2][2][2];
-    int     bad[2][2][2];      /* scalar disagreed with the double reference */
-    char    bad_note[2][2][2][160];
+    float  *out[GP_POOL_NOPS][2][2];
+    size_t  out_k[GP_POOL_NOPS][2][2];
+    int     bad[GP_POOL_NOPS][2][2];      /* scalar disagreed with the double reference */
+    char    bad_note[GP_POOL_NOPS][2][2][160];
     double *meanabs[2];
     double *mean[2];
     float  *max[2];
+    double *kref, *kabs;       /* the exact result and mean |x| of what it reduces */
+    int     kref_op;           /* what kref holds: op and k (kref NULL: nothing) */
+    size_t  kref_k;
 } gpx_bench_refs;
 
 /* The buffers of one shape, shared by every row on it. */
 typedef struct {
     gpx_bench_shape dims;
     int             need_cold, need_fwd, need_bwd;  /* set before gpx_bench_shape_prepare */
+    size_t          outs_per_plane;                 /* likewise: the most any row writes */
     size_t          cold_bytes;                     /* likewise: the largest cold point's */
     size_t          nbufs;      /* rotation length (1 without cold rows) */
     size_t          cursor;     /* rotation position, shared by probe and timing */

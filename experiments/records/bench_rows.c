@@ -28,6 +28,10 @@ static void write_row(FILE *fp, const gpx_bench_row *r)
     gpx_row_text(&w, gp_pool_op_name(p->op));
     gpx_row_text(&w, gp_pass_name(p->pass));
     gpx_row_text(&w, gp_layout_name(p->layout));
+    if (p->op >= GP_POOL_TOPK)
+        gpx_row_int(&w, (long long)p->k);
+    else
+        gpx_row_empty(&w);
     for (size_t k = 0; k < 4; k++)
         gpx_row_int(&w, (long long)dims[k]);
     gpx_row_int(&w, p->threads);

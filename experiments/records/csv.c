@@ -21,6 +21,7 @@ typedef struct {
     gpx_csv    *t;
     const char *c;        /* the next character */
     int         line;     /* of *c, 1-based */
+    unsigned    flags;    /* GPX_CSV_* */
     char       *err;
     size_t      errlen;
 } csv_parser;
@@ -128,6 +129,9 @@ static int parse_row(csv_parser *ps, gpx_csv_row *row)
     }
     row->start = (size_t)(start - ps->t->text);
     row->len = (size_t)(ps->c - start);
+    if (!*ps->c && (ps->flags & GPX_CSV_WHOLE_LINES))
+        return parse_error(ps, row->line, "the row is cut short: the file ends in the middle "
+                                          "of it (no line ending)");
     ps->c += *ps->c == '\r' ? 2 : *ps->c == '\n';
     ps->line++;
     return 0;
@@ -168,10 +172,21 @@ static int add_row(csv_parser *ps, gpx_csv_row *row)
     return 0;
 }
 
+/* The comment lines before the header (GPX_CSV_COMMENTS). */
+static void skip_comments(csv_parser *ps)
+{
+    while ((ps->flags & GPX_CSV_COMMENTS) && *ps->c == '#') {
+        const char *end = strchr(ps->c, '\n');
+        ps->c = end ? end + 1 : ps->c + strlen(ps->c);
+        ps->line++;
+    }
+}
+
 static int parse_all(csv_parser *ps)
 {
+    skip_comments(ps);
     if (!*ps->c)
-        return parse_error(ps, 1, "empty (no header line)");
+        return parse_error(ps, ps->line, "empty (no header line)");
     if (parse_row(ps, &ps->t->header) || check_header(ps))
         return -1;
     while (*ps->c) {
@@ -186,6 +201,12 @@ static int parse_all(csv_parser *ps)
 
 int gpx_csv_parse(gpx_csv *t, const char *path, const char *text, char *err, size_t errlen)
 {
+    return gpx_csv_parse_with(t, path, text, 0, err, errlen);
+}
+
+int gpx_csv_parse_with(gpx_csv *t, const char *path, const char *text, unsigned flags,
+                       char *err, size_t errlen)
+{
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
     t->text = strdup(text);
@@ -193,7 +214,7 @@ int gpx_csv_parse(gpx_csv *t, const char *path, const char *text, char *err, siz
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
-    csv_parser ps = { t, t->text, 1, err, errlen };
+    csv_parser ps = { t, t->text, 1, flags, err, errlen };
     if (parse_all(&ps)) {
         gpx_csv_free(t);
         snprintf(t->path, sizeof t->path, "%s", path);
@@ -203,6 +224,12 @@ int gpx_csv_parse(gpx_csv *t, const char *path, const char *text, char *err, siz
 }
 
 int gpx_csv_load(gpx_csv *t, const char *path, int *missing, char *err, size_t errlen)
+{
+    return gpx_csv_load_with(t, path, 0, missing, err, errlen);
+}
+
+int gpx_csv_load_with(gpx_csv *t, const char *path, unsigned flags, int *missing, char *err,
+                      size_t errlen)
 {
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
@@ -215,7 +242,7 @@ int gpx_csv_load(gpx_csv *t, const char *path, int *missing, char *err, size_t e
         snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(errno));
         return -1;
     }
-    int rc = gpx_csv_parse(t, path, text, err, errlen);
+    int rc = gpx_csv_parse_with(t, path, text, flags, err, errlen);
     free(text);
     return rc;
 }

@@ -10,7 +10,10 @@
  * the file and line: a quote inside a plain field, text after a closing
  * quote, a quoted field that is never closed, a row with another number of
  * fields than the header (a blank line is such a row), a header with an
- * empty or repeated name.
+ * empty or repeated name. With GPX_CSV_WHOLE_LINES, also a last line
+ * without its line ending (the results files always end in one: a file
+ * without it was cut short); with GPX_CSV_COMMENTS, lines starting with '#'
+ * before the header are skipped.
  *
  *     gpx_csv t;
  *     if (gpx_csv_load(&t, "results/x/runs.csv", NULL, err, sizeof err)) ...
@@ -51,6 +54,20 @@ int         gpx_csv_parse (gpx_csv *t, const char *path, const char *text, char 
  * NULL) and returns 0 with t empty, instead of failing. */
 int         gpx_csv_load  (gpx_csv *t, const char *path, int *missing, char *err,
                            size_t errlen);
+
+/* What gpx_csv_parse_with and gpx_csv_load_with ask beyond RFC 4180. */
+enum {
+    GPX_CSV_COMMENTS    = 1,  /* lines starting with '#' before the header are skipped */
+    GPX_CSV_WHOLE_LINES = 2   /* the last line ends in a line ending too: without one,
+                                 the file was cut short in the middle of a row */
+};
+
+/* gpx_csv_parse and gpx_csv_load, with flags (GPX_CSV_*); the lines
+ * skipped still count in the line numbers. */
+int         gpx_csv_parse_with(gpx_csv *t, const char *path, const char *text, unsigned flags,
+                               char *err, size_t errlen);
+int         gpx_csv_load_with (gpx_csv *t, const char *path, unsigned flags, int *missing,
+                               char *err, size_t errlen);
 
 /* Free what parse or load allocated (safe on a zeroed or freed table). */
 void        gpx_csv_free  (gpx_csv *t);

@@ -10,8 +10,10 @@
 #include "core/schema.h"
 #include "records/csv.h"
 #include "records/ids.h"
+#include "records/results.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -125,20 +127,24 @@ static int rewrite_csv_row(migration *m, const gpx_csv *t, size_t r, char *text,
     return 0;
 }
 
-/* DIR/name (runs.csv, epochs.csv, evals.csv): the run_id column, first in
- * every row, rewritten in a copy of the text. A missing file has nothing. */
-static int plan_csv(migration *m, const char *name)
+/* DIR/f (runs.csv, epochs.csv, evals.csv), read and checked: the run_id
+ * column, first in every row, rewritten in a copy of the text. A missing
+ * file has nothing. */
+static int plan_csv(migration *m, const gpx_record_file *f)
 {
     char path[4200];
+    const int need[] = { GPX_RUNS_RUN_ID };   /* first in each of the three lists */
+    int col[GPX_RUNS_NCOLUMNS];               /* the longest of them */
     gpx_csv t;
     int missing = 0, changed = 0, rc = 0;
-    gpx_join(path, sizeof path, m->dir, name);
-    if (gpx_csv_load(&t, path, &missing, m->err, m->errlen))
+    assert(f->ncolumns <= GPX_RUNS_NCOLUMNS && !strcmp(f->columns[need[0]].name, "run_id"));
+    gpx_join(path, sizeof path, m->dir, f->name);
+    if (gpx_record_load(&t, path, f, need, 1, col, &missing, m->err, m->errlen))
         return -1;
     if (missing)
         return 0;
     char *text = strdup(t.text);
-    if (gpx_csv_column(&t, "run_id") != 0) {
+    if (col[0] != 0) {
         snprintf(m->err, m->errlen, "%s: run_id is not its first column", path);
         rc = -1;
     } else if (!text) {
@@ -336,9 +342,9 @@ static int make_plan(migration *m)
         return -1;
     }
     snprintf(path, sizeof path, "%s/accuracy.dat", m->dir);
-    return plan_run_folders(m) || plan_csv(m, "evals.csv") || plan_csv(m, "epochs.csv") ||
-                   plan_csv(m, "runs.csv") || plan_text(m, path, "# run ", path) ||
-                   plan_manifest(m)
+    return plan_run_folders(m) || plan_csv(m, &gpx_evals_file) ||
+                   plan_csv(m, &gpx_epochs_file) || plan_csv(m, &gpx_runs_file) ||
+                   plan_text(m, path, "# run ", path) || plan_manifest(m)
                ? -1
                : 0;
 }

@@ -25,8 +25,13 @@
  * call per column in the list's order (gpx_row_swept at swept_at), and
  * gpx_row_end. A call that does not match the column's type is a bug and
  * asserts.
- * Reading (records/csv.h): gpx_record_columns looks the list's columns up
- * in a file's header, so a reader sees the columns by the enum.
+ * Reading: gpx_record_load is the one reader every command uses. It reads
+ * the CSV strictly (records/csv.h), looks the list's columns up in the
+ * header (gpx_record_columns), so the caller sees the columns by the enum,
+ * and checks every value against its column's rule, declared once in the
+ * list (records/results.c): a type, a range, the choices of a text, never
+ * empty, part of the key no two rows share. Its messages say file and line
+ * only; the command that called it says them in its own voice.
  */
 #ifndef GPOOL_EXPERIMENTS_RECORDS_RESULTS_H
 #define GPOOL_EXPERIMENTS_RECORDS_RESULTS_H
@@ -43,11 +48,23 @@ typedef enum {
     GPX_COL_REAL    /* printf format; empty when not finite */
 } gpx_column_type;
 
+/* What a column's values may be, checked by every reader (gpx_record_load).
+ * An empty field is an unknown value, allowed unless GPX_REQUIRED. */
+enum {
+    GPX_REQUIRED = 1,   /* never empty */
+    GPX_KEY      = 2,   /* one of the columns no two rows share all of */
+    GPX_NAN_TOO  = 4    /* GPX_COL_REAL: "nan" is an unknown value too (as written
+                           by the release before; the writers now leave it empty) */
+};
+
 typedef struct {
-    const char     *name;
-    gpx_column_type type;
-    const char     *format;   /* GPX_COL_REAL: how the writer prints it */
-    int             timing;   /* measures the machine, not the result */
+    const char        *name;
+    gpx_column_type    type;
+    const char        *format;   /* GPX_COL_REAL: how the writer prints it */
+    int                timing;   /* measures the machine, not the result */
+    double             min, max; /* GPX_COL_INT, GPX_COL_REAL: a value's range (finite) */
+    const char *const *choices;  /* GPX_COL_TEXT: the values it takes, NULL-ended; NULL: any */
+    unsigned           rule;     /* GPX_REQUIRED, GPX_KEY */
 } gpx_column;
 
 typedef struct {
@@ -55,6 +72,7 @@ typedef struct {
     const gpx_column *columns;
     size_t            ncolumns;
     size_t            swept_at;   /* the swept paths go before columns[swept_at]; 0: none */
+    unsigned          csv_flags;  /* GPX_CSV_COMMENTS: comment lines before the header */
 } gpx_record_file;
 
 /* ------------------------------------------------------------- the files */
@@ -87,7 +105,7 @@ enum {
 
 enum {
     GPX_BENCH_POINT_ID, GPX_BENCH_VARIANT, GPX_BENCH_IMPL, GPX_BENCH_ISA, GPX_BENCH_THREADED,
-    GPX_BENCH_OP, GPX_BENCH_PASS, GPX_BENCH_LAYOUT, GPX_BENCH_N, GPX_BENCH_C, GPX_BENCH_H,
+    GPX_BENCH_OP, GPX_BENCH_PASS, GPX_BENCH_LAYOUT, GPX_BENCH_K, GPX_BENCH_N, GPX_BENCH_C, GPX_BENCH_H,
     GPX_BENCH_W, GPX_BENCH_THREADS, GPX_BENCH_MODE, GPX_BENCH_BUFFERS, GPX_BENCH_BYTES,
     GPX_BENCH_REPS, GPX_BENCH_CALLS, GPX_BENCH_MEDIAN_S, GPX_BENCH_MIN_S, GPX_BENCH_GBPS,
     GPX_BENCH_PROBE_GBPS, GPX_BENCH_FRAC, GPX_BENCH_PROBE_SET, GPX_BENCH_PROBE_KERNEL,
@@ -155,6 +173,33 @@ void gpx_row_swept(gpx_row *w, const ycfg_point *pt);
 void gpx_row_end  (gpx_row *w);
 
 /* ------------------------------------------------------------- reading */
+
+/* The one reader of the results files: path read as the file f, strictly.
+ * The CSV as records/csv.h reads it, every line ended (a row without its
+ * line ending was cut short), f's comment lines skipped; the columns
+ * need[0..nneed-1] there (need NULL: all of them), col[] set as
+ * gpx_record_columns sets it; then gpx_record_check. A missing file sets
+ * *missing when missing is not NULL (t empty, col[] all -1) and returns 0.
+ * 0, or -1 with "PATH:LINE: why" in err, t empty; the caller says it in its
+ * own voice ("gpool merge: PATH:LINE: why"). */
+int  gpx_record_load   (gpx_csv *t, const char *path, const gpx_record_file *f,
+                        const int *need, size_t nneed, int *col, int *missing, char *err,
+                        size_t errlen);
+
+/* The rules of f's columns (col[] as gpx_record_columns sets it; columns
+ * t lacks are skipped) on every row of t: an integer column holds a whole
+ * number, a real column a finite number, both within [min, max]; a text
+ * column one of its choices; a GPX_REQUIRED column is never empty; no two
+ * rows have the same values in every GPX_KEY column. 0, or -1 with
+ * "PATH:LINE: column NAME: why" in err. */
+int  gpx_record_check  (const gpx_csv *t, const gpx_record_file *f, const int *col, char *err,
+                        size_t errlen);
+
+/* Every row of t (epochs.csv or evals.csv; id_col its run_id column) is of
+ * a run that runs (runs_col its run_id column) has a row for: else runs.csv
+ * lost rows. 0, or -1 with "PATH:LINE: ..." in err. */
+int  gpx_record_runs_known(const gpx_csv *t, int id_col, const gpx_csv *runs, int runs_col,
+                           char *err, size_t errlen);
 
 /* col[k] = the column of t named f->columns[k].name, -1 when t has none.
  * need[0..nneed-1] (indices into f->columns) must be there: else -1 and

@@ -145,9 +145,10 @@ int gpx_read_progress(const char *path, gpx_epoch_row **rows)
 {
     gpx_csv t;
     char err[8400];
+    int col[GPX_PROGRESS_NCOLUMNS];
     size_t r = 0;
     *rows = NULL;
-    if (gpx_csv_load(&t, path, NULL, err, sizeof err))
+    if (gpx_record_load(&t, path, &gpx_progress_file, NULL, 0, col, NULL, err, sizeof err))
         return 0;
     if (gpx_record_same_header(&t, &gpx_progress_file, NULL) && t.nrows > 0)
         *rows = malloc(t.nrows * sizeof **rows);

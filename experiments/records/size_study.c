@@ -5,7 +5,6 @@
  */
 #include "autoconfig.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,22 +103,10 @@ static int find_run(const gpx_table *t, const char *id, size_t hint, size_t *out
     return -1;
 }
 
-/* A size in pixels: a whole number from 1 to 100000. */
-static int eval_size_at(const gpx_table *t, size_t e, int c, long *out, char *err,
-                        size_t errlen)
+/* Column c of evals.csv row e: a size in pixels (the reader checked it). */
+static long size_at(const gpx_table *t, size_t e, int c)
 {
-    const gpx_csv *csv = &t->evals;
-    const char *s = csv->rows[e].field[t->vc[c]];
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < 1 || v > 100000) {
-        snprintf(err, errlen, "%s:%d: column %s: '%s' is not a size in pixels", csv->path,
-                 csv->rows[e].line, gpx_evals_file.columns[c].name, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return strtol(t->evals.rows[e].field[t->vc[c]], NULL, 10);
 }
 
 static int compare_long(const void *a, const void *b)
@@ -139,16 +126,13 @@ static int study_scan(const gpx_table *t, gpx_size_study *st, char *err, size_t 
         goto oom;
     for (size_t e = 0; e < csv->nrows; e++) {
         const char *id = csv->rows[e].field[t->vc[GPX_EVALS_RUN_ID]];
-        long size, train;
-        if (find_run(t, id, hint, &hint)) {
-            snprintf(err, errlen, "%s:%d: run %s is not in %s (files of different sweeps?)",
-                     csv->path, csv->rows[e].line, id, t->runs.path);
+        if (find_run(t, id, hint, &hint)) {   /* gpx_table_load refuses such a file */
+            snprintf(err, errlen, "%s:%d: run %s is not in %s", csv->path, csv->rows[e].line,
+                     id, t->runs.path);
             return -1;
         }
         st->run_of_eval[e] = hint;
-        if (eval_size_at(t, e, GPX_EVALS_EVAL_SIZE, &size, err, errlen) ||
-            eval_size_at(t, e, GPX_EVALS_TRAIN_SIZE, &train, err, errlen))
-            return -1;
+        long size = size_at(t, e, GPX_EVALS_EVAL_SIZE);
         if (intern(&st->method, &st->nmethods, csv->rows[e].field[t->vc[GPX_EVALS_METHOD]]) < 0)
             goto oom;
         size_t z = 0;
@@ -218,11 +202,8 @@ static int fill_row(const gpx_table *t, gpx_size_study *st, size_t e, char *err,
     size_t r = st->run_of_eval[e];
     size_t g = (size_t)st->group_of_run[r];
     size_t m = (size_t)intern(&st->method, &st->nmethods, f[t->vc[GPX_EVALS_METHOD]]);
-    long size = 0, train = 0;
+    long size = size_at(t, e, GPX_EVALS_EVAL_SIZE), train = size_at(t, e, GPX_EVALS_TRAIN_SIZE);
     double acc;
-    /* both were checked by study_scan */
-    eval_size_at(t, e, GPX_EVALS_EVAL_SIZE, &size, err, errlen);
-    eval_size_at(t, e, GPX_EVALS_TRAIN_SIZE, &train, err, errlen);
     gpx_size_cell *c = cell_at(st, m, g, index_of_size(st, size));
     st->seen[r * st->nmethods + m] = 1;
     add_train_size(&st->group[g], train);

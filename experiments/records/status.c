@@ -41,20 +41,19 @@ static int check_results_dir(const char *dir, char *config, size_t len, char *er
     return gpx_ids_check_current(dir, err, errlen);
 }
 
-/* A csv of dir (empty, every column -1, when it is missing) with f's columns need[] found. */
+/* A results file of dir, read and checked (records/results.h); empty, every
+ * column -1, when it is missing. */
 static int load_file(gpx_csv *t, const char *dir, const gpx_record_file *f, const int *need,
                      size_t nneed, int *col, char *err, size_t errlen)
 {
     char path[4096];
     int missing = 0;
     memset(t, 0, sizeof *t);
-    if (gpx_join(path, sizeof path, dir, f->name))
-        return gpx_fail(err, errlen, "%s: path too long", dir);
     for (size_t c = 0; c < f->ncolumns; c++)
         col[c] = -1;
-    if (gpx_csv_load(t, path, &missing, err, errlen))
-        return -1;
-    return missing ? 0 : gpx_record_columns(t, f, need, nneed, col, err, errlen);
+    if (gpx_join(path, sizeof path, dir, f->name))
+        return gpx_fail(err, errlen, "%s: path too long", dir);
+    return gpx_record_load(t, path, f, need, nneed, col, &missing, err, errlen);
 }
 
 /* The rows of runs.csv (into runs) by status; col its columns, -1 when
@@ -67,14 +66,11 @@ static int count_runs(const char *dir, gpx_dir_status *st, gpx_csv *runs, int *c
         return -1;
     for (size_t r = 0; r < runs->nrows; r++) {
         const char *s = gpx_csv_field(runs, r, col[GPX_RUNS_STATUS]);
-        size_t *count = !strcmp(s, "ok")          ? &st->ok
-                        : !strcmp(s, "diverged")    ? &st->diverged
-                        : !strcmp(s, "failed")      ? &st->failed
-                        : !strcmp(s, "interrupted") ? &st->interrupted
-                                                    : NULL;
-        if (!count)
-            return gpx_fail(err, errlen, "%s/runs.csv:%d: status '%s' is none of ok, diverged, "
-                            "failed, interrupted", dir, runs->rows[r].line, s);
+        /* the reader refuses any other status */
+        size_t *count = !strcmp(s, "ok")       ? &st->ok
+                        : !strcmp(s, "diverged") ? &st->diverged
+                        : !strcmp(s, "failed")   ? &st->failed
+                                                 : &st->interrupted;
         (*count)++;
     }
     return 0;

@@ -20,6 +20,8 @@ int gpx_sweep_init(gpx_sweep *sw, const gpx_sweep_options *o, const ycfg *cfg, i
 {
     memset(sw, 0, sizeof *sw);
     sw->opt = *o;
+    if (!sw->opt.cmd)
+        sw->opt.cmd = "gpool run";
     sw->cfg = cfg;
     sw->argc = argc;
     sw->argv = argv;
@@ -87,7 +89,7 @@ static int check_resumable(const gpx_sweep *sw)
         rc = -1;
     }
     if (rc)
-        fprintf(stderr, "gpool run: --resume: %s\n", err);
+        fprintf(stderr, "%s: --resume: %s\n", sw->opt.cmd, err);
     return rc;
 }
 
@@ -97,7 +99,7 @@ static int make_and_lock(gpx_sweep *sw)
     char err[6000];
     if (gpx_mkdir_p(sw->out_dir, err, sizeof err) ||
         gpx_dir_lock_take(&sw->lock, sw->out_dir, sw->argc, sw->argv, err, sizeof err)) {
-        fprintf(stderr, "gpool %s: %s\n", sw->argc ? sw->argv[0] : "run", err);
+        fprintf(stderr, "%s: %s\n", sw->opt.cmd, err);
         return -1;
     }
     return 0;
@@ -129,9 +131,9 @@ int gpx_sweep_prepare(gpx_sweep *sw)
         size_t kept = sw->nprior - drop_restarted(sw);
         printf("gpool run: resuming: %zu finished runs kept from %s\n", kept, runs_csv);
     } else if (!sw->opt.force && access(runs_csv, F_OK) == 0) {
-        fprintf(stderr, "gpool run: %s exists; use --resume to finish it, --force to overwrite "
-                        "it, or --out DIR\n",
-                runs_csv);
+        fprintf(stderr, "%s: %s exists; use %s--force to overwrite it, or --out DIR\n",
+                sw->opt.cmd, runs_csv,
+                strcmp(sw->opt.cmd, "gpool run") ? "" : "--resume to finish it, ");
         return -1;
     }
     return 0;

@@ -33,6 +33,7 @@ typedef struct {
     int         quiet;            /* no build log */
     int         shard_k, shard_n; /* only the points i with i % N == K - 1; N = 0: all */
     const char *restart_id;       /* with resume: this run trains again from scratch */
+    const char *cmd;              /* whose messages: "gpool merge"; NULL: "gpool run" */
 } gpx_sweep_options;
 
 /* A run of the sweep: as it ran now, or kept from an earlier invocation
@@ -98,8 +99,10 @@ void gpx_sweep_run_title   (const gpx_sweep *sw, const gpx_sweep_run *r, char *b
 /* ---- reading back (records/sweep_read.c) */
 
 /* The runs of DIR (runs.csv, epochs.csv, evals.csv, written for this
- * config) into sw->prior: the finished ones, or with keep_all (merge)
- * every one, refusing one seen twice. 0, or -1 (printed). */
+ * config, each read and checked by gpx_record_load) into sw->prior: the
+ * finished ones, or with keep_all (merge) every one, refusing one seen
+ * twice and rows of epochs.csv or evals.csv of a run runs.csv lacks.
+ * 0, or -1 (printed in the voice of sw->opt.cmd). */
 int  gpx_sweep_load_prior  (gpx_sweep *sw, const char *dir, int keep_all);
 
 /* The prior run of id, or NULL. */

@@ -6,7 +6,7 @@
  */
 #include "autoconfig.h"
 
-#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,28 +36,78 @@ gpx_sweep_run *gpx_sweep_find_prior(gpx_sweep *sw, const char *id)
     return NULL;
 }
 
-static int prior_fail(const char *path, const char *why)
+/* A message in the voice of the command reading the directory: "gpool run:
+ * --resume: ..." or "gpool merge: ...". -1. */
+static int prior_fail(const gpx_sweep *sw, const char *fmt, ...)
 {
-    fprintf(stderr, "gpool run: --resume: %s: %s\n", path, why);
+    va_list ap;
+    fprintf(stderr, "%s: %s", sw->opt.cmd, sw->opt.resume ? "--resume: " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
     return -1;
 }
 
-/* A results file of an earlier run of this config: it must have the
- * columns this config writes. col[] as gpx_record_columns sets it. */
-static int load_prior_file(gpx_csv *t, const char *path, const gpx_record_file *f,
-                           const ycfg *cfg, int *col)
+/* Why a directory may hold what this config does not write, and the way
+ * out, as the command says it. */
+static const char *other_config_advice(const gpx_sweep *sw)
+{
+    return sw->opt.resume ? "(another config?); use --out DIR or --force"
+                          : "(a shard of another sweep?)";
+}
+
+/* The files of a results directory read back and checked (records/results.h). */
+typedef struct {
+    gpx_csv runs, epochs, evals;
+    int     rc[GPX_RUNS_NCOLUMNS], ec[GPX_EPOCHS_NCOLUMNS], vc[GPX_EVALS_NCOLUMNS];
+} prior_files;
+
+static void prior_files_free(prior_files *p)
+{
+    gpx_csv_free(&p->runs);
+    gpx_csv_free(&p->epochs);
+    gpx_csv_free(&p->evals);
+}
+
+/* DIR/f of an earlier run of this config: checked, with the columns this
+ * config writes. col[] as gpx_record_columns sets it. */
+static int load_prior_file(const gpx_sweep *sw, gpx_csv *t, const char *dir,
+                           const gpx_record_file *f, int *col)
+{
+    char path[4096], err[8400];
+    if (gpx_join(path, sizeof path, dir, f->name))
+        return prior_fail(sw, "%s: path too long", dir);
+    if (gpx_record_load(t, path, f, NULL, 0, col, NULL, err, sizeof err))
+        return prior_fail(sw, "%s", err);
+    if (!gpx_record_same_header(t, f, sw->cfg))
+        return prior_fail(sw, "%s: its columns differ from what this config writes %s", path,
+                          other_config_advice(sw));
+    return 0;
+}
+
+/* runs.csv, epochs.csv and evals.csv (when the config evaluates other
+ * sizes) of dir; with all_known (merge), every row of the last two of a
+ * run of the first. --resume leaves that out: removing a run's row from
+ * runs.csv is a way to have it run again, its other rows dropped. */
+static int load_prior_files(const gpx_sweep *sw, const char *dir, int all_known,
+                            prior_files *p)
 {
     char err[8400];
-    if (gpx_csv_load(t, path, NULL, err, sizeof err)) {
-        fprintf(stderr, "gpool run: --resume: %s\n", err);
+    memset(p, 0, sizeof *p);
+    int evals = ycfg_get(ycfg_point_at(sw->cfg, 0), "eval.sizes")->n > 0;
+    if (load_prior_file(sw, &p->runs, dir, &gpx_runs_file, p->rc) ||
+        load_prior_file(sw, &p->epochs, dir, &gpx_epochs_file, p->ec) ||
+        (evals && load_prior_file(sw, &p->evals, dir, &gpx_evals_file, p->vc)))
         return -1;
-    }
-    if (!gpx_record_same_header(t, f, cfg)) {
-        gpx_csv_free(t);
-        return prior_fail(path, "its columns differ from what this config writes "
-                                "(another config?); use --out DIR or --force");
-    }
-    return gpx_record_columns(t, f, NULL, 0, col, err, sizeof err);
+    if (!all_known)
+        return 0;
+    if (gpx_record_runs_known(&p->epochs, p->ec[GPX_EPOCHS_RUN_ID], &p->runs,
+                              p->rc[GPX_RUNS_RUN_ID], err, sizeof err) ||
+        (evals && gpx_record_runs_known(&p->evals, p->vc[GPX_EVALS_RUN_ID], &p->runs,
+                                        p->rc[GPX_RUNS_RUN_ID], err, sizeof err)))
+        return prior_fail(sw, "%s", err);
+    return 0;
 }
 
 static size_t point_index(const ycfg *cfg, const char *id)
@@ -71,17 +121,15 @@ static size_t point_index(const ycfg *cfg, const char *id)
 
 /* A run id of path that is no point of cfg: refused, and when it is the
  * id an earlier gpool gave a point, with the way out. -1 (printed). */
-static int not_a_point(const ycfg *cfg, const char *path, const char *id)
+static int not_a_point(const gpx_sweep *sw, const gpx_csv *t, size_t r, const char *id)
 {
-    for (size_t k = 0; k < ycfg_npoints(cfg); k++)
-        if (!strcmp(ycfg_point_legacy_id(ycfg_point_at(cfg, k)), id)) {
-            fprintf(stderr, "gpool: %s: run %s has the id an earlier gpool gave point %zu of "
-                            "this config; run `gpool migrate` on its directory first\n",
-                    path, id, k);
-            return -1;
-        }
-    return prior_fail(path, "it holds runs that are not points of this config; "
-                            "use --out DIR or --force");
+    for (size_t k = 0; k < ycfg_npoints(sw->cfg); k++)
+        if (!strcmp(ycfg_point_legacy_id(ycfg_point_at(sw->cfg, k)), id))
+            return prior_fail(sw, "%s:%d: run %s has the id an earlier gpool gave point %zu "
+                                  "of this config; run `gpool migrate` on its directory first",
+                              t->path, t->rows[r].line, id, k);
+    return prior_fail(sw, "%s:%d: run %s is no point of this config %s", t->path,
+                      t->rows[r].line, id, other_config_advice(sw));
 }
 
 /* Row r of a prior runs.csv kept as a finished run, when it is one: ok or
@@ -94,17 +142,14 @@ static int take_prior_run(gpx_sweep *sw, const gpx_csv *t, const int *col, size_
     const char *status = gpx_csv_field(t, r, col[GPX_RUNS_STATUS]);
     size_t k = point_index(sw->cfg, id), st, len;
     if (k == ycfg_npoints(sw->cfg))
-        return not_a_point(sw->cfg, t->path, id);
-    for (st = 0; st < 4 && strcmp(status, statuses[st]); st++)
-        ;
-    if (st == 4 || (!keep_all && st >= 2))
+        return not_a_point(sw, t, r, id);
+    for (st = 0; st < 3 && strcmp(status, statuses[st]); st++)
+        ;   /* the reader took no other status */
+    if (!keep_all && st >= 2)
         return 0;   /* failed or interrupted: run it again */
     if (gpx_sweep_find_prior(sw, id))
-        return keep_all ? prior_fail(t->path, "a run appears in two shards; merge each shard "
-                                              "once")
-                        : 0;
-    if (sw->nprior >= ycfg_npoints(sw->cfg))
-        return 0;
+        return prior_fail(sw, "%s:%d: run %s appears in two shards; merge each shard once",
+                          t->path, t->rows[r].line, id);
     gpx_sweep_run *rec = &sw->prior[sw->nprior++];
     const char *raw = gpx_csv_raw(t, r, &len);
     rec->run.pt = ycfg_point_at(sw->cfg, k);
@@ -113,95 +158,79 @@ static int take_prior_run(gpx_sweep *sw, const gpx_csv *t, const int *col, size_
     rec->raw_run = append_line(NULL, raw, len);
     snprintf(rec->raw_variant, sizeof rec->raw_variant, "%s",
              gpx_csv_field(t, r, col[GPX_RUNS_VARIANT]));
-    return rec->raw_run ? 0 : prior_fail(t->path, "out of memory");
+    return rec->raw_run ? 0 : prior_fail(sw, "%s: out of memory", t->path);
 }
 
-/* Read the finished runs of an earlier `gpool run` of the same config. */
-static int load_prior_runs(gpx_sweep *sw, const char *runs_path, int keep_all)
+/* The finished runs of an earlier `gpool run` of the same config. */
+static int take_prior_runs(gpx_sweep *sw, const prior_files *p, int keep_all)
 {
-    gpx_csv t;
-    int col[GPX_RUNS_NCOLUMNS], rc = 0;
-    if (load_prior_file(&t, runs_path, &gpx_runs_file, sw->cfg, col))
-        return -1;
+    int rc = 0;
     if (!sw->prior)
         sw->prior = calloc(ycfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
     if (!sw->prior)
-        rc = prior_fail(runs_path, "out of memory");
-    for (size_t r = 0; rc == 0 && r < t.nrows; r++)
-        rc = take_prior_run(sw, &t, col, r, keep_all);
-    gpx_csv_free(&t);
+        return prior_fail(sw, "%s: out of memory", p->runs.path);
+    for (size_t r = 0; rc == 0 && r < p->runs.nrows; r++)
+        rc = take_prior_run(sw, &p->runs, p->rc, r, keep_all);
     return rc;
 }
 
-/* Attach each prior run's evals.csv lines (when the config evaluates other sizes). */
-static int load_prior_evals(gpx_sweep *sw, const char *evals_path)
+/* Attach each prior run's evals.csv lines. */
+static void take_prior_evals(gpx_sweep *sw, const prior_files *p)
 {
-    gpx_csv t;
-    int col[GPX_EVALS_NCOLUMNS];
-    if (!ycfg_get(ycfg_point_at(sw->cfg, 0), "eval.sizes")->n)
-        return 0;
-    if (load_prior_file(&t, evals_path, &gpx_evals_file, sw->cfg, col))
-        return -1;
-    for (size_t r = 0; r < t.nrows; r++) {
-        gpx_sweep_run *rec = gpx_sweep_find_prior(sw, gpx_csv_field(&t, r, col[GPX_EVALS_RUN_ID]));
+    for (size_t r = 0; r < p->evals.nrows; r++) {
+        gpx_sweep_run *rec = gpx_sweep_find_prior(
+            sw, gpx_csv_field(&p->evals, r, p->vc[GPX_EVALS_RUN_ID]));
         size_t len;
-        const char *raw = gpx_csv_raw(&t, r, &len);
+        const char *raw = gpx_csv_raw(&p->evals, r, &len);
         if (rec)
             rec->raw_evals = append_line(rec->raw_evals, raw, len);
     }
-    gpx_csv_free(&t);
-    return 0;
 }
 
 /* One epochs.csv row of a prior run: kept verbatim, and its test accuracy
- * per epoch for the chart. */
-static int take_prior_epoch(gpx_sweep_run *rec, const gpx_csv *t, const int *col, size_t r)
+ * per epoch for the chart (the reader checked both numbers). */
+static int take_prior_epoch(gpx_sweep *sw, gpx_sweep_run *rec, const prior_files *p, size_t r)
 {
     char err[8400];
     double epoch, acc;
     size_t len;
-    const char *raw = gpx_csv_raw(t, r, &len);
-    if (gpx_csv_number(t, r, col[GPX_EPOCHS_EPOCH], &epoch, err, sizeof err) ||
-        gpx_csv_number(t, r, col[GPX_EPOCHS_TEST_ACC], &acc, err, sizeof err)) {
-        fprintf(stderr, "gpool run: --resume: %s\n", err);
-        return -1;
-    }
+    const char *raw = gpx_csv_raw(&p->epochs, r, &len);
+    if (gpx_csv_number(&p->epochs, r, p->ec[GPX_EPOCHS_EPOCH], &epoch, err, sizeof err) ||
+        gpx_csv_number(&p->epochs, r, p->ec[GPX_EPOCHS_TEST_ACC], &acc, err, sizeof err))
+        return prior_fail(sw, "%s", err);
     gpx_run_outcome *run = &rec->run;
     gpx_epoch_row *grown = realloc(run->epochs, (size_t)(run->nepochs + 1) * sizeof *grown);
     if (!grown)
-        return prior_fail(t->path, "out of memory");
+        return prior_fail(sw, "%s: out of memory", p->epochs.path);
     run->epochs = grown;
     gpx_epoch_row *row = &run->epochs[run->nepochs++];
     memset(row, 0, sizeof *row);
-    row->epoch = isfinite(epoch) ? (int)epoch : 0;
+    row->epoch = (int)epoch;
     row->test_acc = acc;
     rec->raw_epochs = append_line(rec->raw_epochs, raw, len);
     return 0;
 }
 
 /* Attach each prior run's epochs.csv lines, and its test accuracy per epoch for the chart. */
-static int load_prior_epochs(gpx_sweep *sw, const char *epochs_path)
+static int take_prior_epochs(gpx_sweep *sw, const prior_files *p)
 {
-    gpx_csv t;
-    int col[GPX_EPOCHS_NCOLUMNS], rc = 0;
-    if (load_prior_file(&t, epochs_path, &gpx_epochs_file, sw->cfg, col))
-        return -1;
-    for (size_t r = 0; rc == 0 && r < t.nrows; r++) {
-        gpx_sweep_run *rec = gpx_sweep_find_prior(sw, gpx_csv_field(&t, r, col[GPX_EPOCHS_RUN_ID]));
+    int rc = 0;
+    for (size_t r = 0; rc == 0 && r < p->epochs.nrows; r++) {
+        gpx_sweep_run *rec = gpx_sweep_find_prior(
+            sw, gpx_csv_field(&p->epochs, r, p->ec[GPX_EPOCHS_RUN_ID]));
         if (rec)
-            rc = take_prior_epoch(rec, &t, col, r);
+            rc = take_prior_epoch(sw, rec, p, r);
     }
-    gpx_csv_free(&t);
     return rc;
 }
 
 int gpx_sweep_load_prior(gpx_sweep *sw, const char *dir, int keep_all)
 {
-    char runs[4096], epochs[4096], evals[4096];
-    if (gpx_join(runs, sizeof runs, dir, "runs.csv") ||
-        gpx_join(epochs, sizeof epochs, dir, "epochs.csv") ||
-        gpx_join(evals, sizeof evals, dir, "evals.csv"))
-        return prior_fail(dir, "path too long");
-    return load_prior_runs(sw, runs, keep_all) || load_prior_epochs(sw, epochs) ||
-                   load_prior_evals(sw, evals) ? -1 : 0;
+    prior_files p;
+    int rc = load_prior_files(sw, dir, keep_all, &p) || take_prior_runs(sw, &p, keep_all) ||
+                     take_prior_epochs(sw, &p) ? -1 : 0;
+    if (rc == 0)
+        take_prior_evals(sw, &p);
+    prior_files_free(&p);
+    return rc;
 }

@@ -141,17 +141,18 @@ static void write_run_manifest(FILE *fp, const void *ctx)
         gpx_manifest_data(fp, &r->data);
 }
 
-static int write_file_at(const char *path, void (*body)(FILE *, const void *), const void *ctx)
+static int write_file_at(const gpx_sweep *sw, const char *path,
+                         void (*body)(FILE *, const void *), const void *ctx)
 {
     char err[512];
     gpx_atomic_file f;
     if (gpx_atomic_open(&f, path, err, sizeof err)) {
-        fprintf(stderr, "gpool run: %s\n", err);
+        fprintf(stderr, "%s: %s\n", sw->opt.cmd, err);
         return -1;
     }
     body(f.fp, ctx);
     if (gpx_atomic_commit(&f, err, sizeof err)) {
-        fprintf(stderr, "gpool run: %s\n", err);
+        fprintf(stderr, "%s: %s\n", sw->opt.cmd, err);
         return -1;
     }
     return 0;
@@ -183,19 +184,19 @@ int gpx_sweep_write_run_files(const gpx_sweep *sw, const gpx_sweep_run *run)
     char dir[4096], path[4200], err[512], sha[65];
     snprintf(dir, sizeof dir, "%s/runs/%s", sw->out_dir, run->run.id);
     if (gpx_mkdir_p(dir, err, sizeof err)) {
-        fprintf(stderr, "gpool run: %s\n", err);
+        fprintf(stderr, "%s: %s\n", sw->opt.cmd, err);
         return -1;
     }
     char *text = ycfg_value_text(ycfg_point_root(run->run.pt));
     if (!text)
         return -1;
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    int rc = write_file_at(path, write_text, text);
+    int rc = write_file_at(sw, path, write_text, text);
     text_sha256(text, sha);
     free(text);
     run_manifest_ctx ctx = { sw, run, sha };
     snprintf(path, sizeof path, "%s/manifest.yaml", dir);
-    return rc || write_file_at(path, write_run_manifest, &ctx) ? -1 : 0;
+    return rc || write_file_at(sw, path, write_run_manifest, &ctx) ? -1 : 0;
 }
 
 static int write_out(const gpx_sweep *sw, const char *name, void (*body)(FILE *, const void *),
@@ -203,10 +204,10 @@ static int write_out(const gpx_sweep *sw, const char *name, void (*body)(FILE *,
 {
     char path[4096];
     if (gpx_join(path, sizeof path, sw->out_dir, name)) {
-        fprintf(stderr, "gpool run: %s/%s: path too long\n", sw->out_dir, name);
+        fprintf(stderr, "%s: %s/%s: path too long\n", sw->opt.cmd, sw->out_dir, name);
         return -1;
     }
-    return write_file_at(path, body, ctx);
+    return write_file_at(sw, path, body, ctx);
 }
 
 int gpx_sweep_write_config(const gpx_sweep *sw)
@@ -310,6 +311,6 @@ int gpx_sweep_write_chart(const gpx_sweep *sw)
                         NULL, NULL, sw };
     int r = gpx_chart_publish(&chart, err, sizeof err);
     if (r)
-        fprintf(stderr, "gpool run: %s%s\n", err, r > 0 ? ": chart skipped" : "");
+        fprintf(stderr, "%s: %s%s\n", sw->opt.cmd, err, r > 0 ? ": chart skipped" : "");
     return r < 0 ? -1 : 0;
 }

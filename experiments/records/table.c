@@ -189,19 +189,16 @@ static const int evals_needed[] = {
 
 #define NELEMS(a) (sizeof a / sizeof a[0])
 
-/* DIR/NAME read as the results file f into csv, with the needed columns
- * looked up into col; a missing file sets *missing when it is given. */
+/* DIR/NAME read as the results file f into csv (records/results.h checks
+ * it), with the needed columns looked up into col; a missing file sets
+ * *missing when it is given. */
 static int load_csv(const char *dir, const gpx_record_file *f, const int *need, size_t nneed,
                     gpx_csv *csv, int *col, int *missing, char *err, size_t errlen)
 {
     char path[4096];
-    gpx_join(path, sizeof path, dir, f->name);
-    if (gpx_csv_load(csv, path, missing, err, errlen))
-        return -1;
-    if ((!missing || !*missing) &&
-        gpx_record_columns(csv, f, need, nneed, col, err, errlen))
-        return -1;
-    return 0;
+    if (gpx_join(path, sizeof path, dir, f->name))
+        return gpx_fail(err, errlen, "%s: path too long", dir);
+    return gpx_record_load(csv, path, f, need, nneed, col, missing, err, errlen);
 }
 
 int gpx_table_load(gpx_table *t, const char *dir, char *err, size_t errlen)
@@ -216,6 +213,12 @@ int gpx_table_load(gpx_table *t, const char *dir, char *err, size_t errlen)
         return -1;
     t->have_epochs = !no_epochs;
     t->have_evals = !no_evals;
+    const int runs_id = t->rc[GPX_RUNS_RUN_ID];
+    if (gpx_record_runs_known(&t->epochs, t->ec[GPX_EPOCHS_RUN_ID], &t->runs, runs_id, err,
+                              errlen) ||
+        gpx_record_runs_known(&t->evals, t->vc[GPX_EVALS_RUN_ID], &t->runs, runs_id, err,
+                              errlen))
+        return -1;
     return 0;
 }
 

@@ -1,0 +1,433 @@
+/*
+ * kpool_loops.h - the SIMD loops of top-k and adaptive pooling (NCHW),
+ * written once for every vector width; a per-ISA file (kpool_avx2.c,
+ * kpool_avx512.c) defines the mapping below and includes this file, which
+ * defines its gpi_kpool_set as KP_SET_NAME (the probe's loops,
+ * experiments/probe/probe_loops.h, are built the same way).
+ *
+ *   KP_VEC             the float vector type; KP_LANES floats per vector
+ *   KP_IVEC            the int32 vector type of gather indices
+ *   KP_LOAD(p)         an unaligned load
+ *   KP_LOADN(p, n)     the first n < KP_LANES floats, 0 in the other lanes
+ *   KP_LOADN_LOW(p, n) the first n < KP_LANES floats, -inf in the others
+ *   KP_SET1(v)         every lane v
+ *   KP_MAX, KP_MIN, KP_ADD (a, b)   lane-wise (no NaN reaches max and min
+ *                      when it matters: a plane with a NaN is redone)
+ *   KP_ANY_GT(a, b)    1 when some lane of a is greater than b's
+ *   KP_ANY_NAN(a, b)   1 when some lane of a or of b is NaN
+ *   KP_STORE(p, v), KP_STOREN(p, n, v)   all lanes, the first n lanes
+ *   KP_FLUSH(d, v)     d[0..KP_LANES) += the lanes of v as doubles
+ *   KP_SET_NAME        the gpi_kpool_set this file defines
+ * and the KS_ macros of the short-plane loops, eight lanes in every ISA
+ * (kpool_ymm.h).
+ *
+ * Top-k (k <= GP_TOPK_SIMD_MAX) keeps, lane by lane, the k largest values
+ * the lane has seen as k vectors sorted downwards (T[0] >= ... >= T[k-1]);
+ * a vector enters by one max/min step per level. A block of vectors none
+ * of whose lanes beats T[k-1] is skipped after one compare, which after the
+ * first few blocks of a long plane is nearly every block, so a long plane
+ * streams at the speed of its loads. Long planes put their consecutive
+ * elements in the lanes and merge the lanes' lists at the end (k rounds of
+ * picking the largest head); short planes (hw <= KP_SHORT_HW) go eight at
+ * a time, plane l in lane l (8 x 8 blocks loaded and transposed), so that
+ * no merge is needed and a lane's list is its plane's top k. The k
+ * values are summed in descending order in double, as the scalar kernel
+ * does, so the results agree bit for bit. A plane with a NaN goes to the
+ * scalar kernel, which defines what it gives.
+ *
+ * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
+ * planes at a time the same way, each element added into every bin that
+ * holds it (avg in double). Longer planes go one output row at a time: the
+ * bin rows are reduced into a row buffer, vectorised along the row (max: a
+ * float maximum; avg: float sums of at most GPI_AVG_BLOCK rows flushed into
+ * double), then each bin reduces its columns of that buffer. A plane with a NaN, or a bin
+ * whose maximum is zero (its sign must be the first zero's), is redone by
+ * the scalar rule.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KP_INLINE static inline __attribute__((always_inline))
+
+/* Planes of at most this many elements go KP_LANES at a time. */
+#define KP_SHORT_HW 160
+/* Widest row the adaptive kernels buffer (on the stack); wider planes take
+ * the scalar kernel. */
+#define KP_MAX_ROW 4096
+/* Most bins (k x k) of a short plane the adaptive kernels keep per lane. */
+#define KS_MAX_BINS 64
+
+/* ------------------------------------------------------------ top-k */
+
+/* Vector v into the lists T[0..k). */
+KP_INLINE void kp_insert(KP_VEC *T, KP_VEC v, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        KP_VEC hi = KP_MAX(T[j], v);
+        v = KP_MIN(T[j], v);
+        T[j] = hi;
+    }
+}
+
+/* The mean of the k largest of KP_LANES sorted lists (T[j] lane l is list
+ * l's j-th), taken in descending order. */
+KP_INLINE float kp_merge_mean(const KP_VEC *T, size_t k)
+{
+    float v[GP_TOPK_SIMD_MAX][KP_LANES];
+    size_t head[KP_LANES] = { 0 };
+    for (size_t j = 0; j < k; j++)
+        KP_STORE(v[j], T[j]);
+    double s = 0.0;
+    for (size_t r = 0; r < k; r++) {
+        size_t best = 0;
+        float m = -INFINITY;
+        for (size_t l = 0; l < KP_LANES; l++)
+            if (head[l] < k && v[head[l]][l] > m) {
+                m = v[head[l]][l];
+                best = l;
+            }
+        /* m stays -inf only when every head left is -inf: the value is
+         * right whichever list gives it */
+        s += m;
+        head[best]++;
+    }
+    return (float)(s / (double)k);
+}
+
+/* One long plane, its elements in the lanes. */
+KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
+{
+    KP_VEC T[GP_TOPK_SIMD_MAX];
+    for (size_t j = 0; j < k; j++)
+        T[j] = KP_SET1(-INFINITY);
+    const size_t L = KP_LANES;
+    int nan = 0;
+    size_t i = 0;
+    for (; i + 4 * L <= hw; i += 4 * L) {
+        KP_VEC a = KP_LOAD(p + i), b = KP_LOAD(p + i + L);
+        KP_VEC c = KP_LOAD(p + i + 2 * L), d = KP_LOAD(p + i + 3 * L);
+        nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
+        if (KP_ANY_GT(KP_MAX(KP_MAX(a, b), KP_MAX(c, d)), T[k - 1])) {
+            kp_insert(T, a, k);
+            kp_insert(T, b, k);
+            kp_insert(T, c, k);
+            kp_insert(T, d, k);
+        }
+    }
+    for (; i + L <= hw; i += L) {
+        KP_VEC a = KP_LOAD(p + i);
+        nan |= KP_ANY_NAN(a, a);
+        kp_insert(T, a, k);
+    }
+    if (i < hw) {
+        KP_VEC a = KP_LOADN_LOW(p + i, hw - i);
+        nan |= KP_ANY_NAN(a, a);
+        kp_insert(T, a, k);
+    }
+    return nan ? gpi_topk_plane(p, hw, k) : kp_merge_mean(T, k);
+}
+
+/* Elements [p0, p0 + np) (np <= 8) of eight short planes of hw floats from
+ * x, plane l in lane l, into e[0..np): plane l is min(l, count - 1), so a
+ * last batch of fewer planes repeats its last one; the block is read as
+ * eight row loads (masked at the end of a plane) and transposed. */
+KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size_t np,
+                        KS_VEC *e)
+{
+    for (size_t l = 0; l < 8; l++) {
+        const float *row = x + (l < count ? l : count - 1) * hw + p0;
+        e[l] = np == 8 ? KS_LOAD(row) : KS_LOADN(row, np);
+    }
+    KS_TRANSPOSE8(e);
+}
+
+/* Planes [0, count) of short planes (count <= 8), plane l in lane l. */
+KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, size_t k)
+{
+    KS_VEC T[GP_TOPK_SIMD_MAX], e[8];
+    for (size_t j = 0; j < k; j++)
+        T[j] = KS_SET1(-INFINITY);
+    int nan = 0;
+    for (size_t p0 = 0; p0 < hw; p0 += 8) {
+        size_t np = hw - p0 < 8 ? hw - p0 : 8;
+        ks_block(x, hw, count, p0, np, e);
+        for (size_t i = 0; i < np; i++) {
+            KS_VEC v = e[i];
+            nan |= KS_ANY_NAN(v);
+            for (size_t j = 0; j < k; j++) {
+                KS_VEC hi = KS_MAX(T[j], v);
+                v = KS_MIN(T[j], v);
+                T[j] = hi;
+            }
+        }
+    }
+    double s[8] = { 0 };
+    for (size_t j = 0; j < k; j++) {
+        float t[8];
+        KS_STORE(t, T[j]);
+        for (size_t l = 0; l < 8; l++)
+            s[l] += t[l];
+    }
+    for (size_t l = 0; l < count; l++)
+        y[l] = nan ? gpi_topk_plane(x + l * hw, hw, k) : (float)(s[l] / (double)k);
+}
+
+KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
+{
+    if (hw <= KP_SHORT_HW) {
+        for (size_t r = 0; r < rows; r += 8)
+            kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        y[r] = kp_topk_plane(x + r * hw, hw, k);
+}
+
+/* Each k of 1..GP_TOPK_SIMD_MAX gets loops of its own with k a constant;
+ * a larger k takes the portable selection. */
+static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t w, size_t k)
+{
+    size_t hw = h * w;
+    switch (k) {
+    case 1: kp_topk_rows(x, y, rows, hw, 1); return;
+    case 2: kp_topk_rows(x, y, rows, hw, 2); return;
+    case 3: kp_topk_rows(x, y, rows, hw, 3); return;
+    case 4: kp_topk_rows(x, y, rows, hw, 4); return;
+    case 5: kp_topk_rows(x, y, rows, hw, 5); return;
+    case 6: kp_topk_rows(x, y, rows, hw, 6); return;
+    case 7: kp_topk_rows(x, y, rows, hw, 7); return;
+    case 8: kp_topk_rows(x, y, rows, hw, 8); return;
+    default:
+        for (size_t r = 0; r < rows; r++)
+            y[r] = gpi_topk_plane(x + r * hw, hw, k);
+    }
+}
+
+/* ------------------------------------------------------ adaptive pools */
+
+/* m[0..w) = the maximum of rows [r0, r1) of a plane; 1 when one held a NaN. */
+static int kp_rows_max(const float *p, size_t w, size_t r0, size_t r1, float *m)
+{
+    const size_t L = KP_LANES;
+    int nan = 0;
+    size_t c = 0;
+    for (; c + L <= w; c += L) {
+        KP_VEC a = KP_LOAD(p + r0 * w + c);
+        nan |= KP_ANY_NAN(a, a);
+        for (size_t r = r0 + 1; r < r1; r++) {
+            KP_VEC b = KP_LOAD(p + r * w + c);
+            nan |= KP_ANY_NAN(b, b);
+            a = KP_MAX(a, b);
+        }
+        KP_STORE(m + c, a);
+    }
+    if (c < w) {
+        KP_VEC a = KP_LOADN_LOW(p + r0 * w + c, w - c);
+        nan |= KP_ANY_NAN(a, a);
+        for (size_t r = r0 + 1; r < r1; r++) {
+            KP_VEC b = KP_LOADN_LOW(p + r * w + c, w - c);
+            nan |= KP_ANY_NAN(b, b);
+            a = KP_MAX(a, b);
+        }
+        KP_STOREN(m + c, w - c, a);
+    }
+    return nan;
+}
+
+/* d[0..w) = the sum of rows [r0, r1), as float sums of at most
+ * GPI_AVG_BLOCK rows added into double. */
+static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d)
+{
+    const size_t L = KP_LANES;
+    for (size_t c = 0; c < w; c++)
+        d[c] = 0.0;
+    for (size_t g = r0; g < r1; g += GPI_AVG_BLOCK) {
+        size_t g1 = r1 - g < GPI_AVG_BLOCK ? r1 : g + GPI_AVG_BLOCK;
+        size_t c = 0;
+        for (; c + L <= w; c += L) {
+            KP_VEC a = KP_LOAD(p + g * w + c);
+            for (size_t r = g + 1; r < g1; r++)
+                a = KP_ADD(a, KP_LOAD(p + r * w + c));
+            KP_FLUSH(d + c, a);
+        }
+        if (c < w) {
+            KP_VEC a = KP_LOADN(p + g * w + c, w - c);
+            for (size_t r = g + 1; r < g1; r++)
+                a = KP_ADD(a, KP_LOADN(p + r * w + c, w - c));
+            float t[KP_LANES];
+            KP_STORE(t, a);
+            for (size_t l = 0; l < w - c; l++)
+                d[c + l] += t[l];
+        }
+    }
+}
+
+/* The bins of a short plane: for each row (and column) the first bin that
+ * holds it and how many do (bins overlap; a grid finer than the plane
+ * puts a row in several). */
+typedef struct {
+    uint8_t r0[KP_SHORT_HW], rn[KP_SHORT_HW], c0[KP_SHORT_HW], cn[KP_SHORT_HW];
+} ks_bins;
+
+/* first[r], count[r] for the n rows (or columns) of k bins. */
+static void ks_bins_along(size_t n, size_t k, uint8_t *first, uint8_t *count)
+{
+    for (size_t r = 0; r < n; r++) {
+        size_t i = 0;
+        while (gpi_bin_end(i, n, k) <= r)
+            i++;
+        first[r] = (uint8_t)i;
+        for (count[r] = 0; i < k && gpi_bin_start(i, n, k) <= r; i++)
+            count[r]++;
+    }
+}
+
+static void ks_bins_of(size_t h, size_t w, size_t k, ks_bins *b)
+{
+    ks_bins_along(h, k, b->r0, b->rn);
+    ks_bins_along(w, k, b->c0, b->cn);
+}
+
+/* Eight short planes' bins (count <= 8 real): element p of the planes
+ * (lanes) goes to every bin that holds it, in row-major order, as the
+ * scalar rule takes them; max(v, acc) keeps acc on ties, so a zero keeps the
+ * first zero's sign. avg adds in double. 1 when a plane held a NaN. */
+KP_INLINE int ks_adaptive_batch(const float *x, size_t count, size_t h, size_t w, size_t k,
+                                const ks_bins *b, int is_max, KS_VEC *mx, KS_DVEC *lo,
+                                KS_DVEC *hi)
+{
+    size_t hw = h * w;
+    KS_VEC e[8];
+    int nan = 0;
+    for (size_t p0 = 0; p0 < hw; p0 += 8) {
+        size_t np = hw - p0 < 8 ? hw - p0 : 8;
+        ks_block(x, hw, count, p0, np, e);
+        for (size_t q = 0; q < np; q++) {
+            size_t r = (p0 + q) / w, c = (p0 + q) % w;
+            KS_VEC v = e[q];
+            nan |= KS_ANY_NAN(v);
+            KS_DVEC vl = is_max ? KS_DZERO() : KS_DLO(v), vh = is_max ? KS_DZERO() : KS_DHI(v);
+            for (size_t i = b->r0[r]; i < (size_t)b->r0[r] + b->rn[r]; i++)
+                for (size_t j = b->c0[c]; j < (size_t)b->c0[c] + b->cn[c]; j++) {
+                    if (is_max) {
+                        mx[i * k + j] = KS_MAX(v, mx[i * k + j]);
+                    } else {
+                        lo[i * k + j] = KS_DADD(lo[i * k + j], vl);
+                        hi[i * k + j] = KS_DADD(hi[i * k + j], vh);
+                    }
+                }
+        }
+    }
+    return nan;
+}
+
+/* Planes [0, count) (count <= 8) of short planes with at most KS_MAX_BINS bins. */
+static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
+                              size_t k, const ks_bins *b, int is_max)
+{
+    KS_VEC mx[KS_MAX_BINS];
+    KS_DVEC lo[KS_MAX_BINS], hi[KS_MAX_BINS];
+    size_t kk = k * k;
+    for (size_t o = 0; o < kk; o++) {
+        mx[o] = KS_SET1(-INFINITY);
+        lo[o] = hi[o] = KS_DZERO();
+    }
+    if (ks_adaptive_batch(x, count, h, w, k, b, is_max, mx, lo, hi)) {
+        for (size_t l = 0; l < count; l++)
+            gpi_kpool_scalar.fwd[is_max ? 2 : 1](x + l * h * w, y + l * kk, 1, h, w, k);
+        return;
+    }
+    for (size_t o = 0; o < kk; o++) {
+        float t[8];
+        size_t i = o / k, j = o % k;
+        size_t area = (gpi_bin_end(i, h, k) - gpi_bin_start(i, h, k)) *
+                      (gpi_bin_end(j, w, k) - gpi_bin_start(j, w, k));
+        KS_STORE(t, is_max ? mx[o] : KS_DDIV_TO_PS(lo[o], hi[o], (double)area));
+        for (size_t l = 0; l < count; l++)
+            y[l * kk + o] = t[l];
+    }
+}
+
+/* 1 when the adaptive op took the rows by the short-plane path. */
+static int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
+                            size_t k, int is_max)
+{
+    if (h * w > KP_SHORT_HW || k * k > KS_MAX_BINS)
+        return 0;
+    ks_bins b;
+    ks_bins_of(h, w, k, &b);
+    for (size_t r = 0; r < rows; r += 8)
+        ks_adaptive_short(x + r * h * w, y + r * k * k, rows - r < 8 ? rows - r : 8, h, w, k,
+                          &b, is_max);
+    return 1;
+}
+
+/* Output row i of one plane; 1 when the plane must be redone by the scalar rule. */
+static int kp_adaptive_max_row(const float *p, float *y, size_t i, size_t h, size_t w,
+                               size_t k, float *m)
+{
+    if (kp_rows_max(p, w, gpi_bin_start(i, h, k), gpi_bin_end(i, h, k), m))
+        return 1;
+    for (size_t j = 0; j < k; j++) {
+        size_t c0 = gpi_bin_start(j, w, k), c1 = gpi_bin_end(j, w, k);
+        float v = m[c0];
+        for (size_t c = c0 + 1; c < c1; c++)
+            v = m[c] > v ? m[c] : v;
+        if (v == 0.0f)
+            return 1;
+        y[i * k + j] = v;
+    }
+    return 0;
+}
+
+static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h, size_t w,
+                                size_t k)
+{
+    if (ks_adaptive_rows(x, y, rows, h, w, k, 1))
+        return;
+    float m[KP_MAX_ROW];
+    for (size_t r = 0; r < rows; r++) {
+        const float *p = x + r * h * w;
+        float *yr = y + r * k * k;
+        int redo = w > KP_MAX_ROW;
+        for (size_t i = 0; i < k && !redo; i++)
+            redo = kp_adaptive_max_row(p, yr, i, h, w, k, m);
+        if (redo)
+            gpi_adaptive_max_plane(p, yr, h, w, k);
+    }
+}
+
+static void kp_adaptive_avg_plane(const float *p, float *y, size_t h, size_t w, size_t k,
+                                  double *d)
+{
+    for (size_t i = 0; i < k; i++) {
+        size_t r0 = gpi_bin_start(i, h, k), r1 = gpi_bin_end(i, h, k);
+        kp_rows_sum(p, w, r0, r1, d);
+        for (size_t j = 0; j < k; j++) {
+            size_t c0 = gpi_bin_start(j, w, k), c1 = gpi_bin_end(j, w, k);
+            double s = 0.0;
+            for (size_t c = c0; c < c1; c++)
+                s += d[c];
+            y[i * k + j] = (float)(s / (double)((r1 - r0) * (c1 - c0)));
+        }
+    }
+}
+
+static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h, size_t w,
+                                size_t k)
+{
+    double d[KP_MAX_ROW];
+    if (ks_adaptive_rows(x, y, rows, h, w, k, 0))
+        return;
+    if (w > KP_MAX_ROW) {
+        gpi_kpool_scalar.fwd[GP_POOL_ADAPTIVE_AVG - GP_POOL_TOPK](x, y, rows, h, w, k);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k, d);
+}
+
+const gpi_kpool_set KP_SET_NAME = {
+    .fwd = { kp_topk_fwd, kp_adaptive_avg_fwd, kp_adaptive_max_fwd },
+};
