@@ -37,7 +37,8 @@ typedef struct {
 extern const gpi_layer_kind gpi_conv2d_kind, gpi_batchnorm2d_kind, gpi_relu_kind,
     gpi_sigmoid_kind, gpi_avgpool2d_kind, gpi_maxpool2d_kind, gpi_dropout_kind,
     gpi_flatten_kind, gpi_dense_kind, gpi_head_pool_kind, gpi_topk_pool_kind,
-    gpi_adaptive_avgpool2d_kind, gpi_adaptive_maxpool2d_kind, gpi_spp_kind;
+    gpi_adaptive_avgpool2d_kind, gpi_adaptive_maxpool2d_kind, gpi_spp_kind, gpi_attn_pool_kind,
+    gpi_simpool_kind;
 
 /* count zeroed floats, GPI_ALIGN-aligned; NULL on failure (count 0 gives a
  * valid one-float block so callers need no special case). */

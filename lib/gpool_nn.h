@@ -175,11 +175,13 @@ typedef enum {
     GP_LAYER_TOPK_POOL,      /* gp_topk_pool_create */
     GP_LAYER_ADAPTIVE_AVGPOOL2D, /* gp_adaptive_pool2d_create with GP_POOL_AVG */
     GP_LAYER_ADAPTIVE_MAXPOOL2D, /* gp_adaptive_pool2d_create with GP_POOL_MAX */
-    GP_LAYER_SPP             /* gp_spp_create */
+    GP_LAYER_SPP,            /* gp_spp_create */
+    GP_LAYER_ATTN_POOL,      /* gp_attn_pool_create */
+    GP_LAYER_SIMPOOL         /* gp_simpool_create */
 } gp_layer_kind;
 
 /* Number of entries of gp_layer_kind, GP_LAYER_CUSTOM included. */
-#define GP_LAYER_NKINDS 15
+#define GP_LAYER_NKINDS 17
 
 /* Most levels a spatial pyramid (gp_spp_create) has. */
 #define GP_SPP_MAX_LEVELS 8
@@ -212,6 +214,8 @@ typedef struct {
         struct { int k; float fraction; }               topk_pool;
         struct { int size; }                            adaptive_pool2d;
         struct { int nlevels; int levels[GP_SPP_MAX_LEVELS]; gp_pool_op op; } spp;
+        struct { int heads; }                           attn_pool;
+        struct { int heads; }                           simpool;
     } u;
 } gp_layer_spec;
 
@@ -258,9 +262,9 @@ struct gp_layer {
 
 /* "conv2d", "batchnorm2d", "relu", "sigmoid", "avgpool2d", "maxpool2d",
  * "dropout", "flatten", "dense", "head_pool", "topk_pool",
- * "adaptive_avgpool2d", "adaptive_maxpool2d", "spp" ("custom" for
- * GP_LAYER_CUSTOM, NULL out of range): its layers' ops->kind and
- * checkpoints' <kind>. */
+ * "adaptive_avgpool2d", "adaptive_maxpool2d", "spp", "attn_pool", "simpool"
+ * ("custom" for GP_LAYER_CUSTOM, NULL out of range): its layers' ops->kind
+ * and checkpoints' <kind>. */
 const char *gp_layer_kind_name  (gp_layer_kind kind);
 
 /* Parse a name from gp_layer_kind_name; GP_ERR_NOTFOUND if unknown. */
@@ -382,6 +386,35 @@ gp_status   gp_adaptive_pool2d_create(gp_layer **out, gp_shape in, gp_pool_op op
  * length does not depend on h and w, so any input size fits a dense after it. */
 gp_status   gp_spp_create       (gp_layer **out, gp_shape in, const int *levels, int nlevels,
                                  gp_pool_op op);
+
+/* Attention pooling for heads (GCNet's context block, attention-based MIL
+ * pooling): c x h x w -> c x 1 x 1. A 1x1 conv without bias (weight
+ * heads x c x 1 x 1, over all c channels) gives each of the heads one score
+ * per position; a softmax over the h x w positions turns each score map into
+ * weights; output channel k is the weighted sum of its own plane under the
+ * weights of its group, the k / (c / heads)-th. heads must divide c. */
+gp_status   gp_attn_pool_create (gp_layer **out, gp_shape in, int heads);
+
+/* SimPool (Psomas et al., ICCV 2023) as timm's SimPool2d with its defaults
+ * (no qkv bias, no qk norm, no gamma): c x h x w -> c x 1 x 1. The query
+ * is the GAP vector of x, projected by q_weight (c x c); the keys are the
+ * layer-normalised positions (over the c channels, eps 1e-5, learned
+ * norm_weight and norm_bias, initial 1 and 0) projected by k_weight (c x c);
+ * the values are the layer-normalised positions themselves. Each of the
+ * heads (heads must divide c) takes its c / heads channels of query and
+ * keys, a softmax over the h x w positions of their dot products scaled by
+ * (c / heads)^-1/2, and the weighted average of its channels of the values. */
+gp_status   gp_simpool_create   (gp_layer **out, gp_shape in, int heads);
+
+/* The attention map of an attn_pool or simpool layer's last forward (train
+ * or eval): *weights points at *n x *heads planes of l->in.h x l->in.w
+ * softmax weights (image-major, each plane summing to 1), owned by the
+ * layer and valid until its next forward or reshape; *n is that forward's
+ * batch. An eval gp_net_forward runs a large batch in slices, each a call,
+ * so the map is then the last slice's: forward the images wanted in one
+ * call of gp_layer_forward (or a batch small enough for one slice).
+ * GP_ERR_ARG for another kind, or before the first forward. */
+gp_status   gp_attention_map    (const gp_layer *l, int *n, int *heads, const float **weights);
 /* Softmax cross-entropy, mean over the batch, log-sum-exp stabilised.
  * sigmoid_inputs = 1 applies a sigmoid to the logits first (the tutorial's
  * loss on sigmoid outputs); dlogits (may be NULL) is then the gradient with

@@ -28,6 +28,8 @@ static const gpi_layer_kind *const gpi_kinds[GP_LAYER_NKINDS] = {
     [GP_LAYER_ADAPTIVE_AVGPOOL2D] = &gpi_adaptive_avgpool2d_kind,
     [GP_LAYER_ADAPTIVE_MAXPOOL2D] = &gpi_adaptive_maxpool2d_kind,
     [GP_LAYER_SPP] = &gpi_spp_kind,
+    [GP_LAYER_ATTN_POOL] = &gpi_attn_pool_kind,
+    [GP_LAYER_SIMPOOL] = &gpi_simpool_kind,
 };
 
 static const gpi_layer_kind *gpi_kind(gp_layer_kind kind)

@@ -105,6 +105,18 @@ check "a config error: exit 2" [ "$rc" -eq 2 ]
 check "... with file:line:column" grep -q 'bad-head.yaml:2:[0-9]*:' "$tmp/err"
 rm bad-head.yaml
 
+# heads: on a head without attention heads, and a count that does not
+# divide the channels pooled (attn pools the 4 class maps)
+printf 'name: check-mode\ndata: {source: synthetic, synthetic: {train: 64, test: 32, size: 12, classes: 4}}\nmodel:\n  trunk: [{type: conv, out: 6, k: 3}]\n  head: attn\n  heads: 3\nsweep: {model.head: [attn, attn_dense, gap]}\n' >heads.yaml
+gpool_run --check heads.yaml
+check "heads: 3 for attn over 4 classes and for gap: exit 1" [ "$rc" -eq 1 ]
+check "... attn: its 4 channels do not split into 3, at heads.yaml:6:10" \
+    grep -q '^gpool run: heads.yaml:6:10: heads: 3: head attn pools 4 channels' "$tmp/err"
+check "... gap has no attention heads, at heads.yaml:6:10" \
+    grep -q '^gpool run: heads.yaml:6:10: heads: 3: head gap has no attention heads' "$tmp/err"
+check "... attn_dense over the trunk's 6 channels is ok" lines "$tmp/out" ': training at 12x12: ok' = 1
+rm heads.yaml
+
 gpool_run some-bad.yaml --out "$tmp/results"
 check "gpool run on a sweep with bad points: exit 1" [ "$rc" -eq 1 ]
 check "... before the first run: no results directory" [ ! -e "$tmp/results" ]

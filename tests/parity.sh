@@ -4,7 +4,8 @@
 # For the tutorial net (heads gap, gmp), the BN trunk with every head, a
 # trunk with adaptive pools under the heads topk, topk_dense and spp_dense,
 # and the Fashion-MNIST benchmark ConvNet with its flatten_mlp head (whose
-# dropout masks parity.py draws as gpool does),
+# dropout masks parity.py draws as gpool does), and the attention heads
+# with one and two attention heads each (tests/configs/attention.yaml),
 # tests/parity_driver trains gpool for 50 Adam steps on the first training
 # images in order and saves the initial weights, the batches, the losses and
 # the state before and after the last step; tests/parity.py (one python
@@ -48,33 +49,38 @@ trap 'exit 1' INT TERM
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export OMP_NUM_THREADS OPENBLAS_NUM_THREADS
 
-# run_driver CONFIG HEAD BATCH: one case, in $tmp/<config>-<head>
+# run_driver CONFIG HEAD BATCH [HEADS]: one case, in $tmp/<config>-<head>[-<heads>]
 run_driver() {
-  name=$(basename "$1" .yaml)-$2
-  if ! "$driver" "$srcdir/configs/$1" "$tmp/$name" --head "$2" --steps "$STEPS" \
+  name=$(basename "$1" .yaml)-$2${4:+-$4}
+  if ! "$driver" "$srcdir/$1" "$tmp/$name" --head "$2" ${4:+--heads "$4"} --steps "$STEPS" \
        --batch "$3" >"$tmp/$name.log" 2>&1; then
-    echo "Bail out! parity_driver failed for $1 --head $2:"
+    echo "Bail out! parity_driver failed for $1 --head $2${4:+ --heads $4}:"
     sed 's/^/# /' "$tmp/$name.log"
     exit 1
   fi
 }
 
 for head in gap gmp; do
-  run_driver tutorial.yaml "$head" 64
+  run_driver configs/tutorial.yaml "$head" 64
 done
 for head in gap gmp gap_dense flatten_dense gem gem_dense lse lse_dense mixed mixed_dense \
             avgmax avgmax_dense catavgmax_dense; do
-  run_driver heads.yaml "$head" 32
+  run_driver configs/heads.yaml "$head" 32
+done
+for heads in 1 2; do
+  for head in attn attn_dense simpool_dense; do
+    run_driver tests/configs/attention.yaml "$head" 32 "$heads"
+  done
 done
 # the pooling ops of issue 16: topk (k given, and a fraction past the SIMD
 # k), spp (avg and max), the adaptive pools in the trunk
 for head in topk topk_dense spp_dense; do
-  run_driver ../tests/configs/parity-pools-a.yaml "$head" 32
+  run_driver tests/configs/parity-pools-a.yaml "$head" 32
 done
 for head in topk_dense spp_dense; do
-  run_driver ../tests/configs/parity-pools-b.yaml "$head" 32
+  run_driver tests/configs/parity-pools-b.yaml "$head" 32
 done
-run_driver fmnist-benchmark.yaml flatten_mlp 32
+run_driver configs/fmnist-benchmark.yaml flatten_mlp 32
 
 set --
 for dir in "$tmp"/*/; do

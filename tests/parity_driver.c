@@ -1,11 +1,11 @@
 /*
  * parity_driver.c - the gpool half of the PyTorch parity test (tests/parity.sh).
  *
- *   parity_driver CONFIG OUTDIR --head NAME [--steps 50] [--batch 64]
+ *   parity_driver CONFIG OUTDIR --head NAME [--heads N] [--steps 50] [--batch 64]
  *                 [--data fashion|synthetic]
  *
  * Takes the first point of CONFIG (an experiment config, `gpool run`'s
- * schema) whose model.head is NAME, builds and initializes its network the
+ * schema) whose model.head is NAME (and model.heads N, with --heads), builds and initializes its network the
  * way `gpool run` does, and trains it for --steps steps on the first
  * steps x batch training images in order. It writes everything PyTorch needs
  * to repeat those steps and compare (tests/parity.py):
@@ -39,7 +39,7 @@
 typedef struct {
     const char *paths[2];             /* the operands: CONFIG, OUTDIR */
     const char *config, *out_dir, *head, *data;
-    int         steps, batch;
+    int         steps, batch, heads;
 } drv_options;
 
 /* What the driver shares between its stages. */
@@ -69,7 +69,7 @@ static int drv_fail(const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-    fputs("Usage: " DRV_CMD " CONFIG OUTDIR --head NAME [--steps N] [--batch N] "
+    fputs("Usage: " DRV_CMD " CONFIG OUTDIR --head NAME [--heads N] [--steps N] [--batch N] "
           "[--data fashion|synthetic]\n", out);
 }
 
@@ -77,6 +77,8 @@ static const char *const data_sets[] = { "fashion", "synthetic", NULL };
 
 static const gpx_option drv_option_list[] = {
     { NULL, "--head", "a head name", .offset = offsetof(drv_options, head) },
+    { NULL, "--heads", "an integer", .offset = offsetof(drv_options, heads), .lo = 1,
+      .hi = 65536 },
     { NULL, "--steps", "an integer", .offset = offsetof(drv_options, steps), .lo = 1,
       .hi = 60000 },
     { NULL, "--batch", "an integer", .offset = offsetof(drv_options, batch), .lo = 1,
@@ -303,6 +305,25 @@ static int run(drv_state *s)
     return save_checkpoint(s, "final", s->optim);
 }
 
+/* CONFIG's first point for --head (and --heads); NULL with err. */
+static const ycfg_point *load_point(const drv_options *o, ycfg **cfg, char *err, size_t errlen)
+{
+    const ycfg_point *pt = gpx_run_load_point(o->config, o->head, cfg, err, errlen);
+    if (!pt || !o->heads)
+        return pt;
+    for (size_t i = 0; i < ycfg_npoints(*cfg); i++) {
+        pt = ycfg_point_at(*cfg, i);
+        if (!strcmp(ycfg_str(pt, "model.head"), o->head) &&
+            ycfg_int(pt, "model.heads") == o->heads)
+            return pt;
+    }
+    snprintf(err, errlen, "%s has no point with model.head %s and model.heads %d", o->config,
+             o->head, o->heads);
+    ycfg_free(*cfg);
+    *cfg = NULL;
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     drv_options o;
@@ -314,7 +335,7 @@ int main(int argc, char **argv)
     drv_state s;
     memset(&s, 0, sizeof s);
     s.opt = &o;
-    s.pt = gpx_run_load_point(o.config, o.head, &cfg, err, sizeof err);
+    s.pt = load_point(&o, &cfg, err, sizeof err);
     if (!s.pt) {
         drv_fail("%s", err);
         return 2;

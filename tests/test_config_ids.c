@@ -226,6 +226,9 @@ void test_ids_same(void **state)
                               "[1, 2]}\ntable: {group_by: [head], columns: [n, gap], sort: gap, "
                               "descending: false, precision: 4}\n",
           "gpool run's table: section is id_exempt (results stay resumable after it changes)" },
+        { run, "name: t\nmodel: {trunk: [{type: relu}], head: attn, heads: 1}\n",
+          run, "name: t\nmodel: {trunk: [{type: relu}], head: attn}\n",
+          "gpool run's model.heads written at its default" },
     };
     check_pairs(same, sizeof same / sizeof same[0], true);
 
@@ -252,6 +255,9 @@ void test_ids_differ(void **state)
           "a value off its default in a trunk element" },
         { plus_schema(), "name: a\nbench: {affinity: compact}\n", r, "name: a\n",
           "an added key off its default" },
+        { gpx_run_schema(), "name: t\nmodel: {trunk: [{type: relu}], head: attn, heads: 2}\n",
+          gpx_run_schema(), "name: t\nmodel: {trunk: [{type: relu}], head: attn}\n",
+          "gpool run's model.heads off its default" },
         { plus_schema(), "name: a\ntrunk: [{type: conv, out: 8, dilation: 2}]\n",
           r, "name: a\ntrunk: [{type: conv, out: 8}]\n", "an added conv key off its default" },
         { odd_maps, "name: m\nopts: {}\nm: {}\n", odd_maps, "name: m\nopts: {}\n",

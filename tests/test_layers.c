@@ -118,6 +118,8 @@ static const struct {
       "size=3" },
     { { .kind = GP_LAYER_SPP, .u.spp = { 3, { 1, 2, 4 }, GP_POOL_MAX } }, "spp",
       "levels=1,2,4 op=max" },
+    { { .kind = GP_LAYER_ATTN_POOL, .u.attn_pool = { 2 } }, "attn_pool", "heads=2" },
+    { { .kind = GP_LAYER_SIMPOOL, .u.simpool = { 1 } }, "simpool", "heads=1" },
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -151,6 +153,8 @@ static gp_status create_by_kind(const gp_layer_spec *s, gp_shape in, gp_layer **
                                          s->u.adaptive_pool2d.size);
     case GP_LAYER_SPP:
         return gp_spp_create(l, in, s->u.spp.levels, s->u.spp.nlevels, s->u.spp.op);
+    case GP_LAYER_ATTN_POOL: return gp_attn_pool_create(l, in, s->u.attn_pool.heads);
+    case GP_LAYER_SIMPOOL:   return gp_simpool_create(l, in, s->u.simpool.heads);
     default:                 return GP_ERR_ARG;
     }
 }

@@ -396,21 +396,32 @@ static const gp_layer_spec any_size_trunk[] = {
 };
 #define ANY_SIZE_TRUNK ((int)(sizeof any_size_trunk / sizeof any_size_trunk[0]))
 
-/* The trunk and a head of op (then a dense layer for catavgmax) to another
- * size and batch, and back. */
-static void check_reshape_head(gp_head_op op)
+/* The trunk and a head pooling layer (then a dense layer when it widens the
+ * features, as catavgmax does) to another size and batch, and back. */
+static void check_reshape_head(gp_layer_spec head)
 {
     gp_layer_spec specs[ANY_SIZE_TRUNK + 2];
     memcpy(specs, any_size_trunk, sizeof any_size_trunk);
     int count = ANY_SIZE_TRUNK;
-    specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_HEAD_POOL, .u.head_pool = { op } };
-    if (op == GP_HEAD_CATAVGMAX)
+    specs[count++] = head;
+    if (head.kind == GP_LAYER_HEAD_POOL && head.u.head_pool.op == GP_HEAD_CATAVGMAX)
         specs[count++] = (gp_layer_spec){ .kind = GP_LAYER_DENSE, .u.dense = { 3, 1 } };
     gp_shape own = { 8, 2, 12, 12 }, other = { 5, 2, 19, 23 };
     gp_net *net = net_of(specs, count, own);
     check_reshape_to(net, specs, count, other, 0);
     check_reshape_to(net, specs, count, own, 1);
     gp_net_destroy(net);
+}
+
+/* Every head pooling op, and the attention pools (five heads of one
+ * channel each over the trunk's 5 channels, and simpool with one). */
+static void check_reshape_heads(void)
+{
+    for (int op = GP_HEAD_AVG; op <= GP_HEAD_CATAVGMAX; op++)
+        check_reshape_head((gp_layer_spec){ .kind = GP_LAYER_HEAD_POOL,
+                                            .u.head_pool = { (gp_head_op)op } });
+    check_reshape_head((gp_layer_spec){ .kind = GP_LAYER_ATTN_POOL, .u.attn_pool = { 5 } });
+    check_reshape_head((gp_layer_spec){ .kind = GP_LAYER_SIMPOOL, .u.simpool = { 1 } });
 }
 
 /* The trunk, then an adaptive max pool, then a top-k by fraction (its k
@@ -451,11 +462,10 @@ static void test_reshape_equals_built(void **state)
         if (!gp_cpu_has(isas[p]))
             continue;
         setenv("GPOOL_CONV", paths[p], 1);
-        for (int op = GP_HEAD_AVG; op <= GP_HEAD_CATAVGMAX; op++)
-            check_reshape_head((gp_head_op)op);
+        check_reshape_heads();
         check_reshape_kpool(0);
         check_reshape_kpool(1);
-        printf("# reshape, GPOOL_CONV=%s: every head op bit-identical to a built net\n",
+        printf("# reshape, GPOOL_CONV=%s: every head bit-identical to a built net\n",
                paths[p]);
     }
     unsetenv("GPOOL_CONV");

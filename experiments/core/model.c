@@ -146,7 +146,8 @@ static const layer_type *find_layer_type(const char *name)
 
 /* The heads, one list: name, design, the pooling layer's kind and, for
  * head_pool, its op (unused otherwise and by the flatten heads; topk_pool and
- * spp take their options from the model section's topk: and spp: keys).
+ * spp take their options from the model section's topk: and spp: keys,
+ * attn_pool and simpool from its heads: key).
  * catavgmax and spp give more features than classes, so they exist only
  * with a dense layer after them. */
 #define GPX_HEADS(X)                                                                    \
@@ -167,7 +168,10 @@ static const layer_type *find_layer_type(const char *name)
     X("topk",            GPX_HEAD_CONV_POOL,     GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
     X("topk_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
     X("spp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_SPP,       GP_HEAD_AVG)       \
-    X("flatten_mlp",     GPX_HEAD_FLATTEN_MLP,   GP_LAYER_HEAD_POOL, GP_HEAD_AVG)
+    X("flatten_mlp",     GPX_HEAD_FLATTEN_MLP,   GP_LAYER_HEAD_POOL, GP_HEAD_AVG) \
+    X("attn",            GPX_HEAD_CONV_POOL,     GP_LAYER_ATTN_POOL, GP_HEAD_AVG)       \
+    X("attn_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_ATTN_POOL, GP_HEAD_AVG)       \
+    X("simpool_dense",   GPX_HEAD_POOL_DENSE,    GP_LAYER_SIMPOOL,   GP_HEAD_AVG)
 
 #define GPX_AS_NAME(name, design, kind, op) name,
 #define GPX_AS_HEAD(name, design, kind, op) { name, design, kind, op },
@@ -246,6 +250,9 @@ const ycfg_schema gpx_model_schema[] = {
       .help = "topk, topk_dense: k, or the fraction of H x W that gives it" },
     { "spp", YCFG_MAP, "{}", .items = spp_keys,
       .help = "spp_dense: pyramid levels and avg or max" },
+    { "heads", YCFG_INT, "1", .min = 1, .max = 65536,
+      .help = "attn, attn_dense, simpool_dense: attention heads, the pooled channels split "
+              "into this many equal groups with an attention map each" },
     { "init", YCFG_ENUM, "torch_default", .choices = init_names,
       .help = "weight initializer" },
     { "bias_init", YCFG_FLOAT, "0", .help = "constant bias under every init but torch_default" },
@@ -322,6 +329,28 @@ static int decode_spp(const ycfg_value *model, gpx_model_spec *spec, char *err, 
     return 0;
 }
 
+/* model.heads for attn_pool and simpool; on any other head an error, as it
+ * would change a run's id and nothing else. */
+static int decode_heads(const ycfg_value *model, const head_type *h, gpx_model_spec *spec,
+                        char *err, size_t errlen)
+{
+    const ycfg_value *v = ycfg_value_get(model, "heads");
+    spec->heads = (int)v->i;
+    spec->heads_line = v->line;
+    spec->heads_col = v->col;
+    if (h->kind == GP_LAYER_ATTN_POOL)
+        spec->pool.u.attn_pool.heads = spec->heads;
+    else if (h->kind == GP_LAYER_SIMPOOL)
+        spec->pool.u.simpool.heads = spec->heads;
+    else if (spec->heads != 1) {
+        snprintf(err, errlen, "%s:%d:%d: heads: %d: head %s has no attention heads (heads "
+                 "applies to attn, attn_dense and simpool_dense)", spec->source, v->line,
+                 v->col, spec->heads, h->name);
+        return -1;
+    }
+    return 0;
+}
+
 /* The head's pooling layer: its kind, and its options from the head table
  * (head_pool's op) or the model section (topk:, spp:). */
 static int decode_head_pool(const ycfg_value *model, const head_type *h, gpx_model_spec *spec,
@@ -354,7 +383,8 @@ static int decode_head(const ycfg_value *model, gpx_model_spec *spec, char *err,
     spec->head_bias = ycfg_value_get(model, "head_bias")->i != 0;
     spec->head_hidden = (int)ycfg_value_get(model, "head_hidden")->i;
     spec->head_dropout = (float)ycfg_value_get(model, "head_dropout")->f;
-    return decode_head_pool(model, h, spec, err, errlen);
+    return decode_head_pool(model, h, spec, err, errlen) ||
+           decode_heads(model, h, spec, err, errlen) ? -1 : 0;
 }
 
 int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
@@ -523,6 +553,21 @@ static int add_flatten_mlp(build_ctx *b, int classes)
     return add_layer(b, &dense);
 }
 
+/* An attention pool's heads must split the channels it pools into equal
+ * groups (the library would refuse too; this names where heads was written). */
+static int check_heads(build_ctx *b, int channels)
+{
+    const gpx_model_spec *m = b->spec;
+    if ((m->pool.kind != GP_LAYER_ATTN_POOL && m->pool.kind != GP_LAYER_SIMPOOL) ||
+        channels % m->heads == 0)
+        return 0;
+    char where[4096];
+    where_prefix(m, m->heads_line, m->heads_col, where, sizeof where);
+    snprintf(b->err, b->errlen, "%s: heads: %d: head %s pools %d channels, which do not split "
+             "into %d equal groups", where, m->heads, m->head, channels, m->heads);
+    return -1;
+}
+
 /* The head's layers: conv1x1 + pooling, pooling + dense, flatten + dense, or
  * flatten_mlp's. */
 static int add_head(build_ctx *b, int classes)
@@ -535,9 +580,10 @@ static int add_head(build_ctx *b, int classes)
     gp_layer_spec flatten = { .kind = GP_LAYER_FLATTEN };
     switch (m->design) {
     case GPX_HEAD_CONV_POOL:
-        return add_layer(b, &conv) || add_layer(b, &pool) ? -1 : 0;
+        return check_heads(b, classes) || add_layer(b, &conv) || add_layer(b, &pool) ? -1 : 0;
     case GPX_HEAD_POOL_DENSE:
-        return add_layer(b, &pool) || add_layer(b, &dense) ? -1 : 0;
+        return check_heads(b, gp_net_out_shape(b->net).c) || add_layer(b, &pool) ||
+               add_layer(b, &dense) ? -1 : 0;
     case GPX_HEAD_FLATTEN_DENSE:
         return add_layer(b, &flatten) || add_layer(b, &dense) ? -1 : 0;
     case GPX_HEAD_FLATTEN_MLP:

@@ -26,6 +26,9 @@
  * dropout of model.head_dropout, dense to the classes). topk's k (or
  * fraction) and spp's levels and mode are keys of the model section (topk:,
  * spp:).
+ * The attention heads attn (conv_pool: attention pooling of the class maps),
+ * attn_dense and simpool_dense (pool_dense) take heads: (1 unless written;
+ * an error on any other head).
  */
 #ifndef GPOOL_EXPERIMENTS_MODEL_H
 #define GPOOL_EXPERIMENTS_MODEL_H
@@ -58,6 +61,8 @@ typedef struct {
     gpx_head_design  design;
     gp_head_op       op;         /* head_pool's op (GP_HEAD_AVG for the other kinds) */
     gp_layer_spec    pool;       /* the head's pooling layer (unused by flatten_dense) */
+    int              heads;      /* model.heads (in pool for attn_pool and simpool) */
+    int              heads_line, heads_col;   /* where heads was written; 0 when not */
     int              head_bias;  /* bias on the head's conv1x1 or dense layers */
     int              head_hidden;   /* flatten_mlp: hidden width */
     float            head_dropout;  /* flatten_mlp: drop probability (0: no dropout layer) */
@@ -71,7 +76,9 @@ typedef struct {
 extern const ycfg_schema gpx_model_schema[];
 
 /* Decode a resolved `model:` value (from a config at source) into *spec, to
- * free with gpx_model_spec_free. 0, or -1 with err (out of memory). */
+ * free with gpx_model_spec_free. 0, or -1 with err (out of memory, or a head
+ * option that cannot be, such as heads written for a head without attention
+ * heads, at its file:line:column). */
 int gpx_model_decode(const ycfg_value *model, const char *source, gpx_model_spec *spec,
                      char *err, size_t errlen);
 
@@ -88,7 +95,8 @@ int gpx_head_parse(const char *name, gpx_head_design *design, gp_head_op *op);
 /* Build the network of spec for inputs `in` (in.n = the maximum batch) and
  * `classes` outputs; seed varies the dropout masks. One line per layer goes
  * to log (NULL for none). Errors name source:line:column of the offending
- * layer. 0, or -1 with err. */
+ * layer (of heads: when it does not divide the channels the head pools).
+ * 0, or -1 with err. */
 int gpx_model_build(const gpx_model_spec *spec, gp_shape in, int classes, uint64_t seed,
                     FILE *log, gp_net **out, char *err, size_t errlen);
 
