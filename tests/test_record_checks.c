@@ -40,6 +40,7 @@ static const char *const runs_row[GPX_RUNS_NCOLUMNS] = {
     [GPX_RUNS_FLOPS] = "2500000", [GPX_RUNS_MEM_PARAMS] = "4936", [GPX_RUNS_MEM_GRADS] = "4936",
     [GPX_RUNS_MEM_OPTIM] = "9872", [GPX_RUNS_MEM_ACTIVATIONS] = "3060448",
     [GPX_RUNS_MEM_WORKSPACE] = "65536", [GPX_RUNS_MEM_TOTAL] = "3145728",
+    [GPX_RUNS_MEM_ALLOC_PEAK] = "2097152",
     [GPX_RUNS_FINAL_TRAIN_LOSS] = "0.400000", [GPX_RUNS_FINAL_TRAIN_ACC] = "0.87000",
     [GPX_RUNS_FINAL_VAL_ACC] = "", [GPX_RUNS_FINAL_TEST_LOSS] = "0.450000",
     [GPX_RUNS_FINAL_TEST_ACC] = "0.85000", [GPX_RUNS_BEST_TEST_ACC] = "1.00000",
@@ -51,7 +52,8 @@ static const char *const runs_row[GPX_RUNS_NCOLUMNS] = {
 static const char *const epochs_row[GPX_EPOCHS_NCOLUMNS] = {
     [GPX_EPOCHS_RUN_ID] = "0123456789abcdef", [GPX_EPOCHS_HEAD] = "gap",
     [GPX_EPOCHS_SEED] = "3", [GPX_EPOCHS_EPOCH] = "1", [GPX_EPOCHS_LR] = "0.001",
-    [GPX_EPOCHS_TRAIN_LOSS] = "1.2", [GPX_EPOCHS_TRAIN_ACC] = "0.5", [GPX_EPOCHS_VAL_LOSS] = "",
+    [GPX_EPOCHS_TRAIN_LOSS] = "1.2", [GPX_EPOCHS_TRAIN_ACC] = "0.5",
+    [GPX_EPOCHS_TRAIN_PASS_ACC] = "", [GPX_EPOCHS_VAL_LOSS] = "",
     [GPX_EPOCHS_VAL_ACC] = "", [GPX_EPOCHS_TEST_LOSS] = "1.3", [GPX_EPOCHS_TEST_ACC] = "0",
     [GPX_EPOCHS_EPOCH_S] = "0.5", [GPX_EPOCHS_EVAL_S] = "0.1", [GPX_EPOCHS_IMG_PER_S] = "400.0",
 };
@@ -90,7 +92,8 @@ static const char *const profile_row[GPX_PROFILE_NCOLUMNS] = {
 static const char *const progress_row[GPX_PROGRESS_NCOLUMNS] = {
     [GPX_PROGRESS_EPOCH] = "1", [GPX_PROGRESS_LR] = "0.0030000000260770321",
     [GPX_PROGRESS_TRAIN_LOSS] = "1.3867648855845134",
-    [GPX_PROGRESS_TRAIN_ACC] = "0.22333333333333333", [GPX_PROGRESS_VAL_LOSS] = "nan",
+    [GPX_PROGRESS_TRAIN_ACC] = "0.22333333333333333",
+    [GPX_PROGRESS_TRAIN_PASS_ACC] = "", [GPX_PROGRESS_VAL_LOSS] = "nan",
     [GPX_PROGRESS_VAL_ACC] = "nan", [GPX_PROGRESS_TEST_LOSS] = "1.3849747037887574",
     [GPX_PROGRESS_TEST_ACC] = "0.25", [GPX_PROGRESS_EPOCH_S] = "0.010482486999990215",
     [GPX_PROGRESS_EVAL_S] = "0.00030108499993275473",
@@ -297,7 +300,7 @@ static void test_cut_and_ragged_rows(void **state)
     char *text = file_text(&gpx_runs_file, "", (const char *const(*)[MAX_COLUMNS])rows, 2);
     size_t len = strlen(text);
     snprintf(expect, sizeof expect, "3: %s", cut);
-    text[len - 5] = '\0';   /* in the middle of the reason: still 28 fields */
+    text[len - 5] = '\0';   /* in the middle of the reason: still 29 fields */
     read_as(&gpx_runs_file, text, expect);
     text[len - 5] = 'm';
     text[len - 1] = '\0';   /* only the newline lost */
@@ -305,9 +308,9 @@ static void test_cut_and_ragged_rows(void **state)
     text[len - 15] = '\0';  /* after "ok": a field short, and no line ending */
     read_as(&gpx_runs_file, text, expect);
     memcpy(text + len - 15, "\n", 2);   /* a field short, the line ended */
-    read_as(&gpx_runs_file, text, "3: 27 fields where the header has 28");
+    read_as(&gpx_runs_file, text, "3: 28 fields where the header has 29");
     memcpy(text + len - 15, ",,\n", 4);
-    read_as(&gpx_runs_file, text, "3: 29 fields where the header has 28");
+    read_as(&gpx_runs_file, text, "3: 30 fields where the header has 29");
     free(text);
     snprintf(expect, sizeof expect, "1: %s", cut);
     read_as(&gpx_epochs_file, "run_id,head", expect);
