@@ -69,6 +69,25 @@ static void gpi_relu_backward_range(const float *restrict y, const float *restri
         dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
 }
 
+/* gpi_relu_q_backward read whole before written, so that dx may be dy. */
+static inline void gpi_relu_q_backward_alias(float *dx, const float *y, const float *dy)
+{
+    float g[GPI_RELU_Q];
+    for (int k = 0; k < GPI_RELU_Q; k++)
+        g[k] = y[k] <= 0.0f ? 0.0f : dy[k];
+    for (int k = 0; k < GPI_RELU_Q; k++)
+        dx[k] = g[k];
+}
+
+void gpi_relu_backward_span(const float *y, const float *dy, float *dx, size_t count)
+{
+    size_t i = 0;
+    for (; i + GPI_RELU_Q <= count; i += GPI_RELU_Q)
+        gpi_relu_q_backward_alias(dx + i, y + i, dy + i);
+    for (; i < count; i++)
+        dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
+}
+
 static gp_status gpi_relu_forward(gp_layer *l, int n, const float *x, float *y, gp_mode mode)
 {
     (void)mode;
