@@ -12,12 +12,16 @@
  * threads, for every pattern (conv+bn+relu, conv+bn, conv+relu, a part at
  * the net's end, whose dy is the caller's), and for a batch of one image
  * (a team of one thread). Also: the part functions refuse what they cannot
- * run.
+ * run; and the vector kernels of relu and of the optimizers (gpi_ew.h)
+ * give the scalar code's bits (the instruction sets hidden with
+ * gp_set_cpu_mask), NaN, signed zeros and infinities included, on sizes
+ * that leave a scalar tail and that split over threads.
  *
  * Data are random with a fresh seed per run (testutil.h); failures print it.
  */
 #include "autoconfig.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,12 +184,13 @@ static void bufs_free(gp_net *net, layer_bufs *b)
     free(b->grad[1]);
 }
 
+/* got (fused, vector) against want (layer by layer, scalar), bit for bit. */
 static void same_bits(const float *got, const float *want, size_t count, const char *what,
                       const char *ctx)
 {
     for (size_t i = 0; i < count; i++)
         if (memcmp(&got[i], &want[i], sizeof(float)))
-            fail_msg("%s: %s[%zu] is %.9g fused, %.9g layer by layer (seed %llu: rerun with "
+            fail_msg("%s: %s[%zu] is %.9g, the reference %.9g (seed %llu: rerun with "
                      "GPOOL_TEST_SEED=%llu)", ctx, what, i, got[i], want[i],
                      (unsigned long long)seed, (unsigned long long)seed);
 }
@@ -289,12 +294,128 @@ static void test_parts(void **state)
     gp_net_destroy(net);
 }
 
+/* Random values with NaN, +-0, +-inf and a subnormal sprinkled in. */
+static float *special_floats(size_t count)
+{
+    static const float specials[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f };
+    float *v = random_floats(count);
+    for (size_t i = 0; i < count; i += 1 + tu_next() % 13)
+        v[i] = specials[tu_next() % (sizeof specials / sizeof *specials)];
+    return v;
+}
+
+/* relu's forward and backward, vector and scalar. */
+static void check_relu_kernels(void)
+{
+    const int n = 3;
+    gp_shape in = { n, 7, 61, 59 };     /* 75,537 floats: threaded, with a tail */
+    size_t count = floats(in, n);
+    gp_layer *l = NULL;
+    assert_int_equal(gp_relu_create(&l, in), GP_OK);
+    float *x = special_floats(count), *dy = special_floats(count);
+    float *y[2], *dx[2];
+    for (int scalar = 0; scalar < 2; scalar++) {
+        assert_int_equal(gp_set_cpu_mask(scalar ? GP_CPU_MASK_AVX2 | GP_CPU_MASK_AVX512 : 0),
+                         GP_OK);
+        y[scalar] = malloc(count * sizeof(float));
+        dx[scalar] = malloc(count * sizeof(float));
+        assert_true(y[scalar] && dx[scalar]);
+        assert_int_equal(gp_layer_forward(l, n, x, y[scalar], GP_TRAIN), GP_OK);
+        assert_int_equal(gp_layer_backward(l, n, x, y[scalar], dy, dx[scalar]), GP_OK);
+    }
+    same_bits(y[0], y[1], count, "relu forward", "vector vs scalar");
+    same_bits(dx[0], dx[1], count, "relu backward", "vector vs scalar");
+    for (int k = 0; k < 2; k++) {
+        free(y[k]);
+        free(dx[k]);
+    }
+    free(x);
+    free(dy);
+    gp_layer_destroy(l);
+}
+
+/* A net of 37,000 + 61 parameter floats (threaded, with tails). */
+static void build_params(gp_net *net)
+{
+    add_conv(net, 61, 1, 1);
+    add_conv(net, 600, 1, 0);
+}
+
+/* Three steps of optimizer d from the same weights and gradients, vector
+ * and scalar: every parameter and state slot. */
+static void check_optimizer(gp_optim_desc d, const char *what)
+{
+    uint64_t init = tu_next(), grads = tu_next();
+    gp_net *net[2];
+    gp_optim *o[2];
+    for (int scalar = 0; scalar < 2; scalar++) {
+        assert_int_equal(gp_set_cpu_mask(scalar ? GP_CPU_MASK_AVX2 | GP_CPU_MASK_AVX512 : 0),
+                         GP_OK);
+        net[scalar] = make(build_params, (gp_shape){ 1, 1, 3, 3 }, init);
+        assert_int_equal(gp_optim_create(&o[scalar], &d, net[scalar]), GP_OK);
+        uint64_t keep = tu_state;
+        tu_state = grads;
+        for (int step = 0; step < 3; step++) {
+            for (int i = 0; i < gp_net_param_tensors(net[scalar]); i++) {
+                gp_param *p = gp_net_param(net[scalar], i);
+                float *g = special_floats(p->count);
+                memcpy(p->grad, g, p->count * sizeof(float));
+                free(g);
+            }
+            assert_int_equal(gp_optim_step(o[scalar], d.lr), GP_OK);
+        }
+        tu_state = keep;
+    }
+    for (int i = 0; i < gp_net_param_tensors(net[0]); i++) {
+        gp_param *a = gp_net_param(net[0], i), *b = gp_net_param(net[1], i);
+        same_bits(a->value, b->value, a->count, "parameter", what);
+        for (int k = 0; k < (int)gp_optim_state_per_param(o[0]); k++)
+            same_bits(gp_optim_state(o[0], i, k, NULL), gp_optim_state(o[1], i, k, NULL),
+                      a->count, "optimizer state", what);
+    }
+    for (int k = 0; k < 2; k++) {
+        gp_optim_destroy(o[k]);
+        gp_net_destroy(net[k]);
+    }
+}
+
+static void test_vector_kernels_equal_scalar(void **state)
+{
+    (void)state;
+    if (!gp_cpu_has(GP_ISA_AVX2))
+        skip();
+    for (int threads = 1; threads <= 2; threads++) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        check_relu_kernels();
+        gp_optim_desc d = gp_optim_defaults(GP_OPTIM_SGD);
+        check_optimizer(d, "sgd");
+        d.momentum = 0.9f;
+        d.nesterov = 1;
+        d.weight_decay = 0.01f;
+        check_optimizer(d, "sgd nesterov wd");
+        d.nesterov = 0;
+        d.dampening = 0.25f;
+        check_optimizer(d, "sgd momentum dampening");
+        d = gp_optim_defaults(GP_OPTIM_ADAM);
+        check_optimizer(d, "adam");
+        d.weight_decay = 0.05f;
+        check_optimizer(d, "adam wd");
+        check_optimizer(gp_optim_defaults(GP_OPTIM_ADAMW), "adamw");
+    }
+    assert_int_equal(gp_set_cpu_mask(0), GP_OK);
+    printf("# relu, sgd, adam, adamw: the %s kernels give the scalar bits\n",
+           gp_cpu_has(GP_ISA_AVX512) ? "avx512" : "avx2");
+}
+
 int main(void)
 {
     seed = tu_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fused_equals_layer_by_layer),
         cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_vector_kernels_equal_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
