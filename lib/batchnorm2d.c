@@ -82,12 +82,23 @@ static inline void gpi_bn_q_dev(float *restrict acc1, float *restrict acc2,
 }
 
 /* The gradient reaching the batchnorm: dy, or when masked (a relu after
- * it, ry its output) what relu passes back, 0 where ry <= 0. */
-#define GPI_BN_G(dy, ry, j, masked) ((masked) && (ry)[j] <= 0.0f ? 0.0f : (dy)[j])
+ * it, ry its output) what relu passes back, 0 where ry <= 0. dy is loaded
+ * either way, so that the select becomes a vector mask, not a branch that
+ * real data mispredicts. */
+static inline float gpi_bn_g(const float *dy, const float *ry, size_t j, int masked)
+{
+    float d = dy[j];
+    return masked ? (ry[j] <= 0.0f ? 0.0f : d) : d;
+}
+#define GPI_BN_G(dy, ry, j, masked) gpi_bn_g(dy, ry, j, masked)
+
+/* The variants of a loop that differ by a constant flag (masked, relu)
+ * must be inlined where the flag is known, or the test stays in the loop. */
+#define GPI_BN_INLINE static inline __attribute__((always_inline))
 
 /* acc1 += g, acc2 += (x - mean) g (g: GPI_BN_G). masked is a constant
  * wherever this is inlined, so the test folds away. */
-static inline void gpi_bn_q_grad(float *restrict acc1, float *restrict acc2,
+GPI_BN_INLINE void gpi_bn_q_grad(float *restrict acc1, float *restrict acc2,
                                  const float *restrict x, const float *restrict dy,
                                  const float *restrict ry, float mean, int masked)
 {
@@ -151,7 +162,7 @@ static void gpi_bn_dev(const float *restrict p, gpi_bn_span s, float m, float *s
 
 /* Sums of g and of (x - mean) * g (g as in gpi_bn_q_grad). Inlined into
  * its two callers, where ry is NULL or not for the whole loop. */
-static inline void gpi_bn_grad_sums_any(const float *restrict x, const float *restrict dy,
+GPI_BN_INLINE void gpi_bn_grad_sums_any(const float *restrict x, const float *restrict dy,
                                         const float *restrict ry, gpi_bn_span s, float mean,
                                         int masked, float *sdy, float *sxdy)
 {
@@ -277,7 +288,7 @@ static void gpi_bn_channel_grad_sums(const gp_layer *l, int n, int c, const floa
 /* y = (x - mean) alpha + beta, then with relu max(y, 0) by relu.c's rule
  * (y <= 0 gives 0, so NaN passes): the relu layer's result on the
  * batchnorm's. relu is a constant wherever this is inlined. */
-static inline void gpi_bn_q_affine(float *restrict y, const float *restrict x, float mean,
+GPI_BN_INLINE void gpi_bn_q_affine(float *restrict y, const float *restrict x, float mean,
                                    float alpha, float beta, int relu)
 {
     for (int k = 0; k < GPI_BN_Q; k++) {
@@ -286,7 +297,7 @@ static inline void gpi_bn_q_affine(float *restrict y, const float *restrict x, f
     }
 }
 
-static inline void gpi_bn_affine_any(const float *restrict x, float *restrict y, size_t len,
+GPI_BN_INLINE void gpi_bn_affine_any(const float *restrict x, float *restrict y, size_t len,
                                      float mean, float alpha, float beta, int relu)
 {
     size_t j = 0;
@@ -313,7 +324,7 @@ static void gpi_bn_affine_relu(const float *x, float *y, size_t len, float mean,
 /* dx of a training forward: (g - grad_mean - (x - mean) k) scale, g as in
  * GPI_BN_G. dx may be dy itself (the fused backward builds the conv's
  * gradient in place): the quad is read whole before it is written. */
-static inline void gpi_bn_q_dx_train(float *dx, const float *x, const float *dy,
+GPI_BN_INLINE void gpi_bn_q_dx_train(float *dx, const float *x, const float *dy,
                                      const float *ry, float mean, float k, float grad_mean,
                                      float scale, int masked)
 {
@@ -324,7 +335,7 @@ static inline void gpi_bn_q_dx_train(float *dx, const float *x, const float *dy,
         dx[q] = v[q];
 }
 
-static inline void gpi_bn_dx_train_any(const float *x, const float *dy, const float *ry,
+GPI_BN_INLINE void gpi_bn_dx_train_any(const float *x, const float *dy, const float *ry,
                                        float *dx, size_t len, float mean, float k,
                                        float grad_mean, float scale, int masked)
 {
