@@ -566,9 +566,15 @@ int gp_net_part_fused(const gp_net *net, int i)
     return net && net->fused && i >= 0 && i < net->nlayers ? net->fused[i] : 0;
 }
 
-static gp_status net_check_part(const gp_net *net, int i, const float *x, float *const *ys,
-                                const char *verb)
+/* The checks of a part call, and its times zeroed (a part alone has no
+ * epilogue). */
+static gp_status net_part_begin(const gp_net *net, int i, const float *x, float *const *ys,
+                                const char *verb, double *epi_s, double *total_s)
 {
+    if (epi_s)
+        *epi_s = 0.0;
+    if (total_s)
+        *total_s = 0.0;
     if (!net || !x || !ys)
         return gpi_fail(GP_ERR_ARG, "gp_net_part_%s: NULL argument", verb);
     if (!net->finalized || i < 0 || i >= net->nlayers)
@@ -583,13 +589,9 @@ static gp_status net_check_part(const gp_net *net, int i, const float *x, float 
 gp_status gp_net_part_forward(gp_net *net, int i, int n, const float *x, float *const *ys,
                               double *epi_s, double *total_s)
 {
-    gp_status st = net_check_part(net, i, x, ys, "forward");
+    gp_status st = net_part_begin(net, i, x, ys, "forward", epi_s, total_s);
     if (st != GP_OK)
         return st;
-    if (epi_s)
-        *epi_s = 0.0;
-    if (total_s)
-        *total_s = 0.0;
     int f = net->fused[i];
     if (!f)
         return gp_layer_forward(net->layers[i], n, x, ys[0], GP_TRAIN);
@@ -602,13 +604,9 @@ gp_status gp_net_part_backward(gp_net *net, int i, int n, const float *x, float 
                                const float *dy, float *work, float *dx, double *epi_s,
                                double *total_s)
 {
-    gp_status st = net_check_part(net, i, x, ys, "backward");
+    gp_status st = net_part_begin(net, i, x, ys, "backward", epi_s, total_s);
     if (st != GP_OK)
         return st;
-    if (epi_s)
-        *epi_s = 0.0;
-    if (total_s)
-        *total_s = 0.0;
     int f = net->fused[i];
     if (!f)
         return gp_layer_backward(net->layers[i], n, x, ys[0], dy, dx);
