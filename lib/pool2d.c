@@ -315,36 +315,6 @@ static void gpi_maxpool_plane_backward(const gpi_pool2d *p, int hw, int ohw,
     }
 }
 
-/* A 2x2/2 plane's backward in one pass over dx: each full window's four
- * elements written at once (dy where the argmax is, else 0), the columns
- * and rows no full window covers zeroed, then the clipped edge windows of
- * ceil_mode scattered. The same values as gpi_maxpool_plane_backward,
- * which clears the whole plane first and then scatters. */
-static void gpi_max2_plane_backward(int h, int w, int oh, int ow, const int32_t *arg,
-                                    const float *dy, float *dx)
-{
-    int full_h = h / 2 < oh ? h / 2 : oh, full_w = w / 2 < ow ? w / 2 : ow;
-    for (int i = 0; i < full_h; i++) {
-        float *r0 = dx + (size_t)2 * i * w, *r1 = r0 + w;
-        const int32_t *a = arg + (size_t)i * ow;
-        const float *g = dy + (size_t)i * ow;
-        int32_t base = 2 * i * w;
-        for (int j = 0; j < full_w; j++) {
-            int32_t at = a[j] - base - 2 * j;
-            r0[2 * j] = at == 0 ? g[j] : 0.0f;
-            r0[2 * j + 1] = at == 1 ? g[j] : 0.0f;
-            r1[2 * j] = at == w ? g[j] : 0.0f;
-            r1[2 * j + 1] = at == w + 1 ? g[j] : 0.0f;
-        }
-        memset(r0 + 2 * full_w, 0, (size_t)(w - 2 * full_w) * sizeof *dx);
-        memset(r1 + 2 * full_w, 0, (size_t)(w - 2 * full_w) * sizeof *dx);
-    }
-    memset(dx + (size_t)2 * full_h * w, 0, (size_t)(h - 2 * full_h) * w * sizeof *dx);
-    for (int i = 0; i < oh; i++)
-        for (int j = i < full_h ? full_w : 0; j < ow; j++)
-            dx[arg[(size_t)i * ow + j]] = dy[(size_t)i * ow + j];
-}
-
 static void gpi_avgpool_plane_backward(const gpi_pool2d *p, int h, int w, int oh, int ow,
                                        const float *dy, float *dx)
 {
@@ -411,10 +381,7 @@ static gp_status gpi_pool2d_backward(gp_layer *l, int n, const float *x, const f
 #pragma omp parallel for schedule(static) if (parallel)
 #endif
     for (ptrdiff_t q = 0; q < planes; q++) {
-        if (p->op == GP_POOL_MAX && gpi_pool2d_is_2x2(p))
-            gpi_max2_plane_backward(h, w, oh, ow, p->argmax + q * ohw, dy + q * ohw,
-                                    dx + q * hw);
-        else if (p->op == GP_POOL_MAX)
+        if (p->op == GP_POOL_MAX)
             gpi_maxpool_plane_backward(p, (int)hw, (int)ohw, p->argmax + q * ohw,
                                        dy + q * ohw, dx + q * hw);
         else
