@@ -45,7 +45,11 @@ typedef struct {
     double eps;             /* the decimal the caller meant (gpi_bn_decimal) */
     int trained;            /* the last forward normalised with batch statistics */
     float *mean, *invstd;   /* per channel, saved by a training forward for backward */
-    float *eval_mean, *eval_alpha, *eval_beta;  /* eval's affine, set by gpi_bn_eval_prepare */
+    /* per channel: the affine y = (x - aff_mean) aff_alpha + aff_beta of the
+     * last forward (gpi_bn_eval_prepare, gpi_bn_train_stats) */
+    float *aff_mean, *aff_alpha, *aff_beta;
+    /* per channel: dx = (dy - d_mean - (x - mean) d_k) d_scale, from gpi_bn_grad_channel */
+    float *d_k, *d_mean, *d_scale;
 } gpi_bn;
 
 /* Elements [j0, j0 + len) of `planes` consecutive images' planes of one
@@ -77,13 +81,31 @@ static inline void gpi_bn_q_dev(float *restrict acc1, float *restrict acc2,
     }
 }
 
-/* acc1 += dy, acc2 += (x - mean) dy. */
-static inline void gpi_bn_q_grad(float *restrict acc1, float *restrict acc2,
-                                 const float *restrict x, const float *restrict dy, float mean)
+/* The gradient reaching the batchnorm: dy, or when masked (a relu after
+ * it, ry its output) what relu passes back, 0 where ry <= 0. dy is loaded
+ * either way, so that the select becomes a vector mask, not a branch that
+ * real data mispredicts. */
+static inline float gpi_bn_g(const float *dy, const float *ry, size_t j, int masked)
+{
+    float d = dy[j];
+    return masked ? (ry[j] <= 0.0f ? 0.0f : d) : d;
+}
+#define GPI_BN_G(dy, ry, j, masked) gpi_bn_g(dy, ry, j, masked)
+
+/* The variants of a loop that differ by a constant flag (masked, relu)
+ * must be inlined where the flag is known, or the test stays in the loop. */
+#define GPI_BN_INLINE static inline __attribute__((always_inline))
+
+/* acc1 += g, acc2 += (x - mean) g (g: GPI_BN_G). masked is a constant
+ * wherever this is inlined, so the test folds away. */
+GPI_BN_INLINE void gpi_bn_q_grad(float *restrict acc1, float *restrict acc2,
+                                 const float *restrict x, const float *restrict dy,
+                                 const float *restrict ry, float mean, int masked)
 {
     for (int k = 0; k < GPI_BN_Q; k++) {
-        acc1[k] += dy[k];
-        acc2[k] += (x[k] - mean) * dy[k];
+        float g = GPI_BN_G(dy, ry, k, masked);
+        acc1[k] += g;
+        acc2[k] += (x[k] - mean) * g;
     }
 }
 
@@ -138,28 +160,45 @@ static void gpi_bn_dev(const float *restrict p, gpi_bn_span s, float m, float *s
     *sd2 = gpi_bn_fold(a2) + t2;
 }
 
-/* Sums of dy and of (x - mean) * dy. */
-static void gpi_bn_grad_sums(const float *restrict x, const float *restrict dy, gpi_bn_span s,
-                             float mean, float *sdy, float *sxdy)
+/* Sums of g and of (x - mean) * g (g as in gpi_bn_q_grad). Inlined into
+ * its two callers, where ry is NULL or not for the whole loop. */
+GPI_BN_INLINE void gpi_bn_grad_sums_any(const float *restrict x, const float *restrict dy,
+                                        const float *restrict ry, gpi_bn_span s, float mean,
+                                        int masked, float *sdy, float *sxdy)
 {
     float a1[4][GPI_BN_Q] = { { 0 } }, a2[4][GPI_BN_Q] = { { 0 } }, t1 = 0.0f, t2 = 0.0f;
-    for (int i = 0; i < s.planes; i++, x += s.stride, dy += s.stride) {
+    const size_t q2 = 2 * GPI_BN_Q, q3 = 3 * GPI_BN_Q;
+    for (int i = 0; i < s.planes; i++, x += s.stride, dy += s.stride, ry += masked ? s.stride : 0) {
         size_t j = 0;
         for (; j + GPI_BN_BLOCK <= s.len; j += GPI_BN_BLOCK) {
-            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, mean);
-            gpi_bn_q_grad(a1[1], a2[1], x + j + GPI_BN_Q, dy + j + GPI_BN_Q, mean);
-            gpi_bn_q_grad(a1[2], a2[2], x + j + 2 * GPI_BN_Q, dy + j + 2 * GPI_BN_Q, mean);
-            gpi_bn_q_grad(a1[3], a2[3], x + j + 3 * GPI_BN_Q, dy + j + 3 * GPI_BN_Q, mean);
+            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, ry + j, mean, masked);
+            gpi_bn_q_grad(a1[1], a2[1], x + j + GPI_BN_Q, dy + j + GPI_BN_Q, ry + j + GPI_BN_Q,
+                          mean, masked);
+            gpi_bn_q_grad(a1[2], a2[2], x + j + q2, dy + j + q2, ry + j + q2, mean, masked);
+            gpi_bn_q_grad(a1[3], a2[3], x + j + q3, dy + j + q3, ry + j + q3, mean, masked);
         }
         for (; j + GPI_BN_Q <= s.len; j += GPI_BN_Q)
-            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, mean);
+            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, ry + j, mean, masked);
         for (; j < s.len; j++) {
-            t1 += dy[j];
-            t2 += (x[j] - mean) * dy[j];
+            float g = GPI_BN_G(dy, ry, j, masked);
+            t1 += g;
+            t2 += (x[j] - mean) * g;
         }
     }
     *sdy = gpi_bn_fold(a1) + t1;
     *sxdy = gpi_bn_fold(a2) + t2;
+}
+
+static void gpi_bn_grad_sums(const float *x, const float *dy, gpi_bn_span s, float mean,
+                             float *sdy, float *sxdy)
+{
+    gpi_bn_grad_sums_any(x, dy, x, s, mean, 0, sdy, sxdy);
+}
+
+static void gpi_bn_grad_sums_relu(const float *x, const float *dy, const float *ry,
+                                  gpi_bn_span s, float mean, float *sdy, float *sxdy)
+{
+    gpi_bn_grad_sums_any(x, dy, ry, s, mean, 1, sdy, sxdy);
 }
 
 /* Chan et al.'s merge of a group's (n, mean, m2) into the running moments. */
@@ -222,9 +261,11 @@ static void gpi_bn_stats(const gp_layer *l, int n, int c, const float *x, double
     *m2 = acc.m2;
 }
 
-/* Channel c's sums of dy and (x - mean) dy, in double across groups. */
+/* Channel c's sums of g and (x - mean) g (ry as in gpi_bn_q_grad), in
+ * double across groups. */
 static void gpi_bn_channel_grad_sums(const gp_layer *l, int n, int c, const float *x,
-                                     const float *dy, float mean, double *sdy, double *sxdy)
+                                     const float *dy, const float *ry, float mean, double *sdy,
+                                     double *sxdy)
 {
     size_t hw = (size_t)l->in.h * (size_t)l->in.w, chunk;
     int per;
@@ -233,49 +274,88 @@ static void gpi_bn_channel_grad_sums(const gp_layer *l, int n, int c, const floa
     for (int i0 = 0; i0 < n; i0 += per)
         for (size_t j0 = 0; j0 < hw; j0 += chunk) {
             size_t off = gpi_bn_plane(l, i0, c) + j0;
+            gpi_bn_span s = gpi_bn_group(l, n, i0, j0, per, chunk);
             float a, b;
-            gpi_bn_grad_sums(x + off, dy + off, gpi_bn_group(l, n, i0, j0, per, chunk), mean,
-                             &a, &b);
+            if (ry)
+                gpi_bn_grad_sums_relu(x + off, dy + off, ry + off, s, mean, &a, &b);
+            else
+                gpi_bn_grad_sums(x + off, dy + off, s, mean, &a, &b);
             *sdy += a;
             *sxdy += b;
         }
 }
 
-static inline void gpi_bn_q_affine(float *restrict y, const float *restrict x, float mean,
-                                   float alpha, float beta)
+/* y = (x - mean) alpha + beta, then with relu max(y, 0) by relu.c's rule
+ * (y <= 0 gives 0, so NaN passes): the relu layer's result on the
+ * batchnorm's. relu is a constant wherever this is inlined. */
+GPI_BN_INLINE void gpi_bn_q_affine(float *restrict y, const float *restrict x, float mean,
+                                   float alpha, float beta, int relu)
 {
-    for (int k = 0; k < GPI_BN_Q; k++)
-        y[k] = (x[k] - mean) * alpha + beta;
+    for (int k = 0; k < GPI_BN_Q; k++) {
+        float v = (x[k] - mean) * alpha + beta;
+        y[k] = relu && v <= 0.0f ? 0.0f : v;
+    }
 }
 
-static void gpi_bn_affine(const float *restrict x, float *restrict y, size_t len, float mean,
-                          float alpha, float beta)
+GPI_BN_INLINE void gpi_bn_affine_any(const float *restrict x, float *restrict y, size_t len,
+                                     float mean, float alpha, float beta, int relu)
 {
     size_t j = 0;
     for (; j + GPI_BN_Q <= len; j += GPI_BN_Q)
-        gpi_bn_q_affine(y + j, x + j, mean, alpha, beta);
-    for (; j < len; j++)
-        y[j] = (x[j] - mean) * alpha + beta;
+        gpi_bn_q_affine(y + j, x + j, mean, alpha, beta, relu);
+    for (; j < len; j++) {
+        float v = (x[j] - mean) * alpha + beta;
+        y[j] = relu && v <= 0.0f ? 0.0f : v;
+    }
 }
 
-/* dx of a training forward: (dy - grad_mean - (x - mean) k) scale. */
-static inline void gpi_bn_q_dx_train(float *restrict dx, const float *restrict x,
-                                     const float *restrict dy, float mean, float k,
-                                     float grad_mean, float scale)
+static void gpi_bn_affine(const float *x, float *y, size_t len, float mean, float alpha,
+                          float beta)
 {
+    gpi_bn_affine_any(x, y, len, mean, alpha, beta, 0);
+}
+
+static void gpi_bn_affine_relu(const float *x, float *y, size_t len, float mean, float alpha,
+                               float beta)
+{
+    gpi_bn_affine_any(x, y, len, mean, alpha, beta, 1);
+}
+
+/* dx of a training forward: (g - grad_mean - (x - mean) k) scale, g as in
+ * GPI_BN_G. dx may be dy itself (the fused backward builds the conv's
+ * gradient in place): the quad is read whole before it is written. */
+GPI_BN_INLINE void gpi_bn_q_dx_train(float *dx, const float *x, const float *dy,
+                                     const float *ry, float mean, float k, float grad_mean,
+                                     float scale, int masked)
+{
+    float v[GPI_BN_Q];
     for (int q = 0; q < GPI_BN_Q; q++)
-        dx[q] = (dy[q] - grad_mean - (x[q] - mean) * k) * scale;
+        v[q] = (GPI_BN_G(dy, ry, q, masked) - grad_mean - (x[q] - mean) * k) * scale;
+    for (int q = 0; q < GPI_BN_Q; q++)
+        dx[q] = v[q];
 }
 
-static void gpi_bn_dx_train(const float *restrict x, const float *restrict dy,
-                            float *restrict dx, size_t len, float mean, float k,
-                            float grad_mean, float scale)
+GPI_BN_INLINE void gpi_bn_dx_train_any(const float *x, const float *dy, const float *ry,
+                                       float *dx, size_t len, float mean, float k,
+                                       float grad_mean, float scale, int masked)
 {
     size_t j = 0;
     for (; j + GPI_BN_Q <= len; j += GPI_BN_Q)
-        gpi_bn_q_dx_train(dx + j, x + j, dy + j, mean, k, grad_mean, scale);
+        gpi_bn_q_dx_train(dx + j, x + j, dy + j, ry + j, mean, k, grad_mean, scale, masked);
     for (; j < len; j++)
-        dx[j] = (dy[j] - grad_mean - (x[j] - mean) * k) * scale;
+        dx[j] = (GPI_BN_G(dy, ry, j, masked) - grad_mean - (x[j] - mean) * k) * scale;
+}
+
+static void gpi_bn_dx_train(const float *x, const float *dy, float *dx, size_t len,
+                            float mean, float k, float grad_mean, float scale)
+{
+    gpi_bn_dx_train_any(x, dy, x, dx, len, mean, k, grad_mean, scale, 0);
+}
+
+static void gpi_bn_dx_train_relu(const float *x, const float *dy, const float *ry, float *dx,
+                                 size_t len, float mean, float k, float grad_mean, float scale)
+{
+    gpi_bn_dx_train_any(x, dy, ry, dx, len, mean, k, grad_mean, scale, 1);
 }
 
 /* dx of an eval forward: the statistics are constants. */
@@ -304,28 +384,50 @@ static void gpi_bn_update_running(gp_layer *l, int c, double mean, double m2, do
     rv[c] = m * (float)(m2 / (count - 1.0)) + keep * rv[c];
 }
 
-static void gpi_bn_forward_channel(gp_layer *l, int n, int c, const float *x, float *y,
-                                   int train)
+gp_status gpi_bn_train_begin(gp_layer *l, int n)
+{
+    if ((int64_t)n * l->in.h * l->in.w < 2)
+        return gpi_fail(GP_ERR_ARG, "batchnorm2d: training needs more than one value "
+                        "per channel (batch %d of %dx%d)", n, l->in.h, l->in.w);
+    ((gpi_bn *)l->priv)->trained = 1;
+    return GP_OK;
+}
+
+void gpi_bn_train_stats(gp_layer *l, int n, int c, const float *x)
 {
     gpi_bn *b = l->priv;
+    double count = (double)n * (double)l->in.h * (double)l->in.w, dmean, m2;
+    gpi_bn_stats(l, n, c, x, &dmean, &m2);
+    float mean = (float)dmean, invstd = (float)(1.0 / sqrt(m2 / count + b->eps));
+    gpi_bn_update_running(l, c, dmean, m2, count);
+    b->mean[c] = b->aff_mean[c] = mean;
+    b->invstd[c] = invstd;
+    b->aff_alpha[c] = invstd * l->params[0].value[c];
+    b->aff_beta[c] = l->params[1].value[c];
+}
+
+/* Channel c of n images through the affine of the last forward. */
+static void gpi_bn_affine_channel(const gp_layer *l, int n, int c, const float *x, float *y)
+{
+    const gpi_bn *b = l->priv;
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-    float mean, invstd;
-    if (train) {
-        double count = (double)n * (double)hw, dmean, m2;
-        gpi_bn_stats(l, n, c, x, &dmean, &m2);
-        mean = (float)dmean;
-        invstd = (float)(1.0 / sqrt(m2 / count + b->eps));
-        gpi_bn_update_running(l, c, dmean, m2, count);
-        b->mean[c] = mean;
-        b->invstd[c] = invstd;
-    } else {
-        mean = l->buffers[0].value[c];
-        invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
-    }
-    float alpha = invstd * l->params[0].value[c], beta = l->params[1].value[c];
     for (int i = 0; i < n; i++) {
         size_t off = gpi_bn_plane(l, i, c);
-        gpi_bn_affine(x + off, y + off, hw, mean, alpha, beta);
+        gpi_bn_affine(x + off, y + off, hw, b->aff_mean[c], b->aff_alpha[c], b->aff_beta[c]);
+    }
+}
+
+void gpi_bn_train_image(const gp_layer *l, const float *x, float *y, int relu)
+{
+    const gpi_bn *b = l->priv;
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    for (int c = 0; c < l->in.c; c++) {
+        const float *xc = x + (size_t)c * hw;
+        float *yc = y + (size_t)c * hw;
+        if (relu)
+            gpi_bn_affine_relu(xc, yc, hw, b->aff_mean[c], b->aff_alpha[c], b->aff_beta[c]);
+        else
+            gpi_bn_affine(xc, yc, hw, b->aff_mean[c], b->aff_alpha[c], b->aff_beta[c]);
     }
 }
 
@@ -338,19 +440,10 @@ void gpi_bn_eval_prepare(gp_layer *l)
     gpi_bn *b = l->priv;
     for (int c = 0; c < l->in.c; c++) {
         float invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
-        b->eval_mean[c] = l->buffers[0].value[c];
-        b->eval_alpha[c] = invstd * l->params[0].value[c];
-        b->eval_beta[c] = l->params[1].value[c];
+        b->aff_mean[c] = l->buffers[0].value[c];
+        b->aff_alpha[c] = invstd * l->params[0].value[c];
+        b->aff_beta[c] = l->params[1].value[c];
     }
-}
-
-static void gpi_bn_eval_image_to(const gp_layer *l, const float *x, float *y)
-{
-    const gpi_bn *b = l->priv;
-    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-    for (int c = 0; c < l->in.c; c++)
-        gpi_bn_affine(x + (size_t)c * hw, y + (size_t)c * hw, hw, b->eval_mean[c],
-                      b->eval_alpha[c], b->eval_beta[c]);
 }
 
 /* gpi_bn_affine's arithmetic in place (its restrict forbids x == y). */
@@ -365,7 +458,7 @@ void gpi_bn_eval_image(const gp_layer *l, float *image)
     const gpi_bn *b = l->priv;
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     for (int c = 0; c < l->in.c; c++) {
-        float mean = b->eval_mean[c], alpha = b->eval_alpha[c], beta = b->eval_beta[c];
+        float mean = b->aff_mean[c], alpha = b->aff_alpha[c], beta = b->aff_beta[c];
         float *v = image + (size_t)c * hw;
         size_t j = 0;
         for (; j + GPI_BN_Q <= hw; j += GPI_BN_Q)
@@ -383,37 +476,35 @@ static void gpi_bn_forward_eval(gp_layer *l, int n, const float *x, float *y)
 #pragma omp parallel for schedule(static) if ((size_t)n * image >= GPI_BN_PAR_MIN)
 #endif
     for (int i = 0; i < n; i++)
-        gpi_bn_eval_image_to(l, x + (size_t)i * image, y + (size_t)i * image);
+        gpi_bn_train_image(l, x + (size_t)i * image, y + (size_t)i * image, 0);
 }
 
 static gp_status gpi_bn_forward(gp_layer *l, int n, const float *x, float *y, gp_mode mode)
 {
-    gpi_bn *b = l->priv;
-    int train = mode == GP_TRAIN;
-    if (!train) {
+    if (mode != GP_TRAIN) {
         gpi_bn_forward_eval(l, n, x, y);
-        b->trained = 0;
+        ((gpi_bn *)l->priv)->trained = 0;
         return GP_OK;
     }
-    if ((int64_t)n * l->in.h * l->in.w < 2)
-        return gpi_fail(GP_ERR_ARG, "batchnorm2d: training needs more than one value "
-                        "per channel (batch %d of %dx%d)", n, l->in.h, l->in.w);
+    gp_status st = gpi_bn_train_begin(l, n);
+    if (st != GP_OK)
+        return st;
     int channels = l->in.c;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)n * gp_shape_image_size(l->in) >= GPI_BN_PAR_MIN)
 #endif
-    for (int c = 0; c < channels; c++)
-        gpi_bn_forward_channel(l, n, c, x, y, 1);
-    b->trained = 1;
+    for (int c = 0; c < channels; c++) {
+        gpi_bn_train_stats(l, n, c, x);
+        gpi_bn_affine_channel(l, n, c, x, y);
+    }
     return GP_OK;
 }
 
-static void gpi_bn_backward_channel(gp_layer *l, int n, int c, const float *x,
-                                    const float *dy, float *dx)
+void gpi_bn_grad_channel(gp_layer *l, int n, int c, const float *x, const float *dy,
+                         const float *ry)
 {
-    const gpi_bn *b = l->priv;
-    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-    float mean, invstd, w = l->params[0].value[c];
+    gpi_bn *b = l->priv;
+    float mean, invstd;
     if (b->trained) {
         mean = b->mean[c];
         invstd = b->invstd[c];
@@ -421,21 +512,44 @@ static void gpi_bn_backward_channel(gp_layer *l, int n, int c, const float *x,
         mean = l->buffers[0].value[c];
         invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
     }
-    double sum, dot;
-    gpi_bn_channel_grad_sums(l, n, c, x, dy, mean, &sum, &dot);
+    double sum, dot, count = (double)n * (double)l->in.h * (double)l->in.w;
+    gpi_bn_channel_grad_sums(l, n, c, x, dy, ry, mean, &sum, &dot);
     l->params[0].grad[c] = (float)(dot * invstd);
     l->params[1].grad[c] = (float)sum;
-    if (!dx)
-        return;
-    double count = (double)n * (double)hw;
-    float k = (float)(dot * invstd * invstd / count), grad_mean = (float)(sum / count);
-    float scale = invstd * w;
+    b->d_k[c] = (float)(dot * invstd * invstd / count);
+    b->d_mean[c] = (float)(sum / count);
+    b->d_scale[c] = invstd * l->params[0].value[c];
+}
+
+/* dx of channel c over n images, after gpi_bn_grad_channel. */
+static void gpi_bn_dx_channel(const gp_layer *l, int n, int c, const float *x,
+                             const float *dy, float *dx)
+{
+    const gpi_bn *b = l->priv;
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     for (int i = 0; i < n; i++) {
         size_t off = gpi_bn_plane(l, i, c);
         if (b->trained)
-            gpi_bn_dx_train(x + off, dy + off, dx + off, hw, mean, k, grad_mean, scale);
+            gpi_bn_dx_train(x + off, dy + off, dx + off, hw, b->mean[c], b->d_k[c],
+                            b->d_mean[c], b->d_scale[c]);
         else
-            gpi_bn_dx_eval(dy + off, dx + off, hw, scale);
+            gpi_bn_dx_eval(dy + off, dx + off, hw, b->d_scale[c]);
+    }
+}
+
+void gpi_bn_dx_image(const gp_layer *l, const float *x, const float *dy, const float *ry,
+                     float *dx)
+{
+    const gpi_bn *b = l->priv;
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    for (int c = 0; c < l->in.c; c++) {
+        size_t off = (size_t)c * hw;
+        if (ry)
+            gpi_bn_dx_train_relu(x + off, dy + off, ry + off, dx + off, hw, b->mean[c],
+                                 b->d_k[c], b->d_mean[c], b->d_scale[c]);
+        else
+            gpi_bn_dx_train(x + off, dy + off, dx + off, hw, b->mean[c], b->d_k[c],
+                            b->d_mean[c], b->d_scale[c]);
     }
 }
 
@@ -447,8 +561,11 @@ static gp_status gpi_bn_backward(gp_layer *l, int n, const float *x, const float
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)n * gp_shape_image_size(l->in) >= GPI_BN_PAR_MIN)
 #endif
-    for (int c = 0; c < channels; c++)
-        gpi_bn_backward_channel(l, n, c, x, dy, dx);
+    for (int c = 0; c < channels; c++) {
+        gpi_bn_grad_channel(l, n, c, x, dy, NULL);
+        if (dx)
+            gpi_bn_dx_channel(l, n, c, x, dy, dx);
+    }
     return GP_OK;
 }
 
@@ -458,9 +575,12 @@ static void gpi_bn_destroy(gp_layer *l)
         gpi_bn *b = l->priv;
         gpi_free(b->mean);
         gpi_free(b->invstd);
-        gpi_free(b->eval_mean);
-        gpi_free(b->eval_alpha);
-        gpi_free(b->eval_beta);
+        gpi_free(b->aff_mean);
+        gpi_free(b->aff_alpha);
+        gpi_free(b->aff_beta);
+        gpi_free(b->d_k);
+        gpi_free(b->d_mean);
+        gpi_free(b->d_scale);
     }
     gpi_layer_free(l);
 }
@@ -491,8 +611,9 @@ static gp_status gpi_bn_init(gp_layer *l)
     gp_buffer *rv = rm ? gpi_layer_add_buffer(l, "running_var", c) : NULL;
     gpi_bn *b = l->priv;
     if (!rv || !(b->mean = gpi_falloc(c)) || !(b->invstd = gpi_falloc(c)) ||
-        !(b->eval_mean = gpi_falloc(c)) || !(b->eval_alpha = gpi_falloc(c)) ||
-        !(b->eval_beta = gpi_falloc(c)))
+        !(b->aff_mean = gpi_falloc(c)) || !(b->aff_alpha = gpi_falloc(c)) ||
+        !(b->aff_beta = gpi_falloc(c)) || !(b->d_k = gpi_falloc(c)) ||
+        !(b->d_mean = gpi_falloc(c)) || !(b->d_scale = gpi_falloc(c)))
         return rv ? gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory") : GP_ERR_NOMEM;
     gamma->fixed_init = beta->fixed_init = 1;
     for (size_t i = 0; i < c; i++) {

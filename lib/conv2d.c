@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -87,9 +88,16 @@ static void gpi_chunk_bounds(int begin, int end, int j, int k, int *i0, int *nb)
 
 /* ------------------------------------------------------------ verbs */
 
+/* Seconds on a monotonic clock: the epilogue's share of a fused call. */
+static double gpi_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* Images [i0, i0 + nb) of y through the epilogue, just after the chunk
- * that wrote them. */
+ * that wrote them: eval's batchnorm (running statistics) and relu, in place. */
 static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float *y, int i0,
                                int nb)
 {
@@ -103,32 +111,52 @@ static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float
     }
 }
 
-static gp_status gpi_conv_forward_epi(gp_layer *l, int n, const float *x, float *y,
-                                      const gpi_epilogue *epi)
+/* Thread t of nt's share of a forward into y: its chunks, each followed by
+ * epi in place (NULL: none). *epi_s (thread 0's only) gains the epilogue's
+ * seconds. Returns the thread's first image and sets *end past its last. */
+static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
+                             const gpi_epilogue *epi, int t, int nt, int *end, double *epi_s)
 {
     gpi_conv *c = l->priv;
     const float *weight = l->params[0].value;
     const float *bias = c->has_bias ? l->params[1].value : NULL;
+    int begin, k = gpi_thread_range(c, n, t, nt, &begin, end);
+    float *slot = c->scratch + (size_t)t * c->slot_floats;
+    for (int j = 0; j < k; j++) {
+        int i0, nb;
+        gpi_chunk_bounds(begin, *end, j, k, &i0, &nb);
+        if (c->d.k)
+            gpi_direct_forward_chunk(c, x, y, i0, nb, t);
+        else
+            gpi_im2col_forward_chunk(c, weight, bias, x, y, i0, nb, slot);
+        if (epi) {
+            double t0 = epi_s ? gpi_now() : 0.0;
+            gpi_apply_epilogue(c, epi, y, i0, nb);
+            if (epi_s)
+                *epi_s += gpi_now() - t0;
+        }
+    }
+    return begin;
+}
+
+static void gpi_conv_pack_forward(gp_layer *l)
+{
+    gpi_conv *c = l->priv;
     if (c->d.k)
-        gpi_pack_forward(c, weight, bias);
+        gpi_pack_forward(c, l->params[0].value, c->has_bias ? l->params[1].value : NULL);
+}
+
+static gp_status gpi_conv_forward_epi(gp_layer *l, int n, const float *x, float *y,
+                                      const gpi_epilogue *epi)
+{
+    gpi_conv_pack_forward(l);
 #ifdef _OPENMP
-    int team = gpi_team(c, n);
+    int team = gpi_team(l->priv, n);
 #pragma omp parallel num_threads(team) if (team > 1)
 #endif
     {
-        int t = gpi_thread_id(), begin, end;
-        int k = gpi_thread_range(c, n, t, gpi_thread_count(), &begin, &end);
-        float *slot = c->scratch + (size_t)t * c->slot_floats;
-        for (int j = 0; j < k; j++) {
-            int i0, nb;
-            gpi_chunk_bounds(begin, end, j, k, &i0, &nb);
-            if (c->d.k)
-                gpi_direct_forward_chunk(c, x, y, i0, nb, t);
-            else
-                gpi_im2col_forward_chunk(c, weight, bias, x, y, i0, nb, slot);
-            if (epi)
-                gpi_apply_epilogue(c, epi, y, i0, nb);
-        }
+        int end;
+        gpi_forward_share(l, n, x, y, epi, gpi_thread_id(), gpi_thread_count(), &end, NULL);
     }
     return GP_OK;
 }
@@ -150,43 +178,179 @@ gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, flo
     return gpi_conv_forward_epi(conv, n, x, y, epi);
 }
 
-static gp_status gpi_conv_backward(gp_layer *l, int n, const float *x, const float *y,
-                                   const float *dy, float *dx)
+/* The batchnorm of a training epilogue, once every image is convolved:
+ * the statistics split over the team by channel, then this thread's images
+ * [begin, end) normalised (and clamped) while they are in its cache. */
+static void gpi_bn_epilogue_share(const gpi_conv *c, int n, const gpi_epilogue *epi,
+                                  const float *y_conv, float *y, int begin, int end)
+{
+    size_t out_size = (size_t)c->cout * c->P;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int ch = 0; ch < c->cout; ch++)
+        gpi_bn_train_stats(epi->bn, n, ch, y_conv);
+    for (int i = begin; i < end; i++)
+        gpi_bn_train_image(epi->bn, y_conv + (size_t)i * out_size, y + (size_t)i * out_size,
+                           epi->relu);
+}
+
+gp_status gpi_conv_forward_train_fused(gp_layer *conv, int n, const float *x, float *y_conv,
+                                       float *y, const gpi_epilogue *epi, double *epi_s,
+                                       double *total_s)
+{
+    gp_status st = gpi_check_batch(conv, n);
+    if (st == GP_OK && epi->bn)
+        st = gpi_bn_train_begin(epi->bn, n);
+    if (st != GP_OK)
+        return st;
+    double start = gpi_now(), in_chunks = 0.0, bn_from = 0.0;
+    gpi_conv_pack_forward(conv);
+    gpi_epilogue relu_only = { NULL, epi->relu };
+    float *out = epi->bn ? y_conv : y;
+#ifdef _OPENMP
+    int team = gpi_team(conv->priv, n);
+#pragma omp parallel num_threads(team) if (team > 1)
+#endif
+    {
+        int t = gpi_thread_id(), end;
+        int begin = gpi_forward_share(conv, n, x, out, epi->bn ? NULL : &relu_only, t,
+                                      gpi_thread_count(), &end, t == 0 ? &in_chunks : NULL);
+        if (epi->bn) {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            if (t == 0)
+                bn_from = gpi_now();
+            gpi_bn_epilogue_share(conv->priv, n, epi, y_conv, y, begin, end);
+        }
+    }
+    double stop = gpi_now();
+    if (epi_s)
+        *epi_s = in_chunks + (epi->bn ? stop - bn_from : 0.0);
+    if (total_s)
+        *total_s = stop - start;
+    return GP_OK;
+}
+
+/* What a fused backward does to each chunk of dy before the conv reads it:
+ * dy (the group's output gradient) back through the batchnorm and/or relu
+ * into work. */
+typedef struct {
+    const gpi_epilogue *epi;
+    const float        *y_conv, *y, *dy;
+    float              *work;
+} gpi_prologue;
+
+/* Images [i0, i0 + nb) of the prologue; returns the conv's dy. */
+static const float *gpi_apply_prologue(const gpi_conv *c, const gpi_prologue *p, int i0,
+                                       int nb)
+{
+    size_t out_size = (size_t)c->cout * c->P;
+    for (int i = i0; i < i0 + nb; i++) {
+        size_t off = (size_t)i * out_size;
+        if (p->epi->bn)
+            gpi_bn_dx_image(p->epi->bn, p->y_conv + off, p->dy + off,
+                            p->epi->relu ? p->y + off : NULL, p->work + off);
+        else
+            gpi_relu_backward_span(p->y + off, p->dy + off, p->work + off, out_size);
+    }
+    return p->work;
+}
+
+/* Thread t of nt's share of a backward: its chunks, each after the
+ * prologue pro (NULL: none) has built its dy; *pro_s (thread 0's only)
+ * gains the prologue's seconds. */
+static void gpi_backward_share(gp_layer *l, int n, const float *x, const float *dy, float *dx,
+                               const gpi_prologue *pro, int t, int nt, double *pro_s)
 {
     gpi_conv *c = l->priv;
-    const float *weight = l->params[0].value;
+    int begin, end, k = gpi_thread_range(c, n, t, nt, &begin, &end);
+    gpi_conv_acc a = { NULL, NULL };
+    if (c->d.k)
+        gpi_direct_zero_acc(c, t);
+    else
+        a = gpi_im2col_thread_acc(l, t);
+    float *slot = c->scratch + (size_t)t * c->slot_floats;
+    for (int j = 0; j < k; j++) {
+        int i0, nb;
+        gpi_chunk_bounds(begin, end, j, k, &i0, &nb);
+        if (pro) {
+            double t0 = pro_s ? gpi_now() : 0.0;
+            dy = gpi_apply_prologue(c, pro, i0, nb);
+            if (pro_s)
+                *pro_s += gpi_now() - t0;
+        }
+        if (c->d.k)
+            gpi_direct_backward_chunk(c, x, dy, dx, i0, nb, t);
+        else
+            gpi_im2col_backward_chunk(c, l->params[0].value, x, dy, dx, i0, nb, slot, a);
+    }
+}
+
+/* conv2d's backward, with pro's batchnorm statistics gathered first (split
+ * by channel) when it has a batchnorm; *epi_s (unless NULL) thread 0's
+ * seconds in those and in the prologue. */
+static gp_status gpi_conv_backward_pro(gp_layer *l, int n, const float *x, const float *dy,
+                                       float *dx, const gpi_prologue *pro, double *epi_s)
+{
+    gpi_conv *c = l->priv;
+    const gpi_epilogue *epi = pro ? pro->epi : NULL;
     int used = 1;
+    double in_epi = 0.0;
     if (c->d.k && dx)
-        gpi_pack_backward(c, weight);
+        gpi_pack_backward(c, l->params[0].value);
 #ifdef _OPENMP
     int team = gpi_team(c, n);
 #pragma omp parallel num_threads(team) if (team > 1)
 #endif
     {
-        int t = gpi_thread_id(), nt = gpi_thread_count(), begin, end;
+        int t = gpi_thread_id(), nt = gpi_thread_count();
+        double t0 = t == 0 && epi_s ? gpi_now() : 0.0;
         if (t == 0)
             used = nt;
-        int k = gpi_thread_range(c, n, t, nt, &begin, &end);
-        gpi_conv_acc a = { NULL, NULL };
-        if (c->d.k)
-            gpi_direct_zero_acc(c, t);
-        else
-            a = gpi_im2col_thread_acc(l, t);
-        float *slot = c->scratch + (size_t)t * c->slot_floats;
-        for (int j = 0; j < k; j++) {
-            int i0, nb;
-            gpi_chunk_bounds(begin, end, j, k, &i0, &nb);
-            if (c->d.k)
-                gpi_direct_backward_chunk(c, x, dy, dx, i0, nb, t);
-            else
-                gpi_im2col_backward_chunk(c, weight, x, dy, dx, i0, nb, slot, a);
+        if (epi && epi->bn) {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int ch = 0; ch < c->cout; ch++)
+                gpi_bn_grad_channel(epi->bn, n, ch, pro->y_conv, pro->dy,
+                                    epi->relu ? pro->y : NULL);
         }
+        if (t == 0 && epi_s)
+            in_epi += gpi_now() - t0;
+        gpi_backward_share(l, n, x, dy, dx, pro, t, nt, t == 0 && epi_s ? &in_epi : NULL);
     }
     if (c->d.k)
         gpi_direct_reduce(l, used);
     else
         gpi_im2col_reduce(l, used);
+    if (epi_s)
+        *epi_s = in_epi;
     return GP_OK;
+}
+
+static gp_status gpi_conv_backward(gp_layer *l, int n, const float *x, const float *y,
+                                   const float *dy, float *dx)
+{
+    (void)y;
+    return gpi_conv_backward_pro(l, n, x, dy, dx, NULL, NULL);
+}
+
+gp_status gpi_conv_backward_train_fused(gp_layer *conv, int n, const float *x,
+                                        const float *y_conv, const float *y, const float *dy,
+                                        float *work, float *dx, const gpi_epilogue *epi,
+                                        double *epi_s, double *total_s)
+{
+    gp_status st = gpi_check_batch(conv, n);
+    if (st != GP_OK)
+        return st;
+    double start = gpi_now();
+    gpi_prologue pro = { epi, y_conv, y, dy, work };
+    st = gpi_conv_backward_pro(conv, n, x, work, dx, &pro, epi_s);
+    if (total_s)
+        *total_s = gpi_now() - start;
+    return st;
 }
 
 /* Free what a plan allocated (the scratch of either path). */

@@ -104,4 +104,49 @@ void      gpi_bn_eval_image(const gp_layer *bn, float *image);
 /* max(v, 0) in place, with relu's NaN rule. */
 void      gpi_relu_inplace(float *v, size_t count);
 
+/* ------------------------------------------- training-mode fusion (net.c)
+ * A training forward fuses too (conv2d.c): once every image is convolved,
+ * the batchnorm2d takes its batch statistics channel by channel, then each
+ * thread normalises (and relu clamps) the images it convolved, still in its
+ * cache; backward builds the conv's output gradient chunk by chunk just
+ * before the conv reads it. The functions below are the layers' own verbs
+ * cut into those steps, so the fused pass gives the layers' bits. */
+
+/* conv2d's training forward with epi (bn: batch statistics): y_conv gets
+ * the conv's output when there is a batchnorm (its backward reads it;
+ * otherwise y_conv is not written and may be NULL), y the group's output.
+ * *epi_s, when epi_s is not NULL: the seconds the calling thread spent in
+ * the epilogue (wall clock), of *total_s for the whole call. */
+gp_status gpi_conv_forward_train_fused(gp_layer *conv, int n, const float *x, float *y_conv,
+                                       float *y, const gpi_epilogue *epi, double *epi_s,
+                                       double *total_s);
+
+/* Its backward: dy is the group's output gradient; the conv's output
+ * gradient is built in work (which may be dy itself, not dx), then the
+ * conv's dx (NULL: none) and parameter gradients as conv2d's backward. */
+gp_status gpi_conv_backward_train_fused(gp_layer *conv, int n, const float *x,
+                                        const float *y_conv, const float *y, const float *dy,
+                                        float *work, float *dx, const gpi_epilogue *epi,
+                                        double *epi_s, double *total_s);
+
+/* A batchnorm2d's training forward in steps: begin (checks the batch,
+ * GP_ERR_ARG), the statistics of channel c of the n images x (saved for
+ * backward, running statistics updated, the affine set), then image by
+ * image y = the affine of x, clamped by relu's rule when relu. */
+gp_status gpi_bn_train_begin(gp_layer *bn, int n);
+void      gpi_bn_train_stats(gp_layer *bn, int n, int c, const float *x);
+void      gpi_bn_train_image(const gp_layer *bn, const float *x, float *y, int relu);
+
+/* Its backward in steps: channel c's parameter gradients from the n images
+ * x and dy (ry: the output of a relu after it, whose gradient mask then
+ * applies to dy; NULL for none), then image by image dx (may be dy). */
+void      gpi_bn_grad_channel(gp_layer *bn, int n, int c, const float *x, const float *dy,
+                              const float *ry);
+void      gpi_bn_dx_image(const gp_layer *bn, const float *x, const float *dy, const float *ry,
+                          float *dx);
+
+/* relu's backward over count floats: dx = 0 where y <= 0, else dy (dx may
+ * be dy). */
+void      gpi_relu_backward_span(const float *y, const float *dy, float *dx, size_t count);
+
 #endif /* GPI_LAYER_H */

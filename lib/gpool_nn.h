@@ -520,6 +520,34 @@ gp_status   gp_net_forward      (gp_net *net, int n, const float *x, gp_mode mod
  * which must have been GP_TRAIN with the same n). Layer 0 gets dx = NULL. */
 gp_status   gp_net_backward     (gp_net *net, int n, const float *dy);
 
+/* A training pass runs the net in parts: a layer on its own, or a conv2d
+ * with the batchnorm2d and/or relu right after it fused into its epilogue
+ * (the batch statistics taken once every image is convolved, then each
+ * image normalised and clamped on the thread that convolved it; backward
+ * builds the conv's output gradient chunk by chunk just before the conv
+ * reads it), with the same bits as the layers one by one. The part
+ * functions run one part on the caller's activations, as gp_net_forward and
+ * gp_net_backward do on the net's, so that a profiler can time each part.
+ * Layers after layer i that its part takes in (0: i is a part alone, or
+ * not the first layer of one). */
+int         gp_net_part_fused   (const gp_net *net, int i);
+
+/* The part that starts at layer i (count = 1 + gp_net_part_fused), training
+ * mode: ys[k] is layer i + k's output; a fused part writes the conv's only
+ * when a batchnorm2d reads it, and the last layer's (the others may be
+ * NULL). *epi_s (unless NULL): the seconds the calling thread spent in the
+ * epilogue, of *total_s (unless NULL) for the whole call (wall clock). */
+gp_status   gp_net_part_forward (gp_net *net, int i, int n, const float *x, float *const *ys,
+                                 double *epi_s, double *total_s);
+
+/* Its backward: x and ys as in the part's forward, dy the gradient of its
+ * last output; a fused part builds the conv's output gradient in work (the
+ * size of the conv's output; may be dy itself, not dx), others ignore it.
+ * dx may be NULL (no input gradient). */
+gp_status   gp_net_part_backward(gp_net *net, int i, int n, const float *x,
+                                 float *const *ys, const float *dy, float *work, float *dx,
+                                 double *epi_s, double *total_s);
+
 /* Weight initializers. */
 typedef enum {
     GP_INIT_TORCH_DEFAULT = 0, /* kaiming_uniform(a = sqrt(5)); bias U(+-1/sqrt(fan_in)) */

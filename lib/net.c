@@ -459,6 +459,15 @@ static const float *net_input(const gp_net *net, int i)
     return i ? net->buf.out[i - 1] : net->x;
 }
 
+/* The first layer of the part that ends at layer last. */
+static int net_part_start(const gp_net *net, int last)
+{
+    for (int j = last - 1; j >= 0 && j >= last - 2; j--)
+        if (net->fused[j] && j + net->fused[j] == last)
+            return j;
+    return last;
+}
+
 static gp_status net_check_pass(const gp_net *net, int n, const char *verb)
 {
     if (!net->finalized)
@@ -504,6 +513,19 @@ static float *net_slice_out(const gp_net *net, int i, int i0)
     return net->buf.out[i] + (size_t)i0 * gp_shape_image_size(net->layers[i]->out);
 }
 
+/* The layers conv i's epilogue takes over, as an epilogue. */
+static gpi_epilogue net_epilogue(const gp_net *net, int i)
+{
+    gpi_epilogue epi = { NULL, 0 };
+    for (int j = i + 1; j <= i + net->fused[i]; j++) {
+        if (net_layer_is(net, j, GP_LAYER_BATCHNORM2D))
+            epi.bn = net->layers[j];
+        else
+            epi.relu = 1;
+    }
+    return epi;
+}
+
 /* Layer i, and the layers its eval epilogue takes over, over images
  * [i0, i0 + n); returns the index of the last layer it ran. */
 static gp_status net_eval_step(gp_net *net, int i, int i0, int n, int *last)
@@ -512,13 +534,7 @@ static gp_status net_eval_step(gp_net *net, int i, int i0, int n, int *last)
     if (!net->fused[i])
         return gp_layer_forward(net->layers[i], n, net_slice_in(net, i, i0),
                                 net_slice_out(net, i, i0), GP_EVAL);
-    gpi_epilogue epi = { NULL, 0 };
-    for (int j = i + 1; j <= *last; j++) {
-        if (net_layer_is(net, j, GP_LAYER_BATCHNORM2D))
-            epi.bn = net->layers[j];
-        else
-            epi.relu = 1;
-    }
+    gpi_epilogue epi = net_epilogue(net, i);
     return gpi_conv_forward_eval_fused(net->layers[i], n, net_slice_in(net, i, i0),
                                        net_slice_out(net, *last, i0), &epi);
 }
@@ -545,11 +561,68 @@ static gp_status net_eval_forward(gp_net *net, int n)
     return GP_OK;
 }
 
+int gp_net_part_fused(const gp_net *net, int i)
+{
+    return net && net->fused && i >= 0 && i < net->nlayers ? net->fused[i] : 0;
+}
+
+/* The checks of a part call, and its times zeroed (a part alone has no
+ * epilogue). */
+static gp_status net_part_begin(const gp_net *net, int i, const float *x, float *const *ys,
+                                const char *verb, double *epi_s, double *total_s)
+{
+    if (epi_s)
+        *epi_s = 0.0;
+    if (total_s)
+        *total_s = 0.0;
+    if (!net || !x || !ys)
+        return gpi_fail(GP_ERR_ARG, "gp_net_part_%s: NULL argument", verb);
+    if (!net->finalized || i < 0 || i >= net->nlayers)
+        return gpi_fail(GP_ERR_ARG, "gp_net_part_%s: %s", verb, net->finalized
+                        ? "no such layer" : "call gp_net_finalize first");
+    if (!ys[net->fused[i]] || (net->fused[i] && !ys[0]))
+        return gpi_fail(GP_ERR_ARG, "gp_net_part_%s: layer %d: an output it writes is NULL",
+                        verb, i);
+    return GP_OK;
+}
+
+gp_status gp_net_part_forward(gp_net *net, int i, int n, const float *x, float *const *ys,
+                              double *epi_s, double *total_s)
+{
+    gp_status st = net_part_begin(net, i, x, ys, "forward", epi_s, total_s);
+    if (st != GP_OK)
+        return st;
+    int f = net->fused[i];
+    if (!f)
+        return gp_layer_forward(net->layers[i], n, x, ys[0], GP_TRAIN);
+    gpi_epilogue epi = net_epilogue(net, i);
+    return gpi_conv_forward_train_fused(net->layers[i], n, x, ys[0], ys[f], &epi, epi_s,
+                                        total_s);
+}
+
+gp_status gp_net_part_backward(gp_net *net, int i, int n, const float *x, float *const *ys,
+                               const float *dy, float *work, float *dx, double *epi_s,
+                               double *total_s)
+{
+    gp_status st = net_part_begin(net, i, x, ys, "backward", epi_s, total_s);
+    if (st != GP_OK)
+        return st;
+    int f = net->fused[i];
+    if (!f)
+        return gp_layer_backward(net->layers[i], n, x, ys[0], dy, dx);
+    if (!dy || !work || work == dx)
+        return gpi_fail(GP_ERR_ARG, "gp_net_part_backward: layer %d: dy and work must be "
+                        "given, and work must not be dx", i);
+    gpi_epilogue epi = net_epilogue(net, i);
+    return gpi_conv_backward_train_fused(net->layers[i], n, x, ys[0], ys[f], dy, work, dx,
+                                         &epi, epi_s, total_s);
+}
+
 static gp_status net_train_forward(gp_net *net, int n)
 {
-    for (int i = 0; i < net->nlayers; i++) {
-        gp_status st = gp_layer_forward(net->layers[i], n, net_input(net, i), net->buf.out[i],
-                                        GP_TRAIN);
+    for (int i = 0; i < net->nlayers; i += 1 + net->fused[i]) {
+        gp_status st = gp_net_part_forward(net, i, n, net_input(net, i), net->buf.out + i,
+                                           NULL, NULL);
         if (st != GP_OK)
             return st;
     }
@@ -585,9 +658,15 @@ gp_status gp_net_backward(gp_net *net, int n, const float *dy)
         return gpi_fail(GP_ERR_ARG, "gp_net_backward: batch %d but the last forward was %s",
                         n, net->last_n ? "of another batch" : "not a successful GP_TRAIN one");
     const float *g = dy;
-    for (int i = net->nlayers - 1; i >= 0; i--) {
-        float *dx = i > 0 ? net->buf.grad[i % 2] : NULL;
-        st = gp_layer_backward(net->layers[i], n, net_input(net, i), net->buf.out[i], g, dx);
+    for (int last = net->nlayers - 1, i; last >= 0; last = i - 1) {
+        i = net_part_start(net, last);
+        /* A fused part builds the conv's gradient in place when dy is the
+         * net's own (not the caller's); dx goes to the other buffer. */
+        float *work = g == net->buf.grad[1] ? net->buf.grad[1] : net->buf.grad[0];
+        float *other = work == net->buf.grad[0] ? net->buf.grad[1] : net->buf.grad[0];
+        float *dx = i > 0 ? (net->fused[i] || g == work ? other : work) : NULL;
+        st = gp_net_part_backward(net, i, n, net_input(net, i), net->buf.out + i, g, work, dx,
+                                  NULL, NULL);
         if (st != GP_OK)
             return st;
         g = dx;

@@ -14,7 +14,8 @@
  *     1 - lr * wd) are computed in double and rounded to float once.
  * These were checked bit for bit against the installed torch 1.13 CPU
  * build. Elementwise updates are independent, so splitting them over
- * threads cannot change a result.
+ * threads cannot change a result, nor can the vector kernels (gpi_ew.h),
+ * which do each element's operations in the same order.
  */
 #include "autoconfig.h"
 
@@ -23,11 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpi_ew.h"
 #include "gpi_layer.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define GPI_OPTIM_MAX_SLOTS 2
-/* Below this many floats a parameter is updated by one thread: starting
- * the team costs more than the update. */
+/* Below this many floats in all the parameters together a step runs on
+ * one thread: starting the team costs more than the update. */
 #define GPI_OPTIM_OMP_MIN   32768
 
 struct gp_optim {
@@ -192,85 +198,109 @@ void gp_optim_destroy(gp_optim *o)
 
 /* ------------------------------------------------------------ updates */
 
-typedef struct {
-    float wd, mu, one_minus_damp, neg_lr;
-    int   use_wd, use_momentum, first, nesterov;
-} optim_sgd_consts;
-
-static void optim_sgd_update(const optim_sgd_consts *c, float *p, const float *grad,
-                             float *buf, size_t count)
+/* Elements [from, to) of parameter i: the vector kernels (gpi_ew.h) take
+ * the whole vectors, this scalar code the rest. */
+static void optim_sgd_span(const gp_optim *o, const gpi_sgd_consts *c, int i, size_t from,
+                           size_t to)
 {
-    ptrdiff_t n = (ptrdiff_t)count;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (count >= GPI_OPTIM_OMP_MIN)
-#endif
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float g = grad[i];
+    const gpi_ew_kernels *k = gpi_ew_pick();
+    float *p = o->params[i]->value + from, *buf = o->nslots ? o->state[0][i] + from : NULL;
+    const float *grad = o->params[i]->grad + from;
+    size_t n = to - from, j = k ? k->sgd(c, p, grad, buf, n) : 0;
+    for (; j < n; j++) {
+        float g = grad[j];
         if (c->use_wd)
-            g = fmaf(p[i], c->wd, g);
+            g = fmaf(p[j], c->wd, g);
         if (c->use_momentum) {
             /* torch clones d_p into a new buffer at the first step */
-            float b = c->first ? g : fmaf(g, c->one_minus_damp, buf[i] * c->mu);
-            buf[i] = b;
+            float b = c->first ? g : fmaf(g, c->one_minus_damp, buf[j] * c->mu);
+            buf[j] = b;
             g = c->nesterov ? fmaf(b, c->mu, g) : b;
         }
-        p[i] = fmaf(g, c->neg_lr, p[i]);
+        p[j] = fmaf(g, c->neg_lr, p[j]);
     }
 }
 
-typedef struct {
-    float wd, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, neg_step, decay;
-    int   use_wd, decoupled;
-} optim_adam_consts;
-
-static void optim_adam_update(const optim_adam_consts *c, float *p, const float *grad,
-                              float *m, float *v, size_t count)
+static void optim_adam_span(const gp_optim *o, const gpi_adam_consts *c, int i, size_t from,
+                            size_t to)
 {
-    ptrdiff_t n = (ptrdiff_t)count;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (count >= GPI_OPTIM_OMP_MIN)
-#endif
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float g = grad[i], w = p[i];
+    const gpi_ew_kernels *k = gpi_ew_pick();
+    float *p = o->params[i]->value + from, *m = o->state[0][i] + from;
+    float *v = o->state[1][i] + from;
+    const float *grad = o->params[i]->grad + from;
+    size_t n = to - from, j = k ? k->adam(c, p, grad, m, v, n) : 0;
+    for (; j < n; j++) {
+        float g = grad[j], w = p[j];
         if (c->decoupled)
             w = w * c->decay;
         else if (c->use_wd)
             g = fmaf(w, c->wd, g);
-        float mi = fmaf(g, c->one_minus_b1, m[i] * c->b1);
-        float vi = fmaf(c->one_minus_b2 * g, g, v[i] * c->b2);
+        float mi = fmaf(g, c->one_minus_b1, m[j] * c->b1);
+        float vi = fmaf(c->one_minus_b2 * g, g, v[j] * c->b2);
         float denom = sqrtf(vi) / c->bc2_sqrt + c->eps;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = w + (c->neg_step * mi) / denom;
+        m[j] = mi;
+        v[j] = vi;
+        p[j] = w + (c->neg_step * mi) / denom;
     }
+}
+
+/* Thread t of nt's share of every parameter's floats taken as one range
+ * (whole parameters for most threads, so each streams few ranges): the
+ * parallel region is entered once per step, not once per parameter. */
+static void optim_share(const gp_optim *o, const void *c, int t, int nt)
+{
+    size_t total = 0, at = 0;
+    for (int i = 0; i < o->nparams; i++)
+        total += o->params[i]->count;
+    size_t lo = total * (size_t)t / (size_t)nt, hi = total * (size_t)(t + 1) / (size_t)nt;
+    for (int i = 0; i < o->nparams && at < hi; at += o->params[i]->count, i++) {
+        size_t from = lo > at ? lo - at : 0, end = at + o->params[i]->count;
+        size_t to = (hi < end ? hi : end) - at;
+        if (from >= to)
+            continue;
+        if (o->d.kind == GP_OPTIM_SGD)
+            optim_sgd_span(o, c, i, from, to);
+        else
+            optim_adam_span(o, c, i, from, to);
+    }
+}
+
+static void optim_update(const gp_optim *o, const void *c)
+{
+    size_t total = 0;
+    for (int i = 0; i < o->nparams; i++)
+        total += o->params[i]->count;
+    (void)total;
+#ifdef _OPENMP
+#pragma omp parallel if (total >= GPI_OPTIM_OMP_MIN)
+    optim_share(o, c, omp_get_thread_num(), omp_get_num_threads());
+#else
+    optim_share(o, c, 0, 1);
+#endif
 }
 
 static void optim_sgd_step(gp_optim *o, double lr)
 {
-    optim_sgd_consts c = {
+    gpi_sgd_consts c = {
         .wd = (float)o->wd, .mu = (float)o->mu, .one_minus_damp = (float)(1.0 - o->damp),
         .neg_lr = (float)-lr, .use_wd = o->wd != 0.0, .use_momentum = o->nslots > 0,
         .first = o->steps == 1, .nesterov = o->d.nesterov,
     };
-    for (int i = 0; i < o->nparams; i++)
-        optim_sgd_update(&c, o->params[i]->value, o->params[i]->grad,
-                         o->nslots ? o->state[0][i] : NULL, o->params[i]->count);
+    optim_update(o, &c);
 }
 
 static void optim_adam_step(gp_optim *o, double lr)
 {
     double t = (double)o->steps;
     double bc1 = 1.0 - pow(o->b1, t), bc2 = 1.0 - pow(o->b2, t);
-    optim_adam_consts c = {
+    gpi_adam_consts c = {
         .wd = (float)o->wd, .b1 = (float)o->b1, .one_minus_b1 = (float)(1.0 - o->b1),
         .b2 = (float)o->b2, .one_minus_b2 = (float)(1.0 - o->b2),
         .bc2_sqrt = (float)sqrt(bc2), .eps = (float)o->eps, .neg_step = (float)-(lr / bc1),
         .decay = (float)(1.0 - lr * o->wd), .use_wd = o->wd != 0.0,
         .decoupled = o->d.kind == GP_OPTIM_ADAMW,
     };
-    for (int i = 0; i < o->nparams; i++)
-        optim_adam_update(&c, o->params[i]->value, o->params[i]->grad,
-                          o->state[0][i], o->state[1][i], o->params[i]->count);
+    optim_update(o, &c);
 }
 
 gp_status gp_optim_step(gp_optim *o, float lr)

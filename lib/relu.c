@@ -1,8 +1,11 @@
-/* relu.c - max(x, 0), the gradient passing only where the output is positive. */
+/* relu.c - max(x, 0), the gradient passing only where the output is positive.
+ * The widest vector kernels the CPU has (gpi_ew.h) take each range's whole
+ * vectors; the quads below the rest (or everything, without them). */
 #include "autoconfig.h"
 
 #include <stdio.h>
 
+#include "gpi_ew.h"
 #include "gpi_layer.h"
 
 /* Below this many floats a parallel region costs more than it saves (a
@@ -37,7 +40,8 @@ static inline void gpi_relu_q_backward(float *restrict dx, const float *restrict
 
 static void gpi_relu_forward_range(const float *restrict x, float *restrict y, ptrdiff_t count)
 {
-    ptrdiff_t i = 0;
+    const gpi_ew_kernels *k = gpi_ew_pick();
+    ptrdiff_t i = k ? (ptrdiff_t)k->relu_fwd(x, y, (size_t)count) : 0;
     for (; i + GPI_RELU_Q <= count; i += GPI_RELU_Q)
         gpi_relu_q_forward(y + i, x + i);
     for (; i < count; i++)
@@ -52,7 +56,8 @@ static inline void gpi_relu_q_inplace(float *v)
 
 void gpi_relu_inplace(float *v, size_t count)
 {
-    size_t i = 0;
+    const gpi_ew_kernels *k = gpi_ew_pick();
+    size_t i = k ? k->relu_fwd(v, v, count) : 0;
     for (; i + GPI_RELU_Q <= count; i += GPI_RELU_Q)
         gpi_relu_q_inplace(v + i);
     for (; i < count; i++)
@@ -62,9 +67,30 @@ void gpi_relu_inplace(float *v, size_t count)
 static void gpi_relu_backward_range(const float *restrict y, const float *restrict dy,
                                     float *restrict dx, ptrdiff_t count)
 {
-    ptrdiff_t i = 0;
+    const gpi_ew_kernels *k = gpi_ew_pick();
+    ptrdiff_t i = k ? (ptrdiff_t)k->relu_bwd(y, dy, dx, (size_t)count) : 0;
     for (; i + GPI_RELU_Q <= count; i += GPI_RELU_Q)
         gpi_relu_q_backward(dx + i, y + i, dy + i);
+    for (; i < count; i++)
+        dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
+}
+
+/* gpi_relu_q_backward read whole before written, so that dx may be dy. */
+static inline void gpi_relu_q_backward_alias(float *dx, const float *y, const float *dy)
+{
+    float g[GPI_RELU_Q];
+    for (int k = 0; k < GPI_RELU_Q; k++)
+        g[k] = y[k] <= 0.0f ? 0.0f : dy[k];
+    for (int k = 0; k < GPI_RELU_Q; k++)
+        dx[k] = g[k];
+}
+
+void gpi_relu_backward_span(const float *y, const float *dy, float *dx, size_t count)
+{
+    const gpi_ew_kernels *k = gpi_ew_pick();
+    size_t i = k ? k->relu_bwd(y, dy, dx, count) : 0;
+    for (; i + GPI_RELU_Q <= count; i += GPI_RELU_Q)
+        gpi_relu_q_backward_alias(dx + i, y + i, dy + i);
     for (; i < count; i++)
         dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
 }

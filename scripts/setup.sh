@@ -3,12 +3,13 @@
 # build in the source tree. Run from the top of the checkout, as root or as a
 # user with sudo.
 #   sh scripts/setup.sh [--tests] [CONFIGURE-ARGUMENTS...]
-# --tests also installs what only the tests use: PyTorch and numpy, for the
-# step-by-step parity test against PyTorch (tests/parity.sh); Slurm and munge,
-# for the job array on a one-node cluster (tests/slurm.sh); Snakemake and GNU
-# parallel, for the workflow and the shards (tests/snakemake.sh,
-# tests/gnu-parallel.sh); protobuf, to read TensorBoard files back
-# (tests/tensorboard.sh).
+# --tests also installs what only the tests and benchmarks use: PyTorch and
+# numpy, for the step-by-step parity test against PyTorch (tests/parity.sh);
+# Slurm and munge, for the job array on a one-node cluster (tests/slurm.sh);
+# Snakemake and GNU parallel, for the workflow and the shards
+# (tests/snakemake.sh, tests/gnu-parallel.sh); protobuf, to read TensorBoard
+# files back (tests/tensorboard.sh); PyYAML and GNU time for
+# scripts/bench-throughput.sh's peak-RSS epoch.
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config autoconf-archive \
@@ -16,7 +17,8 @@ libyaml-dev zlib1g-dev libopenblas-openmp-dev libcmocka-dev gnuplot-nox \
 binutils python3 dataset-fashion-mnist"
 if [ "${1-}" = "--tests" ]; then
   shift
-  PACKAGES="$PACKAGES python3-torch python3-numpy slurm-wlm munge snakemake parallel python3-protobuf"
+  PACKAGES="$PACKAGES python3-torch python3-numpy slurm-wlm munge snakemake parallel \
+python3-protobuf python3-yaml time"
 fi
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,8 +1,9 @@
 #!/bin/sh
 # profile-smoke.sh - run `gpool profile` on the synthetic config and check
-# what it writes: one CSV row per layer and pass (plus the loss and the
-# optimizer) with positive times and the documented columns, shares that sum
-# to 100%, the printed ratio line, summary.yaml, the roofline chart (when
+# what it writes: one CSV row per part of the net (a layer, or a conv with
+# the layers fused into it, whose epilogue has rows of its own) and pass,
+# plus the loss and the optimizer, with positive times and the documented
+# columns, shares that sum to 100%, the printed ratio line, summary.yaml, the roofline chart (when
 # gnuplot is there), the default output directory, Ctrl-C, and that bad
 # command lines exit 2. Emits TAP. Writes only under a mktemp -d directory.
 set -u
@@ -16,8 +17,10 @@ cd "$tmp" || exit 1
 
 # The synthetic net with the gap head: a 6-layer trunk (conv, batchnorm,
 # relu, maxpool, conv, relu), then the 1x1 conv to the classes and the
-# pooling layer.
-layers=8
+# pooling layer. The net runs it in 5 parts: conv+batchnorm+relu fused
+# (epilogue rows on layer 1), maxpool, conv+relu fused (epilogue rows on
+# layer 5), the 1x1 conv and the pooling layer.
+parts="0 3 4 6 7"
 # Small and quick: few repeats, a small sgemm and a bandwidth probe over
 # 8 MiB (not DRAM, but this checks the plumbing, not the machine).
 quick="--repeats 5 --warmup 1 --sgemm-n 256 --bw-mib 8"
@@ -47,19 +50,30 @@ c_layer=$(col layer); c_pass=$(col pass); c_med=$(col median_ms); c_min=$(col mi
 c_wall=$(col wall_median_ms); c_share=$(col share_pct); c_flops=$(col flops); c_bytes=$(col bytes)
 grep -v '^#' "$csv" | tail -n +2 >rows.csv
 
+c_kind=$(col kind)
 rows=$(wc -l <rows.csv)
-check "one row per layer and pass, plus loss and optimizer ($rows = 2 x $layers + 2)" \
-    test "$rows" -eq $((2 * layers + 2))
-# Every layer 0..layers-1 has exactly one forward and one backward row.
-bad=$(awk -F, -v l="$c_layer" -v p="$c_pass" -v L="$layers" '
-    $l != "" { seen[$l "," $p]++ }
+check "two rows per part and per fused epilogue, plus loss and optimizer ($rows = 2 x 5 + 2 x 2 + 2)" \
+    test "$rows" -eq 16
+# Every part's first layer has one forward and one backward row.
+bad=$(awk -F, -v l="$c_layer" -v p="$c_pass" -v k="$c_kind" -v parts="$parts" '
+    $l != "" && $k !~ /^epi / { seen[$l "," $p]++ }
     END {
         bad = 0
-        for (i = 0; i < L; i++)
-            if (seen[i ",forward"] != 1 || seen[i ",backward"] != 1) bad++
+        np = split(parts, P, " ")
+        for (i = 1; i <= np; i++)
+            if (seen[P[i] ",forward"] != 1 || seen[P[i] ",backward"] != 1) bad++
         print bad
     }' rows.csv)
-check "layers 0..$((layers - 1)) each have one forward and one backward row" test "$bad" -eq 0
+check "parts $parts each have one forward and one backward row" test "$bad" -eq 0
+# The passes of a fused epilogue's rows, on its first fused layer.
+epi_passes() { # epi_passes LAYER KIND
+    awk -F, -v l="$c_layer" -v p="$c_pass" -v k="$c_kind" -v L="$1" -v K="$2" \
+        '$l == L && $k == K { print $p }' rows.csv | sort | tr '\n' ' '
+}
+check "layer 1 has the forward and backward rows of conv 0's epilogue (epi bn+relu)" \
+    test "$(epi_passes 1 'epi bn+relu')" = "backward forward "
+check "layer 5 has the forward and backward rows of conv 4's epilogue (epi relu)" \
+    test "$(epi_passes 5 'epi relu')" = "backward forward "
 others=$(awk -F, -v l="$c_layer" -v p="$c_pass" '$l == "" { print $p }' rows.csv | sort | tr '\n' ' ')
 check "a loss row and an optimizer step row (got: $others)" test "$others" = "loss step "
 
@@ -72,13 +86,13 @@ awk -F, -v f="$c_flops" -v b="$c_bytes" -v p="$c_pass" \
     '$f + 0 < 0 || $b + 0 <= 0 || ($p == "forward" && NR == 1 && $f + 0 <= 0)' rows.csv >bad-cost.txt
 check "FLOPs are non-negative and bytes positive (the first conv has FLOPs)" test ! -s bad-cost.txt
 
-# Shares are rounded to 0.001%: 18 of them sum to 100 within 0.01.
+# Shares are rounded to 0.001%: 16 of them sum to 100 within 0.01.
 total=$(awk -F, -v s="$c_share" '{ t += $s } END { printf "%.4f", t }' rows.csv)
 check "shares sum to 100% ($total)" awk -v t="$total" 'BEGIN { exit !(t > 99.99 && t < 100.01) }'
 
 check "the table prints the ratio line" grep -q '^ratio sum/step  *[0-9]' profile.out
-check "the table has a row per layer and pass" \
-    test "$(grep -c -E '^ *[0-9]+  .* (forward|backward) ' profile.out)" -eq $((2 * layers))
+check "the table has a row per part, epilogue and pass" \
+    test "$(grep -c -E '^ *[0-9]+  .* (forward|backward) ' profile.out)" -eq 14
 check "summary.yaml records the peaks and the step times" \
     sh -c 'grep -q "^  peak_gflops: [0-9]" "$1" && grep -q "^  dram_gbps: [0-9]" "$1" &&
            grep -q "^  uninstrumented_ms: [0-9]" "$1" && grep -q "^  ratio: [0-9]" "$1"' \

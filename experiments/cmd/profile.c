@@ -4,7 +4,10 @@
  *
  * A profiled step replays gp_net_forward / gp_softmax_xent /
  * gp_net_backward / gp_optim_step one call at a time with a timer around
- * each (on activations laid out as the net lays out its own: core/steps.h).
+ * each: the net's parts (gp_net_part_forward / _backward: a layer, or a
+ * conv2d with the layers fused into it, whose epilogue gets rows of its
+ * own from the share of the call the library timed in it), on activations
+ * laid out as the net lays out its own (core/steps.h).
  * Plain steps (gpx_train_step, one timer around the whole step) run
  * interleaved with the profiled ones, so both see the same machine load;
  * their median is the step time the per-layer medians are checked against,
@@ -55,7 +58,9 @@ typedef struct {
 typedef struct {
     gpx_stepper        st;
     gpx_replay_buffers rb;
-    gpx_profile_row   *rows;      /* 2 per layer (forward, backward), loss, optimizer */
+    gpx_profile_row   *rows;      /* the step's parts (core/steps.h), loss, optimizer */
+    int               *starts;    /* the first layer of each of the net's parts */
+    int                nparts;
     gpx_samples       *t;         /* each row's, one per profiled step */
     int                nrows;
     gpx_samples        step;      /* plain steps */
@@ -79,10 +84,12 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: gpool profile [OPTIONS] CONFIG\n"
             "\n"
-            "Time forward and backward of every layer of CONFIG's network, the loss and\n"
-            "the optimizer step (median of REPEATS profiled training steps on consecutive\n"
-            "batches of the training set), with FLOPs, bytes moved, GFLOP/s, GB/s and the\n"
-            "share of the step per row; and a roofline chart against this machine's peak\n"
+            "Time forward and backward of every layer of CONFIG's network (a conv2d with\n"
+            "the batchnorm2d and/or relu after it runs as one fused part, whose epilogue\n"
+            "has rows of its own, kind 'epi ...'), the loss and the optimizer step\n"
+            "(median of REPEATS profiled training steps on consecutive batches of the\n"
+            "training set), with FLOPs, bytes moved, GFLOP/s, GB/s and the share of the\n"
+            "step per row; and a roofline chart against this machine's peak\n"
             "(an sgemm of a large square) and read bandwidth (DRAM and cache-resident).\n"
             "Plain training steps with no per-layer timers run interleaved with the\n"
             "profiled ones; the sum of the row medians is checked against their median\n"
@@ -116,6 +123,11 @@ static void usage(FILE *out)
             "  backward bytes   4 (n in + n out + n in + 2 P): read x and dy, write dx (not\n"
             "                   for the first layer), read the weights and write their\n"
             "                   gradients\n"
+            "  fused epilogue   the fused layers' FLOPs; bytes 4 n out x 3 forward with a\n"
+            "                   batchnorm (statistics, then normalise), x 2 relu alone;\n"
+            "                   backward x 7 (bn+relu), x 5 (bn), x 3 (relu alone). Its\n"
+            "                   time is the fused call's, times the share of it the\n"
+            "                   library measured in the epilogue on the timing thread\n"
             "  loss             n classes (5 + 4 with a sigmoid) FLOPs; bytes read logits\n"
             "                   and labels, write the logit gradients\n"
             "  optimizer        per parameter float: Adam 12 FLOPs (AdamW 14), 7 floats\n"
@@ -160,6 +172,7 @@ static void state_free(pf_state *s)
         gpx_samples_free(&s->t[r]);
     free(s->t);
     free(s->rows);
+    free(s->starts);
     gpx_samples_free(&s->step);
     gpx_samples_free(&s->round);
     gpx_replay_free(&s->rb);
@@ -173,6 +186,11 @@ static void state_free(pf_state *s)
 static int init_rows(pf_state *s, int repeats)
 {
     s->nrows = gpx_step_part_count(&s->st);
+    int nlayers = gp_net_layer_count(s->st.net);
+    if (!(s->starts = calloc((size_t)nlayers, sizeof *s->starts)))
+        return -1;
+    for (int i = 0; i < nlayers; i += 1 + gp_net_part_fused(s->st.net, i))
+        s->starts[s->nparts++] = i;
     s->rows = calloc((size_t)s->nrows, sizeof *s->rows);
     s->t = calloc((size_t)s->nrows, sizeof *s->t);
     gpx_step_part *parts = calloc((size_t)s->nrows, sizeof *parts);
@@ -215,7 +233,7 @@ static int setup_state(pf_state *s, const pf_options *o, const gpx_measured_poin
 /* Run call, as sample r of p unless r < 0 (warm-up: no clock at all). */
 #define PF_TIMED(p, r, call)                          \
     do {                                              \
-        gpx_interval iv_;                             \
+        gpx_interval iv_ = { 0, 0 };                  \
         if ((r) >= 0)                                 \
             gpx_interval_start(&s->clock, &iv_);      \
         st = (call);                                  \
@@ -223,39 +241,86 @@ static int setup_state(pf_state *s, const pf_options *o, const gpx_measured_poin
             gpx_interval_stop(&s->clock, &iv_, (p), (r)); \
     } while (0)
 
-/* One training step, call by call, as sample r of every row (r < 0:
- * untimed). Returns the library status; a non-finite loss is GP_ERR_ARG. */
-static gp_status profiled_step(pf_state *s, int r)
+/* A fused part's sample r, timed whole into row, split between row (the
+ * conv) and row + 2 (its epilogue) by the share of the call the library
+ * measured in the epilogue on this thread (epi_s of total_s). */
+static void split_epilogue(pf_state *s, int row, int r, double epi_s, double total_s)
+{
+    double f = total_s > 0 ? epi_s / total_s : 0;
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    gpx_samples *conv = &s->t[row], *epi = &s->t[row + 2];
+    epi->wall[r] = f * conv->wall[r];
+    epi->busy[r] = f * conv->busy[r];
+    conv->wall[r] -= epi->wall[r];
+    conv->busy[r] -= epi->busy[r];
+}
+
+/* The forward of every part of the net (as gp_net_forward runs them), as
+ * sample r of its rows (r < 0: untimed). */
+static gp_status profiled_forward(pf_state *s, int r)
 {
     gpx_stepper *sp = &s->st;
     gp_net *net = sp->net;
     float **act = s->rb.act;
-    const int n = sp->batch, L = s->rb.nlayers;
     const float *x = gpx_stepper_x(sp);
-    gp_status st = GP_OK;
-    float loss = 0;
     if (!x)
         return GP_ERR_NOMEM;
-    for (int i = 0; i < L && st == GP_OK; i++)
-        PF_TIMED(&s->t[2 * i], r,
-                 gp_layer_forward(gp_net_layer(net, i), n, i ? act[i - 1] : x, act[i], GP_TRAIN));
+    gp_status st = GP_OK;
+    for (int i = 0; i < s->rb.nlayers && st == GP_OK; i += 1 + gp_net_part_fused(net, i)) {
+        int row = gpx_step_part_row(sp, i);
+        double epi = 0, total = 0;
+        PF_TIMED(&s->t[row], r, gp_net_part_forward(net, i, sp->batch, i ? act[i - 1] : x,
+                                                     act + i, &epi, &total));
+        if (r >= 0 && gp_net_part_fused(net, i))
+            split_epilogue(s, row, r, epi, total);
+    }
+    return st;
+}
+
+/* The parts' backward from sp->dlogits, last part first, with the
+ * gradient buffers gp_net_backward would use. */
+static gp_status profiled_backward(pf_state *s, int r)
+{
+    gpx_stepper *sp = &s->st;
+    gp_net *net = sp->net;
+    float **act = s->rb.act, **grad = s->rb.grad;
+    const float *x = sp->xb, *dy = sp->dlogits;   /* the batch the forward converted */
+    gp_status st = GP_OK;
+    for (int p = s->nparts - 1; p >= 0 && st == GP_OK; p--) {
+        int i = s->starts[p], row = gpx_step_part_row(sp, i) + 1;
+        float *work = dy == grad[1] ? grad[1] : grad[0];
+        float *other = work == grad[0] ? grad[1] : grad[0];
+        float *dx = i ? (gp_net_part_fused(net, i) || dy == work ? other : work) : NULL;
+        double epi = 0, total = 0;
+        PF_TIMED(&s->t[row], r, gp_net_part_backward(net, i, sp->batch, i ? act[i - 1] : x,
+                                                      act + i, dy, work, dx, &epi, &total));
+        if (r >= 0 && gp_net_part_fused(net, i))
+            split_epilogue(s, row, r, epi, total);
+        dy = dx;
+    }
+    return st;
+}
+
+/* One training step, part by part, as sample r of every row (r < 0:
+ * untimed). Returns the library status; a non-finite loss is GP_ERR_ARG. */
+static gp_status profiled_step(pf_state *s, int r)
+{
+    gpx_stepper *sp = &s->st;
+    const int n = sp->batch, L = s->rb.nlayers, last = s->nrows - 2;
+    gp_status st = profiled_forward(s, r);
+    float loss = 0;
     if (st == GP_OK)
-        PF_TIMED(&s->t[2 * L], r,
-                 gp_softmax_xent(n, sp->classes, act[L - 1], gpx_stepper_y(sp),
+        PF_TIMED(&s->t[last], r,
+                 gp_softmax_xent(n, sp->classes, s->rb.act[L - 1], gpx_stepper_y(sp),
                                  sp->to.sigmoid_loss, &loss, sp->dlogits, NULL));
     if (st == GP_OK && !isfinite(loss)) {
         s->bad_loss = 1;
         return GP_ERR_ARG;
     }
-    const float *dy = sp->dlogits;
-    for (int i = L - 1; i >= 0 && st == GP_OK; i--) {
-        float *dx = i ? s->rb.grad[i % 2] : NULL;
-        PF_TIMED(&s->t[2 * i + 1], r,
-                 gp_layer_backward(gp_net_layer(net, i), n, i ? act[i - 1] : x, act[i], dy, dx));
-        dy = dx;
-    }
     if (st == GP_OK)
-        PF_TIMED(&s->t[2 * L + 1], r, gp_optim_step(sp->opt, sp->to.optim.lr));
+        st = profiled_backward(s, r);
+    if (st == GP_OK)
+        PF_TIMED(&s->t[last + 1], r, gp_optim_step(sp->opt, sp->to.optim.lr));
     sp->k++;
     return st;
 }

@@ -182,7 +182,18 @@ static void set_shape(char *buf, size_t len, gp_shape s, int n)
 
 int gpx_step_part_count(const gpx_stepper *s)
 {
-    return 2 * gp_net_layer_count(s->net) + 2;
+    int rows = 2;
+    for (int i = 0; i < gp_net_layer_count(s->net); i += 1 + gp_net_part_fused(s->net, i))
+        rows += gp_net_part_fused(s->net, i) ? 4 : 2;
+    return rows;
+}
+
+int gpx_step_part_row(const gpx_stepper *s, int i)
+{
+    int row = 0;
+    for (int j = 0; j < i; j += 1 + gp_net_part_fused(s->net, j))
+        row += gp_net_part_fused(s->net, j) ? 4 : 2;
+    return row;
 }
 
 static void layer_parts(const gpx_stepper *s, int i, gpx_step_part *fw, gpx_step_part *bw)
@@ -199,13 +210,49 @@ static void layer_parts(const gpx_stepper *s, int i, gpx_step_part *fw, gpx_step
     layer_costs(l, s->batch, i == 0, fw, bw);
 }
 
+/* The epilogue rows of the part that fuses the layers after conv i into
+ * it: the fused layers' FLOPs; bytes as the fused pass moves them (out:
+ * floats of the conv's output at the batch). Forward reads the conv's
+ * output for the statistics and again to normalise, and writes the
+ * output (relu alone: read and write in place). Backward reads x, dy and
+ * relu's output for the sums and again to build the conv's gradient,
+ * which it writes (relu alone: reads y and dy, writes the gradient). */
+static void epilogue_parts(const gpx_stepper *s, int i, gpx_step_part *fw, gpx_step_part *bw)
+{
+    int f = gp_net_part_fused(s->net, i), bn = 0, relu = 0;
+    const gp_layer *last = gp_net_layer(s->net, i + f);
+    fw->flops = bw->flops = 0;
+    for (int j = i + 1; j <= i + f; j++) {
+        const gp_layer *l = gp_net_layer(s->net, j);
+        bn |= !strcmp(l->ops->kind, "batchnorm2d");
+        relu |= !strcmp(l->ops->kind, "relu");
+        fw->flops += l->flops * s->batch;
+        bw->flops += backward_flops(l, s->batch, 0);
+    }
+    double out = 4.0 * (double)gp_shape_image_size(last->out) * s->batch;
+    fw->bytes = out * (bn ? 3 : 2);
+    bw->bytes = out * (bn ? (relu ? 7 : 5) : 3);
+    fw->layer = bw->layer = i + 1;
+    fw->kind = bw->kind = bn ? (relu ? "epi bn+relu" : "epi bn") : "epi relu";
+    fw->pass = "forward";
+    bw->pass = "backward";
+    snprintf(fw->desc, sizeof fw->desc, "fused into conv2d %d", i);
+    snprintf(bw->desc, sizeof bw->desc, "fused into conv2d %d", i);
+    set_shape(fw->shape, sizeof fw->shape, last->out, s->batch);
+    set_shape(bw->shape, sizeof bw->shape, last->out, s->batch);
+}
+
 void gpx_step_parts(const gpx_stepper *s, gpx_step_part *parts)
 {
-    int nlayers = gp_net_layer_count(s->net);
+    int nlayers = gp_net_layer_count(s->net), row = 0;
     memset(parts, 0, (size_t)gpx_step_part_count(s) * sizeof *parts);
-    for (int i = 0; i < nlayers; i++)
-        layer_parts(s, i, &parts[2 * i], &parts[2 * i + 1]);
-    gpx_step_part *loss = &parts[2 * nlayers], *opt = loss + 1;
+    for (int i = 0; i < nlayers; i += 1 + gp_net_part_fused(s->net, i)) {
+        layer_parts(s, i, &parts[row], &parts[row + 1]);
+        if (gp_net_part_fused(s->net, i))
+            epilogue_parts(s, i, &parts[row + 2], &parts[row + 3]);
+        row += gp_net_part_fused(s->net, i) ? 4 : 2;
+    }
+    gpx_step_part *loss = &parts[row], *opt = loss + 1;
     loss->layer = opt->layer = -1;
     loss->kind = s->to.sigmoid_loss ? "sigmoid_softmax_xent" : "softmax_xent";
     loss->pass = "loss";

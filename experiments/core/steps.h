@@ -15,6 +15,9 @@
  *                    forward
  *   forward bytes    4 (n in + n out + P)
  *   backward bytes   4 (n in + n out + n in + 2 P), no dx for the first layer
+ *   fused epilogue   the fused layers' FLOPs; bytes 4 n out x 3 forward (bn),
+ *                    x 2 (relu alone), x 7 backward (bn+relu), x 5 (bn), x 3
+ *                    (relu alone)
  *   loss             n classes (5 + 4 with a sigmoid) FLOPs; logits, labels
  *                    and logit gradients moved
  *   optimizer        per parameter float: Adam 12 FLOPs (AdamW 14), 7 floats
@@ -95,12 +98,20 @@ typedef struct {
     double      flops, bytes;   /* per call at the batch */
 } gpx_step_part;
 
-/* Parts in a step of s: forward and backward of every layer, the loss and
- * the optimizer step. */
+/* Parts in a step of s: forward and backward of every part the net runs
+ * (gp_net_part_fused: a layer, or a conv2d with the layers fused into it,
+ * which has two more rows, its epilogue's forward and backward), the loss
+ * and the optimizer step. */
 int          gpx_step_part_count(const gpx_stepper *s);
 
-/* parts[2 i] and parts[2 i + 1]: layer i's forward and backward; then the
- * loss and the optimizer step (gpx_step_part_count entries). */
+/* The row of the forward of the net's part that starts at layer i; its
+ * backward is the next, and a fused part's epilogue forward and backward
+ * the two after. */
+int          gpx_step_part_row  (const gpx_stepper *s, int i);
+
+/* Every part's rows in layer order, then the loss and the optimizer step
+ * (gpx_step_part_count entries). An epilogue row names the first fused
+ * layer, kind "epi bn+relu", "epi bn" or "epi relu". */
 void         gpx_step_parts     (const gpx_stepper *s, gpx_step_part *parts);
 
 /* A step replayed part by part owns its activations, laid out as the net
