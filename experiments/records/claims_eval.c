@@ -284,8 +284,12 @@ static void test_condition(const gpx_claim *k, const claim_tally *y, size_t cond
             d[n++] = p->sum[0] / p->count[0] - p->sum[1] / p->count[1];
     }
     gpx_paired s = gpx_paired_t(d, n, 0.95);
-    const char *label = cond < k->labels.n ? k->labels.s[cond] : y->conds[cond];
-    snprintf(t->condition, sizeof t->condition, "%s", k->condition[0] ? label : "");
+    if (!k->condition[0])
+        t->condition[0] = '\0';
+    else if (cond < k->labels.n)
+        snprintf(t->condition, sizeof t->condition, "%s", k->labels.s[cond]);
+    else
+        snprintf(t->condition, sizeof t->condition, "%s=%s", k->condition, y->conds[cond]);
     t->npairs = n;
     t->mean = s.mean;
     t->lo = s.lo;
