@@ -25,6 +25,7 @@
 
 #include "core/point.h"
 #include "core/schema.h"
+#include "records/claims.h"
 
 #ifndef CONFIG_DIR
 #define CONFIG_DIR "configs"
@@ -914,6 +915,7 @@ static void test_shipped_configs(void **state)
      * with: gpool run reads every config that is not a benchmark's. */
     const program programs[] = {
         { "kernels", gpx_bench_schema, "core/bench_schema.c (gpx_bench_schema)" },
+        { "claims",  gpx_claims_schema, "records/claims_config.c (gpx_claims_schema)" },
         { "",        gpx_run_schema,   "core/schema.c (gpx_run_schema)" },
     };
     enum { NPROGRAMS = sizeof programs / sizeof programs[0] };

@@ -36,6 +36,9 @@ int gpx_cmd_status(int argc, char **argv);
 /* gpool table: markdown and LaTeX tables and charts from results/<experiment>/ CSVs. */
 int gpx_cmd_table(int argc, char **argv);
 
+/* gpool claims: the claims of configs/claims.yaml tested on the studies' results. */
+int gpx_cmd_claims(int argc, char **argv);
+
 /* gpool profile: per-layer forward/backward time of a config's network. */
 int gpx_cmd_profile(int argc, char **argv);
 
