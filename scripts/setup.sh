@@ -4,7 +4,9 @@
 # user with sudo.
 #   sh scripts/setup.sh [--tests] [CONFIGURE-ARGUMENTS...]
 # --tests also installs what only the tests use: PyTorch and numpy, for the
-# step-by-step parity test against PyTorch (tests/parity.sh).
+# step-by-step parity test against PyTorch (tests/parity.sh); clang, its
+# libFuzzer and OpenMP runtimes, for the fuzz stage of .ci/run
+# (./configure CC=clang --enable-fuzzing).
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config autoconf-archive \
@@ -12,7 +14,7 @@ libyaml-dev zlib1g-dev libopenblas-openmp-dev libcmocka-dev gnuplot-nox \
 binutils python3 dataset-fashion-mnist"
 if [ "${1-}" = "--tests" ]; then
   shift
-  PACKAGES="$PACKAGES python3-torch python3-numpy"
+  PACKAGES="$PACKAGES python3-torch python3-numpy clang libclang-rt-14-dev libomp-dev"
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
