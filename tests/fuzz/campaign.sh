@@ -1,6 +1,7 @@
 #!/bin/sh
 # campaign.sh BUILDDIR SECONDS [TARGET...] - a short libFuzzer run of each
-# fuzz target (config idx npy csv by default) of a build configured with
+# fuzz target (by default every one with a corpus directory in
+# tests/fuzz/corpus/: config idx npy csv) of a build configured with
 # --enable-fuzzing, from the committed corpus and the tree's own inputs of
 # the same reader. The corpus in the tree is only read: what the fuzzer
 # finds goes to a temporary directory. A crash, a sanitizer report, a leak,
@@ -16,8 +17,9 @@ set -u
 builddir=$(cd "$1" && pwd) || exit 2
 seconds=$2
 shift 2
-[ $# -gt 0 ] || set -- config idx npy csv
 srcdir=$(cd "$(dirname "$0")/../.." && pwd) || exit 2
+# shellcheck disable=SC2046 # the corpus directories are target names
+[ $# -gt 0 ] || set -- $(cd "$srcdir/tests/fuzz/corpus" && ls)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpool-fuzz.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM

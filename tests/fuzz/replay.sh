@@ -16,7 +16,9 @@ set -u
 tap_init fuzz-replay
 fuzz="$builddir/tests/fuzz"
 corpus="$srcdir/tests/fuzz/corpus"
-for t in config idx npy csv; do
+# a target per corpus directory
+targets=$(cd "$corpus" && ls)
+for t in $targets; do
     [ -x "$fuzz/fuzz_$t" ] || tap_bail "$fuzz/fuzz_$t is not built"
 done
 
@@ -50,7 +52,7 @@ replay_all() {
     done
 }
 
-for t in config idx npy csv; do
+for t in $targets; do
     replay_all "$t" name "$corpus/$t"/*
 done
 replay_all config accept "$srcdir"/configs/*.yaml "$srcdir"/tests/configs/*.yaml \
