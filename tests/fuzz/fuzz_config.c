@@ -25,9 +25,11 @@
 /* A sweep may hold thousands of points; the first few cover the decoders. */
 #define MAX_POINTS_BUILT 8
 
-/* The network is built with its widths, paddings and depth cut to these, so
- * that no input can ask for gigabytes: a kernel larger than the input, a
- * map shrunk to nothing and every other shape error are still met. */
+/* The network is built with its widths, paddings, depth and input side cut
+ * to these, so that no input can ask for gigabytes: a kernel larger than the
+ * input, a map shrunk to nothing and every other shape error are still met
+ * (the verdict is the cut network's: a config that needs a side over
+ * MAX_SIDE or a padding over MAX_PAD to fit is refused here, not by gpool). */
 #define MAX_LAYERS   16
 #define MAX_CHANNELS 4
 #define MAX_PAD      2
@@ -40,6 +42,11 @@ static void require_names_config(const char *err)
                  "a refusal names the config");
 }
 
+static int at_most(int v, int most)
+{
+    return v > most ? most : v;
+}
+
 /* The image side and classes the point's data would have, as far as the
  * config says (an IDX set's sizes are in its files), cut to MAX_SIDE. */
 static gp_shape point_input(const ycfg_point *pt, int *classes)
@@ -48,13 +55,8 @@ static gp_shape point_input(const ycfg_point *pt, int *classes)
     int synthetic = d.source && !strcmp(d.source, "synthetic");
     int side = d.resize > 0 ? d.resize : synthetic && d.synthetic_size ? d.synthetic_size : 28;
     *classes = synthetic && d.synthetic_classes ? d.synthetic_classes : 10;
-    gp_shape in = { 1, 1, side > MAX_SIDE ? MAX_SIDE : side, side > MAX_SIDE ? MAX_SIDE : side };
+    gp_shape in = { 1, 1, at_most(side, MAX_SIDE), at_most(side, MAX_SIDE) };
     return in;
-}
-
-static int at_most(int v, int most)
-{
-    return v > most ? most : v;
 }
 
 /* spec's network, cut to the limits above: 0, or -1 with why in err. */
