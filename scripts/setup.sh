@@ -9,7 +9,9 @@
 # Snakemake and GNU parallel, for the workflow and the shards
 # (tests/snakemake.sh, tests/gnu-parallel.sh); protobuf, to read TensorBoard
 # files back (tests/tensorboard.sh); PyYAML and GNU time for
-# scripts/bench-throughput.sh's peak-RSS epoch.
+# scripts/bench-throughput.sh's peak-RSS epoch; clang, its libFuzzer and
+# OpenMP runtimes, for the fuzz stage of .ci/run (./configure CC=clang
+# --enable-fuzzing).
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config autoconf-archive \
@@ -18,7 +20,7 @@ binutils python3 dataset-fashion-mnist"
 if [ "${1-}" = "--tests" ]; then
   shift
   PACKAGES="$PACKAGES python3-torch python3-numpy slurm-wlm munge snakemake parallel \
-python3-protobuf python3-yaml time"
+python3-protobuf python3-yaml time clang libclang-rt-14-dev libomp-dev"
 fi
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -11,6 +11,7 @@ set -u
 : "${top_srcdir:=.}"
 # shellcheck source=tests/tap-lib.sh
 . "$top_srcdir/tests/tap-lib.sh"
+tap_slow "timed benchmark rows"
 tap_init bench-smoke
 export GPOOL_BENCH_GP="$srcdir/experiments/records/bench.gp"
 cd "$tmp" || exit 1

@@ -73,7 +73,7 @@ for f in $files; do
       bare)
         case $from in
           lib) [ -f "$top_srcdir/lib/$h" ] && continue ;;
-          tests) [ -f "$top_srcdir/tests/$h" ] && continue ;;
+          tests) [ -f "$top_srcdir/tests/$h" ] || [ -f "$top_srcdir/${f%/*}/$h" ] && continue ;;
         esac
         problems="$problems\"$h\" is not named by its floor; "; continue ;;
     esac

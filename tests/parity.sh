@@ -25,6 +25,9 @@ set -u
 
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
+# shellcheck source=tests/tap-lib.sh
+. "$top_srcdir/tests/tap-lib.sh"
+tap_slow "50 training steps of every network, against PyTorch"
 PYTHON=${PARITY_PYTHON:-/usr/bin/python3}
 STEPS=50
 
