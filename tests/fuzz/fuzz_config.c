@@ -1,13 +1,13 @@
 /*
  * fuzz_config.c - fuzz target of the config loader: libycfg (experiments/cfg)
- * against the root schemas of core/ (experiments, benchmarks), then what
+ * against the root schemas (experiments, benchmarks, claims), then what
  * `gpool run --check` does with an experiment config that loads: every
  * point decoded and its network built.
  *
  * Promises checked: a refusal names the config ("fuzz.yaml:..."); an
  * accepted experiment's name is one safe path component; the resolved
  * config, written out, loads again to the same points and ids. The input
- * is accepted when either schema accepts it.
+ * is accepted when any of the schemas accepts it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "core/model.h"
 #include "core/point.h"
 #include "core/schema.h"
+#include "records/claims.h"
 #include "fuzz.h"
 
 #define TARGET "fuzz_config"
@@ -169,9 +170,10 @@ static int load_with(const char *text, const ycfg_schema *schema, int experiment
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = fuzz_input_text(TARGET, data, size);
-    char run_err[4096], bench_err[4096];
+    char run_err[4096], other_err[4096];
     int accepted = load_with(text, gpx_run_schema(), 1, run_err, sizeof run_err);
-    accepted |= load_with(text, gpx_bench_schema(), 0, bench_err, sizeof bench_err);
+    accepted |= load_with(text, gpx_bench_schema(), 0, other_err, sizeof other_err);
+    accepted |= load_with(text, gpx_claims_schema(), 0, other_err, sizeof other_err);
     fuzz_verdict(TARGET, accepted, run_err);
     return 0;
 }

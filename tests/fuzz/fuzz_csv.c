@@ -6,8 +6,9 @@
  *
  * Promises checked: a refusal names the file; every accepted row has as
  * many fields as the header. The input
- * is accepted when it parses, every number of a numeric column found reads,
- * and some results file finds all of its columns in it.
+ * is accepted when it parses (every line ended), every number of a numeric
+ * column found reads, and some results file finds all of its columns in it
+ * and passes its rules.
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +49,9 @@ static int read_numbers(const gpx_csv *t, const gpx_record_file *f, const int *c
     return 0;
 }
 
-/* t read as results file f: 1 when it has all of f's columns and its numbers read. */
+/* t read as results file f: 1 when it has all of f's columns, its numbers
+ * read and its rows obey the columns' rules (gpx_record_check: ranges,
+ * finite numbers, no duplicate keys). */
 static int read_as(const gpx_csv *t, const gpx_record_file *f, FILE *sink)
 {
     int col[MAX_COLUMNS];
@@ -60,6 +63,10 @@ static int read_as(const gpx_csv *t, const gpx_record_file *f, FILE *sink)
     int first, end;
     gpx_record_swept(f, col, &first, &end);
     int numbers = read_numbers(t, f, col) == 0;
+    if (complete && numbers && gpx_record_check(t, f, col, err, sizeof err) != 0) {
+        require_names_file(err);
+        complete = 0;
+    }
     size_t row = 0;
     if (t->nrows > 0 && col[0] >= 0)
         gpx_csv_find(t, col[0], gpx_csv_field(t, t->nrows - 1, col[0]), &row);
@@ -87,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = fuzz_input_text(TARGET, data, size);
     gpx_csv t;
     char err[1024];
-    int accepted = gpx_csv_parse(&t, NAME, text, err, sizeof err) == 0;
+    int accepted = gpx_csv_parse_with(&t, NAME, text, GPX_CSV_WHOLE_LINES, err, sizeof err) == 0;
     if (accepted) {
         check_rows(&t);
         int some = 0;
