@@ -284,7 +284,7 @@ static void gpi_simpool_free_scratch(gpi_simpool *s)
 {
     float *floats[] = { s->map.weights, s->xhat, s->z, s->rstd, s->gap, s->q, s->u, s->dz,
                         s->ds };
-    double *doubles[] = { s->du, s->dq, s->dgamma, s->dbeta };
+    double *doubles[] = { s->du, s->dq, s->dgamma, s->dbeta, s->pos };
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++)
         gpi_free(floats[i]);
     for (size_t i = 0; i < sizeof doubles / sizeof *doubles; i++)
