@@ -126,4 +126,34 @@ rc=$?
 check "rerun of a directory with a run twice: exit 1, in rerun's voice, nothing run" \
     sh -c "[ $rc -eq 1 ] && grep -qF 'gpool rerun: $tmp/rerun-bad/runs.csv:6: a second row of run_id' '$tmp/err' && [ ! -e '$tmp/rerun2' ]"
 
+# ------------------------------------------- lr searches and event files
+# Seeds 0 and 1 of a head fall in different shards, so each shard searched
+# each head's rate: the merged lr-search.csv holds each group once, as the
+# single run's does; the event files come along byte for byte.
+cfg="$srcdir/tests/configs/shard-lr.yaml"
+"$gpool" run -q "$cfg" --out "$tmp/lr-single" >/dev/null 2>&1 &&
+    "$gpool" run -q --shard 1/2 "$cfg" --out "$tmp/lr1" >/dev/null 2>&1 &&
+    "$gpool" run -q --shard 2/2 "$cfg" --out "$tmp/lr2" >/dev/null 2>&1
+check "a searching sweep runs whole and in two shards" [ $? -eq 0 ]
+check "... each shard searched both heads" \
+    [ "$(tail -n +2 "$tmp/lr1/lr-search.csv" | wc -l)" -eq 4 -a \
+      "$(tail -n +2 "$tmp/lr2/lr-search.csv" | wc -l)" -eq 4 ]
+"$gpool" merge -o "$tmp/lr-merged" "$tmp/lr1" "$tmp/lr2" >/dev/null 2>&1
+check "gpool merge joins them" [ $? -eq 0 ]
+check "the merged lr-search.csv equals the single run's: each group once" \
+    cmp -s "$tmp/lr-single/lr-search.csv" "$tmp/lr-merged/lr-search.csv"
+n_events=0
+for f in "$tmp"/lr1/runs/*/events.out.tfevents.gpool "$tmp"/lr2/runs/*/events.out.tfevents.gpool; do
+    rel=${f#"$tmp"/lr?/}
+    cmp -s "$f" "$tmp/lr-merged/$rel" && n_events=$((n_events + 1))
+done
+check "each run's event file comes along byte for byte (4 runs)" [ "$n_events" -eq 4 ]
+# the first group's choice moved to its other rate in the second shard
+sed -e '2s/,ok,0$/,ok,1/' -e '3s/,ok,1$/,ok,0/' "$tmp/lr2/lr-search.csv" >"$tmp/lr2/x" &&
+    mv "$tmp/lr2/x" "$tmp/lr2/lr-search.csv"
+"$gpool" merge -o "$tmp/lr-bad" "$tmp/lr1" "$tmp/lr2" >/dev/null 2>"$tmp/lr-bad.err"
+rc=$?
+check "shards that chose differently: exit 1, naming the file and the group" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'lr2/lr-search.csv: group .* chose the rate' '$tmp/lr-bad.err'"
+check "... and no merged lr-search.csv" [ ! -e "$tmp/lr-bad/lr-search.csv" ]
 echo "1..$n"

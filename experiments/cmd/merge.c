@@ -13,7 +13,9 @@
 #include "cmd/commands.h"
 #include "core/schema.h"
 #include "records/ids.h"
+#include "records/lr_search.h"
 #include "records/sweep.h"
+#include "records/tfevents.h"
 #include "util/util.h"
 
 #define MERGE_CMD "gpool merge"
@@ -90,28 +92,41 @@ static int order_merged(gpx_sweep *sw)
     return missing ? -1 : 0;
 }
 
-/* Copy a small file (a run's manifest or config) into place, atomically. */
-static int copy_small_file(const char *from, const char *to)
+/* Copy a run's file (text, or a TensorBoard event file) into place,
+ * atomically, byte for byte. */
+static int copy_run_file(const char *from, const char *to)
 {
-    char *text = gpx_read_text(from), err[512];
-    if (!text)
+    char err[4600], buf[65536];
+    FILE *in = fopen(from, "rb");
+    if (!in) {
+        fprintf(stderr, "gpool merge: %s: cannot read\n", from);
         return -1;
-    gpx_atomic_file f;
-    int rc = gpx_atomic_open(&f, to, err, sizeof err);
-    if (rc == 0) {
-        fputs(text, f.fp);
-        rc = gpx_atomic_commit(&f, err, sizeof err);
     }
+    gpx_atomic_file f;
+    int rc = gpx_atomic_open(&f, to, err, sizeof err), opened = rc == 0;
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, f.fp) != n)
+            rc = -1;
+    if (rc == 0 && ferror(in)) {
+        snprintf(err, sizeof err, "%s: read error", from);
+        rc = -1;
+    }
+    fclose(in);
+    if (rc == 0)
+        rc = gpx_atomic_commit(&f, err, sizeof err);
+    else if (opened)
+        gpx_atomic_abort(&f);
     if (rc)
         fprintf(stderr, "gpool merge: %s\n", err);
-    free(text);
     return rc;
 }
 
 /* The run's own files from the shard that has them, into DIR/runs/<id>/. */
 static int copy_run_files(const gpx_sweep *sw, const char *id, const char **dirs, int ndirs)
 {
-    static const char *const files[] = { "config.yaml", "manifest.yaml", "progress.csv" };
+    static const char *const files[] = { "config.yaml", "manifest.yaml", "progress.csv",
+                                         GPX_TFEVENTS_NAME };
     char from[4400], to[4400], dir[4200], err[512];
     for (int d = 0; d < ndirs; d++) {
         snprintf(from, sizeof from, "%s/runs/%s/manifest.yaml", dirs[d], id);
@@ -125,7 +140,7 @@ static int copy_run_files(const gpx_sweep *sw, const char *id, const char **dirs
         for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
             snprintf(from, sizeof from, "%s/runs/%s/%s", dirs[d], id, files[k]);
             snprintf(to, sizeof to, "%s/%s", dir, files[k]);
-            if (gpx_readable(from) && copy_small_file(from, to))
+            if (gpx_readable(from) && copy_run_file(from, to))
                 return -1;
         }
         return 0;
@@ -133,8 +148,9 @@ static int copy_run_files(const gpx_sweep *sw, const char *id, const char **dirs
     return 0;
 }
 
-/* Each run's own config, manifest and progress go along with its rows (the
- * checkpoints stay in the shards: they are large and only resume needs them). */
+/* Each run's own config, manifest, progress and event file go along with
+ * its rows (the checkpoints stay in the shards: they are large and only
+ * resume needs them). */
 static int merge_run_files(const gpx_sweep *sw, const char **dirs, int ndirs)
 {
     for (size_t i = 0; i < sw->nruns; i++)
@@ -173,7 +189,13 @@ static int merge_into(gpx_sweep *sw, const char **dirs, int ndirs)
         return 1;
     }
     if (gpx_sweep_write_config(sw) || gpx_sweep_write_tables(sw) ||
-        merge_run_files(sw, dirs, ndirs) || gpx_sweep_write_chart(sw))
+        merge_run_files(sw, dirs, ndirs))
+        return 1;
+    if (gpx_lr_search_merge(sw->out_dir, dirs, ndirs, err, sizeof err)) {
+        fprintf(stderr, "gpool merge: lr search: %s\n", err);
+        return 1;
+    }
+    if (gpx_sweep_write_chart(sw))
         return 1;
     printf("gpool merge: %zu runs from %d shards -> %s\n", sw->nruns, ndirs, sw->out_dir);
     return 0;

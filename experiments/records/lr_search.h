@@ -15,4 +15,11 @@
 /* The store of DIR/lr-search.csv. */
 extern const gpx_lr_store gpx_lr_search_csv;
 
+/* The lr-search.csv files of the shard directories dirs[0 .. ndirs) as one
+ * OUT_DIR/lr-search.csv (none when no shard has one), each group once: a
+ * group whose runs fell in several shards was searched in each, alike. 0,
+ * or -1 with err (a file fails its checks; two shards chose differently). */
+int gpx_lr_search_merge(const char *out_dir, const char *const *dirs, int ndirs, char *err,
+                        size_t errlen);
+
 #endif /* GPOOL_EXPERIMENTS_RECORDS_LR_SEARCH_H */
