@@ -33,6 +33,8 @@ static const gpx_command gpx_commands[] = {
     { "table",   "tables (markdown, LaTeX) and charts from a results directory", gpx_cmd_table, 0 },
     { "claims",  "each claim of configs/claims.yaml tested on the studies' results",
       gpx_cmd_claims, 0 },
+    { "cam",     "class activation maps of a run's kept weights, drawn over test images",
+      gpx_cmd_cam, 0 },
     { "profile", "per-layer time of a training step of a config's network", gpx_cmd_profile, 0 },
     { "throughput", "training-step and inference images/s of a config's network",
       gpx_cmd_throughput, 0 },

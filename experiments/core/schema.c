@@ -153,6 +153,9 @@ static const ycfg_schema train_keys[] = {
     { "train_accuracy", YCFG_ENUM, "running", .choices = train_acc_choices,
       .help = "running (during the epoch) or eval_pass (no-grad pass after it)" },
     { "checkpoint", YCFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
+    { "keep_weights", YCFG_BOOL, "false", .id_exempt = 1,
+      .help = "keep the final weights (no optimizer state) in runs/<id>/weights/, for "
+              "gpool cam (not part of run ids: it changes no result)" },
     { "tensorboard", YCFG_BOOL, "false",
       .help = "runs/<id>/events.out.tfevents.gpool: the epochs' scalars for TensorBoard" },
     { "lr_search", YCFG_MAP, "{}", .items = lr_search_keys,
