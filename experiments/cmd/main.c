@@ -35,6 +35,8 @@ static const gpx_command gpx_commands[] = {
       gpx_cmd_claims, 0 },
     { "cam",     "class activation maps of a run's kept weights, drawn over test images",
       gpx_cmd_cam, 0 },
+    { "where",   "how well each run's maps find the item placed on a canvas (where.csv)",
+      gpx_cmd_where, 1 },
     { "profile", "per-layer time of a training step of a config's network", gpx_cmd_profile, 0 },
     { "throughput", "training-step and inference images/s of a config's network",
       gpx_cmd_throughput, 0 },
