@@ -108,6 +108,16 @@ static gp_net *trained_net(const gpx_model_spec *spec, const float *x, const int
     return net;
 }
 
+/* Random images and labels in x, y, and the trained net of head over a
+ * trunk (pooled or not) whose spec goes to *spec. */
+static gp_net *setup(const char *head, gp_layer_kind kind, int pooled, float *x, int *y,
+                     gpx_model_spec *spec)
+{
+    random_images(x, y, N_IMAGES);
+    *spec = make_spec(head, kind, pooled);
+    return trained_net(spec, x, y);
+}
+
 static void maps_of(gp_net *net, const gpx_model_spec *spec, const float *x, const int *y,
                     gpx_cam_method m, float *maps, float *logits)
 {
@@ -131,9 +141,8 @@ static void test_gap_score_and_gradcam(void **state)
     float x[N_IMAGES * SIDE * SIDE], score[N_IMAGES * SIDE * SIDE], grad[N_IMAGES * SIDE * SIDE];
     float logits[N_IMAGES * CLASSES];
     int y[N_IMAGES];
-    random_images(x, y, N_IMAGES);
-    gpx_model_spec spec = make_spec("gap", GP_LAYER_HEAD_POOL, 0);
-    gp_net *net = trained_net(&spec, x, y);
+    gpx_model_spec spec;
+    gp_net *net = setup("gap", GP_LAYER_HEAD_POOL, 0, x, y, &spec);
     maps_of(net, &spec, x, y, GPX_CAM_SCORE, score, logits);
     maps_of(net, &spec, x, y, GPX_CAM_GRADCAM, grad, NULL);
     const float *bias = gp_net_layer(net, spec.ntrunk)->params[1].value;
@@ -160,9 +169,8 @@ static void test_gap_dense_cam_and_gradcam(void **state)
     (void)state;
     float x[N_IMAGES * SIDE * SIDE], cam[N_IMAGES * SIDE * SIDE], grad[N_IMAGES * SIDE * SIDE];
     int y[N_IMAGES];
-    random_images(x, y, N_IMAGES);
-    gpx_model_spec spec = make_spec("gap_dense", GP_LAYER_HEAD_POOL, 0);
-    gp_net *net = trained_net(&spec, x, y);
+    gpx_model_spec spec;
+    gp_net *net = setup("gap_dense", GP_LAYER_HEAD_POOL, 0, x, y, &spec);
     maps_of(net, &spec, x, y, GPX_CAM_CAM, cam, NULL);
     maps_of(net, &spec, x, y, GPX_CAM_GRADCAM, grad, NULL);
     double tol = 1e-5 * (1.0 + max_abs(cam, sizeof cam / sizeof *cam));
@@ -255,9 +263,8 @@ static void check_gradcam(const char *head, gp_layer_kind kind)
 {
     float x[N_IMAGES * SIDE * SIDE], grad[N_IMAGES * SIDE * SIDE];
     int y[N_IMAGES];
-    random_images(x, y, N_IMAGES);
-    gpx_model_spec spec = make_spec(head, kind, 1);
-    gp_net *net = trained_net(&spec, x, y);
+    gpx_model_spec spec;
+    gp_net *net = setup(head, kind, 1, x, y, &spec);
     maps_of(net, &spec, x, y, GPX_CAM_GRADCAM, grad, NULL);
     double scale = max_abs(grad, sizeof grad / sizeof *grad);
     assert_true(scale > 0);
@@ -312,9 +319,8 @@ static void test_attention_map(void **state)
     (void)state;
     float x[N_IMAGES * SIDE * SIDE], maps[N_IMAGES * SIDE * SIDE];
     int y[N_IMAGES];
-    random_images(x, y, N_IMAGES);
-    gpx_model_spec spec = make_spec("attn", GP_LAYER_ATTN_POOL, 1);
-    gp_net *net = trained_net(&spec, x, y);
+    gpx_model_spec spec;
+    gp_net *net = setup("attn", GP_LAYER_ATTN_POOL, 1, x, y, &spec);
     maps_of(net, &spec, x, y, GPX_CAM_ATTENTION, maps, NULL);
     int n, heads;
     const float *w;
