@@ -39,6 +39,12 @@ int gpx_cmd_table(int argc, char **argv);
 /* gpool claims: the claims of configs/claims.yaml tested on the studies' results. */
 int gpx_cmd_claims(int argc, char **argv);
 
+/* gpool cam: class activation maps of a run's kept weights over test images. */
+int gpx_cmd_cam(int argc, char **argv);
+
+/* gpool where: the localization measures of every run of a results directory. */
+int gpx_cmd_where(int argc, char **argv);
+
 /* gpool profile: per-layer forward/backward time of a config's network. */
 int gpx_cmd_profile(int argc, char **argv);
 

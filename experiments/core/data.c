@@ -28,6 +28,7 @@ typedef struct {
     int      count, h, w;
     uint8_t *pix;
     int     *y;
+    int     *place;   /* data.canvas: row and column per image; NULL without */
 } raw_split;
 
 static const char *const fmnist_names[GPX_DATA_MAX_FILES] = {
@@ -58,6 +59,7 @@ static void raw_free(raw_split *r)
 {
     free(r->pix);
     free(r->y);
+    free(r->place);
     memset(r, 0, sizeof *r);
 }
 
@@ -484,6 +486,10 @@ static gpx_split make_split(const raw_split *r, int first, int count, int classe
     s.images = (gpx_images){ GPX_PIXEL_U8, GPX_LAYOUT_NCHW, count, 1, r->h, r->w,
                              count ? r->pix + (size_t)first * img : NULL };
     s.y = count ? r->y + first : NULL;
+    if (r->place && count) {
+        s.place = r->place + 2 * (size_t)first;
+        s.h = s.w = size;
+    }
     return s;
 }
 
@@ -530,6 +536,8 @@ static int pick_train_subset(const gpx_data_spec *spec, raw_split *r, int nfit, 
     for (int k = 0; k < spec->train_subset; k++) {   /* pick[k] >= k: moves go forward */
         memmove(r->pix + (size_t)k * img, r->pix + (size_t)pick[k] * img, img);
         r->y[k] = r->y[pick[k]];
+        if (r->place)
+            memmove(r->place + 2 * k, r->place + 2 * pick[k], 2 * sizeof *r->place);
     }
     free(pick);
     *ntrain = spec->train_subset;
@@ -548,6 +556,9 @@ static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
     if (spec->resize < 0 || spec->resize > RESIZE_MAX)
         return gpx_fail(err, errlen, "resize %d outside 0 (keep the size) .. %d",
                          spec->resize, RESIZE_MAX);
+    if (spec->canvas < 0 || spec->canvas > RESIZE_MAX || (spec->canvas && spec->resize))
+        return gpx_fail(err, errlen, "canvas %d: 0 (none) .. %d, and not with resize (%d)",
+                        spec->canvas, RESIZE_MAX, spec->resize);
     return 0;
 }
 
@@ -603,13 +614,39 @@ static int build_splits(const gpx_data_spec *spec, raw_split *train, raw_split *
     if (pick_train_subset(spec, train, nfit, &ntrain, err, errlen) != 0)
         return -1;
     gpx_pixel_scale scale = { spec->normalize, out->mean, out->std };
-    out->train = make_split(train, 0, ntrain, classes, spec->resize, &scale);
-    out->val = make_split(train, nfit, spec->validation, classes, spec->resize, &scale);
-    out->test = make_split(test, 0, test->count, classes, spec->resize, &scale);
-    void *owned[4] = { train->pix, train->y, test->pix, test->y };
+    int size = spec->canvas ? spec->canvas : spec->resize;
+    out->train = make_split(train, 0, ntrain, classes, size, &scale);
+    out->val = make_split(train, nfit, spec->validation, classes, size, &scale);
+    out->test = make_split(test, 0, test->count, classes, size, &scale);
+    void *owned[6] = { train->pix, train->y, test->pix, test->y, train->place, test->place };
     memcpy(out->owned, owned, sizeof owned);
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
+    return 0;
+}
+
+/* --------------------------------------------------------------- canvas */
+
+/* xor'ed into canvas_seed for the test file's places, a stream of its own */
+#define CANVAS_TEST_STREAM 0x63616e7661732174ull
+
+/* With data.canvas, a place for every image of both files, before any is
+ * left out, so that an image's place never depends on the limits. */
+static int draw_canvas_places(const gpx_data_spec *spec, raw_split *train, raw_split *test,
+                              char *err, size_t errlen)
+{
+    if (!spec->canvas)
+        return 0;
+    raw_split *r[2] = { train, test };
+    for (int k = 0; k < 2; k++) {
+        r[k]->place = malloc(2 * (size_t)r[k]->count * sizeof *r[k]->place + 1);
+        if (!r[k]->place)
+            return gpx_fail(err, errlen, "out of memory for %d canvas places", r[k]->count);
+        if (gpx_canvas_offsets(r[k]->count, r[k]->h, r[k]->w, spec->canvas,
+                               spec->canvas_seed ^ (k ? CANVAS_TEST_STREAM : 0), r[k]->place))
+            return gpx_fail(err, errlen, "canvas %d is smaller than the %d x %d images",
+                            spec->canvas, r[k]->h, r[k]->w);
+    }
     return 0;
 }
 
@@ -658,6 +695,8 @@ int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t er
     if (rc == 0)
         rc = settle_classes(spec, out, &train, &test, &classes, err, errlen);
     if (rc == 0)
+        rc = draw_canvas_places(spec, &train, &test, err, errlen);
+    if (rc == 0)
         rc = build_splits(spec, &train, &test, classes, out, err, errlen);
     raw_free(&train);
     raw_free(&test);
@@ -670,14 +709,41 @@ void gpx_data_free(gpx_data *d)
 {
     if (!d)
         return;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         free(d->owned[i]);
     memset(d, 0, sizeof *d);
+}
+
+/* A batch on its canvases: converted at the stored size, then each image
+ * placed where it was drawn, on what a raw zero pixel becomes. */
+static int canvas_batch(const gpx_split *s, const int *index, int first, int count, float *dst)
+{
+    const gpx_images *im = &s->images;
+    int *place = malloc(2 * (size_t)count * sizeof *place + 1);
+    float *own = malloc((size_t)count * im->c * im->h * im->w * sizeof *own + 1);
+    float *fill = malloc((size_t)im->c * sizeof *fill + 1);
+    uint8_t *zero = calloc((size_t)im->c * gpx_pixel_size(im->type) + 1, 1);
+    gpx_images pixel = { im->type, GPX_LAYOUT_NCHW, 1, im->c, 1, 1, zero };
+    int rc = place && own && fill && zero &&
+             gpx_images_to_floats(&pixel, &s->scale, NULL, 0, 1, fill) == 0 &&
+             gpx_images_to_floats(im, &s->scale, index, first, count, own) == 0 ? 0 : -1;
+    for (int i = 0; rc == 0 && i < count; i++)
+        memcpy(place + 2 * i, s->place + 2 * (size_t)(index ? index[i] : first + i),
+               2 * sizeof *place);
+    if (rc == 0)
+        rc = gpx_place_at(own, count, im->c, im->h, im->w, dst, s->h, fill, place);
+    free(place);
+    free(own);
+    free(fill);
+    free(zero);
+    return rc;
 }
 
 int gpx_split_batch(const gpx_split *s, const int *index, int first, int count, float *dst)
 {
     const gpx_images *im = &s->images;
+    if (s->place)
+        return canvas_batch(s, index, first, count, dst);
     if (s->h == im->h && s->w == im->w)
         return gpx_images_to_floats(im, &s->scale, index, first, count, dst);
     /* resized from the stored size: converted there first, as torch

@@ -44,6 +44,10 @@ typedef struct {
     gpx_images      images;
     gpx_pixel_scale scale;
     const int      *y;
+    /* with data.canvas: image k's top left corner on the h x w canvas, row
+     * place[2k] and column place[2k + 1] (drawn once per stored image);
+     * NULL without a canvas */
+    const int      *place;
 } gpx_split;
 
 #define GPX_DATA_MAX_FILES 4
@@ -57,8 +61,9 @@ typedef struct {
     gpx_split train, val, test;
     double    mean, std;
     /* what the splits point into, freed by gpx_data_free: the training
-     * images and labels (train and validation share them), then the test ones */
-    void     *owned[4];
+     * images and labels (train and validation share them), then the test
+     * ones, then the canvas places of both */
+    void     *owned[6];
     int       nfiles;
     char      files[GPX_DATA_MAX_FILES][4096];
     char      sha256[GPX_DATA_MAX_FILES][65];
@@ -115,6 +120,16 @@ typedef struct {
      * The stored images and the normalisation statistics stay the original
      * pixels'. */
     int         resize;
+    /* 0 = none; else every split delivers canvas x canvas images, each
+     * stored image placed unchanged on a canvas of raw zero pixels (zero
+     * before normalisation) at a place drawn once per image of the files,
+     * in file order, by canvas_seed (the test file by its own stream), so
+     * every run sees an image at the same place; the place goes with the
+     * image through the limits, the subset and the validation split
+     * (gpx_split.place). The normalisation statistics stay the stored
+     * images'. Not with resize. */
+    int         canvas;
+    uint64_t    canvas_seed;
 } gpx_data_spec;
 
 /* Load the data set spec describes into out. 0, or -1 with a message in err

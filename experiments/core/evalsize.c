@@ -136,6 +136,30 @@ int gpx_resize_bilinear(const float *src, int n, int c, int h, int w, float *dst
 
 /* -------------------------------------------------------------- canvas */
 
+/* One plane of h x w onto a size x size canvas of fill, its corner at row
+ * oy, column ox. */
+static void place_plane(const float *x, int h, int w, float *y, int size, float fill, int oy,
+                        int ox)
+{
+    size_t canvas = (size_t)size * size;
+    for (size_t k = 0; k < canvas; k++)
+        y[k] = fill;
+    for (int r = 0; r < h; r++)
+        memcpy(y + (size_t)(oy + r) * size + ox, x + (size_t)r * w, w * sizeof *x);
+}
+
+/* The next image's offset: centred, or drawn from rng (row, then column). */
+static void next_offset(int h, int w, int size, gpx_canvas_mode mode, gp_rng *rng, int *oy,
+                        int *ox)
+{
+    *oy = (size - h) / 2;
+    *ox = (size - w) / 2;
+    if (mode == GPX_CANVAS_RANDOM) {
+        *oy = (int)gp_rng_below(rng, (uint64_t)(size - h + 1));
+        *ox = (int)gp_rng_below(rng, (uint64_t)(size - w + 1));
+    }
+}
+
 /* Place n images, drawing random offsets from rng (which the caller may
  * keep across calls, so a split placed in pieces gets the places it would
  * get in one call). */
@@ -144,21 +168,43 @@ static void place_images(const float *src, int n, int c, int h, int w, float *ds
 {
     size_t canvas = (size_t)size * size, plane = (size_t)h * w;
     for (int i = 0; i < n; i++) {
-        int oy = (size - h) / 2, ox = (size - w) / 2;
-        if (mode == GPX_CANVAS_RANDOM) {
-            oy = (int)gp_rng_below(rng, (uint64_t)(size - h + 1));
-            ox = (int)gp_rng_below(rng, (uint64_t)(size - w + 1));
-        }
+        int oy, ox;
+        next_offset(h, w, size, mode, rng, &oy, &ox);
         for (int ch = 0; ch < c; ch++) {
             size_t p = (size_t)i * c + ch;
-            float *y = dst + p * canvas;
-            const float *x = src + p * plane;
-            for (size_t k = 0; k < canvas; k++)
-                y[k] = fill;
-            for (int r = 0; r < h; r++)
-                memcpy(y + (size_t)(oy + r) * size + ox, x + (size_t)r * w, w * sizeof *x);
+            place_plane(src + p * plane, h, w, dst + p * canvas, size, fill, oy, ox);
         }
     }
+}
+
+int gpx_canvas_offsets(int n, int h, int w, int size, uint64_t seed, int *place)
+{
+    if (n < 0 || h < 1 || w < 1 || size < h || size < w)
+        return -1;
+    gp_rng rng;
+    gp_rng_seed(&rng, seed);
+    for (int i = 0; i < n; i++)
+        next_offset(h, w, size, GPX_CANVAS_RANDOM, &rng, &place[2 * i], &place[2 * i + 1]);
+    return 0;
+}
+
+int gpx_place_at(const float *src, int n, int c, int h, int w, float *dst, int size,
+                 const float *fill, const int *place)
+{
+    if (n < 0 || c < 0 || h < 1 || w < 1 || size < h || size < w)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (place[2 * i] < 0 || place[2 * i] > size - h || place[2 * i + 1] < 0 ||
+            place[2 * i + 1] > size - w)
+            return -1;
+    size_t canvas = (size_t)size * size, plane = (size_t)h * w;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            size_t p = (size_t)i * c + ch;
+            place_plane(src + p * plane, h, w, dst + p * canvas, size, fill[ch], place[2 * i],
+                        place[2 * i + 1]);
+        }
+    return 0;
 }
 
 int gpx_place_on_canvas(const float *src, int n, int c, int h, int w, float *dst,

@@ -75,6 +75,18 @@ int gpx_resize_bilinear(const float *src, int n, int c, int h, int w, float *dst
 int gpx_place_on_canvas(const float *src, int n, int c, int h, int w, float *dst,
                         int size, float fill, gpx_canvas_mode mode, uint64_t seed);
 
+/* The offsets GPX_CANVAS_RANDOM gives n images of h x w on size x size
+ * canvases with seed: place[2i] the row, place[2i + 1] the column of image
+ * i's top left corner. 0, or -1 if size < h or size < w or a size is below 1. */
+int gpx_canvas_offsets(int n, int h, int w, int size, uint64_t seed, int *place);
+
+/* Copy n x c images of h x w onto size x size canvases in dst, image i at
+ * place[2i], place[2i + 1] (row, column) as gpx_canvas_offsets gives them,
+ * channel ch's canvas filled with fill[ch]. 0, or -1 for a size below 1, a
+ * canvas smaller than the image or an offset that would not keep it inside. */
+int gpx_place_at(const float *src, int n, int c, int h, int w, float *dst, int size,
+                 const float *fill, const int *place);
+
 /* One evaluation: test accuracy (a fraction) and mean loss at an input size
  * by a method; NaN with applicable = 0 and the reason when it cannot run. */
 typedef struct {

@@ -59,6 +59,8 @@ gpx_data_spec gpx_run_data_spec(const ycfg_point *pt)
     s.synthetic_classes = (int)ycfg_int(pt, "data.synthetic.classes");
     s.synthetic_seed = (uint64_t)ycfg_int(pt, "data.synthetic.seed");
     s.resize = (int)ycfg_int(pt, "data.resize");
+    s.canvas = (int)ycfg_int(pt, "data.canvas.size");
+    s.canvas_seed = (uint64_t)ycfg_int(pt, "data.canvas.seed");
     return s;
 }
 

@@ -297,6 +297,25 @@ static int build_net(const gpx_run_job *job, const ycfg_point *pt, const gpx_dat
                : 0;
 }
 
+/* With train.keep_weights, the trained weights (no optimizer state) into
+ * RUN_DIR/weights, as a checkpoint with its checksums, for `gpool cam`.
+ * 0, or -1 with the reason in res. */
+static int keep_final_weights(const gpx_run_job *job, const ycfg_point *pt, gp_net *net,
+                              gpx_train_result *res)
+{
+    char dir[8192];
+    if (!ycfg_bool(pt, "train.keep_weights"))
+        return 0;
+    if (gpx_join(dir, sizeof dir, job->run_dir, "weights") ||
+        gp_checkpoint_save(dir, net, NULL) != GP_OK) {
+        res->status = GPX_RUN_FAILED;
+        snprintf(res->reason, sizeof res->reason, "keeping the weights in %.100s: %.120s",
+                 job->run_dir, gp_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 /* Train the built net, then evaluate it at other sizes: the result, with
  * the most bytes the library held for the net while it was built and
  * trained (held: what it held before). */
@@ -324,6 +343,8 @@ static gpx_train_result train_and_evaluate(const gpx_run_job *job, int fd,
     /* before the evaluation at other sizes, which reshapes the net */
     res.alloc_peak = (double)(gp_alloc_stats_get().peak - held);
     free(sink.rows);
+    if (res.status == GPX_RUN_OK && keep_final_weights(job, pt, net, &res))
+        return res;
     if (res.status == GPX_RUN_OK &&
         evaluate_sizes(fd, pt, model, net, data, o->sigmoid_loss, err, sizeof err)) {
         res.status = GPX_RUN_FAILED;

@@ -60,6 +60,14 @@ static const ycfg_schema synthetic_keys[] = {
     { NULL }
 };
 
+static const ycfg_schema canvas_keys[] = {
+    { "size", YCFG_INT, "0", .min = 0, .max = 1024,
+      .help = "square canvas the images are placed on, unchanged (0: none)" },
+    { "seed", YCFG_INT, "0", .min = 0, .max = 1e15,
+      .help = "the places, drawn once per image of the files" },
+    { NULL }
+};
+
 static const ycfg_schema data_keys[] = {
     { "source", YCFG_ENUM, "fashion-mnist", .choices = source_choices,
       .help = "fashion-mnist (searched), idx (files below) or synthetic" },
@@ -85,6 +93,9 @@ static const ycfg_schema data_keys[] = {
     { "synthetic", YCFG_MAP, "{}", .items = synthetic_keys, .help = "the synthetic set" },
     { "resize", YCFG_INT, "0", .min = 0, .max = 1024,
       .help = "train and test at this square size (bilinear); 0 keeps the data's own" },
+    { "canvas", YCFG_MAP, "{}", .items = canvas_keys,
+      .help = "each image at a seeded place on a larger zero canvas, the same in every "
+              "run (the localization study)" },
     { NULL }
 };
 
@@ -153,6 +164,9 @@ static const ycfg_schema train_keys[] = {
     { "train_accuracy", YCFG_ENUM, "running", .choices = train_acc_choices,
       .help = "running (during the epoch) or eval_pass (no-grad pass after it)" },
     { "checkpoint", YCFG_BOOL, "true", .help = "save weights and optimizer state each epoch" },
+    { "keep_weights", YCFG_BOOL, "false", .id_exempt = 1,
+      .help = "keep the final weights (no optimizer state) in runs/<id>/weights/, for "
+              "gpool cam (not part of run ids: it changes no result)" },
     { "tensorboard", YCFG_BOOL, "false",
       .help = "runs/<id>/events.out.tfevents.gpool: the epochs' scalars for TensorBoard" },
     { "lr_search", YCFG_MAP, "{}", .items = lr_search_keys,

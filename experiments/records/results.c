@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A column's range: any value, >= 0, >= 1, a fraction in [0, 1], an image side. */
+/* A column's range: any value, >= 0, >= 1, a fraction in [0, 1], an image side, a
+ * difference of two fractions. */
 #define ANY      -INFINITY, INFINITY
 #define NONNEG   0, INFINITY
 #define POSITIVE 1, INFINITY
 #define UNIT     0, 1
 #define PIXELS   1, 100000
+#define SIGNED_UNIT -1, 1
 
 #define TEXT(name)               { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, 0, 0 }
 #define ID(name)                 { name, GPX_COL_TEXT, NULL, 0, ANY, NULL, GPX_REQUIRED | GPX_KEY, 0 }
@@ -114,6 +116,23 @@ static const gpx_column evals_columns[] = {
     [GPX_EVALS_TEST_LOSS] = REAL("test_loss", "%.6f", NONNEG),
     [GPX_EVALS_STATUS] = CHOICE("status", eval_statuses),
     [GPX_EVALS_REASON] = TEXT("reason"),
+};
+
+/* gpool where: core/cam.h's methods; pointing, IoU and the centre baseline
+ * are fractions, the margin is pointing less the baseline. */
+static const char *const where_methods[] = { "score", "cam", "attention", "gradcam", NULL };
+static const gpx_column where_columns[] = {
+    [GPX_WHERE_RUN_ID] = ID("run_id"),
+    [GPX_WHERE_HEAD] = TEXT("head"),
+    [GPX_WHERE_SEED] = INT("seed", NONNEG),
+    [GPX_WHERE_METHOD] = { "method", GPX_COL_TEXT, NULL, 0, ANY, where_methods,
+                           GPX_REQUIRED | GPX_KEY, 0 },
+    [GPX_WHERE_IMAGES] = INT("images", POSITIVE),
+    [GPX_WHERE_TEST_ACC] = REAL("test_acc", "%.5f", UNIT),
+    [GPX_WHERE_POINTING] = REAL("pointing", "%.5f", UNIT),
+    [GPX_WHERE_IOU] = REAL("iou", "%.5f", UNIT),
+    [GPX_WHERE_CENTRE] = REAL("centre_pointing", "%.5f", UNIT),
+    [GPX_WHERE_MARGIN] = REAL("margin", "%.5f", SIGNED_UNIT),
 };
 
 /* GB/s in significant digits, not decimals: a 2-thread row that lost the
@@ -212,6 +231,7 @@ static const gpx_column lr_search_columns[] = {
 _Static_assert(NCOLS(runs_columns) == GPX_RUNS_NCOLUMNS, "runs.csv: enum and list differ");
 _Static_assert(NCOLS(epochs_columns) == GPX_EPOCHS_NCOLUMNS, "epochs.csv: enum and list differ");
 _Static_assert(NCOLS(evals_columns) == GPX_EVALS_NCOLUMNS, "evals.csv: enum and list differ");
+_Static_assert(NCOLS(where_columns) == GPX_WHERE_NCOLUMNS, "where.csv: enum and list differ");
 _Static_assert(NCOLS(bench_columns) == GPX_BENCH_NCOLUMNS, "bench.csv: enum and list differ");
 _Static_assert(NCOLS(profile_columns) == GPX_PROFILE_NCOLUMNS,
                "profile.csv: enum and list differ");
@@ -229,6 +249,8 @@ const gpx_record_file gpx_epochs_file = { "epochs.csv", epochs_columns, GPX_EPOC
                                           GPX_EPOCHS_HEAD, 0 };
 const gpx_record_file gpx_evals_file = { "evals.csv", evals_columns, GPX_EVALS_NCOLUMNS,
                                          GPX_EVALS_HEAD, 0 };
+const gpx_record_file gpx_where_file = { "where.csv", where_columns, GPX_WHERE_NCOLUMNS,
+                                         GPX_WHERE_HEAD, 0 };
 const gpx_record_file gpx_bench_file = { "bench.csv", bench_columns, GPX_BENCH_NCOLUMNS, 0, 0 };
 const gpx_record_file gpx_profile_file = { "profile.csv", profile_columns, GPX_PROFILE_NCOLUMNS,
                                            0, GPX_CSV_COMMENTS };

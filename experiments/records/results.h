@@ -16,6 +16,8 @@
  *               bit, to continue it after an interruption (gpx_progress_file)
  *   lr-search.csv  gpool run with train.lr_search: one row per trial of each
  *               group's search, the chosen rate marked (gpx_lr_search_file)
+ *   where.csv   gpool where: one row per run and map method, how well the
+ *               maps find the placed item (gpx_where_file)
  *
  * The files of gpool run have the swept paths of the experiment's config
  * as columns of their own, between the leading columns (run_id, and
@@ -145,6 +147,13 @@ enum {
     GPX_THROUGHPUT_NCOLUMNS
 };
 
+enum {
+    GPX_WHERE_RUN_ID, GPX_WHERE_HEAD, GPX_WHERE_SEED, GPX_WHERE_METHOD, GPX_WHERE_IMAGES,
+    GPX_WHERE_TEST_ACC, GPX_WHERE_POINTING, GPX_WHERE_IOU, GPX_WHERE_CENTRE,
+    GPX_WHERE_MARGIN,
+    GPX_WHERE_NCOLUMNS
+};
+
 extern const gpx_record_file gpx_runs_file;
 extern const gpx_record_file gpx_epochs_file;
 extern const gpx_record_file gpx_evals_file;
@@ -153,6 +162,7 @@ extern const gpx_record_file gpx_profile_file;
 extern const gpx_record_file gpx_progress_file;
 extern const gpx_record_file gpx_throughput_file;
 extern const gpx_record_file gpx_lr_search_file;
+extern const gpx_record_file gpx_where_file;
 
 /* ------------------------------------------------------------- writing */
 
