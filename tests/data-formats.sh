@@ -10,10 +10,12 @@ set -u
 : "${top_srcdir:=.}"
 # shellcheck source=tests/tap-lib.sh
 . "$top_srcdir/tests/tap-lib.sh"
-tap_need python3 "the data-format sets are written by python3"
+# Debian's python3 (python3-numpy), not whichever python3 is first on PATH
+PYTHON=${DATA_PYTHON:-/usr/bin/python3}
+[ -x "$PYTHON" ] || tap_skip_all "data formats" "$PYTHON not found (the sets are written by python3)"
 tap_init data-formats
 cd "$tmp" || tap_bail "cannot enter $tmp"
-make_data() { python3 "$srcdir/tests/make-image-data.py" "$@" || tap_bail "make-image-data.py $*"; }
+make_data() { "$PYTHON" "$srcdir/tests/make-image-data.py" "$@" || tap_bail "make-image-data.py $*"; }
 
 # write_config FILE NAME DATA-LINES...: a small colour net on the data section given
 write_config() {
@@ -88,5 +90,98 @@ check "cifar10 not found: refused naming the places searched (status $rc)" \
 mkdir -p "$tmp/gd" && cp -r cifar "$tmp/gd/cifar-10-batches-bin"
 GPOOL_DATA=$tmp/gd gpool_run --check missing.yaml
 check "cifar10 found under \$GPOOL_DATA/cifar-10-batches-bin (status $rc)" [ "$rc" -eq 0 ]
+
+# ----------------------------------------------------------- NumPy arrays
+if "$PYTHON" -c 'import numpy' 2>/dev/null; then
+make_data npz set.npz 600 200
+write_config npz.yaml npz "source: npz" "file: $tmp/set.npz" "normalize: true"
+trains_above npz npz.yaml 0.25
+check "npz: the network takes 3 channels (conv 3 -> 8: 224 parameters + head 36)" \
+    [ "$(value "$tmp/npz/runs.csv" params)" -eq 260 ]
+mkdir f32 && make_data npy f32 400 100 nchw float32
+write_config f32.yaml f32 "source: npy" "layout: nchw" "train_images: f32/x_train.npy" \
+    "train_labels: f32/y_train.npy" "test_images: f32/x_test.npy" "test_labels: f32/y_test.npy"
+trains_above "npy, float32 N x C x H x W" f32.yaml 0.25
+mkdir grey && make_data npy grey 40 20 nhw uint8
+write_config grey.yaml grey "source: npy" "layout: nhw" "train_images: grey/x_train.npy" \
+    "train_labels: grey/y_train.npy" "test_images: grey/x_test.npy" "test_labels: grey/y_test.npy"
+gpool_run --check grey.yaml
+check "npy: uint8 N x H x W (one channel) with int32 and uint8 labels (status $rc)" [ "$rc" -eq 0 ]
+write_config grey4.yaml grey "source: npy" "layout: nhwc" "train_images: grey/x_train.npy" \
+    "train_labels: grey/y_train.npy" "test_images: grey/x_test.npy" "test_labels: grey/y_test.npy"
+refused "npy, 3 dimensions read as nhwc" grey4.yaml \
+    "grey/x_train.npy: images of data.layout nhwc have 4 dimensions, this array has 3"
+
+# broken arrays, each written by numpy or cut from one it wrote
+"$PYTHON" - <<'EOP' || tap_bail "numpy could not write the broken arrays"
+import numpy as np, zipfile
+x = np.load("grey/x_train.npy"); y = np.load("grey/y_train.npy")
+np.save("bad-x-int.npy", x.astype(np.int32))
+np.save("bad-y-float.npy", y.astype(np.float32))
+np.save("bad-y-short.npy", y[:-3])
+np.save("bad-y-neg.npy", np.where(np.arange(len(y)) == 7, -2, y).astype(np.int64))
+np.save("bad-x-fortran.npy", np.asfortranarray(x))
+np.save("bad-x-nan.npy", np.where(np.arange(x.size).reshape(x.shape) == 100, np.nan,
+                                  x.astype(np.float32)).astype(np.float32))
+with open("grey/x_train.npy", "rb") as f: raw = f.read()
+open("bad-x-cut.npy", "wb").write(raw[:-5])
+open("bad-x-long.npy", "wb").write(raw + b"\0\0")
+open("bad-x-magic.npy", "wb").write(b"\x93NUMPX" + raw[6:])
+d = np.load("set.npz")
+np.savez("bad-missing.npz", x_train=d["x_train"], y_train=d["y_train"], x_test=d["x_test"])
+np.savez("bad-dtype.npz", x_train=d["x_train"].astype(np.float64), y_train=d["y_train"],
+         x_test=d["x_test"], y_test=d["y_test"])
+with open("set.npz", "rb") as f: raw = f.read()
+open("bad-cut.npz", "wb").write(raw[: len(raw) // 2])
+with zipfile.ZipFile("bad-empty.npz", "w", zipfile.ZIP_STORED) as z:
+    for k in d.files:
+        z.writestr(k + ".npy", b"")
+with zipfile.ZipFile("bad-crc.npz", "w", zipfile.ZIP_STORED) as z:
+    for k in d.files:
+        z.writestr(k + ".npy", open("grey/x_train.npy", "rb").read())
+with open("bad-crc.npz", "rb") as f: raw = bytearray(f.read())
+raw[200] ^= 0x55          # a byte of x_train.npy's data: its CRC-32 no longer matches
+open("bad-crc.npz", "wb").write(raw)
+EOP
+bad_npy() { # bad_npy NAME X-FILE Y-FILE PATTERN
+    write_config bad.yaml bad "source: npy" "layout: nhw" "train_images: $2" \
+        "train_labels: $3" "test_images: grey/x_test.npy" "test_labels: grey/y_test.npy"
+    refused "$1" bad.yaml "$4"
+}
+bad_npy "npy, int32 images" bad-x-int.npy grey/y_train.npy \
+    "bad-x-int.npy: images must be uint8 or float32 (this array is int32)"
+bad_npy "npy, float labels" grey/x_train.npy bad-y-float.npy \
+    "bad-y-float.npy: labels must be integers"
+bad_npy "npy, 37 labels for 40 images" grey/x_train.npy bad-y-short.npy \
+    "bad-y-short.npy: 37 labels for 40 images"
+bad_npy "npy, a negative label" grey/x_train.npy bad-y-neg.npy \
+    "bad-y-neg.npy: label -2 at index 7 is negative"
+bad_npy "npy, Fortran order" bad-x-fortran.npy grey/y_train.npy \
+    "bad-x-fortran.npy: Fortran-order data not supported"
+bad_npy "npy, a NaN pixel" bad-x-nan.npy grey/y_train.npy \
+    "bad-x-nan.npy: element 100 (image 0) is nan"
+bad_npy "npy, truncated" bad-x-cut.npy grey/y_train.npy \
+    "bad-x-cut.npy: shape (40, 16, 16) of 1-byte elements needs 10240 bytes of data, the file has 10235.*truncated"
+bad_npy "npy, trailing bytes" bad-x-long.npy grey/y_train.npy \
+    "bad-x-long.npy: .*trailing bytes"
+bad_npy "npy, bad magic" bad-x-magic.npy grey/y_train.npy "bad-x-magic.npy: not a .npy file"
+bad_npy "npy, a file missing" nowhere.npy grey/y_train.npy "nowhere.npy: cannot open"
+bad_npz() { # bad_npz NAME FILE PATTERN
+    write_config bad.yaml bad "source: npz" "file: $2"
+    refused "$1" bad.yaml "$3"
+}
+bad_npz "npz, a member missing" bad-missing.npz \
+    "bad-missing.npz: no member y_test.npy.*this one holds: x_train.npy, y_train.npy, x_test.npy"
+bad_npz "npz, float64 images" bad-dtype.npz \
+    "bad-dtype.npz:x_train.npy: dtype '<f8' not supported"
+bad_npz "npz, cut in half" bad-cut.npz "bad-cut.npz: cannot open as an .npz (zip) archive"
+bad_npz "npz, empty members" bad-empty.npz "bad-empty.npz:x_train.npy: truncated header"
+bad_npz "npz, a corrupt member (CRC)" bad-crc.npz "bad-crc.npz:x_train.npy: .*CRC"
+bad_npz "npz, no such file" nowhere.npz "nowhere.npz: cannot open as an .npz"
+write_config bad.yaml bad "source: npz"
+refused "npz without data.file" bad.yaml "source npz needs data.file"
+else
+    skip "npz and npy sets" "python3-numpy is not installed (sh scripts/setup.sh --tests)"
+fi
 
 echo "1..$n"

@@ -688,6 +688,8 @@ static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out
         *classes = CIFAR10_CLASSES;
         return gpx_cifar10_load(spec, out, train, test, err, errlen);
     }
+    if (strcmp(source, "npy") == 0 || strcmp(source, "npz") == 0)
+        return gpx_npy_images_load(spec, out, train, test, err, errlen);
     return gpx_fail(err, errlen, "unknown data source \"%s\" (%s)", source, SOURCE_NAMES);
 }
 
