@@ -91,6 +91,59 @@ mkdir -p "$tmp/gd" && cp -r cifar "$tmp/gd/cifar-10-batches-bin"
 GPOOL_DATA=$tmp/gd gpool_run --check missing.yaml
 check "cifar10 found under \$GPOOL_DATA/cifar-10-batches-bin (status $rc)" [ "$rc" -eq 0 ]
 
+# ------------------------------------------------------------ PNG folders
+make_data pngdir pngs 600 200
+write_config png.yaml png "source: imagefolder" "dir: $tmp/pngs" "normalize: true"
+trains_above imagefolder png.yaml 0.25
+check "imagefolder: RGB, RGBA, 16-bit and palette files read as 3 channels (224 + 36 parameters)" \
+    [ "$(value "$tmp/imagefolder/runs.csv" params)" -eq 260 ]
+check "imagefolder: the manifest records the class order" \
+    grep -q '^  class_names: "cat,dog,frog,ship"' "$tmp/imagefolder/manifest.yaml"
+check "imagefolder: ... and the two roots, each with a hash" \
+    [ "$(grep -c 'path: .*pngs/t[a-z]*"$' "$tmp/imagefolder/manifest.yaml")" -eq 2 ]
+# grey and grey+alpha files join a set read as one channel, and as three
+for kind in grey greyalpha; do make_data png "pngs/train/cat/zz-$kind.png" "$kind" 12 12; done
+write_config png1.yaml png1 "source: imagefolder" "train_images: pngs/train" \
+    "test_images: pngs/test" "channels: 1"
+gpool_run --check png1.yaml
+check "imagefolder, channels: 1, grey files among colour ones: checked (status $rc)" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
+gpool_run --check png.yaml
+check "imagefolder, channels 3, grey files among colour ones: checked (status $rc)" [ "$rc" -eq 0 ]
+
+png_copy() { rm -rf badpng && cp -r pngs badpng; }
+first_png() { ls "$1" | head -n 1; }   # first_png DIR: the name of DIR's first file
+write_config bad.yaml bad "source: imagefolder" "dir: $tmp/badpng"
+png_copy && "$PYTHON" -c '
+import sys; sys.path.insert(0, sys.argv[1]); import importlib
+m = importlib.import_module("make-image-data")
+px = [[[7 * r + c, 40, 90] for c in range(9)] for r in range(12)]
+open(sys.argv[2], "wb").write(m.png_of(px, "rgb"))' "$srcdir/tests" "badpng/train/dog/$(first_png pngs/train/dog)"
+refused "imagefolder, an image of another size" bad.yaml \
+    "badpng/train/dog/$(first_png pngs/train/dog): 12 x 9 pixels (height x width), the first image is 12 x 12"
+f=$(first_png pngs/test/frog)
+png_copy && head -c 100 "pngs/test/frog/$f" >"badpng/test/frog/$f"
+refused "imagefolder, a truncated PNG" bad.yaml "badpng/test/frog/$f: .*truncated"
+f=$(first_png pngs/train/ship)
+png_copy && echo "not an image" >"badpng/train/ship/$f"
+refused "imagefolder, not a PNG" bad.yaml "badpng/train/ship/$f: not a PNG file"
+f=$(first_png pngs/test/cat)
+png_copy && "$PYTHON" -c '
+import sys
+raw = bytearray(open(sys.argv[1], "rb").read()); raw[40] ^= 0x21
+open(sys.argv[1], "wb").write(raw)' "badpng/test/cat/$f"
+refused "imagefolder, a corrupt chunk (CRC)" bad.yaml "badpng/test/cat/$f: .*CRC"
+png_copy && rm -r badpng/test/frog
+refused "imagefolder, a class folder missing from test/" bad.yaml \
+    "badpng/test: no class folder frog, which .*badpng/train has"
+png_copy && rm badpng/train/dog/*.png
+refused "imagefolder, an empty class folder" bad.yaml \
+    "badpng/train/dog: no .png file in this class folder"
+png_copy && rm -r badpng/test
+refused "imagefolder, no test/" bad.yaml "badpng/test: cannot open the folder"
+write_config bad.yaml bad "source: imagefolder" "dir: $tmp/pngs" "channels: 2"
+refused "imagefolder, channels: 2" bad.yaml "data.channels must be 1 (grey) or 3 (RGB), not 2"
+
 # ----------------------------------------------------------- NumPy arrays
 if "$PYTHON" -c 'import numpy' 2>/dev/null; then
 make_data npz set.npz 600 200

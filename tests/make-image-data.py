@@ -7,7 +7,7 @@ broken variants).
     make-image-data.py npz FILE TRAIN TEST        numpy.savez, uint8 NHWC
     make-image-data.py npy DIR TRAIN TEST LAYOUT DTYPE   four .npy files
     make-image-data.py pngdir DIR TRAIN TEST      train/ and test/ PNG folders
-    make-image-data.py png FILE KIND              one 6 x 5 PNG of colour type KIND
+    make-image-data.py png FILE KIND [H W]        one H x W (6 x 5) PNG of colour type KIND
 
 The class is in the colour only: class k of 4 lifts channel k (red, green,
 blue) of a random patch, class 3 lifts all three by a third as much, so
@@ -164,10 +164,12 @@ def write_pngdir(d, ntrain, ntest):
                 f.write(png_of(px, kind))
 
 
-def write_png(path, kind):
-    """One 6 x 5 image with distinct, known colours per pixel (pixel (r, c)
-    is (40 r + 10, 30 c + 20, 200 - 25 r)), as colour type kind."""
-    px = [[[40 * r + 10, 30 * c + 20, 200 - 25 * r] for c in range(5)] for r in range(6)]
+def write_png(path, kind, h=6, w=5):
+    """One h x w image with varied, known colours (pixel (r, c) is
+    ((40 r + 10) % 256, (30 c + 20) % 256, (200 + 25 r) % 256)), as colour
+    type kind."""
+    px = [[[(40 * r + 10) % 256, (30 * c + 20) % 256, (200 + 25 * r) % 256] for c in range(w)]
+          for r in range(h)]
     with open(path, "wb") as f:
         f.write(png_of(px, kind))
 
@@ -183,7 +185,7 @@ def main(argv):
     elif cmd == "pngdir":
         write_pngdir(argv[2], int(argv[3]), int(argv[4]))
     elif cmd == "png":
-        write_png(argv[2], argv[3])
+        write_png(argv[2], argv[3], *(int(v) for v in argv[4:6]))
     else:
         raise SystemExit(f"unknown command {cmd}")
 

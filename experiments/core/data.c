@@ -690,6 +690,8 @@ static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out
     }
     if (strcmp(source, "npy") == 0 || strcmp(source, "npz") == 0)
         return gpx_npy_images_load(spec, out, train, test, err, errlen);
+    if (strcmp(source, "imagefolder") == 0)
+        return gpx_pngdir_load(spec, out, train, test, err, errlen);
     return gpx_fail(err, errlen, "unknown data source \"%s\" (%s)", source, SOURCE_NAMES);
 }
 
