@@ -132,14 +132,14 @@ static int cifar_read_records(FILE *fp, const char *path, int count, gpx_raw *r,
     return 0;
 }
 
-/* Files [first, first + nfiles) of dir, in order, into r. */
-static int cifar_read_split(const char *dir, int first, int nfiles, gpx_raw *r, gpx_data *out,
-                            char *err, size_t errlen)
+int gpx_cifar10_read(const char *const *path, int nfiles, gpx_raw *r, gpx_data *out,
+                     char *err, size_t errlen)
 {
-    char path[CIFAR_FILES][4096];
     int records[CIFAR_FILES], total = 0;
+    if (nfiles < 1 || nfiles > CIFAR_FILES)
+        return gpx_fail(err, errlen, "CIFAR-10: %d files to read (1 to %d)", nfiles,
+                        CIFAR_FILES);
     for (int i = 0; i < nfiles; i++) {
-        cifar_path(dir, cifar_names[first + i], path[i], sizeof path[i]);
         if (cifar_records(path[i], &records[i], err, errlen) != 0)
             return -1;
         total += records[i];
@@ -157,6 +157,19 @@ static int cifar_read_split(const char *dir, int first, int nfiles, gpx_raw *r, 
             return -1;
     }
     return 0;
+}
+
+/* Files [first, first + nfiles) of dir, in order, into r. */
+static int cifar_read_split(const char *dir, int first, int nfiles, gpx_raw *r, gpx_data *out,
+                            char *err, size_t errlen)
+{
+    char path[CIFAR_FILES][4096];
+    const char *p[CIFAR_FILES];
+    for (int i = 0; i < nfiles; i++) {
+        cifar_path(dir, cifar_names[first + i], path[i], sizeof path[i]);
+        p[i] = path[i];
+    }
+    return gpx_cifar10_read(p, nfiles, r, out, err, errlen);
 }
 
 int gpx_cifar10_load(const gpx_data_spec *spec, gpx_data *out, gpx_raw *train, gpx_raw *test,

@@ -59,6 +59,11 @@ int    gpx_data_add_hashed(gpx_data *out, const char *name, const char sha256[65
 int gpx_cifar10_load    (const gpx_data_spec *spec, gpx_data *out, gpx_raw *train,
                          gpx_raw *test, char *err, size_t errlen);
 
+/* The batch files path[0 .. nfiles) (1 to 6), in order, as one split into
+ * r, each recorded in out: what gpx_cifar10_load does for each split. */
+int gpx_cifar10_read    (const char *const *path, int nfiles, gpx_raw *r, gpx_data *out,
+                         char *err, size_t errlen);
+
 /* source npy (the four .npy files of spec) and npz (spec->file's members
  * x_train, y_train, x_test, y_test): images in spec->layout. */
 int gpx_npy_images_load (const gpx_data_spec *spec, gpx_data *out, gpx_raw *train,
