@@ -10,9 +10,7 @@ set -u
 : "${top_srcdir:=.}"
 # shellcheck source=tests/tap-lib.sh
 . "$top_srcdir/tests/tap-lib.sh"
-# Debian's python3 (python3-numpy), not whichever python3 is first on PATH
-PYTHON=${DATA_PYTHON:-/usr/bin/python3}
-[ -x "$PYTHON" ] || tap_skip_all "data formats" "$PYTHON not found (the sets are written by python3)"
+tap_data_python "data formats"
 tap_init data-formats
 cd "$tmp" || tap_bail "cannot enter $tmp"
 make_data() { "$PYTHON" "$srcdir/tests/make-image-data.py" "$@" || tap_bail "make-image-data.py $*"; }

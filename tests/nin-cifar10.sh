@@ -11,8 +11,7 @@ set -u
 : "${top_srcdir:=.}"
 # shellcheck source=tests/tap-lib.sh
 . "$top_srcdir/tests/tap-lib.sh"
-PYTHON=${DATA_PYTHON:-/usr/bin/python3}
-[ -x "$PYTHON" ] || tap_skip_all "nin-cifar10" "$PYTHON not found (the set is written by python3)"
+tap_data_python nin-cifar10
 tap_init nin-cifar10
 cd "$tmp" || tap_bail "cannot enter $tmp"
 config="$srcdir/configs/nin-cifar10.yaml"

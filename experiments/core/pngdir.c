@@ -42,6 +42,7 @@ typedef struct {
     const unsigned char *bytes;
     size_t               len, at;
     char                 why[256];   /* libpng's message, for ours */
+    png_bytep           *rows;       /* freed by the caller: libpng may longjmp past */
 } png_source;
 
 static void png_read_memory(png_structp png, png_bytep out, size_t len)
@@ -104,11 +105,14 @@ static int png_decode_rows(png_structp png, png_infop info, png_source *src, int
                  png_get_channels(png, info), png_get_bit_depth(png, info), channels);
         return -1;
     }
-    png_bytep *rows = png_malloc(png, (size_t)*h * sizeof *rows);
+    src->rows = malloc((size_t)*h * sizeof *src->rows);
+    if (!src->rows) {
+        snprintf(src->why, sizeof src->why, "out of memory for %d rows", *h);
+        return -1;
+    }
     for (int r = 0; r < *h; r++)
-        rows[r] = pix + (size_t)r * (size_t)*w * (size_t)channels;
-    png_read_image(png, rows);
-    png_free(png, rows);
+        src->rows[r] = pix + (size_t)r * (size_t)*w * (size_t)channels;
+    png_read_image(png, src->rows);
     png_read_end(png, NULL);
     return 0;
 }
@@ -116,7 +120,7 @@ static int png_decode_rows(png_structp png, png_infop info, png_source *src, int
 int gpx_png_decode(const void *bytes, size_t len, const char *name, int channels, int want_h,
                    int want_w, int *h, int *w, unsigned char *pix, char *err, size_t errlen)
 {
-    png_source src = { bytes, len, 0, "" };
+    png_source src = { bytes, len, 0, "", NULL };
     if (len < 8 || png_sig_cmp(bytes, 0, 8) != 0)
         return gpx_fail(err, errlen, "%s: not a PNG file (bad signature)", name);
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error,
@@ -132,6 +136,7 @@ int gpx_png_decode(const void *bytes, size_t len, const char *name, int channels
     if (setjmp(png_jmpbuf(png)) == 0)
         rc = png_decode_rows(png, info, &src, channels, want_h, want_w, h, w, pix);
     png_destroy_read_struct(&png, &info, NULL);
+    free(src.rows);
     if (rc != 0)
         return gpx_fail(err, errlen, "%s: %s", name, src.why[0] ? src.why : "unreadable PNG");
     return 0;
