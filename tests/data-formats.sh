@@ -112,7 +112,7 @@ check "imagefolder, channels 3, grey files among colour ones: checked (status $r
 png_copy() { rm -rf badpng && cp -r pngs badpng; }
 first_png() { ls "$1" | head -n 1; }   # first_png DIR: the name of DIR's first file
 write_config bad.yaml bad "source: imagefolder" "dir: $tmp/badpng"
-png_copy && "$PYTHON" -c '
+png_copy && PYTHONDONTWRITEBYTECODE=1 "$PYTHON" -c '
 import sys; sys.path.insert(0, sys.argv[1]); import importlib
 m = importlib.import_module("make-image-data")
 px = [[[7 * r + c, 40, 90] for c in range(9)] for r in range(12)]
@@ -126,7 +126,7 @@ f=$(first_png pngs/train/ship)
 png_copy && echo "not an image" >"badpng/train/ship/$f"
 refused "imagefolder, not a PNG" bad.yaml "badpng/train/ship/$f: not a PNG file"
 f=$(first_png pngs/test/cat)
-png_copy && "$PYTHON" -c '
+png_copy && PYTHONDONTWRITEBYTECODE=1 "$PYTHON" -c '
 import sys
 raw = bytearray(open(sys.argv[1], "rb").read()); raw[40] ^= 0x21
 open(sys.argv[1], "wb").write(raw)' "badpng/test/cat/$f"
