@@ -26,7 +26,7 @@
  * its spec, and each layer keeps the spec it was made from.
  *
  * Every type has one constructor named _create and one destructor named
- * _destroy (gp_net, gp_optim, gp_idx, and every layer kind, whose layers
+ * _destroy (gp_net, gp_optim, gp_idx, gp_npy_array, and every layer kind, whose layers
  * gp_layer_destroy frees). Counters say what they count: _floats for
  * float elements, _tensors for whole tensors.
  *
@@ -681,6 +681,33 @@ gp_status   gp_npy_write        (const char *path, const float *data,
  * trailing bytes (data may then be partly overwritten). */
 gp_status   gp_npy_read         (const char *path, float *data, size_t count,
                                  size_t *dims, int *ndims);
+
+/* The element types gp_npy_array_create reads (numpy's '<f4', '|u1', '<i4',
+ * '<i8'). */
+typedef enum { GP_NPY_F32 = 0, GP_NPY_U8, GP_NPY_I32, GP_NPY_I64 } gp_npy_dtype;
+
+/* A .npy array of any supported type: count elements of shape dims[0 ..
+ * ndims) in C order, little-endian on disk, host order in data. */
+typedef struct {
+    gp_npy_dtype dtype;
+    int          ndims;
+    size_t       dims[8];
+    size_t       count;
+    void        *data;      /* owned by the gp_npy_array */
+} gp_npy_array;
+
+/* Bytes of one element of t; 0 for an unknown type. */
+size_t      gp_npy_dtype_size   (gp_npy_dtype t);
+
+/* Read a .npy array: the file path, or, with bytes non-NULL, the len bytes
+ * at bytes (path then only names it in messages: an .npz member). Versions
+ * 1.0 and 2.0, C order, the dtypes of gp_npy_dtype; exactly the shape's
+ * bytes must follow the header. GP_ERR_PARSE names path and what is wrong. */
+gp_status   gp_npy_array_create (gp_npy_array **out, const char *path,
+                                 const void *bytes, size_t len);
+
+/* Free a and its data (NULL is fine). */
+void        gp_npy_array_destroy(gp_npy_array *a);
 
 /* ============================================================== data */
 

@@ -1,10 +1,14 @@
 /*
- * npy.c - float32 .npy files, the format numpy.save writes.
+ * npy.c - .npy files, the format numpy.save writes.
  *
- * Only what checkpoints need: '<f4', C order, versions 1.0 and 2.0 on read,
- * 1.0 on write. The header is a Python dict literal; the reader parses the
- * subset numpy emits (three keys, string / bool / int-tuple values) instead
- * of trusting fixed offsets, so files written by any numpy version load.
+ * Checkpoints write and read float32 ('<f4'), C order, versions 1.0 and 2.0
+ * on read, 1.0 on write. Data sets read arrays of the element types images
+ * and labels come in (gp_npy_array_create: uint8, int32, int64, float32),
+ * from a file or from bytes already in memory (a member of an .npz archive
+ * its caller unpacked). The header is a Python dict literal; the reader
+ * parses the subset numpy emits (three keys, string / bool / int-tuple
+ * values) instead of trusting fixed offsets, so files written by any numpy
+ * version load.
  */
 #include "autoconfig.h"
 
@@ -36,12 +40,20 @@ static int npy_host_is_little_endian(void)
     return b == 1;
 }
 
+/* Reverse the bytes of each of count elements of size bytes at p. */
+static void npy_swap(unsigned char *p, size_t count, size_t size)
+{
+    for (size_t i = 0; i < count; i++, p += size)
+        for (size_t a = 0, b = size - 1; a < b; a++, b--) {
+            unsigned char t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+}
+
 static void npy_swap32(unsigned char *p, size_t count)
 {
-    for (size_t i = 0; i < count; i++, p += 4) {
-        unsigned char t = p[0]; p[0] = p[3]; p[3] = t;
-        t = p[1]; p[1] = p[2]; p[2] = t;
-    }
+    npy_swap(p, count, 4);
 }
 
 /* ------------------------------------------------------------- writing */
@@ -392,4 +404,127 @@ gp_status gp_npy_read(const char *path, float *data, size_t count, size_t *dims,
         *ndims = h.ndims;
     gpi_clear_error();
     return GP_OK;
+}
+
+/* ------------------------------------------------------ typed arrays */
+
+/* numpy's descr of each gp_npy_dtype, little-endian ('|' for one byte:
+ * numpy writes '|u1'; '<u1' is accepted too), and its element size. */
+static const struct {
+    const char  *descr, *alias;
+    size_t       size;
+} npy_dtypes[] = {
+    [GP_NPY_F32] = { "<f4", NULL, 4 },
+    [GP_NPY_U8]  = { "|u1", "<u1", 1 },
+    [GP_NPY_I32] = { "<i4", NULL, 4 },
+    [GP_NPY_I64] = { "<i8", NULL, 8 },
+};
+
+size_t gp_npy_dtype_size(gp_npy_dtype t)
+{
+    return (unsigned)t < sizeof npy_dtypes / sizeof npy_dtypes[0] ? npy_dtypes[t].size : 0;
+}
+
+static gp_status npy_dtype_of(const npy_header *h, const char *path, gp_npy_dtype *t)
+{
+    for (size_t i = 0; i < sizeof npy_dtypes / sizeof npy_dtypes[0]; i++)
+        if (strcmp(h->descr, npy_dtypes[i].descr) == 0 ||
+            (npy_dtypes[i].alias && strcmp(h->descr, npy_dtypes[i].alias) == 0)) {
+            *t = (gp_npy_dtype)i;
+            return GP_OK;
+        }
+    return gpi_fail(GP_ERR_PARSE, "%s: dtype '%s' not supported (uint8 '|u1', int32 '<i4', "
+                    "int64 '<i8' or float32 '<f4')", path, h->descr);
+}
+
+/* The bytes of fp from where it stands to its end; fp is left where it was. */
+static gp_status npy_bytes_left(FILE *fp, const char *path, size_t *left)
+{
+    long at = ftell(fp);
+    if (at < 0 || fseek(fp, 0, SEEK_END) != 0)
+        return gpi_fail(GP_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
+    long end = ftell(fp);
+    if (end < at || fseek(fp, at, SEEK_SET) != 0)
+        return gpi_fail(GP_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
+    *left = (size_t)(end - at);
+    return GP_OK;
+}
+
+/* The array's data: exactly the shape's bytes must follow the header, so
+ * a bad shape is refused before anything is allocated for it. */
+static gp_status npy_array_data(FILE *fp, const char *path, gp_npy_array *a)
+{
+    size_t count = 0, left = 0, size = gp_npy_dtype_size(a->dtype);
+    gp_status st = npy_count(a->dims, a->ndims, path, &count);
+    if (st == GP_OK && count > SIZE_MAX / size)
+        st = gpi_fail(GP_ERR_PARSE, "%s: shape too large", path);
+    if (st == GP_OK)
+        st = npy_bytes_left(fp, path, &left);
+    if (st != GP_OK)
+        return st;
+    if (left != count * size) {
+        char shape[256];
+        npy_format_shape(shape, sizeof shape, a->dims, a->ndims);
+        return gpi_fail(GP_ERR_PARSE, "%s: shape %s of %zu-byte elements needs %zu bytes of "
+                        "data, the file has %zu after its header (at byte offset %ld)%s", path,
+                        shape, size, count * size, left, ftell(fp),
+                        left < count * size ? ": truncated" : ": trailing bytes");
+    }
+    a->count = count;
+    a->data = malloc(count * size + 1);
+    if (!a->data)
+        return gpi_fail(GP_ERR_NOMEM, "%s: out of memory for %zu bytes", path, count * size);
+    if (fread(a->data, 1, count * size, fp) != count * size)
+        return gpi_fail(GP_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    if (!npy_host_is_little_endian() && size > 1)
+        npy_swap(a->data, count, size);
+    return GP_OK;
+}
+
+static gp_status npy_array_read(FILE *fp, const char *path, gp_npy_array *a)
+{
+    npy_header h;
+    gp_status st = npy_read_header(fp, path, &h);
+    if (st == GP_OK)
+        st = npy_dtype_of(&h, path, &a->dtype);
+    if (st == GP_OK && h.fortran)
+        st = gpi_fail(GP_ERR_PARSE, "%s: Fortran-order data not supported (save a C-order "
+                      "array: numpy.ascontiguousarray)", path);
+    if (st != GP_OK)
+        return st;
+    a->ndims = h.ndims;
+    memcpy(a->dims, h.dims, sizeof a->dims);
+    return npy_array_data(fp, path, a);
+}
+
+gp_status gp_npy_array_create(gp_npy_array **out, const char *path, const void *bytes,
+                              size_t len)
+{
+    if (!out || !path)
+        return gpi_fail(GP_ERR_ARG, "gp_npy_array_create: NULL argument");
+    *out = NULL;
+    if (bytes && len < 10)   /* fmemopen refuses an empty buffer; no header fits anyway */
+        return gpi_fail(GP_ERR_PARSE, "%s: truncated header", path);
+    FILE *fp = bytes ? fmemopen((void *)bytes, len, "rb") : fopen(path, "rb");
+    if (!fp)
+        return gpi_fail(GP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    gp_npy_array *a = calloc(1, sizeof *a);
+    gp_status st = a ? npy_array_read(fp, path, a)
+                     : gpi_fail(GP_ERR_NOMEM, "%s: out of memory", path);
+    fclose(fp);
+    if (st != GP_OK) {
+        gp_npy_array_destroy(a);
+        return st;
+    }
+    *out = a;
+    gpi_clear_error();
+    return GP_OK;
+}
+
+void gp_npy_array_destroy(gp_npy_array *a)
+{
+    if (!a)
+        return;
+    free(a->data);
+    free(a);
 }

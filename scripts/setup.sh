@@ -15,7 +15,7 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config autoconf-archive \
-libyaml-dev zlib1g-dev libopenblas-openmp-dev libcmocka-dev gnuplot-nox \
+libyaml-dev zlib1g-dev libzip-dev libpng-dev libopenblas-openmp-dev libcmocka-dev gnuplot-nox \
 binutils python3 dataset-fashion-mnist"
 if [ "${1-}" = "--tests" ]; then
   shift

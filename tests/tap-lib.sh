@@ -53,6 +53,15 @@ tap_need() {
     tap_skip_all "$2" "no $1"
 }
 
+# tap_data_python WHAT: Debian's python3 (python3-numpy; $DATA_PYTHON when
+# set), not whichever python3 is first on PATH, in $PYTHON, for the tests
+# whose data sets tests/make-image-data.py writes; else the whole test is
+# one skip
+tap_data_python() {
+    PYTHON=${DATA_PYTHON:-/usr/bin/python3}
+    [ -x "$PYTHON" ] || tap_skip_all "$1" "$PYTHON not found (the data sets are written by python3)"
+}
+
 # tap_skip_all WHAT REASON: the whole test is one skip, before any other TAP line
 tap_skip_all() {
     echo "1..1"

@@ -63,7 +63,9 @@ static int same_data_spec(const gpx_data_spec *a, const gpx_data_spec *b)
            same_text(a->train_images, b->train_images) &&
            same_text(a->train_labels, b->train_labels) &&
            same_text(a->test_images, b->test_images) &&
-           same_text(a->test_labels, b->test_labels) && a->classes == b->classes &&
+           same_text(a->test_labels, b->test_labels) && same_text(a->file, b->file) &&
+           same_text(a->layout, b->layout) && a->channels == b->channels &&
+           a->classes == b->classes &&
            a->normalize == b->normalize &&
            a->mean == b->mean && a->std == b->std && a->validation == b->validation &&
            a->train_limit == b->train_limit && a->test_limit == b->test_limit &&

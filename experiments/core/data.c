@@ -1,8 +1,10 @@
 /*
  * data.c - data sets for the experiments (see data.h).
  *
- * Every source is read as bytes (pixels 0..255 and labels), cut by the
- * limits and the validation split, and kept as bytes: the normalisation
+ * Every source is read as its files store it (bytes 0..255 or float32,
+ * NCHW or NHWC; the readers of other formats are core/cifar.c,
+ * core/npyimages.c and core/pngdir.c, see core/source.h), cut by the
+ * limits and the validation split, and kept so: the normalisation
  * statistics come from exactly the images trained on, and a batch becomes
  * floats (gpx_split_batch, through core/images.c) only when it is used.
  */
@@ -19,24 +21,22 @@
 #include <unistd.h>
 
 #include "core/evalsize.h"
+#include "core/source.h"
 #include "gpool_nn.h"
 #include "util/sha256.h"
 #include "util/util.h"
 
-/* A split before scaling: count images of h x w bytes, and their labels. */
-typedef struct {
-    int      count, h, w;
-    uint8_t *pix;
-    int     *y;
-    int     *place;   /* data.canvas: row and column per image; NULL without */
-} raw_split;
+/* an IDX set: training images and labels, test images and labels */
+#define IDX_FILES 4
 
-static const char *const fmnist_names[GPX_DATA_MAX_FILES] = {
+static const char *const fmnist_names[IDX_FILES] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte",  "t10k-labels-idx1-ubyte",
 };
 
 #define FMNIST_CLASSES 10
+#define CIFAR10_CLASSES 10
+#define SOURCE_NAMES "fashion-mnist, idx, cifar10, npy, npz, imagefolder or synthetic"
 #define FMNIST_INSTALL_HINT \
     "install it with `apt-get install dataset-fashion-mnist`, or put the four files " \
     "(raw or .gz) in ./data or in the directory named by GPOOL_DATA"
@@ -55,7 +55,12 @@ static const char *const fmnist_names[GPX_DATA_MAX_FILES] = {
  * continuation that could repeat training images */
 #define SYNTH_TEST_STREAM     0x7465737473657421ull
 
-static void raw_free(raw_split *r)
+size_t gpx_raw_image_bytes(const gpx_raw *r)
+{
+    return (size_t)r->c * (size_t)r->h * (size_t)r->w * gpx_pixel_size(r->type);
+}
+
+void gpx_raw_free(gpx_raw *r)
 {
     free(r->pix);
     free(r->y);
@@ -63,16 +68,20 @@ static void raw_free(raw_split *r)
     memset(r, 0, sizeof *r);
 }
 
-static int raw_alloc(raw_split *r, int count, int h, int w, char *err, size_t errlen)
+int gpx_raw_alloc(gpx_raw *r, gpx_pixel_type type, gpx_layout layout, int count, int c,
+                  int h, int w, char *err, size_t errlen)
 {
-    r->count = count;
-    r->h = h;
-    r->w = w;
-    r->pix = malloc((size_t)count * (size_t)h * (size_t)w);
-    r->y = malloc((size_t)count * sizeof *r->y);
+    *r = (gpx_raw){ count, c, h, w, type, layout, NULL, NULL, NULL };
+    size_t img = gpx_raw_image_bytes(r);
+    if (count < 0 || (img && (size_t)count > SIZE_MAX / 2 / img))
+        return gpx_fail(err, errlen, "%d images of %d x %d x %d are too many to hold",
+                        count, c, h, w);
+    r->pix = malloc((size_t)count * img + 1);
+    r->y = malloc((size_t)count * sizeof *r->y + 1);
     if (!r->pix || !r->y) {
-        raw_free(r);
-        return gpx_fail(err, errlen, "out of memory for %d images of %d x %d", count, h, w);
+        gpx_raw_free(r);
+        return gpx_fail(err, errlen, "out of memory for %d images of %d x %d x %d", count, c,
+                        h, w);
     }
     return 0;
 }
@@ -87,7 +96,7 @@ static int read_idx(const char *path, gp_idx **idx, char *err, size_t errlen)
 }
 
 /* Read an images file (count x h x w) and its labels file (count) into r. */
-static int load_idx_pair(const char *images, const char *labels, raw_split *r,
+static int load_idx_pair(const char *images, const char *labels, gpx_raw *r,
                          char *err, size_t errlen)
 {
     gp_idx *im, *lb;
@@ -116,16 +125,15 @@ static int load_idx_pair(const char *images, const char *labels, raw_split *r,
         gp_idx_destroy(lb);
         return -1;
     }
-    r->count = (int)im->dims[0];
-    r->h = (int)im->dims[1];
-    r->w = (int)im->dims[2];
+    *r = (gpx_raw){ (int)im->dims[0], 1, (int)im->dims[1], (int)im->dims[2], GPX_PIXEL_U8,
+                    GPX_LAYOUT_NCHW, NULL, NULL, NULL };
     r->pix = im->data;   /* taken over: the bytes are already in the layout we keep */
     im->data = NULL;
     gp_idx_destroy(im);
     r->y = malloc((size_t)r->count * sizeof *r->y);
     if (!r->y) {
         gp_idx_destroy(lb);
-        raw_free(r);
+        gpx_raw_free(r);
         return gpx_fail(err, errlen, "out of memory for %d labels", r->count);
     }
     for (int i = 0; i < r->count; i++)
@@ -134,25 +142,35 @@ static int load_idx_pair(const char *images, const char *labels, raw_split *r,
     return 0;
 }
 
-/* Remember path and the sha256 of its bytes as stored. */
-static int record_file(gpx_data *out, const char *path, char *err, size_t errlen)
+int gpx_data_add_hashed(gpx_data *out, const char *name, const char sha256[65], char *err,
+                        size_t errlen)
 {
     int i = out->nfiles;
-    if ((size_t)snprintf(out->files[i], sizeof out->files[i], "%s", path) >=
+    if (i >= GPX_DATA_MAX_FILES)
+        return gpx_fail(err, errlen, "%s: more than %d files to record", name,
+                        GPX_DATA_MAX_FILES);
+    if ((size_t)snprintf(out->files[i], sizeof out->files[i], "%s", name) >=
         sizeof out->files[i])
-        return gpx_fail(err, errlen, "%s: path too long", path);
-    if (gpx_sha256_file(path, out->sha256[i]) != 0)
-        return gpx_fail(err, errlen, "%s: cannot read for sha256: %s", path, strerror(errno));
+        return gpx_fail(err, errlen, "%s: path too long", name);
+    memcpy(out->sha256[i], sha256, 65);
     out->nfiles = i + 1;
     return 0;
 }
 
+int gpx_data_add_file(gpx_data *out, const char *path, char *err, size_t errlen)
+{
+    char hex[65];
+    if (gpx_sha256_file(path, hex) != 0)
+        return gpx_fail(err, errlen, "%s: cannot read for sha256: %s", path, strerror(errno));
+    return gpx_data_add_hashed(out, path, hex, err, errlen);
+}
+
 /* Read the four files (train images, train labels, test images, test
  * labels); their labels are checked later, against the classes. */
-static int load_files(const char *const paths[GPX_DATA_MAX_FILES], gpx_data *out,
-                      raw_split *train, raw_split *test, char *err, size_t errlen)
+static int load_files(const char *const paths[IDX_FILES], gpx_data *out,
+                      gpx_raw *train, gpx_raw *test, char *err, size_t errlen)
 {
-    for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
+    for (int i = 0; i < IDX_FILES; i++)
         if (!paths[i] || !paths[i][0])
             return gpx_fail(err, errlen, "source idx needs train_images, train_labels, "
                              "test_images and test_labels");
@@ -164,8 +182,8 @@ static int load_files(const char *const paths[GPX_DATA_MAX_FILES], gpx_data *out
         return gpx_fail(err, errlen, "%s: test images are %d x %d but training images "
                          "(%s) are %d x %d", paths[2], test->h, test->w, paths[0],
                          train->h, train->w);
-    for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
-        if (record_file(out, paths[i], err, errlen) != 0)
+    for (int i = 0; i < IDX_FILES; i++)
+        if (gpx_data_add_file(out, paths[i], err, errlen) != 0)
             return -1;
     return 0;
 }
@@ -188,7 +206,7 @@ static int fmnist_file(const char *dir, const char *name, char *path, size_t len
 static int fmnist_dir_complete(const char *dir)
 {
     char path[4096];
-    for (int i = 0; i < GPX_DATA_MAX_FILES; i++)
+    for (int i = 0; i < IDX_FILES; i++)
         if (fmnist_file(dir, fmnist_names[i], path, sizeof path) != 0)
             return 0;
     return 1;
@@ -237,8 +255,8 @@ static int fmnist_not_found(char *err, size_t errlen)
                      FMNIST_INSTALL_HINT);
 }
 
-static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_split *train,
-                              raw_split *test, char *err, size_t errlen)
+static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, gpx_raw *train,
+                              gpx_raw *test, char *err, size_t errlen)
 {
     char dir[4096];
     if (spec->dir && spec->dir[0]) {
@@ -247,9 +265,9 @@ static int load_fashion_mnist(const gpx_data_spec *spec, gpx_data *out, raw_spli
     } else if (gpx_data_find_fashion_mnist(dir, sizeof dir) != 0) {
         return fmnist_not_found(err, errlen);
     }
-    char paths[GPX_DATA_MAX_FILES][4096];
-    const char *p[GPX_DATA_MAX_FILES];
-    for (int i = 0; i < GPX_DATA_MAX_FILES; i++) {
+    char paths[IDX_FILES][4096];
+    const char *p[IDX_FILES];
+    for (int i = 0; i < IDX_FILES; i++) {
         if (fmnist_file(dir, fmnist_names[i], paths[i], sizeof paths[i]) != 0)
             return gpx_fail(err, errlen, "%s: no readable %s or %s.gz in this directory; %s",
                              dir, fmnist_names[i], fmnist_names[i], FMNIST_INSTALL_HINT);
@@ -344,13 +362,13 @@ static void synth_shape(gp_rng *rng, int cls, int s, uint8_t *img)
 
 /* count images; label i % classes, so every contiguous range (a limit, the
  * validation tail) is balanced to within one image per class. */
-static void synth_fill(raw_split *r, int classes, uint64_t seed)
+static void synth_fill(gpx_raw *r, int classes, uint64_t seed)
 {
     gp_rng rng;
     gp_rng_seed(&rng, seed);
     int s = r->h;
     for (int i = 0; i < r->count; i++) {
-        uint8_t *img = r->pix + (size_t)i * (size_t)s * (size_t)s;
+        uint8_t *img = (uint8_t *)r->pix + (size_t)i * (size_t)s * (size_t)s;
         for (int p = 0; p < s * s; p++)
             img[p] = (uint8_t)synth_below(&rng, 48);     /* background noise */
         r->y[i] = i % classes;
@@ -358,7 +376,7 @@ static void synth_fill(raw_split *r, int classes, uint64_t seed)
     }
 }
 
-static int load_synthetic(const gpx_data_spec *spec, raw_split *train, raw_split *test,
+static int load_synthetic(const gpx_data_spec *spec, gpx_raw *train, gpx_raw *test,
                           int *classes, char *err, size_t errlen)
 {
     int ntrain = spec->synthetic_train ? spec->synthetic_train : SYNTH_DEFAULT_TRAIN;
@@ -374,8 +392,10 @@ static int load_synthetic(const gpx_data_spec *spec, raw_split *train, raw_split
     if (ncls < 2 || ncls > SYNTH_MAX_CLASSES)
         return gpx_fail(err, errlen, "synthetic: %d classes outside 2..%d", ncls,
                          SYNTH_MAX_CLASSES);
-    if (raw_alloc(train, ntrain, size, size, err, errlen) != 0 ||
-        raw_alloc(test, ntest, size, size, err, errlen) != 0)
+    if (gpx_raw_alloc(train, GPX_PIXEL_U8, GPX_LAYOUT_NCHW, ntrain, 1, size, size, err,
+                      errlen) != 0 ||
+        gpx_raw_alloc(test, GPX_PIXEL_U8, GPX_LAYOUT_NCHW, ntest, 1, size, size, err,
+                      errlen) != 0)
         return -1;
     synth_fill(train, ncls, spec->synthetic_seed);
     synth_fill(test, ncls, spec->synthetic_seed ^ SYNTH_TEST_STREAM);
@@ -392,7 +412,7 @@ static int compare_ints(const void *a, const void *b)
 }
 
 /* How many different labels r holds; -1 when out of memory. */
-static int distinct_labels(const raw_split *r)
+static int distinct_labels(const gpx_raw *r)
 {
     int *sorted = malloc((size_t)r->count * sizeof *sorted + 1);
     if (!sorted)
@@ -410,14 +430,18 @@ static int distinct_labels(const raw_split *r)
  * file, or the generated set. */
 static const char *labels_origin(const gpx_data *out, int test)
 {
-    if (out->nfiles == GPX_DATA_MAX_FILES)
+    if (out->nfiles == IDX_FILES)   /* train images, train labels, test images, test labels */
         return out->files[test ? 3 : 1];
+    if (out->nfiles == 1)   /* an archive of all four */
+        return out->files[0];
+    if (out->nfiles == 2)   /* the training and the test root */
+        return out->files[test ? 1 : 0];
     return test ? "the synthetic test set" : "the synthetic training set";
 }
 
 /* Every label of r in [0, classes), else an error naming the file (origin),
  * the index of the first label outside and why the classes are what they are. */
-static int check_labels(const raw_split *r, int classes, const char *origin, const char *why,
+static int check_labels(const gpx_raw *r, int classes, const char *origin, const char *why,
                         char *err, size_t errlen)
 {
     for (int i = 0; i < r->count; i++)
@@ -431,7 +455,7 @@ static int check_labels(const raw_split *r, int classes, const char *origin, con
  * own (source_classes), else the number of different training labels (the
  * whole file, before limits); then every label of both files checked. */
 static int settle_classes(const gpx_data_spec *spec, const gpx_data *out,
-                          const raw_split *train, const raw_split *test, int *classes,
+                          const gpx_raw *train, const gpx_raw *test, int *classes,
                           char *err, size_t errlen)
 {
     char why[256];
@@ -457,14 +481,36 @@ static int settle_classes(const gpx_data_spec *spec, const gpx_data *out,
 
 /* --------------------------------------------------------- scaling, splits */
 
-/* Population mean and std of pixel / 255 over images [0, count) of r,
- * exact up to double rounding because the pixels are bytes. */
-static void pixel_stats(const raw_split *r, int count, double *mean, double *std)
+/* Population mean and std of every float value over images [0, count) of
+ * r, in double, two passes. */
+static void float_stats(const gpx_raw *r, int count, double *mean, double *std)
 {
-    uint64_t hist[256] = { 0 };
-    size_t n = (size_t)count * (size_t)r->h * (size_t)r->w;
+    size_t n = (size_t)count * gpx_raw_image_bytes(r) / sizeof(float);
+    const float *x = r->pix;
+    double sum = 0.0, var = 0.0;
     for (size_t i = 0; i < n; i++)
-        hist[r->pix[i]]++;
+        sum += x[i];
+    double m = sum / (double)n;
+    for (size_t i = 0; i < n; i++)
+        var += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *std = sqrt(var / (double)n);
+}
+
+/* Population mean and std of pixel / 255 over every channel of images [0,
+ * count) of r (floats: of the values themselves), exact up to double
+ * rounding for bytes. */
+static void pixel_stats(const gpx_raw *r, int count, double *mean, double *std)
+{
+    if (r->type == GPX_PIXEL_F32) {
+        float_stats(r, count, mean, std);
+        return;
+    }
+    uint64_t hist[256] = { 0 };
+    size_t n = (size_t)count * gpx_raw_image_bytes(r);
+    const uint8_t *pix = r->pix;
+    for (size_t i = 0; i < n; i++)
+        hist[pix[i]]++;
     double sum = 0.0;
     for (int v = 0; v < 256; v++)
         sum += (double)hist[v] * (v / 255.0);
@@ -477,14 +523,14 @@ static void pixel_stats(const raw_split *r, int count, double *mean, double *std
 
 /* Images [first, first + count) of r as a split delivering size x size
  * images (0: their own size); it points into r's buffers. */
-static gpx_split make_split(const raw_split *r, int first, int count, int classes, int size,
+static gpx_split make_split(const gpx_raw *r, int first, int count, int classes, int size,
                             const gpx_pixel_scale *scale)
 {
-    size_t img = (size_t)r->h * (size_t)r->w;
-    gpx_split s = { .count = count, .c = 1, .h = size ? size : r->h, .w = size ? size : r->w,
-                    .classes = classes, .scale = *scale };
-    s.images = (gpx_images){ GPX_PIXEL_U8, GPX_LAYOUT_NCHW, count, 1, r->h, r->w,
-                             count ? r->pix + (size_t)first * img : NULL };
+    size_t img = gpx_raw_image_bytes(r);
+    gpx_split s = { .count = count, .c = r->c, .h = size ? size : r->h,
+                    .w = size ? size : r->w, .classes = classes, .scale = *scale };
+    s.images = (gpx_images){ r->type, r->layout, count, r->c, r->h, r->w,
+                             count ? (const char *)r->pix + (size_t)first * img : NULL };
     s.y = count ? r->y + first : NULL;
     if (r->place && count) {
         s.place = r->place + 2 * (size_t)first;
@@ -518,7 +564,7 @@ static int *draw_subset(int n, int k, uint64_t seed)
  * drawn by spec->subset_seed and moved, in file order, to the front of r
  * (images past nfit, the validation split, stay in place); *ntrain gets
  * their count. */
-static int pick_train_subset(const gpx_data_spec *spec, raw_split *r, int nfit, int *ntrain,
+static int pick_train_subset(const gpx_data_spec *spec, gpx_raw *r, int nfit, int *ntrain,
                              char *err, size_t errlen)
 {
     *ntrain = nfit;
@@ -532,9 +578,10 @@ static int pick_train_subset(const gpx_data_spec *spec, raw_split *r, int nfit, 
     if (!pick)
         return gpx_fail(err, errlen, "out of memory drawing %d of %d images",
                          spec->train_subset, nfit);
-    size_t img = (size_t)r->h * (size_t)r->w;
+    size_t img = gpx_raw_image_bytes(r);
+    char *pix = r->pix;
     for (int k = 0; k < spec->train_subset; k++) {   /* pick[k] >= k: moves go forward */
-        memmove(r->pix + (size_t)k * img, r->pix + (size_t)pick[k] * img, img);
+        memmove(pix + (size_t)k * img, pix + (size_t)pick[k] * img, img);
         r->y[k] = r->y[pick[k]];
         if (r->place)
             memmove(r->place + 2 * k, r->place + 2 * pick[k], 2 * sizeof *r->place);
@@ -553,6 +600,9 @@ static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
     if (spec->normalize && (spec->std < 0 || !isfinite(spec->std) || !isfinite(spec->mean)))
         return gpx_fail(err, errlen, "normalisation needs a finite mean and std >= 0 (0: "
                          "compute them), got mean %g std %g", spec->mean, spec->std);
+    if (spec->channels < 0 || spec->channels > 4)
+        return gpx_fail(err, errlen, "channels %d outside 0 (the source's own) .. 4",
+                        spec->channels);
     if (spec->resize < 0 || spec->resize > RESIZE_MAX)
         return gpx_fail(err, errlen, "resize %d outside 0 (keep the size) .. %d",
                          spec->resize, RESIZE_MAX);
@@ -563,12 +613,12 @@ static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
 }
 
 /* Keep only the first count images of r (the limit), giving the rest back. */
-static void raw_keep(raw_split *r, int count)
+static void raw_keep(gpx_raw *r, int count)
 {
     if (count >= r->count)
         return;
-    size_t img = (size_t)r->h * (size_t)r->w;
-    uint8_t *pix = realloc(r->pix, (size_t)count * img + 1);
+    size_t img = gpx_raw_image_bytes(r);
+    void *pix = realloc(r->pix, (size_t)count * img + 1);
     int *y = realloc(r->y, (size_t)count * sizeof *y + 1);
     r->pix = pix ? pix : r->pix;   /* a failed shrink keeps the larger block */
     r->y = y ? y : r->y;
@@ -576,7 +626,7 @@ static void raw_keep(raw_split *r, int count)
 }
 
 /* The normalisation of out: given, else from the nfit images trained on. */
-static int settle_scale(const gpx_data_spec *spec, const raw_split *train, int nfit,
+static int settle_scale(const gpx_data_spec *spec, const gpx_raw *train, int nfit,
                         gpx_data *out, char *err, size_t errlen)
 {
     out->mean = 0.0;
@@ -597,7 +647,7 @@ static int settle_scale(const gpx_data_spec *spec, const raw_split *train, int n
 
 /* Apply limits, the validation split and the scaling; out's splits then
  * point into train's and test's buffers, which out takes over. */
-static int build_splits(const gpx_data_spec *spec, raw_split *train, raw_split *test,
+static int build_splits(const gpx_data_spec *spec, gpx_raw *train, gpx_raw *test,
                         int classes, gpx_data *out, char *err, size_t errlen)
 {
     if (spec->train_limit > 0)
@@ -632,12 +682,12 @@ static int build_splits(const gpx_data_spec *spec, raw_split *train, raw_split *
 
 /* With data.canvas, a place for every image of both files, before any is
  * left out, so that an image's place never depends on the limits. */
-static int draw_canvas_places(const gpx_data_spec *spec, raw_split *train, raw_split *test,
+static int draw_canvas_places(const gpx_data_spec *spec, gpx_raw *train, gpx_raw *test,
                               char *err, size_t errlen)
 {
     if (!spec->canvas)
         return 0;
-    raw_split *r[2] = { train, test };
+    gpx_raw *r[2] = { train, test };
     for (int k = 0; k < 2; k++) {
         r[k]->place = malloc(2 * (size_t)r[k]->count * sizeof *r[k]->place + 1);
         if (!r[k]->place)
@@ -655,7 +705,7 @@ static int draw_canvas_places(const gpx_data_spec *spec, raw_split *train, raw_s
 /* Read the source's images and labels; *classes is the number of classes
  * the source itself defines, or 0 when only its labels can tell (idx). */
 static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out,
-                    raw_split *train, raw_split *test, int *classes, char *err, size_t errlen)
+                    gpx_raw *train, gpx_raw *test, int *classes, char *err, size_t errlen)
 {
     *classes = 0;
     if (strcmp(source, "fashion-mnist") == 0) {
@@ -663,15 +713,39 @@ static int load_raw(const gpx_data_spec *spec, const char *source, gpx_data *out
         return load_fashion_mnist(spec, out, train, test, err, errlen);
     }
     if (strcmp(source, "idx") == 0) {
-        const char *const paths[GPX_DATA_MAX_FILES] = {
+        const char *const paths[IDX_FILES] = {
             spec->train_images, spec->train_labels, spec->test_images, spec->test_labels,
         };
         return load_files(paths, out, train, test, err, errlen);
     }
     if (strcmp(source, "synthetic") == 0)
         return load_synthetic(spec, train, test, classes, err, errlen);
-    return gpx_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
-                     "synthetic)", source);
+    if (strcmp(source, "cifar10") == 0) {
+        *classes = CIFAR10_CLASSES;
+        return gpx_cifar10_load(spec, out, train, test, err, errlen);
+    }
+    if (strcmp(source, "npy") == 0 || strcmp(source, "npz") == 0)
+        return gpx_npy_images_load(spec, out, train, test, err, errlen);
+    if (strcmp(source, "imagefolder") == 0)
+        return gpx_pngdir_load(spec, out, train, test, err, errlen);
+    return gpx_fail(err, errlen, "unknown data source \"%s\" (%s)", source, SOURCE_NAMES);
+}
+
+/* The two splits must be images of one kind, and of the channels asked for. */
+static int check_raw_shapes(const gpx_data_spec *spec, const gpx_data *out,
+                            const gpx_raw *train, const gpx_raw *test, char *err,
+                            size_t errlen)
+{
+    if (test->c != train->c || test->h != train->h || test->w != train->w ||
+        test->type != train->type)
+        return gpx_fail(err, errlen, "%s: the test images are %d x %d x %d %s, the training "
+                        "images %d x %d x %d %s", out->source, test->c, test->h, test->w,
+                        test->type == GPX_PIXEL_U8 ? "bytes" : "floats", train->c, train->h,
+                        train->w, train->type == GPX_PIXEL_U8 ? "bytes" : "floats");
+    if (spec->channels > 0 && spec->channels != train->c)
+        return gpx_fail(err, errlen, "data.channels is %d but the %s images have %d",
+                        spec->channels, out->source, train->c);
+    return 0;
 }
 
 int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t errlen)
@@ -687,19 +761,20 @@ int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t er
     if (check_spec(spec, err, errlen) != 0)
         return -1;
     if (snprintf(out->source, sizeof out->source, "%s", source) >= (int)sizeof out->source)
-        return gpx_fail(err, errlen, "unknown data source \"%s\" (fashion-mnist, idx or "
-                         "synthetic)", source);
-    raw_split train = { 0 }, test = { 0 };
+        return gpx_fail(err, errlen, "unknown data source \"%s\" (%s)", source, SOURCE_NAMES);
+    gpx_raw train = { 0 }, test = { 0 };
     int classes = 0;
     int rc = load_raw(spec, source, out, &train, &test, &classes, err, errlen);
+    if (rc == 0)
+        rc = check_raw_shapes(spec, out, &train, &test, err, errlen);
     if (rc == 0)
         rc = settle_classes(spec, out, &train, &test, &classes, err, errlen);
     if (rc == 0)
         rc = draw_canvas_places(spec, &train, &test, err, errlen);
     if (rc == 0)
         rc = build_splits(spec, &train, &test, classes, out, err, errlen);
-    raw_free(&train);
-    raw_free(&test);
+    gpx_raw_free(&train);
+    gpx_raw_free(&test);
     if (rc != 0)
         gpx_data_free(out);
     return rc;
@@ -781,4 +856,6 @@ void gpx_data_describe(const gpx_data *d, gpx_data_record *out)
     out->val_count = d->val.count;
     out->test_count = d->test.count;
     out->classes = d->train.classes;
+    out->channels = d->train.c;
+    snprintf(out->class_names, sizeof out->class_names, "%s", d->class_names);
 }

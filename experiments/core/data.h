@@ -1,9 +1,11 @@
 /*
  * data.h - the data sets experiments train on: FashionMNIST (found by name),
- * any pair of MNIST-style IDX files, or a small synthetic set for tests.
+ * any pair of MNIST-style IDX files, CIFAR-10's binary batches, NumPy .npy /
+ * .npz arrays, a folder of PNG images per class, or a small synthetic set
+ * for tests.
  *
  * Every source ends up the same way: images held as the source stores them
- * (bytes, one channel: count x 1 x h x w) and int labels, split into train /
+ * (bytes or float32, any channels, NCHW or NHWC) and int labels, split into train /
  * validation / test. A batch becomes floats only when it is used, with the
  * pixel scaling torchvision uses (ToTensor, then optionally Normalize, then
  * with data.resize a bilinear resize), so a PyTorch run on the same files
@@ -50,13 +52,19 @@ typedef struct {
     const int      *place;
 } gpx_split;
 
-#define GPX_DATA_MAX_FILES 4
+/* CIFAR-10's six batch files are the most a source reads */
+#define GPX_DATA_MAX_FILES 6
+/* the class names of an imagefolder set, comma-separated, as recorded */
+#define GPX_DATA_CLASS_NAMES 1024
 
 /* A loaded data set. mean and std are what was applied ((x - mean) / std
  * after x = pixel / 255); without normalisation they are 0 and 1. files and
  * sha256 record what was read, in the order train images, train labels, test
- * images, test labels; the hash is of the file as stored (a .gz is hashed
- * compressed). The synthetic set has nfiles = 0. */
+ * images, test labels (CIFAR-10: its six batches; npz: the archive;
+ * imagefolder: the two roots, each hashed over its files' relative paths
+ * and hashes); the hash is of the file as stored (a .gz is hashed
+ * compressed). The synthetic set has nfiles = 0. class_names: the
+ * imagefolder classes in label order, comma-separated ("" for the others). */
 typedef struct {
     gpx_split train, val, test;
     double    mean, std;
@@ -68,6 +76,7 @@ typedef struct {
     char      files[GPX_DATA_MAX_FILES][4096];
     char      sha256[GPX_DATA_MAX_FILES][65];
     char      source[32];
+    char      class_names[GPX_DATA_CLASS_NAMES];
 } gpx_data;
 
 /* What a run trained on, as its manifest records it (a copy that fits in a
@@ -79,15 +88,28 @@ typedef struct {
     double mean, std;
     int    train_count, val_count, test_count;
     int    classes;        /* the classes the head was built for */
+    int    channels;       /* of the images the network takes */
+    char   class_names[GPX_DATA_CLASS_NAMES];   /* gpx_data's */
 } gpx_data_record;
 
 typedef struct {
-    /* "fashion-mnist" (also when NULL), "idx" or "synthetic" */
+    /* "fashion-mnist" (also when NULL), "idx", "cifar10", "npy", "npz",
+     * "imagefolder" or "synthetic" */
     const char *source;
-    /* fashion-mnist: read from this directory instead of searching (may be NULL) */
+    /* fashion-mnist, cifar10: read from this directory instead of searching;
+     * imagefolder: the folder holding train/ and test/ (may be NULL) */
     const char *dir;
-    /* idx: the four files */
+    /* idx, npy: the four files; imagefolder: train_images and test_images
+     * are the two roots when dir is not given */
     const char *train_images, *train_labels, *test_images, *test_labels;
+    /* npz: the archive, members x_train, y_train, x_test, y_test */
+    const char *file;
+    /* npy, npz: where the images' channels are: "nhwc" (also when NULL),
+     * "nchw", or "nhw" (one channel) */
+    const char *layout;
+    /* imagefolder: every image converted to this many channels (1 grey or
+     * 3 RGB; 0: 3); the others: 0, or the source's own count (checked) */
+    int         channels;
     /* > 0: the number of classes; 0: derived once, as the source's own
      * (fashion-mnist 10, synthetic synthetic_classes), else (idx) the number
      * of different labels in the whole training labels file. Either way every

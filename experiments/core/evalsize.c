@@ -263,7 +263,8 @@ static void refusal_reason(const sweep *s, int size, int i, gp_shape at, char *w
 {
     const gpx_model_spec *m = s->o->model;
     const gp_layer *l = gp_net_layer(s->net, i);
-    if (m->design == GPX_HEAD_FLATTEN_DENSE && i == gp_net_layer_count(s->net) - 1) {
+    if ((m->design == GPX_HEAD_FLATTEN_DENSE || m->design == GPX_HEAD_FLATTEN_DROPOUT_DENSE) &&
+        i == gp_net_layer_count(s->net) - 1) {
         snprintf(why, len, "%s's dense layer takes %zu features, a %dx%d input gives %zu",
                  m->head, gp_shape_image_size(l->in), size, size, gp_shape_image_size(at));
         return;

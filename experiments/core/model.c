@@ -169,6 +169,7 @@ static const layer_type *find_layer_type(const char *name)
     X("topk_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_TOPK_POOL, GP_HEAD_AVG)       \
     X("spp_dense",       GPX_HEAD_POOL_DENSE,    GP_LAYER_SPP,       GP_HEAD_AVG)       \
     X("flatten_mlp",     GPX_HEAD_FLATTEN_MLP,   GP_LAYER_HEAD_POOL, GP_HEAD_AVG) \
+    X("flatten_dropout_dense", GPX_HEAD_FLATTEN_DROPOUT_DENSE, GP_LAYER_HEAD_POOL, GP_HEAD_AVG) \
     X("attn",            GPX_HEAD_CONV_POOL,     GP_LAYER_ATTN_POOL, GP_HEAD_AVG)       \
     X("attn_dense",      GPX_HEAD_POOL_DENSE,    GP_LAYER_ATTN_POOL, GP_HEAD_AVG)       \
     X("simpool_dense",   GPX_HEAD_POOL_DENSE,    GP_LAYER_SIMPOOL,   GP_HEAD_AVG)
@@ -245,7 +246,8 @@ const ycfg_schema gpx_model_schema[] = {
     { "head_hidden", YCFG_INT, "1024", .min = 1, .max = 1 << 20,
       .help = "flatten_mlp: width of the hidden dense layer" },
     { "head_dropout", YCFG_FLOAT, "0.5", .min = 0, .max = 0.99,
-      .help = "flatten_mlp: drop probability after the hidden layer (0: no dropout layer)" },
+      .help = "flatten_mlp: drop probability after the hidden layer; flatten_dropout_dense: "
+              "before the dense layer (0: no dropout layer)" },
     { "topk", YCFG_MAP, "{}", .items = topk_keys,
       .help = "topk, topk_dense: k, or the fraction of H x W that gives it" },
     { "spp", YCFG_MAP, "{}", .items = spp_keys,
@@ -531,9 +533,21 @@ static int add_trunk(build_ctx *b)
     return 0;
 }
 
+/* A head's dropout of probability p (none at p = 0), drawing a stream of
+ * its own per run seed. */
+static int add_head_dropout(build_ctx *b, float p)
+{
+    if (!(p > 0))
+        return 0;
+    uint64_t index = (uint64_t)gp_net_layer_count(b->net);
+    gp_layer_spec dropout = { .kind = GP_LAYER_DROPOUT,
+                              .u.dropout = { p, b->seed * 1000003u + index } };
+    return add_layer(b, &dropout);
+}
+
 /* flatten_mlp: flatten, dense to the hidden width, ReLU, dropout (none at
  * p = 0), dense to the classes: the classic head of the Fashion-MNIST
- * benchmark ConvNet. Its dropout draws a stream of its own per run seed. */
+ * benchmark ConvNet. */
 static int add_flatten_mlp(build_ctx *b, int classes)
 {
     const gpx_model_spec *m = b->spec;
@@ -541,15 +555,9 @@ static int add_flatten_mlp(build_ctx *b, int classes)
     gp_layer_spec hidden = { .kind = GP_LAYER_DENSE, .u.dense = { m->head_hidden, m->head_bias } };
     gp_layer_spec relu = { .kind = GP_LAYER_RELU };
     gp_layer_spec dense = { .kind = GP_LAYER_DENSE, .u.dense = { classes, m->head_bias } };
-    if (add_layer(b, &flatten) || add_layer(b, &hidden) || add_layer(b, &relu))
+    if (add_layer(b, &flatten) || add_layer(b, &hidden) || add_layer(b, &relu) ||
+        add_head_dropout(b, m->head_dropout))
         return -1;
-    if (m->head_dropout > 0) {
-        uint64_t index = (uint64_t)gp_net_layer_count(b->net);
-        gp_layer_spec dropout = { .kind = GP_LAYER_DROPOUT,
-                                  .u.dropout = { m->head_dropout, b->seed * 1000003u + index } };
-        if (add_layer(b, &dropout))
-            return -1;
-    }
     return add_layer(b, &dense);
 }
 
@@ -588,6 +596,9 @@ static int add_head(build_ctx *b, int classes)
         return add_layer(b, &flatten) || add_layer(b, &dense) ? -1 : 0;
     case GPX_HEAD_FLATTEN_MLP:
         return add_flatten_mlp(b, classes);
+    case GPX_HEAD_FLATTEN_DROPOUT_DENSE:   /* NIN's fully connected head with dropout */
+        return add_layer(b, &flatten) || add_head_dropout(b, m->head_dropout) ||
+               add_layer(b, &dense) ? -1 : 0;
     }
     snprintf(b->err, b->errlen, "%s: head %s: unknown design", m->source, m->head);
     return -1;

@@ -43,7 +43,8 @@ typedef enum {
     GPX_HEAD_CONV_POOL = 0,
     GPX_HEAD_POOL_DENSE,
     GPX_HEAD_FLATTEN_DENSE,
-    GPX_HEAD_FLATTEN_MLP
+    GPX_HEAD_FLATTEN_MLP,
+    GPX_HEAD_FLATTEN_DROPOUT_DENSE   /* flatten_dense with dropout before its dense layer */
 } gpx_head_design;
 
 /* One trunk layer: the library's typed options, and where it was written. */

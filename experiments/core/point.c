@@ -44,6 +44,9 @@ gpx_data_spec gpx_run_data_spec(const ycfg_point *pt)
     s.train_labels = ycfg_str(pt, "data.train_labels");
     s.test_images = ycfg_str(pt, "data.test_images");
     s.test_labels = ycfg_str(pt, "data.test_labels");
+    s.file = ycfg_str(pt, "data.file");
+    s.layout = ycfg_str(pt, "data.layout");
+    s.channels = (int)ycfg_int(pt, "data.channels");
     s.classes = (int)ycfg_int(pt, "data.classes");
     s.normalize = ycfg_bool(pt, "data.normalize");
     s.mean = ycfg_float(pt, "data.mean");

@@ -45,7 +45,9 @@ static const ycfg_schema table_keys[] = {
 };
 
 
-static const char *const source_choices[] = { "fashion-mnist", "idx", "synthetic", NULL };
+static const char *const source_choices[] = { "fashion-mnist", "idx", "cifar10", "npy", "npz",
+                                               "imagefolder", "synthetic", NULL };
+static const char *const layout_choices[] = { "nhwc", "nchw", "nhw", NULL };
 /* In gp_optim_kind and gpx_lr_schedule order: ycfg_enum gives the C value. */
 static const char *const optim_choices[] = { "sgd", "adam", "adamw", NULL };
 static const char *const schedule_choices[] = { "constant", "step", "cosine", NULL };
@@ -70,12 +72,24 @@ static const ycfg_schema canvas_keys[] = {
 
 static const ycfg_schema data_keys[] = {
     { "source", YCFG_ENUM, "fashion-mnist", .choices = source_choices,
-      .help = "fashion-mnist (searched), idx (files below) or synthetic" },
-    { "dir", YCFG_STRING, "\"\"", .help = "fashion-mnist directory (default: search)" },
-    { "train_images", YCFG_STRING, "\"\"", .help = "idx: training images file" },
-    { "train_labels", YCFG_STRING, "\"\"", .help = "idx: training labels file" },
-    { "test_images", YCFG_STRING, "\"\"", .help = "idx: test images file" },
-    { "test_labels", YCFG_STRING, "\"\"", .help = "idx: test labels file" },
+      .help = "fashion-mnist, cifar10 (searched), idx, npy (files below), npz (file), "
+              "imagefolder (PNG folders) or synthetic" },
+    { "dir", YCFG_STRING, "\"\"",
+      .help = "fashion-mnist, cifar10 directory (default: search); imagefolder: the folder "
+              "holding train/ and test/" },
+    { "train_images", YCFG_STRING, "\"\"",
+      .help = "idx, npy: training images file; imagefolder: training root" },
+    { "train_labels", YCFG_STRING, "\"\"", .help = "idx, npy: training labels file" },
+    { "test_images", YCFG_STRING, "\"\"",
+      .help = "idx, npy: test images file; imagefolder: test root" },
+    { "test_labels", YCFG_STRING, "\"\"", .help = "idx, npy: test labels file" },
+    { "file", YCFG_STRING, "\"\"",
+      .help = "npz: the archive (members x_train, y_train, x_test, y_test)" },
+    { "layout", YCFG_ENUM, "nhwc", .choices = layout_choices,
+      .help = "npy, npz: the images' dimensions: nhwc, nchw or nhw (one channel)" },
+    { "channels", YCFG_INT, "0", .min = 0, .max = 4,
+      .help = "imagefolder: convert every image to 1 (grey) or 3 (RGB) channels (0: 3); "
+              "others: 0 or the source's own, checked" },
     { "classes", YCFG_INT, "0", .min = 0, .max = 1e6,
       .help = "labels lie in [0, classes), else an error (0: fashion-mnist 10, synthetic "
               "synthetic.classes, idx the number of different training labels)" },

@@ -158,8 +158,14 @@ void gpx_manifest_write(FILE *fp, const gpx_manifest *m)
 void gpx_manifest_data(FILE *fp, const gpx_data_record *d)
 {
     fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  classes: %d\n"
-                "  mean: %.6g\n  std: %.6g\n  files:\n",
+                "  mean: %.6g\n  std: %.6g\n",
             d->train_count, d->val_count, d->test_count, d->classes, d->mean, d->std);
+    if (d->class_names[0]) {   /* imagefolder: label i is the i-th folder name */
+        fputs("  class_names: ", fp);
+        gpx_yaml_string(fp, d->class_names);
+        fputc('\n', fp);
+    }
+    fputs("  files:\n", fp);
     for (int i = 0; i < d->nfiles; i++) {
         fputs("    - path: ", fp);
         gpx_yaml_string(fp, d->files[i]);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # campaign.sh BUILDDIR SECONDS [TARGET...] - a short libFuzzer run of each
 # fuzz target (by default every one with a corpus directory in
-# tests/fuzz/corpus/: config idx npy csv) of a build configured with
+# tests/fuzz/corpus/: config idx npy csv cifar png) of a build configured with
 # --enable-fuzzing, from the committed corpus and the tree's own inputs of
 # the same reader. The corpus in the tree is only read: what the fuzzer
 # finds goes to a temporary directory. A crash, a sanitizer report, a leak,
