@@ -61,4 +61,23 @@ rc=$?
 check "images on no canvas: exit 1, saying so" \
     sh -c "[ $rc -eq 1 ] && grep -q 'not placed on a canvas' '$tmp/err' && [ ! -e '$tmp/nocanvas/where.csv' ]"
 
+# gpool claims reads where.csv (file: where): the localization claim's
+# evidence is the Grad-CAM rows of gap, gmp and flatten_dense
+cat >"$tmp/claims.yaml" <<EOF
+claims:
+  - id: loses-where
+    text: "maps of global pooling point less often"
+    study: $out
+    file: where
+    metric: pointing
+    a: [gap, gmp]
+    b: [flatten_dense]
+    filter: [method=gradcam]
+    direction: less
+EOF
+"$gpool" claims --out "$tmp/claims" "$tmp/claims.yaml" >/dev/null 2>"$tmp/err"
+rc=$?
+check "gpool claims on where.csv exits 0" [ "$rc" -eq 0 ]
+check "... its evidence is where.csv's 3 Grad-CAM rows of those heads" \
+    grep -q "where.csv: 3 of [0-9]* rows" "$tmp/claims/claims.md"
 echo "1..$n"

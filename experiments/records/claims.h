@@ -33,7 +33,7 @@
 #include "cfg/cfg.h"
 
 /* The results file a claim reads, in the order of the schema's choices. */
-typedef enum { GPX_CLAIM_RUNS, GPX_CLAIM_EVALS, GPX_CLAIM_THROUGHPUT } gpx_claim_source;
+typedef enum { GPX_CLAIM_RUNS, GPX_CLAIM_EVALS, GPX_CLAIM_THROUGHPUT, GPX_CLAIM_WHERE } gpx_claim_source;
 
 /* What the claim says of a - b. */
 typedef enum { GPX_CLAIM_LESS, GPX_CLAIM_GREATER } gpx_claim_direction;

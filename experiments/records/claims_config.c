@@ -11,7 +11,7 @@
 #include "util/util.h"
 
 /* In gpx_claim_source and gpx_claim_direction order. */
-static const char *const source_choices[] = { "runs", "evals", "throughput", NULL };
+static const char *const source_choices[] = { "runs", "evals", "throughput", "where", NULL };
 static const char *const direction_choices[] = { "less", "greater", NULL };
 
 static const ycfg_schema text_item[] = {
@@ -24,7 +24,8 @@ static const ycfg_schema claim_keys[] = {
     { "study", YCFG_STRING, NULL,
       .help = "the results directory that holds the evidence (results/heads-study)" },
     { "file", YCFG_ENUM, "runs", .choices = source_choices,
-      .help = "runs (runs.csv), evals (evals.csv) or throughput (STUDY/throughput-<head>.csv)" },
+      .help = "runs (runs.csv), evals (evals.csv), throughput (STUDY/throughput-<head>.csv) or "
+              "where (where.csv, of gpool where)" },
     { "metric", YCFG_STRING, NULL,
       .help = "a column of the file, or train_test_gap (runs), evaluated (evals)" },
     { "by", YCFG_STRING, "head", .help = "the column whose values tell the groups apart" },

@@ -392,11 +392,12 @@ static int load_tables(const gpx_claim *k, claim_tables *ts, char *missing, size
     }
     if (k->source == GPX_CLAIM_THROUGHPUT)
         return load_throughput(k, ts, missing, mlen, err, errlen);
-    int runs = k->source == GPX_CLAIM_RUNS;
-    if (gpx_join(path, sizeof path, k->study, runs ? "runs.csv" : "evals.csv"))
+    const gpx_record_file *f = k->source == GPX_CLAIM_RUNS    ? &gpx_runs_file
+                             : k->source == GPX_CLAIM_WHERE ? &gpx_where_file
+                                                              : &gpx_evals_file;
+    if (gpx_join(path, sizeof path, k->study, f->name))
         return gpx_fail(err, errlen, "%s: path too long", k->study);
-    return load_table(k, ts, path, runs ? &gpx_runs_file : &gpx_evals_file, missing, mlen,
-                      err, errlen);
+    return load_table(k, ts, path, f, missing, mlen, err, errlen);
 }
 
 static void join_texts(char *buf, size_t len, const gpx_texts *l, const char *sep)
