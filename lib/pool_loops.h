@@ -182,26 +182,30 @@ static void nhwc_max_image(const float *xb, float *yb, size_t c, size_t hw, size
         fix_zero_maxima(xb, yb, c, hw, ldc);
 }
 
-static void nhwc_avg_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc)
+/* Both forward ops: images of a small period all at once, else one by one. */
+static void nhwc_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc,
+                     int is_max)
 {
     size_t R = ldc == c ? flat_period(c) : 0;
     if (R && flat_small(c, hw, R)) {
-        flat_small_kernel(x, y, n, c, hw, R, 0);
+        flat_small_kernel(x, y, n, c, hw, R, is_max);
         return;
     }
     for (size_t b = 0; b < n; b++)
-        nhwc_avg_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc);
+        if (is_max)
+            nhwc_max_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc, 1);
+        else
+            nhwc_avg_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc);
+}
+
+static void nhwc_avg_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc)
+{
+    nhwc_fwd(x, y, n, c, hw, ldc, 0);
 }
 
 static void nhwc_max_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc)
 {
-    size_t R = ldc == c ? flat_period(c) : 0;
-    if (R && flat_small(c, hw, R)) {
-        flat_small_kernel(x, y, n, c, hw, R, 1);
-        return;
-    }
-    for (size_t b = 0; b < n; b++)
-        nhwc_max_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc, 1);
+    nhwc_fwd(x, y, n, c, hw, ldc, 1);
 }
 
 /* ===========================================================================
