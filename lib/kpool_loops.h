@@ -207,60 +207,53 @@ static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t 
 
 /* ------------------------------------------------------ adaptive pools */
 
-/* m[0..w) = the maximum of rows [r0, r1) of a plane; 1 when one held a NaN. */
+/* m[0..w) = the maximum of rows [r0, r1) of a plane; 1 when one held a NaN.
+ * Row by row into m (which has room for whole vectors past w), so the
+ * loads stream along the rows; each column takes max(acc, row) in row
+ * order, as a column-by-column loop would. */
 static int kp_rows_max(const float *p, size_t w, size_t r0, size_t r1, float *m)
 {
-    const size_t L = KP_LANES;
+    const size_t L = KP_LANES, full = w / L * L;
     int nan = 0;
-    size_t c = 0;
-    for (; c + L <= w; c += L) {
-        KP_VEC a = KP_LOAD(p + r0 * w + c);
-        nan |= KP_ANY_NAN(a, a);
-        for (size_t r = r0 + 1; r < r1; r++) {
-            KP_VEC b = KP_LOAD(p + r * w + c);
+    for (size_t r = r0; r < r1; r++) {
+        const float *row = p + r * w;
+        for (size_t c = 0; c < full; c += L) {
+            KP_VEC b = KP_LOAD(row + c);
             nan |= KP_ANY_NAN(b, b);
-            a = KP_MAX(a, b);
+            KP_STORE(m + c, r == r0 ? b : KP_MAX(KP_LOAD(m + c), b));
         }
-        KP_STORE(m + c, a);
-    }
-    if (c < w) {
-        KP_VEC a = KP_LOADN_LOW(p + r0 * w + c, w - c);
-        nan |= KP_ANY_NAN(a, a);
-        for (size_t r = r0 + 1; r < r1; r++) {
-            KP_VEC b = KP_LOADN_LOW(p + r * w + c, w - c);
+        if (full < w) {
+            KP_VEC b = KP_LOADN_LOW(row + full, w - full);
             nan |= KP_ANY_NAN(b, b);
-            a = KP_MAX(a, b);
+            KP_STORE(m + full, r == r0 ? b : KP_MAX(KP_LOAD(m + full), b));
         }
-        KP_STOREN(m + c, w - c, a);
     }
     return nan;
 }
 
 /* d[0..w) = the sum of rows [r0, r1), as float sums of at most
- * GPI_AVG_BLOCK rows added into double. */
-static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d)
+ * GPI_AVG_BLOCK rows added into double: row by row into the float sums a
+ * (room for whole vectors past w), each column adding its rows in order. */
+static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d, float *a)
 {
-    const size_t L = KP_LANES;
+    const size_t L = KP_LANES, full = w / L * L;
     for (size_t c = 0; c < w; c++)
         d[c] = 0.0;
     for (size_t g = r0; g < r1; g += GPI_AVG_BLOCK) {
         size_t g1 = r1 - g < GPI_AVG_BLOCK ? r1 : g + GPI_AVG_BLOCK;
-        size_t c = 0;
-        for (; c + L <= w; c += L) {
-            KP_VEC a = KP_LOAD(p + g * w + c);
-            for (size_t r = g + 1; r < g1; r++)
-                a = KP_ADD(a, KP_LOAD(p + r * w + c));
-            KP_FLUSH(d + c, a);
+        for (size_t r = g; r < g1; r++) {
+            const float *row = p + r * w;
+            for (size_t c = 0; c < full; c += L)
+                KP_STORE(a + c, r == g ? KP_LOAD(row + c) : KP_ADD(KP_LOAD(a + c), KP_LOAD(row + c)));
+            if (full < w) {
+                KP_VEC b = KP_LOADN(row + full, w - full);
+                KP_STORE(a + full, r == g ? b : KP_ADD(KP_LOAD(a + full), b));
+            }
         }
-        if (c < w) {
-            KP_VEC a = KP_LOADN(p + g * w + c, w - c);
-            for (size_t r = g + 1; r < g1; r++)
-                a = KP_ADD(a, KP_LOADN(p + r * w + c, w - c));
-            float t[KP_LANES];
-            KP_STORE(t, a);
-            for (size_t l = 0; l < w - c; l++)
-                d[c + l] += t[l];
-        }
+        for (size_t c = 0; c < full; c += L)
+            KP_FLUSH(d + c, KP_LOAD(a + c));
+        for (size_t c = full; c < w; c++)
+            d[c] += a[c];
     }
 }
 
@@ -405,11 +398,11 @@ static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h,
 }
 
 static void kp_adaptive_avg_plane(const float *p, float *y, size_t h, size_t w, size_t k,
-                                  double *d)
+                                  double *d, float *a)
 {
     for (size_t i = 0; i < k; i++) {
         size_t r0 = gpi_bin_start(i, h, k), r1 = gpi_bin_end(i, h, k);
-        kp_rows_sum(p, w, r0, r1, d);
+        kp_rows_sum(p, w, r0, r1, d, a);
         for (size_t j = 0; j < k; j++) {
             size_t c0 = gpi_bin_start(j, w, k), c1 = gpi_bin_end(j, w, k);
             double s = 0.0;
@@ -424,6 +417,7 @@ static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h,
                                 size_t k)
 {
     double d[KP_MAX_ROW];
+    float a[KP_MAX_ROW];
     if (ks_adaptive_rows(x, y, rows, h, w, k, 0))
         return;
     if (w > KP_MAX_ROW) {
@@ -431,7 +425,7 @@ static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h,
         return;
     }
     for (size_t r = 0; r < rows; r++)
-        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k, d);
+        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k, d, a);
 }
 
 const gpi_kpool_set KP_SET_NAME = {
