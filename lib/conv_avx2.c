@@ -97,28 +97,6 @@ INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, in
                 }
 }
 
-static void mm(const gpi_conv_src *s, const float *wpk, const float *bias, int cout,
-               float *out, size_t ld)
-{
-    size_t nq = s->nq;
-    for (int cb = 0; cb < cout; cb += COB) {
-        const float *w = wpk + (size_t)cb * s->K, *b = bias ? bias + cb : NULL;
-        int nc = cout - cb < COB ? cout - cb : COB;
-        float *o = out + (size_t)cb * ld;
-        size_t q0 = 0;
-        for (; q0 + NV * V <= nq; q0 += NV * V)
-            mm_tile(s, w, b, nc, o, ld, q0, NV, NULL);
-        size_t rest = nq - q0;
-        __m256 tail = first_lanes(rest - (rest - 1) / V * V);
-        if (rest > 2 * V)
-            mm_tile(s, w, b, nc, o, ld, q0, 3, &tail);
-        else if (rest > V)
-            mm_tile(s, w, b, nc, o, ld, q0, 2, &tail);
-        else if (rest > 0)
-            mm_tile(s, w, b, nc, o, ld, q0, 1, &tail);
-    }
-}
-
 /* Sum of the 8 lanes in one fixed tree. */
 INLINE float hsum(__m256 v)
 {
@@ -155,109 +133,22 @@ INLINE void wg_step(__m256 acc[WCB][WRB], const float *const *xp, const float *c
         }
 }
 
-/* One wgrad tile: cb channels x rb rows from row r0, both constants. */
-INLINE void wg_tile(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                    size_t dy_stride, int nimg, float *dw, int r0, int cb, int rb)
-{
-    __m256 acc[WCB][WRB];
-    const float *xp[WRB], *mp[WRB];
-#pragma GCC unroll 4
-    for (int c = 0; c < WCB; c++)
-#pragma GCC unroll 3
-        for (int j = 0; j < WRB; j++)
-            acc[c][j] = _mm256_setzero_ps();
-    size_t nq = s->nq, full = nq / V * V;
-    __m256 tail = first_lanes(nq - full);
-    for (int i = 0; i < nimg; i++) {
-#pragma GCC unroll 3
-        for (int j = 0; j < WRB; j++) {
-            int r = j < rb ? r0 + j : r0;
-            xp[j] = s->in + (size_t)i * in_stride + s->off[r];
-            mp[j] = mask_row(s, s->tap[r]);
-        }
-        const float *d = dy + (size_t)i * dy_stride;
-        for (size_t q = 0; q < full; q += V)
-            wg_step(acc, xp, mp, d, ld, q, cb, rb, NULL);
-        if (full < nq)
-            wg_step(acc, xp, mp, d, ld, full, cb, rb, &tail);
-    }
-#pragma GCC unroll 4
-    for (int c = 0; c < WCB; c++)
-#pragma GCC unroll 3
-        for (int j = 0; j < WRB; j++)
-            if (c < cb && j < rb)
-                dw[(size_t)c * s->K + r0 + j] += hsum(acc[c][j]);
-}
-
-/* All rows for cb channels (a constant: 4, 2 or 1). */
-INLINE void wg_rows(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                    size_t dy_stride, int nimg, float *dw, int cb)
-{
-    int r = 0, K = s->K;
-    for (; r + WRB <= K; r += WRB)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, WRB);
-    if (K - r == 2)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 2);
-    else if (K - r == 1)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 1);
-}
-
-static void wgrad(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                  size_t dy_stride, int nimg, int cout, float *dw)
-{
-    int co = 0;
-    size_t K = (size_t)s->K;
-#define WG_ROWS(cb) wg_rows(s, in_stride, dy + (size_t)co * ld, ld, dy_stride, nimg, dw + co * K, cb)
-    for (; co + WCB <= cout; co += WCB)
-        WG_ROWS(WCB);
-    if (cout - co >= 2) {
-        WG_ROWS(2);
-        co += 2;
-    }
-    if (cout - co == 1)
-        WG_ROWS(1);
-#undef WG_ROWS
-}
-
-static void dsum(const float *dy, size_t ld, size_t dy_stride, int nimg, size_t nq, int cout,
-                 float *db)
-{
-    size_t full = nq / V * V;
-    __m256 tail = first_lanes(nq - full);
-    for (int co = 0; co < cout; co++) {
-        __m256 a = _mm256_setzero_ps();
-        for (int i = 0; i < nimg; i++) {
-            const float *d = dy + (size_t)i * dy_stride + (size_t)co * ld;
-            for (size_t q = 0; q < full; q += V)
-                a = _mm256_add_ps(a, _mm256_loadu_ps(d + q));
-            if (full < nq)
-                a = _mm256_add_ps(a, _mm256_and_ps(_mm256_loadu_ps(d + full), tail));
-        }
-        db[co] += hsum(a);
-    }
-}
-
-static void copy(const float *src, size_t ss, float *dst, size_t ds, int rows, int w)
-{
-    int full = w / V * V;
-    __m256i tail = _mm256_castps_si256(first_lanes((size_t)(w - full)));
-    for (int i = 0; i < rows; i++) {
-        const float *s = src + (size_t)i * ss;
-        float *d = dst + (size_t)i * ds;
-        for (int j = 0; j < full; j += V)
-            _mm256_storeu_ps(d + j, _mm256_loadu_ps(s + j));
-        if (w > full)
-            _mm256_maskstore_ps(d + full, tail, _mm256_maskload_ps(s + full, tail));
-    }
-}
-
-const gpi_conv_kernels gpi_conv_avx2 = {
-    .name = "avx2",
-    .cob = COB,
-    .exact_reads = 0,
-    .lane_masks = 1,
-    .mm = mm,
-    .wgrad = wgrad,
-    .dsum = dsum,
-    .copy = copy,
-};
+#define CONV_VEC                   __m256
+#define CONV_TAIL                  __m256
+#define CONV_WHOLE                 NULL
+#define CONV_LIMIT(t)              (&(t))
+#define CONV_MASK_T                float
+#define CONV_MASK_ROW(s, t)        mask_row(s, t)
+#define CONV_ZERO()                _mm256_setzero_ps()
+#define CONV_ADD(a, b)             _mm256_add_ps(a, b)
+#define CONV_LOADU(p)              _mm256_loadu_ps(p)
+#define CONV_STOREU(p, v)          _mm256_storeu_ps(p, v)
+#define CONV_LOAD_LIMITED(p, t)    _mm256_and_ps(_mm256_loadu_ps(p), t)
+#define CONV_COPY_LIMITED(d, s, t)                                                  \
+    _mm256_maskstore_ps(d, _mm256_castps_si256(t), _mm256_maskload_ps(s, _mm256_castps_si256(t)))
+#define CONV_HSUM(v)               hsum(v)
+#define CONV_KERNELS               gpi_conv_avx2
+#define CONV_NAME                  "avx2"
+#define CONV_EXACT_READS           0
+#define CONV_LANE_MASKS            1
+#include "conv_loops.h"

@@ -91,28 +91,6 @@ INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, in
                                           v == nv - 1 ? last : ALL, acc[c][v]);
 }
 
-static void mm(const gpi_conv_src *s, const float *wpk, const float *bias, int cout,
-               float *out, size_t ld)
-{
-    size_t nq = s->nq;
-    for (int cb = 0; cb < cout; cb += COB) {
-        const float *w = wpk + (size_t)cb * s->K, *b = bias ? bias + cb : NULL;
-        int nc = cout - cb < COB ? cout - cb : COB;
-        float *o = out + (size_t)cb * ld;
-        size_t q0 = 0;
-        for (; q0 + NV * V <= nq; q0 += NV * V)
-            mm_tile(s, w, b, nc, o, ld, q0, NV, ALL);
-        size_t rest = nq - q0;
-        __mmask16 last = first_lanes(rest - (rest - 1) / V * V);
-        if (rest > 2 * V)
-            mm_tile(s, w, b, nc, o, ld, q0, 3, last);
-        else if (rest > V)
-            mm_tile(s, w, b, nc, o, ld, q0, 2, last);
-        else if (rest > 0)
-            mm_tile(s, w, b, nc, o, ld, q0, 1, last);
-    }
-}
-
 /* One position vector of a wgrad tile: rows xp[] (masks mp[]) against the
  * dy rows d + c * ld, lanes limited to last. */
 INLINE void wg_step(__m512 acc[WCB][WRB], const float *const *xp, const uint16_t *const *mp,
@@ -135,114 +113,27 @@ INLINE void wg_step(__m512 acc[WCB][WRB], const float *const *xp, const uint16_t
         }
 }
 
-/* One wgrad tile: cb channels x rb rows from row r0, both constants. */
-INLINE void wg_tile(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                    size_t dy_stride, int nimg, float *dw, int r0, int cb, int rb)
+/* Tap t's mask row of the table (a 16-bit k-mask per vector of positions). */
+INLINE const uint16_t *mask_row(const gpi_conv_src *s, int t)
 {
-    __m512 acc[WCB][WRB];
-    const float *xp[WRB];
-    const uint16_t *mp[WRB];
-#pragma GCC unroll 8
-    for (int c = 0; c < WCB; c++)
-#pragma GCC unroll 3
-        for (int j = 0; j < WRB; j++)
-            acc[c][j] = _mm512_setzero_ps();
-    size_t nq = s->nq, full = nq / V * V;
-    __mmask16 last = first_lanes(nq - full);
-    for (int i = 0; i < nimg; i++) {
-#pragma GCC unroll 3
-        for (int j = 0; j < WRB; j++) {
-            int r = j < rb ? r0 + j : r0;
-            xp[j] = s->in + (size_t)i * in_stride + s->off[r];
-            mp[j] = (const uint16_t *)s->masks + (size_t)s->tap[r] * s->mld;
-        }
-        const float *d = dy + (size_t)i * dy_stride;
-        for (size_t q = 0; q < full; q += V)
-            wg_step(acc, xp, mp, d, ld, q, cb, rb, ALL);
-        if (full < nq)
-            wg_step(acc, xp, mp, d, ld, full, cb, rb, last);
-    }
-#pragma GCC unroll 8
-    for (int c = 0; c < WCB; c++)
-#pragma GCC unroll 3
-        for (int j = 0; j < WRB; j++)
-            if (c < cb && j < rb)
-                dw[(size_t)c * s->K + r0 + j] += _mm512_reduce_add_ps(acc[c][j]);
+    return (const uint16_t *)s->masks + (size_t)t * s->mld;
 }
 
-/* All rows for cb channels (a constant: 8, 4, 2 or 1). */
-INLINE void wg_rows(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                    size_t dy_stride, int nimg, float *dw, int cb)
-{
-    int r = 0, K = s->K;
-    for (; r + WRB <= K; r += WRB)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, WRB);
-    if (K - r == 2)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 2);
-    else if (K - r == 1)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 1);
-}
-
-static void wgrad(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                  size_t dy_stride, int nimg, int cout, float *dw)
-{
-    int co = 0;
-    size_t K = (size_t)s->K;
-#define WG_ROWS(cb) wg_rows(s, in_stride, dy + (size_t)co * ld, ld, dy_stride, nimg, dw + co * K, cb)
-    for (; co + WCB <= cout; co += WCB)
-        WG_ROWS(WCB);
-    if (cout - co >= 4) {
-        WG_ROWS(4);
-        co += 4;
-    }
-    if (cout - co >= 2) {
-        WG_ROWS(2);
-        co += 2;
-    }
-    if (cout - co == 1)
-        WG_ROWS(1);
-#undef WG_ROWS
-}
-
-static void dsum(const float *dy, size_t ld, size_t dy_stride, int nimg, size_t nq, int cout,
-                 float *db)
-{
-    size_t full = nq / V * V;
-    __mmask16 last = first_lanes(nq - full);
-    for (int co = 0; co < cout; co++) {
-        __m512 a = _mm512_setzero_ps();
-        for (int i = 0; i < nimg; i++) {
-            const float *d = dy + (size_t)i * dy_stride + (size_t)co * ld;
-            for (size_t q = 0; q < full; q += V)
-                a = _mm512_add_ps(a, _mm512_loadu_ps(d + q));
-            if (full < nq)
-                a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(last, d + full));
-        }
-        db[co] += _mm512_reduce_add_ps(a);
-    }
-}
-
-static void copy(const float *src, size_t ss, float *dst, size_t ds, int rows, int w)
-{
-    int full = w / V * V;
-    __mmask16 tail = first_lanes((size_t)(w - full));
-    for (int i = 0; i < rows; i++) {
-        const float *s = src + (size_t)i * ss;
-        float *d = dst + (size_t)i * ds;
-        for (int j = 0; j < full; j += V)
-            _mm512_storeu_ps(d + j, _mm512_loadu_ps(s + j));
-        if (tail)
-            _mm512_mask_storeu_ps(d + full, tail, _mm512_maskz_loadu_ps(tail, s + full));
-    }
-}
-
-const gpi_conv_kernels gpi_conv_avx512 = {
-    .name = "avx512",
-    .cob = COB,
-    .exact_reads = 1,
-    .lane_masks = 0,
-    .mm = mm,
-    .wgrad = wgrad,
-    .dsum = dsum,
-    .copy = copy,
-};
+#define CONV_VEC                   __m512
+#define CONV_TAIL                  __mmask16
+#define CONV_WHOLE                 ALL
+#define CONV_LIMIT(t)              (t)
+#define CONV_MASK_T                uint16_t
+#define CONV_MASK_ROW(s, t)        mask_row(s, t)
+#define CONV_ZERO()                _mm512_setzero_ps()
+#define CONV_ADD(a, b)             _mm512_add_ps(a, b)
+#define CONV_LOADU(p)              _mm512_loadu_ps(p)
+#define CONV_STOREU(p, v)          _mm512_storeu_ps(p, v)
+#define CONV_LOAD_LIMITED(p, t)    _mm512_maskz_loadu_ps(t, p)
+#define CONV_COPY_LIMITED(d, s, t) _mm512_mask_storeu_ps(d, t, _mm512_maskz_loadu_ps(t, s))
+#define CONV_HSUM(v)               _mm512_reduce_add_ps(v)
+#define CONV_KERNELS               gpi_conv_avx512
+#define CONV_NAME                  "avx512"
+#define CONV_EXACT_READS           1
+#define CONV_LANE_MASKS            0
+#include "conv_loops.h"

@@ -55,7 +55,8 @@
 /* Widest row the adaptive kernels buffer (on the stack); wider planes take
  * the scalar kernel. */
 #define KP_MAX_ROW 4096
-/* Most bins (k x k) of a short plane the adaptive kernels keep per lane. */
+/* Most bins (k x k) of a short plane the adaptive kernels take eight
+ * planes at a time (more go row by row). */
 #define KS_MAX_BINS 64
 
 /* ------------------------------------------------------------ top-k */
@@ -206,147 +207,145 @@ static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t 
 
 /* ------------------------------------------------------ adaptive pools */
 
-/* m[0..w) = the maximum of rows [r0, r1) of a plane; 1 when one held a NaN. */
+/* m[0..w) = the maximum of rows [r0, r1) of a plane; 1 when one held a NaN.
+ * Row by row into m (which has room for whole vectors past w), so the
+ * loads stream along the rows; each column takes max(acc, row) in row
+ * order, as a column-by-column loop would. */
 static int kp_rows_max(const float *p, size_t w, size_t r0, size_t r1, float *m)
 {
-    const size_t L = KP_LANES;
+    const size_t L = KP_LANES, full = w / L * L;
     int nan = 0;
-    size_t c = 0;
-    for (; c + L <= w; c += L) {
-        KP_VEC a = KP_LOAD(p + r0 * w + c);
-        nan |= KP_ANY_NAN(a, a);
-        for (size_t r = r0 + 1; r < r1; r++) {
-            KP_VEC b = KP_LOAD(p + r * w + c);
+    for (size_t r = r0; r < r1; r++) {
+        const float *row = p + r * w;
+        for (size_t c = 0; c < full; c += L) {
+            KP_VEC b = KP_LOAD(row + c);
             nan |= KP_ANY_NAN(b, b);
-            a = KP_MAX(a, b);
+            KP_STORE(m + c, r == r0 ? b : KP_MAX(KP_LOAD(m + c), b));
         }
-        KP_STORE(m + c, a);
-    }
-    if (c < w) {
-        KP_VEC a = KP_LOADN_LOW(p + r0 * w + c, w - c);
-        nan |= KP_ANY_NAN(a, a);
-        for (size_t r = r0 + 1; r < r1; r++) {
-            KP_VEC b = KP_LOADN_LOW(p + r * w + c, w - c);
+        if (full < w) {
+            KP_VEC b = KP_LOADN_LOW(row + full, w - full);
             nan |= KP_ANY_NAN(b, b);
-            a = KP_MAX(a, b);
+            KP_STORE(m + full, r == r0 ? b : KP_MAX(KP_LOAD(m + full), b));
         }
-        KP_STOREN(m + c, w - c, a);
     }
     return nan;
 }
 
 /* d[0..w) = the sum of rows [r0, r1), as float sums of at most
- * GPI_AVG_BLOCK rows added into double. */
-static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d)
+ * GPI_AVG_BLOCK rows added into double: row by row into the float sums a
+ * (room for whole vectors past w), each column adding its rows in order. */
+static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d, float *a)
 {
-    const size_t L = KP_LANES;
+    const size_t L = KP_LANES, full = w / L * L;
     for (size_t c = 0; c < w; c++)
         d[c] = 0.0;
     for (size_t g = r0; g < r1; g += GPI_AVG_BLOCK) {
         size_t g1 = r1 - g < GPI_AVG_BLOCK ? r1 : g + GPI_AVG_BLOCK;
-        size_t c = 0;
-        for (; c + L <= w; c += L) {
-            KP_VEC a = KP_LOAD(p + g * w + c);
-            for (size_t r = g + 1; r < g1; r++)
-                a = KP_ADD(a, KP_LOAD(p + r * w + c));
-            KP_FLUSH(d + c, a);
+        for (size_t r = g; r < g1; r++) {
+            const float *row = p + r * w;
+            for (size_t c = 0; c < full; c += L)
+                KP_STORE(a + c, r == g ? KP_LOAD(row + c) : KP_ADD(KP_LOAD(a + c), KP_LOAD(row + c)));
+            if (full < w) {
+                KP_VEC b = KP_LOADN(row + full, w - full);
+                KP_STORE(a + full, r == g ? b : KP_ADD(KP_LOAD(a + full), b));
+            }
         }
-        if (c < w) {
-            KP_VEC a = KP_LOADN(p + g * w + c, w - c);
-            for (size_t r = g + 1; r < g1; r++)
-                a = KP_ADD(a, KP_LOADN(p + r * w + c, w - c));
-            float t[KP_LANES];
-            KP_STORE(t, a);
-            for (size_t l = 0; l < w - c; l++)
-                d[c + l] += t[l];
-        }
+        for (size_t c = 0; c < full; c += L)
+            KP_FLUSH(d + c, KP_LOAD(a + c));
+        for (size_t c = full; c < w; c++)
+            d[c] += a[c];
     }
 }
 
-/* The bins of a short plane: for each row (and column) the first bin that
- * holds it and how many do (bins overlap; a grid finer than the plane
- * puts a row in several). */
-typedef struct {
-    uint8_t r0[KP_SHORT_HW], rn[KP_SHORT_HW], c0[KP_SHORT_HW], cn[KP_SHORT_HW];
-} ks_bins;
-
-/* first[r], count[r] for the n rows (or columns) of k bins. */
-static void ks_bins_along(size_t n, size_t k, uint8_t *first, uint8_t *count)
+/* Eight short planes (count <= 8 real) transposed into E[0..hw): E[p] lane
+ * l is element p of plane l. 1 when a plane held a NaN. */
+KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E)
 {
-    for (size_t r = 0; r < n; r++) {
-        size_t i = 0;
-        while (gpi_bin_end(i, n, k) <= r)
-            i++;
-        first[r] = (uint8_t)i;
-        for (count[r] = 0; i < k && gpi_bin_start(i, n, k) <= r; i++)
-            count[r]++;
-    }
-}
-
-static void ks_bins_of(size_t h, size_t w, size_t k, ks_bins *b)
-{
-    ks_bins_along(h, k, b->r0, b->rn);
-    ks_bins_along(w, k, b->c0, b->cn);
-}
-
-/* Eight short planes' bins (count <= 8 real): element p of the planes
- * (lanes) goes to every bin that holds it, in row-major order, as the
- * scalar rule takes them; max(v, acc) keeps acc on ties, so a zero keeps the
- * first zero's sign. avg adds in double. 1 when a plane held a NaN. */
-KP_INLINE int ks_adaptive_batch(const float *x, size_t count, size_t h, size_t w, size_t k,
-                                const ks_bins *b, int is_max, KS_VEC *mx, KS_DVEC *lo,
-                                KS_DVEC *hi)
-{
-    size_t hw = h * w;
     KS_VEC e[8];
     int nan = 0;
     for (size_t p0 = 0; p0 < hw; p0 += 8) {
         size_t np = hw - p0 < 8 ? hw - p0 : 8;
         ks_block(x, hw, count, p0, np, e);
         for (size_t q = 0; q < np; q++) {
-            size_t r = (p0 + q) / w, c = (p0 + q) % w;
-            KS_VEC v = e[q];
-            nan |= KS_ANY_NAN(v);
-            KS_DVEC vl = is_max ? KS_DZERO() : KS_DLO(v), vh = is_max ? KS_DZERO() : KS_DHI(v);
-            for (size_t i = b->r0[r]; i < (size_t)b->r0[r] + b->rn[r]; i++)
-                for (size_t j = b->c0[c]; j < (size_t)b->c0[c] + b->cn[c]; j++) {
-                    if (is_max) {
-                        mx[i * k + j] = KS_MAX(v, mx[i * k + j]);
-                    } else {
-                        lo[i * k + j] = KS_DADD(lo[i * k + j], vl);
-                        hi[i * k + j] = KS_DADD(hi[i * k + j], vh);
-                    }
-                }
+            nan |= KS_ANY_NAN(e[q]);
+            E[p0 + q] = e[q];
         }
     }
     return nan;
 }
 
-/* Planes [0, count) (count <= 8) of short planes with at most KS_MAX_BINS bins. */
-static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
-                              size_t k, const ks_bins *b, int is_max)
+/* Bin [r0, r1) x [c0, c1) of the eight planes of E (row length w) into
+ * t[0..8): its elements in row-major order, as the scalar rule takes them;
+ * max(v, acc) keeps acc on ties, so a zero keeps the first zero's sign; avg
+ * adds in double. Each bin keeps its accumulators in registers. */
+KP_INLINE KS_VEC ks_bin(const KS_VEC *E, size_t w, size_t r0, size_t r1, size_t c0, size_t c1,
+                        int is_max)
 {
-    KS_VEC mx[KS_MAX_BINS];
-    KS_DVEC lo[KS_MAX_BINS], hi[KS_MAX_BINS];
-    size_t kk = k * k;
-    for (size_t o = 0; o < kk; o++) {
-        mx[o] = KS_SET1(-INFINITY);
-        lo[o] = hi[o] = KS_DZERO();
+    if (is_max) {
+        KS_VEC m = KS_SET1(-INFINITY);
+        for (size_t r = r0; r < r1; r++)
+            for (size_t c = c0; c < c1; c++)
+                m = KS_MAX(E[r * w + c], m);
+        return m;
     }
-    if (ks_adaptive_batch(x, count, h, w, k, b, is_max, mx, lo, hi)) {
+    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c = c0; c < c1; c++) {
+            lo = KS_DADD(lo, KS_DLO(E[r * w + c]));
+            hi = KS_DADD(hi, KS_DHI(E[r * w + c]));
+        }
+    return KS_DDIV_TO_PS(lo, hi, (double)((r1 - r0) * (c1 - c0)));
+}
+
+/* Bins [o0, o0 + nb) (nb <= 8) of eight planes, bin b in B[b] (lane l:
+ * plane l), transposed so that each plane's bins are stored as one row. */
+KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_t kk,
+                             size_t o0)
+{
+    KS_TRANSPOSE8(B);
+    for (size_t l = 0; l < count; l++) {
+        float t[8];
+        KS_STORE(t, B[l]);
+        for (size_t b = 0; b < nb; b++)
+            y[l * kk + o0 + b] = t[b];
+    }
+}
+
+/* The bin bounds of a short plane's k x k grid (k * k <= KS_MAX_BINS, so
+ * k <= 8), worked out once per call. */
+typedef struct {
+    size_t r0[8], r1[8], c0[8], c1[8];
+} ks_grid;
+
+static void ks_grid_of(size_t h, size_t w, size_t k, ks_grid *g)
+{
+    for (size_t i = 0; i < k; i++) {
+        g->r0[i] = gpi_bin_start(i, h, k);
+        g->r1[i] = gpi_bin_end(i, h, k);
+        g->c0[i] = gpi_bin_start(i, w, k);
+        g->c1[i] = gpi_bin_end(i, w, k);
+    }
+}
+
+/* Planes [0, count) (count <= 8) of short planes, bin by bin. */
+static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
+                              size_t k, const ks_grid *g, int is_max)
+{
+    KS_VEC E[KP_SHORT_HW];
+    size_t kk = k * k;
+    if (ks_planes(x, count, h * w, E)) {
         for (size_t l = 0; l < count; l++)
             gpi_kpool_scalar.fwd[is_max ? 2 : 1](x + l * h * w, y + l * kk, 1, h, w, k);
         return;
     }
-    for (size_t o = 0; o < kk; o++) {
-        float t[8];
-        size_t i = o / k, j = o % k;
-        size_t area = (gpi_bin_end(i, h, k) - gpi_bin_start(i, h, k)) *
-                      (gpi_bin_end(j, w, k) - gpi_bin_start(j, w, k));
-        KS_STORE(t, is_max ? mx[o] : KS_DDIV_TO_PS(lo[o], hi[o], (double)area));
-        for (size_t l = 0; l < count; l++)
-            y[l * kk + o] = t[l];
-    }
+    KS_VEC B[8];
+    size_t o = 0;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++, o++) {
+            B[o % 8] = ks_bin(E, w, g->r0[i], g->r1[i], g->c0[j], g->c1[j], is_max);
+            if (o % 8 == 7 || o + 1 == kk)
+                ks_store_bins(B, o % 8 + 1, y, count, kk, o - o % 8);
+        }
 }
 
 /* 1 when the adaptive op took the rows by the short-plane path. */
@@ -355,11 +354,11 @@ static int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, siz
 {
     if (h * w > KP_SHORT_HW || k * k > KS_MAX_BINS)
         return 0;
-    ks_bins b;
-    ks_bins_of(h, w, k, &b);
+    ks_grid g;
+    ks_grid_of(h, w, k, &g);
     for (size_t r = 0; r < rows; r += 8)
         ks_adaptive_short(x + r * h * w, y + r * k * k, rows - r < 8 ? rows - r : 8, h, w, k,
-                          &b, is_max);
+                          &g, is_max);
     return 1;
 }
 
@@ -399,11 +398,11 @@ static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h,
 }
 
 static void kp_adaptive_avg_plane(const float *p, float *y, size_t h, size_t w, size_t k,
-                                  double *d)
+                                  double *d, float *a)
 {
     for (size_t i = 0; i < k; i++) {
         size_t r0 = gpi_bin_start(i, h, k), r1 = gpi_bin_end(i, h, k);
-        kp_rows_sum(p, w, r0, r1, d);
+        kp_rows_sum(p, w, r0, r1, d, a);
         for (size_t j = 0; j < k; j++) {
             size_t c0 = gpi_bin_start(j, w, k), c1 = gpi_bin_end(j, w, k);
             double s = 0.0;
@@ -418,6 +417,7 @@ static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h,
                                 size_t k)
 {
     double d[KP_MAX_ROW];
+    float a[KP_MAX_ROW];
     if (ks_adaptive_rows(x, y, rows, h, w, k, 0))
         return;
     if (w > KP_MAX_ROW) {
@@ -425,7 +425,7 @@ static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h,
         return;
     }
     for (size_t r = 0; r < rows; r++)
-        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k, d);
+        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k, d, a);
 }
 
 const gpi_kpool_set KP_SET_NAME = {

@@ -368,91 +368,6 @@ static float plane_max_raw(const float *p, size_t n, int *nan)
     return _mm_cvtss_f32(h);
 }
 
-static void nchw_avg_fwd(const float *x, float *y, size_t rows, size_t hw)
-{
-    size_t r = 0;
-    if (hw <= SHORT_HW) {
-        size_t nb = rows / 8;
-        avg_batches(x, y, nb, hw);
-        r = nb * 8;
-    }
-    for (; r < rows; r++)
-        y[r] = (float)(plane_sum(x + r * hw, hw) / (double)hw);
-}
-
-static void nchw_max_fwd(const float *x, float *y, size_t rows, size_t hw)
-{
-    size_t r = 0;
-    if (hw <= SHORT_HW) {
-        size_t nb = rows / 8;
-        max_batches(x, y, nb, hw);
-        r = nb * 8;
-    }
-    for (; r < rows; r++) {
-        int nan;
-        float m = plane_max_raw(x + r * hw, hw, &nan);
-        if (nan || m == 0.0f)
-            gpi_kernels_scalar.nchw_max_fwd(x + r * hw, &m, 1, hw);
-        y[r] = m;
-    }
-}
-
-/* ===========================================================================
- * NCHW backward
- * ======================================================================== */
-
-static void fill_span(float *d, size_t n, __m256 v)
-{
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        _mm256_storeu_ps(d + i, v);      _mm256_storeu_ps(d + i + 8, v);
-        _mm256_storeu_ps(d + i + 16, v); _mm256_storeu_ps(d + i + 24, v);
-    }
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(d + i, v);
-    if (i < n)
-        store_n(d + i, n - i, v);
-}
-
-static void nchw_avg_bwd(const float *x, const float *dy, float *dx, size_t rows, size_t hw)
-{
-    (void)x;
-    const float fhw = (float)hw;
-    for (size_t r = 0; r < rows; r++)
-        fill_span(dx + r * hw, hw, _mm256_set1_ps(dy[r] / fhw));
-}
-
-/* Index of the first element equal to m, or of the first NaN (m is NaN
- * exactly when the plane holds one). */
-static size_t first_match(const float *p, size_t n, float m)
-{
-    __m256 mv = _mm256_set1_ps(m);
-    for (size_t i = 0; i < n; i += 8) {
-        __m256 v = n - i >= 8 ? _mm256_loadu_ps(p + i) : load_n(p + i, n - i);
-        unsigned k = (unsigned)_mm256_movemask_ps(_mm256_or_ps(
-            _mm256_cmp_ps(v, mv, _CMP_EQ_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
-        if (n - i < 8)
-            k &= (1u << (n - i)) - 1;
-        if (k)
-            return i + (size_t)__builtin_ctz(k);
-    }
-    return 0; /* not reached: m is one of the elements */
-}
-
-static void nchw_max_bwd(const float *x, const float *dy, float *dx, size_t rows, size_t hw)
-{
-    float m[BWD_ROWS];
-    for (size_t r0 = 0; r0 < rows; r0 += BWD_ROWS) {
-        size_t nr = rows - r0 < BWD_ROWS ? rows - r0 : BWD_ROWS;
-        nchw_max_fwd(x + r0 * hw, m, nr, hw);
-        for (size_t r = 0; r < nr; r++) {
-            float *d = dx + (r0 + r) * hw;
-            fill_span(d, hw, _mm256_setzero_ps());
-            d[first_match(x + (r0 + r) * hw, hw, m[r])] = dy[r0 + r];
-        }
-    }
-}
-
 /* ===========================================================================
  * NHWC forward, one image at a time.
  *
@@ -911,176 +826,41 @@ static int rows_max(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
     return !any_set(u);
 }
 
-static void nhwc_avg_image(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
+/* The flat kernels under the names pool_loops.h calls. */
+static void flat_avg(const float *xb, float *yb, size_t c, size_t hw, size_t R)
 {
-    size_t R = ldc == c ? flat_period(c) : 0;
-    if (R) {
-        flat_large(xb, yb, c, hw, R, 0);
-        return;
-    }
-    for (size_t j = 0; j < c; j += NHWC_CB)
-        rows_avg(xb + j, yb + j, c - j < NHWC_CB ? c - j : NHWC_CB, hw, ldc);
+    flat_large(xb, yb, c, hw, R, 0);
 }
 
-/* Channel maxima of one image (the first NaN where there is one); with
- * fix_zero, zero maxima get the sign of the first zero (forward). */
-static void nhwc_max_image(const float *xb, float *yb, size_t c, size_t hw, size_t ldc,
-                           int fix_zero)
+static int flat_max(const float *xb, float *yb, size_t c, size_t hw, size_t R)
 {
-    size_t R = ldc == c ? flat_period(c) : 0;
-    int ok = 1;
-    if (R) {
-        ok = flat_large(xb, yb, c, hw, R, 1);
-    } else {
-        for (size_t j = 0; j < c && ok; j += GPI_NHWC_MAX_CB) {
-            size_t cb = c - j < GPI_NHWC_MAX_CB ? c - j : GPI_NHWC_MAX_CB;
-            ok = rows_max(xb + j, yb + j, cb, hw, ldc);
-        }
-    }
-    if (!ok) {
-        gpi_kernels_scalar.nhwc_max_fwd(xb, yb, 1, c, hw, ldc);
-        return;
-    }
-    if (!fix_zero)
-        return;
-    for (size_t j = 0; j < c; j += 8) {
-        size_t n = c - j < 8 ? c - j : 8;
-        unsigned z = (unsigned)_mm256_movemask_ps(
-            _mm256_cmp_ps(load_n(yb + j, n), _mm256_setzero_ps(), _CMP_EQ_OQ));
-        z &= (1u << n) - 1;
-        while (z) {
-            size_t l = j + (size_t)__builtin_ctz(z);
-            gpi_kernels_scalar.nhwc_max_fwd(xb + l, yb + l, 1, 1, hw, ldc);
-            z &= z - 1;
-        }
-    }
-}
-
-static void nhwc_avg_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc)
-{
-    size_t R = ldc == c ? flat_period(c) : 0;
-    if (R && flat_small(c, hw, R)) {
-        flat_small_kernel(x, y, n, c, hw, R, 0);
-        return;
-    }
-    for (size_t b = 0; b < n; b++)
-        nhwc_avg_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc);
-}
-
-static void nhwc_max_fwd(const float *x, float *y, size_t n, size_t c, size_t hw, size_t ldc)
-{
-    size_t R = ldc == c ? flat_period(c) : 0;
-    if (R && flat_small(c, hw, R)) {
-        flat_small_kernel(x, y, n, c, hw, R, 1);
-        return;
-    }
-    for (size_t b = 0; b < n; b++)
-        nhwc_max_image(x + b * hw * ldc, y + b * ldc, c, hw, ldc, 1);
+    return flat_large(xb, yb, c, hw, R, 1);
 }
 
 /* ===========================================================================
- * NHWC backward
+ * The drivers, both backward passes and the kernel set (pool_loops.h)
  * ======================================================================== */
 
-/* Write the c-float row pattern g to every one of hw rows of stride ldc. */
-static void fill_rows(float *d, const float *g, size_t c, size_t hw, size_t ldc)
+INLINE unsigned eq_bits(__m256 a, __m256 b)
 {
-    size_t period = c;
-    while (period % 8)
-        period += c;
-    if (ldc == c && period <= 256) { /* flat: the image repeats g with period c */
-        float pat[256 + 8];
-        for (size_t i = 0; i < period + 8; i++)
-            pat[i] = g[i % c];
-        size_t n = hw * c, i = 0, o = 0;
-        for (; i + 8 <= n; i += 8) {
-            _mm256_storeu_ps(d + i, _mm256_loadu_ps(pat + o));
-            o += 8;
-            if (o == period)
-                o = 0;
-        }
-        if (i < n)
-            store_n(d + i, n - i, _mm256_loadu_ps(pat + o));
-        return;
-    }
-    for (size_t p = 0; p < hw; p++) {
-        float *r = d + p * ldc;
-        size_t j = 0;
-        for (; j + 8 <= c; j += 8)
-            _mm256_storeu_ps(r + j, _mm256_loadu_ps(g + j));
-        if (j < c)
-            store_n(r + j, c - j, _mm256_loadu_ps(g + j));
-    }
+    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ));
 }
 
-static void nhwc_avg_bwd(const float *x, const float *dy, float *dx, size_t n, size_t c,
-                         size_t hw, size_t ldc)
+INLINE unsigned nan_bits(__m256 a)
 {
-    (void)x;
-    float g[NHWC_CB + 8];
-    const __m256 fhw = _mm256_set1_ps((float)hw);
-    for (size_t b = 0; b < n; b++) {
-        for (size_t j0 = 0; j0 < c; j0 += NHWC_CB) {
-            size_t cb = c - j0 < NHWC_CB ? c - j0 : NHWC_CB;
-            const float *dyb = dy + b * ldc + j0;
-            for (size_t j = 0; j < cb; j += 8)
-                _mm256_storeu_ps(g + j, _mm256_div_ps(load_n(dyb + j, cb - j), fhw));
-            fill_rows(dx + b * hw * ldc + j0, g, cb, hw, ldc);
-        }
-    }
+    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q));
 }
 
-static void nhwc_max_bwd(const float *x, const float *dy, float *dx, size_t n, size_t c,
-                         size_t hw, size_t ldc)
-{
-    float m[NHWC_CB + 8];
-    float zero[NHWC_CB + 8] = { 0 };
-    uint8_t found[NHWC_CB / 8];
-    for (size_t b = 0; b < n; b++) {
-        if (ldc == c) /* the image is contiguous: zero it in one sweep */
-            fill_span(dx + b * hw * ldc, hw * c, _mm256_setzero_ps());
-        for (size_t j0 = 0; j0 < c; j0 += NHWC_CB) {
-            size_t cb = c - j0 < NHWC_CB ? c - j0 : NHWC_CB, nv = (cb + 7) / 8;
-            const float *xb = x + b * hw * ldc + j0;
-            float *db = dx + b * hw * ldc + j0;
-            const float *dyb = dy + b * ldc + j0;
-            if (ldc != c)
-                fill_rows(db, zero, cb, hw, ldc);
-            nhwc_max_image(xb, m, cb, hw, ldc, 0);
-            size_t left = cb;
-            for (size_t v = 0; v < nv; v++) /* lanes past cb count as found */
-                found[v] = (uint8_t)(cb - 8 * v >= 8 ? 0 : 0xFFu << (cb - 8 * v));
-            for (size_t p = 0; p < hw && left; p++) {
-                const float *r = xb + p * ldc;
-                for (size_t v = 0; v < nv; v++) {
-                    unsigned want = (uint8_t)~found[v];
-                    if (!want)
-                        continue;
-                    size_t nn = cb - 8 * v < 8 ? cb - 8 * v : 8;
-                    __m256 xv = load_n(r + 8 * v, nn);
-                    __m256 mv = _mm256_loadu_ps(m + 8 * v);
-                    unsigned hit = want & (unsigned)_mm256_movemask_ps(_mm256_or_ps(
-                        _mm256_cmp_ps(xv, mv, _CMP_EQ_OQ), _mm256_cmp_ps(xv, xv, _CMP_UNORD_Q)));
-                    found[v] = (uint8_t)(found[v] | hit);
-                    while (hit) {
-                        size_t l = 8 * v + (size_t)__builtin_ctz(hit);
-                        db[p * ldc + l] = dyb[l];
-                        left--;
-                        hit &= hit - 1;
-                    }
-                }
-            }
-        }
-    }
-}
-
-const gpi_kernel_set gpi_kernels_avx2 = {
-    .nchw_avg_fwd = nchw_avg_fwd,
-    .nchw_max_fwd = nchw_max_fwd,
-    .nchw_avg_bwd = nchw_avg_bwd,
-    .nchw_max_bwd = nchw_max_bwd,
-    .nhwc_avg_fwd = nhwc_avg_fwd,
-    .nhwc_max_fwd = nhwc_max_fwd,
-    .nhwc_avg_bwd = nhwc_avg_bwd,
-    .nhwc_max_bwd = nhwc_max_bwd,
-};
+#define POOL_VEC              __m256
+#define POOL_LANES            8
+#define POOL_ZERO()           _mm256_setzero_ps()
+#define POOL_SET1(x)          _mm256_set1_ps(x)
+#define POOL_LOADU(p)         _mm256_loadu_ps(p)
+#define POOL_STOREU(p, v)     _mm256_storeu_ps(p, v)
+#define POOL_LOAD_N(p, n)     load_n(p, n)
+#define POOL_STORE_N(p, n, v) store_n(p, n, v)
+#define POOL_DIV(a, b)        _mm256_div_ps(a, b)
+#define POOL_EQ_BITS(a, b)    eq_bits(a, b)
+#define POOL_NAN_BITS(a)      nan_bits(a)
+#define POOL_KERNEL_SET       gpi_kernels_avx2
+#include "pool_loops.h"

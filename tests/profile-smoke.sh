@@ -37,7 +37,7 @@ check "profile.csv written" test -s "$csv"
 header=$(grep -v '^#' "$csv" 2>/dev/null | head -n 1)
 missing=
 for c in layer kind pass out_shape median_ms min_ms wall_median_ms flops bytes gflop_s gb_s \
-         flop_per_byte share_pct desc; do
+         flop_per_byte share_pct peak_frac desc; do
     case ",$header," in *",$c,"*) ;; *) missing="$missing $c" ;; esac
 done
 check "CSV header has the documented columns${missing:+ (missing:$missing)}" test -z "$missing"
@@ -88,6 +88,23 @@ check "FLOPs are non-negative and bytes positive (the first conv has FLOPs)" tes
 
 # Shares are rounded to 0.001%: 16 of them sum to 100 within 0.01.
 total=$(awk -F, -v s="$c_share" '{ t += $s } END { printf "%.4f", t }' rows.csv)
+# peak_frac: a conv2d row's GFLOP/s over the FMA peak, and nothing else's.
+c_gflops=$(col gflop_s); c_frac=$(col peak_frac)
+peak=$(sed -n 's/^  peak_gflops: \([0-9.]*\)$/\1/p' out/summary.yaml)
+awk -F, -v k="$c_kind" -v f="$c_frac" -v g="$c_gflops" -v peak="$peak" '
+    ($k == "conv2d") != ($f != "") { print; next }
+    $k == "conv2d" && ($f + 0 <= 0 || ($g / peak - $f) ^ 2 > 1e-6) { print }' rows.csv >bad-frac.txt
+check "peak_frac is gflop_s / peak_gflops in the conv2d rows (peak $peak), empty elsewhere" \
+    test -n "$peak" -a ! -s bad-frac.txt
+head -n 3 bad-frac.txt | sed 's/^/# /'
+check "the table shows the conv rows' share of the FMA peak and names the peak" \
+    sh -c 'grep -q "^machine: FMA peak [0-9.]* GFLOP/s (fma-" "$1" &&
+           test "$(grep -c -E "^ *[0-9]+  conv2d .* [0-9.]+%  " "$1")" -eq 6' sh profile.out
+check "summary.yaml names the peak it used and keeps the sgemm figure" \
+    sh -c 'grep -q "^  peak_source: fma-\(zmm\|ymm\|generic\)$" "$1" &&
+           grep -q "^  sgemm_gflops: [0-9]" "$1" && grep -q "^  fma_gflops_1thread: [0-9]" "$1"' \
+    sh out/summary.yaml
+
 check "shares sum to 100% ($total)" awk -v t="$total" 'BEGIN { exit !(t > 99.99 && t < 100.01) }'
 
 check "the table prints the ratio line" grep -q '^ratio sum/step  *[0-9]' profile.out

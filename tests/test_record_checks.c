@@ -86,6 +86,7 @@ static const char *const profile_row[GPX_PROFILE_NCOLUMNS] = {
     [GPX_PROFILE_FLOPS] = "7225344", [GPX_PROFILE_BYTES] = "1806624",
     [GPX_PROFILE_GFLOP_S] = "81.5023", [GPX_PROFILE_GB_S] = "20.3788",
     [GPX_PROFILE_FLOP_PER_BYTE] = "3.9994", [GPX_PROFILE_SHARE_PCT] = "0.703",
+    [GPX_PROFILE_PEAK_FRAC] = "0.2543",
     [GPX_PROFILE_DESC] = "\"3x3/1 pad 1, direct avx512\"",
 };
 

@@ -17,8 +17,10 @@
  *
  * FLOPs and bytes are analytic models (core/steps.h), so GFLOP/s and GB/s
  * say how far each layer is from the roofs of a roofline chart
- * (probe/roofs.h): the peak GFLOP/s of a large sgemm and the read bandwidth
- * of the probe `gpool bench` uses, from DRAM and from a cache-resident
+ * (probe/roofs.h): the FMA peak of a register-only loop of the widest
+ * instruction set (probe/peak.h; each conv2d row reports its fraction of
+ * it), the GFLOP/s of a large sgemm beside it, and the read bandwidth of
+ * the probe `gpool bench` uses, from DRAM and from a cache-resident
  * buffer. What is written: records/profile_rows.h.
  */
 #include "autoconfig.h"
@@ -89,8 +91,11 @@ static void usage(FILE *out)
             "has rows of its own, kind 'epi ...'), the loss and the optimizer step\n"
             "(median of REPEATS profiled training steps on consecutive batches of the\n"
             "training set), with FLOPs, bytes moved, GFLOP/s, GB/s and the share of the\n"
-            "step per row; and a roofline chart against this machine's peak\n"
-            "(an sgemm of a large square) and read bandwidth (DRAM and cache-resident).\n"
+            "step per row, and each conv2d row's fraction of the FMA peak; and a\n"
+            "roofline chart against this machine's FMA peak (a register-only loop of\n"
+            "independent FMA chains, widest instruction set the CPU has, on the\n"
+            "profile's threads; a large sgemm's GFLOP/s is shown beside it) and read\n"
+            "bandwidth (DRAM and cache-resident).\n"
             "Plain training steps with no per-layer timers run interleaved with the\n"
             "profiled ones; the sum of the row medians is checked against their median\n"
             "(a warning when the ratio is outside [0.9, 1.1]). Times are wall clock less\n"
@@ -105,7 +110,7 @@ static void usage(FILE *out)
             "  --threads N      OpenMP and OpenBLAS threads (default: the config's)\n"
             "  --repeats N      profiled and plain steps, each (default 30)\n"
             "  --warmup N       untimed rounds first (default 5)\n"
-            "  --sgemm-n N      side of the sgemm that measures peak GFLOP/s (default 1024)\n"
+            "  --sgemm-n N      side of the sgemm shown beside the FMA peak (default 1024)\n"
             "  --bw-mib N       MiB the DRAM bandwidth probe rotates through (default:\n"
             "                   2 x L3, at least 64)\n"
             "  --no-chart       do not run gnuplot\n"
@@ -137,8 +142,10 @@ static void usage(FILE *out)
             "\n"
             "Output in DIR: profile.csv (comment lines starting with '#' give the model,\n"
             "the machine and the step times; then the columns layer, kind, pass,\n"
-            "out_shape, median_ms, min_ms, flops, bytes, gflop_s, gb_s, flop_per_byte,\n"
-            "share_pct, desc - desc last, as it may hold commas), summary.yaml,\n"
+            "out_shape, median_ms, min_ms, wall_median_ms, flops, bytes, gflop_s, gb_s,\n"
+            "flop_per_byte, share_pct, peak_frac (conv2d rows: gflop_s over the FMA\n"
+            "peak), desc - desc last, as it may hold commas), summary.yaml (its\n"
+            "machine.peak_source names the peak: fma-zmm, fma-ymm or fma-generic),\n"
             "roofline.png and roofline.svg (gnuplot; roofline.gp and roofline.dat redraw\n"
             "them). A table goes to stdout. Exit status: 0 ok, 1 error, 2 bad command\n"
             "line or config, 130 interrupted.\n");
@@ -404,6 +411,7 @@ static int measure_machine(const pf_options *o, int threads, gpx_roofs *m)
         bytes = (size_t)64 << 20;
     memset(m, 0, sizeof *m);
     if (gpx_roofs_sgemm(o->sgemm_n, &pf_interrupted, m) ||
+        gpx_roofs_fma(threads, &pf_interrupted, m) ||
         gpx_roofs_bandwidth(bytes, PF_HOT_BYTES, threads, &pf_interrupted, m)) {
         if (!pf_interrupted)
             fprintf(stderr, PF_NAME ": out of memory measuring the machine's peaks\n");

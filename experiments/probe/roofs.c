@@ -8,8 +8,10 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cblas.h>
 
+#include "probe/peak.h"
 #include "probe/probe.h"
 #include "util/util.h"
 
@@ -43,7 +45,27 @@ int gpx_roofs_sgemm(int n, const volatile sig_atomic_t *stop, gpx_roofs *r)
     if (!ok)
         return -1;
     r->sgemm_n = n;
-    r->peak_gflops = 2.0 * n * (double)n * n / best / 1e9;
+    r->sgemm_gflops = 2.0 * n * (double)n * n / best / 1e9;
+    return 0;
+}
+
+int gpx_roofs_fma(int threads, const volatile sig_atomic_t *stop, gpx_roofs *r)
+{
+    /* The names of the kernels peak.c can report, as roof names. */
+    static const struct {
+        const char *kernel, *source;
+    } sources[] = { { "zmm", "fma-zmm" }, { "ymm", "fma-ymm" }, { "generic", "fma-generic" } };
+    gpx_fma_result all, one;
+    if (*stop || gpx_probe_fma(threads, 0, &all) || *stop || gpx_probe_fma(1, 0, &one))
+        return -1;
+    r->fma_gflops = all.gflops;
+    r->fma_gflops_1t = one.gflops;
+    r->fma_threads = all.threads;
+    r->peak_gflops = all.gflops;
+    r->peak_source = "fma";
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (!strcmp(all.kernel, sources[i].kernel))
+            r->peak_source = sources[i].source;
     return 0;
 }
 

@@ -25,25 +25,44 @@ int gpx_profile_ratio_ok(const gpx_profile_totals *t)
     return t->ratio >= 0.9 && t->ratio <= 1.1;
 }
 
+/* A conv2d row's GFLOP/s over the FMA peak; -1 for the other rows. */
+static double peak_fraction(const gpx_profile_row *r, const gpx_roofs *m)
+{
+    if (strcmp(r->part.kind, "conv2d") || !(m->peak_gflops > 0))
+        return -1;
+    return rate(r->part.flops, r->median_s) / m->peak_gflops;
+}
+
+/* The machine line: the compute roof named, then the bandwidth roofs. */
+static void print_machine(FILE *out, const gpx_roofs *m)
+{
+    fprintf(out, "machine: FMA peak %.1f GFLOP/s (%s, %d thread%s; %.1f on 1), sgemm %dx%d "
+                 "%.1f GFLOP/s; read bandwidth DRAM %.1f GB/s, cache %.1f GB/s\n",
+            m->peak_gflops, m->peak_source, m->fma_threads, m->fma_threads == 1 ? "" : "s",
+            m->fma_gflops_1t, m->sgemm_n, m->sgemm_n, m->sgemm_gflops, m->dram_gbps,
+            m->cache_gbps);
+}
+
 void gpx_profile_print_table(FILE *out, const gpx_profile_report *rp)
 {
     const gpx_roofs *m = rp->roofs;
     fprintf(out, "gpool profile: %s, head %s, batch %d, %d thread%s, median of %d\n",
             ycfg_name(rp->cfg), rp->head, rp->batch, rp->threads, rp->threads == 1 ? "" : "s",
             rp->repeats);
-    fprintf(out, "machine: sgemm %dx%d %.1f GFLOP/s; read bandwidth DRAM %.1f GB/s, cache %.1f "
-                 "GB/s\n", m->sgemm_n, m->sgemm_n, m->peak_gflops, m->dram_gbps, m->cache_gbps);
-    fprintf(out, "%3s  %-12s %-8s %-14s %-20s %9s %8s %8s %7s %6s\n", "#", "kind", "pass",
-            "output", "desc", "ms", "GFLOP/s", "GB/s", "FLOP/B", "share");
+    print_machine(out, m);
+    fprintf(out, "%3s  %-12s %-8s %-14s %-20s %9s %8s %6s %8s %7s %6s\n", "#", "kind", "pass",
+            "output", "desc", "ms", "GFLOP/s", "peak", "GB/s", "FLOP/B", "share");
     for (int k = 0; k < rp->nrows; k++) {
         const gpx_profile_row *r = &rp->rows[k];
         const gpx_step_part *p = &r->part;
-        char idx[16] = "-";
+        char idx[16] = "-", peak[16] = "-";
         if (p->layer >= 0)
             snprintf(idx, sizeof idx, "%d", p->layer);
-        fprintf(out, "%3s  %-12.12s %-8s %-14.14s %-20.20s %9.4f %8.2f %8.2f %7.2f %5.1f%%\n",
+        if (peak_fraction(r, m) >= 0)
+            snprintf(peak, sizeof peak, "%.1f%%", 100 * peak_fraction(r, m));
+        fprintf(out, "%3s  %-12.12s %-8s %-14.14s %-20.20s %9.4f %8.2f %6s %8.2f %7.2f %5.1f%%\n",
                 idx, p->kind, p->pass, p->shape, p->desc, 1e3 * r->median_s,
-                rate(p->flops, r->median_s), rate(p->bytes, r->median_s),
+                rate(p->flops, r->median_s), peak, rate(p->bytes, r->median_s),
                 p->bytes > 0 ? p->flops / p->bytes : 0, r->share);
     }
     const gpx_profile_totals *t = rp->totals;
@@ -57,7 +76,7 @@ void gpx_profile_print_table(FILE *out, const gpx_profile_report *rp)
     fflush(out);
 }
 
-static void write_row(FILE *fp, const gpx_profile_row *r)
+static void write_row(FILE *fp, const gpx_profile_row *r, const gpx_roofs *m)
 {
     const gpx_step_part *p = &r->part;
     const double ms[] = { 1e3 * r->median_s, 1e3 * r->min_s, 1e3 * r->wall_median_s };
@@ -77,6 +96,10 @@ static void write_row(FILE *fp, const gpx_profile_row *r)
         gpx_row_real(&w, ms[k]);
     for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++)
         gpx_row_real(&w, rest[k]);
+    if (peak_fraction(r, m) >= 0)
+        gpx_row_real(&w, peak_fraction(r, m));
+    else
+        gpx_row_empty(&w);
     gpx_row_text(&w, p->desc);
     gpx_row_end(&w);
 }
@@ -101,17 +124,20 @@ static void write_csv(FILE *fp, const void *ctx)
             "epilogue (kind epi ...: the layers after a conv2d that run in its call) moves "
             "out x 3 forward (x 2 relu alone), x 7 backward with bn+relu, x 5 bn, x 3 relu, "
             "and takes the call's time times the share the library timed in it\n"
-            "# machine: peak_gflops %.2f (sgemm %d), dram_gbps %.2f (%s, %zu bytes), "
-            "cache_gbps %.2f (%s, %zu bytes)\n"
+            "# peak_frac: a conv2d row's gflop_s over peak_gflops, the FMA peak of a "
+            "register-only loop of the widest instruction set on the profile's threads\n"
+            "# machine: peak_gflops %.2f (%s, %d threads; 1 thread %.2f), sgemm_gflops %.2f "
+            "(sgemm %d), dram_gbps %.2f (%s, %zu bytes), cache_gbps %.2f (%s, %zu bytes)\n"
             "# steps: sum_of_rows_ms %.4f, uninstrumented_step_ms %.4f (wall clock %.4f, "
             "%.1f%% of it waiting), profiled_step_ms %.4f, ratio %.4f\n",
             rp->config, rp->head, rp->batch, rp->threads, rp->repeats, rp->warmup,
-            m->peak_gflops, m->sgemm_n, m->dram_gbps, m->dram_kernel, m->dram_bytes,
+            m->peak_gflops, m->peak_source, m->fma_threads, m->fma_gflops_1t, m->sgemm_gflops,
+            m->sgemm_n, m->dram_gbps, m->dram_kernel, m->dram_bytes,
             m->cache_gbps, m->cache_kernel, m->cache_bytes, 1e3 * t->sum_s, 1e3 * t->step_s,
             1e3 * t->step_wall_s, 100 * t->waited, 1e3 * t->profiled_s, t->ratio);
     gpx_record_header(fp, &gpx_profile_file, NULL);
     for (int k = 0; k < rp->nrows; k++)
-        write_row(fp, &rp->rows[k]);
+        write_row(fp, &rp->rows[k], m);
 }
 
 static void write_summary(FILE *fp, const void *ctx)
@@ -127,7 +153,9 @@ static void write_summary(FILE *fp, const void *ctx)
             rp->repeats, rp->warmup);
     fprintf(fp,
             "machine:\n"
-            "  peak_gflops: %.3f\n  sgemm_n: %d\n"
+            "  peak_gflops: %.3f\n  peak_source: %s\n"
+            "  fma_gflops: %.3f\n  fma_threads: %d\n  fma_gflops_1thread: %.3f\n"
+            "  sgemm_gflops: %.3f\n  sgemm_n: %d\n"
             "  dram_gbps: %.3f\n  dram_kernel: %s\n  dram_probe_bytes: %zu\n"
             "  cache_gbps: %.3f\n  cache_kernel: %s\n  cache_probe_bytes: %zu\n"
             "step:\n"
@@ -135,7 +163,8 @@ static void write_summary(FILE *fp, const void *ctx)
             "  uninstrumented_ms: %.6f\n  uninstrumented_wall_ms: %.6f\n"
             "  waiting_for_cpu: %.4f\n  profiled_ms: %.6f\n  ratio: %.4f\n"
             "  ratio_within_10pct: %s\n",
-            m->peak_gflops, m->sgemm_n, m->dram_gbps, m->dram_kernel, m->dram_bytes,
+            m->peak_gflops, m->peak_source, m->fma_gflops, m->fma_threads, m->fma_gflops_1t,
+            m->sgemm_gflops, m->sgemm_n, m->dram_gbps, m->dram_kernel, m->dram_bytes,
             m->cache_gbps, m->cache_kernel, m->cache_bytes, 1e3 * t->sum_s, 1e3 * t->fwd_s,
             1e3 * t->bwd_s, 1e3 * t->step_s, 1e3 * t->step_wall_s, t->waited,
             1e3 * t->profiled_s, t->ratio, gpx_profile_ratio_ok(t) ? "true" : "false");
@@ -219,7 +248,7 @@ static void write_chart_script(FILE *fp, const void *ctx)
             "# profile). Redraw with: gnuplot roofline.gp (in this directory).\n"
             "if (!exists('datafile')) datafile = 'roofline.dat'\n"
             "if (!exists('outbase')) outbase = 'roofline'\n"
-            "peak = %.6g; dram = %.6g; cache = %.6g\n"
+            "peak = %.6g; dram = %.6g; cache = %.6g; sgemm = %.6g\n"
             "roof(bw, x) = (bw * x < peak) ? bw * x : peak\n"
             "set title %s noenhanced\n"
             "set logscale xy\nset grid xtics ytics mxtics mytics\n"
@@ -231,9 +260,11 @@ static void write_chart_script(FILE *fp, const void *ctx)
             "else { set terminal svg size 1200,800 dynamic font ',10' }\n"
             "  set output outbase.'.'.fmt\n"
             "  plot roof(dram, x) with lines lw 2 lc rgb '#444444' "
-            "title sprintf('DRAM %%.1f GB/s, sgemm peak %%.1f GFLOP/s', dram, peak), \\\n"
+            "title sprintf('DRAM %%.1f GB/s, FMA peak %%.1f GFLOP/s', dram, peak), \\\n"
             "       roof(cache, x) with lines lw 2 dt 2 lc rgb '#888888' "
             "title sprintf('cache-resident %%.1f GB/s', cache), \\\n"
+            "       sgemm with lines lw 1 dt 3 lc rgb '#888888' "
+            "title sprintf('OpenBLAS sgemm %%.1f GFLOP/s', sgemm), \\\n"
             "       datafile using 1:($3 == 0 ? $2 : 1/0) with points pt 7 ps 1.2 "
             "lc rgb '#1f77b4' title 'forward', \\\n"
             "       datafile using 1:($3 == 1 ? $2 : 1/0) with points pt 5 ps 1.2 "
@@ -244,7 +275,8 @@ static void write_chart_script(FILE *fp, const void *ctx)
             "noenhanced notitle\n"
             "  unset output\n"
             "}\n",
-            m->peak_gflops, m->dram_gbps, m->cache_gbps, qtitle, x0, x1, y0, y1);
+            m->peak_gflops, m->dram_gbps, m->cache_gbps, m->sgemm_gflops, qtitle, x0, x1, y0,
+            y1);
 }
 
 int gpx_profile_write_files(const char *dir, const gpx_profile_report *r, char *err,

@@ -40,6 +40,7 @@
 #define ADDED_EXACT(name, range)  { name, GPX_COL_REAL, "%.17g", 0, range, NULL, GPX_NAN_TOO, 1 }
 #define ADDED_INT(name, range)    { name, GPX_COL_INT, NULL, 0, range, NULL, 0, 1 }
 #define ADDED_TIMING_INT(name)    { name, GPX_COL_INT, NULL, 1, NONNEG, NULL, 0, 1 }
+#define ADDED_TIMING(name, fmt)   { name, GPX_COL_REAL, fmt, 1, NONNEG, NULL, 0, 1 }
 #define NCOLS(list)              (sizeof list / sizeof list[0])
 
 /* ------------------------------------------------------------- the files */
@@ -170,7 +171,9 @@ static const gpx_column bench_columns[] = {
     [GPX_BENCH_NOTE] = TEXT("note"),
 };
 
-/* layer is empty in the rows that are no layer (the loss, the optimizer). */
+/* layer is empty in the rows that are no layer (the loss, the optimizer),
+ * peak_frac (GFLOP/s over the FMA peak, probe/peak.h) in the rows that are
+ * no conv2d. */
 static const gpx_column profile_columns[] = {
     [GPX_PROFILE_LAYER] = INT("layer", NONNEG),
     [GPX_PROFILE_KIND] = TEXT("kind"),
@@ -185,6 +188,7 @@ static const gpx_column profile_columns[] = {
     [GPX_PROFILE_GB_S] = TIMING("gb_s", "%.4f"),
     [GPX_PROFILE_FLOP_PER_BYTE] = REAL("flop_per_byte", "%.4f", NONNEG),
     [GPX_PROFILE_SHARE_PCT] = TIMING("share_pct", "%.3f"),
+    [GPX_PROFILE_PEAK_FRAC] = ADDED_TIMING("peak_frac", "%.4f"),
     [GPX_PROFILE_DESC] = TEXT("desc"),
 };
 
