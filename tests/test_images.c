@@ -42,7 +42,8 @@ static void expect_converted(const gpx_images *im, const gpx_pixel_scale *sc, co
         for (int ch = 0; ch < C; ch++)
             for (int p = 0; p < PLANE; p++) {
                 float v = stored(im, index ? index[i] : first + i, ch, p);
-                float want = sc->normalize ? (v - (float)sc->mean) / (float)sc->std : v;
+                int t = sc->channels > 1 ? ch : 0;
+                float want = sc->normalize ? (v - (float)sc->mean[t]) / (float)sc->std[t] : v;
                 float got = dst[(size_t)i * IMG + (size_t)ch * PLANE + p];
                 if (memcmp(&got, &want, sizeof got) != 0)
                     fail_msg("image %d channel %d pixel %d: %.9g, expected %.9g (rerun with "
@@ -66,10 +67,14 @@ static void test_conversions(void **state)
     bytes[0] = 255;   /* both ends of the table */
     bytes[1] = 0;
     const int index[] = { 6, 0, 3, 3, 5 };
-    const gpx_pixel_scale scales[] = { { 0, 0.0, 0.0 }, { 1, 0.2860, 0.3530 } };
+    const gpx_pixel_scale scales[] = {
+        { 0 }, { .normalize = 1, .mean = { 0.2860 }, .std = { 0.3530 } },
+        { .normalize = 1, .channels = C, .mean = { 0.4914, 0.4822, 0.4465 },
+          .std = { 0.2470, 0.2435, 0.2616 } },
+    };
     for (int type = 0; type < 2; type++)
         for (int layout = 0; layout < 2; layout++)
-            for (int s = 0; s < 2; s++) {
+            for (int s = 0; s < 3; s++) {
                 gpx_images im = { type ? GPX_PIXEL_F32 : GPX_PIXEL_U8,
                                   layout ? GPX_LAYOUT_NHWC : GPX_LAYOUT_NCHW, N, C, H, W,
                                   type ? (const void *)floats : bytes };
@@ -100,7 +105,7 @@ static void test_refusals(void **state)
     uint8_t bytes[N * IMG] = { 1 };
     float dst[N * IMG];
     gpx_images im = { GPX_PIXEL_U8, GPX_LAYOUT_NCHW, N, C, H, W, bytes };
-    gpx_pixel_scale sc = { 0, 0, 0 };
+    gpx_pixel_scale sc = { 0 };
     const int outside[] = { 0, N }, negative[] = { -1 };
     assert_int_equal(gpx_images_to_floats(&im, &sc, outside, 0, 2, dst), -1);
     assert_int_equal(gpx_images_to_floats(&im, &sc, negative, 0, 1, dst), -1);
