@@ -49,6 +49,17 @@ static gpx_pixel_scale colour_scale(void)
     return sc;
 }
 
+/* x augmented by a under colour_scale, with a fresh seed, in a new buffer. */
+static float *augmented_copy(const float *x, const gpx_augment *a)
+{
+    float *y = malloc((size_t)N * IMG * sizeof *y);
+    assert_non_null(y);
+    memcpy(y, x, (size_t)N * IMG * sizeof *y);
+    gpx_pixel_scale sc = colour_scale();
+    assert_int_equal(gpx_augment_images(a, tu_next(), &sc, y, N, C, H, W), 0);
+    return y;
+}
+
 /* Whether image i of y is image i of x shifted by (sy, sx) (y[r][q] =
  * x[r + sy][q' + sx], q' = q or, flipped, W - 1 - q), fill[ch] outside. */
 static int is_placement(const float *x, const float *y, int i, int sy, int sx, int flip,
@@ -91,12 +102,8 @@ static void tally_placements(const float *x, const float *y, int pad, int flips,
 static void test_flip_is_mirror(void **state)
 {
     (void)state;
-    float *x = random_batch(), *y = malloc((size_t)N * IMG * sizeof *y);
-    assert_non_null(y);
-    memcpy(y, x, (size_t)N * IMG * sizeof *y);
+    float *x = random_batch(), *y = augmented_copy(x, &(gpx_augment){ .hflip = 1 });
     gpx_pixel_scale sc = colour_scale();
-    gpx_augment a = { .hflip = 1 };
-    assert_int_equal(gpx_augment_images(&a, tu_next(), &sc, y, N, C, H, W), 0);
     int counts[2][5][5] = { { { 0 } } };
     float fill[C];
     assert_int_equal(gpx_pixel_zero(&sc, C, fill), 0);
@@ -114,12 +121,9 @@ static void test_flip_is_mirror(void **state)
 static void test_padded_crop(void **state)
 {
     (void)state;
-    float *x = random_batch(), *y = malloc((size_t)N * IMG * sizeof *y);
-    assert_non_null(y);
-    memcpy(y, x, (size_t)N * IMG * sizeof *y);
+    float *x = random_batch();
+    float *y = augmented_copy(x, &(gpx_augment){ .hflip = 1, .crop_pad = 2 });
     gpx_pixel_scale sc = colour_scale();
-    gpx_augment a = { .hflip = 1, .crop_pad = 2 };
-    assert_int_equal(gpx_augment_images(&a, tu_next(), &sc, y, N, C, H, W), 0);
     float fill[C];
     for (int ch = 0; ch < C; ch++)   /* torchvision: pad the bytes with 0, then Normalize */
         fill[ch] = (0.0f - (float)sc.mean[ch]) / (float)sc.std[ch];
