@@ -635,7 +635,9 @@ static int build_splits(const gpx_data_spec *spec, raw_split *train, raw_split *
     int ntrain;
     if (pick_train_subset(spec, train, nfit, &ntrain, err, errlen) != 0)
         return -1;
-    gpx_pixel_scale scale = { .normalize = spec->normalize, .channels = fit.c };
+    /* unnormalised images of more channels than the table holds: 0 and 1 for all */
+    gpx_pixel_scale scale = { .normalize = spec->normalize,
+                              .channels = fit.c <= GPX_MAX_CHANNELS ? fit.c : 1 };
     memcpy(scale.mean, out->mean, sizeof scale.mean);
     memcpy(scale.std, out->std, sizeof scale.std);
     out->train = make_split(train, 0, ntrain, classes, spec->resize, &scale);
