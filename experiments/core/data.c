@@ -608,7 +608,8 @@ static int settle_scale(const gpx_data_spec *spec, const gpx_images *train, int 
                expand_stats("data.std", spec->std, spec->nstd, c, out->std, err, errlen) != 0
                ? -1 : 0;
     if (gpx_images_channel_stats(train, 0, nfit, out->mean, out->std) != 0)
-        return gpx_fail(err, errlen, "out of memory computing the normalisation");
+        return gpx_fail(err, errlen, "cannot compute the normalisation of %d training "
+                        "images of %d x %d x %d", nfit, c, train->h, train->w);
     for (int ch = 0; ch < c; ch++)
         if (!(out->std[ch] > 0))
             return gpx_fail(err, errlen, "cannot normalise: channel %d of the %d training "
