@@ -52,5 +52,6 @@ void test_relies_on_default        (void **state);
 void test_experiment_names        (void **state);
 void test_head_options             (void **state);
 void test_size_limit              (void **state);
+void test_data_keys               (void **state);
 
 #endif /* GPOOL_CONFIG_TESTS_H */

@@ -968,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_experiment_names),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_head_options),
+        cmocka_unit_test(test_data_keys),
         cmocka_unit_test(test_misuse_aborts),
         cmocka_unit_test(test_shipped_configs),
     };

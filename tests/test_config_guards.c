@@ -148,3 +148,57 @@ void test_size_limit(void **state)
     free(at_limit);
     free(over);
 }
+
+/* A data section for gpx_run_schema with the given lines (each "  key: value"). */
+#define DATA_CFG(lines) \
+    "name: t\nmodel: {trunk: [{type: relu}], head: gap}\ndata:\n" lines
+
+/* data.mean and data.std take a number or a list of 1 to GPX_MAX_CHANNELS
+ * numbers, each checked as the number is (std >= 0); data.augment takes
+ * hflip and crop_pad. Each error at its file:line:column. */
+static const bad_case bad_data_keys[] = {
+    { DATA_CFG("  std: []\n"), 4, 8, "a number or a list of 1 to 16 numbers, got 0" },
+    { DATA_CFG("  std: [0.2, -1]\n"), 4, 14, "'data.std[1]' must be in [0, " },
+    { DATA_CFG("  mean: [0.1, x]\n"), 4, 15, "a number or a list of numbers" },
+    { DATA_CFG("  mean: {r: 0.5}\n"), 4, 9, "a number or a list of numbers" },
+    { DATA_CFG("  mean: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"), 4, 9,
+      "got 17 items" },
+    { DATA_CFG("  augment: {hflip: yes}\n"), 4, 20, "only true and false" },
+    { DATA_CFG("  augment: {crop_pad: -1}\n"), 4, 23, "crop_pad" },
+    { DATA_CFG("  augment: {flip: true}\n"), 4, 13, "did you mean 'hflip'" },
+};
+
+void test_data_keys(void **state)
+{
+    (void)state;
+    check_bad_cases(bad_data_keys, sizeof bad_data_keys / sizeof bad_data_keys[0],
+                    gpx_run_schema());
+    char err[1024] = "";
+    ycfg *cfg = ycfg_load_string("t", DATA_CFG("  mean: [0.49, 0.48, 0.45]\n  std: 0.25\n"
+                                               "  augment: {hflip: true, crop_pad: 4}\n"),
+                                 gpx_run_schema(), err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    const ycfg_point *pt = ycfg_point_at(cfg, 0);
+    double v[4] = { 0 };
+    assert_int_equal(ycfg_floats(pt, "data.mean", v, 4), 3);
+    assert_true(v[0] == 0.49 && v[1] == 0.48 && v[2] == 0.45);
+    assert_int_equal(ycfg_floats(pt, "data.std", v, 4), 1);
+    assert_true(v[0] == 0.25);
+    assert_int_equal(ycfg_floats(pt, "data.mean", v, 2), 3);   /* only 2 written */
+    assert_true(v[2] == 0.45);
+    char *text = ycfg_point_id_text(cfg, pt);
+    assert_non_null(strstr(text, "mean: [0.49, 0.48, 0.45], std: 0.25, augment: {hflip: true, "
+                                 "crop_pad: 4}"));
+    free(text);
+    ycfg_free(cfg);
+    /* a single number is written as before: the id text of a config that
+     * never heard of lists */
+    cfg = ycfg_load_string("t", DATA_CFG("  mean: 0.286\n"), gpx_run_schema(), err, sizeof err);
+    assert_non_null(cfg);
+    text = ycfg_point_id_text(cfg, ycfg_point_at(cfg, 0));
+    assert_string_equal(text, "{name: t, data: {mean: 0.286}, model: {trunk: [{type: relu}], "
+                              "head: gap}}");
+    free(text);
+    ycfg_free(cfg);
+}

@@ -585,7 +585,7 @@ static void test_fmnist_layout_and_splits(void **state)
     expect_pixels(&d.train, &train, 0);
     expect_pixels(&d.val, &train, 30);
     expect_pixels(&d.test, &test, 0);
-    assert_true(d.mean == 0.0 && d.std == 1.0);
+    assert_true(d.mean[0] == 0.0 && d.std[0] == 1.0);
     /* the files as stored, hashed as stored */
     assert_int_equal(d.nfiles, 4);
     char want[65];
@@ -784,31 +784,31 @@ static void test_normalization(void **state)
     direct_stats(&train, 30, &mean, &std);
     /* the histogram and the direct sum round differently: 1e-12 relative is
      * far below anything float32 data could show, far above double noise */
-    assert_true(fabs(d.mean - mean) <= 1e-12 * mean);
-    assert_true(fabs(d.std - std) <= 1e-12 * std);
-    assert_true(d.mean < 0.25);   /* the all-255 validation tail was left out */
-    expect_split(&d.train, &train, 0, d.mean, d.std);
-    expect_split(&d.val, &train, 30, d.mean, d.std);
-    expect_split(&d.test, &test, 0, d.mean, d.std);
+    assert_true(fabs(d.mean[0] - mean) <= 1e-12 * mean);
+    assert_true(fabs(d.std[0] - std) <= 1e-12 * std);
+    assert_true(d.mean[0] < 0.25);   /* the all-255 validation tail was left out */
+    expect_split(&d.train, &train, 0, d.mean[0], d.std[0]);
+    expect_split(&d.val, &train, 30, d.mean[0], d.std[0]);
+    expect_split(&d.test, &test, 0, d.mean[0], d.std[0]);
     gpx_data_free(&d);
 
     /* given statistics are used as they are */
-    spec.mean = 0.2860;
-    spec.std = 0.3530;
+    spec.mean[0] = 0.2860;
+    spec.std[0] = 0.3530;
     assert_int_equal(gpx_data_load(&spec, &d, err, sizeof err), 0);
-    assert_true(d.mean == 0.2860 && d.std == 0.3530);
+    assert_true(d.mean[0] == 0.2860 && d.std[0] == 0.3530);
     expect_split(&d.train, &train, 0, 0.2860, 0.3530);
     expect_split(&d.test, &test, 0, 0.2860, 0.3530);
     gpx_data_free(&d);
 
-    spec.std = -1;
-    expect_load_failure(&spec, "std");
+    spec.std[0] = -1;
+    expect_load_failure(&spec, "data.std: value 1 is -1");
 
     /* constant training images cannot be normalised by their own statistics */
     memset(train.pix, 77, (size_t)train.count * train.h * train.w);
     write_image_set(im, lb, train.count, train.h, train.w, train.pix, train.lab,
                     train.count, 0);
-    spec.std = 0;
+    spec.std[0] = 0;
     expect_load_failure(&spec, "std 0");
     fake_free(&train);
     fake_free(&test);
@@ -887,7 +887,7 @@ static void test_synthetic(void **state)
     assert_int_equal(a.val.count, 97);
     assert_int_equal(a.test.count, 500);   /* default */
     assert_int_equal(a.train.h, 12);        /* default */
-    assert_true(a.std > 0 && a.mean > 0);
+    assert_true(a.std[0] > 0 && a.mean[0] > 0);
     int vper[10] = { 0 };
     for (int i = 0; i < a.val.count; i++)
         vper[a.val.y[i]]++;
@@ -927,8 +927,8 @@ static void test_real_fashion_mnist(void **state)
         assert_in_range(d.test.y[i], 0, 9);
     /* the published statistics (0.28604, 0.35302 over the 60000 training
      * images) quoted to 4 digits: within half a unit of the last digit */
-    if (fabs(d.mean - 0.2860) >= 5e-5 || fabs(d.std - 0.3530) >= 5e-5) {
-        print_error("mean %.6f std %.6f\n", d.mean, d.std);
+    if (fabs(d.mean[0] - 0.2860) >= 5e-5 || fabs(d.std[0] - 0.3530) >= 5e-5) {
+        print_error("mean %.6f std %.6f\n", d.mean[0], d.std[0]);
         fail();
     }
     assert_int_equal(d.nfiles, 4);

@@ -267,9 +267,9 @@ static float *random_images(int n, int c, int h, int w)
 }
 
 /* Check that image i of x sits intact at (oy, ox) of its canvases in y,
- * every channel at the same place, with fill everywhere else. */
+ * every channel at the same place, with its fill[ch] everywhere else. */
 static void expect_placed(const float *x, const float *y, int i, int c, int h, int w,
-                          int size, float fill, int oy, int ox)
+                          int size, const float *fill, int oy, int ox)
 {
     for (int ch = 0; ch < c; ch++) {
         const float *src = x + ((size_t)i * c + ch) * h * w;
@@ -277,7 +277,7 @@ static void expect_placed(const float *x, const float *y, int i, int c, int h, i
         for (int r = 0; r < size; r++)
             for (int q = 0; q < size; q++) {
                 int in = r >= oy && r < oy + h && q >= ox && q < ox + w;
-                float want = in ? src[(r - oy) * w + (q - ox)] : fill;
+                float want = in ? src[(r - oy) * w + (q - ox)] : fill[ch];
                 if (dst[r * size + q] != want)
                     FAILF("image %d channel %d at (%d, %d): %g, expected %g (image at "
                           "%d, %d)", i, ch, r, q, dst[r * size + q], want, oy, ox);
@@ -308,7 +308,7 @@ static void test_canvas_center(void **state)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         int n = 3, c = 2, h = cases[k][0], w = cases[k][1], size = cases[k][2];
-        float fill = -tu_uniform(0.1f, 1.0f);
+        float fill[2] = { -tu_uniform(0.1f, 1.0f), -tu_uniform(0.1f, 1.0f) };
         float *x = random_images(n, c, h, w);
         float *y = malloc((size_t)n * c * size * size * sizeof *y);
         assert_non_null(y);
@@ -329,7 +329,7 @@ static void test_canvas_random(void **state)
 {
     (void)state;
     int n = 400, c = 2, h = 3, w = 2, size = 6;
-    float fill = -0.4242f;
+    const float fill[2] = { -0.4242f, -0.1717f };   /* one per channel */
     uint64_t s = tu_next();
     float *x = random_images(n, c, h, w);
     size_t count = (size_t)n * c * size * size;
@@ -347,7 +347,7 @@ static void test_canvas_random(void **state)
     int seen[4][5] = { { 0 } };
     for (int i = 0; i < n; i++) {
         int oy = -1, ox = -1;
-        find_place(y, i, c, size, fill, &oy, &ox);
+        find_place(y, i, c, size, fill[0], &oy, &ox);
         if (oy > size - h || ox > size - w)
             FAILF("image %d at (%d, %d) does not fit", i, oy, ox);
         expect_placed(x, y, i, c, h, w, size, fill, oy, ox);
@@ -365,10 +365,10 @@ static void test_canvas_random(void **state)
 static void test_canvas_too_small(void **state)
 {
     (void)state;
-    float x[12] = { 1 }, y[64];
-    assert_int_equal(gpx_place_on_canvas(x, 1, 1, 4, 3, y, 3, 0, GPX_CANVAS_CENTER, 1), -1);
-    assert_int_equal(gpx_place_on_canvas(x, 1, 1, 3, 4, y, 3, 0, GPX_CANVAS_RANDOM, 1), -1);
-    assert_int_equal(gpx_place_on_canvas(x, 1, 1, 3, 4, y, 4, 0, (gpx_canvas_mode)7, 1), -1);
+    float x[12] = { 1 }, y[64], fill[1] = { 0 };
+    assert_int_equal(gpx_place_on_canvas(x, 1, 1, 4, 3, y, 3, fill, GPX_CANVAS_CENTER, 1), -1);
+    assert_int_equal(gpx_place_on_canvas(x, 1, 1, 3, 4, y, 3, fill, GPX_CANVAS_RANDOM, 1), -1);
+    assert_int_equal(gpx_place_on_canvas(x, 1, 1, 3, 4, y, 4, fill, (gpx_canvas_mode)7, 1), -1);
 }
 
 static void test_method_names(void **state)
@@ -563,7 +563,7 @@ static void reference(const ycfg *cfg, gp_net *trained, const gpx_data *d, int s
     float *orig = gpx_split_floats(&d->test);
     float *x = malloc((size_t)s.count * size * size * sizeof *x);
     assert_true(orig && x);
-    float fill = (0.0f - (float)d->mean) / (float)d->std;
+    float fill[1] = { (0.0f - (float)d->mean[0]) / (float)d->std[0] };
     if (m == GPX_SIZE_RESIZE)
         assert_int_equal(gpx_resize_bilinear(orig, s.count, 1, d->test.h, d->test.w, x,
                                              size, size), 0);

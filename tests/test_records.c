@@ -546,7 +546,9 @@ static void write_manifest(FILE *fp, const void *ctx)
     char *argv[] = { "run", "-q", "x.yaml" };
     gpx_manifest m = { "test manifest", 3, argv, ctx, NULL, NULL, "2024-01-01T00:00:00+0000",
                        NULL };
-    gpx_data_record d = { 1, { "data/train.idx" }, { "ab" }, 0.5, 0.25, 60, 0, 20 };
+    gpx_data_record d = { .nfiles = 1, .files = { "data/train.idx" }, .sha256 = { "ab" },
+                          .channels = 1, .mean = { 0.5 }, .std = { 0.25 }, .train_count = 60,
+                          .test_count = 20 };
     gpx_manifest_write(fp, &m);
     gpx_manifest_data(fp, &d);
 }

@@ -69,6 +69,21 @@ double ycfg_float(const ycfg_point *pt, const char *path)
     return get_typed(pt, path, YCFG_FLOAT, YCFG_FLOAT)->f;
 }
 
+size_t ycfg_floats(const ycfg_point *pt, const char *path, double *out, size_t max)
+{
+    const ycfg_value *v = ycfg_get(pt, path);
+    if (!v->schema->or_list || v->schema->type != YCFG_FLOAT)
+        program_bug(path, "is no number-or-list (or_list FLOAT)");
+    if (v->type == YCFG_FLOAT) {
+        if (max > 0)
+            out[0] = v->f;
+        return 1;
+    }
+    for (size_t k = 0; k < v->n && k < max; k++)
+        out[k] = v->items[k].f;
+    return v->n;
+}
+
 int ycfg_bool(const ycfg_point *pt, const char *path)
 {
     return (int)get_typed(pt, path, YCFG_BOOL, YCFG_BOOL)->i;

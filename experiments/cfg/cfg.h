@@ -113,6 +113,10 @@
  *     ycfg_point_legacy_id gives the id of the previous release, which
  *     hashed the full text with every default filled in.
  *   - Lists outside `sweep:` are plain values (a list of shapes, of layers).
+ *   - A FLOAT entry marked .or_list takes a number or a non-empty list of
+ *     numbers ("mean: 0.5" or "mean: [0.49, 0.48, 0.45]"), each checked as
+ *     the number would be; a single number keeps the text, and so the id,
+ *     it has without the mark.
  *   - TAGGED: the tag key is required and its value must name one of the
  *     variants (items: each a MAP without a default, whose key table may be
  *     empty; an error at the value lists them, with "did you mean" for a
@@ -170,6 +174,11 @@ struct ycfg_schema {
                                       presented, not what runs */
     const char      *(*check)(const char *s);  /* STRING: NULL when s will do, else why
                                       not ("must not contain '/'"), reported at the value */
+    int                or_list;    /* FLOAT: a non-empty list of such numbers will do too
+                                      (each in [min, max]; .max_items long at most when
+                                      set); the value is then a LIST of FLOATs whose
+                                      schema is this entry: read it with ycfg_floats */
+    int                max_items;  /* or_list: the longest list (0: no limit) */
 };
 
 /* A resolved value (every value of a loaded config has all its keys).
@@ -243,6 +252,10 @@ const ycfg_value  *ycfg_get          (const ycfg_point *pt, const char *path);
 long long          ycfg_int          (const ycfg_point *pt, const char *path);
 double             ycfg_float        (const ycfg_point *pt, const char *path);
 int                ycfg_bool         (const ycfg_point *pt, const char *path);
+/* An or_list FLOAT's numbers: how many the value holds (1 for a single
+ * number), the first max of them into out. */
+size_t             ycfg_floats       (const ycfg_point *pt, const char *path, double *out,
+                                      size_t max);
 const char        *ycfg_str          (const ycfg_point *pt, const char *path);
 /* An ENUM's value as its index in the schema's choices (a C enum listed in
  * the same order converts directly). */

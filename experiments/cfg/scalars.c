@@ -150,13 +150,14 @@ static bool looks_non_finite(const char *s)
 static int validate_float(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
                           const char *path, ycfg_value *out)
 {
-    if (require_plain_scalar(ctx, raw, "a number", path))
+    const char *expected = sch->or_list ? "a number or a list of numbers" : "a number";
+    if (require_plain_scalar(ctx, raw, expected, path))
         return -1;
     if (looks_non_finite(raw->text))
         return fail_at(ctx, raw->line, raw->col, "'%s' must be a finite number, got %s",
                        path, raw->text);
     if (!is_decimal_number(raw->text))
-        return fail_type(ctx, raw, "a number", path, NULL);
+        return fail_type(ctx, raw, expected, path, NULL);
     out->f = strtod(raw->text, NULL);
     if (!isfinite(out->f))
         return fail_at(ctx, raw->line, raw->col, "'%s' is too large for a double: %s",

@@ -357,8 +357,10 @@ bool is_mapping(const ycfg_value *v)
 
 bool is_list_of_maps(const ycfg_value *v)
 {
-    return v->type == YCFG_LIST && (v->schema->items[0].type == YCFG_MAP
-                                      || v->schema->items[0].type == YCFG_TAGGED);
+    /* an or_list number's list has a FLOAT schema, without items */
+    return v->type == YCFG_LIST && v->schema->type == YCFG_LIST
+           && (v->schema->items[0].type == YCFG_MAP
+               || v->schema->items[0].type == YCFG_TAGGED);
 }
 
 

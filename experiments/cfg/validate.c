@@ -59,6 +59,39 @@ static int validate_list(load_ctx *ctx, const raw_node *raw, const ycfg_schema *
     return 0;
 }
 
+/* An or_list FLOAT written as a list: each item a number as the entry
+ * takes it; the value becomes a LIST whose schema stays the entry. */
+static int validate_number_list(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
+                                const char *path, ycfg_value *out)
+{
+    if (raw->n == 0 || (sch->max_items > 0 && raw->n > (size_t)sch->max_items)) {
+        char most[48] = "";
+        if (sch->max_items > 0)
+            snprintf(most, sizeof most, " to %d", sch->max_items);
+        return fail_at(ctx, raw->line, raw->col, "'%s' must be a number or a list of 1%s "
+                       "numbers, got %zu items", path, most, raw->n);
+    }
+    out->type = YCFG_LIST;
+    out->n = raw->n;
+    out->items = arena_array(ctx->mem, raw->n, sizeof *out->items);
+    if (!out->items)
+        return fail_oom(ctx);
+    for (size_t k = 0; k < raw->n; k++) {
+        char child[PATH_LEN];
+        join_index(child, path, k);
+        ycfg_value *item = &out->items[k];
+        *item = (ycfg_value){ .type = YCFG_FLOAT, .schema = sch,
+                              .line = ctx->default_path ? 0 : raw->items[k].line,
+                              .col = ctx->default_path ? 0 : raw->items[k].col };
+        if (raw->items[k].kind == RAW_SCALAR &&
+            !(item->s = arena_strdup(ctx->mem, raw->items[k].text)))
+            return fail_oom(ctx);
+        if (validate_scalar(ctx, &raw->items[k], sch, child, item))
+            return -1;
+    }
+    return 0;
+}
+
 int load_default(load_ctx *ctx, const ycfg_schema *key, const char *path, ycfg_value *out)
 {
     const char *saved_path = ctx->default_path, *saved_text = ctx->default_text;
@@ -239,6 +272,11 @@ int validate_value(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
     case YCFG_LIST:   rc = validate_list(ctx, raw, sch, path, out);   break;
     case YCFG_MAP:    rc = validate_map(ctx, raw, sch->items, path, false, out); break;
     case YCFG_TAGGED: rc = validate_tagged(ctx, raw, sch, path, out); break;
+    case YCFG_FLOAT:
+        rc = sch->or_list && raw->kind == RAW_SEQ
+             ? validate_number_list(ctx, raw, sch, path, out)
+             : validate_scalar(ctx, raw, sch, path, out);
+        break;
     default:          rc = validate_scalar(ctx, raw, sch, path, out); break;
     }
     ctx->depth--;

@@ -67,12 +67,25 @@ static int same_data_spec(const gpx_data_spec *a, const gpx_data_spec *b)
            same_text(a->layout, b->layout) && a->channels == b->channels &&
            a->classes == b->classes &&
            a->normalize == b->normalize &&
-           a->mean == b->mean && a->std == b->std && a->validation == b->validation &&
+           a->nmean == b->nmean && a->nstd == b->nstd &&
+           !memcmp(a->mean, b->mean, sizeof a->mean) && !memcmp(a->std, b->std, sizeof a->std) &&
+           a->validation == b->validation &&
            a->train_limit == b->train_limit && a->test_limit == b->test_limit &&
            a->synthetic_train == b->synthetic_train && a->synthetic_test == b->synthetic_test &&
            a->synthetic_size == b->synthetic_size &&
            a->synthetic_classes == b->synthetic_classes &&
            a->synthetic_seed == b->synthetic_seed && a->resize == b->resize;
+}
+
+/* The config key a data error is about: the one it starts with when it
+ * names one of the normalisation's, else data.source. */
+static const char *blamed_key(const char *err)
+{
+    static const char *const keys[] = { "data.mean", "data.std" };
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if (!strncmp(err, keys[k], strlen(keys[k])) && err[strlen(keys[k])] == ':')
+            return keys[k];
+    return "data.source";
 }
 
 /* The point's data set, loaded unless the point before loaded the same:
@@ -95,7 +108,7 @@ static const gpx_data *point_data(checker *c, const ycfg_point *pt)
     }
     if (!c->data_err[0])
         snprintf(c->data_err, sizeof c->data_err, "the data cannot be loaded");
-    const ycfg_value *source = ycfg_get(pt, "data.source");
+    const ycfg_value *source = ycfg_get(pt, blamed_key(c->data_err));
     if (source && source->line)
         check_error(c, ycfg_point_id(pt), "%s:%d:%d: data: %s", ycfg_path(c->cfg),
                     source->line, source->col, c->data_err);

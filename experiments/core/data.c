@@ -481,46 +481,6 @@ static int settle_classes(const gpx_data_spec *spec, const gpx_data *out,
 
 /* --------------------------------------------------------- scaling, splits */
 
-/* Population mean and std of every float value over images [0, count) of
- * r, in double, two passes. */
-static void float_stats(const gpx_raw *r, int count, double *mean, double *std)
-{
-    size_t n = (size_t)count * gpx_raw_image_bytes(r) / sizeof(float);
-    const float *x = r->pix;
-    double sum = 0.0, var = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += x[i];
-    double m = sum / (double)n;
-    for (size_t i = 0; i < n; i++)
-        var += (x[i] - m) * (x[i] - m);
-    *mean = m;
-    *std = sqrt(var / (double)n);
-}
-
-/* Population mean and std of pixel / 255 over every channel of images [0,
- * count) of r (floats: of the values themselves), exact up to double
- * rounding for bytes. */
-static void pixel_stats(const gpx_raw *r, int count, double *mean, double *std)
-{
-    if (r->type == GPX_PIXEL_F32) {
-        float_stats(r, count, mean, std);
-        return;
-    }
-    uint64_t hist[256] = { 0 };
-    size_t n = (size_t)count * gpx_raw_image_bytes(r);
-    const uint8_t *pix = r->pix;
-    for (size_t i = 0; i < n; i++)
-        hist[pix[i]]++;
-    double sum = 0.0;
-    for (int v = 0; v < 256; v++)
-        sum += (double)hist[v] * (v / 255.0);
-    double m = sum / (double)n, var = 0.0;
-    for (int v = 0; v < 256; v++)
-        var += (double)hist[v] * (v / 255.0 - m) * (v / 255.0 - m);
-    *mean = m;
-    *std = sqrt(var / (double)n);
-}
-
 /* Images [first, first + count) of r as a split delivering size x size
  * images (0: their own size); it points into r's buffers. */
 static gpx_split make_split(const gpx_raw *r, int first, int count, int classes, int size,
@@ -591,15 +551,43 @@ static int pick_train_subset(const gpx_data_spec *spec, gpx_raw *r, int nfit, in
     return 0;
 }
 
+/* n values of a list (0 or 1: one value), each finite and, for a std
+ * list, > 0 (a single std may be 0: compute). */
+static int check_stats_list(const char *key, const double *v, int n, int is_std, char *err,
+                            size_t errlen)
+{
+    if (n < 0 || n > GPX_MAX_CHANNELS)
+        return gpx_fail(err, errlen, "%s: %d values, at most %d (one per channel)", key, n,
+                        GPX_MAX_CHANNELS);
+    for (int k = 0; k < (n > 1 ? n : 1); k++)
+        if (!isfinite(v[k]) || (is_std && (n > 1 ? v[k] <= 0 : v[k] < 0)))
+            return gpx_fail(err, errlen, "%s: value %d is %g; %s", key, k + 1, v[k],
+                            !is_std ? "it must be finite"
+                            : n > 1 ? "a per-channel std must be > 0"
+                                    : "std must be > 0, or 0 to compute mean and std");
+    return 0;
+}
+
+static int check_stats_spec(const gpx_data_spec *spec, char *err, size_t errlen)
+{
+    if (check_stats_list("data.mean", spec->mean, spec->nmean, 0, err, errlen) != 0 ||
+        check_stats_list("data.std", spec->std, spec->nstd, 1, err, errlen) != 0)
+        return -1;
+    if (spec->nmean > 1 && spec->nstd <= 1 && spec->std[0] == 0)
+        return gpx_fail(err, errlen, "data.mean: %d values given, but data.std is 0, which "
+                        "computes both: give data.std too, or leave data.mean out",
+                        spec->nmean);
+    return 0;
+}
+
 static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
 {
     if (spec->validation < 0 || spec->train_limit < 0 || spec->test_limit < 0)
         return gpx_fail(err, errlen, "validation (%d), train_limit (%d) and test_limit (%d) "
                          "must not be negative", spec->validation, spec->train_limit,
                          spec->test_limit);
-    if (spec->normalize && (spec->std < 0 || !isfinite(spec->std) || !isfinite(spec->mean)))
-        return gpx_fail(err, errlen, "normalisation needs a finite mean and std >= 0 (0: "
-                         "compute them), got mean %g std %g", spec->mean, spec->std);
+    if (spec->normalize && check_stats_spec(spec, err, errlen) != 0)
+        return -1;
     if (spec->channels < 0 || spec->channels > 4)
         return gpx_fail(err, errlen, "channels %d outside 0 (the source's own) .. 4",
                         spec->channels);
@@ -625,23 +613,46 @@ static void raw_keep(gpx_raw *r, int count)
     r->count = count;
 }
 
-/* The normalisation of out: given, else from the nfit images trained on. */
-static int settle_scale(const gpx_data_spec *spec, const gpx_raw *train, int nfit,
+/* The n values given for key (n 0 or 1: one for every channel) as c per
+ * channel into out: 0, or -1 when there are values for another count. */
+static int expand_stats(const char *key, const double *v, int n, int c, double *out,
+                        char *err, size_t errlen)
+{
+    if (n > 1 && n != c)
+        return gpx_fail(err, errlen, "%s: %d values for %d-channel images (give one "
+                        "value, or one per channel)", key, n, c);
+    for (int ch = 0; ch < c; ch++)
+        out[ch] = v[n > 1 ? ch : 0];
+    return 0;
+}
+
+/* The normalisation of out, per channel of the images train (the nfit
+ * trained on come first): given, else computed from them. */
+static int settle_scale(const gpx_data_spec *spec, const gpx_images *train, int nfit,
                         gpx_data *out, char *err, size_t errlen)
 {
-    out->mean = 0.0;
-    out->std = 1.0;
+    int c = train->c;
+    if (spec->normalize && c > GPX_MAX_CHANNELS)
+        return gpx_fail(err, errlen, "cannot normalise %d-channel images: at most %d "
+                        "channels", c, GPX_MAX_CHANNELS);
+    for (int ch = 0; ch < c && ch < GPX_MAX_CHANNELS; ch++) {
+        out->mean[ch] = 0.0;
+        out->std[ch] = 1.0;
+    }
     if (!spec->normalize)
         return 0;
-    if (spec->std > 0) {
-        out->mean = spec->mean;
-        out->std = spec->std;
-        return 0;
-    }
-    pixel_stats(train, nfit, &out->mean, &out->std);
-    if (!(out->std > 0))
-        return gpx_fail(err, errlen, "cannot normalise: the %d training images are all one "
-                         "value (std 0)", nfit);
+    if (spec->std[0] > 0)
+        return expand_stats("data.mean", spec->mean, spec->nmean, c, out->mean, err,
+                            errlen) != 0 ||
+               expand_stats("data.std", spec->std, spec->nstd, c, out->std, err, errlen) != 0
+               ? -1 : 0;
+    if (gpx_images_channel_stats(train, 0, nfit, out->mean, out->std) != 0)
+        return gpx_fail(err, errlen, "cannot compute the normalisation of %d training "
+                        "images of %d x %d x %d", nfit, c, train->h, train->w);
+    for (int ch = 0; ch < c; ch++)
+        if (!(out->std[ch] > 0))
+            return gpx_fail(err, errlen, "cannot normalise: channel %d of the %d training "
+                            "images is all one value (std 0)", ch + 1, nfit);
     return 0;
 }
 
@@ -658,12 +669,18 @@ static int build_splits(const gpx_data_spec *spec, gpx_raw *train, gpx_raw *test
         return gpx_fail(err, errlen, "validation split of %d images leaves no training "
                          "images (only %d to split)", spec->validation, train->count);
     int nfit = train->count - spec->validation;
-    if (settle_scale(spec, train, nfit, out, err, errlen) != 0)
+    gpx_images fit = { train->type, train->layout, nfit, train->c, train->h, train->w,
+                       train->pix };
+    if (settle_scale(spec, &fit, nfit, out, err, errlen) != 0)
         return -1;
     int ntrain;
     if (pick_train_subset(spec, train, nfit, &ntrain, err, errlen) != 0)
         return -1;
-    gpx_pixel_scale scale = { spec->normalize, out->mean, out->std };
+    /* unnormalised images of more channels than the table holds: 0 and 1 for all */
+    gpx_pixel_scale scale = { .normalize = spec->normalize,
+                              .channels = fit.c <= GPX_MAX_CHANNELS ? fit.c : 1 };
+    memcpy(scale.mean, out->mean, sizeof scale.mean);
+    memcpy(scale.std, out->std, sizeof scale.std);
     int size = spec->canvas ? spec->canvas : spec->resize;
     out->train = make_split(train, 0, ntrain, classes, size, &scale);
     out->val = make_split(train, nfit, spec->validation, classes, size, &scale);
@@ -789,19 +806,28 @@ void gpx_data_free(gpx_data *d)
     memset(d, 0, sizeof *d);
 }
 
-/* A batch on its canvases: converted at the stored size, then each image
- * placed where it was drawn, on what a raw zero pixel becomes. */
-static int canvas_batch(const gpx_split *s, const int *index, int first, int count, float *dst)
+/* Images of s converted at their stored size into x, then augmented. */
+static int convert_augmented(const gpx_split *s, const int *index, int first, int count,
+                             const gpx_augment *aug, uint64_t seed, float *x)
+{
+    const gpx_images *im = &s->images;
+    if (gpx_images_to_floats(im, &s->scale, index, first, count, x) != 0)
+        return -1;
+    return gpx_augment_images(aug, seed, &s->scale, x, count, im->c, im->h, im->w);
+}
+
+/* A batch on its canvases: converted (and augmented) at the stored size,
+ * then each image placed where it was drawn, on what a raw zero pixel
+ * becomes. */
+static int canvas_batch(const gpx_split *s, const int *index, int first, int count,
+                        const gpx_augment *aug, uint64_t seed, float *dst)
 {
     const gpx_images *im = &s->images;
     int *place = malloc(2 * (size_t)count * sizeof *place + 1);
     float *own = malloc((size_t)count * im->c * im->h * im->w * sizeof *own + 1);
     float *fill = malloc((size_t)im->c * sizeof *fill + 1);
-    uint8_t *zero = calloc((size_t)im->c * gpx_pixel_size(im->type) + 1, 1);
-    gpx_images pixel = { im->type, GPX_LAYOUT_NCHW, 1, im->c, 1, 1, zero };
-    int rc = place && own && fill && zero &&
-             gpx_images_to_floats(&pixel, &s->scale, NULL, 0, 1, fill) == 0 &&
-             gpx_images_to_floats(im, &s->scale, index, first, count, own) == 0 ? 0 : -1;
+    int rc = place && own && fill && gpx_pixel_zero(&s->scale, im->c, fill) == 0 &&
+             convert_augmented(s, index, first, count, aug, seed, own) == 0 ? 0 : -1;
     for (int i = 0; rc == 0 && i < count; i++)
         memcpy(place + 2 * i, s->place + 2 * (size_t)(index ? index[i] : first + i),
                2 * sizeof *place);
@@ -810,25 +836,30 @@ static int canvas_batch(const gpx_split *s, const int *index, int first, int cou
     free(place);
     free(own);
     free(fill);
-    free(zero);
+    return rc;
+}
+
+int gpx_split_batch_augmented(const gpx_split *s, const int *index, int first, int count,
+                              const gpx_augment *aug, uint64_t seed, float *dst)
+{
+    const gpx_images *im = &s->images;
+    if (s->place)
+        return canvas_batch(s, index, first, count, aug, seed, dst);
+    if (s->h == im->h && s->w == im->w)
+        return convert_augmented(s, index, first, count, aug, seed, dst);
+    /* resized from the stored size: converted there first, as torch
+     * interpolates the normalised tensor */
+    float *own = malloc((size_t)count * im->c * im->h * im->w * sizeof *own + 1);
+    int rc = own && convert_augmented(s, index, first, count, aug, seed, own) == 0 &&
+             gpx_resize_bilinear(own, count, im->c, im->h, im->w, dst, s->h, s->w) == 0
+             ? 0 : -1;
+    free(own);
     return rc;
 }
 
 int gpx_split_batch(const gpx_split *s, const int *index, int first, int count, float *dst)
 {
-    const gpx_images *im = &s->images;
-    if (s->place)
-        return canvas_batch(s, index, first, count, dst);
-    if (s->h == im->h && s->w == im->w)
-        return gpx_images_to_floats(im, &s->scale, index, first, count, dst);
-    /* resized from the stored size: converted there first, as torch
-     * interpolates the normalised tensor */
-    float *own = malloc((size_t)count * im->c * im->h * im->w * sizeof *own + 1);
-    int rc = own && gpx_images_to_floats(im, &s->scale, index, first, count, own) == 0 &&
-             gpx_resize_bilinear(own, count, im->c, im->h, im->w, dst, s->h, s->w) == 0
-             ? 0 : -1;
-    free(own);
-    return rc;
+    return gpx_split_batch_augmented(s, index, first, count, NULL, 0, dst);
 }
 
 float *gpx_split_floats(const gpx_split *s)
@@ -850,12 +881,12 @@ void gpx_data_describe(const gpx_data *d, gpx_data_record *out)
         snprintf(out->files[i], sizeof out->files[i], "%s", d->files[i]);
         snprintf(out->sha256[i], sizeof out->sha256[i], "%s", d->sha256[i]);
     }
-    out->mean = d->mean;
-    out->std = d->std;
+    out->channels = d->train.c;
+    memcpy(out->mean, d->mean, sizeof out->mean);
+    memcpy(out->std, d->std, sizeof out->std);
     out->train_count = d->train.count;
     out->val_count = d->val.count;
     out->test_count = d->test.count;
     out->classes = d->train.classes;
-    out->channels = d->train.c;
     snprintf(out->class_names, sizeof out->class_names, "%s", d->class_names);
 }

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/augment.h"
 #include "core/images.h"
 
 /* One split: count images delivered as c x h x w floats, and their labels
@@ -57,8 +58,9 @@ typedef struct {
 /* the class names of an imagefolder set, comma-separated, as recorded */
 #define GPX_DATA_CLASS_NAMES 1024
 
-/* A loaded data set. mean and std are what was applied ((x - mean) / std
- * after x = pixel / 255); without normalisation they are 0 and 1. files and
+/* A loaded data set. mean and std are what was applied to each of the
+ * train.c channels ((x - mean[ch]) / std[ch] after x = pixel / 255);
+ * without normalisation they are 0 and 1. files and
  * sha256 record what was read, in the order train images, train labels, test
  * images, test labels (CIFAR-10: its six batches; npz: the archive;
  * imagefolder: the two roots, each hashed over its files' relative paths
@@ -67,7 +69,7 @@ typedef struct {
  * imagefolder classes in label order, comma-separated ("" for the others). */
 typedef struct {
     gpx_split train, val, test;
-    double    mean, std;
+    double    mean[GPX_MAX_CHANNELS], std[GPX_MAX_CHANNELS];
     /* what the splits point into, freed by gpx_data_free: the training
      * images and labels (train and validation share them), then the test
      * ones, then the canvas places of both */
@@ -85,11 +87,12 @@ typedef struct {
     int    nfiles;
     char   files[GPX_DATA_MAX_FILES][512];
     char   sha256[GPX_DATA_MAX_FILES][65];
-    double mean, std;
+    int    channels;       /* of the images, and of mean and std */
+    double mean[GPX_MAX_CHANNELS], std[GPX_MAX_CHANNELS];
     int    train_count, val_count, test_count;
     int    classes;        /* the classes the head was built for */
-    int    channels;       /* of the images the network takes */
     char   class_names[GPX_DATA_CLASS_NAMES];   /* gpx_data's */
+    gpx_augment augment;   /* the training batches' augmentation (set by the run) */
 } gpx_data_record;
 
 typedef struct {
@@ -116,11 +119,16 @@ typedef struct {
      * label of both files must lie in [0, classes), or loading fails naming
      * the file and the index of the first label outside. */
     int         classes;
-    /* 0: x = pixel / 255; 1: then x = (x - mean) / std */
+    /* 0: x = pixel / 255; 1: then x = (x - mean[ch]) / std[ch] */
     int         normalize;
-    /* with normalize: used when std > 0, else computed (in double, over the
-     * training images left after the limit and the validation split) */
-    double      mean, std;
+    /* with normalize: nmean (nstd) values, 0 or 1 meaning mean[0] (std[0])
+     * for every channel, else one per channel of the images. Used when
+     * std[0] > 0 (per channel: every std > 0, else an error), else both
+     * computed per channel (in double, over the training images left after
+     * the limit and the validation split; a per-channel mean with them is
+     * an error). Errors about them start "data.mean" or "data.std". */
+    int         nmean, nstd;
+    double      mean[GPX_MAX_CHANNELS], std[GPX_MAX_CHANNELS];
     /* hold out the LAST `validation` training images as the validation split */
     int         validation;
     /* 0 = all, else only the first K images (train: before the validation split) */
@@ -167,13 +175,20 @@ void gpx_data_free(gpx_data *d);
  * image lies outside the split or memory runs out. */
 int  gpx_split_batch(const gpx_split *s, const int *index, int first, int count, float *dst);
 
+/* gpx_split_batch with the images augmented as aug says (NULL or nothing
+ * on: no change), by the draw of seed (gpx_augment_seed), at their stored
+ * size: after the conversion, before any resize, as torchvision's
+ * transforms come before a batch's interpolation. 0 or -1 likewise. */
+int  gpx_split_batch_augmented(const gpx_split *s, const int *index, int first, int count,
+                               const gpx_augment *aug, uint64_t seed, float *dst);
+
 /* The whole of s as gpx_split_batch delivers it, in a buffer to free; NULL
  * when memory runs out (or s is empty). For tools and tests that want every
  * image at once. */
 float *gpx_split_floats(const gpx_split *s);
 
-/* The record of d: its files (paths cut at 511 bytes), sizes, normalisation
- * and classes. */
+/* The record of d: its files (paths cut at 511 bytes), sizes, channels,
+ * normalisation and classes (augment: none). */
 void gpx_data_describe(const gpx_data *d, gpx_data_record *out);
 
 /* Find the FashionMNIST directory: the first of $GPOOL_DATA, ./data,

@@ -164,7 +164,7 @@ static void next_offset(int h, int w, int size, gpx_canvas_mode mode, gp_rng *rn
  * keep across calls, so a split placed in pieces gets the places it would
  * get in one call). */
 static void place_images(const float *src, int n, int c, int h, int w, float *dst, int size,
-                         float fill, gpx_canvas_mode mode, gp_rng *rng)
+                         const float fill[], gpx_canvas_mode mode, gp_rng *rng)
 {
     size_t canvas = (size_t)size * size, plane = (size_t)h * w;
     for (int i = 0; i < n; i++) {
@@ -172,7 +172,7 @@ static void place_images(const float *src, int n, int c, int h, int w, float *ds
         next_offset(h, w, size, mode, rng, &oy, &ox);
         for (int ch = 0; ch < c; ch++) {
             size_t p = (size_t)i * c + ch;
-            place_plane(src + p * plane, h, w, dst + p * canvas, size, fill, oy, ox);
+            place_plane(src + p * plane, h, w, dst + p * canvas, size, fill[ch], oy, ox);
         }
     }
 }
@@ -208,7 +208,7 @@ int gpx_place_at(const float *src, int n, int c, int h, int w, float *dst, int s
 }
 
 int gpx_place_on_canvas(const float *src, int n, int c, int h, int w, float *dst,
-                        int size, float fill, gpx_canvas_mode mode, uint64_t seed)
+                        int size, const float fill[], gpx_canvas_mode mode, uint64_t seed)
 {
     if (n < 0 || c < 0 || h < 1 || w < 1 || size < h || size < w ||
         (mode != GPX_CANVAS_CENTER && mode != GPX_CANVAS_RANDOM))
@@ -239,7 +239,7 @@ typedef struct {
     gp_net                    *net;      /* the trained net, reshaped in turn */
     const gpx_split           *test;
     const gpx_eval_sizes_opts *o;
-    float                      fill;     /* a raw zero pixel after normalisation */
+    float                     *fill;     /* a raw zero pixel after normalisation, per channel */
     float                     *native;   /* one batch as floats at the stored size */
     float                     *buf;      /* one transformed batch at the largest size */
     gpx_size_row              *rows;     /* rows[i * nmethods + j]: sizes[i] by methods[j] */
@@ -414,19 +414,23 @@ int gpx_eval_at_sizes(gp_net *net, const gpx_data *data, const gpx_eval_sizes_op
     if (check_opts(net, data, o, rows, err, errlen) != 0)
         return -1;
     sweep s = { .net = net, .test = &data->test, .o = o, .rows = rows };
-    /* as data.c turns a 0 pixel into a float: (0/255 - mean) / std in float */
-    s.fill = data->std > 0 ? (0.0f - (float)data->mean) / (float)data->std : 0.0f;
     int largest = 0;
     for (int i = 0; i < o->nsizes; i++)
         largest = o->sizes[i] > largest ? o->sizes[i] : largest;
     const gpx_images *im = &data->test.images;
     s.native = malloc((size_t)o->batch * im->c * im->h * im->w * sizeof *s.native + 1);
     s.buf = malloc((size_t)o->batch * data->test.c * largest * largest * sizeof *s.buf + 1);
-    int rc = !s.native || !s.buf
+    s.fill = malloc((size_t)im->c * sizeof *s.fill + 1);
+    int rc = !s.native || !s.buf || !s.fill
              ? gpx_fail(err, errlen, "out of memory for a batch of %d images of %dx%d",
                         o->batch, largest, largest)
+             /* as data.c turns a 0 pixel into a float: (0/255 - mean) / std in float */
+             : gpx_pixel_zero(&data->test.scale, im->c, s.fill) != 0
+             ? gpx_fail(err, errlen, "the test split's normalisation is not for %d channels",
+                        im->c)
              : sweep_sizes(&s, err, errlen);
     free(s.native);
     free(s.buf);
+    free(s.fill);
     return rc;
 }

@@ -67,13 +67,13 @@ int gpx_resize_bilinear(const float *src, int n, int c, int h, int w, float *dst
                         int oh, int ow);
 
 /* Copy n x c images of h x w onto size x size canvases in dst (n x c x size
- * x size) filled with fill (pass -mean/std, the value of a raw zero pixel
- * after normalisation, or 0 without it). Every channel of an image gets the
+ * x size), channel ch filled with fill[ch] (what a raw zero pixel becomes
+ * after normalisation, gpx_pixel_zero; 0 without it). Every channel of an image gets the
  * same place. Random offsets come from a gp_rng seeded with seed, drawn per
  * image in order (row, then column): the same seed gives the same places.
  * 0, or -1 if size < h or size < w or a size is below 1. */
 int gpx_place_on_canvas(const float *src, int n, int c, int h, int w, float *dst,
-                        int size, float fill, gpx_canvas_mode mode, uint64_t seed);
+                        int size, const float fill[], gpx_canvas_mode mode, uint64_t seed);
 
 /* The offsets GPX_CANVAS_RANDOM gives n images of h x w on size x size
  * canvases with seed: place[2i] the row, place[2i + 1] the column of image

@@ -49,8 +49,8 @@ gpx_data_spec gpx_run_data_spec(const ycfg_point *pt)
     s.channels = (int)ycfg_int(pt, "data.channels");
     s.classes = (int)ycfg_int(pt, "data.classes");
     s.normalize = ycfg_bool(pt, "data.normalize");
-    s.mean = ycfg_float(pt, "data.mean");
-    s.std = ycfg_float(pt, "data.std");
+    s.nmean = (int)ycfg_floats(pt, "data.mean", s.mean, GPX_MAX_CHANNELS);
+    s.nstd = (int)ycfg_floats(pt, "data.std", s.std, GPX_MAX_CHANNELS);
     s.validation = (int)ycfg_int(pt, "data.validation");
     s.train_limit = (int)ycfg_int(pt, "data.train_limit");
     s.test_limit = (int)ycfg_int(pt, "data.test_limit");
@@ -93,6 +93,8 @@ gpx_train_opts gpx_run_train_opts(const ycfg_point *pt)
     o.sigmoid_loss = ycfg_bool(pt, "train.loss_on_sigmoid");
     o.train_eval_pass = !strcmp(ycfg_str(pt, "train.train_accuracy"), "eval_pass");
     o.tensorboard = ycfg_bool(pt, "train.tensorboard");
+    o.augment.hflip = ycfg_bool(pt, "data.augment.hflip");
+    o.augment.crop_pad = (int)ycfg_int(pt, "data.augment.crop_pad");
     return o;
 }
 

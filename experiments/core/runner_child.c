@@ -52,12 +52,13 @@ static void child_fail(int fd, const char *fmt, ...)
     (void)send_msg(fd, &m);
 }
 
-static void report_data(int fd, const gpx_data *d)
+static void report_data(int fd, const gpx_data *d, const gpx_augment *augment)
 {
     gpx_runner_msg m;
     memset(&m, 0, sizeof m);
     m.kind = GPX_MSG_DATA;
     gpx_data_describe(d, &m.u.data);
+    m.u.data.augment = *augment;
     (void)send_msg(fd, &m);
 }
 
@@ -395,7 +396,7 @@ int gpx_runner_child_main(const gpx_run_job *job, int fd)
         child_fail(fd, "%s", err);
         return 1;
     }
-    report_data(fd, &data);
+    report_data(fd, &data, &o.augment);
     gp_net *net;
     gpx_model_spec model;
     size_t held = gp_alloc_stats_get().current;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/images.h"
 #include "core/model.h"
 #include "core/schema.h"
 
@@ -70,6 +71,14 @@ static const ycfg_schema canvas_keys[] = {
     { NULL }
 };
 
+static const ycfg_schema augment_keys[] = {
+    { "hflip", YCFG_BOOL, "false", .help = "mirror each training image left-right with p 1/2" },
+    { "crop_pad", YCFG_INT, "0", .min = 0, .max = 1024,
+      .help = "> 0: pad by this many zero pixels, crop the image's own size at random "
+              "(torchvision RandomCrop(size, padding))" },
+    { NULL }
+};
+
 static const ycfg_schema data_keys[] = {
     { "source", YCFG_ENUM, "fashion-mnist", .choices = source_choices,
       .help = "fashion-mnist, cifar10 (searched), idx, npy (files below), npz (file), "
@@ -95,8 +104,14 @@ static const ycfg_schema data_keys[] = {
               "synthetic.classes, idx the number of different training labels)" },
     { "normalize", YCFG_BOOL, "false",
       .help = "after pixel/255, subtract mean and divide by std" },
-    { "mean", YCFG_FLOAT, "0", .help = "normalize: mean (with std 0: computed)" },
-    { "std", YCFG_FLOAT, "0", .min = 0, .max = 1e9, .help = "normalize: std; 0 computes both" },
+    { "mean", YCFG_FLOAT, "0", .or_list = 1,
+      .max_items = GPX_MAX_CHANNELS,
+      .help = "normalize: mean, one for every channel or a list of one per channel (with "
+              "std 0: computed per channel)" },
+    { "std", YCFG_FLOAT, "0", .min = 0, .max = 1e9, .or_list = 1,
+      .max_items = GPX_MAX_CHANNELS,
+      .help = "normalize: std, one or one per channel (each > 0); 0 computes mean and std "
+              "per channel from the training images" },
     { "validation", YCFG_INT, "0", .min = 0, .max = 1e8,
       .help = "hold out the last N training images for validation" },
     { "train_limit", YCFG_INT, "0", .min = 0, .max = 1e9, .help = "use only the first N (0: all)" },
@@ -110,6 +125,8 @@ static const ycfg_schema data_keys[] = {
     { "canvas", YCFG_MAP, "{}", .items = canvas_keys,
       .help = "each image at a seeded place on a larger zero canvas, the same in every "
               "run (the localization study)" },
+    { "augment", YCFG_MAP, "{}", .items = augment_keys,
+      .help = "seeded flips and padded random crops of the training batches" },
     { NULL }
 };
 

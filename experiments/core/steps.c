@@ -87,7 +87,10 @@ void gpx_stepper_destroy(gpx_stepper *s)
 const float *gpx_stepper_x(gpx_stepper *s)
 {
     int first = (int)(s->k % s->nb) * s->batch;
-    return gpx_split_batch(&s->data->train, NULL, first, s->batch, s->xb) ? NULL : s->xb;
+    /* augmented as the point's training batches are, so its cost is measured too */
+    return gpx_split_batch_augmented(&s->data->train, NULL, first, s->batch, &s->to.augment,
+                                     gpx_augment_seed(s->to.seed, 1, first), s->xb)
+           ? NULL : s->xb;
 }
 
 const int *gpx_stepper_y(const gpx_stepper *s)

@@ -79,7 +79,7 @@ int          gpx_stepper_create (gpx_stepper *s, const gpx_model_spec *model,
                                  char *err, size_t errlen);
 void         gpx_stepper_destroy(gpx_stepper *s);
 
-/* The next batch's images (converted to floats, as a training step does;
+/* The next batch's images (converted to floats and augmented, as a training step does;
  * NULL when memory runs out) and labels. */
 const float *gpx_stepper_x      (gpx_stepper *s);
 const int   *gpx_stepper_y      (const gpx_stepper *s);

@@ -138,13 +138,16 @@ static void epoch_order(loop_state *s, int epoch)
     gp_rng_shuffle(&rng, s->order, (size_t)n);
 }
 
-/* The batch of images order[start .. start + n), as floats. 0, or -1. */
-static int gather(loop_state *s, int start, int n)
+/* The batch of images order[start .. start + n) of pass `pass`, as
+ * floats, augmented by a draw that depends only on (seed, pass, start), so
+ * a resumed run sees the same batches. 0, or -1. */
+static int gather(loop_state *s, int pass, int start, int n)
 {
     const gpx_split *t = &s->data->train;
     for (int i = 0; i < n; i++)
         s->yb[i] = t->y[s->order[start + i]];
-    return gpx_split_batch(t, s->order + start, 0, n, s->xb);
+    return gpx_split_batch_augmented(t, s->order + start, 0, n, &s->o->augment,
+                                     gpx_augment_seed(s->o->seed, pass, start), s->xb);
 }
 
 /* The running figures of one pass's steps, and the row's steps before it. */
@@ -179,7 +182,7 @@ static int train_pass(loop_state *s, int row, int pass, float lr, long max_steps
     for (int i = 0; i < tr->count && t->steps < max_steps; i += batch) {
         int n = tr->count - i < batch ? tr->count - i : batch, c = 0;
         float loss;
-        if (gather(s, i, n) != 0)
+        if (gather(s, pass, i, n) != 0)
             return fail_with(res, "gathering a batch", GP_ERR_NOMEM);
         if (gpx_train_step(s->net, s->opt, lr, s->xb, s->yb, n, s->o->sigmoid_loss,
                            s->dlogits, &loss, &c) != GP_OK)

@@ -38,6 +38,8 @@ typedef struct {
                                          resume_epochs x steps-per-epoch optimizer steps) */
     int             tensorboard;      /* the sweep writes the epochs as TensorBoard events
                                          (records/tfevents.h); the loop ignores it */
+    gpx_augment     augment;          /* the training batches' flips and crops, drawn by
+                                         gpx_augment_seed(seed, pass, first image) */
 } gpx_train_opts;
 
 /* One epoch's measurements. Accuracies are fractions; NaN where absent. */

@@ -155,11 +155,24 @@ void gpx_manifest_write(FILE *fp, const gpx_manifest *m)
     write_defaults(fp, m->cfg);
 }
 
+/* "  key: v" for one channel (as before channels), else "  key: [v, ...]". */
+static void write_channel_values(FILE *fp, const char *key, const double *v, int channels)
+{
+    int n = channels < 1 ? 1 : channels > GPX_MAX_CHANNELS ? GPX_MAX_CHANNELS : channels;
+    fprintf(fp, "  %s: %s", key, n > 1 ? "[" : "");
+    for (int ch = 0; ch < n; ch++)
+        fprintf(fp, "%s%.6g", ch ? ", " : "", v[ch]);
+    fputs(n > 1 ? "]\n" : "\n", fp);
+}
+
 void gpx_manifest_data(FILE *fp, const gpx_data_record *d)
 {
-    fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  classes: %d\n"
-                "  mean: %.6g\n  std: %.6g\n",
-            d->train_count, d->val_count, d->test_count, d->classes, d->mean, d->std);
+    fprintf(fp, "data:\n  train: %d\n  validation: %d\n  test: %d\n  classes: %d\n",
+            d->train_count, d->val_count, d->test_count, d->classes);
+    write_channel_values(fp, "mean", d->mean, d->channels);
+    write_channel_values(fp, "std", d->std, d->channels);
+    fprintf(fp, "  augment: {hflip: %s, crop_pad: %d}\n",
+            d->augment.hflip ? "true" : "false", d->augment.crop_pad);
     if (d->class_names[0]) {   /* imagefolder: label i is the i-th folder name */
         fputs("  class_names: ", fp);
         gpx_yaml_string(fp, d->class_names);

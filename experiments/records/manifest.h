@@ -40,7 +40,8 @@ typedef struct {
 /* The shared part of a manifest (see above). */
 void gpx_manifest_write (FILE *fp, const gpx_manifest *m);
 
-/* data: the split sizes, classes, normalisation and every file with its sha256. */
+/* data: the split sizes, classes, normalisation (per channel when the images have
+ * several), the training batches' augmentation and every file with its sha256. */
 void gpx_manifest_data  (FILE *fp, const gpx_data_record *d);
 
 /* key: "value" on a line of its own (NULL: null). */
