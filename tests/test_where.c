@@ -111,8 +111,8 @@ static gpx_data_spec canvas_spec(int subset)
     s.synthetic_size = 10;
     s.synthetic_seed = 4;
     s.normalize = 1;
-    s.mean = 0.25;
-    s.std = 0.5;
+    s.mean[0] = 0.25;
+    s.std[0] = 0.5;
     s.canvas = 24;
     s.canvas_seed = 9;
     s.train_subset = subset;
