@@ -280,15 +280,21 @@ static gp_status gpi_simpool_backward(gp_layer *l, int n, const float *x, const 
 
 /* ------------------------------------------------------ plan */
 
+/* The scratch buffers, listed once for allocating and freeing (a buffer
+ * missing from one of two lists leaked). */
+#define GPI_SIMPOOL_FLOATS(s)                                                        \
+    { &(s)->map.weights, &(s)->xhat, &(s)->z, &(s)->rstd, &(s)->gap, &(s)->q, &(s)->u, \
+      &(s)->dz, &(s)->ds }
+#define GPI_SIMPOOL_DOUBLES(s) { &(s)->du, &(s)->dq, &(s)->dgamma, &(s)->dbeta, &(s)->pos }
+
 static void gpi_simpool_free_scratch(gpi_simpool *s)
 {
-    float *floats[] = { s->map.weights, s->xhat, s->z, s->rstd, s->gap, s->q, s->u, s->dz,
-                        s->ds };
-    double *doubles[] = { s->du, s->dq, s->dgamma, s->dbeta, s->pos };
+    float **floats[] = GPI_SIMPOOL_FLOATS(s);
+    double **doubles[] = GPI_SIMPOOL_DOUBLES(s);
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++)
-        gpi_free(floats[i]);
+        gpi_free(*floats[i]);
     for (size_t i = 0; i < sizeof doubles / sizeof *doubles; i++)
-        gpi_free(doubles[i]);
+        gpi_free(*doubles[i]);
 }
 
 static void gpi_simpool_destroy(gp_layer *l)
@@ -304,12 +310,13 @@ static gp_status gpi_simpool_scratch(gpi_simpool *s, gp_shape in, size_t *bytes)
 {
     size_t n = (size_t)in.n, c = (size_t)in.c, hw = (size_t)in.h * (size_t)in.w;
     size_t heads = (size_t)s->map.heads;
-    float **floats[] = { &s->map.weights, &s->xhat, &s->z, &s->rstd, &s->gap, &s->q, &s->u,
-                         &s->dz, &s->ds };
+    float **floats[] = GPI_SIMPOOL_FLOATS(s);
     size_t float_counts[] = { heads * hw, c * hw, c * hw, hw, c, c, heads * c, c * hw,
                               heads * hw };
-    double **doubles[] = { &s->du, &s->dq, &s->dgamma, &s->dbeta, &s->pos };
+    double **doubles[] = GPI_SIMPOOL_DOUBLES(s);
     size_t double_counts[] = { heads * c, c, c, c, 2 * hw };
+    _Static_assert(sizeof float_counts / sizeof *float_counts ==
+                   sizeof floats / sizeof *floats, "a count per float buffer");
     int ok = 1;
     *bytes = 0;
     for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) {
