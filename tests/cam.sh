@@ -12,10 +12,8 @@ set -u
 tap_init cam
 
 out="$tmp/out"
-"$gpool" run "$srcdir/tests/configs/cam.yaml" --out "$out" -q >"$tmp/stdout" 2>"$tmp/stderr"
-rc=$?
-check "gpool run with keep_weights exits 0" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+check_runs "gpool run with keep_weights exits 0" \
+    "$gpool" run "$srcdir/tests/configs/cam.yaml" --out "$out" -q
 
 id_of() { awk -F, -v head="$1" 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "model.head") h = i
                                                                      if ($i == "run_id") r = i }

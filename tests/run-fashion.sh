@@ -14,10 +14,8 @@ tap_need_fashion
 
 tap_mktemp run-fashion
 
-"$gpool" run -q "$srcdir/tests/configs/fashion-slice.yaml" --out "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
-rc=$?
-check "gpool run on a FashionMNIST slice exits 0" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+check_runs "gpool run on a FashionMNIST slice exits 0" \
+    "$gpool" run -q "$srcdir/tests/configs/fashion-slice.yaml" --out "$tmp/out"
 runs="$tmp/out/runs.csv"
 acc=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "final_test_acc") c = i; next }
                { print $c }' "$runs")

@@ -12,10 +12,8 @@ tap_init run-smoke
 
 cfg="$srcdir/tests/configs/synthetic.yaml"
 out="$tmp/out"
-env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$gpool" run "$cfg" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr"
-rc=$?
-check "gpool run exits 0" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+check_runs "gpool run exits 0" \
+    env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$gpool" run "$cfg" --out "$out"
 
 rows() { tail -n +2 "$1" | wc -l; }
 col() { # col FILE NAME: the values of column NAME (no quoting in these files)

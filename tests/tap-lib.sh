@@ -86,6 +86,18 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
 
+# check_runs DESCRIPTION COMMAND...: COMMAND run with its output in
+# $tmp/stdout and $tmp/stderr and its exit status in $rc; one test point that
+# the status is 0, with the errors as TAP comments when it is not
+check_runs() {
+    check_runs_desc=$1
+    shift
+    "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+    rc=$?
+    check "$check_runs_desc" [ "$rc" -eq 0 ]
+    [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+}
+
 # tap_have_gnuplot: whether charts can be drawn here: $GNUPLOT when it is
 # set (set but empty: no), else a gnuplot on PATH
 tap_have_gnuplot() {

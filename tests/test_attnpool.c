@@ -25,30 +25,11 @@
 
 #include "gpool_nn.h"
 #include "testutil.h"
+#include "cmocka_util.h"
 #include "gradcheck.h"
-
-static uint64_t seed;
-
-#define FAILF(fmt, ...)                                                         \
-    fail_msg(fmt " (seed %llu: rerun with GPOOL_TEST_SEED=%llu)", __VA_ARGS__,  \
-             (unsigned long long)seed, (unsigned long long)seed)
 
 /* nn.LayerNorm's eps, as simpool documents it. */
 #define LN_EPS 1e-5
-
-static float *falloc(size_t count)
-{
-    float *p = malloc((count ? count : 1) * sizeof *p);
-    assert_non_null(p);
-    return p;
-}
-
-static double *dalloc(size_t count)
-{
-    double *p = calloc(count ? count : 1, sizeof *p);
-    assert_non_null(p);
-    return p;
-}
 
 /* An attn_pool (simpool = 0) or simpool layer for n x c x h x w inputs,
  * every parameter drawn at random (simpool's norm too, so that a gamma or
@@ -224,7 +205,7 @@ static void check_forward(int simpool, int heads, int n, int c, int h, int w)
 {
     gp_layer *l = make(simpool, heads, n, c, h, w);
     size_t hw = (size_t)h * w, xs = (size_t)n * c * hw;
-    float *x = falloc(xs), *y = falloc((size_t)n * c);
+    float *x = falloc_nan(xs), *y = falloc_nan((size_t)n * c);
     double *a = dalloc(heads * hw), *yr = dalloc(c);
     gc_uniform(x, xs, -2.0f, 2.0f);
     assert_int_equal(gp_layer_forward(l, n, x, y, GP_TRAIN), GP_OK);
@@ -269,7 +250,7 @@ static void test_attn_uniform_is_mean(void **state)
     const size_t hw = 6 * 5;
     gp_layer *l = make(0, 2, n, c, 6, 5);
     memset(l->params[0].value, 0, l->params[0].count * sizeof(float));
-    float *x = falloc(n * c * hw), *y = falloc(n * c);
+    float *x = falloc_nan(n * c * hw), *y = falloc_nan(n * c);
     gc_uniform(x, n * c * hw, -1.0f, 3.0f);
     assert_int_equal(gp_layer_forward(l, n, x, y, GP_EVAL), GP_OK);
     for (int j = 0; j < n * c; j++) {
@@ -289,7 +270,7 @@ static void check_gradients(int simpool, int heads, int n, int c, int h, int w)
 {
     gp_layer *l = make(simpool, heads, n, c, h, w);
     size_t xs = (size_t)n * c * h * w;
-    float *x = falloc(xs);
+    float *x = falloc_nan(xs);
     gc_uniform(x, xs, -1.5f, 1.5f);
     gc_opts o = gc_defaults();
     int bad = gc_check_layer(l, n, x, &o);
@@ -318,15 +299,15 @@ static void test_no_dx(void **state)
     for (int simpool = 0; simpool <= 1; simpool++) {
         const int n = 3, c = 6, hw = 12;
         gp_layer *l = make(simpool, 2, n, c, 3, 4);
-        float *x = falloc(n * c * hw), *y = falloc(n * c), *dy = falloc(n * c);
-        float *dx = falloc(n * c * hw);
+        float *x = falloc_nan(n * c * hw), *y = falloc_nan(n * c), *dy = falloc_nan(n * c);
+        float *dx = falloc_nan(n * c * hw);
         gc_uniform(x, n * c * hw, -1.0f, 1.0f);
         gc_uniform(dy, n * c, -1.0f, 1.0f);
         float *with[4] = { 0 };
         assert_int_equal(gp_layer_forward(l, n, x, y, GP_TRAIN), GP_OK);
         assert_int_equal(gp_layer_backward(l, n, x, y, dy, dx), GP_OK);
         for (int p = 0; p < l->nparams; p++) {
-            with[p] = falloc(l->params[p].count);
+            with[p] = falloc_nan(l->params[p].count);
             memcpy(with[p], l->params[p].grad, l->params[p].count * sizeof(float));
         }
         assert_int_equal(gp_layer_backward(l, n, x, y, dy, NULL), GP_OK);
@@ -349,7 +330,7 @@ static void test_attention_map(void **state)
     (void)state;
     const int n = 4, c = 6, heads = 3;
     const size_t hw = 20, xs = (size_t)n * c * hw;
-    float *x = falloc(xs), *yt = falloc(n * c), *ye = falloc(n * c);
+    float *x = falloc_nan(xs), *yt = falloc_nan(n * c), *ye = falloc_nan(n * c);
     gc_uniform(x, xs, -2.0f, 2.0f);
     for (int simpool = 0; simpool <= 1; simpool++) {
         gp_layer *l = make(simpool, heads, n, c, 4, 5);
@@ -417,7 +398,7 @@ static void test_threads(void **state)
     skip();
 #else
     const size_t xs = 16 * 16 * 64, ys = 16 * 16, total = ys + xs + 2 * 16 + 2 * 256;
-    float *x = falloc(xs), *dy = falloc(ys), *one = falloc(total), *two = falloc(total);
+    float *x = falloc_nan(xs), *dy = falloc_nan(ys), *one = falloc_nan(total), *two = falloc_nan(total);
     gc_uniform(x, xs, -1.0f, 2.0f);
     gc_uniform(dy, ys, -1.0f, 1.0f);
     for (int simpool = 0; simpool <= 1; simpool++) {

@@ -22,15 +22,10 @@
 #include "core/train.h"
 #include "gpool_nn.h"
 #include "testutil.h"
+#include "cmocka_util.h"
 
 /* Odd sizes, several channels: nothing here assumes one channel or a square. */
 enum { N = 64, C = 3, H = 5, W = 7, PLANE = H * W, IMG = C * PLANE };
-
-static uint64_t seed;
-
-#define FAILF(fmt, ...)                                                         \
-    fail_msg(fmt " (rerun with GPOOL_TEST_SEED=%llu)", __VA_ARGS__,             \
-             (unsigned long long)seed)
 
 /* N images of floats in [1, 2): never equal to a (negative) padding value. */
 static float *random_batch(void)

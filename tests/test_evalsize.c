@@ -24,13 +24,8 @@
 #include "gpool_nn.h"
 #include "core/model.h"
 #include "testutil.h"
+#include "cmocka_util.h"
 #include "core/train.h"
-
-static uint64_t seed;
-
-#define FAILF(fmt, ...)                                                         \
-    fail_msg(fmt " (seed %llu: rerun with GPOOL_TEST_SEED=%llu)", __VA_ARGS__,  \
-             (unsigned long long)seed, (unsigned long long)seed)
 
 /* Exact comparison of n floats (bit patterns, so -0 and NaN count). */
 static void expect_floats(const char *what, const float *got, const float *want, size_t n)

@@ -30,25 +30,11 @@
 #include "gpool_nn.h"
 #include "gradcheck.h"
 #include "testutil.h"
-
-static uint64_t seed;
-
-#define FAILF(fmt, ...)                                                         \
-    fail_msg(fmt " (seed %llu: rerun with GPOOL_TEST_SEED=%llu)", __VA_ARGS__,  \
-             (unsigned long long)seed, (unsigned long long)seed)
+#include "cmocka_util.h"
 
 #define U ldexp(1.0, -24)   /* float unit roundoff */
 
 /* ------------------------------------------------------------ helpers */
-
-static float *falloc_nan(size_t count)
-{
-    float *p = malloc((count ? count : 1) * sizeof *p);
-    assert_non_null(p);
-    for (size_t i = 0; i < count; i++)
-        p[i] = NAN;
-    return p;
-}
 
 static float *falloc_uniform(size_t count, float lo, float hi)
 {

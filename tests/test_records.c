@@ -367,7 +367,8 @@ static void fill_run(run_ctx *c, gpx_run_built *b, gpx_train_result *res, gpx_ep
         ep[e] = (gpx_epoch_row){ e + 1,         1e-3 * tu_uniform(1, 2), tu_uniform(0.5, 2),
                                  tu_uniform(0.1, 0.9), NAN,             NAN,
                                  tu_uniform(0.5, 2), tu_uniform(0.1, 0.9), tu_uniform(0.01, 1),
-                                 tu_uniform(0.01, 1), tu_uniform(100, 900) };
+                                 tu_uniform(0.01, 1), tu_uniform(100, 900),
+                                 tu_uniform(0.1, 0.9) };
     memset(res, 0, sizeof *res);
     res->best_epoch = 2;
     res->best_test_acc = ep[1].test_acc;
@@ -478,7 +479,8 @@ static void test_progress_round_trip(void **state)
         rows[e] = (gpx_epoch_row){ e + 1,  1e-3 * tu_uniform(1, 2), tu_uniform(0.5, 2),
                                    tu_uniform(0.1, 0.9), NAN, NAN, tu_uniform(0.5, 2),
                                    tu_uniform(0.1, 0.9), tu_uniform(0.01, 1) / 3,
-                                   tu_uniform(0.01, 1) / 7, tu_uniform(100, 900) / 3 };
+                                   tu_uniform(0.01, 1) / 7, tu_uniform(100, 900) / 3,
+                                   tu_uniform(0.1, 0.9) };
     make_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/progress.csv", dir);
     char *text = written(write_progress, rows);

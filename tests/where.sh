@@ -12,15 +12,10 @@ set -u
 tap_init where
 
 out="$tmp/out"
-"$gpool" run "$srcdir/tests/configs/where.yaml" --out "$out" -q >"$tmp/stdout" 2>"$tmp/stderr"
-rc=$?
-check "gpool run of the small where study exits 0" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+check_runs "gpool run of the small where study exits 0" \
+    "$gpool" run "$srcdir/tests/configs/where.yaml" --out "$out" -q
 
-"$gpool" where "$out" -q >"$tmp/stdout" 2>"$tmp/stderr"
-rc=$?
-check "gpool where exits 0" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/stderr"
+check_runs "gpool where exits 0" "$gpool" where "$out" -q
 csv="$out/where.csv"
 check "where.csv has the columns of its schema" \
     [ "$(head -1 "$csv")" = "run_id,model.head,head,seed,method,images,test_acc,pointing,iou,centre_pointing,margin" ]
