@@ -111,11 +111,15 @@ const gpx_lr_store gpx_lr_search_csv = { find_choice, save_trials };
 
 /* ------------------------------------------------------------- merging */
 
-/* The groups already written to the merged file, with their chosen rates. */
+/* A group already written to the merged file, with its chosen rate. */
 typedef struct {
-    char  (*id)[17];
-    double *lr;
-    size_t  n, cap;
+    char   id[17];
+    double lr;
+} merged_group;
+
+typedef struct {
+    merged_group *at;
+    size_t        n, cap;
 } merged_groups;
 
 /* The rate chosen for group id in t (NaN when none is marked). */
@@ -132,7 +136,7 @@ static double chosen_rate(const gpx_csv *t, const int *col, const char *id)
 static long find_group(const merged_groups *g, const char *id)
 {
     for (size_t k = 0; k < g->n; k++)
-        if (!strcmp(g->id[k], id))
+        if (!strcmp(g->at[k].id, id))
             return (long)k;
     return -1;
 }
@@ -141,18 +145,15 @@ static int add_group(merged_groups *g, const char *id, double lr)
 {
     if (g->n == g->cap) {
         size_t cap = g->cap ? 2 * g->cap : 16;
-        char (*ids)[17] = realloc(g->id, cap * sizeof *ids);
-        if (ids)
-            g->id = ids;
-        double *lrs = realloc(g->lr, cap * sizeof *lrs);
-        if (lrs)
-            g->lr = lrs;
-        if (!ids || !lrs)
+        merged_group *at = realloc(g->at, cap * sizeof *at);
+        if (!at)
             return -1;
+        g->at = at;
         g->cap = cap;
     }
-    snprintf(g->id[g->n], sizeof g->id[g->n], "%s", id);
-    g->lr[g->n++] = lr;
+    merged_group *m = &g->at[g->n++];
+    snprintf(m->id, sizeof m->id, "%s", id);
+    m->lr = lr;
     return 0;
 }
 
@@ -174,9 +175,9 @@ static int merge_shard_trials(FILE *fp, merged_groups *g, const gpx_csv *t, cons
             /* a later row of a group this shard brought */
         } else if (k >= 0) {
             double lr = chosen_rate(t, col, id);
-            if (!same_rate(lr, g->lr[k])) {
+            if (!same_rate(lr, g->at[k].lr)) {
                 snprintf(err, errlen, "%s: group %s chose the rate %.9g, another shard %.9g: "
-                         "the shards did not search alike", path, id, lr, g->lr[k]);
+                         "the shards did not search alike", path, id, lr, g->at[k].lr);
                 return -1;
             }
             continue;
@@ -209,8 +210,7 @@ static int merge_all_trials(gpx_atomic_file *f, const char *const *dirs, int ndi
         }
         gpx_csv_free(&t);
     }
-    free(g.id);
-    free(g.lr);
+    free(g.at);
     return rc;
 }
 
