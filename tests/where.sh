@@ -56,6 +56,21 @@ rc=$?
 check "images on no canvas: exit 1, saying so" \
     sh -c "[ $rc -eq 1 ] && grep -q 'not placed on a canvas' '$tmp/err' && [ ! -e '$tmp/nocanvas/where.csv' ]"
 
+# a canvas with settings that would drop it: refused before anything runs,
+# at the line and column of the key to blame
+line=$(grep -n 'canvas:' "$srcdir/tests/configs/where.yaml" | cut -d: -f1)
+sed 's/^\(  canvas: .*\)$/\1\n  resize: 32/' "$srcdir/tests/configs/where.yaml" >"$tmp/resize.yaml"
+"$gpool" run --check "$tmp/resize.yaml" >/dev/null 2>"$tmp/err"
+rc=$?
+check "canvas with resize: --check exits 1 at data.canvas's line ($line)" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'resize.yaml:$line:[0-9]*: data: data.canvas: .*cannot go with data.resize (32)' '$tmp/err'"
+{ cat "$srcdir/tests/configs/where.yaml"; printf 'eval:\n  sizes: [40]\n'; } >"$tmp/sizes.yaml"
+line=$(grep -n 'sizes:' "$tmp/sizes.yaml" | cut -d: -f1)
+"$gpool" run -q --out "$tmp/sizes" "$tmp/sizes.yaml" >/dev/null 2>"$tmp/err"
+rc=$?
+check "canvas with eval.sizes: gpool run refuses at eval.sizes ($line), writing nothing" \
+    sh -c "[ $rc -ne 0 ] && grep -q 'sizes.yaml:$line:[0-9]*: eval.sizes: .*not available with a canvas' '$tmp/err' && [ ! -e '$tmp/sizes' ]"
+
 # gpool claims reads where.csv (file: where): the localization claim's
 # evidence is the Grad-CAM rows of gap, gmp and flatten_dense
 cat >"$tmp/claims.yaml" <<EOF

@@ -81,7 +81,7 @@ static int same_data_spec(const gpx_data_spec *a, const gpx_data_spec *b)
  * names one of the normalisation's, else data.source. */
 static const char *blamed_key(const char *err)
 {
-    static const char *const keys[] = { "data.mean", "data.std" };
+    static const char *const keys[] = { "data.mean", "data.std", "data.canvas" };
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if (!strncmp(err, keys[k], strlen(keys[k])) && err[strlen(keys[k])] == ':')
             return keys[k];
@@ -102,7 +102,8 @@ static const gpx_data *point_data(checker *c, const ycfg_point *pt)
     c->have_data = 1;
     gpx_data_spec native = spec;
     native.resize = 0;
-    if (gpx_data_load(&native, &c->data, c->data_err, sizeof c->data_err) == 0) {
+    if (gpx_data_spec_check(&spec, c->data_err, sizeof c->data_err) == 0 &&
+        gpx_data_load(&native, &c->data, c->data_err, sizeof c->data_err) == 0) {
         c->data_err[0] = '\0';
         return &c->data;
     }
@@ -196,6 +197,13 @@ static void check_net(checker *c, const ycfg_point *pt, const gpx_model_spec *m,
            gp_net_param_floats(net));
     check_variant(c, pt, m, net);
     const ycfg_value *sizes = ycfg_get(pt, "eval.sizes");
+    if (sizes->n && gpx_run_data_spec(pt).canvas) {
+        check_error(c, id, "%s:%d:%d: eval.sizes: evaluation at other sizes starts from the "
+                    "stored images and would leave out data.canvas; it is not available with a "
+                    "canvas", ycfg_path(c->cfg), sizes->line, sizes->col);
+        gp_net_destroy(net);
+        return;
+    }
     for (size_t i = 0; i < sizes->n; i++)
         check_eval_size(c, pt, m, net, (int)sizes->items[i].i);
     gp_net_destroy(net);

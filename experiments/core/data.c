@@ -580,7 +580,7 @@ static int check_stats_spec(const gpx_data_spec *spec, char *err, size_t errlen)
     return 0;
 }
 
-static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
+int gpx_data_spec_check(const gpx_data_spec *spec, char *err, size_t errlen)
 {
     if (spec->validation < 0 || spec->train_limit < 0 || spec->test_limit < 0)
         return gpx_fail(err, errlen, "validation (%d), train_limit (%d) and test_limit (%d) "
@@ -594,9 +594,13 @@ static int check_spec(const gpx_data_spec *spec, char *err, size_t errlen)
     if (spec->resize < 0 || spec->resize > RESIZE_MAX)
         return gpx_fail(err, errlen, "resize %d outside 0 (keep the size) .. %d",
                          spec->resize, RESIZE_MAX);
-    if (spec->canvas < 0 || spec->canvas > RESIZE_MAX || (spec->canvas && spec->resize))
-        return gpx_fail(err, errlen, "canvas %d: 0 (none) .. %d, and not with resize (%d)",
-                        spec->canvas, RESIZE_MAX, spec->resize);
+    if (spec->canvas < 0 || spec->canvas > RESIZE_MAX)
+        return gpx_fail(err, errlen, "data.canvas: size %d outside 0 (none) .. %d",
+                        spec->canvas, RESIZE_MAX);
+    if (spec->canvas && spec->resize)
+        return gpx_fail(err, errlen, "data.canvas: a canvas places the stored images "
+                        "unchanged, so it cannot go with data.resize (%d): give one of them",
+                        spec->resize);
     return 0;
 }
 
@@ -775,7 +779,7 @@ int gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t er
     if (!spec)
         return gpx_fail(err, errlen, "gpx_data_load: spec is NULL");
     const char *source = spec->source ? spec->source : "fashion-mnist";
-    if (check_spec(spec, err, errlen) != 0)
+    if (gpx_data_spec_check(spec, err, errlen) != 0)
         return -1;
     if (snprintf(out->source, sizeof out->source, "%s", source) >= (int)sizeof out->source)
         return gpx_fail(err, errlen, "unknown data source \"%s\" (%s)", source, SOURCE_NAMES);

@@ -165,6 +165,10 @@ typedef struct {
 /* Load the data set spec describes into out. 0, or -1 with a message in err
  * (out is then empty; gpx_data_free on it is harmless). */
 int  gpx_data_load(const gpx_data_spec *spec, gpx_data *out, char *err, size_t errlen);
+/* The settings of spec that contradict each other or leave their range, as
+ * gpx_data_load refuses them, without reading a file: 0, or -1 and err
+ * (starting with the data key to blame, "data.canvas: ...", where one is). */
+int  gpx_data_spec_check(const gpx_data_spec *spec, char *err, size_t errlen);
 
 /* Free the splits and clear d. */
 void gpx_data_free(gpx_data *d);

@@ -124,7 +124,7 @@ static const ycfg_schema data_keys[] = {
       .help = "train and test at this square size (bilinear); 0 keeps the data's own" },
     { "canvas", YCFG_MAP, "{}", .items = canvas_keys,
       .help = "each image at a seeded place on a larger zero canvas, the same in every "
-              "run (the localization study)" },
+              "run (the localization study); not with resize or eval.sizes" },
     { "augment", YCFG_MAP, "{}", .items = augment_keys,
       .help = "seeded flips and padded random crops of the training batches" },
     { NULL }
