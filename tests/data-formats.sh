@@ -182,6 +182,8 @@ d = np.load("set.npz")
 np.savez("bad-missing.npz", x_train=d["x_train"], y_train=d["y_train"], x_test=d["x_test"])
 np.savez("bad-dtype.npz", x_train=d["x_train"].astype(np.float64), y_train=d["y_train"],
          x_test=d["x_test"], y_test=d["y_test"])
+y = d["y_test"].copy(); y[5] = 9   # the training labels take 4 classes
+np.savez("bad-label.npz", x_train=d["x_train"], y_train=d["y_train"], x_test=d["x_test"], y_test=y)
 with open("set.npz", "rb") as f: raw = f.read()
 open("bad-cut.npz", "wb").write(raw[: len(raw) // 2])
 with zipfile.ZipFile("bad-empty.npz", "w", zipfile.ZIP_STORED) as z:
@@ -225,6 +227,8 @@ bad_npz "npz, a member missing" bad-missing.npz \
     "bad-missing.npz: no member y_test.npy.*this one holds: x_train.npy, y_train.npy, x_test.npy"
 bad_npz "npz, float64 images" bad-dtype.npz \
     "bad-dtype.npz:x_train.npy: dtype '<f8' not supported"
+bad_npz "npz, a test label outside the classes: the member named" bad-label.npz \
+    "bad-label.npz:y_test.npy: label 9 at index 5 is outside \\[0, 4)"
 bad_npz "npz, cut in half" bad-cut.npz "bad-cut.npz: cannot open as an .npz (zip) archive"
 bad_npz "npz, empty members" bad-empty.npz "bad-empty.npz:x_train.npy: truncated header"
 bad_npz "npz, a corrupt member (CRC)" bad-crc.npz "bad-crc.npz:x_train.npy: .*CRC"

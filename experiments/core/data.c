@@ -426,17 +426,19 @@ static int distinct_labels(const gpx_raw *r)
     return n;
 }
 
-/* Where a split's labels came from, as the messages name it: the labels
- * file, or the generated set. */
-static const char *labels_origin(const gpx_data *out, int test)
+/* Where a split's labels came from, as the messages name it, in buf: the
+ * labels file, the archive's member, the root, or the generated set. */
+static const char *labels_origin(const gpx_data *out, int test, char *buf, size_t len)
 {
     if (out->nfiles == IDX_FILES)   /* train images, train labels, test images, test labels */
-        return out->files[test ? 3 : 1];
-    if (out->nfiles == 1)   /* an archive of all four */
-        return out->files[0];
-    if (out->nfiles == 2)   /* the training and the test root */
-        return out->files[test ? 1 : 0];
-    return test ? "the synthetic test set" : "the synthetic training set";
+        snprintf(buf, len, "%s", out->files[test ? 3 : 1]);
+    else if (out->nfiles == 1)      /* an .npz archive of all four */
+        snprintf(buf, len, "%s:%s.npy", out->files[0], test ? "y_test" : "y_train");
+    else if (out->nfiles == 2)      /* the training and the test root */
+        snprintf(buf, len, "%s", out->files[test ? 1 : 0]);
+    else
+        snprintf(buf, len, "%s", test ? "the synthetic test set" : "the synthetic training set");
+    return buf;
 }
 
 /* Every label of r in [0, classes), else an error naming the file (origin),
@@ -473,8 +475,11 @@ static int settle_classes(const gpx_data_spec *spec, const gpx_data *out,
         snprintf(why, sizeof why, "the training labels take %d different values, so they "
                  "must be 0 to %d (or state data.classes)", *classes, *classes - 1);
     }
-    if (check_labels(train, *classes, labels_origin(out, 0), why, err, errlen) != 0 ||
-        check_labels(test, *classes, labels_origin(out, 1), why, err, errlen) != 0)
+    char origin[sizeof out->files[0] + 32];
+    if (check_labels(train, *classes, labels_origin(out, 0, origin, sizeof origin), why, err,
+                     errlen) != 0 ||
+        check_labels(test, *classes, labels_origin(out, 1, origin, sizeof origin), why, err,
+                     errlen) != 0)
         return -1;
     return 0;
 }
