@@ -99,6 +99,22 @@ check "imagefolder: the manifest records the class order" \
     grep -q '^  class_names: "cat,dog,frog,ship"' "$tmp/imagefolder/manifest.yaml"
 check "imagefolder: ... and the two roots, each with a hash" \
     [ "$(grep -c 'path: .*pngs/t[a-z]*"$' "$tmp/imagefolder/manifest.yaml")" -eq 2 ]
+# more class names than the manifest's field holds: the whole names that
+# fit, then how many more, never a name cut short
+png=$(ls pngs/train/cat | head -n 1)
+for k in $(seq -w 10 69); do
+    for split in train test; do
+        mkdir -p "many/$split/class-with-a-rather-long-folder-name-$k"
+        cp "pngs/train/cat/$png" "many/$split/class-with-a-rather-long-folder-name-$k/"
+    done
+done
+write_config many.yaml many "source: imagefolder" "dir: $tmp/many"
+sed -i 's/epochs: 3/epochs: 1/' many.yaml
+gpool_run --out "$tmp/many-out" many.yaml
+names=$(sed -n 's/^  class_names: "\(.*\)"$/\1/p' "$tmp/many-out/manifest.yaml")
+shown=$(printf '%s' "$names" | tr ',' '\n' | grep -c '^class-with-a-rather-long-folder-name-[0-9][0-9]$')
+check "imagefolder, 60 long class names: whole names, then '... N more' (N = 60 - $shown)" \
+    sh -c "[ $rc -eq 0 ] && [ $shown -gt 10 ] && printf '%s' '$names' | grep -q ', \.\.\. $((60 - shown)) more\$'"
 # grey and grey+alpha files join a set read as one channel, and as three
 for kind in grey greyalpha; do make_data png "pngs/train/cat/zz-$kind.png" "$kind" 12 12; done
 write_config png1.yaml png1 "source: imagefolder" "train_images: pngs/train" \

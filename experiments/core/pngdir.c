@@ -376,12 +376,25 @@ static int read_split(split_reader *s, const char *root, const file_set *f, gpx_
 
 /* ----------------------------------------------------------------- load */
 
+/* The class order for the manifest: the folder names, comma separated;
+ * those that do not fit are counted at the end (", ... 12 more") rather
+ * than cut off unsaid. */
 static void note_class_names(const name_list *classes, gpx_data *out)
 {
-    size_t used = 0, cap = sizeof out->class_names;
-    for (int k = 0; k < classes->count && used < cap; k++)
-        used += (size_t)snprintf(out->class_names + used, cap - used, "%s%s", k ? "," : "",
+    char *buf = out->class_names;
+    size_t cap = sizeof out->class_names, used = 0;
+    const size_t room_for_count = 32;
+    int k = 0;
+    for (; k < classes->count; k++) {
+        size_t need = strlen(classes->names[k]) + (k ? 1 : 0);
+        int last = k == classes->count - 1;
+        if (used + need >= cap - (last ? 0 : room_for_count))
+            break;
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", k ? "," : "",
                                  classes->names[k]);
+    }
+    if (k < classes->count)
+        snprintf(buf + used, cap - used, "%s... %d more", k ? ", " : "", classes->count - k);
 }
 
 /* The two roots: data.train_images / data.test_images, else dir/train and dir/test. */
