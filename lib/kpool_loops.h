@@ -49,9 +49,14 @@
 #include <stdint.h>
 
 #define KP_INLINE static inline __attribute__((always_inline))
+/* Fully unrolls the loop after it: with k a constant, the k lists (and an
+ * 8 x 8 block) then live in registers, which -O2 alone leaves on the stack. */
+#define KP_UNROLL _Pragma("GCC unroll 8")
 
 /* Planes of at most this many elements go KP_LANES at a time. */
-#define KP_SHORT_HW 160
+#define KP_SHORT_HW 256
+/* ... and for top-k with k below KP_NET_K, planes of at most this many. */
+#define KP_SHORT_HW_SMALL_K 160
 /* Widest row the adaptive kernels buffer (on the stack); wider planes take
  * the scalar kernel. */
 #define KP_MAX_ROW 4096
@@ -61,9 +66,58 @@
 
 /* ------------------------------------------------------------ top-k */
 
+/* From this k on, top-k keeps the eight largest by sorting networks (about
+ * 9 max/min per vector) rather than by insertion (2 k per vector). */
+#define KP_NET_K 5
+
+/* The networks on vectors of type VEC, as PFX_cx, PFX_sort8, PFX_merge8:
+ * once for the long planes' vectors (KP_) and once for the short planes'
+ * (KS_), which differ in width under AVX-512. */
+#define KP_DEFINE_NETWORKS(PFX, VEC, MAX, MIN)                                         \
+    /* Compare-exchange: *a takes the larger, *b the smaller. */                      \
+    KP_INLINE void PFX##_cx(VEC *a, VEC *b)                                            \
+    {                                                                                  \
+        VEC hi = MAX(*a, *b);                                                          \
+        *b = MIN(*a, *b);                                                              \
+        *a = hi;                                                                       \
+    }                                                                                  \
+    /* e[0..8) sorted downwards lane by lane: Batcher's odd-even merge sort, 19     \
+     * exchanges against the 28 of inserting eight into a list of eight. */           \
+    KP_INLINE void PFX##_sort8(VEC *e)                                                 \
+    {                                                                                  \
+        PFX##_cx(&e[0], &e[1]), PFX##_cx(&e[2], &e[3]);                                \
+        PFX##_cx(&e[4], &e[5]), PFX##_cx(&e[6], &e[7]);                                \
+        PFX##_cx(&e[0], &e[2]), PFX##_cx(&e[1], &e[3]);                                \
+        PFX##_cx(&e[4], &e[6]), PFX##_cx(&e[5], &e[7]);                                \
+        PFX##_cx(&e[1], &e[2]), PFX##_cx(&e[5], &e[6]);                                \
+        PFX##_cx(&e[0], &e[4]), PFX##_cx(&e[1], &e[5]);                                \
+        PFX##_cx(&e[2], &e[6]), PFX##_cx(&e[3], &e[7]);                                \
+        PFX##_cx(&e[2], &e[4]), PFX##_cx(&e[3], &e[5]);                                \
+        PFX##_cx(&e[1], &e[2]), PFX##_cx(&e[3], &e[4]), PFX##_cx(&e[5], &e[6]);        \
+    }                                                                                  \
+    /* T[0..8) = the eight largest of the sorted lists T and e, sorted: the        \
+     * pairwise maxima of T and e reversed hold them as a bitonic sequence,       \
+     * which three rounds of exchanges sort. */                                      \
+    KP_INLINE void PFX##_merge8(VEC *T, const VEC *e)                                  \
+    {                                                                                  \
+        KP_UNROLL                                                                      \
+        for (size_t i = 0; i < 8; i++)                                                 \
+            T[i] = MAX(T[i], e[7 - i]);                                                \
+        PFX##_cx(&T[0], &T[4]), PFX##_cx(&T[1], &T[5]);                                \
+        PFX##_cx(&T[2], &T[6]), PFX##_cx(&T[3], &T[7]);                                \
+        PFX##_cx(&T[0], &T[2]), PFX##_cx(&T[1], &T[3]);                                \
+        PFX##_cx(&T[4], &T[6]), PFX##_cx(&T[5], &T[7]);                                \
+        PFX##_cx(&T[0], &T[1]), PFX##_cx(&T[2], &T[3]);                                \
+        PFX##_cx(&T[4], &T[5]), PFX##_cx(&T[6], &T[7]);                                \
+    }
+
+KP_DEFINE_NETWORKS(kp, KP_VEC, KP_MAX, KP_MIN)
+KP_DEFINE_NETWORKS(ks, KS_VEC, KS_MAX, KS_MIN)
+
 /* Vector v into the lists T[0..k). */
 KP_INLINE void kp_insert(KP_VEC *T, KP_VEC v, size_t k)
 {
+    KP_UNROLL
     for (size_t j = 0; j < k; j++) {
         KP_VEC hi = KP_MAX(T[j], v);
         v = KP_MIN(T[j], v);
@@ -96,19 +150,36 @@ KP_INLINE float kp_merge_mean(const KP_VEC *T, size_t k)
     return (float)(s / (double)k);
 }
 
-/* One long plane, its elements in the lanes. */
-KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
+/* A block of 8 vectors into the eight lists T by the networks, unless no
+ * lane of it beats T[7]; 1 when one held a NaN. */
+KP_INLINE int kp_topk_block8(KP_VEC *T, const float *p)
 {
-    KP_VEC T[GP_TOPK_SIMD_MAX];
-    for (size_t j = 0; j < k; j++)
-        T[j] = KP_SET1(-INFINITY);
     const size_t L = KP_LANES;
-    int nan = 0;
+    KP_VEC e[8];
+    KP_UNROLL
+    for (size_t j = 0; j < 8; j++)
+        e[j] = KP_LOAD(p + j * L);
+    int nan = KP_ANY_NAN(e[0], e[1]) | KP_ANY_NAN(e[2], e[3]) | KP_ANY_NAN(e[4], e[5]) |
+              KP_ANY_NAN(e[6], e[7]);
+    KP_VEC m = KP_MAX(KP_MAX(KP_MAX(e[0], e[1]), KP_MAX(e[2], e[3])),
+                      KP_MAX(KP_MAX(e[4], e[5]), KP_MAX(e[6], e[7])));
+    if (KP_ANY_GT(m, T[7])) {
+        kp_sort8(e);
+        kp_merge8(T, e);
+    }
+    return nan;
+}
+
+/* Blocks of 4 vectors into the k lists T by insertion, unless no lane of
+ * one beats T[k - 1]; returns where it stopped, *nan set on a NaN. */
+KP_INLINE size_t kp_topk_blocks4(KP_VEC *T, const float *p, size_t hw, size_t k, int *nan)
+{
+    const size_t L = KP_LANES;
     size_t i = 0;
     for (; i + 4 * L <= hw; i += 4 * L) {
         KP_VEC a = KP_LOAD(p + i), b = KP_LOAD(p + i + L);
         KP_VEC c = KP_LOAD(p + i + 2 * L), d = KP_LOAD(p + i + 3 * L);
-        nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
+        *nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
         if (KP_ANY_GT(KP_MAX(KP_MAX(a, b), KP_MAX(c, d)), T[k - 1])) {
             kp_insert(T, a, k);
             kp_insert(T, b, k);
@@ -116,17 +187,38 @@ KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
             kp_insert(T, d, k);
         }
     }
+    return i;
+}
+
+/* One long plane, its elements in the lanes; a k from KP_NET_K on keeps
+ * eight lists. A plane with a NaN, or whose mean is zero (its sign would
+ * depend on which zeros were kept), is redone by the scalar rule. */
+KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
+{
+    const size_t L = KP_LANES, lists = k >= KP_NET_K ? 8 : k;
+    KP_VEC T[8];
+    KP_UNROLL
+    for (size_t j = 0; j < 8; j++)
+        T[j] = KP_SET1(-INFINITY);
+    int nan = 0;
+    size_t i = 0;
+    if (lists == 8)
+        for (; i + 8 * L <= hw; i += 8 * L)
+            nan |= kp_topk_block8(T, p + i);
+    else
+        i = kp_topk_blocks4(T, p, hw, lists, &nan);
     for (; i + L <= hw; i += L) {
         KP_VEC a = KP_LOAD(p + i);
         nan |= KP_ANY_NAN(a, a);
-        kp_insert(T, a, k);
+        kp_insert(T, a, lists);
     }
     if (i < hw) {
         KP_VEC a = KP_LOADN_LOW(p + i, hw - i);
         nan |= KP_ANY_NAN(a, a);
-        kp_insert(T, a, k);
+        kp_insert(T, a, lists);
     }
-    return nan ? gpi_topk_plane(p, hw, k) : kp_merge_mean(T, k);
+    float mean = nan ? 0.0f : kp_merge_mean(T, k);
+    return mean == 0.0f ? gpi_topk_plane(p, hw, k) : mean;
 }
 
 /* Elements [p0, p0 + np) (np <= 8) of eight short planes of hw floats from
@@ -136,6 +228,7 @@ KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
 KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size_t np,
                         KS_VEC *e)
 {
+    KP_UNROLL
     for (size_t l = 0; l < 8; l++) {
         const float *row = x + (l < count ? l : count - 1) * hw + p0;
         e[l] = np == 8 ? KS_LOAD(row) : KS_LOADN(row, np);
@@ -143,25 +236,39 @@ KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size
     KS_TRANSPOSE8(e);
 }
 
-/* Planes [0, count) of short planes (count <= 8), plane l in lane l. */
+/* e[0..np) into the lists T: whole blocks of a large k by the networks,
+ * the rest one vector at a time. */
+KP_INLINE void ks_topk_block(KS_VEC *T, KS_VEC *e, size_t np, size_t k)
+{
+    if (k >= KP_NET_K && np == 8) {
+        ks_sort8(e);
+        ks_merge8(T, e);
+        return;
+    }
+    const size_t lists = k >= KP_NET_K ? 8 : k;
+    for (size_t i = 0; i < np; i++) {
+        KS_VEC v = e[i];
+        KP_UNROLL
+        for (size_t j = 0; j < lists; j++)
+            ks_cx(&T[j], &v);
+    }
+}
+
+/* Planes [0, count) of short planes (count <= 8), plane l in lane l. A
+ * plane with a NaN, or whose mean is zero (its sign would depend on which
+ * zeros were kept), is redone by the scalar rule. */
 KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, size_t k)
 {
-    KS_VEC T[GP_TOPK_SIMD_MAX], e[8];
-    for (size_t j = 0; j < k; j++)
+    KS_VEC T[8], e[8], nans = KS_SET1(0.0f);
+    KP_UNROLL
+    for (size_t j = 0; j < 8; j++)
         T[j] = KS_SET1(-INFINITY);
-    int nan = 0;
     for (size_t p0 = 0; p0 < hw; p0 += 8) {
         size_t np = hw - p0 < 8 ? hw - p0 : 8;
         ks_block(x, hw, count, p0, np, e);
-        for (size_t i = 0; i < np; i++) {
-            KS_VEC v = e[i];
-            nan |= KS_ANY_NAN(v);
-            for (size_t j = 0; j < k; j++) {
-                KS_VEC hi = KS_MAX(T[j], v);
-                v = KS_MIN(T[j], v);
-                T[j] = hi;
-            }
-        }
+        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
+                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
+        ks_topk_block(T, e, np, k);
     }
     double s[8] = { 0 };
     for (size_t j = 0; j < k; j++) {
@@ -170,13 +277,18 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
         for (size_t l = 0; l < 8; l++)
             s[l] += t[l];
     }
-    for (size_t l = 0; l < count; l++)
-        y[l] = nan ? gpi_topk_plane(x + l * hw, hw, k) : (float)(s[l] / (double)k);
+    int nan = KS_ANY(nans);
+    for (size_t l = 0; l < count; l++) {
+        float mean = (float)(s[l] / (double)k);
+        y[l] = nan || mean == 0.0f ? gpi_topk_plane(x + l * hw, hw, k) : mean;
+    }
 }
 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
 {
-    if (hw <= KP_SHORT_HW) {
+    /* short planes of a small k gain too little from the lanes' list per
+     * plane to pay for the transposes */
+    if (hw <= KP_SHORT_HW && (hw <= KP_SHORT_HW_SMALL_K || k >= KP_NET_K)) {
         for (size_t r = 0; r < rows; r += 8)
             kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
         return;
