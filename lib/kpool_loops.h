@@ -53,10 +53,10 @@
  * 8 x 8 block) then live in registers, which -O2 alone leaves on the stack. */
 #define KP_UNROLL _Pragma("GCC unroll 8")
 
-/* Planes of at most this many elements go KP_LANES at a time. */
-#define KP_SHORT_HW 256
-/* ... and for top-k with k below KP_NET_K, planes of at most this many. */
-#define KP_SHORT_HW_SMALL_K 160
+/* Planes of at most this many elements go eight at a time, plane l in lane l. */
+#define KP_SHORT_HW 160
+/* ... and for top-k with k from KP_NET_K on, planes of at most this many. */
+#define KP_SHORT_HW_NET 256
 /* Widest row the adaptive kernels buffer (on the stack); wider planes take
  * the scalar kernel. */
 #define KP_MAX_ROW 4096
@@ -286,9 +286,9 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
 {
-    /* short planes of a small k gain too little from the lanes' list per
-     * plane to pay for the transposes */
-    if (hw <= KP_SHORT_HW && (hw <= KP_SHORT_HW_SMALL_K || k >= KP_NET_K)) {
+    /* a k of the networks takes planes a little past KP_SHORT_HW eight at a
+     * time too: each lane's list would see too few elements to skip blocks */
+    if (hw <= KP_SHORT_HW || (hw <= KP_SHORT_HW_NET && k >= KP_NET_K)) {
         for (size_t r = 0; r < rows; r += 8)
             kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
         return;
@@ -369,64 +369,35 @@ static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *
     }
 }
 
-/* Eight short planes (count <= 8 real) transposed into E[0..hw): E[p] lane
- * l is element p of plane l. 1 when a plane held a NaN. */
-KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E)
+/* Eight short planes (count <= 8 real) transposed: E[p] lane l is element
+ * p of plane l, or for avg (D not NULL) the same as doubles, D[2 p] lanes
+ * 0-3 and D[2 p + 1] lanes 4-7, converted once rather than once per bin
+ * that holds the element. 1 when a plane held a NaN. */
+KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E, KS_DVEC *D)
 {
-    KS_VEC e[8];
-    int nan = 0;
+    KS_VEC e[8], nans = KS_SET1(0.0f);
     for (size_t p0 = 0; p0 < hw; p0 += 8) {
         size_t np = hw - p0 < 8 ? hw - p0 : 8;
         ks_block(x, hw, count, p0, np, e);
-        for (size_t q = 0; q < np; q++) {
-            nan |= KS_ANY_NAN(e[q]);
-            E[p0 + q] = e[q];
-        }
+        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
+                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
+        for (size_t q = 0; q < np; q++)
+            if (D) {
+                D[2 * (p0 + q)] = KS_DLO(e[q]);
+                D[2 * (p0 + q) + 1] = KS_DHI(e[q]);
+            } else {
+                E[p0 + q] = e[q];
+            }
     }
-    return nan;
-}
-
-/* Bin [r0, r1) x [c0, c1) of the eight planes of E (row length w) into
- * t[0..8): its elements in row-major order, as the scalar rule takes them;
- * max(v, acc) keeps acc on ties, so a zero keeps the first zero's sign; avg
- * adds in double. Each bin keeps its accumulators in registers. */
-KP_INLINE KS_VEC ks_bin(const KS_VEC *E, size_t w, size_t r0, size_t r1, size_t c0, size_t c1,
-                        int is_max)
-{
-    if (is_max) {
-        KS_VEC m = KS_SET1(-INFINITY);
-        for (size_t r = r0; r < r1; r++)
-            for (size_t c = c0; c < c1; c++)
-                m = KS_MAX(E[r * w + c], m);
-        return m;
-    }
-    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
-    for (size_t r = r0; r < r1; r++)
-        for (size_t c = c0; c < c1; c++) {
-            lo = KS_DADD(lo, KS_DLO(E[r * w + c]));
-            hi = KS_DADD(hi, KS_DHI(E[r * w + c]));
-        }
-    return KS_DDIV_TO_PS(lo, hi, (double)((r1 - r0) * (c1 - c0)));
-}
-
-/* Bins [o0, o0 + nb) (nb <= 8) of eight planes, bin b in B[b] (lane l:
- * plane l), transposed so that each plane's bins are stored as one row. */
-KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_t kk,
-                             size_t o0)
-{
-    KS_TRANSPOSE8(B);
-    for (size_t l = 0; l < count; l++) {
-        float t[8];
-        KS_STORE(t, B[l]);
-        for (size_t b = 0; b < nb; b++)
-            y[l * kk + o0 + b] = t[b];
-    }
+    return KS_ANY(nans);
 }
 
 /* The bin bounds of a short plane's k x k grid (k * k <= KS_MAX_BINS, so
- * k <= 8), worked out once per call. */
+ * k <= 8) and each bin's element count and its reciprocal, worked out once
+ * per call. */
 typedef struct {
     size_t r0[8], r1[8], c0[8], c1[8];
+    double count[KS_MAX_BINS], rcp[KS_MAX_BINS];
 } ks_grid;
 
 static void ks_grid_of(size_t h, size_t w, size_t k, ks_grid *g)
@@ -437,15 +408,63 @@ static void ks_grid_of(size_t h, size_t w, size_t k, ks_grid *g)
         g->c0[i] = gpi_bin_start(i, w, k);
         g->c1[i] = gpi_bin_end(i, w, k);
     }
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++) {
+            g->count[i * k + j] = (double)((g->r1[i] - g->r0[i]) * (g->c1[j] - g->c0[j]));
+            g->rcp[i * k + j] = 1.0 / g->count[i * k + j];
+        }
+}
+
+/* Bin o = (i, j) of the grid over the eight planes of E or D (row length w)
+ * as one vector (lane l: plane l): its elements in row-major order, as the
+ * scalar rule takes them; max(v, acc) keeps acc on ties, so a zero keeps
+ * the first zero's sign; avg adds in double. Accumulators in registers. */
+KP_INLINE KS_VEC ks_bin(const KS_VEC *E, const KS_DVEC *D, size_t w, const ks_grid *g,
+                        size_t i, size_t j, size_t o, int is_max)
+{
+    size_t r0 = g->r0[i], r1 = g->r1[i], c0 = g->c0[j], c1 = g->c1[j];
+    if (is_max) {
+        KS_VEC m = KS_SET1(-INFINITY);
+        for (size_t r = r0; r < r1; r++)
+            for (size_t c = c0; c < c1; c++)
+                m = KS_MAX(E[r * w + c], m);
+        return m;
+    }
+    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c = c0; c < c1; c++) {
+            lo = KS_DADD(lo, D[2 * (r * w + c)]);
+            hi = KS_DADD(hi, D[2 * (r * w + c) + 1]);
+        }
+    return KS_DQUOT_TO_PS(lo, hi, g->count[o], g->rcp[o]);
+}
+
+/* Bins [o0, o0 + nb) (nb <= 8) of eight planes, bin b in B[b] (lane l:
+ * plane l), transposed so that each plane's bins are stored as one row. */
+KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_t kk,
+                             size_t o0)
+{
+    KS_TRANSPOSE8(B);
+    for (size_t l = 0; l < count; l++) {
+        if (nb == 8) {
+            KS_STORE(y + l * kk + o0, B[l]);
+            continue;
+        }
+        float t[8];
+        KS_STORE(t, B[l]);
+        for (size_t b = 0; b < nb; b++)
+            y[l * kk + o0 + b] = t[b];
+    }
 }
 
 /* Planes [0, count) (count <= 8) of short planes, bin by bin. */
-static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
-                              size_t k, const ks_grid *g, int is_max)
+KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
+                                 size_t k, const ks_grid *g, int is_max)
 {
     KS_VEC E[KP_SHORT_HW];
+    KS_DVEC D[2 * KP_SHORT_HW];
     size_t kk = k * k;
-    if (ks_planes(x, count, h * w, E)) {
+    if (ks_planes(x, count, h * w, E, is_max ? NULL : D)) {
         for (size_t l = 0; l < count; l++)
             gpi_kpool_scalar.fwd[is_max ? 2 : 1](x + l * h * w, y + l * kk, 1, h, w, k);
         return;
@@ -454,15 +473,15 @@ static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, 
     size_t o = 0;
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < k; j++, o++) {
-            B[o % 8] = ks_bin(E, w, g->r0[i], g->r1[i], g->c0[j], g->c1[j], is_max);
+            B[o % 8] = ks_bin(E, D, w, g, i, j, o, is_max);
             if (o % 8 == 7 || o + 1 == kk)
                 ks_store_bins(B, o % 8 + 1, y, count, kk, o - o % 8);
         }
 }
 
 /* 1 when the adaptive op took the rows by the short-plane path. */
-static int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
-                            size_t k, int is_max)
+KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
+                               size_t k, int is_max)
 {
     if (h * w > KP_SHORT_HW || k * k > KS_MAX_BINS)
         return 0;
