@@ -15,6 +15,9 @@
  *                      when it matters: a plane with a NaN is redone)
  *   KP_ANY_GT(a, b)    1 when some lane of a is greater than b's
  *   KP_ANY_NAN(a, b)   1 when some lane of a or of b is NaN
+ *   KP_MASK            a lane mask; KP_MNONE no lane, KP_NANS(a, b) the lanes
+ *                      where a or b is NaN, KP_MOR(m, n) either, KP_MANY(m) 1
+ *                      when m has a lane
  *   KP_STORE(p, v), KP_STOREN(p, n, v)   all lanes, the first n lanes
  *   KP_FLUSH(d, v)     d[0..KP_LANES) += the lanes of v as doubles
  *   KP_SET_NAME        the gpi_kpool_set this file defines
@@ -319,54 +322,110 @@ static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t 
 
 /* ------------------------------------------------------ adaptive pools */
 
-/* m[0..w) = the maximum of rows [r0, r1) of a plane; 1 when one held a NaN.
- * Row by row into m (which has room for whole vectors past w), so the
- * loads stream along the rows; each column takes max(acc, row) in row
- * order, as a column-by-column loop would. */
-static int kp_rows_max(const float *p, size_t w, size_t r0, size_t r1, float *m)
+/* Vector v of the nv of a strip starting at column c of a row: whole, or
+ * the last one, when tail is not 0, the tail < KP_LANES columns of the
+ * row's end, its other lanes -inf (low, for a max) or 0. */
+#define KP_STRIP_LOAD(row, c, v, nv, tail, low)                                        \
+    ((tail) && (v) + 1 == (nv)                                                          \
+         ? ((low) ? KP_LOADN_LOW((row) + (c) + (v) * KP_LANES, tail)                    \
+                  : KP_LOADN((row) + (c) + (v) * KP_LANES, tail))                       \
+         : KP_LOAD((row) + (c) + (v) * KP_LANES))
+
+/* The strips of a row of w columns, by STRIP(c, nv, tail) with nv and tail
+ * constants: four vectors each (four independent chains down the rows),
+ * then one of the 1..4 vectors left, its last one masked at the row's end. */
+#define KP_FOR_STRIPS(w, STRIP)                                                        \
+    do {                                                                               \
+        size_t c_ = 0, left_;                                                          \
+        for (; c_ + 4 * KP_LANES <= (w); c_ += 4 * KP_LANES)                           \
+            STRIP(c_, 4, 0);                                                           \
+        left_ = (w) - c_;                                                              \
+        if (left_ % KP_LANES)                                                          \
+            switch (left_ / KP_LANES) {                                                \
+            case 0: STRIP(c_, 1, left_ % KP_LANES); break;                             \
+            case 1: STRIP(c_, 2, left_ % KP_LANES); break;                             \
+            case 2: STRIP(c_, 3, left_ % KP_LANES); break;                             \
+            default: STRIP(c_, 4, left_ % KP_LANES); break;                            \
+            }                                                                          \
+        else if (left_)                                                                \
+            switch (left_ / KP_LANES) {                                                \
+            case 1: STRIP(c_, 1, 0); break;                                            \
+            case 2: STRIP(c_, 2, 0); break;                                            \
+            default: STRIP(c_, 3, 0); break;                                           \
+            }                                                                          \
+    } while (0)
+
+/* m[c .. c + nv L) = the maximum of rows [r0, r1) in those columns (the
+ * last vector masked when tail is not 0); 1 when one held a NaN. The strip's maxima
+ * stay in registers down the rows, each column taking max(acc, row) in
+ * row order, as a column-by-column loop would. */
+KP_INLINE int kp_strip_max(const float *p, size_t w, size_t r0, size_t r1, size_t c,
+                           size_t nv, size_t tail, float *m)
 {
-    const size_t L = KP_LANES, full = w / L * L;
-    int nan = 0;
-    for (size_t r = r0; r < r1; r++) {
-        const float *row = p + r * w;
-        for (size_t c = 0; c < full; c += L) {
-            KP_VEC b = KP_LOAD(row + c);
-            nan |= KP_ANY_NAN(b, b);
-            KP_STORE(m + c, r == r0 ? b : KP_MAX(KP_LOAD(m + c), b));
-        }
-        if (full < w) {
-            KP_VEC b = KP_LOADN_LOW(row + full, w - full);
-            nan |= KP_ANY_NAN(b, b);
-            KP_STORE(m + full, r == r0 ? b : KP_MAX(KP_LOAD(m + full), b));
+    KP_VEC acc[4];
+    KP_MASK nans = KP_MNONE;
+    KP_UNROLL
+    for (size_t v = 0; v < nv; v++) {
+        acc[v] = KP_STRIP_LOAD(p + r0 * w, c, v, nv, tail, 1);
+        nans = KP_MOR(nans, KP_NANS(acc[v], acc[v]));
+    }
+    for (size_t r = r0 + 1; r < r1; r++) {
+        KP_UNROLL
+        for (size_t v = 0; v < nv; v++) {
+            KP_VEC b = KP_STRIP_LOAD(p + r * w, c, v, nv, tail, 1);
+            nans = KP_MOR(nans, KP_NANS(b, b));
+            acc[v] = KP_MAX(acc[v], b);
         }
     }
+    KP_UNROLL
+    for (size_t v = 0; v < nv; v++)
+        KP_STORE(m + c + v * KP_LANES, acc[v]);
+    return KP_MANY(nans);
+}
+
+/* m[0..w) = the maximum of rows [r0, r1) of a plane (m has room for whole
+ * vectors past w); 1 when one held a NaN. */
+static int kp_rows_max(const float *p, size_t w, size_t r0, size_t r1, float *m)
+{
+    int nan = 0;
+#define KP_STRIP_MAX(c, nv, tail) nan |= kp_strip_max(p, w, r0, r1, c, nv, tail, m)
+    KP_FOR_STRIPS(w, KP_STRIP_MAX);
+#undef KP_STRIP_MAX
     return nan;
 }
 
-/* d[0..w) = the sum of rows [r0, r1), as float sums of at most
- * GPI_AVG_BLOCK rows added into double: row by row into the float sums a
- * (room for whole vectors past w), each column adding its rows in order. */
-static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d, float *a)
+/* d[c .. c + nv L) += the sums of rows [r0, r1) in those columns (masked
+ * as for kp_strip_max), as float sums of at most GPI_AVG_BLOCK rows
+ * each added into double: each column adds its rows in order, in registers. */
+KP_INLINE void kp_strip_sum(const float *p, size_t w, size_t r0, size_t r1, size_t c,
+                            size_t nv, size_t tail, double *d)
 {
-    const size_t L = KP_LANES, full = w / L * L;
-    for (size_t c = 0; c < w; c++)
-        d[c] = 0.0;
     for (size_t g = r0; g < r1; g += GPI_AVG_BLOCK) {
         size_t g1 = r1 - g < GPI_AVG_BLOCK ? r1 : g + GPI_AVG_BLOCK;
-        for (size_t r = g; r < g1; r++) {
-            const float *row = p + r * w;
-            for (size_t c = 0; c < full; c += L)
-                KP_STORE(a + c, r == g ? KP_LOAD(row + c) : KP_ADD(KP_LOAD(a + c), KP_LOAD(row + c)));
-            if (full < w) {
-                KP_VEC b = KP_LOADN(row + full, w - full);
-                KP_STORE(a + full, r == g ? b : KP_ADD(KP_LOAD(a + full), b));
-            }
+        KP_VEC acc[4];
+        KP_UNROLL
+        for (size_t v = 0; v < nv; v++)
+            acc[v] = KP_STRIP_LOAD(p + g * w, c, v, nv, tail, 0);
+        for (size_t r = g + 1; r < g1; r++) {
+            KP_UNROLL
+            for (size_t v = 0; v < nv; v++)
+                acc[v] = KP_ADD(acc[v], KP_STRIP_LOAD(p + r * w, c, v, nv, tail, 0));
         }
-        for (size_t c = 0; c < full; c += L)
-            KP_FLUSH(d + c, KP_LOAD(a + c));
-        for (size_t c = full; c < w; c++)
-            d[c] += a[c];
+        KP_UNROLL
+        for (size_t v = 0; v < nv; v++)
+            KP_FLUSH(d + c + v * KP_LANES, acc[v]);
     }
+}
+
+/* d[0..w) = the sum of rows [r0, r1) of a plane (d has room for whole
+ * vectors past w). */
+static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d)
+{
+    for (size_t c = 0; c < (w + KP_LANES - 1) / KP_LANES * KP_LANES; c++)
+        d[c] = 0.0;
+#define KP_STRIP_SUM(c, nv, tail) kp_strip_sum(p, w, r0, r1, c, nv, tail, d)
+    KP_FOR_STRIPS(w, KP_STRIP_SUM);
+#undef KP_STRIP_SUM
 }
 
 /* Eight short planes (count <= 8 real) transposed: E[p] lane l is element
@@ -528,18 +587,28 @@ static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h,
     }
 }
 
+/* s / c rounded as the division rounds it, from rc = 1 / c: see ks_quot. */
+KP_INLINE double kp_quot(double s, double c, double rc)
+{
+    double q = s * rc, r = fma(-q, c, s);
+    return r == r ? fma(r, rc, q) : q;
+}
+
+/* One plane; g, when not NULL, holds the grid's bins (k * k <= KS_MAX_BINS)
+ * with their counts' reciprocals, so that no bin needs a division. */
 static void kp_adaptive_avg_plane(const float *p, float *y, size_t h, size_t w, size_t k,
-                                  double *d, float *a)
+                                  const ks_grid *g, double *d)
 {
     for (size_t i = 0; i < k; i++) {
         size_t r0 = gpi_bin_start(i, h, k), r1 = gpi_bin_end(i, h, k);
-        kp_rows_sum(p, w, r0, r1, d, a);
+        kp_rows_sum(p, w, r0, r1, d);
         for (size_t j = 0; j < k; j++) {
             size_t c0 = gpi_bin_start(j, w, k), c1 = gpi_bin_end(j, w, k);
             double s = 0.0;
             for (size_t c = c0; c < c1; c++)
                 s += d[c];
-            y[i * k + j] = (float)(s / (double)((r1 - r0) * (c1 - c0)));
+            y[i * k + j] = (float)(g ? kp_quot(s, g->count[i * k + j], g->rcp[i * k + j])
+                                     : s / (double)((r1 - r0) * (c1 - c0)));
         }
     }
 }
@@ -548,15 +617,18 @@ static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h,
                                 size_t k)
 {
     double d[KP_MAX_ROW];
-    float a[KP_MAX_ROW];
     if (ks_adaptive_rows(x, y, rows, h, w, k, 0))
         return;
     if (w > KP_MAX_ROW) {
         gpi_kpool_scalar.fwd[GP_POOL_ADAPTIVE_AVG - GP_POOL_TOPK](x, y, rows, h, w, k);
         return;
     }
+    ks_grid g;
+    if (k * k <= KS_MAX_BINS)
+        ks_grid_of(h, w, k, &g);
     for (size_t r = 0; r < rows; r++)
-        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k, d, a);
+        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k,
+                              k * k <= KS_MAX_BINS ? &g : NULL, d);
 }
 
 const gpi_kpool_set KP_SET_NAME = {
