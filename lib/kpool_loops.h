@@ -58,7 +58,8 @@
 
 /* Planes of at most this many elements go eight at a time, plane l in lane l. */
 #define KP_SHORT_HW 160
-/* ... and for top-k with k from KP_NET_K on, planes of at most this many. */
+/* ... and for top-k with k from KP_NET_K on, and adaptive max, planes of at
+ * most this many. */
 #define KP_SHORT_HW_NET 256
 /* Widest row the adaptive kernels buffer (on the stack); wider planes take
  * the scalar kernel. */
@@ -428,6 +429,21 @@ static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *
 #undef KP_STRIP_SUM
 }
 
+/* e[0..np) kept as E[p0..] or D[2 p0..] (see ks_planes): vector by vector
+ * from the registers of the transpose (a loop the compiler may turn into a
+ * memcpy through the stack, which cost a quarter of the time). */
+KP_INLINE void ks_keep(const KS_VEC *e, size_t np, size_t p0, KS_VEC *E, KS_DVEC *D)
+{
+    KP_UNROLL
+    for (size_t q = 0; q < np; q++)
+        if (D) {
+            D[2 * (p0 + q)] = KS_DLO(e[q]);
+            D[2 * (p0 + q) + 1] = KS_DHI(e[q]);
+        } else {
+            E[p0 + q] = e[q];
+        }
+}
+
 /* Eight short planes (count <= 8 real) transposed: E[p] lane l is element
  * p of plane l, or for avg (D not NULL) the same as doubles, D[2 p] lanes
  * 0-3 and D[2 p + 1] lanes 4-7, converted once rather than once per bin
@@ -440,13 +456,10 @@ KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E, KS_D
         ks_block(x, hw, count, p0, np, e);
         nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
                                  KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
-        for (size_t q = 0; q < np; q++)
-            if (D) {
-                D[2 * (p0 + q)] = KS_DLO(e[q]);
-                D[2 * (p0 + q) + 1] = KS_DHI(e[q]);
-            } else {
-                E[p0 + q] = e[q];
-            }
+        if (np == 8)
+            ks_keep(e, 8, p0, E, D);
+        else
+            ks_keep(e, np, p0, E, D);
     }
     return KS_ANY(nans);
 }
@@ -520,7 +533,7 @@ KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_
 KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
                                  size_t k, const ks_grid *g, int is_max)
 {
-    KS_VEC E[KP_SHORT_HW];
+    KS_VEC E[KP_SHORT_HW_NET];
     KS_DVEC D[2 * KP_SHORT_HW];
     size_t kk = k * k;
     if (ks_planes(x, count, h * w, E, is_max ? NULL : D)) {
@@ -542,7 +555,11 @@ KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t 
 KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
                                size_t k, int is_max)
 {
-    if (h * w > KP_SHORT_HW || k * k > KS_MAX_BINS)
+    /* max is exact in either path, so a grid finer than 4 x 4, whose bins
+     * cost the row path more than its rows, takes this one up to
+     * KP_SHORT_HW_NET; avg keeps each plane size's summation order */
+    size_t limit = is_max && k * k > 16 ? KP_SHORT_HW_NET : KP_SHORT_HW;
+    if (h * w > limit || k * k > KS_MAX_BINS)
         return 0;
     ks_grid g;
     ks_grid_of(h, w, k, &g);
