@@ -25,27 +25,34 @@
  * (kpool_ymm.h).
  *
  * Top-k (k <= GP_TOPK_SIMD_MAX) keeps, lane by lane, the k largest values
- * the lane has seen as k vectors sorted downwards (T[0] >= ... >= T[k-1]);
- * a vector enters by one max/min step per level. A block of vectors none
+ * the lane has seen as vectors sorted downwards (T[0] >= ... >= T[k-1]),
+ * in registers (the loops over k are unrolled for each constant k). For
+ * k < KP_NET_K a vector enters by one max/min step per level; from KP_NET_K
+ * on the lane keeps its eight largest, and a block of eight vectors enters
+ * by sorting networks (Batcher's 8-sort, then a bitonic merge of the two
+ * sorted eights), about 9 max/min per vector instead of 2 k. A block none
  * of whose lanes beats T[k-1] is skipped after one compare, which after the
- * first few blocks of a long plane is nearly every block, so a long plane
- * streams at the speed of its loads. Long planes put their consecutive
- * elements in the lanes and merge the lanes' lists at the end (k rounds of
- * picking the largest head); short planes (hw <= KP_SHORT_HW) go eight at
- * a time, plane l in lane l (8 x 8 blocks loaded and transposed), so that
- * no merge is needed and a lane's list is its plane's top k. The k
- * values are summed in descending order in double, as the scalar kernel
- * does, so the results agree bit for bit. A plane with a NaN goes to the
- * scalar kernel, which defines what it gives.
+ * first few blocks of a long plane is nearly every block. Long planes put
+ * their consecutive elements in the lanes and merge the lanes' lists at the
+ * end (k rounds of picking the largest head); short planes (hw <=
+ * KP_SHORT_HW, or KP_SHORT_HW_NET for the networks' k) go eight at a time,
+ * plane l in lane l (8 x 8 blocks loaded and transposed), so that no merge
+ * is needed and a lane's list is its plane's top k. The k values are summed
+ * in descending order in double, as the scalar kernel does, so the results
+ * agree bit for bit. A plane with a NaN, or whose mean is zero (whose sign
+ * depends on which zeros were kept), goes to the scalar kernel, which
+ * defines what it gives.
  *
  * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
  * planes at a time the same way, each element added into every bin that
- * holds it (avg in double). Longer planes go one output row at a time: the
- * bin rows are reduced into a row buffer, vectorised along the row (max: a
- * float maximum; avg: float sums of at most GPI_AVG_BLOCK rows flushed into
- * double), then each bin reduces its columns of that buffer. A plane with a NaN, or a bin
- * whose maximum is zero (its sign must be the first zero's), is redone by
- * the scalar rule.
+ * holds it (avg in double, each element converted once). Longer planes go
+ * one output row at a time: the bin rows are reduced in strips of up to four
+ * vectors held in registers down the rows (max: a float maximum; avg: float
+ * sums of at most GPI_AVG_BLOCK rows flushed into double), then each bin
+ * reduces its columns of that row. Avg divides a bin's double sum by its
+ * count through the reciprocal and one exact FMA correction, which rounds
+ * as the division does. A plane with a NaN, or a bin whose maximum is zero
+ * (its sign must be the first zero's), is redone by the scalar rule.
  */
 #include <math.h>
 #include <stddef.h>
