@@ -46,7 +46,7 @@
  * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
  * planes at a time the same way, each element added into every bin that
  * holds it (avg in double, each element converted once). Longer planes go
- * one output row at a time: the bin rows are reduced in strips of up to four
+ * one output row at a time: the bin rows are reduced in strips of up to eight
  * vectors held in registers down the rows (max: a float maximum; avg: float
  * sums of at most GPI_AVG_BLOCK rows flushed into double), then each bin
  * reduces its columns of that row. Avg divides a bin's double sum by its
@@ -340,27 +340,31 @@ static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t 
          : KP_LOAD((row) + (c) + (v) * KP_LANES))
 
 /* The strips of a row of w columns, by STRIP(c, nv, tail) with nv and tail
- * constants: four vectors each (four independent chains down the rows),
- * then one of the 1..4 vectors left, its last one masked at the row's end. */
+ * constants: eight vectors each (eight independent chains down the rows; a
+ * row of up to eight vectors is read in order, as the prefetcher likes it
+ * cold), then one of the 1..8 vectors left, its last one masked at the
+ * row's end. */
+#define KP_STRIP_CASES(c, n, tail, STRIP)                                              \
+    switch (n) {                                                                       \
+    case 1: STRIP(c, 1, tail); break;                                                  \
+    case 2: STRIP(c, 2, tail); break;                                                  \
+    case 3: STRIP(c, 3, tail); break;                                                  \
+    case 4: STRIP(c, 4, tail); break;                                                  \
+    case 5: STRIP(c, 5, tail); break;                                                  \
+    case 6: STRIP(c, 6, tail); break;                                                  \
+    case 7: STRIP(c, 7, tail); break;                                                  \
+    default: STRIP(c, 8, tail); break;                                                 \
+    }
 #define KP_FOR_STRIPS(w, STRIP)                                                        \
     do {                                                                               \
         size_t c_ = 0, left_;                                                          \
-        for (; c_ + 4 * KP_LANES <= (w); c_ += 4 * KP_LANES)                           \
-            STRIP(c_, 4, 0);                                                           \
+        for (; c_ + 8 * KP_LANES <= (w); c_ += 8 * KP_LANES)                           \
+            STRIP(c_, 8, 0);                                                           \
         left_ = (w) - c_;                                                              \
         if (left_ % KP_LANES)                                                          \
-            switch (left_ / KP_LANES) {                                                \
-            case 0: STRIP(c_, 1, left_ % KP_LANES); break;                             \
-            case 1: STRIP(c_, 2, left_ % KP_LANES); break;                             \
-            case 2: STRIP(c_, 3, left_ % KP_LANES); break;                             \
-            default: STRIP(c_, 4, left_ % KP_LANES); break;                            \
-            }                                                                          \
+            KP_STRIP_CASES(c_, left_ / KP_LANES + 1, left_ % KP_LANES, STRIP)          \
         else if (left_)                                                                \
-            switch (left_ / KP_LANES) {                                                \
-            case 1: STRIP(c_, 1, 0); break;                                            \
-            case 2: STRIP(c_, 2, 0); break;                                            \
-            default: STRIP(c_, 3, 0); break;                                           \
-            }                                                                          \
+            KP_STRIP_CASES(c_, left_ / KP_LANES, 0, STRIP)                             \
     } while (0)
 
 /* m[c .. c + nv L) = the maximum of rows [r0, r1) in those columns (the
@@ -370,7 +374,7 @@ static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t 
 KP_INLINE int kp_strip_max(const float *p, size_t w, size_t r0, size_t r1, size_t c,
                            size_t nv, size_t tail, float *m)
 {
-    KP_VEC acc[4];
+    KP_VEC acc[8];
     KP_MASK nans = KP_MNONE;
     KP_UNROLL
     for (size_t v = 0; v < nv; v++) {
@@ -410,7 +414,7 @@ KP_INLINE void kp_strip_sum(const float *p, size_t w, size_t r0, size_t r1, size
 {
     for (size_t g = r0; g < r1; g += GPI_AVG_BLOCK) {
         size_t g1 = r1 - g < GPI_AVG_BLOCK ? r1 : g + GPI_AVG_BLOCK;
-        KP_VEC acc[4];
+        KP_VEC acc[8];
         KP_UNROLL
         for (size_t v = 0; v < nv; v++)
             acc[v] = KP_STRIP_LOAD(p + g * w, c, v, nv, tail, 0);
