@@ -15,6 +15,9 @@
  *                      when it matters: a plane with a NaN is redone)
  *   KP_ANY_GT(a, b)    1 when some lane of a is greater than b's
  *   KP_ANY_NAN(a, b)   1 when some lane of a or of b is NaN
+ *   KP_MASK            a lane mask; KP_MNONE no lane, KP_NANS(a, b) the lanes
+ *                      where a or b is NaN, KP_MOR(m, n) either, KP_MANY(m) 1
+ *                      when m has a lane
  *   KP_STORE(p, v), KP_STOREN(p, n, v)   all lanes, the first n lanes
  *   KP_FLUSH(d, v)     d[0..KP_LANES) += the lanes of v as doubles
  *   KP_SET_NAME        the gpi_kpool_set this file defines
@@ -22,36 +25,49 @@
  * (kpool_ymm.h).
  *
  * Top-k (k <= GP_TOPK_SIMD_MAX) keeps, lane by lane, the k largest values
- * the lane has seen as k vectors sorted downwards (T[0] >= ... >= T[k-1]);
- * a vector enters by one max/min step per level. A block of vectors none
+ * the lane has seen as vectors sorted downwards (T[0] >= ... >= T[k-1]),
+ * in registers (the loops over k are unrolled for each constant k). For
+ * k < KP_NET_K a vector enters by one max/min step per level; from KP_NET_K
+ * on the lane keeps its eight largest, and a block of eight vectors enters
+ * by sorting networks (Batcher's 8-sort, then a bitonic merge of the two
+ * sorted eights), about 9 max/min per vector instead of 2 k. A block none
  * of whose lanes beats T[k-1] is skipped after one compare, which after the
- * first few blocks of a long plane is nearly every block, so a long plane
- * streams at the speed of its loads. Long planes put their consecutive
- * elements in the lanes and merge the lanes' lists at the end (k rounds of
- * picking the largest head); short planes (hw <= KP_SHORT_HW) go eight at
- * a time, plane l in lane l (8 x 8 blocks loaded and transposed), so that
- * no merge is needed and a lane's list is its plane's top k. The k
- * values are summed in descending order in double, as the scalar kernel
- * does, so the results agree bit for bit. A plane with a NaN goes to the
- * scalar kernel, which defines what it gives.
+ * first few blocks of a long plane is nearly every block. Long planes put
+ * their consecutive elements in the lanes and merge the lanes' lists at the
+ * end (k rounds of picking the largest head); short planes (hw <=
+ * KP_SHORT_HW, or KP_SHORT_HW_NET for the networks' k) go eight at a time,
+ * plane l in lane l (8 x 8 blocks loaded and transposed), so that no merge
+ * is needed and a lane's list is its plane's top k. The k values are summed
+ * in descending order in double, as the scalar kernel does, so the results
+ * agree bit for bit. A plane with a NaN, or whose mean is zero (whose sign
+ * depends on which zeros were kept), goes to the scalar kernel, which
+ * defines what it gives.
  *
  * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
  * planes at a time the same way, each element added into every bin that
- * holds it (avg in double). Longer planes go one output row at a time: the
- * bin rows are reduced into a row buffer, vectorised along the row (max: a
- * float maximum; avg: float sums of at most GPI_AVG_BLOCK rows flushed into
- * double), then each bin reduces its columns of that buffer. A plane with a NaN, or a bin
- * whose maximum is zero (its sign must be the first zero's), is redone by
- * the scalar rule.
+ * holds it (avg in double, each element converted once). Longer planes go
+ * one output row at a time: the bin rows are reduced in strips of up to eight
+ * vectors held in registers down the rows (max: a float maximum; avg: float
+ * sums of at most GPI_AVG_BLOCK rows flushed into double), then each bin
+ * reduces its columns of that row. Avg divides a bin's double sum by its
+ * count through the reciprocal and one exact FMA correction, which rounds
+ * as the division does. A plane with a NaN, or a bin whose maximum is zero
+ * (its sign must be the first zero's), is redone by the scalar rule.
  */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define KP_INLINE static inline __attribute__((always_inline))
+/* Fully unrolls the loop after it: with k a constant, the k lists (and an
+ * 8 x 8 block) then live in registers, which -O2 alone leaves on the stack. */
+#define KP_UNROLL _Pragma("GCC unroll 8")
 
-/* Planes of at most this many elements go KP_LANES at a time. */
+/* Planes of at most this many elements go eight at a time, plane l in lane l. */
 #define KP_SHORT_HW 160
+/* ... and for top-k with k from KP_NET_K on, and adaptive max, planes of at
+ * most this many. */
+#define KP_SHORT_HW_NET 256
 /* Widest row the adaptive kernels buffer (on the stack); wider planes take
  * the scalar kernel. */
 #define KP_MAX_ROW 4096
@@ -61,9 +77,58 @@
 
 /* ------------------------------------------------------------ top-k */
 
+/* From this k on, top-k keeps the eight largest by sorting networks (about
+ * 9 max/min per vector) rather than by insertion (2 k per vector). */
+#define KP_NET_K 5
+
+/* The networks on vectors of type VEC, as PFX_cx, PFX_sort8, PFX_merge8:
+ * once for the long planes' vectors (KP_) and once for the short planes'
+ * (KS_), which differ in width under AVX-512. */
+#define KP_DEFINE_NETWORKS(PFX, VEC, MAX, MIN)                                         \
+    /* Compare-exchange: *a takes the larger, *b the smaller. */                      \
+    KP_INLINE void PFX##_cx(VEC *a, VEC *b)                                            \
+    {                                                                                  \
+        VEC hi = MAX(*a, *b);                                                          \
+        *b = MIN(*a, *b);                                                              \
+        *a = hi;                                                                       \
+    }                                                                                  \
+    /* e[0..8) sorted downwards lane by lane: Batcher's odd-even merge sort, 19     \
+     * exchanges against the 28 of inserting eight into a list of eight. */           \
+    KP_INLINE void PFX##_sort8(VEC *e)                                                 \
+    {                                                                                  \
+        PFX##_cx(&e[0], &e[1]), PFX##_cx(&e[2], &e[3]);                                \
+        PFX##_cx(&e[4], &e[5]), PFX##_cx(&e[6], &e[7]);                                \
+        PFX##_cx(&e[0], &e[2]), PFX##_cx(&e[1], &e[3]);                                \
+        PFX##_cx(&e[4], &e[6]), PFX##_cx(&e[5], &e[7]);                                \
+        PFX##_cx(&e[1], &e[2]), PFX##_cx(&e[5], &e[6]);                                \
+        PFX##_cx(&e[0], &e[4]), PFX##_cx(&e[1], &e[5]);                                \
+        PFX##_cx(&e[2], &e[6]), PFX##_cx(&e[3], &e[7]);                                \
+        PFX##_cx(&e[2], &e[4]), PFX##_cx(&e[3], &e[5]);                                \
+        PFX##_cx(&e[1], &e[2]), PFX##_cx(&e[3], &e[4]), PFX##_cx(&e[5], &e[6]);        \
+    }                                                                                  \
+    /* T[0..8) = the eight largest of the sorted lists T and e, sorted: the        \
+     * pairwise maxima of T and e reversed hold them as a bitonic sequence,       \
+     * which three rounds of exchanges sort. */                                      \
+    KP_INLINE void PFX##_merge8(VEC *T, const VEC *e)                                  \
+    {                                                                                  \
+        KP_UNROLL                                                                      \
+        for (size_t i = 0; i < 8; i++)                                                 \
+            T[i] = MAX(T[i], e[7 - i]);                                                \
+        PFX##_cx(&T[0], &T[4]), PFX##_cx(&T[1], &T[5]);                                \
+        PFX##_cx(&T[2], &T[6]), PFX##_cx(&T[3], &T[7]);                                \
+        PFX##_cx(&T[0], &T[2]), PFX##_cx(&T[1], &T[3]);                                \
+        PFX##_cx(&T[4], &T[6]), PFX##_cx(&T[5], &T[7]);                                \
+        PFX##_cx(&T[0], &T[1]), PFX##_cx(&T[2], &T[3]);                                \
+        PFX##_cx(&T[4], &T[5]), PFX##_cx(&T[6], &T[7]);                                \
+    }
+
+KP_DEFINE_NETWORKS(kp, KP_VEC, KP_MAX, KP_MIN)
+KP_DEFINE_NETWORKS(ks, KS_VEC, KS_MAX, KS_MIN)
+
 /* Vector v into the lists T[0..k). */
 KP_INLINE void kp_insert(KP_VEC *T, KP_VEC v, size_t k)
 {
+    KP_UNROLL
     for (size_t j = 0; j < k; j++) {
         KP_VEC hi = KP_MAX(T[j], v);
         v = KP_MIN(T[j], v);
@@ -96,19 +161,36 @@ KP_INLINE float kp_merge_mean(const KP_VEC *T, size_t k)
     return (float)(s / (double)k);
 }
 
-/* One long plane, its elements in the lanes. */
-KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
+/* A block of 8 vectors into the eight lists T by the networks, unless no
+ * lane of it beats T[7]; 1 when one held a NaN. */
+KP_INLINE int kp_topk_block8(KP_VEC *T, const float *p)
 {
-    KP_VEC T[GP_TOPK_SIMD_MAX];
-    for (size_t j = 0; j < k; j++)
-        T[j] = KP_SET1(-INFINITY);
     const size_t L = KP_LANES;
-    int nan = 0;
+    KP_VEC e[8];
+    KP_UNROLL
+    for (size_t j = 0; j < 8; j++)
+        e[j] = KP_LOAD(p + j * L);
+    int nan = KP_ANY_NAN(e[0], e[1]) | KP_ANY_NAN(e[2], e[3]) | KP_ANY_NAN(e[4], e[5]) |
+              KP_ANY_NAN(e[6], e[7]);
+    KP_VEC m = KP_MAX(KP_MAX(KP_MAX(e[0], e[1]), KP_MAX(e[2], e[3])),
+                      KP_MAX(KP_MAX(e[4], e[5]), KP_MAX(e[6], e[7])));
+    if (KP_ANY_GT(m, T[7])) {
+        kp_sort8(e);
+        kp_merge8(T, e);
+    }
+    return nan;
+}
+
+/* Blocks of 4 vectors into the k lists T by insertion, unless no lane of
+ * one beats T[k - 1]; returns where it stopped, *nan set on a NaN. */
+KP_INLINE size_t kp_topk_blocks4(KP_VEC *T, const float *p, size_t hw, size_t k, int *nan)
+{
+    const size_t L = KP_LANES;
     size_t i = 0;
     for (; i + 4 * L <= hw; i += 4 * L) {
         KP_VEC a = KP_LOAD(p + i), b = KP_LOAD(p + i + L);
         KP_VEC c = KP_LOAD(p + i + 2 * L), d = KP_LOAD(p + i + 3 * L);
-        nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
+        *nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
         if (KP_ANY_GT(KP_MAX(KP_MAX(a, b), KP_MAX(c, d)), T[k - 1])) {
             kp_insert(T, a, k);
             kp_insert(T, b, k);
@@ -116,17 +198,38 @@ KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
             kp_insert(T, d, k);
         }
     }
+    return i;
+}
+
+/* One long plane, its elements in the lanes; a k from KP_NET_K on keeps
+ * eight lists. A plane with a NaN, or whose mean is zero (its sign would
+ * depend on which zeros were kept), is redone by the scalar rule. */
+KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
+{
+    const size_t L = KP_LANES, lists = k >= KP_NET_K ? 8 : k;
+    KP_VEC T[8];
+    KP_UNROLL
+    for (size_t j = 0; j < 8; j++)
+        T[j] = KP_SET1(-INFINITY);
+    int nan = 0;
+    size_t i = 0;
+    if (lists == 8)
+        for (; i + 8 * L <= hw; i += 8 * L)
+            nan |= kp_topk_block8(T, p + i);
+    else
+        i = kp_topk_blocks4(T, p, hw, lists, &nan);
     for (; i + L <= hw; i += L) {
         KP_VEC a = KP_LOAD(p + i);
         nan |= KP_ANY_NAN(a, a);
-        kp_insert(T, a, k);
+        kp_insert(T, a, lists);
     }
     if (i < hw) {
         KP_VEC a = KP_LOADN_LOW(p + i, hw - i);
         nan |= KP_ANY_NAN(a, a);
-        kp_insert(T, a, k);
+        kp_insert(T, a, lists);
     }
-    return nan ? gpi_topk_plane(p, hw, k) : kp_merge_mean(T, k);
+    float mean = nan ? 0.0f : kp_merge_mean(T, k);
+    return mean == 0.0f ? gpi_topk_plane(p, hw, k) : mean;
 }
 
 /* Elements [p0, p0 + np) (np <= 8) of eight short planes of hw floats from
@@ -136,6 +239,7 @@ KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
 KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size_t np,
                         KS_VEC *e)
 {
+    KP_UNROLL
     for (size_t l = 0; l < 8; l++) {
         const float *row = x + (l < count ? l : count - 1) * hw + p0;
         e[l] = np == 8 ? KS_LOAD(row) : KS_LOADN(row, np);
@@ -143,25 +247,39 @@ KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size
     KS_TRANSPOSE8(e);
 }
 
-/* Planes [0, count) of short planes (count <= 8), plane l in lane l. */
+/* e[0..np) into the lists T: whole blocks of a large k by the networks,
+ * the rest one vector at a time. */
+KP_INLINE void ks_topk_block(KS_VEC *T, KS_VEC *e, size_t np, size_t k)
+{
+    if (k >= KP_NET_K && np == 8) {
+        ks_sort8(e);
+        ks_merge8(T, e);
+        return;
+    }
+    const size_t lists = k >= KP_NET_K ? 8 : k;
+    for (size_t i = 0; i < np; i++) {
+        KS_VEC v = e[i];
+        KP_UNROLL
+        for (size_t j = 0; j < lists; j++)
+            ks_cx(&T[j], &v);
+    }
+}
+
+/* Planes [0, count) of short planes (count <= 8), plane l in lane l. A
+ * plane with a NaN, or whose mean is zero (its sign would depend on which
+ * zeros were kept), is redone by the scalar rule. */
 KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, size_t k)
 {
-    KS_VEC T[GP_TOPK_SIMD_MAX], e[8];
-    for (size_t j = 0; j < k; j++)
+    KS_VEC T[8], e[8], nans = KS_SET1(0.0f);
+    KP_UNROLL
+    for (size_t j = 0; j < 8; j++)
         T[j] = KS_SET1(-INFINITY);
-    int nan = 0;
     for (size_t p0 = 0; p0 < hw; p0 += 8) {
         size_t np = hw - p0 < 8 ? hw - p0 : 8;
         ks_block(x, hw, count, p0, np, e);
-        for (size_t i = 0; i < np; i++) {
-            KS_VEC v = e[i];
-            nan |= KS_ANY_NAN(v);
-            for (size_t j = 0; j < k; j++) {
-                KS_VEC hi = KS_MAX(T[j], v);
-                v = KS_MIN(T[j], v);
-                T[j] = hi;
-            }
-        }
+        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
+                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
+        ks_topk_block(T, e, np, k);
     }
     double s[8] = { 0 };
     for (size_t j = 0; j < k; j++) {
@@ -170,13 +288,18 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
         for (size_t l = 0; l < 8; l++)
             s[l] += t[l];
     }
-    for (size_t l = 0; l < count; l++)
-        y[l] = nan ? gpi_topk_plane(x + l * hw, hw, k) : (float)(s[l] / (double)k);
+    int nan = KS_ANY(nans);
+    for (size_t l = 0; l < count; l++) {
+        float mean = (float)(s[l] / (double)k);
+        y[l] = nan || mean == 0.0f ? gpi_topk_plane(x + l * hw, hw, k) : mean;
+    }
 }
 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
 {
-    if (hw <= KP_SHORT_HW) {
+    /* a k of the networks takes planes a little past KP_SHORT_HW eight at a
+     * time too: each lane's list would see too few elements to skip blocks */
+    if (hw <= KP_SHORT_HW || (hw <= KP_SHORT_HW_NET && k >= KP_NET_K)) {
         for (size_t r = 0; r < rows; r += 8)
             kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
         return;
@@ -207,114 +330,157 @@ static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t 
 
 /* ------------------------------------------------------ adaptive pools */
 
-/* m[0..w) = the maximum of rows [r0, r1) of a plane; 1 when one held a NaN.
- * Row by row into m (which has room for whole vectors past w), so the
- * loads stream along the rows; each column takes max(acc, row) in row
- * order, as a column-by-column loop would. */
-static int kp_rows_max(const float *p, size_t w, size_t r0, size_t r1, float *m)
+/* Vector v of the nv of a strip starting at column c of a row: whole, or
+ * the last one, when tail is not 0, the tail < KP_LANES columns of the
+ * row's end, its other lanes -inf (low, for a max) or 0. */
+#define KP_STRIP_LOAD(row, c, v, nv, tail, low)                                        \
+    ((tail) && (v) + 1 == (nv)                                                          \
+         ? ((low) ? KP_LOADN_LOW((row) + (c) + (v) * KP_LANES, tail)                    \
+                  : KP_LOADN((row) + (c) + (v) * KP_LANES, tail))                       \
+         : KP_LOAD((row) + (c) + (v) * KP_LANES))
+
+/* The strips of a row of w columns, by STRIP(c, nv, tail) with nv and tail
+ * constants: eight vectors each (eight independent chains down the rows; a
+ * row of up to eight vectors is read in order, as the prefetcher likes it
+ * cold), then one of the 1..8 vectors left, its last one masked at the
+ * row's end. */
+#define KP_STRIP_CASES(c, n, tail, STRIP)                                              \
+    switch (n) {                                                                       \
+    case 1: STRIP(c, 1, tail); break;                                                  \
+    case 2: STRIP(c, 2, tail); break;                                                  \
+    case 3: STRIP(c, 3, tail); break;                                                  \
+    case 4: STRIP(c, 4, tail); break;                                                  \
+    case 5: STRIP(c, 5, tail); break;                                                  \
+    case 6: STRIP(c, 6, tail); break;                                                  \
+    case 7: STRIP(c, 7, tail); break;                                                  \
+    default: STRIP(c, 8, tail); break;                                                 \
+    }
+#define KP_FOR_STRIPS(w, STRIP)                                                        \
+    do {                                                                               \
+        size_t c_ = 0, left_;                                                          \
+        for (; c_ + 8 * KP_LANES <= (w); c_ += 8 * KP_LANES)                           \
+            STRIP(c_, 8, 0);                                                           \
+        left_ = (w) - c_;                                                              \
+        if (left_ % KP_LANES)                                                          \
+            KP_STRIP_CASES(c_, left_ / KP_LANES + 1, left_ % KP_LANES, STRIP)          \
+        else if (left_)                                                                \
+            KP_STRIP_CASES(c_, left_ / KP_LANES, 0, STRIP)                             \
+    } while (0)
+
+/* m[c .. c + nv L) = the maximum of rows [r0, r1) in those columns (the
+ * last vector masked when tail is not 0); 1 when one held a NaN. The strip's maxima
+ * stay in registers down the rows, each column taking max(acc, row) in
+ * row order, as a column-by-column loop would. */
+KP_INLINE int kp_strip_max(const float *p, size_t w, size_t r0, size_t r1, size_t c,
+                           size_t nv, size_t tail, float *m)
 {
-    const size_t L = KP_LANES, full = w / L * L;
-    int nan = 0;
-    for (size_t r = r0; r < r1; r++) {
-        const float *row = p + r * w;
-        for (size_t c = 0; c < full; c += L) {
-            KP_VEC b = KP_LOAD(row + c);
-            nan |= KP_ANY_NAN(b, b);
-            KP_STORE(m + c, r == r0 ? b : KP_MAX(KP_LOAD(m + c), b));
-        }
-        if (full < w) {
-            KP_VEC b = KP_LOADN_LOW(row + full, w - full);
-            nan |= KP_ANY_NAN(b, b);
-            KP_STORE(m + full, r == r0 ? b : KP_MAX(KP_LOAD(m + full), b));
+    KP_VEC acc[8];
+    KP_MASK nans = KP_MNONE;
+    KP_UNROLL
+    for (size_t v = 0; v < nv; v++) {
+        acc[v] = KP_STRIP_LOAD(p + r0 * w, c, v, nv, tail, 1);
+        nans = KP_MOR(nans, KP_NANS(acc[v], acc[v]));
+    }
+    for (size_t r = r0 + 1; r < r1; r++) {
+        KP_UNROLL
+        for (size_t v = 0; v < nv; v++) {
+            KP_VEC b = KP_STRIP_LOAD(p + r * w, c, v, nv, tail, 1);
+            nans = KP_MOR(nans, KP_NANS(b, b));
+            acc[v] = KP_MAX(acc[v], b);
         }
     }
+    KP_UNROLL
+    for (size_t v = 0; v < nv; v++)
+        KP_STORE(m + c + v * KP_LANES, acc[v]);
+    return KP_MANY(nans);
+}
+
+/* m[0..w) = the maximum of rows [r0, r1) of a plane (m has room for whole
+ * vectors past w); 1 when one held a NaN. */
+static int kp_rows_max(const float *p, size_t w, size_t r0, size_t r1, float *m)
+{
+    int nan = 0;
+#define KP_STRIP_MAX(c, nv, tail) nan |= kp_strip_max(p, w, r0, r1, c, nv, tail, m)
+    KP_FOR_STRIPS(w, KP_STRIP_MAX);
+#undef KP_STRIP_MAX
     return nan;
 }
 
-/* d[0..w) = the sum of rows [r0, r1), as float sums of at most
- * GPI_AVG_BLOCK rows added into double: row by row into the float sums a
- * (room for whole vectors past w), each column adding its rows in order. */
-static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d, float *a)
+/* d[c .. c + nv L) += the sums of rows [r0, r1) in those columns (masked
+ * as for kp_strip_max), as float sums of at most GPI_AVG_BLOCK rows
+ * each added into double: each column adds its rows in order, in registers. */
+KP_INLINE void kp_strip_sum(const float *p, size_t w, size_t r0, size_t r1, size_t c,
+                            size_t nv, size_t tail, double *d)
 {
-    const size_t L = KP_LANES, full = w / L * L;
-    for (size_t c = 0; c < w; c++)
-        d[c] = 0.0;
     for (size_t g = r0; g < r1; g += GPI_AVG_BLOCK) {
         size_t g1 = r1 - g < GPI_AVG_BLOCK ? r1 : g + GPI_AVG_BLOCK;
-        for (size_t r = g; r < g1; r++) {
-            const float *row = p + r * w;
-            for (size_t c = 0; c < full; c += L)
-                KP_STORE(a + c, r == g ? KP_LOAD(row + c) : KP_ADD(KP_LOAD(a + c), KP_LOAD(row + c)));
-            if (full < w) {
-                KP_VEC b = KP_LOADN(row + full, w - full);
-                KP_STORE(a + full, r == g ? b : KP_ADD(KP_LOAD(a + full), b));
-            }
+        KP_VEC acc[8];
+        KP_UNROLL
+        for (size_t v = 0; v < nv; v++)
+            acc[v] = KP_STRIP_LOAD(p + g * w, c, v, nv, tail, 0);
+        for (size_t r = g + 1; r < g1; r++) {
+            KP_UNROLL
+            for (size_t v = 0; v < nv; v++)
+                acc[v] = KP_ADD(acc[v], KP_STRIP_LOAD(p + r * w, c, v, nv, tail, 0));
         }
-        for (size_t c = 0; c < full; c += L)
-            KP_FLUSH(d + c, KP_LOAD(a + c));
-        for (size_t c = full; c < w; c++)
-            d[c] += a[c];
+        KP_UNROLL
+        for (size_t v = 0; v < nv; v++)
+            KP_FLUSH(d + c + v * KP_LANES, acc[v]);
     }
 }
 
-/* Eight short planes (count <= 8 real) transposed into E[0..hw): E[p] lane
- * l is element p of plane l. 1 when a plane held a NaN. */
-KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E)
+/* d[0..w) = the sum of rows [r0, r1) of a plane (d has room for whole
+ * vectors past w). */
+static void kp_rows_sum(const float *p, size_t w, size_t r0, size_t r1, double *d)
 {
-    KS_VEC e[8];
-    int nan = 0;
+    for (size_t c = 0; c < (w + KP_LANES - 1) / KP_LANES * KP_LANES; c++)
+        d[c] = 0.0;
+#define KP_STRIP_SUM(c, nv, tail) kp_strip_sum(p, w, r0, r1, c, nv, tail, d)
+    KP_FOR_STRIPS(w, KP_STRIP_SUM);
+#undef KP_STRIP_SUM
+}
+
+/* e[0..np) kept as E[p0..] or D[2 p0..] (see ks_planes): vector by vector
+ * from the registers of the transpose (a loop the compiler may turn into a
+ * memcpy through the stack, which cost a quarter of the time). */
+KP_INLINE void ks_keep(const KS_VEC *e, size_t np, size_t p0, KS_VEC *E, KS_DVEC *D)
+{
+    KP_UNROLL
+    for (size_t q = 0; q < np; q++)
+        if (D) {
+            D[2 * (p0 + q)] = KS_DLO(e[q]);
+            D[2 * (p0 + q) + 1] = KS_DHI(e[q]);
+        } else {
+            E[p0 + q] = e[q];
+        }
+}
+
+/* Eight short planes (count <= 8 real) transposed: E[p] lane l is element
+ * p of plane l, or for avg (D not NULL) the same as doubles, D[2 p] lanes
+ * 0-3 and D[2 p + 1] lanes 4-7, converted once rather than once per bin
+ * that holds the element. 1 when a plane held a NaN. */
+KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E, KS_DVEC *D)
+{
+    KS_VEC e[8], nans = KS_SET1(0.0f);
     for (size_t p0 = 0; p0 < hw; p0 += 8) {
         size_t np = hw - p0 < 8 ? hw - p0 : 8;
         ks_block(x, hw, count, p0, np, e);
-        for (size_t q = 0; q < np; q++) {
-            nan |= KS_ANY_NAN(e[q]);
-            E[p0 + q] = e[q];
-        }
+        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
+                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
+        if (np == 8)
+            ks_keep(e, 8, p0, E, D);
+        else
+            ks_keep(e, np, p0, E, D);
     }
-    return nan;
-}
-
-/* Bin [r0, r1) x [c0, c1) of the eight planes of E (row length w) into
- * t[0..8): its elements in row-major order, as the scalar rule takes them;
- * max(v, acc) keeps acc on ties, so a zero keeps the first zero's sign; avg
- * adds in double. Each bin keeps its accumulators in registers. */
-KP_INLINE KS_VEC ks_bin(const KS_VEC *E, size_t w, size_t r0, size_t r1, size_t c0, size_t c1,
-                        int is_max)
-{
-    if (is_max) {
-        KS_VEC m = KS_SET1(-INFINITY);
-        for (size_t r = r0; r < r1; r++)
-            for (size_t c = c0; c < c1; c++)
-                m = KS_MAX(E[r * w + c], m);
-        return m;
-    }
-    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
-    for (size_t r = r0; r < r1; r++)
-        for (size_t c = c0; c < c1; c++) {
-            lo = KS_DADD(lo, KS_DLO(E[r * w + c]));
-            hi = KS_DADD(hi, KS_DHI(E[r * w + c]));
-        }
-    return KS_DDIV_TO_PS(lo, hi, (double)((r1 - r0) * (c1 - c0)));
-}
-
-/* Bins [o0, o0 + nb) (nb <= 8) of eight planes, bin b in B[b] (lane l:
- * plane l), transposed so that each plane's bins are stored as one row. */
-KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_t kk,
-                             size_t o0)
-{
-    KS_TRANSPOSE8(B);
-    for (size_t l = 0; l < count; l++) {
-        float t[8];
-        KS_STORE(t, B[l]);
-        for (size_t b = 0; b < nb; b++)
-            y[l * kk + o0 + b] = t[b];
-    }
+    return KS_ANY(nans);
 }
 
 /* The bin bounds of a short plane's k x k grid (k * k <= KS_MAX_BINS, so
- * k <= 8), worked out once per call. */
+ * k <= 8) and each bin's element count and its reciprocal, worked out once
+ * per call. */
 typedef struct {
     size_t r0[8], r1[8], c0[8], c1[8];
+    double count[KS_MAX_BINS], rcp[KS_MAX_BINS];
 } ks_grid;
 
 static void ks_grid_of(size_t h, size_t w, size_t k, ks_grid *g)
@@ -325,15 +491,63 @@ static void ks_grid_of(size_t h, size_t w, size_t k, ks_grid *g)
         g->c0[i] = gpi_bin_start(i, w, k);
         g->c1[i] = gpi_bin_end(i, w, k);
     }
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++) {
+            g->count[i * k + j] = (double)((g->r1[i] - g->r0[i]) * (g->c1[j] - g->c0[j]));
+            g->rcp[i * k + j] = 1.0 / g->count[i * k + j];
+        }
+}
+
+/* Bin o = (i, j) of the grid over the eight planes of E or D (row length w)
+ * as one vector (lane l: plane l): its elements in row-major order, as the
+ * scalar rule takes them; max(v, acc) keeps acc on ties, so a zero keeps
+ * the first zero's sign; avg adds in double. Accumulators in registers. */
+KP_INLINE KS_VEC ks_bin(const KS_VEC *E, const KS_DVEC *D, size_t w, const ks_grid *g,
+                        size_t i, size_t j, size_t o, int is_max)
+{
+    size_t r0 = g->r0[i], r1 = g->r1[i], c0 = g->c0[j], c1 = g->c1[j];
+    if (is_max) {
+        KS_VEC m = KS_SET1(-INFINITY);
+        for (size_t r = r0; r < r1; r++)
+            for (size_t c = c0; c < c1; c++)
+                m = KS_MAX(E[r * w + c], m);
+        return m;
+    }
+    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c = c0; c < c1; c++) {
+            lo = KS_DADD(lo, D[2 * (r * w + c)]);
+            hi = KS_DADD(hi, D[2 * (r * w + c) + 1]);
+        }
+    return KS_DQUOT_TO_PS(lo, hi, g->count[o], g->rcp[o]);
+}
+
+/* Bins [o0, o0 + nb) (nb <= 8) of eight planes, bin b in B[b] (lane l:
+ * plane l), transposed so that each plane's bins are stored as one row. */
+KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_t kk,
+                             size_t o0)
+{
+    KS_TRANSPOSE8(B);
+    for (size_t l = 0; l < count; l++) {
+        if (nb == 8) {
+            KS_STORE(y + l * kk + o0, B[l]);
+            continue;
+        }
+        float t[8];
+        KS_STORE(t, B[l]);
+        for (size_t b = 0; b < nb; b++)
+            y[l * kk + o0 + b] = t[b];
+    }
 }
 
 /* Planes [0, count) (count <= 8) of short planes, bin by bin. */
-static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
-                              size_t k, const ks_grid *g, int is_max)
+KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
+                                 size_t k, const ks_grid *g, int is_max)
 {
-    KS_VEC E[KP_SHORT_HW];
+    KS_VEC E[KP_SHORT_HW_NET];
+    KS_DVEC D[2 * KP_SHORT_HW];
     size_t kk = k * k;
-    if (ks_planes(x, count, h * w, E)) {
+    if (ks_planes(x, count, h * w, E, is_max ? NULL : D)) {
         for (size_t l = 0; l < count; l++)
             gpi_kpool_scalar.fwd[is_max ? 2 : 1](x + l * h * w, y + l * kk, 1, h, w, k);
         return;
@@ -342,17 +556,21 @@ static void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, 
     size_t o = 0;
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < k; j++, o++) {
-            B[o % 8] = ks_bin(E, w, g->r0[i], g->r1[i], g->c0[j], g->c1[j], is_max);
+            B[o % 8] = ks_bin(E, D, w, g, i, j, o, is_max);
             if (o % 8 == 7 || o + 1 == kk)
                 ks_store_bins(B, o % 8 + 1, y, count, kk, o - o % 8);
         }
 }
 
 /* 1 when the adaptive op took the rows by the short-plane path. */
-static int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
-                            size_t k, int is_max)
+KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
+                               size_t k, int is_max)
 {
-    if (h * w > KP_SHORT_HW || k * k > KS_MAX_BINS)
+    /* max is exact in either path, so a grid finer than 4 x 4, whose bins
+     * cost the row path more than its rows, takes this one up to
+     * KP_SHORT_HW_NET; avg keeps each plane size's summation order */
+    size_t limit = is_max && k * k > 16 ? KP_SHORT_HW_NET : KP_SHORT_HW;
+    if (h * w > limit || k * k > KS_MAX_BINS)
         return 0;
     ks_grid g;
     ks_grid_of(h, w, k, &g);
@@ -397,18 +615,28 @@ static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h,
     }
 }
 
+/* s / c rounded as the division rounds it, from rc = 1 / c: see ks_quot. */
+KP_INLINE double kp_quot(double s, double c, double rc)
+{
+    double q = s * rc, r = fma(-q, c, s);
+    return r == r ? fma(r, rc, q) : q;
+}
+
+/* One plane; g, when not NULL, holds the grid's bins (k * k <= KS_MAX_BINS)
+ * with their counts' reciprocals, so that no bin needs a division. */
 static void kp_adaptive_avg_plane(const float *p, float *y, size_t h, size_t w, size_t k,
-                                  double *d, float *a)
+                                  const ks_grid *g, double *d)
 {
     for (size_t i = 0; i < k; i++) {
         size_t r0 = gpi_bin_start(i, h, k), r1 = gpi_bin_end(i, h, k);
-        kp_rows_sum(p, w, r0, r1, d, a);
+        kp_rows_sum(p, w, r0, r1, d);
         for (size_t j = 0; j < k; j++) {
             size_t c0 = gpi_bin_start(j, w, k), c1 = gpi_bin_end(j, w, k);
             double s = 0.0;
             for (size_t c = c0; c < c1; c++)
                 s += d[c];
-            y[i * k + j] = (float)(s / (double)((r1 - r0) * (c1 - c0)));
+            y[i * k + j] = (float)(g ? kp_quot(s, g->count[i * k + j], g->rcp[i * k + j])
+                                     : s / (double)((r1 - r0) * (c1 - c0)));
         }
     }
 }
@@ -417,15 +645,18 @@ static void kp_adaptive_avg_fwd(const float *x, float *y, size_t rows, size_t h,
                                 size_t k)
 {
     double d[KP_MAX_ROW];
-    float a[KP_MAX_ROW];
     if (ks_adaptive_rows(x, y, rows, h, w, k, 0))
         return;
     if (w > KP_MAX_ROW) {
         gpi_kpool_scalar.fwd[GP_POOL_ADAPTIVE_AVG - GP_POOL_TOPK](x, y, rows, h, w, k);
         return;
     }
+    ks_grid g;
+    if (k * k <= KS_MAX_BINS)
+        ks_grid_of(h, w, k, &g);
     for (size_t r = 0; r < rows; r++)
-        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k, d, a);
+        kp_adaptive_avg_plane(x + r * h * w, y + r * k * k, h, w, k,
+                              k * k <= KS_MAX_BINS ? &g : NULL, d);
 }
 
 const gpi_kpool_set KP_SET_NAME = {

@@ -46,14 +46,29 @@ static inline __attribute__((always_inline)) void ks_transpose8(__m256 *v)
 #define KS_MAX(a, b)       _mm256_max_ps(a, b)
 #define KS_MIN(a, b)       _mm256_min_ps(a, b)
 #define KS_ANY_NAN(a)      (_mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)) != 0)
+#define KS_NANS(a, b)      _mm256_cmp_ps(a, b, _CMP_UNORD_Q)
+#define KS_OR(a, b)        _mm256_or_ps(a, b)
+#define KS_ANY(m)          (_mm256_movemask_ps(m) != 0)
 #define KS_STORE(p, v)     _mm256_storeu_ps(p, v)
 #define KS_TRANSPOSE8(v)   ks_transpose8(v)
 #define KS_DZERO()         _mm256_setzero_pd()
 #define KS_DLO(v)          _mm256_cvtps_pd(_mm256_castps256_ps128(v))
 #define KS_DHI(v)          _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))
 #define KS_DADD(a, b)      _mm256_add_pd(a, b)
-#define KS_DDIV_TO_PS(lo, hi, d)                                                     \
-    _mm256_set_m128(_mm256_cvtpd_ps(_mm256_div_pd(hi, _mm256_set1_pd(d))),           \
-                    _mm256_cvtpd_ps(_mm256_div_pd(lo, _mm256_set1_pd(d))))
+#define KS_DQUOT_TO_PS(lo, hi, c, rc)                                                \
+    _mm256_set_m128(ks_quot(hi, c, rc), ks_quot(lo, c, rc))
+
+/* s / c rounded once to double, then to float, as the scalar division gives
+ * it, from rc = 1 / c rounded: q = s rc is within an ulp, and one
+ * correction by the exact residue s - q c rounds it correctly (Markstein);
+ * several times faster than a vector division. An infinite s keeps q. */
+static inline __attribute__((always_inline)) __m128 ks_quot(__m256d s, double c, double rc)
+{
+    __m256d vc = _mm256_set1_pd(c), vrc = _mm256_set1_pd(rc);
+    __m256d q = _mm256_mul_pd(s, vrc);
+    __m256d r = _mm256_fnmadd_pd(q, vc, s);
+    __m256d q2 = _mm256_fmadd_pd(r, vrc, q);
+    return _mm256_cvtpd_ps(_mm256_blendv_pd(q2, q, _mm256_cmp_pd(r, r, _CMP_UNORD_Q)));
+}
 
 #endif /* GPOOL_KPOOL_YMM_H */
