@@ -29,6 +29,11 @@
 #define BWD_ROWS 256
 /* Longest plane handled by the 8-plane batches (see seg_vsum). */
 #define SHORT_HW 120
+/* Longest plane of the 8-plane max batches: max has no error bound to
+ * keep, and one plane at a time (plane_max_raw, a horizontal reduction per
+ * plane) ran 14 x 14 planes at 0.47-0.59 of the probe on Zen 5 against
+ * 0.80 for avg's batches (docs/TUNING.md). */
+#define SHORT_HW_MAX 240
 
 #define NEG_INF _mm256_set1_ps(-__builtin_inff())
 
