@@ -25,11 +25,12 @@ static const gp_pool_tuning gpi_profiles[] = {
     /* Sapphire Rapids, where the kernels were tuned: four streams with a
      * 2 KiB prefetch from 2 MiB (the L2) on, no prefetch in single batches. */
     { "intel", 2048, (size_t)2 << 20, 0 },
-    /* Zen: the L2 is 1 MiB, and 2-thread slices of 1.6 MiB from DRAM read
-     * one batch at a time reached 0.31-0.38 of the probe on Zen 5 against
-     * 0.70-0.87 for streamed slices; single batches gain from a prefetch
-     * of 1 KiB on Zen 3 (docs/TUNING.md). */
-    { "amd", 2048, (size_t)1 << 20, 1024 },
+    /* Zen 4/5: the L2 is 1 MiB, so a larger slice is not L2-resident; on
+     * Zen 5, 2-thread slices of 1.6 MiB from DRAM read one batch at a time
+     * ran at 32-38 GB/s, what one thread streams alone (docs/TUNING.md). A
+     * prefetch in single batches lost 25 % (avg) and gained 10-20 % (max)
+     * from DRAM on Zen 3, and lost up to 15 % hot: none, as on Intel. */
+    { "amd", 2048, (size_t)1 << 20, 0 },
 };
 enum { GPI_NPROFILES = sizeof gpi_profiles / sizeof gpi_profiles[0] };
 
