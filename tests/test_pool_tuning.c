@@ -47,10 +47,8 @@ static const char *const profiles[] = { "intel", "amd", "auto" };
 
 static float *random_tensor(size_t count)
 {
-    float *x = malloc(count * sizeof *x);
+    float *x = tu_random_floats(count);
     assert_non_null(x);
-    for (size_t i = 0; i < count; i++)
-        x[i] = tu_uniform(-1.0f, 1.0f);
     return x;
 }
 
