@@ -32,6 +32,8 @@
 
 #include <stddef.h>
 
+#include "gpool.h"
+
 typedef void (*gpi_nchw_fwd_fn)(const float *x, float *y, size_t rows, size_t hw);
 typedef void (*gpi_nchw_bwd_fn)(const float *x, const float *dy, float *dx,
                                 size_t rows, size_t hw);
@@ -109,5 +111,8 @@ static inline size_t gpi_bin_end(size_t i, size_t n, size_t k)
  * y): each row is read in longer runs than in the avg kernels' 512-channel
  * blocks, up to 5 % faster (AVX-512) and 15 % (AVX2) at 1024-2048 channels. */
 #define GPI_NHWC_MAX_CB 4096
+
+/* The tuning in effect (pool_tuning.c); the kernels read it once per call. */
+const gp_pool_tuning *gpi_pool_tuning(void);
 
 #endif /* GPI_KERNELS_H */

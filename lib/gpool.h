@@ -31,6 +31,11 @@
  *   GPOOL_CPU_MASK=LIST  behave as if the CPU lacked the listed instruction
  *                        sets (comma separated: "avx512", "avx2"; hiding
  *                        avx2 hides avx512 too). gp_set_cpu_mask() overrides.
+ *   GPOOL_POOL_TUNING=NAME  what the SIMD kernels assume about the core
+ *                        (gp_pool_tuning): "intel", "amd", or "auto" (the
+ *                        default: by the CPU vendor). gp_pool_tuning_force()
+ *                        overrides. A tuning changes speed only, never a bit
+ *                        of a result (docs/TUNING.md).
  *
  * Semantics:
  *   avg: the mean, accumulated in float lane sums of at most 8 terms that
@@ -155,6 +160,16 @@ typedef struct {
                        * (>= 1); unused by avg and max */
 } gp_pool_desc;
 
+/* What the SIMD kernels assume about the core; every value keeps results
+ * bit for bit the same and only moves speed. */
+typedef struct {
+    const char *name;             /* "intel" or "amd" */
+    size_t      stream_prefetch;  /* bytes the AVX-512 4-stream batches prefetch ahead */
+    size_t      stream_min_bytes; /* AVX-512 NCHW slices of short planes this large read
+                                   * 4 streams at once; smaller ones (maybe in L2) one */
+    size_t      batch_prefetch;   /* bytes single short-plane batches prefetch ahead (0: none) */
+} gp_pool_tuning;
+
 /* One entry of the variant table. */
 typedef struct {
     const char *name;       /* e.g. "avx512_omp"; unique per (op, layout) */
@@ -195,6 +210,18 @@ gp_status   gp_variant_get     (size_t i, gp_variant_info *out);
 /* Force variant name for "auto" calls (NULL clears; overrides GPOOL_VARIANT).
  * Fails when no entry has that name or this CPU cannot run it. */
 gp_status   gp_force_variant   (const char *name);
+
+/* Use tuning name ("intel", "amd"; NULL or "auto": by the CPU vendor) for
+ * every call from now on; overrides GPOOL_POOL_TUNING. */
+gp_status   gp_pool_tuning_force(const char *name);
+
+/* Fill *out with the tuning in effect (GP_ERR_ENV when GPOOL_POOL_TUNING
+ * names none). */
+gp_status   gp_pool_tuning_get (gp_pool_tuning *out);
+
+/* Use the values of *t (a copy; its name goes into manifests) for every
+ * call from now on; not while other threads pool. Overrides both above. */
+gp_status   gp_pool_tuning_set (const gp_pool_tuning *t);
 
 /* Hide instruction sets (GP_CPU_MASK_* bits) from dispatch and availability;
  * overrides GPOOL_CPU_MASK. 0 hides nothing. */

@@ -29,6 +29,11 @@
 #define BWD_ROWS 256
 /* Longest plane handled by the 8-plane batches (see seg_vsum). */
 #define SHORT_HW 120
+/* Longest plane of the 8-plane max batches: max has no error bound to
+ * keep, and one plane at a time (plane_max_raw, a horizontal reduction per
+ * plane) ran 14 x 14 planes at 0.47-0.59 of the probe on Zen 5 against
+ * 0.80 for avg's batches (docs/TUNING.md). */
+#define SHORT_HW_MAX 240
 
 #define NEG_INF _mm256_set1_ps(-__builtin_inff())
 
@@ -255,20 +260,37 @@ INLINE void max_batch8(const float *p, float *y, size_t hw)
     }
 }
 
-#define BATCH_CASES(FN, p, y, nb, hw)                                           \
+/* Prefetch the batch of 8 planes of hw at B, ahead bytes on: the tuning's
+ * batch_prefetch (0 on both profiles: docs/TUNING.md has the Zen 3 A/B). */
+INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
+{
+    for (size_t o = 0; o < 32 * hw; o += 64)
+        _mm_prefetch((const char *)B + o + ahead, _MM_HINT_T0);
+}
+
+#define BATCH_LOOP(FN, p, y, nb, hw, ahead)                                     \
+    for (size_t b_ = 0; b_ < nb; b_++) {                                        \
+        if (ahead)                                                              \
+            prefetch_batch(p + b_ * 8 * (hw), hw, ahead);                       \
+        FN(p + b_ * 8 * (hw), y + b_ * 8, hw);                                  \
+    }
+
+#define BATCH_CASES(FN, p, y, nb, hw, ahead)                                    \
     switch (hw) {                                                               \
-    case 49: for (size_t b_ = 0; b_ < nb; b_++) FN(p + b_ * 8 * 49, y + b_ * 8, 49); break; \
-    default: for (size_t b_ = 0; b_ < nb; b_++) FN(p + b_ * 8 * hw, y + b_ * 8, hw); break; \
+    case 49: BATCH_LOOP(FN, p, y, nb, 49, ahead) break;                         \
+    default: BATCH_LOOP(FN, p, y, nb, hw, ahead) break;                         \
     }
 
 static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
 {
-    BATCH_CASES(avg_batch8, p, y, nb, hw)
+    const size_t ahead = gpi_pool_tuning()->batch_prefetch;
+    BATCH_CASES(avg_batch8, p, y, nb, hw, ahead)
 }
 
 static void max_batches(const float *p, float *y, size_t nb, size_t hw)
 {
-    BATCH_CASES(max_batch8, p, y, nb, hw)
+    const size_t ahead = gpi_pool_tuning()->batch_prefetch;
+    BATCH_CASES(max_batch8, p, y, nb, hw, ahead)
 }
 
 /* Sum of a plane of any length: 8 accumulators, flushed to double after 8

@@ -35,15 +35,15 @@
 #define BWD_ROWS 256
 /* Longest plane handled by the 16-plane batches (see seg_vsum). */
 #define SHORT_HW 240
+/* The same for max (no error bound; see pool_avx2.c). */
+#define SHORT_HW_MAX SHORT_HW
 /* Short-plane batches read this many sequential streams at once (see
- * avg_streams), each prefetching STREAM_AHEAD bytes ahead of its loads. */
+ * avg_streams), each prefetching gp_pool_tuning.stream_prefetch bytes ahead
+ * of its loads. Slices smaller than its stream_min_bytes (the core's L2)
+ * may be L2-resident, where the streams run at half the speed of one batch
+ * at a time (0.25-1.5 MiB inputs, hot), so they are read one batch at a
+ * time; from DRAM that gives up 10-20 % on them (docs/TUNING.md). */
 #define STREAMS 4
-#define STREAM_AHEAD 2048
-/* Slices smaller than this (the L2 of current server cores) may be
- * L2-resident, where the streams run at half the speed of one batch at a
- * time (0.25-1.5 MiB inputs, hot), so they are read one batch at a time;
- * from DRAM that gives up 10-20 % on them. */
-#define STREAM_MIN_BYTES ((size_t)2 << 20)
 
 #define NEG_INF _mm512_set1_ps(-__builtin_inff())
 
@@ -333,19 +333,19 @@ INLINE void max_batch16(const float *p, float *y, size_t hw)
     max_store16(p, y, hw, m, ok);
 }
 
-/* Prefetch the n vectors at q, STREAM_AHEAD bytes on. */
-INLINE void prefetch_ahead(const float *q, int n)
+/* Prefetch the n vectors at q, ahead bytes on. */
+INLINE void prefetch_ahead(const float *q, int n, size_t ahead)
 {
     for (int v = 0; v < n; v++)
-        _mm_prefetch((const char *)(q + 16 * v) + STREAM_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)(q + 16 * v) + ahead, _MM_HINT_T0);
 }
 
-/* Prefetch, STREAM_AHEAD bytes on, the vectors that plane r of the batch at
- * B starts in (planes 0..15 together cover the batch's hw vectors once). */
-INLINE void prefetch_plane(const float *B, size_t hw, size_t r)
+/* Prefetch, ahead bytes on, the vectors that plane r of the batch at B
+ * starts in (planes 0..15 together cover the batch's hw vectors once). */
+INLINE void prefetch_plane(const float *B, size_t hw, size_t r, size_t ahead)
 {
     size_t v0 = (r * hw) / 16, v1 = ((r + 1) * hw) / 16;
-    prefetch_ahead(B + 16 * v0, (int)(v1 - v0));
+    prefetch_ahead(B + 16 * v0, (int)(v1 - v0), ahead);
 }
 
 /* STREAMS batches, batch s at p + s * ld (and its results at y + s * ldy),
@@ -365,7 +365,7 @@ INLINE void prefetch_plane(const float *B, size_t hw, size_t r)
         for (size_t j_ = 0; j_ < 4; j_++)                                       \
             _Pragma("GCC unroll 4")                                             \
             for (int s_ = 0; s_ < STREAMS; s_++) {                              \
-                prefetch_plane(p + s_ * ld, hw, 4 * i_ + j_);                   \
+                prefetch_plane(p + s_ * ld, hw, 4 * i_ + j_, ahead);            \
                 __m512 t_ = PLANE(s_, 4 * i_ + j_);                             \
                 l2_[s_][j_ >> 1] = j_ & 1 ? TREE##_2(l2_[s_][j_ >> 1], t_) : t_; \
             }                                                                   \
@@ -377,7 +377,8 @@ INLINE void prefetch_plane(const float *B, size_t hw, size_t r)
 #define TREE_OF_L4(TREE, l4) \
     TREE##_16(TREE##_8((l4)[0], (l4)[1]), TREE##_8((l4)[2], (l4)[3]))
 
-INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw,
+                        size_t ahead)
 {
     __m512 l4[STREAMS][4];
 #define PLANE(s, r) seg_vsum(p + (s) * ld, hw, r)
@@ -389,7 +390,8 @@ INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t 
         _mm512_storeu_ps(y + s * ldy, fdiv_hw(in_plane_order(TREE_OF_L4(tree16_add, l4[s])), f));
 }
 
-INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw,
+                        size_t ahead)
 {
     __m512 l4[STREAMS][4];
     __mmask16 ok[STREAMS];
@@ -406,34 +408,47 @@ INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t 
                     ok[s]);
 }
 
+/* Prefetch the batch of 16 planes of hw at B, ahead bytes on (the batch
+ * read one at a time, when the tuning asks for it). */
+INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
+{
+    for (size_t o = 0; o < 64 * hw; o += 64)
+        _mm_prefetch((const char *)B + o + ahead, _MM_HINT_T0);
+}
+
 /* nb batches: the i-th of each of STREAMS equal runs together, the
  * remainder one by one; all one by one for a slice that may be in L2.
  * Common plane sizes get their own unrolled copy. */
-#define STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw)                        \
+#define STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                     \
     do {                                                                        \
         size_t B_ = 16 * (hw);                                                  \
-        size_t run_ = (nb) * B_ * sizeof(float) >= STREAM_MIN_BYTES ? (nb) / STREAMS : 0; \
+        size_t run_ = (nb) * B_ * sizeof(float) >= (t)->stream_min_bytes ? (nb) / STREAMS : 0; \
         for (size_t b_ = 0; b_ < run_; b_++)                                    \
-            STREAMS_FN(p + b_ * B_, run_ * B_, y + b_ * 16, run_ * 16, hw);     \
-        for (size_t b_ = run_ * STREAMS; b_ < (nb); b_++)                       \
+            STREAMS_FN(p + b_ * B_, run_ * B_, y + b_ * 16, run_ * 16, hw, (t)->stream_prefetch); \
+        for (size_t b_ = run_ * STREAMS; b_ < (nb); b_++) {                     \
+            if ((t)->batch_prefetch)                                            \
+                prefetch_batch(p + b_ * B_, hw, (t)->batch_prefetch);           \
             ONE_FN(p + b_ * B_, y + b_ * 16, hw);                               \
+        }                                                                       \
     } while (0)
 
-#define BATCH_CASES(STREAMS_FN, ONE_FN, p, y, nb, hw)                           \
+#define BATCH_CASES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                        \
     switch (hw) {                                                               \
-    case 49:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 49); break;          \
-    case 196: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 196); break;         \
-    default:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw); break;          \
+    case 49:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 49, t); break;       \
+    case 196: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 196, t); break;      \
+    default:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t); break;       \
     }
 
 static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
 {
-    BATCH_CASES(avg_streams, avg_batch16, p, y, nb, hw)
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    BATCH_CASES(avg_streams, avg_batch16, p, y, nb, hw, t)
 }
 
 static void max_batches(const float *p, float *y, size_t nb, size_t hw)
 {
-    BATCH_CASES(max_streams, max_batch16, p, y, nb, hw)
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    BATCH_CASES(max_streams, max_batch16, p, y, nb, hw, t)
 }
 
 /* Sum of a plane of any length: 8 accumulators, flushed to double after 8
@@ -782,12 +797,13 @@ static void fold_mean(const double *buf, float *yb, size_t c, size_t hw, size_t 
 /* Flat kernel for avg on a large image: flushes of GPI_AVG_BLOCK
  * super-periods into double sums per lane (M sets combined by a tree of at
  * most 2 levels first), folded into channels in double at the end. The
- * software prefetch gains 7-20 % from DRAM (flat_max_impl reads four
+ * software prefetch (the tuning's stream_prefetch) gains 7-20 % from DRAM (flat_max_impl reads four
  * parts of the image at once instead: prefetch lost about 5 % there). */
 INLINE void flat_avg_impl(const float *xb, float *yb, size_t c, size_t hw, const int R)
 {
     const int M = FLAT_M(R), U = R * M;
     const size_t N = hw * c, step = 16 * (size_t)U;
+    const size_t ahead = gpi_pool_tuning()->stream_prefetch;
     const __m512 z = _mm512_setzero_ps();
     __m512 a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
     const __m512d zd = _mm512_setzero_pd();
@@ -801,11 +817,11 @@ INLINE void flat_avg_impl(const float *xb, float *yb, size_t c, size_t hw, const
             size_t it = left / step < GPI_AVG_BLOCK ? left / step : GPI_AVG_BLOCK;
 #define FL_LOAD(k) if ((k) < U) a##k = _mm512_loadu_ps(q + 16 * (k));
 #define FL_ADD(k) if ((k) < U) a##k = _mm512_add_ps(a##k, _mm512_loadu_ps(q + 16 * (k)));
-            prefetch_ahead(q, U);
+            prefetch_ahead(q, U, ahead);
             ACC8(FL_LOAD)
             for (size_t t = 1; t < it; t++) {
                 q += step;
-                prefetch_ahead(q, U);
+                prefetch_ahead(q, U, ahead);
                 ACC8(FL_ADD)
             }
             i += it * step;

@@ -25,11 +25,13 @@
  * and the functions and constants these drivers call:
  *
  *   avg_batches, max_batches   nb batches of POOL_LANES planes of hw <= SHORT_HW
+ *                              (avg; the error bound sets it) or SHORT_HW_MAX
+ *                              (max; only speed does)
  *   plane_sum, plane_max_raw   one plane (the raw max flags a NaN)
  *   flat_period, flat_small, flat_small_kernel, flat_avg, flat_max
  *                              NHWC images whose rows repeat with period R
  *   rows_avg, rows_max         NHWC channel blocks with a row stride
- *   SHORT_HW, NHWC_CB, BWD_ROWS
+ *   SHORT_HW, SHORT_HW_MAX, NHWC_CB, BWD_ROWS
  *
  * The drivers do what the kernels of both widths did before they were
  * written once, in the same order, so every result is bit for bit the one
@@ -62,7 +64,7 @@ static void nchw_avg_fwd(const float *x, float *y, size_t rows, size_t hw)
 static void nchw_max_fwd(const float *x, float *y, size_t rows, size_t hw)
 {
     size_t r = 0;
-    if (hw <= SHORT_HW) {
+    if (hw <= SHORT_HW_MAX) {
         size_t nb = rows / POOL_LANES;
         max_batches(x, y, nb, hw);
         r = nb * POOL_LANES;

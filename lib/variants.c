@@ -339,6 +339,9 @@ static gp_status resolve(const gp_pool_desc *d, const char *name, const gpi_vari
     gp_status st = gpi_cpu_hidden(&hidden);
     if (st != GP_OK)
         return st;
+    gp_pool_tuning tuning; /* an unknown GPOOL_POOL_TUNING fails every call, as GPOOL_VARIANT */
+    if ((st = gp_pool_tuning_get(&tuning)) != GP_OK)
+        return st;
     char forced[32];
     const char *origin = "variant";
     if (!name || !strcmp(name, "auto")) {

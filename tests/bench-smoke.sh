@@ -102,6 +102,14 @@ check "every sweep point id appears ($ids of $points)" test "$ids" -eq "$points"
 check "config.yaml (resolved config) written" grep -q 'repetitions' out/config.yaml
 check "manifest.yaml records CPU, L3 and the command" \
     sh -c 'grep -q "^cpu_model:" out/manifest.yaml && grep -q "^l3_bytes:" out/manifest.yaml && grep -q "^command:.*bench" out/manifest.yaml'
+# the pool tuning the rows were measured with, forced here through the environment
+GPOOL_POOL_TUNING=amd "$gpool" bench --config tiny.yaml --out "$tmp/amd" \
+    --no-chart >amd.out 2>amd.err
+check "GPOOL_POOL_TUNING=amd is in the bench manifest and its closing note" \
+    sh -c 'grep -q "^pool_tuning: {name: amd, " amd/manifest.yaml && grep -q "pool tuning amd" amd.err'
+GPOOL_POOL_TUNING=zen9 "$gpool" bench --config tiny.yaml --out "$tmp/bad" --quiet >bad.out 2>bad.err
+check "an unknown GPOOL_POOL_TUNING fails the rows and names itself" \
+    sh -c '! [ -s bad/bench.csv ] || grep -q "zen9" bad/bench.csv bad.err'
 check "the config's own output directory was not used" test ! -e not-here
 
 if tap_have_gnuplot; then

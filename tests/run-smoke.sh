@@ -62,7 +62,8 @@ check "no temporary files are left" [ -z "$(find "$out" -name '*.tmp*')" ]
 id=$(col "$out/runs.csv" run_id | head -1)
 rm_="$out/runs/$id/manifest.yaml"
 for key in run_id config_sha256 seed threads variant status started finished exit gpool_version \
-           git_commit git_dirty compiler cflags cpu_model cpus_online cpu_isa openblas environment data; do
+           git_commit git_dirty compiler cflags cpu_model cpus_online cpu_isa pool_tuning openblas \
+           environment data; do
     check "the run manifest records $key" grep -q "^$key:" "$rm_"
 done
 check "the run's own config is saved next to its manifest" [ -s "$out/runs/$id/config.yaml" ]

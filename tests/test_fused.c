@@ -131,10 +131,8 @@ static size_t floats(gp_shape s, int n)
 
 static float *random_floats(size_t count)
 {
-    float *v = malloc(count * sizeof *v);
+    float *v = tu_random_floats(count);
     assert_non_null(v);
-    for (size_t i = 0; i < count; i++)
-        v[i] = tu_uniform(-1.0f, 1.0f);
     return v;
 }
 

@@ -584,7 +584,8 @@ static void test_manifest_keys(void **state)
     static const char *const expected[] = {
         "command", "cwd", "experiment", "config", "config_sha256", "swept", "started",
         "finished", "gpool_version", "libgpool_version", "git_commit", "git_dirty",
-        "cpu_model", "cpus_online", "cpu_isa", "l3_bytes", "l3_source", "openmp", "openblas",
+        "cpu_model", "cpus_online", "cpu_isa", "pool_tuning", "l3_bytes", "l3_source", "openmp",
+        "openblas",
         "environment", "defaults_used", "data"
     };
     static const char *const old[] = { "cpu", "online_cpus", "cpu_flags", "name", "date" };

@@ -28,6 +28,15 @@ static inline float tu_uniform(float lo, float hi)
     return lo + (hi - lo) * (float)((tu_next() >> 40) * (1.0 / 16777216.0));
 }
 
+/* count floats uniform in [-1, 1), or NULL when malloc fails. */
+static inline float *tu_random_floats(size_t count)
+{
+    float *v = (float *)malloc(count * sizeof *v);
+    for (size_t i = 0; v && i < count; i++)
+        v[i] = tu_uniform(-1.0f, 1.0f);
+    return v;
+}
+
 /* Seed from GPOOL_TEST_SEED, else from time and pid; returns the seed so a
  * failing test can print it ("rerun with GPOOL_TEST_SEED=..."). */
 static inline uint64_t tu_seed(void)

@@ -706,8 +706,10 @@ static int finish(gpx_bench_run *ri, const ycfg *cfg, const gpx_bench_point *poi
         if (rc == 0)
             rc = 1;
     }
-    if (rc == 0)
-        note("%zu rows in %.0f s -> %s/bench.csv", rows->count, ri->wall_s, ri->out_dir);
+    gp_pool_tuning t;
+    if (rc == 0 && gp_pool_tuning_get(&t) == GP_OK)
+        note("%zu rows in %.0f s, pool tuning %s (manifest.yaml: pool_tuning) -> %s/bench.csv",
+             rows->count, ri->wall_s, t.name, ri->out_dir);
     return rc;
 }
 

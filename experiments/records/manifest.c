@@ -18,7 +18,7 @@
 static const char *const steering_variables[] = {
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
     "OMP_PROC_BIND",   "OMP_PLACES",           "OMP_DYNAMIC",     "GPOOL_VARIANT",
-    "GPOOL_CPU_MASK",  "GPOOL_CONV",           "GPOOL_DATA"
+    "GPOOL_CPU_MASK",  "GPOOL_CONV",           "GPOOL_DATA",      "GPOOL_POOL_TUNING"
 };
 
 void gpx_manifest_string(FILE *fp, const char *key, const char *value)
@@ -102,6 +102,20 @@ static const char *yes_no(int b)
     return b ? "true" : "false";
 }
 
+/* What the pooling kernels assumed about the core (docs/TUNING.md): the
+ * figures of a run depend on it as on the CPU. */
+static void write_pool_tuning(FILE *fp)
+{
+    gp_pool_tuning t;
+    if (gp_pool_tuning_get(&t) != GP_OK) {
+        gpx_manifest_string(fp, "pool_tuning_error", gp_last_error());
+        return;
+    }
+    fprintf(fp, "pool_tuning: {name: %s, stream_prefetch: %zu, stream_min_bytes: %zu, "
+                "batch_prefetch: %zu}\n",
+            t.name, t.stream_prefetch, t.stream_min_bytes, t.batch_prefetch);
+}
+
 static void write_machine(FILE *fp)
 {
     char buf[1024];
@@ -116,6 +130,7 @@ static void write_machine(FILE *fp)
     fprintf(fp, "cpu_isa: {avx2: %s, avx512: %s, avx2_visible: %s, avx512_visible: %s}\n",
             yes_no(gp_cpu_has_native(GP_ISA_AVX2)), yes_no(gp_cpu_has_native(GP_ISA_AVX512)),
             yes_no(gp_cpu_has(GP_ISA_AVX2)), yes_no(gp_cpu_has(GP_ISA_AVX512)));
+    write_pool_tuning(fp);
     const char *l3src;
     size_t l3 = gpx_l3_bytes(&l3src);
     fprintf(fp, "l3_bytes: %zu\nl3_source: %s\nopenmp: %s\n", l3, l3src,
