@@ -33,7 +33,10 @@
  * Validity comes from a table of mld groups of 16 positions per tap: a bit
  * per position (uint16_t per group, bit q % 16), or for kernel sets with
  * lane_masks a 32-bit lane per position (all ones or zero), so that a mask
- * vector is one aligned load. Entries for q >= nq may be anything. */
+ * vector is one aligned load. Entries for q >= nq may be anything. For mm,
+ * masks may be NULL: every row is then valid at every q (rows read from
+ * zero-padded copies, so no mask is loaded and tap is not read); wgrad
+ * needs them. */
 typedef struct {
     const float *in;
     const int   *off;
