@@ -109,25 +109,30 @@ INLINE float hsum(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* One position vector of a wgrad tile: rows xp[] (mask rows mp[]) against
- * the dy rows d + c * ld, lanes limited to *tail when it is not NULL. */
+/* One position vector of a wgrad tile: rows xp[] (mask rows mp[] where
+ * masked) against the dy rows d + c * ld, lanes limited to *tail when it
+ * is not NULL (dy then read only in those lanes: it may end the caller's
+ * tensor). */
 INLINE void wg_step(__m256 acc[WCB][WRB], const float *const *xp, const float *const *mp,
-                    const float *d, size_t ld, size_t q, int cb, int rb, const __m256 *tail)
+                    const float *d, size_t ld, size_t q, int cb, int rb, const __m256 *tail,
+                    int masked)
 {
     __m256 xv[WRB];
 #pragma GCC unroll 3
     for (int j = 0; j < WRB; j++)
         if (j < rb) {
-            xv[j] = _mm256_and_ps(_mm256_loadu_ps(xp[j] + q), _mm256_load_ps(mp[j] + q));
+            xv[j] = _mm256_loadu_ps(xp[j] + q);
+            if (masked)
+                xv[j] = _mm256_and_ps(xv[j], _mm256_load_ps(mp[j] + q));
             if (tail)
                 xv[j] = _mm256_and_ps(xv[j], *tail);
         }
 #pragma GCC unroll 4
     for (int c = 0; c < WCB; c++)
         if (c < cb) {
-            __m256 dv = _mm256_loadu_ps(d + (size_t)c * ld + q);
-            if (tail)
-                dv = _mm256_and_ps(dv, *tail);
+            const float *dc = d + (size_t)c * ld + q;
+            __m256 dv = tail ? _mm256_maskload_ps(dc, _mm256_castps_si256(*tail))
+                             : _mm256_loadu_ps(dc);
             IN_REG(dv);
 #pragma GCC unroll 3
             for (int j = 0; j < WRB; j++)
@@ -146,7 +151,7 @@ INLINE void wg_step(__m256 acc[WCB][WRB], const float *const *xp, const float *c
 #define CONV_ADD(a, b)             _mm256_add_ps(a, b)
 #define CONV_LOADU(p)              _mm256_loadu_ps(p)
 #define CONV_STOREU(p, v)          _mm256_storeu_ps(p, v)
-#define CONV_LOAD_LIMITED(p, t)    _mm256_and_ps(_mm256_loadu_ps(p), t)
+#define CONV_LOAD_LIMITED(p, t)    _mm256_maskload_ps(p, _mm256_castps_si256(t))
 #define CONV_COPY_LIMITED(d, s, t)                                                  \
     _mm256_maskstore_ps(d, _mm256_castps_si256(t), _mm256_maskload_ps(s, _mm256_castps_si256(t)))
 #define CONV_HSUM(v)               hsum(v)
