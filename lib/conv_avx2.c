@@ -6,9 +6,11 @@
  * AVX2 has no cheap zero-masking load, so rows are loaded whole and ANDed
  * with the tap's mask vector, taken from a table with a 32-bit lane per
  * position (lane_masks = 1) as the AND's memory operand: masking costs one
- * load and no register. The loads reach whole vectors of masked-out
- * positions (exact_reads = 0): conv2d.c runs these kernels on copies with
- * readable margins, never on the caller's tensors.
+ * load and no register. Input rows are loaded as whole vectors, past the
+ * positions they are valid at (exact_reads = 0): conv_direct.c runs the
+ * kernels on copies with readable margins, never reading the caller's
+ * tensors as rows; the outputs and dy are read and written only at valid
+ * positions. On zero-padded copies (masks NULL) the mask loads go.
  *
  * mm: a register tile of 4 output channels x 3 vectors of 8 positions
  * (12 accumulators, 3 input vectors, 1 broadcast weight).

@@ -5,8 +5,8 @@
  * are shifted, lane-masked views of the input planes (gpi_conv.h). With the
  * tiny channel counts of the benchmark nets (8..64) sgemm never gets a
  * useful block size, while the direct kernels keep an 8-channel x
- * 48-position tile in registers and need no im2col. Two layouts, chosen per
- * direction (gpi_direct_geometry):
+ * 48-position tile in registers and need no im2col. Three layouts, the
+ * first two chosen per direction (gpi_direct_geometry):
  *   in place  - the AVX-512 kernels read and write the NCHW tensors
  *               directly, one image per product (the weight gradient runs
  *               over a chunk of images at once), where an image's H x W
@@ -15,7 +15,14 @@
  *   stacked   - a chunk of images is copied channel by channel into planes
  *               holding the images' maps back to back (7x7 maps fill whole
  *               vectors that way), with margins for the AVX2 kernels'
- *               whole-vector loads; results are copied back.
+ *               whole-vector loads; results are copied back;
+ *   copies    - for the AVX2 kernels on maps of at least GPI_COPIES_MIN_P
+ *               pixels, both directions: each input plane copied k times
+ *               into zero-padded planes, copy kx shifted by kx - pad
+ *               columns, so a row is a plain shifted read with no lane mask
+ *               (AVX2 masks cost a load per input vector); the products run
+ *               one image at a time and write y and dx in place, the
+ *               weight gradient over a chunk's copies with dy in place.
  * This file holds the geometry, the tables, the packed weights and one
  * chunk of each pass; conv2d.c splits the batch between threads.
  */
