@@ -674,6 +674,33 @@ static void path_partial_batches(void **state)
     forced_path = NULL;
 }
 
+/* The shifted-copies layout of the AVX2 path (maps of at least 100 pixels;
+ * 99 stays stacked): odd channel counts and map sides, every "same" kernel
+ * 1x1 / 3x3 / 5x5 (pad 0 / 1 / 2), 28x28 maps one image a chunk, 14x14 a
+ * few, batches of several chunks on both threads and the batch's last
+ * image at the end of the tensors (dy and dx are read and written in
+ * place), then a partial batch. */
+static void path_copies(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+    static const conv_cfg cfgs[] = {
+        { 5, 3, 9, 11, 5, 3, 3, 1, 1, 1 },    { 4, 5, 10, 10, 7, 3, 3, 1, 1, 0 },
+        { 3, 7, 11, 13, 9, 5, 5, 1, 2, 1 },   { 6, 13, 14, 14, 11, 5, 5, 1, 2, 1 },
+        { 3, 1, 28, 28, 6, 5, 5, 1, 2, 1 },   { 4, 9, 17, 9, 5, 1, 1, 1, 0, 1 },
+        { 7, 33, 14, 14, 3, 3, 3, 1, 1, 0 },  { 2, 3, 28, 27, 5, 3, 3, 1, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        run_forward_check(&cfgs[i], cfgs[i].n);
+        gp_layer *l = make_conv(&cfgs[i]);
+        check_backward_on(l, &cfgs[i], cfgs[i].n);
+        check_backward_on(l, &cfgs[i], cfgs[i].n - 1);
+        gp_layer_destroy(l);
+    }
+    forced_path = NULL;
+}
+
 static void path_gradcheck(void **state)
 {
     const char *path = *state;
@@ -993,7 +1020,8 @@ static int group_setup(void **state)
     PATH_TEST(path_widths, path), PATH_TEST(path_heights_channels, path),         \
     PATH_TEST(path_kernels, path), PATH_TEST(path_net_shapes, path),              \
     PATH_TEST(path_partial_batches, path), PATH_TEST(path_gradcheck, path),       \
-    PATH_TEST(path_contract, path), PATH_TEST(path_reshape, path)
+    PATH_TEST(path_contract, path), PATH_TEST(path_reshape, path),               \
+    PATH_TEST(path_copies, path)
 
 int main(void)
 {
