@@ -6,11 +6,11 @@
  * AVX2 has no cheap zero-masking load, so rows are loaded whole and ANDed
  * with the tap's mask vector, taken from a table with a 32-bit lane per
  * position (lane_masks = 1) as the AND's memory operand: masking costs one
- * load and no register. Input rows are loaded as whole vectors, past the
- * positions they are valid at (exact_reads = 0): conv_direct.c runs the
- * kernels on copies with readable margins, never reading the caller's
- * tensors as rows; the outputs and dy are read and written only at valid
- * positions. On zero-padded copies (masks NULL) the mask loads go.
+ * load and no register. Input rows and dy are loaded as whole vectors,
+ * past the positions they are valid at (exact_reads = 0): conv_direct.c
+ * runs the kernels on copies with readable margins; only mm's output is
+ * the caller's tensor (its last vector is a masked store). On zero-padded
+ * copies (masks NULL) mm loads no mask.
  *
  * mm: a register tile of 4 output channels x 3 vectors of 8 positions
  * (12 accumulators, 3 input vectors, 1 broadcast weight).
@@ -111,30 +111,25 @@ INLINE float hsum(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* One position vector of a wgrad tile: rows xp[] (mask rows mp[] where
- * masked) against the dy rows d + c * ld, lanes limited to *tail when it
- * is not NULL (dy then read only in those lanes: it may end the caller's
- * tensor). */
+/* One position vector of a wgrad tile: rows xp[] (mask rows mp[]) against
+ * the dy rows d + c * ld, lanes limited to *tail when it is not NULL. */
 INLINE void wg_step(__m256 acc[WCB][WRB], const float *const *xp, const float *const *mp,
-                    const float *d, size_t ld, size_t q, int cb, int rb, const __m256 *tail,
-                    int masked)
+                    const float *d, size_t ld, size_t q, int cb, int rb, const __m256 *tail)
 {
     __m256 xv[WRB];
 #pragma GCC unroll 3
     for (int j = 0; j < WRB; j++)
         if (j < rb) {
-            xv[j] = _mm256_loadu_ps(xp[j] + q);
-            if (masked)
-                xv[j] = _mm256_and_ps(xv[j], _mm256_load_ps(mp[j] + q));
+            xv[j] = _mm256_and_ps(_mm256_loadu_ps(xp[j] + q), _mm256_load_ps(mp[j] + q));
             if (tail)
                 xv[j] = _mm256_and_ps(xv[j], *tail);
         }
 #pragma GCC unroll 4
     for (int c = 0; c < WCB; c++)
         if (c < cb) {
-            const float *dc = d + (size_t)c * ld + q;
-            __m256 dv = tail ? _mm256_maskload_ps(dc, _mm256_castps_si256(*tail))
-                             : _mm256_loadu_ps(dc);
+            __m256 dv = _mm256_loadu_ps(d + (size_t)c * ld + q);
+            if (tail)
+                dv = _mm256_and_ps(dv, *tail);
             IN_REG(dv);
 #pragma GCC unroll 3
             for (int j = 0; j < WRB; j++)
@@ -153,7 +148,7 @@ INLINE void wg_step(__m256 acc[WCB][WRB], const float *const *xp, const float *c
 #define CONV_ADD(a, b)             _mm256_add_ps(a, b)
 #define CONV_LOADU(p)              _mm256_loadu_ps(p)
 #define CONV_STOREU(p, v)          _mm256_storeu_ps(p, v)
-#define CONV_LOAD_LIMITED(p, t)    _mm256_maskload_ps(p, _mm256_castps_si256(t))
+#define CONV_LOAD_LIMITED(p, t)    _mm256_and_ps(_mm256_loadu_ps(p), t)
 #define CONV_COPY_LIMITED(d, s, t)                                                  \
     _mm256_maskstore_ps(d, _mm256_castps_si256(t), _mm256_maskload_ps(s, _mm256_castps_si256(t)))
 #define CONV_HSUM(v)               hsum(v)

@@ -92,18 +92,16 @@ INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, in
                                           v == nv - 1 ? last : ALL, acc[c][v]);
 }
 
-/* One position vector of a wgrad tile: rows xp[] (masks mp[] where
- * masked) against the dy rows d + c * ld, lanes limited to last. */
+/* One position vector of a wgrad tile: rows xp[] (masks mp[]) against the
+ * dy rows d + c * ld, lanes limited to last. */
 INLINE void wg_step(__m512 acc[WCB][WRB], const float *const *xp, const uint16_t *const *mp,
-                    const float *d, size_t ld, size_t q, int cb, int rb, __mmask16 last,
-                    int masked)
+                    const float *d, size_t ld, size_t q, int cb, int rb, __mmask16 last)
 {
     __m512 xv[WRB];
 #pragma GCC unroll 3
     for (int j = 0; j < WRB; j++)
         if (j < rb)
-            xv[j] = _mm512_maskz_loadu_ps(masked ? (__mmask16)(mp[j][q / V] & last) : last,
-                                          xp[j] + q);
+            xv[j] = _mm512_maskz_loadu_ps((__mmask16)(mp[j][q / V] & last), xp[j] + q);
 #pragma GCC unroll 8
     for (int c = 0; c < WCB; c++)
         if (c < cb) {

@@ -21,8 +21,9 @@
  *               into zero-padded planes, copy kx shifted by kx - pad
  *               columns, so a row is a plain shifted read with no lane mask
  *               (AVX2 masks cost a load per input vector); the products run
- *               one image at a time and write y and dx in place, the
- *               weight gradient over a chunk's copies with dy in place.
+ *               one image at a time and write y and dx in place; the
+ *               weight gradient stays on stacked planes (its sums, and so
+ *               every result, the bits of the stacked path).
  * This file holds the geometry, the tables, the packed weights and one
  * chunk of each pass; conv2d.c splits the batch between threads.
  */
@@ -170,7 +171,9 @@ static void gpi_direct_offsets(const gpi_conv *c, gpi_layout *lay)
  * image's part-filled last vector costs more than the masks. */
 static int gpi_copies_pay(const gpi_conv *c)
 {
-    return !c->d.k->exact_reads && c->P >= GPI_COPIES_MIN_P;
+    int chans = c->cin > c->cout ? c->cin : c->cout;
+    double offsets = (double)chans * c->kw * (2.0 * c->pad * c->w + (double)c->P + 32);
+    return !c->d.k->exact_reads && c->P >= GPI_COPIES_MIN_P && offsets < INT_MAX / 2;
 }
 
 /* Row ch * taps + t reads copy kx = t % k of channel ch from its row
@@ -219,17 +222,9 @@ gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
     /* the whole vectors read from the last copy row reach 2 pad rows and
      * a vector past the map */
     d->ps = gpi_round_floats(2 * (size_t)c->pad * c->w + c->P + 8);
-    if (d->copies) {
-        /* the weight gradient streams the chunk's copies once per block
-         * of output channels: keep them in L2 */
-        size_t per_image = (size_t)c->cin * c->kw * d->ps * sizeof(float);
-        size_t fit = GPI_COPIES_L2_BYTES / per_image;
-        d->nb = fit < 1 ? 1 : fit < (size_t)d->nb ? (int)fit : d->nb;
-        c->chunk = d->nb;
-        size_t planes = (size_t)d->nb * c->cin > (size_t)c->cout ? (size_t)d->nb * c->cin
-                                                                   : (size_t)c->cout;
-        c->slot_floats = planes * c->kw * d->ps;
-    }
+    if (d->copies)   /* stacked x and dy for the weight gradient, no product rows */
+        c->slot_floats = d->margin + ((size_t)c->cin + c->cout) * cs +
+                         (size_t)chans * c->kw * d->ps;
     c->acc_floats = gpi_round_floats((size_t)c->cout * c->K + (size_t)c->cout);
     size_t table_bytes = (2 * kf + 2 * kb) * sizeof(int);
     d->tap_f = gpi_balloc(kf * sizeof(int));
@@ -287,8 +282,8 @@ void gpi_direct_free(gpi_conv *c)
 /* ------------------------------------------------------------ chunks */
 
 /* Per-thread buffers of the stacked layout (x planes, dy planes, product
- * rows; data start after the margin), the shifted copies of one image
- * and gradient accumulators. */
+ * rows; data start after the margin) or, with copies, of x and dy planes
+ * and the shifted copies of one image; and gradient accumulators. */
 typedef struct {
     float *x, *dy, *out, *copies, *acc;
 } gpi_direct_bufs;
@@ -297,13 +292,14 @@ static gpi_direct_bufs gpi_direct_slot(const gpi_conv *c, int t)
 {
     const gpi_direct *d = &c->d;
     gpi_direct_bufs b = { NULL, NULL, NULL, NULL, c->acc + (size_t)t * c->acc_floats };
-    if (d->copies) {
-        b.copies = c->scratch + (size_t)t * c->slot_floats;
-    } else if (c->slot_floats) {
+    if (c->slot_floats) {
         size_t cs = d->ld_out + d->margin;
         b.x = c->scratch + (size_t)t * c->slot_floats + d->margin;
         b.dy = b.x + (size_t)c->cin * cs;
-        b.out = b.dy + (size_t)c->cout * cs;
+        if (d->copies)
+            b.copies = b.dy + (size_t)c->cout * cs;
+        else
+            b.out = b.dy + (size_t)c->cout * cs;
     }
     return b;
 }
@@ -435,31 +431,6 @@ void gpi_direct_forward_chunk(const gpi_conv *c, const float *x, float *y, int i
     gpi_unstack(c, b.out, c->cout, nb, y + (size_t)i0 * out_size);
 }
 
-/* nb images' backward on shifted copies: the weight gradient over the
- * copies of all nb inputs at once (its tiles' final sums amortised over the
- * chunk), dy read in place; then dx image by image, the same scratch now
- * holding the copies of one image's dy. */
-static void gpi_copies_backward(const gpi_conv *c, const float *xi, const float *dyi,
-                                float *dxi, int nb, float *copies, float *dw, float *db)
-{
-    const gpi_direct *d = &c->d;
-    size_t in_size = (size_t)c->cin * c->P, out_size = (size_t)c->cout * c->P;
-    size_t per_image = (size_t)c->cin * c->kw * d->ps;
-    for (int j = 0; j < nb; j++)
-        gpi_shift_copies(c, xi + (size_t)j * in_size, c->cin, copies + (size_t)j * per_image);
-    gpi_conv_src s = gpi_src_copies(c, copies, d->off_cf, (int)c->K);
-    d->k->wgrad(&s, per_image, dyi, c->P, out_size, nb, c->cout, dw);
-    if (c->has_bias)
-        d->k->dsum(dyi, c->P, out_size, nb, c->P, c->cout, db);
-    if (!dxi)
-        return;
-    gpi_conv_src sb = gpi_src_copies(c, copies, d->off_cb, c->cout * d->taps);
-    for (int j = 0; j < nb; j++) {
-        gpi_shift_copies(c, dyi + (size_t)j * out_size, c->cout, copies);
-        d->k->mm(&sb, d->wb, NULL, c->cin, dxi + (size_t)j * in_size, c->P);
-    }
-}
-
 /* The thread's accumulators are [cout][K] then [cout]. */
 void gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *dy, float *dx,
                                int i0, int nb, int t)
@@ -470,11 +441,6 @@ void gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *d
     gpi_direct_bufs b = gpi_direct_slot(c, t);
     float *dw = b.acc, *db = b.acc + (size_t)c->cout * c->K;
     const float *xi = x + (size_t)i0 * in_size, *dyi = dy + (size_t)i0 * out_size;
-    if (d->copies) {
-        gpi_copies_backward(c, xi, dyi, dx ? dx + (size_t)i0 * in_size : NULL, nb, b.copies,
-                            dw, db);
-        return;
-    }
     if (lay->in_place) {
         gpi_conv_src s = gpi_src_forward(c, lay, xi, c->P);
         d->k->wgrad(&s, in_size, dyi, c->P, out_size, nb, c->cout, dw);
@@ -496,6 +462,14 @@ void gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *d
         d->k->dsum(b.dy, lay->cs, 0, 1, nq, c->cout, db);
     if (!dx)
         return;
+    if (d->copies) {
+        gpi_conv_src sb = gpi_src_copies(c, b.copies, d->off_cb, c->cout * d->taps);
+        for (int i = 0; i < nb; i++) {
+            gpi_shift_copies(c, dyi + (size_t)i * out_size, c->cout, b.copies);
+            d->k->mm(&sb, d->wb, NULL, c->cin, dx + (size_t)(i0 + i) * in_size, c->P);
+        }
+        return;
+    }
     gpi_conv_src sb = gpi_src_backward(c, lay, b.dy, nq);
     d->k->mm(&sb, d->wb, NULL, c->cin, b.out, d->ld_out);
     gpi_unstack(c, b.out, c->cin, nb, dx + (size_t)i0 * in_size);

@@ -59,10 +59,9 @@ static void mm(const gpi_conv_src *s, const float *wpk, const float *bias, int c
         mm_rows(s, wpk, bias, cout, out, ld, 0);
 }
 
-/* One wgrad tile: cb channels x rb rows from row r0, both constants, as
- * is masked (0: rows from zero-padded copies, no tap masks). */
+/* One wgrad tile: cb channels x rb rows from row r0, both constants. */
 INLINE void wg_tile(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                    size_t dy_stride, int nimg, float *dw, int r0, int cb, int rb, int masked)
+                    size_t dy_stride, int nimg, float *dw, int r0, int cb, int rb)
 {
     CONV_VEC acc[WCB][WRB];
     const float *xp[WRB];
@@ -79,13 +78,13 @@ INLINE void wg_tile(const gpi_conv_src *s, size_t in_stride, const float *dy, si
         for (int j = 0; j < WRB; j++) {
             int r = j < rb ? r0 + j : r0;
             xp[j] = s->in + (size_t)i * in_stride + s->off[r];
-            mp[j] = masked ? CONV_MASK_ROW(s, s->tap[r]) : NULL;
+            mp[j] = CONV_MASK_ROW(s, s->tap[r]);
         }
         const float *d = dy + (size_t)i * dy_stride;
         for (size_t q = 0; q < full; q += V)
-            wg_step(acc, xp, mp, d, ld, q, cb, rb, CONV_WHOLE, masked);
+            wg_step(acc, xp, mp, d, ld, q, cb, rb, CONV_WHOLE);
         if (full < nq)
-            wg_step(acc, xp, mp, d, ld, full, cb, rb, CONV_LIMIT(tail), masked);
+            wg_step(acc, xp, mp, d, ld, full, cb, rb, CONV_LIMIT(tail));
     }
 #pragma GCC unroll 8
     for (int c = 0; c < WCB; c++)
@@ -97,25 +96,24 @@ INLINE void wg_tile(const gpi_conv_src *s, size_t in_stride, const float *dy, si
 
 /* All rows for cb channels (a constant: WCB, 4, 2 or 1). */
 INLINE void wg_rows(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                    size_t dy_stride, int nimg, float *dw, int cb, int masked)
+                    size_t dy_stride, int nimg, float *dw, int cb)
 {
     int r = 0, K = s->K;
     for (; r + WRB <= K; r += WRB)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, WRB, masked);
+        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, WRB);
     if (K - r == 2)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 2, masked);
+        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 2);
     else if (K - r == 1)
-        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 1, masked);
+        wg_tile(s, in_stride, dy, ld, dy_stride, nimg, dw, r, cb, 1);
 }
 
 /* Tiles of WCB channels, then (where WCB is larger) 4, then 2, then 1. */
-INLINE void wg_channels(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                        size_t dy_stride, int nimg, int cout, float *dw, int masked)
+static void wgrad(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
+                  size_t dy_stride, int nimg, int cout, float *dw)
 {
     int co = 0;
     size_t K = (size_t)s->K;
-#define WG_ROWS(cb) wg_rows(s, in_stride, dy + (size_t)co * ld, ld, dy_stride, nimg, dw + co * K, cb, \
-                            masked)
+#define WG_ROWS(cb) wg_rows(s, in_stride, dy + (size_t)co * ld, ld, dy_stride, nimg, dw + co * K, cb)
     for (; co + WCB <= cout; co += WCB)
         WG_ROWS(WCB);
     if (WCB > 4 && cout - co >= 4) {
@@ -129,16 +127,6 @@ INLINE void wg_channels(const gpi_conv_src *s, size_t in_stride, const float *dy
     if (cout - co == 1)
         WG_ROWS(1);
 #undef WG_ROWS
-}
-
-/* Rows from zero-padded copies (masks NULL) need no mask loads. */
-static void wgrad(const gpi_conv_src *s, size_t in_stride, const float *dy, size_t ld,
-                  size_t dy_stride, int nimg, int cout, float *dw)
-{
-    if (s->masks)
-        wg_channels(s, in_stride, dy, ld, dy_stride, nimg, cout, dw, 1);
-    else
-        wg_channels(s, in_stride, dy, ld, dy_stride, nimg, cout, dw, 0);
 }
 
 static void dsum(const float *dy, size_t ld, size_t dy_stride, int nimg, size_t nq, int cout,

@@ -72,11 +72,11 @@ typedef void (*gpi_conv_copy_fn)(const float *src, size_t ss, float *dst, size_t
 typedef struct {
     const char        *name;       /* "avx2", "avx512" */
     int                cob;        /* output channels per packed weight block */
-    /* 1: rows are read only at unmasked positions q < nq, so the kernels
-     * may run on the caller's tensors; 0: every row is read at all
-     * positions q < nq rounded up to a multiple of 16 (the values are
-     * masked after the load), so those must be readable. dy and the
-     * outputs are touched only at positions q < nq either way. */
+    /* 1: rows and dy are read only at unmasked positions q < nq, so the
+     * kernels may run on the caller's tensors; 0: every row and dy row is
+     * read at all positions q < nq rounded up to a multiple of 16 (the
+     * values are masked after the load), so those must be readable. mm
+     * writes only positions q < nq either way. */
     int                exact_reads;
     int                lane_masks;  /* mask table format, see gpi_conv_src */
     gpi_conv_mm_fn     mm;

@@ -24,11 +24,6 @@
  * it an image's last vector is too large a share of its positions. */
 #define GPI_COPIES_MIN_P 100
 
-/* Most bytes of shifted copies of a chunk's inputs: 3/4 of the 512 KiB L2
- * of the Zen cores measured (fmnist's 32 x 14 x 14 5x5 inputs: 2 images;
- * 5 and its 870 KiB ran the weight gradient 15% slower). */
-#define GPI_COPIES_L2_BYTES (384 * 1024)
-
 /* Where the products of one direction (forward, or backward) run. */
 typedef struct {
     int    in_place;            /* 1: on the NCHW tensors, one image per product
