@@ -6,9 +6,11 @@
  * AVX2 has no cheap zero-masking load, so rows are loaded whole and ANDed
  * with the tap's mask vector, taken from a table with a 32-bit lane per
  * position (lane_masks = 1) as the AND's memory operand: masking costs one
- * load and no register. The loads reach whole vectors of masked-out
- * positions (exact_reads = 0): conv2d.c runs these kernels on copies with
- * readable margins, never on the caller's tensors.
+ * load and no register. Input rows and dy are loaded as whole vectors,
+ * past the positions they are valid at (exact_reads = 0): conv_direct.c
+ * runs the kernels on copies with readable margins; only mm's output is
+ * the caller's tensor (its last vector is a masked store). On zero-padded
+ * copies (masks NULL) mm loads no mask.
  *
  * mm: a register tile of 4 output channels x 3 vectors of 8 positions
  * (12 accumulators, 3 input vectors, 1 broadcast weight).
@@ -50,10 +52,11 @@ INLINE const float *mask_row(const gpi_conv_src *s, int t)
 }
 
 /* One mm tile: COB channels (the first nc stored) x nv vectors from q0;
- * tail (when not NULL) limits the final vector. nv and whether there is a
- * tail are constants after inlining. */
+ * tail (when not NULL) limits the final vector; masked 0 skips the tap
+ * masks (rows from zero-padded copies). nv, whether there is a tail and
+ * masked are constants after inlining. */
 INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, int nc,
-                    float *out, size_t ld, size_t q0, int nv, const __m256 *tail)
+                    float *out, size_t ld, size_t q0, int nv, const __m256 *tail, int masked)
 {
     __m256 acc[COB][NV];
 #pragma GCC unroll 4
@@ -64,13 +67,15 @@ INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, in
     const float *base = s->in + q0;
     for (int r = 0; r < s->K; r++) {
         const float *p = base + s->off[r];
-        const float *m = mask_row(s, s->tap[r]) + q0;
+        const float *m = masked ? mask_row(s, s->tap[r]) + q0 : NULL;
         const float *wr = w + (size_t)r * COB;
         __m256 xv[NV];
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
             if (v < nv) {
-                xv[v] = _mm256_and_ps(_mm256_loadu_ps(p + v * V), _mm256_load_ps(m + v * V));
+                xv[v] = _mm256_loadu_ps(p + v * V);
+                if (masked)
+                    xv[v] = _mm256_and_ps(xv[v], _mm256_load_ps(m + v * V));
                 if (tail && v == nv - 1)
                     xv[v] = _mm256_and_ps(xv[v], *tail);
             }

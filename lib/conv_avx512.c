@@ -46,10 +46,11 @@ INLINE __mmask16 first_lanes(size_t n) /* lanes [0, n), n <= 16 */
 }
 
 /* One mm tile: COB channels (the first nc stored) x nv vectors from q0;
- * last masks the final vector. nv and, for whole tiles, last are constants
+ * last masks the final vector; masked 0 skips the tap masks (rows from
+ * zero-padded copies). nv, masked and, for whole tiles, last are constants
  * after inlining, so the unrolled loops keep the tile in registers. */
 INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, int nc,
-                    float *out, size_t ld, size_t q0, int nv, __mmask16 last)
+                    float *out, size_t ld, size_t q0, int nv, __mmask16 last, int masked)
 {
     __m512 acc[COB][NV];
 #pragma GCC unroll 8
@@ -58,16 +59,16 @@ INLINE void mm_tile(const gpi_conv_src *s, const float *w, const float *bias, in
         for (int v = 0; v < NV; v++)
             acc[c][v] = bias ? _mm512_set1_ps(bias[c]) : _mm512_setzero_ps();
     const float *base = s->in + q0;
-    const uint16_t *mbase = (const uint16_t *)s->masks + q0 / V;
+    const uint16_t *mbase = masked ? (const uint16_t *)s->masks + q0 / V : NULL;
     for (int r = 0; r < s->K; r++) {
         const float *p = base + s->off[r];
-        const uint16_t *m = mbase + (size_t)s->tap[r] * s->mld;
+        const uint16_t *m = masked ? mbase + (size_t)s->tap[r] * s->mld : NULL;
         const float *wr = w + (size_t)r * COB;
         __m512 xv[NV];
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
             if (v < nv) {
-                __mmask16 k = (__mmask16)m[v];
+                __mmask16 k = masked ? (__mmask16)m[v] : ALL;
                 if (v == nv - 1)
                     k &= last;
                 xv[v] = _mm512_maskz_loadu_ps(k, p + v * V);

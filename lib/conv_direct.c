@@ -5,8 +5,8 @@
  * are shifted, lane-masked views of the input planes (gpi_conv.h). With the
  * tiny channel counts of the benchmark nets (8..64) sgemm never gets a
  * useful block size, while the direct kernels keep an 8-channel x
- * 48-position tile in registers and need no im2col. Two layouts, chosen per
- * direction (gpi_direct_geometry):
+ * 48-position tile in registers and need no im2col. Three layouts, the
+ * first two chosen per direction (gpi_direct_geometry):
  *   in place  - the AVX-512 kernels read and write the NCHW tensors
  *               directly, one image per product (the weight gradient runs
  *               over a chunk of images at once), where an image's H x W
@@ -15,7 +15,15 @@
  *   stacked   - a chunk of images is copied channel by channel into planes
  *               holding the images' maps back to back (7x7 maps fill whole
  *               vectors that way), with margins for the AVX2 kernels'
- *               whole-vector loads; results are copied back.
+ *               whole-vector loads; results are copied back;
+ *   copies    - for the AVX2 kernels on maps of at least GPI_COPIES_MIN_P
+ *               pixels, both directions: each input plane copied k times
+ *               into zero-padded planes, copy kx shifted by kx - pad
+ *               columns, so a row is a plain shifted read with no lane mask
+ *               (AVX2 masks cost a load per input vector); the products run
+ *               one image at a time and write y and dx in place; the
+ *               weight gradient stays on stacked planes (its sums, and so
+ *               every result, the bits of the stacked path).
  * This file holds the geometry, the tables, the packed weights and one
  * chunk of each pass; conv2d.c splits the batch between threads.
  */
@@ -156,6 +164,43 @@ static void gpi_direct_offsets(const gpi_conv *c, gpi_layout *lay)
         }
 }
 
+/* Whether the products of c read shifted copies (gpi_direct.copies): for
+ * kernels without exact reads, which would otherwise run on stacked planes
+ * with a lane mask per row; the masks take a load per input vector, as many
+ * as the rows' own loads, and the copies none. Below GPI_COPIES_MIN_P an
+ * image's part-filled last vector costs more than the masks. */
+static int gpi_copies_pay(const gpi_conv *c)
+{
+    int chans = c->cin > c->cout ? c->cin : c->cout;
+    double offsets = (double)chans * c->kw * (2.0 * c->pad * c->w + (double)c->P + 32);
+    return !c->d.k->exact_reads && c->P >= GPI_COPIES_MIN_P && offsets < INT_MAX / 2;
+}
+
+/* Row ch * taps + t reads copy kx = t % k of channel ch from its row
+ * t / k: output q = oy * W + ox reads copy row oy + t / k, which holds input
+ * row oy + t / k - pad. */
+static void gpi_copies_offsets(const gpi_conv *c, int chans, int *off)
+{
+    int k = c->kw, taps = c->d.taps;
+    for (int ch = 0; ch < chans; ch++)
+        for (int t = 0; t < taps; t++)
+            off[ch * taps + t] = (int)(((size_t)ch * k + t % k) * c->d.ps) + t / k * c->w;
+}
+
+/* Tables of the shifted copies; returns their bytes (0: out of memory). */
+static size_t gpi_copies_alloc(gpi_conv *c)
+{
+    gpi_direct *d = &c->d;
+    size_t kf = c->K, kb = (size_t)c->cout * d->taps;
+    d->off_cf = gpi_balloc(kf * sizeof(int));
+    d->off_cb = gpi_balloc(kb * sizeof(int));
+    if (!d->off_cf || !d->off_cb)
+        return 0;
+    gpi_copies_offsets(c, c->cin, d->off_cf);
+    gpi_copies_offsets(c, c->cout, d->off_cb);
+    return (kf + kb) * sizeof(int);
+}
+
 gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
 {
     gpi_direct *d = &c->d;
@@ -173,6 +218,13 @@ gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
     c->chunk = d->nb;
     c->slot_floats = stacked ? d->margin + ((size_t)c->cin + c->cout) * cs +
                                (size_t)chans * d->ld_out : 0;
+    d->copies = gpi_copies_pay(c);
+    /* the whole vectors read from the last copy row reach 2 pad rows and
+     * a vector past the map */
+    d->ps = gpi_round_floats(2 * (size_t)c->pad * c->w + c->P + 8);
+    if (d->copies)   /* stacked x and dy for the weight gradient, no product rows */
+        c->slot_floats = d->margin + ((size_t)c->cin + c->cout) * cs +
+                         (size_t)chans * c->kw * d->ps;
     c->acc_floats = gpi_round_floats((size_t)c->cout * c->K + (size_t)c->cout);
     size_t table_bytes = (2 * kf + 2 * kb) * sizeof(int);
     d->tap_f = gpi_balloc(kf * sizeof(int));
@@ -200,6 +252,12 @@ gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
     if (!ok || !d->wf || !d->wb || !d->bias || !c->scratch || !c->acc)
         return gpi_fail(GP_ERR_NOMEM, "conv2d: out of memory for scratch");
     gpi_direct_taps(c);
+    if (d->copies) {
+        size_t bytes = gpi_copies_alloc(c);
+        if (!bytes)
+            return gpi_fail(GP_ERR_NOMEM, "conv2d: out of memory for scratch");
+        table_bytes += bytes;
+    }
     c->workspace_bytes = ((size_t)c->slots * (c->slot_floats + c->acc_floats) + cout_pad * kf +
                           cin_pad * kb + cout_pad) * sizeof(float) + table_bytes;
     return GP_OK;
@@ -214,6 +272,8 @@ void gpi_direct_free(gpi_conv *c)
     }
     gpi_free(c->d.tap_f);
     gpi_free(c->d.tap_b);
+    gpi_free(c->d.off_cf);
+    gpi_free(c->d.off_cb);
     gpi_free(c->d.wf);
     gpi_free(c->d.wb);
     gpi_free(c->d.bias);
@@ -222,20 +282,24 @@ void gpi_direct_free(gpi_conv *c)
 /* ------------------------------------------------------------ chunks */
 
 /* Per-thread buffers of the stacked layout (x planes, dy planes, product
- * rows; data start after the margin) and gradient accumulators. */
+ * rows; data start after the margin) or, with copies, of x and dy planes
+ * and the shifted copies of one image; and gradient accumulators. */
 typedef struct {
-    float *x, *dy, *out, *acc;
+    float *x, *dy, *out, *copies, *acc;
 } gpi_direct_bufs;
 
 static gpi_direct_bufs gpi_direct_slot(const gpi_conv *c, int t)
 {
     const gpi_direct *d = &c->d;
-    gpi_direct_bufs b = { NULL, NULL, NULL, c->acc + (size_t)t * c->acc_floats };
+    gpi_direct_bufs b = { NULL, NULL, NULL, NULL, c->acc + (size_t)t * c->acc_floats };
     if (c->slot_floats) {
         size_t cs = d->ld_out + d->margin;
         b.x = c->scratch + (size_t)t * c->slot_floats + d->margin;
         b.dy = b.x + (size_t)c->cin * cs;
-        b.out = b.dy + (size_t)c->cout * cs;
+        if (d->copies)
+            b.copies = b.dy + (size_t)c->cout * cs;
+        else
+            b.out = b.dy + (size_t)c->cout * cs;
     }
     return b;
 }
@@ -256,6 +320,34 @@ static void gpi_unstack(const gpi_conv *c, const float *rows, int ch, int nb, fl
     for (int j = 0; j < nb; j++)
         c->d.k->copy(rows + (size_t)j * c->P, c->d.ld_out, dst + (size_t)j * ch * c->P, c->P, ch,
                      (int)c->P);
+}
+
+/* The k shifted copies of each of an image's ch channels into planes
+ * (gpi_direct.copies): copy kx of channel ch, plane ch * k + kx, holds
+ * input row iy at row iy + pad, shifted kx - pad columns left. Only the
+ * pixels inside the map are written: the rest of every plane was zeroed
+ * when the scratch was allocated, and stays so. */
+static void gpi_shift_copies(const gpi_conv *c, const float *img, int ch, float *planes)
+{
+    int k = c->kw, W = c->w;
+    for (int ci = 0; ci < ch; ci++)
+        for (int kx = 0; kx < k; kx++) {
+            int dx = kx - c->pad, width = W - (dx < 0 ? -dx : dx);
+            if (width <= 0)
+                continue;
+            const float *src = img + (size_t)ci * c->P + (dx > 0 ? dx : 0);
+            float *dst = planes + ((size_t)ci * k + kx) * c->d.ps + (size_t)c->pad * W +
+                         (dx < 0 ? -dx : 0);
+            c->d.k->copy(src, (size_t)W, dst, (size_t)W, c->h, width);
+        }
+}
+
+/* One image's product over its shifted copies (rows off). */
+static gpi_conv_src gpi_src_copies(const gpi_conv *c, const float *copies, const int *off,
+                                   int K)
+{
+    gpi_conv_src s = { copies, off, NULL, NULL, 0, K, c->P };
+    return s;
 }
 
 /* The forward product's rows over input in (nq positions) in layout lay. */
@@ -316,6 +408,15 @@ void gpi_direct_forward_chunk(const gpi_conv *c, const float *x, float *y, int i
     const gpi_layout *lay = d->fwd;
     size_t in_size = (size_t)c->cin * c->P, out_size = (size_t)c->cout * c->P;
     const float *bias = c->has_bias ? d->bias : NULL;
+    if (d->copies) {
+        float *copies = gpi_direct_slot(c, t).copies;
+        gpi_conv_src s = gpi_src_copies(c, copies, d->off_cf, (int)c->K);
+        for (int i = i0; i < i0 + nb; i++) {
+            gpi_shift_copies(c, x + (size_t)i * in_size, c->cin, copies);
+            d->k->mm(&s, d->wf, bias, c->cout, y + (size_t)i * out_size, c->P);
+        }
+        return;
+    }
     if (lay->in_place) {
         for (int i = i0; i < i0 + nb; i++) {
             gpi_conv_src s = gpi_src_forward(c, lay, x + (size_t)i * in_size, c->P);
@@ -361,6 +462,14 @@ void gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *d
         d->k->dsum(b.dy, lay->cs, 0, 1, nq, c->cout, db);
     if (!dx)
         return;
+    if (d->copies) {
+        gpi_conv_src sb = gpi_src_copies(c, b.copies, d->off_cb, c->cout * d->taps);
+        for (int i = 0; i < nb; i++) {
+            gpi_shift_copies(c, dyi + (size_t)i * out_size, c->cout, b.copies);
+            d->k->mm(&sb, d->wb, NULL, c->cin, dx + (size_t)(i0 + i) * in_size, c->P);
+        }
+        return;
+    }
     gpi_conv_src sb = gpi_src_backward(c, lay, b.dy, nq);
     d->k->mm(&sb, d->wb, NULL, c->cin, b.out, d->ld_out);
     gpi_unstack(c, b.out, c->cin, nb, dx + (size_t)i0 * in_size);

@@ -26,8 +26,9 @@
  * results are bit for bit the same.
  */
 
-static void mm(const gpi_conv_src *s, const float *wpk, const float *bias, int cout,
-               float *out, size_t ld)
+/* The product, masked a constant after inlining. */
+INLINE void mm_rows(const gpi_conv_src *s, const float *wpk, const float *bias, int cout,
+                    float *out, size_t ld, int masked)
 {
     size_t nq = s->nq;
     for (int cb = 0; cb < cout; cb += COB) {
@@ -36,16 +37,26 @@ static void mm(const gpi_conv_src *s, const float *wpk, const float *bias, int c
         float *o = out + (size_t)cb * ld;
         size_t q0 = 0;
         for (; q0 + NV * V <= nq; q0 += NV * V)
-            mm_tile(s, w, b, nc, o, ld, q0, NV, CONV_WHOLE);
+            mm_tile(s, w, b, nc, o, ld, q0, NV, CONV_WHOLE, masked);
         size_t rest = nq - q0;
         CONV_TAIL tail = first_lanes(rest - (rest - 1) / V * V);
         if (rest > 2 * V)
-            mm_tile(s, w, b, nc, o, ld, q0, 3, CONV_LIMIT(tail));
+            mm_tile(s, w, b, nc, o, ld, q0, 3, CONV_LIMIT(tail), masked);
         else if (rest > V)
-            mm_tile(s, w, b, nc, o, ld, q0, 2, CONV_LIMIT(tail));
+            mm_tile(s, w, b, nc, o, ld, q0, 2, CONV_LIMIT(tail), masked);
         else if (rest > 0)
-            mm_tile(s, w, b, nc, o, ld, q0, 1, CONV_LIMIT(tail));
+            mm_tile(s, w, b, nc, o, ld, q0, 1, CONV_LIMIT(tail), masked);
     }
+}
+
+/* Rows from zero-padded copies (masks NULL) need no mask loads. */
+static void mm(const gpi_conv_src *s, const float *wpk, const float *bias, int cout,
+               float *out, size_t ld)
+{
+    if (s->masks)
+        mm_rows(s, wpk, bias, cout, out, ld, 1);
+    else
+        mm_rows(s, wpk, bias, cout, out, ld, 0);
 }
 
 /* One wgrad tile: cb channels x rb rows from row r0, both constants. */

@@ -33,7 +33,10 @@
  * Validity comes from a table of mld groups of 16 positions per tap: a bit
  * per position (uint16_t per group, bit q % 16), or for kernel sets with
  * lane_masks a 32-bit lane per position (all ones or zero), so that a mask
- * vector is one aligned load. Entries for q >= nq may be anything. */
+ * vector is one aligned load. Entries for q >= nq may be anything. For mm,
+ * masks may be NULL: every row is then valid at every q (rows read from
+ * zero-padded copies, so no mask is loaded and tap is not read); wgrad
+ * needs them. */
 typedef struct {
     const float *in;
     const int   *off;
@@ -72,7 +75,8 @@ typedef struct {
     /* 1: rows and dy are read only at unmasked positions q < nq, so the
      * kernels may run on the caller's tensors; 0: every row and dy row is
      * read at all positions q < nq rounded up to a multiple of 16 (the
-     * values are masked after the load), so those must be readable. */
+     * values are masked after the load), so those must be readable. mm
+     * writes only positions q < nq either way. */
     int                exact_reads;
     int                lane_masks;  /* mask table format, see gpi_conv_src */
     gpi_conv_mm_fn     mm;

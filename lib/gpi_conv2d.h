@@ -20,6 +20,10 @@
  * enough that 8 channels of dy stay in L1 (measured 512..2048: 1024 best). */
 #define GPI_DIRECT_Q 1024
 
+/* Smallest map (H x W) the AVX2 products read from shifted copies: below
+ * it an image's last vector is too large a share of its positions. */
+#define GPI_COPIES_MIN_P 100
+
 /* Where the products of one direction (forward, or backward) run. */
 typedef struct {
     int    in_place;            /* 1: on the NCHW tensors, one image per product
@@ -41,6 +45,14 @@ typedef struct {
     float      *wf, *wb, *bias; /* weights packed for those products, bias padded */
     gpi_layout  lay[2];         /* in place and/or stacked */
     const gpi_layout *fwd, *bwd;
+    /* Shifted copies (kernels without exact reads, maps of at least
+     * GPI_COPIES_MIN_P): forward and backward-data run one image at a time
+     * on k zero-padded copies of each input plane, copy kx shifted by
+     * kx - pad columns, so no row needs a lane mask and the products write
+     * the NCHW outputs in place; the weight gradient stays on bwd. */
+    int         copies;
+    size_t      ps;             /* floats per copy plane ((H + 2 pad) x W and slack) */
+    int        *off_cf, *off_cb; /* row offsets of the two products in the copies */
 } gpi_direct;
 
 /* A conv2d layer's plan for its current input shape and maximum batch. */

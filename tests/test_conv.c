@@ -628,7 +628,26 @@ static void path_kernels(void **state)
     forced_path = NULL;
 }
 
-/* The benchmark nets' shapes, several images per chunk, on two threads. */
+/* Forward and backward of each of cfgs[0..count) against the reference,
+ * the backward also on one image less where partial. */
+static void check_cfgs(const conv_cfg *cfgs, size_t count, int partial)
+{
+    for (size_t i = 0; i < count; i++) {
+        run_forward_check(&cfgs[i], cfgs[i].n);
+        gp_layer *l = make_conv(&cfgs[i]);
+        check_backward_on(l, &cfgs[i], cfgs[i].n);
+        if (partial)
+            check_backward_on(l, &cfgs[i], cfgs[i].n - 1);
+        gp_layer_destroy(l);
+    }
+}
+
+/* The benchmark nets' shapes, several images per chunk, on two threads;
+ * then the shifted-copies layout of the AVX2 path (maps of at least 100
+ * pixels; 99 stays stacked): odd channel counts and map sides, every
+ * "same" kernel 1x1 / 3x3 / 5x5 (pad 0 / 1 / 2), 28x28 maps one image a
+ * chunk, 14x14 a few, the batch's last image at the end of the tensors
+ * (dy and dx are read and written in place), then a partial batch. */
 static void path_net_shapes(void **state)
 {
     const char *path = *state;
@@ -641,10 +660,14 @@ static void path_net_shapes(void **state)
         { 4, 8, 14, 14, 32, 3, 3, 1, 1, 1 },  { 3, 32, 7, 7, 64, 3, 3, 1, 1, 1 },
         { 3, 64, 7, 7, 64, 3, 3, 1, 1, 1 },   { 5, 32, 3, 3, 10, 1, 1, 1, 0, 1 },
     };
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        run_forward_check(&nets[i], nets[i].n);
-        run_backward_check(&nets[i], nets[i].n);
-    }
+    static const conv_cfg copies[] = {
+        { 5, 3, 9, 11, 5, 3, 3, 1, 1, 1 },    { 4, 5, 10, 10, 7, 3, 3, 1, 1, 0 },
+        { 3, 7, 11, 13, 9, 5, 5, 1, 2, 1 },   { 6, 13, 14, 14, 11, 5, 5, 1, 2, 1 },
+        { 3, 1, 28, 28, 6, 5, 5, 1, 2, 1 },   { 4, 9, 17, 9, 5, 1, 1, 1, 0, 1 },
+        { 7, 33, 14, 14, 3, 3, 3, 1, 1, 0 },  { 2, 3, 28, 27, 5, 3, 3, 1, 1, 1 },
+    };
+    check_cfgs(nets, sizeof nets / sizeof nets[0], 0);
+    check_cfgs(copies, sizeof copies / sizeof copies[0], 1);
     forced_path = NULL;
 }
 
