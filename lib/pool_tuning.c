@@ -72,8 +72,21 @@ static int profile_of(const char *name)
     return -2;
 }
 
+/* "auto, intel, amd": the names profile_of takes, from the profile table,
+ * for the error messages; written once by init_once. */
+static char gpi_known_names[64];
+
+static void list_known_names(void)
+{
+    size_t used = (size_t)snprintf(gpi_known_names, sizeof gpi_known_names, "auto");
+    for (int i = 0; i < GPI_NPROFILES && used < sizeof gpi_known_names; i++)
+        used += (size_t)snprintf(gpi_known_names + used, sizeof gpi_known_names - used,
+                                 ", %s", gpi_profiles[i].name);
+}
+
 static void init_once(void)
 {
+    list_known_names();
     gpi_vendor_profile = vendor_profile();
     const char *env = getenv("GPOOL_POOL_TUNING");
     if (!env || !*env)
@@ -111,11 +124,11 @@ const gp_pool_tuning *gpi_pool_tuning(void)
 
 gp_status gp_pool_tuning_force(const char *name)
 {
+    pthread_once(&gpi_tuning_once, init_once);
     int p = profile_of(name);
     if (p == -2)
         return gpi_fail(GP_ERR_NOTFOUND, "gp_pool_tuning_force: no tuning named '%s' "
-                        "(known: auto, intel, amd)", name);
-    pthread_once(&gpi_tuning_once, init_once);
+                        "(known: %s)", name, gpi_known_names);
     atomic_store(&gpi_api_profile, p);
     return GP_OK;
 }
@@ -126,8 +139,8 @@ gp_status gp_pool_tuning_get(gp_pool_tuning *out)
         return gpi_fail(GP_ERR_ARG, "gp_pool_tuning_get: out is NULL");
     pthread_once(&gpi_tuning_once, init_once);
     if (gpi_env_bad[0] && atomic_load(&gpi_api_profile) == -2)
-        return gpi_fail(GP_ERR_ENV, "GPOOL_POOL_TUNING: unknown tuning '%s' (known: auto, "
-                        "intel, amd)", gpi_env_bad);
+        return gpi_fail(GP_ERR_ENV, "GPOOL_POOL_TUNING: unknown tuning '%s' (known: %s)",
+                        gpi_env_bad, gpi_known_names);
     *out = *tuning_of(current_profile());
     return GP_OK;
 }
