@@ -4,7 +4,8 @@
  *
  * A program describes the keys it accepts with a static schema tree; the
  * loader parses a YAML file, checks it against the schema, fills defaults,
- * and expands its `sweep:` section into points, each with a stable id.
+ * and expands its `sweep:` section into points (less those its
+ * `sweep_except:` section drops), each with a stable id.
  *
  *     static const ycfg_schema bench_keys[] = {
  *         { "repetitions", YCFG_INT, "21", .min = 20, .max = 1e6,
@@ -82,6 +83,21 @@
  *     replaces all of it).
  *   - Points are the cartesian product of the sweep lists; the first sweep
  *     key (in file order) varies slowest. Without a sweep there is one point.
+ *   - `sweep_except:` at the root (reserved like `sweep`) leaves points out
+ *     of that product: a non-empty list of entries, each a non-empty mapping
+ *     of sweep paths (exactly as the sweep writes them) to non-empty lists of
+ *     values of that path's sweep; a value that is not a list stands for a
+ *     one-element list (so a swept list value is written inside a list:
+ *     [[...]]). A point is dropped when, for every path of some entry, its
+ *     value is one of the entry's values (compared as id texts, so 1e-3
+ *     matches 0.001):
+ *         sweep_except:
+ *           - {model.head: [gem, lse], train.seed: [3, 4]}
+ *     The other points keep their order and their ids; ycfg_dropped_at
+ *     gives the dropped ones. Errors: sweep_except without a sweep, a path
+ *     the sweep lacks (the closest suggested), a value its sweep does not
+ *     list (naming that sweep's values), an empty list or entry, and a
+ *     sweep_except that drops every point.
  *   - A point's id is 16 hex digits of a 64-bit FNV-1a hash of its id
  *     text: the canonical text of its resolved config with every key whose
  *     value equals its schema default left out, headed by the experiment
@@ -216,7 +232,7 @@ ycfg              *ycfg_load_string  (const char *name, const char *yaml,
 /* Free everything the config owns (points and values included). */
 void               ycfg_free         (ycfg *cfg);
 
-/* Number of sweep points (1 without a sweep). */
+/* Number of sweep points (1 without a sweep), those sweep_except drops left out. */
 size_t             ycfg_npoints      (const ycfg *cfg);
 
 /* Point i, 0 <= i < ycfg_npoints(). */
@@ -237,6 +253,12 @@ char              *ycfg_point_id_text(const ycfg *cfg, const ycfg_point *pt);
  * ids (gpool migrate); of a config that leaves defaults out, it is no
  * id any release gave. */
 const char        *ycfg_point_legacy_id(const ycfg_point *pt);
+
+/* Number of points sweep_except drops (0 without it) and the k-th of them,
+ * in product order, with the id each would have: for telling a run that
+ * the config drops from one that is no point of it. */
+size_t             ycfg_ndropped     (const ycfg *cfg);
+const ycfg_point  *ycfg_dropped_at   (const ycfg *cfg, size_t k);
 
 /* Number of swept paths and the k-th one ("bench.threads"), in file order. */
 size_t             ycfg_nswept       (const ycfg *cfg);
@@ -303,15 +325,15 @@ const char        *ycfg_defaults_digest(const ycfg *cfg);
 int                ycfg_relies_on_default(const ycfg *cfg, const char *generic_path);
 
 /* Write the resolved config (before sweep expansion, defaults filled and
- * marked "# default", swept keys marked "# swept", the sweep section with
- * its values in canonical form) as YAML that loads to the same point ids;
+ * marked "# default", swept keys marked "# swept", the sweep and
+ * sweep_except sections with their values in canonical form) as YAML that loads to the same point ids;
  * 0, or -1 on a write error. */
 int                ycfg_write_resolved(const ycfg *cfg, FILE *out);
 
 /* Check a schema on its own (every default valid, ENUMs with choices, LIST
  * and MAP with items, TAGGED with a tag and variants that are MAPs with
  * items, without defaults and without the tag among their keys, no key or
- * variant twice, no root `sweep`): for a program's tests. */
+ * variant twice, no root `sweep` or `sweep_except`): for a program's tests. */
 int                ycfg_check_schema (const ycfg_schema *root, char *err, size_t errlen);
 
 /* The source file's path and the name of the config (root key "name" if the

@@ -12,7 +12,8 @@
  *                for a required one;
  *   3. expand:   one point per element of the cartesian product of the sweep
  *                lists, sharing the unchanged parts of the base tree (sweep.c),
- *                each with its id (ids.c).
+ *                each with its id (ids.c); the points `sweep_except:` names
+ *                are set aside (except.c, read right after the sweep).
  * Everything a ycfg owns lives in one arena and is freed at once; the raw
  * tree lives in a second arena that is dropped when loading ends. text.c
  * holds the arena, the string builder and the canonical text; schema.c the
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cfg/cfg.h"
 
@@ -124,6 +126,21 @@ typedef struct {
     ycfg_value          *values;    /* n validated values, file order */
 } sweep_axis;
 
+/* One path of a `sweep_except:` entry: the values it lists of that axis. */
+typedef struct {
+    size_t       axis;      /* index into the ycfg's axes */
+    size_t       n;
+    ycfg_value  *values;    /* n values as written, validated as the axis's values */
+    bool        *listed;    /* per value of the axis: listed here (match_except_values) */
+} except_term;
+
+/* A `sweep_except:` entry: it drops the points that hold a listed value on
+ * every one of its axes. */
+typedef struct {
+    except_term *terms;
+    size_t       nterms;
+} except_entry;
+
 typedef struct {
     const char *path, *text;
 } used_default;
@@ -149,8 +166,13 @@ struct ycfg {
     ycfg_value         base;        /* defaults filled, before substitution */
     sweep_axis        *axes;
     size_t             naxes;
-    ycfg_point        *points;
+    ycfg_point        *points;      /* the product's points less those dropped */
     size_t             npoints;
+    except_entry      *excepts;     /* sweep_except, in file order */
+    size_t             nexcepts;
+    int                except_line, except_col;  /* where `sweep_except` is written */
+    ycfg_point        *dropped;     /* the points sweep_except drops, product order */
+    size_t             ndropped;
     used_default      *defaults;    /* malloc'd: grows while recording */
     size_t             ndefaults, defaults_cap;
     declared_default  *declared;    /* malloc'd: grows while declaring */
@@ -212,9 +234,10 @@ int  validate_scalar(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
 typedef struct {
     const ycfg_schema *table;     /* the keys it may have */
     const char        *path;      /* its path, for messages and its children's */
-    /* A key validated on its own (the root's `sweep`, a tagged map's tag):
-     * skipped here but for duplicates, and offered by "did you mean". */
-    const char        *own_key;
+    /* Keys validated on their own (the root's `sweep` and `sweep_except`, a
+     * tagged map's tag), NULL-terminated or NULL: skipped here but for
+     * duplicates, and offered by "did you mean". */
+    const char *const *own_keys;
     const char        *variant;   /* a tagged map's "type: conv" for messages, or NULL */
 } map_rules;
 
@@ -241,6 +264,17 @@ const sweep_axis *find_axis(const sweep_axis *axes, size_t naxes, const char *pa
 ycfg_value       *map_child(const ycfg_value *map, const char *key, size_t keylen);
 int               copy_value(arena *mem, const ycfg_value *src, ycfg_value *dst);
 int               expand_points(load_ctx *ctx, ycfg *cfg);
+
+/* -------------------------------------------------------- except.c */
+
+/* `sweep_except:` (key and its value) read against the validated sweep. */
+int  validate_sweep_except(load_ctx *ctx, const raw_node *key, const raw_node *list, ycfg *cfg);
+/* Each listed value matched to its axis value (needs the declared defaults). */
+int  match_except_values(load_ctx *ctx, ycfg *cfg);
+/* Whether point i of the full product is dropped; scratch holds naxes indices. */
+bool except_drops(const ycfg *cfg, size_t i, size_t *scratch);
+/* The sweep_except section as YAML (nothing without one); 0, or -1. */
+int  write_sweep_except(const ycfg *cfg, FILE *out);
 
 /* ----------------------------------------------------------- ids.c */
 

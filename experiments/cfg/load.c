@@ -1,6 +1,6 @@
 /*
  * load.c - the entry points: a config from a file or a string, through the
- * reader, the sweep and the validation of the base tree, to the defaults
+ * reader, the sweep (and what it leaves out) and the validation of the base tree, to the defaults
  * and the points; and freeing it.
  */
 #include "autoconfig.h"
@@ -50,6 +50,9 @@ static int load_tree(load_ctx *ctx, ycfg *cfg, const raw_node *raw, const ycfg_s
     const raw_node *sweep_key = find_raw_key(raw, "sweep");
     if (sweep_key && validate_sweep(ctx, sweep_key + 1, root, cfg))
         return -1;
+    const raw_node *except_key = find_raw_key(raw, "sweep_except");
+    if (except_key && validate_sweep_except(ctx, except_key, except_key + 1, cfg))
+        return -1;
     ctx->axes  = cfg->axes;
     ctx->naxes = cfg->naxes;
     cfg->root_entry = (ycfg_schema){ .key = "", .type = YCFG_MAP, .items = root };
@@ -71,6 +74,9 @@ static ycfg *load_text(const char *path, const char *text, size_t len,
 {
     if (find_key(root, "sweep") >= 0)
         program_bug("sweep", "is declared in the root schema, but it is reserved for the sweep section");
+    if (find_key(root, "sweep_except") >= 0)
+        program_bug("sweep_except", "is declared in the root schema, but it is reserved for the "
+                    "points left out of the sweep");
     /* Parsing costs far more memory and time than the text (a 10 MB file
      * took 10 s and 750 MB): no real config comes near the limit. */
     if (len > YCFG_MAX_BYTES) {

@@ -168,6 +168,8 @@ int ycfg_check_schema(const ycfg_schema *root, char *err, size_t errlen)
     int rc = 0;
     if (find_key(root, "sweep") >= 0)
         rc = fail_at(&ctx, 0, 0, "'sweep' is reserved for the sweep section");
+    if (!rc && find_key(root, "sweep_except") >= 0)
+        rc = fail_at(&ctx, 0, 0, "'sweep_except' is reserved for the points left out of the sweep");
     if (!rc)
         rc = check_table(&ctx, root, "");
     arena_free(&mem);

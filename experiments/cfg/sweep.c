@@ -1,7 +1,8 @@
 /*
  * sweep.c - the `sweep:` section: each path checked against the schema and
  * each of its values as a whole value of that key; then the points, the
- * cartesian product of the sweep lists over the base tree.
+ * cartesian product of the sweep lists over the base tree, less the points
+ * sweep_except drops (except.c).
  */
 #include "autoconfig.h"
 
@@ -238,20 +239,56 @@ static int check_distinct_values(load_ctx *ctx, const ycfg *cfg, const sweep_axi
     return 0;
 }
 
+/* Each point of the product into points, or into dropped when
+ * sweep_except drops it (drops[i]); the order of each is the product's. */
+static int build_points(load_ctx *ctx, ycfg *cfg, const bool *drops, size_t total)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < total; i++)
+        kept += !drops[i];
+    cfg->points = arena_array(&cfg->mem, kept, sizeof *cfg->points);
+    cfg->dropped = arena_array(&cfg->mem, total - kept, sizeof *cfg->dropped);
+    if ((kept && !cfg->points) || (total > kept && !cfg->dropped))
+        return fail_oom(ctx);
+    for (size_t i = 0; i < total; i++) {
+        ycfg_point *pt = drops[i] ? &cfg->dropped[cfg->ndropped++] : &cfg->points[cfg->npoints++];
+        if (build_point(cfg, i, pt))
+            return fail_oom(ctx);
+    }
+    return 0;
+}
+
+/* Which points of the product sweep_except drops (caller frees; NULL out of memory). */
+static bool *find_drops(const ycfg *cfg, size_t total)
+{
+    bool *drops = calloc(total, sizeof *drops);
+    size_t *scratch = calloc(cfg->naxes + 1, sizeof *scratch);
+    for (size_t i = 0; drops && scratch && i < total; i++)
+        drops[i] = except_drops(cfg, i, scratch);
+    free(scratch);
+    if (!scratch) {
+        free(drops);
+        return NULL;
+    }
+    return drops;
+}
+
 int expand_points(load_ctx *ctx, ycfg *cfg)
 {
     for (size_t k = 0; k < cfg->naxes; k++)
         if (check_distinct_values(ctx, cfg, &cfg->axes[k]))
             return -1;
-    cfg->npoints = 1;
+    if (match_except_values(ctx, cfg))
+        return -1;
+    size_t total = 1;
     for (size_t k = 0; k < cfg->naxes; k++)
-        cfg->npoints *= cfg->axes[k].n;
-    cfg->points = arena_array(&cfg->mem, cfg->npoints, sizeof *cfg->points);
-    if (!cfg->points)
-        return fail_oom(ctx);
-    for (size_t i = 0; i < cfg->npoints; i++)
-        if (build_point(cfg, i, &cfg->points[i]))
-            return fail_oom(ctx);
-    return 0;
+        total *= cfg->axes[k].n;
+    bool *drops = find_drops(cfg, total);
+    int rc = drops ? build_points(ctx, cfg, drops, total) : fail_oom(ctx);
+    free(drops);
+    if (!rc && cfg->npoints == 0)
+        rc = fail_at(ctx, cfg->except_line, cfg->except_col,
+                     "sweep_except drops every point of the sweep (%zu): nothing would run",
+                     total);
+    return rc;
 }
-

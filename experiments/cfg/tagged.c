@@ -86,7 +86,9 @@ int validate_tagged(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
         return -1;
     const ycfg_schema *variant = &sch->items[find_key(sch->items, tag.s)];
     snprintf(note, sizeof note, "%.*s: %.*s", SUGGEST_LEN, sch->tag, SUGGEST_LEN, variant->key);
-    map_rules m = { .table = variant->items, .path = path, .own_key = sch->tag, .variant = note };
+    const char *const own_keys[] = { sch->tag, NULL };
+    map_rules m = { .table = variant->items, .path = path, .own_keys = own_keys,
+                    .variant = note };
     size_t n = count_keys(variant->items);
     out->n = n + 1;
     out->items = arena_array(ctx->mem, n + 1, sizeof *out->items);

@@ -145,10 +145,10 @@ static int fail_unknown_key(load_ctx *ctx, const raw_node *key, const map_rules 
 {
     char where[PATH_LEN + 8], note[SUGGEST_LEN * 2 + 8] = "", hint[600];
     const char *near = closest_key(m->table, key->text);
-    if (m->own_key) {
-        size_t d = edit_distance(key->text, m->own_key);
-        if (is_close(key->text, m->own_key, d) && (!near || d < edit_distance(key->text, near)))
-            near = m->own_key;
+    for (const char *const *own = m->own_keys; own && *own; own++) {
+        size_t d = edit_distance(key->text, *own);
+        if (is_close(key->text, *own, d) && (!near || d < edit_distance(key->text, near)))
+            near = *own;
     }
     describe_level(where, sizeof where, m->path);
     suggest(hint, sizeof hint, near);
@@ -177,15 +177,14 @@ int fail_duplicate_key(load_ctx *ctx, const raw_node *key, const raw_node *first
 static int validate_map_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
                              const raw_node **first_key, ycfg_value *items)
 {
-    const raw_node *first_own = NULL;
     for (size_t p = 0; p < raw->n; p++) {
         const raw_node *key = &raw->items[2 * p], *val = &raw->items[2 * p + 1];
         if (check_key_node(ctx, key))
             return -1;
-        if (m->own_key && strcmp(key->text, m->own_key) == 0) {
-            if (first_own)
-                return fail_duplicate_key(ctx, key, first_own);
-            first_own = key;
+        if (m->own_keys && equals_any(key->text, m->own_keys)) {
+            const raw_node *first = find_raw_key(raw, key->text);
+            if (first != key)
+                return fail_duplicate_key(ctx, key, first);
             continue;
         }
         long k = find_key(m->table, key->text);
@@ -239,14 +238,17 @@ int validate_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
     return rc;
 }
 
-/* At the root, `sweep` is skipped: it was validated on its own. */
+/* The root keys validated on their own, before the rest. */
+static const char *const sweep_keys[] = { "sweep", "sweep_except", NULL };
+
+/* At the root, the sweep keys are skipped: they were validated on their own. */
 int validate_map(load_ctx *ctx, const raw_node *raw, const ycfg_schema *table,
                         const char *path, bool is_root, ycfg_value *out)
 {
     if (raw->kind != RAW_MAP)
         return fail_type(ctx, raw, "a mapping", path,
                          raw_is_null(raw) ? " (write {} to take every default)" : NULL);
-    map_rules m = { .table = table, .path = path, .own_key = is_root ? "sweep" : NULL };
+    map_rules m = { .table = table, .path = path, .own_keys = is_root ? sweep_keys : NULL };
     out->n = count_keys(table);
     out->items = arena_array(ctx->mem, out->n, sizeof *out->items);
     if (out->n && !out->items)

@@ -1,7 +1,8 @@
 /*
  * write.c - the resolved config as YAML: block style for mappings and
  * written lists of maps, each value the file left out on a line of its own
- * marked "# default", swept keys marked "# swept", then the sweep section.
+ * marked "# default", swept keys marked "# swept", then the sweep section
+ * and sweep_except (except.c).
  */
 #include "autoconfig.h"
 
@@ -109,7 +110,8 @@ int ycfg_write_resolved(const ycfg *cfg, FILE *out)
 {
     fprintf(out, "# %s, resolved from %s: %zu point%s\n", cfg->name, cfg->path,
             cfg->npoints, cfg->npoints == 1 ? "" : "s");
-    if (write_map(cfg, out, &cfg->base, "", 0, false) || write_sweep(cfg, out))
+    if (write_map(cfg, out, &cfg->base, "", 0, false) || write_sweep(cfg, out) ||
+        write_sweep_except(cfg, out))
         return -1;
     return ferror(out) ? -1 : 0;
 }

@@ -137,6 +137,49 @@ static int not_a_point(const gpx_sweep *sw, const gpx_csv *t, size_t r, const ch
                       t->rows[r].line, id, other_config_advice(sw));
 }
 
+static int is_dropped(const ycfg *cfg, const char *id)
+{
+    for (size_t k = 0; k < ycfg_ndropped(cfg); k++)
+        if (!strcmp(ycfg_point_id(ycfg_dropped_at(cfg, k)), id))
+            return 1;
+    return 0;
+}
+
+/* A row that would be kept: ok or diverged, or any status with keep_all. */
+static int is_kept_row(const gpx_csv *t, const int *col, size_t r, int keep_all)
+{
+    const char *status = gpx_csv_field(t, r, col[GPX_RUNS_STATUS]);
+    return keep_all || !strcmp(status, "ok") || !strcmp(status, "diverged");
+}
+
+/* Rows kept of points the config's sweep_except drops are refused, all
+ * named at once: keeping them would leave results of points the config
+ * no longer has, discarding them would lose finished work unasked. A
+ * failed or interrupted run of such a point is simply not run again.
+ * 0, or -1 (printed). */
+static int refuse_dropped_runs(const gpx_sweep *sw, const gpx_csv *t, const int *col,
+                               int keep_all)
+{
+    char ids[1024] = "";
+    size_t n = 0, used = 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const char *id = gpx_csv_field(t, r, col[GPX_RUNS_RUN_ID]);
+        if (!is_kept_row(t, col, r, keep_all) || !is_dropped(sw->cfg, id))
+            continue;
+        if (used < sizeof ids)
+            used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%s (line %d)",
+                                     n ? ", " : "", id, t->rows[r].line);
+        n++;
+    }
+    if (!n)
+        return 0;
+    return prior_fail(sw, "%s: sweep_except drops the point%s of %zu %s run%s: %s; %s", t->path,
+                      n == 1 ? "" : "s", n, keep_all ? "recorded" : "finished", n == 1 ? "" : "s",
+                      ids, sw->opt.resume ? "remove their rows from runs.csv to discard them, or "
+                      "take their points out of sweep_except" : "merge with the config they ran "
+                      "under");
+}
+
 /* Row r of a prior runs.csv kept as a finished run, when it is one: ok or
  * diverged, or any status with keep_all (merge). 0, or -1 (printed). */
 static int take_prior_run(gpx_sweep *sw, const gpx_csv *t, const int *col, size_t r,
@@ -146,8 +189,11 @@ static int take_prior_run(gpx_sweep *sw, const gpx_csv *t, const int *col, size_
     const char *id = gpx_csv_field(t, r, col[GPX_RUNS_RUN_ID]);
     const char *status = gpx_csv_field(t, r, col[GPX_RUNS_STATUS]);
     size_t k = point_index(sw->cfg, id), st, len;
-    if (k == ycfg_npoints(sw->cfg))
+    if (k == ycfg_npoints(sw->cfg)) {
+        if (!keep_all && !is_kept_row(t, col, r, 0) && is_dropped(sw->cfg, id))
+            return 0;   /* failed or interrupted, and its point dropped: not run again */
         return not_a_point(sw, t, r, id);
+    }
     for (st = 0; st < 3 && strcmp(status, statuses[st]); st++)
         ;   /* the reader took no other status */
     if (!keep_all && st >= 2)
@@ -174,6 +220,8 @@ static int take_prior_runs(gpx_sweep *sw, const prior_files *p, int keep_all)
         sw->prior = calloc(ycfg_npoints(sw->cfg) + 1, sizeof *sw->prior);
     if (!sw->prior)
         return prior_fail(sw, "%s: out of memory", p->runs.path);
+    if (refuse_dropped_runs(sw, &p->runs, p->rc, keep_all))
+        return -1;
     for (size_t r = 0; rc == 0 && r < p->runs.nrows; r++)
         rc = take_prior_run(sw, &p->runs, p->rc, r, keep_all);
     return rc;
