@@ -267,9 +267,18 @@ static int run_one(gpx_sweep *sw, size_t i)
                                                                                             : 0;
 }
 
+/* A resume that trained nothing has rewritten no table: when its config
+ * drops points, the tables and manifest are written once so that they
+ * leave out the rows of dropped points (a failed or interrupted run) and
+ * count the points the config has now. */
+static int write_if_dropping(const gpx_sweep *sw, size_t trained)
+{
+    return sw->opt.resume && !trained && ycfg_ndropped(sw->cfg) ? gpx_sweep_write_tables(sw) : 0;
+}
+
 int gpx_sweep_train(gpx_sweep *sw)
 {
-    size_t n = ycfg_npoints(sw->cfg);
+    size_t n = ycfg_npoints(sw->cfg), trained = 0;
     int failed = 0;
     for (size_t i = 0; i < n && !gpx_runner_interrupted(); i++) {
         if (!in_shard(sw, i))
@@ -283,11 +292,12 @@ int gpx_sweep_train(gpx_sweep *sw)
         }
         if (run_one(sw, i))
             return 1;
+        trained++;
         failed |= !strcmp(sw->runs[sw->nruns - 1].run.status, "failed");
         if (fault_after_run(i))
             raise(SIGKILL);   /* fault injection: kill -9 between two runs */
     }
-    if (gpx_sweep_write_chart(sw))
+    if (write_if_dropping(sw, trained) || gpx_sweep_write_chart(sw))
         failed = 1;
     if (gpx_runner_interrupted()) {
         fprintf(stderr, "gpool run: interrupted; %zu of %zu runs recorded in %s\n", sw->nruns, n,
