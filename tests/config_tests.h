@@ -1,7 +1,8 @@
 /*
- * config_tests.h - what the two halves of tests/test_config share:
- * test_config.c (loading, errors, values, sweeps) and test_config_ids.c
- * (point ids, the resolved output, legacy ids, the defaults a schema declares).
+ * config_tests.h - what the parts of tests/test_config share:
+ * test_config.c (loading, errors, values, sweeps), test_config_ids.c
+ * (point ids, the resolved output, legacy ids, the defaults a schema
+ * declares), test_config_guards.c and test_config_except.c (sweep_except).
  */
 #ifndef GPOOL_CONFIG_TESTS_H
 #define GPOOL_CONFIG_TESTS_H
@@ -53,5 +54,13 @@ void test_experiment_names        (void **state);
 void test_head_options             (void **state);
 void test_size_limit              (void **state);
 void test_data_keys               (void **state);
+
+/* The sweep_except tests (test_config_except.c). */
+void test_except_drops_points      (void **state);
+void test_except_matches_values    (void **state);
+void test_except_round_trip        (void **state);
+void test_except_errors            (void **state);
+void test_except_reserved          (void **state);
+void test_except_fmnist_benchmark  (void **state);
 
 #endif /* GPOOL_CONFIG_TESTS_H */
