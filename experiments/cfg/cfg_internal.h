@@ -251,6 +251,8 @@ int  validate_tagged(load_ctx *ctx, const raw_node *raw, const ycfg_schema *sch,
                      const char *path, ycfg_value *out);
 int  check_key_node(load_ctx *ctx, const raw_node *key);
 int  fail_duplicate_key(load_ctx *ctx, const raw_node *key, const raw_node *first);
+/* The p-th key of a mapping checked as a name and against the keys before it. */
+int  check_unique_key(load_ctx *ctx, const raw_node *map, size_t p);
 const raw_node *find_raw_key(const raw_node *map, const char *key);
 /* Parse a schema default as YAML and validate it like a written value; its
  * values get line 0 ("not in the file"). */

@@ -72,11 +72,8 @@ static int validate_entry(load_ctx *ctx, const ycfg *cfg, const raw_node *raw, s
         return fail_oom(ctx);
     for (size_t p = 0; p < raw->n; p++) {
         const raw_node *key = &raw->items[2 * p];
-        if (check_key_node(ctx, key))
+        if (check_unique_key(ctx, raw, p))
             return -1;
-        for (size_t q = 0; q < p; q++)
-            if (strcmp(raw->items[2 * q].text, key->text) == 0)
-                return fail_duplicate_key(ctx, key, &raw->items[2 * q]);
         if (validate_term(ctx, cfg, key, &raw->items[2 * p + 1], &entry->terms[p]))
             return -1;
         entry->nterms++;

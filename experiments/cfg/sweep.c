@@ -141,11 +141,8 @@ int validate_sweep(load_ctx *ctx, const raw_node *sweep, const ycfg_schema *root
         return fail_oom(ctx);
     for (size_t p = 0; p < sweep->n; p++) {
         const raw_node *key = &sweep->items[2 * p];
-        if (check_key_node(ctx, key))
+        if (check_unique_key(ctx, sweep, p))
             return -1;
-        for (size_t q = 0; q < p; q++)
-            if (strcmp(sweep->items[2 * q].text, key->text) == 0)
-                return fail_duplicate_key(ctx, key, &sweep->items[2 * q]);
         if (check_overlap(ctx, cfg->axes, cfg->naxes, key)
             || validate_axis(ctx, key, &sweep->items[2 * p + 1], root, &cfg->axes[cfg->naxes]))
             return -1;

@@ -172,6 +172,17 @@ int fail_duplicate_key(load_ctx *ctx, const raw_node *key, const raw_node *first
                    key->text, first->line, first->col);
 }
 
+int check_unique_key(load_ctx *ctx, const raw_node *map, size_t p)
+{
+    const raw_node *key = &map->items[2 * p];
+    if (check_key_node(ctx, key))
+        return -1;
+    for (size_t q = 0; q < p; q++)
+        if (strcmp(map->items[2 * q].text, key->text) == 0)
+            return fail_duplicate_key(ctx, key, &map->items[2 * q]);
+    return 0;
+}
+
 /* Validate the keys a mapping writes into items (one per key of m->table,
  * in table order), recording where each was first written. */
 static int validate_map_keys(load_ctx *ctx, const raw_node *raw, const map_rules *m,
