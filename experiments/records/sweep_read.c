@@ -176,8 +176,7 @@ static int refuse_dropped_runs(const gpx_sweep *sw, const gpx_csv *t, const int 
     return prior_fail(sw, "%s: sweep_except drops the point%s of %zu %s run%s: %s; %s", t->path,
                       n == 1 ? "" : "s", n, keep_all ? "recorded" : "finished", n == 1 ? "" : "s",
                       ids, sw->opt.resume ? "remove their rows from runs.csv to discard them, or "
-                      "take their points out of sweep_except" : "merge with the config they ran "
-                      "under");
+                      "take their points out of sweep_except" : "a shard of another config?");
 }
 
 /* Row r of a prior runs.csv kept as a finished run, when it is one: ok or
