@@ -250,8 +250,8 @@ static const float *gpi_apply_prologue(const gpi_conv *c, const gpi_prologue *p,
     for (int i = i0; i < i0 + nb; i++) {
         size_t off = (size_t)i * out_size;
         if (p->epi->bn)
-            gpi_bn_dx_image(p->epi->bn, p->y_conv + off, p->dy + off,
-                            p->epi->relu ? p->y + off : NULL, p->work + off);
+            gpi_bn_dx_image(p->epi->bn, p->y_conv + off, p->dy + off, p->epi->relu,
+                            p->work + off);
         else
             gpi_relu_backward_span(p->y + off, p->dy + off, p->work + off, out_size);
     }
@@ -314,8 +314,7 @@ static gp_status gpi_conv_backward_pro(gp_layer *l, int n, const float *x, const
 #pragma omp for schedule(static)
 #endif
             for (int ch = 0; ch < c->cout; ch++)
-                gpi_bn_grad_channel(epi->bn, n, ch, pro->y_conv, pro->dy,
-                                    epi->relu ? pro->y : NULL);
+                gpi_bn_grad_channel(epi->bn, n, ch, pro->y_conv, pro->dy, epi->relu);
         }
         if (t == 0 && epi_s)
             in_epi += gpi_now() - t0;

@@ -138,11 +138,12 @@ void      gpi_bn_train_stats(gp_layer *bn, int n, int c, const float *x);
 void      gpi_bn_train_image(const gp_layer *bn, const float *x, float *y, int relu);
 
 /* Its backward in steps: channel c's parameter gradients from the n images
- * x and dy (ry: the output of a relu after it, whose gradient mask then
- * applies to dy; NULL for none), then image by image dx (may be dy). */
+ * x and dy (relu: a relu follows, whose gradient mask then applies to dy,
+ * recomputed from x and the forward's affine), then image by image dx
+ * (may be dy). */
 void      gpi_bn_grad_channel(gp_layer *bn, int n, int c, const float *x, const float *dy,
-                              const float *ry);
-void      gpi_bn_dx_image(const gp_layer *bn, const float *x, const float *dy, const float *ry,
+                              int relu);
+void      gpi_bn_dx_image(const gp_layer *bn, const float *x, const float *dy, int relu,
                           float *dx);
 
 /* relu's backward over count floats: dx = 0 where y <= 0, else dy (dx may
