@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gpi_bn.h"
 #include "gpi_layer.h"
@@ -40,6 +41,11 @@
  * GPI_BN_BLOCK = 128 terms, or a few hundred with the tails of odd planes. */
 #define GPI_BN_GROUP ((size_t)2048)
 
+/* Count, mean and sum of squared deviations of the values merged so far. */
+typedef struct {
+    double n, mean, m2;
+} gpi_bn_moments;
+
 typedef struct {
     float momentum;         /* PyTorch too rounds its double momentum to float */
     double eps;             /* the decimal the caller meant (gpi_bn_decimal) */
@@ -53,12 +59,13 @@ typedef struct {
     float *train_alpha, *train_beta;
     /* per channel: dx = (dy - d_mean - (x - mean) d_k) d_scale, from gpi_bn_grad_channel */
     float *d_k, *d_mean, *d_scale;
+    /* a training forward's group moments (gpi_bn_gather_row), channel by
+     * channel in merge order, and which rows of groups are gathered */
+    gpi_bn_moments *groups;
+    unsigned char *row_done;
+    size_t groups_cap, rows_cap;
 } gpi_bn;
 
-/* Count, mean and sum of squared deviations of the values merged so far. */
-typedef struct {
-    double n, mean, m2;
-} gpi_bn_moments;
 
 static inline void gpi_bn_q_sum(float *restrict acc, const float *restrict p)
 {
@@ -195,14 +202,15 @@ static void gpi_bn_merge(gpi_bn_moments *a, double n, double mean, double m2)
 
 /* Moments of one group: its mean from a float sum, then deviations from
  * that (rounded) mean with the exact correction for the rounding. */
-static void gpi_bn_group_moments(const gpi_bn_kernels *k, const float *p, gpi_bn_span s,
-                                 gpi_bn_moments *acc)
+static gpi_bn_moments gpi_bn_group_moments(const gpi_bn_kernels *k, const float *p,
+                                           gpi_bn_span s)
 {
     double n = (double)s.planes * (double)s.len;
     float m = (float)((double)k->sum(p, s) / n), sd, sd2;
     k->dev(p, s, m, &sd, &sd2);
     double shift = (double)sd / n;
-    gpi_bn_merge(acc, n, (double)m + shift, (double)sd2 - (double)sd * shift);
+    gpi_bn_moments g = { n, (double)m + shift, (double)sd2 - (double)sd * shift };
+    return g;
 }
 
 /* How channel sums are cut into groups: `per` whole planes at a time when
@@ -231,19 +239,67 @@ static inline size_t gpi_bn_plane(const gp_layer *l, int i, int c)
 
 static const gpi_bn_kernels *gpi_bn_kernels_now(void);
 
-/* Batch mean and sum of squared deviations of channel c over n images. */
+/* The groups of n images: rows of `per` images (the last may be short),
+ * each cut into `slices` slices of a plane. */
+typedef struct {
+    int per, rows, slices;
+    size_t chunk;
+} gpi_bn_layout;
+
+static gpi_bn_layout gpi_bn_layout_of(const gp_layer *l, int n)
+{
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    gpi_bn_layout g;
+    gpi_bn_grouping(hw, &g.per, &g.chunk);
+    g.rows = (n + g.per - 1) / g.per;
+    g.slices = (int)((hw + g.chunk - 1) / g.chunk);
+    return g;
+}
+
+/* The moments of channel c's groups in row r of n images, into the table. */
+static void gpi_bn_gather_row(const gp_layer *l, int n, int r, int c, const float *x)
+{
+    const gpi_bn *b = l->priv;
+    const gpi_bn_kernels *k = gpi_bn_kernels_now();
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    gpi_bn_moments *out = b->groups + ((size_t)c * (size_t)g.rows + (size_t)r) * (size_t)g.slices;
+    int i0 = r * g.per;
+    for (int s = 0; s < g.slices; s++) {
+        size_t j0 = (size_t)s * g.chunk;
+        out[s] = gpi_bn_group_moments(k, x + gpi_bn_plane(l, i0, c) + j0,
+                                      gpi_bn_group(l, n, i0, j0, g.per, g.chunk));
+    }
+}
+
+void gpi_bn_train_rows(gp_layer *l, int n, int first, int i0, int i1, const float *x)
+{
+    gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    for (int r = (first + g.per - 1) / g.per; r < g.rows && r * g.per < i1; r++) {
+        int last = (r + 1) * g.per < n ? (r + 1) * g.per - 1 : n - 1;
+        if (last < i0 || last >= i1)
+            continue;
+        for (int c = 0; c < l->in.c; c++)
+            gpi_bn_gather_row(l, n, r, c, x);
+        b->row_done[r] = 1;
+    }
+}
+
+/* Batch mean and sum of squared deviations of channel c over n images: the
+ * rows not gathered yet gathered, then every group merged in a fixed order
+ * (row by row, slice by slice), whoever gathered it. */
 static void gpi_bn_stats(const gp_layer *l, int n, int c, const float *x, double *mean,
                          double *m2)
 {
-    size_t hw = (size_t)l->in.h * (size_t)l->in.w, chunk;
-    int per;
-    gpi_bn_grouping(hw, &per, &chunk);
+    const gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    for (int r = 0; r < g.rows; r++)
+        if (!b->row_done[r])
+            gpi_bn_gather_row(l, n, r, c, x);
+    const gpi_bn_moments *in = b->groups + (size_t)c * (size_t)g.rows * (size_t)g.slices;
     gpi_bn_moments acc = { 0.0, 0.0, 0.0 };
-    const gpi_bn_kernels *k = gpi_bn_kernels_now();
-    for (int i0 = 0; i0 < n; i0 += per)
-        for (size_t j0 = 0; j0 < hw; j0 += chunk)
-            gpi_bn_group_moments(k, x + gpi_bn_plane(l, i0, c) + j0,
-                                 gpi_bn_group(l, n, i0, j0, per, chunk), &acc);
+    for (size_t i = 0; i < (size_t)g.rows * (size_t)g.slices; i++)
+        gpi_bn_merge(&acc, in[i].n, in[i].mean, in[i].m2);
     *mean = acc.mean;
     *m2 = acc.m2;
 }
@@ -375,7 +431,22 @@ gp_status gpi_bn_train_begin(gp_layer *l, int n)
     if ((int64_t)n * l->in.h * l->in.w < 2)
         return gpi_fail(GP_ERR_ARG, "batchnorm2d: training needs more than one value "
                         "per channel (batch %d of %dx%d)", n, l->in.h, l->in.w);
-    ((gpi_bn *)l->priv)->trained = 1;
+    gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    size_t groups = (size_t)l->in.c * (size_t)g.rows * (size_t)g.slices;
+    if (groups > b->groups_cap || (size_t)g.rows > b->rows_cap) {
+        gpi_free(b->groups);
+        gpi_free(b->row_done);
+        b->groups = gpi_balloc(groups * sizeof *b->groups);
+        b->row_done = gpi_balloc((size_t)g.rows);
+        b->groups_cap = b->groups && b->row_done ? groups : 0;
+        b->rows_cap = b->groups_cap ? (size_t)g.rows : 0;
+        if (!b->groups_cap)
+            return gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory for the statistics "
+                            "of %zu groups (batch %d)", groups, n);
+    }
+    memset(b->row_done, 0, (size_t)g.rows);
+    b->trained = 1;
     return GP_OK;
 }
 
@@ -580,6 +651,8 @@ static void gpi_bn_destroy(gp_layer *l)
         gpi_free(b->d_k);
         gpi_free(b->d_mean);
         gpi_free(b->d_scale);
+        gpi_free(b->groups);
+        gpi_free(b->row_done);
     }
     gpi_layer_free(l);
 }

@@ -112,7 +112,7 @@ static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float
 }
 
 /* Thread t of nt's share of a forward into y: its chunks, each followed by
- * epi in place (NULL: none). *epi_s (thread 0's only) gains the epilogue's
+ * epi in place (NULL: none; a training batchnorm's: its statistics gathered). *epi_s (thread 0's only) gains the epilogue's
  * seconds. Returns the thread's first image and sets *end past its last. */
 static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
                              const gpi_epilogue *epi, int t, int nt, int *end, double *epi_s)
@@ -131,7 +131,10 @@ static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
             gpi_im2col_forward_chunk(c, weight, bias, x, y, i0, nb, slot);
         if (epi) {
             double t0 = epi_s ? gpi_now() : 0.0;
-            gpi_apply_epilogue(c, epi, y, i0, nb);
+            if (epi->train)
+                gpi_bn_train_rows(epi->bn, n, begin, i0, i0 + nb, y);
+            else
+                gpi_apply_epilogue(c, epi, y, i0, nb);
             if (epi_s)
                 *epi_s += gpi_now() - t0;
         }
@@ -179,7 +182,8 @@ gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, flo
 }
 
 /* The batchnorm of a training epilogue, once every image is convolved:
- * the statistics split over the team by channel, then this thread's images
+ * the statistics (most groups gathered already, chunk by chunk) split over
+ * the team by channel, then this thread's images
  * [begin, end) normalised (and clamped) while they are in its cache. */
 static void gpi_bn_epilogue_share(const gpi_conv *c, int n, const gpi_epilogue *epi,
                                   const float *y_conv, float *y, int begin, int end)
@@ -206,7 +210,7 @@ gp_status gpi_conv_forward_train_fused(gp_layer *conv, int n, const float *x, fl
         return st;
     double start = gpi_now(), in_chunks = 0.0, bn_from = 0.0;
     gpi_conv_pack_forward(conv);
-    gpi_epilogue relu_only = { NULL, epi->relu };
+    gpi_epilogue relu_only = { NULL, epi->relu, 0 }, stats = { epi->bn, epi->relu, 1 };
     float *out = epi->bn ? y_conv : y;
 #ifdef _OPENMP
     int team = gpi_team(conv->priv, n);
@@ -214,7 +218,7 @@ gp_status gpi_conv_forward_train_fused(gp_layer *conv, int n, const float *x, fl
 #endif
     {
         int t = gpi_thread_id(), end;
-        int begin = gpi_forward_share(conv, n, x, out, epi->bn ? NULL : &relu_only, t,
+        int begin = gpi_forward_share(conv, n, x, out, epi->bn ? &stats : &relu_only, t,
                                       gpi_thread_count(), &end, t == 0 ? &in_chunks : NULL);
         if (epi->bn) {
 #ifdef _OPENMP

@@ -89,6 +89,7 @@ gp_status gpi_check_batch(const gp_layer *l, int n);
 typedef struct {
     gp_layer *bn;           /* a batchnorm2d in eval mode, or NULL */
     int relu;               /* then max(y, 0) */
+    int train;              /* (conv2d.c) bn in training: gather its statistics */
 } gpi_epilogue;
 
 /* conv2d's eval forward followed by epi on every output image. */
@@ -135,6 +136,13 @@ gp_status gpi_conv_backward_train_fused(gp_layer *conv, int n, const float *x,
  * image y = the affine of x, clamped by relu's rule when relu. */
 gp_status gpi_bn_train_begin(gp_layer *bn, int n);
 void      gpi_bn_train_stats(gp_layer *bn, int n, int c, const float *x);
+
+/* Between begin and the statistics, the statistics' groups of every channel
+ * that end in images [i0, i1) and start at image first or later, gathered
+ * while a thread's just convolved images are in its cache (threads give
+ * disjoint [i0, i1)); gpi_bn_train_stats gathers the rest and merges all
+ * in its fixed order, so the results do not depend on who gathered what. */
+void      gpi_bn_train_rows(gp_layer *bn, int n, int first, int i0, int i1, const float *x);
 void      gpi_bn_train_image(const gp_layer *bn, const float *x, float *y, int relu);
 
 /* Its backward in steps: channel c's parameter gradients from the n images
