@@ -1,7 +1,8 @@
 /*
  * bn_loops.h - the batchnorm kernels of gpi_bn.h, written once for every
- * vector width. Included by a per-ISA file (ew_avx2.c, ew_avx512.c) after
- * its EW_* mapping (ew_loops.h lists it), which adds:
+ * vector width. Included by ew_loops.h, whose kernel table points to this
+ * one's, under the per-ISA file's EW_* mapping (ew_avx2.c, ew_avx512.c),
+ * which adds:
  *   EW_SUB(a, b)      lane-wise, IEEE
  *   EW_LOAD4Z(p)      p[0..3] in lanes 0-3, +0 in the others (reads 4 floats)
  *   EW_KEEP4(v)       v's lanes 0-3, +0 in the others
@@ -211,7 +212,7 @@ static void EW_NAME(bn_dx_train)(const float *x, const float *dy, float *dx, siz
         EW_NAME(bn_dx_any)(x, dy, dx, len, k, NULL, 0);
 }
 
-const gpi_bn_kernels EW_NAME(gpi_bn) = {
+static const gpi_bn_kernels EW_NAME(gpi_bn) = {
     EW_ISA_NAME, EW_NAME(bn_sum), EW_NAME(bn_dev), EW_NAME(bn_grad_sums), EW_NAME(bn_affine),
     EW_NAME(bn_dx_train)
 };

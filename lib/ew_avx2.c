@@ -28,4 +28,3 @@
 #define EW_ISA_NAME         "avx2"
 
 #include "ew_loops.h"
-#include "bn_loops.h"

@@ -29,4 +29,3 @@
 #define EW_ISA_NAME         "avx512"
 
 #include "ew_loops.h"
-#include "bn_loops.h"

@@ -1,6 +1,7 @@
 /*
  * gpi_bn.h - internal contract between batchnorm2d.c and its per-ISA
- * kernels (bn_loops.h, compiled in ew_avx2.c and ew_avx512.c; not installed).
+ * kernels (bn_loops.h, compiled in ew_avx2.c and ew_avx512.c and reached
+ * through their gpi_ew.h tables; not installed).
  *
  * Every kernel does a whole span, tails included, with the float operations
  * of the scalar kernels in batchnorm2d.c in the same order: a sum keeps the
@@ -39,7 +40,7 @@ typedef struct {
 } gpi_bn_dx_consts;
 
 /* One instruction set's batchnorm kernels (relu: NULL for none). */
-typedef struct {
+typedef struct gpi_bn_kernels {
     const char *name;
     /* the sum of a span */
     float (*sum)(const float *p, gpi_bn_span s);
@@ -55,13 +56,6 @@ typedef struct {
     void (*dx_train)(const float *x, const float *dy, float *dx, size_t len,
                      const gpi_bn_dx_consts *k, const gpi_bn_relu *relu);
 } gpi_bn_kernels;
-
-#ifdef GPOOL_HAVE_AVX2_KERNELS
-extern const gpi_bn_kernels gpi_bn_avx2;
-#endif
-#ifdef GPOOL_HAVE_AVX512_KERNELS
-extern const gpi_bn_kernels gpi_bn_avx512;
-#endif
 
 /* The widest set the CPU offers and gp_set_cpu_mask / GPOOL_CPU_MASK
  * allow, or NULL for batchnorm2d.c's scalar kernels. */
