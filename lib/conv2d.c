@@ -112,8 +112,9 @@ static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float
 }
 
 /* Thread t of nt's share of a forward into y: its chunks, each followed by
- * epi in place (NULL: none; a training batchnorm's: its statistics gathered). *epi_s (thread 0's only) gains the epilogue's
- * seconds. Returns the thread's first image and sets *end past its last. */
+ * epi in place (NULL: none; with epi->train, the batchnorm's statistics
+ * gathered instead). *epi_s (thread 0's only) gains the epilogue's seconds.
+ * Returns the thread's first image and sets *end past its last. */
 static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
                              const gpi_epilogue *epi, int t, int nt, int *end, double *epi_s)
 {
@@ -183,8 +184,8 @@ gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, flo
 
 /* The batchnorm of a training epilogue, once every image is convolved:
  * the statistics (most groups gathered already, chunk by chunk) split over
- * the team by channel, then this thread's images
- * [begin, end) normalised (and clamped) while they are in its cache. */
+ * the team by channel, then this thread's images [begin, end) normalised
+ * (and clamped) while they are in its cache. */
 static void gpi_bn_epilogue_share(const gpi_conv *c, int n, const gpi_epilogue *epi,
                                   const float *y_conv, float *y, int begin, int end)
 {

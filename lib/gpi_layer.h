@@ -89,7 +89,8 @@ gp_status gpi_check_batch(const gp_layer *l, int n);
 typedef struct {
     gp_layer *bn;           /* a batchnorm2d in eval mode, or NULL */
     int relu;               /* then max(y, 0) */
-    int train;              /* (conv2d.c) bn in training: gather its statistics */
+    int train;              /* (conv2d.c only) bn is in training: per image,
+                               gather its statistics instead */
 } gpi_epilogue;
 
 /* conv2d's eval forward followed by epi on every output image. */
