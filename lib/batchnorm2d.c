@@ -433,18 +433,10 @@ gp_status gpi_bn_train_begin(gp_layer *l, int n)
                         "per channel (batch %d of %dx%d)", n, l->in.h, l->in.w);
     gpi_bn *b = l->priv;
     gpi_bn_layout g = gpi_bn_layout_of(l, n);
-    size_t groups = (size_t)l->in.c * (size_t)g.rows * (size_t)g.slices;
-    if (groups > b->groups_cap || (size_t)g.rows > b->rows_cap) {
-        gpi_free(b->groups);
-        gpi_free(b->row_done);
-        b->groups = gpi_balloc(groups * sizeof *b->groups);
-        b->row_done = gpi_balloc((size_t)g.rows);
-        b->groups_cap = b->groups && b->row_done ? groups : 0;
-        b->rows_cap = b->groups_cap ? (size_t)g.rows : 0;
-        if (!b->groups_cap)
-            return gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory for the statistics "
-                            "of %zu groups (batch %d)", groups, n);
-    }
+    if ((size_t)l->in.c * (size_t)g.rows * (size_t)g.slices > b->groups_cap ||
+        (size_t)g.rows > b->rows_cap)
+        return gpi_fail(GP_ERR_ARG, "batchnorm2d: batch %d is above the %d it was shaped for",
+                        n, l->in.n);
     memset(b->row_done, 0, (size_t)g.rows);
     b->trained = 1;
     return GP_OK;
@@ -699,9 +691,34 @@ static gp_status gpi_bn_init(gp_layer *l)
     return GP_OK;
 }
 
+/* The table of group moments for batches up to the shape's, made when the
+ * layer is shaped, so that no training step allocates (and the memory a
+ * run peaks at does not depend on what ran before it). */
+static gp_status gpi_bn_alloc_groups(gp_layer *l)
+{
+    gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, l->in.n);
+    size_t groups = (size_t)l->in.c * (size_t)g.rows * (size_t)g.slices;
+    if (groups <= b->groups_cap && (size_t)g.rows <= b->rows_cap)
+        return GP_OK;
+    gpi_free(b->groups);
+    gpi_free(b->row_done);
+    b->groups = gpi_balloc(groups * sizeof *b->groups);
+    b->row_done = gpi_balloc((size_t)g.rows);
+    b->groups_cap = b->groups && b->row_done ? groups : 0;
+    b->rows_cap = b->groups_cap ? (size_t)g.rows : 0;
+    if (!b->groups_cap)
+        return gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory for the statistics of %zu "
+                        "groups (batch %d)", groups, l->in.n);
+    return GP_OK;
+}
+
 static gp_status gpi_bn_reshape(gp_layer *l, gp_shape in)
 {
     gpi_layer_set_shapes(l, in);
+    gp_status st = gpi_bn_alloc_groups(l);
+    if (st != GP_OK)
+        return st;
     /* a training step's memory: the saved mean and invstd (eval's three
      * per-channel arrays are not used in training) */
     l->workspace_bytes = 2 * (size_t)in.c * sizeof(float);
