@@ -21,24 +21,30 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "gpi_bn.h"
 #include "gpi_layer.h"
 
 /* Below this many floats a parallel region costs more than it saves. */
 #define GPI_BN_PAR_MIN ((size_t)1 << 15)
 
-/* A quad is one SSE2 register of floats. The kernels handle a block of four
- * quads per iteration, each through its own fixed 4-iteration loop (a
- * small inline function): GCC -O2 turns each into one vector instruction
- * and keeps the four accumulators in registers, whereas a single
- * 16-iteration loop over an accumulator array leaves them on the stack. */
-#define GPI_BN_Q 4
-#define GPI_BN_BLOCK (4 * GPI_BN_Q)
+/* A quad (GPI_BN_Q) is one SSE2 register of floats. The scalar kernels
+ * handle a block of four quads per iteration, each through its own fixed
+ * 4-iteration loop (a small inline function): GCC -O2 turns each into one
+ * vector instruction and keeps the four accumulators in registers, whereas
+ * a single 16-iteration loop over an accumulator array leaves them on the
+ * stack. The AVX2 / AVX-512 kernels (gpi_bn.h) keep the same sums. */
 
 /* Floats per group of a channel's sums: 8 KiB stays in L1 for the second
  * pass of the statistics, and a float partial sum adds GPI_BN_GROUP /
  * GPI_BN_BLOCK = 128 terms, or a few hundred with the tails of odd planes. */
 #define GPI_BN_GROUP ((size_t)2048)
+
+/* Count, mean and sum of squared deviations of the values merged so far. */
+typedef struct {
+    double n, mean, m2;
+} gpi_bn_moments;
 
 typedef struct {
     float momentum;         /* PyTorch too rounds its double momentum to float */
@@ -48,21 +54,18 @@ typedef struct {
     /* per channel: the affine y = (x - aff_mean) aff_alpha + aff_beta of the
      * last forward (gpi_bn_eval_prepare, gpi_bn_train_stats) */
     float *aff_mean, *aff_alpha, *aff_beta;
+    /* per channel: the last training forward's alpha and beta (its mean is
+     * `mean`), for the relu mask of a fused backward; eval_prepare keeps them */
+    float *train_alpha, *train_beta;
     /* per channel: dx = (dy - d_mean - (x - mean) d_k) d_scale, from gpi_bn_grad_channel */
     float *d_k, *d_mean, *d_scale;
+    /* a training forward's group moments (gpi_bn_gather_row), channel by
+     * channel in merge order, and which rows of groups are gathered */
+    gpi_bn_moments *groups;
+    unsigned char *row_done;
+    size_t groups_cap, rows_cap;
 } gpi_bn;
 
-/* Elements [j0, j0 + len) of `planes` consecutive images' planes of one
- * channel; stride is the distance in floats between two images' planes. */
-typedef struct {
-    size_t stride, len;
-    int planes;
-} gpi_bn_span;
-
-/* Count, mean and sum of squared deviations of the values merged so far. */
-typedef struct {
-    double n, mean, m2;
-} gpi_bn_moments;
 
 static inline void gpi_bn_q_sum(float *restrict acc, const float *restrict p)
 {
@@ -82,39 +85,30 @@ static inline void gpi_bn_q_dev(float *restrict acc1, float *restrict acc2,
 }
 
 /* The gradient reaching the batchnorm: dy, or when masked (a relu after
- * it, ry its output) what relu passes back, 0 where ry <= 0. dy is loaded
- * either way, so that the select becomes a vector mask, not a branch that
- * real data mispredicts. */
-static inline float gpi_bn_g(const float *dy, const float *ry, size_t j, int masked)
+ * it) what relu passes back, 0 where the relu's input (x - mean) alpha +
+ * beta is <= 0 (where its output is). dy is loaded either way, so that the
+ * select becomes a vector mask, not a branch that real data mispredicts. */
+static inline float gpi_bn_g(float x, float dy, float mean, const gpi_bn_relu *relu,
+                             int masked)
 {
-    float d = dy[j];
-    return masked ? (ry[j] <= 0.0f ? 0.0f : d) : d;
+    return masked ? (gpi_bn_affine1(x, mean, relu->alpha, relu->beta) <= 0.0f ? 0.0f : dy) : dy;
 }
-#define GPI_BN_G(dy, ry, j, masked) gpi_bn_g(dy, ry, j, masked)
 
 /* The variants of a loop that differ by a constant flag (masked, relu)
  * must be inlined where the flag is known, or the test stays in the loop. */
 #define GPI_BN_INLINE static inline __attribute__((always_inline))
 
-/* acc1 += g, acc2 += (x - mean) g (g: GPI_BN_G). masked is a constant
+/* acc1 += g, acc2 += (x - mean) g (g: gpi_bn_g). masked is a constant
  * wherever this is inlined, so the test folds away. */
 GPI_BN_INLINE void gpi_bn_q_grad(float *restrict acc1, float *restrict acc2,
                                  const float *restrict x, const float *restrict dy,
-                                 const float *restrict ry, float mean, int masked)
+                                 const gpi_bn_relu *relu, float mean, int masked)
 {
     for (int k = 0; k < GPI_BN_Q; k++) {
-        float g = GPI_BN_G(dy, ry, k, masked);
+        float g = gpi_bn_g(x[k], dy[k], mean, relu, masked);
         acc1[k] += g;
         acc2[k] += (x[k] - mean) * g;
     }
-}
-
-/* The four quads of a block into one float, in a fixed order. */
-static float gpi_bn_fold(float acc[4][GPI_BN_Q])
-{
-    for (int k = 0; k < GPI_BN_Q; k++)
-        acc[0][k] = (acc[0][k] + acc[1][k]) + (acc[2][k] + acc[3][k]);
-    return (acc[0][0] + acc[0][1]) + (acc[0][2] + acc[0][3]);
 }
 
 static float gpi_bn_sum(const float *restrict p, gpi_bn_span s)
@@ -161,26 +155,25 @@ static void gpi_bn_dev(const float *restrict p, gpi_bn_span s, float m, float *s
 }
 
 /* Sums of g and of (x - mean) * g (g as in gpi_bn_q_grad). Inlined into
- * its two callers, where ry is NULL or not for the whole loop. */
+ * gpi_bn_grad_sums, where relu is NULL or not for the whole loop. */
 GPI_BN_INLINE void gpi_bn_grad_sums_any(const float *restrict x, const float *restrict dy,
-                                        const float *restrict ry, gpi_bn_span s, float mean,
+                                        gpi_bn_span s, float mean, const gpi_bn_relu *relu,
                                         int masked, float *sdy, float *sxdy)
 {
     float a1[4][GPI_BN_Q] = { { 0 } }, a2[4][GPI_BN_Q] = { { 0 } }, t1 = 0.0f, t2 = 0.0f;
     const size_t q2 = 2 * GPI_BN_Q, q3 = 3 * GPI_BN_Q;
-    for (int i = 0; i < s.planes; i++, x += s.stride, dy += s.stride, ry += masked ? s.stride : 0) {
+    for (int i = 0; i < s.planes; i++, x += s.stride, dy += s.stride) {
         size_t j = 0;
         for (; j + GPI_BN_BLOCK <= s.len; j += GPI_BN_BLOCK) {
-            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, ry + j, mean, masked);
-            gpi_bn_q_grad(a1[1], a2[1], x + j + GPI_BN_Q, dy + j + GPI_BN_Q, ry + j + GPI_BN_Q,
-                          mean, masked);
-            gpi_bn_q_grad(a1[2], a2[2], x + j + q2, dy + j + q2, ry + j + q2, mean, masked);
-            gpi_bn_q_grad(a1[3], a2[3], x + j + q3, dy + j + q3, ry + j + q3, mean, masked);
+            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, relu, mean, masked);
+            gpi_bn_q_grad(a1[1], a2[1], x + j + GPI_BN_Q, dy + j + GPI_BN_Q, relu, mean, masked);
+            gpi_bn_q_grad(a1[2], a2[2], x + j + q2, dy + j + q2, relu, mean, masked);
+            gpi_bn_q_grad(a1[3], a2[3], x + j + q3, dy + j + q3, relu, mean, masked);
         }
         for (; j + GPI_BN_Q <= s.len; j += GPI_BN_Q)
-            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, ry + j, mean, masked);
+            gpi_bn_q_grad(a1[0], a2[0], x + j, dy + j, relu, mean, masked);
         for (; j < s.len; j++) {
-            float g = GPI_BN_G(dy, ry, j, masked);
+            float g = gpi_bn_g(x[j], dy[j], mean, relu, masked);
             t1 += g;
             t2 += (x[j] - mean) * g;
         }
@@ -190,15 +183,12 @@ GPI_BN_INLINE void gpi_bn_grad_sums_any(const float *restrict x, const float *re
 }
 
 static void gpi_bn_grad_sums(const float *x, const float *dy, gpi_bn_span s, float mean,
-                             float *sdy, float *sxdy)
+                             const gpi_bn_relu *relu, float *sdy, float *sxdy)
 {
-    gpi_bn_grad_sums_any(x, dy, x, s, mean, 0, sdy, sxdy);
-}
-
-static void gpi_bn_grad_sums_relu(const float *x, const float *dy, const float *ry,
-                                  gpi_bn_span s, float mean, float *sdy, float *sxdy)
-{
-    gpi_bn_grad_sums_any(x, dy, ry, s, mean, 1, sdy, sxdy);
+    if (relu)
+        gpi_bn_grad_sums_any(x, dy, s, mean, relu, 1, sdy, sxdy);
+    else
+        gpi_bn_grad_sums_any(x, dy, s, mean, NULL, 0, sdy, sxdy);
 }
 
 /* Chan et al.'s merge of a group's (n, mean, m2) into the running moments. */
@@ -212,13 +202,15 @@ static void gpi_bn_merge(gpi_bn_moments *a, double n, double mean, double m2)
 
 /* Moments of one group: its mean from a float sum, then deviations from
  * that (rounded) mean with the exact correction for the rounding. */
-static void gpi_bn_group_moments(const float *p, gpi_bn_span s, gpi_bn_moments *acc)
+static gpi_bn_moments gpi_bn_group_moments(const gpi_bn_kernels *k, const float *p,
+                                           gpi_bn_span s)
 {
     double n = (double)s.planes * (double)s.len;
-    float m = (float)((double)gpi_bn_sum(p, s) / n), sd, sd2;
-    gpi_bn_dev(p, s, m, &sd, &sd2);
+    float m = (float)((double)k->sum(p, s) / n), sd, sd2;
+    k->dev(p, s, m, &sd, &sd2);
     double shift = (double)sd / n;
-    gpi_bn_merge(acc, n, (double)m + shift, (double)sd2 - (double)sd * shift);
+    gpi_bn_moments g = { n, (double)m + shift, (double)sd2 - (double)sd * shift };
+    return g;
 }
 
 /* How channel sums are cut into groups: `per` whole planes at a time when
@@ -245,28 +237,80 @@ static inline size_t gpi_bn_plane(const gp_layer *l, int i, int c)
     return ((size_t)i * (size_t)l->in.c + (size_t)c) * (size_t)l->in.h * (size_t)l->in.w;
 }
 
-/* Batch mean and sum of squared deviations of channel c over n images. */
+static const gpi_bn_kernels *gpi_bn_kernels_now(void);
+
+/* The groups of n images: rows of `per` images (the last may be short),
+ * each cut into `slices` slices of a plane. */
+typedef struct {
+    int per, rows, slices;
+    size_t chunk;
+} gpi_bn_layout;
+
+static gpi_bn_layout gpi_bn_layout_of(const gp_layer *l, int n)
+{
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    gpi_bn_layout g;
+    gpi_bn_grouping(hw, &g.per, &g.chunk);
+    g.rows = (n + g.per - 1) / g.per;
+    g.slices = (int)((hw + g.chunk - 1) / g.chunk);
+    return g;
+}
+
+/* The moments of channel c's groups in row r of n images, into the table. */
+static void gpi_bn_gather_row(const gp_layer *l, int n, int r, int c, const float *x)
+{
+    const gpi_bn *b = l->priv;
+    const gpi_bn_kernels *k = gpi_bn_kernels_now();
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    gpi_bn_moments *out = b->groups + ((size_t)c * (size_t)g.rows + (size_t)r) * (size_t)g.slices;
+    int i0 = r * g.per;
+    for (int s = 0; s < g.slices; s++) {
+        size_t j0 = (size_t)s * g.chunk;
+        out[s] = gpi_bn_group_moments(k, x + gpi_bn_plane(l, i0, c) + j0,
+                                      gpi_bn_group(l, n, i0, j0, g.per, g.chunk));
+    }
+}
+
+void gpi_bn_train_rows(gp_layer *l, int n, int first, int i0, int i1, const float *x)
+{
+    gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    for (int r = (first + g.per - 1) / g.per; r < g.rows && r * g.per < i1; r++) {
+        int last = (r + 1) * g.per < n ? (r + 1) * g.per - 1 : n - 1;
+        if (last < i0 || last >= i1)
+            continue;
+        for (int c = 0; c < l->in.c; c++)
+            gpi_bn_gather_row(l, n, r, c, x);
+        b->row_done[r] = 1;
+    }
+}
+
+/* Batch mean and sum of squared deviations of channel c over n images: the
+ * rows not gathered yet gathered, then every group merged in a fixed order
+ * (row by row, slice by slice), whoever gathered it. */
 static void gpi_bn_stats(const gp_layer *l, int n, int c, const float *x, double *mean,
                          double *m2)
 {
-    size_t hw = (size_t)l->in.h * (size_t)l->in.w, chunk;
-    int per;
-    gpi_bn_grouping(hw, &per, &chunk);
+    const gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    for (int r = 0; r < g.rows; r++)
+        if (!b->row_done[r])
+            gpi_bn_gather_row(l, n, r, c, x);
+    const gpi_bn_moments *in = b->groups + (size_t)c * (size_t)g.rows * (size_t)g.slices;
     gpi_bn_moments acc = { 0.0, 0.0, 0.0 };
-    for (int i0 = 0; i0 < n; i0 += per)
-        for (size_t j0 = 0; j0 < hw; j0 += chunk)
-            gpi_bn_group_moments(x + gpi_bn_plane(l, i0, c) + j0,
-                                 gpi_bn_group(l, n, i0, j0, per, chunk), &acc);
+    for (size_t i = 0; i < (size_t)g.rows * (size_t)g.slices; i++)
+        gpi_bn_merge(&acc, in[i].n, in[i].mean, in[i].m2);
     *mean = acc.mean;
     *m2 = acc.m2;
 }
 
-/* Channel c's sums of g and (x - mean) g (ry as in gpi_bn_q_grad), in
+/* Channel c's sums of g and (x - mean) g (g as in gpi_bn_q_grad), in
  * double across groups. */
 static void gpi_bn_channel_grad_sums(const gp_layer *l, int n, int c, const float *x,
-                                     const float *dy, const float *ry, float mean, double *sdy,
-                                     double *sxdy)
+                                     const float *dy, const gpi_bn_relu *relu, float mean,
+                                     double *sdy, double *sxdy)
 {
+    const gpi_bn_kernels *k = gpi_bn_kernels_now();
     size_t hw = (size_t)l->in.h * (size_t)l->in.w, chunk;
     int per;
     gpi_bn_grouping(hw, &per, &chunk);
@@ -276,10 +320,7 @@ static void gpi_bn_channel_grad_sums(const gp_layer *l, int n, int c, const floa
             size_t off = gpi_bn_plane(l, i0, c) + j0;
             gpi_bn_span s = gpi_bn_group(l, n, i0, j0, per, chunk);
             float a, b;
-            if (ry)
-                gpi_bn_grad_sums_relu(x + off, dy + off, ry + off, s, mean, &a, &b);
-            else
-                gpi_bn_grad_sums(x + off, dy + off, s, mean, &a, &b);
+            k->grad_sums(x + off, dy + off, s, mean, relu, &a, &b);
             *sdy += a;
             *sxdy += b;
         }
@@ -291,10 +332,8 @@ static void gpi_bn_channel_grad_sums(const gp_layer *l, int n, int c, const floa
 GPI_BN_INLINE void gpi_bn_q_affine(float *restrict y, const float *restrict x, float mean,
                                    float alpha, float beta, int relu)
 {
-    for (int k = 0; k < GPI_BN_Q; k++) {
-        float v = (x[k] - mean) * alpha + beta;
-        y[k] = relu && v <= 0.0f ? 0.0f : v;
-    }
+    for (int k = 0; k < GPI_BN_Q; k++)
+        y[k] = gpi_bn_clamp1(gpi_bn_affine1(x[k], mean, alpha, beta), relu);
 }
 
 GPI_BN_INLINE void gpi_bn_affine_any(const float *restrict x, float *restrict y, size_t len,
@@ -303,59 +342,62 @@ GPI_BN_INLINE void gpi_bn_affine_any(const float *restrict x, float *restrict y,
     size_t j = 0;
     for (; j + GPI_BN_Q <= len; j += GPI_BN_Q)
         gpi_bn_q_affine(y + j, x + j, mean, alpha, beta, relu);
-    for (; j < len; j++) {
-        float v = (x[j] - mean) * alpha + beta;
-        y[j] = relu && v <= 0.0f ? 0.0f : v;
-    }
+    for (; j < len; j++)
+        y[j] = gpi_bn_clamp1(gpi_bn_affine1(x[j], mean, alpha, beta), relu);
 }
 
 static void gpi_bn_affine(const float *x, float *y, size_t len, float mean, float alpha,
-                          float beta)
+                          float beta, int relu)
 {
-    gpi_bn_affine_any(x, y, len, mean, alpha, beta, 0);
+    if (relu)
+        gpi_bn_affine_any(x, y, len, mean, alpha, beta, 1);
+    else
+        gpi_bn_affine_any(x, y, len, mean, alpha, beta, 0);
 }
 
-static void gpi_bn_affine_relu(const float *x, float *y, size_t len, float mean, float alpha,
-                               float beta)
-{
-    gpi_bn_affine_any(x, y, len, mean, alpha, beta, 1);
-}
-
-/* dx of a training forward: (g - grad_mean - (x - mean) k) scale, g as in
- * GPI_BN_G. dx may be dy itself (the fused backward builds the conv's
- * gradient in place): the quad is read whole before it is written. */
+/* dx of a training forward (gpi_bn_dx1), g as in gpi_bn_g. dx may be dy
+ * itself (the fused backward builds the conv's gradient in place): the
+ * quad is read whole before it is written. */
 GPI_BN_INLINE void gpi_bn_q_dx_train(float *dx, const float *x, const float *dy,
-                                     const float *ry, float mean, float k, float grad_mean,
-                                     float scale, int masked)
+                                     const gpi_bn_dx_consts *k, const gpi_bn_relu *relu,
+                                     int masked)
 {
     float v[GPI_BN_Q];
     for (int q = 0; q < GPI_BN_Q; q++)
-        v[q] = (GPI_BN_G(dy, ry, q, masked) - grad_mean - (x[q] - mean) * k) * scale;
+        v[q] = gpi_bn_dx1(x[q], gpi_bn_g(x[q], dy[q], k->mean, relu, masked), k);
     for (int q = 0; q < GPI_BN_Q; q++)
         dx[q] = v[q];
 }
 
-GPI_BN_INLINE void gpi_bn_dx_train_any(const float *x, const float *dy, const float *ry,
-                                       float *dx, size_t len, float mean, float k,
-                                       float grad_mean, float scale, int masked)
+GPI_BN_INLINE void gpi_bn_dx_train_any(const float *x, const float *dy, float *dx, size_t len,
+                                       const gpi_bn_dx_consts *k, const gpi_bn_relu *relu,
+                                       int masked)
 {
     size_t j = 0;
     for (; j + GPI_BN_Q <= len; j += GPI_BN_Q)
-        gpi_bn_q_dx_train(dx + j, x + j, dy + j, ry + j, mean, k, grad_mean, scale, masked);
+        gpi_bn_q_dx_train(dx + j, x + j, dy + j, k, relu, masked);
     for (; j < len; j++)
-        dx[j] = (GPI_BN_G(dy, ry, j, masked) - grad_mean - (x[j] - mean) * k) * scale;
+        dx[j] = gpi_bn_dx1(x[j], gpi_bn_g(x[j], dy[j], k->mean, relu, masked), k);
 }
 
 static void gpi_bn_dx_train(const float *x, const float *dy, float *dx, size_t len,
-                            float mean, float k, float grad_mean, float scale)
+                            const gpi_bn_dx_consts *k, const gpi_bn_relu *relu)
 {
-    gpi_bn_dx_train_any(x, dy, x, dx, len, mean, k, grad_mean, scale, 0);
+    if (relu)
+        gpi_bn_dx_train_any(x, dy, dx, len, k, relu, 1);
+    else
+        gpi_bn_dx_train_any(x, dy, dx, len, k, NULL, 0);
 }
 
-static void gpi_bn_dx_train_relu(const float *x, const float *dy, const float *ry, float *dx,
-                                 size_t len, float mean, float k, float grad_mean, float scale)
+/* The scalar kernels, and the kernels this CPU runs. */
+static const gpi_bn_kernels gpi_bn_scalar = {
+    "scalar", gpi_bn_sum, gpi_bn_dev, gpi_bn_grad_sums, gpi_bn_affine, gpi_bn_dx_train
+};
+
+static const gpi_bn_kernels *gpi_bn_kernels_now(void)
 {
-    gpi_bn_dx_train_any(x, dy, ry, dx, len, mean, k, grad_mean, scale, 1);
+    const gpi_bn_kernels *k = gpi_bn_pick();
+    return k ? k : &gpi_bn_scalar;
 }
 
 /* dx of an eval forward: the statistics are constants. */
@@ -389,7 +431,14 @@ gp_status gpi_bn_train_begin(gp_layer *l, int n)
     if ((int64_t)n * l->in.h * l->in.w < 2)
         return gpi_fail(GP_ERR_ARG, "batchnorm2d: training needs more than one value "
                         "per channel (batch %d of %dx%d)", n, l->in.h, l->in.w);
-    ((gpi_bn *)l->priv)->trained = 1;
+    gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, n);
+    if ((size_t)l->in.c * (size_t)g.rows * (size_t)g.slices > b->groups_cap ||
+        (size_t)g.rows > b->rows_cap)
+        return gpi_fail(GP_ERR_ARG, "batchnorm2d: batch %d is above the %d it was shaped for",
+                        n, l->in.n);
+    memset(b->row_done, 0, (size_t)g.rows);
+    b->trained = 1;
     return GP_OK;
 }
 
@@ -402,33 +451,30 @@ void gpi_bn_train_stats(gp_layer *l, int n, int c, const float *x)
     gpi_bn_update_running(l, c, dmean, m2, count);
     b->mean[c] = b->aff_mean[c] = mean;
     b->invstd[c] = invstd;
-    b->aff_alpha[c] = invstd * l->params[0].value[c];
-    b->aff_beta[c] = l->params[1].value[c];
+    b->aff_alpha[c] = b->train_alpha[c] = invstd * l->params[0].value[c];
+    b->aff_beta[c] = b->train_beta[c] = l->params[1].value[c];
 }
 
 /* Channel c of n images through the affine of the last forward. */
 static void gpi_bn_affine_channel(const gp_layer *l, int n, int c, const float *x, float *y)
 {
     const gpi_bn *b = l->priv;
+    const gpi_bn_kernels *k = gpi_bn_kernels_now();
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     for (int i = 0; i < n; i++) {
         size_t off = gpi_bn_plane(l, i, c);
-        gpi_bn_affine(x + off, y + off, hw, b->aff_mean[c], b->aff_alpha[c], b->aff_beta[c]);
+        k->affine(x + off, y + off, hw, b->aff_mean[c], b->aff_alpha[c], b->aff_beta[c], 0);
     }
 }
 
 void gpi_bn_train_image(const gp_layer *l, const float *x, float *y, int relu)
 {
     const gpi_bn *b = l->priv;
+    const gpi_bn_kernels *k = gpi_bn_kernels_now();
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-    for (int c = 0; c < l->in.c; c++) {
-        const float *xc = x + (size_t)c * hw;
-        float *yc = y + (size_t)c * hw;
-        if (relu)
-            gpi_bn_affine_relu(xc, yc, hw, b->aff_mean[c], b->aff_alpha[c], b->aff_beta[c]);
-        else
-            gpi_bn_affine(xc, yc, hw, b->aff_mean[c], b->aff_alpha[c], b->aff_beta[c]);
-    }
+    for (int c = 0; c < l->in.c; c++)
+        k->affine(x + (size_t)c * hw, y + (size_t)c * hw, hw, b->aff_mean[c], b->aff_alpha[c],
+                  b->aff_beta[c], relu);
 }
 
 /* Eval normalises image by image, so each thread works on the same images
@@ -500,8 +546,16 @@ static gp_status gpi_bn_forward(gp_layer *l, int n, const float *x, float *y, gp
     return GP_OK;
 }
 
-void gpi_bn_grad_channel(gp_layer *l, int n, int c, const float *x, const float *dy,
-                         const float *ry)
+/* The relu mask of channel c (gpi_bn_relu) after a forward in the mode
+ * `trained` (eval's affine has the running mean, which backward uses then). */
+static gpi_bn_relu gpi_bn_relu_of(const gpi_bn *b, int c)
+{
+    gpi_bn_relu r = { b->trained ? b->train_alpha[c] : b->aff_alpha[c],
+                      b->trained ? b->train_beta[c] : b->aff_beta[c] };
+    return r;
+}
+
+void gpi_bn_grad_channel(gp_layer *l, int n, int c, const float *x, const float *dy, int relu)
 {
     gpi_bn *b = l->priv;
     float mean, invstd;
@@ -513,7 +567,8 @@ void gpi_bn_grad_channel(gp_layer *l, int n, int c, const float *x, const float 
         invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
     }
     double sum, dot, count = (double)n * (double)l->in.h * (double)l->in.w;
-    gpi_bn_channel_grad_sums(l, n, c, x, dy, ry, mean, &sum, &dot);
+    gpi_bn_relu mask = gpi_bn_relu_of(b, c);
+    gpi_bn_channel_grad_sums(l, n, c, x, dy, relu ? &mask : NULL, mean, &sum, &dot);
     l->params[0].grad[c] = (float)(dot * invstd);
     l->params[1].grad[c] = (float)sum;
     b->d_k[c] = (float)(dot * invstd * invstd / count);
@@ -521,35 +576,40 @@ void gpi_bn_grad_channel(gp_layer *l, int n, int c, const float *x, const float 
     b->d_scale[c] = invstd * l->params[0].value[c];
 }
 
+/* Channel c's constants of gpi_bn_dx1, after gpi_bn_grad_channel. */
+static gpi_bn_dx_consts gpi_bn_dx_consts_of(const gpi_bn *b, int c)
+{
+    gpi_bn_dx_consts k = { b->mean[c], b->d_k[c], b->d_mean[c], b->d_scale[c] };
+    return k;
+}
+
 /* dx of channel c over n images, after gpi_bn_grad_channel. */
 static void gpi_bn_dx_channel(const gp_layer *l, int n, int c, const float *x,
                              const float *dy, float *dx)
 {
     const gpi_bn *b = l->priv;
+    const gpi_bn_kernels *k = gpi_bn_kernels_now();
+    gpi_bn_dx_consts dk = gpi_bn_dx_consts_of(b, c);
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     for (int i = 0; i < n; i++) {
         size_t off = gpi_bn_plane(l, i, c);
         if (b->trained)
-            gpi_bn_dx_train(x + off, dy + off, dx + off, hw, b->mean[c], b->d_k[c],
-                            b->d_mean[c], b->d_scale[c]);
+            k->dx_train(x + off, dy + off, dx + off, hw, &dk, NULL);
         else
             gpi_bn_dx_eval(dy + off, dx + off, hw, b->d_scale[c]);
     }
 }
 
-void gpi_bn_dx_image(const gp_layer *l, const float *x, const float *dy, const float *ry,
-                     float *dx)
+void gpi_bn_dx_image(const gp_layer *l, const float *x, const float *dy, int relu, float *dx)
 {
     const gpi_bn *b = l->priv;
+    const gpi_bn_kernels *k = gpi_bn_kernels_now();
     size_t hw = (size_t)l->in.h * (size_t)l->in.w;
     for (int c = 0; c < l->in.c; c++) {
         size_t off = (size_t)c * hw;
-        if (ry)
-            gpi_bn_dx_train_relu(x + off, dy + off, ry + off, dx + off, hw, b->mean[c],
-                                 b->d_k[c], b->d_mean[c], b->d_scale[c]);
-        else
-            gpi_bn_dx_train(x + off, dy + off, dx + off, hw, b->mean[c], b->d_k[c],
-                            b->d_mean[c], b->d_scale[c]);
+        gpi_bn_dx_consts dk = gpi_bn_dx_consts_of(b, c);
+        gpi_bn_relu mask = gpi_bn_relu_of(b, c);
+        k->dx_train(x + off, dy + off, dx + off, hw, &dk, relu ? &mask : NULL);
     }
 }
 
@@ -562,7 +622,7 @@ static gp_status gpi_bn_backward(gp_layer *l, int n, const float *x, const float
 #pragma omp parallel for schedule(static) if ((size_t)n * gp_shape_image_size(l->in) >= GPI_BN_PAR_MIN)
 #endif
     for (int c = 0; c < channels; c++) {
-        gpi_bn_grad_channel(l, n, c, x, dy, NULL);
+        gpi_bn_grad_channel(l, n, c, x, dy, 0);
         if (dx)
             gpi_bn_dx_channel(l, n, c, x, dy, dx);
     }
@@ -578,9 +638,13 @@ static void gpi_bn_destroy(gp_layer *l)
         gpi_free(b->aff_mean);
         gpi_free(b->aff_alpha);
         gpi_free(b->aff_beta);
+        gpi_free(b->train_alpha);
+        gpi_free(b->train_beta);
         gpi_free(b->d_k);
         gpi_free(b->d_mean);
         gpi_free(b->d_scale);
+        gpi_free(b->groups);
+        gpi_free(b->row_done);
     }
     gpi_layer_free(l);
 }
@@ -612,7 +676,8 @@ static gp_status gpi_bn_init(gp_layer *l)
     gpi_bn *b = l->priv;
     if (!rv || !(b->mean = gpi_falloc(c)) || !(b->invstd = gpi_falloc(c)) ||
         !(b->aff_mean = gpi_falloc(c)) || !(b->aff_alpha = gpi_falloc(c)) ||
-        !(b->aff_beta = gpi_falloc(c)) || !(b->d_k = gpi_falloc(c)) ||
+        !(b->aff_beta = gpi_falloc(c)) || !(b->train_alpha = gpi_falloc(c)) ||
+        !(b->train_beta = gpi_falloc(c)) || !(b->d_k = gpi_falloc(c)) ||
         !(b->d_mean = gpi_falloc(c)) || !(b->d_scale = gpi_falloc(c)))
         return rv ? gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory") : GP_ERR_NOMEM;
     gamma->fixed_init = beta->fixed_init = 1;
@@ -626,9 +691,34 @@ static gp_status gpi_bn_init(gp_layer *l)
     return GP_OK;
 }
 
+/* The table of group moments for batches up to the shape's, made when the
+ * layer is shaped, so that no training step allocates (and the memory a
+ * run peaks at does not depend on what ran before it). */
+static gp_status gpi_bn_alloc_groups(gp_layer *l)
+{
+    gpi_bn *b = l->priv;
+    gpi_bn_layout g = gpi_bn_layout_of(l, l->in.n);
+    size_t groups = (size_t)l->in.c * (size_t)g.rows * (size_t)g.slices;
+    if (groups <= b->groups_cap && (size_t)g.rows <= b->rows_cap)
+        return GP_OK;
+    gpi_free(b->groups);
+    gpi_free(b->row_done);
+    b->groups = gpi_balloc(groups * sizeof *b->groups);
+    b->row_done = gpi_balloc((size_t)g.rows);
+    b->groups_cap = b->groups && b->row_done ? groups : 0;
+    b->rows_cap = b->groups_cap ? (size_t)g.rows : 0;
+    if (!b->groups_cap)
+        return gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory for the statistics of %zu "
+                        "groups (batch %d)", groups, l->in.n);
+    return GP_OK;
+}
+
 static gp_status gpi_bn_reshape(gp_layer *l, gp_shape in)
 {
     gpi_layer_set_shapes(l, in);
+    gp_status st = gpi_bn_alloc_groups(l);
+    if (st != GP_OK)
+        return st;
     /* a training step's memory: the saved mean and invstd (eval's three
      * per-channel arrays are not used in training) */
     l->workspace_bytes = 2 * (size_t)in.c * sizeof(float);

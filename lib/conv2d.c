@@ -112,8 +112,9 @@ static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float
 }
 
 /* Thread t of nt's share of a forward into y: its chunks, each followed by
- * epi in place (NULL: none). *epi_s (thread 0's only) gains the epilogue's
- * seconds. Returns the thread's first image and sets *end past its last. */
+ * epi in place (NULL: none; with epi->train, the batchnorm's statistics
+ * gathered instead). *epi_s (thread 0's only) gains the epilogue's seconds.
+ * Returns the thread's first image and sets *end past its last. */
 static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
                              const gpi_epilogue *epi, int t, int nt, int *end, double *epi_s)
 {
@@ -131,7 +132,10 @@ static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
             gpi_im2col_forward_chunk(c, weight, bias, x, y, i0, nb, slot);
         if (epi) {
             double t0 = epi_s ? gpi_now() : 0.0;
-            gpi_apply_epilogue(c, epi, y, i0, nb);
+            if (epi->train)
+                gpi_bn_train_rows(epi->bn, n, begin, i0, i0 + nb, y);
+            else
+                gpi_apply_epilogue(c, epi, y, i0, nb);
             if (epi_s)
                 *epi_s += gpi_now() - t0;
         }
@@ -179,8 +183,9 @@ gp_status gpi_conv_forward_eval_fused(gp_layer *conv, int n, const float *x, flo
 }
 
 /* The batchnorm of a training epilogue, once every image is convolved:
- * the statistics split over the team by channel, then this thread's images
- * [begin, end) normalised (and clamped) while they are in its cache. */
+ * the statistics (most groups gathered already, chunk by chunk) split over
+ * the team by channel, then this thread's images [begin, end) normalised
+ * (and clamped) while they are in its cache. */
 static void gpi_bn_epilogue_share(const gpi_conv *c, int n, const gpi_epilogue *epi,
                                   const float *y_conv, float *y, int begin, int end)
 {
@@ -206,7 +211,7 @@ gp_status gpi_conv_forward_train_fused(gp_layer *conv, int n, const float *x, fl
         return st;
     double start = gpi_now(), in_chunks = 0.0, bn_from = 0.0;
     gpi_conv_pack_forward(conv);
-    gpi_epilogue relu_only = { NULL, epi->relu };
+    gpi_epilogue relu_only = { NULL, epi->relu, 0 }, stats = { epi->bn, epi->relu, 1 };
     float *out = epi->bn ? y_conv : y;
 #ifdef _OPENMP
     int team = gpi_team(conv->priv, n);
@@ -214,7 +219,7 @@ gp_status gpi_conv_forward_train_fused(gp_layer *conv, int n, const float *x, fl
 #endif
     {
         int t = gpi_thread_id(), end;
-        int begin = gpi_forward_share(conv, n, x, out, epi->bn ? NULL : &relu_only, t,
+        int begin = gpi_forward_share(conv, n, x, out, epi->bn ? &stats : &relu_only, t,
                                       gpi_thread_count(), &end, t == 0 ? &in_chunks : NULL);
         if (epi->bn) {
 #ifdef _OPENMP
@@ -250,8 +255,8 @@ static const float *gpi_apply_prologue(const gpi_conv *c, const gpi_prologue *p,
     for (int i = i0; i < i0 + nb; i++) {
         size_t off = (size_t)i * out_size;
         if (p->epi->bn)
-            gpi_bn_dx_image(p->epi->bn, p->y_conv + off, p->dy + off,
-                            p->epi->relu ? p->y + off : NULL, p->work + off);
+            gpi_bn_dx_image(p->epi->bn, p->y_conv + off, p->dy + off, p->epi->relu,
+                            p->work + off);
         else
             gpi_relu_backward_span(p->y + off, p->dy + off, p->work + off, out_size);
     }
@@ -314,8 +319,7 @@ static gp_status gpi_conv_backward_pro(gp_layer *l, int n, const float *x, const
 #pragma omp for schedule(static)
 #endif
             for (int ch = 0; ch < c->cout; ch++)
-                gpi_bn_grad_channel(epi->bn, n, ch, pro->y_conv, pro->dy,
-                                    epi->relu ? pro->y : NULL);
+                gpi_bn_grad_channel(epi->bn, n, ch, pro->y_conv, pro->dy, epi->relu);
         }
         if (t == 0 && epi_s)
             in_epi += gpi_now() - t0;

@@ -1,9 +1,11 @@
 /*
- * ew.c - which elementwise kernels (gpi_ew.h) this CPU runs.
+ * ew.c - which elementwise and batchnorm kernels (gpi_ew.h, gpi_bn.h) this
+ * CPU runs.
  */
 #include "autoconfig.h"
 
 #include "gpi.h"
+#include "gpi_bn.h"
 #include "gpi_ew.h"
 
 const gpi_ew_kernels *gpi_ew_pick(void)
@@ -17,4 +19,10 @@ const gpi_ew_kernels *gpi_ew_pick(void)
         return &gpi_ew_avx2;
 #endif
     return NULL;
+}
+
+const gpi_bn_kernels *gpi_bn_pick(void)
+{
+    const gpi_ew_kernels *k = gpi_ew_pick();
+    return k ? k->bn : NULL;
 }

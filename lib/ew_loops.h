@@ -11,6 +11,7 @@
  *   EW_SQRT(a)        the IEEE square root
  *   EW_ZERO_LE0(v, t) v where t > 0 or t is NaN, else +0 (relu's rule)
  *   EW_NAME(f)        f's name in this file (f ## _avx2 ...)
+ *   EW_SUB, EW_LOAD4Z, EW_KEEP4   for bn_loops.h (which it lists)
  * Two vectors per iteration keep two independent chains in flight; the
  * element operations are exactly those of the scalar code (gpi_ew.h).
  */
@@ -87,6 +88,10 @@ static size_t EW_NAME(ew_sgd)(const gpi_sgd_consts *c, float *p, const float *g,
     return i;
 }
 
+/* batchnorm2d's kernels, reached through this set's table */
+#include "bn_loops.h"
+
 const gpi_ew_kernels EW_NAME(gpi_ew) = {
-    EW_ISA_NAME, EW_NAME(ew_relu_fwd), EW_NAME(ew_relu_bwd), EW_NAME(ew_adam), EW_NAME(ew_sgd)
+    EW_ISA_NAME, EW_NAME(ew_relu_fwd), EW_NAME(ew_relu_bwd), EW_NAME(ew_adam), EW_NAME(ew_sgd),
+    &EW_NAME(gpi_bn)
 };

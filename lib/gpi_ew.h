@@ -40,6 +40,8 @@ typedef struct {
                    size_t n);
     /* one SGD step of p with gradient g and momentum buffer buf (NULL without) */
     size_t (*sgd)(const gpi_sgd_consts *c, float *p, const float *g, float *buf, size_t n);
+    /* batchnorm2d's kernels of the same set (gpi_bn.h) */
+    const struct gpi_bn_kernels *bn;
 } gpi_ew_kernels;
 
 #ifdef GPOOL_HAVE_AVX2_KERNELS

@@ -89,6 +89,8 @@ gp_status gpi_check_batch(const gp_layer *l, int n);
 typedef struct {
     gp_layer *bn;           /* a batchnorm2d in eval mode, or NULL */
     int relu;               /* then max(y, 0) */
+    int train;              /* (conv2d.c only) bn is in training: per image,
+                               gather its statistics instead */
 } gpi_epilogue;
 
 /* conv2d's eval forward followed by epi on every output image. */
@@ -135,14 +137,22 @@ gp_status gpi_conv_backward_train_fused(gp_layer *conv, int n, const float *x,
  * image y = the affine of x, clamped by relu's rule when relu. */
 gp_status gpi_bn_train_begin(gp_layer *bn, int n);
 void      gpi_bn_train_stats(gp_layer *bn, int n, int c, const float *x);
+
+/* Between begin and the statistics, the statistics' groups of every channel
+ * that end in images [i0, i1) and start at image first or later, gathered
+ * while a thread's just convolved images are in its cache (threads give
+ * disjoint [i0, i1)); gpi_bn_train_stats gathers the rest and merges all
+ * in its fixed order, so the results do not depend on who gathered what. */
+void      gpi_bn_train_rows(gp_layer *bn, int n, int first, int i0, int i1, const float *x);
 void      gpi_bn_train_image(const gp_layer *bn, const float *x, float *y, int relu);
 
 /* Its backward in steps: channel c's parameter gradients from the n images
- * x and dy (ry: the output of a relu after it, whose gradient mask then
- * applies to dy; NULL for none), then image by image dx (may be dy). */
+ * x and dy (relu: a relu follows, whose gradient mask then applies to dy,
+ * recomputed from x and the forward's affine), then image by image dx
+ * (may be dy). */
 void      gpi_bn_grad_channel(gp_layer *bn, int n, int c, const float *x, const float *dy,
-                              const float *ry);
-void      gpi_bn_dx_image(const gp_layer *bn, const float *x, const float *dy, const float *ry,
+                              int relu);
+void      gpi_bn_dx_image(const gp_layer *bn, const float *x, const float *dy, int relu,
                           float *dx);
 
 /* relu's backward over count floats: dx = 0 where y <= 0, else dy (dx may

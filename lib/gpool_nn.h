@@ -522,8 +522,9 @@ gp_status   gp_net_backward     (gp_net *net, int n, const float *dy);
 
 /* A training pass runs the net in parts: a layer on its own, or a conv2d
  * with the batchnorm2d and/or relu right after it fused into its epilogue
- * (the batch statistics taken once every image is convolved, then each
- * image normalised and clamped on the thread that convolved it; backward
+ * (the batch statistics gathered as the conv's chunks finish and merged
+ * once every image is convolved, then each image normalised and clamped on
+ * the thread that convolved it; backward
  * builds the conv's output gradient chunk by chunk just before the conv
  * reads it), with the same bits as the layers one by one. The part
  * functions run one part on the caller's activations, as gp_net_forward and

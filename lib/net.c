@@ -516,7 +516,7 @@ static float *net_slice_out(const gp_net *net, int i, int i0)
 /* The layers conv i's epilogue takes over, as an epilogue. */
 static gpi_epilogue net_epilogue(const gp_net *net, int i)
 {
-    gpi_epilogue epi = { NULL, 0 };
+    gpi_epilogue epi = { NULL, 0, 0 };
     for (int j = i + 1; j <= i + net->fused[i]; j++) {
         if (net_layer_is(net, j, GP_LAYER_BATCHNORM2D))
             epi.bn = net->layers[j];

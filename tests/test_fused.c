@@ -12,8 +12,9 @@
  * threads, for every pattern (conv+bn+relu, conv+bn, conv+relu, a part at
  * the net's end, whose dy is the caller's), and for a batch of one image
  * (a team of one thread). Also: the part functions refuse what they cannot
- * run; and the vector kernels of relu and of the optimizers (gpi_ew.h)
- * give the scalar code's bits (the instruction sets hidden with
+ * run; and the vector kernels of relu, of batchnorm2d (gpi_bn.h, the layer
+ * and its relu-masked backward in the fused net) and of the optimizers
+ * (gpi_ew.h) give the scalar code's bits (the instruction sets hidden with
  * gp_set_cpu_mask), NaN, signed zeros and infinities included, on sizes
  * that leave a scalar tail and that split over threads.
  *
@@ -183,14 +184,31 @@ static void bufs_free(gp_net *net, layer_bufs *b)
 }
 
 /* got (fused, vector) against want (layer by layer, scalar), bit for bit. */
-static void same_bits(const float *got, const float *want, size_t count, const char *what,
-                      const char *ctx)
+static void compare_bits(const float *got, const float *want, size_t count, const char *what,
+                         const char *ctx, int any_nan)
 {
     for (size_t i = 0; i < count; i++)
-        if (memcmp(&got[i], &want[i], sizeof(float)))
+        if (memcmp(&got[i], &want[i], sizeof(float)) &&
+            !(any_nan && isnan(got[i]) && isnan(want[i])))
             fail_msg("%s: %s[%zu] is %.9g, the reference %.9g (seed %llu: rerun with "
                      "GPOOL_TEST_SEED=%llu)", ctx, what, i, got[i], want[i],
                      (unsigned long long)seed, (unsigned long long)seed);
+}
+
+static void same_bits(const float *got, const float *want, size_t count, const char *what,
+                      const char *ctx)
+{
+    compare_bits(got, want, count, what, ctx, 0);
+}
+
+/* same_bits, except that any NaN matches any NaN: where arithmetic makes a
+ * NaN (inf - inf gives x86's negative default NaN) or carries one, which of
+ * two NaN operands an add passes on depends on the operand order the
+ * compiler picked for the scalar code, which C leaves open. */
+static void same_values(const float *got, const float *want, size_t count, const char *what,
+                        const char *ctx)
+{
+    compare_bits(got, want, count, what, ctx, 1);
 }
 
 /* Every parameter gradient and buffer of the two nets. */
@@ -332,6 +350,98 @@ static void check_relu_kernels(void)
     gp_layer_destroy(l);
 }
 
+/* One training step of a batchnorm2d (gamma, beta from init) on x, dy:
+ * its output, dx, parameter gradients and running statistics, in that
+ * order, in out[0..4]. */
+static void bn_step(gp_shape in, int n, uint64_t init, const float *x, const float *dy,
+                    float *out[5])
+{
+    gp_layer *l = NULL;
+    assert_int_equal(gp_batchnorm2d_create(&l, in, 0.1f, 1e-5f), GP_OK);
+    uint64_t keep = tu_state;
+    tu_state = init;
+    for (int c = 0; c < in.c; c++) {
+        l->params[0].value[c] = tu_uniform(0.5f, 1.5f);
+        l->params[1].value[c] = tu_uniform(-0.3f, 0.3f);
+    }
+    tu_state = keep;
+    size_t count = floats(in, n);
+    out[0] = malloc(count * sizeof(float));
+    out[1] = malloc(count * sizeof(float));
+    assert_true(out[0] && out[1]);
+    assert_int_equal(gp_layer_forward(l, n, x, out[0], GP_TRAIN), GP_OK);
+    assert_int_equal(gp_layer_backward(l, n, x, out[0], dy, out[1]), GP_OK);
+    for (int k = 0; k < 3; k++) {
+        const float *v = k < 2 ? l->params[k].grad : l->buffers[0].value;
+        out[2 + k] = malloc(2 * (size_t)in.c * sizeof(float));
+        assert_non_null(out[2 + k]);
+        memcpy(out[2 + k], v, (size_t)in.c * sizeof(float));
+        if (k == 2)
+            memcpy(out[4] + in.c, l->buffers[1].value, (size_t)in.c * sizeof(float));
+    }
+    gp_layer_destroy(l);
+}
+
+/* batchnorm2d's sums, affine and dx, vector and scalar, on odd shapes
+ * (planes not a multiple of a block, a quad or a vector; planes over one
+ * group of 2,048 floats; batch 1; values far from zero; NaN and signed
+ * zeros), for the layer; its relu-masked kernels run in the fused net. */
+static void check_bn_kernels(void)
+{
+    static const int shapes[][4] = { { 3, 3, 5, 7 }, { 64, 2, 13, 13 }, { 3, 5, 1, 1 },
+                                     { 1, 4, 3, 3 }, { 2, 2, 61, 59 }, { 5, 3, 7, 7 } };
+    static const char *names[] = { "y", "dx", "gamma grad", "beta grad", "running stats" };
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int n = shapes[s][0];
+        gp_shape in = { n, shapes[s][1], shapes[s][2], shapes[s][3] };
+        size_t count = floats(in, n);
+        int special = s == sizeof shapes / sizeof *shapes - 1;
+        float *x = special ? special_floats(count) : random_floats(count);
+        float *dy = special ? special_floats(count) : random_floats(count), *out[2][5];
+        for (size_t i = 0; !special && i < count; i++)
+            x[i] = 40.0f + x[i];        /* |mean| >> std */
+        uint64_t init = tu_next();
+        for (int scalar = 0; scalar < 2; scalar++) {
+            assert_int_equal(gp_set_cpu_mask(scalar ? GP_CPU_MASK_AVX2 | GP_CPU_MASK_AVX512 : 0),
+                             GP_OK);
+            bn_step(in, n, init, x, dy, out[scalar]);
+        }
+        for (int k = 0; k < 5; k++) {
+            size_t len = k < 2 ? count : (size_t)(k == 4 ? 2 : 1) * (size_t)in.c;
+            same_values(out[0][k], out[1][k], len, names[k], "batchnorm2d, vector vs scalar");
+            free(out[0][k]);
+            free(out[1][k]);
+        }
+        free(x);
+        free(dy);
+    }
+}
+
+/* Two steps of the fused net (conv+bn+relu parts) with the vector and the
+ * scalar batchnorm kernels: the relu mask recomputed from the conv's output. */
+static void check_fused_bn_kernels(void (*build)(gp_net *), gp_shape in, int n)
+{
+    uint64_t init = tu_next();
+    gp_net *net[2] = { make(build, in, init), make(build, in, init) };
+    gp_shape out = gp_net_out_shape(net[0]);
+    for (int step = 0; step < 2; step++) {
+        float *x = random_floats(floats(in, n)), *dy = random_floats(floats(out, n));
+        const float *y[2];
+        for (int scalar = 0; scalar < 2; scalar++) {
+            assert_int_equal(gp_set_cpu_mask(scalar ? GP_CPU_MASK_AVX2 | GP_CPU_MASK_AVX512 : 0),
+                             GP_OK);
+            assert_int_equal(gp_net_forward(net[scalar], n, x, GP_TRAIN, &y[scalar]), GP_OK);
+            assert_int_equal(gp_net_backward(net[scalar], n, dy), GP_OK);
+        }
+        same_bits(y[0], y[1], floats(out, n), "output", "fused net, vector vs scalar");
+        same_state(net[0], net[1], "fused net, vector vs scalar");
+        free(x);
+        free(dy);
+    }
+    gp_net_destroy(net[0]);
+    gp_net_destroy(net[1]);
+}
+
 /* A net of 37,000 + 61 parameter floats (threaded, with tails). */
 static void build_params(gp_net *net)
 {
@@ -387,6 +497,9 @@ static void test_vector_kernels_equal_scalar(void **state)
         omp_set_num_threads(threads);
 #endif
         check_relu_kernels();
+        check_bn_kernels();
+        check_fused_bn_kernels(build_patterns, (gp_shape){ 37, 2, 18, 18 }, 3);
+        check_fused_bn_kernels(build_tail, (gp_shape){ 37, 3, 11, 13 }, 1);
         gp_optim_desc d = gp_optim_defaults(GP_OPTIM_SGD);
         check_optimizer(d, "sgd");
         d.momentum = 0.9f;
@@ -403,7 +516,7 @@ static void test_vector_kernels_equal_scalar(void **state)
         check_optimizer(gp_optim_defaults(GP_OPTIM_ADAMW), "adamw");
     }
     assert_int_equal(gp_set_cpu_mask(0), GP_OK);
-    printf("# relu, sgd, adam, adamw: the %s kernels give the scalar bits\n",
+    printf("# relu, batchnorm2d (layer and fused), sgd, adam, adamw: the %s kernels give the scalar bits\n",
            gp_cpu_has(GP_ISA_AVX512) ? "avx512" : "avx2");
 }
 
