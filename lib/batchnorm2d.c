@@ -54,9 +54,6 @@ typedef struct {
     /* per channel: the affine y = (x - aff_mean) aff_alpha + aff_beta of the
      * last forward (gpi_bn_eval_prepare, gpi_bn_train_stats) */
     float *aff_mean, *aff_alpha, *aff_beta;
-    /* per channel: the last training forward's alpha and beta (its mean is
-     * `mean`), for the relu mask of a fused backward; eval_prepare keeps them */
-    float *train_alpha, *train_beta;
     /* per channel: dx = (dy - d_mean - (x - mean) d_k) d_scale, from gpi_bn_grad_channel */
     float *d_k, *d_mean, *d_scale;
     /* a training forward's group moments (gpi_bn_gather_row), channel by
@@ -451,8 +448,8 @@ void gpi_bn_train_stats(gp_layer *l, int n, int c, const float *x)
     gpi_bn_update_running(l, c, dmean, m2, count);
     b->mean[c] = b->aff_mean[c] = mean;
     b->invstd[c] = invstd;
-    b->aff_alpha[c] = b->train_alpha[c] = invstd * l->params[0].value[c];
-    b->aff_beta[c] = b->train_beta[c] = l->params[1].value[c];
+    b->aff_alpha[c] = invstd * l->params[0].value[c];
+    b->aff_beta[c] = l->params[1].value[c];
 }
 
 /* Channel c of n images through the affine of the last forward. */
@@ -547,11 +544,14 @@ static gp_status gpi_bn_forward(gp_layer *l, int n, const float *x, float *y, gp
 }
 
 /* The relu mask of channel c (gpi_bn_relu) after a forward in the mode
- * `trained` (eval's affine has the running mean, which backward uses then). */
-static gpi_bn_relu gpi_bn_relu_of(const gpi_bn *b, int c)
+ * `trained` (eval's affine has the running mean, which backward uses then).
+ * A training forward's affine is worked out again from what it saved, with
+ * its operations, as eval_prepare may since have replaced aff_*. */
+static gpi_bn_relu gpi_bn_relu_of(const gp_layer *l, int c)
 {
-    gpi_bn_relu r = { b->trained ? b->train_alpha[c] : b->aff_alpha[c],
-                      b->trained ? b->train_beta[c] : b->aff_beta[c] };
+    const gpi_bn *b = l->priv;
+    gpi_bn_relu r = { b->trained ? b->invstd[c] * l->params[0].value[c] : b->aff_alpha[c],
+                      b->trained ? l->params[1].value[c] : b->aff_beta[c] };
     return r;
 }
 
@@ -567,7 +567,7 @@ void gpi_bn_grad_channel(gp_layer *l, int n, int c, const float *x, const float 
         invstd = (float)(1.0 / sqrt((double)l->buffers[1].value[c] + b->eps));
     }
     double sum, dot, count = (double)n * (double)l->in.h * (double)l->in.w;
-    gpi_bn_relu mask = gpi_bn_relu_of(b, c);
+    gpi_bn_relu mask = gpi_bn_relu_of(l, c);
     gpi_bn_channel_grad_sums(l, n, c, x, dy, relu ? &mask : NULL, mean, &sum, &dot);
     l->params[0].grad[c] = (float)(dot * invstd);
     l->params[1].grad[c] = (float)sum;
@@ -608,7 +608,7 @@ void gpi_bn_dx_image(const gp_layer *l, const float *x, const float *dy, int rel
     for (int c = 0; c < l->in.c; c++) {
         size_t off = (size_t)c * hw;
         gpi_bn_dx_consts dk = gpi_bn_dx_consts_of(b, c);
-        gpi_bn_relu mask = gpi_bn_relu_of(b, c);
+        gpi_bn_relu mask = gpi_bn_relu_of(l, c);
         k->dx_train(x + off, dy + off, dx + off, hw, &dk, relu ? &mask : NULL);
     }
 }
@@ -638,8 +638,6 @@ static void gpi_bn_destroy(gp_layer *l)
         gpi_free(b->aff_mean);
         gpi_free(b->aff_alpha);
         gpi_free(b->aff_beta);
-        gpi_free(b->train_alpha);
-        gpi_free(b->train_beta);
         gpi_free(b->d_k);
         gpi_free(b->d_mean);
         gpi_free(b->d_scale);
@@ -676,8 +674,7 @@ static gp_status gpi_bn_init(gp_layer *l)
     gpi_bn *b = l->priv;
     if (!rv || !(b->mean = gpi_falloc(c)) || !(b->invstd = gpi_falloc(c)) ||
         !(b->aff_mean = gpi_falloc(c)) || !(b->aff_alpha = gpi_falloc(c)) ||
-        !(b->aff_beta = gpi_falloc(c)) || !(b->train_alpha = gpi_falloc(c)) ||
-        !(b->train_beta = gpi_falloc(c)) || !(b->d_k = gpi_falloc(c)) ||
+        !(b->aff_beta = gpi_falloc(c)) || !(b->d_k = gpi_falloc(c)) ||
         !(b->d_mean = gpi_falloc(c)) || !(b->d_scale = gpi_falloc(c)))
         return rv ? gpi_fail(GP_ERR_NOMEM, "batchnorm2d: out of memory") : GP_ERR_NOMEM;
     gamma->fixed_init = beta->fixed_init = 1;
