@@ -31,6 +31,12 @@
 
 /* ------------------------------------------------------------ threads */
 
+/* Pieces each chunk of a direct forward is cut into: its results do not
+ * depend on the chunks (im2col's sgemm might), and finer shares let an idle thread take over more
+ * of one held up; a 7x7 layer's batch of 64 is otherwise two chunks per
+ * thread. */
+#define GPI_FORWARD_PIECES 2
+
 static int gpi_max_threads(void)
 {
 #ifdef _OPENMP
@@ -86,6 +92,74 @@ static void gpi_chunk_bounds(int begin, int end, int j, int k, int *i0, int *nb)
     *nb = begin + (int)((long long)len * (j + 1) / k) - *i0;
 }
 
+/* Chunk ids: owner u's chunks (the chunks of thread u's range in the
+ * static split over nt threads) are [base[u], base[u + 1]). */
+static void gpi_chunk_bases(const gpi_conv *c, int n, int nt, int *base)
+{
+    base[0] = 0;
+    for (int u = 0; u < nt; u++) {
+        int begin, end;
+        base[u + 1] = base[u] + gpi_thread_range(c, n, u, nt, &begin, &end);
+    }
+}
+
+/* A chunk as it is run: images [i0, i0 + nb), chunk j of owner u's range
+ * (whose chunk ids start at base), on thread t's buffers; stolen when t is
+ * not u. first is the first image of the unbroken run of images ending at
+ * i0 that this thread has done. */
+typedef struct {
+    int i0, nb, j, base, stolen, first, t;
+} gpi_chunk;
+
+typedef void (*gpi_chunk_fn)(void *ctx, const gpi_chunk *ch);
+
+/* The next chunk of count from the front of a range (its owner) or from
+ * its back (another thread); -1 when none is left. *word holds the chunks
+ * taken from the front (low half) and from the back (high half). */
+static int gpi_claim(uint64_t *word, int count, int from_back)
+{
+    uint64_t old = __atomic_load_n(word, __ATOMIC_RELAXED), next;
+    int j;
+    do {
+        uint32_t front = (uint32_t)old, back = (uint32_t)(old >> 32);
+        if ((int64_t)front + back >= count)
+            return -1;
+        j = from_back ? count - 1 - (int)back : (int)front;
+        next = old + (from_back ? (uint64_t)1 << 32 : 1);
+    } while (!__atomic_compare_exchange_n(word, &old, next, 1, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return j;
+}
+
+/* Thread t of nt runs its own range's chunks from the front, then, with
+ * steal, takes the other owners' remaining chunks from the back, so that
+ * a thread held up (by another process on its CPU) does not hold the
+ * whole team back. An owner's own chunks are thus always a prefix of its
+ * range, run in order. Which thread runs a chunk never changes what the
+ * chunk computes. pieces > 1 cuts every chunk into that many (finer
+ * shares for a pass whose results do not depend on the chunks).
+ * c->claims[0 .. nt) must be zero when the team starts. */
+static void gpi_run_chunks(gpi_conv *c, int n, int t, int nt, int steal, int pieces,
+                           const int *base, gpi_chunk_fn fn, void *ctx)
+{
+    gpi_chunk ch = { 0, 0, 0, 0, 0, 0, t };
+    int run_end = -1;
+    for (int k = 0; k < (steal ? nt : 1); k++) {
+        int u = (t + k) % nt, begin, end, next = 0;
+        int count = pieces * gpi_thread_range(c, n, u, nt, &begin, &end);
+        ch.base = pieces * base[u];
+        ch.stolen = k > 0;
+        while ((ch.j = steal ? gpi_claim(&c->claims[u], count, k > 0)
+                             : next < count ? next++ : -1) >= 0) {
+            gpi_chunk_bounds(begin, end, ch.j, count, &ch.i0, &ch.nb);
+            if (ch.i0 != run_end)
+                ch.first = ch.i0;
+            fn(ctx, &ch);
+            run_end = ch.i0 + ch.nb;
+        }
+    }
+}
+
 /* ------------------------------------------------------------ verbs */
 
 /* Seconds on a monotonic clock: the epilogue's share of a fused call. */
@@ -111,36 +185,62 @@ static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float
     }
 }
 
-/* Thread t of nt's share of a forward into y: its chunks, each followed by
- * epi in place (NULL: none; with epi->train, the batchnorm's statistics
- * gathered instead). *epi_s (thread 0's only) gains the epilogue's seconds.
- * Returns the thread's first image and sets *end past its last. */
+/* What every chunk of a forward into y needs; epi_s is thread 0's. */
+typedef struct {
+    gp_layer           *l;
+    int                 n;
+    const float        *x;
+    float              *y;
+    const gpi_epilogue *epi;
+    double             *epi_s;
+} gpi_forward_call;
+
+/* One chunk of a forward, followed by epi in place (NULL: none; with
+ * epi->train, the batchnorm's statistics of the groups whose images this
+ * thread has all done gathered instead). */
+static void gpi_forward_chunk(void *ctx, const gpi_chunk *ch)
+{
+    const gpi_forward_call *f = ctx;
+    gpi_conv *c = f->l->priv;
+    int i0 = ch->i0, nb = ch->nb, t = ch->t;
+    if (c->d.k)
+        gpi_direct_forward_chunk(c, f->x, f->y, i0, nb, t);
+    else
+        gpi_im2col_forward_chunk(c, f->l->params[0].value,
+                                 c->has_bias ? f->l->params[1].value : NULL, f->x, f->y, i0, nb,
+                                 c->scratch + (size_t)t * c->slot_floats);
+    if (!f->epi)
+        return;
+    double t0 = f->epi_s ? gpi_now() : 0.0;
+    if (f->epi->train)
+        gpi_bn_train_rows(f->epi->bn, f->n, ch->first, i0, i0 + nb, f->y);
+    else
+        gpi_apply_epilogue(c, f->epi, f->y, i0, nb);
+    if (f->epi_s)
+        *f->epi_s += gpi_now() - t0;
+}
+
+/* Thread t of nt's share of a forward into y (gpi_forward_chunk; chunks
+ * shared out as gpi_run_chunks does). *epi_s (thread 0's only) gains the
+ * epilogue's seconds. Returns the first image of thread t's range in the
+ * static split and sets *end past its last. */
 static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
                              const gpi_epilogue *epi, int t, int nt, int *end, double *epi_s)
 {
     gpi_conv *c = l->priv;
-    const float *weight = l->params[0].value;
-    const float *bias = c->has_bias ? l->params[1].value : NULL;
-    int begin, k = gpi_thread_range(c, n, t, nt, &begin, end);
-    float *slot = c->scratch + (size_t)t * c->slot_floats;
-    for (int j = 0; j < k; j++) {
-        int i0, nb;
-        gpi_chunk_bounds(begin, *end, j, k, &i0, &nb);
-        if (c->d.k)
-            gpi_direct_forward_chunk(c, x, y, i0, nb, t);
-        else
-            gpi_im2col_forward_chunk(c, weight, bias, x, y, i0, nb, slot);
-        if (epi) {
-            double t0 = epi_s ? gpi_now() : 0.0;
-            if (epi->train)
-                gpi_bn_train_rows(epi->bn, n, begin, i0, i0 + nb, y);
-            else
-                gpi_apply_epilogue(c, epi, y, i0, nb);
-            if (epi_s)
-                *epi_s += gpi_now() - t0;
-        }
-    }
+    int begin, base[nt + 1];
+    gpi_thread_range(c, n, t, nt, &begin, end);
+    gpi_chunk_bases(c, n, nt, base);
+    gpi_forward_call f = { l, n, x, y, epi, epi_s };
+    gpi_run_chunks(c, n, t, nt, 1, c->d.k ? GPI_FORWARD_PIECES : 1, base, gpi_forward_chunk,
+                   &f);
     return begin;
+}
+
+/* Before a team starts on a call: no chunk claimed yet. */
+static void gpi_claims_reset(gpi_conv *c)
+{
+    memset(c->claims, 0, (size_t)c->slots * sizeof *c->claims);
 }
 
 static void gpi_conv_pack_forward(gp_layer *l)
@@ -154,6 +254,7 @@ static gp_status gpi_conv_forward_epi(gp_layer *l, int n, const float *x, float 
                                       const gpi_epilogue *epi)
 {
     gpi_conv_pack_forward(l);
+    gpi_claims_reset(l->priv);
 #ifdef _OPENMP
     int team = gpi_team(l->priv, n);
 #pragma omp parallel num_threads(team) if (team > 1)
@@ -211,6 +312,7 @@ gp_status gpi_conv_forward_train_fused(gp_layer *conv, int n, const float *x, fl
         return st;
     double start = gpi_now(), in_chunks = 0.0, bn_from = 0.0;
     gpi_conv_pack_forward(conv);
+    gpi_claims_reset(conv->priv);
     gpi_epilogue relu_only = { NULL, epi->relu, 0 }, stats = { epi->bn, epi->relu, 1 };
     float *out = epi->bn ? y_conv : y;
 #ifdef _OPENMP
@@ -263,34 +365,67 @@ static const float *gpi_apply_prologue(const gpi_conv *c, const gpi_prologue *p,
     return p->work;
 }
 
-/* Thread t of nt's share of a backward: its chunks, each after the
- * prologue pro (NULL: none) has built its dy; *pro_s (thread 0's only)
- * gains the prologue's seconds. */
+/* What every chunk of a backward needs; pro_s is thread 0's, a the
+ * im2col path's accumulators of the running thread. */
+typedef struct {
+    gp_layer           *l;
+    const float        *x, *dy;
+    float              *dx;
+    const gpi_prologue *pro;
+    double             *pro_s;
+    gpi_conv_acc        a;
+} gpi_backward_call;
+
+/* One chunk of a backward, after the prologue (NULL: none) has built its
+ * dy. */
+static void gpi_backward_chunk(void *ctx, const gpi_chunk *ch)
+{
+    const gpi_backward_call *b = ctx;
+    gpi_conv *c = b->l->priv;
+    const float *dy = b->dy;
+    int i0 = ch->i0, nb = ch->nb, t = ch->t;
+    if (b->pro) {
+        double t0 = b->pro_s ? gpi_now() : 0.0;
+        dy = gpi_apply_prologue(c, b->pro, i0, nb);
+        if (b->pro_s)
+            *b->pro_s += gpi_now() - t0;
+    }
+    /* an owner accumulates its own chunks in its first chunk's accumulator
+     * (as one thread running them all would), a stolen chunk in its own */
+    if (c->d.k)
+        gpi_direct_backward_chunk(c, b->x, dy, b->dx, i0, nb, t,
+                                  ch->base + (ch->stolen ? ch->j : 0), ch->stolen || ch->j == 0);
+    else
+        gpi_im2col_backward_chunk(c, b->l->params[0].value, b->x, dy, b->dx, i0, nb,
+                                  c->scratch + (size_t)t * c->slot_floats, b->a);
+}
+
+/* Thread t of nt's share of a backward (gpi_backward_chunk; *pro_s, thread
+ * 0's only, gains the prologue's seconds). The direct path's chunks are
+ * shared out as gpi_run_chunks does; im2col's run on their own thread (its
+ * accumulators are the threads'). */
 static void gpi_backward_share(gp_layer *l, int n, const float *x, const float *dy, float *dx,
                                const gpi_prologue *pro, int t, int nt, double *pro_s)
 {
     gpi_conv *c = l->priv;
-    int begin, end, k = gpi_thread_range(c, n, t, nt, &begin, &end);
-    gpi_conv_acc a = { NULL, NULL };
-    if (c->d.k)
-        gpi_direct_zero_acc(c, t);
-    else
-        a = gpi_im2col_thread_acc(l, t);
-    float *slot = c->scratch + (size_t)t * c->slot_floats;
-    for (int j = 0; j < k; j++) {
-        int i0, nb;
-        gpi_chunk_bounds(begin, end, j, k, &i0, &nb);
-        if (pro) {
-            double t0 = pro_s ? gpi_now() : 0.0;
-            dy = gpi_apply_prologue(c, pro, i0, nb);
-            if (pro_s)
-                *pro_s += gpi_now() - t0;
-        }
-        if (c->d.k)
-            gpi_direct_backward_chunk(c, x, dy, dx, i0, nb, t);
-        else
-            gpi_im2col_backward_chunk(c, l->params[0].value, x, dy, dx, i0, nb, slot, a);
-    }
+    int base[nt + 1];
+    gpi_chunk_bases(c, n, nt, base);
+    gpi_backward_call b = { l, x, dy, dx, pro, pro_s, { NULL, NULL } };
+    if (!c->d.k)
+        b.a = gpi_im2col_thread_acc(l, t);
+    gpi_run_chunks(c, n, t, nt, c->d.k != NULL, 1, base, gpi_backward_chunk, &b);
+}
+
+/* The direct path's parameter gradients from the accumulators of a
+ * backward's chunks, nt threads having shared them. */
+static void gpi_direct_gradients(gp_layer *l, int n, int nt)
+{
+    gpi_conv *c = l->priv;
+    int base[nt + 1], own[nt];
+    gpi_chunk_bases(c, n, nt, base);
+    for (int u = 0; u < nt; u++)
+        own[u] = (int)(uint32_t)c->claims[u];
+    gpi_direct_reduce(l, base, own, nt);
 }
 
 /* conv2d's backward, with pro's batchnorm statistics gathered first (split
@@ -305,6 +440,7 @@ static gp_status gpi_conv_backward_pro(gp_layer *l, int n, const float *x, const
     double in_epi = 0.0;
     if (c->d.k && dx)
         gpi_pack_backward(c, l->params[0].value);
+    gpi_claims_reset(c);
 #ifdef _OPENMP
     int team = gpi_team(c, n);
 #pragma omp parallel num_threads(team) if (team > 1)
@@ -326,7 +462,7 @@ static gp_status gpi_conv_backward_pro(gp_layer *l, int n, const float *x, const
         gpi_backward_share(l, n, x, dy, dx, pro, t, nt, t == 0 && epi_s ? &in_epi : NULL);
     }
     if (c->d.k)
-        gpi_direct_reduce(l, used);
+        gpi_direct_gradients(l, n, used);
     else
         gpi_im2col_reduce(l, used);
     if (epi_s)
@@ -362,6 +498,7 @@ static void gpi_conv_free_plan(gpi_conv *c)
 {
     gpi_free(c->scratch);
     gpi_free(c->acc);
+    free(c->claims);
     gpi_direct_free(c);
 }
 
@@ -445,6 +582,9 @@ static gp_status gpi_conv_plan(const gp_layer *l, gp_shape in, gpi_conv *c)
                      .x_is_cols = kh == 1 && kw == 1 && stride == 1 && pad == 0,
                      .K = (size_t)in.c * kh * kw, .P = (size_t)os.h * os.w,
                      .slots = gpi_max_threads() };
+    c->claims = calloc((size_t)c->slots, sizeof *c->claims);
+    if (!c->claims)
+        return gpi_fail(GP_ERR_NOMEM, "conv2d: out of memory for the chunk claims");
     c->d.k = gpi_direct_pick(c, choice);
     if (c->d.k) {
         st = gpi_direct_alloc(c, in.n);

@@ -151,6 +151,8 @@ INLINE void wg_step(__m256 acc[WCB][WRB], const float *const *xp, const float *c
 #define CONV_LOAD_LIMITED(p, t)    _mm256_and_ps(_mm256_loadu_ps(p), t)
 #define CONV_COPY_LIMITED(d, s, t)                                                  \
     _mm256_maskstore_ps(d, _mm256_castps_si256(t), _mm256_maskload_ps(s, _mm256_castps_si256(t)))
+#define CONV_LOAD_WHERE(p, m, q)                                                    \
+    _mm256_maskload_ps(p, _mm256_castps_si256(_mm256_load_ps((m) + (q))))
 #define CONV_HSUM(v)               hsum(v)
 #define CONV_KERNELS               gpi_conv_avx2
 #define CONV_NAME                  "avx2"

@@ -132,6 +132,7 @@ INLINE const uint16_t *mask_row(const gpi_conv_src *s, int t)
 #define CONV_STOREU(p, v)          _mm512_storeu_ps(p, v)
 #define CONV_LOAD_LIMITED(p, t)    _mm512_maskz_loadu_ps(t, p)
 #define CONV_COPY_LIMITED(d, s, t) _mm512_mask_storeu_ps(d, t, _mm512_maskz_loadu_ps(t, s))
+#define CONV_LOAD_WHERE(p, m, q)   _mm512_maskz_loadu_ps((m)[(q) / V], p)
 #define CONV_HSUM(v)               _mm512_reduce_add_ps(v)
 #define CONV_KERNELS               gpi_conv_avx512
 #define CONV_NAME                  "avx512"

@@ -118,6 +118,16 @@ static size_t gpi_mask_bytes(const gpi_conv *c, const gpi_layout *lay)
     return (size_t)c->d.taps * lay->mld * per;
 }
 
+/* Sets position q of row t of a mask table of mld groups of 16 per row, in
+ * the kernels' format. */
+static void gpi_mask_set(const gpi_conv *c, void *masks, size_t mld, int t, size_t q)
+{
+    if (c->d.k->lane_masks)
+        ((uint32_t *)masks)[(size_t)t * mld * 16 + q] = UINT32_MAX;
+    else
+        ((uint16_t *)masks)[(size_t)t * mld + q / 16] |= (uint16_t)(1u << (q % 16));
+}
+
 /* Lane masks: position q of tap t's row is set where q (of the images
  * stacked in one plane, or of one image) reads a pixel inside its map. */
 static void gpi_direct_masks(const gpi_conv *c, gpi_layout *lay)
@@ -127,13 +137,8 @@ static void gpi_direct_masks(const gpi_conv *c, gpi_layout *lay)
         int sy = t / c->kw - c->pad, sx = t % c->kw - c->pad;
         for (size_t q = 0; q < nq; q++) {
             int p = (int)(q % c->P), iy = p / c->w + sy, ix = p % c->w + sx;
-            if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w)
-                continue;
-            if (c->d.k->lane_masks)
-                ((uint32_t *)lay->masks)[(size_t)t * nq + q] = UINT32_MAX;
-            else
-                ((uint16_t *)lay->masks)[(size_t)t * lay->mld + q / 16] |=
-                    (uint16_t)(1u << (q % 16));
+            if (iy >= 0 && iy < c->h && ix >= 0 && ix < c->w)
+                gpi_mask_set(c, lay->masks, lay->mld, t, q);
         }
     }
 }
@@ -187,18 +192,41 @@ static void gpi_copies_offsets(const gpi_conv *c, int chans, int *off)
             off[ch * taps + t] = (int)(((size_t)ch * k + t % k) * c->d.ps) + t / k * c->w;
 }
 
+/* Row kx of the copies' masks: the positions q < P of a map whose column
+ * q % W + kx - pad is inside the map (what copy kx holds at q). */
+static void gpi_copies_masks(const gpi_conv *c)
+{
+    for (int kx = 0; kx < c->kw; kx++)
+        for (size_t q = 0; q < c->P; q++) {
+            int ix = (int)(q % (size_t)c->w) + kx - c->pad;
+            if (ix >= 0 && ix < c->w)
+                gpi_mask_set(c, c->d.copy_masks, c->d.copy_mld, kx, q);
+        }
+}
+
 /* Tables of the shifted copies; returns their bytes (0: out of memory). */
 static size_t gpi_copies_alloc(gpi_conv *c)
 {
     gpi_direct *d = &c->d;
     size_t kf = c->K, kb = (size_t)c->cout * d->taps;
+    size_t per = d->k->lane_masks ? 16 * sizeof(uint32_t) : sizeof(uint16_t);
+    d->copy_mld = (c->P + 15) / 16;
     d->off_cf = gpi_balloc(kf * sizeof(int));
     d->off_cb = gpi_balloc(kb * sizeof(int));
-    if (!d->off_cf || !d->off_cb)
+    d->copy_masks = gpi_balloc((size_t)c->kw * d->copy_mld * per);
+    if (!d->off_cf || !d->off_cb || !d->copy_masks)
         return 0;
     gpi_copies_offsets(c, c->cin, d->off_cf);
     gpi_copies_offsets(c, c->cout, d->off_cb);
-    return (kf + kb) * sizeof(int);
+    gpi_copies_masks(c);
+    return (kf + kb) * sizeof(int) + (size_t)c->kw * d->copy_mld * per;
+}
+
+/* Chunks of a batch of at most max_batch images split over at most slots
+ * threads: sum_t ceil(len_t / nb) <= max_batch / nb + threads. */
+static int gpi_direct_max_chunks(const gpi_conv *c, int max_batch)
+{
+    return (max_batch + c->d.nb - 1) / c->d.nb + c->slots;
 }
 
 gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
@@ -220,12 +248,14 @@ gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
                                (size_t)chans * d->ld_out : 0;
     d->copies = gpi_copies_pay(c);
     /* the whole vectors read from the last copy row reach 2 pad rows and
-     * a vector past the map */
-    d->ps = gpi_round_floats(2 * (size_t)c->pad * c->w + c->P + 8);
+     * a vector past the map; gpi_shift_copies writes up to a vector past
+     * the map */
+    d->ps = gpi_round_floats(2 * (size_t)c->pad * c->w + c->P + 16);
     if (d->copies)   /* stacked x and dy for the weight gradient, no product rows */
         c->slot_floats = d->margin + ((size_t)c->cin + c->cout) * cs +
                          (size_t)chans * c->kw * d->ps;
     c->acc_floats = gpi_round_floats((size_t)c->cout * c->K + (size_t)c->cout);
+    c->acc_count = gpi_direct_max_chunks(c, max_batch);
     size_t table_bytes = (2 * kf + 2 * kb) * sizeof(int);
     d->tap_f = gpi_balloc(kf * sizeof(int));
     d->tap_b = gpi_balloc(kb * sizeof(int));
@@ -248,7 +278,7 @@ gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
     d->wb = gpi_falloc(cin_pad * kb);
     d->bias = gpi_falloc(cout_pad);
     c->scratch = gpi_falloc((size_t)c->slots * c->slot_floats);
-    c->acc = gpi_falloc((size_t)c->slots * c->acc_floats);
+    c->acc = gpi_falloc((size_t)c->acc_count * c->acc_floats);
     if (!ok || !d->wf || !d->wb || !d->bias || !c->scratch || !c->acc)
         return gpi_fail(GP_ERR_NOMEM, "conv2d: out of memory for scratch");
     gpi_direct_taps(c);
@@ -258,7 +288,8 @@ gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
             return gpi_fail(GP_ERR_NOMEM, "conv2d: out of memory for scratch");
         table_bytes += bytes;
     }
-    c->workspace_bytes = ((size_t)c->slots * (c->slot_floats + c->acc_floats) + cout_pad * kf +
+    c->workspace_bytes = ((size_t)c->slots * c->slot_floats +
+                          (size_t)c->acc_count * c->acc_floats + cout_pad * kf +
                           cin_pad * kb + cout_pad) * sizeof(float) + table_bytes;
     return GP_OK;
 }
@@ -274,6 +305,7 @@ void gpi_direct_free(gpi_conv *c)
     gpi_free(c->d.tap_b);
     gpi_free(c->d.off_cf);
     gpi_free(c->d.off_cb);
+    gpi_free(c->d.copy_masks);
     gpi_free(c->d.wf);
     gpi_free(c->d.wb);
     gpi_free(c->d.bias);
@@ -283,15 +315,15 @@ void gpi_direct_free(gpi_conv *c)
 
 /* Per-thread buffers of the stacked layout (x planes, dy planes, product
  * rows; data start after the margin) or, with copies, of x and dy planes
- * and the shifted copies of one image; and gradient accumulators. */
+ * and the shifted copies of one image. */
 typedef struct {
-    float *x, *dy, *out, *copies, *acc;
+    float *x, *dy, *out, *copies;
 } gpi_direct_bufs;
 
 static gpi_direct_bufs gpi_direct_slot(const gpi_conv *c, int t)
 {
     const gpi_direct *d = &c->d;
-    gpi_direct_bufs b = { NULL, NULL, NULL, NULL, c->acc + (size_t)t * c->acc_floats };
+    gpi_direct_bufs b = { NULL, NULL, NULL, NULL };
     if (c->slot_floats) {
         size_t cs = d->ld_out + d->margin;
         b.x = c->scratch + (size_t)t * c->slot_floats + d->margin;
@@ -324,22 +356,25 @@ static void gpi_unstack(const gpi_conv *c, const float *rows, int ch, int nb, fl
 
 /* The k shifted copies of each of an image's ch channels into planes
  * (gpi_direct.copies): copy kx of channel ch, plane ch * k + kx, holds
- * input row iy at row iy + pad, shifted kx - pad columns left. Only the
- * pixels inside the map are written: the rest of every plane was zeroed
- * when the scratch was allocated, and stays so. */
+ * input row iy at row iy + pad, shifted kx - pad columns left. As the rows
+ * are W wide in the map and in the copy, a copy's H rows are the map read
+ * kx - pad floats off, with the columns that would come from the
+ * neighbouring row masked to zero: one masked copy of the whole map, no
+ * per-row tail. The pad rows were zeroed when the scratch was allocated;
+ * the last vector's overrun into them writes zeros. */
 static void gpi_shift_copies(const gpi_conv *c, const float *img, int ch, float *planes)
 {
-    int k = c->kw, W = c->w;
-    for (int ci = 0; ci < ch; ci++)
+    const gpi_direct *d = &c->d;
+    int k = c->kw;
+    size_t per = d->k->lane_masks ? 16 * sizeof(uint32_t) : sizeof(uint16_t);
+    for (int ci = 0; ci < ch; ci++) {
+        const float *map = img + (size_t)ci * c->P;
         for (int kx = 0; kx < k; kx++) {
-            int dx = kx - c->pad, width = W - (dx < 0 ? -dx : dx);
-            if (width <= 0)
-                continue;
-            const float *src = img + (size_t)ci * c->P + (dx > 0 ? dx : 0);
-            float *dst = planes + ((size_t)ci * k + kx) * c->d.ps + (size_t)c->pad * W +
-                         (dx < 0 ? -dx : 0);
-            c->d.k->copy(src, (size_t)W, dst, (size_t)W, c->h, width);
+            const char *mask = (const char *)d->copy_masks + (size_t)kx * d->copy_mld * per;
+            float *dst = planes + ((size_t)ci * k + kx) * d->ps + (size_t)c->pad * c->w;
+            d->k->mask_copy(map + (kx - c->pad), dst, mask, c->P);
         }
+    }
 }
 
 /* One image's product over its shifted copies (rows off). */
@@ -431,15 +466,17 @@ void gpi_direct_forward_chunk(const gpi_conv *c, const float *x, float *y, int i
     gpi_unstack(c, b.out, c->cout, nb, y + (size_t)i0 * out_size);
 }
 
-/* The thread's accumulators are [cout][K] then [cout]. */
+/* An accumulator is [cout][K] then [cout]. */
 void gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *dy, float *dx,
-                               int i0, int nb, int t)
+                               int i0, int nb, int t, int acc, int fresh)
 {
     const gpi_direct *d = &c->d;
     const gpi_layout *lay = d->bwd;
     size_t in_size = (size_t)c->cin * c->P, out_size = (size_t)c->cout * c->P;
     gpi_direct_bufs b = gpi_direct_slot(c, t);
-    float *dw = b.acc, *db = b.acc + (size_t)c->cout * c->K;
+    float *dw = c->acc + (size_t)acc * c->acc_floats, *db = dw + (size_t)c->cout * c->K;
+    if (fresh)
+        memset(dw, 0, ((size_t)c->cout * c->K + (size_t)c->cout) * sizeof(float));
     const float *xi = x + (size_t)i0 * in_size, *dyi = dy + (size_t)i0 * out_size;
     if (lay->in_place) {
         gpi_conv_src s = gpi_src_forward(c, lay, xi, c->P);
@@ -475,25 +512,36 @@ void gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *d
     gpi_unstack(c, b.out, c->cin, nb, dx + (size_t)i0 * in_size);
 }
 
-void gpi_direct_zero_acc(const gpi_conv *c, int t)
+/* Owner u's accumulator (see gpi_direct_reduce) in accumulator base[u]:
+ * the stolen chunks' added in chunk order. An accumulator that started at
+ * zero and took each chunk's sum holds the bits of the sum of the chunks'
+ * own zero-started ones. */
+static const float *gpi_direct_owner_sum(const gpi_conv *c, int base, int count, int own,
+                                         size_t floats)
 {
-    memset(gpi_direct_slot(c, t).acc, 0,
-           ((size_t)c->cout * c->K + (size_t)c->cout) * sizeof(float));
+    float *sum = c->acc + (size_t)base * c->acc_floats;
+    for (int j = own > 0 ? own : 1; j < count; j++)
+        gpi_conv_add_rows(sum, c->acc + (size_t)(base + j) * c->acc_floats, floats);
+    return sum;
 }
 
-void gpi_direct_reduce(gp_layer *l, int nt)
+void gpi_direct_reduce(gp_layer *l, const int *base, const int *own, int nt)
 {
     const gpi_conv *c = l->priv;
-    size_t count = (size_t)c->cout * c->K;
+    size_t count = (size_t)c->cout * c->K, floats = count + (c->has_bias ? c->cout : 0);
     float *dw = l->params[0].grad, *db = c->has_bias ? l->params[1].grad : NULL;
-    memcpy(dw, c->acc, count * sizeof *dw);
-    if (db)
-        memcpy(db, c->acc + count, (size_t)c->cout * sizeof *db);
-    for (int t = 1; t < nt; t++) {
-        const float *a = c->acc + (size_t)t * c->acc_floats;
-        gpi_conv_add_rows(dw, a, count);
-        if (db)
-            gpi_conv_add_rows(db, a + count, (size_t)c->cout);
+    for (int u = 0; u < nt; u++) {
+        if (base[u] == base[u + 1])
+            continue;
+        const float *a = gpi_direct_owner_sum(c, base[u], base[u + 1] - base[u], own[u], floats);
+        if (u == 0) {
+            memcpy(dw, a, count * sizeof *dw);
+            if (db)
+                memcpy(db, a + count, (size_t)c->cout * sizeof *db);
+        } else {
+            gpi_conv_add_rows(dw, a, count);
+            if (db)
+                gpi_conv_add_rows(db, a + count, (size_t)c->cout);
+        }
     }
 }
-

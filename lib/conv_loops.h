@@ -18,6 +18,8 @@
  *   CONV_ZERO(), CONV_ADD(a, b), CONV_LOADU(p), CONV_STOREU(p, v)
  *   CONV_LOAD_LIMITED(p, t)    a load of the lanes of tail t, zeros after
  *   CONV_COPY_LIMITED(d, s, t) the lanes of tail t copied from s to d
+ *   CONV_LOAD_WHERE(p, m, q)   a load of the vector at p of the lanes mask
+ *                          row m sets at positions q.., zeros elsewhere
  *   CONV_HSUM(v)           the sum of the lanes in one fixed tree
  *   CONV_KERNELS, CONV_NAME, CONV_EXACT_READS, CONV_LANE_MASKS
  *                          the exported set's name and its fields
@@ -161,6 +163,13 @@ static void copy(const float *src, size_t ss, float *dst, size_t ds, int rows, i
     }
 }
 
+static void mask_copy(const float *src, float *dst, const void *mask_row, size_t nq)
+{
+    const CONV_MASK_T *m = mask_row;
+    for (size_t q = 0; q < nq; q += V)
+        CONV_STOREU(dst + q, CONV_LOAD_WHERE(src + q, m, q));
+}
+
 const gpi_conv_kernels CONV_KERNELS = {
     .name = CONV_NAME,
     .cob = COB,
@@ -170,4 +179,5 @@ const gpi_conv_kernels CONV_KERNELS = {
     .wgrad = wgrad,
     .dsum = dsum,
     .copy = copy,
+    .mask_copy = mask_copy,
 };

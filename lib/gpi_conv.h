@@ -68,6 +68,13 @@ typedef void (*gpi_conv_dsum_fn)(const float *dy, size_t ld, size_t dy_stride, i
 typedef void (*gpi_conv_copy_fn)(const float *src, size_t ss, float *dst, size_t ds, int rows,
                                  int w);
 
+/* dst[q] = src[q] where the mask row (one of a table's rows, format as in
+ * gpi_conv_src) has position q set, 0 where it has not, for q < nq rounded
+ * up to a whole vector (dst must have room); src is read only at set
+ * positions. */
+typedef void (*gpi_conv_mask_copy_fn)(const float *src, float *dst, const void *mask_row,
+                                      size_t nq);
+
 /* One instruction set's direct convolution kernels. */
 typedef struct {
     const char        *name;       /* "avx2", "avx512" */
@@ -83,6 +90,7 @@ typedef struct {
     gpi_conv_wgrad_fn  wgrad;
     gpi_conv_dsum_fn   dsum;
     gpi_conv_copy_fn   copy;
+    gpi_conv_mask_copy_fn mask_copy;
 } gpi_conv_kernels;
 
 #ifdef GPOOL_HAVE_AVX2_KERNELS

@@ -53,6 +53,8 @@ typedef struct {
     int         copies;
     size_t      ps;             /* floats per copy plane ((H + 2 pad) x W and slack) */
     int        *off_cf, *off_cb; /* row offsets of the two products in the copies */
+    void       *copy_masks;     /* [k][copy_mld] the pixels of a map copy kx holds */
+    size_t      copy_mld;
 } gpi_direct;
 
 /* A conv2d layer's plan for its current input shape and maximum batch. */
@@ -65,11 +67,15 @@ typedef struct {
     size_t K, P;        /* rows of the column matrix, output pixels per map */
     size_t cols_floats; /* im2col: columns of one chunk, rounded to a cache line */
     size_t slot_floats; /* per-thread scratch (0: none) */
-    size_t acc_floats;  /* per-thread gradient accumulator: weight then bias */
+    size_t acc_floats;  /* one gradient accumulator: weight then bias */
+    int    acc_count;   /* direct: accumulators (one per chunk of a call) */
     size_t workspace_bytes;
     float *scratch;     /* slots x slot_floats */
-    float *acc;         /* per-thread gradient accumulators: im2col slots - 1
-                         * (thread 0 uses the grads), direct slots */
+    float *acc;         /* gradient accumulators: im2col one per thread but
+                         * thread 0 (which uses the grads), direct one per
+                         * chunk */
+    uint64_t *claims;   /* per owner: chunks of its range taken from the front
+                         * (low half) and the back (high half) */
     gpi_direct d;
 } gpi_conv;
 
@@ -110,16 +116,17 @@ void      gpi_pack_backward(const gpi_conv *c, const float *w);
 void      gpi_direct_forward_chunk(const gpi_conv *c, const float *x, float *y, int i0, int nb,
                                    int t);
 
-/* Weight and bias gradients of a chunk into thread t's accumulators, then
- * dx unless it is NULL. */
+/* Weight and bias gradients of images [i0, i0 + nb) added into
+ * accumulator acc (zeroed first if fresh), then dx unless it is NULL;
+ * thread t's buffers. */
 void      gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *dy,
-                                    float *dx, int i0, int nb, int t);
+                                    float *dx, int i0, int nb, int t, int acc, int fresh);
 
-/* Zero thread t's accumulators. */
-void      gpi_direct_zero_acc(const gpi_conv *c, int t);
-
-/* Parameter gradients = the nt thread accumulators summed in thread order. */
-void      gpi_direct_reduce(gp_layer *l, int nt);
+/* Parameter gradients = owner u's accumulators summed in chunk order, the
+ * owners in order (as nt threads that ran their own chunks would have):
+ * owner u's chunks are [base[u], base[u + 1]), the first own[u] run by u
+ * into accumulator base[u], the rest (stolen) each into its own. */
+void      gpi_direct_reduce(gp_layer *l, const int *base, const int *own, int nt);
 
 /* ------------------------------------------------------------ im2col path */
 

@@ -770,6 +770,65 @@ static void path_reshape(void **state)
 }
 
 /* Repeated calls give the same bits and dx NULL changes nothing else. */
+/* One forward and backward of l on x and dy into y, dx and the gradients
+ * (every output and gradient back to back in out). */
+static void run_pass_into(gp_layer *l, const conv_cfg *c, const float *x, const float *dy,
+                          float *out)
+{
+    conv_dims d = dims_of(c);
+    float *y = out, *dx = y + (size_t)c->n * d.out_size, *g = dx + (size_t)c->n * d.in_size;
+    assert_int_equal(gp_layer_forward(l, c->n, x, y, GP_TRAIN), GP_OK);
+    assert_int_equal(gp_layer_backward(l, c->n, x, y, dy, dx), GP_OK);
+    for (int p = 0; p < l->nparams; p++) {
+        memcpy(g, l->params[p].grad, l->params[p].count * sizeof *g);
+        g += l->params[p].count;
+    }
+}
+
+/* Chunks shared out between threads: one that finishes its own range
+ * early takes the chunks left at the back of the others' ranges. Whichever
+ * thread ran which chunk, every output and gradient must be the bits of
+ * the first run (checked against the reference). Four threads on a
+ * two-core machine are preempted often, so chunks change hands in many of
+ * the 40 runs; the shapes give 1 to 3 chunks per thread, stacked planes
+ * (7x7, 5x7) and shifted copies (13x13). */
+static void path_shared_chunks(void **state)
+{
+    const char *path = *state;
+    require_path(path);
+    forced_path = path;
+#ifdef _OPENMP
+    omp_set_num_threads(4);
+#endif
+    static const conv_cfg cfgs[] = {
+        { 97, 13, 7, 7, 11, 3, 3, 1, 1, 1 },
+        { 53, 5, 13, 13, 7, 3, 3, 1, 1, 0 },
+        { 17, 3, 5, 7, 9, 3, 3, 1, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        const conv_cfg *c = &cfgs[i];
+        conv_dims d = dims_of(c);
+        gp_layer *l = make_conv(c);
+        check_backward_on(l, c, c->n);
+        size_t count = (size_t)c->n * (d.out_size + d.in_size) + gp_layer_param_floats(l);
+        float *x = falloc_uniform((size_t)c->n * d.in_size);
+        float *dy = falloc_uniform((size_t)c->n * d.out_size);
+        float *first = falloc_nan(count), *again = falloc_nan(count);
+        run_pass_into(l, c, x, dy, first);
+        for (int run = 0; run < 40; run++) {
+            run_pass_into(l, c, x, dy, again);
+            if (memcmp(first, again, count * sizeof *first) != 0)
+                FAILF("run %d of %s differs from the first run in its bits", run, describe(c));
+        }
+        free(x); free(dy); free(first); free(again);
+        gp_layer_destroy(l);
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    forced_path = NULL;
+}
+
 static void path_contract(void **state)
 {
     const char *path = *state;
@@ -1016,7 +1075,8 @@ static int group_setup(void **state)
     PATH_TEST(path_widths, path), PATH_TEST(path_heights_channels, path),         \
     PATH_TEST(path_kernels, path), PATH_TEST(path_net_shapes, path),              \
     PATH_TEST(path_partial_batches, path), PATH_TEST(path_gradcheck, path),       \
-    PATH_TEST(path_contract, path), PATH_TEST(path_reshape, path)
+    PATH_TEST(path_contract, path), PATH_TEST(path_reshape, path),                \
+    PATH_TEST(path_shared_chunks, path)
 
 int main(void)
 {
