@@ -9,8 +9,12 @@
  * path (conv_im2col.c) runs every other shape, and everything on CPUs
  * without AVX2. Both paths split the batch into the same per-thread image
  * ranges, each range into chunks of a few images; weight and bias gradients
- * accumulate per thread and are summed in thread order afterwards, so
- * results are bit-identical for a fixed thread count. The path is chosen
+ * accumulate per range and are summed in range order afterwards, so
+ * results are bit-identical for a fixed thread count. A thread that
+ * finishes its range early takes the chunks left at the back of the
+ * others' (gpi_run_chunks; on the im2col path in the forward only), which
+ * changes who computes a chunk but not what it computes or how the sums
+ * are ordered. The path is chosen
  * when the layer is planned for an input size, by a fixed rule (never by
  * timing), so a given machine, mask and thread count always computes the
  * same bits.
