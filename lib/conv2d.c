@@ -140,8 +140,9 @@ static int gpi_claim(uint64_t *word, int count, int from_back)
  * a thread held up (by another process on its CPU) does not hold the
  * whole team back. An owner's own chunks are thus always a prefix of its
  * range, run in order. Which thread runs a chunk never changes what the
- * chunk computes. pieces > 1 cuts every chunk into that many (finer
- * shares for a pass whose results do not depend on the chunks).
+ * chunk computes. pieces > 1 cuts every chunk into that many, of an image
+ * at least (finer shares for a pass whose results do not depend on the
+ * chunks).
  * c->claims[0 .. nt) must be zero when the team starts. */
 static void gpi_run_chunks(gpi_conv *c, int n, int t, int nt, int steal, int pieces,
                            const int *base, gpi_chunk_fn fn, void *ctx)
@@ -151,6 +152,7 @@ static void gpi_run_chunks(gpi_conv *c, int n, int t, int nt, int steal, int pie
     for (int k = 0; k < (steal ? nt : 1); k++) {
         int u = (t + k) % nt, begin, end, next = 0;
         int count = pieces * gpi_thread_range(c, n, u, nt, &begin, &end);
+        count = count < end - begin ? count : end - begin;   /* no empty pieces */
         ch.base = pieces * base[u];
         ch.stolen = k > 0;
         while ((ch.j = steal ? gpi_claim(&c->claims[u], count, k > 0)
@@ -189,14 +191,29 @@ static void gpi_apply_epilogue(const gpi_conv *c, const gpi_epilogue *epi, float
     }
 }
 
-/* What every chunk of a forward into y needs; epi_s is thread 0's. */
+/* Seconds a thread spent in the epilogues (or prologues) of the chunks it
+ * ran, and their images. */
+typedef struct {
+    double seconds;
+    int    images;
+} gpi_side_time;
+
+/* The wall time of a call's epilogues as thread t of nt saw it: its own
+ * seconds scaled to an even share of the n images (a thread that took
+ * over chunks spent longer in their epilogues than the call did). */
+static double gpi_side_share(const gpi_side_time *s, int n, int nt)
+{
+    return s->images ? s->seconds * ((double)n / nt) / s->images : 0.0;
+}
+
+/* What every chunk of a forward into y needs; side is thread 0's. */
 typedef struct {
     gp_layer           *l;
     int                 n;
     const float        *x;
     float              *y;
     const gpi_epilogue *epi;
-    double             *epi_s;
+    gpi_side_time      *side;
 } gpi_forward_call;
 
 /* One chunk of a forward, followed by epi in place (NULL: none; with
@@ -215,19 +232,21 @@ static void gpi_forward_chunk(void *ctx, const gpi_chunk *ch)
                                  c->scratch + (size_t)t * c->slot_floats);
     if (!f->epi)
         return;
-    double t0 = f->epi_s ? gpi_now() : 0.0;
+    double t0 = f->side ? gpi_now() : 0.0;
     if (f->epi->train)
         gpi_bn_train_rows(f->epi->bn, f->n, ch->first, i0, i0 + nb, f->y);
     else
         gpi_apply_epilogue(c, f->epi, f->y, i0, nb);
-    if (f->epi_s)
-        *f->epi_s += gpi_now() - t0;
+    if (f->side) {
+        f->side->seconds += gpi_now() - t0;
+        f->side->images += nb;
+    }
 }
 
 /* Thread t of nt's share of a forward into y (gpi_forward_chunk; chunks
  * shared out as gpi_run_chunks does). *epi_s (thread 0's only) gains the
- * epilogue's seconds. Returns the first image of thread t's range in the
- * static split and sets *end past its last. */
+ * epilogue's seconds (gpi_side_share). Returns the first image of thread
+ * t's range in the static split and sets *end past its last. */
 static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
                              const gpi_epilogue *epi, int t, int nt, int *end, double *epi_s)
 {
@@ -235,9 +254,12 @@ static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
     int begin, base[nt + 1];
     gpi_thread_range(c, n, t, nt, &begin, end);
     gpi_chunk_bases(c, n, nt, base);
-    gpi_forward_call f = { l, n, x, y, epi, epi_s };
+    gpi_side_time side = { 0.0, 0 };
+    gpi_forward_call f = { l, n, x, y, epi, epi_s ? &side : NULL };
     gpi_run_chunks(c, n, t, nt, 1, c->d.k ? GPI_FORWARD_PIECES : 1, base, gpi_forward_chunk,
                    &f);
+    if (epi_s)
+        *epi_s += gpi_side_share(&side, n, nt);
     return begin;
 }
 
@@ -369,14 +391,14 @@ static const float *gpi_apply_prologue(const gpi_conv *c, const gpi_prologue *p,
     return p->work;
 }
 
-/* What every chunk of a backward needs; pro_s is thread 0's, a the
+/* What every chunk of a backward needs; side is thread 0's, a the
  * im2col path's accumulators of the running thread. */
 typedef struct {
     gp_layer           *l;
     const float        *x, *dy;
     float              *dx;
     const gpi_prologue *pro;
-    double             *pro_s;
+    gpi_side_time      *side;
     gpi_conv_acc        a;
 } gpi_backward_call;
 
@@ -389,10 +411,12 @@ static void gpi_backward_chunk(void *ctx, const gpi_chunk *ch)
     const float *dy = b->dy;
     int i0 = ch->i0, nb = ch->nb, t = ch->t;
     if (b->pro) {
-        double t0 = b->pro_s ? gpi_now() : 0.0;
+        double t0 = b->side ? gpi_now() : 0.0;
         dy = gpi_apply_prologue(c, b->pro, i0, nb);
-        if (b->pro_s)
-            *b->pro_s += gpi_now() - t0;
+        if (b->side) {
+            b->side->seconds += gpi_now() - t0;
+            b->side->images += nb;
+        }
     }
     /* an owner accumulates its own chunks in its first chunk's accumulator
      * (as one thread running them all would), a stolen chunk in its own */
@@ -405,19 +429,22 @@ static void gpi_backward_chunk(void *ctx, const gpi_chunk *ch)
 }
 
 /* Thread t of nt's share of a backward (gpi_backward_chunk; *pro_s, thread
- * 0's only, gains the prologue's seconds). The direct path's chunks are
- * shared out as gpi_run_chunks does; im2col's run on their own thread (its
- * accumulators are the threads'). */
+ * 0's only, gains the prologue's seconds as gpi_side_share has them). The
+ * direct path's chunks are shared out as gpi_run_chunks does; im2col's run
+ * on their own thread (its accumulators are the threads'). */
 static void gpi_backward_share(gp_layer *l, int n, const float *x, const float *dy, float *dx,
                                const gpi_prologue *pro, int t, int nt, double *pro_s)
 {
     gpi_conv *c = l->priv;
     int base[nt + 1];
     gpi_chunk_bases(c, n, nt, base);
-    gpi_backward_call b = { l, x, dy, dx, pro, pro_s, { NULL, NULL } };
+    gpi_side_time side = { 0.0, 0 };
+    gpi_backward_call b = { l, x, dy, dx, pro, pro_s ? &side : NULL, { NULL, NULL } };
     if (!c->d.k)
         b.a = gpi_im2col_thread_acc(l, t);
     gpi_run_chunks(c, n, t, nt, c->d.k != NULL, 1, base, gpi_backward_chunk, &b);
+    if (pro_s)
+        *pro_s += gpi_side_share(&side, n, nt);
 }
 
 /* The direct path's parameter gradients from the accumulators of a
