@@ -785,13 +785,33 @@ static void run_pass_into(gp_layer *l, const conv_cfg *c, const float *x, const 
     }
 }
 
+/* Layer c run 40 times on the same data: every output and gradient must
+ * be the bits of the first run, which is checked against the reference. */
+static void check_runs_agree(const conv_cfg *c)
+{
+    conv_dims d = dims_of(c);
+    gp_layer *l = make_conv(c);
+    check_backward_on(l, c, c->n);
+    size_t count = (size_t)c->n * (d.out_size + d.in_size) + gp_layer_param_floats(l);
+    float *x = falloc_uniform((size_t)c->n * d.in_size);
+    float *dy = falloc_uniform((size_t)c->n * d.out_size);
+    float *first = falloc_nan(count), *again = falloc_nan(count);
+    run_pass_into(l, c, x, dy, first);
+    for (int run = 0; run < 40; run++) {
+        run_pass_into(l, c, x, dy, again);
+        if (memcmp(first, again, count * sizeof *first) != 0)
+            FAILF("run %d of %s differs from the first run in its bits", run, describe(c));
+    }
+    free(x); free(dy); free(first); free(again);
+    gp_layer_destroy(l);
+}
+
 /* Chunks shared out between threads: one that finishes its own range
  * early takes the chunks left at the back of the others' ranges. Whichever
- * thread ran which chunk, every output and gradient must be the bits of
- * the first run (checked against the reference). Four threads on a
+ * thread ran which chunk, the results must not change. Four threads on a
  * two-core machine are preempted often, so chunks change hands in many of
- * the 40 runs; the shapes give 1 to 3 chunks per thread, stacked planes
- * (7x7, 5x7) and shifted copies (13x13). */
+ * the runs; the shapes give 1 to 3 chunks per thread, stacked planes (7x7,
+ * 5x7) and shifted copies (13x13). */
 static void path_shared_chunks(void **state)
 {
     const char *path = *state;
@@ -800,29 +820,12 @@ static void path_shared_chunks(void **state)
 #ifdef _OPENMP
     omp_set_num_threads(4);
 #endif
-    static const conv_cfg cfgs[] = {
-        { 97, 13, 7, 7, 11, 3, 3, 1, 1, 1 },
-        { 53, 5, 13, 13, 7, 3, 3, 1, 1, 0 },
+    static const conv_cfg shapes[] = {
+        { 97, 13, 7, 7, 11, 3, 3, 1, 1, 1 },  { 53, 5, 13, 13, 7, 3, 3, 1, 1, 0 },
         { 17, 3, 5, 7, 9, 3, 3, 1, 1, 1 },
     };
-    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
-        const conv_cfg *c = &cfgs[i];
-        conv_dims d = dims_of(c);
-        gp_layer *l = make_conv(c);
-        check_backward_on(l, c, c->n);
-        size_t count = (size_t)c->n * (d.out_size + d.in_size) + gp_layer_param_floats(l);
-        float *x = falloc_uniform((size_t)c->n * d.in_size);
-        float *dy = falloc_uniform((size_t)c->n * d.out_size);
-        float *first = falloc_nan(count), *again = falloc_nan(count);
-        run_pass_into(l, c, x, dy, first);
-        for (int run = 0; run < 40; run++) {
-            run_pass_into(l, c, x, dy, again);
-            if (memcmp(first, again, count * sizeof *first) != 0)
-                FAILF("run %d of %s differs from the first run in its bits", run, describe(c));
-        }
-        free(x); free(dy); free(first); free(again);
-        gp_layer_destroy(l);
-    }
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_runs_agree(&shapes[i]);
 #ifdef _OPENMP
     omp_set_num_threads(2);
 #endif
