@@ -96,37 +96,27 @@ static void gpi_chunk_bounds(int begin, int end, int j, int k, int *i0, int *nb)
     *nb = begin + (int)((long long)len * (j + 1) / k) - *i0;
 }
 
-/* Chunk ids: owner u's chunks (the chunks of thread u's range in the
- * static split over nt threads) are [base[u], base[u + 1]). */
-static void gpi_chunk_bases(const gpi_conv *c, int n, int nt, int *base)
-{
-    base[0] = 0;
-    for (int u = 0; u < nt; u++) {
-        int begin, end;
-        base[u + 1] = base[u] + gpi_thread_range(c, n, u, nt, &begin, &end);
-    }
-}
-
-/* A chunk as it is run: images [i0, i0 + nb), chunk j of owner u's range
- * (whose chunk ids start at base), on thread t's buffers; stolen when t is
- * not u. first is the first image of the unbroken run of images ending at
- * i0 that this thread has done. */
+/* A chunk as it is run: images [i0, i0 + nb), chunk j of the count of
+ * owner u's range, on thread t's buffers; stolen when t is not u. first is
+ * the first image of the unbroken run of images ending at i0 that this
+ * thread has done. */
 typedef struct {
-    int i0, nb, j, base, stolen, first, t;
+    int i0, nb, j, count, u, stolen, first, t;
 } gpi_chunk;
 
 typedef void (*gpi_chunk_fn)(void *ctx, const gpi_chunk *ch);
 
 /* The next chunk of count from the front of a range (its owner) or from
- * its back (another thread); -1 when none is left. *word holds the chunks
- * taken from the front (low half) and from the back (high half). */
-static int gpi_claim(uint64_t *word, int count, int from_back)
+ * its back (another thread, at most tail of them); -1 when none is left.
+ * *word holds the chunks taken from the front (low half) and from the
+ * back (high half). */
+static int gpi_claim(uint64_t *word, int count, int from_back, int tail)
 {
     uint64_t old = __atomic_load_n(word, __ATOMIC_RELAXED), next;
     int j;
     do {
         uint32_t front = (uint32_t)old, back = (uint32_t)(old >> 32);
-        if ((int64_t)front + back >= count)
+        if ((int64_t)front + back >= count || (from_back && (int64_t)back >= tail))
             return -1;
         j = from_back ? count - 1 - (int)back : (int)front;
         next = old + (from_back ? (uint64_t)1 << 32 : 1);
@@ -136,28 +126,28 @@ static int gpi_claim(uint64_t *word, int count, int from_back)
 }
 
 /* Thread t of nt runs its own range's chunks from the front, then, with
- * steal, takes the other owners' remaining chunks from the back, so that
- * a thread held up (by another process on its CPU) does not hold the
- * whole team back. An owner's own chunks are thus always a prefix of its
- * range, run in order. Which thread runs a chunk never changes what the
- * chunk computes. pieces > 1 cuts every chunk into that many, of an image
- * at least (finer shares for a pass whose results do not depend on the
- * chunks).
- * c->claims[0 .. nt) must be zero when the team starts. */
+ * steal > 0, takes the other owners' remaining chunks, up to steal of
+ * each, from the back, so that a thread held up (by another process on
+ * its CPU) does not hold the whole team back. An owner's own chunks are
+ * thus always a prefix of its range, run in order. Which thread runs a
+ * chunk never changes what the chunk computes. pieces > 1 cuts every
+ * chunk into that many, of an image at least (finer shares for a pass
+ * whose results do not depend on the chunks). c->claims[0 .. nt) must be
+ * zero when the team starts. */
 static void gpi_run_chunks(gpi_conv *c, int n, int t, int nt, int steal, int pieces,
-                           const int *base, gpi_chunk_fn fn, void *ctx)
+                           gpi_chunk_fn fn, void *ctx)
 {
-    gpi_chunk ch = { 0, 0, 0, 0, 0, 0, t };
+    gpi_chunk ch = { 0, 0, 0, 0, 0, 0, 0, t };
     int run_end = -1;
     for (int k = 0; k < (steal ? nt : 1); k++) {
         int u = (t + k) % nt, begin, end, next = 0;
         int count = pieces * gpi_thread_range(c, n, u, nt, &begin, &end);
-        count = count < end - begin ? count : end - begin;   /* no empty pieces */
-        ch.base = pieces * base[u];
+        ch.count = count < end - begin ? count : end - begin;   /* no empty pieces */
+        ch.u = u;
         ch.stolen = k > 0;
-        while ((ch.j = steal ? gpi_claim(&c->claims[u], count, k > 0)
-                             : next < count ? next++ : -1) >= 0) {
-            gpi_chunk_bounds(begin, end, ch.j, count, &ch.i0, &ch.nb);
+        while ((ch.j = steal ? gpi_claim(&c->claims[u], ch.count, k > 0, steal)
+                             : next < ch.count ? next++ : -1) >= 0) {
+            gpi_chunk_bounds(begin, end, ch.j, ch.count, &ch.i0, &ch.nb);
             if (ch.i0 != run_end)
                 ch.first = ch.i0;
             fn(ctx, &ch);
@@ -251,12 +241,11 @@ static int gpi_forward_share(gp_layer *l, int n, const float *x, float *y,
                              const gpi_epilogue *epi, int t, int nt, int *end, double *epi_s)
 {
     gpi_conv *c = l->priv;
-    int begin, base[nt + 1];
+    int begin;
     gpi_thread_range(c, n, t, nt, &begin, end);
-    gpi_chunk_bases(c, n, nt, base);
     gpi_side_time side = { 0.0, 0 };
     gpi_forward_call f = { l, n, x, y, epi, epi_s ? &side : NULL };
-    gpi_run_chunks(c, n, t, nt, 1, c->d.k ? GPI_FORWARD_PIECES : 1, base, gpi_forward_chunk,
+    gpi_run_chunks(c, n, t, nt, INT_MAX, c->d.k ? GPI_FORWARD_PIECES : 1, gpi_forward_chunk,
                    &f);
     if (epi_s)
         *epi_s += gpi_side_share(&side, n, nt);
@@ -418,11 +407,12 @@ static void gpi_backward_chunk(void *ctx, const gpi_chunk *ch)
             b->side->images += nb;
         }
     }
-    /* an owner accumulates its own chunks in its first chunk's accumulator
-     * (as one thread running them all would), a stolen chunk in its own */
+    /* an owner accumulates its own chunks in one accumulator (as one thread
+     * running them all would), a stolen chunk in its own */
     if (c->d.k)
         gpi_direct_backward_chunk(c, b->x, dy, b->dx, i0, nb, t,
-                                  ch->base + (ch->stolen ? ch->j : 0), ch->stolen || ch->j == 0);
+                                  gpi_direct_acc_of(c, ch->u, ch->count, ch->j, ch->stolen),
+                                  ch->stolen || ch->j == 0);
     else
         gpi_im2col_backward_chunk(c, b->l->params[0].value, b->x, dy, b->dx, i0, nb,
                                   c->scratch + (size_t)t * c->slot_floats, b->a);
@@ -436,13 +426,11 @@ static void gpi_backward_share(gp_layer *l, int n, const float *x, const float *
                                const gpi_prologue *pro, int t, int nt, double *pro_s)
 {
     gpi_conv *c = l->priv;
-    int base[nt + 1];
-    gpi_chunk_bases(c, n, nt, base);
     gpi_side_time side = { 0.0, 0 };
     gpi_backward_call b = { l, x, dy, dx, pro, pro_s ? &side : NULL, { NULL, NULL } };
     if (!c->d.k)
         b.a = gpi_im2col_thread_acc(l, t);
-    gpi_run_chunks(c, n, t, nt, c->d.k != NULL, 1, base, gpi_backward_chunk, &b);
+    gpi_run_chunks(c, n, t, nt, c->d.k ? c->steal_tail : 0, 1, gpi_backward_chunk, &b);
     if (pro_s)
         *pro_s += gpi_side_share(&side, n, nt);
 }
@@ -452,11 +440,13 @@ static void gpi_backward_share(gp_layer *l, int n, const float *x, const float *
 static void gpi_direct_gradients(gp_layer *l, int n, int nt)
 {
     gpi_conv *c = l->priv;
-    int base[nt + 1], own[nt];
-    gpi_chunk_bases(c, n, nt, base);
-    for (int u = 0; u < nt; u++)
+    int count[nt], own[nt];
+    for (int u = 0; u < nt; u++) {
+        int begin, end;
+        count[u] = gpi_thread_range(c, n, u, nt, &begin, &end);
         own[u] = (int)(uint32_t)c->claims[u];
-    gpi_direct_reduce(l, base, own, nt);
+    }
+    gpi_direct_reduce(l, count, own, nt);
 }
 
 /* conv2d's backward, with pro's batchnorm statistics gathered first (split

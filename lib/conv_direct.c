@@ -222,11 +222,14 @@ static size_t gpi_copies_alloc(gpi_conv *c)
     return (kf + kb) * sizeof(int) + (size_t)c->kw * d->copy_mld * per;
 }
 
-/* Chunks of a batch of at most max_batch images split over at most slots
- * threads: sum_t ceil(len_t / nb) <= max_batch / nb + threads. */
-static int gpi_direct_max_chunks(const gpi_conv *c, int max_batch)
+/* Chunks at the back of a range another thread may take in a backward:
+ * each needs an accumulator of its own, so as many as fit in
+ * GPI_STEAL_BYTES (one at least), no more than a range can have. */
+static int gpi_direct_steal_tail(const gpi_conv *c, int max_batch)
 {
-    return (max_batch + c->d.nb - 1) / c->d.nb + c->slots;
+    size_t fit = GPI_STEAL_BYTES / (c->acc_floats * sizeof(float));
+    int most = (max_batch + c->d.nb - 1) / c->d.nb;
+    return fit < 1 ? 1 : fit > (size_t)most ? most : (int)fit;
 }
 
 gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
@@ -255,7 +258,8 @@ gp_status gpi_direct_alloc(gpi_conv *c, int max_batch)
         c->slot_floats = d->margin + ((size_t)c->cin + c->cout) * cs +
                          (size_t)chans * c->kw * d->ps;
     c->acc_floats = gpi_round_floats((size_t)c->cout * c->K + (size_t)c->cout);
-    c->acc_count = gpi_direct_max_chunks(c, max_batch);
+    c->steal_tail = gpi_direct_steal_tail(c, max_batch);
+    c->acc_count = c->slots * (1 + c->steal_tail);
     size_t table_bytes = (2 * kf + 2 * kb) * sizeof(int);
     d->tap_f = gpi_balloc(kf * sizeof(int));
     d->tap_b = gpi_balloc(kb * sizeof(int));
@@ -512,36 +516,44 @@ void gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *d
     gpi_unstack(c, b.out, c->cin, nb, dx + (size_t)i0 * in_size);
 }
 
-/* Owner u's accumulator (see gpi_direct_reduce) in accumulator base[u]:
- * the stolen chunks' added in chunk order. An accumulator that started at
- * zero and took each chunk's sum holds the bits of the sum of the chunks'
- * own zero-started ones. */
-static const float *gpi_direct_owner_sum(const gpi_conv *c, int base, int count, int own,
+int gpi_direct_acc_of(const gpi_conv *c, int u, int count, int j, int stolen)
+{
+    return u * (1 + c->steal_tail) + (stolen ? count - j : 0);
+}
+
+/* Owner u's sum, in the accumulator of its first chunk: the stolen
+ * chunks' added in chunk order after those u ran itself. An accumulator
+ * that started at zero and took each chunk's sum holds the bits of the sum
+ * of the chunks' own zero-started ones. */
+static const float *gpi_direct_owner_sum(const gpi_conv *c, int u, int count, int own,
                                          size_t floats)
 {
-    float *sum = c->acc + (size_t)base * c->acc_floats;
+    float *sum = c->acc + (size_t)gpi_direct_acc_of(c, u, count, 0, own == 0) * c->acc_floats;
     for (int j = own > 0 ? own : 1; j < count; j++)
-        gpi_conv_add_rows(sum, c->acc + (size_t)(base + j) * c->acc_floats, floats);
+        gpi_conv_add_rows(sum, c->acc + (size_t)gpi_direct_acc_of(c, u, count, j, 1) *
+                                   c->acc_floats, floats);
     return sum;
 }
 
-void gpi_direct_reduce(gp_layer *l, const int *base, const int *own, int nt)
+void gpi_direct_reduce(gp_layer *l, const int *count, const int *own, int nt)
 {
     const gpi_conv *c = l->priv;
-    size_t count = (size_t)c->cout * c->K, floats = count + (c->has_bias ? c->cout : 0);
+    size_t wcount = (size_t)c->cout * c->K, floats = wcount + (c->has_bias ? c->cout : 0);
     float *dw = l->params[0].grad, *db = c->has_bias ? l->params[1].grad : NULL;
+    int started = 0;
     for (int u = 0; u < nt; u++) {
-        if (base[u] == base[u + 1])
+        if (!count[u])
             continue;
-        const float *a = gpi_direct_owner_sum(c, base[u], base[u + 1] - base[u], own[u], floats);
-        if (u == 0) {
-            memcpy(dw, a, count * sizeof *dw);
+        const float *a = gpi_direct_owner_sum(c, u, count[u], own[u], floats);
+        if (!started) {
+            memcpy(dw, a, wcount * sizeof *dw);
             if (db)
-                memcpy(db, a + count, (size_t)c->cout * sizeof *db);
+                memcpy(db, a + wcount, (size_t)c->cout * sizeof *db);
         } else {
-            gpi_conv_add_rows(dw, a, count);
+            gpi_conv_add_rows(dw, a, wcount);
             if (db)
-                gpi_conv_add_rows(db, a + count, (size_t)c->cout);
+                gpi_conv_add_rows(db, a + wcount, (size_t)c->cout);
         }
+        started = 1;
     }
 }

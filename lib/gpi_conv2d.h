@@ -24,6 +24,11 @@
  * it an image's last vector is too large a share of its positions. */
 #define GPI_COPIES_MIN_P 100
 
+/* Bytes of a direct layer's gradient accumulators for the chunks one
+ * thread's range may have taken by others in a backward (each stolen
+ * chunk sums into its own). */
+#define GPI_STEAL_BYTES (128 * 1024)
+
 /* Where the products of one direction (forward, or backward) run. */
 typedef struct {
     int    in_place;            /* 1: on the NCHW tensors, one image per product
@@ -68,7 +73,9 @@ typedef struct {
     size_t cols_floats; /* im2col: columns of one chunk, rounded to a cache line */
     size_t slot_floats; /* per-thread scratch (0: none) */
     size_t acc_floats;  /* one gradient accumulator: weight then bias */
-    int    acc_count;   /* direct: accumulators (one per chunk of a call) */
+    int    acc_count;   /* direct: accumulators, 1 + steal_tail per thread */
+    int    steal_tail;  /* direct: chunks at the back of a range that another
+                         * thread may take in a backward */
     size_t workspace_bytes;
     float *scratch;     /* slots x slot_floats */
     float *acc;         /* gradient accumulators: im2col one per thread but
@@ -122,11 +129,15 @@ void      gpi_direct_forward_chunk(const gpi_conv *c, const float *x, float *y, 
 void      gpi_direct_backward_chunk(const gpi_conv *c, const float *x, const float *dy,
                                     float *dx, int i0, int nb, int t, int acc, int fresh);
 
-/* Parameter gradients = owner u's accumulators summed in chunk order, the
- * owners in order (as nt threads that ran their own chunks would have):
- * owner u's chunks are [base[u], base[u + 1]), the first own[u] run by u
- * into accumulator base[u], the rest (stolen) each into its own. */
-void      gpi_direct_reduce(gp_layer *l, const int *base, const int *own, int nt);
+/* The accumulator of chunk j of the count of owner u's range: one for
+ * all the chunks u runs itself, one for each of the (at most steal_tail)
+ * chunks another thread takes from its back. */
+int       gpi_direct_acc_of(const gpi_conv *c, int u, int count, int j, int stolen);
+
+/* Parameter gradients = owner u's chunks' sums added in chunk order, the
+ * owners in order (as nt threads that each ran their own range would
+ * have): u's range has count[u] chunks, the first own[u] run by u. */
+void      gpi_direct_reduce(gp_layer *l, const int *count, const int *own, int nt);
 
 /* ------------------------------------------------------------ im2col path */
 
