@@ -716,9 +716,12 @@ static gp_status gpi_bn_reshape(gp_layer *l, gp_shape in)
     gp_status st = gpi_bn_alloc_groups(l);
     if (st != GP_OK)
         return st;
-    /* a training step's memory: the saved mean and invstd (eval's three
-     * per-channel arrays are not used in training) */
-    l->workspace_bytes = 2 * (size_t)in.c * sizeof(float);
+    /* a training step's memory: the saved mean and invstd and the group
+     * moments table (eval's three per-channel arrays are not used in training) */
+    gpi_bn_layout g = gpi_bn_layout_of(l, in.n);
+    l->workspace_bytes = 2 * (size_t)in.c * sizeof(float) +
+                         (size_t)in.c * (size_t)g.rows * (size_t)g.slices * sizeof(gpi_bn_moments) +
+                         (size_t)g.rows;
     l->flops = 2.0 * (double)gp_shape_image_size(in);        /* a multiply and an add */
     snprintf(l->desc, sizeof l->desc, "momentum %g, eps %g",
              (double)l->spec.u.batchnorm2d.momentum, (double)l->spec.u.batchnorm2d.eps);

@@ -794,7 +794,9 @@ static void batchnorm_fields(void **state)
     }
     assert_int_equal(gp_layer_param_floats(l), 6);
     assert_true(l->flops == 2.0 * 3 * 30);
-    assert_int_equal(l->workspace_bytes, 2 * 3 * sizeof(float));   /* mean, invstd */
+    /* mean and invstd; 30-float planes make one group of moments (three
+     * doubles) per channel, and one row flag */
+    assert_int_equal(l->workspace_bytes, 2 * 3 * sizeof(float) + 3 * 3 * sizeof(double) + 1);
     assert_true(l->desc[0] != '\0');
     gp_layer_destroy(l);
     gp_layer *bad = (gp_layer *)&bad;

@@ -188,15 +188,13 @@ static int take_prior_run(gpx_sweep *sw, const gpx_csv *t, const int *col, size_
     const char *id = gpx_csv_field(t, r, col[GPX_RUNS_RUN_ID]);
     const char *status = gpx_csv_field(t, r, col[GPX_RUNS_STATUS]);
     size_t k = point_index(sw->cfg, id), st, len;
-    if (k == ycfg_npoints(sw->cfg)) {
-        if (!keep_all && !is_kept_row(t, col, r, 0) && is_dropped(sw->cfg, id))
-            return 0;   /* failed or interrupted, and its point dropped: not run again */
+    int kept = is_kept_row(t, col, r, keep_all);
+    if (k == ycfg_npoints(sw->cfg) && (kept || !is_dropped(sw->cfg, id)))
         return not_a_point(sw, t, r, id);
-    }
+    if (!kept)
+        return 0;   /* failed or interrupted: run again, or not at all if its point is dropped */
     for (st = 0; st < 3 && strcmp(status, statuses[st]); st++)
         ;   /* the reader took no other status */
-    if (!keep_all && st >= 2)
-        return 0;   /* failed or interrupted: run it again */
     if (gpx_sweep_find_prior(sw, id))
         return prior_fail(sw, "%s:%d: run %s appears in two shards; merge each shard once",
                           t->path, t->rows[r].line, id);
