@@ -21,8 +21,15 @@
  *   KP_STORE(p, v), KP_STOREN(p, n, v)   all lanes, the first n lanes
  *   KP_FLUSH(d, v)     d[0..KP_LANES) += the lanes of v as doubles
  *   KP_SET_NAME        the gpi_kpool_set this file defines
+ *   KP_GLOBAL          the gpi_kernel_set of the same ISA (pool_*.c), whose
+ *                      max kernel is top-k and adaptive max with k = 1
  * and the KS_ macros of the short-plane loops, eight lanes in every ISA
  * (kpool_ymm.h).
+ *
+ * Top-k with k = 1 and adaptive max with a 1 x 1 grid are the global max,
+ * bit for bit (the first NaN, else the maximum, a zero with the first
+ * zero's sign, which top-1 makes +0.0 as its mean does): they call that
+ * kernel, which reads several planes or parts of a plane side by side.
  *
  * Top-k (k <= GP_TOPK_SIMD_MAX) keeps, lane by lane, the k largest values
  * the lane has seen as vectors sorted downwards (T[0] >= ... >= T[k-1]),
@@ -308,13 +315,23 @@ KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, si
         y[r] = kp_topk_plane(x + r * hw, hw, k);
 }
 
+/* Top-1 is the global max, but for the sign of a zero: the mean adds the
+ * kept values to a double +0.0, so the scalar rule's zero mean is +0.0. */
+static void kp_top1_rows(const float *x, float *y, size_t rows, size_t hw)
+{
+    KP_GLOBAL.nchw_max_fwd(x, y, rows, hw);
+    for (size_t r = 0; r < rows; r++)
+        if (y[r] == 0.0f)
+            y[r] = 0.0f;
+}
+
 /* Each k of 1..GP_TOPK_SIMD_MAX gets loops of its own with k a constant;
  * a larger k takes the portable selection. */
 static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t w, size_t k)
 {
     size_t hw = h * w;
     switch (k) {
-    case 1: kp_topk_rows(x, y, rows, hw, 1); return;
+    case 1: kp_top1_rows(x, y, rows, hw); return;
     case 2: kp_topk_rows(x, y, rows, hw, 2); return;
     case 3: kp_topk_rows(x, y, rows, hw, 3); return;
     case 4: kp_topk_rows(x, y, rows, hw, 4); return;
@@ -601,6 +618,10 @@ static int kp_adaptive_max_row(const float *p, float *y, size_t i, size_t h, siz
 static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h, size_t w,
                                 size_t k)
 {
+    if (k == 1) {
+        KP_GLOBAL.nchw_max_fwd(x, y, rows, h * w);
+        return;
+    }
     if (ks_adaptive_rows(x, y, rows, h, w, k, 1))
         return;
     float m[KP_MAX_ROW];
