@@ -282,6 +282,19 @@ KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size
     KS_TRANSPOSE8(e);
 }
 
+/* The lanes of e[0..np) that are NaN (a tail block's other vectors are
+ * not looked at, so that they need not be transposed). */
+KP_INLINE KS_VEC ks_block_nans(const KS_VEC *e, size_t np)
+{
+    if (np == 8)
+        return KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
+                     KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7])));
+    KS_VEC m = KS_NANS(e[0], e[0]);
+    for (size_t i = 1; i < np; i++)
+        m = KS_OR(m, KS_NANS(e[i], e[i]));
+    return m;
+}
+
 /* e[0..np) into the lists T: whole blocks of a large k by the networks,
  * the rest one vector at a time. */
 KP_INLINE void ks_topk_block(KS_VEC *T, KS_VEC *e, size_t np, size_t k)
@@ -309,25 +322,30 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
     KP_UNROLL
     for (size_t j = 0; j < 8; j++)
         T[j] = KS_SET1(-INFINITY);
-    for (size_t p0 = 0; p0 < hw; p0 += 8) {
-        size_t np = hw - p0 < 8 ? hw - p0 : 8;
-        ks_block(x, hw, count, p0, np, e);
-        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
-                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
-        ks_topk_block(T, e, np, k);
+    size_t p0 = 0;
+    for (; p0 + 8 <= hw; p0 += 8) {
+        ks_block(x, hw, count, p0, 8, e);
+        nans = KS_OR(nans, ks_block_nans(e, 8));
+        ks_topk_block(T, e, 8, k);
     }
-    double s[8] = { 0 };
+    if (p0 < hw) { /* with hw a constant, np is one too */
+        ks_block(x, hw, count, p0, hw - p0, e);
+        nans = KS_OR(nans, ks_block_nans(e, hw - p0));
+        ks_topk_block(T, e, hw - p0, k);
+    }
+    /* the eight planes' sums in double from +0.0 in descending order, as
+     * the scalar rule adds them, lanes 0-3 in lo and 4-7 in hi */
+    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
+    KP_UNROLL
     for (size_t j = 0; j < k; j++) {
-        float t[8];
-        KS_STORE(t, T[j]);
-        for (size_t l = 0; l < 8; l++)
-            s[l] += t[l];
+        lo = KS_DADD(lo, KS_DLO(T[j]));
+        hi = KS_DADD(hi, KS_DHI(T[j]));
     }
+    float mean[8];
+    KS_STORE(mean, KS_DDIV_TO_PS(lo, hi, (double)k));
     int nan = KS_ANY(nans);
-    for (size_t l = 0; l < count; l++) {
-        float mean = (float)(s[l] / (double)k);
-        y[l] = nan || mean == 0.0f ? gpi_topk_plane(x + l * hw, hw, k) : mean;
-    }
+    for (size_t l = 0; l < count; l++)
+        y[l] = nan || mean[l] == 0.0f ? gpi_topk_plane(x + l * hw, hw, k) : mean[l];
 }
 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
@@ -335,8 +353,14 @@ KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, si
     /* a k of the networks takes planes a little past KP_SHORT_HW eight at a
      * time too: each lane's list would see too few elements to skip blocks */
     if (hw <= KP_SHORT_HW || (hw <= KP_SHORT_HW_NET && k >= KP_NET_K)) {
-        for (size_t r = 0; r < rows; r += 8)
-            kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
+        /* 7 x 7 (the ResNet heads) with hw a constant: its last block of
+         * one element loads and transposes only what it keeps */
+        if (hw == 49)
+            for (size_t r = 0; r < rows; r += 8)
+                kp_topk_short(x + r * 49, y + r, rows - r < 8 ? rows - r : 8, 49, k);
+        else
+            for (size_t r = 0; r < rows; r += 8)
+                kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
         return;
     }
     for (size_t r = 0; r < rows; r++)
@@ -510,15 +534,16 @@ KP_INLINE void ks_keep(const KS_VEC *e, size_t np, size_t p0, KS_VEC *E, KS_DVEC
 KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E, KS_DVEC *D)
 {
     KS_VEC e[8], nans = KS_SET1(0.0f);
-    for (size_t p0 = 0; p0 < hw; p0 += 8) {
-        size_t np = hw - p0 < 8 ? hw - p0 : 8;
-        ks_block(x, hw, count, p0, np, e);
-        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
-                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
-        if (np == 8)
-            ks_keep(e, 8, p0, E, D);
-        else
-            ks_keep(e, np, p0, E, D);
+    size_t p0 = 0;
+    for (; p0 + 8 <= hw; p0 += 8) {
+        ks_block(x, hw, count, p0, 8, e);
+        nans = KS_OR(nans, ks_block_nans(e, 8));
+        ks_keep(e, 8, p0, E, D);
+    }
+    if (p0 < hw) { /* with hw a constant, np is one too */
+        ks_block(x, hw, count, p0, hw - p0, e);
+        nans = KS_OR(nans, ks_block_nans(e, hw - p0));
+        ks_keep(e, hw - p0, p0, E, D);
     }
     return KS_ANY(nans);
 }
@@ -622,9 +647,14 @@ KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, 
         return 0;
     ks_grid g;
     ks_grid_of(h, w, k, &g);
-    for (size_t r = 0; r < rows; r += 8)
-        ks_adaptive_short(x + r * h * w, y + r * k * k, rows - r < 8 ? rows - r : 8, h, w, k,
-                          &g, is_max);
+    if (h == 7 && w == 7) /* the ResNet heads, with the plane a constant (see kp_topk_rows) */
+        for (size_t r = 0; r < rows; r += 8)
+            ks_adaptive_short(x + r * 49, y + r * k * k, rows - r < 8 ? rows - r : 8, 7, 7, k,
+                              &g, is_max);
+    else
+        for (size_t r = 0; r < rows; r += 8)
+            ks_adaptive_short(x + r * h * w, y + r * k * k, rows - r < 8 ? rows - r : 8, h, w,
+                              k, &g, is_max);
     return 1;
 }
 
