@@ -614,9 +614,49 @@ KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_
 }
 
 /* Planes [0, count) (count <= 8) of short planes, bin by bin. */
+/* A 1 x 1 avg grid of planes [0, count) (count <= 8): each element added
+ * in double as its block is transposed, in the order ks_bin takes them
+ * (the whole plane in row-major order), without keeping the planes. */
+KP_INLINE void ks_mean_short(const float *x, float *y, size_t count, size_t hw,
+                             const ks_grid *g)
+{
+    KS_VEC e[8], nans = KS_SET1(0.0f);
+    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
+    size_t p0 = 0;
+    for (; p0 + 8 <= hw; p0 += 8) {
+        ks_block(x, hw, count, p0, 8, e);
+        nans = KS_OR(nans, ks_block_nans(e, 8));
+        KP_UNROLL
+        for (size_t q = 0; q < 8; q++) {
+            lo = KS_DADD(lo, KS_DLO(e[q]));
+            hi = KS_DADD(hi, KS_DHI(e[q]));
+        }
+    }
+    if (p0 < hw) { /* with hw a constant, np is one too */
+        ks_block(x, hw, count, p0, hw - p0, e);
+        nans = KS_OR(nans, ks_block_nans(e, hw - p0));
+        for (size_t q = 0; q < hw - p0; q++) {
+            lo = KS_DADD(lo, KS_DLO(e[q]));
+            hi = KS_DADD(hi, KS_DHI(e[q]));
+        }
+    }
+    float mean[8];
+    KS_STORE(mean, KS_DQUOT_TO_PS(lo, hi, g->count[0], g->rcp[0]));
+    int nan = KS_ANY(nans);
+    for (size_t l = 0; l < count; l++)
+        if (nan)
+            gpi_kpool_scalar.fwd[1](x + l * hw, y + l, 1, 1, hw, 1);
+        else
+            y[l] = mean[l];
+}
+
 KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
                                  size_t k, const ks_grid *g, int is_max)
 {
+    if (!is_max && k == 1) {
+        ks_mean_short(x, y, count, h * w, g);
+        return;
+    }
     KS_VEC E[KP_SHORT_HW_NET];
     KS_DVEC D[2 * KP_SHORT_HW];
     size_t kk = k * k;
