@@ -687,7 +687,9 @@ KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, 
         return 0;
     ks_grid g;
     ks_grid_of(h, w, k, &g);
-    if (h == 7 && w == 7) /* the ResNet heads, with the plane a constant (see kp_topk_rows) */
+    /* the ResNet heads' 1 x 1 mean with the plane a constant (see
+     * kp_topk_rows); finer grids were slower so, their bins unrolled */
+    if (h == 7 && w == 7 && k == 1 && !is_max)
         for (size_t r = 0; r < rows; r += 8)
             ks_adaptive_short(x + r * 49, y + r * k * k, rows - r < 8 ? rows - r : 8, 7, 7, k,
                               &g, is_max);
