@@ -52,7 +52,8 @@
  *
  * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
  * planes at a time the same way, each element added into every bin that
- * holds it (avg in double, each element converted once). Longer planes go
+ * holds it (avg in double, each element converted once); max takes planes
+ * up to KP_SHORT_HW_NET so. Longer planes go
  * one output row at a time: the bin rows are reduced in strips of up to eight
  * vectors held in registers down the rows (max: a float maximum; avg: float
  * sums of at most GPI_AVG_BLOCK rows flushed into double), then each bin
@@ -679,10 +680,11 @@ KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t 
 KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
                                size_t k, int is_max)
 {
-    /* max is exact in either path, so a grid finer than 4 x 4, whose bins
-     * cost the row path more than its rows, takes this one up to
-     * KP_SHORT_HW_NET; avg keeps each plane size's summation order */
-    size_t limit = is_max && k * k > 16 ? KP_SHORT_HW_NET : KP_SHORT_HW;
+    /* max is exact in either path, so its grids (from 2 x 2: 1 x 1 is the
+     * global max) take this one up to KP_SHORT_HW_NET, where the row path
+     * ran 1.3 to 2 times slower hot on 13 x 13 and 14 x 14 planes; avg
+     * keeps each plane size's summation order */
+    size_t limit = is_max && k >= 2 ? KP_SHORT_HW_NET : KP_SHORT_HW;
     if (h * w > limit || k * k > KS_MAX_BINS)
         return 0;
     ks_grid g;
