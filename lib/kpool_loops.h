@@ -52,8 +52,7 @@
  *
  * Adaptive pooling of short planes (at most KS_MAX_BINS bins) goes eight
  * planes at a time the same way, each element added into every bin that
- * holds it (avg in double, each element converted once); max takes planes
- * up to KP_SHORT_HW_NET so. Longer planes go
+ * holds it (avg in double, each element converted once). Longer planes go
  * one output row at a time: the bin rows are reduced in strips of up to eight
  * vectors held in registers down the rows (max: a float maximum; avg: float
  * sums of at most GPI_AVG_BLOCK rows flushed into double), then each bin
@@ -72,10 +71,12 @@
  * 8 x 8 block) then live in registers, which -O2 alone leaves on the stack. */
 #define KP_UNROLL _Pragma("GCC unroll 8")
 
-/* Bytes ahead of its loads that a plane's loop prefetches: one
- * sequential stream alone leaves DRAM idle between the hardware
- * prefetcher's requests at one thread (56 x 56 and 64 x 64 planes, cold,
- * AVX2 on Zen: 11-13 GB/s with none, 15 at 1 KiB, 15-17 at 2 and 4 KiB). */
+/* Bytes ahead of its loads that top-k's long planes prefetch (and short
+ * planes' batches at least): one sequential stream alone leaves DRAM idle
+ * between the hardware prefetcher's requests at one thread (top-4 of 56 x
+ * 56 and top-8 of 64 x 64 planes, cold, AVX2 on Zen: 0.59 and 0.55 of the
+ * probe without, 0.62 and 0.66 with). The adaptive pools' row strips do
+ * not prefetch: they ran 10 to 25 % slower cold with it. */
 #define KP_AHEAD 2048
 /* Prefetch the line KP_AHEAD bytes past vector v of those at p, once per
  * 64 bytes of vectors. */
@@ -454,7 +455,6 @@ KP_INLINE int kp_strip_max(const float *p, size_t w, size_t r0, size_t r1, size_
     for (size_t r = r0 + 1; r < r1; r++) {
         KP_UNROLL
         for (size_t v = 0; v < nv; v++) {
-            KP_PREFETCH_VEC(p + r * w + c, v);
             KP_VEC b = KP_STRIP_LOAD(p + r * w, c, v, nv, tail, 1);
             nans = KP_MOR(nans, KP_NANS(b, b));
             acc[v] = KP_MAX(acc[v], b);
@@ -491,10 +491,8 @@ KP_INLINE void kp_strip_sum(const float *p, size_t w, size_t r0, size_t r1, size
             acc[v] = KP_STRIP_LOAD(p + g * w, c, v, nv, tail, 0);
         for (size_t r = g + 1; r < g1; r++) {
             KP_UNROLL
-            for (size_t v = 0; v < nv; v++) {
-                KP_PREFETCH_VEC(p + r * w + c, v);
+            for (size_t v = 0; v < nv; v++)
                 acc[v] = KP_ADD(acc[v], KP_STRIP_LOAD(p + r * w, c, v, nv, tail, 0));
-            }
         }
         KP_UNROLL
         for (size_t v = 0; v < nv; v++)
@@ -680,11 +678,12 @@ KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t 
 KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, size_t w,
                                size_t k, int is_max)
 {
-    /* max is exact in either path, so its grids (from 2 x 2: 1 x 1 is the
-     * global max) take this one up to KP_SHORT_HW_NET, where the row path
-     * ran 1.3 to 2 times slower hot on 13 x 13 and 14 x 14 planes; avg
-     * keeps each plane size's summation order */
-    size_t limit = is_max && k >= 2 ? KP_SHORT_HW_NET : KP_SHORT_HW;
+    /* max is exact in either path, so a grid finer than 4 x 4, whose bins
+     * cost the row path more than its rows, takes this one up to
+     * KP_SHORT_HW_NET (coarser grids of 13 x 13 and 14 x 14 planes ran
+     * 1.3 to 2 times faster so hot, but about 10 % slower cold); avg keeps
+     * each plane size's summation order */
+    size_t limit = is_max && k * k > 16 ? KP_SHORT_HW_NET : KP_SHORT_HW;
     if (h * w > limit || k * k > KS_MAX_BINS)
         return 0;
     ks_grid g;
