@@ -55,4 +55,5 @@ static inline __attribute__((always_inline)) void kp_flush(double *d, __m256 v)
 #define KP_STOREN(p, n, v)   _mm256_maskstore_ps(p, kp_first(n), v)
 #define KP_FLUSH(d, v)       kp_flush(d, v)
 #define KP_SET_NAME          gpi_kpool_avx2
+#define KP_GLOBAL            gpi_kernels_avx2
 #include "kpool_loops.h"

@@ -46,4 +46,5 @@ static inline __attribute__((always_inline)) void kp_flush(double *d, __m512 v)
 #define KP_STOREN(p, n, v)   _mm512_mask_storeu_ps(p, kp_first(n), v)
 #define KP_FLUSH(d, v)       kp_flush(d, v)
 #define KP_SET_NAME          gpi_kpool_avx512
+#define KP_GLOBAL            gpi_kernels_avx512
 #include "kpool_loops.h"

@@ -21,8 +21,15 @@
  *   KP_STORE(p, v), KP_STOREN(p, n, v)   all lanes, the first n lanes
  *   KP_FLUSH(d, v)     d[0..KP_LANES) += the lanes of v as doubles
  *   KP_SET_NAME        the gpi_kpool_set this file defines
+ *   KP_GLOBAL          the gpi_kernel_set of the same ISA (pool_*.c), whose
+ *                      max kernel is top-k and adaptive max with k = 1
  * and the KS_ macros of the short-plane loops, eight lanes in every ISA
  * (kpool_ymm.h).
+ *
+ * Top-k with k = 1 and adaptive max with a 1 x 1 grid are the global max,
+ * bit for bit (the first NaN, else the maximum, a zero with the first
+ * zero's sign, which top-1 makes +0.0 as its mean does): they call that
+ * kernel, which reads several planes or parts of a plane side by side.
  *
  * Top-k (k <= GP_TOPK_SIMD_MAX) keeps, lane by lane, the k largest values
  * the lane has seen as vectors sorted downwards (T[0] >= ... >= T[k-1]),
@@ -57,11 +64,27 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <immintrin.h>
 
 #define KP_INLINE static inline __attribute__((always_inline))
 /* Fully unrolls the loop after it: with k a constant, the k lists (and an
  * 8 x 8 block) then live in registers, which -O2 alone leaves on the stack. */
 #define KP_UNROLL _Pragma("GCC unroll 8")
+
+/* Bytes ahead of its loads that top-k's long planes prefetch (and short
+ * planes' batches at least): one sequential stream alone leaves DRAM idle
+ * between the hardware prefetcher's requests at one thread (top-4 of 56 x
+ * 56 and top-8 of 64 x 64 planes, cold, AVX2 on Zen: 0.59 and 0.55 of the
+ * probe without, 0.62 and 0.66 with). The adaptive pools' row strips do
+ * not prefetch: they ran 10 to 25 % slower cold with it. */
+#define KP_AHEAD 2048
+/* Prefetch the line KP_AHEAD bytes past vector v of those at p, once per
+ * 64 bytes of vectors. */
+#define KP_PREFETCH_VEC(p, v)                                                          \
+    do {                                                                               \
+        if ((v) * KP_LANES * sizeof(float) % 64 == 0)                                  \
+            _mm_prefetch((const char *)((p) + (v) * KP_LANES) + KP_AHEAD, _MM_HINT_T0); \
+    } while (0)
 
 /* Planes of at most this many elements go eight at a time, plane l in lane l. */
 #define KP_SHORT_HW 160
@@ -168,8 +191,10 @@ KP_INLINE int kp_topk_block8(KP_VEC *T, const float *p)
     const size_t L = KP_LANES;
     KP_VEC e[8];
     KP_UNROLL
-    for (size_t j = 0; j < 8; j++)
+    for (size_t j = 0; j < 8; j++) {
+        KP_PREFETCH_VEC(p, j);
         e[j] = KP_LOAD(p + j * L);
+    }
     int nan = KP_ANY_NAN(e[0], e[1]) | KP_ANY_NAN(e[2], e[3]) | KP_ANY_NAN(e[4], e[5]) |
               KP_ANY_NAN(e[6], e[7]);
     KP_VEC m = KP_MAX(KP_MAX(KP_MAX(e[0], e[1]), KP_MAX(e[2], e[3])),
@@ -188,6 +213,9 @@ KP_INLINE size_t kp_topk_blocks4(KP_VEC *T, const float *p, size_t hw, size_t k,
     const size_t L = KP_LANES;
     size_t i = 0;
     for (; i + 4 * L <= hw; i += 4 * L) {
+        KP_UNROLL
+        for (size_t v = 0; v < 4; v++)
+            KP_PREFETCH_VEC(p + i, v);
         KP_VEC a = KP_LOAD(p + i), b = KP_LOAD(p + i + L);
         KP_VEC c = KP_LOAD(p + i + 2 * L), d = KP_LOAD(p + i + 3 * L);
         *nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
@@ -239,12 +267,34 @@ KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
 KP_INLINE void ks_block(const float *x, size_t hw, size_t count, size_t p0, size_t np,
                         KS_VEC *e)
 {
+    /* the block reads 8 x 32 bytes of the eight planes' 32 hw bytes:
+     * prefetch the 256 bytes at 32 p0 of the next batch (at least KP_AHEAD
+     * on), so that the blocks together prefetch that batch whole before it
+     * is read (the 8 strided streams alone are too few requests cold; 14 x
+     * 14 top-8 2.5 times faster cold than with KP_AHEAD, 7 x 7 as fast) */
+    const char *ahead = (const char *)x + 32 * p0 + (32 * hw > KP_AHEAD ? 32 * hw : KP_AHEAD);
+    KP_UNROLL
+    for (size_t q = 0; q < 4; q++)
+        _mm_prefetch(ahead + 64 * q, _MM_HINT_T0);
     KP_UNROLL
     for (size_t l = 0; l < 8; l++) {
         const float *row = x + (l < count ? l : count - 1) * hw + p0;
         e[l] = np == 8 ? KS_LOAD(row) : KS_LOADN(row, np);
     }
     KS_TRANSPOSE8(e);
+}
+
+/* The lanes of e[0..np) that are NaN (a tail block's other vectors are
+ * not looked at, so that they need not be transposed). */
+KP_INLINE KS_VEC ks_block_nans(const KS_VEC *e, size_t np)
+{
+    if (np == 8)
+        return KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
+                     KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7])));
+    KS_VEC m = KS_NANS(e[0], e[0]);
+    for (size_t i = 1; i < np; i++)
+        m = KS_OR(m, KS_NANS(e[i], e[i]));
+    return m;
 }
 
 /* e[0..np) into the lists T: whole blocks of a large k by the networks,
@@ -274,25 +324,30 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
     KP_UNROLL
     for (size_t j = 0; j < 8; j++)
         T[j] = KS_SET1(-INFINITY);
-    for (size_t p0 = 0; p0 < hw; p0 += 8) {
-        size_t np = hw - p0 < 8 ? hw - p0 : 8;
-        ks_block(x, hw, count, p0, np, e);
-        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
-                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
-        ks_topk_block(T, e, np, k);
+    size_t p0 = 0;
+    for (; p0 + 8 <= hw; p0 += 8) {
+        ks_block(x, hw, count, p0, 8, e);
+        nans = KS_OR(nans, ks_block_nans(e, 8));
+        ks_topk_block(T, e, 8, k);
     }
-    double s[8] = { 0 };
+    if (p0 < hw) { /* with hw a constant, np is one too */
+        ks_block(x, hw, count, p0, hw - p0, e);
+        nans = KS_OR(nans, ks_block_nans(e, hw - p0));
+        ks_topk_block(T, e, hw - p0, k);
+    }
+    /* the eight planes' sums in double from +0.0 in descending order, as
+     * the scalar rule adds them, lanes 0-3 in lo and 4-7 in hi */
+    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
+    KP_UNROLL
     for (size_t j = 0; j < k; j++) {
-        float t[8];
-        KS_STORE(t, T[j]);
-        for (size_t l = 0; l < 8; l++)
-            s[l] += t[l];
+        lo = KS_DADD(lo, KS_DLO(T[j]));
+        hi = KS_DADD(hi, KS_DHI(T[j]));
     }
+    float mean[8];
+    KS_STORE(mean, KS_DDIV_TO_PS(lo, hi, (double)k));
     int nan = KS_ANY(nans);
-    for (size_t l = 0; l < count; l++) {
-        float mean = (float)(s[l] / (double)k);
-        y[l] = nan || mean == 0.0f ? gpi_topk_plane(x + l * hw, hw, k) : mean;
-    }
+    for (size_t l = 0; l < count; l++)
+        y[l] = nan || mean[l] == 0.0f ? gpi_topk_plane(x + l * hw, hw, k) : mean[l];
 }
 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
@@ -300,12 +355,28 @@ KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, si
     /* a k of the networks takes planes a little past KP_SHORT_HW eight at a
      * time too: each lane's list would see too few elements to skip blocks */
     if (hw <= KP_SHORT_HW || (hw <= KP_SHORT_HW_NET && k >= KP_NET_K)) {
-        for (size_t r = 0; r < rows; r += 8)
-            kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
+        /* 7 x 7 (the ResNet heads) with hw a constant: its last block of
+         * one element loads and transposes only what it keeps */
+        if (hw == 49)
+            for (size_t r = 0; r < rows; r += 8)
+                kp_topk_short(x + r * 49, y + r, rows - r < 8 ? rows - r : 8, 49, k);
+        else
+            for (size_t r = 0; r < rows; r += 8)
+                kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
         return;
     }
     for (size_t r = 0; r < rows; r++)
         y[r] = kp_topk_plane(x + r * hw, hw, k);
+}
+
+/* Top-1 is the global max, but for the sign of a zero: the mean adds the
+ * kept values to a double +0.0, so the scalar rule's zero mean is +0.0. */
+static void kp_top1_rows(const float *x, float *y, size_t rows, size_t hw)
+{
+    KP_GLOBAL.nchw_max_fwd(x, y, rows, hw);
+    for (size_t r = 0; r < rows; r++)
+        if (y[r] == 0.0f)
+            y[r] = 0.0f;
 }
 
 /* Each k of 1..GP_TOPK_SIMD_MAX gets loops of its own with k a constant;
@@ -314,7 +385,7 @@ static void kp_topk_fwd(const float *x, float *y, size_t rows, size_t h, size_t 
 {
     size_t hw = h * w;
     switch (k) {
-    case 1: kp_topk_rows(x, y, rows, hw, 1); return;
+    case 1: kp_top1_rows(x, y, rows, hw); return;
     case 2: kp_topk_rows(x, y, rows, hw, 2); return;
     case 3: kp_topk_rows(x, y, rows, hw, 3); return;
     case 4: kp_topk_rows(x, y, rows, hw, 4); return;
@@ -462,15 +533,16 @@ KP_INLINE void ks_keep(const KS_VEC *e, size_t np, size_t p0, KS_VEC *E, KS_DVEC
 KP_INLINE int ks_planes(const float *x, size_t count, size_t hw, KS_VEC *E, KS_DVEC *D)
 {
     KS_VEC e[8], nans = KS_SET1(0.0f);
-    for (size_t p0 = 0; p0 < hw; p0 += 8) {
-        size_t np = hw - p0 < 8 ? hw - p0 : 8;
-        ks_block(x, hw, count, p0, np, e);
-        nans = KS_OR(nans, KS_OR(KS_OR(KS_NANS(e[0], e[1]), KS_NANS(e[2], e[3])),
-                                 KS_OR(KS_NANS(e[4], e[5]), KS_NANS(e[6], e[7]))));
-        if (np == 8)
-            ks_keep(e, 8, p0, E, D);
-        else
-            ks_keep(e, np, p0, E, D);
+    size_t p0 = 0;
+    for (; p0 + 8 <= hw; p0 += 8) {
+        ks_block(x, hw, count, p0, 8, e);
+        nans = KS_OR(nans, ks_block_nans(e, 8));
+        ks_keep(e, 8, p0, E, D);
+    }
+    if (p0 < hw) { /* with hw a constant, np is one too */
+        ks_block(x, hw, count, p0, hw - p0, e);
+        nans = KS_OR(nans, ks_block_nans(e, hw - p0));
+        ks_keep(e, hw - p0, p0, E, D);
     }
     return KS_ANY(nans);
 }
@@ -541,9 +613,49 @@ KP_INLINE void ks_store_bins(KS_VEC *B, size_t nb, float *y, size_t count, size_
 }
 
 /* Planes [0, count) (count <= 8) of short planes, bin by bin. */
+/* A 1 x 1 avg grid of planes [0, count) (count <= 8): each element added
+ * in double as its block is transposed, in the order ks_bin takes them
+ * (the whole plane in row-major order), without keeping the planes. */
+KP_INLINE void ks_mean_short(const float *x, float *y, size_t count, size_t hw,
+                             const ks_grid *g)
+{
+    KS_VEC e[8], nans = KS_SET1(0.0f);
+    KS_DVEC lo = KS_DZERO(), hi = KS_DZERO();
+    size_t p0 = 0;
+    for (; p0 + 8 <= hw; p0 += 8) {
+        ks_block(x, hw, count, p0, 8, e);
+        nans = KS_OR(nans, ks_block_nans(e, 8));
+        KP_UNROLL
+        for (size_t q = 0; q < 8; q++) {
+            lo = KS_DADD(lo, KS_DLO(e[q]));
+            hi = KS_DADD(hi, KS_DHI(e[q]));
+        }
+    }
+    if (p0 < hw) { /* with hw a constant, np is one too */
+        ks_block(x, hw, count, p0, hw - p0, e);
+        nans = KS_OR(nans, ks_block_nans(e, hw - p0));
+        for (size_t q = 0; q < hw - p0; q++) {
+            lo = KS_DADD(lo, KS_DLO(e[q]));
+            hi = KS_DADD(hi, KS_DHI(e[q]));
+        }
+    }
+    float mean[8];
+    KS_STORE(mean, KS_DQUOT_TO_PS(lo, hi, g->count[0], g->rcp[0]));
+    int nan = KS_ANY(nans);
+    for (size_t l = 0; l < count; l++)
+        if (nan)
+            gpi_kpool_scalar.fwd[1](x + l * hw, y + l, 1, 1, hw, 1);
+        else
+            y[l] = mean[l];
+}
+
 KP_INLINE void ks_adaptive_short(const float *x, float *y, size_t count, size_t h, size_t w,
                                  size_t k, const ks_grid *g, int is_max)
 {
+    if (!is_max && k == 1) {
+        ks_mean_short(x, y, count, h * w, g);
+        return;
+    }
     KS_VEC E[KP_SHORT_HW_NET];
     KS_DVEC D[2 * KP_SHORT_HW];
     size_t kk = k * k;
@@ -568,15 +680,24 @@ KP_INLINE int ks_adaptive_rows(const float *x, float *y, size_t rows, size_t h, 
 {
     /* max is exact in either path, so a grid finer than 4 x 4, whose bins
      * cost the row path more than its rows, takes this one up to
-     * KP_SHORT_HW_NET; avg keeps each plane size's summation order */
+     * KP_SHORT_HW_NET (coarser grids of 13 x 13 and 14 x 14 planes ran
+     * 1.3 to 2 times faster so hot, but about 10 % slower cold); avg keeps
+     * each plane size's summation order */
     size_t limit = is_max && k * k > 16 ? KP_SHORT_HW_NET : KP_SHORT_HW;
     if (h * w > limit || k * k > KS_MAX_BINS)
         return 0;
     ks_grid g;
     ks_grid_of(h, w, k, &g);
-    for (size_t r = 0; r < rows; r += 8)
-        ks_adaptive_short(x + r * h * w, y + r * k * k, rows - r < 8 ? rows - r : 8, h, w, k,
-                          &g, is_max);
+    /* the ResNet heads' 1 x 1 mean with the plane a constant (see
+     * kp_topk_rows); finer grids were slower so, their bins unrolled */
+    if (h == 7 && w == 7 && k == 1 && !is_max)
+        for (size_t r = 0; r < rows; r += 8)
+            ks_adaptive_short(x + r * 49, y + r * k * k, rows - r < 8 ? rows - r : 8, 7, 7, k,
+                              &g, is_max);
+    else
+        for (size_t r = 0; r < rows; r += 8)
+            ks_adaptive_short(x + r * h * w, y + r * k * k, rows - r < 8 ? rows - r : 8, h, w,
+                              k, &g, is_max);
     return 1;
 }
 
@@ -601,6 +722,10 @@ static int kp_adaptive_max_row(const float *p, float *y, size_t i, size_t h, siz
 static void kp_adaptive_max_fwd(const float *x, float *y, size_t rows, size_t h, size_t w,
                                 size_t k)
 {
+    if (k == 1) {
+        KP_GLOBAL.nchw_max_fwd(x, y, rows, h * w);
+        return;
+    }
     if (ks_adaptive_rows(x, y, rows, h, w, k, 1))
         return;
     float m[KP_MAX_ROW];

@@ -55,6 +55,9 @@ static inline __attribute__((always_inline)) void ks_transpose8(__m256 *v)
 #define KS_DLO(v)          _mm256_cvtps_pd(_mm256_castps256_ps128(v))
 #define KS_DHI(v)          _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))
 #define KS_DADD(a, b)      _mm256_add_pd(a, b)
+#define KS_DDIV_TO_PS(lo, hi, c)                                                     \
+    _mm256_set_m128(_mm256_cvtpd_ps(_mm256_div_pd(hi, _mm256_set1_pd(c))),          \
+                    _mm256_cvtpd_ps(_mm256_div_pd(lo, _mm256_set1_pd(c))))
 #define KS_DQUOT_TO_PS(lo, hi, c, rc)                                                \
     _mm256_set_m128(ks_quot(hi, c, rc), ks_quot(lo, c, rc))
 
