@@ -519,7 +519,7 @@ static void gpi_conv_free_plan(gpi_conv *c)
 {
     gpi_free(c->scratch);
     gpi_free(c->acc);
-    free(c->claims);
+    gpi_free(c->claims);
     gpi_direct_free(c);
 }
 
@@ -603,7 +603,7 @@ static gp_status gpi_conv_plan(const gp_layer *l, gp_shape in, gpi_conv *c)
                      .x_is_cols = kh == 1 && kw == 1 && stride == 1 && pad == 0,
                      .K = (size_t)in.c * kh * kw, .P = (size_t)os.h * os.w,
                      .slots = gpi_max_threads() };
-    c->claims = calloc((size_t)c->slots, sizeof *c->claims);
+    c->claims = gpi_balloc((size_t)c->slots * sizeof *c->claims);
     if (!c->claims)
         return gpi_fail(GP_ERR_NOMEM, "conv2d: out of memory for the chunk claims");
     c->d.k = gpi_direct_pick(c, choice);
