@@ -134,32 +134,57 @@ static double max_abs(const float *v, size_t n)
     return m;
 }
 
-/* gap: the score map's mean is the logit; Grad-CAM is relu((S - b) / hw). */
+/* Class 0's weights in the head's layer to the classes become minus class
+ * 1's (its bias is kept), so that wherever a head linear in those weights
+ * gives class 1 a positive map, class 0's is negative there: the clamp of
+ * the maps meets both signs whatever the seed. */
+static void mirror_class_weights(gp_net *net, int first)
+{
+    gp_param *w = NULL;
+    for (int i = first; i < gp_net_layer_count(net); i++) {
+        gp_param *p = &gp_net_layer(net, i)->params[0];
+        if (gp_net_layer(net, i)->nparams > 0 && p->ndims >= 2 && (int)p->dims[0] == CLASSES)
+            w = p;
+    }
+    assert_non_null(w);
+    size_t row = w->count / CLASSES;
+    for (size_t k = 0; k < row; k++)
+        w->value[k] = -w->value[row + k];
+}
+
+/* gap: the score map's mean is the logit; Grad-CAM is relu((S - b) / hw).
+ * Taken for every class, with class 0's weights mirrored. */
 static void test_gap_score_and_gradcam(void **state)
 {
     (void)state;
     float x[N_IMAGES * SIDE * SIDE], score[N_IMAGES * SIDE * SIDE], grad[N_IMAGES * SIDE * SIDE];
     float logits[N_IMAGES * CLASSES];
-    int y[N_IMAGES];
+    int y[N_IMAGES], target[N_IMAGES];
     gpx_model_spec spec;
     gp_net *net = setup("gap", GP_LAYER_HEAD_POOL, 0, x, y, &spec);
-    maps_of(net, &spec, x, y, GPX_CAM_SCORE, score, logits);
-    maps_of(net, &spec, x, y, GPX_CAM_GRADCAM, grad, NULL);
-    const float *bias = gp_net_layer(net, spec.ntrunk)->params[1].value;
+    const gp_layer *head = gp_net_layer(net, spec.ntrunk);
+    const float *bias = head->params[1].value;
     int hw = SIDE * SIDE, positive = 0;
-    for (int i = 0; i < N_IMAGES; i++) {
-        const float *s = score + i * hw, *g = grad + i * hw;
-        double mean = 0.0, tol = 1e-5 * (1.0 + max_abs(s, (size_t)hw));
-        for (int p = 0; p < hw; p++)
-            mean += s[p] / hw;
-        assert_true(fabs(mean - logits[i * CLASSES + y[i]]) < tol);
-        for (int p = 0; p < hw; p++) {
-            double want = (s[p] - bias[y[i]]) / hw;
-            assert_true(fabs(g[p] - (want > 0 ? want : 0.0)) < tol / hw);
-            positive += want > 0;
+    mirror_class_weights(net, spec.ntrunk);
+    for (int shift = 0; shift < CLASSES; shift++) {
+        for (int i = 0; i < N_IMAGES; i++)
+            target[i] = (y[i] + shift) % CLASSES;
+        maps_of(net, &spec, x, target, GPX_CAM_SCORE, score, logits);
+        maps_of(net, &spec, x, target, GPX_CAM_GRADCAM, grad, NULL);
+        for (int i = 0; i < N_IMAGES; i++) {
+            const float *s = score + i * hw, *g = grad + i * hw;
+            double mean = 0.0, tol = 1e-5 * (1.0 + max_abs(s, (size_t)hw));
+            for (int p = 0; p < hw; p++)
+                mean += s[p] / hw;
+            assert_true(fabs(mean - logits[i * CLASSES + target[i]]) < tol);
+            for (int p = 0; p < hw; p++) {
+                double want = (s[p] - bias[target[i]]) / hw;
+                assert_true(fabs(g[p] - (want > 0 ? want : 0.0)) < tol / hw);
+                positive += want > 0;
+            }
         }
     }
-    assert_true(positive > 0 && positive < N_IMAGES * hw);   /* both branches of the clamp */
+    assert_true(positive > 0 && positive < CLASSES * N_IMAGES * hw);
     gp_net_destroy(net);
 }
 
@@ -259,27 +284,39 @@ static float *trunk_output(gp_net *net, int first, const float *x, gp_shape *as)
     return a;
 }
 
+/* Grad-CAM of head against differences, for every class as the target,
+ * class 0's weights mirrored (a map that the clamp makes all zero would
+ * check nothing; for a head linear in those weights classes 0 and 1 cannot
+ * both be). */
 static void check_gradcam(const char *head, gp_layer_kind kind)
 {
     float x[N_IMAGES * SIDE * SIDE], grad[N_IMAGES * SIDE * SIDE];
-    int y[N_IMAGES];
+    int y[N_IMAGES], target[N_IMAGES];
     gpx_model_spec spec;
     gp_net *net = setup(head, kind, 1, x, y, &spec);
-    maps_of(net, &spec, x, y, GPX_CAM_GRADCAM, grad, NULL);
-    double scale = max_abs(grad, sizeof grad / sizeof *grad);
-    assert_true(scale > 0);
-    for (int b = 0; b < N_IMAGES; b++) {
-        gp_shape as;
-        double want[SIDE * SIDE];
-        float *a = trunk_output(net, spec.ntrunk, x + b * SIDE * SIDE, &as);
-        gradcam_by_differences(net, spec.ntrunk, a, as, y[b], want);
-        for (int p = 0; p < SIDE * SIDE; p++)
-            if (fabs(grad[b * SIDE * SIDE + p] - want[p]) > 1e-2 * scale + 1e-5)
-                fail_msg("%s: image %d pixel %d: Grad-CAM %g, by differences %g (seed %llu)",
-                         head, b, p, grad[b * SIDE * SIDE + p], want[p],
-                         (unsigned long long)seed);
-        free(a);
+    mirror_class_weights(net, spec.ntrunk);
+    double largest = 0.0;
+    for (int shift = 0; shift < CLASSES; shift++) {
+        for (int i = 0; i < N_IMAGES; i++)
+            target[i] = (y[i] + shift) % CLASSES;
+        maps_of(net, &spec, x, target, GPX_CAM_GRADCAM, grad, NULL);
+        double scale = max_abs(grad, sizeof grad / sizeof *grad);
+        largest = scale > largest ? scale : largest;
+        for (int b = 0; b < N_IMAGES; b++) {
+            gp_shape as;
+            double want[SIDE * SIDE];
+            float *a = trunk_output(net, spec.ntrunk, x + b * SIDE * SIDE, &as);
+            gradcam_by_differences(net, spec.ntrunk, a, as, target[b], want);
+            for (int p = 0; p < SIDE * SIDE; p++)
+                if (fabs(grad[b * SIDE * SIDE + p] - want[p]) > 1e-2 * scale + 1e-5)
+                    fail_msg("%s: image %d class %d pixel %d: Grad-CAM %g, by differences %g "
+                             "(seed %llu)", head, b, target[b], p, grad[b * SIDE * SIDE + p],
+                             want[p], (unsigned long long)seed);
+            free(a);
+        }
     }
+    if (!(largest > 0))
+        fail_msg("%s: every Grad-CAM map is zero (seed %llu)", head, (unsigned long long)seed);
     gp_net_destroy(net);
 }
 
