@@ -196,6 +196,22 @@ static double gpi_side_share(const gpi_side_time *s, int n, int nt)
     return s->images ? s->seconds * ((double)n / nt) / s->images : 0.0;
 }
 
+/* The start time of a timed epilogue or prologue: 0 when s is NULL (no
+ * timing wanted, so no clock read). */
+static double gpi_side_start(const gpi_side_time *s)
+{
+    return s ? gpi_now() : 0.0;
+}
+
+/* s (NULL: none) gains the seconds since t0 of a side pass over nb images. */
+static void gpi_side_add(gpi_side_time *s, double t0, int nb)
+{
+    if (!s)
+        return;
+    s->seconds += gpi_now() - t0;
+    s->images += nb;
+}
+
 /* What every chunk of a forward into y needs; side is thread 0's. */
 typedef struct {
     gp_layer           *l;
@@ -222,15 +238,12 @@ static void gpi_forward_chunk(void *ctx, const gpi_chunk *ch)
                                  c->scratch + (size_t)t * c->slot_floats);
     if (!f->epi)
         return;
-    double t0 = f->side ? gpi_now() : 0.0;
+    double t0 = gpi_side_start(f->side);
     if (f->epi->train)
         gpi_bn_train_rows(f->epi->bn, f->n, ch->first, i0, i0 + nb, f->y);
     else
         gpi_apply_epilogue(c, f->epi, f->y, i0, nb);
-    if (f->side) {
-        f->side->seconds += gpi_now() - t0;
-        f->side->images += nb;
-    }
+    gpi_side_add(f->side, t0, nb);
 }
 
 /* Thread t of nt's share of a forward into y (gpi_forward_chunk; chunks
@@ -400,12 +413,9 @@ static void gpi_backward_chunk(void *ctx, const gpi_chunk *ch)
     const float *dy = b->dy;
     int i0 = ch->i0, nb = ch->nb, t = ch->t;
     if (b->pro) {
-        double t0 = b->side ? gpi_now() : 0.0;
+        double t0 = gpi_side_start(b->side);
         dy = gpi_apply_prologue(c, b->pro, i0, nb);
-        if (b->side) {
-            b->side->seconds += gpi_now() - t0;
-            b->side->images += nb;
-        }
+        gpi_side_add(b->side, t0, nb);
     }
     /* an owner accumulates its own chunks in one accumulator (as one thread
      * running them all would), a stolen chunk in its own */

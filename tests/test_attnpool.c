@@ -416,9 +416,7 @@ static void test_threads(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    seed = tu_seed();
-    fprintf(stderr, "# test_attnpool seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
+    seed = tu_seed_announce("attnpool");
     return 0;
 }
 

@@ -817,9 +817,7 @@ static void conv_bad_env(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    seed = tu_seed();
-    fprintf(stderr, "# test_conv seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
+    seed = tu_seed_announce("conv");
 #ifdef _OPENMP
     omp_set_num_threads(2);   /* the per-thread split and gradient sums are exercised */
 #endif

@@ -553,9 +553,7 @@ static void test_threads(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    uint64_t seed = tu_seed();
-    fprintf(stderr, "# test_headpool seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
+    tu_seed_announce("headpool");
     return 0;
 }
 

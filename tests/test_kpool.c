@@ -436,9 +436,7 @@ static const target targets[] = {
 static int group_setup(void **state)
 {
     (void)state;
-    seed = tu_seed();
-    fprintf(stderr, "# test_kpool seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
+    seed = tu_seed_announce("kpool");
 #ifdef _OPENMP
     omp_set_num_threads(2); /* threaded variants really split */
 #endif

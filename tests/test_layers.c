@@ -1280,9 +1280,7 @@ static void layers_thread_invariant(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    seed = tu_seed();
-    fprintf(stderr, "# test_layers seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
+    seed = tu_seed_announce("layers");
 #ifdef _OPENMP
     omp_set_num_threads(2);
 #endif

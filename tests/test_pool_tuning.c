@@ -151,9 +151,7 @@ static void test_api(void **state)
 
 int main(void)
 {
-    seed = tu_seed();
-    fprintf(stderr, "# test_pool_tuning seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n",
-            (unsigned long long)seed, (unsigned long long)seed);
+    seed = tu_seed_announce("pool_tuning");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bits_unchanged),
         cmocka_unit_test(test_api),

@@ -48,13 +48,22 @@ static inline uint64_t tu_seed(void)
     return seed;
 }
 
-/* The seed drawn (tu_seed) and printed for test, and a fresh directory
- * /tmp/gpool-test-<test>-XXXXXX in dir: 0, or -1 (cmocka's group setup). */
+/* The seed drawn (tu_seed), printed for test_<test> so that a failure can
+ * be rerun with it. */
+static inline uint64_t tu_seed_announce(const char *test)
+{
+    uint64_t seed = tu_seed();
+    fprintf(stderr, "# test_%s seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n", test,
+            (unsigned long long)seed, (unsigned long long)seed);
+    return seed;
+}
+
+/* The seed drawn and printed for test (tu_seed_announce), and a fresh
+ * directory /tmp/gpool-test-<test>-XXXXXX in dir: 0, or -1 (cmocka's group
+ * setup). */
 static inline int tu_group_setup(const char *test, uint64_t *seed, char *dir, size_t cap)
 {
-    *seed = tu_seed();
-    fprintf(stderr, "# test_%s seed %llu (rerun with GPOOL_TEST_SEED=%llu)\n", test,
-            (unsigned long long)*seed, (unsigned long long)*seed);
+    *seed = tu_seed_announce(test);
     snprintf(dir, cap, "/tmp/gpool-test-%s-XXXXXX", test);
     return mkdtemp(dir) ? 0 : -1;
 }
