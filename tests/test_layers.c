@@ -381,10 +381,14 @@ static const pool_cfg pool_cfgs[] = {
     { 3, 1,  4,  4, 3, 2, 0, 1,  2,  2 },
     /* 2x2/2 has its own paths: quads along rows of >= 4 outputs (11 ceil:
      * an overlapping last quad and clipped edges), else across four planes
-     * (7 floor: uncovered last row and column; 9 planes: one left over) */
+     * (7 floor: uncovered last row and column; 9 planes: one left over);
+     * 14: the trunk's 14 -> 7, an overlapping last quad; 9 x 11 floor: an
+     * uncovered last row and column along rows of quads */
     { 1, 2, 11, 11, 2, 2, 0, 1,  6,  6 },
     { 2, 3,  7,  7, 2, 2, 0, 0,  3,  3 },
     { 3, 3,  6,  5, 2, 2, 0, 1,  3,  3 },
+    { 2, 3, 14, 14, 2, 2, 0, 0,  7,  7 },
+    { 1, 2,  9, 11, 2, 2, 0, 0,  4,  5 },
 };
 
 static gp_layer *make_pool(const pool_cfg *c, gp_pool_op op)
