@@ -237,16 +237,11 @@ INLINE void avg_batch8(const float *p, float *y, size_t hw)
     _mm256_storeu_ps(y, fdiv_hw(s, hw)); /* one flush (see fdiv_hw) */
 }
 
-INLINE void max_batch8(const float *p, float *y, size_t hw)
+/* Store the maxima m of the 8 planes at p, unless u flags a NaN lane; the
+ * scalar kernel settles that batch, and any zero maximum (whose sign is
+ * that of the plane's first zero). */
+INLINE void max_store8(const float *p, float *y, size_t hw, __m256 m, __m256 u)
 {
-    if (hw < 8) { /* tiny planes: the scalar kernel */
-        gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
-        return;
-    }
-    __m256 u = _mm256_setzero_ps();
-#define PLANE(r) plane_vmax8(p + (r) * hw, hw, &u)
-    __m256 m = TREE_OF_PLANES(tree8_max, PLANE);
-#undef PLANE
     if (any_set(u)) { /* a NaN somewhere: the scalar kernel finds the first */
         gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
         return;
@@ -260,6 +255,62 @@ INLINE void max_batch8(const float *p, float *y, size_t hw)
     }
 }
 
+INLINE void max_batch8(const float *p, float *y, size_t hw)
+{
+    if (hw < 8) { /* tiny planes: the scalar kernel */
+        gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
+        return;
+    }
+    __m256 u = _mm256_setzero_ps();
+#define PLANE(r) plane_vmax8(p + (r) * hw, hw, &u)
+    __m256 m = TREE_OF_PLANES(tree8_max, PLANE);
+#undef PLANE
+    max_store8(p, y, hw, m, u);
+}
+
+/* Sequential streams the short-plane batches read at once (STREAM_BATCHES). */
+#define STREAMS 4
+
+/* STREAMS batches, batch s at p + s * ld (its results at y + s * ldy), read
+ * plane by plane in turn: one core of the Zen 3 VM reads DRAM at about
+ * 9-11 GB/s from one sequential stream and 14-17 GB/s from four read side
+ * by side in steps of 256 bytes; in steps of 2 KiB (a batch at a time)
+ * four streams gain little (docs/TUNING.md). Each batch's planes meet the
+ * same tree as in avg_batch8 / max_batch8, so no result changes. */
+#define STREAM_PLANES(PLANE, v)                                                 \
+    _Pragma("GCC unroll 1")                                                     \
+    for (size_t r_ = 0; r_ < 8; r_++)                                           \
+        _Pragma("GCC unroll 4")                                                 \
+        for (size_t s_ = 0; s_ < STREAMS; s_++)                                 \
+            v[s_][r_] = PLANE(s_, r_);
+
+#define TREE_OF_ROW(TREE, v) TREE(v[0], v[4], v[1], v[5], v[2], v[6], v[3], v[7])
+
+INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+{
+    __m256 v[STREAMS][8];
+#define PLANE(s, r) seg_vsum(p + (s) * ld, hw, r)
+    STREAM_PLANES(PLANE, v)
+#undef PLANE
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++) /* one flush (see fdiv_hw) */
+        _mm256_storeu_ps(y + s * ldy, fdiv_hw(TREE_OF_ROW(tree8_add, v[s]), hw));
+}
+
+INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+{
+    __m256 v[STREAMS][8], u[STREAMS];
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++)
+        u[s] = _mm256_setzero_ps();
+#define PLANE(s, r) plane_vmax8(p + (s) * ld + (r) * hw, hw, &u[s])
+    STREAM_PLANES(PLANE, v)
+#undef PLANE
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++)
+        max_store8(p + s * ld, y + s * ldy, hw, TREE_OF_ROW(tree8_max, v[s]), u[s]);
+}
+
 /* Prefetch the batch of 8 planes of hw at B, ahead bytes on: the tuning's
  * batch_prefetch (0 on both profiles: docs/TUNING.md has the Zen 3 A/B). */
 INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
@@ -268,29 +319,43 @@ INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
         _mm_prefetch((const char *)B + o + ahead, _MM_HINT_T0);
 }
 
-#define BATCH_LOOP(FN, p, y, nb, hw, ahead)                                     \
-    for (size_t b_ = 0; b_ < nb; b_++) {                                        \
-        if (ahead)                                                              \
-            prefetch_batch(p + b_ * 8 * (hw), hw, ahead);                       \
-        FN(p + b_ * 8 * (hw), y + b_ * 8, hw);                                  \
-    }
+/* nb batches: the i-th of each of STREAMS equal runs together, the
+ * remainder one by one; all one by one for a slice that may sit in L2
+ * (under the tuning's stream_min_bytes), where streams gain nothing. */
+#define STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                     \
+    do {                                                                        \
+        const size_t B_ = 8 * (hw);                                             \
+        size_t run_ = (nb) * B_ * sizeof(float) >= (t)->stream_min_bytes ? (nb) / STREAMS : 0; \
+        for (size_t b_ = 0; b_ < run_; b_++)                                    \
+            STREAMS_FN(p + b_ * B_, run_ * B_, y + b_ * 8, run_ * 8, hw);       \
+        for (size_t b_ = run_ * STREAMS; b_ < (nb); b_++) {                     \
+            if ((t)->batch_prefetch)                                            \
+                prefetch_batch(p + b_ * B_, hw, (t)->batch_prefetch);           \
+            ONE_FN(p + b_ * B_, y + b_ * 8, hw);                                \
+        }                                                                       \
+    } while (0)
 
-#define BATCH_CASES(FN, p, y, nb, hw, ahead)                                    \
+#define BATCH_CASES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                        \
     switch (hw) {                                                               \
-    case 49: BATCH_LOOP(FN, p, y, nb, 49, ahead) break;                         \
-    default: BATCH_LOOP(FN, p, y, nb, hw, ahead) break;                         \
+    case 49: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 49, t); break;        \
+    default: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t); break;        \
     }
 
 static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
 {
-    const size_t ahead = gpi_pool_tuning()->batch_prefetch;
-    BATCH_CASES(avg_batch8, p, y, nb, hw, ahead)
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    BATCH_CASES(avg_streams, avg_batch8, p, y, nb, hw, t)
 }
 
 static void max_batches(const float *p, float *y, size_t nb, size_t hw)
 {
-    const size_t ahead = gpi_pool_tuning()->batch_prefetch;
-    BATCH_CASES(max_batch8, p, y, nb, hw, ahead)
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    if (hw < 8) { /* tiny planes: max_batch8 hands them to the scalar kernel */
+        for (size_t b = 0; b < nb; b++)
+            max_batch8(p + b * 8 * hw, y + b * 8, hw);
+        return;
+    }
+    BATCH_CASES(max_streams, max_batch8, p, y, nb, hw, t)
 }
 
 /* Sum of a plane of any length: 8 accumulators, flushed to double after 8
