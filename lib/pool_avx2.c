@@ -358,55 +358,125 @@ static void max_batches(const float *p, float *y, size_t nb, size_t hw)
     BATCH_CASES(max_streams, max_batch8, p, y, nb, hw, t)
 }
 
-/* Sum of a plane of any length: 8 accumulators, flushed to double after 8
- * vectors each (tree of 3 levels). */
-static double plane_sum(const float *p, size_t n)
+/* Sums of S planes of n floats (plane s at p + s * ld) into out[0..S), read
+ * side by side in steps of 64 floats (STREAMS planes far apart are
+ * STREAMS sequential streams, see STREAM_PLANES). Each plane: 8
+ * accumulators, flushed to double after 8 vectors each (tree of 3 levels),
+ * the same additions in the same order whatever S is. */
+INLINE void plane_sums(const float *p, size_t ld, size_t S, size_t n, double *out)
 {
-    __m256d d0 = _mm256_setzero_pd(), d1 = d0;
-    __m256 a0, a1, a2, a3, a4, a5, a6, a7;
+    __m256d d[STREAMS][2];
+    __m256 a[STREAMS][8];
     size_t i = 0;
-#define FLUSH8()                                                                \
+#define FLUSH8(s)                                                               \
     do {                                                                        \
-        __m256 s_ = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), \
-                                  _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))); \
-        d0 = _mm256_add_pd(d0, lo_pd(s_));                                      \
-        d1 = _mm256_add_pd(d1, hi_pd(s_));                                      \
+        __m256 s_ = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[s][0], a[s][1]), \
+                                                _mm256_add_ps(a[s][2], a[s][3])), \
+                                  _mm256_add_ps(_mm256_add_ps(a[s][4], a[s][5]), \
+                                                _mm256_add_ps(a[s][6], a[s][7]))); \
+        d[s][0] = _mm256_add_pd(d[s][0], lo_pd(s_));                            \
+        d[s][1] = _mm256_add_pd(d[s][1], hi_pd(s_));                            \
     } while (0)
-#define ROUND8(OP)                                                              \
-    a0 = OP(a0, _mm256_loadu_ps(q));      a1 = OP(a1, _mm256_loadu_ps(q + 8));  \
-    a2 = OP(a2, _mm256_loadu_ps(q + 16)); a3 = OP(a3, _mm256_loadu_ps(q + 24)); \
-    a4 = OP(a4, _mm256_loadu_ps(q + 32)); a5 = OP(a5, _mm256_loadu_ps(q + 40)); \
-    a6 = OP(a6, _mm256_loadu_ps(q + 48)); a7 = OP(a7, _mm256_loadu_ps(q + 56));
+#define EACH_PLANE _Pragma("GCC unroll 4") for (size_t s = 0; s < S; s++)
+#define EACH_ACC _Pragma("GCC unroll 8") for (size_t k = 0; k < 8; k++)
+    EACH_PLANE
+        d[s][0] = d[s][1] = _mm256_setzero_pd();
     for (; n - i >= 512; i += 512) {
-        const float *q = p + i;
-        a0 = _mm256_loadu_ps(q);      a1 = _mm256_loadu_ps(q + 8);
-        a2 = _mm256_loadu_ps(q + 16); a3 = _mm256_loadu_ps(q + 24);
-        a4 = _mm256_loadu_ps(q + 32); a5 = _mm256_loadu_ps(q + 40);
-        a6 = _mm256_loadu_ps(q + 48); a7 = _mm256_loadu_ps(q + 56);
-        for (q += 64; q < p + i + 512; q += 64) {
-            ROUND8(_mm256_add_ps)
-        }
-        FLUSH8();
+        EACH_PLANE
+            EACH_ACC
+                a[s][k] = _mm256_loadu_ps(p + s * ld + i + 8 * k);
+        for (size_t j = i + 64; j < i + 512; j += 64)
+            EACH_PLANE
+                EACH_ACC
+                    a[s][k] = _mm256_add_ps(a[s][k], _mm256_loadu_ps(p + s * ld + j + 8 * k));
+        EACH_PLANE
+            FLUSH8(s);
     }
     if (i < n) {
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_ps();
-        for (; n - i >= 64; i += 64) { /* at most 7 rounds */
-            const float *q = p + i;
-            ROUND8(_mm256_add_ps)
-        }
+        EACH_PLANE
+            EACH_ACC
+                a[s][k] = _mm256_setzero_ps();
+        for (; n - i >= 64; i += 64) /* at most 7 rounds */
+            EACH_PLANE
+                EACH_ACC
+                    a[s][k] = _mm256_add_ps(a[s][k], _mm256_loadu_ps(p + s * ld + i + 8 * k));
         size_t r = n - i; /* < 64: one more term for some accumulators */
-        const float *q = p + i;
-#define TAIL_ADD(A, J) if (r > 8 * (J)) A = _mm256_add_ps(A, load_n(q + 8 * (J), r - 8 * (J)))
-        TAIL_ADD(a0, 0); TAIL_ADD(a1, 1); TAIL_ADD(a2, 2); TAIL_ADD(a3, 3);
-        TAIL_ADD(a4, 4); TAIL_ADD(a5, 5); TAIL_ADD(a6, 6); TAIL_ADD(a7, 7);
-#undef TAIL_ADD
-        FLUSH8();
+        EACH_PLANE {
+            EACH_ACC
+                if (r > 8 * k)
+                    a[s][k] = _mm256_add_ps(a[s][k], load_n(p + s * ld + i + 8 * k, r - 8 * k));
+            FLUSH8(s);
+        }
     }
 #undef FLUSH8
-#undef ROUND8
-    __m256d d = _mm256_add_pd(d0, d1);
-    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    EACH_PLANE {
+        __m256d t = _mm256_add_pd(d[s][0], d[s][1]);
+        __m128d h = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
+        out[s] = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    }
+}
+
+/* Sum of a plane of any length. */
+static double plane_sum(const float *p, size_t n)
+{
+    double s;
+    plane_sums(p, 0, 1, n, &s);
+    return s;
+}
+
+/* Means of STREAMS planes of hw floats at once, plane s at p + s * ld, its
+ * mean at y[s * ldy]. */
+static void plane_means_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+{
+    double s[STREAMS];
+    plane_sums(p, ld, STREAMS, hw, s);
+    for (size_t k = 0; k < STREAMS; k++)
+        y[k * ldy] = (float)(s[k] / (double)hw);
+}
+
+/* Maxima of STREAMS planes of hw >= 8 floats at once, plane s at p + s * ld,
+ * read side by side in steps of 32 floats; NaN ignored, nan[s] set when
+ * plane s holds one. */
+static void plane_maxes_streams(const float *p, size_t ld, size_t hw, float *m, int *nan)
+{
+    __m256 a[STREAMS][4], u[STREAMS];
+    size_t i = 0;
+    for (size_t s = 0; s < STREAMS; s++) {
+        a[s][0] = a[s][1] = a[s][2] = a[s][3] = NEG_INF;
+        u[s] = _mm256_setzero_ps();
+    }
+    for (; hw - i >= 32; i += 32)
+#pragma GCC unroll 4
+        for (size_t s = 0; s < STREAMS; s++) {
+            const float *q = p + s * ld + i;
+            __m256 x0 = _mm256_loadu_ps(q), x1 = _mm256_loadu_ps(q + 8);
+            __m256 x2 = _mm256_loadu_ps(q + 16), x3 = _mm256_loadu_ps(q + 24);
+            u[s] = _mm256_or_ps(u[s], _mm256_or_ps(_mm256_cmp_ps(x0, x1, _CMP_UNORD_Q),
+                                                   _mm256_cmp_ps(x2, x3, _CMP_UNORD_Q)));
+            a[s][0] = _mm256_max_ps(x0, a[s][0]); a[s][1] = _mm256_max_ps(x1, a[s][1]);
+            a[s][2] = _mm256_max_ps(x2, a[s][2]); a[s][3] = _mm256_max_ps(x3, a[s][3]);
+        }
+    for (size_t s = 0; s < STREAMS; s++) {
+        for (size_t j = i; j < hw; j += 8) { /* the last vector may overlap the one before */
+            __m256 x = _mm256_loadu_ps(p + s * ld + (hw - j >= 8 ? j : hw - 8));
+            u[s] = _mm256_or_ps(u[s], _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+            a[s][0] = _mm256_max_ps(x, a[s][0]);
+        }
+        nan[s] = any_set(u[s]);
+        __m256 v = _mm256_max_ps(_mm256_max_ps(a[s][0], a[s][1]), _mm256_max_ps(a[s][2], a[s][3]));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        m[s] = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+    }
+}
+
+/* Planes [0, rows) of hw floats read STREAMS at a time (one from each of
+ * STREAMS equal runs): the run length, or 0 when the slice may sit in L2
+ * (the tuning's stream_min_bytes) or the planes are too short. */
+static size_t plane_runs(size_t rows, size_t hw)
+{
+    return hw >= 8 && rows * hw * sizeof(float) >= gpi_pool_tuning()->stream_min_bytes
+               ? rows / STREAMS : 0;
 }
 
 /* Maximum of a plane of any length with NaN ignored; *nan set when one was seen. */
@@ -949,5 +1019,8 @@ INLINE unsigned nan_bits(__m256 a)
 #define POOL_DIV(a, b)        _mm256_div_ps(a, b)
 #define POOL_EQ_BITS(a, b)    eq_bits(a, b)
 #define POOL_NAN_BITS(a)      nan_bits(a)
+/* planes longer than the batches: STREAMS at a time (pool_loops.h) */
+#define POOL_PLANE_STREAMS    STREAMS
+#define POOL_STREAMS_MAX_BATCH_HW 120
 #define POOL_KERNEL_SET       gpi_kernels_avx2
 #include "pool_loops.h"

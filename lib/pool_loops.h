@@ -28,6 +28,11 @@
  *                              (avg; the error bound sets it) or SHORT_HW_MAX
  *                              (max; only speed does)
  *   plane_sum, plane_max_raw   one plane (the raw max flags a NaN)
+ *   POOL_PLANE_STREAMS         optional: planes longer than the batches' are
+ *                              then read this many at a time, one from each
+ *                              of as many equal runs (plane_runs gives the
+ *                              run, 0 for none), by plane_means_streams and
+ *                              plane_maxes_streams
  *   flat_period, flat_small, flat_small_kernel, flat_avg, flat_max
  *                              NHWC images whose rows repeat with period R
  *   rows_avg, rows_max         NHWC channel blocks with a row stride
@@ -57,24 +62,61 @@ static void nchw_avg_fwd(const float *x, float *y, size_t rows, size_t hw)
         avg_batches(x, y, nb, hw);
         r = nb * POOL_LANES;
     }
+#ifdef POOL_PLANE_STREAMS
+    size_t run = plane_runs(rows - r, hw);
+    for (size_t i = 0; i < run; i++)
+        plane_means_streams(x + (r + i) * hw, run * hw, y + r + i, run, hw);
+    r += POOL_PLANE_STREAMS * run;
+#endif
     for (; r < rows; r++)
         y[r] = (float)(plane_sum(x + r * hw, hw) / (double)hw);
+}
+
+/* Plane r's maximum into y[r]; a NaN plane or a zero maximum (whose sign is
+ * the first zero's) is settled by the scalar kernel. */
+static void settle_max(const float *x, float *y, size_t r, size_t hw, float m, int nan)
+{
+    if (nan || m == 0.0f)
+        gpi_kernels_scalar.nchw_max_fwd(x + r * hw, &m, 1, hw);
+    y[r] = m;
+}
+
+/* Whether max reads planes of hw in batches: up to SHORT_HW_MAX, unless
+ * planes longer than POOL_STREAMS_MAX_BATCH_HW are read as plane streams. */
+static int max_batches_wanted(size_t rows, size_t hw)
+{
+#ifdef POOL_PLANE_STREAMS
+    if (hw > POOL_STREAMS_MAX_BATCH_HW && plane_runs(rows, hw))
+        return 0;
+#else
+    (void)rows;
+#endif
+    return hw <= SHORT_HW_MAX;
 }
 
 static void nchw_max_fwd(const float *x, float *y, size_t rows, size_t hw)
 {
     size_t r = 0;
-    if (hw <= SHORT_HW_MAX) {
+    if (max_batches_wanted(rows, hw)) {
         size_t nb = rows / POOL_LANES;
         max_batches(x, y, nb, hw);
         r = nb * POOL_LANES;
     }
+#ifdef POOL_PLANE_STREAMS
+    size_t run = plane_runs(rows - r, hw);
+    for (size_t i = 0; i < run; i++) {
+        float m[POOL_PLANE_STREAMS];
+        int nan[POOL_PLANE_STREAMS];
+        plane_maxes_streams(x + (r + i) * hw, run * hw, hw, m, nan);
+        for (size_t s = 0; s < POOL_PLANE_STREAMS; s++)
+            settle_max(x, y, r + i + s * run, hw, m[s], nan[s]);
+    }
+    r += POOL_PLANE_STREAMS * run;
+#endif
     for (; r < rows; r++) {
         int nan;
         float m = plane_max_raw(x + r * hw, hw, &nan);
-        if (nan || m == 0.0f)
-            gpi_kernels_scalar.nchw_max_fwd(x + r * hw, &m, 1, hw);
-        y[r] = m;
+        settle_max(x, y, r, hw, m, nan);
     }
 }
 
