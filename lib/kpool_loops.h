@@ -42,7 +42,8 @@
  * first few blocks of a long plane is nearly every block. Long planes put
  * their consecutive elements in the lanes and merge the lanes' lists at the
  * end (k rounds of picking the largest head); short planes (hw <=
- * KP_SHORT_HW, or KP_SHORT_HW_NET for the networks' k) go eight at a time,
+ * KP_SHORT_HW_NET for top-k, KP_SHORT_HW or KP_SHORT_HW_NET for the adaptive
+ * pools, see ks_adaptive_rows) go eight at a time,
  * plane l in lane l (8 x 8 blocks loaded and transposed), so that no merge
  * is needed and a lane's list is its plane's top k. The k values are summed
  * in descending order in double, as the scalar kernel does, so the results
@@ -364,9 +365,12 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
 {
-    /* a k of the networks takes planes a little past KP_SHORT_HW eight at a
-     * time too: each lane's list would see too few elements to skip blocks */
-    if (hw <= KP_SHORT_HW || (hw <= KP_SHORT_HW_NET && k >= KP_NET_K)) {
+    /* every k takes planes a little past KP_SHORT_HW eight at a time too:
+     * each lane's list would see too few elements to skip blocks (the long
+     * path ran 14 x 14 and 16 x 16 top-4 at 7.0 and 8.2 GB/s hot on the Zen 3
+     * VM, compute-bound, this one at 11.5 and 11.9; 14 x 14 cold 5.2-6.4 ->
+     * 9.3-10.8) */
+    if (hw <= KP_SHORT_HW_NET) {
         /* 7 x 7 (the ResNet heads) with hw a constant: its last block of
          * one element loads and transposes only what it keeps */
         if (hw == 49)
