@@ -276,9 +276,11 @@ INLINE void max_batch8(const float *p, float *y, size_t hw)
  * 9-11 GB/s from one sequential stream and 14-17 GB/s from four read side
  * by side in steps of 256 bytes; in steps of 2 KiB (a batch at a time)
  * four streams gain little (docs/TUNING.md). Each batch's planes meet the
- * same tree as in avg_batch8 / max_batch8, so no result changes. */
-#define STREAM_PLANES(PLANE, v)                                                 \
-    _Pragma("GCC unroll 1")                                                     \
+ * same tree as in avg_batch8 / max_batch8, so no result changes. UNROLL
+ * the loop over planes: avg ran 9-14 % faster cold unrolled (7 x 7), max
+ * 10-27 % slower. */
+#define STREAM_PLANES(PLANE, v, UNROLL)                                         \
+    _Pragma(UNROLL)                                                             \
     for (size_t r_ = 0; r_ < 8; r_++)                                           \
         _Pragma("GCC unroll 4")                                                 \
         for (size_t s_ = 0; s_ < STREAMS; s_++)                                 \
@@ -290,7 +292,7 @@ INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t 
 {
     __m256 v[STREAMS][8];
 #define PLANE(s, r) seg_vsum(p + (s) * ld, hw, r)
-    STREAM_PLANES(PLANE, v)
+    STREAM_PLANES(PLANE, v, "GCC unroll 8")
 #undef PLANE
 #pragma GCC unroll 4
     for (size_t s = 0; s < STREAMS; s++) /* one flush (see fdiv_hw) */
@@ -304,7 +306,7 @@ INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t 
     for (size_t s = 0; s < STREAMS; s++)
         u[s] = _mm256_setzero_ps();
 #define PLANE(s, r) plane_vmax8(p + (s) * ld + (r) * hw, hw, &u[s])
-    STREAM_PLANES(PLANE, v)
+    STREAM_PLANES(PLANE, v, "GCC unroll 1")
 #undef PLANE
 #pragma GCC unroll 4
     for (size_t s = 0; s < STREAMS; s++)
