@@ -276,11 +276,11 @@ INLINE void max_batch8(const float *p, float *y, size_t hw)
  * 9-11 GB/s from one sequential stream and 14-17 GB/s from four read side
  * by side in steps of 256 bytes; in steps of 2 KiB (a batch at a time)
  * four streams gain little (docs/TUNING.md). Each batch's planes meet the
- * same tree as in avg_batch8 / max_batch8, so no result changes. UNROLL
- * the loop over planes: avg ran 9-14 % faster cold unrolled (7 x 7), max
- * 10-27 % slower. */
-#define STREAM_PLANES(PLANE, v, UNROLL)                                         \
-    _Pragma(UNROLL)                                                             \
+ * same tree as in avg_batch8 / max_batch8, so no result changes. Avg's
+ * loop over planes is unrolled (9-14 % faster cold on 7 x 7 planes); max
+ * reads the planes of all four in steps (planes_vmax8), rolled. */
+#define STREAM_PLANES(PLANE, v)                                                 \
+    _Pragma("GCC unroll 8")                                                     \
     for (size_t r_ = 0; r_ < 8; r_++)                                           \
         _Pragma("GCC unroll 4")                                                 \
         for (size_t s_ = 0; s_ < STREAMS; s_++)                                 \
@@ -292,11 +292,44 @@ INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t 
 {
     __m256 v[STREAMS][8];
 #define PLANE(s, r) seg_vsum(p + (s) * ld, hw, r)
-    STREAM_PLANES(PLANE, v, "GCC unroll 8")
+    STREAM_PLANES(PLANE, v)
 #undef PLANE
 #pragma GCC unroll 4
     for (size_t s = 0; s < STREAMS; s++) /* one flush (see fdiv_hw) */
         _mm256_storeu_ps(y + s * ldy, fdiv_hw(TREE_OF_ROW(tree8_add, v[s]), hw));
+}
+
+/* Lane maxima of the STREAMS planes of hw >= 8 at q + s * ld into out[s],
+ * NaN lanes or-ed into u[s]: the planes read side by side in steps of 16
+ * floats, each in address order (its last vector, which may overlap the one
+ * before, last: plane_vmax8's order, which loads it second, ran 14 x 14
+ * planes 20-35 % slower from DRAM so). Max is exact, and a zero maximum is
+ * settled by the scalar kernel, so the order changes no result. */
+INLINE void planes_vmax8(const float *q, size_t ld, size_t hw, __m256 *out, __m256 *u)
+{
+    __m256 a[STREAMS], b[STREAMS], n[STREAMS];
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++) {
+        a[s] = b[s] = _mm256_loadu_ps(q + s * ld);
+        n[s] = _mm256_cmp_ps(a[s], a[s], _CMP_UNORD_Q);
+    }
+    size_t k = 8;
+    for (; k + 16 <= hw; k += 16)
+#pragma GCC unroll 4
+        for (size_t s = 0; s < STREAMS; s++) {
+            __m256 v = _mm256_loadu_ps(q + s * ld + k), w = _mm256_loadu_ps(q + s * ld + k + 8);
+            n[s] = _mm256_or_ps(n[s], _mm256_cmp_ps(v, w, _CMP_UNORD_Q));
+            a[s] = _mm256_max_ps(v, a[s]);
+            b[s] = _mm256_max_ps(w, b[s]);
+        }
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++) {
+        __m256 v = _mm256_loadu_ps(q + s * ld + (k + 8 <= hw ? k : hw - 8));
+        __m256 w = _mm256_loadu_ps(q + s * ld + hw - 8);
+        n[s] = _mm256_or_ps(n[s], _mm256_cmp_ps(v, w, _CMP_UNORD_Q));
+        u[s] = _mm256_or_ps(u[s], n[s]);
+        out[s] = _mm256_max_ps(_mm256_max_ps(v, a[s]), _mm256_max_ps(w, b[s]));
+    }
 }
 
 INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
@@ -305,9 +338,14 @@ INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t 
 #pragma GCC unroll 4
     for (size_t s = 0; s < STREAMS; s++)
         u[s] = _mm256_setzero_ps();
-#define PLANE(s, r) plane_vmax8(p + (s) * ld + (r) * hw, hw, &u[s])
-    STREAM_PLANES(PLANE, v, "GCC unroll 1")
-#undef PLANE
+#pragma GCC unroll 1
+    for (size_t r = 0; r < 8; r++) {
+        __m256 m[STREAMS];
+        planes_vmax8(p + r * hw, ld, hw, m, u);
+#pragma GCC unroll 4
+        for (size_t s = 0; s < STREAMS; s++)
+            v[s][r] = m[s];
+    }
 #pragma GCC unroll 4
     for (size_t s = 0; s < STREAMS; s++)
         max_store8(p + s * ld, y + s * ldy, hw, TREE_OF_ROW(tree8_max, v[s]), u[s]);
@@ -437,14 +475,16 @@ static void plane_means_streams(const float *p, size_t ld, float *y, size_t ldy,
 }
 
 /* Maxima of STREAMS planes of hw >= 8 floats at once, plane s at p + s * ld,
- * read side by side in steps of 32 floats; NaN ignored, nan[s] set when
- * plane s holds one. */
+ * read side by side in steps of 32 floats into two accumulators each (so
+ * that all stay in registers); NaN ignored, nan[s] set when plane s holds
+ * one. */
 static void plane_maxes_streams(const float *p, size_t ld, size_t hw, float *m, int *nan)
 {
-    __m256 a[STREAMS][4], u[STREAMS];
+    __m256 a[STREAMS][2], u[STREAMS];
     size_t i = 0;
+#pragma GCC unroll 4
     for (size_t s = 0; s < STREAMS; s++) {
-        a[s][0] = a[s][1] = a[s][2] = a[s][3] = NEG_INF;
+        a[s][0] = a[s][1] = NEG_INF;
         u[s] = _mm256_setzero_ps();
     }
     for (; hw - i >= 32; i += 32)
@@ -455,8 +495,8 @@ static void plane_maxes_streams(const float *p, size_t ld, size_t hw, float *m, 
             __m256 x2 = _mm256_loadu_ps(q + 16), x3 = _mm256_loadu_ps(q + 24);
             u[s] = _mm256_or_ps(u[s], _mm256_or_ps(_mm256_cmp_ps(x0, x1, _CMP_UNORD_Q),
                                                    _mm256_cmp_ps(x2, x3, _CMP_UNORD_Q)));
-            a[s][0] = _mm256_max_ps(x0, a[s][0]); a[s][1] = _mm256_max_ps(x1, a[s][1]);
-            a[s][2] = _mm256_max_ps(x2, a[s][2]); a[s][3] = _mm256_max_ps(x3, a[s][3]);
+            a[s][0] = _mm256_max_ps(_mm256_max_ps(x0, x1), a[s][0]);
+            a[s][1] = _mm256_max_ps(_mm256_max_ps(x2, x3), a[s][1]);
         }
     for (size_t s = 0; s < STREAMS; s++) {
         for (size_t j = i; j < hw; j += 8) { /* the last vector may overlap the one before */
@@ -465,7 +505,7 @@ static void plane_maxes_streams(const float *p, size_t ld, size_t hw, float *m, 
             a[s][0] = _mm256_max_ps(x, a[s][0]);
         }
         nan[s] = any_set(u[s]);
-        __m256 v = _mm256_max_ps(_mm256_max_ps(a[s][0], a[s][1]), _mm256_max_ps(a[s][2], a[s][3]));
+        __m256 v = _mm256_max_ps(a[s][0], a[s][1]);
         __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         h = _mm_max_ps(h, _mm_movehl_ps(h, h));
         m[s] = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
@@ -1023,6 +1063,5 @@ INLINE unsigned nan_bits(__m256 a)
 #define POOL_NAN_BITS(a)      nan_bits(a)
 /* planes longer than the batches: STREAMS at a time (pool_loops.h) */
 #define POOL_PLANE_STREAMS    STREAMS
-#define POOL_STREAMS_MAX_BATCH_HW 120
 #define POOL_KERNEL_SET       gpi_kernels_avx2
 #include "pool_loops.h"

@@ -81,23 +81,10 @@ static void settle_max(const float *x, float *y, size_t r, size_t hw, float m, i
     y[r] = m;
 }
 
-/* Whether max reads planes of hw in batches: up to SHORT_HW_MAX, unless
- * planes longer than POOL_STREAMS_MAX_BATCH_HW are read as plane streams. */
-static int max_batches_wanted(size_t rows, size_t hw)
-{
-#ifdef POOL_PLANE_STREAMS
-    if (hw > POOL_STREAMS_MAX_BATCH_HW && plane_runs(rows, hw))
-        return 0;
-#else
-    (void)rows;
-#endif
-    return hw <= SHORT_HW_MAX;
-}
-
 static void nchw_max_fwd(const float *x, float *y, size_t rows, size_t hw)
 {
     size_t r = 0;
-    if (max_batches_wanted(rows, hw)) {
+    if (hw <= SHORT_HW_MAX) {
         size_t nb = rows / POOL_LANES;
         max_batches(x, y, nb, hw);
         r = nb * POOL_LANES;
