@@ -268,7 +268,8 @@ INLINE void max_batch8(const float *p, float *y, size_t hw)
     max_store8(p, y, hw, m, u);
 }
 
-/* Sequential streams the short-plane batches read at once (STREAM_BATCHES). */
+/* Sequential streams the short-plane batches read at once (STREAM_BATCHES,
+ * pool_loops.h). */
 #define STREAMS 4
 
 /* STREAMS batches, batch s at p + s * ld (its results at y + s * ldy), read
@@ -288,8 +289,10 @@ INLINE void max_batch8(const float *p, float *y, size_t hw)
 
 #define TREE_OF_ROW(TREE, v) TREE(v[0], v[4], v[1], v[5], v[2], v[6], v[3], v[7])
 
-INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw,
+                        size_t ahead)
 {
+    (void)ahead; /* no software prefetch: no gain with four streams (docs/TUNING.md) */
     __m256 v[STREAMS][8];
 #define PLANE(s, r) seg_vsum(p + (s) * ld, hw, r)
     STREAM_PLANES(PLANE, v)
@@ -332,8 +335,15 @@ INLINE void planes_vmax8(const float *q, size_t ld, size_t hw, __m256 *out, __m2
     }
 }
 
-INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw,
+                        size_t ahead)
 {
+    (void)ahead; /* as avg_streams */
+    if (hw < 8) { /* tiny planes: max_batch8 hands them to the scalar kernel */
+        for (size_t s = 0; s < STREAMS; s++)
+            max_batch8(p + s * ld, y + s * ldy, hw);
+        return;
+    }
     __m256 v[STREAMS][8], u[STREAMS];
 #pragma GCC unroll 4
     for (size_t s = 0; s < STREAMS; s++)
@@ -357,45 +367,6 @@ INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
 {
     for (size_t o = 0; o < 32 * hw; o += 64)
         _mm_prefetch((const char *)B + o + ahead, _MM_HINT_T0);
-}
-
-/* nb batches: the i-th of each of STREAMS equal runs together, the
- * remainder one by one; all one by one for a slice that may sit in L2
- * (under the tuning's stream_min_bytes), where streams gain nothing. */
-#define STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                     \
-    do {                                                                        \
-        const size_t B_ = 8 * (hw);                                             \
-        size_t run_ = (nb) * B_ * sizeof(float) >= (t)->stream_min_bytes ? (nb) / STREAMS : 0; \
-        for (size_t b_ = 0; b_ < run_; b_++)                                    \
-            STREAMS_FN(p + b_ * B_, run_ * B_, y + b_ * 8, run_ * 8, hw);       \
-        for (size_t b_ = run_ * STREAMS; b_ < (nb); b_++) {                     \
-            if ((t)->batch_prefetch)                                            \
-                prefetch_batch(p + b_ * B_, hw, (t)->batch_prefetch);           \
-            ONE_FN(p + b_ * B_, y + b_ * 8, hw);                                \
-        }                                                                       \
-    } while (0)
-
-#define BATCH_CASES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                        \
-    switch (hw) {                                                               \
-    case 49: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 49, t); break;        \
-    default: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t); break;        \
-    }
-
-static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
-{
-    const gp_pool_tuning *t = gpi_pool_tuning();
-    BATCH_CASES(avg_streams, avg_batch8, p, y, nb, hw, t)
-}
-
-static void max_batches(const float *p, float *y, size_t nb, size_t hw)
-{
-    const gp_pool_tuning *t = gpi_pool_tuning();
-    if (hw < 8) { /* tiny planes: max_batch8 hands them to the scalar kernel */
-        for (size_t b = 0; b < nb; b++)
-            max_batch8(p + b * 8 * hw, y + b * 8, hw);
-        return;
-    }
-    BATCH_CASES(max_streams, max_batch8, p, y, nb, hw, t)
 }
 
 /* Sums of S planes of n floats (plane s at p + s * ld) into out[0..S), read
@@ -1063,5 +1034,7 @@ INLINE unsigned nan_bits(__m256 a)
 #define POOL_NAN_BITS(a)      nan_bits(a)
 /* planes longer than the batches: STREAMS at a time (pool_loops.h) */
 #define POOL_PLANE_STREAMS    STREAMS
+#define POOL_AVG_BATCH        avg_batch8
+#define POOL_MAX_BATCH        max_batch8
 #define POOL_KERNEL_SET       gpi_kernels_avx2
 #include "pool_loops.h"

@@ -24,9 +24,11 @@
  *
  * and the functions and constants these drivers call:
  *
- *   avg_batches, max_batches   nb batches of POOL_LANES planes of hw <= SHORT_HW
- *                              (avg; the error bound sets it) or SHORT_HW_MAX
- *                              (max; only speed does)
+ *   POOL_AVG_BATCH, POOL_MAX_BATCH   one batch of POOL_LANES planes of hw <=
+ *                              SHORT_HW (avg; the error bound sets it) or
+ *                              SHORT_HW_MAX (max; only speed does)
+ *   avg_streams, max_streams   STREAMS such batches ld floats apart at once
+ *   prefetch_batch, STREAMS
  *   plane_sum, plane_max_raw   one plane (the raw max flags a NaN)
  *   POOL_PLANE_STREAMS         optional: planes longer than the batches' are
  *                              then read this many at a time, one from each
@@ -53,6 +55,45 @@ INLINE unsigned pool_low_bits(size_t n) /* bits [0, min(n, POOL_LANES)) */
 /* ===========================================================================
  * NCHW forward
  * ======================================================================== */
+
+/* nb batches of POOL_LANES planes of hw: the i-th of each of STREAMS equal
+ * runs together (STREAMS_FN, told the tuning's stream_prefetch), the
+ * remainder one by one (ONE_FN, after a prefetch of batch_prefetch bytes
+ * ahead when the tuning asks); all one by one for a slice that may sit in
+ * L2 (under stream_min_bytes), where streams gain nothing. */
+#define STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                     \
+    do {                                                                        \
+        const size_t B_ = POOL_LANES * (hw);                                    \
+        size_t run_ = (nb) * B_ * sizeof(float) >= (t)->stream_min_bytes ? (nb) / STREAMS : 0; \
+        for (size_t b_ = 0; b_ < run_; b_++)                                    \
+            STREAMS_FN(p + b_ * B_, run_ * B_, y + b_ * POOL_LANES, run_ * POOL_LANES, hw, \
+                       (t)->stream_prefetch);                                   \
+        for (size_t b_ = run_ * STREAMS; b_ < (nb); b_++) {                     \
+            if ((t)->batch_prefetch)                                            \
+                prefetch_batch(p + b_ * B_, hw, (t)->batch_prefetch);           \
+            ONE_FN(p + b_ * B_, y + b_ * POOL_LANES, hw);                       \
+        }                                                                       \
+    } while (0)
+
+/* Common plane sizes get their own unrolled copy. */
+#define BATCH_CASES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                        \
+    switch (hw) {                                                               \
+    case 49:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 49, t); break;       \
+    case 196: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 196, t); break;      \
+    default:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t); break;       \
+    }
+
+static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
+{
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    BATCH_CASES(avg_streams, POOL_AVG_BATCH, p, y, nb, hw, t)
+}
+
+static void max_batches(const float *p, float *y, size_t nb, size_t hw)
+{
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    BATCH_CASES(max_streams, POOL_MAX_BATCH, p, y, nb, hw, t)
+}
 
 static void nchw_avg_fwd(const float *x, float *y, size_t rows, size_t hw)
 {
