@@ -165,8 +165,9 @@ typedef struct {
 typedef struct {
     const char *name;             /* "intel" or "amd" */
     size_t      stream_prefetch;  /* bytes the AVX-512 4-stream batches prefetch ahead */
-    size_t      stream_min_bytes; /* AVX-512 NCHW slices of short planes this large read
-                                   * 4 streams at once; smaller ones (maybe in L2) one */
+    size_t      stream_min_bytes; /* NCHW slices this large read 4 streams at once (avg,
+                                   * max, top-k's long planes); smaller ones (maybe in
+                                   * L2) one */
     size_t      batch_prefetch;   /* bytes single short-plane batches prefetch ahead (0: none) */
 } gp_pool_tuning;
 

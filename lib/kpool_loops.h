@@ -42,7 +42,8 @@
  * first few blocks of a long plane is nearly every block. Long planes put
  * their consecutive elements in the lanes and merge the lanes' lists at the
  * end (k rounds of picking the largest head); short planes (hw <=
- * KP_SHORT_HW, or KP_SHORT_HW_NET for the networks' k) go eight at a time,
+ * KP_SHORT_HW_NET for top-k, KP_SHORT_HW or KP_SHORT_HW_NET for the adaptive
+ * pools, see ks_adaptive_rows) go eight at a time,
  * plane l in lane l (8 x 8 blocks loaded and transposed), so that no merge
  * is needed and a lane's list is its plane's top k. The k values are summed
  * in descending order in double, as the scalar kernel does, so the results
@@ -206,58 +207,70 @@ KP_INLINE int kp_topk_block8(KP_VEC *T, const float *p)
     return nan;
 }
 
-/* Blocks of 4 vectors into the k lists T by insertion, unless no lane of
- * one beats T[k - 1]; returns where it stopped, *nan set on a NaN. */
-KP_INLINE size_t kp_topk_blocks4(KP_VEC *T, const float *p, size_t hw, size_t k, int *nan)
+/* A block of 4 vectors into the k lists T by insertion, unless no lane of
+ * it beats T[k - 1]; *nan set on a NaN. */
+KP_INLINE void kp_topk_block4(KP_VEC *T, const float *p, size_t k, int *nan)
 {
     const size_t L = KP_LANES;
-    size_t i = 0;
-    for (; i + 4 * L <= hw; i += 4 * L) {
-        KP_UNROLL
-        for (size_t v = 0; v < 4; v++)
-            KP_PREFETCH_VEC(p + i, v);
-        KP_VEC a = KP_LOAD(p + i), b = KP_LOAD(p + i + L);
-        KP_VEC c = KP_LOAD(p + i + 2 * L), d = KP_LOAD(p + i + 3 * L);
-        *nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
-        if (KP_ANY_GT(KP_MAX(KP_MAX(a, b), KP_MAX(c, d)), T[k - 1])) {
-            kp_insert(T, a, k);
-            kp_insert(T, b, k);
-            kp_insert(T, c, k);
-            kp_insert(T, d, k);
-        }
+    KP_UNROLL
+    for (size_t v = 0; v < 4; v++)
+        KP_PREFETCH_VEC(p, v);
+    KP_VEC a = KP_LOAD(p), b = KP_LOAD(p + L);
+    KP_VEC c = KP_LOAD(p + 2 * L), d = KP_LOAD(p + 3 * L);
+    *nan |= KP_ANY_NAN(a, b) | KP_ANY_NAN(c, d);
+    if (KP_ANY_GT(KP_MAX(KP_MAX(a, b), KP_MAX(c, d)), T[k - 1])) {
+        kp_insert(T, a, k);
+        kp_insert(T, b, k);
+        kp_insert(T, c, k);
+        kp_insert(T, d, k);
     }
-    return i;
 }
 
-/* One long plane, its elements in the lanes; a k from KP_NET_K on keeps
- * eight lists. A plane with a NaN, or whose mean is zero (its sign would
- * depend on which zeros were kept), is redone by the scalar rule. */
-KP_INLINE float kp_topk_plane(const float *p, size_t hw, size_t k)
+/* Long planes read side by side (kp_topk_planes) from this many equal runs. */
+#define KP_STREAMS 4
+
+/* The top-k means of S <= KP_STREAMS long planes of hw floats, plane s at
+ * p + s * ld, into out[0..S): their elements in the lanes, a k from
+ * KP_NET_K on keeping eight lists; the planes' blocks taken in turn (S
+ * planes far apart are S sequential streams, see kp_topk_rows), each plane's
+ * lists seeing its vectors in the same order whatever S is. A plane with a
+ * NaN, or whose mean is zero (its sign would depend on which zeros were
+ * kept), is redone by the scalar rule. */
+KP_INLINE void kp_topk_planes(const float *p, size_t ld, size_t S, size_t hw, size_t k,
+                              float *out)
 {
     const size_t L = KP_LANES, lists = k >= KP_NET_K ? 8 : k;
-    KP_VEC T[8];
-    KP_UNROLL
-    for (size_t j = 0; j < 8; j++)
-        T[j] = KP_SET1(-INFINITY);
-    int nan = 0;
+    KP_VEC T[KP_STREAMS][8];
+    int nan[KP_STREAMS] = { 0 };
+    for (size_t s = 0; s < S; s++)
+        KP_UNROLL
+        for (size_t j = 0; j < 8; j++)
+            T[s][j] = KP_SET1(-INFINITY);
     size_t i = 0;
     if (lists == 8)
         for (; i + 8 * L <= hw; i += 8 * L)
-            nan |= kp_topk_block8(T, p + i);
+            for (size_t s = 0; s < S; s++)
+                nan[s] |= kp_topk_block8(T[s], p + s * ld + i);
     else
-        i = kp_topk_blocks4(T, p, hw, lists, &nan);
-    for (; i + L <= hw; i += L) {
-        KP_VEC a = KP_LOAD(p + i);
-        nan |= KP_ANY_NAN(a, a);
-        kp_insert(T, a, lists);
+        for (; i + 4 * L <= hw; i += 4 * L)
+            for (size_t s = 0; s < S; s++)
+                kp_topk_block4(T[s], p + s * ld + i, lists, &nan[s]);
+    for (size_t s = 0; s < S; s++) {
+        const float *q = p + s * ld;
+        size_t j = i;
+        for (; j + L <= hw; j += L) {
+            KP_VEC a = KP_LOAD(q + j);
+            nan[s] |= KP_ANY_NAN(a, a);
+            kp_insert(T[s], a, lists);
+        }
+        if (j < hw) {
+            KP_VEC a = KP_LOADN_LOW(q + j, hw - j);
+            nan[s] |= KP_ANY_NAN(a, a);
+            kp_insert(T[s], a, lists);
+        }
+        float mean = nan[s] ? 0.0f : kp_merge_mean(T[s], k);
+        out[s] = mean == 0.0f ? gpi_topk_plane(q, hw, k) : mean;
     }
-    if (i < hw) {
-        KP_VEC a = KP_LOADN_LOW(p + i, hw - i);
-        nan |= KP_ANY_NAN(a, a);
-        kp_insert(T, a, lists);
-    }
-    float mean = nan ? 0.0f : kp_merge_mean(T, k);
-    return mean == 0.0f ? gpi_topk_plane(p, hw, k) : mean;
 }
 
 /* Elements [p0, p0 + np) (np <= 8) of eight short planes of hw floats from
@@ -352,9 +365,12 @@ KP_INLINE void kp_topk_short(const float *x, float *y, size_t count, size_t hw, 
 
 KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, size_t k)
 {
-    /* a k of the networks takes planes a little past KP_SHORT_HW eight at a
-     * time too: each lane's list would see too few elements to skip blocks */
-    if (hw <= KP_SHORT_HW || (hw <= KP_SHORT_HW_NET && k >= KP_NET_K)) {
+    /* every k takes planes a little past KP_SHORT_HW eight at a time too:
+     * each lane's list would see too few elements to skip blocks (the long
+     * path ran 14 x 14 and 16 x 16 top-4 at 7.0 and 8.2 GB/s hot on the Zen 3
+     * VM, compute-bound, this one at 11.5 and 11.9; 14 x 14 cold 5.2-6.4 ->
+     * 9.3-10.8) */
+    if (hw <= KP_SHORT_HW_NET) {
         /* 7 x 7 (the ResNet heads) with hw a constant: its last block of
          * one element loads and transposes only what it keeps */
         if (hw == 49)
@@ -365,8 +381,20 @@ KP_INLINE void kp_topk_rows(const float *x, float *y, size_t rows, size_t hw, si
                 kp_topk_short(x + r * hw, y + r, rows - r < 8 ? rows - r : 8, hw, k);
         return;
     }
-    for (size_t r = 0; r < rows; r++)
-        y[r] = kp_topk_plane(x + r * hw, hw, k);
+    /* From the tuning's stream_min_bytes on (smaller slices may sit in L2),
+     * KP_STREAMS planes from as many equal runs at a time: one core of the
+     * Zen 3 VM reads DRAM at about 11 GB/s from one sequential stream and
+     * 14-17 GB/s from four read side by side (docs/TUNING.md) */
+    size_t run = rows * hw * sizeof(float) >= gpi_pool_tuning()->stream_min_bytes
+                     ? rows / KP_STREAMS : 0;
+    for (size_t i = 0; i < run; i++) {
+        float m[KP_STREAMS];
+        kp_topk_planes(x + i * hw, run * hw, KP_STREAMS, hw, k, m);
+        for (size_t s = 0; s < KP_STREAMS; s++)
+            y[i + s * run] = m[s];
+    }
+    for (size_t r = KP_STREAMS * run; r < rows; r++)
+        kp_topk_planes(x + r * hw, 0, 1, hw, k, y + r);
 }
 
 /* Top-1 is the global max, but for the sign of a zero: the mean adds the

@@ -237,16 +237,11 @@ INLINE void avg_batch8(const float *p, float *y, size_t hw)
     _mm256_storeu_ps(y, fdiv_hw(s, hw)); /* one flush (see fdiv_hw) */
 }
 
-INLINE void max_batch8(const float *p, float *y, size_t hw)
+/* Store the maxima m of the 8 planes at p, unless u flags a NaN lane; the
+ * scalar kernel settles that batch, and any zero maximum (whose sign is
+ * that of the plane's first zero). */
+INLINE void max_store8(const float *p, float *y, size_t hw, __m256 m, __m256 u)
 {
-    if (hw < 8) { /* tiny planes: the scalar kernel */
-        gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
-        return;
-    }
-    __m256 u = _mm256_setzero_ps();
-#define PLANE(r) plane_vmax8(p + (r) * hw, hw, &u)
-    __m256 m = TREE_OF_PLANES(tree8_max, PLANE);
-#undef PLANE
     if (any_set(u)) { /* a NaN somewhere: the scalar kernel finds the first */
         gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
         return;
@@ -260,6 +255,112 @@ INLINE void max_batch8(const float *p, float *y, size_t hw)
     }
 }
 
+INLINE void max_batch8(const float *p, float *y, size_t hw)
+{
+    if (hw < 8) { /* tiny planes: the scalar kernel */
+        gpi_kernels_scalar.nchw_max_fwd(p, y, 8, hw);
+        return;
+    }
+    __m256 u = _mm256_setzero_ps();
+#define PLANE(r) plane_vmax8(p + (r) * hw, hw, &u)
+    __m256 m = TREE_OF_PLANES(tree8_max, PLANE);
+#undef PLANE
+    max_store8(p, y, hw, m, u);
+}
+
+/* Sequential streams the short-plane batches read at once (STREAM_BATCHES,
+ * pool_loops.h). */
+#define STREAMS 4
+
+/* STREAMS batches, batch s at p + s * ld (its results at y + s * ldy), read
+ * plane by plane in turn: one core of the Zen 3 VM reads DRAM at about
+ * 9-11 GB/s from one sequential stream and 14-17 GB/s from four read side
+ * by side in steps of 256 bytes; in steps of 2 KiB (a batch at a time)
+ * four streams gain little (docs/TUNING.md). Each batch's planes meet the
+ * same tree as in avg_batch8 / max_batch8, so no result changes. Avg's
+ * loop over planes is unrolled (9-14 % faster cold on 7 x 7 planes); max
+ * reads the planes of all four in steps (planes_vmax8), rolled. */
+#define STREAM_PLANES(PLANE, v)                                                 \
+    _Pragma("GCC unroll 8")                                                     \
+    for (size_t r_ = 0; r_ < 8; r_++)                                           \
+        _Pragma("GCC unroll 4")                                                 \
+        for (size_t s_ = 0; s_ < STREAMS; s_++)                                 \
+            v[s_][r_] = PLANE(s_, r_);
+
+#define TREE_OF_ROW(TREE, v) TREE(v[0], v[4], v[1], v[5], v[2], v[6], v[3], v[7])
+
+INLINE void avg_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw,
+                        size_t ahead)
+{
+    (void)ahead; /* no software prefetch: no gain with four streams (docs/TUNING.md) */
+    __m256 v[STREAMS][8];
+#define PLANE(s, r) seg_vsum(p + (s) * ld, hw, r)
+    STREAM_PLANES(PLANE, v)
+#undef PLANE
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++) /* one flush (see fdiv_hw) */
+        _mm256_storeu_ps(y + s * ldy, fdiv_hw(TREE_OF_ROW(tree8_add, v[s]), hw));
+}
+
+/* Lane maxima of the STREAMS planes of hw >= 8 at q + s * ld into out[s],
+ * NaN lanes or-ed into u[s]: the planes read side by side in steps of 16
+ * floats, each in address order (its last vector, which may overlap the one
+ * before, last: plane_vmax8's order, which loads it second, ran 14 x 14
+ * planes 20-35 % slower from DRAM so). Max is exact, and a zero maximum is
+ * settled by the scalar kernel, so the order changes no result. */
+INLINE void planes_vmax8(const float *q, size_t ld, size_t hw, __m256 *out, __m256 *u)
+{
+    __m256 a[STREAMS], b[STREAMS], n[STREAMS];
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++) {
+        a[s] = b[s] = _mm256_loadu_ps(q + s * ld);
+        n[s] = _mm256_cmp_ps(a[s], a[s], _CMP_UNORD_Q);
+    }
+    size_t k = 8;
+    for (; k + 16 <= hw; k += 16)
+#pragma GCC unroll 4
+        for (size_t s = 0; s < STREAMS; s++) {
+            __m256 v = _mm256_loadu_ps(q + s * ld + k), w = _mm256_loadu_ps(q + s * ld + k + 8);
+            n[s] = _mm256_or_ps(n[s], _mm256_cmp_ps(v, w, _CMP_UNORD_Q));
+            a[s] = _mm256_max_ps(v, a[s]);
+            b[s] = _mm256_max_ps(w, b[s]);
+        }
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++) {
+        __m256 v = _mm256_loadu_ps(q + s * ld + (k + 8 <= hw ? k : hw - 8));
+        __m256 w = _mm256_loadu_ps(q + s * ld + hw - 8);
+        n[s] = _mm256_or_ps(n[s], _mm256_cmp_ps(v, w, _CMP_UNORD_Q));
+        u[s] = _mm256_or_ps(u[s], n[s]);
+        out[s] = _mm256_max_ps(_mm256_max_ps(v, a[s]), _mm256_max_ps(w, b[s]));
+    }
+}
+
+INLINE void max_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw,
+                        size_t ahead)
+{
+    (void)ahead; /* as avg_streams */
+    if (hw < 8) { /* tiny planes: max_batch8 hands them to the scalar kernel */
+        for (size_t s = 0; s < STREAMS; s++)
+            max_batch8(p + s * ld, y + s * ldy, hw);
+        return;
+    }
+    __m256 v[STREAMS][8], u[STREAMS];
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++)
+        u[s] = _mm256_setzero_ps();
+#pragma GCC unroll 1
+    for (size_t r = 0; r < 8; r++) {
+        __m256 m[STREAMS];
+        planes_vmax8(p + r * hw, ld, hw, m, u);
+#pragma GCC unroll 4
+        for (size_t s = 0; s < STREAMS; s++)
+            v[s][r] = m[s];
+    }
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++)
+        max_store8(p + s * ld, y + s * ldy, hw, TREE_OF_ROW(tree8_max, v[s]), u[s]);
+}
+
 /* Prefetch the batch of 8 planes of hw at B, ahead bytes on: the tuning's
  * batch_prefetch (0 on both profiles: docs/TUNING.md has the Zen 3 A/B). */
 INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
@@ -268,80 +369,127 @@ INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
         _mm_prefetch((const char *)B + o + ahead, _MM_HINT_T0);
 }
 
-#define BATCH_LOOP(FN, p, y, nb, hw, ahead)                                     \
-    for (size_t b_ = 0; b_ < nb; b_++) {                                        \
-        if (ahead)                                                              \
-            prefetch_batch(p + b_ * 8 * (hw), hw, ahead);                       \
-        FN(p + b_ * 8 * (hw), y + b_ * 8, hw);                                  \
-    }
-
-#define BATCH_CASES(FN, p, y, nb, hw, ahead)                                    \
-    switch (hw) {                                                               \
-    case 49: BATCH_LOOP(FN, p, y, nb, 49, ahead) break;                         \
-    default: BATCH_LOOP(FN, p, y, nb, hw, ahead) break;                         \
-    }
-
-static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
+/* Sums of S planes of n floats (plane s at p + s * ld) into out[0..S), read
+ * side by side in steps of 64 floats (STREAMS planes far apart are
+ * STREAMS sequential streams, see STREAM_PLANES). Each plane: 8
+ * accumulators, flushed to double after 8 vectors each (tree of 3 levels),
+ * the same additions in the same order whatever S is. */
+INLINE void plane_sums(const float *p, size_t ld, size_t S, size_t n, double *out)
 {
-    const size_t ahead = gpi_pool_tuning()->batch_prefetch;
-    BATCH_CASES(avg_batch8, p, y, nb, hw, ahead)
-}
-
-static void max_batches(const float *p, float *y, size_t nb, size_t hw)
-{
-    const size_t ahead = gpi_pool_tuning()->batch_prefetch;
-    BATCH_CASES(max_batch8, p, y, nb, hw, ahead)
-}
-
-/* Sum of a plane of any length: 8 accumulators, flushed to double after 8
- * vectors each (tree of 3 levels). */
-static double plane_sum(const float *p, size_t n)
-{
-    __m256d d0 = _mm256_setzero_pd(), d1 = d0;
-    __m256 a0, a1, a2, a3, a4, a5, a6, a7;
+    __m256d d[STREAMS][2];
+    __m256 a[STREAMS][8];
     size_t i = 0;
-#define FLUSH8()                                                                \
+#define FLUSH8(s)                                                               \
     do {                                                                        \
-        __m256 s_ = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), \
-                                  _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))); \
-        d0 = _mm256_add_pd(d0, lo_pd(s_));                                      \
-        d1 = _mm256_add_pd(d1, hi_pd(s_));                                      \
+        __m256 s_ = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[s][0], a[s][1]), \
+                                                _mm256_add_ps(a[s][2], a[s][3])), \
+                                  _mm256_add_ps(_mm256_add_ps(a[s][4], a[s][5]), \
+                                                _mm256_add_ps(a[s][6], a[s][7]))); \
+        d[s][0] = _mm256_add_pd(d[s][0], lo_pd(s_));                            \
+        d[s][1] = _mm256_add_pd(d[s][1], hi_pd(s_));                            \
     } while (0)
-#define ROUND8(OP)                                                              \
-    a0 = OP(a0, _mm256_loadu_ps(q));      a1 = OP(a1, _mm256_loadu_ps(q + 8));  \
-    a2 = OP(a2, _mm256_loadu_ps(q + 16)); a3 = OP(a3, _mm256_loadu_ps(q + 24)); \
-    a4 = OP(a4, _mm256_loadu_ps(q + 32)); a5 = OP(a5, _mm256_loadu_ps(q + 40)); \
-    a6 = OP(a6, _mm256_loadu_ps(q + 48)); a7 = OP(a7, _mm256_loadu_ps(q + 56));
+#define EACH_PLANE _Pragma("GCC unroll 4") for (size_t s = 0; s < S; s++)
+#define EACH_ACC _Pragma("GCC unroll 8") for (size_t k = 0; k < 8; k++)
+    EACH_PLANE
+        d[s][0] = d[s][1] = _mm256_setzero_pd();
     for (; n - i >= 512; i += 512) {
-        const float *q = p + i;
-        a0 = _mm256_loadu_ps(q);      a1 = _mm256_loadu_ps(q + 8);
-        a2 = _mm256_loadu_ps(q + 16); a3 = _mm256_loadu_ps(q + 24);
-        a4 = _mm256_loadu_ps(q + 32); a5 = _mm256_loadu_ps(q + 40);
-        a6 = _mm256_loadu_ps(q + 48); a7 = _mm256_loadu_ps(q + 56);
-        for (q += 64; q < p + i + 512; q += 64) {
-            ROUND8(_mm256_add_ps)
-        }
-        FLUSH8();
+        EACH_PLANE
+            EACH_ACC
+                a[s][k] = _mm256_loadu_ps(p + s * ld + i + 8 * k);
+        for (size_t j = i + 64; j < i + 512; j += 64)
+            EACH_PLANE
+                EACH_ACC
+                    a[s][k] = _mm256_add_ps(a[s][k], _mm256_loadu_ps(p + s * ld + j + 8 * k));
+        EACH_PLANE
+            FLUSH8(s);
     }
     if (i < n) {
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_ps();
-        for (; n - i >= 64; i += 64) { /* at most 7 rounds */
-            const float *q = p + i;
-            ROUND8(_mm256_add_ps)
-        }
+        EACH_PLANE
+            EACH_ACC
+                a[s][k] = _mm256_setzero_ps();
+        for (; n - i >= 64; i += 64) /* at most 7 rounds */
+            EACH_PLANE
+                EACH_ACC
+                    a[s][k] = _mm256_add_ps(a[s][k], _mm256_loadu_ps(p + s * ld + i + 8 * k));
         size_t r = n - i; /* < 64: one more term for some accumulators */
-        const float *q = p + i;
-#define TAIL_ADD(A, J) if (r > 8 * (J)) A = _mm256_add_ps(A, load_n(q + 8 * (J), r - 8 * (J)))
-        TAIL_ADD(a0, 0); TAIL_ADD(a1, 1); TAIL_ADD(a2, 2); TAIL_ADD(a3, 3);
-        TAIL_ADD(a4, 4); TAIL_ADD(a5, 5); TAIL_ADD(a6, 6); TAIL_ADD(a7, 7);
-#undef TAIL_ADD
-        FLUSH8();
+        EACH_PLANE {
+            EACH_ACC
+                if (r > 8 * k)
+                    a[s][k] = _mm256_add_ps(a[s][k], load_n(p + s * ld + i + 8 * k, r - 8 * k));
+            FLUSH8(s);
+        }
     }
 #undef FLUSH8
-#undef ROUND8
-    __m256d d = _mm256_add_pd(d0, d1);
-    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    EACH_PLANE {
+        __m256d t = _mm256_add_pd(d[s][0], d[s][1]);
+        __m128d h = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
+        out[s] = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    }
+}
+
+/* Sum of a plane of any length. */
+static double plane_sum(const float *p, size_t n)
+{
+    double s;
+    plane_sums(p, 0, 1, n, &s);
+    return s;
+}
+
+/* Means of STREAMS planes of hw floats at once, plane s at p + s * ld, its
+ * mean at y[s * ldy]. */
+static void plane_means_streams(const float *p, size_t ld, float *y, size_t ldy, size_t hw)
+{
+    double s[STREAMS];
+    plane_sums(p, ld, STREAMS, hw, s);
+    for (size_t k = 0; k < STREAMS; k++)
+        y[k * ldy] = (float)(s[k] / (double)hw);
+}
+
+/* Maxima of STREAMS planes of hw >= 8 floats at once, plane s at p + s * ld,
+ * read side by side in steps of 32 floats into two accumulators each (so
+ * that all stay in registers); NaN ignored, nan[s] set when plane s holds
+ * one. */
+static void plane_maxes_streams(const float *p, size_t ld, size_t hw, float *m, int *nan)
+{
+    __m256 a[STREAMS][2], u[STREAMS];
+    size_t i = 0;
+#pragma GCC unroll 4
+    for (size_t s = 0; s < STREAMS; s++) {
+        a[s][0] = a[s][1] = NEG_INF;
+        u[s] = _mm256_setzero_ps();
+    }
+    for (; hw - i >= 32; i += 32)
+#pragma GCC unroll 4
+        for (size_t s = 0; s < STREAMS; s++) {
+            const float *q = p + s * ld + i;
+            __m256 x0 = _mm256_loadu_ps(q), x1 = _mm256_loadu_ps(q + 8);
+            __m256 x2 = _mm256_loadu_ps(q + 16), x3 = _mm256_loadu_ps(q + 24);
+            u[s] = _mm256_or_ps(u[s], _mm256_or_ps(_mm256_cmp_ps(x0, x1, _CMP_UNORD_Q),
+                                                   _mm256_cmp_ps(x2, x3, _CMP_UNORD_Q)));
+            a[s][0] = _mm256_max_ps(_mm256_max_ps(x0, x1), a[s][0]);
+            a[s][1] = _mm256_max_ps(_mm256_max_ps(x2, x3), a[s][1]);
+        }
+    for (size_t s = 0; s < STREAMS; s++) {
+        for (size_t j = i; j < hw; j += 8) { /* the last vector may overlap the one before */
+            __m256 x = _mm256_loadu_ps(p + s * ld + (hw - j >= 8 ? j : hw - 8));
+            u[s] = _mm256_or_ps(u[s], _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+            a[s][0] = _mm256_max_ps(x, a[s][0]);
+        }
+        nan[s] = any_set(u[s]);
+        __m256 v = _mm256_max_ps(a[s][0], a[s][1]);
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        m[s] = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+    }
+}
+
+/* Planes [0, rows) of hw floats read STREAMS at a time (one from each of
+ * STREAMS equal runs): the run length, or 0 when the slice may sit in L2
+ * (the tuning's stream_min_bytes) or the planes are too short. */
+static size_t plane_runs(size_t rows, size_t hw)
+{
+    return hw >= 8 && rows * hw * sizeof(float) >= gpi_pool_tuning()->stream_min_bytes
+               ? rows / STREAMS : 0;
 }
 
 /* Maximum of a plane of any length with NaN ignored; *nan set when one was seen. */
@@ -884,5 +1032,9 @@ INLINE unsigned nan_bits(__m256 a)
 #define POOL_DIV(a, b)        _mm256_div_ps(a, b)
 #define POOL_EQ_BITS(a, b)    eq_bits(a, b)
 #define POOL_NAN_BITS(a)      nan_bits(a)
+/* planes longer than the batches: STREAMS at a time (pool_loops.h) */
+#define POOL_PLANE_STREAMS    STREAMS
+#define POOL_AVG_BATCH        avg_batch8
+#define POOL_MAX_BATCH        max_batch8
 #define POOL_KERNEL_SET       gpi_kernels_avx2
 #include "pool_loops.h"

@@ -416,41 +416,6 @@ INLINE void prefetch_batch(const float *B, size_t hw, size_t ahead)
         _mm_prefetch((const char *)B + o + ahead, _MM_HINT_T0);
 }
 
-/* nb batches: the i-th of each of STREAMS equal runs together, the
- * remainder one by one; all one by one for a slice that may be in L2.
- * Common plane sizes get their own unrolled copy. */
-#define STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                     \
-    do {                                                                        \
-        size_t B_ = 16 * (hw);                                                  \
-        size_t run_ = (nb) * B_ * sizeof(float) >= (t)->stream_min_bytes ? (nb) / STREAMS : 0; \
-        for (size_t b_ = 0; b_ < run_; b_++)                                    \
-            STREAMS_FN(p + b_ * B_, run_ * B_, y + b_ * 16, run_ * 16, hw, (t)->stream_prefetch); \
-        for (size_t b_ = run_ * STREAMS; b_ < (nb); b_++) {                     \
-            if ((t)->batch_prefetch)                                            \
-                prefetch_batch(p + b_ * B_, hw, (t)->batch_prefetch);           \
-            ONE_FN(p + b_ * B_, y + b_ * 16, hw);                               \
-        }                                                                       \
-    } while (0)
-
-#define BATCH_CASES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                        \
-    switch (hw) {                                                               \
-    case 49:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 49, t); break;       \
-    case 196: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 196, t); break;      \
-    default:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t); break;       \
-    }
-
-static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
-{
-    const gp_pool_tuning *t = gpi_pool_tuning();
-    BATCH_CASES(avg_streams, avg_batch16, p, y, nb, hw, t)
-}
-
-static void max_batches(const float *p, float *y, size_t nb, size_t hw)
-{
-    const gp_pool_tuning *t = gpi_pool_tuning();
-    BATCH_CASES(max_streams, max_batch16, p, y, nb, hw, t)
-}
-
 /* Sum of a plane of any length: 8 accumulators, flushed to double after 8
  * vectors each (tree of 3 levels). */
 static double plane_sum(const float *p, size_t n)
@@ -1213,5 +1178,7 @@ static int rows_max(const float *xb, float *yb, size_t c, size_t hw, size_t ldc)
 #define POOL_DIV(a, b)        _mm512_div_ps(a, b)
 #define POOL_EQ_BITS(a, b)    ((unsigned)_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ))
 #define POOL_NAN_BITS(a)      ((unsigned)_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q))
+#define POOL_AVG_BATCH        avg_batch16
+#define POOL_MAX_BATCH        max_batch16
 #define POOL_KERNEL_SET       gpi_kernels_avx512
 #include "pool_loops.h"

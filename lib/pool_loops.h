@@ -24,10 +24,17 @@
  *
  * and the functions and constants these drivers call:
  *
- *   avg_batches, max_batches   nb batches of POOL_LANES planes of hw <= SHORT_HW
- *                              (avg; the error bound sets it) or SHORT_HW_MAX
- *                              (max; only speed does)
+ *   POOL_AVG_BATCH, POOL_MAX_BATCH   one batch of POOL_LANES planes of hw <=
+ *                              SHORT_HW (avg; the error bound sets it) or
+ *                              SHORT_HW_MAX (max; only speed does)
+ *   avg_streams, max_streams   STREAMS such batches ld floats apart at once
+ *   prefetch_batch, STREAMS
  *   plane_sum, plane_max_raw   one plane (the raw max flags a NaN)
+ *   POOL_PLANE_STREAMS         optional: planes longer than the batches' are
+ *                              then read this many at a time, one from each
+ *                              of as many equal runs (plane_runs gives the
+ *                              run, 0 for none), by plane_means_streams and
+ *                              plane_maxes_streams
  *   flat_period, flat_small, flat_small_kernel, flat_avg, flat_max
  *                              NHWC images whose rows repeat with period R
  *   rows_avg, rows_max         NHWC channel blocks with a row stride
@@ -49,6 +56,45 @@ INLINE unsigned pool_low_bits(size_t n) /* bits [0, min(n, POOL_LANES)) */
  * NCHW forward
  * ======================================================================== */
 
+/* nb batches of POOL_LANES planes of hw: the i-th of each of STREAMS equal
+ * runs together (STREAMS_FN, told the tuning's stream_prefetch), the
+ * remainder one by one (ONE_FN, after a prefetch of batch_prefetch bytes
+ * ahead when the tuning asks); all one by one for a slice that may sit in
+ * L2 (under stream_min_bytes), where streams gain nothing. */
+#define STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                     \
+    do {                                                                        \
+        const size_t B_ = POOL_LANES * (hw);                                    \
+        size_t run_ = (nb) * B_ * sizeof(float) >= (t)->stream_min_bytes ? (nb) / STREAMS : 0; \
+        for (size_t b_ = 0; b_ < run_; b_++)                                    \
+            STREAMS_FN(p + b_ * B_, run_ * B_, y + b_ * POOL_LANES, run_ * POOL_LANES, hw, \
+                       (t)->stream_prefetch);                                   \
+        for (size_t b_ = run_ * STREAMS; b_ < (nb); b_++) {                     \
+            if ((t)->batch_prefetch)                                            \
+                prefetch_batch(p + b_ * B_, hw, (t)->batch_prefetch);           \
+            ONE_FN(p + b_ * B_, y + b_ * POOL_LANES, hw);                       \
+        }                                                                       \
+    } while (0)
+
+/* Common plane sizes get their own unrolled copy. */
+#define BATCH_CASES(STREAMS_FN, ONE_FN, p, y, nb, hw, t)                        \
+    switch (hw) {                                                               \
+    case 49:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 49, t); break;       \
+    case 196: STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, 196, t); break;      \
+    default:  STREAM_BATCHES(STREAMS_FN, ONE_FN, p, y, nb, hw, t); break;       \
+    }
+
+static void avg_batches(const float *p, float *y, size_t nb, size_t hw)
+{
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    BATCH_CASES(avg_streams, POOL_AVG_BATCH, p, y, nb, hw, t)
+}
+
+static void max_batches(const float *p, float *y, size_t nb, size_t hw)
+{
+    const gp_pool_tuning *t = gpi_pool_tuning();
+    BATCH_CASES(max_streams, POOL_MAX_BATCH, p, y, nb, hw, t)
+}
+
 static void nchw_avg_fwd(const float *x, float *y, size_t rows, size_t hw)
 {
     size_t r = 0;
@@ -57,8 +103,23 @@ static void nchw_avg_fwd(const float *x, float *y, size_t rows, size_t hw)
         avg_batches(x, y, nb, hw);
         r = nb * POOL_LANES;
     }
+#ifdef POOL_PLANE_STREAMS
+    size_t run = plane_runs(rows - r, hw);
+    for (size_t i = 0; i < run; i++)
+        plane_means_streams(x + (r + i) * hw, run * hw, y + r + i, run, hw);
+    r += POOL_PLANE_STREAMS * run;
+#endif
     for (; r < rows; r++)
         y[r] = (float)(plane_sum(x + r * hw, hw) / (double)hw);
+}
+
+/* Plane r's maximum into y[r]; a NaN plane or a zero maximum (whose sign is
+ * the first zero's) is settled by the scalar kernel. */
+static void settle_max(const float *x, float *y, size_t r, size_t hw, float m, int nan)
+{
+    if (nan || m == 0.0f)
+        gpi_kernels_scalar.nchw_max_fwd(x + r * hw, &m, 1, hw);
+    y[r] = m;
 }
 
 static void nchw_max_fwd(const float *x, float *y, size_t rows, size_t hw)
@@ -69,12 +130,21 @@ static void nchw_max_fwd(const float *x, float *y, size_t rows, size_t hw)
         max_batches(x, y, nb, hw);
         r = nb * POOL_LANES;
     }
+#ifdef POOL_PLANE_STREAMS
+    size_t run = plane_runs(rows - r, hw);
+    for (size_t i = 0; i < run; i++) {
+        float m[POOL_PLANE_STREAMS];
+        int nan[POOL_PLANE_STREAMS];
+        plane_maxes_streams(x + (r + i) * hw, run * hw, hw, m, nan);
+        for (size_t s = 0; s < POOL_PLANE_STREAMS; s++)
+            settle_max(x, y, r + i + s * run, hw, m[s], nan[s]);
+    }
+    r += POOL_PLANE_STREAMS * run;
+#endif
     for (; r < rows; r++) {
         int nan;
         float m = plane_max_raw(x + r * hw, hw, &nan);
-        if (nan || m == 0.0f)
-            gpi_kernels_scalar.nchw_max_fwd(x + r * hw, &m, 1, hw);
-        y[r] = m;
+        settle_max(x, y, r, hw, m, nan);
     }
 }
 

@@ -3,8 +3,9 @@
  * chosen once per process from the CPU vendor (GPOOL_POOL_TUNING and
  * gp_pool_tuning_force() override). docs/TUNING.md gives the figures
  * behind every value. No value changes a result bit: they decide how far
- * ahead the kernels prefetch and how many sequential streams the AVX-512
- * short-plane batches read at once, never the order of an addition.
+ * ahead the kernels prefetch and from what slice size the NCHW kernels
+ * (AVX2 and AVX-512 avg and max, top-k's long planes) read several
+ * sequential streams at once, never the order of an addition.
  */
 #include "autoconfig.h"
 

@@ -366,6 +366,18 @@ static void variant_test(void **state)
         adaptive_grid(t->op, name, t);
 }
 
+/* The same under a tuning that streams every slice (stream_min_bytes 0),
+ * so that the test's small tensors take the paths that read several planes
+ * side by side from equal runs (top-k's long planes, k = 1's global max),
+ * with the run remainders of 9 and 17 planes. */
+static void variant_test_streamed(void **state)
+{
+    const gp_pool_tuning always = { "always-stream", 0, 0, 0 };
+    assert_int_equal(gp_pool_tuning_set(&always), GP_OK);
+    variant_test(state);
+    assert_int_equal(gp_pool_tuning_force("auto"), GP_OK);
+}
+
 /* ------------------------------------------------------------ errors */
 
 static void argument_errors(void **state)
@@ -432,6 +444,7 @@ static const target targets[] = {
 };
 
 #define NAMED(i, label) { label, variant_test, NULL, NULL, (void *)&targets[i] }
+#define STREAMED(i, label) { label, variant_test_streamed, NULL, NULL, (void *)&targets[i] }
 
 static int group_setup(void **state)
 {
@@ -460,6 +473,7 @@ int main(void)
         NAMED(17, "adaptive_max avx512_omp"),
         NAMED(18, "topk auto"),        NAMED(19, "adaptive_avg auto"),
         NAMED(20, "adaptive_max auto"),
+        STREAMED(6, "topk avx2 streamed"), STREAMED(12, "topk avx512 streamed"),
         cmocka_unit_test(argument_errors),
         cmocka_unit_test(table_has_kpool_entries),
     };

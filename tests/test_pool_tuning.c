@@ -8,7 +8,9 @@
  *
  * The shapes make the knobs matter: NCHW slices of 7 x 7 planes on both
  * sides of 1 and 2 MiB (stream_min_bytes), 14 x 14 planes (the AVX2 max
- * batches), NHWC images long enough for the flat kernels' prefetch.
+ * batches, or plane streams), NHWC images long enough for the flat
+ * kernels' prefetch, long odd planes in a row count that is no multiple of
+ * 4 (AVX2's plane streams with their remainders, only under "always").
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,6 +36,7 @@ static const shape shapes[] = {
     { 16, 96, 14, 14 },  /* 14 x 14 planes, 1.2 MB */
     { 4, 64, 56, 56 },   /* NHWC flat kernels over long images */
     { 3, 37, 5, 9 },     /* odd sizes: remainders everywhere */
+    { 3, 37, 23, 29 },   /* long odd planes, 111 rows: the plane streams' tails */
 };
 
 /* Every setting the test forces: the profiles by name, then values past
